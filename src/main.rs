@@ -1,0 +1,164 @@
+//! The `overfit` command line: parse, call the library, print, exit.
+//! Exit codes: 0 ok; 1 a claim failed (check); 2 bad input; 3 numerical failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use overfit::bench::{self, TwoLayerBench};
+use overfit::nets::two_layer::EngineKind;
+use overfit::record::Summary;
+use overfit::studies::{self, RunContext};
+use overfit::Error;
+
+#[derive(Parser)]
+#[command(name = "overfit", version, about = "Theorems on overfitting, checked against simulation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an experiment spec; writes DIR/{spec.toml, metrics.csv, summary.json, figures/}.
+    Run {
+        spec: PathBuf,
+        /// Output directory (default results/<spec name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Apply the spec's [quick] overrides (a small version for tests).
+        #[arg(long)]
+        quick: bool,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Override the number of runs (seeds) of every configuration.
+        #[arg(long)]
+        seeds: Option<usize>,
+    },
+    /// Print the claims table of a finished run; exit 1 if any claim fails.
+    Check { dir: PathBuf },
+    /// Redraw the figures of a finished run from its recorded metrics.
+    Plot { dir: PathBuf },
+    /// List the specs in experiments/.
+    List {
+        #[arg(long, default_value = "experiments")]
+        dir: PathBuf,
+    },
+    /// Time one engine on a synthetic problem; prints key=value pairs.
+    Bench {
+        #[command(subcommand)]
+        engine: BenchEngine,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Primal,
+    Dual,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dtype {
+    F64,
+    F32,
+}
+
+#[derive(Subcommand)]
+enum BenchEngine {
+    /// Full-batch GD steps of the two-layer ReLU net (logistic loss).
+    TwoLayer {
+        #[arg(long, default_value_t = 40000)]
+        p: usize,
+        #[arg(long, default_value_t = 200)]
+        n: usize,
+        #[arg(long, default_value_t = 1000)]
+        m: usize,
+        #[arg(long, value_enum, default_value = "dual")]
+        engine: EngineArg,
+        #[arg(long, value_enum, default_value = "f64")]
+        dtype: Dtype,
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Run { spec, out, quick, threads, seeds } => {
+            if threads == Some(0) {
+                return Err(Error::bad("--threads 0: need at least 1"));
+            }
+            if seeds == Some(0) {
+                return Err(Error::bad("--seeds 0: need at least 1"));
+            }
+            let out = match out {
+                Some(o) => o,
+                None => {
+                    let loaded = overfit::spec::load(&spec, quick)?;
+                    PathBuf::from("results").join(&loaded.header.name)
+                }
+            };
+            let ctx = RunContext { out: out.clone(), threads: threads.unwrap_or_else(default_threads), seeds, quick };
+            let summary = studies::execute(&spec, &ctx)?;
+            print!("{}", summary.claims_table());
+            println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
+            Ok(0)
+        }
+        Command::Check { dir } => {
+            let summary = Summary::read(&dir)?;
+            print!("{}", summary.claims_table());
+            Ok(if summary.claims.iter().all(|c| c.holds) { 0 } else { 1 })
+        }
+        Command::Plot { dir } => {
+            studies::plot(&dir)?;
+            println!("redrew {}", dir.join("figures").display());
+            Ok(0)
+        }
+        Command::List { dir } => {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| Error::bad(format!("{}: {e}", dir.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            entries.sort();
+            for p in entries {
+                match overfit::spec::load(&p, false) {
+                    Ok(s) => println!("{:<40} {:<14} {}", p.display(), s.header.study, s.header.description),
+                    Err(e) => println!("{:<40} (unreadable: {e})", p.display()),
+                }
+            }
+            Ok(0)
+        }
+        Command::Bench { engine: BenchEngine::TwoLayer { p, n, m, engine, dtype, steps, threads } } => {
+            if let Dtype::F32 = dtype {
+                return Err(Error::bad("bench two-layer --dtype f32: the two-layer engine is f64 only (theory runs use f64)"));
+            }
+            let engine = match engine {
+                EngineArg::Primal => EngineKind::Primal,
+                EngineArg::Dual => EngineKind::Dual,
+            };
+            let line = bench::two_layer(&TwoLayerBench { p, n, m, engine, steps, threads: threads.unwrap_or_else(default_threads) })?;
+            println!("{line}");
+            Ok(0)
+        }
+    }
+}

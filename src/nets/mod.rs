@@ -1,0 +1,7 @@
+//! Network engines. Nothing here knows about any paper: the studies pass in
+//! data, initial weights and hyperparameters.
+
+pub mod activation;
+pub mod init;
+pub mod loss;
+pub mod two_layer;

@@ -1,0 +1,410 @@
+//! Two-layer networks f(x) = sum_j a_j sigma(<w_j, x>), f64, trained by
+//! full-batch gradient descent on L = 1/n sum_i l(f(x_i), y_i) (+ weight decay).
+//!
+//! Shapes: X is n x d (one sample per row), W is d x m (neuron j is column j),
+//! a has length m, pre-activations Z = X W are n x m.
+//! Biases are not a separate parameter: append a constant input coordinate
+//! (`with_bias_column`), which makes the bias part of w_j, as in the papers.
+//!
+//! Two exact engines share one step (`backprop_coefficients`):
+//! - primal: Z = X W by gemm, dW = X^T G by gemm; O(n d m) per step.
+//! - dual: full-batch GD keeps W(t) = s(t) W(0) + X^T C(t) (C is n x m,
+//!   s(t) = (1 - lr lambda)^t from weight decay), so Z(t) = s Z(0) + K C(t) with
+//!   K = X X^T precomputed. One n x n x m gemm a step: O(n^2 m), independent of d.
+//!   Any other point set v (test data, probe directions such as mu1) is
+//!   evaluated through its cross-Gram v X^T and its initial projections v W(0).
+//!
+//! Neither engine allocates inside `step`.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use serde::{Deserialize, Serialize};
+
+use super::activation::Activation;
+use super::loss::Loss;
+use crate::error::{Error, Result};
+
+/// Which layers gradient descent moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainedLayers {
+    First,
+    Second,
+    Both,
+}
+
+impl TrainedLayers {
+    pub fn first(self) -> bool {
+        matches!(self, TrainedLayers::First | TrainedLayers::Both)
+    }
+    pub fn second(self) -> bool {
+        matches!(self, TrainedLayers::Second | TrainedLayers::Both)
+    }
+}
+
+/// Hyperparameters of full-batch GD.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GdConfig {
+    pub activation: Activation,
+    pub loss: Loss,
+    /// Step size alpha.
+    pub lr: f64,
+    /// L2 penalty lambda/2 ||theta||^2 on the trained layers.
+    pub weight_decay: f64,
+    pub trained: TrainedLayers,
+}
+
+/// Which exact engine runs the steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    Primal,
+    Dual,
+    /// The cheaper of the two for the problem's (n, d, m, steps).
+    Auto,
+}
+
+/// Floating-point operations of `steps` steps (plus set-up) on an n x d problem
+/// with m neurons. Primal: two gemms of 2 n d m flops a step. Dual: K = X X^T
+/// (n^2 d) and Z(0) (2 n d m) once, then one 2 n^2 m gemm a step.
+pub fn engine_cost(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize) -> f64 {
+    let (n, d, m, t) = (n as f64, d as f64, m as f64, steps as f64);
+    match kind {
+        EngineKind::Primal => 4.0 * n * d * m * t,
+        EngineKind::Dual => n * n * d + 2.0 * n * d * m + 2.0 * n * n * m * t,
+        EngineKind::Auto => engine_cost(EngineKind::Primal, n as usize, d as usize, m as usize, steps as usize)
+            .min(engine_cost(EngineKind::Dual, n as usize, d as usize, m as usize, steps as usize)),
+    }
+}
+
+/// Resolve `Auto` to the cheaper engine.
+pub fn choose_engine(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize) -> EngineKind {
+    match kind {
+        EngineKind::Auto => {
+            if engine_cost(EngineKind::Dual, n, d, m, steps) < engine_cost(EngineKind::Primal, n, d, m, steps) {
+                EngineKind::Dual
+            } else {
+                EngineKind::Primal
+            }
+        }
+        k => k,
+    }
+}
+
+/// Append a constant-1 column to X (n x d -> n x (d+1)): the bias as an input.
+pub fn with_bias_column(x: ArrayView2<f64>) -> Array2<f64> {
+    let (n, d) = x.dim();
+    let mut out = Array2::ones((n, d + 1));
+    out.slice_mut(s![.., ..d]).assign(&x);
+    out
+}
+
+/// f_i = sum_j a_j sigma(Z_ij) for every row of a pre-activation matrix.
+pub fn outputs_from_preactivations(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation) -> Array1<f64> {
+    z.outer_iter()
+        .map(|row| row.iter().zip(a.iter()).map(|(&zij, &aj)| aj * act.value(zij)).sum())
+        .collect()
+}
+
+/// The fused elementwise core of one GD step, shared by both engines.
+///
+/// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
+/// L = 1/n sum_i l(f_i, y_i), and writes
+///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
+///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j).
+/// Returns L. Cost O(n m), no allocation.
+#[allow(clippy::too_many_arguments)]
+pub fn backprop_coefficients(
+    z: ArrayView2<f64>,
+    a: ArrayView1<f64>,
+    y: ArrayView1<f64>,
+    act: Activation,
+    loss: Loss,
+    f_out: &mut Array1<f64>,
+    g_out: &mut Array2<f64>,
+    grad_a: &mut Array1<f64>,
+) -> f64 {
+    let n = z.nrows() as f64;
+    grad_a.fill(0.0);
+    let mut total = 0.0;
+    for (i, zrow) in z.outer_iter().enumerate() {
+        let fi: f64 = zrow.iter().zip(a.iter()).map(|(&zij, &aj)| aj * act.value(zij)).sum();
+        f_out[i] = fi;
+        total += loss.value(fi, y[i]);
+        let di = loss.derivative(fi, y[i]) / n;
+        let mut grow = g_out.row_mut(i);
+        Zip::from(&mut grow)
+            .and(&zrow)
+            .and(&a)
+            .and(&mut *grad_a)
+            .for_each(|g, &zij, &aj, ga| {
+                *g = di * aj * act.derivative(zij);
+                *ga += di * act.value(zij);
+            });
+    }
+    total / n
+}
+
+/// Loss and exact gradients (dL/dW, dL/da) of the network (W, a) on (X, y),
+/// without weight decay. The allocating convenience form of the step's core,
+/// used by the finite-difference tests and by callers that need one gradient.
+pub fn loss_and_gradients(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    w: ArrayView2<f64>,
+    a: ArrayView1<f64>,
+    act: Activation,
+    loss: Loss,
+) -> (f64, Array2<f64>, Array1<f64>) {
+    let z = x.dot(&w);
+    let (n, m) = z.dim();
+    let mut f = Array1::zeros(n);
+    let mut g = Array2::zeros((n, m));
+    let mut grad_a = Array1::zeros(m);
+    let l = backprop_coefficients(z.view(), a, y, act, loss, &mut f, &mut g, &mut grad_a);
+    (l, x.t().dot(&g), grad_a)
+}
+
+/// The plain reference forward pass, loop by loop, for tests of the fast paths.
+pub fn reference_outputs(x: ArrayView2<f64>, w: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation) -> Array1<f64> {
+    let (n, d) = x.dim();
+    let m = w.ncols();
+    let mut out = Array1::zeros(n);
+    for i in 0..n {
+        let mut fi = 0.0;
+        for j in 0..m {
+            let mut zij = 0.0;
+            for k in 0..d {
+                zij += x[[i, k]] * w[[k, j]];
+            }
+            fi += a[j] * act.value(zij);
+        }
+        out[i] = fi;
+    }
+    out
+}
+
+/// How the first layer is stored while training.
+enum FirstLayer {
+    /// W itself (d x m), with X kept for the gemms.
+    Primal { x: Array2<f64>, w: Array2<f64>, grad_w: Array2<f64> },
+    /// W = s W(0) + X^T C: the Gram K = X X^T, Z(0) = X W(0), s and C.
+    Dual { k: Array2<f64>, z0: Array2<f64>, s: f64, c: Array2<f64>, x_train: Array2<f64> },
+}
+
+/// A point set prepared for evaluation under the running engine: its
+/// pre-activations <w_j(t), v> at any step come from `preactivations`.
+pub struct EvalSet {
+    inner: EvalInner,
+}
+
+enum EvalInner {
+    Primal { v: Array2<f64> },
+    Dual { cross: Array2<f64>, z0: Array2<f64> },
+}
+
+impl EvalSet {
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            EvalInner::Primal { v } => v.nrows(),
+            EvalInner::Dual { cross, .. } => cross.nrows(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A two-layer network under full-batch GD, with its training state.
+pub struct TwoLayerGd {
+    cfg: GdConfig,
+    kind: EngineKind,
+    layer: FirstLayer,
+    a: Array1<f64>,
+    y: Array1<f64>,
+    /// Current training pre-activations Z(t), n x m.
+    z: Array2<f64>,
+    /// Scratch: outputs f(x_i), the coefficients G and the second-layer gradient.
+    f: Array1<f64>,
+    g: Array2<f64>,
+    grad_a: Array1<f64>,
+    step: usize,
+    last_loss: f64,
+}
+
+impl TwoLayerGd {
+    /// Start GD from (W(0), a(0)) on the training set (X, y).
+    /// `kind` must be resolved (`choose_engine`), not `Auto`.
+    pub fn new(cfg: GdConfig, kind: EngineKind, x: Array2<f64>, y: Array1<f64>, w0: Array2<f64>, a0: Array1<f64>) -> Result<Self> {
+        let (n, d) = x.dim();
+        let m = w0.ncols();
+        if w0.nrows() != d || a0.len() != m || y.len() != n {
+            return Err(Error::bad(format!(
+                "two-layer: inconsistent shapes X {n}x{d}, W {}x{m}, a {}, y {}",
+                w0.nrows(),
+                a0.len(),
+                y.len()
+            )));
+        }
+        let z = x.dot(&w0);
+        let layer = match kind {
+            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal { grad_w: Array2::zeros((d, m)), x, w: w0 },
+            EngineKind::Dual => {
+                let k = x.dot(&x.t());
+                FirstLayer::Dual { k, z0: z.clone(), s: 1.0, c: Array2::zeros((n, m)), x_train: x }
+            }
+        };
+        let kind = if kind == EngineKind::Auto { EngineKind::Primal } else { kind };
+        let mut gd = TwoLayerGd {
+            cfg,
+            kind,
+            layer,
+            a: a0,
+            y,
+            z,
+            f: Array1::zeros(n),
+            g: Array2::zeros((n, m)),
+            grad_a: Array1::zeros(m),
+            step: 0,
+            last_loss: f64::NAN,
+        };
+        gd.refresh_outputs();
+        Ok(gd)
+    }
+
+    pub fn engine(&self) -> EngineKind {
+        self.kind
+    }
+    pub fn step_count(&self) -> usize {
+        self.step
+    }
+    pub fn second_layer(&self) -> ArrayView1<'_, f64> {
+        self.a.view()
+    }
+    /// Training outputs f(x_i; theta(t)) at the current step.
+    pub fn train_outputs(&self) -> ArrayView1<'_, f64> {
+        self.f.view()
+    }
+    /// Training pre-activations Z(t) (n x m).
+    pub fn train_preactivations(&self) -> ArrayView2<'_, f64> {
+        self.z.view()
+    }
+    /// Mean training loss (without the weight-decay penalty) at the current step.
+    pub fn train_loss(&self) -> f64 {
+        self.last_loss
+    }
+
+    fn refresh_outputs(&mut self) {
+        let (cfg, z, a, y) = (&self.cfg, &self.z, &self.a, &self.y);
+        self.last_loss = backprop_coefficients(z.view(), a.view(), y.view(), cfg.activation, cfg.loss, &mut self.f, &mut self.g, &mut self.grad_a);
+    }
+
+    /// One GD step: theta <- (1 - lr lambda) theta - lr grad L(theta).
+    /// Fails with `Error::Numerical` if the loss or an output is not finite.
+    pub fn step(&mut self) -> Result<()> {
+        if !self.last_loss.is_finite() || self.f.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Numerical(format!(
+                "training loss is {} at step {} (outputs or weights overflowed; try a smaller step size lr)",
+                self.last_loss, self.step
+            )));
+        }
+        let GdConfig { lr, weight_decay, trained, .. } = self.cfg;
+        let shrink = 1.0 - lr * weight_decay;
+        if trained.first() {
+            match &mut self.layer {
+                FirstLayer::Primal { x, w, grad_w } => {
+                    general_mat_mul(1.0, &x.t(), &self.g, 0.0, grad_w);
+                    Zip::from(&mut *w).and(&*grad_w).for_each(|w, &gw| *w = shrink * *w - lr * gw);
+                }
+                FirstLayer::Dual { s, c, .. } => {
+                    *s *= shrink;
+                    Zip::from(&mut *c).and(&self.g).for_each(|c, &g| *c = shrink * *c - lr * g);
+                }
+            }
+        }
+        if trained.second() {
+            Zip::from(&mut self.a).and(&self.grad_a).for_each(|a, &ga| *a = shrink * *a - lr * ga);
+        }
+        if trained.first() {
+            match &self.layer {
+                FirstLayer::Primal { x, w, .. } => general_mat_mul(1.0, x, w, 0.0, &mut self.z),
+                FirstLayer::Dual { k, z0, s, c, .. } => {
+                    let s = *s;
+                    Zip::from(&mut self.z).and(z0).for_each(|z, &z0| *z = s * z0);
+                    general_mat_mul(1.0, k, c, 1.0, &mut self.z);
+                }
+            }
+        }
+        self.step += 1;
+        self.refresh_outputs();
+        if !self.last_loss.is_finite() {
+            return Err(Error::Numerical(format!(
+                "training loss is {} after step {} (try a smaller step size lr)",
+                self.last_loss, self.step
+            )));
+        }
+        Ok(())
+    }
+
+    /// Prepare a point set V (q x d, same input space as X) for evaluation.
+    /// Primal: keeps V. Dual: V X^T (q x n) and V W(0) (q x m), O(q n d + q d m) once;
+    /// `w0` must be the W(0) the run started from.
+    pub fn eval_set(&self, v: Array2<f64>, w0: ArrayView2<f64>) -> EvalSet {
+        let inner = match &self.layer {
+            FirstLayer::Primal { .. } => EvalInner::Primal { v },
+            FirstLayer::Dual { x_train, .. } => EvalInner::Dual { cross: v.dot(&x_train.t()), z0: v.dot(&w0) },
+        };
+        EvalSet { inner }
+    }
+
+    /// Pre-activations <w_j(t), v_k> of a prepared set (q x m).
+    /// Dual cost O(q n m); primal O(q d m).
+    pub fn preactivations(&self, set: &EvalSet) -> Array2<f64> {
+        match (&set.inner, &self.layer) {
+            (EvalInner::Primal { v }, FirstLayer::Primal { w, .. }) => v.dot(w),
+            (EvalInner::Dual { cross, z0 }, FirstLayer::Dual { s, c, .. }) => {
+                let mut out = z0 * *s;
+                general_mat_mul(1.0, cross, c, 1.0, &mut out);
+                out
+            }
+            _ => unreachable!("an EvalSet is only used with the engine that prepared it"),
+        }
+    }
+
+    /// Network outputs f(v_k) on a prepared set.
+    pub fn outputs(&self, set: &EvalSet) -> Array1<f64> {
+        outputs_from_preactivations(self.preactivations(set).view(), self.a.view(), self.cfg.activation)
+    }
+
+    /// The first layer W(t) as an explicit d x m matrix (dual: s W(0) + X^T C).
+    pub fn first_layer(&self, w0: ArrayView2<f64>) -> Array2<f64> {
+        match &self.layer {
+            FirstLayer::Primal { w, .. } => w.clone(),
+            FirstLayer::Dual { s, c, x_train, .. } => {
+                let mut w = w0.to_owned() * *s;
+                general_mat_mul(1.0, &x_train.t(), c, 1.0, &mut w);
+                w
+            }
+        }
+    }
+}
+
+/// Mean over the rows where sign(f_i) matches the label y_i (ties count as wrong).
+pub fn sign_accuracy(f: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
+    let hits = f.iter().zip(y.iter()).filter(|(&fi, &yi)| fi * yi > 0.0).count();
+    hits as f64 / f.len().max(1) as f64
+}
+
+/// Sum over neurons with a_j of the given sign of a column statistic; helper for probes.
+pub fn columns_with_sign(a: ArrayView1<f64>, positive: bool) -> Vec<usize> {
+    a.iter()
+        .enumerate()
+        .filter(|(_, &aj)| if positive { aj > 0.0 } else { aj < 0.0 })
+        .map(|(j, _)| j)
+        .collect()
+}
+
+/// Row norms of X (||x_i||), a helper for scale diagnostics.
+pub fn row_norms(x: ArrayView2<f64>) -> Array1<f64> {
+    x.map_axis(Axis(1), |r| r.dot(&r).sqrt())
+}

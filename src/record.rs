@@ -1,0 +1,336 @@
+//! What a run writes (design.md contract): the resolved spec, metrics.csv in
+//! long format, summary.json with the claims, and figures. Every file is
+//! written to a temporary name in the same directory and renamed, so a crash
+//! at any moment leaves either the old complete file or the new one.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Create the output directory (and figures/) or fail with exit 2 naming it.
+/// Checks writability up front so a long run cannot fail at the end.
+pub fn prepare_out_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::bad(format!("--out {}: exists and is not a directory", dir.display())));
+    }
+    fs::create_dir_all(dir.join("figures")).map_err(|e| Error::bad(format!("--out {}: cannot create directory ({e})", dir.display())))?;
+    let probe = dir.join(format!(".write-probe{}", std::process::id()));
+    fs::write(&probe, b"").map_err(|e| Error::bad(format!("--out {}: not writable ({e})", dir.display())))?;
+    let _ = fs::remove_file(probe);
+    Ok(())
+}
+
+/// One measurement: run id, step, split ("train", "test", ...), metric name, value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub run: String,
+    pub step: u64,
+    pub split: String,
+    pub metric: String,
+    pub value: f64,
+}
+
+/// The long-format table of a run, in insertion order.
+#[derive(Default, Clone, Debug)]
+pub struct Metrics {
+    pub rows: Vec<MetricRow>,
+}
+
+impl Metrics {
+    pub fn push(&mut self, run: &str, step: u64, split: &str, metric: &str, value: f64) {
+        self.rows.push(MetricRow { run: run.to_string(), step, split: split.to_string(), metric: metric.to_string(), value });
+    }
+
+    pub fn extend(&mut self, other: Metrics) {
+        self.rows.extend(other.rows);
+    }
+
+    /// CSV text: header then one row per measurement. Floats use Rust's
+    /// shortest round-trip form, so equal values give equal bytes.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("run,step,split,metric,value\n");
+        for r in &self.rows {
+            let _ = writeln!(s, "{},{},{},{},{}", r.run, r.step, r.split, r.metric, csv_float(r.value));
+        }
+        s
+    }
+
+    pub fn read(path: &Path) -> Result<Metrics> {
+        let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+        let mut rows = Vec::new();
+        for (i, rec) in rdr.deserialize().enumerate() {
+            let row: MetricRow = rec.map_err(|e| Error::bad(format!("{}: row {}: {e}", path.display(), i + 2)))?;
+            rows.push(row);
+        }
+        Ok(Metrics { rows })
+    }
+
+    /// Values of (split, metric) for each run, as run -> [(step, value)] in insertion order.
+    pub fn series(&self, split: &str, metric: &str) -> Vec<(String, Vec<(u64, f64)>)> {
+        let mut out: Vec<(String, Vec<(u64, f64)>)> = Vec::new();
+        for r in self.rows.iter().filter(|r| r.split == split && r.metric == metric) {
+            match out.iter_mut().find(|(run, _)| *run == r.run) {
+                Some((_, v)) => v.push((r.step, r.value)),
+                None => out.push((r.run.clone(), vec![(r.step, r.value)])),
+            }
+        }
+        out
+    }
+}
+
+/// Shortest round-trip text of a float: plain in [1e-4, 1e15), scientific outside.
+pub fn csv_float(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// What theory predicts for a measured quantity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Prediction {
+    AtLeast { bound: f64 },
+    AtMost { bound: f64 },
+    /// |measured - value| <= tolerance.
+    Near { value: f64, tolerance: f64 },
+    Interval { low: f64, high: f64 },
+}
+
+impl Prediction {
+    pub fn admits(&self, x: f64) -> bool {
+        match *self {
+            Prediction::AtLeast { bound } => x >= bound,
+            Prediction::AtMost { bound } => x <= bound,
+            Prediction::Near { value, tolerance } => (x - value).abs() <= tolerance,
+            Prediction::Interval { low, high } => (low..=high).contains(&x),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match *self {
+            Prediction::AtLeast { bound } => format!(">= {}", fmt_num(bound)),
+            Prediction::AtMost { bound } => format!("<= {}", fmt_num(bound)),
+            Prediction::Near { value, tolerance } => format!("{} +- {}", fmt_num(value), fmt_num(tolerance)),
+            Prediction::Interval { low, high } => format!("[{}, {}]", fmt_num(low), fmt_num(high)),
+        }
+    }
+}
+
+/// Compact number formatting for tables.
+pub fn fmt_num(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e5).contains(&x.abs()) {
+        let s = format!("{x:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// A measured value with its spread over runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// The statistic compared with the prediction (a median, a fraction, ...).
+    pub value: f64,
+    /// 20% and 80% quantiles over runs, where the value summarises runs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub q20: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub q80: Option<f64>,
+    /// Number of runs the statistic is over.
+    pub runs: usize,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub note: String,
+}
+
+impl Measured {
+    pub fn single(value: f64) -> Self {
+        Measured { value, q20: None, q80: None, runs: 1, note: String::new() }
+    }
+
+    /// The median of per-run values with their 20-80% quantile band.
+    pub fn median_of(values: &[f64]) -> Self {
+        Measured { value: quantile(values, 0.5), q20: Some(quantile(values, 0.2)), q80: Some(quantile(values, 0.8)), runs: values.len(), note: String::new() }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = note.into();
+        self
+    }
+}
+
+/// A paper's statement put against the simulation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub id: String,
+    pub statement: String,
+    /// Paper and theorem / figure.
+    pub source: String,
+    pub predicted: Prediction,
+    pub measured: Measured,
+    pub holds: bool,
+}
+
+impl Claim {
+    /// The verdict is computed here, from the prediction and the measurement only.
+    pub fn new(id: impl Into<String>, statement: impl Into<String>, source: impl Into<String>, predicted: Prediction, measured: Measured) -> Self {
+        let holds = measured.value.is_finite() && predicted.admits(measured.value);
+        Claim { id: id.into(), statement: statement.into(), source: source.into(), predicted, measured, holds }
+    }
+}
+
+/// Linear-interpolated quantile of unsorted values (NaN-free input), q in [0, 1].
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// summary.json.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    pub study: String,
+    pub seed: u64,
+    pub version: String,
+    pub elapsed_s: f64,
+    pub threads: usize,
+    pub quick: bool,
+    pub claims: Vec<Claim>,
+    /// Study-specific details (assumption checks, engine used, ...).
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+impl Summary {
+    pub fn read(dir: &Path) -> Result<Summary> {
+        let path = dir.join("summary.json");
+        let text = fs::read_to_string(&path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| Error::bad(format!("{}: {e}", path.display())))
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("summary serialises");
+        write_atomic(&dir.join("summary.json"), text.as_bytes())
+    }
+
+    /// The claims table `overfit check` prints.
+    pub fn claims_table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{} ({}): {} claims", self.name, self.study, self.claims.len());
+        for c in &self.claims {
+            let spread = match (c.measured.q20, c.measured.q80) {
+                (Some(a), Some(b)) => format!(" [20-80%: {}, {}]", fmt_num(a), fmt_num(b)),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "{}  {:<34} predicted {:<22} measured {}{} (runs {})",
+                if c.holds { "HOLDS" } else { "FAILS" },
+                c.id,
+                c.predicted.describe(),
+                fmt_num(c.measured.value),
+                spread,
+                c.measured.runs
+            );
+        }
+        s
+    }
+}
+
+/// The paths of a run directory.
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        RunDir { root: root.into() }
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.csv")
+    }
+    pub fn spec(&self) -> PathBuf {
+        self.root.join("spec.toml")
+    }
+    pub fn figures(&self) -> PathBuf {
+        self.root.join("figures")
+    }
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write_atomic(&p, b"old").unwrap();
+        write_atomic(&p, b"new content").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new content");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn claims_can_fail() {
+        let c = Claim::new("x", "s", "src", Prediction::AtLeast { bound: 0.9 }, Measured::single(0.5));
+        assert!(!c.holds);
+        let c = Claim::new("x", "s", "src", Prediction::Near { value: 1.0, tolerance: 0.1 }, Measured::single(f64::NAN));
+        assert!(!c.holds);
+    }
+
+    #[test]
+    fn quantiles() {
+        let v = [3.0, 1.0, 2.0, 4.0, 5.0];
+        assert_eq!(quantile(&v, 0.5), 3.0);
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert!((quantile(&v, 0.2) - 1.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn metrics_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Metrics::default();
+        m.push("left:0", 3, "test", "accuracy", 0.125);
+        m.push("left:0", 4, "test", "accuracy", 1e-300);
+        let p = dir.path().join("metrics.csv");
+        write_atomic(&p, m.to_csv().as_bytes()).unwrap();
+        let back = Metrics::read(&p).unwrap();
+        assert_eq!(back.rows, m.rows);
+    }
+}

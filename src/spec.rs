@@ -1,0 +1,179 @@
+//! Experiment specs: a TOML file -> a validated header plus the study's own
+//! typed section (serde, deny_unknown_fields). Errors are one line naming the
+//! file and the key.
+//!
+//! Layout of a spec file:
+//! ```toml
+//! name = "xor_grokking"      # default output dir results/<name>/
+//! study = "xor_cluster"      # which study runs it (see `studies`)
+//! seed = 2024                # master seed: run r draws from stream (seed, r)
+//! description = "..."
+//! [data] ...                 # study-specific tables
+//! [quick]                    # overrides applied by --quick (deep-merged)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The keys every spec has.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub name: String,
+    pub study: String,
+    pub seed: u64,
+    #[serde(default)]
+    pub description: String,
+}
+
+const HEADER_KEYS: [&str; 4] = ["name", "study", "seed", "description"];
+
+/// A spec read from disk, `[quick]` merged in when asked, split into the
+/// header and the study's table.
+#[derive(Clone, Debug)]
+pub struct LoadedSpec {
+    pub path: PathBuf,
+    pub header: Header,
+    pub body: toml::Table,
+    pub quick: bool,
+}
+
+/// Deep-merge `over` into `base`: tables merge key by key, anything else is replaced.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Read and parse a spec file.
+pub fn load(path: &Path, quick: bool) -> Result<LoadedSpec> {
+    if path.is_dir() {
+        return Err(Error::bad(format!("{}: is a directory, expected a TOML spec file", path.display())));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::bad(format!("{}: cannot read spec ({e})", path.display())))?;
+    parse(path, &text, quick)
+}
+
+/// Parse spec text (the path only names the source in messages).
+pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::bad(format!("{}: not valid TOML: {}", path.display(), one_line(e.message()))))?;
+    let quick_table = match table.remove("quick") {
+        Some(toml::Value::Table(t)) => Some(t),
+        Some(_) => return Err(Error::bad(format!("{}: key `quick` must be a table", path.display()))),
+        None => None,
+    };
+    if quick {
+        match quick_table {
+            Some(q) => merge(&mut table, q),
+            None => return Err(Error::bad(format!("{}: --quick given but the spec has no [quick] table", path.display()))),
+        }
+    }
+    let mut header_table = toml::Table::new();
+    for k in HEADER_KEYS {
+        if let Some(v) = table.remove(k) {
+            header_table.insert(k.to_string(), v);
+        }
+    }
+    let header: Header = deserialize_table(path, header_table)?;
+    if header.name.is_empty() || !header.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(Error::bad(format!("{}: key `name` = {:?}: use letters, digits, '_' and '-'", path.display(), header.name)));
+    }
+    Ok(LoadedSpec { path: path.to_path_buf(), header, body: table, quick })
+}
+
+/// Deserialize a table into T, naming the file and the key path on error.
+pub fn deserialize_table<T: DeserializeOwned>(path: &Path, table: toml::Table) -> Result<T> {
+    let de = toml::Value::Table(table);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let msg = one_line(&e.inner().to_string());
+        if key == "." || key.is_empty() {
+            Error::bad(format!("{}: {msg}", path.display()))
+        } else {
+            Error::bad(format!("{}: key `{key}`: {msg}", path.display()))
+        }
+    })
+}
+
+impl LoadedSpec {
+    /// The study's typed section (everything but the header keys).
+    pub fn study_section<T: DeserializeOwned>(&self) -> Result<T> {
+        deserialize_table(&self.path, self.body.clone())
+    }
+
+    /// A bad-value error naming this spec and the key.
+    pub fn bad_value(&self, key: &str, msg: impl std::fmt::Display) -> Error {
+        Error::bad(format!("{}: key `{key}`: {msg}", self.path.display()))
+    }
+
+    /// The resolved spec as TOML (header + the study's section with defaults filled in).
+    pub fn resolved_toml<T: Serialize>(&self, section: &T) -> String {
+        let mut table = toml::Table::try_from(&self.header).expect("header serialises");
+        let body = toml::Table::try_from(section).expect("study section serialises");
+        table.extend(body);
+        let mut text = format!("# resolved spec{} from {}\n", if self.quick { " (--quick applied)" } else { "" }, self.path.display());
+        text.push_str(&toml::to_string_pretty(&table).expect("spec serialises"));
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        data: Data,
+    }
+    #[derive(Debug, Deserialize, Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Data {
+        n: usize,
+        #[serde(default)]
+        p: Option<usize>,
+    }
+
+    const TEXT: &str = "name = \"t\"\nstudy = \"s\"\nseed = 3\n[data]\nn = 10\n[quick]\ndata = { n = 2 }\n";
+
+    #[test]
+    fn quick_merges_and_header_splits() {
+        let s = parse(Path::new("x.toml"), TEXT, true).unwrap();
+        let b: Body = s.study_section().unwrap();
+        assert_eq!(b.data.n, 2);
+        assert_eq!(s.header.seed, 3);
+        let s = parse(Path::new("x.toml"), TEXT, false).unwrap();
+        let b: Body = s.study_section().unwrap();
+        assert_eq!(b.data.n, 10);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let text = TEXT.replace("n = 10", "n = 10\nbogus = 1");
+        let s = parse(Path::new("x.toml"), &text, false).unwrap();
+        let e = s.study_section::<Body>().unwrap_err().to_string();
+        assert!(e.contains("x.toml") && e.contains("bogus") && e.contains("data"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let text = TEXT.replace("n = 10", "n = \"ten\"");
+        let s = parse(Path::new("x.toml"), &text, false).unwrap();
+        let e = s.study_section::<Body>().unwrap_err().to_string();
+        assert!(e.contains("data.n"), "{e}");
+    }
+}
