@@ -30,13 +30,20 @@ pub struct TwoLayerBench {
 /// Returns the key=value line: set-up time (Gram, Z(0)) and seconds per step.
 pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
     if b.p == 0 || b.n == 0 || b.m == 0 || b.steps == 0 {
-        return Err(Error::bad("bench two-layer: --p, --n, --m and --steps must be >= 1"));
+        return Err(Error::bad(
+            "bench two-layer: --p, --n, --m and --steps must be >= 1",
+        ));
     }
     if b.engine == EngineKind::Auto {
-        return Err(Error::bad("bench two-layer: --engine must be primal or dual"));
+        return Err(Error::bad(
+            "bench two-layer: --engine must be primal or dual",
+        ));
     }
     crate::studies::set_blas_threads(b.threads);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(b.threads.max(1)).build().map_err(|e| Error::bad(format!("--threads: {e}")))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(b.threads.max(1))
+        .build()
+        .map_err(|e| Error::bad(format!("--threads: {e}")))?;
     pool.install(|| {
         let mut rng = crate::rng::stream(1, 0, "bench");
         let x = Array2::from_shape_simple_fn((b.n, b.p), || StandardNormal.sample(&mut rng));

@@ -13,7 +13,11 @@ use overfit::studies::{self, RunContext};
 use overfit::Error;
 
 #[derive(Parser)]
-#[command(name = "overfit", version, about = "Theorems on overfitting, checked against simulation")]
+#[command(
+    name = "overfit",
+    version,
+    about = "Theorems on overfitting, checked against simulation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -87,7 +91,9 @@ enum BenchEngine {
 }
 
 fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn main() -> ExitCode {
@@ -103,7 +109,13 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<u8, Error> {
     match cli.command {
-        Command::Run { spec, out, quick, threads, seeds } => {
+        Command::Run {
+            spec,
+            out,
+            quick,
+            threads,
+            seeds,
+        } => {
             if threads == Some(0) {
                 return Err(Error::bad("--threads 0: need at least 1"));
             }
@@ -117,7 +129,12 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     PathBuf::from("results").join(&loaded.header.name)
                 }
             };
-            let ctx = RunContext { out: out.clone(), threads: threads.unwrap_or_else(default_threads), seeds, quick };
+            let ctx = RunContext {
+                out: out.clone(),
+                threads: threads.unwrap_or_else(default_threads),
+                seeds,
+                quick,
+            };
             let summary = studies::execute(&spec, &ctx)?;
             print!("{}", summary.claims_table());
             println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
@@ -126,7 +143,11 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Check { dir } => {
             let summary = Summary::read(&dir)?;
             print!("{}", summary.claims_table());
-            Ok(if summary.claims.iter().all(|c| c.holds) { 0 } else { 1 })
+            Ok(if summary.claims.iter().all(|c| c.holds) {
+                0
+            } else {
+                1
+            })
         }
         Command::Plot { dir } => {
             studies::plot(&dir)?;
@@ -142,13 +163,29 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             entries.sort();
             for p in entries {
                 match overfit::spec::load(&p, false) {
-                    Ok(s) => println!("{:<40} {:<14} {}", p.display(), s.header.study, s.header.description),
+                    Ok(s) => println!(
+                        "{:<40} {:<14} {}",
+                        p.display(),
+                        s.header.study,
+                        s.header.description
+                    ),
                     Err(e) => println!("{:<40} (unreadable: {e})", p.display()),
                 }
             }
             Ok(0)
         }
-        Command::Bench { engine: BenchEngine::TwoLayer { p, n, m, engine, dtype, steps, threads } } => {
+        Command::Bench {
+            engine:
+                BenchEngine::TwoLayer {
+                    p,
+                    n,
+                    m,
+                    engine,
+                    dtype,
+                    steps,
+                    threads,
+                },
+        } => {
             if let Dtype::F32 = dtype {
                 return Err(Error::bad("bench two-layer --dtype f32: the two-layer engine is f64 only (theory runs use f64)"));
             }
@@ -156,7 +193,14 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 EngineArg::Primal => EngineKind::Primal,
                 EngineArg::Dual => EngineKind::Dual,
             };
-            let line = bench::two_layer(&TwoLayerBench { p, n, m, engine, steps, threads: threads.unwrap_or_else(default_threads) })?;
+            let line = bench::two_layer(&TwoLayerBench {
+                p,
+                n,
+                m,
+                engine,
+                steps,
+                threads: threads.unwrap_or_else(default_threads),
+            })?;
             println!("{line}");
             Ok(0)
         }

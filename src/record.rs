@@ -14,7 +14,10 @@ use crate::error::{Error, Result};
 
 /// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| {
@@ -33,11 +36,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Checks writability up front so a long run cannot fail at the end.
 pub fn prepare_out_dir(dir: &Path) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::bad(format!("--out {}: exists and is not a directory", dir.display())));
+        return Err(Error::bad(format!(
+            "--out {}: exists and is not a directory",
+            dir.display()
+        )));
     }
-    fs::create_dir_all(dir.join("figures")).map_err(|e| Error::bad(format!("--out {}: cannot create directory ({e})", dir.display())))?;
+    fs::create_dir_all(dir.join("figures")).map_err(|e| {
+        Error::bad(format!(
+            "--out {}: cannot create directory ({e})",
+            dir.display()
+        ))
+    })?;
     let probe = dir.join(format!(".write-probe{}", std::process::id()));
-    fs::write(&probe, b"").map_err(|e| Error::bad(format!("--out {}: not writable ({e})", dir.display())))?;
+    fs::write(&probe, b"")
+        .map_err(|e| Error::bad(format!("--out {}: not writable ({e})", dir.display())))?;
     let _ = fs::remove_file(probe);
     Ok(())
 }
@@ -60,7 +72,13 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn push(&mut self, run: &str, step: u64, split: &str, metric: &str, value: f64) {
-        self.rows.push(MetricRow { run: run.to_string(), step, split: split.to_string(), metric: metric.to_string(), value });
+        self.rows.push(MetricRow {
+            run: run.to_string(),
+            step,
+            split: split.to_string(),
+            metric: metric.to_string(),
+            value,
+        });
     }
 
     pub fn extend(&mut self, other: Metrics) {
@@ -72,16 +90,26 @@ impl Metrics {
     pub fn to_csv(&self) -> String {
         let mut s = String::from("run,step,split,metric,value\n");
         for r in &self.rows {
-            let _ = writeln!(s, "{},{},{},{},{}", r.run, r.step, r.split, r.metric, csv_float(r.value));
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{}",
+                r.run,
+                r.step,
+                r.split,
+                r.metric,
+                csv_float(r.value)
+            );
         }
         s
     }
 
     pub fn read(path: &Path) -> Result<Metrics> {
-        let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+        let mut rdr = csv::Reader::from_path(path)
+            .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
         let mut rows = Vec::new();
         for (i, rec) in rdr.deserialize().enumerate() {
-            let row: MetricRow = rec.map_err(|e| Error::bad(format!("{}: row {}: {e}", path.display(), i + 2)))?;
+            let row: MetricRow =
+                rec.map_err(|e| Error::bad(format!("{}: row {}: {e}", path.display(), i + 2)))?;
             rows.push(row);
         }
         Ok(Metrics { rows })
@@ -90,7 +118,11 @@ impl Metrics {
     /// Values of (split, metric) for each run, as run -> [(step, value)] in insertion order.
     pub fn series(&self, split: &str, metric: &str) -> Vec<(String, Vec<(u64, f64)>)> {
         let mut out: Vec<(String, Vec<(u64, f64)>)> = Vec::new();
-        for r in self.rows.iter().filter(|r| r.split == split && r.metric == metric) {
+        for r in self
+            .rows
+            .iter()
+            .filter(|r| r.split == split && r.metric == metric)
+        {
             match out.iter_mut().find(|(run, _)| *run == r.run) {
                 Some((_, v)) => v.push((r.step, r.value)),
                 None => out.push((r.run.clone(), vec![(r.step, r.value)])),
@@ -113,11 +145,21 @@ pub fn csv_float(x: f64) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Prediction {
-    AtLeast { bound: f64 },
-    AtMost { bound: f64 },
+    AtLeast {
+        bound: f64,
+    },
+    AtMost {
+        bound: f64,
+    },
     /// |measured - value| <= tolerance.
-    Near { value: f64, tolerance: f64 },
-    Interval { low: f64, high: f64 },
+    Near {
+        value: f64,
+        tolerance: f64,
+    },
+    Interval {
+        low: f64,
+        high: f64,
+    },
 }
 
 impl Prediction {
@@ -134,7 +176,9 @@ impl Prediction {
         match *self {
             Prediction::AtLeast { bound } => format!(">= {}", fmt_num(bound)),
             Prediction::AtMost { bound } => format!("<= {}", fmt_num(bound)),
-            Prediction::Near { value, tolerance } => format!("{} +- {}", fmt_num(value), fmt_num(tolerance)),
+            Prediction::Near { value, tolerance } => {
+                format!("{} +- {}", fmt_num(value), fmt_num(tolerance))
+            }
             Prediction::Interval { low, high } => format!("[{}, {}]", fmt_num(low), fmt_num(high)),
         }
     }
@@ -169,12 +213,24 @@ pub struct Measured {
 
 impl Measured {
     pub fn single(value: f64) -> Self {
-        Measured { value, q20: None, q80: None, runs: 1, note: String::new() }
+        Measured {
+            value,
+            q20: None,
+            q80: None,
+            runs: 1,
+            note: String::new(),
+        }
     }
 
     /// The median of per-run values with their 20-80% quantile band.
     pub fn median_of(values: &[f64]) -> Self {
-        Measured { value: quantile(values, 0.5), q20: Some(quantile(values, 0.2)), q80: Some(quantile(values, 0.8)), runs: values.len(), note: String::new() }
+        Measured {
+            value: quantile(values, 0.5),
+            q20: Some(quantile(values, 0.2)),
+            q80: Some(quantile(values, 0.8)),
+            runs: values.len(),
+            note: String::new(),
+        }
     }
 
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
@@ -197,9 +253,22 @@ pub struct Claim {
 
 impl Claim {
     /// The verdict is computed here, from the prediction and the measurement only.
-    pub fn new(id: impl Into<String>, statement: impl Into<String>, source: impl Into<String>, predicted: Prediction, measured: Measured) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        statement: impl Into<String>,
+        source: impl Into<String>,
+        predicted: Prediction,
+        measured: Measured,
+    ) -> Self {
         let holds = measured.value.is_finite() && predicted.admits(measured.value);
-        Claim { id: id.into(), statement: statement.into(), source: source.into(), predicted, measured, holds }
+        Claim {
+            id: id.into(),
+            statement: statement.into(),
+            source: source.into(),
+            predicted,
+            measured,
+            holds,
+        }
     }
 }
 
@@ -235,7 +304,8 @@ pub struct Summary {
 impl Summary {
     pub fn read(dir: &Path) -> Result<Summary> {
         let path = dir.join("summary.json");
-        let text = fs::read_to_string(&path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+        let text = fs::read_to_string(&path)
+            .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
         serde_json::from_str(&text).map_err(|e| Error::bad(format!("{}: {e}", path.display())))
     }
 
@@ -247,7 +317,13 @@ impl Summary {
     /// The claims table `overfit check` prints.
     pub fn claims_table(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "{} ({}): {} claims", self.name, self.study, self.claims.len());
+        let _ = writeln!(
+            s,
+            "{} ({}): {} claims",
+            self.name,
+            self.study,
+            self.claims.len()
+        );
         for c in &self.claims {
             let spread = match (c.measured.q20, c.measured.q80) {
                 (Some(a), Some(b)) => format!(" [20-80%: {}, {}]", fmt_num(a), fmt_num(b)),
@@ -302,15 +378,33 @@ mod tests {
         write_atomic(&p, b"old").unwrap();
         write_atomic(&p, b"new content").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"new content");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
     #[test]
     fn claims_can_fail() {
-        let c = Claim::new("x", "s", "src", Prediction::AtLeast { bound: 0.9 }, Measured::single(0.5));
+        let c = Claim::new(
+            "x",
+            "s",
+            "src",
+            Prediction::AtLeast { bound: 0.9 },
+            Measured::single(0.5),
+        );
         assert!(!c.holds);
-        let c = Claim::new("x", "s", "src", Prediction::Near { value: 1.0, tolerance: 0.1 }, Measured::single(f64::NAN));
+        let c = Claim::new(
+            "x",
+            "s",
+            "src",
+            Prediction::Near {
+                value: 1.0,
+                tolerance: 0.1,
+            },
+            Measured::single(f64::NAN),
+        );
         assert!(!c.holds);
     }
 

@@ -26,7 +26,8 @@ fn tag_hash(tag: &str) -> u64 {
 /// The stream for `purpose` (e.g. "data", "init") of run `run` under `seed`.
 /// Separate purposes keep, say, the data fixed while the init scheme changes.
 pub fn stream(seed: u64, run: u64, purpose: &str) -> Rng {
-    let key = splitmix64(splitmix64(seed) ^ splitmix64(run.wrapping_add(0x5151)) ^ tag_hash(purpose));
+    let key =
+        splitmix64(splitmix64(seed) ^ splitmix64(run.wrapping_add(0x5151)) ^ tag_hash(purpose));
     Rng::seed_from_u64(key)
 }
 

@@ -61,24 +61,44 @@ fn one_line(s: &str) -> String {
 /// Read and parse a spec file.
 pub fn load(path: &Path, quick: bool) -> Result<LoadedSpec> {
     if path.is_dir() {
-        return Err(Error::bad(format!("{}: is a directory, expected a TOML spec file", path.display())));
+        return Err(Error::bad(format!(
+            "{}: is a directory, expected a TOML spec file",
+            path.display()
+        )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::bad(format!("{}: cannot read spec ({e})", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::bad(format!("{}: cannot read spec ({e})", path.display())))?;
     parse(path, &text, quick)
 }
 
 /// Parse spec text (the path only names the source in messages).
 pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::bad(format!("{}: not valid TOML: {}", path.display(), one_line(e.message()))))?;
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        Error::bad(format!(
+            "{}: not valid TOML: {}",
+            path.display(),
+            one_line(e.message())
+        ))
+    })?;
     let quick_table = match table.remove("quick") {
         Some(toml::Value::Table(t)) => Some(t),
-        Some(_) => return Err(Error::bad(format!("{}: key `quick` must be a table", path.display()))),
+        Some(_) => {
+            return Err(Error::bad(format!(
+                "{}: key `quick` must be a table",
+                path.display()
+            )))
+        }
         None => None,
     };
     if quick {
         match quick_table {
             Some(q) => merge(&mut table, q),
-            None => return Err(Error::bad(format!("{}: --quick given but the spec has no [quick] table", path.display()))),
+            None => {
+                return Err(Error::bad(format!(
+                    "{}: --quick given but the spec has no [quick] table",
+                    path.display()
+                )))
+            }
         }
     }
     let mut header_table = toml::Table::new();
@@ -88,10 +108,24 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
         }
     }
     let header: Header = deserialize_table(path, header_table)?;
-    if header.name.is_empty() || !header.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(Error::bad(format!("{}: key `name` = {:?}: use letters, digits, '_' and '-'", path.display(), header.name)));
+    if header.name.is_empty()
+        || !header
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::bad(format!(
+            "{}: key `name` = {:?}: use letters, digits, '_' and '-'",
+            path.display(),
+            header.name
+        )));
     }
-    Ok(LoadedSpec { path: path.to_path_buf(), header, body: table, quick })
+    Ok(LoadedSpec {
+        path: path.to_path_buf(),
+        header,
+        body: table,
+        quick,
+    })
 }
 
 /// Deserialize a table into T, naming the file and the key path on error.
@@ -124,7 +158,11 @@ impl LoadedSpec {
         let mut table = toml::Table::try_from(&self.header).expect("header serialises");
         let body = toml::Table::try_from(section).expect("study section serialises");
         table.extend(body);
-        let mut text = format!("# resolved spec{} from {}\n", if self.quick { " (--quick applied)" } else { "" }, self.path.display());
+        let mut text = format!(
+            "# resolved spec{} from {}\n",
+            if self.quick { " (--quick applied)" } else { "" },
+            self.path.display()
+        );
         text.push_str(&toml::to_string_pretty(&table).expect("spec serialises"));
         text
     }
@@ -147,7 +185,8 @@ mod tests {
         p: Option<usize>,
     }
 
-    const TEXT: &str = "name = \"t\"\nstudy = \"s\"\nseed = 3\n[data]\nn = 10\n[quick]\ndata = { n = 2 }\n";
+    const TEXT: &str =
+        "name = \"t\"\nstudy = \"s\"\nseed = 3\n[data]\nn = 10\n[quick]\ndata = { n = 2 }\n";
 
     #[test]
     fn quick_merges_and_header_splits() {
@@ -165,7 +204,10 @@ mod tests {
         let text = TEXT.replace("n = 10", "n = 10\nbogus = 1");
         let s = parse(Path::new("x.toml"), &text, false).unwrap();
         let e = s.study_section::<Body>().unwrap_err().to_string();
-        assert!(e.contains("x.toml") && e.contains("bogus") && e.contains("data"), "{e}");
+        assert!(
+            e.contains("x.toml") && e.contains("bogus") && e.contains("data"),
+            "{e}"
+        );
         assert!(!e.contains('\n'));
     }
 

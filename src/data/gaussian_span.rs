@@ -50,8 +50,20 @@ mod tests {
         let r = reps as f64;
         let q = q as f64;
         // Means within 5 standard errors: sd of a diagonal is sqrt(2q), of an off-diagonal sqrt(q).
-        assert!((diag / r - q).abs() < 5.0 * (2.0 * q / r).sqrt(), "diag mean {}", diag / r);
-        assert!((off / r).abs() < 5.0 * (q / r).sqrt(), "off mean {}", off / r);
-        assert!((off2 / r / q - 1.0).abs() < 0.15, "off var / q = {}", off2 / r / q);
+        assert!(
+            (diag / r - q).abs() < 5.0 * (2.0 * q / r).sqrt(),
+            "diag mean {}",
+            diag / r
+        );
+        assert!(
+            (off / r).abs() < 5.0 * (q / r).sqrt(),
+            "off mean {}",
+            off / r
+        );
+        assert!(
+            (off2 / r / q - 1.0).abs() < 0.15,
+            "off var / q = {}",
+            off2 / r / q
+        );
     }
 }

@@ -17,7 +17,12 @@ pub enum FlipRule {
 }
 
 /// Observed labels from clean ones: returns (noisy labels, which were flipped).
-pub fn flip_binary(clean: &[f64], eta: f64, rule: FlipRule, rng: &mut Rng) -> (Vec<f64>, Vec<bool>) {
+pub fn flip_binary(
+    clean: &[f64],
+    eta: f64,
+    rule: FlipRule,
+    rng: &mut Rng,
+) -> (Vec<f64>, Vec<bool>) {
     let n = clean.len();
     let flipped: Vec<bool> = match rule {
         FlipRule::Bernoulli => (0..n).map(|_| rng.random::<f64>() < eta).collect(),
@@ -30,7 +35,11 @@ pub fn flip_binary(clean: &[f64], eta: f64, rule: FlipRule, rng: &mut Rng) -> (V
             mask
         }
     };
-    let noisy = clean.iter().zip(&flipped).map(|(&y, &f)| if f { -y } else { y }).collect();
+    let noisy = clean
+        .iter()
+        .zip(&flipped)
+        .map(|(&y, &f)| if f { -y } else { y })
+        .collect();
     (noisy, flipped)
 }
 

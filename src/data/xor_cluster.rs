@@ -146,13 +146,24 @@ mod tests {
     use super::*;
 
     fn dist(p: u64, rep: Representation) -> XorCluster {
-        XorCluster { p, n: 400, n_test: 100, mu_norm: 3.0, eta: 0.1, flip_rule: FlipRule::Bernoulli, representation: rep }
+        XorCluster {
+            p,
+            n: 400,
+            n_test: 100,
+            mu_norm: 3.0,
+            eta: 0.1,
+            flip_rule: FlipRule::Bernoulli,
+            representation: rep,
+        }
     }
 
     /// Cluster means, orthogonality, noise scale and flip rate, in both representations.
     #[test]
     fn statistics_match_the_distribution() {
-        for (p, rep) in [(600u64, Representation::Explicit), (100_000u64, Representation::Span)] {
+        for (p, rep) in [
+            (600u64, Representation::Explicit),
+            (100_000u64, Representation::Span),
+        ] {
             let dist = dist(p, rep);
             let mut rng = crate::rng::stream(11, 0, "xor-test");
             let sample = dist.sample(&mut rng);
@@ -162,20 +173,35 @@ mod tests {
             assert!((mu.row(0).dot(&mu.row(0)).sqrt() - 3.0).abs() < 1e-12);
             // <x, mu1>/||mu|| has mean +-||mu|| on clusters 0/1 and 0 on clusters 2/3, unit variance.
             for c in 0..4u8 {
-                let proj: Vec<f64> = (0..dist.n).filter(|&i| sample.cluster_train[i] == c).map(|i| x.row(i).dot(&mu.row(0)) / 3.0).collect();
+                let proj: Vec<f64> = (0..dist.n)
+                    .filter(|&i| sample.cluster_train[i] == c)
+                    .map(|i| x.row(i).dot(&mu.row(0)) / 3.0)
+                    .collect();
                 let mean = proj.iter().sum::<f64>() / proj.len() as f64;
-                let want = match c { 0 => 3.0, 1 => -3.0, _ => 0.0 };
-                assert!((mean - want).abs() < 5.0 / (proj.len() as f64).sqrt(), "cluster {c}: {mean}");
+                let want = match c {
+                    0 => 3.0,
+                    1 => -3.0,
+                    _ => 0.0,
+                };
+                assert!(
+                    (mean - want).abs() < 5.0 / (proj.len() as f64).sqrt(),
+                    "cluster {c}: {mean}"
+                );
             }
             // ||x||^2 ~ p + ||mu||^2 with sd sqrt(2p).
             let mean_sq = x.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>() / dist.n as f64;
             let want = p as f64 + 9.0;
-            assert!((mean_sq - want).abs() < 5.0 * (2.0 * p as f64 / dist.n as f64).sqrt(), "{mean_sq} vs {want}");
+            assert!(
+                (mean_sq - want).abs() < 5.0 * (2.0 * p as f64 / dist.n as f64).sqrt(),
+                "{mean_sq} vs {want}"
+            );
             // Clean labels follow the cluster axis; the flip rate sits in a binomial interval.
             for i in 0..dist.n {
                 assert_eq!(sample.y_train_clean[i] > 0.0, sample.cluster_train[i] < 2);
             }
-            let flips = (0..dist.n).filter(|&i| sample.y_train[i] != sample.y_train_clean[i]).count() as f64;
+            let flips = (0..dist.n)
+                .filter(|&i| sample.y_train[i] != sample.y_train_clean[i])
+                .count() as f64;
             let sd = (dist.n as f64 * 0.1 * 0.9).sqrt();
             assert!((flips - 40.0).abs() < 4.0 * sd, "{flips} flips");
             assert_eq!(sample.representation, rep);
@@ -186,12 +212,18 @@ mod tests {
     /// Cross inner products between distinct points: mean 0, variance p (+ mean terms).
     #[test]
     fn span_representation_preserves_inner_product_law() {
-        let dist = XorCluster { mu_norm: 0.0, ..dist(5000, Representation::Span) };
+        let dist = XorCluster {
+            mu_norm: 0.0,
+            ..dist(5000, Representation::Span)
+        };
         let mut rng = crate::rng::stream(12, 0, "xor-test");
         let s = dist.sample(&mut rng);
         let g = s.x_train.dot(&s.x_train.t());
         let n = dist.n;
-        let off: Vec<f64> = (0..n).flat_map(|i| (0..i).map(move |j| (i, j))).map(|(i, j)| g[[i, j]]).collect();
+        let off: Vec<f64> = (0..n)
+            .flat_map(|i| (0..i).map(move |j| (i, j)))
+            .map(|(i, j)| g[[i, j]])
+            .collect();
         let mean = off.iter().sum::<f64>() / off.len() as f64;
         let var = off.iter().map(|v| v * v).sum::<f64>() / off.len() as f64;
         assert!(mean.abs() < 2.0, "{mean}");

@@ -9,7 +9,9 @@ use crate::rng::Rng;
 
 /// W(0) with i.i.d. N(0, omega^2) entries, d x m.
 pub fn gaussian_first_layer(d: usize, m: usize, omega: f64, rng: &mut Rng) -> Array2<f64> {
-    Array2::from_shape_simple_fn((d, m), || omega * Distribution::<f64>::sample(&StandardNormal, rng))
+    Array2::from_shape_simple_fn((d, m), || {
+        omega * Distribution::<f64>::sample(&StandardNormal, rng)
+    })
 }
 
 /// How the second layer a starts.
@@ -40,7 +42,9 @@ pub fn second_layer(init: SecondLayerInit, w0: &Array2<f64>, rng: &mut Rng) -> A
             let c = scale.unwrap_or(default_scale);
             (0..m).map(|j| if j % 2 == 0 { c } else { -c }).collect()
         }
-        SecondLayerInit::Gaussian { std } => (0..m).map(|_| std * Distribution::<f64>::sample(&StandardNormal, rng)).collect(),
+        SecondLayerInit::Gaussian { std } => (0..m)
+            .map(|_| std * Distribution::<f64>::sample(&StandardNormal, rng))
+            .collect(),
         SecondLayerInit::Balanced => w0
             .columns()
             .into_iter()

@@ -101,7 +101,10 @@ mod tests {
     fn logistic_is_stable_at_extremes() {
         assert!((Loss::Logistic.value(0.0, 1.0) - std::f64::consts::LN_2).abs() < 1e-15);
         assert!(Loss::Logistic.value(-800.0, 1.0).is_finite());
-        assert_eq!(Loss::Logistic.value(800.0, 1.0), 0.0f64.max(Loss::Logistic.value(800.0, 1.0)));
+        assert_eq!(
+            Loss::Logistic.value(800.0, 1.0),
+            0.0f64.max(Loss::Logistic.value(800.0, 1.0))
+        );
         assert!((Loss::Logistic.derivative(1e-17, 1.0) + 0.5).abs() < 1e-15);
     }
 }

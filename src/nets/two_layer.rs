@@ -72,8 +72,20 @@ pub fn engine_cost(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize)
     match kind {
         EngineKind::Primal => 4.0 * n * d * m * t,
         EngineKind::Dual => n * n * d + 2.0 * n * d * m + 2.0 * n * n * m * t,
-        EngineKind::Auto => engine_cost(EngineKind::Primal, n as usize, d as usize, m as usize, steps as usize)
-            .min(engine_cost(EngineKind::Dual, n as usize, d as usize, m as usize, steps as usize)),
+        EngineKind::Auto => engine_cost(
+            EngineKind::Primal,
+            n as usize,
+            d as usize,
+            m as usize,
+            steps as usize,
+        )
+        .min(engine_cost(
+            EngineKind::Dual,
+            n as usize,
+            d as usize,
+            m as usize,
+            steps as usize,
+        )),
     }
 }
 
@@ -81,7 +93,9 @@ pub fn engine_cost(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize)
 pub fn choose_engine(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize) -> EngineKind {
     match kind {
         EngineKind::Auto => {
-            if engine_cost(EngineKind::Dual, n, d, m, steps) < engine_cost(EngineKind::Primal, n, d, m, steps) {
+            if engine_cost(EngineKind::Dual, n, d, m, steps)
+                < engine_cost(EngineKind::Primal, n, d, m, steps)
+            {
                 EngineKind::Dual
             } else {
                 EngineKind::Primal
@@ -100,9 +114,18 @@ pub fn with_bias_column(x: ArrayView2<f64>) -> Array2<f64> {
 }
 
 /// f_i = sum_j a_j sigma(Z_ij) for every row of a pre-activation matrix.
-pub fn outputs_from_preactivations(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation) -> Array1<f64> {
+pub fn outputs_from_preactivations(
+    z: ArrayView2<f64>,
+    a: ArrayView1<f64>,
+    act: Activation,
+) -> Array1<f64> {
     z.outer_iter()
-        .map(|row| row.iter().zip(a.iter()).map(|(&zij, &aj)| aj * act.value(zij)).sum())
+        .map(|row| {
+            row.iter()
+                .zip(a.iter())
+                .map(|(&zij, &aj)| aj * act.value(zij))
+                .sum()
+        })
         .collect()
 }
 
@@ -111,7 +134,7 @@ pub fn outputs_from_preactivations(z: ArrayView2<f64>, a: ArrayView1<f64>, act: 
 /// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
 /// L = 1/n sum_i l(f_i, y_i), and writes
 ///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
-///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j).
+///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j), when asked.
 /// Returns L. Cost O(n m), no allocation.
 #[allow(clippy::too_many_arguments)]
 pub fn backprop_coefficients(
@@ -122,13 +145,19 @@ pub fn backprop_coefficients(
     loss: Loss,
     f_out: &mut Array1<f64>,
     g_out: &mut Array2<f64>,
-    grad_a: &mut Array1<f64>,
+    mut grad_a: Option<&mut Array1<f64>>,
 ) -> f64 {
     let n = z.nrows() as f64;
-    grad_a.fill(0.0);
+    if let Some(ga) = grad_a.as_deref_mut() {
+        ga.fill(0.0);
+    }
     let mut total = 0.0;
     for (i, zrow) in z.outer_iter().enumerate() {
-        let fi: f64 = zrow.iter().zip(a.iter()).map(|(&zij, &aj)| aj * act.value(zij)).sum();
+        let fi: f64 = zrow
+            .iter()
+            .zip(a.iter())
+            .map(|(&zij, &aj)| aj * act.value(zij))
+            .sum();
         f_out[i] = fi;
         total += loss.value(fi, y[i]);
         let di = loss.derivative(fi, y[i]) / n;
@@ -136,11 +165,12 @@ pub fn backprop_coefficients(
         Zip::from(&mut grow)
             .and(&zrow)
             .and(&a)
-            .and(&mut *grad_a)
-            .for_each(|g, &zij, &aj, ga| {
-                *g = di * aj * act.derivative(zij);
-                *ga += di * act.value(zij);
-            });
+            .for_each(|g, &zij, &aj| *g = di * aj * act.derivative(zij));
+        if let Some(ga) = grad_a.as_deref_mut() {
+            Zip::from(ga)
+                .and(&zrow)
+                .for_each(|ga, &zij| *ga += di * act.value(zij));
+        }
     }
     total / n
 }
@@ -161,12 +191,17 @@ pub fn loss_and_gradients(
     let mut f = Array1::zeros(n);
     let mut g = Array2::zeros((n, m));
     let mut grad_a = Array1::zeros(m);
-    let l = backprop_coefficients(z.view(), a, y, act, loss, &mut f, &mut g, &mut grad_a);
+    let l = backprop_coefficients(z.view(), a, y, act, loss, &mut f, &mut g, Some(&mut grad_a));
     (l, x.t().dot(&g), grad_a)
 }
 
 /// The plain reference forward pass, loop by loop, for tests of the fast paths.
-pub fn reference_outputs(x: ArrayView2<f64>, w: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation) -> Array1<f64> {
+pub fn reference_outputs(
+    x: ArrayView2<f64>,
+    w: ArrayView2<f64>,
+    a: ArrayView1<f64>,
+    act: Activation,
+) -> Array1<f64> {
     let (n, d) = x.dim();
     let m = w.ncols();
     let mut out = Array1::zeros(n);
@@ -187,9 +222,18 @@ pub fn reference_outputs(x: ArrayView2<f64>, w: ArrayView2<f64>, a: ArrayView1<f
 /// How the first layer is stored while training.
 enum FirstLayer {
     /// W itself (d x m), with X kept for the gemms.
-    Primal { x: Array2<f64>, w: Array2<f64>, grad_w: Array2<f64> },
-    /// W = s W(0) + X^T C: the Gram K = X X^T, Z(0) = X W(0), s and C.
-    Dual { k: Array2<f64>, z0: Array2<f64>, s: f64, c: Array2<f64>, x_train: Array2<f64> },
+    Primal {
+        x: Array2<f64>,
+        w: Array2<f64>,
+        grad_w: Array2<f64>,
+    },
+    /// W = s W(0) + X^T C: the Gram K = X X^T, s and C (Z is updated through K).
+    Dual {
+        k: Array2<f64>,
+        s: f64,
+        c: Array2<f64>,
+        x_train: Array2<f64>,
+    },
 }
 
 /// A point set prepared for evaluation under the running engine: its
@@ -235,7 +279,14 @@ pub struct TwoLayerGd {
 impl TwoLayerGd {
     /// Start GD from (W(0), a(0)) on the training set (X, y).
     /// `kind` must be resolved (`choose_engine`), not `Auto`.
-    pub fn new(cfg: GdConfig, kind: EngineKind, x: Array2<f64>, y: Array1<f64>, w0: Array2<f64>, a0: Array1<f64>) -> Result<Self> {
+    pub fn new(
+        cfg: GdConfig,
+        kind: EngineKind,
+        x: Array2<f64>,
+        y: Array1<f64>,
+        w0: Array2<f64>,
+        a0: Array1<f64>,
+    ) -> Result<Self> {
         let (n, d) = x.dim();
         let m = w0.ncols();
         if w0.nrows() != d || a0.len() != m || y.len() != n {
@@ -248,13 +299,26 @@ impl TwoLayerGd {
         }
         let z = x.dot(&w0);
         let layer = match kind {
-            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal { grad_w: Array2::zeros((d, m)), x, w: w0 },
+            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal {
+                grad_w: Array2::zeros((d, m)),
+                x,
+                w: w0,
+            },
             EngineKind::Dual => {
                 let k = x.dot(&x.t());
-                FirstLayer::Dual { k, z0: z.clone(), s: 1.0, c: Array2::zeros((n, m)), x_train: x }
+                FirstLayer::Dual {
+                    k,
+                    s: 1.0,
+                    c: Array2::zeros((n, m)),
+                    x_train: x,
+                }
             }
         };
-        let kind = if kind == EngineKind::Auto { EngineKind::Primal } else { kind };
+        let kind = if kind == EngineKind::Auto {
+            EngineKind::Primal
+        } else {
+            kind
+        };
         let mut gd = TwoLayerGd {
             cfg,
             kind,
@@ -296,7 +360,21 @@ impl TwoLayerGd {
 
     fn refresh_outputs(&mut self) {
         let (cfg, z, a, y) = (&self.cfg, &self.z, &self.a, &self.y);
-        self.last_loss = backprop_coefficients(z.view(), a.view(), y.view(), cfg.activation, cfg.loss, &mut self.f, &mut self.g, &mut self.grad_a);
+        let grad_a = if cfg.trained.second() {
+            Some(&mut self.grad_a)
+        } else {
+            None
+        };
+        self.last_loss = backprop_coefficients(
+            z.view(),
+            a.view(),
+            y.view(),
+            cfg.activation,
+            cfg.loss,
+            &mut self.f,
+            &mut self.g,
+            grad_a,
+        );
     }
 
     /// One GD step: theta <- (1 - lr lambda) theta - lr grad L(theta).
@@ -308,30 +386,35 @@ impl TwoLayerGd {
                 self.last_loss, self.step
             )));
         }
-        let GdConfig { lr, weight_decay, trained, .. } = self.cfg;
+        let GdConfig {
+            lr,
+            weight_decay,
+            trained,
+            ..
+        } = self.cfg;
         let shrink = 1.0 - lr * weight_decay;
+        if trained.second() {
+            Zip::from(&mut self.a)
+                .and(&self.grad_a)
+                .for_each(|a, &ga| *a = shrink * *a - lr * ga);
+        }
         if trained.first() {
             match &mut self.layer {
                 FirstLayer::Primal { x, w, grad_w } => {
                     general_mat_mul(1.0, &x.t(), &self.g, 0.0, grad_w);
-                    Zip::from(&mut *w).and(&*grad_w).for_each(|w, &gw| *w = shrink * *w - lr * gw);
+                    Zip::from(&mut *w)
+                        .and(&*grad_w)
+                        .for_each(|w, &gw| *w = shrink * *w - lr * gw);
+                    general_mat_mul(1.0, x, w, 0.0, &mut self.z);
                 }
-                FirstLayer::Dual { s, c, .. } => {
+                FirstLayer::Dual { k, s, c, .. } => {
+                    // C <- shrink C - lr G and s <- shrink s, hence
+                    // Z = s Z(0) + K C moves by Z <- shrink Z - lr K G: one gemm, no copy.
                     *s *= shrink;
-                    Zip::from(&mut *c).and(&self.g).for_each(|c, &g| *c = shrink * *c - lr * g);
-                }
-            }
-        }
-        if trained.second() {
-            Zip::from(&mut self.a).and(&self.grad_a).for_each(|a, &ga| *a = shrink * *a - lr * ga);
-        }
-        if trained.first() {
-            match &self.layer {
-                FirstLayer::Primal { x, w, .. } => general_mat_mul(1.0, x, w, 0.0, &mut self.z),
-                FirstLayer::Dual { k, z0, s, c, .. } => {
-                    let s = *s;
-                    Zip::from(&mut self.z).and(z0).for_each(|z, &z0| *z = s * z0);
-                    general_mat_mul(1.0, k, c, 1.0, &mut self.z);
+                    Zip::from(&mut *c)
+                        .and(&self.g)
+                        .for_each(|c, &g| *c = shrink * *c - lr * g);
+                    general_mat_mul(-lr, k, &self.g, shrink, &mut self.z);
                 }
             }
         }
@@ -352,7 +435,10 @@ impl TwoLayerGd {
     pub fn eval_set(&self, v: Array2<f64>, w0: ArrayView2<f64>) -> EvalSet {
         let inner = match &self.layer {
             FirstLayer::Primal { .. } => EvalInner::Primal { v },
-            FirstLayer::Dual { x_train, .. } => EvalInner::Dual { cross: v.dot(&x_train.t()), z0: v.dot(&w0) },
+            FirstLayer::Dual { x_train, .. } => EvalInner::Dual {
+                cross: v.dot(&x_train.t()),
+                z0: v.dot(&w0),
+            },
         };
         EvalSet { inner }
     }
@@ -373,7 +459,11 @@ impl TwoLayerGd {
 
     /// Network outputs f(v_k) on a prepared set.
     pub fn outputs(&self, set: &EvalSet) -> Array1<f64> {
-        outputs_from_preactivations(self.preactivations(set).view(), self.a.view(), self.cfg.activation)
+        outputs_from_preactivations(
+            self.preactivations(set).view(),
+            self.a.view(),
+            self.cfg.activation,
+        )
     }
 
     /// The first layer W(t) as an explicit d x m matrix (dual: s W(0) + X^T C).
@@ -391,7 +481,11 @@ impl TwoLayerGd {
 
 /// Mean over the rows where sign(f_i) matches the label y_i (ties count as wrong).
 pub fn sign_accuracy(f: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
-    let hits = f.iter().zip(y.iter()).filter(|(&fi, &yi)| fi * yi > 0.0).count();
+    let hits = f
+        .iter()
+        .zip(y.iter())
+        .filter(|(&fi, &yi)| fi * yi > 0.0)
+        .count();
     hits as f64 / f.len().max(1) as f64
 }
 

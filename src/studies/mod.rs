@@ -40,7 +40,10 @@ pub const STUDIES: [&str; 1] = ["xor_cluster"];
 pub fn validate(spec: &LoadedSpec) -> Result<String> {
     match spec.header.study.as_str() {
         "xor_cluster" => xor_grokking::validate(spec),
-        other => Err(Error::bad(format!("{}: key `study` = {other:?}: expected one of {STUDIES:?}", spec.path.display()))),
+        other => Err(Error::bad(format!(
+            "{}: key `study` = {other:?}: expected one of {STUDIES:?}",
+            spec.path.display()
+        ))),
     }
 }
 
@@ -59,7 +62,10 @@ pub fn plot(dir: &Path) -> Result<()> {
     let spec = crate::spec::load(&spec_path, false)?;
     match spec.header.study.as_str() {
         "xor_cluster" => xor_grokking::plot(&spec, dir, quick),
-        other => Err(Error::bad(format!("{}: unknown study {other:?}", spec_path.display()))),
+        other => Err(Error::bad(format!(
+            "{}: unknown study {other:?}",
+            spec_path.display()
+        ))),
     }
 }
 
@@ -82,9 +88,18 @@ where
     F: Fn(usize) -> Result<T> + Sync,
 {
     let bar = ProgressBar::new(count as u64);
-    bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta}").expect("valid template").progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
     bar.set_prefix(label.to_string());
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().map_err(|e| Error::bad(format!("--threads {threads}: {e}")))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| Error::bad(format!("--threads {threads}: {e}")))?;
     set_blas_threads(if count > 1 { 1 } else { threads.max(1) });
     let results: Vec<Result<T>> = pool.install(|| {
         (0..count)

@@ -26,7 +26,9 @@ use crate::error::{Error, Result};
 use crate::nets::activation::Activation;
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
-use crate::nets::two_layer::{choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
+use crate::nets::two_layer::{
+    choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+};
 use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
 use crate::spec::LoadedSpec;
@@ -41,6 +43,7 @@ pub struct XorSpec {
     pub model: ModelSpec,
     #[serde(default)]
     pub theory: TheorySpec,
+    #[serde(default)]
     pub panels: Vec<PanelSpec>,
     #[serde(default)]
     pub figures: FigureSpec,
@@ -125,7 +128,13 @@ pub struct TheorySpec {
 
 impl Default for TheorySpec {
     fn default() -> Self {
-        TheorySpec { c: 1.0, fit_fraction: 0.9, late_accuracy: 0.95, max_output: 1e-3, loss_gap: 1e-3 }
+        TheorySpec {
+            c: 1.0,
+            fit_fraction: 0.9,
+            late_accuracy: 0.95,
+            max_output: 1e-3,
+            loss_gap: 1e-3,
+        }
     }
 }
 
@@ -187,7 +196,12 @@ pub struct FigureSpec {
 
 impl Default for FigureSpec {
     fn default() -> Self {
-        FigureSpec { panel: None, boundary_steps: vec![0, 1, 15], histogram_steps: vec![0, 1, 2, 3, 10], readoff_tolerance: 0.02 }
+        FigureSpec {
+            panel: None,
+            boundary_steps: vec![0, 1, 15],
+            histogram_steps: vec![0, 1, 2, 3, 10],
+            readoff_tolerance: 0.02,
+        }
     }
 }
 
@@ -226,8 +240,14 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if d.representation == Representation::Span && d.p < (d.n + d.n_test + 2) as u64 {
         return bad("data.representation", "\"span\" needs p >= n + n_test + 2");
     }
-    if d.representation != Representation::Span && d.p > 5_000_000 && d.representation == Representation::Explicit {
-        return bad("data.p", "explicit vectors this long do not fit in memory; use representation = \"span\"");
+    if d.representation != Representation::Span
+        && d.p > 5_000_000
+        && d.representation == Representation::Explicit
+    {
+        return bad(
+            "data.p",
+            "explicit vectors this long do not fit in memory; use representation = \"span\"",
+        );
     }
     if s.model.m == 0 {
         return bad("model.m", "must be >= 1");
@@ -235,8 +255,11 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
         return bad("model.omega_init", "must be finite and >= 0");
     }
-    if s.panels.is_empty() {
-        return bad("panels", "at least one [[panels]] entry is needed");
+    if s.panels.is_empty() && s.grokking_map.is_none() {
+        return bad(
+            "panels",
+            "at least one [[panels]] entry (or a [grokking_map]) is needed",
+        );
     }
     for (i, p) in s.panels.iter().enumerate() {
         if !(p.alpha > 0.0 && p.alpha.is_finite()) {
@@ -247,10 +270,16 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
         for (k, r) in p.reference.iter().enumerate() {
             if r.split != "train" && r.split != "test" {
-                return bad(&format!("panels[{i}].reference[{k}].split"), "must be \"train\" or \"test\"");
+                return bad(
+                    &format!("panels[{i}].reference[{k}].split"),
+                    "must be \"train\" or \"test\"",
+                );
             }
             if r.step > p.steps {
-                return bad(&format!("panels[{i}].reference[{k}].step"), "is past the panel's steps");
+                return bad(
+                    &format!("panels[{i}].reference[{k}].step"),
+                    "is past the panel's steps",
+                );
             }
         }
     }
@@ -281,7 +310,15 @@ struct RunRecord {
 }
 
 fn distribution(d: &DataSpec) -> XorCluster {
-    XorCluster { p: d.p, n: d.n, n_test: d.n_test, mu_norm: d.mu_norm_sq.sqrt(), eta: d.eta, flip_rule: d.flip_rule, representation: d.representation }
+    XorCluster {
+        p: d.p,
+        n: d.n,
+        n_test: d.n_test,
+        mu_norm: d.mu_norm_sq.sqrt(),
+        eta: d.eta,
+        flip_rule: d.flip_rule,
+        representation: d.representation,
+    }
 }
 
 /// Pearson correlation and least-squares slope of y on x.
@@ -298,16 +335,40 @@ fn correlation_and_slope(x: &Array1<f64>, y: &Array1<f64>) -> (f64, f64) {
 
 /// Train one network on one draw of the data and record its trajectory.
 #[allow(clippy::too_many_arguments)]
-fn train_run(spec: &XorSpec, seed: u64, run_label: &str, stream: u64, alpha: f64, omega: f64, steps: usize, schedule: &[usize], figure_steps: &[usize], stop_at_accuracy: Option<f64>) -> Result<RunRecord> {
+fn train_run(
+    spec: &XorSpec,
+    seed: u64,
+    run_label: &str,
+    stream: u64,
+    alpha: f64,
+    omega: f64,
+    steps: usize,
+    schedule: &[usize],
+    figure_steps: &[usize],
+    stop_at_accuracy: Option<f64>,
+) -> Result<RunRecord> {
     let dist = distribution(&spec.data);
     let mut data_rng = crate::rng::stream(seed, stream, "data");
     let mut init_rng = crate::rng::stream(seed, stream, "init");
-    let XorClusterSample { x_train, y_train, x_test, y_test, means, .. } = dist.sample(&mut data_rng);
+    let XorClusterSample {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        means,
+        ..
+    } = dist.sample(&mut data_rng);
     let (n, d) = x_train.dim();
     let m = spec.model.m;
     let w0 = gaussian_first_layer(d, m, omega, &mut init_rng);
     let a0 = second_layer(spec.model.second_layer, &w0, &mut init_rng);
-    let cfg = GdConfig { activation: spec.model.activation, loss: spec.model.loss, lr: alpha, weight_decay: spec.model.weight_decay, trained: spec.model.trained };
+    let cfg = GdConfig {
+        activation: spec.model.activation,
+        loss: spec.model.loss,
+        lr: alpha,
+        weight_decay: spec.model.weight_decay,
+        trained: spec.model.trained,
+    };
     let kind = choose_engine(spec.model.engine, n, d, m, steps);
     // The one-step linear classifier's direction sum_i y_i x_i, evaluated on the test set.
     let linear_direction = x_train.t().dot(&y_train);
@@ -317,13 +378,21 @@ fn train_run(spec: &XorSpec, seed: u64, run_label: &str, stream: u64, alpha: f64
         Vec::new()
     } else {
         let proj = x_train.dot(&means.t()) / mu_norm;
-        proj.outer_iter().zip(y_train.iter()).map(|(r, &y)| [r[0], r[1], y]).collect()
+        proj.outer_iter()
+            .zip(y_train.iter())
+            .map(|(r, &y)| [r[0], r[1], y])
+            .collect()
     };
 
     let mut gd = TwoLayerGd::new(cfg, kind, x_train, y_train.clone(), w0.clone(), a0)?;
     let test_set = gd.eval_set(x_test, w0.view());
     let probe_set = gd.eval_set(means, w0.view());
-    let mut rec = RunRecord { metrics: Metrics::default(), one_step: None, neurons: Vec::new(), points };
+    let mut rec = RunRecord {
+        metrics: Metrics::default(),
+        one_step: None,
+        neurons: Vec::new(),
+        points,
+    };
     let mut next = 0;
     for t in 0..=steps {
         let logged = next < schedule.len() && schedule[next] == t;
@@ -334,9 +403,21 @@ fn train_run(spec: &XorSpec, seed: u64, run_label: &str, stream: u64, alpha: f64
                 next += 1;
                 let f = gd.train_outputs();
                 let m = &mut rec.metrics;
-                m.push(run_label, t as u64, "train", "accuracy", sign_accuracy(f, y_train.view()));
+                m.push(
+                    run_label,
+                    t as u64,
+                    "train",
+                    "accuracy",
+                    sign_accuracy(f, y_train.view()),
+                );
                 m.push(run_label, t as u64, "train", "loss", gd.train_loss());
-                m.push(run_label, t as u64, "train", "max_abs_output", f.iter().fold(0.0f64, |acc, v| acc.max(v.abs())));
+                m.push(
+                    run_label,
+                    t as u64,
+                    "train",
+                    "max_abs_output",
+                    f.iter().fold(0.0f64, |acc, v| acc.max(v.abs())),
+                );
                 m.push(run_label, t as u64, "test", "accuracy", test_acc);
             }
             if t == 1 {
@@ -345,7 +426,10 @@ fn train_run(spec: &XorSpec, seed: u64, run_label: &str, stream: u64, alpha: f64
             if figure_steps.contains(&t) {
                 let proj = gd.preactivations(&probe_set);
                 let a = gd.second_layer();
-                rec.neurons.push((t, (0..m).map(|j| [a[j], proj[[0, j]], proj[[1, j]]]).collect()));
+                rec.neurons.push((
+                    t,
+                    (0..m).map(|j| [a[j], proj[[0, j]], proj[[1, j]]]).collect(),
+                ));
             }
             if stop_at_accuracy.is_some_and(|thr| test_acc >= thr) {
                 break;
@@ -364,7 +448,15 @@ fn train_run(spec: &XorSpec, seed: u64, run_label: &str, stream: u64, alpha: f64
 // ---------------------------------------------------------------- the study
 
 fn regime(spec: &XorSpec, alpha: f64, omega: f64) -> XorRegime {
-    XorRegime { p: spec.data.p as f64, n: spec.data.n as f64, m: spec.model.m as f64, mu_norm_sq: spec.data.mu_norm_sq, eta: spec.data.eta, alpha, omega_init: omega }
+    XorRegime {
+        p: spec.data.p as f64,
+        n: spec.data.n as f64,
+        m: spec.model.m as f64,
+        mu_norm_sq: spec.data.mu_norm_sq,
+        eta: spec.data.eta,
+        alpha,
+        omega_init: omega,
+    }
 }
 
 fn runs_of(panel: &PanelSpec, ctx: &RunContext) -> usize {
@@ -376,7 +468,14 @@ fn figure_steps(spec: &XorSpec, panel: &PanelSpec) -> Vec<usize> {
     if spec.figures.panel.as_deref() != Some(panel.id.as_str()) {
         return Vec::new();
     }
-    let mut s: Vec<usize> = spec.figures.boundary_steps.iter().chain(&spec.figures.histogram_steps).copied().filter(|&t| t <= panel.steps).collect();
+    let mut s: Vec<usize> = spec
+        .figures
+        .boundary_steps
+        .iter()
+        .chain(&spec.figures.histogram_steps)
+        .copied()
+        .filter(|&t| t <= panel.steps)
+        .collect();
     s.sort_unstable();
     s.dedup();
     s
@@ -388,14 +487,34 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let seed = loaded.header.seed;
 
     // Every (panel, run) pair is one job; run r of panel k draws stream (seed, 1000 k + r).
-    let jobs: Vec<(usize, usize)> = spec.panels.iter().enumerate().flat_map(|(k, p)| (0..runs_of(p, ctx)).map(move |r| (k, r))).collect();
+    let jobs: Vec<(usize, usize)> = spec
+        .panels
+        .iter()
+        .enumerate()
+        .flat_map(|(k, p)| (0..runs_of(p, ctx)).map(move |r| (k, r)))
+        .collect();
     let records = sweep(&loaded.header.name, jobs.len(), ctx.threads, |i| {
         let (k, r) = jobs[i];
         let panel = &spec.panels[k];
         let extra: Vec<usize> = panel.reference.iter().map(|p| p.step).collect();
         let schedule = log_schedule(panel.steps, panel.dense_until, 1.05, &extra);
-        let fig = if r == 0 { figure_steps(&spec, panel) } else { Vec::new() };
-        train_run(&spec, seed, &format!("{}:{r}", panel.id), (k * 1000 + r) as u64, panel.alpha, spec.model.omega_init, panel.steps, &schedule, &fig, None)
+        let fig = if r == 0 {
+            figure_steps(&spec, panel)
+        } else {
+            Vec::new()
+        };
+        train_run(
+            &spec,
+            seed,
+            &format!("{}:{r}", panel.id),
+            (k * 1000 + r) as u64,
+            panel.alpha,
+            spec.model.omega_init,
+            panel.steps,
+            &schedule,
+            &fig,
+            None,
+        )
     })?;
 
     let mut metrics = Metrics::default();
@@ -431,7 +550,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         for (r, rec) in recs.iter().enumerate() {
             for (t, rows) in &rec.neurons {
                 for (j, row) in rows.iter().enumerate() {
-                    neurons_csv.push_str(&format!("{},{r},{t},{j},{},{},{}\n", panel.id, row[0], row[1], row[2]));
+                    neurons_csv.push_str(&format!(
+                        "{},{r},{t},{j},{},{},{}\n",
+                        panel.id, row[0], row[1], row[2]
+                    ));
                 }
             }
             for pt in &rec.points {
@@ -442,8 +564,9 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     }
 
     if let Some(map) = &spec.grokking_map {
-        let (map_metrics, map_details) = grokking_map(&spec, map, seed, ctx)?;
+        let (map_metrics, map_details, map_claims) = grokking_map(&spec, map, seed, ctx)?;
         metrics.extend(map_metrics);
+        claims.extend(map_claims);
         details.insert("grokking_map".into(), map_details);
     }
 
@@ -458,33 +581,63 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         claims,
         details: serde_json::Value::Object(details),
     };
-    Ok(StudyOutput { metrics, summary, extra_files: vec![("neurons.csv".into(), neurons_csv), ("points.csv".into(), points_csv)] })
+    Ok(StudyOutput {
+        metrics,
+        summary,
+        extra_files: vec![
+            ("neurons.csv".into(), neurons_csv),
+            ("points.csv".into(), points_csv),
+        ],
+    })
 }
 
 /// Per-step values of (split, metric) across runs: step -> values over runs.
 fn across_runs(metrics: &Metrics, split: &str, metric: &str) -> Vec<(u64, Vec<f64>)> {
     let mut by_step: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
-    for r in metrics.rows.iter().filter(|r| r.split == split && r.metric == metric) {
+    for r in metrics
+        .rows
+        .iter()
+        .filter(|r| r.split == split && r.metric == metric)
+    {
         by_step.entry(r.step).or_default().push(r.value);
     }
     by_step.into_iter().collect()
 }
 
 fn values_at(metrics: &Metrics, split: &str, metric: &str, step: u64) -> Vec<f64> {
-    metrics.rows.iter().filter(|r| r.split == split && r.metric == metric && r.step == step).map(|r| r.value).collect()
+    metrics
+        .rows
+        .iter()
+        .filter(|r| r.split == split && r.metric == metric && r.step == step)
+        .map(|r| r.value)
+        .collect()
 }
 
 /// The claims a panel is tested against, each a prediction made before looking.
-fn panel_claims(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics, recs: &[RunRecord]) -> Vec<Claim> {
+fn panel_claims(
+    spec: &XorSpec,
+    panel: &PanelSpec,
+    metrics: &Metrics,
+    recs: &[RunRecord],
+) -> Vec<Claim> {
     const SRC: &str = "Xu et al. ICLR 2024";
     let th = &spec.theory;
     let reg = regime(spec, panel.alpha, spec.model.omega_init);
     let assumptions_note = {
-        let failed: Vec<&str> = reg.assumptions(th.c).iter().filter(|a| !a.holds).map(|a| a.id).collect();
+        let failed: Vec<&str> = reg
+            .assumptions(th.c)
+            .iter()
+            .filter(|a| !a.holds)
+            .map(|a| a.id)
+            .collect();
         if failed.is_empty() {
             format!("A1-A6 hold with C = {}", th.c)
         } else {
-            format!("violates {} with C = {}: the theorem does not promise this regime", failed.join(","), th.c)
+            format!(
+                "violates {} with C = {}: the theorem does not promise this regime",
+                failed.join(","),
+                th.c
+            )
         }
     };
     let runs = recs.len();
@@ -496,7 +649,11 @@ fn panel_claims(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics, recs: &[Ru
         // Part 1: every run fits the noisy labels at every logged 1 <= t <= sqrt(n).
         let mut fitting = 0;
         for (_, series) in metrics.series("train", "accuracy") {
-            if series.iter().filter(|(t, _)| (1..=horizon as u64).contains(t)).all(|&(_, acc)| acc == 1.0) {
+            if series
+                .iter()
+                .filter(|(t, _)| (1..=horizon as u64).contains(t))
+                .all(|&(_, acc)| acc == 1.0)
+            {
                 fitting += 1;
             }
         }
@@ -531,8 +688,14 @@ fn panel_claims(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics, recs: &[Ru
 
     if panel.claims.contains(&ClaimKind::Mechanism) {
         let m = spec.model.m as f64;
-        let corr: Vec<f64> = recs.iter().filter_map(|r| r.one_step.map(|c| c.0)).collect();
-        let slope: Vec<f64> = recs.iter().filter_map(|r| r.one_step.map(|c| c.1)).collect();
+        let corr: Vec<f64> = recs
+            .iter()
+            .filter_map(|r| r.one_step.map(|c| c.0))
+            .collect();
+        let slope: Vec<f64> = recs
+            .iter()
+            .filter_map(|r| r.one_step.map(|c| c.1))
+            .collect();
         claims.push(Claim::new(
             id("one_step_linear_correlation"),
             "f(x; W(1)) is the linear classifier (alpha/8n) <sum_i y_i x_i, x>: correlation over test points (median over runs), exact as m -> infinity, finite-m deficit allowed 3/sqrt(m)".to_string(),
@@ -549,9 +712,21 @@ fn panel_claims(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics, recs: &[Ru
         ));
         // Fit in sign only: outputs tiny and loss near log 2 while the noisy labels are fitted.
         let horizon_rows = |metric: &str| -> Vec<f64> {
-            metrics.rows.iter().filter(|r| r.split == "train" && r.metric == metric && r.step >= 1 && r.step <= horizon as u64).map(|r| r.value).collect()
+            metrics
+                .rows
+                .iter()
+                .filter(|r| {
+                    r.split == "train"
+                        && r.metric == metric
+                        && r.step >= 1
+                        && r.step <= horizon as u64
+                })
+                .map(|r| r.value)
+                .collect()
         };
-        let max_out = horizon_rows("max_abs_output").into_iter().fold(0.0f64, f64::max);
+        let max_out = horizon_rows("max_abs_output")
+            .into_iter()
+            .fold(0.0f64, f64::max);
         claims.push(Claim::new(
             id("sign_only_max_output"),
             format!("max_i |f(x_i; W(t))| over runs and 1 <= t <= {horizon} stays tiny (the fit is in sign only)"),
@@ -559,7 +734,10 @@ fn panel_claims(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics, recs: &[Ru
             Prediction::AtMost { bound: th.max_output },
             Measured { value: max_out, q20: None, q80: None, runs, note: "maximum over runs and steps".into() },
         ));
-        let gap = horizon_rows("loss").into_iter().map(|l| (l - std::f64::consts::LN_2).abs()).fold(0.0f64, f64::max);
+        let gap = horizon_rows("loss")
+            .into_iter()
+            .map(|l| (l - std::f64::consts::LN_2).abs())
+            .fold(0.0f64, f64::max);
         claims.push(Claim::new(
             id("sign_only_loss_near_log2"),
             format!("training loss stays near log 2 for 1 <= t <= {horizon}: max |L(t) - log 2| over runs"),
@@ -573,9 +751,14 @@ fn panel_claims(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics, recs: &[Ru
         let last = values_at(metrics, "test", "accuracy", panel.steps as u64);
         claims.push(Claim::new(
             id("final_test_accuracy"),
-            format!("median clean test accuracy at the last step t = {} is >= {} (grokking completes)", panel.steps, th.late_accuracy),
+            format!(
+                "median clean test accuracy at the last step t = {} is >= {} (grokking completes)",
+                panel.steps, th.late_accuracy
+            ),
             format!("{SRC}, Fig 1 (test accuracy ~1.0 at the end of training)"),
-            Prediction::AtLeast { bound: th.late_accuracy },
+            Prediction::AtLeast {
+                bound: th.late_accuracy,
+            },
             Measured::median_of(&last),
         ));
     }
@@ -602,36 +785,160 @@ fn panel_claims(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics, recs: &[Ru
 
 /// Beyond the paper: the first recorded step at which clean test accuracy
 /// reaches the threshold, median over runs, for each (alpha, omega_init).
-fn grokking_map(spec: &XorSpec, map: &MapSpec, seed: u64, ctx: &RunContext) -> Result<(Metrics, serde_json::Value)> {
+fn grokking_map(
+    spec: &XorSpec,
+    map: &MapSpec,
+    seed: u64,
+    ctx: &RunContext,
+) -> Result<(Metrics, serde_json::Value, Vec<Claim>)> {
     let runs = ctx.seeds.unwrap_or(map.runs);
-    let cells: Vec<(usize, usize, usize)> = (0..map.alphas.len()).flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r)))).collect();
+    let cells: Vec<(usize, usize, usize)> = (0..map.alphas.len())
+        .flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r))))
+        .collect();
     let schedule = log_schedule(map.max_steps, 20, 1.05, &[]);
     let hits = sweep("grokking map", cells.len(), ctx.threads, |c| {
         let (i, j, r) = cells[c];
         let label = format!("map:a{i}:w{j}:{r}");
-        let rec = train_run(spec, seed, &label, (1_000_000 + c) as u64, map.alphas[i], map.omegas[j], map.max_steps, &schedule, &[], Some(map.threshold))?;
-        let hit = rec.metrics.rows.iter().filter(|row| row.split == "test" && row.metric == "accuracy" && row.value >= map.threshold).map(|row| row.step).min();
+        // Common random numbers: run r sees the same data and W(0)/omega in every cell.
+        let rec = train_run(
+            spec,
+            seed,
+            &label,
+            (1_000_000 + r) as u64,
+            map.alphas[i],
+            map.omegas[j],
+            map.max_steps,
+            &schedule,
+            &[],
+            Some(map.threshold),
+        )?;
+        let hit = rec
+            .metrics
+            .rows
+            .iter()
+            .filter(|row| {
+                row.split == "test" && row.metric == "accuracy" && row.value >= map.threshold
+            })
+            .map(|row| row.step)
+            .min();
         Ok(hit.map(|s| s as f64).unwrap_or(f64::INFINITY))
     })?;
     let mut metrics = Metrics::default();
     let mut grid = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
     for (i, row) in grid.iter_mut().enumerate() {
         for (j, cell) in row.iter_mut().enumerate() {
-            let vals: Vec<f64> = cells.iter().zip(&hits).filter(|((a, b, _), _)| *a == i && *b == j).map(|(_, &h)| h).collect();
+            let vals: Vec<f64> = cells
+                .iter()
+                .zip(&hits)
+                .filter(|((a, b, _), _)| *a == i && *b == j)
+                .map(|(_, &h)| h)
+                .collect();
             let med = quantile(&vals, 0.5);
             *cell = med;
             metrics.push(&format!("map:a{i}:w{j}"), 0, "map", "alpha", map.alphas[i]);
-            metrics.push(&format!("map:a{i}:w{j}"), 0, "map", "omega_init", map.omegas[j]);
-            metrics.push(&format!("map:a{i}:w{j}"), 0, "map", "median_grokking_step", if med.is_finite() { med } else { -1.0 });
+            metrics.push(
+                &format!("map:a{i}:w{j}"),
+                0,
+                "map",
+                "omega_init",
+                map.omegas[j],
+            );
+            metrics.push(
+                &format!("map:a{i}:w{j}"),
+                0,
+                "map",
+                "median_grokking_step",
+                if med.is_finite() { med } else { -1.0 },
+            );
         }
     }
+    // Positive homogeneity: while f stays tiny, g_i = 1/2 exactly, W(t)/alpha =
+    // (omega/alpha) W~(0) + V(t) with V independent of alpha, so the whole
+    // trajectory, and the grokking step, depend on (alpha, omega) only
+    // through omega/alpha. Cells on one diagonal must agree.
+    let mut diagonals: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
+    for (i, row) in grid.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            let key = ((map.omegas[j] / map.alphas[i]).log10() * 1e3).round() as i64;
+            diagonals.entry(key).or_default().push(v);
+        }
+    }
+    let mut spread = 0.0f64;
+    let mut compared = 0;
+    for vals in diagonals.values().filter(|v| v.len() >= 2) {
+        compared += 1;
+        let (lo, hi) = (
+            vals.iter().cloned().fold(f64::INFINITY, f64::min),
+            vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+        );
+        let rel = if hi.is_infinite() && lo.is_infinite() {
+            0.0
+        } else if hi.is_infinite() {
+            f64::INFINITY
+        } else {
+            (hi - lo) / (1.0 + lo)
+        };
+        spread = spread.max(rel);
+    }
+    // Larger init relative to the step means a longer memorisation phase:
+    // Spearman rank correlation of omega/alpha with the grokking step.
+    let pairs: Vec<(f64, f64)> = grid
+        .iter()
+        .enumerate()
+        .flat_map(|(i, row)| {
+            row.iter()
+                .enumerate()
+                .map(move |(j, &v)| (map.omegas[j] / map.alphas[i], v))
+        })
+        .collect();
+    let rho = spearman(&pairs);
+    let claims = vec![
+        Claim::new(
+            "grokking_map.depends_on_omega_over_alpha_only",
+            format!("median grokking step is the same on every diagonal omega/alpha = const ({compared} diagonals with >= 2 cells): max (hi - lo)/(1 + lo)"),
+            "positive homogeneity of the ReLU net with f ~ 0 (g_i = 1/2) in Xu et al.'s dynamics (this project's corollary)",
+            Prediction::AtMost { bound: 0.1 },
+            Measured { value: spread, q20: None, q80: None, runs, note: "common random numbers across cells".into() },
+        ),
+        Claim::new(
+            "grokking_map.slower_with_larger_init",
+            "grokking step increases with omega/alpha: Spearman rank correlation over cells (unreached = +inf)".to_string(),
+            "Xu et al. ICLR 2024, Fig 1 left vs right and assumption A5 (small omega/alpha gives fast generalisation)",
+            Prediction::AtLeast { bound: 0.8 },
+            Measured::single(rho),
+        ),
+    ];
     let details = serde_json::json!({
         "threshold": map.threshold, "runs": runs, "max_steps": map.max_steps,
         "note": "median first recorded step with clean test accuracy >= threshold; -1 in metrics.csv = not reached within max_steps",
         "alphas": map.alphas, "omegas": map.omegas,
         "median_grokking_step": grid.iter().map(|r| r.iter().map(|v| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null }).collect::<Vec<_>>()).collect::<Vec<_>>(),
     });
-    Ok((metrics, details))
+    Ok((metrics, details, claims))
+}
+
+/// Spearman rank correlation (average ranks for ties; +inf allowed).
+fn spearman(pairs: &[(f64, f64)]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut r = vec![0.0; v.len()];
+        let mut i = 0;
+        while i < idx.len() {
+            let mut j = i;
+            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+                j += 1;
+            }
+            for &k in &idx[i..=j] {
+                r[k] = (i + j) as f64 / 2.0;
+            }
+            i = j + 1;
+        }
+        r
+    }
+    let (a, b): (Vec<f64>, Vec<f64>) = pairs.iter().cloned().unzip();
+    let (ra, rb) = (Array1::from(ranks(&a)), Array1::from(ranks(&b)));
+    correlation_and_slope(&ra, &rb).0
 }
 
 // ---------------------------------------------------------------- figures
@@ -648,27 +955,55 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     let mut panels = Vec::new();
     for panel in &spec.panels {
         let prefix = format!("{}:", panel.id);
-        let own = Metrics { rows: metrics.rows.iter().filter(|r| r.run.starts_with(&prefix)).cloned().collect() };
+        let own = Metrics {
+            rows: metrics
+                .rows
+                .iter()
+                .filter(|r| r.run.starts_with(&prefix))
+                .cloned()
+                .collect(),
+        };
         let mut series = Vec::new();
-        for (split, label) in [("train", "train (noisy labels)"), ("test", "test (clean labels)")] {
+        for (split, label) in [
+            ("train", "train (noisy labels)"),
+            ("test", "test (clean labels)"),
+        ] {
             let per_step = across_runs(&own, split, "accuracy");
             let x: Vec<f64> = per_step.iter().map(|(t, _)| *t as f64 + 1.0).collect();
             let med = per_step.iter().map(|(_, v)| quantile(v, 0.5)).collect();
             let lo = per_step.iter().map(|(_, v)| quantile(v, 0.2)).collect();
             let hi = per_step.iter().map(|(_, v)| quantile(v, 0.8)).collect();
-            series.push(Series { label: format!("{label}, median and 20-80%"), x, y: med, band: Some((lo, hi)), dashed: false, markers: false });
+            series.push(Series {
+                label: format!("{label}, median and 20-80%"),
+                x,
+                y: med,
+                band: Some((lo, hi)),
+                dashed: false,
+                markers: false,
+            });
         }
         let refs: Vec<&ReferencePoint> = panel.reference.iter().collect();
         if !refs.is_empty() {
             for split in ["train", "test"] {
                 let pts: Vec<&&ReferencePoint> = refs.iter().filter(|r| r.split == split).collect();
                 if !pts.is_empty() {
-                    series.push(Series { label: format!("paper's {split} median (read off Fig 1)"), x: pts.iter().map(|r| r.step as f64 + 1.0).collect(), y: pts.iter().map(|r| r.median).collect(), band: None, dashed: true, markers: true });
+                    series.push(Series {
+                        label: format!("paper's {split} median (read off Fig 1)"),
+                        x: pts.iter().map(|r| r.step as f64 + 1.0).collect(),
+                        y: pts.iter().map(|r| r.median).collect(),
+                        band: None,
+                        dashed: true,
+                        markers: true,
+                    });
                 }
             }
         }
         panels.push(LinePanel {
-            title: format!("alpha = {:e}, {} runs", panel.alpha, own.series("test", "accuracy").len()),
+            title: format!(
+                "alpha = {:e}, {} runs",
+                panel.alpha,
+                own.series("test", "accuracy").len()
+            ),
             x_label: "t + 1 (GD steps)".into(),
             y_label: "accuracy".into(),
             log_x: true,
@@ -676,7 +1011,10 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
             x_range: Some((1.0, panel.steps as f64 + 1.0)),
             y_range: Some((0.4, 1.02)),
             series,
-            hlines: vec![HLine { y: 0.5, label: "chance".into() }],
+            hlines: vec![HLine {
+                y: 0.5,
+                label: "chance".into(),
+            }],
         });
     }
     plot::line_panels(&fig_dir.join("fig1_accuracy"), &panels, panels.len().min(2))?;
@@ -690,18 +1028,37 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
         let act = spec.model.activation;
         let mut scatter = Vec::new();
         for &t in &spec.figures.boundary_steps {
-            let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else { continue };
-            let lim = points.iter().map(|p| p[0].abs().max(p[1].abs())).fold(0.0f64, f64::max) * 1.1;
-            let grid: Vec<f64> = (0..81).map(|i| -lim + 2.0 * lim * i as f64 / 80.0).collect();
+            let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else {
+                continue;
+            };
+            let lim = points
+                .iter()
+                .map(|p| p[0].abs().max(p[1].abs()))
+                .fold(0.0f64, f64::max)
+                * 1.1;
+            let grid: Vec<f64> = (0..81)
+                .map(|i| -lim + 2.0 * lim * i as f64 / 80.0)
+                .collect();
             let field: Vec<Vec<f64>> = grid
                 .iter()
-                .map(|&u1| grid.iter().map(|&u2| rows.iter().map(|r| r[0] * act.value((u1 * r[1] + u2 * r[2]) / mu_norm)).sum()).collect())
+                .map(|&u1| {
+                    grid.iter()
+                        .map(|&u2| {
+                            rows.iter()
+                                .map(|r| r[0] * act.value((u1 * r[1] + u2 * r[2]) / mu_norm))
+                                .sum()
+                        })
+                        .collect()
+                })
                 .collect();
             scatter.push(ScatterPanel {
                 title: format!("t = {t}"),
                 x_label: "<x, mu1>/||mu||".into(),
                 y_label: "<x, mu2>/||mu||".into(),
-                points: points.iter().map(|p| (p[0], p[1], usize::from(p[2] < 0.0))).collect(),
+                points: points
+                    .iter()
+                    .map(|p| (p[0], p[1], usize::from(p[2] < 0.0)))
+                    .collect(),
                 class_labels: ["y = +1".into(), "y = -1".into()],
                 field: Some((grid.clone(), grid, field)),
             });
@@ -712,12 +1069,17 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
         }
         let mut hists = Vec::new();
         for &t in &spec.figures.histogram_steps {
-            let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else { continue };
+            let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else {
+                continue;
+            };
             let pos: Vec<&[f64; 3]> = rows.iter().filter(|r| r[0] > 0.0).collect();
             hists.push(HistPanel {
                 title: format!("t = {t}, neurons with a_j > 0"),
                 x_label: "projection".into(),
-                groups: vec![("<w_j, mu1>".into(), pos.iter().map(|r| r[1]).collect()), ("<w_j, mu2>".into(), pos.iter().map(|r| r[2]).collect())],
+                groups: vec![
+                    ("<w_j, mu1>".into(), pos.iter().map(|r| r[1]).collect()),
+                    ("<w_j, mu2>".into(), pos.iter().map(|r| r[2]).collect()),
+                ],
                 bins: 30,
             });
         }
@@ -734,20 +1096,35 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
             let mut values = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
             for (run, s) in &med {
                 let parts: Vec<&str> = run.split(':').collect();
-                if let (Some(i), Some(j)) = (parts.get(1).and_then(|a| a[1..].parse::<usize>().ok()), parts.get(2).and_then(|w| w[1..].parse::<usize>().ok())) {
+                if let (Some(i), Some(j)) = (
+                    parts.get(1).and_then(|a| a[1..].parse::<usize>().ok()),
+                    parts.get(2).and_then(|w| w[1..].parse::<usize>().ok()),
+                ) {
                     if let Some(&(_, v)) = s.first() {
-                        values[i][j] = if v >= 0.0 { (v + 1.0).log10() } else { f64::NAN };
+                        values[i][j] = if v >= 0.0 {
+                            (v + 1.0).log10()
+                        } else {
+                            f64::NAN
+                        };
                     }
                 }
             }
             let reg = regime(&spec, 1.0, 1.0);
             let a5 = |alpha: f64| alpha * reg.mu_norm_sq / (reg.n * reg.m.powf(1.5) * reg.p);
-            let (amin, amax) = (map.alphas.iter().cloned().fold(f64::INFINITY, f64::min), map.alphas.iter().cloned().fold(0.0, f64::max));
-            let xs: Vec<f64> = (0..50).map(|k| amin * (amax / amin).powf(k as f64 / 49.0)).collect();
+            let (amin, amax) = (
+                map.alphas.iter().cloned().fold(f64::INFINITY, f64::min),
+                map.alphas.iter().cloned().fold(0.0, f64::max),
+            );
+            let xs: Vec<f64> = (0..50)
+                .map(|k| amin * (amax / amin).powf(k as f64 / 49.0))
+                .collect();
             plot::heatmap_panels(
                 &fig_dir.join("grokking_map"),
                 &[HeatmapPanel {
-                    title: format!("first step with clean test accuracy >= {} (median of runs)", map.threshold),
+                    title: format!(
+                        "first step with clean test accuracy >= {} (median of runs)",
+                        map.threshold
+                    ),
                     x_label: "step size alpha".into(),
                     y_label: "init scale omega_init".into(),
                     x_values: map.alphas.clone(),
@@ -757,7 +1134,14 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
                     value_range: None,
                     log_x: true,
                     log_y: true,
-                    overlays: vec![Series { label: "A5 boundary omega n m^1.5 p = alpha ||mu||^2".into(), x: xs.clone(), y: xs.iter().map(|&a| a5(a)).collect(), band: None, dashed: true, markers: false }],
+                    overlays: vec![Series {
+                        label: "A5 boundary omega n m^1.5 p = alpha ||mu||^2".into(),
+                        x: xs.clone(),
+                        y: xs.iter().map(|&a| a5(a)).collect(),
+                        band: None,
+                        dashed: true,
+                        markers: false,
+                    }],
                 }],
                 1,
             )?;
@@ -767,12 +1151,24 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
 }
 
 fn read_csv_rows(path: &Path) -> Result<Vec<csv::StringRecord>> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
-    rdr.records().map(|r| r.map_err(|e| Error::bad(format!("{}: {e}", path.display())))).collect()
+    let mut rdr =
+        csv::Reader::from_path(path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+    rdr.records()
+        .map(|r| r.map_err(|e| Error::bad(format!("{}: {e}", path.display()))))
+        .collect()
 }
 
 fn field(path: &Path, rec: &csv::StringRecord, i: usize) -> Result<f64> {
-    rec.get(i).and_then(|s| s.parse::<f64>().ok()).ok_or_else(|| Error::bad(format!("{}: bad value in column {} of {:?}", path.display(), i + 1, rec)))
+    rec.get(i)
+        .and_then(|s| s.parse::<f64>().ok())
+        .ok_or_else(|| {
+            Error::bad(format!(
+                "{}: bad value in column {} of {:?}",
+                path.display(),
+                i + 1,
+                rec
+            ))
+        })
 }
 
 /// neurons.csv of run 0 of `panel`: step -> rows (a_j, <w_j,mu1>, <w_j,mu2>).
@@ -783,7 +1179,11 @@ fn read_neurons(path: &Path, panel: &str) -> Result<Vec<(usize, Vec<[f64; 3]>)>>
             continue;
         }
         let t = field(path, &rec, 2)? as usize;
-        let row = [field(path, &rec, 4)?, field(path, &rec, 5)?, field(path, &rec, 6)?];
+        let row = [
+            field(path, &rec, 4)?,
+            field(path, &rec, 5)?,
+            field(path, &rec, 6)?,
+        ];
         match out.iter_mut().find(|(s, _)| *s == t) {
             Some((_, v)) => v.push(row),
             None => out.push((t, vec![row])),

@@ -27,19 +27,43 @@ pub struct Assumption {
 }
 
 fn assumption(id: &'static str, statement: &'static str, lhs: f64, rhs: f64) -> Assumption {
-    Assumption { id, statement, lhs, rhs, holds: lhs <= rhs }
+    Assumption {
+        id,
+        statement,
+        lhs,
+        rhs,
+        holds: lhs <= rhs,
+    }
 }
 
 impl XorRegime {
     /// A1-A6 for the constant C, each written as lhs <= rhs.
     pub fn assumptions(&self, c: f64) -> Vec<Assumption> {
-        let XorRegime { p, n, m, mu_norm_sq, eta, alpha, omega_init } = *self;
+        let XorRegime {
+            p,
+            n,
+            m,
+            mu_norm_sq,
+            eta,
+            alpha,
+            omega_init,
+        } = *self;
         vec![
-            assumption("A1", "C n^0.51 sqrt(p) <= ||mu||^2", c * n.powf(0.51) * p.sqrt(), mu_norm_sq),
+            assumption(
+                "A1",
+                "C n^0.51 sqrt(p) <= ||mu||^2",
+                c * n.powf(0.51) * p.sqrt(),
+                mu_norm_sq,
+            ),
             assumption("A2", "C n^2 ||mu||^2 <= p", c * n * n * mu_norm_sq, p),
             assumption("A3", "eta <= 1/C", eta, 1.0 / c),
             assumption("A4", "alpha <= 1/(C n p)", alpha, 1.0 / (c * n * p)),
-            assumption("A5", "omega_init n m^(3/2) p <= alpha ||mu||^2", omega_init * n * m.powf(1.5) * p, alpha * mu_norm_sq),
+            assumption(
+                "A5",
+                "omega_init n m^(3/2) p <= alpha ||mu||^2",
+                omega_init * n * m.powf(1.5) * p,
+                alpha * mu_norm_sq,
+            ),
             assumption("A6", "C n^0.02 <= m", c * n.powf(0.02), m),
         ]
     }
@@ -78,7 +102,15 @@ mod tests {
     /// The paper's App. A.7 setting violates A1, A2 and A5 (as papers.md records).
     #[test]
     fn paper_setting_violates_a1_a2_a5() {
-        let r = XorRegime { p: 40000.0, n: 200.0, m: 1000.0, mu_norm_sq: 1250.0, eta: 0.05, alpha: 1e-12, omega_init: 1e-15 };
+        let r = XorRegime {
+            p: 40000.0,
+            n: 200.0,
+            m: 1000.0,
+            mu_norm_sq: 1250.0,
+            eta: 0.05,
+            alpha: 1e-12,
+            omega_init: 1e-15,
+        };
         let a = r.assumptions(1.0);
         let failed: Vec<&str> = a.iter().filter(|x| !x.holds).map(|x| x.id).collect();
         assert_eq!(failed, vec!["A1", "A2", "A5"]);

@@ -1,0 +1,206 @@
+//! Property tests of the two-layer engine: gradients against finite
+//! differences, primal against dual, fast outputs against the loop reference.
+
+use ndarray::{Array1, Array2};
+use overfit::nets::activation::Activation;
+use overfit::nets::loss::Loss;
+use overfit::nets::two_layer::{
+    loss_and_gradients, reference_outputs, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+};
+use proptest::prelude::*;
+
+fn matrix(rows: usize, cols: usize, seed: u64, scale: f64) -> Array2<f64> {
+    // A small deterministic generator keeps the shrinking meaningful.
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    Array2::from_shape_simple_fn((rows, cols), || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        scale * (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0)
+    })
+}
+
+fn labels(n: usize, seed: u64) -> Array1<f64> {
+    (0..n)
+        .map(|i| {
+            if (seed >> (i % 64)) & 1 == 1 {
+                1.0
+            } else {
+                -1.0
+            }
+        })
+        .collect()
+}
+
+fn activations() -> impl Strategy<Value = Activation> {
+    prop_oneof![
+        Just(Activation::Relu),
+        (0.01f64..0.9).prop_map(|slope| Activation::LeakyRelu { slope })
+    ]
+}
+
+fn losses() -> impl Strategy<Value = Loss> {
+    prop_oneof![
+        Just(Loss::Logistic),
+        Just(Loss::Exponential),
+        Just(Loss::Square),
+        Just(Loss::Hinge)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// dL/dW and dL/da from the engine's core equal central finite differences.
+    #[test]
+    fn gradients_match_finite_differences(n in 1usize..7, d in 1usize..6, m in 1usize..5, seed in any::<u64>(), act in activations(), loss in losses()) {
+        let x = matrix(n, d, seed, 1.0);
+        let w = matrix(d, m, seed ^ 1, 0.8);
+        let a = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
+        let y = labels(n, seed);
+        let z = x.dot(&w);
+        // Finite differences are meaningless across a kink: skip draws near one.
+        prop_assume!(z.iter().all(|v| v.abs() > 1e-3));
+        if loss == Loss::Hinge {
+            let f = reference_outputs(x.view(), w.view(), a.view(), act);
+            prop_assume!(f.iter().zip(y.iter()).all(|(fi, yi)| (1.0 - fi * yi).abs() > 1e-3));
+        }
+        let (_, gw, ga) = loss_and_gradients(x.view(), y.view(), w.view(), a.view(), act, loss);
+        let h = 1e-6;
+        let total = |w: &Array2<f64>, a: &Array1<f64>| {
+            let f = reference_outputs(x.view(), w.view(), a.view(), act);
+            f.iter().zip(y.iter()).map(|(&fi, &yi)| loss.value(fi, yi)).sum::<f64>() / n as f64
+        };
+        for k in 0..d {
+            for j in 0..m {
+                let (mut wp, mut wm) = (w.clone(), w.clone());
+                wp[[k, j]] += h;
+                wm[[k, j]] -= h;
+                let fd = (total(&wp, &a) - total(&wm, &a)) / (2.0 * h);
+                prop_assert!((fd - gw[[k, j]]).abs() <= 1e-5 * (1.0 + fd.abs()), "dW[{k},{j}]: fd {fd} vs {}", gw[[k, j]]);
+            }
+        }
+        for j in 0..m {
+            let (mut ap, mut am) = (a.clone(), a.clone());
+            ap[j] += h;
+            am[j] -= h;
+            let fd = (total(&w, &ap) - total(&w, &am)) / (2.0 * h);
+            prop_assert!((fd - ga[j]).abs() <= 1e-5 * (1.0 + fd.abs()), "da[{j}]: fd {fd} vs {}", ga[j]);
+        }
+    }
+
+    /// The primal and dual engines follow the same trajectory to rounding,
+    /// for p > n and p < n, with weight decay and either trained layer set.
+    #[test]
+    fn primal_and_dual_agree(n in 2usize..12, d in 1usize..24, m in 1usize..9, steps in 1usize..12, seed in any::<u64>(), act in activations(), loss in losses(), decay in prop_oneof![Just(0.0), 0.0f64..0.5], both in any::<bool>()) {
+        let x = matrix(n, d, seed, 1.0);
+        let x_eval = matrix(5, d, seed ^ 7, 1.0);
+        let w0 = matrix(d, m, seed ^ 1, 0.5);
+        let a0 = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
+        let y = labels(n, seed);
+        let trained = if both { TrainedLayers::Both } else { TrainedLayers::First };
+        let cfg = GdConfig { activation: act, loss, lr: 0.05, weight_decay: decay, trained };
+        let mut primal = TwoLayerGd::new(cfg, EngineKind::Primal, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
+        let mut dual = TwoLayerGd::new(cfg, EngineKind::Dual, x, y, w0.clone(), a0).unwrap();
+        for _ in 0..steps {
+            primal.step().unwrap();
+            dual.step().unwrap();
+        }
+        let scale = 1.0 + primal.train_outputs().iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        for (p, q) in primal.train_outputs().iter().zip(dual.train_outputs().iter()) {
+            prop_assert!((p - q).abs() <= 1e-10 * scale, "train output {p} vs {q}");
+        }
+        let ep = primal.eval_set(x_eval.clone(), w0.view());
+        let ed = dual.eval_set(x_eval, w0.view());
+        for (p, q) in primal.outputs(&ep).iter().zip(dual.outputs(&ed).iter()) {
+            prop_assert!((p - q).abs() <= 1e-10 * scale, "eval output {p} vs {q}");
+        }
+        let (wp, wd) = (primal.first_layer(w0.view()), dual.first_layer(w0.view()));
+        for (p, q) in wp.iter().zip(wd.iter()) {
+            prop_assert!((p - q).abs() <= 1e-10 * (1.0 + p.abs()), "weight {p} vs {q}");
+        }
+    }
+
+    /// The gemm-based outputs equal the loop reference.
+    #[test]
+    fn engine_outputs_match_reference(n in 1usize..9, d in 1usize..9, m in 1usize..9, seed in any::<u64>(), act in activations()) {
+        let x = matrix(n, d, seed, 1.0);
+        let w0 = matrix(d, m, seed ^ 1, 1.0);
+        let a0 = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
+        let y = labels(n, seed);
+        let cfg = GdConfig { activation: act, loss: Loss::Logistic, lr: 0.1, weight_decay: 0.0, trained: TrainedLayers::First };
+        let gd = TwoLayerGd::new(cfg, EngineKind::Primal, x.clone(), y, w0.clone(), a0.clone()).unwrap();
+        let reference = reference_outputs(x.view(), w0.view(), a0.view(), act);
+        for (p, q) in gd.train_outputs().iter().zip(reference.iter()) {
+            prop_assert!((p - q).abs() <= 1e-12 * (1.0 + q.abs()));
+        }
+    }
+
+    /// A ReLU network is positively homogeneous in its input: f(c x) = c f(x).
+    #[test]
+    fn relu_network_positive_homogeneity(d in 1usize..8, m in 1usize..8, seed in any::<u64>(), c in 1e-8f64..1e8) {
+        let x = matrix(3, d, seed, 1.0);
+        let w = matrix(d, m, seed ^ 1, 1.0);
+        let a = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
+        for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.2 }] {
+            let f = reference_outputs(x.view(), w.view(), a.view(), act);
+            let fc = reference_outputs((&x * c).view(), w.view(), a.view(), act);
+            for (u, v) in f.iter().zip(fc.iter()) {
+                prop_assert!((v - c * u).abs() <= 1e-9 * (c * u).abs().max(1e-300) + 1e-300);
+            }
+        }
+    }
+}
+
+/// Tiny scales (omega = 1e-15, alpha = 1e-16) train without rescaling or underflow.
+#[test]
+fn tiny_scales_are_exact_not_rescaled() {
+    let x = matrix(6, 20, 3, 30.0);
+    let y = labels(6, 0b101101);
+    let w0 = matrix(20, 4, 4, 1e-15);
+    let a0 = Array1::from(vec![0.5, -0.5, 0.5, -0.5]);
+    let cfg = GdConfig {
+        activation: Activation::Relu,
+        loss: Loss::Logistic,
+        lr: 1e-16,
+        weight_decay: 0.0,
+        trained: TrainedLayers::First,
+    };
+    let mut gd = TwoLayerGd::new(cfg, EngineKind::Dual, x, y, w0, a0).unwrap();
+    let f0 = gd.train_outputs().to_owned();
+    gd.step().unwrap();
+    let moved = gd
+        .train_outputs()
+        .iter()
+        .zip(f0.iter())
+        .any(|(a, b)| a != b);
+    assert!(moved, "a step of 1e-16 must change the 1e-13-scale outputs");
+    assert!(gd
+        .train_outputs()
+        .iter()
+        .all(|v| v.abs() < 1e-10 && v.is_finite()));
+}
+
+/// A step size that blows up stops with a numerical error naming the step.
+#[test]
+fn divergence_is_reported() {
+    let x = matrix(8, 3, 5, 10.0);
+    let y = labels(8, 77);
+    let w0 = matrix(3, 4, 6, 1.0);
+    let a0 = Array1::from(vec![1.0, -1.0, 1.0, -1.0]);
+    let cfg = GdConfig {
+        activation: Activation::Relu,
+        loss: Loss::Exponential,
+        lr: 1e6,
+        weight_decay: 0.0,
+        trained: TrainedLayers::Both,
+    };
+    let mut gd = TwoLayerGd::new(cfg, EngineKind::Primal, x, y, w0, a0).unwrap();
+    let err = (0..200)
+        .find_map(|_| gd.step().err())
+        .expect("must diverge");
+    assert!(matches!(err, overfit::Error::Numerical(_)));
+    assert!(err.to_string().contains("step"), "{err}");
+}
