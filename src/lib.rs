@@ -12,7 +12,6 @@ pub mod bench;
 pub mod data;
 pub mod error;
 pub mod nets;
-#[path = "plot_stub.rs"]
 pub mod plot;
 pub mod record;
 pub mod rng;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use overfit::bench::{self, TwoLayerBench};
 use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
-use overfit::studies::{self, RunContext};
+use overfit::studies::{self, Outcome, RunContext, Shard};
 use overfit::Error;
 
 #[derive(Parser)]
@@ -40,6 +40,22 @@ enum Command {
         /// Override the number of runs (seeds) of every configuration.
         #[arg(long)]
         seeds: Option<usize>,
+        /// Continue an interrupted run in DIR from its finished runs.
+        #[arg(long)]
+        resume: bool,
+        /// Run only shard I of N (`I/N`), or take I and N from SLURM (`slurm`).
+        #[arg(long)]
+        shard: Option<String>,
+    },
+    /// Join the output directories of `run --shard` into one finished run.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads for the final figures and claims.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Print the claims table of a finished run; exit 1 if any claim fails.
     Check { dir: PathBuf },
@@ -115,6 +131,8 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             quick,
             threads,
             seeds,
+            resume,
+            shard,
         } => {
             if threads == Some(0) {
                 return Err(Error::bad("--threads 0: need at least 1"));
@@ -122,22 +140,39 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             if seeds == Some(0) {
                 return Err(Error::bad("--seeds 0: need at least 1"));
             }
+            let shard = shard.as_deref().map(Shard::parse).transpose()?;
             let out = match out {
                 Some(o) => o,
                 None => {
                     let loaded = overfit::spec::load(&spec, quick)?;
-                    PathBuf::from("results").join(&loaded.header.name)
+                    let name = match shard {
+                        Some(s) => format!("{}-shard{}of{}", loaded.header.name, s.index, s.count),
+                        None => loaded.header.name,
+                    };
+                    PathBuf::from("results").join(name)
                 }
             };
             let ctx = RunContext {
-                out: out.clone(),
-                threads: threads.unwrap_or_else(default_threads),
                 seeds,
                 quick,
+                resume,
+                shard,
+                ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
             };
-            let summary = studies::execute(&spec, &ctx)?;
+            match studies::execute(&spec, &ctx)? {
+                Outcome::Finished(summary) => {
+                    print!("{}", summary.claims_table());
+                    println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
+                }
+                Outcome::ShardWritten(msg) => println!("{msg} (units in {})", out.display()),
+            }
+            Ok(0)
+        }
+        Command::Merge { dirs, out, threads } => {
+            let ctx = RunContext::new(&out, threads.unwrap_or_else(default_threads));
+            let summary = studies::merge(&dirs, &ctx)?;
             print!("{}", summary.claims_table());
-            println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
+            println!("merged {} shards into {}", dirs.len(), out.display());
             Ok(0)
         }
         Command::Check { dir } => {

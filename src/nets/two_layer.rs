@@ -67,24 +67,18 @@ pub enum EngineKind {
 /// Floating-point operations of `steps` steps (plus set-up) on an n x d problem
 /// with m neurons. Primal: two gemms of 2 n d m flops a step. Dual: K = X X^T
 /// (n^2 d) and Z(0) (2 n d m) once, then one 2 n^2 m gemm a step.
+/// `Auto` costs what the cheaper of the two costs.
 pub fn engine_cost(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize) -> f64 {
-    let (n, d, m, t) = (n as f64, d as f64, m as f64, steps as f64);
+    let (nf, df, mf, t) = (n as f64, d as f64, m as f64, steps as f64);
     match kind {
-        EngineKind::Primal => 4.0 * n * d * m * t,
-        EngineKind::Dual => n * n * d + 2.0 * n * d * m + 2.0 * n * n * m * t,
-        EngineKind::Auto => engine_cost(
-            EngineKind::Primal,
-            n as usize,
-            d as usize,
-            m as usize,
-            steps as usize,
-        )
-        .min(engine_cost(
+        EngineKind::Primal => 4.0 * nf * df * mf * t,
+        EngineKind::Dual => nf * nf * df + 2.0 * nf * df * mf + 2.0 * nf * nf * mf * t,
+        EngineKind::Auto => engine_cost(EngineKind::Primal, n, d, m, steps).min(engine_cost(
             EngineKind::Dual,
-            n as usize,
-            d as usize,
-            m as usize,
-            steps as usize,
+            n,
+            d,
+            m,
+            steps,
         )),
     }
 }

@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::record::{Metrics, RunDir, Summary};
+use crate::record::{write_atomic, Metrics, RunDir, Summary, UnitStore};
 use crate::spec::LoadedSpec;
 
 /// Everything a study needs besides its spec.
@@ -22,6 +24,69 @@ pub struct RunContext {
     /// `--seeds N`: overrides the number of runs of every configuration.
     pub seeds: Option<usize>,
     pub quick: bool,
+    /// `--resume`: reuse the finished units of an interrupted run in `out`.
+    pub resume: bool,
+    /// `--shard I/N`: run only the jobs with index = I mod N.
+    pub shard: Option<Shard>,
+    /// Set by `overfit merge`: every unit must already exist.
+    pub require_cached: bool,
+}
+
+impl RunContext {
+    /// A plain run: all jobs, no resume, no shard.
+    pub fn new(out: impl Into<PathBuf>, threads: usize) -> Self {
+        RunContext {
+            out: out.into(),
+            threads,
+            seeds: None,
+            quick: false,
+            resume: false,
+            shard: None,
+            require_cached: false,
+        }
+    }
+}
+
+/// One of N shards of every sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parse `I/N` (0 <= I < N) or `slurm` (SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT).
+    pub fn parse(text: &str) -> Result<Shard> {
+        let (i, n) = if text == "slurm" {
+            let var = |k: &str| {
+                std::env::var(k).map_err(|_| Error::bad(format!("--shard slurm: environment variable {k} is not set (run inside a SLURM job array)")))
+            };
+            (var("SLURM_ARRAY_TASK_ID")?, var("SLURM_ARRAY_TASK_COUNT")?)
+        } else {
+            let (i, n) = text.split_once('/').ok_or_else(|| {
+                Error::bad(format!(
+                    "--shard {text:?}: expected I/N (e.g. 0/4) or slurm"
+                ))
+            })?;
+            (i.to_string(), n.to_string())
+        };
+        let parse = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| Error::bad(format!("--shard {text:?}: {s:?} is not a whole number")))
+        };
+        let (index, count) = (parse(&i)?, parse(&n)?);
+        if count == 0 || index >= count {
+            return Err(Error::bad(format!(
+                "--shard {text:?}: need 0 <= I < N, got I = {index}, N = {count}"
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+
+    fn owns(&self, job: usize) -> bool {
+        job % self.count == self.index
+    }
 }
 
 /// What a study hands back for writing: the long metrics table, the summary
@@ -78,15 +143,19 @@ pub fn set_blas_threads(n: usize) {
     unsafe { openblas_set_num_threads(n as std::os::raw::c_int) }
 }
 
-/// Run `count` independent jobs on `threads` workers (one BLAS thread each)
-/// with a progress bar on stderr (hidden when stderr is not a terminal).
-/// Results come back in job order whatever the scheduling, so output
-/// never depends on the thread count.
-pub fn sweep<T, F>(label: &str, count: usize, threads: usize, job: F) -> Result<Vec<T>>
+/// Run `count` independent jobs on `ctx.threads` workers (one BLAS thread
+/// each) with a progress bar on stderr (hidden when stderr is not a terminal).
+/// Each finished job is saved as a unit in DIR/.units/<label>/, so a killed
+/// run continues with `--resume` and shards combine with `overfit merge`.
+/// Results come back in job order whatever the scheduling, so output never
+/// depends on the thread count or the shard layout. In shard mode, when jobs
+/// of other shards are missing, returns `Error::ShardDone`.
+pub fn sweep<T, F>(ctx: &RunContext, label: &str, count: usize, job: F) -> Result<Vec<T>>
 where
-    T: Send,
+    T: Send + Serialize + DeserializeOwned,
     F: Fn(usize) -> Result<T> + Sync,
 {
+    let store = UnitStore::new(&ctx.out);
     let bar = ProgressBar::new(count as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -96,23 +165,52 @@ where
         .progress_chars("=> "),
     );
     bar.set_prefix(label.to_string());
+    let threads = ctx.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
+        .num_threads(threads)
         .build()
         .map_err(|e| Error::bad(format!("--threads {threads}: {e}")))?;
-    set_blas_threads(if count > 1 { 1 } else { threads.max(1) });
-    let results: Vec<Result<T>> = pool.install(|| {
+    set_blas_threads(if count > 1 { 1 } else { threads });
+    let results: Vec<Result<Option<T>>> = pool.install(|| {
         (0..count)
             .into_par_iter()
             .map(|i| {
-                let r = job(i);
+                let r = (|| {
+                    if ctx.resume || ctx.require_cached {
+                        if let Some(t) = store.load::<T>(label, i)? {
+                            return Ok(Some(t));
+                        }
+                    }
+                    if ctx.require_cached {
+                        return Err(Error::bad(format!(
+                            "merge: unit {i} of sweep {label:?} is in no shard ({} missing)",
+                            store.path(label, i).display()
+                        )));
+                    }
+                    if ctx.shard.is_some_and(|s| !s.owns(i)) {
+                        return Ok(None);
+                    }
+                    let t = job(i)?;
+                    store.save(label, i, &t)?;
+                    Ok(Some(t))
+                })();
                 bar.inc(1);
                 r
             })
             .collect()
     });
     bar.finish_and_clear();
-    results.into_iter().collect()
+    let results: Vec<Option<T>> = results.into_iter().collect::<Result<_>>()?;
+    if results.iter().any(Option::is_none) {
+        let done = results.iter().filter(|r| r.is_some()).count();
+        return Err(Error::ShardDone(format!(
+            "sweep {label:?}: {done} of {count} units here"
+        )));
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("checked above"))
+        .collect())
 }
 
 /// Steps at which a run records its measurements: every step up to
@@ -152,27 +250,172 @@ mod tests {
 
     #[test]
     fn sweep_keeps_job_order() {
-        let v = sweep("t", 50, 2, |i| Ok(i * i)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = RunContext::new(dir.path(), 2);
+        let v = sweep(&ctx, "t", 50, |i| Ok(i * i)).unwrap();
         assert_eq!(v, (0..50).map(|i| i * i).collect::<Vec<_>>());
     }
 }
 
+/// How `execute` ended.
+pub enum Outcome {
+    /// All jobs ran (or were resumed/merged): the run directory is complete.
+    Finished(Summary),
+    /// `--shard`: this shard's units are written; `overfit merge` completes the run.
+    ShardWritten(String),
+}
+
+/// The manifest a shard leaves for `overfit merge`.
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct ShardManifest {
+    version: String,
+    shard: Shard,
+    /// Whether the shard ran with --quick (its resolved spec already has [quick] applied).
+    quick: bool,
+}
+
 /// `overfit run`: load and validate the spec, run the study, then write the
 /// run directory (spec.toml, metrics.csv, extra CSVs, summary.json, figures),
-/// every file atomically. Nothing is written before the study has finished,
-/// so a failed run leaves an earlier run in the same directory intact.
-pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Summary> {
-    let spec = crate::spec::load(spec_path, ctx.quick)?;
+/// every file atomically. The finished files are written only after the
+/// study has finished, so a failed run leaves an earlier run in the same
+/// directory intact; its finished units stay in DIR/.units for `--resume`.
+pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
+    // A merge replays the shards' resolved spec, where [quick] is already applied.
+    let spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
     let resolved = validate(&spec)?;
     crate::record::prepare_out_dir(&ctx.out)?;
-    let output = run(&spec, ctx)?;
+    let store = UnitStore::new(&ctx.out);
+    store.open(&resolved, ctx.resume || ctx.require_cached)?;
     let dir = RunDir::new(&ctx.out);
-    crate::record::write_atomic(&dir.spec(), resolved.as_bytes())?;
-    crate::record::write_atomic(&dir.metrics(), output.metrics.to_csv().as_bytes())?;
+    let output = match run(&spec, ctx) {
+        Err(Error::ShardDone(msg)) => {
+            let shard = ctx.shard.expect("only shards stop early");
+            let manifest = ShardManifest {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                shard,
+                quick: ctx.quick,
+            };
+            write_atomic(
+                &store.root().join("shard.json"),
+                serde_json::to_string_pretty(&manifest)
+                    .expect("manifest")
+                    .as_bytes(),
+            )?;
+            return Ok(Outcome::ShardWritten(format!(
+                "shard {}/{} of {}: {msg}; combine the shards with `overfit merge`",
+                shard.index, shard.count, spec.header.name
+            )));
+        }
+        other => other?,
+    };
+    write_atomic(&dir.spec(), resolved.as_bytes())?;
+    write_atomic(&dir.metrics(), output.metrics.to_csv().as_bytes())?;
     for (name, text) in &output.extra_files {
-        crate::record::write_atomic(&dir.file(name), text.as_bytes())?;
+        write_atomic(&dir.file(name), text.as_bytes())?;
     }
     output.summary.write(&ctx.out)?;
     plot(&ctx.out)?;
-    Ok(output.summary)
+    store.close();
+    Ok(Outcome::Finished(output.summary))
+}
+
+/// `overfit merge`: check that the shard directories belong to one spec and
+/// version and cover every shard exactly once, gather their units into
+/// `ctx.out`, and finish the run there (claims, figures) from the units alone.
+pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
+    if shard_dirs.is_empty() {
+        return Err(Error::bad("merge: name the shard directories to merge"));
+    }
+    let mut spec_text: Option<(PathBuf, String)> = None;
+    let mut seen: Vec<Option<PathBuf>> = Vec::new();
+    let mut quick = false;
+    for d in shard_dirs {
+        let store = UnitStore::new(d);
+        let manifest_path = store.root().join("shard.json");
+        let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
+            Error::bad(format!(
+                "merge: {} is not a shard directory (no {})",
+                d.display(),
+                manifest_path.display()
+            ))
+        })?;
+        let manifest: ShardManifest = serde_json::from_str(&text)
+            .map_err(|e| Error::bad(format!("{}: {e}", manifest_path.display())))?;
+        if manifest.version != env!("CARGO_PKG_VERSION") {
+            return Err(Error::bad(format!(
+                "merge: {} was written by overfit {}, this is {}",
+                d.display(),
+                manifest.version,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        let spec_path = store.root().join("spec.toml");
+        let spec = std::fs::read_to_string(&spec_path)
+            .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
+        let ident = |t: &str| {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        match &spec_text {
+            Some((first, t)) if ident(t) != ident(&spec) => {
+                return Err(Error::bad(format!(
+                    "merge: {} and {} ran different specs",
+                    first.display(),
+                    d.display()
+                )));
+            }
+            Some(_) => {}
+            None => spec_text = Some((d.clone(), spec)),
+        }
+        if seen.is_empty() {
+            seen = vec![None; manifest.shard.count];
+        }
+        if manifest.shard.count != seen.len() {
+            return Err(Error::bad(format!(
+                "merge: {} is shard {}/{} but the first shard says N = {}",
+                d.display(),
+                manifest.shard.index,
+                manifest.shard.count,
+                seen.len()
+            )));
+        }
+        if let Some(prev) = &seen[manifest.shard.index] {
+            return Err(Error::bad(format!(
+                "merge: shard {} appears twice ({} and {})",
+                manifest.shard.index,
+                prev.display(),
+                d.display()
+            )));
+        }
+        seen[manifest.shard.index] = Some(d.clone());
+        quick = manifest.quick;
+    }
+    if let Some(missing) = seen.iter().position(Option::is_none) {
+        return Err(Error::bad(format!(
+            "merge: shard {missing}/{} is missing",
+            seen.len()
+        )));
+    }
+    let (_, resolved) = spec_text.expect("at least one shard");
+    crate::record::prepare_out_dir(&ctx.out)?;
+    let store = UnitStore::new(&ctx.out);
+    store.open(&resolved, false)?;
+    for d in shard_dirs {
+        store.absorb(&UnitStore::new(d))?;
+    }
+    let merged_spec = store.root().join("merged-spec.toml");
+    write_atomic(&merged_spec, resolved.as_bytes())?;
+    let ctx = RunContext {
+        require_cached: true,
+        shard: None,
+        resume: false,
+        quick,
+        ..ctx.clone()
+    };
+    match execute(&merged_spec, &ctx)? {
+        Outcome::Finished(summary) => Ok(summary),
+        Outcome::ShardWritten(msg) => Err(Error::bad(format!("merge: incomplete ({msg})"))),
+    }
 }

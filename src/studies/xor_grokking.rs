@@ -298,7 +298,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
 
 // ---------------------------------------------------------------- one run
 
-/// What one training run measured.
+/// What one training run measured (one resumable unit).
+#[derive(Serialize, Deserialize)]
 struct RunRecord {
     metrics: Metrics,
     /// Correlation and slope of f(x; W(1)) against (alpha/8n) <sum y_i x_i, x> over test points.
@@ -493,7 +494,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         .enumerate()
         .flat_map(|(k, p)| (0..runs_of(p, ctx)).map(move |r| (k, r)))
         .collect();
-    let records = sweep(&loaded.header.name, jobs.len(), ctx.threads, |i| {
+    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (k, r) = jobs[i];
         let panel = &spec.panels[k];
         let extra: Vec<usize> = panel.reference.iter().map(|p| p.step).collect();
@@ -796,7 +797,7 @@ fn grokking_map(
         .flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r))))
         .collect();
     let schedule = log_schedule(map.max_steps, 20, 1.05, &[]);
-    let hits = sweep("grokking map", cells.len(), ctx.threads, |c| {
+    let hits = sweep(ctx, "grokking_map", cells.len(), |c| {
         let (i, j, r) = cells[c];
         let label = format!("map:a{i}:w{j}:{r}");
         // Common random numbers: run r sees the same data and W(0)/omega in every cell.
@@ -1017,7 +1018,9 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
             }],
         });
     }
-    plot::line_panels(&fig_dir.join("fig1_accuracy"), &panels, panels.len().min(2))?;
+    if !panels.is_empty() {
+        plot::line_panels(&fig_dir.join("fig1_accuracy"), &panels, panels.len().min(2))?;
+    }
 
     // Figs 2-3 from the figure run's neurons and points.
     let neurons_path = rd.file("neurons.csv");

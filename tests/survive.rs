@@ -1,0 +1,185 @@
+//! Runs that survive: SIGKILL + --resume, and --shard + merge, reproduce an
+//! uninterrupted run's metrics.csv byte for byte (summary.json too, less timing).
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SPEC: &str = "experiments/xor_grokking.toml";
+
+fn overfit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("binary runs")
+}
+
+fn summary_less_timing(dir: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("elapsed_s");
+    obj.remove("threads");
+    v
+}
+
+#[test]
+fn killed_run_resumes_to_identical_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (full, killed) = (tmp.path().join("full"), tmp.path().join("killed"));
+    let args = |out: &Path| {
+        vec![
+            "run".to_string(),
+            SPEC.into(),
+            "--quick".into(),
+            "--seeds".into(),
+            "120".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let start = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args(&full))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let duration = start.elapsed();
+    // Kill at a pseudo-random point inside the run's duration (seeded by the clock).
+    let frac = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        % 1000) as f64
+        / 1000.0;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args(&killed))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs_f64(
+        duration.as_secs_f64() * (0.1 + 0.8 * frac),
+    ));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // Whatever was left is either absent or complete; resume finishes the run.
+    let mut resume = args(&killed);
+    resume.push("--resume".into());
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(resume)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(full.join("metrics.csv")).unwrap(),
+        std::fs::read(killed.join("metrics.csv")).unwrap(),
+        "killed at {:.0}% of the run",
+        100.0 * (0.1 + 0.8 * frac)
+    );
+    assert_eq!(summary_less_timing(&full), summary_less_timing(&killed));
+    let leftovers: Vec<_> = std::fs::read_dir(&killed)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().into_string().unwrap())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn shards_merge_to_the_single_process_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    assert!(overfit(&["run", SPEC, "--quick", "--out", &d("one")])
+        .status
+        .success());
+    for i in 0..3 {
+        let o = overfit(&[
+            "run",
+            SPEC,
+            "--quick",
+            "--shard",
+            &format!("{i}/3"),
+            "--out",
+            &d(&format!("s{i}")),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            !tmp.path().join(format!("s{i}/metrics.csv")).exists(),
+            "a shard must not write final metrics"
+        );
+    }
+    let o = overfit(&["merge", &d("s2"), &d("s0"), &d("s1"), "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(tmp.path().join("one/metrics.csv")).unwrap(),
+        std::fs::read(tmp.path().join("merged/metrics.csv")).unwrap()
+    );
+    assert_eq!(
+        summary_less_timing(&tmp.path().join("one")),
+        summary_less_timing(&tmp.path().join("merged"))
+    );
+    // A missing shard, a duplicated one, and shards of a different spec are refused with exit 2.
+    for args in [
+        vec!["merge", &d("s0"), &d("s1")],
+        vec!["merge", &d("s0"), &d("s0"), &d("s1")],
+    ] {
+        let mut a = args.clone();
+        let out = d("bad");
+        a.extend(["--out", &out]);
+        let o = overfit(&a);
+        assert_eq!(o.status.code(), Some(2), "{a:?}");
+        assert!(!tmp.path().join("bad/metrics.csv").exists());
+    }
+    let o = overfit(&[
+        "run",
+        "experiments/xor_theorem.toml",
+        "--quick",
+        "--shard",
+        "1/3",
+        "--out",
+        &d("other"),
+    ]);
+    assert!(o.status.success());
+    let o = overfit(&["merge", &d("s0"), &d("other"), &d("s2"), "--out", &d("bad")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("different specs"));
+}
+
+#[test]
+fn shard_arguments_are_checked() {
+    for bad in ["3/3", "1/0", "x/2", "12"] {
+        let o = overfit(&[
+            "run",
+            SPEC,
+            "--quick",
+            "--shard",
+            bad,
+            "--out",
+            "/tmp/never",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "--shard {bad}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args([
+            "run",
+            SPEC,
+            "--quick",
+            "--shard",
+            "slurm",
+            "--out",
+            "/tmp/never",
+        ])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_ARRAY_TASK_ID"));
+}
