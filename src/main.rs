@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use overfit::bench::{self, TwoLayerBench};
+use overfit::bench::{self, TwoLayerBench, WideBench};
 use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
 use overfit::studies::{self, Outcome, RunContext, Shard};
@@ -104,6 +104,19 @@ enum BenchEngine {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Full-batch GD steps of the wide path (m neurons, n points in R^d, square loss).
+    Wide {
+        #[arg(long, default_value_t = 200000)]
+        m: usize,
+        #[arg(long, default_value_t = 3)]
+        n: usize,
+        #[arg(long, default_value_t = 2)]
+        d: usize,
+        #[arg(long, default_value_t = 1000)]
+        steps: usize,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
 fn default_threads() -> usize {
@@ -113,7 +126,21 @@ fn default_threads() -> usize {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print in full; argument errors get the contract's one line.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            eprintln!("error: {first} (see overfit --help)");
+            return ExitCode::from(2);
+        }
+    };
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -233,6 +260,26 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 n,
                 m,
                 engine,
+                steps,
+                threads: threads.unwrap_or_else(default_threads),
+            })?;
+            println!("{line}");
+            Ok(0)
+        }
+        Command::Bench {
+            engine:
+                BenchEngine::Wide {
+                    m,
+                    n,
+                    d,
+                    steps,
+                    threads,
+                },
+        } => {
+            let line = bench::wide(&WideBench {
+                m,
+                n,
+                d,
                 steps,
                 threads: threads.unwrap_or_else(default_threads),
             })?;

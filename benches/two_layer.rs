@@ -1,0 +1,51 @@
+//! Criterion: one GD step of the two-layer engine, primal against dual, on
+//! the same problem (p > n), so their ratio is read off one report.
+//! `overfit bench two-layer` times the paper-sized step; this bench tracks
+//! regressions at a size that runs in seconds.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use ndarray::{Array1, Array2};
+use overfit::nets::activation::Activation;
+use overfit::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
+use overfit::nets::loss::Loss;
+use overfit::nets::two_layer::{EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
+use rand_distr::{Distribution, StandardNormal};
+
+fn problem(p: usize, n: usize, m: usize) -> (Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>) {
+    let mut rng = overfit::rng::stream(1, 0, "criterion");
+    let x = Array2::from_shape_simple_fn((n, p), || {
+        Distribution::<f64>::sample(&StandardNormal, &mut rng)
+    });
+    let y = (0..n)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let w0 = gaussian_first_layer(p, m, 1e-3, &mut rng);
+    let a0 = second_layer(SecondLayerInit::RandomSign { scale: None }, &w0, &mut rng);
+    (x, y, w0, a0)
+}
+
+fn step(c: &mut Criterion) {
+    overfit::studies::set_blas_threads(1);
+    let (p, n, m) = (4000, 100, 200);
+    let (x, y, w0, a0) = problem(p, n, m);
+    let cfg = GdConfig {
+        activation: Activation::Relu,
+        loss: Loss::Logistic,
+        lr: 0.1,
+        weight_decay: 0.0,
+        trained: TrainedLayers::First,
+    };
+    let mut group = c.benchmark_group(format!("two_layer_step_p{p}_n{n}_m{m}"));
+    for kind in [EngineKind::Primal, EngineKind::Dual] {
+        let mut gd =
+            TwoLayerGd::new(cfg, kind, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("{kind:?}").to_lowercase()),
+            |b| b.iter(|| gd.step().unwrap()),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, step);
+criterion_main!(benches);

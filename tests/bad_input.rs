@@ -1,0 +1,335 @@
+//! The bad-input table: each case must exit 2 with one line on stderr that
+//! names the problem (file, key or argument), never panic, and leave no
+//! partial output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GOOD: &str = "experiments/xor_grokking.toml";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of the xor spec with `from` replaced by `to` (first occurrence).
+fn variant(dir: &Path, k: usize, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join(GOOD)).unwrap();
+    assert!(text.contains(from), "fixture {from:?} not in {GOOD}");
+    let p = dir.join(format!("case{k}.toml"));
+    std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+    p
+}
+
+/// (replace this, with this, the error must mention this)
+const SPEC_CASES: &[(&str, &str, &str)] = &[
+    ("eta = 0.05", "eta = 0.05\nbogus_key = 1", "bogus_key"),
+    ("eta = 0.05", "eta = 0.5", "data.eta"),
+    ("eta = 0.05", "eta = -0.1", "data.eta"),
+    ("eta = 0.05", "eta = \"low\"", "data.eta"),
+    ("n = 200", "n = 0", "data.n"),
+    ("n = 200", "n = -3", "data.n"),
+    ("n_test = 200", "n_test = 0", "data.n_test"),
+    ("p = 40000", "p = 1", "data.p"),
+    (
+        "mu_norm_sq = 1250.0",
+        "mu_norm_sq = -1.0",
+        "data.mu_norm_sq",
+    ),
+    (
+        "flip_rule = \"bernoulli\"",
+        "flip_rule = \"sometimes\"",
+        "data.flip_rule",
+    ),
+    (
+        "representation = \"auto\"",
+        "representation = \"span\"\nrepresentation2 = 1",
+        "representation2",
+    ),
+    ("m = 1000", "m = 0", "model.m"),
+    ("m = 1000", "m = \"many\"", "model.m"),
+    (
+        "omega_init = 1e-15",
+        "omega_init = -1e-15",
+        "model.omega_init",
+    ),
+    ("loss = \"logistic\"", "loss = \"cubic\"", "model.loss"),
+    (
+        "activation = { kind = \"relu\" }",
+        "activation = { kind = \"tanh\" }",
+        "model.activation",
+    ),
+    ("engine = \"auto\"", "engine = \"gpu\"", "model.engine"),
+    (
+        "trained = \"first\"",
+        "trained = \"third\"",
+        "model.trained",
+    ),
+    ("alpha = 1e-12", "alpha = -1.0", "alpha"),
+    ("steps = 50", "steps = 0", "panels[0]"),
+    ("runs = 100", "runs = 0", "panels[0]"),
+    ("panel = \"left\"", "panel = \"middle\"", "figures.panel"),
+    (
+        "{ step = 0, split = \"train\"",
+        "{ step = 0, split = \"validation\"",
+        "split",
+    ),
+    (
+        "{ step = 2, split = \"test\", median = 0.82",
+        "{ step = 99, split = \"test\", median = 0.82",
+        "step",
+    ),
+    (
+        "study = \"xor_cluster\"",
+        "study = \"xor_clusters\"",
+        "study",
+    ),
+    (
+        "name = \"xor_grokking\"",
+        "name = \"xor grokking/../x\"",
+        "name",
+    ),
+    ("seed = 2024", "seed = -1", "seed"),
+    ("seed = 2024", "seed = \"random\"", "seed"),
+    ("[data]", "[dataa]", "dataa"),
+    ("[quick]", "quick = 3\n[quick2]", "quick"),
+];
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs")
+}
+
+fn expect_bad(args: &[&str], needle: &str, out: &Path) {
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{args:?}: exit {:?}, stderr {err}",
+        o.status.code()
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{args:?}: {err:?} does not name {needle:?}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    for f in ["metrics.csv", "summary.json", "spec.toml"] {
+        assert!(!out.join(f).exists(), "{args:?}: partial output {f} left");
+    }
+}
+
+#[test]
+fn bad_specs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for (k, (from, to, needle)) in SPEC_CASES.iter().enumerate() {
+        let spec = variant(tmp.path(), k, from, to);
+        expect_bad(
+            &[
+                "run",
+                spec.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            needle,
+            &out,
+        );
+    }
+    assert!(SPEC_CASES.len() >= 30);
+}
+
+#[test]
+fn bad_files_and_arguments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    let t = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    std::fs::write(t("not.toml"), "this is [ not toml").unwrap();
+    std::fs::write(t("empty.toml"), "").unwrap();
+    std::fs::write(
+        t("noquick.toml"),
+        std::fs::read_to_string(root().join(GOOD))
+            .unwrap()
+            .split("[quick]")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(t("plain-file"), "x").unwrap();
+    let below_file = format!("{}/out", t("plain-file"));
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["run".into(), t("missing.toml"), "--out".into(), o.into()],
+            "missing.toml",
+        ),
+        (
+            vec!["run".into(), t("not.toml"), "--out".into(), o.into()],
+            "not.toml",
+        ),
+        (
+            vec!["run".into(), t("empty.toml"), "--out".into(), o.into()],
+            "empty.toml",
+        ),
+        (
+            vec![
+                "run".into(),
+                tmp.path().to_str().unwrap().into(),
+                "--out".into(),
+                o.into(),
+            ],
+            "directory",
+        ),
+        (
+            vec![
+                "run".into(),
+                t("noquick.toml"),
+                "--quick".into(),
+                "--out".into(),
+                o.into(),
+            ],
+            "[quick]",
+        ),
+        (
+            vec![
+                "run".into(),
+                GOOD.into(),
+                "--quick".into(),
+                "--out".into(),
+                below_file.clone(),
+            ],
+            "plain-file",
+        ),
+        (
+            vec![
+                "run".into(),
+                GOOD.into(),
+                "--quick".into(),
+                "--out".into(),
+                t("plain-file"),
+            ],
+            "plain-file",
+        ),
+        (
+            vec![
+                "run".into(),
+                GOOD.into(),
+                "--quick".into(),
+                "--threads".into(),
+                "0".into(),
+                "--out".into(),
+                o.into(),
+            ],
+            "--threads",
+        ),
+        (
+            vec![
+                "run".into(),
+                GOOD.into(),
+                "--quick".into(),
+                "--seeds".into(),
+                "0".into(),
+                "--out".into(),
+                o.into(),
+            ],
+            "--seeds",
+        ),
+        (
+            vec![
+                "run".into(),
+                GOOD.into(),
+                "--quick".into(),
+                "--threads".into(),
+                "two".into(),
+                "--out".into(),
+                o.into(),
+            ],
+            "two",
+        ),
+        (
+            vec![
+                "run".into(),
+                GOOD.into(),
+                "--quick".into(),
+                "--shard".into(),
+                "2/2".into(),
+                "--out".into(),
+                o.into(),
+            ],
+            "--shard",
+        ),
+        (
+            vec![
+                "run".into(),
+                GOOD.into(),
+                "--quick".into(),
+                "--bogus-flag".into(),
+            ],
+            "--bogus-flag",
+        ),
+        (vec!["check".into(), t("nothing")], "summary.json"),
+        (vec!["plot".into(), t("nothing")], "nothing"),
+        (
+            vec!["merge".into(), t("nothing"), "--out".into(), o.into()],
+            "not a shard directory",
+        ),
+        (
+            vec![
+                "bench".into(),
+                "two-layer".into(),
+                "--engine".into(),
+                "quantum".into(),
+            ],
+            "quantum",
+        ),
+        (
+            vec![
+                "bench".into(),
+                "two-layer".into(),
+                "--n".into(),
+                "0".into(),
+                "--p".into(),
+                "10".into(),
+                "--m".into(),
+                "3".into(),
+            ],
+            "--n",
+        ),
+        (
+            vec![
+                "bench".into(),
+                "two-layer".into(),
+                "--dtype".into(),
+                "f32".into(),
+                "--p".into(),
+                "10".into(),
+            ],
+            "f32",
+        ),
+        (vec!["list".into(), "--dir".into(), t("nowhere")], "nowhere"),
+    ];
+    for (args, needle) in &cases {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        expect_bad(&a, needle, &out);
+    }
+}
+
+#[test]
+fn a_failed_run_keeps_the_previous_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&["run", GOOD, "--quick", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    let before = std::fs::read(out.join("metrics.csv")).unwrap();
+    let bad = variant(tmp.path(), 0, "eta = 0.05", "eta = 0.7");
+    let o = run(&["run", bad.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(out.join("metrics.csv")).unwrap(), before);
+}
