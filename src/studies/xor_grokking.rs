@@ -387,6 +387,19 @@ fn train_run(
 
     let mut gd = TwoLayerGd::new(cfg, kind, x_train, y_train.clone(), w0.clone(), a0)?;
     let test_set = gd.eval_set(x_test, w0.view());
+    let centres = ndarray::concatenate(ndarray::Axis(0), &[means.view(), (-&means).view()])
+        .expect("same width");
+    let centres = ndarray::stack(
+        ndarray::Axis(0),
+        &[
+            centres.row(0),
+            centres.row(2),
+            centres.row(1),
+            centres.row(3),
+        ],
+    )
+    .expect("same width");
+    let centre_set = gd.eval_set(centres, w0.view());
     let probe_set = gd.eval_set(means, w0.view());
     let mut rec = RunRecord {
         metrics: Metrics::default(),
@@ -420,6 +433,21 @@ fn train_run(
                     f.iter().fold(0.0f64, |acc, v| acc.max(v.abs())),
                 );
                 m.push(run_label, t as u64, "test", "accuracy", test_acc);
+                // Which of the four cluster centres +-mu1 (label +1), +-mu2 (label -1) the
+                // network classifies correctly: tells "3 of 4 clusters" failures apart.
+                let centres = gd.outputs(&centre_set);
+                let correct = centres
+                    .iter()
+                    .zip([1.0, 1.0, -1.0, -1.0])
+                    .filter(|(f, y)| *f * y > 0.0)
+                    .count();
+                m.push(
+                    run_label,
+                    t as u64,
+                    "test",
+                    "cluster_centres_correct",
+                    correct as f64,
+                );
             }
             if t == 1 {
                 rec.one_step = Some(correlation_and_slope(&linear_test, &f_test));
@@ -546,6 +574,9 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
                 "engine": format!("{:?}", choose_engine(spec.model.engine, spec.data.n, distribution(&spec.data).working_dim(), spec.model.m, panel.steps)).to_lowercase(),
                 "representation": format!("{:?}", distribution(&spec.data).representation()).to_lowercase(),
                 "working_dim": distribution(&spec.data).working_dim(),
+                "final_cluster_centres_correct_histogram": (0..=4).map(|k| {
+                    values_at(&panel_metrics, "test", "cluster_centres_correct", panel.steps as u64).iter().filter(|&&v| v == k as f64).count()
+                }).collect::<Vec<_>>(),
             }),
         );
         for (r, rec) in recs.iter().enumerate() {
