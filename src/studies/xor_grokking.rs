@@ -237,20 +237,37 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(d.mu_norm_sq.is_finite() && d.mu_norm_sq > 0.0) {
         return bad("data.mu_norm_sq", "must be a positive number");
     }
+    const MAX_SIZE: usize = 10_000_000;
+    for (key, v) in [
+        ("data.n", d.n),
+        ("data.n_test", d.n_test),
+        ("model.m", s.model.m),
+    ] {
+        if v > MAX_SIZE {
+            return bad(key, &format!("{v} is above the supported {MAX_SIZE}"));
+        }
+    }
     if d.representation == Representation::Span && d.p < (d.n + d.n_test + 2) as u64 {
         return bad("data.representation", "\"span\" needs p >= n + n_test + 2");
     }
-    if d.representation != Representation::Span
-        && d.p > 5_000_000
-        && d.representation == Representation::Explicit
-    {
-        return bad(
-            "data.p",
-            "explicit vectors this long do not fit in memory; use representation = \"span\"",
-        );
-    }
     if s.model.m == 0 {
         return bad("model.m", "must be >= 1");
+    }
+    // Memory of one run: the points (n + n_test) x d, W(0) d x m, and about
+    // six n x m and one n_test x m working matrices.
+    let dim = distribution(d).working_dim() as f64;
+    let (nf, tf, mf) = (d.n as f64, d.n_test as f64, s.model.m as f64);
+    let gib = 8.0 * ((nf + tf) * dim + dim * mf + 6.0 * nf * mf + tf * mf) / (1u64 << 30) as f64;
+    if gib > 16.0 {
+        let hint = if d.representation == Representation::Explicit {
+            "; representation = \"span\" avoids storing R^p vectors"
+        } else {
+            ""
+        };
+        return bad(
+            "data",
+            &format!("one run needs about {gib:.0} GiB of memory (limit 16){hint}"),
+        );
     }
     if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
         return bad("model.omega_init", "must be finite and >= 0");
