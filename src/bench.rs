@@ -73,3 +73,104 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
         ))
     })
 }
+
+/// `overfit bench wide` arguments.
+#[derive(Clone, Debug)]
+pub struct WideBench {
+    pub m: usize,
+    pub n: usize,
+    pub d: usize,
+    pub steps: usize,
+    pub threads: usize,
+}
+
+/// Time full-batch GD steps of the wide path (`nets::wide`): a two-layer
+/// ReLU net with m neurons on n points in R^d (the last coordinate a bias
+/// input), balanced init at lambda = 1e-3, square loss in the public code's
+/// mean-MSE convention, lr 1e-3, both layers trained: the step of Boursier &
+/// Flammarion's 3-point example. Peer: benches/peers/wide_step.py.
+pub fn wide(b: &WideBench) -> Result<String> {
+    use crate::nets::wide::{
+        init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
+    };
+    if b.m == 0 || b.n == 0 || b.d == 0 || b.steps == 0 {
+        return Err(Error::bad(
+            "bench wide: --m, --n, --d and --steps must be >= 1",
+        ));
+    }
+    if b.d > crate::nets::wide::MAX_DIM {
+        return Err(Error::bad(format!(
+            "bench wide --d {}: the wide path takes d <= {}",
+            b.d,
+            crate::nets::wide::MAX_DIM
+        )));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(b.threads.max(1))
+        .build()
+        .map_err(|e| Error::bad(format!("--threads: {e}")))?;
+    pool.install(|| {
+        let mut rng = crate::rng::stream(1, 0, "bench-wide");
+        let mut x = Vec::with_capacity(b.n * b.d);
+        for _ in 0..b.n {
+            for c in 0..b.d {
+                x.push(if c + 1 == b.d && b.d > 1 { 1.0 } else { rng.random_range(-1.0..1.0) });
+            }
+        }
+        let y: Vec<f64> = (0..b.n).map(|_| rng.random_range(0.0..1.0)).collect();
+        let init = WideInit { scheme: InitScheme::Balanced, lambda: 1e-3, symmetric: false };
+        let (a, w) = init_params(b.m, b.d, &init, &mut rng);
+        let cfg = WideConfig { gamma: 0.0, lr: 1e-3, loss: LossConvention::MeanMse };
+        let t0 = Instant::now();
+        let mut gd = WideGd::new(cfg, WideNet::from_arrays(&a, &w, b.d)?, Points::new(b.d, x, y)?)?;
+        let setup = t0.elapsed().as_secs_f64();
+        gd.run(2)?; // warm-up
+        let t1 = Instant::now();
+        gd.run(b.steps)?;
+        let per_step = t1.elapsed().as_secs_f64() / b.steps as f64;
+        Ok(format!(
+            "bench=wide m={} n={} d={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e}",
+            b.m, b.n, b.d, b.threads, b.steps, setup, per_step
+        ))
+    })
+}
+
+/// Run a peer script from benches/peers/ (`python3 SCRIPT ARGS...`) on the
+/// same problem and return its output line and the value of `key`
+/// (`s_per_step` or `images_per_s`), so a bench can print the ratio of two
+/// timings taken in the same session. A missing python3 or torch is bad
+/// input (exit 2) naming the script.
+pub fn peer(script: &str, args: &[String], key: &str) -> Result<(String, f64)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/peers")
+        .join(script);
+    let out = std::process::Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+        .map_err(|e| Error::bad(format!("{}: cannot run python3 ({e})", path.display())))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.contains(&format!("{key}=")))
+        .map(str::to_string);
+    let value = line
+        .as_deref()
+        .and_then(|l| {
+            l.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        })
+        .and_then(|v| v.parse::<f64>().ok());
+    match (out.status.success(), line, value) {
+        (true, Some(line), Some(v)) => Ok((line, v)),
+        _ => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().last().unwrap_or("no output");
+            Err(Error::bad(format!(
+                "{}: peer failed ({last}); see benches/peers/README.md for its install line",
+                path.display()
+            )))
+        }
+    }
+}
