@@ -216,11 +216,7 @@ pub fn reference_outputs(
 /// How the first layer is stored while training.
 enum FirstLayer {
     /// W itself (d x m), with X kept for the gemms.
-    Primal {
-        x: Array2<f64>,
-        w: Array2<f64>,
-        grad_w: Array2<f64>,
-    },
+    Primal { x: Array2<f64>, w: Array2<f64> },
     /// W = s W(0) + X^T C: the Gram K = X X^T, s and C (Z is updated through K).
     Dual {
         k: Array2<f64>,
@@ -293,11 +289,7 @@ impl TwoLayerGd {
         }
         let z = x.dot(&w0);
         let layer = match kind {
-            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal {
-                grad_w: Array2::zeros((d, m)),
-                x,
-                w: w0,
-            },
+            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal { x, w: w0 },
             EngineKind::Dual => {
                 let k = x.dot(&x.t());
                 FirstLayer::Dual {
@@ -394,11 +386,10 @@ impl TwoLayerGd {
         }
         if trained.first() {
             match &mut self.layer {
-                FirstLayer::Primal { x, w, grad_w } => {
-                    general_mat_mul(1.0, &x.t(), &self.g, 0.0, grad_w);
-                    Zip::from(&mut *w)
-                        .and(&*grad_w)
-                        .for_each(|w, &gw| *w = shrink * *w - lr * gw);
+                FirstLayer::Primal { x, w } => {
+                    // W <- shrink W - lr X^T G inside the gemm (beta = shrink):
+                    // no d x m gradient buffer and no extra pass over W.
+                    general_mat_mul(-lr, &x.t(), &self.g, shrink, w);
                     general_mat_mul(1.0, x, w, 0.0, &mut self.z);
                 }
                 FirstLayer::Dual { k, s, c, .. } => {
