@@ -174,3 +174,101 @@ pub fn peer(script: &str, args: &[String], key: &str) -> Result<(String, f64)> {
         }
     }
 }
+
+/// `overfit bench cnn` arguments.
+#[derive(Clone, Debug)]
+pub struct CnnBench {
+    /// The course CNN's (k, h1, h2).
+    pub arch: (usize, usize, usize),
+    pub batch: usize,
+    /// Training images per timed epoch.
+    pub images: usize,
+    /// CIFAR-10 binary folder (the 4-class subset's classes 1, 6, 7, 8); random pixels when None.
+    pub data: Option<std::path::PathBuf>,
+    pub threads: usize,
+    pub epochs: usize,
+}
+
+/// Time mini-batch SGD (lr 1e-3, momentum 0.9, cross-entropy) of the course
+/// CNN: after 10 warm-up mini-batches, `epochs` shuffled passes over
+/// `images` images; prints images per second. The model's gemms use
+/// `threads` OpenBLAS threads. Peer: benches/peers/cnn_train.py.
+pub fn cnn(b: &CnnBench) -> Result<String> {
+    use crate::nets::cnn::{train_epoch, Arch, Images, Model, Sgd, SgdConfig};
+    if b.batch == 0 || b.images == 0 || b.epochs == 0 {
+        return Err(Error::bad(
+            "bench cnn: --batch, --images and --epochs must be >= 1",
+        ));
+    }
+    let (k, h1, h2) = b.arch;
+    if k == 0 || h1 == 0 || h2 == 0 {
+        return Err(Error::bad("bench cnn --arch: k, h1 and h2 must be >= 1"));
+    }
+    let mut rng = crate::rng::stream(1, 0, "bench-cnn");
+    let (pixels, labels, source) = match &b.data {
+        Some(dir) => {
+            let set = crate::data::cifar::load(
+                dir,
+                crate::data::cifar::Split::Train,
+                &[1, 6, 7, 8],
+                Some(b.images),
+            )?;
+            (set.pixels, set.labels, "cifar")
+        }
+        None => {
+            let pixels = (0..b.images * crate::data::cifar::IMAGE_BYTES)
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect();
+            let labels = (0..b.images).map(|_| rng.random_range(0..4u8)).collect();
+            (pixels, labels, "random")
+        }
+    };
+    let images = Images {
+        pixels: &pixels,
+        labels: &labels,
+    };
+    let n = images.len();
+    // Two or more threads: the mini-batch is split across them (data
+    // parallel, one BLAS thread each) when it has at least two images.
+    let shards = b.threads.max(1).min(b.batch);
+    crate::studies::set_blas_threads(if shards > 1 { 1 } else { b.threads.max(1) });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(shards)
+        .build()
+        .map_err(|e| Error::bad(format!("--threads: {e}")))?;
+    let mut model = Model::for_arch(&Arch::CourseCnn { k, h1, h2 }, 4)?;
+    model.init_pytorch(&mut rng);
+    let mut ws: Vec<_> = (0..shards)
+        .map(|_| model.workspace(b.batch.div_ceil(shards)))
+        .collect();
+    let mut sgd = Sgd::new(
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.9,
+            weight_decay: 0.0,
+        },
+        model.param_count(),
+    );
+    let mut warm: Vec<usize> = (0..n.min(10 * b.batch)).collect();
+    let secs = pool.install(|| -> Result<f64> {
+        train_epoch(
+            &mut model, &mut ws, &mut sgd, &images, &mut warm, b.batch, &mut rng,
+        )?;
+        let mut order: Vec<usize> = (0..n).collect();
+        let t0 = Instant::now();
+        for _ in 0..b.epochs {
+            train_epoch(
+                &mut model, &mut ws, &mut sgd, &images, &mut order, b.batch, &mut rng,
+            )?;
+        }
+        Ok(t0.elapsed().as_secs_f64())
+    })?;
+    Ok(format!(
+        "bench=cnn arch={k},{h1},{h2} params={} batch={} images={n} epochs={} data={source} threads={} images_per_s={:.6}",
+        model.param_count(),
+        b.batch,
+        b.epochs,
+        b.threads,
+        (n * b.epochs) as f64 / secs
+    ))
+}

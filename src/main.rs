@@ -46,6 +46,9 @@ enum Command {
         /// Run only shard I of N (`I/N`), or take I and N from SLURM (`slurm`).
         #[arg(long)]
         shard: Option<String>,
+        /// CIFAR-10 binary folder for CIFAR specs (overrides the spec's data.dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Join the output directories of `run --shard` into one finished run.
     Merge {
@@ -103,6 +106,9 @@ enum BenchEngine {
         steps: usize,
         #[arg(long)]
         threads: Option<usize>,
+        /// Also time the PyTorch peer (benches/peers/two_layer_step.py) and print the speed-up.
+        #[arg(long)]
+        peer: bool,
     },
     /// Full-batch GD steps of the wide path (m neurons, n points in R^d, square loss).
     Wide {
@@ -114,6 +120,23 @@ enum BenchEngine {
         d: usize,
         #[arg(long, default_value_t = 1000)]
         steps: usize,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Mini-batch SGD of the course CNN (k, h1, h2) on CIFAR images; prints images_per_s.
+    Cnn {
+        /// k,h1,h2 of the course CNN.
+        #[arg(long, default_value = "16,150,80")]
+        arch: String,
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+        #[arg(long, default_value_t = 4000)]
+        images: usize,
+        /// CIFAR-10 binary folder (random pixels when absent).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        epochs: usize,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -160,6 +183,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             seeds,
             resume,
             shard,
+            data,
         } => {
             if threads == Some(0) {
                 return Err(Error::bad("--threads 0: need at least 1"));
@@ -184,6 +208,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 quick,
                 resume,
                 shard,
+                data,
                 ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
             };
             match studies::execute(&spec, &ctx)? {
@@ -246,6 +271,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     dtype,
                     steps,
                     threads,
+                    peer,
                 },
         } => {
             if let Dtype::F32 = dtype {
@@ -255,15 +281,43 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 EngineArg::Primal => EngineKind::Primal,
                 EngineArg::Dual => EngineKind::Dual,
             };
+            let threads = threads.unwrap_or_else(default_threads);
             let line = bench::two_layer(&TwoLayerBench {
                 p,
                 n,
                 m,
                 engine,
                 steps,
-                threads: threads.unwrap_or_else(default_threads),
+                threads,
             })?;
             println!("{line}");
+            if peer {
+                let ours: f64 = line
+                    .rsplit("s_per_step=")
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN);
+                let args: Vec<String> = [
+                    "--p",
+                    &p.to_string(),
+                    "--n",
+                    &n.to_string(),
+                    "--m",
+                    &m.to_string(),
+                    "--steps",
+                    &steps.min(10).to_string(),
+                    "--threads",
+                    &threads.to_string(),
+                    "--dtype",
+                    "f64",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                let (peer_line, theirs) = bench::peer("two_layer_step.py", &args, "s_per_step")?;
+                println!("{peer_line}");
+                println!("speedup_vs_pytorch={:.2}", theirs / ours);
+            }
             Ok(0)
         }
         Command::Bench {
@@ -282,6 +336,39 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 d,
                 steps,
                 threads: threads.unwrap_or_else(default_threads),
+            })?;
+            println!("{line}");
+            Ok(0)
+        }
+        Command::Bench {
+            engine:
+                BenchEngine::Cnn {
+                    arch,
+                    batch,
+                    images,
+                    data,
+                    epochs,
+                    threads,
+                },
+        } => {
+            let parts: Vec<usize> = arch
+                .split(',')
+                .map(|v| v.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .ok()
+                .filter(|v: &Vec<usize>| v.len() == 3)
+                .ok_or_else(|| {
+                    Error::bad(format!(
+                        "bench cnn --arch {arch:?}: expected k,h1,h2 (three whole numbers)"
+                    ))
+                })?;
+            let line = bench::cnn(&bench::CnnBench {
+                arch: (parts[0], parts[1], parts[2]),
+                batch,
+                images,
+                data,
+                threads: threads.unwrap_or_else(default_threads),
+                epochs,
             })?;
             println!("{line}");
             Ok(0)

@@ -32,6 +32,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Remove the temporary files a killed writer left in `dir` (names `.<file>.tmp*`
+/// from `write_atomic` and `.<stem>.tmp.png` / `.<stem>.svg.tmp` from the figures).
+pub fn remove_stale_temps(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') && name.contains(".tmp") && e.path().is_file() {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Create the output directory (and figures/) or fail with exit 2 naming it.
 /// Checks writability up front so a long run cannot fail at the end.
 pub fn prepare_out_dir(dir: &Path) -> Result<()> {
@@ -51,6 +64,8 @@ pub fn prepare_out_dir(dir: &Path) -> Result<()> {
     fs::write(&probe, b"")
         .map_err(|e| Error::bad(format!("--out {}: not writable ({e})", dir.display())))?;
     let _ = fs::remove_file(probe);
+    remove_stale_temps(dir);
+    remove_stale_temps(&dir.join("figures"));
     Ok(())
 }
 
@@ -503,6 +518,13 @@ impl UnitStore {
             fs::remove_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         }
         fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        remove_stale_temps(&self.root);
+        if let Ok(entries) = fs::read_dir(&self.root) {
+            entries
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .for_each(|e| remove_stale_temps(&e.path()));
+        }
         write_atomic(&spec_path, resolved_spec.as_bytes())
     }
 

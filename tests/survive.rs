@@ -82,8 +82,9 @@ fn killed_run_resumes_to_identical_results() {
         100.0 * (0.1 + 0.8 * frac)
     );
     assert_eq!(summary_less_timing(&full), summary_less_timing(&killed));
-    let leftovers: Vec<_> = std::fs::read_dir(&killed)
-        .unwrap()
+    let leftovers: Vec<_> = [killed.clone(), killed.join("figures")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().into_string().unwrap())
         .filter(|n| n.contains(".tmp"))

@@ -2,6 +2,10 @@
 //! data, initial weights and hyperparameters.
 
 pub mod activation;
+pub mod cnn;
+pub mod expressivity;
 pub mod init;
+pub mod linear;
 pub mod loss;
 pub mod two_layer;
+pub mod wide;

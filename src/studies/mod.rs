@@ -2,6 +2,12 @@
 //! This module holds what they share: the run context, the sweep executor
 //! and the log-spaced step schedule.
 
+pub mod cnn_sweep;
+pub mod early_alignment;
+pub mod expressivity;
+pub mod label_noise;
+pub mod leaky_relu_benign;
+pub mod optimization_threshold;
 pub mod xor_grokking;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +36,8 @@ pub struct RunContext {
     pub shard: Option<Shard>,
     /// Set by `overfit merge`: every unit must already exist.
     pub require_cached: bool,
+    /// `--data DIR`: the CIFAR-10 binary folder, overriding the spec's `data.dir`.
+    pub data: Option<PathBuf>,
 }
 
 impl RunContext {
@@ -43,6 +51,7 @@ impl RunContext {
             resume: false,
             shard: None,
             require_cached: false,
+            data: None,
         }
     }
 }
@@ -98,13 +107,27 @@ pub struct StudyOutput {
 }
 
 /// The studies `study = "..."` can name.
-pub const STUDIES: [&str; 1] = ["xor_cluster"];
+pub const STUDIES: [&str; 7] = [
+    "xor_cluster",
+    "early_alignment",
+    "label_noise",
+    "leaky_relu_benign",
+    "optimization_threshold",
+    "expressivity",
+    "cnn_sweep",
+];
 
 /// Check the spec's study section before anything is written, and return
 /// the resolved spec text.
 pub fn validate(spec: &LoadedSpec) -> Result<String> {
     match spec.header.study.as_str() {
         "xor_cluster" => xor_grokking::validate(spec),
+        "cnn_sweep" => cnn_sweep::validate(spec),
+        "label_noise" => label_noise::validate(spec),
+        "leaky_relu_benign" => leaky_relu_benign::validate(spec),
+        "early_alignment" => early_alignment::validate(spec),
+        "expressivity" => expressivity::validate(spec),
+        "optimization_threshold" => optimization_threshold::validate(spec),
         other => Err(Error::bad(format!(
             "{}: key `study` = {other:?}: expected one of {STUDIES:?}",
             spec.path.display()
@@ -116,6 +139,12 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
 pub fn run(spec: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     match spec.header.study.as_str() {
         "xor_cluster" => xor_grokking::run(spec, ctx),
+        "cnn_sweep" => cnn_sweep::run(spec, ctx),
+        "label_noise" => label_noise::run(spec, ctx),
+        "leaky_relu_benign" => leaky_relu_benign::run(spec, ctx),
+        "early_alignment" => early_alignment::run(spec, ctx),
+        "expressivity" => expressivity::run(spec, ctx),
+        "optimization_threshold" => optimization_threshold::run(spec, ctx),
         other => Err(Error::bad(format!("unknown study {other:?}"))),
     }
 }
@@ -127,6 +156,12 @@ pub fn plot(dir: &Path) -> Result<()> {
     let spec = crate::spec::load(&spec_path, false)?;
     match spec.header.study.as_str() {
         "xor_cluster" => xor_grokking::plot(&spec, dir, quick),
+        "cnn_sweep" => cnn_sweep::plot(&spec, dir, quick),
+        "label_noise" => label_noise::plot(&spec, dir, quick),
+        "leaky_relu_benign" => leaky_relu_benign::plot(&spec, dir, quick),
+        "early_alignment" => early_alignment::plot(&spec, dir, quick),
+        "expressivity" => expressivity::plot(&spec, dir, quick),
+        "optimization_threshold" => optimization_threshold::plot(&spec, dir, quick),
         other => Err(Error::bad(format!(
             "{}: unknown study {other:?}",
             spec_path.display()

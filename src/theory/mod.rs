@@ -1,3 +1,5 @@
 //! Each paper's assumptions and predicted quantities, as plain functions.
 
+pub mod early_alignment;
+pub mod label_noise;
 pub mod xor_cluster;

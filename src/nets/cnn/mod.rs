@@ -1,0 +1,23 @@
+//! The f32 CNN engine: layers as forward/backward pairs (`layers`, each with
+//! a naive f64 twin in `reference`), a sequential model with preallocated
+//! workspaces (`model`), SGD with momentum and the epoch loop (`train`), and
+//! safetensors checkpoints with PyTorch state_dict names (`checkpoint`).
+//!
+//! Threads: one model uses OpenBLAS's threads inside its gemms only. Small
+//! models and small batches cannot keep two cores busy, so sweeps train
+//! several models at once, one per core with one BLAS thread each
+//! (`studies::sweep`).
+
+pub mod checkpoint;
+pub mod layers;
+pub mod model;
+pub mod reference;
+pub mod train;
+
+#[cfg(test)]
+mod tests;
+
+pub use model::{
+    evaluate, evaluate_against, Arch, Evaluation, Images, LayerSpec, Model, Workspace,
+};
+pub use train::{train_epoch, EpochStats, Sgd, SgdConfig};

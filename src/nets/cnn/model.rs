@@ -1,0 +1,575 @@
+//! A sequential model of the layers in `layers`, with all parameters in one
+//! flat f32 vector (so SGD is one loop) and every activation, gradient and
+//! scratch buffer preallocated in a `Workspace` for a maximal batch: the
+//! training loop allocates nothing.
+//!
+//! Architectures: the course project's CNN (papers.md S4) by (k, h1, h2),
+//! conv(3->6, 5x5) relu pool, conv(6->k, 5x5) relu pool, flatten (25k),
+//! fc(25k->h1) relu, fc(h1->h2) relu, fc(h2->classes); and an MLP on the
+//! flattened image by its hidden widths. Parameter names follow PyTorch's
+//! state_dict (`conv1.weight`, `fc3.bias`, ...).
+
+use std::ops::Range;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use super::layers::{
+    flatten_backward, flatten_forward, relu_backward, relu_forward, softmax_cross_entropy, Conv2d,
+    Linear, MaxPool2, Shape,
+};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+
+/// One layer of a model description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayerSpec {
+    Conv {
+        name: String,
+        c_out: usize,
+        k: usize,
+        pad: usize,
+    },
+    MaxPool2,
+    Relu,
+    Flatten,
+    Linear {
+        name: String,
+        outputs: usize,
+    },
+}
+
+/// The model families of the studies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Arch {
+    /// The course project's CNN: conv2 has k channels, fc1 h1 and fc2 h2 units.
+    CourseCnn { k: usize, h1: usize, h2: usize },
+    /// fc layers of the given hidden widths on the flattened image, ReLU between.
+    Mlp { widths: Vec<usize> },
+}
+
+impl Arch {
+    /// The layer list for `classes` outputs.
+    pub fn layers(&self, classes: usize) -> Vec<LayerSpec> {
+        use LayerSpec::*;
+        let conv = |name: &str, c_out| Conv {
+            name: name.into(),
+            c_out,
+            k: 5,
+            pad: 0,
+        };
+        let fc = |name: String, outputs| Linear { name, outputs };
+        match self {
+            Arch::CourseCnn { k, h1, h2 } => vec![
+                conv("conv1", 6),
+                Relu,
+                MaxPool2,
+                conv("conv2", *k),
+                Relu,
+                MaxPool2,
+                Flatten,
+                fc("fc1".into(), *h1),
+                Relu,
+                fc("fc2".into(), *h2),
+                Relu,
+                fc("fc3".into(), classes),
+            ],
+            Arch::Mlp { widths } => {
+                let mut v = vec![Flatten];
+                for (i, &w) in widths.iter().enumerate() {
+                    v.push(fc(format!("fc{}", i + 1), w));
+                    v.push(Relu);
+                }
+                v.push(fc(format!("fc{}", widths.len() + 1), classes));
+                v
+            }
+        }
+    }
+
+    /// A short label: `cnn16-150-80`, `mlp512-256`.
+    pub fn label(&self) -> String {
+        match self {
+            Arch::CourseCnn { k, h1, h2 } => format!("cnn{k}-{h1}-{h2}"),
+            Arch::Mlp { widths } => format!(
+                "mlp{}",
+                widths
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Conv(Conv2d),
+    Pool(MaxPool2),
+    Relu,
+    Flatten,
+    Linear(Linear),
+}
+
+/// A parameter tensor: its state_dict name, PyTorch shape and place in `params`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub range: Range<usize>,
+    /// Fan-in of the layer (PyTorch's init bound is 1/sqrt(fan_in)).
+    pub fan_in: usize,
+    /// For conv weights: (c_out, c_in, k), stored internally as [c_out, k, k, c_in].
+    pub conv: Option<(usize, usize, usize)>,
+}
+
+#[derive(Clone, Debug)]
+struct Layer {
+    op: Op,
+    input: Shape,
+    output: Shape,
+    /// Weight and bias ranges in `params` (empty for parameter-free layers).
+    w: Range<usize>,
+    b: Range<usize>,
+}
+
+/// A sequential model: layers, their shapes and the flat parameter vector.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub input: Shape,
+    layers: Vec<Layer>,
+    pub params: Vec<f32>,
+    infos: Vec<ParamInfo>,
+}
+
+impl Model {
+    /// Lay out the layers on an input of shape (h, w, c); parameters start at 0.
+    pub fn new(input: Shape, specs: &[LayerSpec]) -> Result<Model> {
+        let mut layers = Vec::new();
+        let mut infos = Vec::new();
+        let mut shape = input;
+        let mut n = 0;
+        for (i, spec) in specs.iter().enumerate() {
+            let (op, output, w, b) = match spec {
+                LayerSpec::Conv {
+                    name,
+                    c_out,
+                    k,
+                    pad,
+                } => {
+                    if *k == 0 || *c_out == 0 || shape.h + 2 * pad < *k || shape.w + 2 * pad < *k {
+                        return Err(Error::bad(format!(
+                            "layer {i} ({name}): a {k}x{k} convolution with {c_out} channels does not fit an input of {}x{}x{}",
+                            shape.h, shape.w, shape.c
+                        )));
+                    }
+                    let conv = Conv2d {
+                        input: shape,
+                        c_out: *c_out,
+                        k: *k,
+                        pad: *pad,
+                    };
+                    let (w, b) = (
+                        n..n + conv.weight_len(),
+                        n + conv.weight_len()..n + conv.weight_len() + c_out,
+                    );
+                    n = b.end;
+                    let fan_in = conv.patch_len();
+                    infos.push(ParamInfo {
+                        name: format!("{name}.weight"),
+                        shape: vec![*c_out, shape.c, *k, *k],
+                        range: w.clone(),
+                        fan_in,
+                        conv: Some((*c_out, shape.c, *k)),
+                    });
+                    infos.push(ParamInfo {
+                        name: format!("{name}.bias"),
+                        shape: vec![*c_out],
+                        range: b.clone(),
+                        fan_in,
+                        conv: None,
+                    });
+                    (Op::Conv(conv), conv.output(), w, b)
+                }
+                LayerSpec::MaxPool2 => {
+                    if shape.h < 2 || shape.w < 2 {
+                        return Err(Error::bad(format!(
+                            "layer {i} (max-pool): input {}x{} is smaller than 2x2",
+                            shape.h, shape.w
+                        )));
+                    }
+                    let p = MaxPool2 { input: shape };
+                    (Op::Pool(p), p.output(), 0..0, 0..0)
+                }
+                LayerSpec::Relu => (Op::Relu, shape, 0..0, 0..0),
+                LayerSpec::Flatten => (Op::Flatten, Shape::flat(shape.len()), 0..0, 0..0),
+                LayerSpec::Linear { name, outputs } => {
+                    if shape.h != 1 || shape.w != 1 {
+                        return Err(Error::bad(format!("layer {i} ({name}): a linear layer needs a flat input (put a flatten before it)")));
+                    }
+                    if *outputs == 0 {
+                        return Err(Error::bad(format!(
+                            "layer {i} ({name}): needs at least one output"
+                        )));
+                    }
+                    let lin = Linear {
+                        inputs: shape.c,
+                        outputs: *outputs,
+                    };
+                    let (w, b) = (
+                        n..n + outputs * shape.c,
+                        n + outputs * shape.c..n + outputs * shape.c + outputs,
+                    );
+                    n = b.end;
+                    infos.push(ParamInfo {
+                        name: format!("{name}.weight"),
+                        shape: vec![*outputs, shape.c],
+                        range: w.clone(),
+                        fan_in: shape.c,
+                        conv: None,
+                    });
+                    infos.push(ParamInfo {
+                        name: format!("{name}.bias"),
+                        shape: vec![*outputs],
+                        range: b.clone(),
+                        fan_in: shape.c,
+                        conv: None,
+                    });
+                    (Op::Linear(lin), Shape::flat(*outputs), w, b)
+                }
+            };
+            layers.push(Layer {
+                op,
+                input: shape,
+                output,
+                w,
+                b,
+            });
+            shape = output;
+        }
+        if shape.h != 1 || shape.w != 1 {
+            return Err(Error::bad(
+                "the model must end in a linear layer (flat logits)",
+            ));
+        }
+        Ok(Model {
+            input,
+            layers,
+            params: vec![0.0; n],
+            infos,
+        })
+    }
+
+    /// The model of `arch` on 32x32 RGB images with `classes` outputs.
+    pub fn for_arch(arch: &Arch, classes: usize) -> Result<Model> {
+        Model::new(Shape::new(32, 32, 3), &arch.layers(classes))
+    }
+
+    /// PyTorch's default initialisation of Conv2d and Linear: weights
+    /// kaiming_uniform(a = sqrt(5)), i.e. U(-b, b) with b = gain sqrt(3 / fan_in),
+    /// gain = sqrt(2 / (1 + a^2)) = sqrt(1/3), so b = 1/sqrt(fan_in); biases
+    /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    pub fn init_pytorch(&mut self, rng: &mut Rng) {
+        for info in &self.infos {
+            let bound = 1.0 / (info.fan_in as f64).sqrt();
+            for p in &mut self.params[info.range.clone()] {
+                *p = rng.random_range(-bound..bound) as f32;
+            }
+        }
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Number of outputs (logits).
+    pub fn classes(&self) -> usize {
+        self.layers.last().map(|l| l.output.c).unwrap_or(0)
+    }
+
+    /// The parameter tensors in state_dict order.
+    pub fn param_infos(&self) -> &[ParamInfo] {
+        &self.infos
+    }
+
+    /// Buffers for batches of up to `capacity` examples.
+    pub fn workspace(&self, capacity: usize) -> Workspace {
+        let cap = capacity.max(1);
+        let mut acts = vec![vec![0.0; cap * self.input.len()]];
+        let mut argmax = Vec::new();
+        let mut cols_len = 0;
+        for l in &self.layers {
+            acts.push(vec![0.0; cap * l.output.len()]);
+            if let Op::Conv(c) = &l.op {
+                cols_len = cols_len.max(c.scratch_len(cap));
+            }
+            argmax.push(match &l.op {
+                Op::Pool(_) => vec![0u8; cap * l.output.len()],
+                _ => Vec::new(),
+            });
+        }
+        let dacts = acts.iter().map(|a| vec![0.0; a.len()]).collect();
+        Workspace {
+            capacity: cap,
+            input: self.input,
+            acts,
+            dacts,
+            argmax,
+            cols: vec![0.0; cols_len],
+            dcols: vec![0.0; cols_len],
+            grads: vec![0.0; self.params.len()],
+            labels: Vec::with_capacity(cap),
+        }
+    }
+
+    /// Forward pass of the `batch` examples in `ws.acts[0]`; returns the logits (batch x classes).
+    pub fn forward<'a>(&self, ws: &'a mut Workspace, batch: usize) -> &'a [f32] {
+        assert!(
+            batch <= ws.capacity,
+            "batch {batch} above workspace capacity {}",
+            ws.capacity
+        );
+        for (i, l) in self.layers.iter().enumerate() {
+            let (before, after) = ws.acts.split_at_mut(i + 1);
+            let x = &before[i][..batch * l.input.len()];
+            let y = &mut after[0][..batch * l.output.len()];
+            match &l.op {
+                Op::Conv(c) => c.forward(
+                    &self.params[l.w.clone()],
+                    &self.params[l.b.clone()],
+                    x,
+                    batch,
+                    &mut ws.cols,
+                    y,
+                ),
+                Op::Pool(p) => p.forward(x, batch, y, &mut ws.argmax[i]),
+                Op::Relu => relu_forward(x, y),
+                Op::Flatten => flatten_forward(l.input, x, batch, y),
+                Op::Linear(lin) => lin.forward(
+                    &self.params[l.w.clone()],
+                    &self.params[l.b.clone()],
+                    x,
+                    batch,
+                    y,
+                ),
+            }
+        }
+        &ws.acts[self.layers.len()][..batch * self.classes()]
+    }
+
+    /// Backward pass from `ws.dacts[last]` (d loss / d logits) after `forward`:
+    /// fills `ws.grads`. The input gradient of the first layer is not formed.
+    pub fn backward(&self, ws: &mut Workspace, batch: usize) {
+        let grads = &mut ws.grads;
+        for (i, l) in self.layers.iter().enumerate().rev() {
+            let (dbefore, dafter) = ws.dacts.split_at_mut(i + 1);
+            let dy = &dafter[0][..batch * l.output.len()];
+            let dx = &mut dbefore[i][..batch * l.input.len()];
+            let x = &ws.acts[i][..batch * l.input.len()];
+            let y = &ws.acts[i + 1][..batch * l.output.len()];
+            let need_dx = i > 0;
+            match &l.op {
+                Op::Conv(c) => {
+                    let (dw, db) = split_wb(grads, &l.w, &l.b);
+                    let dxs = need_dx.then(|| (&mut ws.dcols[..], dx));
+                    c.backward(
+                        &self.params[l.w.clone()],
+                        x,
+                        dy,
+                        batch,
+                        &mut ws.cols,
+                        dw,
+                        db,
+                        dxs,
+                    );
+                }
+                Op::Linear(lin) => {
+                    let (dw, db) = split_wb(grads, &l.w, &l.b);
+                    lin.backward(
+                        &self.params[l.w.clone()],
+                        x,
+                        dy,
+                        batch,
+                        dw,
+                        db,
+                        need_dx.then_some(dx),
+                    );
+                }
+                _ if !need_dx => {}
+                Op::Pool(p) => p.backward(dy, &ws.argmax[i], batch, dx),
+                Op::Relu => relu_backward(y, dy, dx),
+                Op::Flatten => flatten_backward(l.input, dy, batch, dx),
+            }
+        }
+    }
+
+    /// One step's gradient: forward on `ws.acts[0]`, mean cross-entropy
+    /// against `ws.labels`, backward into `ws.grads`. Returns (loss sum, correct).
+    pub fn loss_and_gradient(&self, ws: &mut Workspace) -> (f64, usize) {
+        let batch = ws.labels.len();
+        let classes = self.classes();
+        self.forward(ws, batch);
+        let last = self.layers.len();
+        let (loss, correct) = softmax_cross_entropy(
+            &ws.acts[last][..batch * classes],
+            &ws.labels,
+            classes,
+            Some(&mut ws.dacts[last][..batch * classes]),
+        );
+        self.backward(ws, batch);
+        (loss, correct)
+    }
+}
+
+fn split_wb<'a>(
+    g: &'a mut [f32],
+    w: &Range<usize>,
+    b: &Range<usize>,
+) -> (&'a mut [f32], &'a mut [f32]) {
+    debug_assert_eq!(w.end, b.start);
+    let (left, right) = g[w.start..b.end].split_at_mut(w.len());
+    (left, right)
+}
+
+/// The preallocated buffers of one model for batches up to `capacity`.
+pub struct Workspace {
+    capacity: usize,
+    input: Shape,
+    /// acts[0]: the input batch (NHWC); acts[i + 1]: output of layer i.
+    acts: Vec<Vec<f32>>,
+    dacts: Vec<Vec<f32>>,
+    /// im2col scratch shared by the conv layers (one chunk), and its gradient.
+    cols: Vec<f32>,
+    argmax: Vec<Vec<u8>>,
+    dcols: Vec<f32>,
+    /// Gradient of the mean loss with respect to `Model::params`.
+    pub grads: Vec<f32>,
+    /// Labels of the batch in `acts[0]`.
+    pub labels: Vec<u8>,
+}
+
+impl Workspace {
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Copy examples `idx` of a set of images stored as PyTorch does (each
+    /// image c x h x w, channel-major) into the input buffer in NHWC order,
+    /// with their labels.
+    pub fn load(&mut self, images: &Images, idx: &[usize]) {
+        assert!(idx.len() <= self.capacity);
+        let s = self.input;
+        let n = s.len();
+        let plane = s.h * s.w;
+        self.labels.clear();
+        for (slot, &i) in idx.iter().enumerate() {
+            let src = &images.pixels[i * n..(i + 1) * n];
+            let dst = &mut self.acts[0][slot * n..(slot + 1) * n];
+            for p in 0..plane {
+                for ch in 0..s.c {
+                    dst[p * s.c + ch] = src[ch * plane + p];
+                }
+            }
+            self.labels.push(images.labels[i]);
+        }
+    }
+
+    /// The input buffer (NHWC), for tests and benchmarks.
+    pub fn input_mut(&mut self) -> &mut [f32] {
+        &mut self.acts[0]
+    }
+}
+
+/// A labelled image set in PyTorch's layout: `pixels` holds n images of
+/// c x h x w floats each (channel-major), `labels` their classes.
+#[derive(Clone, Copy, Debug)]
+pub struct Images<'a> {
+    pub pixels: &'a [f32],
+    pub labels: &'a [u8],
+}
+
+impl Images<'_> {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Mean loss and error rate of the model on a whole set, in chunks of the
+/// workspace's capacity (examples in order; no gradients).
+pub fn evaluate(model: &Model, ws: &mut Workspace, images: &Images) -> (f64, f64) {
+    let e = evaluate_against(model, ws, images, None);
+    (e.loss, e.error)
+}
+
+/// What `evaluate_against` measures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy against `images.labels`.
+    pub loss: f64,
+    /// Error rate against `images.labels`.
+    pub error: f64,
+    /// Error rate against the other labels (e.g. the clean ones under label noise).
+    pub other_error: Option<f64>,
+}
+
+/// `evaluate`, and from the same forward passes the error rate against a
+/// second labelling of the same images.
+pub fn evaluate_against(
+    model: &Model,
+    ws: &mut Workspace,
+    images: &Images,
+    other: Option<&[u8]>,
+) -> Evaluation {
+    let n = images.len();
+    let classes = model.classes();
+    let last = model.layers.len();
+    let mut idx = Vec::with_capacity(ws.capacity);
+    let (mut loss, mut correct, mut other_correct) = (0.0, 0, 0);
+    let mut start = 0;
+    while start < n {
+        let end = (start + ws.capacity).min(n);
+        idx.clear();
+        idx.extend(start..end);
+        ws.load(images, &idx);
+        model.forward(ws, idx.len());
+        let logits = &ws.acts[last][..idx.len() * classes];
+        let (l, c) = softmax_cross_entropy(logits, &ws.labels, classes, None);
+        loss += l;
+        correct += c;
+        if let Some(o) = other {
+            for (row, &y) in logits.chunks_exact(classes).zip(&o[start..end]) {
+                let arg = row
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (j, &v)| if v > row[b] { j } else { b });
+                other_correct += usize::from(arg == y as usize);
+            }
+        }
+        start = end;
+    }
+    let nf = n.max(1) as f64;
+    Evaluation {
+        loss: loss / nf,
+        error: 1.0 - correct as f64 / nf,
+        other_error: other.map(|_| 1.0 - other_correct as f64 / nf),
+    }
+}
+
+/// All logits (n x classes) of the model on a set, for checks against PyTorch.
+pub fn logits(model: &Model, ws: &mut Workspace, images: &Images) -> Vec<f32> {
+    let n = images.len();
+    let mut out = Vec::with_capacity(n * model.classes());
+    let mut start = 0;
+    while start < n {
+        let end = (start + ws.capacity).min(n);
+        let idx: Vec<usize> = (start..end).collect();
+        ws.load(images, &idx);
+        out.extend_from_slice(model.forward(ws, idx.len()));
+        start = end;
+    }
+    out
+}

@@ -1,0 +1,1059 @@
+//! Study 4: the course project's CNN width sweep on 4-class CIFAR-10
+//! (papers.md S4, seed 003; Nakkiran et al. 2019 for label noise).
+//!
+//! Data: CIFAR-10 classes automobile, frog, horse, ship (relabelled 0..3),
+//! pixels in [-1, 1] (`data::cifar`); optional label noise drawn once per
+//! (noise level, seed), uniform among the wrong classes, the clean labels
+//! kept. Model: the course CNN by (k, h1, h2) (`nets::cnn`), PyTorch's
+//! default init. Training: mini-batch SGD with momentum, cross-entropy, a
+//! seeded shuffle per epoch, the same epoch budget for every width.
+//! Measured per epoch on the WHOLE sets (not the last mini-batch): train
+//! loss and error (against the labels trained on, and against the clean
+//! labels under noise), test loss and error. Per run: the project's own
+//! metrics (best-epoch train error, mean test error of the last 10 epochs)
+//! and the plain final-epoch ones.
+//! Claims: the project's Table 1 test errors within the seed spread; the
+//! interpolation threshold above n; a test-error peak at 0% noise (tested
+//! against the seed spread); under label noise a peak near the
+//! interpolation threshold and lower test error for the largest models.
+//! Every model is one job of `studies::sweep`: several train at once, one
+//! per core with one BLAS thread each.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{elapsed, sweep, RunContext, StudyOutput};
+use crate::data::cifar::{self, CifarSet, Split};
+use crate::data::label_noise::FlipRule;
+use crate::error::{Error, Result};
+use crate::nets::cnn::{
+    checkpoint, evaluate_against, train_epoch, Arch, Images, Model, Sgd, SgdConfig,
+};
+use crate::plot::{self, LinePanel, Series};
+use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::spec::LoadedSpec;
+
+// ---------------------------------------------------------------- the spec
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CnnSweepSpec {
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub claims: ClaimSpec,
+    #[serde(default)]
+    pub figures: FigureSpec,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// CIFAR-10 binary folder, relative to the working directory (`--data` overrides).
+    #[serde(default = "default_dir")]
+    pub dir: String,
+    /// Original CIFAR-10 class ids kept, relabelled 0..k-1 in this order.
+    #[serde(default = "default_classes")]
+    pub classes: Vec<u8>,
+    /// Training images (the first ones of the kept classes, in file order).
+    pub train: usize,
+    pub test: usize,
+    /// Label-noise levels: fraction of training labels moved to a wrong class.
+    #[serde(default = "default_noise")]
+    pub label_noise: Vec<f64>,
+    #[serde(default = "default_flip")]
+    pub flip_rule: FlipRule,
+}
+
+fn default_dir() -> String {
+    "../shared/data/cifar10-4class".into()
+}
+fn default_classes() -> Vec<u8> {
+    vec![1, 6, 7, 8]
+}
+fn default_noise() -> Vec<f64> {
+    vec![0.0]
+}
+fn default_flip() -> FlipRule {
+    FlipRule::Bernoulli
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The course CNN's (k, h1, h2), one model per entry.
+    pub archs: Vec<[usize; 3]>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    /// The same epoch budget for every width.
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f32,
+    pub momentum: f32,
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Independent runs (seeds) of every (noise level, architecture).
+    pub runs: usize,
+    /// Images per forward pass when measuring the whole sets.
+    #[serde(default = "default_eval_batch")]
+    pub eval_batch: usize,
+    /// Measure the whole sets every this many epochs (and at the last).
+    #[serde(default = "one")]
+    pub eval_every: usize,
+    /// Write checkpoints (DIR/checkpoints/<run>.safetensors) at the end of each run.
+    #[serde(default)]
+    pub checkpoints: bool,
+    /// Also every this many epochs (<run>.epoch<E>.safetensors); 0 = only at the end.
+    #[serde(default)]
+    pub checkpoint_every: usize,
+    /// Start every run from this safetensors checkpoint (PyTorch state_dict names).
+    #[serde(default)]
+    pub init_from: Option<String>,
+}
+
+fn default_eval_batch() -> usize {
+    500
+}
+fn one() -> usize {
+    1
+}
+
+/// A row of the course project's Table 1 (papers.md S4).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRow {
+    pub arch: [usize; 3],
+    /// Their best-epoch train error and last-10-epochs mean test error
+    /// (accuracies floored to whole percent), and their epochs.
+    pub train_error: f64,
+    pub test_error: f64,
+    pub epochs: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    #[serde(default)]
+    pub table1: Vec<TableRow>,
+    #[serde(default = "default_table_source")]
+    pub table1_source: String,
+    /// The reported lower bound on the interpolation threshold (parameters), if claimed.
+    #[serde(default)]
+    pub interpolation_above: Option<f64>,
+    /// Training error that counts as interpolation.
+    #[serde(default)]
+    pub interpolation_error: f64,
+    /// Test the 0%-noise peak against the seed spread.
+    #[serde(default = "yes")]
+    pub zero_noise_peak: bool,
+    /// With noise: the peak's parameter count within this factor of the threshold's.
+    #[serde(default = "default_ratio")]
+    pub peak_ratio: f64,
+}
+
+fn default_table_source() -> String {
+    "course project (papers.md S4, seed 003), Table 1".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_ratio() -> f64 {
+    3.0
+}
+
+impl Default for ClaimSpec {
+    fn default() -> Self {
+        ClaimSpec {
+            table1: Vec::new(),
+            table1_source: default_table_source(),
+            interpolation_above: None,
+            interpolation_error: 0.0,
+            zero_noise_peak: true,
+            peak_ratio: default_ratio(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    /// Architectures (indices into model.archs) drawn in the test-error-vs-epoch figure;
+    /// empty = the smallest, the middle and the largest.
+    #[serde(default)]
+    pub epoch_archs: Vec<usize>,
+}
+
+fn arch_of(a: &[usize; 3]) -> Arch {
+    Arch::CourseCnn {
+        k: a[0],
+        h1: a[1],
+        h2: a[2],
+    }
+}
+
+fn params_of(a: &[usize; 3], classes: usize) -> usize {
+    Model::for_arch(&arch_of(a), classes)
+        .map(|m| m.param_count())
+        .unwrap_or(0)
+}
+
+fn fail<T>(spec: &LoadedSpec, key: &str, msg: String) -> Result<T> {
+    Err(spec.bad_value(key, msg))
+}
+
+/// Validation of everything the types cannot express; returns the resolved spec text.
+pub fn validate(spec: &LoadedSpec) -> Result<String> {
+    let s: CnnSweepSpec = spec.study_section()?;
+    cifar::check_classes(&s.data.classes).map_err(|m| spec.bad_value("data.classes", m))?;
+    if s.data.train == 0 || s.data.test == 0 {
+        return fail(spec, "data", "train and test must be >= 1".into());
+    }
+    for (i, &eta) in s.data.label_noise.iter().enumerate() {
+        if !(0.0..1.0).contains(&eta) {
+            return fail(
+                spec,
+                &format!("data.label_noise[{i}]"),
+                format!("{eta} is outside [0, 1)"),
+            );
+        }
+        if eta > 0.0 && s.data.classes.len() < 2 {
+            return fail(
+                spec,
+                "data.label_noise",
+                "label noise needs at least two classes".into(),
+            );
+        }
+    }
+    if s.data.label_noise.is_empty() {
+        return fail(
+            spec,
+            "data.label_noise",
+            "list at least one level (0.0 for none)".into(),
+        );
+    }
+    if s.model.archs.is_empty() {
+        return fail(spec, "model.archs", "list at least one [k, h1, h2]".into());
+    }
+    for (i, a) in s.model.archs.iter().enumerate() {
+        if a.contains(&0) {
+            return fail(
+                spec,
+                &format!("model.archs[{i}]"),
+                format!("{a:?}: k, h1 and h2 must be >= 1"),
+            );
+        }
+    }
+    let t = &s.train;
+    if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
+        return fail(
+            spec,
+            "train",
+            "epochs, batch, runs, eval_batch and eval_every must be >= 1".into(),
+        );
+    }
+    if !(t.lr > 0.0 && t.lr.is_finite()) {
+        return fail(spec, "train.lr", format!("{} must be positive", t.lr));
+    }
+    if !(0.0..1.0).contains(&t.momentum) {
+        return fail(
+            spec,
+            "train.momentum",
+            format!("{} is outside [0, 1)", t.momentum),
+        );
+    }
+    if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+        return fail(
+            spec,
+            "train.weight_decay",
+            format!("{} must be >= 0", t.weight_decay),
+        );
+    }
+    if let Some(path) = &t.init_from {
+        let (tensors, _) =
+            checkpoint::read(Path::new(path)).map_err(|e| spec.bad_value("train.init_from", e))?;
+        for a in &s.model.archs {
+            let m = Model::for_arch(&arch_of(a), s.data.classes.len())?;
+            checkpoint::check_matches(&m, &tensors, Path::new(path)).map_err(|e| {
+                spec.bad_value("train.init_from", format!("{e} (architecture {a:?})"))
+            })?;
+        }
+    }
+    for (i, row) in s.claims.table1.iter().enumerate() {
+        if !s.model.archs.contains(&row.arch) {
+            return fail(
+                spec,
+                &format!("claims.table1[{i}].arch"),
+                format!("{:?} is not in model.archs", row.arch),
+            );
+        }
+    }
+    if s.claims.peak_ratio.is_nan() || s.claims.peak_ratio < 1.0 {
+        return fail(spec, "claims.peak_ratio", "must be >= 1".into());
+    }
+    for (i, &a) in s.figures.epoch_archs.iter().enumerate() {
+        if a >= s.model.archs.len() {
+            return fail(
+                spec,
+                &format!("figures.epoch_archs[{i}]"),
+                format!("{a} is not an index of model.archs"),
+            );
+        }
+    }
+    Ok(spec.resolved_toml(&s))
+}
+
+// ---------------------------------------------------------------- one run
+
+/// What one model's training measured (one resumable unit).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct RunRecord {
+    metrics: Metrics,
+    params: usize,
+    best_train_error: f64,
+    last10_test_error: f64,
+    final_train_error: f64,
+    final_test_error: f64,
+}
+
+/// The run label: noise level, architecture, seed index.
+fn run_label(eta: f64, arch: &[usize; 3], s: usize) -> String {
+    format!("eta{eta}:{}:s{s}", arch_of(arch).label())
+}
+
+struct Loaded {
+    train: CifarSet,
+    test: CifarSet,
+}
+
+fn load_data(spec: &CnnSweepSpec, dir: &Path) -> Result<Loaded> {
+    let classes = &spec.data.classes;
+    let train = cifar::load(dir, Split::Train, classes, Some(spec.data.train))?;
+    let test = cifar::load(dir, Split::Test, classes, Some(spec.data.test))?;
+    for (key, want, got) in [
+        ("data.train", spec.data.train, train.len()),
+        ("data.test", spec.data.test, test.len()),
+    ] {
+        if got < want {
+            return Err(Error::bad(format!(
+                "{key} = {want}: {} holds only {got} images of classes {classes:?}",
+                dir.display()
+            )));
+        }
+    }
+    Ok(Loaded { train, test })
+}
+
+/// Train one model and measure it on the whole sets.
+#[allow(clippy::too_many_arguments)]
+fn train_run(
+    spec: &CnnSweepSpec,
+    data: &Loaded,
+    seed: u64,
+    level: usize,
+    arch_i: usize,
+    s: usize,
+    checkpoint_dir: &Path,
+) -> Result<RunRecord> {
+    let eta = spec.data.label_noise[level];
+    let arch = &spec.model.archs[arch_i];
+    let label = run_label(eta, arch, s);
+    let classes = spec.data.classes.len();
+    let t = &spec.train;
+    // Noise is shared by every width at a given (level, seed): common random numbers.
+    let mut noise_rng = crate::rng::stream(seed, (level * 1000 + s) as u64, "label-noise");
+    let (noisy, _) = cifar::noisy_labels(
+        &data.train.labels,
+        classes,
+        eta,
+        spec.data.flip_rule,
+        &mut noise_rng,
+    );
+    let job = ((level * 1000 + arch_i) * 1000 + s) as u64;
+    let mut model = Model::for_arch(&arch_of(arch), classes)?;
+    match &t.init_from {
+        Some(path) => {
+            checkpoint::load(&mut model, Path::new(path))?;
+        }
+        None => model.init_pytorch(&mut crate::rng::stream(seed, job, "init")),
+    }
+    let mut shuffle = crate::rng::stream(seed, job, "shuffle");
+    let train = Images {
+        pixels: &data.train.pixels,
+        labels: &noisy,
+    };
+    let test = Images {
+        pixels: &data.test.pixels,
+        labels: &data.test.labels,
+    };
+    let mut ws = [model.workspace(t.batch)];
+    let mut eval_ws = model.workspace(t.eval_batch);
+    let cfg = SgdConfig {
+        lr: t.lr,
+        momentum: t.momentum,
+        weight_decay: t.weight_decay,
+    };
+    let mut sgd = Sgd::new(cfg, model.param_count());
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut metrics = Metrics::default();
+    let (mut train_errors, mut test_errors) = (Vec::new(), Vec::new());
+    let meta: BTreeMap<String, String> = [
+        ("arch".to_string(), arch_of(arch).label()),
+        ("run".to_string(), label.clone()),
+        ("source".to_string(), "overfit cnn_sweep".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    for epoch in 0..=t.epochs {
+        if epoch > 0 {
+            train_epoch(
+                &mut model,
+                &mut ws,
+                &mut sgd,
+                &train,
+                &mut order,
+                t.batch,
+                &mut shuffle,
+            )
+            .map_err(|e| match e {
+                Error::Numerical(m) => Error::Numerical(format!("run {label}, epoch {epoch}: {m}")),
+                other => other,
+            })?;
+            if t.checkpoints
+                && t.checkpoint_every > 0
+                && epoch % t.checkpoint_every == 0
+                && epoch < t.epochs
+            {
+                checkpoint::save(
+                    &model,
+                    &checkpoint_dir.join(format!("{}.epoch{epoch}.safetensors", file_safe(&label))),
+                    &meta,
+                )?;
+            }
+        }
+        if epoch % t.eval_every != 0 && epoch != t.epochs {
+            continue;
+        }
+        let e = epoch as u64;
+        let tr = evaluate_against(
+            &model,
+            &mut eval_ws,
+            &train,
+            (eta > 0.0).then_some(&data.train.labels[..]),
+        );
+        let te = evaluate_against(&model, &mut eval_ws, &test, None);
+        metrics.push(&label, e, "train", "loss", tr.loss);
+        metrics.push(&label, e, "train", "error", tr.error);
+        if let Some(clean) = tr.other_error {
+            metrics.push(&label, e, "train_clean", "error", clean);
+        }
+        metrics.push(&label, e, "test", "loss", te.loss);
+        metrics.push(&label, e, "test", "error", te.error);
+        if epoch > 0 {
+            train_errors.push(tr.error);
+            test_errors.push((epoch, te.error));
+        }
+    }
+    if t.checkpoints {
+        checkpoint::save(
+            &model,
+            &checkpoint_dir.join(format!("{}.safetensors", file_safe(&label))),
+            &meta,
+        )?;
+    }
+    let last10: Vec<f64> = test_errors
+        .iter()
+        .filter(|(ep, _)| ep + 10 > t.epochs)
+        .map(|p| p.1)
+        .collect();
+    let rec = RunRecord {
+        params: model.param_count(),
+        best_train_error: train_errors.iter().cloned().fold(f64::INFINITY, f64::min),
+        last10_test_error: last10.iter().sum::<f64>() / last10.len().max(1) as f64,
+        final_train_error: *train_errors.last().unwrap_or(&f64::NAN),
+        final_test_error: test_errors.last().map(|p| p.1).unwrap_or(f64::NAN),
+        metrics,
+    };
+    let mut rec = rec;
+    let e = t.epochs as u64;
+    for (metric, v) in [
+        ("params", rec.params as f64),
+        ("label_noise", eta),
+        ("best_train_error", rec.best_train_error),
+        ("last10_test_error", rec.last10_test_error),
+        ("final_train_error", rec.final_train_error),
+        ("final_test_error", rec.final_test_error),
+    ] {
+        rec.metrics.push(&label, e, "final", metric, v);
+    }
+    Ok(rec)
+}
+
+fn file_safe(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- the study
+
+/// Per (noise level, architecture): the values of each run.
+struct Cell<'a> {
+    params: usize,
+    runs: Vec<&'a RunRecord>,
+}
+
+impl Cell<'_> {
+    fn values(&self, f: impl Fn(&RunRecord) -> f64) -> Vec<f64> {
+        self.runs.iter().map(|r| f(r)).collect()
+    }
+    fn median(&self, f: impl Fn(&RunRecord) -> f64) -> f64 {
+        quantile(&self.values(f), 0.5)
+    }
+}
+
+fn sd(v: &[f64]) -> f64 {
+    if v.len() < 2 {
+        return f64::NAN;
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+}
+
+/// Height of the highest interior peak of a curve: max over i of
+/// min(y_i - min_{j<i} y_j, y_i - min_{j>i} y_j) (0 for a curve without one).
+pub fn peak_prominence(y: &[f64]) -> (f64, Option<usize>) {
+    let mut best = (0.0, None);
+    for i in 1..y.len().saturating_sub(1) {
+        let left = y[..i].iter().cloned().fold(f64::INFINITY, f64::min);
+        let right = y[i + 1..].iter().cloned().fold(f64::INFINITY, f64::min);
+        let h = (y[i] - left).min(y[i] - right);
+        if h > best.0 {
+            best = (h, Some(i));
+        }
+    }
+    best
+}
+
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
+    let start = Instant::now();
+    let spec: CnnSweepSpec = loaded.study_section()?;
+    let seed = loaded.header.seed;
+    let dir: PathBuf = ctx
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
+    let data = load_data(&spec, &dir)?;
+    let runs = ctx.seeds.unwrap_or(spec.train.runs);
+    let levels = spec.data.label_noise.len();
+    let archs = spec.model.archs.len();
+    let jobs: Vec<(usize, usize, usize)> = (0..levels)
+        .flat_map(|l| (0..archs).flat_map(move |a| (0..runs).map(move |s| (l, a, s))))
+        .collect();
+    let checkpoint_dir = ctx.out.join("checkpoints");
+    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
+        let (l, a, s) = jobs[i];
+        train_run(&spec, &data, seed, l, a, s, &checkpoint_dir)
+    })?;
+
+    let mut metrics = Metrics::default();
+    for r in &records {
+        metrics.rows.extend(r.metrics.rows.iter().cloned());
+    }
+    // cells[l][a]: the runs of noise level l and architecture a.
+    let classes = spec.data.classes.len();
+    let cells: Vec<Vec<Cell>> = (0..levels)
+        .map(|l| {
+            (0..archs)
+                .map(|a| Cell {
+                    params: params_of(&spec.model.archs[a], classes),
+                    runs: jobs
+                        .iter()
+                        .zip(&records)
+                        .filter(|((jl, ja, _), _)| *jl == l && *ja == a)
+                        .map(|(_, r)| r)
+                        .collect(),
+                })
+                .collect()
+        })
+        .collect();
+    let claims = claims(&spec, &cells, runs);
+
+    let mut table = String::from("label_noise,k,h1,h2,params,runs,best_train_error,last10_test_error,final_train_error,final_test_error\n");
+    for (l, row) in cells.iter().enumerate() {
+        for (a, c) in row.iter().enumerate() {
+            let ar = spec.model.archs[a];
+            table.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{}\n",
+                spec.data.label_noise[l],
+                ar[0],
+                ar[1],
+                ar[2],
+                c.params,
+                c.runs.len(),
+                c.median(|r| r.best_train_error),
+                c.median(|r| r.last10_test_error),
+                c.median(|r| r.final_train_error),
+                c.median(|r| r.final_test_error)
+            ));
+        }
+    }
+    let details = serde_json::json!({
+        "data_dir": dir.display().to_string(),
+        "train_images": data.train.len(),
+        "test_images": data.test.len(),
+        "epochs": spec.train.epochs,
+        "batch": spec.train.batch,
+        "runs": runs,
+        "table": "medians over runs in table.csv; per-run values in metrics.csv (split \"final\")",
+        "threads_note": "one model per job of the sweep, one BLAS thread each when several jobs run at once",
+    });
+    let summary = Summary {
+        name: loaded.header.name.clone(),
+        study: loaded.header.study.clone(),
+        seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        elapsed_s: elapsed(start),
+        threads: ctx.threads,
+        quick: ctx.quick,
+        claims,
+        details,
+    };
+    Ok(StudyOutput {
+        metrics,
+        summary,
+        extra_files: vec![("table.csv".into(), table)],
+    })
+}
+
+/// The claims, each prediction taken from the project's numbers or from theory.
+fn claims(spec: &CnnSweepSpec, cells: &[Vec<Cell>], runs: usize) -> Vec<Claim> {
+    let cs = &spec.claims;
+    let mut out = Vec::new();
+    let zero = spec.data.label_noise.iter().position(|&e| e == 0.0);
+    // Table 1: their test error (mean of the last 10 epochs, accuracy floored to
+    // whole percent, so their error overstates ours by up to 0.01), one seed.
+    if let Some(l) = zero {
+        for row in &cs.table1 {
+            let a = spec
+                .model
+                .archs
+                .iter()
+                .position(|x| *x == row.arch)
+                .expect("validated");
+            let c = &cells[l][a];
+            let v = c.values(|r| r.last10_test_error);
+            let spread = 2.0 * sd(&v).max(0.0) * (1.0 + 1.0 / runs as f64).sqrt();
+            let spread = if spread.is_finite() { spread } else { 0.0 };
+            out.push(Claim::new(
+                format!("table1.test_error.p{}", c.params),
+                format!(
+                    "architecture {:?} ({} params): test error, mean of the last 10 of {} epochs (median over runs), matches the project's Table 1 ({} epochs) within the seed spread",
+                    row.arch, c.params, spec.train.epochs, row.epochs
+                ),
+                cs.table1_source.clone(),
+                Prediction::Interval { low: row.test_error - 0.01 - spread, high: row.test_error + spread },
+                Measured::median_of(&v).with_note("interval: [theirs - 0.01 (whole-percent floor) - 2 sd sqrt(1 + 1/runs), theirs + 2 sd sqrt(1 + 1/runs)], sd over our seeds"),
+            ));
+        }
+        // Interpolation threshold: the smallest model whose median best-epoch train error is 0.
+        if let Some(bound) = cs.interpolation_above {
+            let mut by_size: Vec<&Cell> = cells[l].iter().collect();
+            by_size.sort_by_key(|c| c.params);
+            let first = by_size
+                .iter()
+                .find(|c| c.median(|r| r.best_train_error) <= cs.interpolation_error);
+            let measured = match first {
+                Some(c) => Measured::single(c.params as f64).with_note(format!(
+                    "{} of {} architectures interpolate",
+                    by_size
+                        .iter()
+                        .filter(|c| c.median(|r| r.best_train_error) <= cs.interpolation_error)
+                        .count(),
+                    by_size.len()
+                )),
+                None => Measured::single(f64::NAN).with_note(format!(
+                    "no architecture reached training error <= {} within {} epochs",
+                    cs.interpolation_error, spec.train.epochs
+                )),
+            };
+            out.push(Claim::new(
+                "interpolation_threshold_params",
+                format!("the smallest parameter count whose best-epoch training error (median over runs) is <= {} lies above n = {bound}", cs.interpolation_error),
+                format!("{} (first 0 train error at 33370 params, n = 20000)", cs.table1_source),
+                Prediction::AtLeast { bound },
+                Measured { runs, ..measured },
+            ));
+        }
+    }
+    for (l, row) in cells.iter().enumerate() {
+        let eta = spec.data.label_noise[l];
+        let mut sorted: Vec<&Cell> = row.iter().collect();
+        sorted.sort_by_key(|c| c.params);
+        let curve: Vec<f64> = sorted
+            .iter()
+            .map(|c| c.median(|r| r.final_test_error))
+            .collect();
+        if eta == 0.0 {
+            if !cs.zero_noise_peak {
+                continue;
+            }
+            let (height, at) = peak_prominence(&curve);
+            // Noise scale: the standard error of a difference of two medians of `runs` seeds.
+            let pooled = (sorted
+                .iter()
+                .map(|c| sd(&c.values(|r| r.final_test_error)).powi(2))
+                .sum::<f64>()
+                / sorted.len() as f64)
+                .sqrt();
+            let se_diff = 1.2533 * pooled * (2.0 / runs as f64).sqrt();
+            out.push(Claim::new(
+                "zero_noise.test_error_peak",
+                "at 0% label noise the final test error vs parameter count (median over runs) has an interior peak whose prominence exceeds 2 standard errors of a difference (from the seed spread)",
+                "course project (papers.md S4): a weak peak near 20000-30000 params; Nakkiran et al. 2019: at 0% noise the peak may be absent",
+                Prediction::AtLeast { bound: 2.0 * se_diff },
+                Measured { runs, ..Measured::single(height) }.with_note(match at {
+                    Some(i) => format!("peak at {} params; pooled seed sd {pooled:.4}", sorted[i].params),
+                    None => "no interior peak".to_string(),
+                }),
+            ));
+            continue;
+        }
+        // Label noise: the peak sits near the interpolation threshold (EMC ~ n) ...
+        let (peak_i, _) =
+            curve.iter().enumerate().fold(
+                (0, f64::NEG_INFINITY),
+                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+            );
+        let interp = sorted
+            .iter()
+            .find(|c| c.median(|r| r.final_train_error) <= cs.interpolation_error.max(0.0));
+        let ratio = interp
+            .map(|c| sorted[peak_i].params as f64 / c.params as f64)
+            .unwrap_or(f64::NAN);
+        out.push(Claim::new(
+            format!("noise{eta}.peak_near_interpolation"),
+            format!("with {eta} label noise, the largest test error (median over runs) is at a parameter count within a factor {} of the smallest one that fits the noisy training labels (final train error <= {})", cs.peak_ratio, cs.interpolation_error),
+            "Nakkiran et al. 2019 (deep double descent): the test-error peak sits where the model first interpolates, effective model complexity ~ n",
+            Prediction::Interval { low: 1.0 / cs.peak_ratio, high: cs.peak_ratio },
+            Measured { runs, ..Measured::single(ratio) }.with_note(match interp {
+                Some(c) => format!("peak at {} params, first interpolating model {} params", sorted[peak_i].params, c.params),
+                None => format!("no model fitted the noisy labels within {} epochs", spec.train.epochs),
+            }),
+        ));
+        // ... and the largest models come back below it.
+        let largest = sorted.last().expect("archs non-empty");
+        let diffs: Vec<f64> = if peak_i + 1 == sorted.len() {
+            vec![f64::NAN]
+        } else {
+            let (a, b) = (
+                largest.values(|r| r.final_test_error),
+                sorted[peak_i].values(|r| r.final_test_error),
+            );
+            a.iter().zip(&b).map(|(x, y)| x - y).collect()
+        };
+        out.push(Claim::new(
+            format!("noise{eta}.largest_below_peak"),
+            format!("with {eta} label noise, the largest model ({} params) has lower final test error than the model at the peak (per-seed difference, median)", largest.params),
+            "Nakkiran et al. 2019; Wen et al. ICLR 2023: larger models counter label noise",
+            Prediction::AtMost { bound: 0.0 },
+            if peak_i + 1 == sorted.len() {
+                Measured::single(f64::NAN).with_note("the peak is at the largest model")
+            } else {
+                Measured::median_of(&diffs)
+            },
+        ));
+    }
+    out
+}
+
+// ---------------------------------------------------------------- figures
+
+/// Per-run "final" values by run label.
+fn finals(metrics: &Metrics) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for r in metrics.rows.iter().filter(|r| r.split == "final") {
+        out.entry(r.run.clone())
+            .or_default()
+            .insert(r.metric.clone(), r.value);
+    }
+    out
+}
+
+/// "eta0.1:cnn5-15-10:s2" -> ("eta0.1", "cnn5-15-10").
+fn group_of(run: &str) -> (String, String) {
+    let mut parts = run.split(':');
+    (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    )
+}
+
+fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Series {
+    Series {
+        label,
+        x,
+        y: vals.iter().map(|v| quantile(v, 0.5)).collect(),
+        band: Some((
+            vals.iter().map(|v| quantile(v, 0.2)).collect(),
+            vals.iter().map(|v| quantile(v, 0.8)).collect(),
+        )),
+        dashed,
+        markers: true,
+    }
+}
+
+/// Redraw the figures from metrics.csv: error vs parameters per noise level,
+/// and test error vs epoch for a few widths.
+pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+    let spec: CnnSweepSpec = loaded.study_section()?;
+    let rd = RunDir::new(dir);
+    let metrics = Metrics::read(&rd.metrics())?;
+    let fig_dir = rd.figures();
+    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
+    let finals = finals(&metrics);
+    let classes = spec.data.classes.len();
+    let mut panels = Vec::new();
+    let mut epoch_panels = Vec::new();
+    let picks: Vec<usize> = if spec.figures.epoch_archs.is_empty() {
+        let n = spec.model.archs.len();
+        let mut v = vec![0, n / 2, n - 1];
+        v.dedup();
+        v
+    } else {
+        spec.figures.epoch_archs.clone()
+    };
+    for &eta in &spec.data.label_noise {
+        let key = format!("eta{eta}");
+        let mut archs: Vec<(usize, &[usize; 3])> = spec
+            .model
+            .archs
+            .iter()
+            .map(|a| (params_of(a, classes), a))
+            .collect();
+        archs.sort_by_key(|p| p.0);
+        let mut x = Vec::new();
+        let (mut tr, mut te, mut l10) = (Vec::new(), Vec::new(), Vec::new());
+        for (p, a) in &archs {
+            let label = arch_of(a).label();
+            let runs: Vec<&BTreeMap<String, f64>> = finals
+                .iter()
+                .filter(|(r, _)| group_of(r) == (key.clone(), label.clone()))
+                .map(|(_, v)| v)
+                .collect();
+            if runs.is_empty() {
+                continue;
+            }
+            x.push(*p as f64);
+            let get = |m: &str| {
+                runs.iter()
+                    .filter_map(|v| v.get(m).copied())
+                    .collect::<Vec<f64>>()
+            };
+            tr.push(get("final_train_error"));
+            te.push(get("final_test_error"));
+            l10.push(get("last10_test_error"));
+        }
+        if x.is_empty() {
+            continue;
+        }
+        let mut series = vec![
+            band(
+                x.clone(),
+                &tr,
+                "train error (final epoch), median and 20-80%".into(),
+                false,
+            ),
+            band(x.clone(), &te, "test error (final epoch)".into(), false),
+            band(
+                x.clone(),
+                &l10,
+                "test error (mean of last 10 epochs)".into(),
+                true,
+            ),
+        ];
+        if eta == 0.0 && !spec.claims.table1.is_empty() {
+            let mut pts: Vec<(f64, f64)> = spec
+                .claims
+                .table1
+                .iter()
+                .map(|r| (params_of(&r.arch, classes) as f64, r.test_error))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            series.push(Series {
+                label: "course project's Table 1 test error (one seed)".into(),
+                x: pts.iter().map(|p| p.0).collect(),
+                y: pts.iter().map(|p| p.1).collect(),
+                band: None,
+                dashed: true,
+                markers: true,
+            });
+        }
+        panels.push(LinePanel {
+            title: format!("label noise {eta}, {} epochs", spec.train.epochs),
+            x_label: "parameters".into(),
+            y_label: "error".into(),
+            log_x: true,
+            log_y: false,
+            x_range: None,
+            y_range: None,
+            series,
+            hlines: Vec::new(),
+        });
+        // Test error vs epoch for the chosen widths.
+        let mut series = Vec::new();
+        for &i in &picks {
+            let a = &spec.model.archs[i];
+            let label = arch_of(a).label();
+            let own = Metrics {
+                rows: metrics
+                    .rows
+                    .iter()
+                    .filter(|r| {
+                        r.split == "test"
+                            && r.metric == "error"
+                            && group_of(&r.run) == (key.clone(), label.clone())
+                    })
+                    .cloned()
+                    .collect(),
+            };
+            let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+            for r in &own.rows {
+                by_epoch.entry(r.step).or_default().push(r.value);
+            }
+            if by_epoch.is_empty() {
+                continue;
+            }
+            let xs: Vec<f64> = by_epoch.keys().map(|&e| e as f64).collect();
+            let vals: Vec<Vec<f64>> = by_epoch.into_values().collect();
+            let mut s = band(
+                xs,
+                &vals,
+                format!("{label} ({} params)", params_of(a, classes)),
+                false,
+            );
+            s.markers = false;
+            series.push(s);
+        }
+        epoch_panels.push(LinePanel {
+            title: format!("test error vs epoch, label noise {eta}"),
+            x_label: "epoch".into(),
+            y_label: "test error".into(),
+            log_x: false,
+            log_y: false,
+            x_range: None,
+            y_range: None,
+            series,
+            hlines: Vec::new(),
+        });
+    }
+    if !panels.is_empty() {
+        let cols = panels.len().min(3);
+        plot::line_panels(&fig_dir.join("error_vs_params"), &panels, cols)?;
+        plot::line_panels(&fig_dir.join("test_error_vs_epoch"), &epoch_panels, cols)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prominence_finds_interior_peaks_only() {
+        assert_eq!(peak_prominence(&[0.3, 0.2, 0.1]).1, None);
+        let (h, at) = peak_prominence(&[0.3, 0.2, 0.25, 0.15, 0.1]);
+        assert_eq!(at, Some(2));
+        assert!((h - 0.05).abs() < 1e-12);
+        assert_eq!(peak_prominence(&[0.1]).0, 0.0);
+    }
+
+    /// A tiny CIFAR folder: records with random bytes and labels among 1, 6, 7, 8 (and 0, filtered out).
+    fn fake_cifar(dir: &Path, train: usize, test: usize) {
+        use rand::RngExt;
+        let mut rng = crate::rng::stream(1, 0, "fake-cifar");
+        let mut write = |name: &str, n: usize| {
+            let mut b = Vec::new();
+            for i in 0..n {
+                b.push([1u8, 6, 7, 8, 0][i % 5]);
+                b.extend((0..cifar::IMAGE_BYTES).map(|_| rng.random::<u8>()));
+            }
+            std::fs::write(dir.join(name), b).unwrap();
+        };
+        write("data_batch_1.bin", train);
+        write("test_batch.bin", test);
+    }
+
+    #[test]
+    fn a_tiny_sweep_runs_end_to_end_on_generated_files() {
+        let data = tempfile::tempdir().unwrap();
+        fake_cifar(data.path(), 60, 30);
+        let out = tempfile::tempdir().unwrap();
+        let spec_path = out.path().join("s.toml");
+        std::fs::write(
+            &spec_path,
+            "name = \"t\"\nstudy = \"cnn_sweep\"\nseed = 1\n[data]\ntrain = 40\ntest = 20\nlabel_noise = [0.0, 0.5]\n\
+             [model]\narchs = [[2, 6, 4], [4, 10, 6], [6, 12, 8]]\n\
+             [train]\nepochs = 2\nbatch = 4\nlr = 1e-2\nmomentum = 0.9\nruns = 2\ncheckpoints = true\n",
+        )
+        .unwrap();
+        let mut ctx = RunContext::new(out.path().join("run"), 2);
+        ctx.data = Some(data.path().to_path_buf());
+        let summary = match super::super::execute(&spec_path, &ctx).unwrap() {
+            super::super::Outcome::Finished(s) => s,
+            _ => panic!("not finished"),
+        };
+        assert!(summary
+            .claims
+            .iter()
+            .any(|c| c.id == "noise0.5.largest_below_peak"));
+        let metrics = Metrics::read(&out.path().join("run/metrics.csv")).unwrap();
+        // 2 levels x 3 archs x 2 runs, epochs 0..=2, train/test loss/error (+ clean error under noise).
+        assert_eq!(metrics.series("test", "error").len(), 12);
+        assert_eq!(metrics.series("train_clean", "error").len(), 6);
+        assert!(out.path().join("run/figures/error_vs_params.svg").is_file());
+        // The checkpoint of a run loads back into its architecture.
+        let mut m = Model::for_arch(
+            &Arch::CourseCnn {
+                k: 4,
+                h1: 10,
+                h2: 6,
+            },
+            4,
+        )
+        .unwrap();
+        checkpoint::load(
+            &mut m,
+            &out.path()
+                .join("run/checkpoints/eta0_cnn4-10-6_s1.safetensors"),
+        )
+        .unwrap();
+        // Missing data is bad input naming the folder.
+        ctx.data = Some(data.path().join("absent"));
+        let Err(e) = super::super::execute(&spec_path, &ctx) else {
+            panic!("absent data accepted")
+        };
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("absent"), "{e}");
+    }
+
+    #[test]
+    fn labels_group_by_noise_and_arch() {
+        let l = run_label(0.1, &[5, 15, 10], 2);
+        assert_eq!(l, "eta0.1:cnn5-15-10:s2");
+        assert_eq!(group_of(&l), ("eta0.1".into(), "cnn5-15-10".into()));
+    }
+}
