@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{elapsed, sweep, RunContext, StudyOutput};
+use super::{sweep, RunContext, StudyOutput};
 use crate::data::cifar::{self, CifarSet, Split};
 use crate::data::label_noise::FlipRule;
 use crate::error::{Error, Result};
@@ -33,7 +33,7 @@ use crate::nets::cnn::{
     checkpoint, evaluate_against, train_epoch, Arch, Images, Model, Sgd, SgdConfig,
 };
 use crate::plot::{self, LinePanel, Series};
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
@@ -621,17 +621,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         "table": "medians over runs in table.csv; per-run values in metrics.csv (split \"final\")",
         "threads_note": "one model per job of the sweep, one BLAS thread each when several jobs run at once",
     });
-    let summary = Summary {
-        name: loaded.header.name.clone(),
-        study: loaded.header.study.clone(),
-        seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        elapsed_s: elapsed(start),
-        threads: ctx.threads,
-        quick: ctx.quick,
-        claims,
-        details,
-    };
+    let summary = super::summary(loaded, ctx, start, claims, details);
     Ok(StudyOutput {
         metrics,
         summary,

@@ -37,7 +37,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::{elapsed, log_schedule, sweep, RunContext, StudyOutput};
+use super::{log_schedule, sweep, RunContext, StudyOutput};
 use crate::data::cifar;
 use crate::error::{Error, Result};
 use crate::nets::activation::Activation;
@@ -48,7 +48,7 @@ use crate::nets::two_layer::{
     choose_engine, sign_accuracy, with_bias_column, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use crate::plot::{self, HLine, LinePanel, Series};
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::spec::LoadedSpec;
 
 const SRC: &str = "Zhang, Bengio, Hardt, Recht, Vinyals, ICLR 2017";
@@ -930,17 +930,13 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         serde_json::to_value(spec.construction).expect("options serialise"),
     );
 
-    let summary = Summary {
-        name: loaded.header.name.clone(),
-        study: loaded.header.study.clone(),
-        seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        elapsed_s: elapsed(start),
-        threads: ctx.threads,
-        quick: ctx.quick,
+    let summary = super::summary(
+        loaded,
+        ctx,
+        start,
         claims,
-        details: serde_json::Value::Object(details),
-    };
+        serde_json::Value::Object(details),
+    );
     Ok(StudyOutput {
         metrics,
         summary,

@@ -32,7 +32,7 @@ use crate::nets::linear::{
     GramFactor, LogisticGd, SvmMethod, SvmOptions,
 };
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{
     bayes_error, floor_boundary, limit_snr, normal_cdf, MinNormTheory, Regime, RegimeRule,
@@ -825,17 +825,13 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             "not_converged": svm_unconverged,
         }),
     );
-    let summary = Summary {
-        name: loaded.header.name.clone(),
-        study: loaded.header.study.clone(),
-        seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        elapsed_s: elapsed(start),
-        threads: ctx.threads,
-        quick: ctx.quick,
+    let summary = super::summary(
+        loaded,
+        ctx,
+        start,
         claims,
-        details: serde_json::Value::Object(details),
-    };
+        serde_json::Value::Object(details),
+    );
     Ok(StudyOutput {
         metrics,
         summary,

@@ -34,7 +34,7 @@ use ndarray_linalg::{Cholesky, UPLO};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::{elapsed, sweep, RunContext, StudyOutput};
+use super::{sweep, RunContext, StudyOutput};
 use crate::data::gaussian_mixture::{rademacher_labels, SignalNoiseModel};
 use crate::data::label_noise::{flip_binary, FlipRule};
 use crate::error::{Error, Result};
@@ -45,7 +45,7 @@ use crate::nets::two_layer::{
     choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
-use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{harmful_gamma, wilson_interval};
 
@@ -572,17 +572,13 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             "bayes_error": 0.0,
         }),
     );
-    let summary = Summary {
-        name: loaded.header.name.clone(),
-        study: loaded.header.study.clone(),
-        seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        elapsed_s: elapsed(start),
-        threads: ctx.threads,
-        quick: ctx.quick,
+    let summary = super::summary(
+        loaded,
+        ctx,
+        start,
         claims,
-        details: serde_json::Value::Object(details),
-    };
+        serde_json::Value::Object(details),
+    );
     Ok(StudyOutput {
         metrics,
         summary,

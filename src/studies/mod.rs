@@ -265,6 +265,28 @@ pub fn log_schedule(steps: usize, dense_until: usize, ratio: f64, extra: &[usize
     out
 }
 
+/// The summary.json of a finished study: header fields from the spec, timing
+/// and thread count from the run, and the study's claims and details.
+pub fn summary(
+    loaded: &LoadedSpec,
+    ctx: &RunContext,
+    start: Instant,
+    claims: Vec<crate::record::Claim>,
+    details: serde_json::Value,
+) -> Summary {
+    Summary {
+        name: loaded.header.name.clone(),
+        study: loaded.header.study.clone(),
+        seed: loaded.header.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        elapsed_s: elapsed(start),
+        threads: ctx.threads,
+        quick: ctx.quick,
+        claims,
+        details,
+    }
+}
+
 /// Seconds since `start`, for summary.json.
 pub fn elapsed(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()

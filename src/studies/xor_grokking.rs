@@ -19,7 +19,7 @@ use std::time::Instant;
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
-use super::{elapsed, log_schedule, sweep, RunContext, StudyOutput};
+use super::{log_schedule, sweep, RunContext, StudyOutput};
 use crate::data::label_noise::FlipRule;
 use crate::data::xor_cluster::{Representation, XorCluster, XorClusterSample};
 use crate::error::{Error, Result};
@@ -30,7 +30,7 @@ use crate::nets::two_layer::{
     choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel, Series};
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::spec::LoadedSpec;
 use crate::theory::xor_cluster::XorRegime;
 
@@ -619,17 +619,13 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         details.insert("grokking_map".into(), map_details);
     }
 
-    let summary = Summary {
-        name: loaded.header.name.clone(),
-        study: loaded.header.study.clone(),
-        seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        elapsed_s: elapsed(start),
-        threads: ctx.threads,
-        quick: ctx.quick,
+    let summary = super::summary(
+        loaded,
+        ctx,
+        start,
         claims,
-        details: serde_json::Value::Object(details),
-    };
+        serde_json::Value::Object(details),
+    );
     Ok(StudyOutput {
         metrics,
         summary,
