@@ -156,6 +156,29 @@ pub fn csv_float(x: f64) -> String {
     }
 }
 
+/// All records of a CSV file the run wrote (header skipped), errors naming the file.
+pub fn read_csv_records(path: &Path) -> Result<Vec<csv::StringRecord>> {
+    let mut rdr =
+        csv::Reader::from_path(path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+    rdr.records()
+        .map(|r| r.map_err(|e| Error::bad(format!("{}: {e}", path.display()))))
+        .collect()
+}
+
+/// Column `i` of a CSV record as a number, or an error naming the file and column.
+pub fn csv_number(path: &Path, rec: &csv::StringRecord, i: usize) -> Result<f64> {
+    rec.get(i)
+        .and_then(|s| s.parse::<f64>().ok())
+        .ok_or_else(|| {
+            Error::bad(format!(
+                "{}: bad value in column {} of {:?}",
+                path.display(),
+                i + 1,
+                rec
+            ))
+        })
+}
+
 /// What theory predicts for a measured quantity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

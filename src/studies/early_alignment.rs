@@ -28,13 +28,16 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{elapsed, log_schedule, sweep, RunContext, StudyOutput};
+use super::{log_schedule, sweep, RunContext, StudyOutput};
 use crate::error::{Error, Result};
 use crate::nets::wide::{
     init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
 };
 use crate::plot::{self, HLine, HistPanel, LinePanel, Series};
-use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::record::{
+    csv_number, fmt_num, quantile, read_csv_records, Claim, Measured, Metrics, Prediction, RunDir,
+    Summary,
+};
 use crate::spec::LoadedSpec;
 use crate::theory::early_alignment::{
     alignment_time, cosine, flow_time_per_step, growth_bound, ols, scan_sphere,
@@ -791,17 +794,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             metrics.push(&format!("lambda:{i}"), 0, "config", "lambda", *l);
         }
     }
-    let summary = Summary {
-        name: loaded.header.name.clone(),
-        study: loaded.header.study.clone(),
-        seed,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        elapsed_s: elapsed(start),
-        threads: ctx.threads,
-        quick: ctx.quick,
-        claims,
-        details,
-    };
+    let summary = super::summary(loaded, ctx, start, claims, details);
     Ok(StudyOutput {
         metrics,
         summary,
@@ -1226,27 +1219,6 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
 /// An extremal direction read back for the figures: (u, v, attracts a_j > 0).
 type Direction = (f64, f64, bool);
 
-fn read_rows(path: &Path) -> Result<Vec<csv::StringRecord>> {
-    let mut rdr =
-        csv::Reader::from_path(path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
-    rdr.records()
-        .map(|r| r.map_err(|e| Error::bad(format!("{}: {e}", path.display()))))
-        .collect()
-}
-
-fn num(path: &Path, rec: &csv::StringRecord, i: usize) -> Result<f64> {
-    rec.get(i)
-        .and_then(|s| s.parse::<f64>().ok())
-        .ok_or_else(|| {
-            Error::bad(format!(
-                "{}: bad value in column {} of {:?}",
-                path.display(),
-                i + 1,
-                rec
-            ))
-        })
-}
-
 /// A markers-only series: NaN between points keeps the plot from joining them.
 pub fn scatter_series(label: &str, pts: &[(f64, f64)]) -> Series {
     let mut x = Vec::with_capacity(2 * pts.len());
@@ -1427,32 +1399,32 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     let neurons_path = rd.file("neurons.csv");
     let theory_path = rd.file("theory.csv");
     if neurons_path.exists() && theory_path.exists() {
-        let theory = read_rows(&theory_path)?;
+        let theory = read_csv_records(&theory_path)?;
         let mut extremal = Vec::new();
         let mut points = Vec::new();
         for r in &theory {
             match r.get(0) {
                 Some("extremal_pos") | Some("extremal_neg") => extremal.push((
-                    num(&theory_path, r, 2)?,
-                    num(&theory_path, r, 3)?,
+                    csv_number(&theory_path, r, 2)?,
+                    csv_number(&theory_path, r, 3)?,
                     r.get(0) == Some("extremal_pos"),
                 )),
                 Some("point") => points.push((
-                    num(&theory_path, r, 2)?,
-                    num(&theory_path, r, 3)?,
-                    num(&theory_path, r, 4)?,
+                    csv_number(&theory_path, r, 2)?,
+                    csv_number(&theory_path, r, 3)?,
+                    csv_number(&theory_path, r, 4)?,
                 )),
                 _ => {}
             }
         }
-        let rows = read_rows(&neurons_path)?;
+        let rows = read_csv_records(&neurons_path)?;
         let mut steps: Vec<u64> = Vec::new();
         let mut by_step: Vec<Vec<(f64, f64, f64)>> = Vec::new(); // (a, w0, w1)
         for r in &rows {
-            let s = num(&neurons_path, r, 0)? as u64;
+            let s = csv_number(&neurons_path, r, 0)? as u64;
             let v = (
-                num(&neurons_path, r, 2)?,
-                num(&neurons_path, r, 3)?,
+                csv_number(&neurons_path, r, 2)?,
+                csv_number(&neurons_path, r, 3)?,
                 r.get(4).and_then(|x| x.parse().ok()).unwrap_or(0.0),
             );
             match steps.iter().position(|&t| t == s) {
@@ -1571,9 +1543,9 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
         // The final function against the data and the OLS line.
         let fit_path = rd.file("fit.csv");
         if fit_path.exists() && !points.is_empty() {
-            let fit: Vec<(f64, f64)> = read_rows(&fit_path)?
+            let fit: Vec<(f64, f64)> = read_csv_records(&fit_path)?
                 .iter()
-                .map(|r| Ok((num(&fit_path, r, 0)?, num(&fit_path, r, 1)?)))
+                .map(|r| Ok((csv_number(&fit_path, r, 0)?, csv_number(&fit_path, r, 1)?)))
                 .collect::<Result<_>>()?;
             let mut ser = vec![
                 Series {

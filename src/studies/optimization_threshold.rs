@@ -28,13 +28,13 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::early_alignment::{probe_neurons, theorem_covers, ProbeOptions};
-use super::{elapsed, log_schedule, sweep, RunContext, StudyOutput};
+use super::{log_schedule, sweep, RunContext, StudyOutput};
 use crate::error::{Error, Result};
 use crate::nets::wide::{
     init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
 };
 use crate::plot::{self, HLine, LinePanel, Series};
-use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir, Summary};
+use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::spec::LoadedSpec;
 use crate::theory::early_alignment::{
     cosine, ols, ols_expected_excess_risk, ols_expected_train_mse, population_d_linear_teacher,
@@ -428,23 +428,19 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     if thresholds.len() >= 2 {
         claims.push(threshold_scaling_claim(&thresholds));
     }
-    let summary = Summary {
-        name: loaded.header.name.clone(),
-        study: loaded.header.study.clone(),
-        seed: master,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        elapsed_s: elapsed(start),
-        threads: ctx.threads,
-        quick: ctx.quick,
+    let summary = super::summary(
+        loaded,
+        ctx,
+        start,
         claims,
-        details: serde_json::json!({
+        serde_json::json!({
             "seeds": seeds,
             "dims": details_dims,
             "measured_threshold": thresholds.iter().map(|(d, n)| serde_json::json!({"d": d, "n_star": n})).collect::<Vec<_>>(),
             "n_star_rule": "smallest grid n from which on every n has median train MSE >= 1/2 sigma^2 (n - d)/n (small init)",
             "population_extremal_directions": "+-beta*/||beta*|| (D(w) = (1 + gamma)/2 beta* for every w)",
         }),
-    };
+    );
     Ok(StudyOutput {
         metrics,
         summary,

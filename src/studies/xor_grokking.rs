@@ -30,7 +30,9 @@ use crate::nets::two_layer::{
     choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel, Series};
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::record::{
+    csv_number, quantile, read_csv_records, Claim, Measured, Metrics, Prediction, RunDir,
+};
 use crate::spec::LoadedSpec;
 use crate::theory::xor_cluster::XorRegime;
 
@@ -1183,39 +1185,18 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     Ok(())
 }
 
-fn read_csv_rows(path: &Path) -> Result<Vec<csv::StringRecord>> {
-    let mut rdr =
-        csv::Reader::from_path(path).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
-    rdr.records()
-        .map(|r| r.map_err(|e| Error::bad(format!("{}: {e}", path.display()))))
-        .collect()
-}
-
-fn field(path: &Path, rec: &csv::StringRecord, i: usize) -> Result<f64> {
-    rec.get(i)
-        .and_then(|s| s.parse::<f64>().ok())
-        .ok_or_else(|| {
-            Error::bad(format!(
-                "{}: bad value in column {} of {:?}",
-                path.display(),
-                i + 1,
-                rec
-            ))
-        })
-}
-
 /// neurons.csv of run 0 of `panel`: step -> rows (a_j, <w_j,mu1>, <w_j,mu2>).
 fn read_neurons(path: &Path, panel: &str) -> Result<Vec<(usize, Vec<[f64; 3]>)>> {
     let mut out: Vec<(usize, Vec<[f64; 3]>)> = Vec::new();
-    for rec in read_csv_rows(path)? {
+    for rec in read_csv_records(path)? {
         if rec.get(0) != Some(panel) || rec.get(1) != Some("0") {
             continue;
         }
-        let t = field(path, &rec, 2)? as usize;
+        let t = csv_number(path, &rec, 2)? as usize;
         let row = [
-            field(path, &rec, 4)?,
-            field(path, &rec, 5)?,
-            field(path, &rec, 6)?,
+            csv_number(path, &rec, 4)?,
+            csv_number(path, &rec, 5)?,
+            csv_number(path, &rec, 6)?,
         ];
         match out.iter_mut().find(|(s, _)| *s == t) {
             Some((_, v)) => v.push(row),
@@ -1226,9 +1207,15 @@ fn read_neurons(path: &Path, panel: &str) -> Result<Vec<(usize, Vec<[f64; 3]>)>>
 }
 
 fn read_points(path: &Path, panel: &str) -> Result<Vec<[f64; 3]>> {
-    read_csv_rows(path)?
+    read_csv_records(path)?
         .iter()
         .filter(|r| r.get(0) == Some(panel) && r.get(1) == Some("0"))
-        .map(|r| Ok([field(path, r, 2)?, field(path, r, 3)?, field(path, r, 4)?]))
+        .map(|r| {
+            Ok([
+                csv_number(path, r, 2)?,
+                csv_number(path, r, 3)?,
+                csv_number(path, r, 4)?,
+            ])
+        })
         .collect()
 }
