@@ -333,3 +333,67 @@ fn a_failed_run_keeps_the_previous_results() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(out.join("metrics.csv")).unwrap(), before);
 }
+
+/// Bad CIFAR data files through the binary: a truncated batch, a label out
+/// of range, a file or an empty folder given as --data. Built from the
+/// shared data's first records; skipped with a printed reason without it.
+#[test]
+fn bad_cifar_data_files() {
+    let shared = root().join("../shared/data/cifar10-4class");
+    if !shared.is_dir() {
+        eprintln!(
+            "skipping bad_cifar_data_files: {} not found",
+            shared.display()
+        );
+        return;
+    }
+    const RECORD: usize = 3073;
+    let head = |name: &str, records: usize| {
+        std::fs::read(shared.join(name)).unwrap()[..records * RECORD].to_vec()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let spec = "experiments/cnn_sweep_seed003.toml";
+    let make = |dir: &str, batch1: Vec<u8>| {
+        let d = tmp.path().join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("data_batch_1.bin"), batch1).unwrap();
+        std::fs::write(d.join("data_batch_2.bin"), head("data_batch_2.bin", 10)).unwrap();
+        std::fs::write(d.join("test_batch.bin"), head("test_batch.bin", 10)).unwrap();
+        d.to_str().unwrap().to_string()
+    };
+    let mut truncated = head("data_batch_1.bin", 3);
+    truncated.truncate(2 * RECORD + 100);
+    let mut bad_label = head("data_batch_1.bin", 3);
+    bad_label[RECORD] = 10;
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        (make("truncated", truncated), "byte offset 6146"),
+        (make("badlabel", bad_label), "byte offset 3073"),
+        (
+            tmp.path()
+                .join("truncated/test_batch.bin")
+                .to_str()
+                .unwrap()
+                .to_string(),
+            "test_batch.bin",
+        ),
+        (empty.to_str().unwrap().to_string(), "empty"),
+    ];
+    for (data, needle) in &cases {
+        expect_bad(
+            &[
+                "run",
+                spec,
+                "--quick",
+                "--data",
+                data,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            needle,
+            &out,
+        );
+    }
+}
