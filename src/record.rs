@@ -524,6 +524,14 @@ impl UnitStore {
         self.sweep_dir(label).join(format!("{index:06}.toml"))
     }
 
+    /// Where an unfinished unit keeps its mid-run state (a long training's
+    /// last checkpoint epoch); removed when the unit is saved. Not a unit:
+    /// `absorb` leaves it behind.
+    pub fn state_path(&self, label: &str, index: usize) -> PathBuf {
+        self.sweep_dir(label)
+            .join(format!("{index:06}.state.safetensors"))
+    }
+
     /// Start (or continue, with `resume`) a run of the spec whose resolved text is given.
     /// A fresh run discards any earlier units; resuming a different spec is an error.
     pub fn open(&self, resolved_spec: &str, resume: bool) -> Result<()> {
@@ -577,7 +585,9 @@ impl UnitStore {
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let text = toml::to_string(&UnitFile { result })
             .map_err(|e| Error::bad(format!("unit {label}/{index}: cannot serialise ({e})")))?;
-        write_atomic(&self.path(label, index), text.as_bytes())
+        write_atomic(&self.path(label, index), text.as_bytes())?;
+        let _ = fs::remove_file(self.state_path(label, index));
+        Ok(())
     }
 
     /// Remove the cache once the run's final files are written.
@@ -596,6 +606,7 @@ impl UnitStore {
             for unit in fs::read_dir(sweep.path())
                 .map_err(|e| Error::io(&sweep.path(), e))?
                 .flatten()
+                .filter(|u| u.path().extension().is_some_and(|x| x == "toml"))
             {
                 let bytes = fs::read(unit.path()).map_err(|e| Error::io(&unit.path(), e))?;
                 write_atomic(&target.join(unit.file_name()), &bytes)?;

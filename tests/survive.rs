@@ -184,3 +184,94 @@ fn shard_arguments_are_checked() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_ARRAY_TASK_ID"));
 }
+
+/// A CNN run killed in the middle of one model's training continues from
+/// that model's last checkpoint epoch (not from the model's start) and ends
+/// byte-identical to an uninterrupted run.
+#[test]
+fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-4class");
+    if !data.is_dir() {
+        println!(
+            "SKIPPED killed_cnn_training_resumes_from_its_checkpoint_epoch: {} not found (the 4-class CIFAR-10 subset)",
+            data.display()
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (full, killed) = (tmp.path().join("full"), tmp.path().join("killed"));
+    // --quick: 4 epochs per model, a state file every 2 epochs.
+    let args = |out: &Path| {
+        vec![
+            "run".to_string(),
+            "experiments/cnn_label_noise_sweep.toml".into(),
+            "--quick".into(),
+            "--threads".into(),
+            "1".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args(&full))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let state_files = |dir: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.join(".units"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".state.safetensors"))
+            .collect()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args(&killed))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill as soon as some model has saved a mid-training state.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while state_files(&killed).is_empty() {
+        assert!(Instant::now() < deadline, "no state file appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before a state file was seen"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let pending = state_files(&killed);
+    println!("state files at the kill: {pending:?}");
+    let mut resume = args(&killed);
+    resume.push("--resume".into());
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(resume)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    if !pending.is_empty() {
+        assert!(
+            stderr.contains("resuming after epoch 2"),
+            "state files {pending:?} were left but not used: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(full.join("metrics.csv")).unwrap(),
+        std::fs::read(killed.join("metrics.csv")).unwrap()
+    );
+    assert_eq!(summary_less_timing(&full), summary_less_timing(&killed));
+    assert!(
+        state_files(&killed).is_empty(),
+        "state files outlive the run"
+    );
+}

@@ -30,7 +30,7 @@ use crate::data::cifar::{self, CifarSet, Split};
 use crate::data::label_noise::FlipRule;
 use crate::error::{Error, Result};
 use crate::nets::cnn::{
-    checkpoint, evaluate_against, train_epoch, Arch, Images, Model, Sgd, SgdConfig,
+    checkpoint, fit, Arch, EpochEval, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile,
 };
 use crate::plot::{self, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
@@ -111,6 +111,7 @@ pub struct TrainSpec {
     #[serde(default)]
     pub checkpoints: bool,
     /// Also every this many epochs (<run>.epoch<E>.safetensors); 0 = only at the end.
+    /// The same epochs are the resume points of a killed run (`--resume`).
     #[serde(default)]
     pub checkpoint_every: usize,
     /// Start every run from this safetensors checkpoint (PyTorch state_dict names).
@@ -360,6 +361,7 @@ fn train_run(
     arch_i: usize,
     s: usize,
     checkpoint_dir: &Path,
+    state: &TrainStateFile,
 ) -> Result<RunRecord> {
     let eta = spec.data.label_noise[level];
     let arch = &spec.model.archs[arch_i];
@@ -383,26 +385,29 @@ fn train_run(
         }
         None => model.init_pytorch(&mut crate::rng::stream(seed, job, "init")),
     }
-    let mut shuffle = crate::rng::stream(seed, job, "shuffle");
-    let train = Images {
-        pixels: &data.train.pixels,
-        labels: &noisy,
+    let data = FitData {
+        train: Images {
+            pixels: &data.train.pixels,
+            labels: &noisy,
+        },
+        train_clean_labels: (eta > 0.0).then_some(&data.train.labels[..]),
+        test: Images {
+            pixels: &data.test.pixels,
+            labels: &data.test.labels,
+        },
     };
-    let test = Images {
-        pixels: &data.test.pixels,
-        labels: &data.test.labels,
+    let cfg = FitConfig {
+        epochs: t.epochs,
+        batch: t.batch,
+        eval_batch: t.eval_batch,
+        eval_every: t.eval_every,
+        sgd: SgdConfig {
+            lr: t.lr,
+            momentum: t.momentum,
+            weight_decay: t.weight_decay,
+        },
+        stop_at_zero_train_error: false,
     };
-    let mut ws = [model.workspace(t.batch)];
-    let mut eval_ws = model.workspace(t.eval_batch);
-    let cfg = SgdConfig {
-        lr: t.lr,
-        momentum: t.momentum,
-        weight_decay: t.weight_decay,
-    };
-    let mut sgd = Sgd::new(cfg, model.param_count());
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut metrics = Metrics::default();
-    let (mut train_errors, mut test_errors) = (Vec::new(), Vec::new());
     let meta: BTreeMap<String, String> = [
         ("arch".to_string(), arch_of(arch).label()),
         ("run".to_string(), label.clone()),
@@ -410,56 +415,47 @@ fn train_run(
     ]
     .into_iter()
     .collect();
-    for epoch in 0..=t.epochs {
-        if epoch > 0 {
-            train_epoch(
-                &mut model,
-                &mut ws,
-                &mut sgd,
-                &train,
-                &mut order,
-                t.batch,
-                &mut shuffle,
-            )
-            .map_err(|e| match e {
-                Error::Numerical(m) => Error::Numerical(format!("run {label}, epoch {epoch}: {m}")),
-                other => other,
-            })?;
-            if t.checkpoints
-                && t.checkpoint_every > 0
-                && epoch % t.checkpoint_every == 0
-                && epoch < t.epochs
-            {
-                checkpoint::save(
-                    &model,
-                    &checkpoint_dir.join(format!("{}.epoch{epoch}.safetensors", file_safe(&label))),
-                    &meta,
-                )?;
-            }
+    // A user checkpoint every `checkpoint_every` epochs; the same epochs are
+    // the resume points of this unit (its state file in the unit store).
+    let user_checkpoint = |epoch: usize, model: &Model| {
+        if t.checkpoints
+            && t.checkpoint_every > 0
+            && epoch % t.checkpoint_every == 0
+            && epoch < t.epochs
+        {
+            checkpoint::save(
+                model,
+                &checkpoint_dir.join(format!("{}.epoch{epoch}.safetensors", file_safe(&label))),
+                &meta,
+            )?;
         }
-        if epoch % t.eval_every != 0 && epoch != t.epochs {
-            continue;
-        }
-        let e = epoch as u64;
-        let tr = evaluate_against(
-            &model,
-            &mut eval_ws,
-            &train,
-            (eta > 0.0).then_some(&data.train.labels[..]),
-        );
-        let te = evaluate_against(&model, &mut eval_ws, &test, None);
-        metrics.push(&label, e, "train", "loss", tr.loss);
-        metrics.push(&label, e, "train", "error", tr.error);
-        if let Some(clean) = tr.other_error {
+        Ok(())
+    };
+    let shuffle = crate::rng::stream(seed, job, "shuffle");
+    let out = fit(
+        &mut model,
+        &data,
+        &cfg,
+        shuffle,
+        Some(state),
+        &label,
+        user_checkpoint,
+    )?;
+    let mut metrics = Metrics::default();
+    for ev in &out.evals {
+        let e = ev.epoch as u64;
+        metrics.push(&label, e, "train", "loss", ev.train_loss);
+        metrics.push(&label, e, "train", "error", ev.train_error);
+        if let Some(clean) = ev.train_clean_error {
             metrics.push(&label, e, "train_clean", "error", clean);
         }
-        metrics.push(&label, e, "test", "loss", te.loss);
-        metrics.push(&label, e, "test", "error", te.error);
-        if epoch > 0 {
-            train_errors.push(tr.error);
-            test_errors.push((epoch, te.error));
-        }
+        metrics.push(&label, e, "test", "loss", ev.test_loss);
+        metrics.push(&label, e, "test", "error", ev.test_error);
     }
+    let trained: Vec<&EpochEval> = out.evals.iter().filter(|ev| ev.epoch > 0).collect();
+    let train_errors: Vec<f64> = trained.iter().map(|ev| ev.train_error).collect();
+    let test_errors: Vec<(usize, f64)> =
+        trained.iter().map(|ev| (ev.epoch, ev.test_error)).collect();
     if t.checkpoints {
         checkpoint::save(
             &model,
@@ -566,7 +562,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let checkpoint_dir = ctx.out.join("checkpoints");
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (l, a, s) = jobs[i];
-        train_run(&spec, &data, seed, l, a, s, &checkpoint_dir)
+        let state = TrainStateFile {
+            path: super::unit_state_path(ctx, &loaded.header.name, i),
+            save_every: spec.train.checkpoint_every,
+            resume: ctx.resume,
+        };
+        train_run(&spec, &data, seed, l, a, s, &checkpoint_dir, &state)
     })?;
 
     let mut metrics = Metrics::default();

@@ -248,6 +248,13 @@ where
         .collect())
 }
 
+/// The mid-run state file of unit `index` of sweep `label` (see
+/// `UnitStore::state_path`): a job that saves its state there every few
+/// epochs continues from it under `--resume`.
+pub fn unit_state_path(ctx: &RunContext, label: &str, index: usize) -> PathBuf {
+    UnitStore::new(&ctx.out).state_path(label, index)
+}
+
 /// Steps at which a run records its measurements: every step up to
 /// `dense_until`, then geometrically spaced by `ratio`, plus `extra` and the
 /// last step. Sorted, unique, all <= `steps`.

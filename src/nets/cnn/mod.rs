@@ -1,6 +1,7 @@
 //! The f32 CNN engine: layers as forward/backward pairs (`layers`, each with
 //! a naive f64 twin in `reference`), a sequential model with preallocated
-//! workspaces (`model`), SGD with momentum and the epoch loop (`train`), and
+//! workspaces (`model`), SGD with momentum and the epoch loop (`train`), one whole
+//! resumable training run (`fit`), and
 //! safetensors checkpoints with PyTorch state_dict names (`checkpoint`).
 //!
 //! Threads: one model uses OpenBLAS's threads inside its gemms only. Small
@@ -9,6 +10,7 @@
 //! (`studies::sweep`).
 
 pub mod checkpoint;
+pub mod fit;
 pub mod layers;
 pub mod model;
 pub mod reference;
@@ -17,6 +19,7 @@ pub mod train;
 #[cfg(test)]
 mod tests;
 
+pub use fit::{fit, EpochEval, FitConfig, FitData, FitOutcome, TrainStateFile};
 pub use model::{
     evaluate, evaluate_against, Arch, Evaluation, Images, LayerSpec, Model, Workspace,
 };

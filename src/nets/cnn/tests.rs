@@ -686,3 +686,114 @@ fn malformed_checkpoints_are_bad_input() {
     assert!(e.contains("tensor a"), "{e}");
     assert_eq!(e.lines().count(), 1);
 }
+
+/// A small random task for `fit`: 24 training and 8 test images, 4 classes.
+fn fit_task(seed: u64) -> (Vec<f32>, Vec<u8>, Vec<f32>, Vec<u8>) {
+    let mut g = rng(seed);
+    let mut pixels = |n: usize| -> Vec<f32> {
+        (0..n * 3072)
+            .map(|_| g.random_range(-1.0f32..1.0))
+            .collect()
+    };
+    let (train, test) = (pixels(24), pixels(8));
+    let labels = |n: usize| (0..n).map(|i| (i * 7 % 4) as u8).collect::<Vec<u8>>();
+    (train, labels(24), test, labels(8))
+}
+
+fn fit_run(
+    epochs: usize,
+    state: Option<&super::fit::TrainStateFile>,
+    stop_at_zero: bool,
+    interrupt_after: Option<usize>,
+) -> crate::error::Result<(super::fit::FitOutcome, Vec<f32>)> {
+    use super::fit::{fit, FitConfig, FitData};
+    let (trp, trl, tep, tel) = fit_task(21);
+    let clean: Vec<u8> = trl.iter().map(|&y| (y + 1) % 4).collect();
+    let data = FitData {
+        train: Images {
+            pixels: &trp,
+            labels: &trl,
+        },
+        train_clean_labels: Some(&clean),
+        test: Images {
+            pixels: &tep,
+            labels: &tel,
+        },
+    };
+    let arch = Arch::CourseCnn {
+        k: 6,
+        h1: 24,
+        h2: 12,
+    };
+    let mut model = Model::for_arch(&arch, 4).unwrap();
+    model.init_pytorch(&mut rng(22));
+    let cfg = FitConfig {
+        epochs,
+        batch: 5,
+        eval_batch: 7,
+        eval_every: 2,
+        sgd: SgdConfig {
+            lr: 0.01,
+            momentum: 0.9,
+            weight_decay: 1e-3,
+        },
+        stop_at_zero_train_error: stop_at_zero,
+    };
+    let out = fit(
+        &mut model,
+        &data,
+        &cfg,
+        rng(23),
+        state,
+        "test-run",
+        |e, _| match interrupt_after {
+            Some(k) if e > k => Err(crate::error::Error::bad("interrupted".to_string())),
+            _ => Ok(()),
+        },
+    )?;
+    Ok((out, model.params))
+}
+
+#[test]
+fn fit_resumes_from_its_state_file_bit_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, full_params) = fit_run(9, None, false, None).unwrap();
+    assert_eq!(full.epochs_run, 9);
+    assert_eq!(full.steps_run, 9 * 5);
+    let epochs: Vec<usize> = full.evals.iter().map(|e| e.epoch).collect();
+    assert_eq!(epochs, [0, 2, 4, 6, 8, 9]);
+    assert!(full.evals.iter().all(|e| e.train_clean_error.is_some()));
+    for interrupt in [1, 4, 7] {
+        let state = super::fit::TrainStateFile {
+            path: dir.path().join(format!("state{interrupt}.safetensors")),
+            save_every: 3,
+            resume: true,
+        };
+        // Killed during epoch interrupt + 1: the state holds the last multiple of 3.
+        assert!(fit_run(9, Some(&state), false, Some(interrupt)).is_err());
+        assert_eq!(state.path.exists(), interrupt >= 3, "interrupt {interrupt}");
+        let (resumed, params) = fit_run(9, Some(&state), false, None).unwrap();
+        assert_eq!(resumed, full, "interrupted after epoch {interrupt}");
+        assert_eq!(params, full_params, "interrupted after epoch {interrupt}");
+    }
+    // Without `resume` an existing state file is ignored (a fresh run).
+    let state = super::fit::TrainStateFile {
+        path: dir.path().join("state7.safetensors"),
+        save_every: 0,
+        resume: false,
+    };
+    assert_eq!(fit_run(9, Some(&state), false, None).unwrap().0, full);
+}
+
+#[test]
+fn fit_stops_at_the_first_zero_training_error() {
+    let (full, _) = fit_run(80, None, false, None).unwrap();
+    let first = full
+        .zero_train_error_epoch
+        .expect("24 images are fitted in 80 epochs");
+    let (stopped, _) = fit_run(80, None, true, None).unwrap();
+    assert_eq!(stopped.epochs_run, first);
+    assert_eq!(stopped.steps_run, first as u64 * 5);
+    assert_eq!(stopped.evals.last().unwrap().train_error, 0.0);
+    assert_eq!(stopped.evals[..], full.evals[..stopped.evals.len()]);
+}

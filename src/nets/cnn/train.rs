@@ -49,6 +49,23 @@ impl Sgd {
             *w -= lr * *v;
         }
     }
+
+    /// The momentum buffer (one value per parameter).
+    pub fn velocity(&self) -> &[f32] {
+        &self.velocity
+    }
+
+    /// Restore a saved momentum buffer (same length).
+    pub fn set_velocity(&mut self, v: &[f32]) {
+        self.velocity.copy_from_slice(v);
+    }
+}
+
+/// The epoch's example order: `order` shuffled in place by `rng` (each epoch
+/// shuffles the previous epoch's order, so epoch e's order is a function of
+/// the stream and e alone; `fit` replays it to resume).
+pub fn shuffle_order(order: &mut [usize], rng: &mut Rng) {
+    order.shuffle(rng);
 }
 
 /// Running statistics of one epoch's mini-batches (at the weights each batch saw).
@@ -81,7 +98,7 @@ pub fn train_epoch(
 ) -> Result<EpochStats> {
     let parts = shards.len();
     assert!(parts >= 1 && batch >= 1 && batch.div_ceil(parts) <= shards[0].capacity());
-    order.shuffle(rng);
+    shuffle_order(order, rng);
     let (mut loss, mut correct) = (0.0, 0usize);
     for (b, idx) in order.chunks(batch).enumerate() {
         let (l, c) = sharded_gradient(model, shards, images, idx);
