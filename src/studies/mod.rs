@@ -178,6 +178,41 @@ pub fn set_blas_threads(n: usize) {
     unsafe { openblas_set_num_threads(n as std::os::raw::c_int) }
 }
 
+/// Progress for logs: when stderr is not a terminal (a batch job, `nohup`),
+/// the bar is hidden, so a plain line is printed instead as units finish,
+/// at most one every `ProgressLog::EVERY`.
+struct ProgressLog {
+    to_log: bool,
+    last: std::sync::Mutex<Instant>,
+}
+
+impl ProgressLog {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        ProgressLog {
+            to_log: !std::io::stderr().is_terminal(),
+            last: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    fn finished(&self, label: &str, bar: &ProgressBar) {
+        if !self.to_log {
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.elapsed() < Self::EVERY {
+            return;
+        }
+        *last = Instant::now();
+        let (done, total) = (bar.position(), bar.length().unwrap_or(0));
+        let elapsed = bar.elapsed().as_secs_f64();
+        let eta = elapsed / done.max(1) as f64 * total.saturating_sub(done) as f64;
+        eprintln!("{label}: {done}/{total} units, {elapsed:.0} s elapsed, about {eta:.0} s to go");
+    }
+}
+
 /// Run `count` independent jobs on `ctx.threads` workers (one BLAS thread
 /// each) with a progress bar on stderr (hidden when stderr is not a terminal).
 /// Each finished job is saved as a unit in DIR/.units/<label>/, so a killed
@@ -200,6 +235,7 @@ where
         .progress_chars("=> "),
     );
     bar.set_prefix(label.to_string());
+    let log = ProgressLog::new();
     let threads = ctx.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -230,6 +266,7 @@ where
                     Ok(Some(t))
                 })();
                 bar.inc(1);
+                log.finished(label, &bar);
                 r
             })
             .collect()
