@@ -7,12 +7,38 @@ use std::time::{Duration, Instant};
 
 const SPEC: &str = "experiments/xor_grokking.toml";
 
-fn overfit(args: &[&str]) -> Output {
+/// Run the binary with these arguments to the end.
+fn overfit<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_overfit"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("binary runs")
+}
+
+/// Start the binary with these arguments, output discarded (to be killed).
+fn spawn_args(args: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts")
+}
+
+/// The same metrics.csv bytes and summary.json less timing.
+fn assert_same_results(full: &Path, other: &Path, context: &str) {
+    assert_eq!(
+        std::fs::read(full.join("metrics.csv")).unwrap(),
+        std::fs::read(other.join("metrics.csv")).unwrap(),
+        "{context}"
+    );
+    assert_eq!(
+        summary_less_timing(full),
+        summary_less_timing(other),
+        "{context}"
+    );
 }
 
 fn summary_less_timing(dir: &Path) -> serde_json::Value {
@@ -40,11 +66,7 @@ fn killed_run_resumes_to_identical_results() {
         ]
     };
     let start = Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args(args(&full))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let o = overfit(&args(&full));
     assert!(o.status.success());
     let duration = start.elapsed();
     // Kill at a pseudo-random point inside the run's duration (seeded by the clock).
@@ -54,13 +76,7 @@ fn killed_run_resumes_to_identical_results() {
         .subsec_nanos()
         % 1000) as f64
         / 1000.0;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args(args(&killed))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_args(&args(&killed));
     std::thread::sleep(Duration::from_secs_f64(
         duration.as_secs_f64() * (0.1 + 0.8 * frac),
     ));
@@ -69,19 +85,13 @@ fn killed_run_resumes_to_identical_results() {
     // Whatever was left is either absent or complete; resume finishes the run.
     let mut resume = args(&killed);
     resume.push("--resume".into());
-    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args(resume)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let o = overfit(&resume);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        std::fs::read(full.join("metrics.csv")).unwrap(),
-        std::fs::read(killed.join("metrics.csv")).unwrap(),
-        "killed at {:.0}% of the run",
-        100.0 * (0.1 + 0.8 * frac)
+    assert_same_results(
+        &full,
+        &killed,
+        &format!("killed at {:.0}% of the run", 100.0 * (0.1 + 0.8 * frac)),
     );
-    assert_eq!(summary_less_timing(&full), summary_less_timing(&killed));
     let leftovers: Vec<_> = [killed.clone(), killed.join("figures")]
         .iter()
         .flat_map(|d| std::fs::read_dir(d).unwrap())
@@ -212,11 +222,7 @@ fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
             out.to_str().unwrap().into(),
         ]
     };
-    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args(args(&full))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let o = overfit(&args(&full));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let state_files = |dir: &Path| -> Vec<std::path::PathBuf> {
         std::fs::read_dir(dir.join(".units"))
@@ -229,13 +235,7 @@ fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
             .filter(|p| p.to_string_lossy().ends_with(".state.safetensors"))
             .collect()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args(args(&killed))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_args(&args(&killed));
     // Kill as soon as some model has saved a mid-training state.
     let deadline = Instant::now() + Duration::from_secs(300);
     while state_files(&killed).is_empty() {
@@ -252,11 +252,7 @@ fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
     println!("state files at the kill: {pending:?}");
     let mut resume = args(&killed);
     resume.push("--resume".into());
-    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args(resume)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let o = overfit(&resume);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     if !pending.is_empty() {
@@ -265,11 +261,7 @@ fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
             "state files {pending:?} were left but not used: {stderr}"
         );
     }
-    assert_eq!(
-        std::fs::read(full.join("metrics.csv")).unwrap(),
-        std::fs::read(killed.join("metrics.csv")).unwrap()
-    );
-    assert_eq!(summary_less_timing(&full), summary_less_timing(&killed));
+    assert_same_results(&full, &killed, "killed in the middle of a model's training");
     assert!(
         state_files(&killed).is_empty(),
         "state files outlive the run"
