@@ -11,6 +11,8 @@ extern crate blas_src;
 pub mod bench;
 pub mod data;
 pub mod error;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 pub mod nets;
 pub mod plot;
 pub mod record;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use overfit::bench::{self, TwoLayerBench, WideBench};
+use overfit::bench::{self, Device, TwoLayerBench, WideBench};
 use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
 use overfit::studies::{self, Outcome, RunContext, Shard};
@@ -83,6 +83,13 @@ enum EngineArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Cuda,
+    Auto,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Dtype {
     F64,
     F32,
@@ -139,6 +146,9 @@ enum BenchEngine {
         epochs: usize,
         #[arg(long)]
         threads: Option<usize>,
+        /// cpu, cuda (needs a build with --features cuda and a GPU) or auto (the GPU if present).
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
     },
 }
 
@@ -349,6 +359,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     data,
                     epochs,
                     threads,
+                    device,
                 },
         } => {
             let parts: Vec<usize> = arch
@@ -369,6 +380,11 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 data,
                 threads: threads.unwrap_or_else(default_threads),
                 epochs,
+                device: match device {
+                    DeviceArg::Cpu => Device::Cpu,
+                    DeviceArg::Cuda => Device::Cuda,
+                    DeviceArg::Auto => Device::Auto,
+                },
             })?;
             println!("{line}");
             Ok(0)

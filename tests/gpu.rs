@@ -1,0 +1,333 @@
+//! The GPU path (`--features cuda`): `--device` on the command line (runs
+//! on every machine, with and without the feature), and the device engine
+//! against the CPU engine: forward, backward, SGD steps and a training
+//! epoch agree within f32 tolerance for several architectures and batch
+//! sizes. The GPU tests skip, saying why, where no driver or GPU is present.
+
+use std::process::Command;
+
+fn overfit(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("binary runs")
+}
+
+const TINY_BENCH: &[&str] = &[
+    "bench",
+    "cnn",
+    "--arch",
+    "4,8,6",
+    "--batch",
+    "4",
+    "--images",
+    "8",
+    "--threads",
+    "1",
+];
+
+/// Whether this build and machine can run the GPU path.
+#[cfg(feature = "cuda")]
+fn gpu_usable() -> bool {
+    overfit::gpu::Gpu::open().is_ok()
+}
+
+#[cfg(not(feature = "cuda"))]
+fn gpu_usable() -> bool {
+    false
+}
+
+#[test]
+fn bench_cnn_device_cuda_without_a_gpu_exits_2_with_one_line() {
+    let o = overfit(&[TINY_BENCH, &["--device", "cuda"]].concat());
+    if gpu_usable() {
+        println!("a GPU is present: checking that --device cuda runs instead");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("device=cuda"));
+        return;
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let expected = if cfg!(feature = "cuda") {
+        "no CUDA driver/GPU found"
+    } else {
+        "this binary was built without --features cuda"
+    };
+    assert!(
+        err.starts_with("error: --device cuda: ") && err.contains(expected),
+        "{err}"
+    );
+}
+
+#[test]
+fn bench_cnn_device_auto_says_which_device_it_used() {
+    let o = overfit(&[TINY_BENCH, &["--device", "auto"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let expected = if gpu_usable() {
+        "device=cuda"
+    } else {
+        "device=cpu"
+    };
+    assert!(out.contains(expected), "{out}");
+}
+
+#[cfg(feature = "cuda")]
+mod on_device {
+    use std::sync::Arc;
+
+    use rand::RngExt;
+
+    use overfit::gpu::{self, Gpu, GpuModel};
+    use overfit::nets::cnn::layers::Shape;
+    use overfit::nets::cnn::{train_epoch, Arch, Images, LayerSpec, Model, Sgd, SgdConfig};
+
+    /// The GPU, or None after printing why the calling test skips.
+    fn gpu(test: &str) -> Option<Arc<Gpu>> {
+        match Gpu::open() {
+            Ok(g) => Some(Arc::new(g)),
+            Err(e) => {
+                println!("skipping {test}: {e}");
+                None
+            }
+        }
+    }
+
+    fn rng(seed: u64) -> overfit::rng::Rng {
+        overfit::rng::stream(seed, 0, "gpu-test")
+    }
+
+    /// max |got - want| <= tol * max |want| (relative to the tensor's scale).
+    fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let err = got
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            err <= tol * scale,
+            "{what}: max error {err:e} vs scale {scale:e}"
+        );
+    }
+
+    /// The course CNNs, an MLP, and a padded conv whose pooled map has an odd side.
+    fn cases() -> Vec<(String, Shape, Vec<LayerSpec>)> {
+        let arch = |a: Arch| (a.label(), Shape::new(32, 32, 3), a.layers(4));
+        let padded = vec![
+            LayerSpec::Conv {
+                name: "conv1".into(),
+                c_out: 5,
+                k: 3,
+                pad: 1,
+            },
+            LayerSpec::Relu,
+            LayerSpec::MaxPool2,
+            LayerSpec::Flatten,
+            LayerSpec::Linear {
+                name: "fc1".into(),
+                outputs: 3,
+            },
+        ];
+        vec![
+            arch(Arch::CourseCnn {
+                k: 16,
+                h1: 150,
+                h2: 80,
+            }),
+            arch(Arch::CourseCnn { k: 4, h1: 8, h2: 6 }),
+            arch(Arch::Mlp {
+                widths: vec![64, 32],
+            }),
+            ("padded-odd".into(), Shape::new(7, 7, 2), padded),
+        ]
+    }
+
+    const SGD: SgdConfig = SgdConfig {
+        lr: 0.05,
+        momentum: 0.9,
+        weight_decay: 1e-3,
+    };
+
+    #[test]
+    fn the_kernels_compile_with_nvrtc() {
+        // SAFETY: only tries to dlopen libnvrtc.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            println!("skipping the_kernels_compile_with_nvrtc: libnvrtc cannot be loaded");
+            return;
+        }
+        let ptx = gpu::kernels_ptx().unwrap();
+        for kernel in [
+            "im2col",
+            "col2im",
+            "column_sums",
+            "softmax_cross_entropy",
+            "sgd_momentum",
+        ] {
+            assert!(
+                ptx.contains(&format!(".entry {kernel}(")),
+                "{kernel} missing from the PTX"
+            );
+        }
+    }
+
+    #[test]
+    fn forward_backward_and_sgd_steps_match_the_cpu_engine() {
+        let Some(gpu) = gpu("forward_backward_and_sgd_steps_match_the_cpu_engine") else {
+            return;
+        };
+        for (label, input, specs) in cases() {
+            for (batch, capacity) in [(1, 1), (3, 8), (16, 16)] {
+                let what = format!("{label} batch {batch}");
+                let mut rng = rng(batch as u64);
+                let mut cpu = Model::new(input, &specs).unwrap();
+                cpu.init_pytorch(&mut rng);
+                let classes = cpu.classes();
+                let mut ws = cpu.workspace(batch);
+                let x: Vec<f32> = (0..batch * input.len())
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect();
+                ws.input_mut()[..x.len()].copy_from_slice(&x);
+                ws.labels = (0..batch)
+                    .map(|_| rng.random_range(0..classes as u8))
+                    .collect();
+
+                let mut dev = GpuModel::new(gpu.clone(), input, &specs, capacity).unwrap();
+                dev.upload_params(&cpu.params).unwrap();
+                dev.load(&x, &ws.labels).unwrap();
+                dev.forward().unwrap();
+                let logits = cpu.forward(&mut ws, batch).to_vec();
+                assert_close(
+                    &format!("{what}: logits"),
+                    &dev.download_logits().unwrap(),
+                    &logits,
+                    1e-5,
+                );
+
+                let (loss, correct) = cpu.loss_and_gradient(&mut ws);
+                let (dev_loss, dev_correct) = dev.loss_and_gradient().unwrap();
+                assert!(
+                    (dev_loss - loss).abs() <= 1e-5 * loss.abs().max(1.0),
+                    "{what}: loss {dev_loss} vs {loss}"
+                );
+                assert!(
+                    dev_correct.abs_diff(correct) <= 1,
+                    "{what}: correct {dev_correct} vs {correct}"
+                );
+                let grads = dev.download_grads().unwrap();
+                for info in cpu.param_infos() {
+                    let r = info.range.clone();
+                    assert_close(
+                        &format!("{what}: d {}", info.name),
+                        &grads[r.clone()],
+                        &ws.grads[r],
+                        1e-4,
+                    );
+                }
+
+                // Two steps, so the second uses the momentum buffer.
+                let mut sgd = Sgd::new(SGD, cpu.param_count());
+                for step in 0..2 {
+                    if step > 0 {
+                        cpu.loss_and_gradient(&mut ws);
+                        dev.loss_and_gradient().unwrap();
+                    }
+                    sgd.step(&mut cpu.params, &ws.grads);
+                    dev.sgd_step(&SGD).unwrap();
+                    let what = format!("{what}: after SGD step {}", step + 1);
+                    assert_close(
+                        &format!("{what}: params"),
+                        &dev.download_params().unwrap(),
+                        &cpu.params,
+                        1e-5,
+                    );
+                    assert_close(
+                        &format!("{what}: velocity"),
+                        &dev.download_velocity().unwrap(),
+                        sgd.velocity(),
+                        1e-4,
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_training_epoch_matches_the_cpu_engine() {
+        let Some(gpu) = gpu("a_training_epoch_matches_the_cpu_engine") else {
+            return;
+        };
+        let arch = Arch::CourseCnn {
+            k: 6,
+            h1: 20,
+            h2: 10,
+        };
+        let mut rng = rng(7);
+        let n = 40;
+        let pixels: Vec<f32> = (0..n * 3 * 32 * 32)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let labels: Vec<u8> = (0..n).map(|_| rng.random_range(0..4)).collect();
+        let images = Images {
+            pixels: &pixels,
+            labels: &labels,
+        };
+        let mut cpu = Model::for_arch(&arch, 4).unwrap();
+        cpu.init_pytorch(&mut rng);
+        let mut dev = GpuModel::for_arch(gpu, &arch, 4, 16).unwrap();
+        dev.upload_params(&cpu.params).unwrap();
+
+        let mut ws = [cpu.workspace(16)];
+        let mut sgd = Sgd::new(SGD, cpu.param_count());
+        let (mut order_cpu, mut order_gpu) =
+            ((0..n).collect::<Vec<_>>(), (0..n).collect::<Vec<_>>());
+        let (mut rng_cpu, mut rng_gpu) = (rng.clone(), rng);
+        let want = train_epoch(
+            &mut cpu,
+            &mut ws,
+            &mut sgd,
+            &images,
+            &mut order_cpu,
+            16,
+            &mut rng_cpu,
+        )
+        .unwrap();
+        let got =
+            gpu::train_epoch(&mut dev, &SGD, &images, &mut order_gpu, 16, &mut rng_gpu).unwrap();
+        assert_eq!(order_cpu, order_gpu, "the same shuffle");
+        assert!(
+            (got.mean_loss - want.mean_loss).abs() <= 1e-4,
+            "mean loss {} vs {}",
+            got.mean_loss,
+            want.mean_loss
+        );
+        assert_close(
+            "params after an epoch",
+            &dev.download_params().unwrap(),
+            &cpu.params,
+            1e-4,
+        );
+    }
+
+    #[test]
+    fn bad_batches_are_errors_not_panics() {
+        let Some(gpu) = gpu("bad_batches_are_errors_not_panics") else {
+            return;
+        };
+        let arch = Arch::CourseCnn { k: 4, h1: 8, h2: 6 };
+        let mut dev = GpuModel::for_arch(gpu.clone(), &arch, 4, 2).unwrap();
+        let image = vec![0.0f32; 32 * 32 * 3];
+        let three = [image.clone(), image.clone(), image.clone()].concat();
+        assert!(dev.load(&three, &[0, 1, 2]).is_err(), "above capacity");
+        assert!(dev.load(&image, &[4]).is_err(), "label out of range");
+        assert!(dev.load(&image[1..], &[0]).is_err(), "short input");
+        assert!(
+            dev.upload_params(&[0.0; 3]).is_err(),
+            "wrong parameter count"
+        );
+        assert!(GpuModel::for_arch(gpu, &arch, 4, 0).is_err(), "capacity 0");
+    }
+}
