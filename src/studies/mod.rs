@@ -248,6 +248,21 @@ where
         .collect())
 }
 
+/// The results of the jobs `(first, second, seed)` whose first two indices
+/// are `(a, b)`, in job (seed) order: one cell of a two-factor sweep.
+pub fn cell_runs<'a, T>(
+    jobs: &[(usize, usize, usize)],
+    results: &'a [T],
+    a: usize,
+    b: usize,
+) -> Vec<&'a T> {
+    jobs.iter()
+        .zip(results)
+        .filter(|((ja, jb, _), _)| *ja == a && *jb == b)
+        .map(|(_, r)| r)
+        .collect()
+}
+
 /// The mid-run state file of unit `index` of sweep `label` (see
 /// `UnitStore::state_path`): a job that saves its state there every few
 /// epochs continues from it under `--resume`.
