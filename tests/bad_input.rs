@@ -13,8 +13,13 @@ fn root() -> &'static Path {
 
 /// A copy of the xor spec with `from` replaced by `to` (first occurrence).
 fn variant(dir: &Path, k: usize, from: &str, to: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join(GOOD)).unwrap();
-    assert!(text.contains(from), "fixture {from:?} not in {GOOD}");
+    variant_of(GOOD, dir, k, from, to)
+}
+
+/// A copy of spec `good` with `from` replaced by `to` (first occurrence).
+fn variant_of(good: &str, dir: &Path, k: usize, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join(good)).unwrap();
+    assert!(text.contains(from), "fixture {from:?} not in {good}");
     let p = dir.join(format!("case{k}.toml"));
     std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
     p
@@ -93,6 +98,69 @@ const SPEC_CASES: &[(&str, &str, &str)] = &[
     ("[data]", "[dataa]", "dataa"),
     ("[quick]", "quick = 3\n[quick2]", "quick"),
 ];
+
+const RANDOMIZATION: &str = "experiments/randomization.toml";
+
+/// The randomization study's own keys (checked before any data is read).
+const RANDOMIZATION_CASES: &[(&str, &str, &str)] = &[
+    (
+        "settings = [\"true\", \"random_labels\"",
+        "settings = [\"true\", \"random_lables\"",
+        "data.settings[1]",
+    ),
+    (
+        "settings = [\"true\", \"random_labels\", \"shuffled_pixels\", \"random_pixels\", \"gaussian\"]",
+        "settings = []",
+        "data.settings",
+    ),
+    (
+        "settings = [\"true\", \"random_labels\"",
+        "settings = [\"true\", \"true\"",
+        "data.settings[1]",
+    ),
+    ("corruption = [0.2,", "corruption = [1.5,", "data.corruption[0]"),
+    ("corruption = [0.2,", "corruption = [-0.2,", "data.corruption[0]"),
+    ("corruption = [0.2,", "corruption = [1.0,", "data.corruption[0]"),
+    ("corruption = [0.2,", "corruption = [\"low\",", "data.corruption"),
+    ("corruption = [0.2, 0.4,", "corruption = [0.2, 0.2,", "data.corruption[1]"),
+    ("train = 4000", "train = 0", "data"),
+    ("widths = [512]", "widths = [0]", "model.archs[1]"),
+    ("kind = \"mlp\"", "kind = \"resnet\"", "model.archs"),
+    ("max_epochs = 200", "max_epochs = 0", "train.max_epochs"),
+    ("batch = [4, 32]", "batch = [4]", "train.batch"),
+    ("lr = [1e-3, 1e-2]", "lr = [1e-3, -1.0]", "train.lr[1]"),
+    ("momentum = 0.9", "momentum = 1.0", "train.momentum"),
+    ("slowdown = [1.5, 3.5]", "slowdown = [3.5, 1.5]", "claims.slowdown"),
+    (
+        "chance_confidence = 0.99",
+        "chance_confidence = 1.5",
+        "claims.chance_confidence",
+    ),
+    (
+        "[data]",
+        "[data]\nlabel_noise = [0.1]",
+        "label_noise",
+    ),
+];
+
+#[test]
+fn bad_randomization_specs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for (k, (from, to, needle)) in RANDOMIZATION_CASES.iter().enumerate() {
+        let spec = variant_of(RANDOMIZATION, tmp.path(), k, from, to);
+        expect_bad(
+            &[
+                "run",
+                spec.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            needle,
+            &out,
+        );
+    }
+}
 
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_overfit"))

@@ -69,10 +69,10 @@ pub struct DataSpec {
     pub flip_rule: FlipRule,
 }
 
-fn default_dir() -> String {
+pub(super) fn default_dir() -> String {
     "../shared/data/cifar10-4class".into()
 }
-fn default_classes() -> Vec<u8> {
+pub(super) fn default_classes() -> Vec<u8> {
     vec![1, 6, 7, 8]
 }
 fn default_noise() -> Vec<f64> {
@@ -205,8 +205,32 @@ fn params_of(a: &[usize; 3], classes: usize) -> usize {
         .unwrap_or(0)
 }
 
-fn fail<T>(spec: &LoadedSpec, key: &str, msg: String) -> Result<T> {
+/// A bad-value error for `key` of the spec.
+pub(super) fn fail<T>(spec: &LoadedSpec, key: &str, msg: String) -> Result<T> {
     Err(spec.bad_value(key, msg))
+}
+
+/// `train.momentum` in [0, 1) and `train.weight_decay` >= 0 (shared with the randomization study).
+pub(super) fn check_momentum_and_decay(
+    spec: &LoadedSpec,
+    momentum: f32,
+    weight_decay: f32,
+) -> Result<()> {
+    if !(0.0..1.0).contains(&momentum) {
+        return fail(
+            spec,
+            "train.momentum",
+            format!("{momentum} is outside [0, 1)"),
+        );
+    }
+    if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+        return fail(
+            spec,
+            "train.weight_decay",
+            format!("{weight_decay} must be >= 0"),
+        );
+    }
+    Ok(())
 }
 
 /// Validation of everything the types cannot express; returns the resolved spec text.
@@ -262,20 +286,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(t.lr > 0.0 && t.lr.is_finite()) {
         return fail(spec, "train.lr", format!("{} must be positive", t.lr));
     }
-    if !(0.0..1.0).contains(&t.momentum) {
-        return fail(
-            spec,
-            "train.momentum",
-            format!("{} is outside [0, 1)", t.momentum),
-        );
-    }
-    if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
-        return fail(
-            spec,
-            "train.weight_decay",
-            format!("{} must be >= 0", t.weight_decay),
-        );
-    }
+    check_momentum_and_decay(spec, t.momentum, t.weight_decay)?;
     if let Some(path) = &t.init_from {
         let (tensors, _) =
             checkpoint::read(Path::new(path)).map_err(|e| spec.bad_value("train.init_from", e))?;
@@ -328,19 +339,32 @@ fn run_label(eta: f64, arch: &[usize; 3], s: usize) -> String {
     format!("eta{eta}:{}:s{s}", arch_of(arch).label())
 }
 
-struct Loaded {
-    train: CifarSet,
-    test: CifarSet,
+/// A CIFAR training set and test set (also used by the randomization study).
+pub(super) struct CifarPair {
+    pub train: CifarSet,
+    pub test: CifarSet,
 }
 
-fn load_data(spec: &CnnSweepSpec, dir: &Path) -> Result<Loaded> {
-    let classes = &spec.data.classes;
-    let train = cifar::load(dir, Split::Train, classes, Some(spec.data.train))?;
-    let test = cifar::load(dir, Split::Test, classes, Some(spec.data.test))?;
-    for (key, want, got) in [
-        ("data.train", spec.data.train, train.len()),
-        ("data.test", spec.data.test, test.len()),
-    ] {
+fn load_data(spec: &CnnSweepSpec, dir: &Path) -> Result<CifarPair> {
+    load_cifar_pair(
+        dir,
+        &spec.data.classes,
+        ("data.train", spec.data.train),
+        ("data.test", spec.data.test),
+    )
+}
+
+/// The first `train.1` training and `test.1` test images of `classes` in
+/// `dir`; too few is bad input naming the spec key (`train.0`, `test.0`).
+pub(super) fn load_cifar_pair(
+    dir: &Path,
+    classes: &[u8],
+    train: (&str, usize),
+    test: (&str, usize),
+) -> Result<CifarPair> {
+    let train_set = cifar::load(dir, Split::Train, classes, Some(train.1))?;
+    let test_set = cifar::load(dir, Split::Test, classes, Some(test.1))?;
+    for ((key, want), got) in [(train, train_set.len()), (test, test_set.len())] {
         if got < want {
             return Err(Error::bad(format!(
                 "{key} = {want}: {} holds only {got} images of classes {classes:?}",
@@ -348,14 +372,17 @@ fn load_data(spec: &CnnSweepSpec, dir: &Path) -> Result<Loaded> {
             )));
         }
     }
-    Ok(Loaded { train, test })
+    Ok(CifarPair {
+        train: train_set,
+        test: test_set,
+    })
 }
 
 /// Train one model and measure it on the whole sets.
 #[allow(clippy::too_many_arguments)]
 fn train_run(
     spec: &CnnSweepSpec,
-    data: &Loaded,
+    data: &CifarPair,
     seed: u64,
     level: usize,
     arch_i: usize,
@@ -441,17 +468,7 @@ fn train_run(
         &label,
         user_checkpoint,
     )?;
-    let mut metrics = Metrics::default();
-    for ev in &out.evals {
-        let e = ev.epoch as u64;
-        metrics.push(&label, e, "train", "loss", ev.train_loss);
-        metrics.push(&label, e, "train", "error", ev.train_error);
-        if let Some(clean) = ev.train_clean_error {
-            metrics.push(&label, e, "train_clean", "error", clean);
-        }
-        metrics.push(&label, e, "test", "loss", ev.test_loss);
-        metrics.push(&label, e, "test", "error", ev.test_error);
-    }
+    let metrics = epoch_metrics(&label, &out.evals);
     let trained: Vec<&EpochEval> = out.evals.iter().filter(|ev| ev.epoch > 0).collect();
     let train_errors: Vec<f64> = trained.iter().map(|ev| ev.train_error).collect();
     let test_errors: Vec<(usize, f64)> =
@@ -491,6 +508,24 @@ fn train_run(
     Ok(rec)
 }
 
+/// The per-epoch measurements of run `label` as metrics rows (step = epoch):
+/// train/test loss and error, and the error against the clean training
+/// labels (split "train_clean") where it was measured.
+pub(super) fn epoch_metrics(label: &str, evals: &[EpochEval]) -> Metrics {
+    let mut metrics = Metrics::default();
+    for ev in evals {
+        let e = ev.epoch as u64;
+        metrics.push(label, e, "train", "loss", ev.train_loss);
+        metrics.push(label, e, "train", "error", ev.train_error);
+        if let Some(clean) = ev.train_clean_error {
+            metrics.push(label, e, "train_clean", "error", clean);
+        }
+        metrics.push(label, e, "test", "loss", ev.test_loss);
+        metrics.push(label, e, "test", "error", ev.test_error);
+    }
+    metrics
+}
+
 fn file_safe(label: &str) -> String {
     label
         .chars()
@@ -521,7 +556,8 @@ impl Cell<'_> {
     }
 }
 
-fn sd(v: &[f64]) -> f64 {
+/// Sample standard deviation (n - 1); NaN for fewer than two values.
+pub(super) fn sd(v: &[f64]) -> f64 {
     if v.len() < 2 {
         return f64::NAN;
     }
@@ -581,12 +617,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             (0..archs)
                 .map(|a| Cell {
                     params: params_of(&spec.model.archs[a], classes),
-                    runs: jobs
-                        .iter()
-                        .zip(&records)
-                        .filter(|((jl, ja, _), _)| *jl == l && *ja == a)
-                        .map(|(_, r)| r)
-                        .collect(),
+                    runs: super::cell_runs(&jobs, &records, l, a),
                 })
                 .collect()
         })
@@ -774,7 +805,7 @@ fn claims(spec: &CnnSweepSpec, cells: &[Vec<Cell>], runs: usize) -> Vec<Claim> {
 // ---------------------------------------------------------------- figures
 
 /// Per-run "final" values by run label.
-fn finals(metrics: &Metrics) -> BTreeMap<String, BTreeMap<String, f64>> {
+pub(super) fn finals(metrics: &Metrics) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for r in metrics.rows.iter().filter(|r| r.split == "final") {
         out.entry(r.run.clone())
@@ -793,7 +824,8 @@ fn group_of(run: &str) -> (String, String) {
     )
 }
 
-fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Series {
+/// A median curve with its 20-80% quantile band over the values at each x.
+pub(super) fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Series {
     Series {
         label,
         x,

@@ -8,6 +8,7 @@ pub mod expressivity;
 pub mod label_noise;
 pub mod leaky_relu_benign;
 pub mod optimization_threshold;
+pub mod randomization;
 pub mod xor_grokking;
 
 use std::path::{Path, PathBuf};
@@ -107,7 +108,7 @@ pub struct StudyOutput {
 }
 
 /// The studies `study = "..."` can name.
-pub const STUDIES: [&str; 7] = [
+pub const STUDIES: [&str; 8] = [
     "xor_cluster",
     "early_alignment",
     "label_noise",
@@ -115,6 +116,7 @@ pub const STUDIES: [&str; 7] = [
     "optimization_threshold",
     "expressivity",
     "cnn_sweep",
+    "randomization",
 ];
 
 /// Check the spec's study section before anything is written, and return
@@ -128,6 +130,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         "early_alignment" => early_alignment::validate(spec),
         "expressivity" => expressivity::validate(spec),
         "optimization_threshold" => optimization_threshold::validate(spec),
+        "randomization" => randomization::validate(spec),
         other => Err(Error::bad(format!(
             "{}: key `study` = {other:?}: expected one of {STUDIES:?}",
             spec.path.display()
@@ -145,6 +148,7 @@ pub fn run(spec: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         "early_alignment" => early_alignment::run(spec, ctx),
         "expressivity" => expressivity::run(spec, ctx),
         "optimization_threshold" => optimization_threshold::run(spec, ctx),
+        "randomization" => randomization::run(spec, ctx),
         other => Err(Error::bad(format!("unknown study {other:?}"))),
     }
 }
@@ -162,6 +166,7 @@ pub fn plot(dir: &Path) -> Result<()> {
         "early_alignment" => early_alignment::plot(&spec, dir, quick),
         "expressivity" => expressivity::plot(&spec, dir, quick),
         "optimization_threshold" => optimization_threshold::plot(&spec, dir, quick),
+        "randomization" => randomization::plot(&spec, dir, quick),
         other => Err(Error::bad(format!(
             "{}: unknown study {other:?}",
             spec_path.display()
@@ -283,6 +288,21 @@ where
         .into_iter()
         .map(|r| r.expect("checked above"))
         .collect())
+}
+
+/// The results of the jobs `(first, second, seed)` whose first two indices
+/// are `(a, b)`, in job (seed) order: one cell of a two-factor sweep.
+pub fn cell_runs<'a, T>(
+    jobs: &[(usize, usize, usize)],
+    results: &'a [T],
+    a: usize,
+    b: usize,
+) -> Vec<&'a T> {
+    jobs.iter()
+        .zip(results)
+        .filter(|((ja, jb, _), _)| *ja == a && *jb == b)
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// The mid-run state file of unit `index` of sweep `label` (see
