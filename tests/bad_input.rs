@@ -145,10 +145,15 @@ const RANDOMIZATION_CASES: &[(&str, &str, &str)] = &[
 
 #[test]
 fn bad_randomization_specs() {
+    expect_bad_variants(RANDOMIZATION, RANDOMIZATION_CASES);
+}
+
+/// Every (from, to, needle) variant of spec `good` must be refused by `run`.
+fn expect_bad_variants(good: &str, cases: &[(&str, &str, &str)]) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    for (k, (from, to, needle)) in RANDOMIZATION_CASES.iter().enumerate() {
-        let spec = variant_of(RANDOMIZATION, tmp.path(), k, from, to);
+    for (k, (from, to, needle)) in cases.iter().enumerate() {
+        let spec = variant_of(good, tmp.path(), k, from, to);
         expect_bad(
             &[
                 "run",
@@ -196,21 +201,7 @@ fn expect_bad(args: &[&str], needle: &str, out: &Path) {
 
 #[test]
 fn bad_specs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    for (k, (from, to, needle)) in SPEC_CASES.iter().enumerate() {
-        let spec = variant(tmp.path(), k, from, to);
-        expect_bad(
-            &[
-                "run",
-                spec.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            needle,
-            &out,
-        );
-    }
+    expect_bad_variants(GOOD, SPEC_CASES);
     assert!(SPEC_CASES.len() >= 30);
 }
 
