@@ -275,11 +275,23 @@ impl Conv2d {
 
     /// Floats of the cols scratch buffer for batches up to `batch`.
     pub fn scratch_len(&self, batch: usize) -> usize {
-        self.cols_len(batch.min(self.chunk()))
+        let direct = if self.direct_fits() {
+            super::direct::scratch_len(self)
+        } else {
+            0
+        };
+        self.cols_len(batch.min(self.chunk())).max(direct)
     }
 
-    /// y = conv(x), chunk by chunk: im2col of a few images into `cols`
-    /// (`scratch_len` floats), then one gemm into their rows of y.
+    /// Whether forward and the weight gradient take the direct kernels of
+    /// `cnn::direct` (conv1 of the course CNN) instead of im2col + gemm.
+    pub fn direct_fits(&self) -> bool {
+        super::direct::fits(self)
+    }
+
+    /// y = conv(x): the direct kernels when `direct_fits`, otherwise chunk
+    /// by chunk, im2col of a few images into `cols` (`scratch_len` floats),
+    /// then one gemm into their rows of y.
     pub fn forward(
         &self,
         w: &[f32],
@@ -289,9 +301,26 @@ impl Conv2d {
         cols: &mut [f32],
         y: &mut [f32],
     ) {
-        let (i, o) = (self.input, self.output());
+        let o = self.output();
         let rows = batch * o.h * o.w;
         broadcast_rows(bias, rows, y);
+        if self.direct_fits() {
+            return super::direct::forward(self, w, x, batch, cols, y);
+        }
+        self.forward_im2col(w, x, batch, cols, y);
+    }
+
+    /// `forward`'s im2col + gemm path (y already holds the bias), for every
+    /// layer the direct kernels do not serve, and as their check.
+    pub fn forward_im2col(
+        &self,
+        w: &[f32],
+        x: &[f32],
+        batch: usize,
+        cols: &mut [f32],
+        y: &mut [f32],
+    ) {
+        let (i, o) = (self.input, self.output());
         let chunk = self.chunk();
         for b0 in (0..batch).step_by(chunk) {
             let nb = chunk.min(batch - b0);
@@ -315,7 +344,8 @@ impl Conv2d {
     /// Given x and dy: dW = dY^T · cols, db = column sums of dY, and, when
     /// asked, dx = col2im(dY · W). Chunk by chunk as `forward` (cols are
     /// recomputed from x rather than kept: cheaper than a trip to memory);
-    /// `cols` and `dcols` are scratch of `scratch_len` floats.
+    /// `cols` and `dcols` are scratch of `scratch_len` floats. Without dx,
+    /// a layer that `direct_fits` forms dW with the direct kernel.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -326,11 +356,31 @@ impl Conv2d {
         cols: &mut [f32],
         dw: &mut [f32],
         db: &mut [f32],
+        dx: Option<(&mut [f32], &mut [f32])>,
+    ) {
+        let o = self.output();
+        column_sums(dy, batch * o.h * o.w, db);
+        if dx.is_none() && self.direct_fits() {
+            return super::direct::backward_weights(self, x, dy, batch, cols, dw);
+        }
+        self.backward_im2col(w, x, dy, batch, cols, dw, dx);
+    }
+
+    /// `backward`'s im2col + gemm path for dW and dx (db is done), for every
+    /// layer the direct kernels do not serve, and as their check.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_im2col(
+        &self,
+        w: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        batch: usize,
+        cols: &mut [f32],
+        dw: &mut [f32],
         mut dx: Option<(&mut [f32], &mut [f32])>,
     ) {
         let (i, o) = (self.input, self.output());
         let kk = self.patch_len();
-        column_sums(dy, batch * o.h * o.w, db);
         let chunk = self.chunk();
         for b0 in (0..batch).step_by(chunk) {
             let nb = chunk.min(batch - b0);

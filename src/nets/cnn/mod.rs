@@ -1,5 +1,6 @@
 //! The f32 CNN engine: layers as forward/backward pairs (`layers`, each with
-//! a naive f64 twin in `reference`), a sequential model with preallocated
+//! a naive f64 twin in `reference`; `direct` is conv1's kernel without
+//! im2col), a sequential model with preallocated
 //! workspaces (`model`), SGD with momentum and the epoch loop (`train`), one whole
 //! resumable training run (`fit`), and
 //! safetensors checkpoints with PyTorch state_dict names (`checkpoint`).
@@ -10,6 +11,7 @@
 //! (`studies::sweep`).
 
 pub mod checkpoint;
+pub mod direct;
 pub mod fit;
 pub mod layers;
 pub mod model;

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use rand::RngExt;
 
 use super::checkpoint::{self, conv_from_torch, state_dict, Tensor};
+use super::direct;
 use super::layers::*;
 use super::model::{Arch, Images, LayerSpec, Model};
 use super::reference::{self as r, Nchw};
@@ -230,6 +231,87 @@ fn check_conv(
     assert!(rel_err(&f64s(&db), &db_ref) < 1e-5, "db");
     let dx_back = Nchw::from_nhwc_f32(n, c_in, h, w, &dx);
     assert!(rel_err(&dx_back.data, &dx_ref.data) < 1e-5, "dx");
+
+    // Without dx (a first layer), a layer that fits takes the direct dW kernel.
+    let mut dw_first = vec![0.0; wt.len()];
+    conv.backward(
+        &w_eng,
+        &x.to_nhwc_f32(),
+        &dy.to_nhwc_f32(),
+        n,
+        &mut cols,
+        &mut dw_first,
+        &mut db,
+        None,
+    );
+    let dw_torch = checkpoint::conv_to_torch(&dw_first, c_out, c_in, k);
+    assert!(rel_err(&f64s(&dw_torch), &dw_ref) < 1e-5, "dW without dx");
+}
+
+/// The direct kernels (`cnn::direct`) against the naive conv and the
+/// im2col path, and their portable lanes against their AVX2 lanes bit for bit.
+fn check_direct_conv(seed: u64, n: usize, c_in: usize, h: usize, w: usize, c_out: usize) {
+    let conv = Conv2d {
+        input: Shape::new(h, w, c_in),
+        c_out,
+        k: 5,
+        pad: 0,
+    };
+    assert!(conv.direct_fits(), "{conv:?} should take the direct path");
+    check_conv(seed, n, c_in, h, w, c_out, 5, 0);
+
+    let mut g = rng(seed ^ 0xd1);
+    let o = conv.output();
+    let x = f32s(&randn(n * conv.input.len(), &mut g));
+    let wt = f32s(&randn(conv.weight_len(), &mut g));
+    let dy = f32s(&randn(n * o.len(), &mut g));
+    let mut cols = vec![0.0; conv.scratch_len(n)];
+    let (mut y_direct, mut y_gemm) = (vec![0.0; n * o.len()], vec![0.0; n * o.len()]);
+    conv.forward(&wt, &vec![0.0; c_out], &x, n, &mut cols, &mut y_direct);
+    conv.forward_im2col(&wt, &x, n, &mut cols, &mut y_gemm);
+    assert!(
+        rel_err(&f64s(&y_direct), &f64s(&y_gemm)) < 1e-5,
+        "direct vs im2col forward"
+    );
+    let mut db = vec![0.0; c_out];
+    let (mut dw_direct, mut dw_gemm) = (vec![0.0; wt.len()], vec![0.0; wt.len()]);
+    conv.backward(&wt, &x, &dy, n, &mut cols, &mut dw_direct, &mut db, None);
+    conv.backward_im2col(&wt, &x, &dy, n, &mut cols, &mut dw_gemm, None);
+    assert!(
+        rel_err(&f64s(&dw_direct), &f64s(&dw_gemm)) < 1e-5,
+        "direct vs im2col dW"
+    );
+
+    let (mut y_plain, mut dw_plain) = (vec![0.0; n * o.len()], vec![0.0; wt.len()]);
+    direct::testing::forward_plain(&conv, &wt, &x, n, &mut y_plain);
+    direct::testing::weights_plain(&conv, &x, &dy, n, &mut dw_plain);
+    // The dispatched lanes are AVX2 where the CPU has it, else the portable ones:
+    // either way the bits must agree.
+    let lanes = if direct::testing::avx2_available() {
+        "AVX2"
+    } else {
+        "portable"
+    };
+    assert_eq!(y_plain, y_direct, "portable vs {lanes} forward bits");
+    assert_eq!(dw_plain, dw_direct, "portable vs {lanes} dW bits");
+}
+
+#[test]
+fn direct_conv_serves_conv1_only_and_matches_the_references() {
+    let conv1 = Conv2d {
+        input: Shape::new(32, 32, 3),
+        c_out: 6,
+        k: 5,
+        pad: 0,
+    };
+    let conv2 = Conv2d {
+        input: Shape::new(14, 14, 6),
+        c_out: 16,
+        k: 5,
+        pad: 0,
+    };
+    assert!(conv1.direct_fits() && !conv2.direct_fits());
+    check_direct_conv(11, 3, 3, 32, 32, 6);
 }
 
 #[test]
@@ -242,6 +324,12 @@ fn im2col_conv_matches_naive_conv_on_the_course_shapes() {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn direct_conv_matches_naive_conv(seed in 0u64..1000, n in 1usize..3, c_in in 1usize..4,
+        h in 5usize..8, w in 29usize..37, half_c_out in 1usize..4) {
+        check_direct_conv(seed, n, c_in, h, w, 2 * half_c_out);
+    }
+
     #[test]
     fn im2col_conv_matches_naive_conv(seed in 0u64..1000, n in 1usize..4, c_in in 1usize..4,
         h in 1usize..9, w in 1usize..9, c_out in 1usize..5, k in 1usize..5, pad in 0usize..3) {

@@ -1,0 +1,398 @@
+//! Direct convolution for a layer with few output channels: the course
+//! CNN's conv1 (3 -> 6 channels, 5 x 5 kernels, 32 x 32 images).
+//!
+//! Why not im2col + gemm there: the gemm's output has only c_out = 6
+//! columns, narrower than any BLAS micro-kernel tile, and the cols matrix
+//! (784 x 75 floats per image, 235 kB) costs more memory traffic than the
+//! arithmetic; at batch 128 conv1's two im2cols and two gemms were about half
+//! of a training step. Here an output row is the vector. Each image is first
+//! copied to planes `xp[ci][iy][ix]` (row stride `stride() >= 32 + k - 1`,
+//! zero past the image), then, with 8-lane fused multiply-adds,
+//!
+//!   y[oy, ox..ox+8, co] += w[co, ky, kx, ci] * xp[ci][oy+ky][ox+kx .. ox+kx+8]
+//!
+//! holding 2 output channels x 4 lane groups (32 columns) in registers, and
+//!
+//!   dW[co, ky, kx, ci] = sum_{b, oy, ox} dyp[co][oy][ox] * xp[ci][oy+ky][ox+kx]
+//!
+//! holding 2 channels x 5 kx in registers, where `dyp` is dY in planes with
+//! the lanes past the output width zero. The flops are the gemm's
+//! (2 B OH OW K c_out each way); no cols matrix is formed.
+//!
+//! Which layers: stride 1 (as every conv here), no padding, 5 x 5 kernels, an
+//! even c_out, and an output 25 to 32 columns wide (four 8-lane groups); see
+//! `Conv2d::direct_fits`. Everything else takes the im2col path, which stays
+//! the general one and the one these kernels are tested against (beside the
+//! f64 reference). The input gradient is not formed here (conv1 needs none);
+//! a layer that needs dx runs its whole backward on the im2col path.
+//!
+//! SIMD: the kernels are written once over a `Lanes` type and instantiated
+//! for AVX2+FMA (chosen at run time) and for plain `[f32; 8]` arrays with
+//! `f32::mul_add`. Both round each multiply-add once and sum in the same
+//! order, so they give the same bits.
+
+use super::layers::Conv2d;
+
+/// Lanes per vector.
+const L: usize = 8;
+/// Lane groups per output row: rows 25..=32 wide.
+const V: usize = 4;
+/// Output channels held in registers at once.
+const CB: usize = 2;
+/// Kernel size served.
+const K: usize = 5;
+
+/// Whether `c` is served by the direct kernels (see the module doc).
+pub fn fits(c: &Conv2d) -> bool {
+    let ow = c.output().w;
+    c.pad == 0 && c.k == K && c.c_out % CB == 0 && ow.div_ceil(L) == V
+}
+
+/// Row stride of the input planes: the last lane group of a row reads up to
+/// column (V L - 1) + (k - 1).
+fn stride(c: &Conv2d) -> usize {
+    (V * L + c.k - 1).max(c.input.w)
+}
+
+fn plane_len(c: &Conv2d) -> usize {
+    c.input.h * stride(c)
+}
+
+fn xp_len(c: &Conv2d) -> usize {
+    c.input.c * plane_len(c)
+}
+
+fn dyp_len(c: &Conv2d) -> usize {
+    c.c_out * c.output().h * V * L
+}
+
+/// Floats of scratch the direct path needs (input planes and dY planes of one image).
+pub fn scratch_len(c: &Conv2d) -> usize {
+    xp_len(c) + dyp_len(c)
+}
+
+/// xp[ci][iy][ix] = x[iy, ix, ci] for one NHWC image (one pass over x);
+/// columns past the image are 0.
+fn to_planes(c: &Conv2d, x: &[f32], xp: &mut [f32]) {
+    let (i, s, plane) = (c.input, stride(c), plane_len(c));
+    let xp = &mut xp[..xp_len(c)];
+    for (iy, line) in x[..i.len()].chunks_exact(i.w * i.c).enumerate() {
+        for (ix, px) in line.chunks_exact(i.c).enumerate() {
+            for (ci, &v) in px.iter().enumerate() {
+                xp[ci * plane + iy * s + ix] = v;
+            }
+        }
+        for ci in 0..i.c {
+            xp[ci * plane + iy * s + i.w..ci * plane + (iy + 1) * s].fill(0.0);
+        }
+    }
+}
+
+/// dyp[co][oy][ox] = dy[oy, ox, co] for one image; lanes ox >= OW are 0.
+fn dy_to_planes(c: &Conv2d, dy: &[f32], dyp: &mut [f32]) {
+    let o = c.output();
+    let dyp = &mut dyp[..dyp_len(c)];
+    for (co, plane) in dyp.chunks_exact_mut(o.h * V * L).enumerate() {
+        for (oy, row) in plane.chunks_exact_mut(V * L).enumerate() {
+            let line = &dy[oy * o.w * o.c..(oy + 1) * o.w * o.c];
+            for (d, px) in row[..o.w].iter_mut().zip(line.chunks_exact(o.c)) {
+                *d = px[co];
+            }
+            row[o.w..].fill(0.0);
+        }
+    }
+}
+
+/// y += conv(x) (no bias) for `batch` NHWC images; `scratch` holds `scratch_len` floats.
+pub fn forward(c: &Conv2d, w: &[f32], x: &[f32], batch: usize, scratch: &mut [f32], y: &mut [f32]) {
+    forward_with(Isa::detect(), c, w, x, batch, scratch, y)
+}
+
+/// dw = sum over the batch of dY ⋆ x (the weight gradient, overwritten).
+pub fn backward_weights(
+    c: &Conv2d,
+    x: &[f32],
+    dy: &[f32],
+    batch: usize,
+    scratch: &mut [f32],
+    dw: &mut [f32],
+) {
+    backward_weights_with(Isa::detect(), c, x, dy, batch, scratch, dw)
+}
+
+fn forward_with(
+    isa: Isa,
+    c: &Conv2d,
+    w: &[f32],
+    x: &[f32],
+    batch: usize,
+    scratch: &mut [f32],
+    y: &mut [f32],
+) {
+    assert!(fits(c) && w.len() >= c.weight_len() && scratch.len() >= scratch_len(c));
+    let (i, o) = (c.input, c.output());
+    for b in 0..batch {
+        let xp = &mut scratch[..xp_len(c)];
+        to_planes(c, &x[b * i.len()..(b + 1) * i.len()], xp);
+        let yb = &mut y[b * o.len()..(b + 1) * o.len()];
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::Avx2` is chosen only when the CPU reports avx2 and fma;
+            // the buffer lengths were asserted above.
+            Isa::Avx2 => unsafe { avx2::forward_image(c, w, xp, yb) },
+            // SAFETY: as above (lengths).
+            Isa::Plain => unsafe { forward_image::<Plain>(c, w, xp, yb) },
+        }
+    }
+}
+
+fn backward_weights_with(
+    isa: Isa,
+    c: &Conv2d,
+    x: &[f32],
+    dy: &[f32],
+    batch: usize,
+    scratch: &mut [f32],
+    dw: &mut [f32],
+) {
+    assert!(fits(c) && dw.len() >= c.weight_len() && scratch.len() >= scratch_len(c));
+    let (i, o) = (c.input, c.output());
+    let dw = &mut dw[..c.weight_len()];
+    dw.fill(0.0);
+    for b in 0..batch {
+        let (xp, dyp) = scratch.split_at_mut(xp_len(c));
+        to_planes(c, &x[b * i.len()..(b + 1) * i.len()], xp);
+        dy_to_planes(c, &dy[b * o.len()..(b + 1) * o.len()], dyp);
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as in `forward_with`.
+            Isa::Avx2 => unsafe { avx2::weights_image(c, xp, dyp, dw) },
+            // SAFETY: lengths asserted above.
+            Isa::Plain => unsafe { weights_image::<Plain>(c, xp, dyp, dw) },
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Isa {
+    Plain,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Plain
+    }
+}
+
+/// Eight f32 lanes: unaligned load/store, broadcast, fused multiply-add.
+trait Lanes: Copy {
+    /// # Safety
+    /// `p` must be valid for reading 8 floats.
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// `p` must be valid for writing 8 floats.
+    unsafe fn store(self, p: *mut f32);
+    /// # Safety
+    /// The lanes' instruction set must be enabled (as for every method).
+    unsafe fn splat(v: f32) -> Self;
+    /// # Safety
+    /// As `splat`.
+    unsafe fn zero() -> Self;
+    /// a b + c with one rounding per lane.
+    ///
+    /// # Safety
+    /// As `splat`.
+    unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
+}
+
+/// The portable lanes.
+#[derive(Clone, Copy)]
+struct Plain([f32; L]);
+
+impl Lanes for Plain {
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        Plain(std::ptr::read_unaligned(p as *const [f32; L]))
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        std::ptr::write_unaligned(p as *mut [f32; L], self.0)
+    }
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        Plain([v; L])
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        Plain([0.0; L])
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+        let mut out = c.0;
+        for (o, (x, y)) in out.iter_mut().zip(a.0.iter().zip(&b.0)) {
+            *o = x.mul_add(*y, *o);
+        }
+        Plain(out)
+    }
+}
+
+/// One image: yb[oy, ox, co] += sum_{ci,ky,kx} w[co,ky,kx,ci] xp[ci][oy+ky][ox+kx].
+///
+/// # Safety
+/// `xp` must hold `xp_len(c)` floats, `w` `c.weight_len()`, `yb` one output image;
+/// every load stays inside its input plane because `stride >= V L + k - 1`.
+#[inline(always)]
+unsafe fn forward_image<T: Lanes>(c: &Conv2d, w: &[f32], xp: &[f32], yb: &mut [f32]) {
+    let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
+    debug_assert!(xp.len() >= xp_len(c) && w.len() >= c.weight_len());
+    let mut row_out = [[0.0f32; L]; V];
+    for oy in 0..o.h {
+        for c0 in (0..c.c_out).step_by(CB) {
+            let mut acc = [[T::zero(); V]; CB];
+            for ci in 0..cin {
+                for ky in 0..K {
+                    let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
+                    for kx in 0..K {
+                        let mut xv = [T::zero(); V];
+                        for (v, x) in xv.iter_mut().enumerate() {
+                            *x = T::load(line.add(kx + v * L));
+                        }
+                        for (b, a) in acc.iter_mut().enumerate() {
+                            let wv = T::splat(w[(c0 + b) * kk + (ky * K + kx) * cin + ci]);
+                            for (a, x) in a.iter_mut().zip(&xv) {
+                                *a = T::fma(wv, *x, *a);
+                            }
+                        }
+                    }
+                }
+            }
+            for (b, a) in acc.iter().enumerate() {
+                for (r, v) in row_out.iter_mut().zip(a) {
+                    v.store(r.as_mut_ptr());
+                }
+                let flat = row_out.as_flattened();
+                for (ox, &v) in flat[..o.w].iter().enumerate() {
+                    yb[(oy * o.w + ox) * o.c + c0 + b] += v;
+                }
+            }
+        }
+    }
+}
+
+/// One image: dw[co,ky,kx,ci] += sum_{oy,ox} dyp[co][oy][ox] xp[ci][oy+ky][ox+kx].
+///
+/// # Safety
+/// `xp` must hold `xp_len(c)` floats and `dyp` `dyp_len(c)` (lanes past the
+/// output width 0, so the columns past the image contribute nothing).
+#[inline(always)]
+unsafe fn weights_image<T: Lanes>(c: &Conv2d, xp: &[f32], dyp: &[f32], dw: &mut [f32]) {
+    let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
+    debug_assert!(xp.len() >= xp_len(c) && dyp.len() >= dyp_len(c));
+    let drow = V * L;
+    let mut lanes = [0.0f32; L];
+    for c0 in (0..c.c_out).step_by(CB) {
+        for ci in 0..cin {
+            for ky in 0..K {
+                let mut acc = [[T::zero(); K]; CB];
+                for oy in 0..o.h {
+                    let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
+                    for v in 0..V {
+                        let mut d = [T::zero(); CB];
+                        for (b, d) in d.iter_mut().enumerate() {
+                            *d = T::load(dyp.as_ptr().add(((c0 + b) * o.h + oy) * drow + v * L));
+                        }
+                        for kx in 0..K {
+                            let xr = T::load(line.add(kx + v * L));
+                            for (a, d) in acc.iter_mut().zip(&d) {
+                                a[kx] = T::fma(*d, xr, a[kx]);
+                            }
+                        }
+                    }
+                }
+                for (b, a) in acc.iter().enumerate() {
+                    for (kx, v) in a.iter().enumerate() {
+                        v.store(lanes.as_mut_ptr());
+                        dw[(c0 + b) * kk + (ky * K + kx) * cin + ci] += lanes.iter().sum::<f32>();
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{Conv2d, Lanes};
+    use std::arch::x86_64::*;
+
+    impl Lanes for __m256 {
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            _mm256_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            _mm256_storeu_ps(p, self)
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            _mm256_set1_ps(v)
+        }
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            _mm256_setzero_ps()
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            _mm256_fmadd_ps(a, b, c)
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support avx2 and fma; buffers as `forward_image`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn forward_image(c: &Conv2d, w: &[f32], xp: &[f32], yb: &mut [f32]) {
+        super::forward_image::<__m256>(c, w, xp, yb)
+    }
+
+    /// # Safety
+    /// The CPU must support avx2 and fma; buffers as `weights_image`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn weights_image(c: &Conv2d, xp: &[f32], dyp: &[f32], dw: &mut [f32]) {
+        super::weights_image::<__m256>(c, xp, dyp, dw)
+    }
+}
+
+/// Test hooks: run one path explicitly, so the tests compare the portable
+/// and the AVX2 lanes bit for bit.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+
+    /// `forward` with the portable lanes.
+    pub fn forward_plain(c: &Conv2d, w: &[f32], x: &[f32], batch: usize, y: &mut [f32]) {
+        let mut scratch = vec![0.0; scratch_len(c)];
+        forward_with(Isa::Plain, c, w, x, batch, &mut scratch, y)
+    }
+
+    /// `backward_weights` with the portable lanes.
+    pub fn weights_plain(c: &Conv2d, x: &[f32], dy: &[f32], batch: usize, dw: &mut [f32]) {
+        let mut scratch = vec![0.0; scratch_len(c)];
+        backward_weights_with(Isa::Plain, c, x, dy, batch, &mut scratch, dw)
+    }
+
+    /// Whether the AVX2 path runs on this machine.
+    pub fn avx2_available() -> bool {
+        !matches!(Isa::detect(), Isa::Plain)
+    }
+}
