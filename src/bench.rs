@@ -136,6 +136,14 @@ pub fn wide(b: &WideBench) -> Result<String> {
     })
 }
 
+/// The number after `key=` in a `key=value ...` line (NaN when absent).
+pub fn value_of(line: &str, key: &str) -> f64 {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 /// Run a peer script from benches/peers/ (`python3 SCRIPT ARGS...`) on the
 /// same problem and return its output line and the value of `key`
 /// (`s_per_step` or `images_per_s`), so a bench can print the ratio of two
@@ -156,15 +164,9 @@ pub fn peer(script: &str, args: &[String], key: &str) -> Result<(String, f64)> {
         .rev()
         .find(|l| l.contains(&format!("{key}=")))
         .map(str::to_string);
-    let value = line
-        .as_deref()
-        .and_then(|l| {
-            l.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-        })
-        .and_then(|v| v.parse::<f64>().ok());
+    let value = line.as_deref().map(|l| value_of(l, key));
     match (out.status.success(), line, value) {
-        (true, Some(line), Some(v)) => Ok((line, v)),
+        (true, Some(line), Some(v)) if v.is_finite() => Ok((line, v)),
         _ => {
             let err = String::from_utf8_lossy(&out.stderr);
             let last = err.lines().last().unwrap_or("no output");
@@ -373,4 +375,18 @@ fn time_cnn_gpu(
     }
     model.download_params()?; // waits for the last step
     Ok(t0.elapsed().as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_of;
+
+    #[test]
+    fn value_of_reads_one_key_exactly() {
+        let line = "bench=cnn images=4000 images_per_s=1234.5 s=2";
+        assert_eq!(value_of(line, "images_per_s"), 1234.5);
+        assert_eq!(value_of(line, "s"), 2.0);
+        assert!(value_of(line, "images_per").is_nan());
+        assert!(value_of(line, "missing").is_nan());
+    }
 }

@@ -149,6 +149,10 @@ enum BenchEngine {
         /// cpu, cuda (needs a build with --features cuda and a GPU) or auto (the GPU if present).
         #[arg(long, value_enum, default_value = "cpu")]
         device: DeviceArg,
+        /// Also time the PyTorch peer (benches/peers/cnn_train.py) on the same
+        /// images, batch and threads, and print the speed-up.
+        #[arg(long)]
+        peer: bool,
     },
 }
 
@@ -302,11 +306,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             })?;
             println!("{line}");
             if peer {
-                let ours: f64 = line
-                    .rsplit("s_per_step=")
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(f64::NAN);
+                let ours = bench::value_of(&line, "s_per_step");
                 let args: Vec<String> = [
                     "--p",
                     &p.to_string(),
@@ -360,6 +360,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     epochs,
                     threads,
                     device,
+                    peer,
                 },
         } => {
             let parts: Vec<usize> = arch
@@ -373,12 +374,13 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                         "bench cnn --arch {arch:?}: expected k,h1,h2 (three whole numbers)"
                     ))
                 })?;
+            let threads = threads.unwrap_or_else(default_threads);
             let line = bench::cnn(&bench::CnnBench {
                 arch: (parts[0], parts[1], parts[2]),
                 batch,
                 images,
-                data,
-                threads: threads.unwrap_or_else(default_threads),
+                data: data.clone(),
+                threads,
                 epochs,
                 device: match device {
                     DeviceArg::Cpu => Device::Cpu,
@@ -387,6 +389,32 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 },
             })?;
             println!("{line}");
+            if peer {
+                let mut args: Vec<String> = [
+                    "--arch",
+                    &arch,
+                    "--batch",
+                    &batch.to_string(),
+                    "--images",
+                    &images.to_string(),
+                    "--epochs",
+                    &epochs.to_string(),
+                    "--threads",
+                    &threads.to_string(),
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                if let Some(dir) = &data {
+                    args.extend(["--data".to_string(), dir.display().to_string()]);
+                }
+                let (peer_line, theirs) = bench::peer("cnn_train.py", &args, "images_per_s")?;
+                println!("{peer_line}");
+                println!(
+                    "speedup_vs_pytorch={:.2}",
+                    bench::value_of(&line, "images_per_s") / theirs
+                );
+            }
             Ok(0)
         }
     }

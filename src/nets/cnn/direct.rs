@@ -9,14 +9,15 @@
 //! copied to planes `xp[ci][iy][ix]` (row stride `stride() >= 32 + k - 1`,
 //! zero past the image), then, with 8-lane fused multiply-adds,
 //!
-//!   y[oy, ox..ox+8, co] += w[co, ky, kx, ci] * xp[ci][oy+ky][ox+kx .. ox+kx+8]
+//!   y[oy, ox..ox+8, co] = bias[co] + sum_{ci,ky,kx} w[co, ky, kx, ci] * xp[ci][oy+ky][ox+kx .. ox+kx+8]
 //!
 //! holding 2 output channels x 4 lane groups (32 columns) in registers, and
 //!
-//!   dW[co, ky, kx, ci] = sum_{b, oy, ox} dyp[co][oy][ox] * xp[ci][oy+ky][ox+kx]
+//!   dW[co, ky, kx, ci] = sum_{b, oy, ox} dyp[co][oy][ox] * xp[ci][oy+ky][ox+kx],
+//!   db[co] = sum_{b, oy, ox} dyp[co][oy][ox]
 //!
-//! holding 2 channels x 5 kx in registers, where `dyp` is dY in planes with
-//! the lanes past the output width zero. The flops are the gemm's
+//! holding 2 channels x 5 kx (and the 2 bias sums) in registers, where `dyp`
+//! is dY in planes with the lanes past the output width zero. The flops are the gemm's
 //! (2 B OH OW K c_out each way); no cols matrix is formed.
 //!
 //! Which layers: stride 1 (as every conv here), no padding, 5 x 5 kernels, an
@@ -72,18 +73,29 @@ pub fn scratch_len(c: &Conv2d) -> usize {
 }
 
 /// xp[ci][iy][ix] = x[iy, ix, ci] for one NHWC image (one pass over x);
-/// columns past the image are 0.
+/// columns past the image are 0. RGB input (c_in = 3, conv1) has its own
+/// copy loop with the channel count known to the compiler.
 fn to_planes(c: &Conv2d, x: &[f32], xp: &mut [f32]) {
-    let (i, s, plane) = (c.input, stride(c), plane_len(c));
+    match c.input.c {
+        3 => to_planes_c::<3>(c, x, xp),
+        _ => to_planes_c::<0>(c, x, xp),
+    }
+}
+
+/// `to_planes` for C channels (0: read from `c.input.c`).
+#[inline(always)]
+fn to_planes_c<const C: usize>(c: &Conv2d, x: &[f32], xp: &mut [f32]) {
+    let (i, s) = (c.input, stride(c));
+    let cin = if C > 0 { C } else { i.c };
+    debug_assert_eq!(cin, i.c);
     let xp = &mut xp[..xp_len(c)];
-    for (iy, line) in x[..i.len()].chunks_exact(i.w * i.c).enumerate() {
-        for (ix, px) in line.chunks_exact(i.c).enumerate() {
-            for (ci, &v) in px.iter().enumerate() {
-                xp[ci * plane + iy * s + ix] = v;
+    for (iy, line) in x[..i.len()].chunks_exact(i.w * cin).enumerate() {
+        for (ci, plane) in xp.chunks_exact_mut(plane_len(c)).enumerate() {
+            let row = &mut plane[iy * s..(iy + 1) * s];
+            for (d, px) in row[..i.w].iter_mut().zip(line.chunks_exact(cin)) {
+                *d = px[ci];
             }
-        }
-        for ci in 0..i.c {
-            xp[ci * plane + iy * s + i.w..ci * plane + (iy + 1) * s].fill(0.0);
+            row[i.w..].fill(0.0);
         }
     }
 }
@@ -103,33 +115,43 @@ fn dy_to_planes(c: &Conv2d, dy: &[f32], dyp: &mut [f32]) {
     }
 }
 
-/// y += conv(x) (no bias) for `batch` NHWC images; `scratch` holds `scratch_len` floats.
-pub fn forward(c: &Conv2d, w: &[f32], x: &[f32], batch: usize, scratch: &mut [f32], y: &mut [f32]) {
-    forward_with(Isa::detect(), c, w, x, batch, scratch, y)
-}
-
-/// dw = sum over the batch of dY ⋆ x (the weight gradient, overwritten).
-pub fn backward_weights(
-    c: &Conv2d,
-    x: &[f32],
-    dy: &[f32],
-    batch: usize,
-    scratch: &mut [f32],
-    dw: &mut [f32],
-) {
-    backward_weights_with(Isa::detect(), c, x, dy, batch, scratch, dw)
-}
-
-fn forward_with(
-    isa: Isa,
+/// y = conv(x) + bias for `batch` NHWC images; `scratch` holds `scratch_len` floats.
+pub fn forward(
     c: &Conv2d,
     w: &[f32],
+    bias: &[f32],
     x: &[f32],
     batch: usize,
     scratch: &mut [f32],
     y: &mut [f32],
 ) {
-    assert!(fits(c) && w.len() >= c.weight_len() && scratch.len() >= scratch_len(c));
+    forward_with(Isa::detect(), c, (w, bias), x, batch, scratch, y)
+}
+
+/// dw = sum over the batch of dY ⋆ x and db = the sums of dY per channel
+/// (the parameter gradients, overwritten).
+pub fn backward_params(
+    c: &Conv2d,
+    x: &[f32],
+    dy: &[f32],
+    batch: usize,
+    scratch: &mut [f32],
+    (dw, db): (&mut [f32], &mut [f32]),
+) {
+    backward_params_with(Isa::detect(), c, x, dy, batch, scratch, (dw, db))
+}
+
+fn forward_with(
+    isa: Isa,
+    c: &Conv2d,
+    (w, bias): (&[f32], &[f32]),
+    x: &[f32],
+    batch: usize,
+    scratch: &mut [f32],
+    y: &mut [f32],
+) {
+    assert!(fits(c) && w.len() >= c.weight_len() && bias.len() >= c.c_out);
+    assert!(scratch.len() >= scratch_len(c));
     let (i, o) = (c.input, c.output());
     for b in 0..batch {
         let xp = &mut scratch[..xp_len(c)];
@@ -139,26 +161,28 @@ fn forward_with(
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is chosen only when the CPU reports avx2 and fma;
             // the buffer lengths were asserted above.
-            Isa::Avx2 => unsafe { avx2::forward_image(c, w, xp, yb) },
+            Isa::Avx2 => unsafe { avx2::forward_image(c, (w, bias), xp, yb) },
             // SAFETY: as above (lengths).
-            Isa::Plain => unsafe { forward_image::<Plain>(c, w, xp, yb) },
+            Isa::Plain => unsafe { forward_image::<Plain>(c, (w, bias), xp, yb) },
         }
     }
 }
 
-fn backward_weights_with(
+fn backward_params_with(
     isa: Isa,
     c: &Conv2d,
     x: &[f32],
     dy: &[f32],
     batch: usize,
     scratch: &mut [f32],
-    dw: &mut [f32],
+    (dw, db): (&mut [f32], &mut [f32]),
 ) {
-    assert!(fits(c) && dw.len() >= c.weight_len() && scratch.len() >= scratch_len(c));
+    assert!(fits(c) && dw.len() >= c.weight_len() && db.len() >= c.c_out);
+    assert!(scratch.len() >= scratch_len(c));
     let (i, o) = (c.input, c.output());
-    let dw = &mut dw[..c.weight_len()];
+    let (dw, db) = (&mut dw[..c.weight_len()], &mut db[..c.c_out]);
     dw.fill(0.0);
+    db.fill(0.0);
     for b in 0..batch {
         let (xp, dyp) = scratch.split_at_mut(xp_len(c));
         to_planes(c, &x[b * i.len()..(b + 1) * i.len()], xp);
@@ -166,9 +190,9 @@ fn backward_weights_with(
         match isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `forward_with`.
-            Isa::Avx2 => unsafe { avx2::weights_image(c, xp, dyp, dw) },
+            Isa::Avx2 => unsafe { avx2::params_image(c, xp, dyp, (dw, db)) },
             // SAFETY: lengths asserted above.
-            Isa::Plain => unsafe { weights_image::<Plain>(c, xp, dyp, dw) },
+            Isa::Plain => unsafe { params_image::<Plain>(c, xp, dyp, (dw, db)) },
         }
     }
 }
@@ -213,6 +237,11 @@ trait Lanes: Copy {
     /// # Safety
     /// As `splat`.
     unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
+    /// a + b.
+    ///
+    /// # Safety
+    /// As `splat`.
+    unsafe fn add(a: Self, b: Self) -> Self;
 }
 
 /// The portable lanes.
@@ -244,21 +273,37 @@ impl Lanes for Plain {
         }
         Plain(out)
     }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        let mut out = a.0;
+        for (o, y) in out.iter_mut().zip(&b.0) {
+            *o += *y;
+        }
+        Plain(out)
+    }
 }
 
-/// One image: yb[oy, ox, co] += sum_{ci,ky,kx} w[co,ky,kx,ci] xp[ci][oy+ky][ox+kx].
+/// One image: yb[oy, ox, co] = bias[co] + sum_{ci,ky,kx} w[co,ky,kx,ci] xp[ci][oy+ky][ox+kx].
 ///
 /// # Safety
 /// `xp` must hold `xp_len(c)` floats, `w` `c.weight_len()`, `yb` one output image;
 /// every load stays inside its input plane because `stride >= V L + k - 1`.
 #[inline(always)]
-unsafe fn forward_image<T: Lanes>(c: &Conv2d, w: &[f32], xp: &[f32], yb: &mut [f32]) {
+unsafe fn forward_image<T: Lanes>(
+    c: &Conv2d,
+    (w, bias): (&[f32], &[f32]),
+    xp: &[f32],
+    yb: &mut [f32],
+) {
     let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
     debug_assert!(xp.len() >= xp_len(c) && w.len() >= c.weight_len());
     let mut row_out = [[0.0f32; L]; V];
     for oy in 0..o.h {
         for c0 in (0..c.c_out).step_by(CB) {
             let mut acc = [[T::zero(); V]; CB];
+            for (b, a) in acc.iter_mut().enumerate() {
+                *a = [T::splat(bias[c0 + b]); V];
+            }
             for ci in 0..cin {
                 for ky in 0..K {
                     let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
@@ -282,20 +327,26 @@ unsafe fn forward_image<T: Lanes>(c: &Conv2d, w: &[f32], xp: &[f32], yb: &mut [f
                 }
                 let flat = row_out.as_flattened();
                 for (ox, &v) in flat[..o.w].iter().enumerate() {
-                    yb[(oy * o.w + ox) * o.c + c0 + b] += v;
+                    yb[(oy * o.w + ox) * o.c + c0 + b] = v;
                 }
             }
         }
     }
 }
 
-/// One image: dw[co,ky,kx,ci] += sum_{oy,ox} dyp[co][oy][ox] xp[ci][oy+ky][ox+kx].
+/// One image: dw[co,ky,kx,ci] += sum_{oy,ox} dyp[co][oy][ox] xp[ci][oy+ky][ox+kx]
+/// and db[co] += sum_{oy,ox} dyp[co][oy][ox] (summed in the ci = ky = 0 pass).
 ///
 /// # Safety
 /// `xp` must hold `xp_len(c)` floats and `dyp` `dyp_len(c)` (lanes past the
 /// output width 0, so the columns past the image contribute nothing).
 #[inline(always)]
-unsafe fn weights_image<T: Lanes>(c: &Conv2d, xp: &[f32], dyp: &[f32], dw: &mut [f32]) {
+unsafe fn params_image<T: Lanes>(
+    c: &Conv2d,
+    xp: &[f32],
+    dyp: &[f32],
+    (dw, db): (&mut [f32], &mut [f32]),
+) {
     let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
     debug_assert!(xp.len() >= xp_len(c) && dyp.len() >= dyp_len(c));
     let drow = V * L;
@@ -304,12 +355,19 @@ unsafe fn weights_image<T: Lanes>(c: &Conv2d, xp: &[f32], dyp: &[f32], dw: &mut 
         for ci in 0..cin {
             for ky in 0..K {
                 let mut acc = [[T::zero(); K]; CB];
+                let mut bias_acc = [T::zero(); CB];
+                let with_bias = ci == 0 && ky == 0;
                 for oy in 0..o.h {
                     let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
                     for v in 0..V {
                         let mut d = [T::zero(); CB];
                         for (b, d) in d.iter_mut().enumerate() {
                             *d = T::load(dyp.as_ptr().add(((c0 + b) * o.h + oy) * drow + v * L));
+                        }
+                        if with_bias {
+                            for (a, d) in bias_acc.iter_mut().zip(&d) {
+                                *a = T::add(*a, *d);
+                            }
                         }
                         for kx in 0..K {
                             let xr = T::load(line.add(kx + v * L));
@@ -323,6 +381,12 @@ unsafe fn weights_image<T: Lanes>(c: &Conv2d, xp: &[f32], dyp: &[f32], dw: &mut 
                     for (kx, v) in a.iter().enumerate() {
                         v.store(lanes.as_mut_ptr());
                         dw[(c0 + b) * kk + (ky * K + kx) * cin + ci] += lanes.iter().sum::<f32>();
+                    }
+                }
+                if with_bias {
+                    for (b, v) in bias_acc.iter().enumerate() {
+                        v.store(lanes.as_mut_ptr());
+                        db[c0 + b] += lanes.iter().sum::<f32>();
                     }
                 }
             }
@@ -356,20 +420,29 @@ mod avx2 {
         unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
             _mm256_fmadd_ps(a, b, c)
         }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            _mm256_add_ps(a, b)
+        }
     }
 
     /// # Safety
     /// The CPU must support avx2 and fma; buffers as `forward_image`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn forward_image(c: &Conv2d, w: &[f32], xp: &[f32], yb: &mut [f32]) {
-        super::forward_image::<__m256>(c, w, xp, yb)
+    pub unsafe fn forward_image(c: &Conv2d, wb: (&[f32], &[f32]), xp: &[f32], yb: &mut [f32]) {
+        super::forward_image::<__m256>(c, wb, xp, yb)
     }
 
     /// # Safety
-    /// The CPU must support avx2 and fma; buffers as `weights_image`.
+    /// The CPU must support avx2 and fma; buffers as `params_image`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn weights_image(c: &Conv2d, xp: &[f32], dyp: &[f32], dw: &mut [f32]) {
-        super::weights_image::<__m256>(c, xp, dyp, dw)
+    pub unsafe fn params_image(
+        c: &Conv2d,
+        xp: &[f32],
+        dyp: &[f32],
+        grads: (&mut [f32], &mut [f32]),
+    ) {
+        super::params_image::<__m256>(c, xp, dyp, grads)
     }
 }
 
@@ -380,15 +453,21 @@ pub mod testing {
     use super::*;
 
     /// `forward` with the portable lanes.
-    pub fn forward_plain(c: &Conv2d, w: &[f32], x: &[f32], batch: usize, y: &mut [f32]) {
+    pub fn forward_plain(c: &Conv2d, wb: (&[f32], &[f32]), x: &[f32], batch: usize, y: &mut [f32]) {
         let mut scratch = vec![0.0; scratch_len(c)];
-        forward_with(Isa::Plain, c, w, x, batch, &mut scratch, y)
+        forward_with(Isa::Plain, c, wb, x, batch, &mut scratch, y)
     }
 
-    /// `backward_weights` with the portable lanes.
-    pub fn weights_plain(c: &Conv2d, x: &[f32], dy: &[f32], batch: usize, dw: &mut [f32]) {
+    /// `backward_params` with the portable lanes.
+    pub fn params_plain(
+        c: &Conv2d,
+        x: &[f32],
+        dy: &[f32],
+        batch: usize,
+        grads: (&mut [f32], &mut [f32]),
+    ) {
         let mut scratch = vec![0.0; scratch_len(c)];
-        backward_weights_with(Isa::Plain, c, x, dy, batch, &mut scratch, dw)
+        backward_params_with(Isa::Plain, c, x, dy, batch, &mut scratch, grads)
     }
 
     /// Whether the AVX2 path runs on this machine.

@@ -301,26 +301,25 @@ impl Conv2d {
         cols: &mut [f32],
         y: &mut [f32],
     ) {
-        let o = self.output();
-        let rows = batch * o.h * o.w;
-        broadcast_rows(bias, rows, y);
         if self.direct_fits() {
-            return super::direct::forward(self, w, x, batch, cols, y);
+            return super::direct::forward(self, w, bias, x, batch, cols, y);
         }
-        self.forward_im2col(w, x, batch, cols, y);
+        self.forward_im2col(w, bias, x, batch, cols, y);
     }
 
-    /// `forward`'s im2col + gemm path (y already holds the bias), for every
-    /// layer the direct kernels do not serve, and as their check.
+    /// `forward`'s im2col + gemm path, for every layer the direct kernels do
+    /// not serve, and as their check.
     pub fn forward_im2col(
         &self,
         w: &[f32],
+        bias: &[f32],
         x: &[f32],
         batch: usize,
         cols: &mut [f32],
         y: &mut [f32],
     ) {
         let (i, o) = (self.input, self.output());
+        broadcast_rows(bias, batch * o.h * o.w, y);
         let chunk = self.chunk();
         for b0 in (0..batch).step_by(chunk) {
             let nb = chunk.min(batch - b0);
@@ -358,16 +357,14 @@ impl Conv2d {
         db: &mut [f32],
         dx: Option<(&mut [f32], &mut [f32])>,
     ) {
-        let o = self.output();
-        column_sums(dy, batch * o.h * o.w, db);
         if dx.is_none() && self.direct_fits() {
-            return super::direct::backward_weights(self, x, dy, batch, cols, dw);
+            return super::direct::backward_params(self, x, dy, batch, cols, (dw, db));
         }
-        self.backward_im2col(w, x, dy, batch, cols, dw, dx);
+        self.backward_im2col(w, x, dy, batch, cols, dw, db, dx);
     }
 
-    /// `backward`'s im2col + gemm path for dW and dx (db is done), for every
-    /// layer the direct kernels do not serve, and as their check.
+    /// `backward`'s im2col + gemm path, for every layer the direct kernels
+    /// do not serve, and as their check.
     #[allow(clippy::too_many_arguments)]
     pub fn backward_im2col(
         &self,
@@ -377,10 +374,12 @@ impl Conv2d {
         batch: usize,
         cols: &mut [f32],
         dw: &mut [f32],
+        db: &mut [f32],
         mut dx: Option<(&mut [f32], &mut [f32])>,
     ) {
         let (i, o) = (self.input, self.output());
         let kk = self.patch_len();
+        column_sums(dy, batch * o.h * o.w, db);
         let chunk = self.chunk();
         for b0 in (0..batch).step_by(chunk) {
             let nb = chunk.min(batch - b0);

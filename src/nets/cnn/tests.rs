@@ -246,6 +246,7 @@ fn check_conv(
     );
     let dw_torch = checkpoint::conv_to_torch(&dw_first, c_out, c_in, k);
     assert!(rel_err(&f64s(&dw_torch), &dw_ref) < 1e-5, "dW without dx");
+    assert!(rel_err(&f64s(&db), &db_ref) < 1e-5, "db without dx");
 }
 
 /// The direct kernels (`cnn::direct`) against the naive conv and the
@@ -267,24 +268,39 @@ fn check_direct_conv(seed: u64, n: usize, c_in: usize, h: usize, w: usize, c_out
     let dy = f32s(&randn(n * o.len(), &mut g));
     let mut cols = vec![0.0; conv.scratch_len(n)];
     let (mut y_direct, mut y_gemm) = (vec![0.0; n * o.len()], vec![0.0; n * o.len()]);
-    conv.forward(&wt, &vec![0.0; c_out], &x, n, &mut cols, &mut y_direct);
-    conv.forward_im2col(&wt, &x, n, &mut cols, &mut y_gemm);
+    let bias = f32s(&randn(c_out, &mut g));
+    conv.forward(&wt, &bias, &x, n, &mut cols, &mut y_direct);
+    conv.forward_im2col(&wt, &bias, &x, n, &mut cols, &mut y_gemm);
     assert!(
         rel_err(&f64s(&y_direct), &f64s(&y_gemm)) < 1e-5,
         "direct vs im2col forward"
     );
-    let mut db = vec![0.0; c_out];
+    let (mut db_direct, mut db_gemm) = (vec![0.0; c_out], vec![0.0; c_out]);
     let (mut dw_direct, mut dw_gemm) = (vec![0.0; wt.len()], vec![0.0; wt.len()]);
-    conv.backward(&wt, &x, &dy, n, &mut cols, &mut dw_direct, &mut db, None);
-    conv.backward_im2col(&wt, &x, &dy, n, &mut cols, &mut dw_gemm, None);
+    conv.backward(
+        &wt,
+        &x,
+        &dy,
+        n,
+        &mut cols,
+        &mut dw_direct,
+        &mut db_direct,
+        None,
+    );
+    conv.backward_im2col(&wt, &x, &dy, n, &mut cols, &mut dw_gemm, &mut db_gemm, None);
     assert!(
         rel_err(&f64s(&dw_direct), &f64s(&dw_gemm)) < 1e-5,
         "direct vs im2col dW"
     );
+    assert!(
+        rel_err(&f64s(&db_direct), &f64s(&db_gemm)) < 1e-5,
+        "direct vs im2col db"
+    );
 
     let (mut y_plain, mut dw_plain) = (vec![0.0; n * o.len()], vec![0.0; wt.len()]);
-    direct::testing::forward_plain(&conv, &wt, &x, n, &mut y_plain);
-    direct::testing::weights_plain(&conv, &x, &dy, n, &mut dw_plain);
+    let mut db_plain = vec![0.0; c_out];
+    direct::testing::forward_plain(&conv, (&wt, &bias), &x, n, &mut y_plain);
+    direct::testing::params_plain(&conv, &x, &dy, n, (&mut dw_plain, &mut db_plain));
     // The dispatched lanes are AVX2 where the CPU has it, else the portable ones:
     // either way the bits must agree.
     let lanes = if direct::testing::avx2_available() {
@@ -294,6 +310,7 @@ fn check_direct_conv(seed: u64, n: usize, c_in: usize, h: usize, w: usize, c_out
     };
     assert_eq!(y_plain, y_direct, "portable vs {lanes} forward bits");
     assert_eq!(dw_plain, dw_direct, "portable vs {lanes} dW bits");
+    assert_eq!(db_plain, db_direct, "portable vs {lanes} db bits");
 }
 
 #[test]
