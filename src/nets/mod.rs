@@ -5,6 +5,7 @@ pub mod activation;
 pub mod cnn;
 pub mod expressivity;
 pub mod init;
+pub mod isa;
 pub mod linear;
 pub mod loss;
 pub mod two_layer;

@@ -42,6 +42,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::nets::isa::Isa;
 use crate::rng::Rng;
 
 /// Neurons whose partial outputs a block keeps apart (two AVX2 registers of f64).
@@ -180,25 +181,6 @@ pub struct WideConfig {
     pub gamma: f64,
     pub lr: f64,
     pub loss: LossConvention,
-}
-
-/// The SIMD width the kernel was compiled for and the CPU supports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Isa {
-    Plain,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-}
-
-fn detect_isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Isa::Avx2;
-        }
-    }
-    Isa::Plain
 }
 
 /// sigma(z) = max(z, gamma z) for 0 <= gamma <= 1, written exactly as the
@@ -624,7 +606,7 @@ impl WideGd {
             cfg,
             net,
             data,
-            isa: detect_isa(),
+            isa: Isa::detect(),
             f: Vec::new(),
             r: Vec::new(),
             partials: Vec::new(),
@@ -829,8 +811,7 @@ mod tests {
         #[allow(unused_mut)]
         let mut others: Vec<WideGd> = Vec::new();
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if Isa::detect() == Isa::Avx2 {
             let mut gd = WideGd::new(cfg, net, data.clone()).unwrap();
             gd.isa = Isa::Avx2;
             others.push(gd);

@@ -33,6 +33,7 @@
 //! order, so they give the same bits.
 
 use super::layers::Conv2d;
+use crate::nets::isa::Isa;
 
 /// Lanes per vector.
 const L: usize = 8;
@@ -194,27 +195,6 @@ fn backward_params_with(
             // SAFETY: lengths asserted above.
             Isa::Plain => unsafe { params_image::<Plain>(c, xp, dyp, (dw, db)) },
         }
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Isa {
-    Plain,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-}
-
-impl Isa {
-    fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Plain
     }
 }
 
