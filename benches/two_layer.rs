@@ -25,7 +25,6 @@ fn problem(p: usize, n: usize, m: usize) -> (Array2<f64>, Array1<f64>, Array2<f6
 }
 
 fn step(c: &mut Criterion) {
-    overfit::studies::set_blas_threads(1);
     let (p, n, m) = (4000, 100, 200);
     let (x, y, w0, a0) = problem(p, n, m);
     let cfg = GdConfig {

@@ -40,7 +40,6 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
             "bench two-layer: --engine must be primal or dual",
         ));
     }
-    crate::studies::set_blas_threads(b.threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(b.threads.max(1))
         .build()
@@ -251,7 +250,8 @@ pub struct CnnBench {
 /// Time mini-batch SGD (lr 1e-3, momentum 0.9, cross-entropy) of the course
 /// CNN: after 10 warm-up mini-batches, `epochs` shuffled passes over
 /// `images` images; prints images per second and the device it ran on. On
-/// the CPU the model's gemms use `threads` OpenBLAS threads. Peer:
+/// the CPU, `threads` >= 2 splits each mini-batch into that many shards
+/// computed in parallel (OpenBLAS itself runs on one thread). Peer:
 /// benches/peers/cnn_train.py.
 pub fn cnn(b: &CnnBench) -> Result<String> {
     use crate::nets::cnn::{Arch, Images, Model, SgdConfig};
@@ -327,9 +327,8 @@ fn time_cnn_cpu(
 ) -> Result<f64> {
     use crate::nets::cnn::{train_epoch, Sgd};
     // Two or more threads: the mini-batch is split across them (data
-    // parallel, one BLAS thread each) when it has at least two images.
+    // parallel; OpenBLAS runs on one thread) when it has at least two images.
     let shards = b.threads.max(1).min(b.batch);
-    crate::studies::set_blas_threads(if shards > 1 { 1 } else { b.threads.max(1) });
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(shards)
         .build()

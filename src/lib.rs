@@ -9,6 +9,7 @@
 extern crate blas_src;
 
 pub mod bench;
+pub mod blas;
 pub mod data;
 pub mod error;
 #[cfg(feature = "cuda")]
@@ -19,6 +20,8 @@ pub mod record;
 pub mod rng;
 pub mod spec;
 pub mod studies;
+#[cfg(test)]
+mod test_util;
 pub mod theory;
 
 pub use error::{Error, Result};

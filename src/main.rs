@@ -163,6 +163,8 @@ fn default_threads() -> usize {
 }
 
 fn main() -> ExitCode {
+    // Linux pins OpenBLAS to one thread at load time; this covers the rest.
+    overfit::blas::pin_one_thread();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print in full; argument errors get the contract's one line.

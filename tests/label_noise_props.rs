@@ -195,7 +195,9 @@ fn exact_error_formulas_match_monte_carlo() {
 /// over 30 draws), interpolating and least-squares sides.
 #[test]
 fn closed_form_snr_matches_simulation() {
-    overfit::studies::set_blas_threads(1);
+    // The library pins OpenBLAS to one thread at load time, in this test
+    // binary as in every other process (`overfit::blas`).
+    assert_eq!(overfit::blas::threads(), 1);
     let n = 160;
     for (ratio, eta) in [(3.0, 0.1), (10.0, 0.2), (0.4, 0.1)] {
         let p = (ratio * n as f64) as usize;

@@ -14,7 +14,8 @@
 //!   Any other point set v (test data, probe directions such as mu1) is
 //!   evaluated through its cross-Gram v X^T and its initial projections v W(0).
 //!
-//! Neither engine allocates inside `step`.
+//! Neither engine allocates inside `step` beyond `par_gemm`'s short list of
+//! column blocks.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
 use super::loss::Loss;
+use crate::blas::par_gemm;
 use crate::error::{Error, Result};
 
 /// Which layers gradient descent moves.
@@ -389,8 +391,10 @@ impl TwoLayerGd {
                 FirstLayer::Primal { x, w } => {
                     // W <- shrink W - lr X^T G inside the gemm (beta = shrink):
                     // no d x m gradient buffer and no extra pass over W.
-                    general_mat_mul(-lr, &x.t(), &self.g, shrink, w);
-                    general_mat_mul(1.0, x, w, 0.0, &mut self.z);
+                    // Both gemms are cut over the m neurons (`par_gemm`), so the
+                    // step uses every thread and its bits do not depend on how many.
+                    par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
+                    par_gemm(1.0, &x.view(), &w.view(), 0.0, &mut self.z.view_mut());
                 }
                 FirstLayer::Dual { k, s, c, .. } => {
                     // C <- shrink C - lr G and s <- shrink s, hence
@@ -399,7 +403,13 @@ impl TwoLayerGd {
                     Zip::from(&mut *c)
                         .and(&self.g)
                         .for_each(|c, &g| *c = shrink * *c - lr * g);
-                    general_mat_mul(-lr, k, &self.g, shrink, &mut self.z);
+                    par_gemm(
+                        -lr,
+                        &k.view(),
+                        &self.g.view(),
+                        shrink,
+                        &mut self.z.view_mut(),
+                    );
                 }
             }
         }

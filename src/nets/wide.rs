@@ -772,6 +772,7 @@ pub fn reference_step(a: &mut [f64], w: &mut [f64], data: &Points, cfg: &WideCon
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::assert_same_bits;
 
     fn toy(m: usize, d: usize, n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Points) {
         let mut rng = crate::rng::stream(seed, 0, "wide-test");
@@ -791,8 +792,8 @@ mod tests {
         let (a, w, _) = toy(2050, 3, 4, 1);
         let net = WideNet::from_arrays(&a, &w, 3).unwrap();
         let (a2, w2) = net.to_arrays();
-        assert_eq!(a, a2);
-        assert_eq!(w, w2);
+        assert_same_bits(&a, &a2, "a");
+        assert_same_bits(&w, &w2, "w");
         assert_eq!(net.blocks(), 3);
     }
 
@@ -826,17 +827,15 @@ mod tests {
         }
         let (fa, fw) = fast.net().to_arrays();
         let (pa, pw) = plain.net().to_arrays();
-        assert_eq!(fa, pa, "SIMD width changed the bits");
-        assert_eq!(fw, pw);
-        assert_eq!(fast.outputs(), plain.outputs());
+        assert_same_bits(&fa, &pa, "a: SIMD width changed the bits");
+        assert_same_bits(&fw, &pw, "w: SIMD width changed the bits");
+        assert_same_bits(fast.outputs(), plain.outputs(), "outputs");
         for gd in &others {
-            assert_eq!(
-                gd.net().to_arrays(),
-                (fa.clone(), fw.clone()),
-                "{:?}",
-                gd.isa
-            );
-            assert_eq!(gd.outputs(), fast.outputs());
+            let (ga, gw) = gd.net().to_arrays();
+            let isa = format!("{:?}", gd.isa);
+            assert_same_bits(&ga, &fa, &format!("a, {isa}"));
+            assert_same_bits(&gw, &fw, &format!("w, {isa}"));
+            assert_same_bits(gd.outputs(), fast.outputs(), &format!("outputs, {isa}"));
         }
         for (u, v) in fa.iter().zip(&a).chain(fw.iter().zip(&w)) {
             assert!((u - v).abs() <= 1e-12 * (1.0 + v.abs()), "{u} vs {v}");

@@ -174,15 +174,6 @@ pub fn plot(dir: &Path) -> Result<()> {
     }
 }
 
-/// Limit OpenBLAS's own threads (1 while runs execute in parallel).
-pub fn set_blas_threads(n: usize) {
-    extern "C" {
-        fn openblas_set_num_threads(num_threads: std::os::raw::c_int);
-    }
-    // SAFETY: a plain setter in the linked OpenBLAS, safe to call at any time.
-    unsafe { openblas_set_num_threads(n as std::os::raw::c_int) }
-}
-
 /// Progress for logs: when stderr is not a terminal (a batch job, `nohup`),
 /// the bar is hidden, so a plain line is printed instead as units finish,
 /// at most one every `ProgressLog::EVERY`.
@@ -218,8 +209,8 @@ impl ProgressLog {
     }
 }
 
-/// Run `count` independent jobs on `ctx.threads` workers (one BLAS thread
-/// each) with a progress bar on stderr (hidden when stderr is not a terminal).
+/// Run `count` independent jobs on `ctx.threads` workers (OpenBLAS runs on
+/// one thread in every process: `crate::blas`) with a progress bar on stderr (hidden when stderr is not a terminal).
 /// Each finished job is saved as a unit in DIR/.units/<label>/, so a killed
 /// run continues with `--resume` and shards combine with `overfit merge`.
 /// Results come back in job order whatever the scheduling, so output never
@@ -246,7 +237,6 @@ where
         .num_threads(threads)
         .build()
         .map_err(|e| Error::bad(format!("--threads {threads}: {e}")))?;
-    set_blas_threads(if count > 1 { 1 } else { threads });
     let results: Vec<Result<Option<T>>> = pool.install(|| {
         (0..count)
             .into_par_iter()

@@ -82,7 +82,7 @@ pub struct EpochStats {
 /// Data parallelism inside a mini-batch: the batch is cut into
 /// `shards.len()` contiguous parts (sizes differ by at most one), each
 /// shard's workspace computes the gradient of the mean loss over its part
-/// (in parallel on the current rayon pool; use one BLAS thread then), and
+/// (in parallel on the current rayon pool), and
 /// the full gradient is sum_s (n_s / B) g_s, summed in shard order. So the
 /// result depends on the number of shards, never on the thread count; one
 /// shard is the plain sequential step. Every workspace must hold
