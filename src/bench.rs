@@ -61,7 +61,7 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
         }
         let per_step = t1.elapsed().as_secs_f64() / b.steps as f64;
         Ok(format!(
-            "bench=two-layer engine={} p={} n={} m={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e}",
+            "bench=two-layer engine={} p={} n={} m={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {}",
             format!("{:?}", b.engine).to_lowercase(),
             b.p,
             b.n,
@@ -69,7 +69,8 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
             b.threads,
             b.steps,
             setup,
-            per_step
+            per_step,
+            crate::blas::machine_fields()
         ))
     })
 }
@@ -129,8 +130,15 @@ pub fn wide(b: &WideBench) -> Result<String> {
         gd.run(b.steps)?;
         let per_step = t1.elapsed().as_secs_f64() / b.steps as f64;
         Ok(format!(
-            "bench=wide m={} n={} d={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e}",
-            b.m, b.n, b.d, b.threads, b.steps, setup, per_step
+            "bench=wide m={} n={} d={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {}",
+            b.m,
+            b.n,
+            b.d,
+            b.threads,
+            b.steps,
+            setup,
+            per_step,
+            crate::blas::machine_fields()
         ))
     })
 }
@@ -306,14 +314,15 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
         }
     };
     Ok(format!(
-        "bench=cnn device={} arch={k},{h1},{h2} params={} batch={} images={} epochs={} data={source} threads={} images_per_s={:.6}",
+        "bench=cnn device={} arch={k},{h1},{h2} params={} batch={} images={} epochs={} data={source} threads={} images_per_s={:.6} {}",
         device.label(),
         model.param_count(),
         b.batch,
         images.len(),
         b.epochs,
         b.threads,
-        (images.len() * b.epochs) as f64 / secs
+        (images.len() * b.epochs) as f64 / secs,
+        crate::blas::machine_fields()
     ))
 }
 

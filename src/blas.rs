@@ -81,6 +81,219 @@ unsafe fn c_string(p: *const c_char) -> String {
         .to_string()
 }
 
+// ------------------------------------------------------------ the kernel core
+
+/// The widest vector instructions a CPU runs, or an OpenBLAS core is written
+/// for, ordered from the weakest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SimdLevel {
+    Sse,
+    Avx,
+    /// AVX2 with FMA.
+    Avx2,
+    /// AVX-512 F, CD, BW, DQ and VL (what OpenBLAS's SkylakeX kernels use).
+    Avx512,
+}
+
+/// What this CPU runs (with the operating system's support), by CPUID.
+pub fn cpu_level() -> SimdLevel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f")
+            && has!("avx512cd")
+            && has!("avx512bw")
+            && has!("avx512dq")
+            && has!("avx512vl")
+        {
+            return SimdLevel::Avx512;
+        }
+        if has!("avx2") && has!("fma") {
+            return SimdLevel::Avx2;
+        }
+        if has!("avx") {
+            return SimdLevel::Avx;
+        }
+    }
+    SimdLevel::Sse
+}
+
+/// What an OpenBLAS core name (`openblas_get_corename`) is written for.
+/// Unknown names count as the SSE fallback.
+pub fn core_level(core: &str) -> SimdLevel {
+    match core.to_ascii_lowercase().as_str() {
+        "skylakex" | "cooperlake" | "sapphirerapids" => SimdLevel::Avx512,
+        "haswell" | "zen" | "excavator" => SimdLevel::Avx2,
+        "sandybridge" | "bulldozer" | "piledriver" | "steamroller" => SimdLevel::Avx,
+        _ => SimdLevel::Sse,
+    }
+}
+
+/// The `OPENBLAS_CORETYPE` that serves a CPU of `level` best, or None where
+/// OpenBLAS's own choice cannot be beaten. On AMD the Zen core is kept even
+/// where the CPU has AVX-512 (Zen 4): it is what OpenBLAS picks there, and
+/// the SkylakeX kernels were never measured on such a part here.
+pub fn best_core(level: SimdLevel, amd: bool) -> Option<&'static str> {
+    match level {
+        SimdLevel::Avx512 if amd => Some("ZEN"),
+        SimdLevel::Avx512 => Some("SKYLAKEX"),
+        SimdLevel::Avx2 if amd => Some("ZEN"),
+        SimdLevel::Avx2 => Some("HASWELL"),
+        SimdLevel::Avx => Some("SANDYBRIDGE"),
+        SimdLevel::Sse => None,
+    }
+}
+
+/// The CPU's model name (/proc/cpuinfo), or "unknown".
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn cpu_is_amd() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|t| t.contains("AuthenticAMD"))
+        .unwrap_or(false)
+}
+
+/// Set on the re-executed process: "OLD->NEW", the core switch it carries
+/// (also the guard against a second re-exec).
+pub const SWITCH_ENV: &str = "OVERFIT_BLAS_SWITCH";
+/// `OVERFIT_BLAS_CORE=keep` opts out of the switch; `=upgrade` switches even
+/// over a weaker `OPENBLAS_CORETYPE` already in the environment.
+pub const OPT_OUT_ENV: &str = "OVERFIT_BLAS_CORE";
+
+/// How the BLAS core in use came about, for bench lines and summary.json.
+pub fn core_choice() -> String {
+    if let Ok(switch) = std::env::var(SWITCH_ENV) {
+        return format!("switched:{switch}");
+    }
+    match std::env::var("OPENBLAS_CORETYPE") {
+        Ok(v) => format!("user:OPENBLAS_CORETYPE={v}"),
+        Err(_) => "openblas".to_string(),
+    }
+}
+
+/// The core to switch to, if OpenBLAS picked one weaker than the CPU runs
+/// and nobody chose: not when `OPENBLAS_CORETYPE` is set (the user's
+/// choice; `OVERFIT_BLAS_CORE=upgrade` overrides a weaker one, for machines
+/// whose environment sets it), not with `OVERFIT_BLAS_CORE=keep`, not twice.
+pub fn core_upgrade() -> Option<&'static str> {
+    let mode = std::env::var(OPT_OUT_ENV).unwrap_or_default();
+    if mode == "keep" || std::env::var_os(SWITCH_ENV).is_some() {
+        return None;
+    }
+    if std::env::var_os("OPENBLAS_CORETYPE").is_some() && mode != "upgrade" {
+        return None;
+    }
+    let target = best_core(cpu_level(), cpu_is_amd())?;
+    (core_level(&core_name()) < core_level(target)).then_some(target)
+}
+
+/// OpenBLAS reads `OPENBLAS_CORETYPE` once, when it is loaded, so a better
+/// core needs a fresh process: re-execute this program (same arguments,
+/// same PID) with it set. Returns only when no switch is due or exec failed
+/// (then the weaker core stays, and `core_choice` says so).
+#[cfg(unix)]
+pub fn reexec_with_best_core() {
+    use std::os::unix::process::CommandExt;
+    let Some(target) = core_upgrade() else {
+        return;
+    };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let switch = format!("{}->{target}", core_name());
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OPENBLAS_CORETYPE", target)
+        .env(SWITCH_ENV, &switch)
+        .exec();
+    eprintln!("warning: could not re-execute with OPENBLAS_CORETYPE={target} ({err}); staying on the {} core", core_name());
+}
+
+#[cfg(not(unix))]
+pub fn reexec_with_best_core() {}
+
+/// The BLAS library and version, e.g. "OpenBLAS-0.3.21".
+pub fn library() -> String {
+    config()
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The machine as `key=value` fields for a bench line (no spaces inside a
+/// value): CPU model, BLAS library, core and how it was chosen, BLAS threads.
+pub fn machine_fields() -> String {
+    format!(
+        "cpu={} blas={} blas_core={} blas_core_choice={} blas_threads={}",
+        cpu_model().replace(char::is_whitespace, "_"),
+        library(),
+        core_name(),
+        core_choice(),
+        threads()
+    )
+}
+
+/// One line for `--verbose`: the CPU, the BLAS core and why it is that one.
+pub fn describe() -> String {
+    let why = match std::env::var(SWITCH_ENV) {
+        Ok(switch) => format!(
+            "re-executed with OPENBLAS_CORETYPE ({switch}): OpenBLAS had picked a core weaker than the CPU runs; {OPT_OUT_ENV}=keep opts out"
+        ),
+        Err(_) => match std::env::var("OPENBLAS_CORETYPE") {
+            Ok(v) => format!("OPENBLAS_CORETYPE={v} set by the user, kept"),
+            Err(_) => "OpenBLAS's own choice".to_string(),
+        },
+    };
+    format!(
+        "blas: {} core {} ({why}); CPU {} ({:?}); {} BLAS thread(s)",
+        library(),
+        core_name(),
+        cpu_model(),
+        cpu_level(),
+        threads()
+    )
+}
+
+/// The machine a result came from, as recorded in summary.json.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Machine {
+    /// CPU model name (/proc/cpuinfo).
+    pub cpu: String,
+    /// Widest vector instructions the CPU runs ("Avx2", "Avx512", ...).
+    pub cpu_simd: String,
+    /// BLAS library and version.
+    pub blas: String,
+    /// OpenBLAS's kernel core in use.
+    pub blas_core: String,
+    /// How that core was chosen (`core_choice`).
+    pub blas_core_choice: String,
+    pub blas_threads: usize,
+}
+
+impl Machine {
+    pub fn current() -> Self {
+        Machine {
+            cpu: cpu_model(),
+            cpu_simd: format!("{:?}", cpu_level()),
+            blas: library(),
+            blas_core: core_name(),
+            blas_core_choice: core_choice(),
+            blas_threads: threads(),
+        }
+    }
+}
+
 /// Columns of B and C per block of [`par_gemm`]: wide enough that each
 /// block is an efficient gemm, narrow enough that m = 1000 neurons give
 /// 8 blocks to share among the threads.
@@ -124,6 +337,25 @@ mod tests {
     fn openblas_runs_on_one_thread_from_the_start() {
         // The constructor ran before this test harness started any thread.
         assert_eq!(threads(), 1, "OpenBLAS thread count");
+    }
+
+    #[test]
+    fn core_levels_order_the_known_cores() {
+        assert_eq!(core_level("Prescott"), SimdLevel::Sse);
+        assert_eq!(core_level("Sandybridge"), SimdLevel::Avx);
+        assert_eq!(core_level("Zen"), SimdLevel::Avx2);
+        assert_eq!(core_level("HASWELL"), SimdLevel::Avx2);
+        assert_eq!(core_level("SkylakeX"), SimdLevel::Avx512);
+        // What each CPU level asks for is at least as strong as the CPU.
+        for (level, amd) in [
+            (SimdLevel::Avx2, false),
+            (SimdLevel::Avx2, true),
+            (SimdLevel::Avx512, false),
+        ] {
+            assert_eq!(core_level(best_core(level, amd).unwrap()), level);
+        }
+        assert_eq!(best_core(SimdLevel::Avx512, true), Some("ZEN"));
+        assert_eq!(best_core(SimdLevel::Sse, false), None);
     }
 
     #[test]

@@ -19,6 +19,9 @@ use overfit::Error;
     about = "Theorems on overfitting, checked against simulation"
 )]
 struct Cli {
+    /// Say on stderr which CPU and BLAS core this run uses, and why.
+    #[arg(long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -163,6 +166,10 @@ fn default_threads() -> usize {
 }
 
 fn main() -> ExitCode {
+    // A better OpenBLAS core than the one it picked needs a fresh process
+    // (it reads OPENBLAS_CORETYPE at load time): this call re-executes the
+    // program once when that is due, before anything else has happened.
+    overfit::blas::reexec_with_best_core();
     // Linux pins OpenBLAS to one thread at load time; this covers the rest.
     overfit::blas::pin_one_thread();
     let cli = match Cli::try_parse() {
@@ -180,6 +187,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.verbose {
+        eprintln!("{}", overfit::blas::describe());
+    }
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

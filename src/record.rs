@@ -339,6 +339,9 @@ pub struct Summary {
     pub elapsed_s: f64,
     pub threads: usize,
     pub quick: bool,
+    /// The CPU and BLAS core the run used (absent in older summaries).
+    #[serde(default)]
+    pub machine: crate::blas::Machine,
     pub claims: Vec<Claim>,
     /// Study-specific details (assumption checks, engine used, ...).
     #[serde(default)]

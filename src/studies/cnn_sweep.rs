@@ -1036,7 +1036,7 @@ mod tests {
         let mut ctx = RunContext::new(out.path().join("run"), 2);
         ctx.data = Some(data.path().to_path_buf());
         let summary = match super::super::execute(&spec_path, &ctx).unwrap() {
-            super::super::Outcome::Finished(s) => s,
+            super::super::Outcome::Finished(s) => *s,
             _ => panic!("not finished"),
         };
         assert!(summary

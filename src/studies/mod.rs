@@ -336,6 +336,7 @@ pub fn summary(
         elapsed_s: elapsed(start),
         threads: ctx.threads,
         quick: ctx.quick,
+        machine: crate::blas::Machine::current(),
         claims,
         details,
     }
@@ -371,7 +372,7 @@ mod tests {
 /// How `execute` ended.
 pub enum Outcome {
     /// All jobs ran (or were resumed/merged): the run directory is complete.
-    Finished(Summary),
+    Finished(Box<Summary>),
     /// `--shard`: this shard's units are written; `overfit merge` completes the run.
     ShardWritten(String),
 }
@@ -427,7 +428,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     output.summary.write(&ctx.out)?;
     plot(&ctx.out)?;
     store.close();
-    Ok(Outcome::Finished(output.summary))
+    Ok(Outcome::Finished(Box::new(output.summary)))
 }
 
 /// `overfit merge`: check that the shard directories belong to one spec and
@@ -526,7 +527,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         ..ctx.clone()
     };
     match execute(&merged_spec, &ctx)? {
-        Outcome::Finished(summary) => Ok(summary),
+        Outcome::Finished(summary) => Ok(*summary),
         Outcome::ShardWritten(msg) => Err(Error::bad(format!("merge: incomplete ({msg})"))),
     }
 }
