@@ -17,6 +17,7 @@ pub mod gpu;
 pub mod nets;
 pub mod plot;
 pub mod record;
+pub mod report;
 pub mod rng;
 pub mod spec;
 pub mod studies;

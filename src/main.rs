@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use overfit::bench::{self, Device, TwoLayerBench, WideBench};
 use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
+use overfit::report::{self, Format, Totals};
 use overfit::studies::{self, Outcome, RunContext, Shard};
 use overfit::Error;
 
@@ -63,8 +64,16 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Print the claims table of a finished run; exit 1 if any claim fails.
-    Check { dir: PathBuf },
+    /// Print the claims table of a finished run and its totals (claims and
+    /// checks apart); exit 1 if a claim or check fails, 0 otherwise.
+    Check {
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+        /// Also exit 1 when a claim or check is inconclusive.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Redraw the figures of a finished run from its recorded metrics.
     Plot { dir: PathBuf },
     /// List the specs in experiments/.
@@ -77,6 +86,14 @@ enum Command {
         #[command(subcommand)]
         engine: BenchEngine,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Markdown,
+    Json,
+    Latex,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -239,7 +256,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             };
             match studies::execute(&spec, &ctx)? {
                 Outcome::Finished(summary) => {
-                    print!("{}", summary.claims_table());
+                    print!("{}", report::table(&summary, Format::Text));
                     println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
                 }
                 Outcome::ShardWritten(msg) => println!("{msg} (units in {})", out.display()),
@@ -249,18 +266,24 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
         Command::Merge { dirs, out, threads } => {
             let ctx = RunContext::new(&out, threads.unwrap_or_else(default_threads));
             let summary = studies::merge(&dirs, &ctx)?;
-            print!("{}", summary.claims_table());
+            print!("{}", report::table(&summary, Format::Text));
             println!("merged {} shards into {}", dirs.len(), out.display());
             Ok(0)
         }
-        Command::Check { dir } => {
+        Command::Check {
+            dir,
+            format,
+            strict,
+        } => {
             let summary = Summary::read(&dir)?;
-            print!("{}", summary.claims_table());
-            Ok(if summary.claims.iter().all(|c| c.holds) {
-                0
-            } else {
-                1
-            })
+            let format = match format {
+                FormatArg::Text => Format::Text,
+                FormatArg::Markdown => Format::Markdown,
+                FormatArg::Json => Format::Json,
+                FormatArg::Latex => Format::Latex,
+            };
+            print!("{}", report::table(&summary, format));
+            Ok(Totals::of(&summary.claims).exit_code(strict))
         }
         Command::Plot { dir } => {
             studies::plot(&dir)?;

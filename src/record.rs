@@ -210,6 +210,16 @@ impl Prediction {
         }
     }
 
+    /// Every parameter is a number (bounds may be infinite, not NaN;
+    /// tolerances not negative).
+    pub fn is_defined(&self) -> bool {
+        match *self {
+            Prediction::AtLeast { bound } | Prediction::AtMost { bound } => !bound.is_nan(),
+            Prediction::Near { value, tolerance } => value.is_finite() && tolerance >= 0.0,
+            Prediction::Interval { low, high } => !low.is_nan() && !high.is_nan() && low <= high,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match *self {
             Prediction::AtLeast { bound } => format!(">= {}", fmt_num(bound)),
@@ -283,7 +293,32 @@ impl Measured {
     }
 }
 
-/// A paper's statement put against the simulation.
+/// What a row of summary.json is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A statement of a paper or a theory, with its source: counted in "N of M hold".
+    #[default]
+    Claim,
+    /// A sanity property of the simulation (an identity, an invariance by
+    /// construction, a fit by construction): reported apart, never counted
+    /// with the claims.
+    Check,
+}
+
+/// The verdict of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Holds,
+    Fails,
+    /// The measurement is undefined, for the reason the row records (nothing
+    /// interpolated within the budget, too few runs, ...): neither a
+    /// confirmation nor a refutation.
+    Inconclusive,
+}
+
+/// A paper's statement (or a sanity check) put against the simulation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Claim {
     pub id: String,
@@ -292,11 +327,24 @@ pub struct Claim {
     pub source: String,
     pub predicted: Prediction,
     pub measured: Measured,
+    /// `verdict == Holds`, kept for readers of older summaries.
     pub holds: bool,
+    /// Absent in summaries written before kinds existed: a claim.
+    #[serde(default)]
+    pub kind: Kind,
+    /// Absent in older summaries: recomputed from `predicted` and `measured`
+    /// by the same rule as `Claim::new` (see `Claim::verdict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Why the verdict is inconclusive (empty otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 impl Claim {
-    /// The verdict is computed here, from the prediction and the measurement only.
+    /// The verdict is computed here, from the prediction and the measurement
+    /// only: inconclusive when the measurement is not a finite number (the
+    /// reason is the measurement's note, or says that it is undefined).
     pub fn new(
         id: impl Into<String>,
         statement: impl Into<String>,
@@ -304,15 +352,52 @@ impl Claim {
         predicted: Prediction,
         measured: Measured,
     ) -> Self {
-        let holds = measured.value.is_finite() && predicted.admits(measured.value);
+        let (verdict, reason) = judge(&predicted, &measured);
         Claim {
             id: id.into(),
             statement: statement.into(),
             source: source.into(),
             predicted,
             measured,
-            holds,
+            holds: verdict == Verdict::Holds,
+            kind: Kind::Claim,
+            verdict: Some(verdict),
+            reason,
         }
+    }
+
+    /// The same row as a sanity `check` of the simulation, not a paper claim.
+    pub fn as_check(mut self) -> Self {
+        self.kind = Kind::Check;
+        self
+    }
+
+    /// The verdict: as recorded, or for a summary written before verdicts
+    /// existed, recomputed from its prediction and measurement.
+    pub fn verdict(&self) -> Verdict {
+        self.verdict
+            .unwrap_or_else(|| judge(&self.predicted, &self.measured).0)
+    }
+}
+
+/// The one verdict rule (see `Claim::new`).
+fn judge(predicted: &Prediction, measured: &Measured) -> (Verdict, String) {
+    if !predicted.is_defined() {
+        let reason = format!("the prediction is undefined ({})", predicted.describe());
+        return (Verdict::Inconclusive, reason);
+    }
+    if !measured.value.is_finite() {
+        let reason = if measured.note.is_empty() {
+            "the measurement is undefined (not a finite number)".to_string()
+        } else {
+            measured.note.clone()
+        };
+        return (Verdict::Inconclusive, reason);
+    }
+    if predicted.admits(measured.value) {
+        (Verdict::Holds, String::new())
+    } else {
+        (Verdict::Fails, String::new())
     }
 }
 
@@ -342,6 +427,10 @@ pub struct Summary {
     /// The CPU and BLAS core the run used (absent in older summaries).
     #[serde(default)]
     pub machine: crate::blas::Machine,
+    /// Where the result came from: commit, command, times, resources
+    /// (absent in older summaries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
     pub claims: Vec<Claim>,
     /// Study-specific details (assumption checks, engine used, ...).
     #[serde(default)]
@@ -360,35 +449,75 @@ impl Summary {
         let text = serde_json::to_string_pretty(self).expect("summary serialises");
         write_atomic(&dir.join("summary.json"), text.as_bytes())
     }
+}
 
-    /// The claims table `overfit check` prints.
-    pub fn claims_table(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "{} ({}): {} claims",
-            self.name,
-            self.study,
-            self.claims.len()
-        );
-        for c in &self.claims {
-            let spread = match (c.measured.q20, c.measured.q80) {
-                (Some(a), Some(b)) => format!(" [20-80%: {}, {}]", fmt_num(a), fmt_num(b)),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                s,
-                "{}  {:<34} predicted {:<22} measured {}{} (runs {})",
-                if c.holds { "HOLDS" } else { "FAILS" },
-                c.id,
-                c.predicted.describe(),
-                fmt_num(c.measured.value),
-                spread,
-                c.measured.runs
-            );
+/// Where a result came from, recorded in summary.json.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The git commit the binary was built from (40 hex digits, or "unknown").
+    pub commit: String,
+    /// Whether the build's work tree had uncommitted changes ("true",
+    /// "false" or "unknown").
+    pub dirty: String,
+    /// The command line of the process that wrote the summary.
+    pub command: Vec<String>,
+    /// Start and end, seconds since the Unix epoch (UTC).
+    pub started_unix_s: f64,
+    pub finished_unix_s: f64,
+    pub wall_s: f64,
+    /// User + system CPU seconds of the process.
+    pub cpu_s: f64,
+    /// Peak resident memory of the process, MiB.
+    pub peak_rss_mib: f64,
+}
+
+impl Provenance {
+    /// The provenance of a run that started `wall_s` seconds ago.
+    pub fn now(wall_s: f64) -> Self {
+        let finished = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(f64::NAN);
+        Provenance {
+            commit: env!("OVERFIT_GIT_COMMIT").to_string(),
+            dirty: env!("OVERFIT_GIT_DIRTY").to_string(),
+            command: std::env::args().collect(),
+            started_unix_s: finished - wall_s,
+            finished_unix_s: finished,
+            wall_s,
+            cpu_s: process_cpu_seconds(),
+            peak_rss_mib: peak_rss_mib(),
         }
-        s
     }
+}
+
+/// utime + stime of this process (/proc/self/stat, in clock ticks of 1/100 s,
+/// Linux's USER_HZ); NaN elsewhere.
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name; utime, stime are 14 and 15.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(u), Some(s)) => (u + s) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// VmHWM of this process (/proc/self/status), MiB; NaN elsewhere.
+fn peak_rss_mib() -> f64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// The paths of a run directory.

@@ -123,10 +123,21 @@ fn every_quick_spec_runs_and_writes_the_contract() {
             "{}: resolved spec differs",
             spec.display()
         );
-        // check exits 0 when all claims hold and 1 otherwise.
-        let all_hold = claims.iter().all(|c| c["holds"].as_bool().unwrap());
+        // check exits 1 when a claim or check fails, else 0; with --strict
+        // also 1 when one is inconclusive.
+        let verdicts: Vec<&str> = claims
+            .iter()
+            .map(|c| c["verdict"].as_str().expect("every row has a verdict"))
+            .collect();
+        assert!(claims
+            .iter()
+            .all(|c| c["kind"] == "claim" || c["kind"] == "check"));
         let o = overfit(&["check", out.path().to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(if all_hold { 0 } else { 1 }));
+        let any_fails = verdicts.contains(&"fails");
+        assert_eq!(o.status.code(), Some(u8::from(any_fails).into()));
+        let o = overfit(&["check", "--strict", out.path().to_str().unwrap()]);
+        let all_hold = verdicts.iter().all(|&v| v == "holds");
+        assert_eq!(o.status.code(), Some(u8::from(!all_hold).into()));
         let o = overfit(&["plot", out.path().to_str().unwrap()]);
         assert!(
             o.status.success(),

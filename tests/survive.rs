@@ -47,6 +47,7 @@ fn summary_less_timing(dir: &Path) -> serde_json::Value {
     let obj = v.as_object_mut().unwrap();
     obj.remove("elapsed_s");
     obj.remove("threads");
+    obj.remove("provenance");
     v
 }
 

@@ -730,19 +730,22 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         .iter()
         .map(|f| (f.params as f64 - (2 * f.n + f.d) as f64).abs())
         .fold(0.0f64, f64::max);
-    claims.push(Claim::new(
-        "construction.parameter_count_2n_plus_d",
-        "max over runs of |parameter count - (2n + d)| (no duplicates among the points)",
-        format!("{SRC}, Theorem 1"),
-        Prediction::AtMost { bound: 0.0 },
-        Measured {
-            value: count_gap,
-            q20: None,
-            q80: None,
-            runs: fits.len(),
-            note: String::new(),
-        },
-    ));
+    claims.push(
+        Claim::new(
+            "construction.parameter_count_2n_plus_d",
+            "max over runs of |parameter count - (2n + d)| (no duplicates among the points)",
+            format!("{SRC}, Theorem 1"),
+            Prediction::AtMost { bound: 0.0 },
+            Measured {
+                value: count_gap,
+                q20: None,
+                q80: None,
+                runs: fits.len(),
+                note: String::new(),
+            },
+        )
+        .as_check(),
+    );
     let wb: Vec<f64> = fits.iter().map(|f| f.max_abs_w / f.weight_bound).collect();
     let mut m = Measured::median_of(&wb).with_note("value = max over runs of max|w| / gap bound");
     m.value = wb.iter().cloned().fold(0.0f64, f64::max);

@@ -929,7 +929,7 @@ fn analyze(
                     fmt(normal_cdf(-grid.median_snr(mild, nmin_i, ei))),
                     fmt(normal_cdf(-grid.median_snr(mild, nmax_i, ei)))
                 )),
-            ));
+            ).as_check());
             claims.push(Claim::new(
                 format!("noisy_plateau.eta{eta}.snr_level"),
                 format!("eta = {eta}, p/n = {r_mild}, n = {nmax}: median SNR equals the closed form (clean error {})", fmt(normal_cdf(-th_max))),
@@ -1116,7 +1116,7 @@ fn analyze(
             "KKT: all a_i > 0 forces every margin to 1, i.e. X w = y, whose min-norm solution is unique",
             Prediction::AtMost { bound: 1e-9 },
             Measured { value: worst, q20: None, q80: None, runs: svp_gaps.len(), note: String::new() },
-        ));
+        ).as_check());
     }
     // Interpolators fit every (noisy) label.
     let interp: Vec<f64> = rows
@@ -1132,7 +1132,7 @@ fn analyze(
             "X^T (X X^T)^-1 y solves X w = y exactly when X has full row rank",
             Prediction::AtLeast { bound: 1.0 },
             Measured { value: worst, q20: None, q80: None, runs: interp.len(), note: String::new() },
-        ));
+        ).as_check());
     }
 
     // --- Logistic GD -> SVM direction.

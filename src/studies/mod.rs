@@ -337,6 +337,7 @@ pub fn summary(
         threads: ctx.threads,
         quick: ctx.quick,
         machine: crate::blas::Machine::current(),
+        provenance: Some(crate::record::Provenance::now(elapsed(start))),
         claims,
         details,
     }

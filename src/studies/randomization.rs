@@ -622,7 +622,7 @@ fn claims(spec: &RandomizationSpec, cells: &[Vec<Cell>], n_test: usize) -> Vec<C
                 } else {
                     format!("not fitted: {}", missed.join(", "))
                 }),
-            ));
+            ).as_check());
         }
         // 2. Random labels take a small constant factor longer than true labels.
         let find = |r: Randomization| row.iter().find(|c| c.r == r);

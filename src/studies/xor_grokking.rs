@@ -956,7 +956,7 @@ fn grokking_map(
             "positive homogeneity of the ReLU net with f ~ 0 (g_i = 1/2) in Xu et al.'s dynamics (this project's corollary)",
             Prediction::AtMost { bound: 0.1 },
             Measured { value: spread, q20: None, q80: None, runs, note: "common random numbers across cells".into() },
-        ),
+        ).as_check(),
         Claim::new(
             "grokking_map.time_grows_like_omega_over_alpha",
             format!("log-log slope of the grokking step against omega/alpha past the fast regime ({} diagonals)", log_ratio.len()),

@@ -1,0 +1,402 @@
+//! The claims table of a finished run, as `overfit check` prints it: plain
+//! text for a terminal, Markdown for the README, JSON for scripts and a
+//! booktabs LaTeX table a paper can `\input`. Claims and checks are listed
+//! and counted apart; the totals line is the one place "N of M hold" is
+//! computed.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::record::{fmt_num, Claim, Kind, Summary, Verdict};
+
+/// Output format of `overfit check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+    Latex,
+}
+
+/// Verdict counts, claims and checks apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub claims_hold: usize,
+    pub claims_fail: usize,
+    pub claims_inconclusive: usize,
+    pub checks_pass: usize,
+    pub checks_fail: usize,
+    pub checks_inconclusive: usize,
+}
+
+impl Totals {
+    pub fn of(claims: &[Claim]) -> Self {
+        let mut t = Totals::default();
+        for c in claims {
+            let slot = match (c.kind, c.verdict()) {
+                (Kind::Claim, Verdict::Holds) => &mut t.claims_hold,
+                (Kind::Claim, Verdict::Fails) => &mut t.claims_fail,
+                (Kind::Claim, Verdict::Inconclusive) => &mut t.claims_inconclusive,
+                (Kind::Check, Verdict::Holds) => &mut t.checks_pass,
+                (Kind::Check, Verdict::Fails) => &mut t.checks_fail,
+                (Kind::Check, Verdict::Inconclusive) => &mut t.checks_inconclusive,
+            };
+            *slot += 1;
+        }
+        t
+    }
+
+    pub fn claims(&self) -> usize {
+        self.claims_hold + self.claims_fail + self.claims_inconclusive
+    }
+
+    /// `overfit check`'s exit code: 1 when a claim or a check fails, or,
+    /// with `strict`, when anything is inconclusive; else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        let failed = self.claims_fail + self.checks_fail > 0;
+        let open = self.claims_inconclusive + self.checks_inconclusive > 0;
+        u8::from(failed || (strict && open))
+    }
+}
+
+impl std::fmt::Display for Totals {
+    /// "27 hold, 3 fail, 1 inconclusive (of 31 claims); 9 checks pass".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} hold, {} fail, {} inconclusive (of {} claims); {} checks pass",
+            self.claims_hold,
+            self.claims_fail,
+            self.claims_inconclusive,
+            self.claims(),
+            self.checks_pass
+        )?;
+        if self.checks_fail > 0 {
+            write!(f, ", {} fail", self.checks_fail)?;
+        }
+        if self.checks_inconclusive > 0 {
+            write!(f, ", {} inconclusive", self.checks_inconclusive)?;
+        }
+        Ok(())
+    }
+}
+
+fn verdict_word(c: &Claim) -> &'static str {
+    match (c.kind, c.verdict()) {
+        (_, Verdict::Holds) => match c.kind {
+            Kind::Claim => "holds",
+            Kind::Check => "passes",
+        },
+        (_, Verdict::Fails) => "fails",
+        (_, Verdict::Inconclusive) => "inconclusive",
+    }
+}
+
+fn measured_text(c: &Claim) -> String {
+    let spread = match (c.measured.q20, c.measured.q80) {
+        (Some(a), Some(b)) => format!(" [20-80%: {}, {}]", fmt_num(a), fmt_num(b)),
+        _ => String::new(),
+    };
+    format!(
+        "{}{} (runs {})",
+        fmt_num(c.measured.value),
+        spread,
+        c.measured.runs
+    )
+}
+
+/// The rows of one kind, claims first.
+fn rows(summary: &Summary, kind: Kind) -> impl Iterator<Item = &Claim> {
+    summary.claims.iter().filter(move |c| c.kind == kind)
+}
+
+/// The table of `summary` in `format`.
+pub fn table(summary: &Summary, format: Format) -> String {
+    match format {
+        Format::Text => text(summary),
+        Format::Markdown => markdown(summary),
+        Format::Json => json(summary),
+        Format::Latex => latex(summary),
+    }
+}
+
+fn text(summary: &Summary) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{} ({})", summary.name, summary.study);
+    for kind in [Kind::Claim, Kind::Check] {
+        for c in rows(summary, kind) {
+            let _ = writeln!(
+                s,
+                "{:<12} {:<5} {:<34} predicted {:<22} measured {}",
+                verdict_word(c).to_uppercase(),
+                if kind == Kind::Check {
+                    "check"
+                } else {
+                    "claim"
+                },
+                c.id,
+                c.predicted.describe(),
+                measured_text(c)
+            );
+            if !c.reason.is_empty() {
+                let _ = writeln!(s, "{:<12} reason: {}", "", c.reason);
+            }
+        }
+    }
+    let _ = writeln!(s, "{}", Totals::of(&summary.claims));
+    s
+}
+
+/// Markdown cell: pipes escaped, line breaks folded.
+fn md(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn markdown(summary: &Summary) -> String {
+    let mut s = String::new();
+    for (kind, title) in [(Kind::Claim, "claim"), (Kind::Check, "check")] {
+        if rows(summary, kind).next().is_none() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "| {title} | statement | source | predicted | measured | verdict |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        for c in rows(summary, kind) {
+            let verdict = if c.reason.is_empty() {
+                verdict_word(c).to_string()
+            } else {
+                format!("{} ({})", verdict_word(c), c.reason)
+            };
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} | {} | **{}** |",
+                c.id,
+                md(&c.statement),
+                md(&c.source),
+                md(&c.predicted.describe()),
+                md(&measured_text(c)),
+                md(&verdict)
+            );
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "**{}**", Totals::of(&summary.claims));
+    s
+}
+
+fn json(summary: &Summary) -> String {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: &'a str,
+        kind: Kind,
+        statement: &'a str,
+        source: &'a str,
+        predicted: String,
+        measured: f64,
+        verdict: Verdict,
+        #[serde(skip_serializing_if = "str::is_empty")]
+        reason: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Table<'a> {
+        name: &'a str,
+        study: &'a str,
+        rows: Vec<Row<'a>>,
+        totals: Totals,
+    }
+    let table = Table {
+        name: &summary.name,
+        study: &summary.study,
+        rows: summary
+            .claims
+            .iter()
+            .map(|c| Row {
+                id: &c.id,
+                kind: c.kind,
+                statement: &c.statement,
+                source: &c.source,
+                predicted: c.predicted.describe(),
+                measured: c.measured.value,
+                verdict: c.verdict(),
+                reason: &c.reason,
+            })
+            .collect(),
+        totals: Totals::of(&summary.claims),
+    };
+    serde_json::to_string_pretty(&table).expect("table serialises") + "\n"
+}
+
+/// LaTeX text: the special characters escaped.
+fn tex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '<' => out.push_str("$<$"),
+            '>' => out.push_str("$>$"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// A booktabs table (needs `\usepackage{booktabs}`); statements are left
+/// out for width, the ids name them.
+fn latex(summary: &Summary) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\\begin{{tabular}}{{llllll}}");
+    let _ = writeln!(s, "\\toprule");
+    let _ = writeln!(
+        s,
+        "Kind & Id & Source & Predicted & Measured & Verdict \\\\"
+    );
+    let _ = writeln!(s, "\\midrule");
+    for kind in [Kind::Claim, Kind::Check] {
+        for c in rows(summary, kind) {
+            let _ = writeln!(
+                s,
+                "{} & \\texttt{{{}}} & {} & {} & {} & {} \\\\",
+                if kind == Kind::Check {
+                    "check"
+                } else {
+                    "claim"
+                },
+                tex(&c.id),
+                tex(&c.source),
+                tex(&c.predicted.describe()),
+                tex(&fmt_num(c.measured.value)),
+                verdict_word(c)
+            );
+        }
+    }
+    let _ = writeln!(s, "\\bottomrule");
+    let _ = writeln!(s, "\\end{{tabular}}");
+    let _ = writeln!(s, "% {}", Totals::of(&summary.claims));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Measured, Prediction};
+
+    fn summary(claims: Vec<Claim>) -> Summary {
+        Summary {
+            name: "t".into(),
+            study: "s".into(),
+            seed: 0,
+            version: "0".into(),
+            elapsed_s: 0.0,
+            threads: 1,
+            quick: false,
+            machine: Default::default(),
+            provenance: None,
+            claims,
+            details: serde_json::Value::Null,
+        }
+    }
+
+    fn row(id: &str, value: f64) -> Claim {
+        Claim::new(
+            id,
+            "x is at least 1 | or so",
+            "paper",
+            Prediction::AtLeast { bound: 1.0 },
+            Measured::single(value),
+        )
+    }
+
+    #[test]
+    fn totals_count_claims_and_checks_apart_and_set_the_exit_code() {
+        let s = summary(vec![
+            row("a", 2.0),
+            row("b", 0.0),
+            row("c", f64::NAN),
+            row("d", 3.0).as_check(),
+        ]);
+        let t = Totals::of(&s.claims);
+        assert_eq!(
+            (
+                t.claims_hold,
+                t.claims_fail,
+                t.claims_inconclusive,
+                t.checks_pass
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(
+            t.to_string(),
+            "1 hold, 1 fail, 1 inconclusive (of 3 claims); 1 checks pass"
+        );
+        assert_eq!(t.exit_code(false), 1);
+        let open = Totals::of(&[row("a", 2.0), row("c", f64::NAN)]);
+        assert_eq!((open.exit_code(false), open.exit_code(true)), (0, 1));
+        let failed_check = Totals::of(&[row("a", 0.0).as_check()]);
+        assert_eq!(failed_check.exit_code(false), 1);
+    }
+
+    #[test]
+    fn an_undefined_measurement_or_prediction_is_inconclusive_with_a_reason() {
+        let c = row("c", f64::NAN);
+        assert_eq!(c.verdict(), Verdict::Inconclusive);
+        assert!(!c.holds);
+        assert!(c.reason.contains("undefined"), "{}", c.reason);
+        let noted = Claim::new(
+            "n",
+            "s",
+            "p",
+            Prediction::AtMost { bound: 1.0 },
+            Measured::single(f64::NAN).with_note("no width interpolated within 40 epochs"),
+        );
+        assert_eq!(noted.reason, "no width interpolated within 40 epochs");
+        let bad_tolerance = Claim::new(
+            "t",
+            "s",
+            "p",
+            Prediction::Near {
+                value: 1.0,
+                tolerance: f64::NAN,
+            },
+            Measured::single(1.0),
+        );
+        assert_eq!(bad_tolerance.verdict(), Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_summary_without_verdicts_is_judged_by_the_same_rule() {
+        let mut c = row("old", 0.5);
+        c.verdict = None;
+        c.holds = true; // a stale field must not decide
+        assert_eq!(c.verdict(), Verdict::Fails);
+    }
+
+    #[test]
+    fn every_format_lists_each_row_and_the_totals() {
+        let s = summary(vec![row("a_1", 2.0), row("d", 0.0).as_check()]);
+        let md = table(&s, Format::Markdown);
+        assert!(md.contains("| `a_1` | x is at least 1 \\| or so |"), "{md}");
+        assert!(md.contains("| check | statement"), "{md}");
+        assert!(
+            md.contains("**1 hold, 0 fail, 0 inconclusive (of 1 claims); 0 checks pass, 1 fail**")
+        );
+        let tex = table(&s, Format::Latex);
+        assert!(
+            tex.contains("\\texttt{a\\_1}") && tex.contains("\\toprule"),
+            "{tex}"
+        );
+        let js: serde_json::Value = serde_json::from_str(&table(&s, Format::Json)).unwrap();
+        assert_eq!(js["totals"]["checks_fail"], 1);
+        assert_eq!(js["rows"][1]["kind"], "check");
+        let txt = table(&s, Format::Text);
+        assert!(txt.contains("HOLDS") && txt.contains("FAILS"), "{txt}");
+    }
+}
