@@ -1,8 +1,8 @@
 //! Records the git commit the binary is built from (and whether the work
 //! tree had uncommitted changes), for summary.json's provenance. Without
-//! git or a repository both read "unknown". No `rerun-if-changed`: cargo
-//! then reruns this whenever a file of the package changes, so the dirty
-//! flag follows edits.
+//! git or a repository both read "unknown". Reruns when a commit moves HEAD
+//! or the branch, when the index changes, and when a source file changes
+//! (so the dirty flag follows edits).
 
 use std::process::Command;
 
@@ -20,6 +20,20 @@ fn main() {
         Some(_) => "true",
         None => "unknown",
     };
+    for path in ["src", "tests", "benches", "experiments", "Cargo.toml", "build.rs"] {
+        println!("cargo:rerun-if-changed={path}");
+    }
+    if let (Some(dir), Some(common)) = (
+        git(&["rev-parse", "--git-dir"]),
+        git(&["rev-parse", "--git-common-dir"]),
+    ) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={dir}/index");
+        println!("cargo:rerun-if-changed={common}/packed-refs");
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={common}/{branch}");
+        }
+    }
     println!("cargo:rustc-env=OVERFIT_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=OVERFIT_GIT_DIRTY={dirty}");
 }
