@@ -20,7 +20,14 @@ fn main() {
         Some(_) => "true",
         None => "unknown",
     };
-    for path in ["src", "tests", "benches", "experiments", "Cargo.toml", "build.rs"] {
+    for path in [
+        "src",
+        "tests",
+        "benches",
+        "experiments",
+        "Cargo.toml",
+        "build.rs",
+    ] {
         println!("cargo:rerun-if-changed={path}");
     }
     if let (Some(dir), Some(common)) = (

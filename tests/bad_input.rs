@@ -2,6 +2,8 @@
 //! names the problem (file, key or argument), never panic, and leave no
 //! partial output.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -400,9 +402,9 @@ fn a_failed_run_keeps_the_previous_results() {
 fn bad_cifar_data_files() {
     let shared = root().join("../shared/data/cifar10-4class");
     if !shared.is_dir() {
-        eprintln!(
-            "skipping bad_cifar_data_files: {} not found",
-            shared.display()
+        common::skip(
+            "bad_cifar_data_files",
+            &format!("{} not found", shared.display()),
         );
         return;
     }

@@ -2,6 +2,8 @@
 //! with AVX2, a weak core inherited from the environment upgraded only on
 //! request, and the choice named in every bench line.
 
+mod common;
+
 use std::process::Command;
 
 use overfit::blas::{core_level, cpu_level, SimdLevel};
@@ -52,7 +54,10 @@ fn bench_core(env: &[(&str, &str)]) -> (String, String) {
 fn the_core_in_use_is_not_a_generic_fallback_on_an_avx2_cpu() {
     if let Ok(set) = std::env::var("OPENBLAS_CORETYPE") {
         // Tests leave the environment's choice alone; the next test covers it.
-        eprintln!("SKIPPED the_core_in_use_is_not_a_generic_fallback: OPENBLAS_CORETYPE={set} is set here and kept");
+        common::skip(
+            "the_core_in_use_is_not_a_generic_fallback_on_an_avx2_cpu",
+            &format!("OPENBLAS_CORETYPE={set} is set here and kept"),
+        );
         return;
     }
     let (core, choice) = bench_core(&[]);

@@ -2,6 +2,8 @@
 //! files; bad input exits 2 with one line naming the problem and leaves no
 //! partial output.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -38,7 +40,13 @@ fn every_quick_spec_runs_and_writes_the_contract() {
     assert!(!specs().is_empty());
     for spec in specs() {
         if let Some(reason) = missing_data(&spec) {
-            eprintln!("skipping {}: {reason}", spec.display());
+            common::skip(
+                &format!(
+                    "every_quick_spec_runs_and_writes_the_contract ({})",
+                    spec.display()
+                ),
+                &reason,
+            );
             continue;
         }
         let out = tempfile::tempdir().unwrap();

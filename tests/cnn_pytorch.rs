@@ -2,6 +2,8 @@
 //! in PyTorch (benches/peers/cnn_check_logits.py) and gives the same logits.
 //! Skipped, with the reason printed, where python3 with torch is missing.
 
+mod common;
+
 use std::process::Command;
 
 use overfit::nets::cnn::checkpoint::{self, Tensor};
@@ -17,7 +19,10 @@ fn checkpoint_gives_the_same_logits_in_pytorch() {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !has_torch {
-        eprintln!("SKIPPED checkpoint_gives_the_same_logits_in_pytorch: python3 with torch and numpy is not available");
+        common::skip(
+            "checkpoint_gives_the_same_logits_in_pytorch",
+            "python3 with torch and numpy is not available",
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,8 @@
 //! epoch agree within f32 tolerance for several architectures and batch
 //! sizes. The GPU tests skip, saying why, where no driver or GPU is present.
 
+mod common;
+
 use std::process::Command;
 
 fn overfit(args: &[&str]) -> std::process::Output {
@@ -89,7 +91,7 @@ mod on_device {
         match Gpu::open() {
             Ok(g) => Some(Arc::new(g)),
             Err(e) => {
-                println!("skipping {test}: {e}");
+                crate::common::skip(test, &e.to_string());
                 None
             }
         }
@@ -156,7 +158,10 @@ mod on_device {
     fn the_kernels_compile_with_nvrtc() {
         // SAFETY: only tries to dlopen libnvrtc.
         if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-            println!("skipping the_kernels_compile_with_nvrtc: libnvrtc cannot be loaded");
+            crate::common::skip(
+                "the_kernels_compile_with_nvrtc",
+                "libnvrtc cannot be loaded",
+            );
             return;
         }
         let ptx = gpu::kernels_ptx().unwrap();

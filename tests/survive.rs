@@ -1,6 +1,8 @@
 //! Runs that survive: SIGKILL + --resume, and --shard + merge, reproduce an
 //! uninterrupted run's metrics.csv byte for byte (summary.json too, less timing).
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -203,9 +205,9 @@ fn shard_arguments_are_checked() {
 fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-4class");
     if !data.is_dir() {
-        println!(
-            "SKIPPED killed_cnn_training_resumes_from_its_checkpoint_epoch: {} not found (the 4-class CIFAR-10 subset)",
-            data.display()
+        common::skip(
+            "killed_cnn_training_resumes_from_its_checkpoint_epoch",
+            &format!("{} not found (the 4-class CIFAR-10 subset)", data.display()),
         );
         return;
     }

@@ -1,0 +1,23 @@
+//! Shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a part of it
+
+use std::io::Write;
+
+/// Where skipped tests are listed for `tests/run.sh`, which prints them at
+/// the end of the run (cargo hides a passing test's output, so a skip would
+/// otherwise look like a pass).
+pub const SKIP_LOG: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/skipped-tests.txt");
+
+/// Record that `test` is skipped for `reason` (a missing prerequisite: the
+/// CIFAR data, torch, a GPU): printed now, and listed by `tests/run.sh`.
+pub fn skip(test: &str, reason: &str) {
+    let line = format!("SKIPPED {test}: {reason}");
+    eprintln!("{line}");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(SKIP_LOG)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
