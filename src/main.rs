@@ -194,13 +194,7 @@ fn main() -> ExitCode {
         // --help and --version print in full; argument errors get the contract's one line.
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
-            let text = e.to_string();
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("bad arguments")
-                .trim_start_matches("error: ");
-            eprintln!("error: {first} (see overfit --help)");
+            eprintln!("error: {} (see overfit --help)", one_line_clap_error(&e));
             return ExitCode::from(2);
         }
     };
@@ -213,6 +207,27 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code() as u8)
         }
+    }
+}
+
+/// A clap error as one line: its first line, with what follows a trailing
+/// colon (clap lists the missing arguments on the next lines) folded in.
+fn one_line_clap_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"));
+    let first = lines
+        .next()
+        .unwrap_or("bad arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    if first.ends_with(':') {
+        let rest: Vec<&str> = lines.collect();
+        format!("{first} {}", rest.join(", "))
+    } else {
+        first
     }
 }
 
@@ -276,6 +291,12 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             strict,
         } => {
             let summary = Summary::read(&dir)?;
+            if summary.claims.is_empty() {
+                return Err(Error::bad(format!(
+                    "{}: no claims to check",
+                    dir.join("summary.json").display()
+                )));
+            }
             let format = match format {
                 FormatArg::Text => Format::Text,
                 FormatArg::Markdown => Format::Markdown,
