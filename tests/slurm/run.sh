@@ -20,6 +20,7 @@ skip() {
 }
 
 [ "$(id -u)" = 0 ] || skip "needs root (slurmd runs as root; packages may need installing)"
+command -v python3 >/dev/null 2>&1 || skip "python3 not found (the test compares summary.json with it)"
 
 # --- the cluster's files --------------------------------------------------------
 tmp=$(mktemp -d /tmp/overfit-slurm.XXXXXX) || skip "mktemp failed"
