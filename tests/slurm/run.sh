@@ -35,7 +35,7 @@ test_pid=""
 stop_all() {
   local rc=$?
   if [ -n "$test_pid" ] && kill -0 "$test_pid" 2>/dev/null; then
-    kill -TERM -- "-$test_pid" 2>/dev/null
+    kill -TERM -- "-$test_pid" 2>/dev/null || kill -TERM "$test_pid" 2>/dev/null
     wait "$test_pid" 2>/dev/null
   fi
   # Jobs first (their slurmstepd outlive slurmd), then the daemons, newest first.
@@ -156,7 +156,8 @@ SlurmdPort=$slurmd_port
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$tmp/run/munge.sock
+# cred_expire: a requeued job may start again cred_expire + 1 s later (default 120 s).
+AuthInfo=socket=$tmp/run/munge.sock,cred_expire=5
 CredType=cred/munge
 StateSaveLocation=$tmp/state
 SlurmdSpoolDir=$tmp/spool
@@ -166,6 +167,8 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
+# Start the next array task about 1 s after one ends, not 3 s (the default).
+SchedulerParameters=batch_sched_delay=0,sched_interval=2
 MpiDefault=none
 SwitchType=switch/none
 JobAcctGatherType=jobacct_gather/none

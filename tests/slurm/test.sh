@@ -222,12 +222,7 @@ EOF
       [ -z "$(squeue -h -j "$jid" -o %i 2>/dev/null)" ] && break
       sleep 0.05
     done
-    # A requeued job waits ~2 minutes (BeginTime) before it is eligible again; start it now.
-    for _ in $(seq 1 20); do
-      [ "$(squeue -h -j "$jid" -o %T 2>/dev/null)" = PENDING ] && break
-      sleep 0.25
-    done
-    scontrol update jobid="$jid" StartTime=now 2>/dev/null
+    # The requeued job is eligible again cred_expire + 1 s later (run.sh: 6 s).
     wait_gone "$jid" 300
     restarts=$(scontrol -o show job "$jid" | sed -nE 's/.* Restarts=([0-9]+) .*/\1/p')
     state=$(scontrol -o show job "$jid" | sed -nE 's/.* JobState=([^ ]+) .*/\1/p')
