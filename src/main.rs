@@ -47,7 +47,8 @@ enum Command {
         /// Continue an interrupted run in DIR from its finished runs.
         #[arg(long)]
         resume: bool,
-        /// Run only shard I of N (`I/N`), or take I and N from SLURM (`slurm`).
+        /// Run only shard I of N (`I/N`), or take I and N from a SLURM array 0..N-1
+        /// (`slurm`), or I from SLURM and N as given (`slurm/N`).
         #[arg(long)]
         shard: Option<String>,
         /// CIFAR-10 binary folder for CIFAR specs (overrides the spec's data.dir).

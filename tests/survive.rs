@@ -180,24 +180,77 @@ fn shard_arguments_are_checked() {
         assert_eq!(o.status.code(), Some(2), "--shard {bad}");
         assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
     }
-    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args([
-            "run",
-            SPEC,
-            "--quick",
-            "--shard",
-            "slurm",
-            "--out",
-            "/tmp/never",
-        ])
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_ARRAY_TASK_ID"));
+    for shard in ["slurm", "slurm/3"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+            .args([
+                "run",
+                SPEC,
+                "--quick",
+                "--shard",
+                shard,
+                "--out",
+                "/tmp/never",
+            ])
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "--shard {shard}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_ARRAY_TASK_ID"));
+    }
 }
 
+/// Run with SLURM's array variables set as `sbatch --array=...` sets them
+/// (the values seen from a real slurmctld, tests/slurm/run.sh).
+fn overfit_in_array(args: &[&str], id: usize, min: usize, max: usize, count: usize) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_overfit"));
+    c.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (k, v) in [
+        ("SLURM_ARRAY_TASK_ID", id),
+        ("SLURM_ARRAY_TASK_MIN", min),
+        ("SLURM_ARRAY_TASK_MAX", max),
+        ("SLURM_ARRAY_TASK_COUNT", count),
+    ] {
+        c.env(k, v.to_string());
+    }
+    c.output().expect("binary runs")
+}
+
+/// `sbatch --array=2` (index 2 resubmitted alone) sets COUNT = 1: a bare
+/// `--shard slurm` is refused there, `--shard slurm/3` runs shard 2/3, and it
+/// merges with shards 0 and 1 of the first submission (here an array 0-2).
+#[test]
+fn resubmitted_array_index_needs_slurm_slash_n() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    fn run<'a>(shard: &'a str, out: &'a str) -> Vec<&'a str> {
+        vec!["run", SPEC, "--quick", "--shard", shard, "--out", out]
+    }
+    for i in 0..2 {
+        let (shard, out) = ("slurm", d(&format!("s{i}")));
+        let o = overfit_in_array(&run(shard, &out), i, 0, 2, 3);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let s2 = d("s2");
+    let o = overfit_in_array(&run("slurm", &s2), 2, 2, 2, 1);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--shard slurm/N"));
+    assert!(
+        !Path::new(&s2).exists(),
+        "a refused shard must write nothing"
+    );
+    let o = overfit_in_array(&run("slurm/3", &s2), 2, 2, 2, 1);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = overfit(&["merge", &d("s0"), &d("s1"), &s2, "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(overfit(&["run", SPEC, "--quick", "--out", &d("one")])
+        .status
+        .success());
+    assert_same_results(&tmp.path().join("one"), &tmp.path().join("merged"), "merge");
+    // An index beyond N is refused (outside an array: shard_arguments_are_checked).
+    let o = overfit_in_array(&run("slurm/3", "/tmp/never"), 3, 3, 3, 1);
+    assert_eq!(o.status.code(), Some(2));
+}
 /// A CNN run killed in the middle of one model's training continues from
 /// that model's last checkpoint epoch (not from the model's start) and ends
 /// byte-identical to an uninterrupted run.

@@ -65,17 +65,42 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Parse `I/N` (0 <= I < N) or `slurm` (SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT).
+    /// Parse `I/N` (0 <= I < N), `slurm` (I = SLURM_ARRAY_TASK_ID, N =
+    /// SLURM_ARRAY_TASK_COUNT, in an array 0..N-1) or `slurm/N` (I =
+    /// SLURM_ARRAY_TASK_ID, N given: also right when some indices are
+    /// resubmitted alone, `sbatch --array=2`, where SLURM's count is theirs).
     pub fn parse(text: &str) -> Result<Shard> {
+        let var = |k: &str| {
+            std::env::var(k).map_err(|_| Error::bad(format!("--shard {text}: environment variable {k} is not set (run inside a SLURM job array)")))
+        };
         let (i, n) = if text == "slurm" {
-            let var = |k: &str| {
-                std::env::var(k).map_err(|_| Error::bad(format!("--shard slurm: environment variable {k} is not set (run inside a SLURM job array)")))
+            let (id, count) = (var("SLURM_ARRAY_TASK_ID")?, var("SLURM_ARRAY_TASK_COUNT")?);
+            // Only an array 0..N-1 has N = its task count; refuse the others
+            // (a resubmitted `--array=2` has count 1) rather than shard wrongly.
+            let num = |k: &str| {
+                std::env::var(k)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<usize>().ok())
             };
-            (var("SLURM_ARRAY_TASK_ID")?, var("SLURM_ARRAY_TASK_COUNT")?)
+            let (min, max, n) = (
+                num("SLURM_ARRAY_TASK_MIN"),
+                num("SLURM_ARRAY_TASK_MAX"),
+                count.trim().parse::<usize>().ok(),
+            );
+            if let (Some(min), Some(max), Some(n)) = (min, max, n) {
+                if min != 0 || max.checked_add(1) != Some(n) {
+                    return Err(Error::bad(format!(
+                        "--shard slurm: this array runs tasks {min}-{max} ({n} in all), not 0 to N-1, so N is unknown (a resubmission such as `sbatch --array=2`); use --shard slurm/N, N = the full array's size"
+                    )));
+                }
+            }
+            (id, count)
+        } else if let Some(n) = text.strip_prefix("slurm/") {
+            (var("SLURM_ARRAY_TASK_ID")?, n.to_string())
         } else {
             let (i, n) = text.split_once('/').ok_or_else(|| {
                 Error::bad(format!(
-                    "--shard {text:?}: expected I/N (e.g. 0/4) or slurm"
+                    "--shard {text:?}: expected I/N (e.g. 0/4), slurm or slurm/N"
                 ))
             })?;
             (i.to_string(), n.to_string())
