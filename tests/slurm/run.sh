@@ -14,7 +14,7 @@ t0=$(date +%s)
 since() { echo "$(($(date +%s) - t0)) s"; }
 skipped=0
 skip() {
-  echo "SKIPPED slurm: $*"
+  echo "SKIPPED slurm: $*" | tee -a "${OVERFIT_SKIP_LOG:-/dev/null}"
   skipped=1
   exit 0
 }

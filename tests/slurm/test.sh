@@ -193,7 +193,7 @@ say "2. ok: cancel refused by merge, bare resubmission refused, slurm/4 resubmis
 # --- 3. a requeued CNN task resumes from its checkpoint ----------------------------
 data=$(cd "$repo/.." && pwd)/shared/data/cifar10-4class
 if [ ! -d "$data" ]; then
-  echo "SKIPPED slurm requeue: $data not found (the 4-class CIFAR-10 subset)"
+  echo "SKIPPED slurm requeue: $data not found (the 4-class CIFAR-10 subset)" | tee -a "${OVERFIT_SKIP_LOG:-/dev/null}"
 else
   c3=$work/c3
   mkdir -p "$c3"
