@@ -162,6 +162,122 @@ fn shards_merge_to_the_single_process_result() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("different specs"));
 }
 
+/// The effective runs (after --seeds) are part of a run: its resolved
+/// spec.toml repeats it exactly, and --resume with other --seeds is refused
+/// (it used to reuse units by index under another job layout, exit 0).
+#[test]
+fn resume_with_other_seeds_is_refused_and_the_resolved_spec_repeats_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let run = |seeds: &str, extra: &[&str]| {
+        let mut a = vec!["run", SPEC, "--quick", "--seeds", seeds, "--out"];
+        let out = d("a");
+        a.push(&out);
+        a.extend(extra);
+        overfit(&a)
+    };
+    let o = run("2", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let spec = std::fs::read_to_string(tmp.path().join("a/spec.toml")).unwrap();
+    assert!(
+        spec.contains("runs = 2") && !spec.contains("runs = 6"),
+        "{spec}"
+    );
+    let o = overfit(&[
+        "run",
+        &format!("{}/spec.toml", d("a")),
+        "--out",
+        &d("again"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // (summary.json differs in `quick` only: the re-run reads a spec with [quick] applied.)
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/metrics.csv")).unwrap(),
+        std::fs::read(tmp.path().join("again/metrics.csv")).unwrap(),
+        "the resolved spec.toml re-run"
+    );
+
+    let before = std::fs::read(tmp.path().join("a/metrics.csv")).unwrap();
+    let o = run("3", &["--resume"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    for needle in ["runs = 2", "runs = 3", "--seeds 3", "spec.toml"] {
+        assert!(err.contains(needle), "{err:?} does not name {needle:?}");
+    }
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/metrics.csv")).unwrap(),
+        before
+    );
+    // An interrupted run's units (here a shard's) are checked the same way.
+    let o = overfit(&[
+        "run",
+        SPEC,
+        "--quick",
+        "--seeds",
+        "2",
+        "--shard",
+        "0/2",
+        "--out",
+        &d("b"),
+    ]);
+    assert!(o.status.success());
+    let o = overfit(&["run", SPEC, "--quick", "--resume", "--out", &d("b")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(".units") && err.contains("runs = 2"), "{err}");
+    // The same --seeds resumes.
+    assert!(run("2", &["--resume"]).status.success());
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/metrics.csv")).unwrap(),
+        before
+    );
+}
+
+/// Shards run with --seeds merge to the unsharded run with those seeds (merge
+/// reads the runs from the shard manifests); shards of different runs are refused.
+#[test]
+fn shards_with_seeds_merge_to_the_unsharded_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let o = overfit(&["run", SPEC, "--quick", "--seeds", "3", "--out", &d("one")]);
+    assert!(o.status.success());
+    for (name, seeds, shard) in [("s0", "3", "0/2"), ("s1", "3", "1/2"), ("t1", "10", "1/2")] {
+        let o = overfit(&[
+            "run",
+            SPEC,
+            "--quick",
+            "--seeds",
+            seeds,
+            "--shard",
+            shard,
+            "--out",
+            &d(name),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = overfit(&["merge", &d("s1"), &d("s0"), "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_results(
+        &tmp.path().join("one"),
+        &tmp.path().join("merged"),
+        "--seeds 3 in 2 shards",
+    );
+    let o = overfit(&["merge", &d("s0"), &d("t1"), "--out", &d("bad")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    for needle in [
+        "s0/.units/shard.json",
+        "t1/.units/shard.json",
+        "runs = 3",
+        "runs = 10",
+    ] {
+        assert!(err.contains(needle), "{err:?} does not name {needle:?}");
+    }
+    assert!(!tmp.path().join("bad/metrics.csv").exists());
+}
+
 #[test]
 fn shard_arguments_are_checked() {
     for bad in ["3/3", "1/0", "x/2", "12"] {

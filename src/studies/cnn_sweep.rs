@@ -38,6 +38,9 @@ use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["train.runs"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CnnSweepSpec {
@@ -589,7 +592,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
     let data = load_data(&spec, &dir)?;
-    let runs = ctx.seeds.unwrap_or(spec.train.runs);
+    let runs = spec.train.runs;
     let levels = spec.data.label_noise.len();
     let archs = spec.model.archs.len();
     let jobs: Vec<(usize, usize, usize)> = (0..levels)

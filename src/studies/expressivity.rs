@@ -55,6 +55,9 @@ const SRC: &str = "Zhang, Bengio, Hardt, Recht, Vinyals, ICLR 2017";
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["gaussian.seeds", "cifar.seeds", "gd.seeds"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpressivitySpec {
@@ -560,7 +563,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
 
     // Jobs: every Gaussian cell x seed, then every CIFAR cell x seed.
     let g = &spec.gaussian;
-    let g_seeds = ctx.seeds.unwrap_or(g.seeds);
+    let g_seeds = g.seeds;
     let mut jobs = Vec::new();
     for &targets in &g.targets {
         for &n in &g.n {
@@ -584,7 +587,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
                     "cifar".into(),
                     serde_json::json!({"dir": c.dir, "pool": pool.nrows(), "duplicates_dropped": dropped}),
                 );
-                let c_seeds = ctx.seeds.unwrap_or(c.seeds);
+                let c_seeds = c.seeds;
                 for &targets in &c.targets {
                     for &n in &c.n {
                         for s in 0..c_seeds {
@@ -677,7 +680,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     // GD contrast.
     let mut gd_records = Vec::new();
     if let Some(gd) = &spec.gd {
-        let seeds = ctx.seeds.unwrap_or(gd.seeds);
+        let seeds = gd.seeds;
         let gd_jobs: Vec<(usize, usize)> =
             gd.n.iter()
                 .flat_map(|&n| (0..seeds).map(move |s| (n, s)))

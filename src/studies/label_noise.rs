@@ -43,6 +43,9 @@ const MODEL_NOTE: &str = "the paper's own model is not recoverable; tested in th
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["data.seeds", "logistic_gd.seeds"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelNoiseSpec {
@@ -691,7 +694,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let spec: LabelNoiseSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let d = &spec.data;
-    let seeds = ctx.seeds.unwrap_or(d.seeds);
+    let seeds = d.seeds;
     let jobs: Vec<(usize, usize, usize)> = (0..d.p_over_n.len())
         .flat_map(|ri| (0..d.n.len()).flat_map(move |ni| (0..seeds).map(move |s| (ri, ni, s))))
         .collect();
@@ -774,7 +777,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let mut gd_rows = Vec::new();
     let mut gd_seconds = 0.0;
     if let Some(g) = &spec.logistic_gd {
-        let gd_seeds = ctx.seeds.unwrap_or(g.seeds);
+        let gd_seeds = g.seeds;
         let gd_jobs: Vec<(usize, usize, usize)> = (0..g.p_over_n.len())
             .flat_map(|ri| {
                 (0..g.eta.len()).flat_map(move |ei| (0..gd_seeds).map(move |s| (ri, ei, s)))

@@ -53,6 +53,9 @@ const SRC: &str = "Karhadkar, George, Murray, Montufar, Needell NeurIPS 2024 (ar
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["heatmap.seeds", "harmful.seeds", "gamma_sweep.seeds"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LeakySpec {
@@ -405,12 +408,12 @@ enum Group {
     GammaSweep,
 }
 
-fn jobs(spec: &LeakySpec, seeds: Option<usize>) -> Vec<Job> {
+fn jobs(spec: &LeakySpec) -> Vec<Job> {
     let mut out = Vec::new();
     let h = &spec.heatmap;
     for &n in &h.n {
         for &r in &h.d_over_n {
-            for s in 0..seeds.unwrap_or(h.seeds) {
+            for s in 0..h.seeds {
                 out.push(Job {
                     group: Group::Heatmap,
                     n,
@@ -426,7 +429,7 @@ fn jobs(spec: &LeakySpec, seeds: Option<usize>) -> Vec<Job> {
         for &n in &hm.n {
             let d = d_of(hm.d_over_n, n);
             for &c in &hm.gamma_constant {
-                for s in 0..seeds.unwrap_or(hm.seeds) {
+                for s in 0..hm.seeds {
                     let gamma = harmful_gamma(c, spec.model.leaky_slope, d as f64);
                     out.push(Job {
                         group: Group::Harmful,
@@ -443,7 +446,7 @@ fn jobs(spec: &LeakySpec, seeds: Option<usize>) -> Vec<Job> {
     if let Some(g) = &spec.gamma_sweep {
         for &n in &g.n {
             for &gamma in &g.gamma {
-                for s in 0..seeds.unwrap_or(g.seeds) {
+                for s in 0..g.seeds {
                     out.push(Job {
                         group: Group::GammaSweep,
                         n,
@@ -488,7 +491,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let start = Instant::now();
     let spec: LeakySpec = loaded.study_section()?;
     let seed = loaded.header.seed;
-    let all = jobs(&spec, ctx.seeds);
+    let all = jobs(&spec);
     // The configuration index (ignoring the seed) names the stream.
     let config_index: Vec<usize> = {
         let mut keys: Vec<(Group, usize, u64, u64)> = Vec::new();

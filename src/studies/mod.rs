@@ -11,6 +11,7 @@ pub mod optimization_threshold;
 pub mod randomization;
 pub mod xor_grokking;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,6 +30,8 @@ pub struct RunContext {
     pub out: PathBuf,
     pub threads: usize,
     /// `--seeds N`: overrides the number of runs of every configuration.
+    /// `execute` writes it into the spec (the study's `run_keys`), so the
+    /// resolved spec.toml records the runs made; studies read only the spec.
     pub seeds: Option<usize>,
     pub quick: bool,
     /// `--resume`: reuse the finished units of an interrupted run in `out`.
@@ -118,6 +121,62 @@ pub const STUDIES: [&str; 8] = [
     "cnn_sweep",
     "randomization",
 ];
+
+/// The keys of each study that hold its number of runs (seeds) per
+/// configuration; `--seeds N` sets every one of them (see
+/// `LoadedSpec::set_run_counts` for the path syntax).
+pub fn run_keys(study: &str) -> &'static [&'static str] {
+    match study {
+        "xor_cluster" => xor_grokking::RUN_KEYS,
+        "cnn_sweep" => cnn_sweep::RUN_KEYS,
+        "label_noise" => label_noise::RUN_KEYS,
+        "leaky_relu_benign" => leaky_relu_benign::RUN_KEYS,
+        "expressivity" => expressivity::RUN_KEYS,
+        "optimization_threshold" => optimization_threshold::RUN_KEYS,
+        "randomization" => randomization::RUN_KEYS,
+        // early_alignment: one run per configuration; --seeds does not apply.
+        _ => &[],
+    }
+}
+
+/// The effective runs of a run: the value of each of its study's run keys in
+/// its resolved spec. Part of a run's identity: `--resume` and `merge`
+/// refuse units made for other runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Runs(BTreeMap<String, i64>);
+
+impl Runs {
+    /// The runs of spec `table` (a parsed resolved spec) of study `study`.
+    pub fn of(study: &str, table: &toml::Table) -> Runs {
+        Runs(
+            crate::spec::integers_at(table, run_keys(study))
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// The runs of a resolved spec's text (empty when it does not parse).
+    pub fn of_text(study: &str, text: &str) -> Runs {
+        text.parse::<toml::Table>()
+            .map(|t| Runs::of(study, &t))
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Runs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut values = self.0.values();
+        match values.next() {
+            None => write!(f, "one run per configuration"),
+            Some(first) if values.all(|v| v == first) => write!(f, "runs = {first}"),
+            Some(_) => {
+                let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                write!(f, "{}", parts.join(", "))
+            }
+        }
+    }
+}
 
 /// Check the spec's study section before anything is written, and return
 /// the resolved spec text.
@@ -359,6 +418,46 @@ mod tests {
         assert!(s.len() < 40);
     }
 
+    /// `--seeds` reaches every run count of every shipped spec: the study's
+    /// run keys exist in its spec (the study still validates), and the
+    /// resolved spec records the new count at each of them.
+    #[test]
+    fn seeds_set_every_run_count_of_every_spec() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            for quick in [false, true] {
+                let mut spec = crate::spec::load(&path, quick).unwrap();
+                let study = spec.header.study.clone();
+                let before = Runs::of_text(&study, &validate(&spec).unwrap());
+                spec.set_run_counts(run_keys(&study), 7);
+                let resolved = validate(&spec).unwrap();
+                let after = Runs::of_text(&study, &resolved);
+                let what = format!("{} (quick {quick}): {before} -> {after}", path.display());
+                assert_eq!(before.0.len(), after.0.len(), "{what}");
+                assert!(after.0.values().all(|&v| v == 7), "{what}");
+                assert_eq!(after.0.is_empty(), study == "early_alignment", "{what}");
+                assert!(resolved.starts_with("# resolved spec ("), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_name_their_values() {
+        let table = |t: &str| t.parse::<toml::Table>().unwrap();
+        let same = Runs::of(
+            "xor_cluster",
+            &table("[[panels]]\nruns = 2\n[[panels]]\nruns = 2"),
+        );
+        assert_eq!(same.to_string(), "runs = 2");
+        let mixed = Runs::of(
+            "xor_cluster",
+            &table("[[panels]]\nruns = 6\n[[panels]]\nruns = 4"),
+        );
+        assert_eq!(mixed.to_string(), "panels[0].runs = 6, panels[1].runs = 4");
+        assert_eq!(Runs::default().to_string(), "one run per configuration");
+    }
+
     #[test]
     fn sweep_keeps_job_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -383,6 +482,45 @@ struct ShardManifest {
     shard: Shard,
     /// Whether the shard ran with --quick (its resolved spec already has [quick] applied).
     quick: bool,
+    /// The `--seeds` it ran with (already applied to its resolved spec).
+    seeds: Option<usize>,
+    /// Its effective runs: every shard of one run has the same.
+    runs: Runs,
+}
+
+/// `--resume` continues only a run of the same effective runs: the
+/// directory's are those of its unit store's spec, or else of its finished
+/// spec.toml (a run of another spec name or study is left to `UnitStore::open`).
+fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
+    let candidates = [
+        UnitStore::new(out).root().join("spec.toml"),
+        RunDir::new(out).spec(),
+    ];
+    let Some((path, text)) = candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok().map(|t| (p, t)))
+    else {
+        return Ok(());
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let same_run = |key: &str, value: &str| table.get(key).and_then(|v| v.as_str()) == Some(value);
+    if !same_run("name", &spec.header.name) || !same_run("study", &spec.header.study) {
+        return Ok(());
+    }
+    let had = Runs::of(&spec.header.study, &table);
+    if had != *runs {
+        let asked = match spec.seeds {
+            Some(n) => format!(" (--seeds {n})"),
+            None => " (the spec's, no --seeds)".to_string(),
+        };
+        return Err(Error::bad(format!(
+            "--resume: {} was made with {had}, this run asks for {runs}{asked}; resume with the --seeds of that run, or run without --resume to start over",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// `overfit run`: load and validate the spec, run the study, then write the
@@ -392,8 +530,16 @@ struct ShardManifest {
 /// directory intact; its finished units stay in DIR/.units for `--resume`.
 pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     // A merge replays the shards' resolved spec, where [quick] is already applied.
-    let spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
+    let mut spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
+    let keys = run_keys(&spec.header.study);
+    if let (Some(n), false) = (ctx.seeds, keys.is_empty()) {
+        spec.set_run_counts(keys, n);
+    }
     let resolved = validate(&spec)?;
+    let runs = Runs::of_text(&spec.header.study, &resolved);
+    if ctx.resume {
+        check_resume_runs(&spec, &runs, &ctx.out)?;
+    }
     crate::record::prepare_out_dir(&ctx.out)?;
     let store = UnitStore::new(&ctx.out);
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
@@ -405,6 +551,8 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 shard,
                 quick: ctx.quick,
+                seeds: ctx.seeds,
+                runs,
             };
             write_atomic(
                 &store.root().join("shard.json"),
@@ -440,6 +588,13 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     let mut spec_text: Option<(PathBuf, String)> = None;
     let mut seen: Vec<Option<PathBuf>> = Vec::new();
     let mut quick = false;
+    let mut seeds = None;
+    let mut first_runs: Option<(PathBuf, Option<String>, Runs)> = None;
+    let spec_name = |text: &str| {
+        text.parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("name")?.as_str().map(str::to_string))
+    };
     for d in shard_dirs {
         let store = UnitStore::new(d);
         let manifest_path = store.root().join("shard.json");
@@ -452,6 +607,9 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         })?;
         let manifest: ShardManifest = serde_json::from_str(&text)
             .map_err(|e| Error::bad(format!("{}: {e}", manifest_path.display())))?;
+        let spec_path = store.root().join("spec.toml");
+        let spec = std::fs::read_to_string(&spec_path)
+            .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
         if manifest.version != env!("CARGO_PKG_VERSION") {
             return Err(Error::bad(format!(
                 "merge: {} was written by overfit {}, this is {}",
@@ -460,9 +618,20 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
                 env!("CARGO_PKG_VERSION")
             )));
         }
-        let spec_path = store.root().join("spec.toml");
-        let spec = std::fs::read_to_string(&spec_path)
-            .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
+        // Shards of one spec name with other runs ran with other --seeds.
+        let name = spec_name(&spec);
+        match &first_runs {
+            Some((first, first_name, runs)) if *runs != manifest.runs && *first_name == name => {
+                return Err(Error::bad(format!(
+                    "merge: {} has {runs} but {} has {} (shards of one run share --seeds)",
+                    first.display(),
+                    manifest_path.display(),
+                    manifest.runs
+                )));
+            }
+            Some(_) => {}
+            None => first_runs = Some((manifest_path.clone(), name, manifest.runs.clone())),
+        }
         let ident = |t: &str| {
             t.lines()
                 .filter(|l| !l.starts_with('#'))
@@ -502,6 +671,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         }
         seen[manifest.shard.index] = Some(d.clone());
         quick = manifest.quick;
+        seeds = manifest.seeds;
     }
     if let Some(missing) = seen.iter().position(Option::is_none) {
         return Err(Error::bad(format!(
@@ -523,6 +693,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         shard: None,
         resume: false,
         quick,
+        seeds,
         ..ctx.clone()
     };
     match execute(&merged_spec, &ctx)? {

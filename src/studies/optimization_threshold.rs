@@ -44,6 +44,9 @@ const SRC: &str = "Boursier & Flammarion, ICML 2025";
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["seeds"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdSpec {
@@ -370,7 +373,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let start = Instant::now();
     let spec: ThresholdSpec = loaded.study_section()?;
     let master = loaded.header.seed;
-    let seeds = ctx.seeds.unwrap_or(spec.seeds);
+    let seeds = spec.seeds;
     let mut jobs = Vec::new();
     for (dim, ds) in spec.dims.iter().enumerate() {
         for n_index in 0..ds.n.len() {

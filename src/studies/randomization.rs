@@ -48,6 +48,9 @@ use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["train.runs"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RandomizationSpec {
@@ -442,7 +445,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         ("data.train", spec.data.train),
         ("data.test", spec.data.test),
     )?;
-    let runs = ctx.seeds.unwrap_or(spec.train.runs);
+    let runs = spec.train.runs;
     let rands = spec.randomizations();
     let archs = spec.model.archs.len();
     let jobs: Vec<(usize, usize, usize)> = (0..archs)

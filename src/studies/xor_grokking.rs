@@ -38,6 +38,9 @@ use crate::theory::xor_cluster::XorRegime;
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["panels[].runs", "grokking_map.runs"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct XorSpec {
@@ -507,10 +510,6 @@ fn regime(spec: &XorSpec, alpha: f64, omega: f64) -> XorRegime {
     }
 }
 
-fn runs_of(panel: &PanelSpec, ctx: &RunContext) -> usize {
-    ctx.seeds.unwrap_or(panel.runs)
-}
-
 /// Steps recorded for Figs 2-3 in run 0 of the figure panel.
 fn figure_steps(spec: &XorSpec, panel: &PanelSpec) -> Vec<usize> {
     if spec.figures.panel.as_deref() != Some(panel.id.as_str()) {
@@ -539,7 +538,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         .panels
         .iter()
         .enumerate()
-        .flat_map(|(k, p)| (0..runs_of(p, ctx)).map(move |r| (k, r)))
+        .flat_map(|(k, p)| (0..p.runs).map(move |r| (k, r)))
         .collect();
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (k, r) = jobs[i];
@@ -572,7 +571,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let mut points_csv = String::from("panel,run,u1,u2,label\n");
     let mut offset = 0;
     for panel in &spec.panels {
-        let runs = runs_of(panel, ctx);
+        let runs = panel.runs;
         let recs = &records[offset..offset + runs];
         offset += runs;
         let mut panel_metrics = Metrics::default();
@@ -838,7 +837,7 @@ fn grokking_map(
     seed: u64,
     ctx: &RunContext,
 ) -> Result<(Metrics, serde_json::Value, Vec<Claim>)> {
-    let runs = ctx.seeds.unwrap_or(map.runs);
+    let runs = map.runs;
     let cells: Vec<(usize, usize, usize)> = (0..map.alphas.len())
         .flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r))))
         .collect();
