@@ -34,9 +34,15 @@ use crate::nets::cnn::{
 };
 use crate::plot::{self, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): the label noise of (level, seed), shared
+/// by every width; a model's init and shuffle by (level, architecture, seed).
+pub(crate) const NOISE_STREAMS: Numbering = Numbering::from("cnn_sweep:label-noise", &[1000], 0);
+pub(crate) const JOB_STREAMS: Numbering = Numbering::from("cnn_sweep:job", &[1000, 1000], 0);
 
 /// The run counts `--seeds` sets (`studies::run_keys`).
 pub const RUN_KEYS: &[&str] = &["train.runs"];
@@ -399,7 +405,7 @@ fn train_run(
     let classes = spec.data.classes.len();
     let t = &spec.train;
     // Noise is shared by every width at a given (level, seed): common random numbers.
-    let mut noise_rng = crate::rng::stream(seed, (level * 1000 + s) as u64, "label-noise");
+    let mut noise_rng = crate::rng::stream(seed, NOISE_STREAMS.index(&[level, s]), "label-noise");
     let (noisy, _) = cifar::noisy_labels(
         &data.train.labels,
         classes,
@@ -407,7 +413,7 @@ fn train_run(
         spec.data.flip_rule,
         &mut noise_rng,
     );
-    let job = ((level * 1000 + arch_i) * 1000 + s) as u64;
+    let job = JOB_STREAMS.index(&[level, arch_i, s]);
     let mut model = Model::for_arch(&arch_of(arch), classes)?;
     match &t.init_from {
         Some(path) => {

@@ -33,6 +33,7 @@ use crate::nets::linear::{
 };
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{
     bayes_error, floor_boundary, limit_snr, normal_cdf, MinNormTheory, Regime, RegimeRule,
@@ -42,6 +43,17 @@ const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
 const MODEL_NOTE: &str = "the paper's own model is not recoverable; tested in the standard Gaussian-mixture model x = y mu + N(0, I_p) with linear classifiers (papers.md S3)";
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): grid job (ratio, size, seed) below
+/// 900,000,000, logistic-GD job (ratio, eta, seed) from there on.
+pub(crate) const GRID_STREAMS: Numbering = Numbering {
+    family: "label_noise:grid",
+    radices: &[64, 1_000_000],
+    start: 0,
+    end: 900_000_000,
+};
+pub(crate) const GD_STREAMS: Numbering =
+    Numbering::from("label_noise:gd", &[64, 1_000_000], 900_000_000);
 
 /// The run counts `--seeds` sets (`studies::run_keys`).
 pub const RUN_KEYS: &[&str] = &["data.seeds", "logistic_gd.seeds"];
@@ -363,7 +375,7 @@ fn noisy_labels(
 
 /// The stream index of grid job (ratio ri, size ni, seed s): stable when seeds are added.
 fn grid_stream(ri: usize, ni: usize, s: usize) -> u64 {
-    ((ri * 64 + ni) * 1_000_000 + s) as u64
+    GRID_STREAMS.index(&[ri, ni, s])
 }
 
 fn run_grid_job(
@@ -434,7 +446,7 @@ fn run_gd_job(
 ) -> Result<GdRecord> {
     let n = g.n;
     let p = p_of(g.p_over_n[ri], n);
-    let stream = 900_000_000 + ((ri * 64 + ei) * 1_000_000 + s) as u64;
+    let stream = GD_STREAMS.index(&[ri, ei, s]);
     let sample = mixture(spec, p).sample(n, &mut crate::rng::stream(seed, stream, "data"));
     let y = noisy_labels(
         &sample,

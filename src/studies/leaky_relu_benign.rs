@@ -46,12 +46,16 @@ use crate::nets::two_layer::{
 };
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{harmful_gamma, wilson_interval};
 
 const SRC: &str = "Karhadkar, George, Murray, Montufar, Needell NeurIPS 2024 (arXiv 2403.06903)";
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): (group, configuration in the group, seed).
+pub(crate) const STREAMS: Numbering = Numbering::from("leaky_relu_benign", &[1_000_000, 1000], 0);
 
 /// The run counts `--seeds` sets (`studies::run_keys`).
 pub const RUN_KEYS: &[&str] = &["heatmap.seeds", "harmful.seeds", "gamma_sweep.seeds"];
@@ -465,11 +469,11 @@ fn jobs(spec: &LeakySpec) -> Vec<Job> {
 /// The stream of a job: stable under adding seeds.
 fn job_stream(job: &Job, index_in_group: usize) -> u64 {
     let g = match job.group {
-        Group::Heatmap => 1u64,
+        Group::Heatmap => 1,
         Group::Harmful => 2,
         Group::GammaSweep => 3,
     };
-    g * 1_000_000_000 + (index_in_group as u64) * 1000 + job.seed as u64
+    STREAMS.index(&[g, index_in_group, job.seed])
 }
 
 /// One row of runs.csv.

@@ -442,6 +442,78 @@ mod tests {
         }
     }
 
+    /// 2000 runs of several panels (settings, cells) draw from pairwise
+    /// distinct streams in every study that numbers its streams (the plain
+    /// `1000 k + r` gave run 1000 of panel 0 the stream of run 0 of panel 1),
+    /// while keys below the old bounds keep their old numbers.
+    #[test]
+    fn two_thousand_runs_of_several_panels_get_distinct_streams() {
+        use crate::rng::Numbering;
+        use rand::RngExt;
+        use std::collections::HashMap;
+        let runs = 2000;
+        // (purpose the families share, families, the key of panel p, run r)
+        type Key = fn(usize, usize) -> Vec<usize>;
+        let families: &[(&str, &[(Numbering, Key)])] = &[
+            (
+                "data",
+                &[
+                    (xor_grokking::PANEL_STREAMS, |p, r| vec![p, r]),
+                    (xor_grokking::MAP_STREAMS, |_, r| vec![r]),
+                ],
+            ),
+            (
+                "label-noise",
+                &[(cnn_sweep::NOISE_STREAMS, |p, r| vec![p, r])],
+            ),
+            (
+                "init",
+                &[(cnn_sweep::JOB_STREAMS, |p, r| vec![p % 2, p / 2, r])],
+            ),
+            (
+                "data",
+                &[(optimization_threshold::STREAMS, |p, r| {
+                    vec![p % 2, p / 2, r]
+                })],
+            ),
+            (
+                "data",
+                &[(leaky_relu_benign::STREAMS, |p, r| vec![1 + p % 3, p / 3, r])],
+            ),
+            (
+                "data",
+                &[
+                    (label_noise::GRID_STREAMS, |p, r| vec![p, p % 2, r]),
+                    (label_noise::GD_STREAMS, |p, r| vec![p, p % 2, r]),
+                ],
+            ),
+        ];
+        for (purpose, fams) in families {
+            let mut seen: HashMap<u64, String> = HashMap::new();
+            for (numbering, key) in fams.iter() {
+                for p in 0..4 {
+                    for r in 0..runs {
+                        let index = numbering.index(&key(p, r));
+                        let first: u64 = crate::rng::stream(2024, index, purpose).random();
+                        let what = format!("{} {:?}", numbering.family, key(p, r));
+                        // (the map's run r is one key in all its cells)
+                        if let Some(other) = seen.insert(first, what.clone()).filter(|o| *o != what)
+                        {
+                            panic!("{what} draws the stream of {other}");
+                        }
+                    }
+                }
+            }
+        }
+        // Below the old bounds the numbers are the old ones (same streams as before).
+        assert_eq!(xor_grokking::PANEL_STREAMS.index(&[1, 999]), 1999);
+        assert_eq!(xor_grokking::MAP_STREAMS.index(&[3]), 1_000_003);
+        assert_eq!(cnn_sweep::JOB_STREAMS.index(&[2, 16, 2]), 2_016_002);
+        assert_eq!(leaky_relu_benign::STREAMS.index(&[3, 5, 7]), 3_000_005_007);
+        assert_eq!(label_noise::GRID_STREAMS.index(&[10, 2, 19]), 642_000_019);
+        assert_eq!(label_noise::GD_STREAMS.index(&[2, 1, 7]), 1_029_000_007);
+    }
+
     #[test]
     fn runs_name_their_values() {
         let table = |t: &str| t.parse::<toml::Table>().unwrap();

@@ -33,10 +33,21 @@ use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel,
 use crate::record::{
     csv_number, quantile, read_csv_records, Claim, Measured, Metrics, Prediction, RunDir,
 };
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 use crate::theory::xor_cluster::XorRegime;
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): (panel k, run r), numbered 1000 k + r
+/// below run 1000; and run r of the grokking map (shared by all its cells).
+pub(crate) const PANEL_STREAMS: Numbering = Numbering {
+    family: "xor_cluster:panel",
+    radices: &[1000],
+    start: 0,
+    end: 1_000_000,
+};
+pub(crate) const MAP_STREAMS: Numbering = Numbering::from("xor_cluster:map", &[], 1_000_000);
 
 /// The run counts `--seeds` sets (`studies::run_keys`).
 pub const RUN_KEYS: &[&str] = &["panels[].runs", "grokking_map.runs"];
@@ -533,7 +544,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let spec: XorSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
 
-    // Every (panel, run) pair is one job; run r of panel k draws stream (seed, 1000 k + r).
+    // Every (panel, run) pair is one job, drawing from the stream of key (k, r).
     let jobs: Vec<(usize, usize)> = spec
         .panels
         .iter()
@@ -554,7 +565,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             &spec,
             seed,
             &format!("{}:{r}", panel.id),
-            (k * 1000 + r) as u64,
+            PANEL_STREAMS.index(&[k, r]),
             panel.alpha,
             spec.model.omega_init,
             panel.steps,
@@ -850,7 +861,7 @@ fn grokking_map(
             spec,
             seed,
             &label,
-            (1_000_000 + r) as u64,
+            MAP_STREAMS.index(&[r]),
             map.alphas[i],
             map.omegas[j],
             map.max_steps,
