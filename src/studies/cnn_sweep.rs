@@ -284,6 +284,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
+    super::check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
+    let labels: Vec<String> = s.model.archs.iter().map(|a| arch_of(a).label()).collect();
+    super::check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
     if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
         return fail(

@@ -209,6 +209,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if let Some(&v) = g.d.iter().find(|&&v| v == 0 || v > MAX_D) {
         return bad("gaussian.d", format!("{v} is outside 1..={MAX_D}"));
     }
+    super::check_unique(spec, "gaussian.n[{}]", &g.n)?;
+    super::check_unique(spec, "gaussian.d[{}]", &g.d)?;
+    super::check_unique(spec, "gaussian.targets[{}]", &g.targets)?;
     let gib = |n: usize, d: usize| 8.0 * (n * d) as f64 / (1u64 << 30) as f64;
     if let Some((n, d)) =
         g.n.iter()
@@ -227,6 +230,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if c.n.is_empty() || c.targets.is_empty() || c.seeds == 0 {
             return bad("cifar", "needs non-empty n, targets and seeds >= 1".into());
         }
+        super::check_unique(spec, "cifar.n[{}]", &c.n)?;
+        super::check_unique(spec, "cifar.targets[{}]", &c.targets)?;
         if c.pool == 0 || c.pool > 60_000 {
             return bad("cifar.pool", format!("{} is outside 1..=60000", c.pool));
         }
@@ -247,6 +252,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if let Some(&v) = gd.n.iter().find(|&&v| !(2..=2000).contains(&v)) {
             return bad("gd.n", format!("{v} is outside 2..=2000"));
         }
+        super::check_unique(spec, "gd.n[{}]", &gd.n)?;
         if gd.d == 0 || gd.d > 10_000 {
             return bad("gd.d", format!("{} is outside 1..=10000", gd.d));
         }

@@ -234,6 +234,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if d.eta.is_empty() || d.eta.iter().any(|e| !(0.0..0.5).contains(e)) {
         return bad("data.eta", "needs rates in [0, 0.5)".into());
     }
+    super::check_unique(spec, "data.eta[{}]", &d.eta)?;
     if d.seeds == 0 {
         return bad("data.seeds", "must be >= 1".into());
     }
@@ -282,6 +283,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
                 "needs n >= 4, seeds >= 1, steps >= 100, eta and p_over_n".into(),
             );
         }
+        super::check_unique(spec, "logistic_gd.p_over_n[{}]", &g.p_over_n)?;
+        super::check_unique(spec, "logistic_gd.eta[{}]", &g.eta)?;
         for &r in &g.p_over_n {
             if p_of(r, g.n) <= g.n + 2 {
                 return bad(

@@ -210,6 +210,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "needs n values >= 4, at least two d_over_n values and seeds >= 1".into(),
         );
     }
+    super::check_unique(spec, "heatmap.n[{}]", &h.n)?;
+    super::check_unique(spec, "heatmap.d_over_n[{}]", &h.d_over_n)?;
     if !(h.gamma > 0.0 && h.gamma < 1.0) {
         return bad("heatmap.gamma", "must be in (0, 1)".into());
     }
@@ -242,6 +244,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         {
             return bad("harmful.gamma_constant", "must be >= 0".into());
         }
+        super::check_unique(spec, "harmful.n[{}]", &hm.n)?;
+        super::check_unique(spec, "harmful.gamma_constant[{}]", &hm.gamma_constant)?;
     }
     if let Some(g) = &s.gamma_sweep {
         if g.n.is_empty() || g.seeds == 0 || g.gamma.is_empty() || !positive(g.d_over_n) {
@@ -253,6 +257,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if g.gamma.iter().any(|&x| !(0.0..1.0).contains(&x)) {
             return bad("gamma_sweep.gamma", "values must be in [0, 1)".into());
         }
+        super::check_unique(spec, "gamma_sweep.n[{}]", &g.n)?;
+        super::check_unique(spec, "gamma_sweep.gamma[{}]", &g.gamma)?;
     }
     Ok(spec.resolved_toml(&s))
 }

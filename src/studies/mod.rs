@@ -178,6 +178,30 @@ impl std::fmt::Display for Runs {
     }
 }
 
+/// Refuse a list with an entry equal to an earlier one: its entries name
+/// runs (they are part of run ids in metrics.csv), so two equal ones would
+/// give two runs one id. `key` names entry i with `{}` standing for i, e.g.
+/// `panels[{}].id`; the error names the later entry's key and the value.
+pub fn check_unique<T: PartialEq + std::fmt::Debug>(
+    spec: &LoadedSpec,
+    key: &str,
+    items: &[T],
+) -> Result<()> {
+    let at = |i: usize| key.replace("{}", &i.to_string());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(j) = items[..i].iter().position(|o| o == item) {
+            return Err(spec.bad_value(
+                &at(i),
+                format!(
+                    "{item:?} is listed twice (also {}): run ids in metrics.csv would collide",
+                    at(j)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Check the spec's study section before anything is written, and return
 /// the resolved spec text.
 pub fn validate(spec: &LoadedSpec) -> Result<String> {

@@ -185,6 +185,10 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
+    let ds: Vec<usize> = s.dims.iter().map(|d| d.d).collect();
+    super::check_unique(spec, "dims[{}].d", &ds)?;
+    let ids: Vec<&str> = s.inits.iter().map(|i| i.id.as_str()).collect();
+    super::check_unique(spec, "inits[{}].id", &ids)?;
     if s.inits.iter().all(|i| i.id != "small") {
         return bad(
             "inits",
@@ -200,9 +204,6 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
         if init.symmetric && s.model.m % 2 == 1 {
             return bad(&format!("inits[{i}].symmetric"), "needs an even model.m");
-        }
-        if s.inits[..i].iter().any(|o| o.id == init.id) {
-            return bad(&format!("inits[{i}].id"), "ids must be unique");
         }
     }
     if s.seeds == 0 {

@@ -316,6 +316,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             }
         }
     }
+    let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
+    super::check_unique(spec, "panels[{}].id", &ids)?;
     if let Some(id) = &s.figures.panel {
         if !s.panels.iter().any(|p| &p.id == id) {
             return bad("figures.panel", &format!("no panel named {id:?}"));
