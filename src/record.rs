@@ -45,6 +45,30 @@ pub fn remove_stale_temps(dir: &Path) {
     }
 }
 
+/// `path` made absolute with links resolved, for comparing locations that
+/// may not exist yet: component by component, each prefix that exists is
+/// canonicalised (links resolved), the rest appended as written (`.`
+/// dropped, `..` the parent of what came before).
+pub fn canonical(path: &Path) -> PathBuf {
+    let absolute = std::env::current_dir().unwrap_or_default().join(path);
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => {
+                out.push(other);
+                if let Ok(real) = out.canonicalize() {
+                    out = real;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Create the output directory (and figures/) or fail with exit 2 naming it.
 /// Checks writability up front so a long run cannot fail at the end.
 pub fn prepare_out_dir(dir: &Path) -> Result<()> {
@@ -427,6 +451,22 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn canonical_paths_compare_existing_and_future_locations() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        let real = d.canonicalize().unwrap();
+        assert_eq!(canonical(&d.join("a/./b/../b")), real.join("a/b"));
+        assert_eq!(canonical(&d.join("a/new/x/../y")), real.join("a/new/y"));
+        assert_eq!(canonical(&d.join("a/b/")), canonical(&d.join("a/b")));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(d.join("a"), d.join("link")).unwrap();
+            assert_eq!(canonical(&d.join("link/b/new")), real.join("a/b/new"));
+        }
     }
 
     #[test]

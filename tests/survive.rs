@@ -278,6 +278,69 @@ fn shards_with_seeds_merge_to_the_unsharded_result() {
     assert!(!tmp.path().join("bad/metrics.csv").exists());
 }
 
+/// `merge --out` at or inside one of its shards is refused before anything
+/// is touched (it used to clear that shard's units, then fail).
+#[test]
+fn merge_into_one_of_its_shards_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let o = overfit(&[
+            "run",
+            SPEC,
+            "--quick",
+            "--shard",
+            &shard,
+            "--out",
+            &d(&format!("s{i}")),
+        ]);
+        assert!(o.status.success());
+    }
+    // Every file of the shards with its bytes.
+    let shards = || -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = walk(tmp.path())
+            .into_iter()
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = shards();
+    let s1_inner = format!("{}/sub/../inner", d("s1"));
+    let s0_dot = format!("{}/.", d("s0"));
+    for out in [d("s0"), s0_dot, s1_inner] {
+        let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &out]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--out {out}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("--out") && err.contains("shard directory"),
+            "{err}"
+        );
+        assert!(shards() == before, "--out {out} touched the shards");
+    }
+    let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p)
+            } else {
+                vec![p]
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn shard_arguments_are_checked() {
     for bad in ["3/3", "1/0", "x/2", "12"] {

@@ -681,6 +681,20 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     if shard_dirs.is_empty() {
         return Err(Error::bad("merge: name the shard directories to merge"));
     }
+    // The output's unit store is cleared before the shards' units are copied
+    // in: an output at or inside a shard would destroy that shard.
+    let out = crate::record::canonical(&ctx.out);
+    for d in shard_dirs {
+        let shard = crate::record::canonical(d);
+        if out.starts_with(&shard) {
+            let relation = if out == shard { "is" } else { "is inside" };
+            return Err(Error::bad(format!(
+                "merge: --out {} {relation} the shard directory {}; merge into a new directory",
+                ctx.out.display(),
+                d.display()
+            )));
+        }
+    }
     let mut spec_text: Option<(PathBuf, String)> = None;
     let mut seen: Vec<Option<PathBuf>> = Vec::new();
     let mut quick = false;
