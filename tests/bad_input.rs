@@ -481,6 +481,62 @@ fn bad_files_and_arguments() {
     }
 }
 
+/// `run D/spec.toml --out D` would write the resolved spec over the input:
+/// refused before running, however the two paths are spelled.
+#[test]
+fn the_input_spec_is_never_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("spec.toml");
+    let text = std::fs::read(root().join(GOOD)).unwrap();
+    std::fs::write(&spec, &text).unwrap();
+    let mut cases = vec![
+        (spec.clone(), dir.clone()),
+        (spec.clone(), dir.join("../d/.")),
+    ];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&dir, tmp.path().join("link")).unwrap();
+        cases.push((tmp.path().join("link/spec.toml"), dir.clone()));
+    }
+    for (spec_arg, out) in &cases {
+        let o = run(&[
+            "run",
+            spec_arg.to_str().unwrap(),
+            "--quick",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{spec_arg:?} --out {out:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(spec_arg.to_str().unwrap()) && err.contains("overwrite"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&spec).unwrap(),
+            text,
+            "the input spec changed"
+        );
+        assert!(!dir.join("metrics.csv").exists() && !dir.join(".units").exists());
+    }
+    // Any other --out is fine.
+    let o = run(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--quick",
+        "--out",
+        dir.join("sub").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn a_failed_run_keeps_the_previous_results() {
     let tmp = tempfile::tempdir().unwrap();

@@ -625,6 +625,15 @@ fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
 /// study has finished, so a failed run leaves an earlier run in the same
 /// directory intact; its finished units stay in DIR/.units for `--resume`.
 pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
+    // DIR/spec.toml is the resolved spec: never write it over the input.
+    let target = RunDir::new(&ctx.out).spec();
+    if crate::record::canonical(&target) == crate::record::canonical(spec_path) {
+        return Err(Error::bad(format!(
+            "{}: --out {} would overwrite this input spec with the resolved one; choose another --out",
+            spec_path.display(),
+            ctx.out.display()
+        )));
+    }
     // A merge replays the shards' resolved spec, where [quick] is already applied.
     let mut spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
     let keys = run_keys(&spec.header.study);
