@@ -4,7 +4,7 @@
 //!
 //! Layout of a spec file:
 //! ```toml
-//! name = "xor_grokking"      # default output dir results/<name>/
+//! name = "xor_grokking"      # default output dir results/<name>/ (<name>-quick/ with --quick)
 //! study = "xor_cluster"      # which study runs it (see `studies`)
 //! seed = 2024                # master seed: run r draws from stream (seed, r)
 //! description = "..."

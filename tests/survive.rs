@@ -341,6 +341,37 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// Without --out a --quick run writes results/<name>-quick, and a finished
+/// full run in results/<name> survives it (it used to be replaced).
+#[test]
+fn a_quick_run_leaves_the_full_run_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC);
+    let full = tmp.path().join("results/xor_grokking");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("metrics.csv"), "the full run\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(["run", spec.to_str().unwrap(), "--quick"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("results/xor_grokking-quick"));
+    assert!(tmp
+        .path()
+        .join("results/xor_grokking-quick/metrics.csv")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(full.join("metrics.csv")).unwrap(),
+        "the full run\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(&full).unwrap().count(),
+        1,
+        "files added to the full run"
+    );
+}
+
 #[test]
 fn shard_arguments_are_checked() {
     for bad in ["3/3", "1/0", "x/2", "12"] {
