@@ -372,6 +372,61 @@ fn a_quick_run_leaves_the_full_run_alone() {
     );
 }
 
+/// A second run on a directory in use exits 2 naming the holder's PID; the
+/// lock goes with the run; a stale lock (its process gone, or its PID now
+/// another process's) is taken over with a warning.
+#[test]
+fn a_locked_out_dir_is_refused_and_a_stale_lock_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap().to_string();
+    let args: Vec<String> = ["run", SPEC, "--quick", "--seeds", "120", "--out", &o]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut first = spawn_args(&args);
+    let lock = out.join(".lock");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !lock.exists() {
+        assert!(Instant::now() < deadline, "no lock appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let second = overfit(&args);
+    let still_running = first.try_wait().unwrap().is_none();
+    let err = String::from_utf8_lossy(&second.stderr);
+    if still_running {
+        assert_eq!(second.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let pid = first.id().to_string();
+        assert!(
+            err.contains(&pid) && err.contains(".lock"),
+            "{err:?} does not name PID {pid}"
+        );
+    }
+    assert!(first.wait().unwrap().success());
+    assert!(
+        still_running,
+        "the first run ended before the second started"
+    );
+    assert!(!lock.exists(), "the lock outlived its run");
+    assert!(out.join("metrics.csv").is_file());
+
+    // Stale: a finished process's PID, and a live PID with another start time.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    for text in [
+        format!("{} 1\n", gone.id()),
+        format!("{} 1\n", std::process::id()),
+    ] {
+        std::fs::write(&lock, &text).unwrap();
+        let quick = overfit(&["run", SPEC, "--quick", "--out", &o]);
+        let err = String::from_utf8_lossy(&quick.stderr);
+        assert!(quick.status.success(), "lock {text:?}: {err}");
+        assert!(err.contains("stale lock"), "{err}");
+        assert!(!lock.exists());
+    }
+}
+
 #[test]
 fn shard_arguments_are_checked() {
     for bad in ["3/3", "1/0", "x/2", "12"] {

@@ -645,7 +645,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     if ctx.resume {
         check_resume_runs(&spec, &runs, &ctx.out)?;
     }
-    crate::record::prepare_out_dir(&ctx.out)?;
+    let _lock = crate::record::prepare_out_dir(&ctx.out)?;
     let store = UnitStore::new(&ctx.out);
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
     let dir = RunDir::new(&ctx.out);
@@ -799,7 +799,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         )));
     }
     let (_, resolved) = spec_text.expect("at least one shard");
-    crate::record::prepare_out_dir(&ctx.out)?;
+    let _lock = crate::record::prepare_out_dir(&ctx.out)?;
     let store = UnitStore::new(&ctx.out);
     store.open(&resolved, false)?;
     for d in shard_dirs {
