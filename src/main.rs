@@ -32,7 +32,7 @@ enum Command {
     /// Run an experiment spec; writes DIR/{spec.toml, metrics.csv, summary.json, figures/}.
     Run {
         spec: PathBuf,
-        /// Output directory (default results/<spec name>/).
+        /// Output directory (default results/<spec name>/, results/<spec name>-quick/ with --quick).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Apply the spec's [quick] overrides (a small version for tests).
@@ -255,9 +255,15 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 Some(o) => o,
                 None => {
                     let loaded = overfit::spec::load(&spec, quick)?;
+                    // A quick run never lands on (and replaces) a full run's directory.
+                    let base = if quick {
+                        format!("{}-quick", loaded.header.name)
+                    } else {
+                        loaded.header.name
+                    };
                     let name = match shard {
-                        Some(s) => format!("{}-shard{}of{}", loaded.header.name, s.index, s.count),
-                        None => loaded.header.name,
+                        Some(s) => format!("{base}-shard{}of{}", s.index, s.count),
+                        None => base,
                     };
                     PathBuf::from("results").join(name)
                 }

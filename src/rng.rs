@@ -31,6 +31,71 @@ pub fn stream(seed: u64, run: u64, purpose: &str) -> Rng {
     Rng::seed_from_u64(key)
 }
 
+/// How a family of runs (the runs of a panel, of a grid cell, ...) numbers
+/// its streams: a structured key, its fields (panel, setting, run, ...),
+/// mapped to a stream index.
+///
+/// While every field after the first is below its radix and the mixed-radix
+/// number `start + ((f0 * r1 + f1) * r2 + f2) ...` is below `end`, the index
+/// is that number: the numbering the studies used before keys (e.g.
+/// `1000 k + r` for run r of panel k), so every existing run keeps its
+/// stream. Past that (run 1000 of panel 0, which the plain numbering gave
+/// to run 0 of panel 1, or a family spilling into the next one's range) the
+/// index is a hash of (family, fields) with the top bit set, above every
+/// numbered index, so no two keys share a stream. Families that draw for the
+/// same purpose under one seed must have disjoint [start, end) ranges and
+/// distinct names.
+#[derive(Clone, Copy, Debug)]
+pub struct Numbering {
+    pub family: &'static str,
+    /// The radix of each field after the first (the first is unbounded).
+    pub radices: &'static [u64],
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Above every numbered index: the hashed indices live at and above it.
+pub const HASHED: u64 = 1 << 63;
+
+impl Numbering {
+    /// A family whose range runs from `start` to the hashed indices.
+    pub const fn from(family: &'static str, radices: &'static [u64], start: u64) -> Self {
+        Numbering {
+            family,
+            radices,
+            start,
+            end: HASHED,
+        }
+    }
+
+    /// The stream index of the key `fields` (one more field than radices).
+    pub fn index(&self, fields: &[usize]) -> u64 {
+        assert_eq!(
+            fields.len(),
+            self.radices.len() + 1,
+            "stream key of {}",
+            self.family
+        );
+        let numbered =
+            fields[1..]
+                .iter()
+                .zip(self.radices)
+                .try_fold(fields[0] as u64, |acc, (&f, &radix)| {
+                    let f = f as u64;
+                    (f < radix).then(|| acc.checked_mul(radix)?.checked_add(f))?
+                });
+        match numbered.and_then(|n| n.checked_add(self.start)) {
+            Some(i) if i < self.end.min(HASHED) => i,
+            _ => {
+                HASHED
+                    | fields.iter().fold(tag_hash(self.family), |h, &f| {
+                        splitmix64(h ^ splitmix64(f as u64))
+                    })
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +110,24 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
+    }
+
+    #[test]
+    fn numbered_keys_keep_the_old_numbers_and_overflow_to_hashes() {
+        const PANEL: Numbering = Numbering {
+            family: "t:panel",
+            radices: &[1000],
+            start: 0,
+            end: 1_000_000,
+        };
+        assert_eq!(PANEL.index(&[0, 0]), 0);
+        assert_eq!(PANEL.index(&[2, 999]), 2999);
+        assert_eq!(PANEL.index(&[999, 999]), 999_999);
+        // Run 1000 of panel 0 is not run 0 of panel 1; panel 1000 leaves the range.
+        assert!(PANEL.index(&[0, 1000]) >= HASHED);
+        assert_ne!(PANEL.index(&[0, 1000]), PANEL.index(&[1, 0]));
+        assert!(PANEL.index(&[1000, 0]) >= HASHED);
+        assert_eq!(Numbering::from("t", &[], 7).index(&[5]), 12);
+        assert!(Numbering::from("t", &[10], u64::MAX - 5).index(&[usize::MAX, 3]) >= HASHED);
     }
 }

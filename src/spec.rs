@@ -4,7 +4,7 @@
 //!
 //! Layout of a spec file:
 //! ```toml
-//! name = "xor_grokking"      # default output dir results/<name>/
+//! name = "xor_grokking"      # default output dir results/<name>/ (<name>-quick/ with --quick)
 //! study = "xor_cluster"      # which study runs it (see `studies`)
 //! seed = 2024                # master seed: run r draws from stream (seed, r)
 //! description = "..."
@@ -40,6 +40,8 @@ pub struct LoadedSpec {
     pub header: Header,
     pub body: toml::Table,
     pub quick: bool,
+    /// `--seeds N`, once `set_run_counts` has written it into the body.
+    pub seeds: Option<usize>,
 }
 
 /// Deep-merge `over` into `base`: tables merge key by key, anything else is replaced.
@@ -125,6 +127,7 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
         header,
         body: table,
         quick,
+        seeds: None,
     })
 }
 
@@ -158,13 +161,84 @@ impl LoadedSpec {
         let mut table = toml::Table::try_from(&self.header).expect("header serialises");
         let body = toml::Table::try_from(section).expect("study section serialises");
         table.extend(body);
+        let applied: Vec<String> = self
+            .quick
+            .then(|| "--quick".to_string())
+            .into_iter()
+            .chain(self.seeds.map(|n| format!("--seeds {n}")))
+            .collect();
         let mut text = format!(
             "# resolved spec{} from {}\n",
-            if self.quick { " (--quick applied)" } else { "" },
+            if applied.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} applied)", applied.join(", "))
+            },
             self.path.display()
         );
         text.push_str(&toml::to_string_pretty(&table).expect("spec serialises"));
         text
+    }
+}
+
+/// Call `f(key, table, name)` for every table that holds the key `path`
+/// names: a dotted path whose segments `name[]` walk every table of an array
+/// of tables (`panels[].runs` visits `panels[0].runs`, `panels[1].runs`, ...).
+/// `key` is the concrete path; tables that are absent are skipped.
+fn visit_key(
+    table: &mut toml::Table,
+    path: &str,
+    prefix: &str,
+    f: &mut impl FnMut(String, &mut toml::Table, &str),
+) {
+    let join = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    let Some((head, rest)) = path.split_once('.') else {
+        return f(join(path), table, path);
+    };
+    if let Some(name) = head.strip_suffix("[]") {
+        if let Some(toml::Value::Array(items)) = table.get_mut(name) {
+            for (i, item) in items.iter_mut().enumerate() {
+                if let toml::Value::Table(t) = item {
+                    visit_key(t, rest, &join(&format!("{name}[{i}]")), f);
+                }
+            }
+        }
+    } else if let Some(toml::Value::Table(t)) = table.get_mut(head) {
+        visit_key(t, rest, &join(head), f);
+    }
+}
+
+/// The integer values of the keys `paths` (see `visit_key`) in `table`, by concrete key.
+pub fn integers_at(table: &toml::Table, paths: &[&str]) -> Vec<(String, i64)> {
+    let mut table = table.clone();
+    let mut out = Vec::new();
+    for path in paths {
+        visit_key(&mut table, path, "", &mut |key, t, name| {
+            if let Some(v) = t.get(name).and_then(toml::Value::as_integer) {
+                out.push((key, v));
+            }
+        });
+    }
+    out
+}
+
+impl LoadedSpec {
+    /// `--seeds n`: set every key of `paths` (the study's run counts, see
+    /// `visit_key`) to `n` wherever its table is present, so the resolved
+    /// spec records the runs actually made.
+    pub fn set_run_counts(&mut self, paths: &[&str], n: usize) {
+        for path in paths {
+            visit_key(&mut self.body, path, "", &mut |_, t, name| {
+                t.insert(name.to_string(), toml::Value::Integer(n as i64));
+            });
+        }
+        self.seeds = Some(n);
     }
 }
 
@@ -209,6 +283,25 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn run_counts_are_set_and_read_through_arrays_of_tables() {
+        let text = "name = \"t\"\nstudy = \"s\"\nseed = 3\n[[panels]]\nruns = 5\n[[panels]]\nid = 1\n[train]\nruns = 2\n";
+        let mut s = parse(Path::new("x.toml"), text, false).unwrap();
+        let keys = ["panels[].runs", "train.runs", "absent.runs"];
+        assert_eq!(
+            integers_at(&s.body, &keys),
+            vec![
+                ("panels[0].runs".to_string(), 5),
+                ("train.runs".to_string(), 2)
+            ]
+        );
+        s.set_run_counts(&keys, 7);
+        let got = integers_at(&s.body, &keys);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got.iter().all(|(_, v)| *v == 7), "{got:?}");
+        assert!(!s.body.contains_key("absent"));
     }
 
     #[test]

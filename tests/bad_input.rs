@@ -101,6 +101,107 @@ const SPEC_CASES: &[(&str, &str, &str)] = &[
     ("[quick]", "quick = 3\n[quick2]", "quick"),
 ];
 
+/// Duplicated ids and settings, whose runs would share ids in metrics.csv:
+/// (spec, replace this, with this, the error must name this key and this id).
+const DUPLICATE_CASES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        GOOD,
+        "id = \"right\"",
+        "id = \"left\"",
+        "panels[1].id",
+        "\"left\"",
+    ),
+    (
+        "experiments/cnn_label_noise_sweep.toml",
+        "label_noise = [0.0, 0.1, 0.2]",
+        "label_noise = [0.0, 0.1, 0.1]",
+        "data.label_noise[2]",
+        "0.1",
+    ),
+    (
+        "experiments/cnn_sweep_seed003.toml",
+        "archs = [",
+        "archs = [\n  [5, 15, 10],",
+        "model.archs[1]",
+        "cnn5-15-10",
+    ),
+    (
+        "experiments/optimization_threshold.toml",
+        "id = \"large\"",
+        "id = \"small\"",
+        "inits[1].id",
+        "\"small\"",
+    ),
+    (
+        "experiments/optimization_threshold.toml",
+        "d = 8\n",
+        "d = 5\n",
+        "dims[1].d",
+        "5",
+    ),
+    (
+        "experiments/label_noise_phase.toml",
+        "eta = [0.0, 0.05, 0.1, 0.2]",
+        "eta = [0.0, 0.05, 0.1, 0.05]",
+        "data.eta[3]",
+        "0.05",
+    ),
+    (
+        "experiments/label_noise_phase.toml",
+        "eta = [0.0, 0.1]\nseeds = 8",
+        "eta = [0.1, 0.1]\nseeds = 8",
+        "logistic_gd.eta[1]",
+        "0.1",
+    ),
+    (
+        "experiments/leaky_relu_benign.toml",
+        "gamma = [0.0, 0.01,",
+        "gamma = [0.0, 0.0,",
+        "gamma_sweep.gamma[1]",
+        "0.0",
+    ),
+    (
+        "experiments/leaky_relu_benign.toml",
+        "n = [50, 75, 100",
+        "n = [50, 50, 100",
+        "heatmap.n[1]",
+        "50",
+    ),
+    (
+        "experiments/expressivity.toml",
+        "targets = [\"sign\", \"gaussian\"]",
+        "targets = [\"sign\", \"sign\"]",
+        "gaussian.targets[1]",
+        "Sign",
+    ),
+    (
+        "experiments/expressivity.toml",
+        "n = [50, 200, 500]",
+        "n = [50, 200, 200]",
+        "gd.n[2]",
+        "200",
+    ),
+];
+
+#[test]
+fn duplicate_ids_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for (k, (good, from, to, key, id)) in DUPLICATE_CASES.iter().enumerate() {
+        let spec = variant_of(good, tmp.path(), k, from, to);
+        let args = [
+            "run",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        expect_bad(&args, key, &out);
+        let err = String::from_utf8_lossy(&run(&args).stderr).to_string();
+        assert!(err.contains(id), "{good}: {err:?} does not name {id:?}");
+        assert!(err.contains("listed twice"), "{err}");
+    }
+}
+
 const RANDOMIZATION: &str = "experiments/randomization.toml";
 
 /// The randomization study's own keys (checked before any data is read).
@@ -380,6 +481,62 @@ fn bad_files_and_arguments() {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         expect_bad(&a, needle, &out);
     }
+}
+
+/// `run D/spec.toml --out D` would write the resolved spec over the input:
+/// refused before running, however the two paths are spelled.
+#[test]
+fn the_input_spec_is_never_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("spec.toml");
+    let text = std::fs::read(root().join(GOOD)).unwrap();
+    std::fs::write(&spec, &text).unwrap();
+    let mut cases = vec![
+        (spec.clone(), dir.clone()),
+        (spec.clone(), dir.join("../d/.")),
+    ];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&dir, tmp.path().join("link")).unwrap();
+        cases.push((tmp.path().join("link/spec.toml"), dir.clone()));
+    }
+    for (spec_arg, out) in &cases {
+        let o = run(&[
+            "run",
+            spec_arg.to_str().unwrap(),
+            "--quick",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{spec_arg:?} --out {out:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(spec_arg.to_str().unwrap()) && err.contains("overwrite"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&spec).unwrap(),
+            text,
+            "the input spec changed"
+        );
+        assert!(!dir.join("metrics.csv").exists() && !dir.join(".units").exists());
+    }
+    // Any other --out is fine.
+    let o = run(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--quick",
+        "--out",
+        dir.join("sub").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

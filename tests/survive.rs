@@ -165,6 +165,271 @@ fn shards_merge_to_the_single_process_result() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("different specs"));
 }
 
+/// The effective runs (after --seeds) are part of a run: its resolved
+/// spec.toml repeats it exactly, and --resume with other --seeds is refused
+/// (it used to reuse units by index under another job layout, exit 0).
+#[test]
+fn resume_with_other_seeds_is_refused_and_the_resolved_spec_repeats_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let run = |seeds: &str, extra: &[&str]| {
+        let mut a = vec!["run", SPEC, "--quick", "--seeds", seeds, "--out"];
+        let out = d("a");
+        a.push(&out);
+        a.extend(extra);
+        overfit(&a)
+    };
+    let o = run("2", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let spec = std::fs::read_to_string(tmp.path().join("a/spec.toml")).unwrap();
+    assert!(
+        spec.contains("runs = 2") && !spec.contains("runs = 6"),
+        "{spec}"
+    );
+    let o = overfit(&[
+        "run",
+        &format!("{}/spec.toml", d("a")),
+        "--out",
+        &d("again"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // (summary.json differs in `quick` only: the re-run reads a spec with [quick] applied.)
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/metrics.csv")).unwrap(),
+        std::fs::read(tmp.path().join("again/metrics.csv")).unwrap(),
+        "the resolved spec.toml re-run"
+    );
+
+    let before = std::fs::read(tmp.path().join("a/metrics.csv")).unwrap();
+    let o = run("3", &["--resume"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    for needle in ["runs = 2", "runs = 3", "--seeds 3", "spec.toml"] {
+        assert!(err.contains(needle), "{err:?} does not name {needle:?}");
+    }
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/metrics.csv")).unwrap(),
+        before
+    );
+    // An interrupted run's units (here a shard's) are checked the same way.
+    let o = overfit(&[
+        "run",
+        SPEC,
+        "--quick",
+        "--seeds",
+        "2",
+        "--shard",
+        "0/2",
+        "--out",
+        &d("b"),
+    ]);
+    assert!(o.status.success());
+    let o = overfit(&["run", SPEC, "--quick", "--resume", "--out", &d("b")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(".units") && err.contains("runs = 2"), "{err}");
+    // The same --seeds resumes.
+    assert!(run("2", &["--resume"]).status.success());
+    assert_eq!(
+        std::fs::read(tmp.path().join("a/metrics.csv")).unwrap(),
+        before
+    );
+}
+
+/// Shards run with --seeds merge to the unsharded run with those seeds (merge
+/// reads the runs from the shard manifests); shards of different runs are refused.
+#[test]
+fn shards_with_seeds_merge_to_the_unsharded_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let o = overfit(&["run", SPEC, "--quick", "--seeds", "3", "--out", &d("one")]);
+    assert!(o.status.success());
+    for (name, seeds, shard) in [("s0", "3", "0/2"), ("s1", "3", "1/2"), ("t1", "10", "1/2")] {
+        let o = overfit(&[
+            "run",
+            SPEC,
+            "--quick",
+            "--seeds",
+            seeds,
+            "--shard",
+            shard,
+            "--out",
+            &d(name),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = overfit(&["merge", &d("s1"), &d("s0"), "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_results(
+        &tmp.path().join("one"),
+        &tmp.path().join("merged"),
+        "--seeds 3 in 2 shards",
+    );
+    let o = overfit(&["merge", &d("s0"), &d("t1"), "--out", &d("bad")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    for needle in [
+        "s0/.units/shard.json",
+        "t1/.units/shard.json",
+        "runs = 3",
+        "runs = 10",
+    ] {
+        assert!(err.contains(needle), "{err:?} does not name {needle:?}");
+    }
+    assert!(!tmp.path().join("bad/metrics.csv").exists());
+}
+
+/// `merge --out` at or inside one of its shards is refused before anything
+/// is touched (it used to clear that shard's units, then fail).
+#[test]
+fn merge_into_one_of_its_shards_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let o = overfit(&[
+            "run",
+            SPEC,
+            "--quick",
+            "--shard",
+            &shard,
+            "--out",
+            &d(&format!("s{i}")),
+        ]);
+        assert!(o.status.success());
+    }
+    // Every file of the shards with its bytes.
+    let shards = || -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = walk(tmp.path())
+            .into_iter()
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = shards();
+    let s1_inner = format!("{}/sub/../inner", d("s1"));
+    let s0_dot = format!("{}/.", d("s0"));
+    for out in [d("s0"), s0_dot, s1_inner] {
+        let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &out]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--out {out}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("--out") && err.contains("shard directory"),
+            "{err}"
+        );
+        assert!(shards() == before, "--out {out} touched the shards");
+    }
+    let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p)
+            } else {
+                vec![p]
+            }
+        })
+        .collect()
+}
+
+/// Without --out a --quick run writes results/<name>-quick, and a finished
+/// full run in results/<name> survives it (it used to be replaced).
+#[test]
+fn a_quick_run_leaves_the_full_run_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC);
+    let full = tmp.path().join("results/xor_grokking");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("metrics.csv"), "the full run\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(["run", spec.to_str().unwrap(), "--quick"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("results/xor_grokking-quick"));
+    assert!(tmp
+        .path()
+        .join("results/xor_grokking-quick/metrics.csv")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(full.join("metrics.csv")).unwrap(),
+        "the full run\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(&full).unwrap().count(),
+        1,
+        "files added to the full run"
+    );
+}
+
+/// A second run on a directory in use exits 2 naming the holder's PID; the
+/// lock goes with the run; a stale lock (its process gone, or its PID now
+/// another process's) is taken over with a warning.
+#[test]
+fn a_locked_out_dir_is_refused_and_a_stale_lock_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap().to_string();
+    let args: Vec<String> = ["run", SPEC, "--quick", "--seeds", "120", "--out", &o]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut first = spawn_args(&args);
+    let lock = out.join(".lock");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !lock.exists() {
+        assert!(Instant::now() < deadline, "no lock appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let second = overfit(&args);
+    let still_running = first.try_wait().unwrap().is_none();
+    let err = String::from_utf8_lossy(&second.stderr);
+    if still_running {
+        assert_eq!(second.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let pid = first.id().to_string();
+        assert!(
+            err.contains(&pid) && err.contains(".lock"),
+            "{err:?} does not name PID {pid}"
+        );
+    }
+    assert!(first.wait().unwrap().success());
+    assert!(
+        still_running,
+        "the first run ended before the second started"
+    );
+    assert!(!lock.exists(), "the lock outlived its run");
+    assert!(out.join("metrics.csv").is_file());
+
+    // Stale: a finished process's PID, and a live PID with another start time.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    for text in [
+        format!("{} 1\n", gone.id()),
+        format!("{} 1\n", std::process::id()),
+    ] {
+        std::fs::write(&lock, &text).unwrap();
+        let quick = overfit(&["run", SPEC, "--quick", "--out", &o]);
+        let err = String::from_utf8_lossy(&quick.stderr);
+        assert!(quick.status.success(), "lock {text:?}: {err}");
+        assert!(err.contains("stale lock"), "{err}");
+        assert!(!lock.exists());
+    }
+}
+
 #[test]
 fn shard_arguments_are_checked() {
     for bad in ["3/3", "1/0", "x/2", "12"] {

@@ -34,9 +34,18 @@ use crate::nets::cnn::{
 };
 use crate::plot::{self, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): the label noise of (level, seed), shared
+/// by every width; a model's init and shuffle by (level, architecture, seed).
+pub(crate) const NOISE_STREAMS: Numbering = Numbering::from("cnn_sweep:label-noise", &[1000], 0);
+pub(crate) const JOB_STREAMS: Numbering = Numbering::from("cnn_sweep:job", &[1000, 1000], 0);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["train.runs"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -275,6 +284,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
+    super::check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
+    let labels: Vec<String> = s.model.archs.iter().map(|a| arch_of(a).label()).collect();
+    super::check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
     if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
         return fail(
@@ -396,7 +408,7 @@ fn train_run(
     let classes = spec.data.classes.len();
     let t = &spec.train;
     // Noise is shared by every width at a given (level, seed): common random numbers.
-    let mut noise_rng = crate::rng::stream(seed, (level * 1000 + s) as u64, "label-noise");
+    let mut noise_rng = crate::rng::stream(seed, NOISE_STREAMS.index(&[level, s]), "label-noise");
     let (noisy, _) = cifar::noisy_labels(
         &data.train.labels,
         classes,
@@ -404,7 +416,7 @@ fn train_run(
         spec.data.flip_rule,
         &mut noise_rng,
     );
-    let job = ((level * 1000 + arch_i) * 1000 + s) as u64;
+    let job = JOB_STREAMS.index(&[level, arch_i, s]);
     let mut model = Model::for_arch(&arch_of(arch), classes)?;
     match &t.init_from {
         Some(path) => {
@@ -589,7 +601,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
     let data = load_data(&spec, &dir)?;
-    let runs = ctx.seeds.unwrap_or(spec.train.runs);
+    let runs = spec.train.runs;
     let levels = spec.data.label_noise.len();
     let archs = spec.model.archs.len();
     let jobs: Vec<(usize, usize, usize)> = (0..levels)

@@ -55,6 +55,9 @@ const SRC: &str = "Zhang, Bengio, Hardt, Recht, Vinyals, ICLR 2017";
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["gaussian.seeds", "cifar.seeds", "gd.seeds"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpressivitySpec {
@@ -206,6 +209,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if let Some(&v) = g.d.iter().find(|&&v| v == 0 || v > MAX_D) {
         return bad("gaussian.d", format!("{v} is outside 1..={MAX_D}"));
     }
+    super::check_unique(spec, "gaussian.n[{}]", &g.n)?;
+    super::check_unique(spec, "gaussian.d[{}]", &g.d)?;
+    super::check_unique(spec, "gaussian.targets[{}]", &g.targets)?;
     let gib = |n: usize, d: usize| 8.0 * (n * d) as f64 / (1u64 << 30) as f64;
     if let Some((n, d)) =
         g.n.iter()
@@ -224,6 +230,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if c.n.is_empty() || c.targets.is_empty() || c.seeds == 0 {
             return bad("cifar", "needs non-empty n, targets and seeds >= 1".into());
         }
+        super::check_unique(spec, "cifar.n[{}]", &c.n)?;
+        super::check_unique(spec, "cifar.targets[{}]", &c.targets)?;
         if c.pool == 0 || c.pool > 60_000 {
             return bad("cifar.pool", format!("{} is outside 1..=60000", c.pool));
         }
@@ -244,6 +252,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if let Some(&v) = gd.n.iter().find(|&&v| !(2..=2000).contains(&v)) {
             return bad("gd.n", format!("{v} is outside 2..=2000"));
         }
+        super::check_unique(spec, "gd.n[{}]", &gd.n)?;
         if gd.d == 0 || gd.d > 10_000 {
             return bad("gd.d", format!("{} is outside 1..=10000", gd.d));
         }
@@ -560,7 +569,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
 
     // Jobs: every Gaussian cell x seed, then every CIFAR cell x seed.
     let g = &spec.gaussian;
-    let g_seeds = ctx.seeds.unwrap_or(g.seeds);
+    let g_seeds = g.seeds;
     let mut jobs = Vec::new();
     for &targets in &g.targets {
         for &n in &g.n {
@@ -584,7 +593,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
                     "cifar".into(),
                     serde_json::json!({"dir": c.dir, "pool": pool.nrows(), "duplicates_dropped": dropped}),
                 );
-                let c_seeds = ctx.seeds.unwrap_or(c.seeds);
+                let c_seeds = c.seeds;
                 for &targets in &c.targets {
                     for &n in &c.n {
                         for s in 0..c_seeds {
@@ -677,7 +686,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     // GD contrast.
     let mut gd_records = Vec::new();
     if let Some(gd) = &spec.gd {
-        let seeds = ctx.seeds.unwrap_or(gd.seeds);
+        let seeds = gd.seeds;
         let gd_jobs: Vec<(usize, usize)> =
             gd.n.iter()
                 .flat_map(|&n| (0..seeds).map(move |s| (n, s)))

@@ -33,6 +33,7 @@ use crate::nets::linear::{
 };
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{
     bayes_error, floor_boundary, limit_snr, normal_cdf, MinNormTheory, Regime, RegimeRule,
@@ -42,6 +43,20 @@ const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
 const MODEL_NOTE: &str = "the paper's own model is not recoverable; tested in the standard Gaussian-mixture model x = y mu + N(0, I_p) with linear classifiers (papers.md S3)";
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): grid job (ratio, size, seed) below
+/// 900,000,000, logistic-GD job (ratio, eta, seed) from there on.
+pub(crate) const GRID_STREAMS: Numbering = Numbering {
+    family: "label_noise:grid",
+    radices: &[64, 1_000_000],
+    start: 0,
+    end: 900_000_000,
+};
+pub(crate) const GD_STREAMS: Numbering =
+    Numbering::from("label_noise:gd", &[64, 1_000_000], 900_000_000);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["data.seeds", "logistic_gd.seeds"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,6 +234,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if d.eta.is_empty() || d.eta.iter().any(|e| !(0.0..0.5).contains(e)) {
         return bad("data.eta", "needs rates in [0, 0.5)".into());
     }
+    super::check_unique(spec, "data.eta[{}]", &d.eta)?;
     if d.seeds == 0 {
         return bad("data.seeds", "must be >= 1".into());
     }
@@ -267,6 +283,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
                 "needs n >= 4, seeds >= 1, steps >= 100, eta and p_over_n".into(),
             );
         }
+        super::check_unique(spec, "logistic_gd.p_over_n[{}]", &g.p_over_n)?;
+        super::check_unique(spec, "logistic_gd.eta[{}]", &g.eta)?;
         for &r in &g.p_over_n {
             if p_of(r, g.n) <= g.n + 2 {
                 return bad(
@@ -360,7 +378,7 @@ fn noisy_labels(
 
 /// The stream index of grid job (ratio ri, size ni, seed s): stable when seeds are added.
 fn grid_stream(ri: usize, ni: usize, s: usize) -> u64 {
-    ((ri * 64 + ni) * 1_000_000 + s) as u64
+    GRID_STREAMS.index(&[ri, ni, s])
 }
 
 fn run_grid_job(
@@ -431,7 +449,7 @@ fn run_gd_job(
 ) -> Result<GdRecord> {
     let n = g.n;
     let p = p_of(g.p_over_n[ri], n);
-    let stream = 900_000_000 + ((ri * 64 + ei) * 1_000_000 + s) as u64;
+    let stream = GD_STREAMS.index(&[ri, ei, s]);
     let sample = mixture(spec, p).sample(n, &mut crate::rng::stream(seed, stream, "data"));
     let y = noisy_labels(
         &sample,
@@ -691,7 +709,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let spec: LabelNoiseSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let d = &spec.data;
-    let seeds = ctx.seeds.unwrap_or(d.seeds);
+    let seeds = d.seeds;
     let jobs: Vec<(usize, usize, usize)> = (0..d.p_over_n.len())
         .flat_map(|ri| (0..d.n.len()).flat_map(move |ni| (0..seeds).map(move |s| (ri, ni, s))))
         .collect();
@@ -774,7 +792,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let mut gd_rows = Vec::new();
     let mut gd_seconds = 0.0;
     if let Some(g) = &spec.logistic_gd {
-        let gd_seeds = ctx.seeds.unwrap_or(g.seeds);
+        let gd_seeds = g.seeds;
         let gd_jobs: Vec<(usize, usize, usize)> = (0..g.p_over_n.len())
             .flat_map(|ri| {
                 (0..g.eta.len()).flat_map(move |ei| (0..gd_seeds).map(move |s| (ri, ei, s)))

@@ -46,12 +46,19 @@ use crate::nets::two_layer::{
 };
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{harmful_gamma, wilson_interval};
 
 const SRC: &str = "Karhadkar, George, Murray, Montufar, Needell NeurIPS 2024 (arXiv 2403.06903)";
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): (group, configuration in the group, seed).
+pub(crate) const STREAMS: Numbering = Numbering::from("leaky_relu_benign", &[1_000_000, 1000], 0);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["heatmap.seeds", "harmful.seeds", "gamma_sweep.seeds"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +210,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "needs n values >= 4, at least two d_over_n values and seeds >= 1".into(),
         );
     }
+    super::check_unique(spec, "heatmap.n[{}]", &h.n)?;
+    super::check_unique(spec, "heatmap.d_over_n[{}]", &h.d_over_n)?;
     if !(h.gamma > 0.0 && h.gamma < 1.0) {
         return bad("heatmap.gamma", "must be in (0, 1)".into());
     }
@@ -235,6 +244,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         {
             return bad("harmful.gamma_constant", "must be >= 0".into());
         }
+        super::check_unique(spec, "harmful.n[{}]", &hm.n)?;
+        super::check_unique(spec, "harmful.gamma_constant[{}]", &hm.gamma_constant)?;
     }
     if let Some(g) = &s.gamma_sweep {
         if g.n.is_empty() || g.seeds == 0 || g.gamma.is_empty() || !positive(g.d_over_n) {
@@ -246,6 +257,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if g.gamma.iter().any(|&x| !(0.0..1.0).contains(&x)) {
             return bad("gamma_sweep.gamma", "values must be in [0, 1)".into());
         }
+        super::check_unique(spec, "gamma_sweep.n[{}]", &g.n)?;
+        super::check_unique(spec, "gamma_sweep.gamma[{}]", &g.gamma)?;
     }
     Ok(spec.resolved_toml(&s))
 }
@@ -405,12 +418,12 @@ enum Group {
     GammaSweep,
 }
 
-fn jobs(spec: &LeakySpec, seeds: Option<usize>) -> Vec<Job> {
+fn jobs(spec: &LeakySpec) -> Vec<Job> {
     let mut out = Vec::new();
     let h = &spec.heatmap;
     for &n in &h.n {
         for &r in &h.d_over_n {
-            for s in 0..seeds.unwrap_or(h.seeds) {
+            for s in 0..h.seeds {
                 out.push(Job {
                     group: Group::Heatmap,
                     n,
@@ -426,7 +439,7 @@ fn jobs(spec: &LeakySpec, seeds: Option<usize>) -> Vec<Job> {
         for &n in &hm.n {
             let d = d_of(hm.d_over_n, n);
             for &c in &hm.gamma_constant {
-                for s in 0..seeds.unwrap_or(hm.seeds) {
+                for s in 0..hm.seeds {
                     let gamma = harmful_gamma(c, spec.model.leaky_slope, d as f64);
                     out.push(Job {
                         group: Group::Harmful,
@@ -443,7 +456,7 @@ fn jobs(spec: &LeakySpec, seeds: Option<usize>) -> Vec<Job> {
     if let Some(g) = &spec.gamma_sweep {
         for &n in &g.n {
             for &gamma in &g.gamma {
-                for s in 0..seeds.unwrap_or(g.seeds) {
+                for s in 0..g.seeds {
                     out.push(Job {
                         group: Group::GammaSweep,
                         n,
@@ -462,11 +475,11 @@ fn jobs(spec: &LeakySpec, seeds: Option<usize>) -> Vec<Job> {
 /// The stream of a job: stable under adding seeds.
 fn job_stream(job: &Job, index_in_group: usize) -> u64 {
     let g = match job.group {
-        Group::Heatmap => 1u64,
+        Group::Heatmap => 1,
         Group::Harmful => 2,
         Group::GammaSweep => 3,
     };
-    g * 1_000_000_000 + (index_in_group as u64) * 1000 + job.seed as u64
+    STREAMS.index(&[g, index_in_group, job.seed])
 }
 
 /// One row of runs.csv.
@@ -488,7 +501,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let start = Instant::now();
     let spec: LeakySpec = loaded.study_section()?;
     let seed = loaded.header.seed;
-    let all = jobs(&spec, ctx.seeds);
+    let all = jobs(&spec);
     // The configuration index (ignoring the seed) names the stream.
     let config_index: Vec<usize> = {
         let mut keys: Vec<(Group, usize, u64, u64)> = Vec::new();

@@ -11,6 +11,7 @@ pub mod optimization_threshold;
 pub mod randomization;
 pub mod xor_grokking;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,6 +30,8 @@ pub struct RunContext {
     pub out: PathBuf,
     pub threads: usize,
     /// `--seeds N`: overrides the number of runs of every configuration.
+    /// `execute` writes it into the spec (the study's `run_keys`), so the
+    /// resolved spec.toml records the runs made; studies read only the spec.
     pub seeds: Option<usize>,
     pub quick: bool,
     /// `--resume`: reuse the finished units of an interrupted run in `out`.
@@ -143,6 +146,86 @@ pub const STUDIES: [&str; 8] = [
     "cnn_sweep",
     "randomization",
 ];
+
+/// The keys of each study that hold its number of runs (seeds) per
+/// configuration; `--seeds N` sets every one of them (see
+/// `LoadedSpec::set_run_counts` for the path syntax).
+pub fn run_keys(study: &str) -> &'static [&'static str] {
+    match study {
+        "xor_cluster" => xor_grokking::RUN_KEYS,
+        "cnn_sweep" => cnn_sweep::RUN_KEYS,
+        "label_noise" => label_noise::RUN_KEYS,
+        "leaky_relu_benign" => leaky_relu_benign::RUN_KEYS,
+        "expressivity" => expressivity::RUN_KEYS,
+        "optimization_threshold" => optimization_threshold::RUN_KEYS,
+        "randomization" => randomization::RUN_KEYS,
+        // early_alignment: one run per configuration; --seeds does not apply.
+        _ => &[],
+    }
+}
+
+/// The effective runs of a run: the value of each of its study's run keys in
+/// its resolved spec. Part of a run's identity: `--resume` and `merge`
+/// refuse units made for other runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Runs(BTreeMap<String, i64>);
+
+impl Runs {
+    /// The runs of spec `table` (a parsed resolved spec) of study `study`.
+    pub fn of(study: &str, table: &toml::Table) -> Runs {
+        Runs(
+            crate::spec::integers_at(table, run_keys(study))
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// The runs of a resolved spec's text (empty when it does not parse).
+    pub fn of_text(study: &str, text: &str) -> Runs {
+        text.parse::<toml::Table>()
+            .map(|t| Runs::of(study, &t))
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Runs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut values = self.0.values();
+        match values.next() {
+            None => write!(f, "one run per configuration"),
+            Some(first) if values.all(|v| v == first) => write!(f, "runs = {first}"),
+            Some(_) => {
+                let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                write!(f, "{}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// Refuse a list with an entry equal to an earlier one: its entries name
+/// runs (they are part of run ids in metrics.csv), so two equal ones would
+/// give two runs one id. `key` names entry i with `{}` standing for i, e.g.
+/// `panels[{}].id`; the error names the later entry's key and the value.
+pub fn check_unique<T: PartialEq + std::fmt::Debug>(
+    spec: &LoadedSpec,
+    key: &str,
+    items: &[T],
+) -> Result<()> {
+    let at = |i: usize| key.replace("{}", &i.to_string());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(j) = items[..i].iter().position(|o| o == item) {
+            return Err(spec.bad_value(
+                &at(i),
+                format!(
+                    "{item:?} is listed twice (also {}): run ids in metrics.csv would collide",
+                    at(j)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Check the spec's study section before anything is written, and return
 /// the resolved spec text.
@@ -386,6 +469,118 @@ mod tests {
         assert!(s.len() < 40);
     }
 
+    /// `--seeds` reaches every run count of every shipped spec: the study's
+    /// run keys exist in its spec (the study still validates), and the
+    /// resolved spec records the new count at each of them.
+    #[test]
+    fn seeds_set_every_run_count_of_every_spec() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            for quick in [false, true] {
+                let mut spec = crate::spec::load(&path, quick).unwrap();
+                let study = spec.header.study.clone();
+                let before = Runs::of_text(&study, &validate(&spec).unwrap());
+                spec.set_run_counts(run_keys(&study), 7);
+                let resolved = validate(&spec).unwrap();
+                let after = Runs::of_text(&study, &resolved);
+                let what = format!("{} (quick {quick}): {before} -> {after}", path.display());
+                assert_eq!(before.0.len(), after.0.len(), "{what}");
+                assert!(after.0.values().all(|&v| v == 7), "{what}");
+                assert_eq!(after.0.is_empty(), study == "early_alignment", "{what}");
+                assert!(resolved.starts_with("# resolved spec ("), "{what}");
+            }
+        }
+    }
+
+    /// 2000 runs of several panels (settings, cells) draw from pairwise
+    /// distinct streams in every study that numbers its streams (the plain
+    /// `1000 k + r` gave run 1000 of panel 0 the stream of run 0 of panel 1),
+    /// while keys below the old bounds keep their old numbers.
+    #[test]
+    fn two_thousand_runs_of_several_panels_get_distinct_streams() {
+        use crate::rng::Numbering;
+        use rand::RngExt;
+        use std::collections::HashMap;
+        let runs = 2000;
+        // (purpose the families share, families, the key of panel p, run r)
+        type Key = fn(usize, usize) -> Vec<usize>;
+        let families: &[(&str, &[(Numbering, Key)])] = &[
+            (
+                "data",
+                &[
+                    (xor_grokking::PANEL_STREAMS, |p, r| vec![p, r]),
+                    (xor_grokking::MAP_STREAMS, |_, r| vec![r]),
+                ],
+            ),
+            (
+                "label-noise",
+                &[(cnn_sweep::NOISE_STREAMS, |p, r| vec![p, r])],
+            ),
+            (
+                "init",
+                &[(cnn_sweep::JOB_STREAMS, |p, r| vec![p % 2, p / 2, r])],
+            ),
+            (
+                "data",
+                &[(optimization_threshold::STREAMS, |p, r| {
+                    vec![p % 2, p / 2, r]
+                })],
+            ),
+            (
+                "data",
+                &[(leaky_relu_benign::STREAMS, |p, r| vec![1 + p % 3, p / 3, r])],
+            ),
+            (
+                "data",
+                &[
+                    (label_noise::GRID_STREAMS, |p, r| vec![p, p % 2, r]),
+                    (label_noise::GD_STREAMS, |p, r| vec![p, p % 2, r]),
+                ],
+            ),
+        ];
+        for (purpose, fams) in families {
+            let mut seen: HashMap<u64, String> = HashMap::new();
+            for (numbering, key) in fams.iter() {
+                for p in 0..4 {
+                    for r in 0..runs {
+                        let index = numbering.index(&key(p, r));
+                        let first: u64 = crate::rng::stream(2024, index, purpose).random();
+                        let what = format!("{} {:?}", numbering.family, key(p, r));
+                        // (the map's run r is one key in all its cells)
+                        if let Some(other) = seen.insert(first, what.clone()).filter(|o| *o != what)
+                        {
+                            panic!("{what} draws the stream of {other}");
+                        }
+                    }
+                }
+            }
+        }
+        // Below the old bounds the numbers are the old ones (same streams as before).
+        assert_eq!(xor_grokking::PANEL_STREAMS.index(&[1, 999]), 1999);
+        assert_eq!(xor_grokking::MAP_STREAMS.index(&[3]), 1_000_003);
+        assert_eq!(cnn_sweep::JOB_STREAMS.index(&[2, 16, 2]), 2_016_002);
+        assert_eq!(leaky_relu_benign::STREAMS.index(&[3, 5, 7]), 3_000_005_007);
+        assert_eq!(label_noise::GRID_STREAMS.index(&[10, 2, 19]), 642_000_019);
+        assert_eq!(label_noise::GD_STREAMS.index(&[2, 1, 7]), 1_029_000_007);
+    }
+
+    #[test]
+    fn runs_name_their_values() {
+        let table = |t: &str| t.parse::<toml::Table>().unwrap();
+        let same = Runs::of(
+            "xor_cluster",
+            &table("[[panels]]\nruns = 2\n[[panels]]\nruns = 2"),
+        );
+        assert_eq!(same.to_string(), "runs = 2");
+        let mixed = Runs::of(
+            "xor_cluster",
+            &table("[[panels]]\nruns = 6\n[[panels]]\nruns = 4"),
+        );
+        assert_eq!(mixed.to_string(), "panels[0].runs = 6, panels[1].runs = 4");
+        assert_eq!(Runs::default().to_string(), "one run per configuration");
+    }
+
     #[test]
     fn sweep_keeps_job_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -410,6 +605,45 @@ struct ShardManifest {
     shard: Shard,
     /// Whether the shard ran with --quick (its resolved spec already has [quick] applied).
     quick: bool,
+    /// The `--seeds` it ran with (already applied to its resolved spec).
+    seeds: Option<usize>,
+    /// Its effective runs: every shard of one run has the same.
+    runs: Runs,
+}
+
+/// `--resume` continues only a run of the same effective runs: the
+/// directory's are those of its unit store's spec, or else of its finished
+/// spec.toml (a run of another spec name or study is left to `UnitStore::open`).
+fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
+    let candidates = [
+        UnitStore::new(out).root().join("spec.toml"),
+        RunDir::new(out).spec(),
+    ];
+    let Some((path, text)) = candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok().map(|t| (p, t)))
+    else {
+        return Ok(());
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let same_run = |key: &str, value: &str| table.get(key).and_then(|v| v.as_str()) == Some(value);
+    if !same_run("name", &spec.header.name) || !same_run("study", &spec.header.study) {
+        return Ok(());
+    }
+    let had = Runs::of(&spec.header.study, &table);
+    if had != *runs {
+        let asked = match spec.seeds {
+            Some(n) => format!(" (--seeds {n})"),
+            None => " (the spec's, no --seeds)".to_string(),
+        };
+        return Err(Error::bad(format!(
+            "--resume: {} was made with {had}, this run asks for {runs}{asked}; resume with the --seeds of that run, or run without --resume to start over",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// `overfit run`: load and validate the spec, run the study, then write the
@@ -418,10 +652,27 @@ struct ShardManifest {
 /// study has finished, so a failed run leaves an earlier run in the same
 /// directory intact; its finished units stay in DIR/.units for `--resume`.
 pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
+    // DIR/spec.toml is the resolved spec: never write it over the input.
+    let target = RunDir::new(&ctx.out).spec();
+    if crate::record::canonical(&target) == crate::record::canonical(spec_path) {
+        return Err(Error::bad(format!(
+            "{}: --out {} would overwrite this input spec with the resolved one; choose another --out",
+            spec_path.display(),
+            ctx.out.display()
+        )));
+    }
     // A merge replays the shards' resolved spec, where [quick] is already applied.
-    let spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
+    let mut spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
+    let keys = run_keys(&spec.header.study);
+    if let (Some(n), false) = (ctx.seeds, keys.is_empty()) {
+        spec.set_run_counts(keys, n);
+    }
     let resolved = validate(&spec)?;
-    crate::record::prepare_out_dir(&ctx.out)?;
+    let runs = Runs::of_text(&spec.header.study, &resolved);
+    if ctx.resume {
+        check_resume_runs(&spec, &runs, &ctx.out)?;
+    }
+    let _lock = crate::record::prepare_out_dir(&ctx.out)?;
     let store = UnitStore::new(&ctx.out);
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
     let dir = RunDir::new(&ctx.out);
@@ -432,6 +683,8 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 shard,
                 quick: ctx.quick,
+                seeds: ctx.seeds,
+                runs,
             };
             write_atomic(
                 &store.root().join("shard.json"),
@@ -464,9 +717,30 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     if shard_dirs.is_empty() {
         return Err(Error::bad("merge: name the shard directories to merge"));
     }
+    // The output's unit store is cleared before the shards' units are copied
+    // in: an output at or inside a shard would destroy that shard.
+    let out = crate::record::canonical(&ctx.out);
+    for d in shard_dirs {
+        let shard = crate::record::canonical(d);
+        if out.starts_with(&shard) {
+            let relation = if out == shard { "is" } else { "is inside" };
+            return Err(Error::bad(format!(
+                "merge: --out {} {relation} the shard directory {}; merge into a new directory",
+                ctx.out.display(),
+                d.display()
+            )));
+        }
+    }
     let mut spec_text: Option<(PathBuf, String)> = None;
     let mut seen: Vec<Option<PathBuf>> = Vec::new();
     let mut quick = false;
+    let mut seeds = None;
+    let mut first_runs: Option<(PathBuf, Option<String>, Runs)> = None;
+    let spec_name = |text: &str| {
+        text.parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("name")?.as_str().map(str::to_string))
+    };
     for d in shard_dirs {
         let store = UnitStore::new(d);
         let manifest_path = store.root().join("shard.json");
@@ -479,6 +753,9 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         })?;
         let manifest: ShardManifest = serde_json::from_str(&text)
             .map_err(|e| Error::bad(format!("{}: {e}", manifest_path.display())))?;
+        let spec_path = store.root().join("spec.toml");
+        let spec = std::fs::read_to_string(&spec_path)
+            .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
         if manifest.version != env!("CARGO_PKG_VERSION") {
             return Err(Error::bad(format!(
                 "merge: {} was written by overfit {}, this is {}",
@@ -487,9 +764,20 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
                 env!("CARGO_PKG_VERSION")
             )));
         }
-        let spec_path = store.root().join("spec.toml");
-        let spec = std::fs::read_to_string(&spec_path)
-            .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
+        // Shards of one spec name with other runs ran with other --seeds.
+        let name = spec_name(&spec);
+        match &first_runs {
+            Some((first, first_name, runs)) if *runs != manifest.runs && *first_name == name => {
+                return Err(Error::bad(format!(
+                    "merge: {} has {runs} but {} has {} (shards of one run share --seeds)",
+                    first.display(),
+                    manifest_path.display(),
+                    manifest.runs
+                )));
+            }
+            Some(_) => {}
+            None => first_runs = Some((manifest_path.clone(), name, manifest.runs.clone())),
+        }
         let ident = |t: &str| {
             t.lines()
                 .filter(|l| !l.starts_with('#'))
@@ -529,6 +817,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         }
         seen[manifest.shard.index] = Some(d.clone());
         quick = manifest.quick;
+        seeds = manifest.seeds;
     }
     if let Some(missing) = seen.iter().position(Option::is_none) {
         return Err(Error::bad(format!(
@@ -537,7 +826,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         )));
     }
     let (_, resolved) = spec_text.expect("at least one shard");
-    crate::record::prepare_out_dir(&ctx.out)?;
+    let _lock = crate::record::prepare_out_dir(&ctx.out)?;
     let store = UnitStore::new(&ctx.out);
     store.open(&resolved, false)?;
     for d in shard_dirs {
@@ -550,6 +839,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         shard: None,
         resume: false,
         quick,
+        seeds,
         ..ctx.clone()
     };
     match execute(&merged_spec, &ctx)? {

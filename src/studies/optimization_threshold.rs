@@ -35,6 +35,7 @@ use crate::nets::wide::{
 };
 use crate::plot::{self, HLine, LinePanel, Series};
 use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 use crate::theory::early_alignment::{
     cosine, ols, ols_expected_excess_risk, ols_expected_train_mse, population_d_linear_teacher,
@@ -43,6 +44,13 @@ use crate::theory::early_alignment::{
 const SRC: &str = "Boursier & Flammarion, ICML 2025";
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): the data of (dimension, n, seed), shared
+/// by every init (each init draws under its own purpose).
+pub(crate) const STREAMS: Numbering = Numbering::from("optimization_threshold", &[1000, 1000], 0);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["seeds"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,6 +185,10 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
+    let ds: Vec<usize> = s.dims.iter().map(|d| d.d).collect();
+    super::check_unique(spec, "dims[{}].d", &ds)?;
+    let ids: Vec<&str> = s.inits.iter().map(|i| i.id.as_str()).collect();
+    super::check_unique(spec, "inits[{}].id", &ids)?;
     if s.inits.iter().all(|i| i.id != "small") {
         return bad(
             "inits",
@@ -192,9 +204,6 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
         if init.symmetric && s.model.m % 2 == 1 {
             return bad(&format!("inits[{i}].symmetric"), "needs an even model.m");
-        }
-        if s.inits[..i].iter().any(|o| o.id == init.id) {
-            return bad(&format!("inits[{i}].id"), "ids must be unique");
         }
     }
     if s.seeds == 0 {
@@ -250,7 +259,7 @@ fn run_one(spec: &ThresholdSpec, master: u64, job: &Job) -> Result<RunRecord> {
     let init = &spec.inits[job.init];
     let t = &spec.teacher;
     // Data shared by every init of (d, n, seed): common random numbers.
-    let stream = ((job.dim * 1000 + job.n_index) * 1000 + job.seed) as u64;
+    let stream = STREAMS.index(&[job.dim, job.n_index, job.seed]);
     let mut data_rng = crate::rng::stream(master, stream, "data");
     let (train, _) = teacher_sample(d, n, t.beta_norm, t.sigma, &mut data_rng);
     let (test, test_clean) = teacher_sample(d, t.n_test, t.beta_norm, t.sigma, &mut data_rng);
@@ -370,7 +379,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let start = Instant::now();
     let spec: ThresholdSpec = loaded.study_section()?;
     let master = loaded.header.seed;
-    let seeds = ctx.seeds.unwrap_or(spec.seeds);
+    let seeds = spec.seeds;
     let mut jobs = Vec::new();
     for (dim, ds) in spec.dims.iter().enumerate() {
         for n_index in 0..ds.n.len() {

@@ -48,6 +48,9 @@ use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
 
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["train.runs"];
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RandomizationSpec {
@@ -187,15 +190,12 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             format!("list at least one of {:?}", setting_names()),
         );
     }
-    for (i, st) in d.settings.iter().enumerate() {
-        if d.settings[..i].contains(st) {
-            return fail(
-                spec,
-                &format!("data.settings[{i}]"),
-                format!("{:?} is listed twice", st.randomization().label()),
-            );
-        }
-    }
+    let labels: Vec<String> = d
+        .settings
+        .iter()
+        .map(|s| s.randomization().label())
+        .collect();
+    super::check_unique(spec, "data.settings[{}]", &labels)?;
     for (i, &p) in d.corruption.iter().enumerate() {
         let key = format!("data.corruption[{i}]");
         if !(0.0..=1.0).contains(&p) {
@@ -209,10 +209,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
                 format!("{p} is the setting {name:?}: list it in data.settings"),
             );
         }
-        if d.corruption[..i].contains(&p) {
-            return fail(spec, &key, format!("{p} is listed twice"));
-        }
     }
+    super::check_unique(spec, "data.corruption[{}]", &d.corruption)?;
     if s.model.archs.is_empty() {
         return fail(
             spec,
@@ -230,11 +228,10 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if zero {
             return fail(spec, &key, format!("{a:?}: every width must be >= 1"));
         }
-        if s.model.archs[..i].contains(a) {
-            return fail(spec, &key, format!("{} is listed twice", a.label()));
-        }
         Model::for_arch(a, d.classes.len()).map_err(|e| spec.bad_value(&key, e))?;
     }
+    let labels: Vec<String> = s.model.archs.iter().map(Arch::label).collect();
+    super::check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
     for (key, v) in [
         ("train.max_epochs", t.max_epochs),
@@ -442,7 +439,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         ("data.train", spec.data.train),
         ("data.test", spec.data.test),
     )?;
-    let runs = ctx.seeds.unwrap_or(spec.train.runs);
+    let runs = spec.train.runs;
     let rands = spec.randomizations();
     let archs = spec.model.archs.len();
     let jobs: Vec<(usize, usize, usize)> = (0..archs)

@@ -33,10 +33,24 @@ use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel,
 use crate::record::{
     csv_number, quantile, read_csv_records, Claim, Measured, Metrics, Prediction, RunDir,
 };
+use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
 use crate::theory::xor_cluster::XorRegime;
 
 // ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): (panel k, run r), numbered 1000 k + r
+/// below run 1000; and run r of the grokking map (shared by all its cells).
+pub(crate) const PANEL_STREAMS: Numbering = Numbering {
+    family: "xor_cluster:panel",
+    radices: &[1000],
+    start: 0,
+    end: 1_000_000,
+};
+pub(crate) const MAP_STREAMS: Numbering = Numbering::from("xor_cluster:map", &[], 1_000_000);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["panels[].runs", "grokking_map.runs"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -302,6 +316,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             }
         }
     }
+    let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
+    super::check_unique(spec, "panels[{}].id", &ids)?;
     if let Some(id) = &s.figures.panel {
         if !s.panels.iter().any(|p| &p.id == id) {
             return bad("figures.panel", &format!("no panel named {id:?}"));
@@ -507,10 +523,6 @@ fn regime(spec: &XorSpec, alpha: f64, omega: f64) -> XorRegime {
     }
 }
 
-fn runs_of(panel: &PanelSpec, ctx: &RunContext) -> usize {
-    ctx.seeds.unwrap_or(panel.runs)
-}
-
 /// Steps recorded for Figs 2-3 in run 0 of the figure panel.
 fn figure_steps(spec: &XorSpec, panel: &PanelSpec) -> Vec<usize> {
     if spec.figures.panel.as_deref() != Some(panel.id.as_str()) {
@@ -534,12 +546,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let spec: XorSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
 
-    // Every (panel, run) pair is one job; run r of panel k draws stream (seed, 1000 k + r).
+    // Every (panel, run) pair is one job, drawing from the stream of key (k, r).
     let jobs: Vec<(usize, usize)> = spec
         .panels
         .iter()
         .enumerate()
-        .flat_map(|(k, p)| (0..runs_of(p, ctx)).map(move |r| (k, r)))
+        .flat_map(|(k, p)| (0..p.runs).map(move |r| (k, r)))
         .collect();
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (k, r) = jobs[i];
@@ -555,7 +567,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             &spec,
             seed,
             &format!("{}:{r}", panel.id),
-            (k * 1000 + r) as u64,
+            PANEL_STREAMS.index(&[k, r]),
             panel.alpha,
             spec.model.omega_init,
             panel.steps,
@@ -572,7 +584,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let mut points_csv = String::from("panel,run,u1,u2,label\n");
     let mut offset = 0;
     for panel in &spec.panels {
-        let runs = runs_of(panel, ctx);
+        let runs = panel.runs;
         let recs = &records[offset..offset + runs];
         offset += runs;
         let mut panel_metrics = Metrics::default();
@@ -838,7 +850,7 @@ fn grokking_map(
     seed: u64,
     ctx: &RunContext,
 ) -> Result<(Metrics, serde_json::Value, Vec<Claim>)> {
-    let runs = ctx.seeds.unwrap_or(map.runs);
+    let runs = map.runs;
     let cells: Vec<(usize, usize, usize)> = (0..map.alphas.len())
         .flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r))))
         .collect();
@@ -851,7 +863,7 @@ fn grokking_map(
             spec,
             seed,
             &label,
-            (1_000_000 + r) as u64,
+            MAP_STREAMS.index(&[r]),
             map.alphas[i],
             map.omegas[j],
             map.max_steps,
