@@ -84,10 +84,8 @@ impl std::fmt::Display for Totals {
 
 fn verdict_word(c: &Claim) -> &'static str {
     match (c.kind, c.verdict()) {
-        (_, Verdict::Holds) => match c.kind {
-            Kind::Claim => "holds",
-            Kind::Check => "passes",
-        },
+        (Kind::Claim, Verdict::Holds) => "holds",
+        (Kind::Check, Verdict::Holds) => "passes",
         (_, Verdict::Fails) => "fails",
         (_, Verdict::Inconclusive) => "inconclusive",
     }
