@@ -12,6 +12,7 @@ pub mod bench;
 pub mod blas;
 pub mod data;
 pub mod error;
+pub mod fsio;
 #[cfg(feature = "cuda")]
 pub mod gpu;
 pub mod nets;
@@ -19,6 +20,7 @@ pub mod plot;
 pub mod record;
 pub mod report;
 pub mod rng;
+pub mod runner;
 pub mod spec;
 pub mod studies;
 #[cfg(test)]

@@ -10,7 +10,7 @@ use overfit::bench::{self, Device, TwoLayerBench, WideBench};
 use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
 use overfit::report::{self, Format, Totals};
-use overfit::studies::{self, Outcome, RunContext, Shard};
+use overfit::runner::{self, Outcome, RunContext, Shard};
 use overfit::Error;
 
 #[derive(Parser)]
@@ -276,7 +276,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 data,
                 ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
             };
-            match studies::execute(&spec, &ctx)? {
+            match runner::execute(&spec, &ctx)? {
                 Outcome::Finished(summary) => {
                     print!("{}", report::table(&summary, Format::Text));
                     println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
@@ -287,7 +287,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
         }
         Command::Merge { dirs, out, threads } => {
             let ctx = RunContext::new(&out, threads.unwrap_or_else(default_threads));
-            let summary = studies::merge(&dirs, &ctx)?;
+            let summary = runner::merge(&dirs, &ctx)?;
             print!("{}", report::table(&summary, Format::Text));
             println!("merged {} shards into {}", dirs.len(), out.display());
             Ok(0)
@@ -314,7 +314,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             Ok(Totals::of(&summary.claims).exit_code(strict))
         }
         Command::Plot { dir } => {
-            studies::plot(&dir)?;
+            runner::figures(&dir)?;
             println!("redrew {}", dir.join("figures").display());
             Ok(0)
         }

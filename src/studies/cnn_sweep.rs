@@ -16,16 +16,15 @@
 //! interpolation threshold above n; a test-error peak at 0% noise (tested
 //! against the seed spread); under label noise a peak near the
 //! interpolation threshold and lower test error for the largest models.
-//! Every model is one job of `studies::sweep`: several train at once, one
+//! Every model is one job of `runner::sweep`: several train at once, one
 //! per core with one BLAS thread each.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{sweep, RunContext, StudyOutput};
+use super::{Findings, StudyFns};
 use crate::data::cifar::{self, CifarSet, Split};
 use crate::data::label_noise::FlipRule;
 use crate::error::{Error, Result};
@@ -35,6 +34,7 @@ use crate::nets::cnn::{
 use crate::plot::{self, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::rng::Numbering;
+use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
@@ -284,9 +284,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
-    super::check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
+    super::toolkit::check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
     let labels: Vec<String> = s.model.archs.iter().map(|a| arch_of(a).label()).collect();
-    super::check_unique(spec, "model.archs[{}]", &labels)?;
+    super::toolkit::check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
     if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
         return fail(
@@ -592,8 +592,7 @@ pub fn peak_prominence(y: &[f64]) -> (f64, Option<usize>) {
     best
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: CnnSweepSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let dir: PathBuf = ctx
@@ -611,7 +610,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (l, a, s) = jobs[i];
         let state = TrainStateFile {
-            path: super::unit_state_path(ctx, &loaded.header.name, i),
+            path: crate::runner::unit_state_path(ctx, &loaded.header.name, i),
             save_every: spec.train.checkpoint_every,
             resume: ctx.resume,
         };
@@ -629,7 +628,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             (0..archs)
                 .map(|a| Cell {
                     params: params_of(&spec.model.archs[a], classes),
-                    runs: super::cell_runs(&jobs, &records, l, a),
+                    runs: super::toolkit::cell_runs(&jobs, &records, l, a),
                 })
                 .collect()
         })
@@ -665,10 +664,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         "table": "medians over runs in table.csv; per-run values in metrics.csv (split \"final\")",
         "threads_note": "one model per job of the sweep, one BLAS thread each when several jobs run at once",
     });
-    let summary = super::summary(loaded, ctx, start, claims, details);
-    Ok(StudyOutput {
+    Ok(Findings {
         metrics,
-        summary,
+        claims,
+        details,
         extra_files: vec![("table.csv".into(), table)],
     })
 }
@@ -853,7 +852,7 @@ pub(super) fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) 
 
 /// Redraw the figures from metrics.csv: error vs parameters per noise level,
 /// and test error vs epoch for a few widths.
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: CnnSweepSpec = loaded.study_section()?;
     let rd = RunDir::new(dir);
     let metrics = Metrics::read(&rd.metrics())?;
@@ -1003,6 +1002,15 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     Ok(())
 }
 
+/// The study `study = "cnn_sweep"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "cnn_sweep",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1047,8 +1055,8 @@ mod tests {
         .unwrap();
         let mut ctx = RunContext::new(out.path().join("run"), 2);
         ctx.data = Some(data.path().to_path_buf());
-        let summary = match super::super::execute(&spec_path, &ctx).unwrap() {
-            super::super::Outcome::Finished(s) => *s,
+        let summary = match crate::runner::execute(&spec_path, &ctx).unwrap() {
+            crate::runner::Outcome::Finished(s) => *s,
             _ => panic!("not finished"),
         };
         assert!(summary
@@ -1078,7 +1086,7 @@ mod tests {
         .unwrap();
         // Missing data is bad input naming the folder.
         ctx.data = Some(data.path().join("absent"));
-        let Err(e) = super::super::execute(&spec_path, &ctx) else {
+        let Err(e) = crate::runner::execute(&spec_path, &ctx) else {
             panic!("absent data accepted")
         };
         assert_eq!(e.exit_code(), 2);

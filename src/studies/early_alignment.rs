@@ -24,11 +24,11 @@
 //! fit by least squares; never from the simulation being judged.
 
 use std::path::Path;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{log_schedule, sweep, RunContext, StudyOutput};
+use super::toolkit::log_schedule;
+use super::{Findings, StudyFns};
 use crate::error::{Error, Result};
 use crate::nets::wide::{
     init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
@@ -38,6 +38,7 @@ use crate::record::{
     csv_number, fmt_num, quantile, read_csv_records, Claim, Measured, Metrics, Prediction, RunDir,
     Summary,
 };
+use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 use crate::theory::early_alignment::{
     alignment_time, cosine, flow_time_per_step, growth_bound, ols, scan_sphere,
@@ -704,8 +705,7 @@ fn alignment_step(spec: &EarlySpec, d_max: f64) -> usize {
         .min(spec.train.steps)
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: EarlySpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let data = training_points(&spec, seed)?;
@@ -794,10 +794,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             metrics.push(&format!("lambda:{i}"), 0, "config", "lambda", *l);
         }
     }
-    let summary = super::summary(loaded, ctx, start, claims, details);
-    Ok(StudyOutput {
+    Ok(Findings {
         metrics,
-        summary,
+        claims,
+        details,
         extra_files: vec![
             ("neurons.csv".into(), neurons_csv(&main, data.d)),
             ("theory.csv".into(), theory_csv(&data, &scan, &fit)),
@@ -1249,7 +1249,7 @@ fn vline(label: &str, x: f64, y0: f64, y1: f64) -> Series {
     }
 }
 
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: EarlySpec = loaded.study_section()?;
     let rd = RunDir::new(dir);
     let metrics = Metrics::read(&rd.metrics())?;
@@ -1656,3 +1656,12 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// The study `study = "early_alignment"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "early_alignment",
+    run_keys: &[],
+    validate,
+    run,
+    figures: plot,
+};

@@ -30,14 +30,14 @@
 //! - GD with m = n fits random labels (Zhang et al. Sec. 2), within a stated budget.
 
 use std::path::Path;
-use std::time::Instant;
 
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::{log_schedule, sweep, RunContext, StudyOutput};
+use super::toolkit::log_schedule;
+use super::{Findings, StudyFns};
 use crate::data::cifar;
 use crate::error::{Error, Result};
 use crate::nets::activation::Activation;
@@ -49,6 +49,7 @@ use crate::nets::two_layer::{
 };
 use crate::plot::{self, HLine, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 
 const SRC: &str = "Zhang, Bengio, Hardt, Recht, Vinyals, ICLR 2017";
@@ -209,9 +210,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if let Some(&v) = g.d.iter().find(|&&v| v == 0 || v > MAX_D) {
         return bad("gaussian.d", format!("{v} is outside 1..={MAX_D}"));
     }
-    super::check_unique(spec, "gaussian.n[{}]", &g.n)?;
-    super::check_unique(spec, "gaussian.d[{}]", &g.d)?;
-    super::check_unique(spec, "gaussian.targets[{}]", &g.targets)?;
+    super::toolkit::check_unique(spec, "gaussian.n[{}]", &g.n)?;
+    super::toolkit::check_unique(spec, "gaussian.d[{}]", &g.d)?;
+    super::toolkit::check_unique(spec, "gaussian.targets[{}]", &g.targets)?;
     let gib = |n: usize, d: usize| 8.0 * (n * d) as f64 / (1u64 << 30) as f64;
     if let Some((n, d)) =
         g.n.iter()
@@ -230,8 +231,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if c.n.is_empty() || c.targets.is_empty() || c.seeds == 0 {
             return bad("cifar", "needs non-empty n, targets and seeds >= 1".into());
         }
-        super::check_unique(spec, "cifar.n[{}]", &c.n)?;
-        super::check_unique(spec, "cifar.targets[{}]", &c.targets)?;
+        super::toolkit::check_unique(spec, "cifar.n[{}]", &c.n)?;
+        super::toolkit::check_unique(spec, "cifar.targets[{}]", &c.targets)?;
         if c.pool == 0 || c.pool > 60_000 {
             return bad("cifar.pool", format!("{} is outside 1..=60000", c.pool));
         }
@@ -252,7 +253,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if let Some(&v) = gd.n.iter().find(|&&v| !(2..=2000).contains(&v)) {
             return bad("gd.n", format!("{v} is outside 2..=2000"));
         }
-        super::check_unique(spec, "gd.n[{}]", &gd.n)?;
+        super::toolkit::check_unique(spec, "gd.n[{}]", &gd.n)?;
         if gd.d == 0 || gd.d > 10_000 {
             return bad("gd.d", format!("{} is outside 1..=10000", gd.d));
         }
@@ -561,8 +562,7 @@ fn growth_exponents(medians: &[(usize, usize, f64)]) -> (f64, f64, f64) {
     fit_plane(&u, &v, &y)
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: ExpressivitySpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let mut details = serde_json::Map::new();
@@ -942,16 +942,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         serde_json::to_value(spec.construction).expect("options serialise"),
     );
 
-    let summary = super::summary(
-        loaded,
-        ctx,
-        start,
-        claims,
-        serde_json::Value::Object(details),
-    );
-    Ok(StudyOutput {
+    Ok(Findings {
         metrics,
-        summary,
+        claims,
+        details: serde_json::Value::Object(details),
         extra_files: Vec::new(),
     })
 }
@@ -1019,7 +1013,7 @@ fn series_vs_n(
 }
 
 /// Draw max|w| vs n, fit error vs n and GD training error vs step from metrics.csv.
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: ExpressivitySpec = loaded.study_section()?;
     let rd = RunDir::new(dir);
     let metrics = Metrics::read(&rd.metrics())?;
@@ -1197,6 +1191,15 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// The study `study = "expressivity"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "expressivity",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};
 
 #[cfg(test)]
 mod tests {

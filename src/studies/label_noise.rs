@@ -23,7 +23,8 @@ use std::time::Instant;
 use ndarray::{Array1, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use super::{elapsed, log_schedule, sweep, RunContext, StudyOutput};
+use super::toolkit::log_schedule;
+use super::{Findings, StudyFns};
 use crate::data::gaussian_mixture::{GaussianMixture, MixtureSample, NoiseSpectrum};
 use crate::data::label_noise::{flip_binary, FlipRule};
 use crate::error::{Error, Result};
@@ -34,6 +35,7 @@ use crate::nets::linear::{
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::rng::Numbering;
+use crate::runner::{elapsed, sweep, RunContext};
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{
     bayes_error, floor_boundary, limit_snr, normal_cdf, MinNormTheory, Regime, RegimeRule,
@@ -234,7 +236,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if d.eta.is_empty() || d.eta.iter().any(|e| !(0.0..0.5).contains(e)) {
         return bad("data.eta", "needs rates in [0, 0.5)".into());
     }
-    super::check_unique(spec, "data.eta[{}]", &d.eta)?;
+    super::toolkit::check_unique(spec, "data.eta[{}]", &d.eta)?;
     if d.seeds == 0 {
         return bad("data.seeds", "must be >= 1".into());
     }
@@ -283,8 +285,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
                 "needs n >= 4, seeds >= 1, steps >= 100, eta and p_over_n".into(),
             );
         }
-        super::check_unique(spec, "logistic_gd.p_over_n[{}]", &g.p_over_n)?;
-        super::check_unique(spec, "logistic_gd.eta[{}]", &g.eta)?;
+        super::toolkit::check_unique(spec, "logistic_gd.p_over_n[{}]", &g.p_over_n)?;
+        super::toolkit::check_unique(spec, "logistic_gd.eta[{}]", &g.eta)?;
         for &r in &g.p_over_n {
             if p_of(r, g.n) <= g.n + 2 {
                 return bad(
@@ -704,8 +706,7 @@ fn spearman(x: &[f64], y: &[f64]) -> f64 {
 
 // ---------------------------------------------------------------- the study
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: LabelNoiseSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let d = &spec.data;
@@ -843,16 +844,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             "not_converged": svm_unconverged,
         }),
     );
-    let summary = super::summary(
-        loaded,
-        ctx,
-        start,
-        claims,
-        serde_json::Value::Object(details),
-    );
-    Ok(StudyOutput {
+    Ok(Findings {
         metrics,
-        summary,
+        claims,
+        details: serde_json::Value::Object(details),
         extra_files: vec![
             ("cells.csv".into(), to_csv(&rows)),
             ("gd.csv".into(), to_csv(&gd_rows)),
@@ -1206,7 +1201,7 @@ fn analyze(
 // ---------------------------------------------------------------- figures
 
 /// Redraw every figure from cells.csv, gd.csv and the resolved spec.
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: LabelNoiseSpec = loaded.study_section()?;
     let run_dir = RunDir::new(dir);
     let fig_dir = run_dir.figures();
@@ -1684,3 +1679,12 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// The study `study = "label_noise"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "label_noise",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};

@@ -27,14 +27,13 @@
 //! the log error is linear in d/k. Harmful if gamma = O(alpha^3 / d): error >= 1/8.
 
 use std::path::Path;
-use std::time::Instant;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use ndarray_linalg::{Cholesky, UPLO};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::{sweep, RunContext, StudyOutput};
+use super::{Findings, StudyFns};
 use crate::data::gaussian_mixture::{rademacher_labels, SignalNoiseModel};
 use crate::data::label_noise::{flip_binary, FlipRule};
 use crate::error::{Error, Result};
@@ -47,6 +46,7 @@ use crate::nets::two_layer::{
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::rng::Numbering;
+use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{harmful_gamma, wilson_interval};
 
@@ -210,8 +210,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "needs n values >= 4, at least two d_over_n values and seeds >= 1".into(),
         );
     }
-    super::check_unique(spec, "heatmap.n[{}]", &h.n)?;
-    super::check_unique(spec, "heatmap.d_over_n[{}]", &h.d_over_n)?;
+    super::toolkit::check_unique(spec, "heatmap.n[{}]", &h.n)?;
+    super::toolkit::check_unique(spec, "heatmap.d_over_n[{}]", &h.d_over_n)?;
     if !(h.gamma > 0.0 && h.gamma < 1.0) {
         return bad("heatmap.gamma", "must be in (0, 1)".into());
     }
@@ -244,8 +244,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         {
             return bad("harmful.gamma_constant", "must be >= 0".into());
         }
-        super::check_unique(spec, "harmful.n[{}]", &hm.n)?;
-        super::check_unique(spec, "harmful.gamma_constant[{}]", &hm.gamma_constant)?;
+        super::toolkit::check_unique(spec, "harmful.n[{}]", &hm.n)?;
+        super::toolkit::check_unique(spec, "harmful.gamma_constant[{}]", &hm.gamma_constant)?;
     }
     if let Some(g) = &s.gamma_sweep {
         if g.n.is_empty() || g.seeds == 0 || g.gamma.is_empty() || !positive(g.d_over_n) {
@@ -257,8 +257,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if g.gamma.iter().any(|&x| !(0.0..1.0).contains(&x)) {
             return bad("gamma_sweep.gamma", "values must be in [0, 1)".into());
         }
-        super::check_unique(spec, "gamma_sweep.n[{}]", &g.n)?;
-        super::check_unique(spec, "gamma_sweep.gamma[{}]", &g.gamma)?;
+        super::toolkit::check_unique(spec, "gamma_sweep.n[{}]", &g.n)?;
+        super::toolkit::check_unique(spec, "gamma_sweep.gamma[{}]", &g.gamma)?;
     }
     Ok(spec.resolved_toml(&s))
 }
@@ -497,8 +497,7 @@ struct Row {
     samples: f64,
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: LeakySpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let all = jobs(&spec);
@@ -585,16 +584,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
             "bayes_error": 0.0,
         }),
     );
-    let summary = super::summary(
-        loaded,
-        ctx,
-        start,
-        claims,
-        serde_json::Value::Object(details),
-    );
-    Ok(StudyOutput {
+    Ok(Findings {
         metrics,
-        summary,
+        claims,
+        details: serde_json::Value::Object(details),
         extra_files: vec![("runs.csv".into(), to_csv(&rows))],
     })
 }
@@ -743,7 +736,7 @@ fn analyze(
 
 // ---------------------------------------------------------------- figures
 
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: LeakySpec = loaded.study_section()?;
     let run_dir = RunDir::new(dir);
     let path = run_dir.file("runs.csv");
@@ -938,3 +931,12 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// The study `study = "leaky_relu_benign"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "leaky_relu_benign",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};

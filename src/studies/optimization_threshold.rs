@@ -22,13 +22,13 @@
 //! median train MSE at least half the OLS expectation sigma^2 (n - d)/n.
 
 use std::path::Path;
-use std::time::Instant;
 
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::early_alignment::{probe_neurons, theorem_covers, ProbeOptions};
-use super::{log_schedule, sweep, RunContext, StudyOutput};
+use super::toolkit::log_schedule;
+use super::{Findings, StudyFns};
 use crate::error::{Error, Result};
 use crate::nets::wide::{
     init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
@@ -36,6 +36,7 @@ use crate::nets::wide::{
 use crate::plot::{self, HLine, LinePanel, Series};
 use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
 use crate::rng::Numbering;
+use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 use crate::theory::early_alignment::{
     cosine, ols, ols_expected_excess_risk, ols_expected_train_mse, population_d_linear_teacher,
@@ -186,9 +187,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
     }
     let ds: Vec<usize> = s.dims.iter().map(|d| d.d).collect();
-    super::check_unique(spec, "dims[{}].d", &ds)?;
+    super::toolkit::check_unique(spec, "dims[{}].d", &ds)?;
     let ids: Vec<&str> = s.inits.iter().map(|i| i.id.as_str()).collect();
-    super::check_unique(spec, "inits[{}].id", &ids)?;
+    super::toolkit::check_unique(spec, "inits[{}].id", &ids)?;
     if s.inits.iter().all(|i| i.id != "small") {
         return bad(
             "inits",
@@ -375,8 +376,7 @@ fn run_label(spec: &ThresholdSpec, j: &Job) -> String {
     )
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: ThresholdSpec = loaded.study_section()?;
     let master = loaded.header.seed;
     let seeds = spec.seeds;
@@ -437,22 +437,16 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
     if thresholds.len() >= 2 {
         claims.push(threshold_scaling_claim(&thresholds));
     }
-    let summary = super::summary(
-        loaded,
-        ctx,
-        start,
+    Ok(Findings {
+        metrics,
         claims,
-        serde_json::json!({
+        details: serde_json::json!({
             "seeds": seeds,
             "dims": details_dims,
             "measured_threshold": thresholds.iter().map(|(d, n)| serde_json::json!({"d": d, "n_star": n})).collect::<Vec<_>>(),
             "n_star_rule": "smallest grid n from which on every n has median train MSE >= 1/2 sigma^2 (n - d)/n (small init)",
             "population_extremal_directions": "+-beta*/||beta*|| (D(w) = (1 + gamma)/2 beta* for every w)",
         }),
-    );
-    Ok(StudyOutput {
-        metrics,
-        summary,
         extra_files: Vec::new(),
     })
 }
@@ -702,7 +696,7 @@ fn threshold_scaling_claim(thresholds: &[(usize, Option<usize>)]) -> Claim {
 
 // ---------------------------------------------------------------- figures
 
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: ThresholdSpec = loaded.study_section()?;
     let rd = RunDir::new(dir);
     let metrics = Metrics::read(&rd.metrics())?;
@@ -879,3 +873,12 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// The study `study = "optimization_threshold"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "optimization_threshold",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};

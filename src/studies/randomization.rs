@@ -28,7 +28,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
@@ -36,7 +35,7 @@ use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
 use super::cnn_sweep::{
     band, check_momentum_and_decay, epoch_metrics, fail, finals, load_cifar_pair, sd, CifarPair,
 };
-use super::{sweep, RunContext, StudyOutput};
+use super::{Findings, StudyFns};
 use crate::data::cifar;
 use crate::data::randomize::{self, Randomization, Setting};
 use crate::error::Result;
@@ -44,6 +43,7 @@ use crate::nets::cnn::fit::steps_per_epoch;
 use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile};
 use crate::plot::{self, HLine, LinePanel};
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
@@ -195,7 +195,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         .iter()
         .map(|s| s.randomization().label())
         .collect();
-    super::check_unique(spec, "data.settings[{}]", &labels)?;
+    super::toolkit::check_unique(spec, "data.settings[{}]", &labels)?;
     for (i, &p) in d.corruption.iter().enumerate() {
         let key = format!("data.corruption[{i}]");
         if !(0.0..=1.0).contains(&p) {
@@ -210,7 +210,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
-    super::check_unique(spec, "data.corruption[{}]", &d.corruption)?;
+    super::toolkit::check_unique(spec, "data.corruption[{}]", &d.corruption)?;
     if s.model.archs.is_empty() {
         return fail(
             spec,
@@ -231,7 +231,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         Model::for_arch(a, d.classes.len()).map_err(|e| spec.bad_value(&key, e))?;
     }
     let labels: Vec<String> = s.model.archs.iter().map(Arch::label).collect();
-    super::check_unique(spec, "model.archs[{}]", &labels)?;
+    super::toolkit::check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
     for (key, v) in [
         ("train.max_epochs", t.max_epochs),
@@ -425,8 +425,7 @@ impl Cell<'_> {
     }
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: RandomizationSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let dir: PathBuf = ctx
@@ -447,7 +446,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         .collect();
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let state = TrainStateFile {
-            path: super::unit_state_path(ctx, &loaded.header.name, i),
+            path: crate::runner::unit_state_path(ctx, &loaded.header.name, i),
             save_every: spec.train.checkpoint_every,
             resume: ctx.resume,
         };
@@ -466,7 +465,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
                 .enumerate()
                 .map(|(ri, &r)| Cell {
                     r,
-                    runs: super::cell_runs(&jobs, &records, a, ri),
+                    runs: super::toolkit::cell_runs(&jobs, &records, a, ri),
                 })
                 .collect()
         })
@@ -511,10 +510,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         })).collect::<Vec<_>>(),
         "table": "medians over runs in table.csv (NaN where a run did not fit); per-run values in metrics.csv (split \"final\")",
     });
-    let summary = super::summary(loaded, ctx, start, claims, details);
-    Ok(StudyOutput {
+    Ok(Findings {
         metrics,
-        summary,
+        claims,
+        details,
         extra_files: vec![("table.csv".into(), table)],
     })
 }
@@ -762,7 +761,7 @@ fn claims(spec: &RandomizationSpec, cells: &[Vec<Cell>], n_test: usize) -> Vec<C
 
 /// Redraw the figures from metrics.csv: training loss vs steps per setting
 /// (Fig. 1a), steps to fit vs p (Fig. 1b), test error vs p (Fig. 1c).
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: RandomizationSpec = loaded.study_section()?;
     let rd = RunDir::new(dir);
     let metrics = Metrics::read(&rd.metrics())?;
@@ -889,6 +888,15 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// The study `study = "randomization"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "randomization",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};
 
 #[cfg(test)]
 mod tests {

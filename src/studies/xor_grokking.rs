@@ -14,12 +14,12 @@
 //! is in sign only. Figures 1-3 of the paper and a grokking-time map.
 
 use std::path::Path;
-use std::time::Instant;
 
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
-use super::{log_schedule, sweep, RunContext, StudyOutput};
+use super::toolkit::log_schedule;
+use super::{Findings, StudyFns};
 use crate::data::label_noise::FlipRule;
 use crate::data::xor_cluster::{Representation, XorCluster, XorClusterSample};
 use crate::error::{Error, Result};
@@ -34,6 +34,7 @@ use crate::record::{
     csv_number, quantile, read_csv_records, Claim, Measured, Metrics, Prediction, RunDir,
 };
 use crate::rng::Numbering;
+use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 use crate::theory::xor_cluster::XorRegime;
 
@@ -317,7 +318,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
     }
     let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
-    super::check_unique(spec, "panels[{}].id", &ids)?;
+    super::toolkit::check_unique(spec, "panels[{}].id", &ids)?;
     if let Some(id) = &s.figures.panel {
         if !s.panels.iter().any(|p| &p.id == id) {
             return bad("figures.panel", &format!("no panel named {id:?}"));
@@ -541,8 +542,7 @@ fn figure_steps(spec: &XorSpec, panel: &PanelSpec) -> Vec<usize> {
     s
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
-    let start = Instant::now();
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: XorSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
 
@@ -633,16 +633,10 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<StudyOutput> {
         details.insert("grokking_map".into(), map_details);
     }
 
-    let summary = super::summary(
-        loaded,
-        ctx,
-        start,
-        claims,
-        serde_json::Value::Object(details),
-    );
-    Ok(StudyOutput {
+    Ok(Findings {
         metrics,
-        summary,
+        claims,
+        details: serde_json::Value::Object(details),
         extra_files: vec![
             ("neurons.csv".into(), neurons_csv),
             ("points.csv".into(), points_csv),
@@ -989,7 +983,7 @@ fn grokking_map(
 // ---------------------------------------------------------------- figures
 
 /// Draw Figs 1-3 and the grokking map from the recorded files of a run.
-pub fn plot(loaded: &LoadedSpec, dir: &Path, _quick: bool) -> Result<()> {
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: XorSpec = loaded.study_section()?;
     let rd = RunDir::new(dir);
     let metrics = Metrics::read(&rd.metrics())?;
@@ -1231,3 +1225,12 @@ fn read_points(path: &Path, panel: &str) -> Result<Vec<[f64; 3]>> {
         })
         .collect()
 }
+
+/// The study `study = "xor_cluster"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "xor_cluster",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};

@@ -237,7 +237,7 @@ pub fn save(model: &Model, path: &Path, metadata: &BTreeMap<String, String>) -> 
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    crate::record::write_atomic(path, &to_bytes(&state_dict(model), metadata))
+    crate::fsio::write_atomic(path, &to_bytes(&state_dict(model), metadata))
 }
 
 /// Load a checkpoint into the model.

@@ -222,7 +222,7 @@ pub fn save_state(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    crate::record::write_atomic(path, &checkpoint::to_bytes(&tensors, &meta))
+    crate::fsio::write_atomic(path, &checkpoint::to_bytes(&tensors, &meta))
 }
 
 /// Read a state file into `model` and `sgd`; returns (epoch, measurements).

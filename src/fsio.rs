@@ -1,0 +1,249 @@
+//! The bottom layer of file output: atomic writes (temp file, fsync,
+//! rename), path comparison, and the lock on an output directory. Nothing
+//! here knows about studies or runs, so every layer above can use it.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Remove the temporary files a killed writer left in `dir` (names `.<file>.tmp*`
+/// from `write_atomic` and `.<stem>.tmp.png` / `.<stem>.svg.tmp` from the figures).
+pub fn remove_stale_temps(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') && name.contains(".tmp") && e.path().is_file() {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// `path` made absolute with links resolved, for comparing locations that
+/// may not exist yet: component by component, each prefix that exists is
+/// canonicalised (links resolved), the rest appended as written (`.`
+/// dropped, `..` the parent of what came before).
+pub fn canonical(path: &Path) -> PathBuf {
+    let absolute = std::env::current_dir().unwrap_or_default().join(path);
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => {
+                out.push(other);
+                if let Ok(real) = out.canonicalize() {
+                    out = real;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The process holding a lock: its PID and its start time (clock ticks
+/// after boot, from /proc; 0 where /proc is missing), so a PID reused by
+/// another process does not pass for the holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Holder {
+    pid: u32,
+    start: u64,
+}
+
+impl Holder {
+    fn current() -> Holder {
+        let pid = std::process::id();
+        Holder {
+            pid,
+            start: Self::start_of(pid).unwrap_or(0),
+        }
+    }
+
+    /// Field 22 (starttime) of /proc/PID/stat, counted after the command name.
+    fn start_of(pid: u32) -> Option<u64> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(19)?
+            .parse()
+            .ok()
+    }
+
+    fn parse(text: &str) -> Option<Holder> {
+        let mut it = text.split_whitespace().map(str::parse::<u64>);
+        let pid = u32::try_from(it.next()?.ok()?).ok()?;
+        let start = it.next()?.ok()?;
+        Some(Holder { pid, start })
+    }
+
+    fn text(&self) -> String {
+        format!("{} {}\n", self.pid, self.start)
+    }
+
+    /// Whether the holder still runs (always assumed without /proc).
+    fn alive(&self) -> bool {
+        if !Path::new("/proc/self/stat").exists() {
+            return true;
+        }
+        Self::start_of(self.pid) == Some(self.start)
+    }
+}
+
+/// The lock on an output directory: DIR/.lock names the process writing it
+/// and is removed when the guard drops. A run killed with SIGKILL leaves it
+/// behind; the next run takes it over with a warning once that process is
+/// gone.
+pub struct OutLock {
+    path: PathBuf,
+    /// False when this process already held the lock (merge, then its run).
+    owned: bool,
+}
+
+impl Drop for OutLock {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Take DIR/.lock or fail with exit 2 naming its holder. The file is
+/// written whole under a private name and hard-linked into place, which
+/// fails atomically when it exists. A stale lock (its process has ended) is
+/// removed, if it still holds the same text, and taken once more.
+fn lock_out_dir(dir: &Path) -> Result<OutLock> {
+    let path = dir.join(".lock");
+    let me = Holder::current();
+    let fresh = dir.join(format!(".lock-new-{}", me.pid));
+    fs::write(&fresh, me.text()).map_err(|e| Error::io(&fresh, e))?;
+    let taken = (|| {
+        for _ in 0..2 {
+            match fs::hard_link(&fresh, &path) {
+                Ok(()) => return Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+            let text = fs::read_to_string(&path).unwrap_or_default();
+            match Holder::parse(&text) {
+                Some(h) if h == me => return Ok(false),
+                Some(h) if h.alive() => {
+                    return Err(Error::bad(format!(
+                        "--out {}: in use by overfit process {} ({}); wait for it to finish or choose another --out",
+                        dir.display(),
+                        h.pid,
+                        path.display()
+                    )))
+                }
+                holder => {
+                    let who = holder.map_or("an unreadable lock".to_string(), |h| {
+                        format!("process {}, which is no longer running", h.pid)
+                    });
+                    eprintln!(
+                        "warning: {}: taking over the stale lock of {who}",
+                        path.display()
+                    );
+                    if fs::read_to_string(&path).unwrap_or_default() == text {
+                        let _ = fs::remove_file(&path);
+                    }
+                }
+            }
+        }
+        Err(Error::bad(format!(
+            "--out {}: another run took the lock {} first",
+            dir.display(),
+            path.display()
+        )))
+    })();
+    let _ = fs::remove_file(&fresh);
+    Ok(OutLock {
+        path,
+        owned: taken?,
+    })
+}
+
+/// Create the output directory (and figures/) or fail with exit 2 naming it,
+/// and lock it for this process (`OutLock`: hold the guard while writing).
+/// Checks writability up front so a long run cannot fail at the end.
+pub fn prepare_out_dir(dir: &Path) -> Result<OutLock> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::bad(format!(
+            "--out {}: exists and is not a directory",
+            dir.display()
+        )));
+    }
+    fs::create_dir_all(dir.join("figures")).map_err(|e| {
+        Error::bad(format!(
+            "--out {}: cannot create directory ({e})",
+            dir.display()
+        ))
+    })?;
+    let probe = dir.join(format!(".write-probe{}", std::process::id()));
+    fs::write(&probe, b"")
+        .map_err(|e| Error::bad(format!("--out {}: not writable ({e})", dir.display())))?;
+    let _ = fs::remove_file(probe);
+    let lock = lock_out_dir(dir)?;
+    // Under the lock, no other run's temporary files can be here.
+    remove_stale_temps(dir);
+    remove_stale_temps(&dir.join("figures"));
+    Ok(lock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write_atomic(&p, b"old").unwrap();
+        write_atomic(&p, b"new content").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new content");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn canonical_paths_compare_existing_and_future_locations() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        let real = d.canonicalize().unwrap();
+        assert_eq!(canonical(&d.join("a/./b/../b")), real.join("a/b"));
+        assert_eq!(canonical(&d.join("a/new/x/../y")), real.join("a/new/y"));
+        assert_eq!(canonical(&d.join("a/b/")), canonical(&d.join("a/b")));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(d.join("a"), d.join("link")).unwrap();
+            assert_eq!(canonical(&d.join("link/b/new")), real.join("a/b/new"));
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The runner: everything between a spec and a finished run directory that
+//! does not depend on which study runs. It loads and validates the spec
+//! through the study registry (`crate::studies`), runs the study's sweeps
+//! on a thread pool with a unit store (`sweep`, `units`), so a killed run
+//! resumes and shards merge, and writes the run directory (resolved spec,
+//! metrics.csv, extra CSVs, summary.json with provenance, figures), every
+//! file atomically.
+
+mod shard;
+mod sweep;
+mod units;
+
+pub use shard::{Runs, Shard};
+pub use sweep::{sweep, unit_state_path};
+pub use units::UnitStore;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fsio::write_atomic;
+use crate::record::{RunDir, Summary};
+use crate::spec::LoadedSpec;
+use crate::studies;
+
+/// Everything a study needs besides its spec.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    pub out: PathBuf,
+    pub threads: usize,
+    /// `--seeds N`: overrides the number of runs of every configuration.
+    /// `execute` writes it into the spec (the study's `run_keys`), so the
+    /// resolved spec.toml records the runs made; studies read only the spec.
+    pub seeds: Option<usize>,
+    pub quick: bool,
+    /// `--resume`: reuse the finished units of an interrupted run in `out`.
+    pub resume: bool,
+    /// `--shard I/N`: run only the jobs with index = I mod N.
+    pub shard: Option<Shard>,
+    /// Set by `overfit merge`: every unit must already exist.
+    pub require_cached: bool,
+    /// `--data DIR`: the CIFAR-10 binary folder, overriding the spec's `data.dir`.
+    pub data: Option<PathBuf>,
+}
+
+impl RunContext {
+    /// A plain run: all jobs, no resume, no shard.
+    pub fn new(out: impl Into<PathBuf>, threads: usize) -> Self {
+        RunContext {
+            out: out.into(),
+            threads,
+            seeds: None,
+            quick: false,
+            resume: false,
+            shard: None,
+            require_cached: false,
+            data: None,
+        }
+    }
+}
+
+/// Redraw the figures of a finished run from its recorded files.
+pub fn figures(dir: &Path) -> Result<()> {
+    let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
+    studies::find(&spec)?.figures(&spec, dir)
+}
+
+/// The summary.json of a finished study: header fields from the spec, timing
+/// and thread count from the run, and the study's claims and details.
+fn summary(
+    loaded: &LoadedSpec,
+    ctx: &RunContext,
+    start: Instant,
+    claims: Vec<crate::record::Claim>,
+    details: serde_json::Value,
+) -> Summary {
+    Summary {
+        name: loaded.header.name.clone(),
+        study: loaded.header.study.clone(),
+        seed: loaded.header.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        elapsed_s: elapsed(start),
+        threads: ctx.threads,
+        quick: ctx.quick,
+        machine: crate::blas::Machine::current(),
+        provenance: Some(crate::record::Provenance::now(elapsed(start))),
+        claims,
+        details,
+    }
+}
+
+/// Seconds since `start`, for summary.json.
+pub fn elapsed(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
+
+/// How `execute` ended.
+pub enum Outcome {
+    /// All jobs ran (or were resumed/merged): the run directory is complete.
+    Finished(Box<Summary>),
+    /// `--shard`: this shard's units are written; `overfit merge` completes the run.
+    ShardWritten(String),
+}
+
+/// The manifest a shard leaves for `overfit merge`.
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct ShardManifest {
+    version: String,
+    shard: Shard,
+    /// Whether the shard ran with --quick (its resolved spec already has [quick] applied).
+    quick: bool,
+    /// The `--seeds` it ran with (already applied to its resolved spec).
+    seeds: Option<usize>,
+    /// Its effective runs: every shard of one run has the same.
+    runs: Runs,
+}
+
+/// `--resume` continues only a run of the same effective runs: the
+/// directory's are those of its unit store's spec, or else of its finished
+/// spec.toml (a run of another spec name or study is left to `UnitStore::open`).
+fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
+    let candidates = [
+        UnitStore::new(out).root().join("spec.toml"),
+        RunDir::new(out).spec(),
+    ];
+    let Some((path, text)) = candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok().map(|t| (p, t)))
+    else {
+        return Ok(());
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let same_run = |key: &str, value: &str| table.get(key).and_then(|v| v.as_str()) == Some(value);
+    if !same_run("name", &spec.header.name) || !same_run("study", &spec.header.study) {
+        return Ok(());
+    }
+    let had = Runs::of(&spec.header.study, &table);
+    if had != *runs {
+        let asked = match spec.seeds {
+            Some(n) => format!(" (--seeds {n})"),
+            None => " (the spec's, no --seeds)".to_string(),
+        };
+        return Err(Error::bad(format!(
+            "--resume: {} was made with {had}, this run asks for {runs}{asked}; resume with the --seeds of that run, or run without --resume to start over",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `overfit run`: load and validate the spec, run the study, then write the
+/// run directory (spec.toml, metrics.csv, extra CSVs, summary.json, figures),
+/// every file atomically. The finished files are written only after the
+/// study has finished, so a failed run leaves an earlier run in the same
+/// directory intact; its finished units stay in DIR/.units for `--resume`.
+pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
+    // DIR/spec.toml is the resolved spec: never write it over the input.
+    let target = RunDir::new(&ctx.out).spec();
+    if crate::fsio::canonical(&target) == crate::fsio::canonical(spec_path) {
+        return Err(Error::bad(format!(
+            "{}: --out {} would overwrite this input spec with the resolved one; choose another --out",
+            spec_path.display(),
+            ctx.out.display()
+        )));
+    }
+    // A merge replays the shards' resolved spec, where [quick] is already applied.
+    let mut spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
+    let study = studies::find(&spec)?;
+    let keys = study.run_keys();
+    if let (Some(n), false) = (ctx.seeds, keys.is_empty()) {
+        spec.set_run_counts(keys, n);
+    }
+    let resolved = study.validate(&spec)?;
+    let runs = Runs::of_text(&spec.header.study, &resolved);
+    if ctx.resume {
+        check_resume_runs(&spec, &runs, &ctx.out)?;
+    }
+    let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
+    let store = UnitStore::new(&ctx.out);
+    store.open(&resolved, ctx.resume || ctx.require_cached)?;
+    let dir = RunDir::new(&ctx.out);
+    let start = Instant::now();
+    let output = match study.run(&spec, ctx) {
+        Err(Error::ShardDone(msg)) => {
+            let shard = ctx.shard.expect("only shards stop early");
+            let manifest = ShardManifest {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                shard,
+                quick: ctx.quick,
+                seeds: ctx.seeds,
+                runs,
+            };
+            write_atomic(
+                &store.root().join("shard.json"),
+                serde_json::to_string_pretty(&manifest)
+                    .expect("manifest")
+                    .as_bytes(),
+            )?;
+            return Ok(Outcome::ShardWritten(format!(
+                "shard {}/{} of {}: {msg}; combine the shards with `overfit merge`",
+                shard.index, shard.count, spec.header.name
+            )));
+        }
+        other => other?,
+    };
+    let summary = summary(&spec, ctx, start, output.claims, output.details);
+    write_atomic(&dir.spec(), resolved.as_bytes())?;
+    write_atomic(&dir.metrics(), output.metrics.to_csv().as_bytes())?;
+    for (name, text) in &output.extra_files {
+        write_atomic(&dir.file(name), text.as_bytes())?;
+    }
+    summary.write(&ctx.out)?;
+    figures(&ctx.out)?;
+    store.close();
+    Ok(Outcome::Finished(Box::new(summary)))
+}
+
+/// `overfit merge`: check that the shard directories belong to one spec and
+/// version and cover every shard exactly once, gather their units into
+/// `ctx.out`, and finish the run there (claims, figures) from the units alone.
+pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
+    if shard_dirs.is_empty() {
+        return Err(Error::bad("merge: name the shard directories to merge"));
+    }
+    // The output's unit store is cleared before the shards' units are copied
+    // in: an output at or inside a shard would destroy that shard.
+    let out = crate::fsio::canonical(&ctx.out);
+    for d in shard_dirs {
+        let shard = crate::fsio::canonical(d);
+        if out.starts_with(&shard) {
+            let relation = if out == shard { "is" } else { "is inside" };
+            return Err(Error::bad(format!(
+                "merge: --out {} {relation} the shard directory {}; merge into a new directory",
+                ctx.out.display(),
+                d.display()
+            )));
+        }
+    }
+    let mut spec_text: Option<(PathBuf, String)> = None;
+    let mut seen: Vec<Option<PathBuf>> = Vec::new();
+    let mut quick = false;
+    let mut seeds = None;
+    let mut first_runs: Option<(PathBuf, Option<String>, Runs)> = None;
+    let spec_name = |text: &str| {
+        text.parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("name")?.as_str().map(str::to_string))
+    };
+    for d in shard_dirs {
+        let store = UnitStore::new(d);
+        let manifest_path = store.root().join("shard.json");
+        let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
+            Error::bad(format!(
+                "merge: {} is not a shard directory (no {})",
+                d.display(),
+                manifest_path.display()
+            ))
+        })?;
+        let manifest: ShardManifest = serde_json::from_str(&text)
+            .map_err(|e| Error::bad(format!("{}: {e}", manifest_path.display())))?;
+        let spec_path = store.root().join("spec.toml");
+        let spec = std::fs::read_to_string(&spec_path)
+            .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
+        if manifest.version != env!("CARGO_PKG_VERSION") {
+            return Err(Error::bad(format!(
+                "merge: {} was written by overfit {}, this is {}",
+                d.display(),
+                manifest.version,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        // Shards of one spec name with other runs ran with other --seeds.
+        let name = spec_name(&spec);
+        match &first_runs {
+            Some((first, first_name, runs)) if *runs != manifest.runs && *first_name == name => {
+                return Err(Error::bad(format!(
+                    "merge: {} has {runs} but {} has {} (shards of one run share --seeds)",
+                    first.display(),
+                    manifest_path.display(),
+                    manifest.runs
+                )));
+            }
+            Some(_) => {}
+            None => first_runs = Some((manifest_path.clone(), name, manifest.runs.clone())),
+        }
+        let ident = |t: &str| {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        match &spec_text {
+            Some((first, t)) if ident(t) != ident(&spec) => {
+                return Err(Error::bad(format!(
+                    "merge: {} and {} ran different specs",
+                    first.display(),
+                    d.display()
+                )));
+            }
+            Some(_) => {}
+            None => spec_text = Some((d.clone(), spec)),
+        }
+        if seen.is_empty() {
+            seen = vec![None; manifest.shard.count];
+        }
+        if manifest.shard.count != seen.len() {
+            return Err(Error::bad(format!(
+                "merge: {} is shard {}/{} but the first shard says N = {}",
+                d.display(),
+                manifest.shard.index,
+                manifest.shard.count,
+                seen.len()
+            )));
+        }
+        if let Some(prev) = &seen[manifest.shard.index] {
+            return Err(Error::bad(format!(
+                "merge: shard {} appears twice ({} and {})",
+                manifest.shard.index,
+                prev.display(),
+                d.display()
+            )));
+        }
+        seen[manifest.shard.index] = Some(d.clone());
+        quick = manifest.quick;
+        seeds = manifest.seeds;
+    }
+    if let Some(missing) = seen.iter().position(Option::is_none) {
+        return Err(Error::bad(format!(
+            "merge: shard {missing}/{} is missing",
+            seen.len()
+        )));
+    }
+    let (_, resolved) = spec_text.expect("at least one shard");
+    let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
+    let store = UnitStore::new(&ctx.out);
+    store.open(&resolved, false)?;
+    for d in shard_dirs {
+        store.absorb(&UnitStore::new(d))?;
+    }
+    let merged_spec = store.root().join("merged-spec.toml");
+    write_atomic(&merged_spec, resolved.as_bytes())?;
+    let ctx = RunContext {
+        require_cached: true,
+        shard: None,
+        resume: false,
+        quick,
+        seeds,
+        ..ctx.clone()
+    };
+    match execute(&merged_spec, &ctx)? {
+        Outcome::Finished(summary) => Ok(*summary),
+        Outcome::ShardWritten(msg) => Err(Error::bad(format!("merge: incomplete ({msg})"))),
+    }
+}
