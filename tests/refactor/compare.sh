@@ -8,7 +8,8 @@
 # byte for byte; summary.json without the keys that record when, where and
 # how long (elapsed_s, threads, machine, provenance).
 # Exits 1 on any difference, listing it; 0 when every file matches.
-# Usage: bash tests/refactor/compare.sh [BASE] [--threads N]
+# Usage: bash tests/refactor/compare.sh [BASE]   (THREADS=N, FULL="spec ...",
+#        OVERFIT_COMPARE_DIR=DIR, OVERFIT_COMPARE_OLD_BIN=path/to/base/overfit)
 #        FULL="expressivity xor_theorem" bash tests/refactor/compare.sh 0e00d82
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,16 +22,20 @@ tree=$work/base-tree
 
 rm -rf "$work/old" "$work/new"
 mkdir -p "$work"
-if [ ! -d "$tree" ]; then
-  git worktree add --detach "$tree" "$base" >/dev/null
-else
-  git -C "$tree" checkout --quiet --detach "$base"
+# OVERFIT_COMPARE_OLD_BIN: a binary already built from BASE (skips the build).
+old_bin=${OVERFIT_COMPARE_OLD_BIN:-}
+if [ -z "$old_bin" ]; then
+  if [ ! -d "$tree" ]; then
+    git worktree add --detach "$tree" "$base" >/dev/null
+  else
+    git -C "$tree" checkout --quiet --detach "$base"
+  fi
+  echo "building $base in $tree (target/compare-base) ..."
+  CARGO_TARGET_DIR="$root/target/compare-base" cargo build --release --quiet --manifest-path "$tree/Cargo.toml"
+  old_bin="$root/target/compare-base/release/overfit"
 fi
-echo "building $base in $tree (target/compare-base) ..."
-CARGO_TARGET_DIR="$root/target/compare-base" cargo build --release --quiet --manifest-path "$tree/Cargo.toml"
 echo "building the work tree ..."
 cargo build --release --quiet
-old_bin="$root/target/compare-base/release/overfit"
 new_bin="$root/target/release/overfit"
 
 run_both() { # spec, name, extra flags...
