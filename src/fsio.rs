@@ -114,6 +114,9 @@ impl Holder {
     }
 }
 
+/// The name of an output directory's lock file.
+pub const LOCK_FILE: &str = ".lock";
+
 /// The lock on an output directory: DIR/.lock names the process writing it
 /// and is removed when the guard drops. A run killed with SIGKILL leaves it
 /// behind; the next run takes it over with a warning once that process is
@@ -137,7 +140,7 @@ impl Drop for OutLock {
 /// fails atomically when it exists. A stale lock (its process has ended) is
 /// removed, if it still holds the same text, and taken once more.
 fn lock_out_dir(dir: &Path) -> Result<OutLock> {
-    let path = dir.join(".lock");
+    let path = dir.join(LOCK_FILE);
     let me = Holder::current();
     let fresh = dir.join(format!(".lock-new-{}", me.pid));
     fs::write(&fresh, me.text()).map_err(|e| Error::io(&fresh, e))?;
@@ -213,6 +216,121 @@ pub fn prepare_out_dir(dir: &Path) -> Result<OutLock> {
     Ok(lock)
 }
 
+/// A new version of directory `dir`, built whole in a sibling directory and
+/// then swapped in with one `renameat2(RENAME_EXCHANGE)`, so `dir` is at
+/// every moment wholly the old version or wholly the new one, whatever the
+/// moment a kill or an error strikes. The old contents end up at the
+/// sibling's name and are removed; a sibling left by a killed process is
+/// removed by the next `Staging::new` (the caller holds `dir`'s lock, so no
+/// other process is building one).
+pub struct Staging {
+    dir: PathBuf,
+    staging: PathBuf,
+    done: bool,
+}
+
+impl Staging {
+    /// Create the empty sibling `.<name>.staging-<pid>` (with `figures/`)
+    /// next to the existing directory `dir`.
+    pub fn new(dir: &Path) -> Result<Staging> {
+        let dir = canonical(dir);
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Err(Error::bad(format!(
+                "--out {}: cannot stage a new version beside it",
+                dir.display()
+            )));
+        };
+        let name = name.to_string_lossy().to_string();
+        let prefix = format!(".{name}.staging-");
+        if let Ok(entries) = fs::read_dir(parent) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let staging = parent.join(format!("{prefix}{}", std::process::id()));
+        fs::create_dir_all(staging.join("figures")).map_err(|e| {
+            Error::bad(format!(
+                "--out {}: cannot create {} beside it to write the new result in ({e})",
+                dir.display(),
+                staging.display()
+            ))
+        })?;
+        Ok(Staging {
+            dir,
+            staging,
+            done: false,
+        })
+    }
+
+    /// Where to write the new version.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Swap the new version in. The entries of the old directory named in
+    /// `carry` (its lock) are hard-linked into the new one first, so they
+    /// stay in place through the swap.
+    pub fn commit(mut self, carry: &[&str]) -> Result<()> {
+        for name in carry {
+            let (from, to) = (self.dir.join(name), self.staging.join(name));
+            if from.exists() {
+                fs::hard_link(&from, &to).map_err(|e| Error::io(&to, e))?;
+            }
+        }
+        exchange(&self.staging, &self.dir)?;
+        self.done = true;
+        // The old version now sits at the staging name.
+        let _ = fs::remove_dir_all(&self.staging);
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// Exchange two paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| Error::bad(format!("{}: path holds a NUL byte", p.display())))
+    };
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD is ignored for
+    // absolute paths, and `Staging` makes both absolute (`canonical`).
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc != 0 {
+        return Err(Error::io(b, std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// Elsewhere: two renames (a window in which `b` is missing).
+#[cfg(not(target_os = "linux"))]
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    let aside = a.with_extension("old");
+    fs::rename(b, &aside).map_err(|e| Error::io(b, e))?;
+    fs::rename(a, b).map_err(|e| Error::io(b, e))?;
+    fs::rename(&aside, a).map_err(|e| Error::io(a, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +363,37 @@ mod tests {
             std::os::unix::fs::symlink(d.join("a"), d.join("link")).unwrap();
             assert_eq!(canonical(&d.join("link/b/new")), real.join("a/b/new"));
         }
+    }
+
+    #[test]
+    fn staging_swaps_a_whole_directory_in_and_keeps_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        fs::create_dir_all(dir.join("figures")).unwrap();
+        fs::write(dir.join("old.csv"), b"old").unwrap();
+        fs::write(dir.join(".lock"), b"1 2\n").unwrap();
+        // A sibling left by a killed writer is cleared.
+        fs::create_dir_all(tmp.path().join(".run.staging-1")).unwrap();
+        let staging = Staging::new(&dir).unwrap();
+        fs::write(staging.path().join("new.csv"), b"new").unwrap();
+        assert!(
+            dir.join("old.csv").exists(),
+            "the old version stays until the swap"
+        );
+        staging.commit(&[".lock"]).unwrap();
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".lock", "figures", "new.csv"]);
+        let siblings = fs::read_dir(tmp.path()).unwrap().count();
+        assert_eq!(siblings, 1, "no staging directory left behind");
+        // Dropped without commit: the staging directory goes, `dir` stays.
+        let staging = Staging::new(&dir).unwrap();
+        fs::write(staging.path().join("half.csv"), b"x").unwrap();
+        drop(staging);
+        assert!(dir.join("new.csv").exists() && !dir.join("half.csv").exists());
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
 }

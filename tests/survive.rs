@@ -588,3 +588,79 @@ fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
         "state files outlive the run"
     );
 }
+
+/// The files of a run directory, less hidden entries (lock, units) and the
+/// timing fields of summary.json: what a reader of the result sees.
+fn visible_result(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = walk(dir)
+        .into_iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().to_string())
+        .filter(|rel| !rel.split('/').any(|part| part.starts_with('.')))
+        .map(|rel| {
+            let bytes = if rel == "summary.json" {
+                summary_less_timing(dir).to_string().into_bytes()
+            } else {
+                std::fs::read(dir.join(&rel)).unwrap()
+            };
+            (rel, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The output is one transaction: a run killed at any moment (here at 12
+/// points spread over its whole duration, writing phase included) leaves
+/// its directory wholly the earlier result or wholly the new one, never a
+/// new metrics.csv beside an old summary.json.
+#[test]
+fn a_run_killed_while_writing_leaves_the_old_or_the_new_result_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let args = |seeds: &str, out: &str| -> Vec<String> {
+        ["run", SPEC, "--quick", "--seeds", seeds, "--out", out]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let o = overfit(&args("2", &d("old")));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let start = Instant::now();
+    let o = overfit(&args("3", &d("new")));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let duration = start.elapsed().as_secs_f64();
+    let (old, new) = (
+        visible_result(Path::new(&d("old"))),
+        visible_result(Path::new(&d("new"))),
+    );
+    assert_ne!(old, new);
+    let points = 12;
+    let mut outcomes = (0, 0);
+    for k in 0..points {
+        let dir = d("run");
+        let _ = std::fs::remove_dir_all(&dir);
+        let status = Command::new("cp")
+            .args(["-r", &d("old"), &dir])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut child = spawn_args(&args("3", &dir));
+        let at = duration * 1.1 * (k as f64 + 0.5) / points as f64;
+        std::thread::sleep(Duration::from_secs_f64(at));
+        let _ = child.kill(); // SIGKILL (or it has already finished)
+        child.wait().unwrap();
+        let now = visible_result(Path::new(&dir));
+        if now == old {
+            outcomes.0 += 1;
+        } else if now == new {
+            outcomes.1 += 1;
+        } else {
+            let names: Vec<_> = now.iter().map(|(n, _)| n.as_str()).collect();
+            panic!("killed at {at:.2} s of {duration:.2} s: neither the old result nor the new one ({names:?})");
+        }
+    }
+    println!(
+        "{points} kills: {} left the old result, {} the new one",
+        outcomes.0, outcomes.1
+    );
+}

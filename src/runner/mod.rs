@@ -20,7 +20,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fsio::write_atomic;
+use crate::fsio::{write_atomic, Staging};
 use crate::record::{RunDir, Summary};
 use crate::spec::LoadedSpec;
 use crate::studies;
@@ -58,6 +58,17 @@ impl RunContext {
             require_cached: false,
             data: None,
         }
+    }
+}
+
+impl RunContext {
+    /// Where a study writes files during the run that belong to its result
+    /// (checkpoints): DIR/.units/outputs/, part of the run's unit store (so
+    /// a fresh run starts it empty and `--resume` keeps it). Its entries
+    /// move into the result directory with the rest of the result when the
+    /// run finishes, so an earlier result in DIR keeps its own until then.
+    pub fn outputs_dir(&self) -> PathBuf {
+        UnitStore::new(&self.out).root().join("outputs")
     }
 }
 
@@ -153,10 +164,11 @@ fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
 }
 
 /// `overfit run`: load and validate the spec, run the study, then write the
-/// run directory (spec.toml, metrics.csv, extra CSVs, summary.json, figures),
-/// every file atomically. The finished files are written only after the
-/// study has finished, so a failed run leaves an earlier run in the same
-/// directory intact; its finished units stay in DIR/.units for `--resume`.
+/// run directory (spec.toml, metrics.csv, extra CSVs, summary.json, figures)
+/// as one transaction (`fsio::Staging`): built in a sibling directory and
+/// swapped in whole once every file is written. A run that fails or is
+/// killed leaves an earlier run in the same directory intact, and its
+/// finished units stay in DIR/.units for `--resume`.
 pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     // DIR/spec.toml is the resolved spec: never write it over the input.
     let target = RunDir::new(&ctx.out).spec();
@@ -182,7 +194,6 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
     let store = UnitStore::new(&ctx.out);
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
-    let dir = RunDir::new(&ctx.out);
     let start = Instant::now();
     let output = match study.run(&spec, ctx) {
         Err(Error::ShardDone(msg)) => {
@@ -208,15 +219,33 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         other => other?,
     };
     let summary = summary(&spec, ctx, start, output.claims, output.details);
-    write_atomic(&dir.spec(), resolved.as_bytes())?;
-    write_atomic(&dir.metrics(), output.metrics.to_csv().as_bytes())?;
+    // The new result is built whole beside DIR and swapped in: DIR is always
+    // wholly the earlier run (with its units, for --resume) or wholly this one.
+    let staging = Staging::new(&ctx.out)?;
+    let new = RunDir::new(staging.path());
+    write_atomic(&new.spec(), resolved.as_bytes())?;
+    write_atomic(&new.metrics(), output.metrics.to_csv().as_bytes())?;
     for (name, text) in &output.extra_files {
-        write_atomic(&dir.file(name), text.as_bytes())?;
+        write_atomic(&new.file(name), text.as_bytes())?;
     }
-    summary.write(&ctx.out)?;
-    figures(&ctx.out)?;
+    summary.write(staging.path())?;
+    move_entries(&ctx.outputs_dir(), staging.path())?;
+    figures(staging.path())?;
+    staging.commit(&[crate::fsio::LOCK_FILE])?;
     store.close();
     Ok(Outcome::Finished(Box::new(summary)))
+}
+
+/// Move every entry of `from` (if it exists) into `to` (same file system).
+fn move_entries(from: &Path, to: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let target = to.join(e.file_name());
+        std::fs::rename(e.path(), &target).map_err(|err| Error::io(&target, err))?;
+    }
+    Ok(())
 }
 
 /// `overfit merge`: check that the shard directories belong to one spec and

@@ -606,7 +606,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let jobs: Vec<(usize, usize, usize)> = (0..levels)
         .flat_map(|l| (0..archs).flat_map(move |a| (0..runs).map(move |s| (l, a, s))))
         .collect();
-    let checkpoint_dir = ctx.out.join("checkpoints");
+    let checkpoint_dir = ctx.outputs_dir().join("checkpoints");
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (l, a, s) = jobs[i];
         let state = TrainStateFile {

@@ -6,7 +6,7 @@
 # (default: two that take under a minute), and compares the run directories
 # file by file: metrics.csv, the extra CSVs, spec.toml and every figure
 # byte for byte; summary.json without the keys that record when, where and
-# how long (elapsed_s, threads, machine, provenance).
+# how long (elapsed_s, threads, machine, provenance, details.*_seconds).
 # Exits 1 on any difference, listing it; 0 when every file matches.
 # Usage: bash tests/refactor/compare.sh [BASE]   (THREADS=N, FULL="spec ...",
 #        OVERFIT_COMPARE_DIR=DIR, OVERFIT_COMPARE_OLD_BIN=path/to/base/overfit)
@@ -67,7 +67,10 @@ work = sys.argv[1]
 volatile = {"elapsed_s", "threads", "machine", "provenance"}
 def summary(path):
     d = json.load(open(path))
-    return {k: v for k, v in d.items() if k not in volatile}
+    d = {k: v for k, v in d.items() if k not in volatile}
+    if isinstance(d.get("details"), dict):  # a study's own timings
+        d["details"] = {k: v for k, v in d["details"].items() if not k.endswith("_seconds")}
+    return d
 bad, files = [], 0
 for run in sorted(os.listdir(os.path.join(work, "old"))):
     old_dir, new_dir = (os.path.join(work, side, run) for side in ("old", "new"))
