@@ -1,0 +1,372 @@
+//! Axes: linear and log axes in transformed coordinates, their ticks,
+//! tick labels and ranges.
+
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{
+    KeyPointHint, KeyPointWeight, NoDefaultFormatting, Ranged, ValueFormatter,
+};
+
+/// `v` in an axis' transformed coordinates, or `None` where it cannot be drawn.
+pub(super) fn tv(log: bool, v: f64) -> Option<f64> {
+    if !v.is_finite() {
+        None
+    } else if log {
+        (v > 0.0).then(|| v.log10())
+    } else {
+        Some(v)
+    }
+}
+
+/// A linear or base-10 log axis over `a..b` in transformed coordinates
+/// (`a < b`), with `n` the most labelled ticks it may show.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Axis {
+    pub(super) a: f64,
+    pub(super) b: f64,
+    log: bool,
+    pub(super) n: usize,
+}
+
+impl Axis {
+    pub(super) fn new((a, b): (f64, f64), log: bool) -> Self {
+        Axis { a, b, log, n: 6 }
+    }
+
+    pub(super) fn with_n(self, n: usize) -> Self {
+        Axis {
+            n: n.max(2),
+            ..self
+        }
+    }
+
+    pub(super) fn t(&self, v: f64) -> Option<f64> {
+        tv(self.log, v)
+    }
+
+    /// `t` as a fraction of the axis (0 at `a`, 1 at `b`).
+    pub(super) fn frac(&self, t: f64) -> f64 {
+        (t - self.a) / (self.b - self.a)
+    }
+
+    /// The labelled ticks, at most `n`, in transformed coordinates.
+    pub(super) fn ticks(&self, n: usize) -> Vec<f64> {
+        if self.log {
+            log_ticks(self.a, self.b, n, None)
+        } else {
+            linear_ticks(self.a, self.b, n).0
+        }
+    }
+
+    /// Every grid line: the ticks plus, on a log axis, the minor 2..9 × 10ᵏ.
+    fn grid(&self, n: usize, limit: usize) -> Vec<f64> {
+        if self.log {
+            log_ticks(self.a, self.b, n, Some(limit))
+        } else {
+            self.ticks(n)
+        }
+    }
+
+    pub(super) fn label(&self, t: f64) -> String {
+        if !self.log {
+            let (ticks, step) = linear_ticks(self.a, self.b, self.n);
+            let max_abs = ticks.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            return linear_label(t, step, max_abs);
+        }
+        let v = 10f64.powf(t);
+        // Plain numbers (0.01 ... 1000) when every power of ten shown is in that range.
+        let plain = (self.a - 1e-9).ceil() >= -2.0 && (self.b + 1e-9).floor() <= 3.0;
+        let k = t.round();
+        if (t - k).abs() < 1e-9 {
+            if plain {
+                format!("{}", round_sig(v, 3))
+            } else {
+                format!("10{}", superscript(k as i64))
+            }
+        } else {
+            let e = t.floor();
+            if plain || (-2.0..=3.0).contains(&e) {
+                format!("{}", round_sig(v, 3))
+            } else {
+                let m = round_sig(v / 10f64.powf(e), 3);
+                format!("{m}×10{}", superscript(e as i64))
+            }
+        }
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = NoDefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let f = self.frac(*value);
+        // Everything drawn is clipped to the axis first; the clamp only keeps
+        // stray pixel coordinates sane.
+        let f = if f.is_nan() {
+            0.0
+        } else {
+            f.clamp(-20.0, 21.0)
+        };
+        limit.0 + (f * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        match hint.weight() {
+            KeyPointWeight::Bold => self.ticks(hint.max_num_points()),
+            KeyPointWeight::Any => self.grid(hint.bold_points(), hint.max_num_points()),
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.a..self.b
+    }
+}
+
+impl ValueFormatter<f64> for Axis {
+    fn format(value: &f64) -> String {
+        format!("{}", round_sig(*value, 4))
+    }
+
+    fn format_ext(&self, value: &f64) -> String {
+        self.label(*value)
+    }
+}
+
+/// Ticks at multiples of a 1-2-2.5-5 step, at most `n` of them (but at
+/// least two where the range allows), and the step.
+fn linear_ticks(a: f64, b: f64, n: usize) -> (Vec<f64>, f64) {
+    let n = n.max(2);
+    let span = b - a;
+    if !span.is_finite() || span <= 0.0 {
+        return (vec![a], 1.0);
+    }
+    let mag = 10f64.powf((span / n as f64).log10().floor() - 1.0);
+    let make = |step: f64| -> Vec<f64> {
+        let first = (a / step - 1e-9).ceil() as i64;
+        let last = (b / step + 1e-9).floor() as i64;
+        (first..=last)
+            .map(|k| {
+                let v = k as f64 * step;
+                if v.abs() < step * 1e-9 {
+                    0.0
+                } else {
+                    v
+                }
+            })
+            .collect()
+    };
+    let mut prev: Option<(Vec<f64>, f64)> = None;
+    for scale in [1.0, 10.0, 100.0, 1000.0] {
+        for m in [1.0, 2.0, 2.5, 5.0] {
+            let step = m * scale * mag;
+            let ticks = make(step);
+            if ticks.len() <= n {
+                if ticks.len() < 2 {
+                    if let Some(p) = prev.filter(|p| p.0.len() <= n + 2) {
+                        return p;
+                    }
+                }
+                return (ticks, step);
+            }
+            prev = Some((ticks, step));
+        }
+    }
+    (vec![a, b], span)
+}
+
+/// Log-axis ticks in log10 coordinates: powers of ten (every `stride`-th when
+/// there are too many); 1-2-5 or 1..9 × 10ᵏ on an axis shorter than two
+/// decades' worth of powers; plain linear ticks on a very short axis. With
+/// `minor = Some(limit)` returns the grid lines instead (adding 2..9 × 10ᵏ
+/// when at most `limit` of them fit).
+fn log_ticks(a: f64, b: f64, n: usize, minor: Option<usize>) -> Vec<f64> {
+    let n = n.max(2);
+    let eps = 1e-9;
+    let in_range = |t: f64| t >= a - eps && t <= b + eps;
+    let k0 = (a - eps).ceil() as i64;
+    let k1 = (b + eps).floor() as i64;
+    let with_mantissas = |ms: &[f64]| -> Vec<f64> {
+        let mut out = Vec::new();
+        for k in (a.floor() as i64)..=(b.ceil() as i64) {
+            for &m in ms {
+                let t = k as f64 + m.log10();
+                if in_range(t) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    };
+    let all_minor: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    if k1 - k0 + 1 >= 2 {
+        let decades = (k1 - k0 + 1) as usize;
+        let stride = decades.div_ceil(n).max(1) as i64;
+        let majors: Vec<f64> = (k0..=k1)
+            .filter(|k| k.rem_euclid(stride) == 0)
+            .map(|k| k as f64)
+            .collect();
+        return match minor {
+            None => majors,
+            Some(limit) if stride == 1 => {
+                let m = with_mantissas(&all_minor);
+                if m.len() <= limit.max(n) {
+                    m
+                } else {
+                    majors
+                }
+            }
+            Some(_) => (k0..=k1).map(|k| k as f64).collect(),
+        };
+    }
+    for ms in [&[1.0, 2.0, 5.0][..], &all_minor[..]] {
+        let t = with_mantissas(ms);
+        if t.len() >= 2 && t.len() <= n {
+            return match minor {
+                Some(limit) if ms.len() < 9 => {
+                    let m = with_mantissas(&all_minor);
+                    if m.len() <= limit.max(n) {
+                        m
+                    } else {
+                        t
+                    }
+                }
+                _ => t,
+            };
+        }
+    }
+    let (lo, hi) = (10f64.powf(a), 10f64.powf(b));
+    linear_ticks(lo, hi, n)
+        .0
+        .into_iter()
+        .filter(|v| *v > 0.0)
+        .map(f64::log10)
+        .filter(|t| in_range(*t))
+        .collect()
+}
+
+fn round_sig(v: f64, sig: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let p = 10f64.powi(sig - 1 - v.abs().log10().floor() as i32);
+    (v * p).round() / p
+}
+
+/// The fewest decimals that print `step` exactly (at most 12).
+fn decimals(step: f64) -> usize {
+    (0..=12)
+        .find(|&d| {
+            let s = step * 10f64.powi(d as i32);
+            (s - s.round()).abs() < 1e-6 * s.abs().max(1.0)
+        })
+        .unwrap_or(12)
+}
+
+fn linear_label(v: f64, step: f64, max_abs: f64) -> String {
+    if v.abs() < step * 1e-6 {
+        return "0".into();
+    }
+    if !(1e-3..1e5).contains(&max_abs) {
+        let e = max_abs.log10().floor();
+        let scale = 10f64.powf(e);
+        return format!(
+            "{:.*}×10{}",
+            decimals(step / scale),
+            v / scale,
+            superscript(e as i64)
+        );
+    }
+    format!("{:.*}", decimals(step), v)
+}
+
+fn superscript(k: i64) -> String {
+    k.to_string()
+        .chars()
+        .map(|c| match c {
+            '-' => '⁻',
+            '0' => '⁰',
+            '1' => '¹',
+            '2' => '²',
+            '3' => '³',
+            '4' => '⁴',
+            '5' => '⁵',
+            '6' => '⁶',
+            '7' => '⁷',
+            '8' => '⁸',
+            _ => '⁹',
+        })
+        .collect()
+}
+
+/// An axis range in transformed coordinates: `fixed` when it is usable,
+/// else the data's range widened by `pad` of its span on each side; an
+/// empty or single-valued range is padded to something drawable.
+pub(super) fn axis_range(
+    log: bool,
+    fixed: Option<(f64, f64)>,
+    data: impl IntoIterator<Item = f64>,
+    pad: f64,
+) -> (f64, f64) {
+    if let Some((lo, hi)) = fixed {
+        if let (Some(a), Some(b)) = (tv(log, lo), tv(log, hi)) {
+            if a != b {
+                return (a.min(b), a.max(b));
+            }
+            return widen(a, log);
+        }
+    }
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for t in data.into_iter().filter_map(|v| tv(log, v)) {
+        lo = lo.min(t);
+        hi = hi.max(t);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo <= 1e-12 * lo.abs().max(hi.abs()).max(1e-300) {
+        return widen(lo, log);
+    }
+    let s = (hi - lo) * pad;
+    (lo - s, hi + s)
+}
+
+/// A drawable range around the single value `t`.
+pub(super) fn widen(t: f64, log: bool) -> (f64, f64) {
+    let d = if log {
+        0.5
+    } else if t == 0.0 {
+        1.0
+    } else {
+        t.abs() * 0.1
+    };
+    (t - d, t + d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ticks_are_powers_of_ten() {
+        let ax = Axis::new((0.0, 3.0), true);
+        assert_eq!(ax.ticks(10), vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(ax.label(2.0), "100");
+        let wide = Axis::new((-6.0, -1.0), true);
+        assert_eq!(wide.label(-3.0), "10⁻³");
+        // Less than a decade: 1..9 x 10^k ticks, plainly labelled.
+        let short = Axis::new((0.25f64.log10(), 0.6f64.log10()), true);
+        let labels: Vec<String> = short.ticks(6).iter().map(|&t| short.label(t)).collect();
+        assert_eq!(labels, ["0.3", "0.4", "0.5", "0.6"]);
+        let (t, step) = linear_ticks(0.4, 1.02, 6);
+        assert_eq!(step, 0.2);
+        let want = [0.4, 0.6, 0.8, 1.0];
+        assert!(
+            t.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12),
+            "{t:?}"
+        );
+        assert_eq!(t.len(), 4);
+        // Never a single tick where two fit.
+        assert!(linear_ticks(-4.4, 4.4, 3).0.len() >= 2);
+    }
+}

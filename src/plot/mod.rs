@@ -1,0 +1,442 @@
+//! Publication-quality figures: line panels (with quantile bands, dotted
+//! reference lines and log axes), overlaid histograms, class scatter plots
+//! over a decision field, and heatmaps with a colour bar and overlay curves.
+//!
+//! Every figure is written twice, `<stem>.png` (raster, about 1600 px wide,
+//! fonts sized to stay readable when the figure is printed at column width)
+//! and `<stem>.svg` (vector). Each file is written atomically: it is drawn to
+//! a temporary file in the same directory and renamed onto its final name,
+//! so a reader never sees a half-written figure.
+//!
+//! Series use the colour-blind-safe Okabe-Ito palette (and, where markers are
+//! drawn, a different marker shape per series); heatmaps use a viridis
+//! approximation. Text uses the bundled DejaVu Sans (`assets/DejaVuSans.ttf`),
+//! registered once as "sans-serif".
+//!
+//! Bad data never panics: NaN and infinite values are skipped (a NaN splits a
+//! curve in two), non-positive values are skipped on log axes, empty series
+//! draw nothing, degenerate ranges are padded, and everything is clipped to
+//! the axis ranges.
+//!
+//! Internally each axis works in "transformed" coordinates: the value itself
+//! on a linear axis, `log10(value)` on a log axis. Tick positions and labels
+//! undo the transform, so log axes are labelled 1, 10, 100 or 10⁻³, 10⁻², ...
+//! with minor grid lines at 2..9 × 10ᵏ; tick counts are chosen so that tick
+//! labels never overlap.
+//!
+//! Legends: when every panel of a figure has the same legend, it is drawn
+//! once for the figure (in an empty grid cell, or in a strip under the
+//! grid); otherwise each panel puts its legend in a corner of the plot that
+//! no data falls under, or in a strip under the panel if there is none.
+//!
+//! This module holds the public panel types and entry points and draws and
+//! saves whole figures; each kind of panel is drawn in its own submodule
+//! (`line`, `histogram`, `scatter`, `heatmap`), on shared axes (`axes`),
+//! clipping geometry (`geometry`), panel frames (`frame`), legends
+//! (`legend`), markers and curves (`elements`) and style (`style`).
+
+mod axes;
+mod elements;
+mod frame;
+mod geometry;
+mod heatmap;
+mod histogram;
+mod legend;
+mod line;
+mod scatter;
+mod style;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+
+use axes::Axis;
+use heatmap::{heatmap_entries, heatmap_panel};
+use histogram::{hist_entries, hist_panel};
+use legend::{draw_strip, entry_w, strip_grid, strip_h, Entry};
+use line::{line_entries, line_panel};
+use scatter::{scatter_entries, scatter_panel};
+use style::{ensure_font, FIG_W, MARGIN, MIN_PANEL_W};
+
+// ------------------------------------------------------------------ public API
+
+/// One curve, optionally with a shaded band (e.g. 20-80% quantiles over runs).
+///
+/// `x` and `y` are paired index by index (the longer one is truncated); a
+/// point with a NaN/infinite coordinate, or a non-positive one on a log axis,
+/// is skipped and splits the curve. `band` is `(lower, upper)`, paired with
+/// `x` the same way. `dashed` draws the curve dashed; `markers` adds a marker
+/// (shape chosen per series) at every point.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub label: String,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    pub band: Option<(Vec<f64>, Vec<f64>)>,
+    pub dashed: bool,
+    pub markers: bool,
+}
+
+/// A horizontal reference line (e.g. chance level 0.5), drawn dotted and labelled.
+#[derive(Debug, Clone, Default)]
+pub struct HLine {
+    pub y: f64,
+    pub label: String,
+}
+
+/// One panel of [`line_panels`]: curves with optional bands and reference
+/// lines. `x_range`/`y_range` fix the axis ranges (data outside is clipped);
+/// `None` fits the data with a small margin. `log_x`/`log_y` make the axis
+/// logarithmic (base 10).
+#[derive(Debug, Clone, Default)]
+pub struct LinePanel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub x_range: Option<(f64, f64)>,
+    pub y_range: Option<(f64, f64)>,
+    pub series: Vec<Series>,
+    pub hlines: Vec<HLine>,
+}
+
+/// Panels laid out in a grid of `cols` columns; writes stem.png and stem.svg.
+///
+/// A panel gets a legend when it has more than one labelled series (see the
+/// module docs for where it goes). `stem` is the path without extension;
+/// its directory is created if missing. Fails with [`Error::BadInput`]
+/// (naming the file) when `panels` is empty or drawing fails, and
+/// [`Error::Io`] when the directory cannot be created or the finished file
+/// cannot be moved into place.
+pub fn line_panels(stem: &Path, panels: &[LinePanel], cols: usize) -> Result<()> {
+    save(stem, Fig::Lines(panels), cols)
+}
+
+/// Overlaid histograms (e.g. <w_j, mu1> and <w_j, mu2> over neurons), one panel each.
+///
+/// All groups of a panel share the same `bins` equal-width bins over the
+/// range of their finite values (`bins == 0` picks a count from the data
+/// size); each group is drawn as a translucent filled step outline, and the
+/// y axis counts values per bin. A legend is drawn when there is more than
+/// one group.
+#[derive(Debug, Clone, Default)]
+pub struct HistPanel {
+    pub title: String,
+    pub x_label: String,
+    pub groups: Vec<(String, Vec<f64>)>,
+    pub bins: usize,
+}
+
+/// Histogram panels in a grid of `cols` columns; writes stem.png and stem.svg.
+/// Errors as for [`line_panels`].
+pub fn hist_panels(stem: &Path, panels: &[HistPanel], cols: usize) -> Result<()> {
+    save(stem, Fig::Hists(panels), cols)
+}
+
+/// Points in a plane coloured by class (0 or 1, drawn as two marker styles with legend labels `class_labels`),
+/// over an optional decision field: `field` values on a regular grid, x_grid.len() x y_grid.len(), field[ix][iy];
+/// shade the region where value > 0 lightly in one colour and < 0 in another, and draw the zero contour if easy
+/// (a marching-squares outline or just the cell boundary between signs is fine).
+///
+/// Class 0 is drawn as blue circles, any other class as vermillion
+/// triangles. The region where the field is > 0 is shaded light blue (the
+/// class-0 colour) and the region where it is < 0 light vermillion (the
+/// class-1 colour), so a field that is positive on class 0 shows agreement
+/// as matching colours. The zero level set is traced by marching squares
+/// and drawn as a black line ("decision boundary" in the legend).
+#[derive(Debug, Clone, Default)]
+pub struct ScatterPanel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub points: Vec<(f64, f64, usize)>,
+    pub class_labels: [String; 2],
+    #[allow(clippy::type_complexity)]
+    pub field: Option<(Vec<f64>, Vec<f64>, Vec<Vec<f64>>)>,
+}
+
+/// Scatter panels in a grid of `cols` columns; writes stem.png and stem.svg.
+/// Errors as for [`line_panels`].
+pub fn scatter_panels(stem: &Path, panels: &[ScatterPanel], cols: usize) -> Result<()> {
+    save(stem, Fig::Scatters(panels), cols)
+}
+
+/// A heatmap: values[ix][iy] at (x_values[ix], y_values[iy]) (cell centres; NaN = missing, drawn grey),
+/// with a colour bar labelled `value_label`, optional log axes (cells then span geometric midpoints),
+/// and overlay curves (e.g. a theoretical boundary) drawn as lines on top with a legend.
+///
+/// `value_range` fixes the ends of the colour scale (values outside are
+/// drawn in the end colour); `None` uses the finite values' range. Missing
+/// entries of a ragged `values` count as NaN. Overlays are drawn with a white
+/// halo so they stay visible on any cell colour; a "no data" swatch joins
+/// the legend when some cell is NaN.
+#[derive(Debug, Clone, Default)]
+pub struct HeatmapPanel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_values: Vec<f64>,
+    pub y_values: Vec<f64>,
+    pub values: Vec<Vec<f64>>,
+    pub value_label: String,
+    pub value_range: Option<(f64, f64)>,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub overlays: Vec<Series>,
+}
+
+/// Heatmap panels in a grid of `cols` columns; writes stem.png and stem.svg.
+/// Errors as for [`line_panels`].
+pub fn heatmap_panels(stem: &Path, panels: &[HeatmapPanel], cols: usize) -> Result<()> {
+    save(stem, Fig::Heatmaps(panels), cols)
+}
+
+// ------------------------------------------------------------------ figures and files
+
+/// The panels of one figure; a figure is drawn once per backend.
+enum Fig<'a> {
+    Lines(&'a [LinePanel]),
+    Hists(&'a [HistPanel]),
+    Scatters(&'a [ScatterPanel]),
+    Heatmaps(&'a [HeatmapPanel]),
+}
+
+type Area<DB> = DrawingArea<DB, Shift>;
+type DrawResult<T, DB> =
+    std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
+/// A clipped curve piece (colour, dashed, points), transformed coordinates.
+type Curve = (RGBColor, bool, Vec<(f64, f64)>);
+/// Markers to draw (shape, colour, points), transformed coordinates.
+type Marks = (usize, RGBColor, Vec<(f64, f64)>);
+
+impl Fig<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Fig::Lines(p) => p.len(),
+            Fig::Hists(p) => p.len(),
+            Fig::Scatters(p) => p.len(),
+            Fig::Heatmaps(p) => p.len(),
+        }
+    }
+
+    /// Panel height over width.
+    fn aspect(&self) -> f64 {
+        match self {
+            Fig::Lines(_) | Fig::Hists(_) => 0.72,
+            Fig::Scatters(_) => 0.95,
+            Fig::Heatmaps(_) => 0.78,
+        }
+    }
+
+    /// Panel `i`; `own_legend` false leaves its legend to the figure.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        i: usize,
+        area: &Area<DB>,
+        own_legend: bool,
+    ) -> DrawResult<(), DB> {
+        match self {
+            Fig::Lines(p) => line_panel(area, &p[i], own_legend),
+            Fig::Hists(p) => hist_panel(area, &p[i], own_legend),
+            Fig::Scatters(p) => scatter_panel(area, &p[i], own_legend),
+            Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own_legend),
+        }
+    }
+
+    fn entries(&self, i: usize) -> Vec<Entry> {
+        match self {
+            Fig::Lines(p) => line_entries(&p[i]),
+            Fig::Hists(p) => hist_entries(&p[i]),
+            Fig::Scatters(p) => scatter_entries(&p[i]),
+            Fig::Heatmaps(p) => heatmap_entries(&p[i]),
+        }
+    }
+
+    /// One legend for the whole figure, when every panel has the same
+    /// non-empty legend and there are several panels.
+    fn shared_legend(&self) -> Option<Vec<Entry>> {
+        if self.len() < 2 {
+            return None;
+        }
+        let first = self.entries(0);
+        let same = (1..self.len()).all(|i| self.entries(i) == first);
+        (same && !first.is_empty()).then_some(first)
+    }
+}
+
+/// Grid shape and figure size in pixels: (rows, cols, width, height).
+fn layout(n: usize, cols: usize, aspect: f64) -> (usize, usize, u32, u32) {
+    let cols = cols.clamp(1, n.max(1));
+    let rows = n.div_ceil(cols).max(1);
+    let pw = (FIG_W / cols as u32).max(MIN_PANEL_W);
+    let ph = ((f64::from(pw) * aspect).round() as u32).clamp(440, 1000);
+    (rows, cols, pw * cols as u32, ph * rows as u32)
+}
+
+/// A legend shared by all panels: in the first empty grid cell, or in a
+/// strip of `height` pixels under the grid with `cols` entries a row.
+struct Shared {
+    entries: Vec<Entry>,
+    in_cell: bool,
+    cols: usize,
+    height: u32,
+}
+
+fn render<DB: DrawingBackend>(
+    root: &Area<DB>,
+    fig: &Fig,
+    rows: usize,
+    cols: usize,
+    shared: &Option<Shared>,
+) -> DrawResult<(), DB> {
+    root.fill(&WHITE)?;
+    let (_, h) = root.dim_in_pixel();
+    let (panels, strip) = match shared {
+        Some(sh) if !sh.in_cell => {
+            let (a, b) = root.split_vertically(h - sh.height);
+            (a, Some(b))
+        }
+        _ => (root.clone(), None),
+    };
+    let cells = panels.split_evenly((rows, cols));
+    for (i, area) in cells.iter().enumerate().take(fig.len()) {
+        fig.draw_panel(i, area, shared.is_none())?;
+    }
+    match (shared, strip) {
+        (Some(sh), Some(strip)) => draw_strip(&strip, &sh.entries, sh.cols)?,
+        (Some(sh), None) => {
+            if let Some(cell) = cells.get(fig.len()) {
+                let (_, ch) = cell.dim_in_pixel();
+                let top = ch.saturating_sub(strip_h(sh.entries.len())) / 2;
+                draw_strip(&cell.margin(top, 0, 0, 0), &sh.entries, 1)?;
+            }
+        }
+        _ => {}
+    }
+    root.present()
+}
+
+/// Draws `fig` to `<stem>.png` and `<stem>.svg`, each atomically.
+fn save(stem: &Path, fig: Fig, cols: usize) -> Result<()> {
+    let name = stem
+        .file_name()
+        .ok_or_else(|| Error::bad(format!("{}: figure path has no file name", stem.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let dir = match stem.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let png = dir.join(format!("{name}.png"));
+    let svg = dir.join(format!("{name}.svg"));
+    if fig.len() == 0 {
+        return Err(Error::bad(format!("{}: no panels to draw", png.display())));
+    }
+    if !ensure_font() {
+        return Err(Error::bad(format!(
+            "{}: the bundled font assets/DejaVuSans.ttf could not be loaded",
+            png.display()
+        )));
+    }
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let (rows, cols, w, mut h) = layout(fig.len(), cols, fig.aspect());
+    let shared = fig.shared_legend().map(|entries| {
+        // An empty cell of the grid holds the legend if it fits there.
+        let (cw, ch) = (w / cols as u32, h / rows as u32);
+        let widest = entries.iter().map(entry_w).max().unwrap_or(0);
+        if rows * cols > fig.len()
+            && widest + 2 * MARGIN as i32 <= cw as i32
+            && strip_h(entries.len()) <= ch
+        {
+            return Shared {
+                entries,
+                in_cell: true,
+                cols: 1,
+                height: 0,
+            };
+        }
+        let (r, c) = strip_grid(&entries, w);
+        let height = strip_h(r) + MARGIN;
+        h += height;
+        Shared {
+            entries,
+            in_cell: false,
+            cols: c,
+            height,
+        }
+    });
+
+    // BitMapBackend picks the encoder from the extension: keep ".png" last.
+    let png_tmp = dir.join(format!(".{name}.tmp.png"));
+    let drawn = {
+        let root = BitMapBackend::new(&png_tmp, (w, h)).into_drawing_area();
+        render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())
+    };
+    finish(drawn, &png_tmp, &png)?;
+
+    let svg_tmp = dir.join(format!(".{name}.svg.tmp"));
+    let drawn = {
+        let root = SVGBackend::new(&svg_tmp, (w, h)).into_drawing_area();
+        render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())
+    };
+    finish(drawn, &svg_tmp, &svg)
+}
+
+/// Moves a drawn temporary file onto its final name, or removes it.
+fn finish(drawn: std::result::Result<(), String>, tmp: &Path, dst: &Path) -> Result<()> {
+    if let Err(e) = drawn {
+        let _ = fs::remove_file(tmp);
+        return Err(Error::bad(format!("{}: {e}", dst.display())));
+    }
+    if !tmp.is_file() {
+        return Err(Error::bad(format!(
+            "{}: the plotting backend wrote no file",
+            dst.display()
+        )));
+    }
+    fs::rename(tmp, dst).map_err(|e| {
+        let _ = fs::remove_file(tmp);
+        Error::io(dst, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Asserts that `<stem>.png` and `<stem>.svg` were written, non-empty,
+    /// with no temporary file left next to them.
+    pub(super) fn check(stem: &Path) {
+        let png = stem.with_file_name(format!(
+            "{}.png",
+            stem.file_name().unwrap().to_string_lossy()
+        ));
+        let svg = stem.with_file_name(format!(
+            "{}.svg",
+            stem.file_name().unwrap().to_string_lossy()
+        ));
+        assert!(png.is_file(), "{} missing", png.display());
+        assert!(svg.is_file(), "{} missing", svg.display());
+        assert!(fs::metadata(&png).unwrap().len() > 0);
+        assert!(fs::metadata(&svg).unwrap().len() > 0);
+        let leftovers: Vec<_> = fs::read_dir(stem.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn no_panels_is_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = line_panels(&dir.path().join("none"), &[], 2).unwrap_err();
+        assert!(err.to_string().contains("none.png"), "{err}");
+    }
+}

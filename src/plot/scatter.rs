@@ -1,0 +1,285 @@
+//! Scatter panels: two classes of points over a shaded decision field and
+//! its zero contour (marching squares).
+
+use plotters::prelude::*;
+
+use super::axes::{axis_range, Axis};
+use super::elements::draw_markers;
+use super::frame::{draw_box, frame, frame_size, titled, TickCounts};
+use super::geometry::{cell_edges, clip_polyline, edges_span, Rect};
+use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
+use super::style::{tint, LINE_W, PALETTE};
+use super::{Area, DrawResult, ScatterPanel};
+
+const CLASS_COLORS: [RGBColor; 2] = [PALETTE[0], PALETTE[1]];
+const CLASS_SHAPES: [usize; 2] = [0, 2];
+
+/// The field value at grid node (i, j), NaN where missing.
+fn field_value(p: &ScatterPanel, i: usize, j: usize) -> f64 {
+    let f = p.field.as_ref().map(|f| &f.2);
+    f.and_then(|f| f.get(i))
+        .and_then(|r| r.get(j))
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// The legend of a scatter panel: both classes, and the boundary if drawn.
+pub(super) fn scatter_entries(p: &ScatterPanel) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = (0..2)
+        .map(|class| Entry {
+            label: if p.class_labels[class].is_empty() {
+                format!("class {class}")
+            } else {
+                p.class_labels[class].clone()
+            },
+            glyph: Glyph::Marker {
+                shape: CLASS_SHAPES[class],
+                color: CLASS_COLORS[class],
+            },
+        })
+        .collect();
+    let has_boundary = p
+        .field
+        .as_ref()
+        .is_some_and(|(gx, gy, _)| !zero_contour(gx, gy, &|i, j| field_value(p, i, j)).is_empty());
+    if has_boundary {
+        let glyph = Glyph::Curve {
+            color: BLACK,
+            dashed: false,
+            marker: None,
+            band: false,
+            halo: false,
+        };
+        entries.push(Entry {
+            label: "decision boundary".into(),
+            glyph,
+        });
+    }
+    entries
+}
+
+pub(super) fn scatter_panel<DB: DrawingBackend>(
+    area: &Area<DB>,
+    p: &ScatterPanel,
+    own_legend: bool,
+) -> DrawResult<(), DB> {
+    let area = titled(area, &p.title)?;
+    let pts: Vec<(f64, f64, usize)> = p
+        .points
+        .iter()
+        .filter(|q| q.0.is_finite() && q.1.is_finite())
+        .map(|&(x, y, c)| (x, y, usize::from(c != 0)))
+        .collect();
+    let mut xr = axis_range(false, None, pts.iter().map(|q| q.0), 0.04);
+    let mut yr = axis_range(false, None, pts.iter().map(|q| q.1), 0.04);
+    // The field's cells, if any, widen the view to the whole grid.
+    let mut cells = None;
+    if let Some((gx, gy, f)) = &p.field {
+        let ex = cell_edges(gx, false);
+        let ey = cell_edges(gy, false);
+        let (sx, sy) = (edges_span(&ex), edges_span(&ey));
+        if sx.0 < sx.1 && sy.0 < sy.1 {
+            if pts.is_empty() {
+                (xr, yr) = (sx, sy);
+            } else {
+                xr = (xr.0.min(sx.0), xr.1.max(sx.1));
+                yr = (yr.0.min(sy.0), yr.1.max(sy.1));
+            }
+            cells = Some((ex, ey, gx, gy, f));
+        }
+    }
+    let xa = Axis::new(xr, false);
+    let ya = Axis::new(yr, false);
+    let rect = Rect::of(&xa, &ya);
+    let value = |i: usize, j: usize| field_value(p, i, j);
+
+    let mut occupied: Vec<(f64, f64)> = pts.iter().map(|q| rect.norm((q.0, q.1))).collect();
+    let mut boundary = Vec::new();
+    if let Some((_, _, gx, gy, _)) = &cells {
+        for (a, b) in zero_contour(gx, gy, &value) {
+            for piece in clip_polyline(&[a, b], &rect) {
+                sample_polyline(&piece, &rect, &mut occupied);
+                boundary.push(piece);
+            }
+        }
+    }
+    let entries = if own_legend {
+        scatter_entries(p)
+    } else {
+        Vec::new()
+    };
+    let plot = frame_size(&area, &xa, &ya, &p.x_label, &p.y_label, 0).plot;
+    let place = plan_legend(&area, &entries, &occupied, plot, true);
+    let (main, strip) = legend_split(area, &place);
+    let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, cells.is_none(), 0)?;
+    if let Some((ex, ey, _, _, _)) = &cells {
+        // Light opaque tints: field > 0 in the class-0 colour, < 0 in the class-1 colour.
+        let pos = tint(CLASS_COLORS[0], 0.2);
+        let neg = tint(CLASS_COLORS[1], 0.2);
+        // Runs of same-signed cells up a column become one rectangle.
+        let mut rects = Vec::new();
+        for (i, ex) in ex.iter().enumerate() {
+            let Some((x0, x1)) = *ex else { continue };
+            let mut run: Option<(f64, f64, RGBColor)> = None;
+            for (j, ey) in ey.iter().enumerate() {
+                let v = value(i, j);
+                let cell = ey.and_then(|(y0, y1)| {
+                    let color = if v > 0.0 {
+                        pos
+                    } else if v < 0.0 {
+                        neg
+                    } else {
+                        return None;
+                    };
+                    Some((y0, y1, color))
+                });
+                run = match (run, cell) {
+                    (Some((a, b, c)), Some((y0, y1, color))) if c == color && y0 == b => {
+                        Some((a, y1, c))
+                    }
+                    (prev, next) => {
+                        if let Some((a, b, c)) = prev {
+                            rects.push(Rectangle::new([(x0, a), (x1, b)], c.filled()));
+                        }
+                        next
+                    }
+                };
+            }
+            if let Some((a, b, c)) = run {
+                rects.push(Rectangle::new([(x0, a), (x1, b)], c.filled()));
+            }
+        }
+        chart.draw_series(rects)?;
+        // Grid lines over the shading, under the data.
+        let grid_style = BLACK.mix(0.1).stroke_width(1);
+        for t in xa.ticks(chart.x_range_n()) {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(t, rect.y0), (t, rect.y1)],
+                grid_style,
+            )))?;
+        }
+        for t in ya.ticks(chart.y_range_n()) {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(rect.x0, t), (rect.x1, t)],
+                grid_style,
+            )))?;
+        }
+        for piece in boundary {
+            chart.draw_series(std::iter::once(PathElement::new(
+                piece,
+                BLACK.stroke_width(LINE_W),
+            )))?;
+        }
+    }
+    let r = match pts.len() {
+        0..=300 => 7,
+        301..=3000 => 5,
+        _ => 3,
+    };
+    for class in 0..2 {
+        let (color, shape) = (CLASS_COLORS[class], CLASS_SHAPES[class]);
+        let mine = pts.iter().filter(|q| q.2 == class).map(|q| (q.0, q.1));
+        draw_markers(&mut chart, mine.collect(), shape, color, r)?;
+    }
+    draw_box(&chart)?;
+    draw_legend(&chart, strip.as_ref(), &entries, &place)
+}
+
+/// Marching squares: the segments of the zero level set of `value` on the
+/// grid `gx` x `gy` (cells with a NaN corner are skipped).
+fn zero_contour(
+    gx: &[f64],
+    gy: &[f64],
+    value: &dyn Fn(usize, usize) -> f64,
+) -> Vec<((f64, f64), (f64, f64))> {
+    let mut out = Vec::new();
+    for i in 0..gx.len().saturating_sub(1) {
+        for j in 0..gy.len().saturating_sub(1) {
+            let (xa, xb, ya, yb) = (gx[i], gx[i + 1], gy[j], gy[j + 1]);
+            if ![xa, xb, ya, yb].iter().all(|v| v.is_finite()) {
+                continue;
+            }
+            // Corners counter-clockwise from (i, j).
+            let c = [
+                ((xa, ya), value(i, j)),
+                ((xb, ya), value(i + 1, j)),
+                ((xb, yb), value(i + 1, j + 1)),
+                ((xa, yb), value(i, j + 1)),
+            ];
+            if c.iter().any(|q| !q.1.is_finite()) {
+                continue;
+            }
+            let pos = |v: f64| v > 0.0;
+            // The crossing on edge k (corner k to corner k + 1), if any.
+            let cross = |k: usize| {
+                let (p, u) = c[k];
+                let (q, v) = c[(k + 1) % 4];
+                (pos(u) != pos(v)).then(|| {
+                    let t = (u / (u - v)).clamp(0.0, 1.0);
+                    (p.0 + (q.0 - p.0) * t, p.1 + (q.1 - p.1) * t)
+                })
+            };
+            let e: Vec<(f64, f64)> = (0..4).filter_map(cross).collect();
+            match e.len() {
+                2 => out.push((e[0], e[1])),
+                4 => {
+                    // Saddle: the centre's sign decides which corners connect.
+                    let centre = c.iter().map(|q| q.1).sum::<f64>() / 4.0;
+                    if pos(centre) == pos(c[0].1) {
+                        // Corners 1 and 3 are cut off.
+                        out.push((e[0], e[1]));
+                        out.push((e[2], e[3]));
+                    } else {
+                        // Corners 0 and 2 are cut off.
+                        out.push((e[3], e[0]));
+                        out.push((e[1], e[2]));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::scatter_panels;
+    use crate::plot::tests::check;
+
+    #[test]
+    fn scatter_panels_writes_png_and_svg() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("scatter");
+        let points: Vec<(f64, f64, usize)> = (0..200)
+            .map(|i| {
+                let a = f64::from(i) * 0.7;
+                let (x, y) = (2.0 * a.cos() * (1.0 + 0.1 * a.sin()), 2.0 * (a * 1.3).sin());
+                (x, y, usize::from(x * y < 0.0))
+            })
+            .collect();
+        let grid: Vec<f64> = (0..41).map(|i| -2.5 + 5.0 * f64::from(i) / 40.0).collect();
+        let field: Vec<Vec<f64>> = grid
+            .iter()
+            .map(|&u| grid.iter().map(|&v| u * v).collect())
+            .collect();
+        let panels = [
+            ScatterPanel {
+                title: "t = 100".into(),
+                x_label: "<x, mu1>".into(),
+                y_label: "<x, mu2>".into(),
+                points: points.clone(),
+                class_labels: ["y = +1".into(), "y = -1".into()],
+                field: Some((grid.clone(), grid, field)),
+            },
+            ScatterPanel {
+                title: "no field".into(),
+                points,
+                ..Default::default()
+            },
+        ];
+        scatter_panels(&stem, &panels, 2).unwrap();
+        check(&stem);
+    }
+}

@@ -1,0 +1,78 @@
+//! Style: font sizes, margins, the Okabe-Ito palette and the bundled font.
+
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+
+const FONT: &str = "sans-serif";
+pub(super) const TITLE_PX: f64 = 34.0;
+pub(super) const DESC_PX: f64 = 30.0;
+pub(super) const TICK_PX: f64 = 26.0;
+pub(super) const LEGEND_PX: f64 = 23.0;
+pub(super) const NOTE_PX: f64 = 22.0;
+/// The width a figure aims at; panels are never narrower than `MIN_PANEL_W`.
+pub(super) const FIG_W: u32 = 1600;
+pub(super) const MIN_PANEL_W: u32 = 460;
+pub(super) const MARGIN: u32 = 18;
+pub(super) const TICK_LEN: i32 = 8;
+pub(super) const LINE_W: u32 = 3;
+
+/// Okabe-Ito, in the order series get them (yellow left out: too pale on white).
+pub(super) const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 0, 0),       // black
+];
+pub(super) const REF_GREY: RGBColor = RGBColor(90, 90, 90);
+pub(super) const MISSING_GREY: RGBColor = RGBColor(200, 200, 200);
+
+pub(super) fn series_color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// `c` blended with white, `alpha` of the colour kept (an opaque tint).
+pub(super) fn tint(c: RGBColor, alpha: f64) -> RGBColor {
+    let f = |v: u8| (255.0 - (255.0 - f64::from(v)) * alpha).round() as u8;
+    RGBColor(f(c.0), f(c.1), f(c.2))
+}
+
+pub(super) fn font(px: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, px).into_font()).color(&BLACK)
+}
+
+static FONT_OK: OnceLock<bool> = OnceLock::new();
+
+/// Registers the bundled DejaVu Sans as "sans-serif" (once per process):
+/// with the `ab_glyph` feature plotters has no system fonts.
+pub(super) fn ensure_font() -> bool {
+    *FONT_OK.get_or_init(|| {
+        plotters::style::register_font(
+            FONT,
+            FontStyle::Normal,
+            include_bytes!("../../assets/DejaVuSans.ttf"),
+        )
+        .is_ok()
+    })
+}
+
+/// The largest font size up to `max_px` (not below `min_px`) at which `text`
+/// fits in `avail` pixels.
+pub(super) fn fit_font(text: &str, max_px: f64, min_px: f64, avail: u32) -> f64 {
+    match text_w(text, max_px) {
+        w if w > avail && w > 0 => (max_px * f64::from(avail) / f64::from(w)).max(min_px),
+        _ => max_px,
+    }
+}
+
+/// The width of `text` in pixels at `px`.
+pub(super) fn text_w(text: &str, px: f64) -> u32 {
+    (FONT, px)
+        .into_font()
+        .box_size(text)
+        .map(|s| s.0)
+        .unwrap_or(0)
+}
