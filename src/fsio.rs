@@ -28,6 +28,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Read a file that must be a regular file (after links): a FIFO, a device
+/// or a directory is refused with exit 2 naming it, instead of hanging on a
+/// read that never ends. `what` names the file's role in the message.
+pub fn read_regular(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let meta = fs::metadata(path)
+        .map_err(|e| Error::bad(format!("{}: cannot read {what} ({e})", path.display())))?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(Error::bad(format!(
+            "{}: is {kind}, expected {what}",
+            path.display()
+        )));
+    }
+    fs::read(path).map_err(|e| Error::bad(format!("{}: cannot read {what} ({e})", path.display())))
+}
+
+/// `read_regular` as UTF-8 text.
+pub fn read_regular_text(path: &Path, what: &str) -> Result<String> {
+    String::from_utf8(read_regular(path, what)?)
+        .map_err(|_| Error::bad(format!("{}: {what} is not UTF-8 text", path.display())))
+}
+
 /// Remove the temporary files a killed writer left in `dir` (names `.<file>.tmp*`
 /// from `write_atomic` and `.<stem>.tmp.png` / `.<stem>.svg.tmp` from the figures).
 pub fn remove_stale_temps(dir: &Path) {

@@ -39,7 +39,7 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Worker threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
         /// Override the number of runs (seeds) of every configuration.
         #[arg(long)]
@@ -62,7 +62,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Worker threads for the final figures and claims.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
     },
     /// Print the claims table of a finished run and its totals (claims and
@@ -132,7 +132,7 @@ enum BenchEngine {
         dtype: Dtype,
         #[arg(long, default_value_t = 20)]
         steps: usize,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
         /// Also time the PyTorch peer (benches/peers/two_layer_step.py) and print the speed-up.
         #[arg(long)]
@@ -148,7 +148,7 @@ enum BenchEngine {
         d: usize,
         #[arg(long, default_value_t = 1000)]
         steps: usize,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
     },
     /// Mini-batch SGD of the course CNN (k, h1, h2) on CIFAR images; prints images_per_s.
@@ -165,7 +165,7 @@ enum BenchEngine {
         data: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         epochs: usize,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
         /// cpu, cuda (needs a build with --features cuda and a GPU) or auto (the GPU if present).
         #[arg(long, value_enum, default_value = "cpu")]
@@ -175,6 +175,19 @@ enum BenchEngine {
         #[arg(long)]
         peer: bool,
     },
+}
+
+/// The most worker threads any command takes: far above any machine's
+/// cores, far below what exhausts memory for thread stacks.
+const MAX_THREADS: usize = 1024;
+
+/// `--threads N`: 1 <= N <= MAX_THREADS, checked before anything starts.
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("need 1 to {MAX_THREADS}")),
+        Err(_) => Err("not a whole number".to_string()),
+    }
 }
 
 fn default_threads() -> usize {
@@ -195,7 +208,10 @@ fn main() -> ExitCode {
         // --help and --version print in full; argument errors get the contract's one line.
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
-            eprintln!("error: {} (see overfit --help)", one_line_clap_error(&e));
+            eprintln!(
+                "error: {} (see overfit --help)",
+                overfit::error::one_line(&one_line_clap_error(&e))
+            );
             return ExitCode::from(2);
         }
     };
@@ -205,7 +221,7 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", overfit::error::one_line(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }
@@ -244,9 +260,6 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             shard,
             data,
         } => {
-            if threads == Some(0) {
-                return Err(Error::bad("--threads 0: need at least 1"));
-            }
             if seeds == Some(0) {
                 return Err(Error::bad("--seeds 0: need at least 1"));
             }

@@ -383,8 +383,7 @@ pub struct Summary {
 impl Summary {
     pub fn read(dir: &Path) -> Result<Summary> {
         let path = dir.join("summary.json");
-        let text = fs::read_to_string(&path)
-            .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+        let text = crate::fsio::read_regular_text(&path, "a run's summary.json")?;
         serde_json::from_str(&text).map_err(|e| Error::bad(format!("{}: {e}", path.display())))
     }
 

@@ -62,14 +62,7 @@ fn one_line(s: &str) -> String {
 
 /// Read and parse a spec file.
 pub fn load(path: &Path, quick: bool) -> Result<LoadedSpec> {
-    if path.is_dir() {
-        return Err(Error::bad(format!(
-            "{}: is a directory, expected a TOML spec file",
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::bad(format!("{}: cannot read spec ({e})", path.display())))?;
+    let text = crate::fsio::read_regular_text(path, "a TOML spec file")?;
     parse(path, &text, quick)
 }
 

@@ -41,3 +41,136 @@ fn check_of_a_summary_without_claims_exits_2() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("summary.json: no claims"), "{err}");
 }
+
+/// `--threads` is bounded before anything starts (it used to run for
+/// minutes and abort allocating thread stacks), in every command.
+#[test]
+fn threads_are_bounded_up_front() {
+    let started = std::time::Instant::now();
+    for args in [
+        &[
+            "run",
+            "experiments/xor_grokking.toml",
+            "--quick",
+            "--threads",
+            "100000000000",
+        ][..],
+        &[
+            "run",
+            "experiments/xor_grokking.toml",
+            "--quick",
+            "--threads",
+            "0",
+        ][..],
+        &["bench", "two-layer", "--threads", "0"][..],
+        &["bench", "cnn", "--threads", "5000"][..],
+    ] {
+        let (code, err) = stderr_of(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("--threads"), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
+/// A shard count no merge could hold is refused at `run`, and an edited
+/// shard.json with I >= N or N = 0 is refused by `merge` naming the file
+/// (both used to panic).
+#[test]
+fn impossible_shards_are_refused() {
+    let (code, err) = stderr_of(&[
+        "run",
+        "experiments/xor_grokking.toml",
+        "--quick",
+        "--shard",
+        "0/18446744073709551615",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--shard") && err.contains("100000"), "{err}");
+    let tmp = tempfile::tempdir().unwrap();
+    let s0 = tmp.path().join("s0");
+    let (code, err) = stderr_of(&[
+        "run",
+        "experiments/xor_grokking.toml",
+        "--quick",
+        "--shard",
+        "0/2",
+        "--out",
+        s0.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let manifest = s0.join(".units/shard.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    for (shard, bad) in [
+        ("\"index\": 0", "\"index\": 7"),
+        ("\"count\": 2", "\"count\": 0"),
+    ] {
+        assert!(text.contains(shard), "{text}");
+        std::fs::write(&manifest, text.replace(shard, bad)).unwrap();
+        let out = tmp.path().join("merged");
+        let (code, err) = stderr_of(&[
+            "merge",
+            s0.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("shard.json") && err.contains("need 0 <= I < N"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+/// A FIFO where a file is read (the spec, summary.json for `check`, a
+/// *.toml seen by `list`) is refused or skipped at once instead of hanging.
+#[test]
+fn a_fifo_is_refused_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = |path: &std::path::Path| {
+        let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+        assert!(ok, "mkfifo {}", path.display());
+    };
+    let spec = tmp.path().join("spec.toml");
+    fifo(&spec);
+    let run_dir = tmp.path().join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    fifo(&run_dir.join("summary.json"));
+    for args in [
+        vec!["run", spec.to_str().unwrap(), "--quick"],
+        vec!["check", run_dir.to_str().unwrap()],
+    ] {
+        let (code, err) = stderr_of(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("not a regular file"), "{args:?}: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(["list", "--dir", tmp.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not a regular file"));
+}
+
+/// Control characters in a path are escaped and a huge value is cut, so
+/// the error stays one readable line.
+#[test]
+fn errors_escape_control_characters_and_cut_long_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let odd = tmp.path().join("a\nb\u{1b}[31m.toml");
+    let (code, err) = stderr_of(&["run", odd.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("a\\nb\\u{1b}[31m.toml") && !err.contains('\u{1b}'),
+        "{err}"
+    );
+    let long = tmp.path().join(format!("{}.toml", "x".repeat(3000)));
+    let (code, err) = stderr_of(&["run", long.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.len() < 600 && err.contains("characters]"),
+        "{} bytes: {err}",
+        err.len()
+    );
+}

@@ -664,3 +664,60 @@ fn a_run_killed_while_writing_leaves_the_old_or_the_new_result_whole() {
         outcomes.0, outcomes.1
     );
 }
+
+/// The first unit file under DIR/.units (a sweep's unit 0).
+fn first_unit(dir: &Path) -> std::path::PathBuf {
+    let mut units: Vec<_> = walk(&dir.join(".units"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && !p.ends_with("spec.toml"))
+        .collect();
+    units.sort();
+    units.into_iter().next().expect("a unit")
+}
+
+/// A damaged unit is a lost result, not a fatal error: `--resume` warns and
+/// computes it again (to the uninterrupted result); `merge` refuses it,
+/// naming the file in the shard it came from, not its copy in --out.
+#[test]
+fn a_corrupt_unit_is_recomputed_on_resume_and_named_at_its_source_by_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["run", SPEC, "--quick", "--out", out];
+        args.extend_from_slice(extra);
+        overfit(&args)
+    };
+    let o = run(&d("full"), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&d("part"), &["--shard", "0/2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let unit = first_unit(Path::new(&d("part")));
+    std::fs::write(&unit, "result = [1, 2").unwrap();
+    let o = run(&d("part"), &["--resume"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("corrupt unit"),
+        "{err}"
+    );
+    assert_same_results(
+        Path::new(&d("full")),
+        Path::new(&d("part")),
+        "a corrupt unit recomputed",
+    );
+
+    for i in 0..2 {
+        let o = run(&d(&format!("s{i}")), &["--shard", &format!("{i}/2")]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let unit = first_unit(Path::new(&d("s1")));
+    std::fs::write(&unit, "not = [toml").unwrap();
+    let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &d("merged")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(unit.to_str().unwrap()),
+        "names {}: {err}",
+        unit.display()
+    );
+}

@@ -291,6 +291,10 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         })?;
         let manifest: ShardManifest = serde_json::from_str(&text)
             .map_err(|e| Error::bad(format!("{}: {e}", manifest_path.display())))?;
+        manifest
+            .shard
+            .checked()
+            .map_err(|e| Error::bad(format!("{}: key `shard`: {e}", manifest_path.display())))?;
         let spec_path = store.root().join("spec.toml");
         let spec = std::fs::read_to_string(&spec_path)
             .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;

@@ -61,12 +61,28 @@ impl Shard {
                 .map_err(|_| Error::bad(format!("--shard {text:?}: {s:?} is not a whole number")))
         };
         let (index, count) = (parse(&i)?, parse(&n)?);
+        Shard { index, count }
+            .checked()
+            .map_err(|e| Error::bad(format!("--shard {text:?}: {e}")))
+    }
+
+    /// The most shards of one run: more than any cluster's array limit,
+    /// few enough that `merge` can list them.
+    pub const MAX_COUNT: usize = 100_000;
+
+    /// This shard if 0 <= I < N <= MAX_COUNT, else what is wrong.
+    pub fn checked(self) -> std::result::Result<Shard, String> {
+        let Shard { index, count } = self;
         if count == 0 || index >= count {
-            return Err(Error::bad(format!(
-                "--shard {text:?}: need 0 <= I < N, got I = {index}, N = {count}"
-            )));
+            return Err(format!("need 0 <= I < N, got I = {index}, N = {count}"));
         }
-        Ok(Shard { index, count })
+        if count > Self::MAX_COUNT {
+            return Err(format!(
+                "N = {count} shards is more than {}",
+                Self::MAX_COUNT
+            ));
+        }
+        Ok(self)
     }
 
     pub(crate) fn owns(&self, job: usize) -> bool {

@@ -82,8 +82,15 @@ where
             .map(|i| {
                 let r = (|| {
                     if ctx.resume || ctx.require_cached {
-                        if let Some(t) = store.load::<T>(label, i)? {
-                            return Ok(Some(t));
+                        match store.load::<T>(label, i) {
+                            Ok(Some(t)) => return Ok(Some(t)),
+                            Ok(None) => {}
+                            // A unit cut short or damaged on disk is only a
+                            // lost result: --resume computes it again.
+                            Err(e) if !ctx.require_cached => {
+                                eprintln!("warning: {e}; computing it again");
+                            }
+                            Err(e) => return Err(e),
                         }
                     }
                     if ctx.require_cached {

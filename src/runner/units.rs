@@ -144,6 +144,16 @@ impl UnitStore {
                 .filter(|u| u.path().extension().is_some_and(|x| x == "toml"))
             {
                 let bytes = fs::read(unit.path()).map_err(|e| Error::io(&unit.path(), e))?;
+                // Check here, so a bad unit is named by its shard's file, not the copy.
+                let parsed = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|t| t.parse::<toml::Table>().ok());
+                if parsed.is_none_or(|t| !t.contains_key("result")) {
+                    return Err(Error::bad(format!(
+                        "{}: corrupt unit (not a unit's TOML)",
+                        unit.path().display()
+                    )));
+                }
                 write_atomic(&target.join(unit.file_name()), &bytes)?;
                 copied += 1;
             }

@@ -125,8 +125,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Vec<Tensor>, BTreeMap<St
 
 /// Read a safetensors file.
 pub fn read(path: &Path) -> Result<(Vec<Tensor>, BTreeMap<String, String>)> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::bad(format!("{}: cannot read checkpoint ({e})", path.display())))?;
+    let bytes = crate::fsio::read_regular(path, "a safetensors checkpoint")?;
     from_bytes(path, &bytes)
 }
 
