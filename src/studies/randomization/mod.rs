@@ -1,5 +1,6 @@
-//! Study 5: the randomization tests of Zhang et al. (ICLR 2017, Sec. 2 and
-//! Fig. 1; papers.md S4) on the 4-class CIFAR-10 subset.
+//! Study 5: the randomization tests of Zhang, Bengio, Hardt, Recht, Vinyals
+//! (ICLR 2017, "Understanding deep learning requires rethinking
+//! generalization", Sec. 2 and Fig. 1) on the 4-class CIFAR-10 subset.
 //!
 //! Data: a fixed subset of n training images (the first n of the file
 //! order) and n_test test images, each randomized by `data::randomize`
@@ -24,25 +25,28 @@
 //! labels take longer than true labels by a small constant factor (ratio of
 //! epochs to fit, per seed); test error rises with the corruption p
 //! (Spearman rank correlation above its one-sided critical value, and no
-//! step down beyond the seed spread) and is at chance for random labels.
+//! step down beyond the seed spread) and is at chance for random labels
+//! (`claims`). Figures (`figures`): Fig. 1a-c of the paper.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod claims;
+mod figures;
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
 
-use super::cnn_sweep::{
-    band, check_momentum_and_decay, epoch_metrics, fail, finals, load_cifar_pair, sd, CifarPair,
+use self::claims::{claims, epochs_of, Cell};
+use super::toolkit::cnn::{
+    check_momentum_and_decay, epoch_metrics, load_cifar_pair, train_state, CifarPair,
 };
+use super::toolkit::{cell_runs, check_unique, fail};
 use super::{Findings, StudyFns};
 use crate::data::cifar;
 use crate::data::randomize::{self, Randomization, Setting};
 use crate::error::Result;
 use crate::nets::cnn::fit::steps_per_epoch;
 use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile};
-use crate::plot::{self, HLine, LinePanel};
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::record::{quantile, Metrics};
 use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
 
@@ -65,10 +69,10 @@ pub struct RandomizationSpec {
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
     /// CIFAR-10 binary folder, relative to the working directory (`--data` overrides).
-    #[serde(default = "super::cnn_sweep::default_dir")]
+    #[serde(default = "crate::studies::toolkit::cnn::default_dir")]
     pub dir: String,
     /// Original CIFAR-10 class ids kept, relabelled 0..k-1 in this order.
-    #[serde(default = "super::cnn_sweep::default_classes")]
+    #[serde(default = "crate::studies::toolkit::cnn::default_classes")]
     pub classes: Vec<u8>,
     /// Training images: the first ones of the kept classes, in file order.
     pub train: usize,
@@ -195,7 +199,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         .iter()
         .map(|s| s.randomization().label())
         .collect();
-    super::toolkit::check_unique(spec, "data.settings[{}]", &labels)?;
+    check_unique(spec, "data.settings[{}]", &labels)?;
     for (i, &p) in d.corruption.iter().enumerate() {
         let key = format!("data.corruption[{i}]");
         if !(0.0..=1.0).contains(&p) {
@@ -210,7 +214,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
-    super::toolkit::check_unique(spec, "data.corruption[{}]", &d.corruption)?;
+    check_unique(spec, "data.corruption[{}]", &d.corruption)?;
     if s.model.archs.is_empty() {
         return fail(
             spec,
@@ -231,7 +235,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         Model::for_arch(a, d.classes.len()).map_err(|e| spec.bad_value(&key, e))?;
     }
     let labels: Vec<String> = s.model.archs.iter().map(Arch::label).collect();
-    super::toolkit::check_unique(spec, "model.archs[{}]", &labels)?;
+    check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
     for (key, v) in [
         ("train.max_epochs", t.max_epochs),
@@ -308,15 +312,6 @@ struct RunRecord {
 /// The run label: randomization, model, seed index, e.g. `corrupt0.2:mlp512:s1`.
 fn run_label(r: &Randomization, arch: &Arch, s: usize) -> String {
     format!("{}:{}:s{s}", r.label(), arch.label())
-}
-
-/// "corrupt0.2:mlp512:s1" -> ("corrupt0.2", "mlp512").
-fn group_of(run: &str) -> (String, String) {
-    let mut parts = run.split(':');
-    (
-        parts.next().unwrap_or("").to_string(),
-        parts.next().unwrap_or("").to_string(),
-    )
 }
 
 /// Randomize, train until zero training error or the budget, measure.
@@ -413,18 +408,9 @@ fn train_run(
 
 // ---------------------------------------------------------------- the study
 
-/// The runs of one (model, randomization), in seed order.
-struct Cell<'a> {
-    r: Randomization,
-    runs: Vec<&'a RunRecord>,
-}
-
-impl Cell<'_> {
-    fn values(&self, f: impl Fn(&RunRecord) -> f64) -> Vec<f64> {
-        self.runs.iter().map(|r| f(r)).collect()
-    }
-}
-
+/// The experiment: every (model, randomization, seed) is one run of
+/// `train_run`; the runs of each (model, randomization) form a cell, judged
+/// by `claims` and summarised (medians) in table.csv.
 pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: RandomizationSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
@@ -445,11 +431,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         .flat_map(|a| (0..rands.len()).flat_map(move |r| (0..runs).map(move |s| (a, r, s))))
         .collect();
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
-        let state = TrainStateFile {
-            path: crate::runner::unit_state_path(ctx, &loaded.header.name, i),
-            save_every: spec.train.checkpoint_every,
-            resume: ctx.resume,
-        };
+        let state = train_state(ctx, &loaded.header.name, i, spec.train.checkpoint_every);
         train_run(&spec, &data, seed, jobs[i], &state)
     })?;
 
@@ -465,7 +447,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
                 .enumerate()
                 .map(|(ri, &r)| Cell {
                     r,
-                    runs: super::toolkit::cell_runs(&jobs, &records, a, ri),
+                    runs: cell_runs(&jobs, &records, a, ri),
                 })
                 .collect()
         })
@@ -518,475 +500,18 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     })
 }
 
-/// Epochs to zero training error, NaN when the budget ran out first.
-fn epochs_of(r: &RunRecord) -> f64 {
-    r.epochs_to_fit.map_or(f64::NAN, |e| e as f64)
-}
-
-/// Spearman's rank correlation (average ranks for ties); NaN when a side is constant.
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut out = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for &k in &idx[i..=j] {
-                out[k] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        out
-    }
-    let (rx, ry) = (ranks(x), ranks(y));
-    let n = x.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    cov / (vx * vy).sqrt()
-}
-
-/// One-sided critical value of a rank correlation over `n` points at
-/// `confidence`, from the t approximation: r = t / sqrt(n - 2 + t^2),
-/// t the `confidence` quantile of Student's t with n - 2 degrees of freedom.
-pub fn spearman_critical(n: usize, confidence: f64) -> f64 {
-    if n < 4 {
-        return f64::NAN;
-    }
-    let df = (n - 2) as f64;
-    let t = StudentsT::new(0.0, 1.0, df)
-        .expect("df > 0")
-        .inverse_cdf(confidence);
-    t / (df + t * t).sqrt()
-}
-
-/// The central `confidence` interval of the error rate of a predictor that
-/// is independent of the labels: errors ~ Binomial(n_test, 1 - 1/k), divided by n_test.
-pub fn chance_interval(n_test: usize, classes: usize, confidence: f64) -> (f64, f64) {
-    let q = 1.0 - 1.0 / classes as f64;
-    let b = Binomial::new(q, n_test as u64).expect("q in [0, 1]");
-    let tail = (1.0 - confidence) / 2.0;
-    (
-        b.inverse_cdf(tail) as f64 / n_test as f64,
-        b.inverse_cdf(1.0 - tail) as f64 / n_test as f64,
-    )
-}
-
-/// The claims, each prediction from the paper (never from the measurement).
-fn claims(spec: &RandomizationSpec, cells: &[Vec<Cell>], n_test: usize) -> Vec<Claim> {
-    let cs = &spec.claims;
-    let classes = spec.data.classes.len();
-    let budget = spec.train.max_epochs;
-    let mut out = Vec::new();
-    for (a, row) in cells.iter().enumerate() {
-        let arch = spec.model.archs[a].label();
-        // 1. Every setting reaches zero training error, hyperparameters unchanged.
-        for c in row {
-            let missed: Vec<String> = c
-                .runs
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.epochs_to_fit.is_none())
-                .map(|(s, r)| format!("s{s} (train error {:.4})", r.final_train_error))
-                .collect();
-            let fitted = (c.runs.len() - missed.len()) as f64 / c.runs.len().max(1) as f64;
-            let epochs = c.values(epochs_of);
-            out.push(Claim::new(
-                format!("fits.{arch}.{}", c.r.label()),
-                format!(
-                    "{arch} reaches zero training error on {} within {budget} epochs in every run, with the hyperparameters of every other setting (value: fraction of runs that did)",
-                    c.r.label()
-                ),
-                "Zhang et al. ICLR 2017, Sec. 2 and Fig. 1a: all randomizations are fitted with unchanged hyperparameters",
-                Prediction::AtLeast { bound: 1.0 },
-                Measured {
-                    runs: c.runs.len(),
-                    ..Measured::single(fitted)
-                }
-                .with_note(if missed.is_empty() {
-                    format!(
-                        "epochs to fit: median {}, range {}-{}",
-                        quantile(&epochs, 0.5),
-                        quantile(&epochs, 0.0),
-                        quantile(&epochs, 1.0)
-                    )
-                } else {
-                    format!("not fitted: {}", missed.join(", "))
-                }),
-            ).as_check());
-        }
-        // 2. Random labels take a small constant factor longer than true labels.
-        let find = |r: Randomization| row.iter().find(|c| c.r == r);
-        if let (Some(tr), Some(rl)) = (
-            find(Randomization::TrueLabels),
-            find(Randomization::RandomLabels),
-        ) {
-            let (te, re) = (tr.values(epochs_of), rl.values(epochs_of));
-            let ratios: Vec<f64> = te.iter().zip(&re).map(|(t, r)| r / t).collect();
-            let [low, high] = cs.slowdown;
-            let measured = if ratios.iter().all(|v| v.is_finite()) {
-                Measured::median_of(&ratios).with_note(format!(
-                    "per seed: {}; epochs to fit true {:?}, random {:?}",
-                    ratios
-                        .iter()
-                        .map(|v| format!("{v:.3}"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    te,
-                    re
-                ))
-            } else {
-                let floor: Vec<String> = te
-                    .iter()
-                    .zip(&re)
-                    .map(|(t, r)| {
-                        if r.is_finite() {
-                            format!("{:.3}", r / t)
-                        } else {
-                            format!("> {:.3}", budget as f64 / t)
-                        }
-                    })
-                    .collect();
-                Measured {
-                    runs: ratios.len(),
-                    ..Measured::single(f64::NAN)
-                }
-                .with_note(format!(
-                    "a run did not fit within {budget} epochs; per seed: {}",
-                    floor.join(", ")
-                ))
-            };
-            out.push(Claim::new(
-                format!("slowdown.{arch}.random_over_true"),
-                format!("{arch}: epochs to zero training error with random labels / with true labels (per seed, median) is a small constant factor in [{low}, {high}]"),
-                cs.slowdown_source.clone(),
-                Prediction::Interval { low, high },
-                measured,
-            ));
-        }
-        // 3. Test error rises with the corruption p (the label-corruption curve).
-        let mut curve: Vec<&Cell> = row.iter().filter(|c| c.r.corruption().is_some()).collect();
-        curve.sort_by(|x, y| {
-            x.r.corruption()
-                .unwrap()
-                .total_cmp(&y.r.corruption().unwrap())
-        });
-        if curve.len() >= 3 {
-            let (mut ps, mut errs) = (Vec::new(), Vec::new());
-            for c in &curve {
-                for v in c.values(|r| r.test_error) {
-                    ps.push(c.r.corruption().unwrap());
-                    errs.push(v);
-                }
-            }
-            let rho = spearman(&ps, &errs);
-            out.push(Claim::new(
-                format!("test_error_rises.{arch}.spearman"),
-                format!(
-                    "{arch}: test error (at the stop) increases with the label corruption p: Spearman rank correlation over all runs above its one-sided {} critical value",
-                    cs.trend_confidence
-                ),
-                "Zhang et al. ICLR 2017, Fig. 1c: test error grows steadily with the label corruption, to chance at p = 1",
-                Prediction::AtLeast {
-                    bound: spearman_critical(ps.len(), cs.trend_confidence),
-                },
-                Measured {
-                    runs: ps.len(),
-                    ..Measured::single(rho)
-                }
-                .with_note(format!("{} points, p in {:?}", ps.len(), curve.iter().map(|c| c.r.corruption().unwrap()).collect::<Vec<_>>())),
-            ));
-            // Each step: mean test error at p_{i+1} >= mean at p_i minus 2 standard
-            // errors of the difference (seed sd, or the test-set binomial sd for 1 run).
-            let stats: Vec<(f64, f64)> = curve
-                .iter()
-                .map(|c| {
-                    let v = c.values(|r| r.test_error);
-                    let m = v.iter().sum::<f64>() / v.len() as f64;
-                    let seed_sd = sd(&v);
-                    let binom = (m * (1.0 - m) / n_test as f64).sqrt();
-                    let s = if seed_sd.is_finite() {
-                        seed_sd.max(binom)
-                    } else {
-                        binom
-                    };
-                    (m, s * s / v.len() as f64)
-                })
-                .collect();
-            let (mut worst, mut at) = (f64::INFINITY, 0);
-            for (i, w) in stats.windows(2).enumerate() {
-                let margin = w[1].0 - w[0].0 + 2.0 * (w[0].1 + w[1].1).sqrt();
-                if margin < worst {
-                    (worst, at) = (margin, i);
-                }
-            }
-            out.push(Claim::new(
-                format!("test_error_rises.{arch}.steps"),
-                format!("{arch}: at every step of p the mean test error does not fall by more than 2 standard errors of the difference (value: the smallest rise + 2 se over the steps)"),
-                "Zhang et al. ICLR 2017, Fig. 1c: test error grows steadily with the label corruption",
-                Prediction::AtLeast { bound: 0.0 },
-                Measured { runs: curve[0].runs.len(), ..Measured::single(worst) }.with_note(format!(
-                    "tightest step p = {} -> {}; means {}",
-                    curve[at].r.corruption().unwrap(),
-                    curve[at + 1].r.corruption().unwrap(),
-                    stats.iter().map(|s| format!("{:.4}", s.0)).collect::<Vec<_>>().join(", ")
-                )),
-            ));
-        }
-        // 4. Random labels: test error at chance.
-        if let Some(rl) = find(Randomization::RandomLabels) {
-            let (low, high) = chance_interval(n_test, classes, cs.chance_confidence);
-            out.push(Claim::new(
-                format!("chance.{arch}.random_labels"),
-                format!(
-                    "{arch} trained on random labels: test error (median over runs) is at chance 1 - 1/{classes} = {:.4}, within the central {} binomial interval for {n_test} test images",
-                    1.0 - 1.0 / classes as f64,
-                    cs.chance_confidence
-                ),
-                "Zhang et al. ICLR 2017, Sec. 2: with random labels the test error is no better than random guessing",
-                Prediction::Interval { low, high },
-                Measured::median_of(&rl.values(|r| r.test_error)),
-            ));
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------- figures
-
-/// Redraw the figures from metrics.csv: training loss vs steps per setting
-/// (Fig. 1a), steps to fit vs p (Fig. 1b), test error vs p (Fig. 1c).
-pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
-    let spec: RandomizationSpec = loaded.study_section()?;
-    let rd = RunDir::new(dir);
-    let metrics = Metrics::read(&rd.metrics())?;
-    let fig_dir = rd.figures();
-    std::fs::create_dir_all(&fig_dir).map_err(|e| crate::error::Error::io(&fig_dir, e))?;
-    let finals = finals(&metrics);
-    let classes = spec.data.classes.len();
-    let rands = spec.randomizations();
-    let runs_of = |r: &Randomization, arch: &str| -> Vec<&BTreeMap<String, f64>> {
-        finals
-            .iter()
-            .filter(|(run, _)| group_of(run) == (r.label(), arch.to_string()))
-            .map(|(_, v)| v)
-            .collect()
-    };
-    let loss = metrics.series("train", "loss");
-    let mut loss_panels = Vec::new();
-    let (mut fit_series, mut err_series) = (Vec::new(), Vec::new());
-    for arch in &spec.model.archs {
-        let al = arch.label();
-        // Fig. 1a: the named settings' training loss vs thousands of steps.
-        let mut series = Vec::new();
-        for r in rands
-            .iter()
-            .filter(|r| !matches!(r, Randomization::CorruptLabels { .. }))
-        {
-            let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-            let mut per_epoch = f64::NAN;
-            for (run, pts) in loss
-                .iter()
-                .filter(|(run, _)| group_of(run) == (r.label(), al.clone()))
-            {
-                per_epoch = finals
-                    .get(run)
-                    .and_then(|f| f.get("steps_per_epoch"))
-                    .copied()
-                    .unwrap_or(f64::NAN);
-                for &(e, v) in pts {
-                    by_epoch.entry(e).or_default().push(v);
-                }
-            }
-            if by_epoch.is_empty() {
-                continue;
-            }
-            let xs = by_epoch
-                .keys()
-                .map(|&e| e as f64 * per_epoch / 1000.0)
-                .collect();
-            let vals: Vec<Vec<f64>> = by_epoch.into_values().collect();
-            let mut s = band(xs, &vals, r.label(), false);
-            s.markers = false;
-            series.push(s);
-        }
-        loss_panels.push(LinePanel {
-            title: format!("{al}: training loss (whole set)"),
-            x_label: "thousand steps".into(),
-            y_label: "training loss".into(),
-            series,
-            ..Default::default()
-        });
-        // Fig. 1b and 1c: along the label-corruption curve.
-        let mut curve: Vec<(f64, Vec<f64>, Vec<f64>)> = rands
-            .iter()
-            .filter_map(|r| {
-                let p = r.corruption()?;
-                let runs = runs_of(r, &al);
-                (!runs.is_empty()).then(|| {
-                    let get = |m: &str| {
-                        runs.iter()
-                            .map(|v| v.get(m).copied().unwrap_or(f64::NAN))
-                            .collect::<Vec<f64>>()
-                    };
-                    let steps: Vec<f64> = get("steps_to_fit")
-                        .into_iter()
-                        .map(|s| s / 1000.0)
-                        .collect();
-                    (p, steps, get("test_error"))
-                })
-            })
-            .collect();
-        curve.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if curve.is_empty() {
-            continue;
-        }
-        let xs: Vec<f64> = curve.iter().map(|c| c.0).collect();
-        // Runs that did not fit (NaN) leave a gap rather than a wrong median.
-        let with_nan = |v: &Vec<f64>| {
-            if v.iter().all(|x| x.is_finite()) {
-                v.clone()
-            } else {
-                vec![f64::NAN]
-            }
-        };
-        let fits: Vec<Vec<f64>> = curve.iter().map(|c| with_nan(&c.1)).collect();
-        fit_series.push(band(xs.clone(), &fits, al.clone(), false));
-        let errs: Vec<Vec<f64>> = curve.iter().map(|c| c.2.clone()).collect();
-        err_series.push(band(xs, &errs, al, false));
-    }
-    if !loss_panels.is_empty() {
-        let cols = loss_panels.len().min(2);
-        plot::line_panels(&fig_dir.join("training_loss"), &loss_panels, cols)?;
-    }
-    if !fit_series.is_empty() {
-        let fit_panel = LinePanel {
-            title: "time to fit vs label corruption".into(),
-            x_label: "label corruption p".into(),
-            y_label: "thousand steps to zero training error".into(),
-            series: fit_series,
-            ..Default::default()
-        };
-        let err_panel = LinePanel {
-            title: "test error vs label corruption".into(),
-            x_label: "label corruption p".into(),
-            y_label: "test error (true test labels)".into(),
-            series: err_series,
-            hlines: vec![HLine {
-                y: 1.0 - 1.0 / classes as f64,
-                label: format!("chance 1 - 1/{classes}"),
-            }],
-            ..Default::default()
-        };
-        plot::line_panels(&fig_dir.join("time_to_fit_vs_p"), &[fit_panel], 1)?;
-        plot::line_panels(&fig_dir.join("test_error_vs_p"), &[err_panel], 1)?;
-    }
-    Ok(())
-}
-
 /// The study `study = "randomization"`.
 pub const STUDY: StudyFns = StudyFns {
     name: "randomization",
     run_keys: RUN_KEYS,
     validate,
     run,
-    figures: plot,
+    figures: figures::plot,
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spearman_ranks_with_ties() {
-        assert!((spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 25.0, 40.0]) - 1.0).abs() < 1e-12);
-        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-        // Ties: x = (0, 0, 1, 1), y = (1, 2, 3, 4): ranks (0.5, 0.5, 2.5, 2.5) vs (0..3).
-        let r = spearman(&[0.0, 0.0, 1.0, 1.0], &[1.0, 2.0, 3.0, 4.0]);
-        assert!((r - 0.894_427_190_999_916).abs() < 1e-12, "{r}");
-        assert!(spearman(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
-    }
-
-    #[test]
-    fn critical_values_match_tables() {
-        // One-sided 1% critical value of Pearson r for n = 18 (df 16) is 0.5425.
-        assert!((spearman_critical(18, 0.99) - 0.5425).abs() < 1e-3);
-        assert!(spearman_critical(3, 0.99).is_nan());
-        // Chance interval for 4 classes and 4000 images: 0.75 +- 2.576 * 0.00685.
-        let (lo, hi) = chance_interval(4000, 4, 0.99);
-        assert!(
-            (lo - 0.7324).abs() < 1e-3 && (hi - 0.7676).abs() < 1e-3,
-            "{lo} {hi}"
-        );
-    }
-
-    fn record(epochs: Option<usize>, test_error: f64) -> RunRecord {
-        RunRecord {
-            metrics: Metrics::default(),
-            epochs_to_fit: epochs,
-            steps_to_fit: epochs.map(|e| e as u64 * 10),
-            final_train_error: if epochs.is_some() { 0.0 } else { 0.05 },
-            test_error,
-        }
-    }
-
-    /// Every claim can fail: a run that does not fit, a slowdown outside the
-    /// range, a falling test-error curve, a random-label model above chance.
-    #[test]
-    fn claims_fail_when_the_measurements_disagree() {
-        let spec: RandomizationSpec = toml::from_str(
-            "[data]\ntrain = 10\ntest = 2000\nsettings = [\"true\", \"random_labels\"]\ncorruption = [0.5]\n\
-             [model]\narchs = [{ kind = \"mlp\", widths = [8] }]\n\
-             [train]\nmax_epochs = 50\nbatch = [4]\nlr = [0.01]\nmomentum = 0.9\nruns = 2\n",
-        )
-        .unwrap();
-        let verdicts = |true_runs: &[RunRecord], corrupt: &[RunRecord], random: &[RunRecord]| {
-            fn cell(r: Randomization, runs: &[RunRecord]) -> Cell<'_> {
-                Cell {
-                    r,
-                    runs: runs.iter().collect(),
-                }
-            }
-            let row = vec![
-                cell(Randomization::TrueLabels, true_runs),
-                cell(Randomization::RandomLabels, random),
-                cell(Randomization::CorruptLabels { p: 0.5 }, corrupt),
-            ];
-            claims(&spec, &[row], 2000)
-                .into_iter()
-                .map(|c| (c.id, c.holds, c.measured.note))
-                .collect::<Vec<_>>()
-        };
-        let good = verdicts(
-            &[record(Some(10), 0.2), record(Some(12), 0.21)],
-            &[record(Some(15), 0.5), record(Some(16), 0.52)],
-            &[record(Some(25), 0.75), record(Some(26), 0.76)],
-        );
-        assert!(good.iter().all(|c| c.1), "{good:?}");
-        let bad = verdicts(
-            &[record(Some(10), 0.2), record(Some(10), 0.2)],
-            &[record(Some(15), 0.1), record(None, 0.1)],
-            &[record(Some(80), 0.5), record(Some(90), 0.5)],
-        );
-        let holds = |id: &str| bad.iter().find(|c| c.0 == id).unwrap().1;
-        assert!(!holds("fits.mlp8.corrupt0.5"));
-        let note = &bad
-            .iter()
-            .find(|c| c.0 == "fits.mlp8.corrupt0.5")
-            .unwrap()
-            .2;
-        assert!(note.contains("s1"), "{note}");
-        assert!(holds("fits.mlp8.random_labels"));
-        assert!(!holds("slowdown.mlp8.random_over_true"));
-        assert!(!holds("test_error_rises.mlp8.steps"));
-        assert!(!holds("test_error_rises.mlp8.spearman"));
-        assert!(!holds("chance.mlp8.random_labels"));
-    }
 
     #[test]
     fn labels_group_by_randomization_and_model() {
@@ -996,6 +521,9 @@ mod tests {
             1,
         );
         assert_eq!(l, "corrupt0.2:mlp512:s1");
-        assert_eq!(group_of(&l), ("corrupt0.2".into(), "mlp512".into()));
+        assert_eq!(
+            super::super::toolkit::cnn::group_of(&l),
+            ("corrupt0.2".into(), "mlp512".into())
+        );
     }
 }
