@@ -1,8 +1,10 @@
 //! What several studies share and no single study owns: step schedules,
 //! the cells of a factorial sweep, spec checks, seed statistics and their
-//! median bands; [`cnn`] for the CIFAR-10 CNN studies.
+//! median bands; typed CSV rows ([`csv`]); [`cnn`] for the CIFAR-10 CNN
+//! studies.
 
 pub mod cnn;
+pub mod csv;
 
 use crate::error::Result;
 use crate::plot::Series;

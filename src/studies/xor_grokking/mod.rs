@@ -11,14 +11,17 @@
 //! Theory (Theorem 3.1, `theory::xor_cluster`): 100% train accuracy for
 //! 1 <= t <= sqrt(n); test accuracy ~ 1/2 at t = 1; near 1 for
 //! C n^0.01 <= t <= sqrt(n); f(.; W(1)) ~ (alpha/8n) <sum y_i x_i, .>; the fit
-//! is in sign only. Figures 1-3 of the paper and a grokking-time map.
+//! is in sign only (`claims`). Figures 1-3 of the paper and a grokking-time
+//! map (`figures`), Figs 2-3 from the figure run's files (`csv`).
 
-use std::path::Path;
+mod claims;
+mod csv;
+mod figures;
 
-use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
-use super::toolkit::log_schedule;
+use self::claims::{correlation_and_slope, map_claims, panel_claims, values_at};
+use super::toolkit::{check_unique, log_schedule};
 use super::{Findings, StudyFns};
 use crate::data::label_noise::FlipRule;
 use crate::data::xor_cluster::{Representation, XorCluster, XorClusterSample};
@@ -29,10 +32,7 @@ use crate::nets::loss::Loss;
 use crate::nets::two_layer::{
     choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
-use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel, Series};
-use crate::record::{
-    csv_number, quantile, read_csv_records, Claim, Measured, Metrics, Prediction, RunDir,
-};
+use crate::record::{quantile, Claim, Metrics};
 use crate::rng::Numbering;
 use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
@@ -318,7 +318,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
     }
     let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
-    super::toolkit::check_unique(spec, "panels[{}].id", &ids)?;
+    check_unique(spec, "panels[{}].id", &ids)?;
     if let Some(id) = &s.figures.panel {
         if !s.panels.iter().any(|p| &p.id == id) {
             return bad("figures.panel", &format!("no panel named {id:?}"));
@@ -358,19 +358,6 @@ fn distribution(d: &DataSpec) -> XorCluster {
     }
 }
 
-/// Pearson correlation and least-squares slope of y on x.
-fn correlation_and_slope(x: &Array1<f64>, y: &Array1<f64>) -> (f64, f64) {
-    let (mx, my) = (x.mean().unwrap_or(0.0), y.mean().unwrap_or(0.0));
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y.iter()) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    (sxy / (sxx * syy).sqrt(), sxy / sxx)
-}
-
-/// Train one network on one draw of the data and record its trajectory.
 #[allow(clippy::too_many_arguments)]
 fn train_run(
     spec: &XorSpec,
@@ -407,9 +394,10 @@ fn train_run(
         trained: spec.model.trained,
     };
     let kind = choose_engine(spec.model.engine, n, d, m, steps);
-    // The one-step linear classifier's direction sum_i y_i x_i, evaluated on the test set.
+    // The one-step linear classifier (alpha/8n) <sum_i y_i x_i, .>, evaluated on the test set.
     let linear_direction = x_train.t().dot(&y_train);
-    let linear_test = x_test.dot(&linear_direction) * (alpha / (8.0 * n as f64));
+    let linear_test =
+        x_test.dot(&linear_direction) * regime(spec, alpha, omega).one_step_linear_coefficient();
     let mu_norm = spec.data.mu_norm_sq.sqrt();
     let points: Vec<[f64; 3]> = if figure_steps.is_empty() {
         Vec::new()
@@ -542,6 +530,9 @@ fn figure_steps(spec: &XorSpec, panel: &PanelSpec) -> Vec<usize> {
     s
 }
 
+/// The experiment: every (panel, run) trains one network (`train_run`) on
+/// the panel's step size; a panel's runs are judged by `panel_claims`;
+/// then the grokking map, if the spec has one.
 pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: XorSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
@@ -580,49 +571,23 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let mut metrics = Metrics::default();
     let mut claims = Vec::new();
     let mut details = serde_json::Map::new();
-    let mut neurons_csv = String::from("panel,run,step,neuron,a,proj_mu1,proj_mu2\n");
-    let mut points_csv = String::from("panel,run,u1,u2,label\n");
+    let (mut neurons, mut points) = (Vec::new(), Vec::new());
     let mut offset = 0;
     for panel in &spec.panels {
-        let runs = panel.runs;
-        let recs = &records[offset..offset + runs];
-        offset += runs;
+        let recs = &records[offset..offset + panel.runs];
+        offset += panel.runs;
         let mut panel_metrics = Metrics::default();
         for rec in recs {
             panel_metrics.rows.extend(rec.metrics.rows.iter().cloned());
         }
         claims.extend(panel_claims(&spec, panel, &panel_metrics, recs));
-        let reg = regime(&spec, panel.alpha, spec.model.omega_init);
         details.insert(
             panel.id.clone(),
-            serde_json::json!({
-                "alpha": panel.alpha, "steps": panel.steps, "runs": runs,
-                "assumptions_C": spec.theory.c,
-                "assumptions": reg.assumptions(spec.theory.c),
-                "all_assumptions_hold": reg.assumptions(spec.theory.c).iter().all(|a| a.holds),
-                "late_error_exponent_n099_mu4_over_p": reg.late_error_exponent(),
-                "fit_horizon_sqrt_n": reg.fit_horizon(),
-                "engine": format!("{:?}", choose_engine(spec.model.engine, spec.data.n, distribution(&spec.data).working_dim(), spec.model.m, panel.steps)).to_lowercase(),
-                "representation": format!("{:?}", distribution(&spec.data).representation()).to_lowercase(),
-                "working_dim": distribution(&spec.data).working_dim(),
-                "final_cluster_centres_correct_histogram": (0..=4).map(|k| {
-                    values_at(&panel_metrics, "test", "cluster_centres_correct", panel.steps as u64).iter().filter(|&&v| v == k as f64).count()
-                }).collect::<Vec<_>>(),
-            }),
+            panel_details(&spec, panel, &panel_metrics),
         );
-        for (r, rec) in recs.iter().enumerate() {
-            for (t, rows) in &rec.neurons {
-                for (j, row) in rows.iter().enumerate() {
-                    neurons_csv.push_str(&format!(
-                        "{},{r},{t},{j},{},{},{}\n",
-                        panel.id, row[0], row[1], row[2]
-                    ));
-                }
-            }
-            for pt in &rec.points {
-                points_csv.push_str(&format!("{},{r},{},{},{}\n", panel.id, pt[0], pt[1], pt[2]));
-            }
-        }
+        let (n, p) = csv::figure_rows(&panel.id, recs);
+        neurons.extend(n);
+        points.extend(p);
         metrics.extend(panel_metrics);
     }
 
@@ -637,203 +602,30 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         metrics,
         claims,
         details: serde_json::Value::Object(details),
-        extra_files: vec![
-            ("neurons.csv".into(), neurons_csv),
-            ("points.csv".into(), points_csv),
-        ],
+        extra_files: csv::figure_files(&neurons, &points),
     })
 }
 
-/// Per-step values of (split, metric) across runs: step -> values over runs.
-fn across_runs(metrics: &Metrics, split: &str, metric: &str) -> Vec<(u64, Vec<f64>)> {
-    let mut by_step: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
-    for r in metrics
-        .rows
-        .iter()
-        .filter(|r| r.split == split && r.metric == metric)
-    {
-        by_step.entry(r.step).or_default().push(r.value);
-    }
-    by_step.into_iter().collect()
-}
-
-fn values_at(metrics: &Metrics, split: &str, metric: &str, step: u64) -> Vec<f64> {
-    metrics
-        .rows
-        .iter()
-        .filter(|r| r.split == split && r.metric == metric && r.step == step)
-        .map(|r| r.value)
-        .collect()
-}
-
-/// The claims a panel is tested against, each a prediction made before looking.
-fn panel_claims(
-    spec: &XorSpec,
-    panel: &PanelSpec,
-    metrics: &Metrics,
-    recs: &[RunRecord],
-) -> Vec<Claim> {
-    const SRC: &str = "Xu et al. ICLR 2024";
-    let th = &spec.theory;
+/// A panel's entry in summary.json: its sizes, the theorem's assumptions
+/// and quantities at its step size, the GD engine and data representation
+/// used, and how many runs ended with k of the four cluster centres right.
+fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> serde_json::Value {
+    let runs = panel.runs;
     let reg = regime(spec, panel.alpha, spec.model.omega_init);
-    let assumptions_note = {
-        let failed: Vec<&str> = reg
-            .assumptions(th.c)
-            .iter()
-            .filter(|a| !a.holds)
-            .map(|a| a.id)
-            .collect();
-        if failed.is_empty() {
-            format!("A1-A6 hold with C = {}", th.c)
-        } else {
-            format!(
-                "violates {} with C = {}: the theorem does not promise this regime",
-                failed.join(","),
-                th.c
-            )
-        }
-    };
-    let runs = recs.len();
-    let horizon = reg.fit_horizon().min(panel.steps);
-    let id = |s: &str| format!("{}.{s}", panel.id);
-    let mut claims = Vec::new();
-
-    if panel.claims.contains(&ClaimKind::Theorem) {
-        // Part 1: every run fits the noisy labels at every logged 1 <= t <= sqrt(n).
-        let mut fitting = 0;
-        for (_, series) in metrics.series("train", "accuracy") {
-            if series
-                .iter()
-                .filter(|(t, _)| (1..=horizon as u64).contains(t))
-                .all(|&(_, acc)| acc == 1.0)
-            {
-                fitting += 1;
-            }
-        }
-        claims.push(Claim::new(
-            id("thm3.1_part1_train_fit"),
-            format!("100% training accuracy on the noisy labels at every step 1 <= t <= sqrt(n) = {horizon} (fraction of runs)"),
-            format!("{SRC}, Theorem 3.1 part 1 ({assumptions_note})"),
-            Prediction::AtLeast { bound: th.fit_fraction },
-            Measured { value: fitting as f64 / runs as f64, q20: None, q80: None, runs, note: String::new() },
-        ));
-        // Part 2: chance-level clean test accuracy after one step.
-        let acc1 = values_at(metrics, "test", "accuracy", 1);
-        let tol = reg.chance_deviation_scale();
-        claims.push(Claim::new(
-            id("thm3.1_part2_chance_at_t1"),
-            "clean test accuracy at t = 1 is within n^-1/2 of 1/2 (median over runs)".to_string(),
-            format!("{SRC}, Theorem 3.1 part 2: error 1/2 (1 +- n^-Omega(1)), Omega(1) read as 1/2 ({assumptions_note})"),
-            Prediction::Near { value: 0.5, tolerance: tol },
-            Measured::median_of(&acc1),
-        ));
-        // Part 3: near-perfect clean accuracy by t = sqrt(n).
-        let late = values_at(metrics, "test", "accuracy", horizon as u64);
-        let exponent = reg.late_error_exponent();
-        claims.push(Claim::new(
-            id("thm3.1_part3_late_test"),
-            format!("median clean test accuracy at t = sqrt(n) = {horizon} is >= {} (bound exp(-Omega({exponent:.3e})) with Omega's constant unknown; part 3 starts at C n^0.01 = {:.2})", th.late_accuracy, reg.generalization_start(th.c)),
-            format!("{SRC}, Theorem 3.1 part 3 ({assumptions_note})"),
-            Prediction::AtLeast { bound: th.late_accuracy },
-            Measured::median_of(&late),
-        ));
-    }
-
-    if panel.claims.contains(&ClaimKind::Mechanism) {
-        let m = spec.model.m as f64;
-        let corr: Vec<f64> = recs
-            .iter()
-            .filter_map(|r| r.one_step.map(|c| c.0))
-            .collect();
-        let slope: Vec<f64> = recs
-            .iter()
-            .filter_map(|r| r.one_step.map(|c| c.1))
-            .collect();
-        claims.push(Claim::new(
-            id("one_step_linear_correlation"),
-            "f(x; W(1)) is the linear classifier (alpha/8n) <sum_i y_i x_i, x>: correlation over test points (median over runs), exact as m -> infinity, finite-m deficit allowed 3/sqrt(m)".to_string(),
-            format!("{SRC}, Section 4 (one-step mechanism)"),
-            Prediction::AtLeast { bound: 1.0 - 3.0 / m.sqrt() },
-            Measured::median_of(&corr),
-        ));
-        claims.push(Claim::new(
-            id("one_step_linear_slope"),
-            "least-squares slope of f(x; W(1)) on (alpha/8n) <sum_i y_i x_i, x> over test points (median over runs): 1 as m -> infinity, +-3/sqrt(m)".to_string(),
-            format!("{SRC}, Section 4 (the alpha/8n coefficient)"),
-            Prediction::Near { value: 1.0, tolerance: 3.0 / m.sqrt() },
-            Measured::median_of(&slope),
-        ));
-        // Fit in sign only: outputs tiny and loss near log 2 while the noisy labels are fitted.
-        let horizon_rows = |metric: &str| -> Vec<f64> {
-            metrics
-                .rows
-                .iter()
-                .filter(|r| {
-                    r.split == "train"
-                        && r.metric == metric
-                        && r.step >= 1
-                        && r.step <= horizon as u64
-                })
-                .map(|r| r.value)
-                .collect()
-        };
-        let max_out = horizon_rows("max_abs_output")
-            .into_iter()
-            .fold(0.0f64, f64::max);
-        claims.push(Claim::new(
-            id("sign_only_max_output"),
-            format!("max_i |f(x_i; W(t))| over runs and 1 <= t <= {horizon} stays tiny (the fit is in sign only)"),
-            format!("{SRC}, Theorem 3.1 discussion"),
-            Prediction::AtMost { bound: th.max_output },
-            Measured { value: max_out, q20: None, q80: None, runs, note: "maximum over runs and steps".into() },
-        ));
-        let gap = horizon_rows("loss")
-            .into_iter()
-            .map(|l| (l - std::f64::consts::LN_2).abs())
-            .fold(0.0f64, f64::max);
-        claims.push(Claim::new(
-            id("sign_only_loss_near_log2"),
-            format!("training loss stays near log 2 for 1 <= t <= {horizon}: max |L(t) - log 2| over runs"),
-            format!("{SRC}, Theorem 3.1 discussion"),
-            Prediction::AtMost { bound: th.loss_gap },
-            Measured { value: gap, q20: None, q80: None, runs, note: "maximum over runs and steps".into() },
-        ));
-    }
-
-    if panel.claims.contains(&ClaimKind::FinalGeneralization) {
-        let last = values_at(metrics, "test", "accuracy", panel.steps as u64);
-        claims.push(Claim::new(
-            id("final_test_accuracy"),
-            format!(
-                "median clean test accuracy at the last step t = {} is >= {} (grokking completes)",
-                panel.steps, th.late_accuracy
-            ),
-            format!("{SRC}, Fig 1 (test accuracy ~1.0 at the end of training)"),
-            Prediction::AtLeast {
-                bound: th.late_accuracy,
-            },
-            Measured::median_of(&last),
-        ));
-    }
-
-    // The paper's Fig 1 medians. Tolerance: figure read-off error plus three
-    // standard errors of a difference of two medians of `runs` runs, the
-    // per-run spread estimated from our own 20-80% band (sd ~ band / 1.683).
-    for r in &panel.reference {
-        let vals = values_at(metrics, &r.split, "accuracy", r.step as u64);
-        let meas = Measured::median_of(&vals);
-        let sd = (meas.q80.unwrap_or(0.0) - meas.q20.unwrap_or(0.0)) / 1.683;
-        let se_median = 1.2533 * sd / (vals.len().max(1) as f64).sqrt();
-        let tol = spec.figures.readoff_tolerance + 3.0 * std::f64::consts::SQRT_2 * se_median;
-        claims.push(Claim::new(
-            id(&format!("fig1_{}_t{}", r.split, r.step)),
-            format!("median {} accuracy at t = {} matches the paper's figure", r.split, r.step),
-            r.source.clone(),
-            Prediction::Near { value: r.median, tolerance: tol },
-            meas.with_note(format!("tolerance = {} read-off + 3 sqrt(2) x 1.2533 x sd / sqrt(runs), sd from the measured 20-80% band", spec.figures.readoff_tolerance)),
-        ));
-    }
-    claims
+    serde_json::json!({
+        "alpha": panel.alpha, "steps": panel.steps, "runs": runs,
+        "assumptions_C": spec.theory.c,
+        "assumptions": reg.assumptions(spec.theory.c),
+        "all_assumptions_hold": reg.assumptions(spec.theory.c).iter().all(|a| a.holds),
+        "late_error_exponent_n099_mu4_over_p": reg.late_error_exponent(),
+        "fit_horizon_sqrt_n": reg.fit_horizon(),
+        "engine": format!("{:?}", choose_engine(spec.model.engine, spec.data.n, distribution(&spec.data).working_dim(), spec.model.m, panel.steps)).to_lowercase(),
+        "representation": format!("{:?}", distribution(&spec.data).representation()).to_lowercase(),
+        "working_dim": distribution(&spec.data).working_dim(),
+        "final_cluster_centres_correct_histogram": (0..=4).map(|k| {
+            values_at(panel_metrics, "test", "cluster_centres_correct", panel.steps as u64).iter().filter(|&&v| v == k as f64).count()
+        }).collect::<Vec<_>>(),
+    })
 }
 
 /// Beyond the paper: the first recorded step at which clean test accuracy
@@ -905,72 +697,7 @@ fn grokking_map(
             );
         }
     }
-    // Positive homogeneity: while f stays tiny, g_i = 1/2 exactly, W(t)/alpha =
-    // (omega/alpha) W~(0) + V(t) with V independent of alpha, so the whole
-    // trajectory, and the grokking step, depend on (alpha, omega) only
-    // through omega/alpha. Cells on one diagonal must agree.
-    let mut diagonals: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
-    for (i, row) in grid.iter().enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            let key = ((map.omegas[j] / map.alphas[i]).log10() * 1e3).round() as i64;
-            diagonals.entry(key).or_default().push(v);
-        }
-    }
-    let mut spread = 0.0f64;
-    let mut compared = 0;
-    for vals in diagonals.values().filter(|v| v.len() >= 2) {
-        compared += 1;
-        let (lo, hi) = (
-            vals.iter().cloned().fold(f64::INFINITY, f64::min),
-            vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-        );
-        let rel = if hi.is_infinite() && lo.is_infinite() {
-            0.0
-        } else if hi.is_infinite() {
-            f64::INFINITY
-        } else {
-            (hi - lo) / (1.0 + lo)
-        };
-        spread = spread.max(rel);
-    }
-    // Larger init relative to the step means a longer memorisation phase.
-    // Heuristic: w_j(t) ~ omega w~_j + alpha t v_j, so the init's random
-    // direction is overwritten once alpha t ~ omega: t* grows like omega/alpha,
-    // a log-log slope of 1 past the fast regime. Fitted over the diagonals
-    // whose grokking step is finite and above twice the fastest one.
-    let floor = diagonals
-        .values()
-        .flatten()
-        .cloned()
-        .fold(f64::INFINITY, f64::min);
-    let (log_ratio, log_step): (Vec<f64>, Vec<f64>) = diagonals
-        .iter()
-        .filter_map(|(key, vals)| {
-            let v = vals[0];
-            (v.is_finite() && v > 2.0 * floor).then(|| (*key as f64 / 1e3, (v + 1.0).log10()))
-        })
-        .unzip();
-    let slope = if log_ratio.len() >= 2 {
-        correlation_and_slope(&Array1::from(log_ratio.clone()), &Array1::from(log_step)).1
-    } else {
-        f64::NAN
-    };
-    let claims = vec![
-        Claim::new(
-            "grokking_map.depends_on_omega_over_alpha_only",
-            format!("median grokking step is the same on every diagonal omega/alpha = const ({compared} diagonals with >= 2 cells): max (hi - lo)/(1 + lo)"),
-            "positive homogeneity of the ReLU net with f ~ 0 (g_i = 1/2) in Xu et al.'s dynamics (this project's corollary)",
-            Prediction::AtMost { bound: 0.1 },
-            Measured { value: spread, q20: None, q80: None, runs, note: "common random numbers across cells".into() },
-        ).as_check(),
-        Claim::new(
-            "grokking_map.time_grows_like_omega_over_alpha",
-            format!("log-log slope of the grokking step against omega/alpha past the fast regime ({} diagonals)", log_ratio.len()),
-            "this project's heuristic from Xu et al.'s dynamics: the init's direction is overwritten when alpha t ~ omega (A5 bounds omega/alpha)",
-            Prediction::Near { value: 1.0, tolerance: 0.15 },
-            Measured::single(slope),
-        ),
-    ];
+    let claims = map_claims(map, &grid, runs);
     let details = serde_json::json!({
         "threshold": map.threshold, "runs": runs, "max_steps": map.max_steps,
         "note": "median first recorded step with clean test accuracy >= threshold; -1 in metrics.csv = not reached within max_steps",
@@ -980,257 +707,11 @@ fn grokking_map(
     Ok((metrics, details, claims))
 }
 
-// ---------------------------------------------------------------- figures
-
-/// Draw Figs 1-3 and the grokking map from the recorded files of a run.
-pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
-    let spec: XorSpec = loaded.study_section()?;
-    let rd = RunDir::new(dir);
-    let metrics = Metrics::read(&rd.metrics())?;
-    let fig_dir = rd.figures();
-    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
-
-    // Fig 1: median and 20-80% band of train and test accuracy against t + 1.
-    let mut panels = Vec::new();
-    for panel in &spec.panels {
-        let prefix = format!("{}:", panel.id);
-        let own = Metrics {
-            rows: metrics
-                .rows
-                .iter()
-                .filter(|r| r.run.starts_with(&prefix))
-                .cloned()
-                .collect(),
-        };
-        let mut series = Vec::new();
-        for (split, label) in [
-            ("train", "train (noisy labels)"),
-            ("test", "test (clean labels)"),
-        ] {
-            let per_step = across_runs(&own, split, "accuracy");
-            let x: Vec<f64> = per_step.iter().map(|(t, _)| *t as f64 + 1.0).collect();
-            let med = per_step.iter().map(|(_, v)| quantile(v, 0.5)).collect();
-            let lo = per_step.iter().map(|(_, v)| quantile(v, 0.2)).collect();
-            let hi = per_step.iter().map(|(_, v)| quantile(v, 0.8)).collect();
-            series.push(Series {
-                label: format!("{label}, median and 20-80%"),
-                x,
-                y: med,
-                band: Some((lo, hi)),
-                dashed: false,
-                markers: false,
-            });
-        }
-        let refs: Vec<&ReferencePoint> = panel.reference.iter().collect();
-        if !refs.is_empty() {
-            for split in ["train", "test"] {
-                let pts: Vec<&&ReferencePoint> = refs.iter().filter(|r| r.split == split).collect();
-                if !pts.is_empty() {
-                    series.push(Series {
-                        label: format!("paper's {split} median (read off Fig 1)"),
-                        x: pts.iter().map(|r| r.step as f64 + 1.0).collect(),
-                        y: pts.iter().map(|r| r.median).collect(),
-                        band: None,
-                        dashed: true,
-                        markers: true,
-                    });
-                }
-            }
-        }
-        panels.push(LinePanel {
-            title: format!(
-                "alpha = {:e}, {} runs",
-                panel.alpha,
-                own.series("test", "accuracy").len()
-            ),
-            x_label: "t + 1 (GD steps)".into(),
-            y_label: "accuracy".into(),
-            log_x: true,
-            log_y: false,
-            x_range: Some((1.0, panel.steps as f64 + 1.0)),
-            y_range: Some((0.4, 1.02)),
-            series,
-            hlines: vec![HLine {
-                y: 0.5,
-                label: "chance".into(),
-            }],
-        });
-    }
-    if !panels.is_empty() {
-        plot::line_panels(&fig_dir.join("fig1_accuracy"), &panels, panels.len().min(2))?;
-    }
-
-    // Figs 2-3 from the figure run's neurons and points.
-    let neurons_path = rd.file("neurons.csv");
-    if let (Some(fig_panel), true) = (&spec.figures.panel, neurons_path.exists()) {
-        let neurons = read_neurons(&neurons_path, fig_panel)?;
-        let points = read_points(&rd.file("points.csv"), fig_panel)?;
-        let mu_norm = spec.data.mu_norm_sq.sqrt();
-        let act = spec.model.activation;
-        let mut scatter = Vec::new();
-        for &t in &spec.figures.boundary_steps {
-            let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else {
-                continue;
-            };
-            let lim = points
-                .iter()
-                .map(|p| p[0].abs().max(p[1].abs()))
-                .fold(0.0f64, f64::max)
-                * 1.1;
-            let grid: Vec<f64> = (0..81)
-                .map(|i| -lim + 2.0 * lim * i as f64 / 80.0)
-                .collect();
-            let field: Vec<Vec<f64>> = grid
-                .iter()
-                .map(|&u1| {
-                    grid.iter()
-                        .map(|&u2| {
-                            rows.iter()
-                                .map(|r| r[0] * act.value((u1 * r[1] + u2 * r[2]) / mu_norm))
-                                .sum()
-                        })
-                        .collect()
-                })
-                .collect();
-            scatter.push(ScatterPanel {
-                title: format!("t = {t}"),
-                x_label: "<x, mu1>/||mu||".into(),
-                y_label: "<x, mu2>/||mu||".into(),
-                points: points
-                    .iter()
-                    .map(|p| (p[0], p[1], usize::from(p[2] < 0.0)))
-                    .collect(),
-                class_labels: ["y = +1".into(), "y = -1".into()],
-                field: Some((grid.clone(), grid, field)),
-            });
-        }
-        if !scatter.is_empty() {
-            let cols = scatter.len();
-            plot::scatter_panels(&fig_dir.join("fig2_decision_boundary"), &scatter, cols)?;
-        }
-        let mut hists = Vec::new();
-        for &t in &spec.figures.histogram_steps {
-            let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else {
-                continue;
-            };
-            let pos: Vec<&[f64; 3]> = rows.iter().filter(|r| r[0] > 0.0).collect();
-            hists.push(HistPanel {
-                title: format!("t = {t}, neurons with a_j > 0"),
-                x_label: "projection".into(),
-                groups: vec![
-                    ("<w_j, mu1>".into(), pos.iter().map(|r| r[1]).collect()),
-                    ("<w_j, mu2>".into(), pos.iter().map(|r| r[2]).collect()),
-                ],
-                bins: 30,
-            });
-        }
-        if !hists.is_empty() {
-            let cols = hists.len().min(5);
-            plot::hist_panels(&fig_dir.join("fig3_projections"), &hists, cols)?;
-        }
-    }
-
-    // The grokking-time map with the A5 boundary omega n m^{3/2} p = alpha ||mu||^2.
-    if let Some(map) = &spec.grokking_map {
-        let med = metrics.series("map", "median_grokking_step");
-        if !med.is_empty() {
-            let mut values = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
-            for (run, s) in &med {
-                let parts: Vec<&str> = run.split(':').collect();
-                if let (Some(i), Some(j)) = (
-                    parts.get(1).and_then(|a| a[1..].parse::<usize>().ok()),
-                    parts.get(2).and_then(|w| w[1..].parse::<usize>().ok()),
-                ) {
-                    if let Some(&(_, v)) = s.first() {
-                        values[i][j] = if v >= 0.0 {
-                            (v + 1.0).log10()
-                        } else {
-                            f64::NAN
-                        };
-                    }
-                }
-            }
-            let reg = regime(&spec, 1.0, 1.0);
-            let a5 = |alpha: f64| alpha * reg.mu_norm_sq / (reg.n * reg.m.powf(1.5) * reg.p);
-            let (amin, amax) = (
-                map.alphas.iter().cloned().fold(f64::INFINITY, f64::min),
-                map.alphas.iter().cloned().fold(0.0, f64::max),
-            );
-            let xs: Vec<f64> = (0..50)
-                .map(|k| amin * (amax / amin).powf(k as f64 / 49.0))
-                .collect();
-            plot::heatmap_panels(
-                &fig_dir.join("grokking_map"),
-                &[HeatmapPanel {
-                    title: format!(
-                        "first step with clean test accuracy >= {} (median of runs)",
-                        map.threshold
-                    ),
-                    x_label: "step size alpha".into(),
-                    y_label: "init scale omega_init".into(),
-                    x_values: map.alphas.clone(),
-                    y_values: map.omegas.clone(),
-                    values,
-                    value_label: "log10(t + 1), grey = not reached".into(),
-                    value_range: None,
-                    log_x: true,
-                    log_y: true,
-                    overlays: vec![Series {
-                        label: "A5 boundary omega n m^1.5 p = alpha ||mu||^2".into(),
-                        x: xs.clone(),
-                        y: xs.iter().map(|&a| a5(a)).collect(),
-                        band: None,
-                        dashed: true,
-                        markers: false,
-                    }],
-                }],
-                1,
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// neurons.csv of run 0 of `panel`: step -> rows (a_j, <w_j,mu1>, <w_j,mu2>).
-fn read_neurons(path: &Path, panel: &str) -> Result<Vec<(usize, Vec<[f64; 3]>)>> {
-    let mut out: Vec<(usize, Vec<[f64; 3]>)> = Vec::new();
-    for rec in read_csv_records(path)? {
-        if rec.get(0) != Some(panel) || rec.get(1) != Some("0") {
-            continue;
-        }
-        let t = csv_number(path, &rec, 2)? as usize;
-        let row = [
-            csv_number(path, &rec, 4)?,
-            csv_number(path, &rec, 5)?,
-            csv_number(path, &rec, 6)?,
-        ];
-        match out.iter_mut().find(|(s, _)| *s == t) {
-            Some((_, v)) => v.push(row),
-            None => out.push((t, vec![row])),
-        }
-    }
-    Ok(out)
-}
-
-fn read_points(path: &Path, panel: &str) -> Result<Vec<[f64; 3]>> {
-    read_csv_records(path)?
-        .iter()
-        .filter(|r| r.get(0) == Some(panel) && r.get(1) == Some("0"))
-        .map(|r| {
-            Ok([
-                csv_number(path, r, 2)?,
-                csv_number(path, r, 3)?,
-                csv_number(path, r, 4)?,
-            ])
-        })
-        .collect()
-}
-
 /// The study `study = "xor_cluster"`.
 pub const STUDY: StudyFns = StudyFns {
     name: "xor_cluster",
     run_keys: RUN_KEYS,
     validate,
     run,
-    figures: plot,
+    figures: figures::plot,
 };
