@@ -648,7 +648,7 @@ mod tests {
         let l = run_label(0.1, &[5, 15, 10], 2);
         assert_eq!(l, "eta0.1:cnn5-15-10:s2");
         assert_eq!(
-            super::super::toolkit::cnn::group_of(&l),
+            crate::studies::toolkit::cnn::group_of(&l),
             ("eta0.1".into(), "cnn5-15-10".into())
         );
     }

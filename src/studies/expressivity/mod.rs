@@ -27,8 +27,8 @@
 //!   log max|w| = c + 2 log n - 1/2 log d (slopes 2 and -1/2); exactly, given a
 //!   the projections are i.i.d. N(0, |a|^2) for every d and w scales like
 //!   1/|a|, so |a| max|w| has a law free of d (d-slope 0);
-//! - the reported weights "~1e6 at n = 500, d = 20" (Zhang et al.'s Theorem 1
-//!   discussion as the project notes it), read as an order of magnitude;
+//! - weights ~1e6 at n = 500, d = 20, as reported with Zhang et al.'s
+//!   Theorem 1 (how b was chosen is not stated), read as an order of magnitude;
 //! - GD with m = n fits random labels (Zhang et al. Sec. 2), within a stated budget.
 //!
 //! The claims are in `claims`, the figures in `figures`.

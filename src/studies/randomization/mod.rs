@@ -522,7 +522,7 @@ mod tests {
         );
         assert_eq!(l, "corrupt0.2:mlp512:s1");
         assert_eq!(
-            super::super::toolkit::cnn::group_of(&l),
+            crate::studies::toolkit::cnn::group_of(&l),
             ("corrupt0.2".into(), "mlp512".into())
         );
     }

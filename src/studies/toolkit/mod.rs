@@ -109,4 +109,19 @@ mod tests {
         assert!(s.windows(2).all(|w| w[0] < w[1]));
         assert!(s.len() < 40);
     }
+
+    #[test]
+    fn sd_is_the_sample_deviation_and_band_the_quantiles() {
+        assert!((sd(&[1.0, 2.0, 3.0, 4.0]) - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert!(sd(&[1.0]).is_nan());
+        let s = band(
+            vec![1.0],
+            &[vec![0.0, 1.0, 2.0, 3.0, 4.0]],
+            "x".into(),
+            true,
+        );
+        assert_eq!(s.y, vec![2.0]);
+        let (lo, hi) = s.band.unwrap();
+        assert!(lo[0] < 2.0 && hi[0] > 2.0 && s.dashed && s.markers);
+    }
 }

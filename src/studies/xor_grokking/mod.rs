@@ -346,6 +346,7 @@ struct RunRecord {
     points: Vec<[f64; 3]>,
 }
 
+/// The XOR-cluster distribution the data section describes (||mu|| from ||mu||^2).
 fn distribution(d: &DataSpec) -> XorCluster {
     XorCluster {
         p: d.p,
@@ -500,6 +501,7 @@ fn train_run(
 
 // ---------------------------------------------------------------- the study
 
+/// The sizes Theorem 3.1 is stated in, at step size `alpha` and init scale `omega`.
 fn regime(spec: &XorSpec, alpha: f64, omega: f64) -> XorRegime {
     XorRegime {
         p: spec.data.p as f64,
