@@ -46,7 +46,7 @@ impl XorRegime {
             mu_norm_sq,
             eta,
             alpha,
-            omega_init,
+            ..
         } = *self;
         vec![
             assumption(
@@ -58,14 +58,31 @@ impl XorRegime {
             assumption("A2", "C n^2 ||mu||^2 <= p", c * n * n * mu_norm_sq, p),
             assumption("A3", "eta <= 1/C", eta, 1.0 / c),
             assumption("A4", "alpha <= 1/(C n p)", alpha, 1.0 / (c * n * p)),
-            assumption(
-                "A5",
-                "omega_init n m^(3/2) p <= alpha ||mu||^2",
-                omega_init * n * m.powf(1.5) * p,
-                alpha * mu_norm_sq,
-            ),
+            self.a5(),
             assumption("A6", "C n^0.02 <= m", c * n.powf(0.02), m),
         ]
+    }
+
+    /// A5, the init scale small against the step: omega_init n m^(3/2) p <=
+    /// alpha ||mu||^2 (it needs no constant C).
+    fn a5(&self) -> Assumption {
+        assumption(
+            "A5",
+            "omega_init n m^(3/2) p <= alpha ||mu||^2",
+            self.omega_init * self.n * self.m.powf(1.5) * self.p,
+            self.alpha * self.mu_norm_sq,
+        )
+    }
+
+    /// The A5 boundary: the omega_init at which A5 holds with equality for
+    /// this step size, alpha ||mu||^2 / (n m^(3/2) p); A5 holds below it.
+    pub fn a5_boundary_omega(&self) -> f64 {
+        let unit = XorRegime {
+            omega_init: 1.0,
+            ..*self
+        }
+        .a5();
+        unit.rhs / unit.lhs
     }
 
     /// The coefficient of the one-step linear limit: as m -> infinity,
@@ -99,10 +116,9 @@ impl XorRegime {
 mod tests {
     use super::*;
 
-    /// The paper's App. A.7 setting violates A1, A2 and A5 (as papers.md records).
-    #[test]
-    fn paper_setting_violates_a1_a2_a5() {
-        let r = XorRegime {
+    /// The paper's App. A.7 setting (omega_init 1e-15, alpha 1e-12).
+    fn paper_setting() -> XorRegime {
+        XorRegime {
             p: 40000.0,
             n: 200.0,
             m: 1000.0,
@@ -110,9 +126,26 @@ mod tests {
             eta: 0.05,
             alpha: 1e-12,
             omega_init: 1e-15,
-        };
+        }
+    }
+
+    /// The paper's App. A.7 setting violates A1, A2 and A5.
+    #[test]
+    fn paper_setting_violates_a1_a2_a5() {
+        let r = paper_setting();
         let a = r.assumptions(1.0);
         let failed: Vec<&str> = a.iter().filter(|x| !x.holds).map(|x| x.id).collect();
         assert_eq!(failed, vec!["A1", "A2", "A5"]);
+    }
+
+    /// At the boundary omega_init A5 is an equality, below it A5 holds,
+    /// above it A5 fails.
+    #[test]
+    fn a5_boundary_is_where_a5_turns() {
+        let r = paper_setting();
+        let w = r.a5_boundary_omega();
+        assert!((w - 1e-12 * 1250.0 / (200.0 * 1000f64.powf(1.5) * 40000.0)).abs() < 1e-30);
+        let holds = |omega_init: f64| XorRegime { omega_init, ..r }.a5().holds;
+        assert!(holds(0.5 * w) && !holds(2.0 * w));
     }
 }

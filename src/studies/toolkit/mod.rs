@@ -1,8 +1,20 @@
 //! What several studies share and no single study owns: step schedules,
-//! the cells of a factorial sweep, spec checks.
+//! the cells of a factorial sweep, spec checks, seed statistics and their
+//! median bands; typed CSV rows ([`csv`]); [`cnn`] for the CIFAR-10 CNN
+//! studies.
+
+pub mod cnn;
+pub mod csv;
 
 use crate::error::Result;
+use crate::plot::Series;
+use crate::record::quantile;
 use crate::spec::LoadedSpec;
+
+/// A bad-value error for `key` of the spec, as an `Err`.
+pub fn fail<T>(spec: &LoadedSpec, key: &str, msg: String) -> Result<T> {
+    Err(spec.bad_value(key, msg))
+}
 
 /// Refuse a list with an entry equal to an earlier one: its entries name
 /// runs (they are part of run ids in metrics.csv), so two equal ones would
@@ -60,6 +72,31 @@ pub fn log_schedule(steps: usize, dense_until: usize, ratio: f64, extra: &[usize
     out
 }
 
+/// Sample standard deviation (n - 1); NaN for fewer than two values.
+pub fn sd(v: &[f64]) -> f64 {
+    if v.len() < 2 {
+        return f64::NAN;
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+}
+
+/// A median curve with its 20-80% quantile band over the values at each x
+/// (`vals[i]`: the runs' values at `x[i]`), drawn with markers.
+pub fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Series {
+    Series {
+        label,
+        x,
+        y: vals.iter().map(|v| quantile(v, 0.5)).collect(),
+        band: Some((
+            vals.iter().map(|v| quantile(v, 0.2)).collect(),
+            vals.iter().map(|v| quantile(v, 0.8)).collect(),
+        )),
+        dashed,
+        markers: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +108,20 @@ mod tests {
         assert!(s.contains(&333) && s.contains(&1000));
         assert!(s.windows(2).all(|w| w[0] < w[1]));
         assert!(s.len() < 40);
+    }
+
+    #[test]
+    fn sd_is_the_sample_deviation_and_band_the_quantiles() {
+        assert!((sd(&[1.0, 2.0, 3.0, 4.0]) - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert!(sd(&[1.0]).is_nan());
+        let s = band(
+            vec![1.0],
+            &[vec![0.0, 1.0, 2.0, 3.0, 4.0]],
+            "x".into(),
+            true,
+        );
+        assert_eq!(s.y, vec![2.0]);
+        let (lo, hi) = s.band.unwrap();
+        assert!(lo[0] < 2.0 && hi[0] > 2.0 && s.dashed && s.markers);
     }
 }

@@ -1,5 +1,6 @@
-//! Study 4: the course project's CNN width sweep on 4-class CIFAR-10
-//! (papers.md S4, seed 003; Nakkiran et al. 2019 for label noise).
+//! Study 4: the course project's CNN width sweep on 4-class CIFAR-10 (seed
+//! 003, code github ItayAbuhazera/OverparameterizationProject; Nakkiran et
+//! al. 2019, deep double descent, for label noise).
 //!
 //! Data: CIFAR-10 classes automobile, frog, horse, ship (relabelled 0..3),
 //! pixels in [-1, 1] (`data::cifar`); optional label noise drawn once per
@@ -12,27 +13,35 @@
 //! labels under noise), test loss and error. Per run: the project's own
 //! metrics (best-epoch train error, mean test error of the last 10 epochs)
 //! and the plain final-epoch ones.
-//! Claims: the project's Table 1 test errors within the seed spread; the
-//! interpolation threshold above n; a test-error peak at 0% noise (tested
-//! against the seed spread); under label noise a peak near the
+//! Claims (`claims`): the project's Table 1 test errors within the seed
+//! spread; the interpolation threshold above n; a test-error peak at 0%
+//! noise (tested against the seed spread); under label noise a peak near the
 //! interpolation threshold and lower test error for the largest models.
+//! Figures (`figures`): error vs parameters, test error vs epoch.
 //! Every model is one job of `runner::sweep`: several train at once, one
 //! per core with one BLAS thread each.
+
+mod claims;
+mod figures;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use self::claims::{claims, Cell};
+use super::toolkit::cnn::{
+    check_momentum_and_decay, epoch_metrics, load_cifar_pair, train_state, CifarPair,
+};
+use super::toolkit::{cell_runs, check_unique, fail};
 use super::{Findings, StudyFns};
-use crate::data::cifar::{self, CifarSet, Split};
+use crate::data::cifar;
 use crate::data::label_noise::FlipRule;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nets::cnn::{
     checkpoint, fit, Arch, EpochEval, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile,
 };
-use crate::plot::{self, LinePanel, Series};
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
@@ -63,10 +72,10 @@ pub struct CnnSweepSpec {
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
     /// CIFAR-10 binary folder, relative to the working directory (`--data` overrides).
-    #[serde(default = "default_dir")]
+    #[serde(default = "crate::studies::toolkit::cnn::default_dir")]
     pub dir: String,
     /// Original CIFAR-10 class ids kept, relabelled 0..k-1 in this order.
-    #[serde(default = "default_classes")]
+    #[serde(default = "crate::studies::toolkit::cnn::default_classes")]
     pub classes: Vec<u8>,
     /// Training images (the first ones of the kept classes, in file order).
     pub train: usize,
@@ -78,12 +87,6 @@ pub struct DataSpec {
     pub flip_rule: FlipRule,
 }
 
-pub(super) fn default_dir() -> String {
-    "../shared/data/cifar10-4class".into()
-}
-pub(super) fn default_classes() -> Vec<u8> {
-    vec![1, 6, 7, 8]
-}
 fn default_noise() -> Vec<f64> {
     vec![0.0]
 }
@@ -135,7 +138,7 @@ fn one() -> usize {
     1
 }
 
-/// A row of the course project's Table 1 (papers.md S4).
+/// A row of the course project's Table 1 (seed 003).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableRow {
@@ -214,34 +217,6 @@ fn params_of(a: &[usize; 3], classes: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// A bad-value error for `key` of the spec.
-pub(super) fn fail<T>(spec: &LoadedSpec, key: &str, msg: String) -> Result<T> {
-    Err(spec.bad_value(key, msg))
-}
-
-/// `train.momentum` in [0, 1) and `train.weight_decay` >= 0 (shared with the randomization study).
-pub(super) fn check_momentum_and_decay(
-    spec: &LoadedSpec,
-    momentum: f32,
-    weight_decay: f32,
-) -> Result<()> {
-    if !(0.0..1.0).contains(&momentum) {
-        return fail(
-            spec,
-            "train.momentum",
-            format!("{momentum} is outside [0, 1)"),
-        );
-    }
-    if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
-        return fail(
-            spec,
-            "train.weight_decay",
-            format!("{weight_decay} must be >= 0"),
-        );
-    }
-    Ok(())
-}
-
 /// Validation of everything the types cannot express; returns the resolved spec text.
 pub fn validate(spec: &LoadedSpec) -> Result<String> {
     let s: CnnSweepSpec = spec.study_section()?;
@@ -284,9 +259,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
-    super::toolkit::check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
+    check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
     let labels: Vec<String> = s.model.archs.iter().map(|a| arch_of(a).label()).collect();
-    super::toolkit::check_unique(spec, "model.archs[{}]", &labels)?;
+    check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
     if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
         return fail(
@@ -351,12 +326,6 @@ fn run_label(eta: f64, arch: &[usize; 3], s: usize) -> String {
     format!("eta{eta}:{}:s{s}", arch_of(arch).label())
 }
 
-/// A CIFAR training set and test set (also used by the randomization study).
-pub(super) struct CifarPair {
-    pub train: CifarSet,
-    pub test: CifarSet,
-}
-
 fn load_data(spec: &CnnSweepSpec, dir: &Path) -> Result<CifarPair> {
     load_cifar_pair(
         dir,
@@ -364,30 +333,6 @@ fn load_data(spec: &CnnSweepSpec, dir: &Path) -> Result<CifarPair> {
         ("data.train", spec.data.train),
         ("data.test", spec.data.test),
     )
-}
-
-/// The first `train.1` training and `test.1` test images of `classes` in
-/// `dir`; too few is bad input naming the spec key (`train.0`, `test.0`).
-pub(super) fn load_cifar_pair(
-    dir: &Path,
-    classes: &[u8],
-    train: (&str, usize),
-    test: (&str, usize),
-) -> Result<CifarPair> {
-    let train_set = cifar::load(dir, Split::Train, classes, Some(train.1))?;
-    let test_set = cifar::load(dir, Split::Test, classes, Some(test.1))?;
-    for ((key, want), got) in [(train, train_set.len()), (test, test_set.len())] {
-        if got < want {
-            return Err(Error::bad(format!(
-                "{key} = {want}: {} holds only {got} images of classes {classes:?}",
-                dir.display()
-            )));
-        }
-    }
-    Ok(CifarPair {
-        train: train_set,
-        test: test_set,
-    })
 }
 
 /// Train one model and measure it on the whole sets.
@@ -520,24 +465,8 @@ fn train_run(
     Ok(rec)
 }
 
-/// The per-epoch measurements of run `label` as metrics rows (step = epoch):
-/// train/test loss and error, and the error against the clean training
-/// labels (split "train_clean") where it was measured.
-pub(super) fn epoch_metrics(label: &str, evals: &[EpochEval]) -> Metrics {
-    let mut metrics = Metrics::default();
-    for ev in evals {
-        let e = ev.epoch as u64;
-        metrics.push(label, e, "train", "loss", ev.train_loss);
-        metrics.push(label, e, "train", "error", ev.train_error);
-        if let Some(clean) = ev.train_clean_error {
-            metrics.push(label, e, "train_clean", "error", clean);
-        }
-        metrics.push(label, e, "test", "loss", ev.test_loss);
-        metrics.push(label, e, "test", "error", ev.test_error);
-    }
-    metrics
-}
-
+/// A run label as a file name: every character other than ASCII letters,
+/// digits, '-' and '.' becomes '_'.
 fn file_safe(label: &str) -> String {
     label
         .chars()
@@ -553,45 +482,9 @@ fn file_safe(label: &str) -> String {
 
 // ---------------------------------------------------------------- the study
 
-/// Per (noise level, architecture): the values of each run.
-struct Cell<'a> {
-    params: usize,
-    runs: Vec<&'a RunRecord>,
-}
-
-impl Cell<'_> {
-    fn values(&self, f: impl Fn(&RunRecord) -> f64) -> Vec<f64> {
-        self.runs.iter().map(|r| f(r)).collect()
-    }
-    fn median(&self, f: impl Fn(&RunRecord) -> f64) -> f64 {
-        quantile(&self.values(f), 0.5)
-    }
-}
-
-/// Sample standard deviation (n - 1); NaN for fewer than two values.
-pub(super) fn sd(v: &[f64]) -> f64 {
-    if v.len() < 2 {
-        return f64::NAN;
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-}
-
-/// Height of the highest interior peak of a curve: max over i of
-/// min(y_i - min_{j<i} y_j, y_i - min_{j>i} y_j) (0 for a curve without one).
-pub fn peak_prominence(y: &[f64]) -> (f64, Option<usize>) {
-    let mut best = (0.0, None);
-    for i in 1..y.len().saturating_sub(1) {
-        let left = y[..i].iter().cloned().fold(f64::INFINITY, f64::min);
-        let right = y[i + 1..].iter().cloned().fold(f64::INFINITY, f64::min);
-        let h = (y[i] - left).min(y[i] - right);
-        if h > best.0 {
-            best = (h, Some(i));
-        }
-    }
-    best
-}
-
+/// The experiment: every (noise level, architecture, seed) is one model
+/// trained by `train_run`; the runs of each (level, architecture) form a
+/// cell, judged by `claims` and summarised (medians) in table.csv.
 pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let spec: CnnSweepSpec = loaded.study_section()?;
     let seed = loaded.header.seed;
@@ -609,11 +502,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let checkpoint_dir = ctx.outputs_dir().join("checkpoints");
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (l, a, s) = jobs[i];
-        let state = TrainStateFile {
-            path: crate::runner::unit_state_path(ctx, &loaded.header.name, i),
-            save_every: spec.train.checkpoint_every,
-            resume: ctx.resume,
-        };
+        let state = train_state(ctx, &loaded.header.name, i, spec.train.checkpoint_every);
         train_run(&spec, &data, seed, l, a, s, &checkpoint_dir, &state)
     })?;
 
@@ -628,7 +517,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             (0..archs)
                 .map(|a| Cell {
                     params: params_of(&spec.model.archs[a], classes),
-                    runs: super::toolkit::cell_runs(&jobs, &records, l, a),
+                    runs: cell_runs(&jobs, &records, l, a),
                 })
                 .collect()
         })
@@ -672,357 +561,18 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     })
 }
 
-/// The claims, each prediction taken from the project's numbers or from theory.
-fn claims(spec: &CnnSweepSpec, cells: &[Vec<Cell>], runs: usize) -> Vec<Claim> {
-    let cs = &spec.claims;
-    let mut out = Vec::new();
-    let zero = spec.data.label_noise.iter().position(|&e| e == 0.0);
-    // Table 1: their test error (mean of the last 10 epochs, accuracy floored to
-    // whole percent, so their error overstates ours by up to 0.01), one seed.
-    if let Some(l) = zero {
-        for row in &cs.table1 {
-            let a = spec
-                .model
-                .archs
-                .iter()
-                .position(|x| *x == row.arch)
-                .expect("validated");
-            let c = &cells[l][a];
-            let v = c.values(|r| r.last10_test_error);
-            let spread = 2.0 * sd(&v).max(0.0) * (1.0 + 1.0 / runs as f64).sqrt();
-            let spread = if spread.is_finite() { spread } else { 0.0 };
-            out.push(Claim::new(
-                format!("table1.test_error.p{}", c.params),
-                format!(
-                    "architecture {:?} ({} params): test error, mean of the last 10 of {} epochs (median over runs), matches the project's Table 1 ({} epochs) within the seed spread",
-                    row.arch, c.params, spec.train.epochs, row.epochs
-                ),
-                cs.table1_source.clone(),
-                Prediction::Interval { low: row.test_error - 0.01 - spread, high: row.test_error + spread },
-                Measured::median_of(&v).with_note("interval: [theirs - 0.01 (whole-percent floor) - 2 sd sqrt(1 + 1/runs), theirs + 2 sd sqrt(1 + 1/runs)], sd over our seeds"),
-            ));
-        }
-        // Interpolation threshold: the smallest model whose median best-epoch train error is 0.
-        if let Some(bound) = cs.interpolation_above {
-            let mut by_size: Vec<&Cell> = cells[l].iter().collect();
-            by_size.sort_by_key(|c| c.params);
-            let first = by_size
-                .iter()
-                .find(|c| c.median(|r| r.best_train_error) <= cs.interpolation_error);
-            let measured = match first {
-                Some(c) => Measured::single(c.params as f64).with_note(format!(
-                    "{} of {} architectures interpolate",
-                    by_size
-                        .iter()
-                        .filter(|c| c.median(|r| r.best_train_error) <= cs.interpolation_error)
-                        .count(),
-                    by_size.len()
-                )),
-                None => Measured::single(f64::NAN).with_note(format!(
-                    "no architecture reached training error <= {} within {} epochs",
-                    cs.interpolation_error, spec.train.epochs
-                )),
-            };
-            out.push(Claim::new(
-                "interpolation_threshold_params",
-                format!("the smallest parameter count whose best-epoch training error (median over runs) is <= {} lies above n = {bound}", cs.interpolation_error),
-                format!("{} (first 0 train error at 33370 params, n = 20000)", cs.table1_source),
-                Prediction::AtLeast { bound },
-                Measured { runs, ..measured },
-            ));
-        }
-    }
-    for (l, row) in cells.iter().enumerate() {
-        let eta = spec.data.label_noise[l];
-        let mut sorted: Vec<&Cell> = row.iter().collect();
-        sorted.sort_by_key(|c| c.params);
-        let curve: Vec<f64> = sorted
-            .iter()
-            .map(|c| c.median(|r| r.final_test_error))
-            .collect();
-        if eta == 0.0 {
-            if !cs.zero_noise_peak {
-                continue;
-            }
-            let (height, at) = peak_prominence(&curve);
-            // Noise scale: the standard error of a difference of two medians of `runs` seeds.
-            let pooled = (sorted
-                .iter()
-                .map(|c| sd(&c.values(|r| r.final_test_error)).powi(2))
-                .sum::<f64>()
-                / sorted.len() as f64)
-                .sqrt();
-            let se_diff = 1.2533 * pooled * (2.0 / runs as f64).sqrt();
-            out.push(Claim::new(
-                "zero_noise.test_error_peak",
-                "at 0% label noise the final test error vs parameter count (median over runs) has an interior peak whose prominence exceeds 2 standard errors of a difference (from the seed spread)",
-                "course project (papers.md S4): a weak peak near 20000-30000 params; Nakkiran et al. 2019: at 0% noise the peak may be absent",
-                Prediction::AtLeast { bound: 2.0 * se_diff },
-                Measured { runs, ..Measured::single(height) }.with_note(match at {
-                    Some(i) => format!("peak at {} params; pooled seed sd {pooled:.4}", sorted[i].params),
-                    None => "no interior peak".to_string(),
-                }),
-            ));
-            continue;
-        }
-        // Label noise: the peak sits near the interpolation threshold (EMC ~ n) ...
-        let (peak_i, _) =
-            curve.iter().enumerate().fold(
-                (0, f64::NEG_INFINITY),
-                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-            );
-        let interp = sorted
-            .iter()
-            .find(|c| c.median(|r| r.final_train_error) <= cs.interpolation_error.max(0.0));
-        let ratio = interp
-            .map(|c| sorted[peak_i].params as f64 / c.params as f64)
-            .unwrap_or(f64::NAN);
-        out.push(Claim::new(
-            format!("noise{eta}.peak_near_interpolation"),
-            format!("with {eta} label noise, the largest test error (median over runs) is at a parameter count within a factor {} of the smallest one that fits the noisy training labels (final train error <= {})", cs.peak_ratio, cs.interpolation_error),
-            "Nakkiran et al. 2019 (deep double descent): the test-error peak sits where the model first interpolates, effective model complexity ~ n",
-            Prediction::Interval { low: 1.0 / cs.peak_ratio, high: cs.peak_ratio },
-            Measured { runs, ..Measured::single(ratio) }.with_note(match interp {
-                Some(c) => format!("peak at {} params, first interpolating model {} params", sorted[peak_i].params, c.params),
-                None => format!("no model fitted the noisy labels within {} epochs", spec.train.epochs),
-            }),
-        ));
-        // ... and the largest models come back below it.
-        let largest = sorted.last().expect("archs non-empty");
-        let diffs: Vec<f64> = if peak_i + 1 == sorted.len() {
-            vec![f64::NAN]
-        } else {
-            let (a, b) = (
-                largest.values(|r| r.final_test_error),
-                sorted[peak_i].values(|r| r.final_test_error),
-            );
-            a.iter().zip(&b).map(|(x, y)| x - y).collect()
-        };
-        out.push(Claim::new(
-            format!("noise{eta}.largest_below_peak"),
-            format!("with {eta} label noise, the largest model ({} params) has lower final test error than the model at the peak (per-seed difference, median)", largest.params),
-            "Nakkiran et al. 2019; Wen et al. ICLR 2023: larger models counter label noise",
-            Prediction::AtMost { bound: 0.0 },
-            if peak_i + 1 == sorted.len() {
-                Measured::single(f64::NAN).with_note("the peak is at the largest model")
-            } else {
-                Measured::median_of(&diffs)
-            },
-        ));
-    }
-    out
-}
-
-// ---------------------------------------------------------------- figures
-
-/// Per-run "final" values by run label.
-pub(super) fn finals(metrics: &Metrics) -> BTreeMap<String, BTreeMap<String, f64>> {
-    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for r in metrics.rows.iter().filter(|r| r.split == "final") {
-        out.entry(r.run.clone())
-            .or_default()
-            .insert(r.metric.clone(), r.value);
-    }
-    out
-}
-
-/// "eta0.1:cnn5-15-10:s2" -> ("eta0.1", "cnn5-15-10").
-fn group_of(run: &str) -> (String, String) {
-    let mut parts = run.split(':');
-    (
-        parts.next().unwrap_or("").to_string(),
-        parts.next().unwrap_or("").to_string(),
-    )
-}
-
-/// A median curve with its 20-80% quantile band over the values at each x.
-pub(super) fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Series {
-    Series {
-        label,
-        x,
-        y: vals.iter().map(|v| quantile(v, 0.5)).collect(),
-        band: Some((
-            vals.iter().map(|v| quantile(v, 0.2)).collect(),
-            vals.iter().map(|v| quantile(v, 0.8)).collect(),
-        )),
-        dashed,
-        markers: true,
-    }
-}
-
-/// Redraw the figures from metrics.csv: error vs parameters per noise level,
-/// and test error vs epoch for a few widths.
-pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
-    let spec: CnnSweepSpec = loaded.study_section()?;
-    let rd = RunDir::new(dir);
-    let metrics = Metrics::read(&rd.metrics())?;
-    let fig_dir = rd.figures();
-    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
-    let finals = finals(&metrics);
-    let classes = spec.data.classes.len();
-    let mut panels = Vec::new();
-    let mut epoch_panels = Vec::new();
-    let picks: Vec<usize> = if spec.figures.epoch_archs.is_empty() {
-        let n = spec.model.archs.len();
-        let mut v = vec![0, n / 2, n - 1];
-        v.dedup();
-        v
-    } else {
-        spec.figures.epoch_archs.clone()
-    };
-    for &eta in &spec.data.label_noise {
-        let key = format!("eta{eta}");
-        let mut archs: Vec<(usize, &[usize; 3])> = spec
-            .model
-            .archs
-            .iter()
-            .map(|a| (params_of(a, classes), a))
-            .collect();
-        archs.sort_by_key(|p| p.0);
-        let mut x = Vec::new();
-        let (mut tr, mut te, mut l10) = (Vec::new(), Vec::new(), Vec::new());
-        for (p, a) in &archs {
-            let label = arch_of(a).label();
-            let runs: Vec<&BTreeMap<String, f64>> = finals
-                .iter()
-                .filter(|(r, _)| group_of(r) == (key.clone(), label.clone()))
-                .map(|(_, v)| v)
-                .collect();
-            if runs.is_empty() {
-                continue;
-            }
-            x.push(*p as f64);
-            let get = |m: &str| {
-                runs.iter()
-                    .filter_map(|v| v.get(m).copied())
-                    .collect::<Vec<f64>>()
-            };
-            tr.push(get("final_train_error"));
-            te.push(get("final_test_error"));
-            l10.push(get("last10_test_error"));
-        }
-        if x.is_empty() {
-            continue;
-        }
-        let mut series = vec![
-            band(
-                x.clone(),
-                &tr,
-                "train error (final epoch), median and 20-80%".into(),
-                false,
-            ),
-            band(x.clone(), &te, "test error (final epoch)".into(), false),
-            band(
-                x.clone(),
-                &l10,
-                "test error (mean of last 10 epochs)".into(),
-                true,
-            ),
-        ];
-        if eta == 0.0 && !spec.claims.table1.is_empty() {
-            let mut pts: Vec<(f64, f64)> = spec
-                .claims
-                .table1
-                .iter()
-                .map(|r| (params_of(&r.arch, classes) as f64, r.test_error))
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            series.push(Series {
-                label: "course project's Table 1 test error (one seed)".into(),
-                x: pts.iter().map(|p| p.0).collect(),
-                y: pts.iter().map(|p| p.1).collect(),
-                band: None,
-                dashed: true,
-                markers: true,
-            });
-        }
-        panels.push(LinePanel {
-            title: format!("label noise {eta}, {} epochs", spec.train.epochs),
-            x_label: "parameters".into(),
-            y_label: "error".into(),
-            log_x: true,
-            log_y: false,
-            x_range: None,
-            y_range: None,
-            series,
-            hlines: Vec::new(),
-        });
-        // Test error vs epoch for the chosen widths.
-        let mut series = Vec::new();
-        for &i in &picks {
-            let a = &spec.model.archs[i];
-            let label = arch_of(a).label();
-            let own = Metrics {
-                rows: metrics
-                    .rows
-                    .iter()
-                    .filter(|r| {
-                        r.split == "test"
-                            && r.metric == "error"
-                            && group_of(&r.run) == (key.clone(), label.clone())
-                    })
-                    .cloned()
-                    .collect(),
-            };
-            let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-            for r in &own.rows {
-                by_epoch.entry(r.step).or_default().push(r.value);
-            }
-            if by_epoch.is_empty() {
-                continue;
-            }
-            let xs: Vec<f64> = by_epoch.keys().map(|&e| e as f64).collect();
-            let vals: Vec<Vec<f64>> = by_epoch.into_values().collect();
-            let mut s = band(
-                xs,
-                &vals,
-                format!("{label} ({} params)", params_of(a, classes)),
-                false,
-            );
-            s.markers = false;
-            series.push(s);
-        }
-        epoch_panels.push(LinePanel {
-            title: format!("test error vs epoch, label noise {eta}"),
-            x_label: "epoch".into(),
-            y_label: "test error".into(),
-            log_x: false,
-            log_y: false,
-            x_range: None,
-            y_range: None,
-            series,
-            hlines: Vec::new(),
-        });
-    }
-    if !panels.is_empty() {
-        let cols = panels.len().min(3);
-        plot::line_panels(&fig_dir.join("error_vs_params"), &panels, cols)?;
-        plot::line_panels(&fig_dir.join("test_error_vs_epoch"), &epoch_panels, cols)?;
-    }
-    Ok(())
-}
-
 /// The study `study = "cnn_sweep"`.
 pub const STUDY: StudyFns = StudyFns {
     name: "cnn_sweep",
     run_keys: RUN_KEYS,
     validate,
     run,
-    figures: plot,
+    figures: figures::plot,
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prominence_finds_interior_peaks_only() {
-        assert_eq!(peak_prominence(&[0.3, 0.2, 0.1]).1, None);
-        let (h, at) = peak_prominence(&[0.3, 0.2, 0.25, 0.15, 0.1]);
-        assert_eq!(at, Some(2));
-        assert!((h - 0.05).abs() < 1e-12);
-        assert_eq!(peak_prominence(&[0.1]).0, 0.0);
-    }
 
     /// A tiny CIFAR folder: records with random bytes and labels among 1, 6, 7, 8 (and 0, filtered out).
     fn fake_cifar(dir: &Path, train: usize, test: usize) {
@@ -1097,6 +647,9 @@ mod tests {
     fn labels_group_by_noise_and_arch() {
         let l = run_label(0.1, &[5, 15, 10], 2);
         assert_eq!(l, "eta0.1:cnn5-15-10:s2");
-        assert_eq!(group_of(&l), ("eta0.1".into(), "cnn5-15-10".into()));
+        assert_eq!(
+            crate::studies::toolkit::cnn::group_of(&l),
+            ("eta0.1".into(), "cnn5-15-10".into())
+        );
     }
 }

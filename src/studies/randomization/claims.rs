@@ -1,0 +1,385 @@
+//! The predictions of Zhang et al. (ICLR 2017, Sec. 2 and Fig. 1) and
+//! their verdicts: every randomization is fitted with unchanged
+//! hyperparameters, random labels take a small constant factor longer than
+//! true labels, test error rises with the label corruption p to chance.
+//! The tolerances come from the seed spread or from binomial and rank
+//! statistics, never from the measured value itself.
+
+use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
+
+use super::{RandomizationSpec, RunRecord};
+use crate::data::randomize::Randomization;
+use crate::record::{quantile, Claim, Measured, Prediction};
+use crate::studies::toolkit::sd;
+
+/// The runs of one (model, randomization), in seed order.
+pub(super) struct Cell<'a> {
+    pub r: Randomization,
+    pub runs: Vec<&'a RunRecord>,
+}
+
+impl Cell<'_> {
+    pub fn values(&self, f: impl Fn(&RunRecord) -> f64) -> Vec<f64> {
+        self.runs.iter().map(|r| f(r)).collect()
+    }
+}
+
+pub(super) fn epochs_of(r: &RunRecord) -> f64 {
+    r.epochs_to_fit.map_or(f64::NAN, |e| e as f64)
+}
+
+/// Spearman's rank correlation (average ranks for ties); NaN when a side is constant.
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut out = vec![0.0; v.len()];
+        let mut i = 0;
+        while i < idx.len() {
+            let mut j = i;
+            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+                j += 1;
+            }
+            for &k in &idx[i..=j] {
+                out[k] = (i + j) as f64 / 2.0;
+            }
+            i = j + 1;
+        }
+        out
+    }
+    let (rx, ry) = (ranks(x), ranks(y));
+    let n = x.len() as f64;
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
+}
+
+/// One-sided critical value of a rank correlation over `n` points at
+/// `confidence`, from the t approximation: r = t / sqrt(n - 2 + t^2),
+/// t the `confidence` quantile of Student's t with n - 2 degrees of freedom.
+pub fn spearman_critical(n: usize, confidence: f64) -> f64 {
+    if n < 4 {
+        return f64::NAN;
+    }
+    let df = (n - 2) as f64;
+    let t = StudentsT::new(0.0, 1.0, df)
+        .expect("df > 0")
+        .inverse_cdf(confidence);
+    t / (df + t * t).sqrt()
+}
+
+/// The central `confidence` interval of the error rate of a predictor that
+/// is independent of the labels: errors ~ Binomial(n_test, 1 - 1/k), divided by n_test.
+pub fn chance_interval(n_test: usize, classes: usize, confidence: f64) -> (f64, f64) {
+    let q = 1.0 - 1.0 / classes as f64;
+    let b = Binomial::new(q, n_test as u64).expect("q in [0, 1]");
+    let tail = (1.0 - confidence) / 2.0;
+    (
+        b.inverse_cdf(tail) as f64 / n_test as f64,
+        b.inverse_cdf(1.0 - tail) as f64 / n_test as f64,
+    )
+}
+
+/// The claims, each prediction from the paper (never from the measurement):
+/// per model (`cells[a]`, one cell per randomization): every setting is
+/// fitted, the slowdown of random over true labels, test error rises
+/// with p, random labels give chance-level test error.
+pub(super) fn claims(spec: &RandomizationSpec, cells: &[Vec<Cell>], n_test: usize) -> Vec<Claim> {
+    let mut out = Vec::new();
+    for (a, row) in cells.iter().enumerate() {
+        let arch = spec.model.archs[a].label();
+        for c in row {
+            out.push(fit_claim(spec, &arch, c));
+        }
+        let find = |r: Randomization| row.iter().find(|c| c.r == r);
+        if let (Some(tr), Some(rl)) = (
+            find(Randomization::TrueLabels),
+            find(Randomization::RandomLabels),
+        ) {
+            out.push(slowdown_claim(spec, &arch, tr, rl));
+        }
+        out.extend(trend_claims(spec, &arch, row, n_test));
+        if let Some(rl) = find(Randomization::RandomLabels) {
+            out.push(chance_claim(spec, &arch, rl, n_test));
+        }
+    }
+    out
+}
+
+/// Claim 1: model `arch` reaches zero training error on the randomization of `c`
+/// in every run, with the hyperparameters of every other setting (a check).
+fn fit_claim(spec: &RandomizationSpec, arch: &str, c: &Cell) -> Claim {
+    let budget = spec.train.max_epochs;
+    let missed: Vec<String> = c
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.epochs_to_fit.is_none())
+        .map(|(s, r)| format!("s{s} (train error {:.4})", r.final_train_error))
+        .collect();
+    let fitted = (c.runs.len() - missed.len()) as f64 / c.runs.len().max(1) as f64;
+    let epochs = c.values(epochs_of);
+    Claim::new(
+        format!("fits.{arch}.{}", c.r.label()),
+        format!(
+            "{arch} reaches zero training error on {} within {budget} epochs in every run, with the hyperparameters of every other setting (value: fraction of runs that did)",
+            c.r.label()
+        ),
+        "Zhang et al. ICLR 2017, Sec. 2 and Fig. 1a: all randomizations are fitted with unchanged hyperparameters",
+        Prediction::AtLeast { bound: 1.0 },
+        Measured {
+            runs: c.runs.len(),
+            ..Measured::single(fitted)
+        }
+        .with_note(if missed.is_empty() {
+            format!(
+                "epochs to fit: median {}, range {}-{}",
+                quantile(&epochs, 0.5),
+                quantile(&epochs, 0.0),
+                quantile(&epochs, 1.0)
+            )
+        } else {
+            format!("not fitted: {}", missed.join(", "))
+        }),
+    ).as_check()
+}
+
+/// Claim 2: random labels take a small constant factor longer than true labels:
+/// the per-seed ratio of epochs to fit, median, in `claims.slowdown`.
+fn slowdown_claim(spec: &RandomizationSpec, arch: &str, tr: &Cell, rl: &Cell) -> Claim {
+    let cs = &spec.claims;
+    let budget = spec.train.max_epochs;
+    let (te, re) = (tr.values(epochs_of), rl.values(epochs_of));
+    let ratios: Vec<f64> = te.iter().zip(&re).map(|(t, r)| r / t).collect();
+    let [low, high] = cs.slowdown;
+    let measured = if ratios.iter().all(|v| v.is_finite()) {
+        Measured::median_of(&ratios).with_note(format!(
+            "per seed: {}; epochs to fit true {:?}, random {:?}",
+            ratios
+                .iter()
+                .map(|v| format!("{v:.3}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            te,
+            re
+        ))
+    } else {
+        let floor: Vec<String> = te
+            .iter()
+            .zip(&re)
+            .map(|(t, r)| {
+                if r.is_finite() {
+                    format!("{:.3}", r / t)
+                } else {
+                    format!("> {:.3}", budget as f64 / t)
+                }
+            })
+            .collect();
+        Measured {
+            runs: ratios.len(),
+            ..Measured::single(f64::NAN)
+        }
+        .with_note(format!(
+            "a run did not fit within {budget} epochs; per seed: {}",
+            floor.join(", ")
+        ))
+    };
+    Claim::new(
+        format!("slowdown.{arch}.random_over_true"),
+        format!("{arch}: epochs to zero training error with random labels / with true labels (per seed, median) is a small constant factor in [{low}, {high}]"),
+        cs.slowdown_source.clone(),
+        Prediction::Interval { low, high },
+        measured,
+    )
+}
+
+/// Claim 3: test error rises with the corruption p (the label-corruption curve,
+/// at least three levels): a Spearman trend test over all runs, and no step
+/// of p down by more than 2 standard errors of the difference.
+fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usize) -> Vec<Claim> {
+    let cs = &spec.claims;
+    let mut curve: Vec<&Cell> = row.iter().filter(|c| c.r.corruption().is_some()).collect();
+    curve.sort_by(|x, y| {
+        x.r.corruption()
+            .unwrap()
+            .total_cmp(&y.r.corruption().unwrap())
+    });
+    if curve.len() < 3 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let (mut ps, mut errs) = (Vec::new(), Vec::new());
+    for c in &curve {
+        for v in c.values(|r| r.test_error) {
+            ps.push(c.r.corruption().unwrap());
+            errs.push(v);
+        }
+    }
+    let rho = spearman(&ps, &errs);
+    out.push(Claim::new(
+        format!("test_error_rises.{arch}.spearman"),
+        format!(
+            "{arch}: test error (at the stop) increases with the label corruption p: Spearman rank correlation over all runs above its one-sided {} critical value",
+            cs.trend_confidence
+        ),
+        "Zhang et al. ICLR 2017, Fig. 1c: test error grows steadily with the label corruption, to chance at p = 1",
+        Prediction::AtLeast {
+            bound: spearman_critical(ps.len(), cs.trend_confidence),
+        },
+        Measured {
+            runs: ps.len(),
+            ..Measured::single(rho)
+        }
+        .with_note(format!("{} points, p in {:?}", ps.len(), curve.iter().map(|c| c.r.corruption().unwrap()).collect::<Vec<_>>())),
+    ));
+    // Each step: mean test error at p_{i+1} >= mean at p_i minus 2 standard
+    // errors of the difference (seed sd, or the test-set binomial sd for 1 run).
+    let stats: Vec<(f64, f64)> = curve
+        .iter()
+        .map(|c| {
+            let v = c.values(|r| r.test_error);
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            let seed_sd = sd(&v);
+            let binom = (m * (1.0 - m) / n_test as f64).sqrt();
+            let s = if seed_sd.is_finite() {
+                seed_sd.max(binom)
+            } else {
+                binom
+            };
+            (m, s * s / v.len() as f64)
+        })
+        .collect();
+    let (mut worst, mut at) = (f64::INFINITY, 0);
+    for (i, w) in stats.windows(2).enumerate() {
+        let margin = w[1].0 - w[0].0 + 2.0 * (w[0].1 + w[1].1).sqrt();
+        if margin < worst {
+            (worst, at) = (margin, i);
+        }
+    }
+    out.push(Claim::new(
+        format!("test_error_rises.{arch}.steps"),
+        format!("{arch}: at every step of p the mean test error does not fall by more than 2 standard errors of the difference (value: the smallest rise + 2 se over the steps)"),
+        "Zhang et al. ICLR 2017, Fig. 1c: test error grows steadily with the label corruption",
+        Prediction::AtLeast { bound: 0.0 },
+        Measured { runs: curve[0].runs.len(), ..Measured::single(worst) }.with_note(format!(
+            "tightest step p = {} -> {}; means {}",
+            curve[at].r.corruption().unwrap(),
+            curve[at + 1].r.corruption().unwrap(),
+            stats.iter().map(|s| format!("{:.4}", s.0)).collect::<Vec<_>>().join(", ")
+        )),
+    ));
+    out
+}
+
+/// Claim 4: random labels give test error (median over runs) at chance 1 - 1/k,
+/// within the central binomial interval for `n_test` test images.
+fn chance_claim(spec: &RandomizationSpec, arch: &str, rl: &Cell, n_test: usize) -> Claim {
+    let cs = &spec.claims;
+    let classes = spec.data.classes.len();
+    let (low, high) = chance_interval(n_test, classes, cs.chance_confidence);
+    Claim::new(
+        format!("chance.{arch}.random_labels"),
+        format!(
+            "{arch} trained on random labels: test error (median over runs) is at chance 1 - 1/{classes} = {:.4}, within the central {} binomial interval for {n_test} test images",
+            1.0 - 1.0 / classes as f64,
+            cs.chance_confidence
+        ),
+        "Zhang et al. ICLR 2017, Sec. 2: with random labels the test error is no better than random guessing",
+        Prediction::Interval { low, high },
+        Measured::median_of(&rl.values(|r| r.test_error)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Metrics;
+
+    #[test]
+    fn spearman_ranks_with_ties() {
+        assert!((spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 25.0, 40.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        // Ties: x = (0, 0, 1, 1), y = (1, 2, 3, 4): ranks (0.5, 0.5, 2.5, 2.5) vs (0..3).
+        let r = spearman(&[0.0, 0.0, 1.0, 1.0], &[1.0, 2.0, 3.0, 4.0]);
+        assert!((r - 0.894_427_190_999_916).abs() < 1e-12, "{r}");
+        assert!(spearman(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+    }
+
+    #[test]
+    fn critical_values_match_tables() {
+        // One-sided 1% critical value of Pearson r for n = 18 (df 16) is 0.5425.
+        assert!((spearman_critical(18, 0.99) - 0.5425).abs() < 1e-3);
+        assert!(spearman_critical(3, 0.99).is_nan());
+        // Chance interval for 4 classes and 4000 images: 0.75 +- 2.576 * 0.00685.
+        let (lo, hi) = chance_interval(4000, 4, 0.99);
+        assert!(
+            (lo - 0.7324).abs() < 1e-3 && (hi - 0.7676).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+    }
+
+    fn record(epochs: Option<usize>, test_error: f64) -> RunRecord {
+        RunRecord {
+            metrics: Metrics::default(),
+            epochs_to_fit: epochs,
+            steps_to_fit: epochs.map(|e| e as u64 * 10),
+            final_train_error: if epochs.is_some() { 0.0 } else { 0.05 },
+            test_error,
+        }
+    }
+
+    /// Every claim can fail: a run that does not fit, a slowdown outside the
+    /// range, a falling test-error curve, a random-label model above chance.
+    #[test]
+    fn claims_fail_when_the_measurements_disagree() {
+        let spec: RandomizationSpec = toml::from_str(
+            "[data]\ntrain = 10\ntest = 2000\nsettings = [\"true\", \"random_labels\"]\ncorruption = [0.5]\n\
+             [model]\narchs = [{ kind = \"mlp\", widths = [8] }]\n\
+             [train]\nmax_epochs = 50\nbatch = [4]\nlr = [0.01]\nmomentum = 0.9\nruns = 2\n",
+        )
+        .unwrap();
+        let verdicts = |true_runs: &[RunRecord], corrupt: &[RunRecord], random: &[RunRecord]| {
+            fn cell(r: Randomization, runs: &[RunRecord]) -> Cell<'_> {
+                Cell {
+                    r,
+                    runs: runs.iter().collect(),
+                }
+            }
+            let row = vec![
+                cell(Randomization::TrueLabels, true_runs),
+                cell(Randomization::RandomLabels, random),
+                cell(Randomization::CorruptLabels { p: 0.5 }, corrupt),
+            ];
+            claims(&spec, &[row], 2000)
+                .into_iter()
+                .map(|c| (c.id, c.holds, c.measured.note))
+                .collect::<Vec<_>>()
+        };
+        let good = verdicts(
+            &[record(Some(10), 0.2), record(Some(12), 0.21)],
+            &[record(Some(15), 0.5), record(Some(16), 0.52)],
+            &[record(Some(25), 0.75), record(Some(26), 0.76)],
+        );
+        assert!(good.iter().all(|c| c.1), "{good:?}");
+        let bad = verdicts(
+            &[record(Some(10), 0.2), record(Some(10), 0.2)],
+            &[record(Some(15), 0.1), record(None, 0.1)],
+            &[record(Some(80), 0.5), record(Some(90), 0.5)],
+        );
+        let holds = |id: &str| bad.iter().find(|c| c.0 == id).unwrap().1;
+        assert!(!holds("fits.mlp8.corrupt0.5"));
+        let note = &bad
+            .iter()
+            .find(|c| c.0 == "fits.mlp8.corrupt0.5")
+            .unwrap()
+            .2;
+        assert!(note.contains("s1"), "{note}");
+        assert!(holds("fits.mlp8.random_labels"));
+        assert!(!holds("slowdown.mlp8.random_over_true"));
+        assert!(!holds("test_error_rises.mlp8.steps"));
+        assert!(!holds("test_error_rises.mlp8.spearman"));
+        assert!(!holds("chance.mlp8.random_labels"));
+    }
+}

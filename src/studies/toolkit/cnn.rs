@@ -1,0 +1,145 @@
+//! What the CIFAR-10 CNN studies share: the data's default folder and
+//! classes, loading a training and test set, the checks of the SGD settings
+//! of a `[train]` table, a run's resumable training state, its per-epoch
+//! metric rows, and reading the per-run values back for the figures.
+//!
+//! Each study keeps its own `[train]` table (the keys differ: an epoch
+//! budget with scalar batch and lr in `cnn_sweep`, a budget to zero training
+//! error with one batch and lr per model in `randomization`); both resolve
+//! to one `nets::cnn::FitConfig` per model, checked here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::data::cifar::{self, CifarSet, Split};
+use crate::error::{Error, Result};
+use crate::nets::cnn::{EpochEval, TrainStateFile};
+use crate::record::Metrics;
+use crate::runner::RunContext;
+use crate::spec::LoadedSpec;
+
+/// CIFAR-10 binary folder, relative to the working directory (`--data` overrides).
+pub fn default_dir() -> String {
+    "../shared/data/cifar10-4class".into()
+}
+
+/// The course project's classes automobile, frog, horse, ship (relabelled 0..3).
+pub fn default_classes() -> Vec<u8> {
+    vec![1, 6, 7, 8]
+}
+
+/// A CIFAR training set and test set.
+pub struct CifarPair {
+    pub train: CifarSet,
+    pub test: CifarSet,
+}
+
+/// The first `train.1` training and `test.1` test images of `classes` in
+/// `dir`; too few is bad input naming the spec key (`train.0`, `test.0`).
+pub fn load_cifar_pair(
+    dir: &Path,
+    classes: &[u8],
+    train: (&str, usize),
+    test: (&str, usize),
+) -> Result<CifarPair> {
+    let train_set = cifar::load(dir, Split::Train, classes, Some(train.1))?;
+    let test_set = cifar::load(dir, Split::Test, classes, Some(test.1))?;
+    for ((key, want), got) in [(train, train_set.len()), (test, test_set.len())] {
+        if got < want {
+            return Err(Error::bad(format!(
+                "{key} = {want}: {} holds only {got} images of classes {classes:?}",
+                dir.display()
+            )));
+        }
+    }
+    Ok(CifarPair {
+        train: train_set,
+        test: test_set,
+    })
+}
+
+/// `train.momentum` in [0, 1) and `train.weight_decay` >= 0.
+pub fn check_momentum_and_decay(spec: &LoadedSpec, momentum: f32, weight_decay: f32) -> Result<()> {
+    if !(0.0..1.0).contains(&momentum) {
+        return Err(spec.bad_value("train.momentum", format!("{momentum} is outside [0, 1)")));
+    }
+    if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+        return Err(spec.bad_value("train.weight_decay", format!("{weight_decay} must be >= 0")));
+    }
+    Ok(())
+}
+
+/// The resumable training state of unit `i` of the sweep `name`, written
+/// every `save_every` epochs (0: never) and read back under `--resume`.
+pub fn train_state(ctx: &RunContext, name: &str, i: usize, save_every: usize) -> TrainStateFile {
+    TrainStateFile {
+        path: crate::runner::unit_state_path(ctx, name, i),
+        save_every,
+        resume: ctx.resume,
+    }
+}
+
+/// The per-epoch measurements of run `label` as metrics rows (step = epoch):
+/// train/test loss and error, and the error against the clean training
+/// labels (split "train_clean") where it was measured.
+pub fn epoch_metrics(label: &str, evals: &[EpochEval]) -> Metrics {
+    let mut metrics = Metrics::default();
+    for ev in evals {
+        let e = ev.epoch as u64;
+        metrics.push(label, e, "train", "loss", ev.train_loss);
+        metrics.push(label, e, "train", "error", ev.train_error);
+        if let Some(clean) = ev.train_clean_error {
+            metrics.push(label, e, "train_clean", "error", clean);
+        }
+        metrics.push(label, e, "test", "loss", ev.test_loss);
+        metrics.push(label, e, "test", "error", ev.test_error);
+    }
+    metrics
+}
+
+/// Per-run "final" values (split "final") by run label: run -> metric -> value.
+pub fn finals(metrics: &Metrics) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for r in metrics.rows.iter().filter(|r| r.split == "final") {
+        out.entry(r.run.clone())
+            .or_default()
+            .insert(r.metric.clone(), r.value);
+    }
+    out
+}
+
+/// The group of a run label `setting:model:sN`: its first two parts, e.g.
+/// "eta0.1:cnn5-15-10:s2" -> ("eta0.1", "cnn5-15-10").
+pub fn group_of(run: &str) -> (String, String) {
+    let mut parts = run.split(':');
+    (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_the_first_two_parts() {
+        assert_eq!(
+            group_of("corrupt0.2:mlp512:s1"),
+            ("corrupt0.2".into(), "mlp512".into())
+        );
+        assert_eq!(group_of("solo"), ("solo".into(), String::new()));
+    }
+
+    #[test]
+    fn finals_collect_the_final_split_by_run() {
+        let mut m = Metrics::default();
+        m.push("a:b:s0", 3, "final", "x", 1.0);
+        m.push("a:b:s0", 3, "test", "x", 9.0);
+        m.push("a:b:s1", 3, "final", "x", 2.0);
+        let f = finals(&m);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f["a:b:s0"]["x"], 1.0);
+        assert_eq!(f["a:b:s1"]["x"], 2.0);
+    }
+}

@@ -1,0 +1,279 @@
+//! The figures: Fig 1 (train and test accuracy against t + 1 per panel),
+//! Fig 2 (the figure run's decision boundary in the (mu1, mu2) plane),
+//! Fig 3 (histograms of the neurons' projections) of Xu et al. (ICLR 2024),
+//! and the grokking-time map with the A5 boundary. They read metrics.csv,
+//! neurons.csv and points.csv.
+
+use std::path::Path;
+
+use super::csv::{read_neurons, read_points, NeuronRow, PointRow};
+use super::{regime, MapSpec, PanelSpec, ReferencePoint, XorSpec};
+use crate::error::{Error, Result};
+use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel, Series};
+use crate::record::{quantile, Metrics, RunDir};
+use crate::spec::LoadedSpec;
+
+/// The figure run's neurons by step (`csv::read_neurons`).
+type Neurons = [(usize, Vec<NeuronRow>)];
+
+/// Draw Figs 1-3 and the grokking map from the recorded files of a run.
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
+    let spec: XorSpec = loaded.study_section()?;
+    let rd = RunDir::new(dir);
+    let metrics = Metrics::read(&rd.metrics())?;
+    let fig_dir = rd.figures();
+    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
+    fig1_accuracy(&spec, &metrics, &fig_dir)?;
+    // Figs 2-3 from the figure run's neurons and points.
+    let neurons_path = rd.file("neurons.csv");
+    if let (Some(fig_panel), true) = (&spec.figures.panel, neurons_path.exists()) {
+        let neurons = read_neurons(&neurons_path, fig_panel)?;
+        let points = read_points(&rd.file("points.csv"), fig_panel)?;
+        fig2_decision_boundary(&spec, &neurons, &points, &fig_dir)?;
+        fig3_projections(&spec, &neurons, &fig_dir)?;
+    }
+    if let Some(map) = &spec.grokking_map {
+        grokking_map(&spec, map, &metrics, &fig_dir)?;
+    }
+    Ok(())
+}
+
+/// Per-step values of (split, metric) across runs: step -> values over runs.
+fn across_runs(metrics: &Metrics, split: &str, metric: &str) -> Vec<(u64, Vec<f64>)> {
+    let mut by_step: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for r in metrics
+        .rows
+        .iter()
+        .filter(|r| r.split == split && r.metric == metric)
+    {
+        by_step.entry(r.step).or_default().push(r.value);
+    }
+    by_step.into_iter().collect()
+}
+
+/// Fig 1: per panel, the median and 20-80% band of train and test accuracy
+/// against t + 1, with the paper's medians where the panel gives them.
+fn fig1_accuracy(spec: &XorSpec, metrics: &Metrics, fig_dir: &Path) -> Result<()> {
+    let panels: Vec<LinePanel> = spec
+        .panels
+        .iter()
+        .map(|panel| fig1_panel(panel, metrics))
+        .collect();
+    if !panels.is_empty() {
+        plot::line_panels(&fig_dir.join("fig1_accuracy"), &panels, panels.len().min(2))?;
+    }
+    Ok(())
+}
+
+/// One panel of Fig 1, from the rows of the panel's runs.
+fn fig1_panel(panel: &PanelSpec, metrics: &Metrics) -> LinePanel {
+    let prefix = format!("{}:", panel.id);
+    let own = Metrics {
+        rows: metrics
+            .rows
+            .iter()
+            .filter(|r| r.run.starts_with(&prefix))
+            .cloned()
+            .collect(),
+    };
+    let mut series = Vec::new();
+    for (split, label) in [
+        ("train", "train (noisy labels)"),
+        ("test", "test (clean labels)"),
+    ] {
+        let per_step = across_runs(&own, split, "accuracy");
+        let x: Vec<f64> = per_step.iter().map(|(t, _)| *t as f64 + 1.0).collect();
+        let med = per_step.iter().map(|(_, v)| quantile(v, 0.5)).collect();
+        let lo = per_step.iter().map(|(_, v)| quantile(v, 0.2)).collect();
+        let hi = per_step.iter().map(|(_, v)| quantile(v, 0.8)).collect();
+        series.push(Series {
+            label: format!("{label}, median and 20-80%"),
+            x,
+            y: med,
+            band: Some((lo, hi)),
+            dashed: false,
+            markers: false,
+        });
+    }
+    let refs: Vec<&ReferencePoint> = panel.reference.iter().collect();
+    if !refs.is_empty() {
+        for split in ["train", "test"] {
+            let pts: Vec<&&ReferencePoint> = refs.iter().filter(|r| r.split == split).collect();
+            if !pts.is_empty() {
+                series.push(Series {
+                    label: format!("paper's {split} median (read off Fig 1)"),
+                    x: pts.iter().map(|r| r.step as f64 + 1.0).collect(),
+                    y: pts.iter().map(|r| r.median).collect(),
+                    band: None,
+                    dashed: true,
+                    markers: true,
+                });
+            }
+        }
+    }
+    LinePanel {
+        title: format!(
+            "alpha = {:e}, {} runs",
+            panel.alpha,
+            own.series("test", "accuracy").len()
+        ),
+        x_label: "t + 1 (GD steps)".into(),
+        y_label: "accuracy".into(),
+        log_x: true,
+        log_y: false,
+        x_range: Some((1.0, panel.steps as f64 + 1.0)),
+        y_range: Some((0.4, 1.02)),
+        series,
+        hlines: vec![HLine {
+            y: 0.5,
+            label: "chance".into(),
+        }],
+    }
+}
+
+/// Fig 2: at each boundary step, the network's output over the (mu1, mu2)
+/// plane (an 81 x 81 grid) under the training points coloured by label.
+fn fig2_decision_boundary(
+    spec: &XorSpec,
+    neurons: &Neurons,
+    points: &[PointRow],
+    fig_dir: &Path,
+) -> Result<()> {
+    let mu_norm = spec.data.mu_norm_sq.sqrt();
+    let act = spec.model.activation;
+    let mut scatter = Vec::new();
+    for &t in &spec.figures.boundary_steps {
+        let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else {
+            continue;
+        };
+        let lim = points
+            .iter()
+            .map(|p| p.u1.abs().max(p.u2.abs()))
+            .fold(0.0f64, f64::max)
+            * 1.1;
+        let grid: Vec<f64> = (0..81)
+            .map(|i| -lim + 2.0 * lim * i as f64 / 80.0)
+            .collect();
+        let field: Vec<Vec<f64>> = grid
+            .iter()
+            .map(|&u1| {
+                grid.iter()
+                    .map(|&u2| {
+                        rows.iter()
+                            .map(|r| r.a * act.value((u1 * r.proj_mu1 + u2 * r.proj_mu2) / mu_norm))
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect();
+        scatter.push(ScatterPanel {
+            title: format!("t = {t}"),
+            x_label: "<x, mu1>/||mu||".into(),
+            y_label: "<x, mu2>/||mu||".into(),
+            points: points
+                .iter()
+                .map(|p| (p.u1, p.u2, usize::from(p.label < 0.0)))
+                .collect(),
+            class_labels: ["y = +1".into(), "y = -1".into()],
+            field: Some((grid.clone(), grid, field)),
+        });
+    }
+    if !scatter.is_empty() {
+        let cols = scatter.len();
+        plot::scatter_panels(&fig_dir.join("fig2_decision_boundary"), &scatter, cols)?;
+    }
+    Ok(())
+}
+
+/// Fig 3: at each histogram step, the projections <w_j, mu1> and
+/// <w_j, mu2> of the neurons with a_j > 0.
+fn fig3_projections(spec: &XorSpec, neurons: &Neurons, fig_dir: &Path) -> Result<()> {
+    let mut hists = Vec::new();
+    for &t in &spec.figures.histogram_steps {
+        let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else {
+            continue;
+        };
+        let pos: Vec<&NeuronRow> = rows.iter().filter(|r| r.a > 0.0).collect();
+        hists.push(HistPanel {
+            title: format!("t = {t}, neurons with a_j > 0"),
+            x_label: "projection".into(),
+            groups: vec![
+                (
+                    "<w_j, mu1>".into(),
+                    pos.iter().map(|r| r.proj_mu1).collect(),
+                ),
+                (
+                    "<w_j, mu2>".into(),
+                    pos.iter().map(|r| r.proj_mu2).collect(),
+                ),
+            ],
+            bins: 30,
+        });
+    }
+    if !hists.is_empty() {
+        let cols = hists.len().min(5);
+        plot::hist_panels(&fig_dir.join("fig3_projections"), &hists, cols)?;
+    }
+    Ok(())
+}
+
+/// The grokking-time map: log10(t + 1) of the median grokking step per
+/// (alpha, omega_init), with the A5 boundary omega n m^{3/2} p = alpha ||mu||^2.
+fn grokking_map(spec: &XorSpec, map: &MapSpec, metrics: &Metrics, fig_dir: &Path) -> Result<()> {
+    let med = metrics.series("map", "median_grokking_step");
+    if !med.is_empty() {
+        let mut values = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
+        for (run, s) in &med {
+            let parts: Vec<&str> = run.split(':').collect();
+            if let (Some(i), Some(j)) = (
+                parts.get(1).and_then(|a| a[1..].parse::<usize>().ok()),
+                parts.get(2).and_then(|w| w[1..].parse::<usize>().ok()),
+            ) {
+                if let Some(&(_, v)) = s.first() {
+                    values[i][j] = if v >= 0.0 {
+                        (v + 1.0).log10()
+                    } else {
+                        f64::NAN
+                    };
+                }
+            }
+        }
+        // A5 holds below the omega_init at which it is an equality, for each alpha.
+        let a5 = |alpha: f64| regime(spec, alpha, 1.0).a5_boundary_omega();
+        let (amin, amax) = (
+            map.alphas.iter().cloned().fold(f64::INFINITY, f64::min),
+            map.alphas.iter().cloned().fold(0.0, f64::max),
+        );
+        let xs: Vec<f64> = (0..50)
+            .map(|k| amin * (amax / amin).powf(k as f64 / 49.0))
+            .collect();
+        plot::heatmap_panels(
+            &fig_dir.join("grokking_map"),
+            &[HeatmapPanel {
+                title: format!(
+                    "first step with clean test accuracy >= {} (median of runs)",
+                    map.threshold
+                ),
+                x_label: "step size alpha".into(),
+                y_label: "init scale omega_init".into(),
+                x_values: map.alphas.clone(),
+                y_values: map.omegas.clone(),
+                values,
+                value_label: "log10(t + 1), grey = not reached".into(),
+                value_range: None,
+                log_x: true,
+                log_y: true,
+                overlays: vec![Series {
+                    label: "A5 boundary omega n m^1.5 p = alpha ||mu||^2".into(),
+                    x: xs.clone(),
+                    y: xs.iter().map(|&a| a5(a)).collect(),
+                    band: None,
+                    dashed: true,
+                    markers: false,
+                }],
+            }],
+            1,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,719 @@
+//! Study 1: benign overfitting and grokking on XOR-cluster data
+//! (Xu, Wang, Frei, Vardi, Hu, ICLR 2024, arXiv 2310.02541).
+//!
+//! Data: XOR clusters in R^p (`data::xor_cluster`), labels flipped at rate eta,
+//! clean test set. Model: f(x; W) = sum_j a_j relu(<w_j, x>), a_j = +-1/sqrt(m)
+//! fixed, w_j(0) ~ N(0, omega^2 I_p). Training: full-batch GD on the mean
+//! logistic loss, step alpha, first layer only. Measurements at log-spaced
+//! steps: train accuracy (noisy labels), train loss, max_i |f(x_i)|, clean
+//! test accuracy; at t = 1 the one-step linear limit; for the figure run the
+//! neurons' projections on mu1 and mu2.
+//! Theory (Theorem 3.1, `theory::xor_cluster`): 100% train accuracy for
+//! 1 <= t <= sqrt(n); test accuracy ~ 1/2 at t = 1; near 1 for
+//! C n^0.01 <= t <= sqrt(n); f(.; W(1)) ~ (alpha/8n) <sum y_i x_i, .>; the fit
+//! is in sign only (`claims`). Figures 1-3 of the paper and a grokking-time
+//! map (`figures`), Figs 2-3 from the figure run's files (`csv`).
+
+mod claims;
+mod csv;
+mod figures;
+
+use serde::{Deserialize, Serialize};
+
+use self::claims::{correlation_and_slope, map_claims, panel_claims, values_at};
+use super::toolkit::{check_unique, log_schedule};
+use super::{Findings, StudyFns};
+use crate::data::label_noise::FlipRule;
+use crate::data::xor_cluster::{Representation, XorCluster, XorClusterSample};
+use crate::error::{Error, Result};
+use crate::nets::activation::Activation;
+use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
+use crate::nets::loss::Loss;
+use crate::nets::two_layer::{
+    choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+};
+use crate::record::{quantile, Claim, Metrics};
+use crate::rng::Numbering;
+use crate::runner::{sweep, RunContext};
+use crate::spec::LoadedSpec;
+use crate::theory::xor_cluster::XorRegime;
+
+// ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): (panel k, run r), numbered 1000 k + r
+/// below run 1000; and run r of the grokking map (shared by all its cells).
+pub(crate) const PANEL_STREAMS: Numbering = Numbering {
+    family: "xor_cluster:panel",
+    radices: &[1000],
+    start: 0,
+    end: 1_000_000,
+};
+pub(crate) const MAP_STREAMS: Numbering = Numbering::from("xor_cluster:map", &[], 1_000_000);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["panels[].runs", "grokking_map.runs"];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XorSpec {
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    #[serde(default)]
+    pub theory: TheorySpec,
+    #[serde(default)]
+    pub panels: Vec<PanelSpec>,
+    #[serde(default)]
+    pub figures: FigureSpec,
+    #[serde(default)]
+    pub grokking_map: Option<MapSpec>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Ambient dimension p.
+    pub p: u64,
+    pub n: usize,
+    pub n_test: usize,
+    /// ||mu||^2, as the paper reports it.
+    pub mu_norm_sq: f64,
+    /// Label-flip rate eta, 0 <= eta < 1/2.
+    pub eta: f64,
+    #[serde(default = "default_flip")]
+    pub flip_rule: FlipRule,
+    #[serde(default = "default_representation")]
+    pub representation: Representation,
+}
+
+fn default_flip() -> FlipRule {
+    FlipRule::Bernoulli
+}
+fn default_representation() -> Representation {
+    Representation::Auto
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    pub m: usize,
+    pub omega_init: f64,
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    #[serde(default = "default_second_layer")]
+    pub second_layer: SecondLayerInit,
+    #[serde(default = "default_loss")]
+    pub loss: Loss,
+    #[serde(default = "default_trained")]
+    pub trained: TrainedLayers,
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default = "default_engine")]
+    pub engine: EngineKind,
+}
+
+fn default_activation() -> Activation {
+    Activation::Relu
+}
+fn default_second_layer() -> SecondLayerInit {
+    SecondLayerInit::RandomSign { scale: None }
+}
+fn default_loss() -> Loss {
+    Loss::Logistic
+}
+fn default_trained() -> TrainedLayers {
+    TrainedLayers::First
+}
+fn default_engine() -> EngineKind {
+    EngineKind::Auto
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TheorySpec {
+    /// The constant C of assumptions A1-A6 and of part 3's start C n^0.01.
+    pub c: f64,
+    /// Fraction of runs that must fit the noisy labels for part 1 to hold
+    /// (the theorem's probability 1 - n^-Omega(1) - O(1/sqrt m), constants unknown).
+    pub fit_fraction: f64,
+    /// Median clean test accuracy that counts as "near 1" for part 3.
+    pub late_accuracy: f64,
+    /// Largest max_i |f(x_i)| that counts as a fit "in sign only".
+    pub max_output: f64,
+    /// Largest |L - log 2| that counts as "training loss near log 2".
+    pub loss_gap: f64,
+}
+
+impl Default for TheorySpec {
+    fn default() -> Self {
+        TheorySpec {
+            c: 1.0,
+            fit_fraction: 0.9,
+            late_accuracy: 0.95,
+            max_output: 1e-3,
+            loss_gap: 1e-3,
+        }
+    }
+}
+
+/// Which claims a panel is tested against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKind {
+    /// Theorem 3.1 parts 1-3 on the panel's own sqrt(n) horizon.
+    Theorem,
+    /// The one-step linear limit and the fit in sign only.
+    Mechanism,
+    /// The final step's median clean test accuracy is near 1 (grokking completes).
+    FinalGeneralization,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelSpec {
+    pub id: String,
+    /// GD step size alpha.
+    pub alpha: f64,
+    pub steps: usize,
+    pub runs: usize,
+    /// Record every step up to this one, then every ~5%.
+    #[serde(default = "default_dense")]
+    pub dense_until: usize,
+    #[serde(default)]
+    pub claims: Vec<ClaimKind>,
+    /// Values read off the paper's figure: the medians the simulation is compared with.
+    #[serde(default)]
+    pub reference: Vec<ReferencePoint>,
+}
+
+fn default_dense() -> usize {
+    60
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferencePoint {
+    pub step: usize,
+    /// "train" or "test".
+    pub split: String,
+    /// The paper's median accuracy at this step.
+    pub median: f64,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    /// Panel whose run 0 is drawn in Fig 2 (boundary) and Fig 3 (histograms).
+    pub panel: Option<String>,
+    pub boundary_steps: Vec<usize>,
+    pub histogram_steps: Vec<usize>,
+    /// Read-off tolerance added to the statistical one for the Fig 1 medians.
+    pub readoff_tolerance: f64,
+}
+
+impl Default for FigureSpec {
+    fn default() -> Self {
+        FigureSpec {
+            panel: None,
+            boundary_steps: vec![0, 1, 15],
+            histogram_steps: vec![0, 1, 2, 3, 10],
+            readoff_tolerance: 0.02,
+        }
+    }
+}
+
+/// Beyond the paper: median first step with clean test accuracy >= threshold
+/// over a grid of (alpha, omega_init).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapSpec {
+    pub alphas: Vec<f64>,
+    pub omegas: Vec<f64>,
+    pub runs: usize,
+    pub max_steps: usize,
+    pub threshold: f64,
+}
+
+/// Validation of everything the types cannot express; returns the resolved spec text.
+pub fn validate(spec: &LoadedSpec) -> Result<String> {
+    let s: XorSpec = spec.study_section()?;
+    let bad = |k: &str, m: &str| Err(spec.bad_value(k, m));
+    let d = &s.data;
+    if d.n == 0 {
+        return bad("data.n", "must be >= 1");
+    }
+    if d.n_test == 0 {
+        return bad("data.n_test", "must be >= 1");
+    }
+    if d.p < 2 {
+        return bad("data.p", "must be >= 2 (mu1 and mu2 are orthogonal)");
+    }
+    if !(0.0..0.5).contains(&d.eta) {
+        return bad("data.eta", &format!("{} is outside [0, 0.5)", d.eta));
+    }
+    if !(d.mu_norm_sq.is_finite() && d.mu_norm_sq > 0.0) {
+        return bad("data.mu_norm_sq", "must be a positive number");
+    }
+    const MAX_SIZE: usize = 10_000_000;
+    for (key, v) in [
+        ("data.n", d.n),
+        ("data.n_test", d.n_test),
+        ("model.m", s.model.m),
+    ] {
+        if v > MAX_SIZE {
+            return bad(key, &format!("{v} is above the supported {MAX_SIZE}"));
+        }
+    }
+    if d.representation == Representation::Span && d.p < (d.n + d.n_test + 2) as u64 {
+        return bad("data.representation", "\"span\" needs p >= n + n_test + 2");
+    }
+    if s.model.m == 0 {
+        return bad("model.m", "must be >= 1");
+    }
+    // Memory of one run: the points (n + n_test) x d, W(0) d x m, and about
+    // six n x m and one n_test x m working matrices.
+    let dim = distribution(d).working_dim() as f64;
+    let (nf, tf, mf) = (d.n as f64, d.n_test as f64, s.model.m as f64);
+    let gib = 8.0 * ((nf + tf) * dim + dim * mf + 6.0 * nf * mf + tf * mf) / (1u64 << 30) as f64;
+    if gib > 16.0 {
+        let hint = if d.representation == Representation::Explicit {
+            "; representation = \"span\" avoids storing R^p vectors"
+        } else {
+            ""
+        };
+        return bad(
+            "data",
+            &format!("one run needs about {gib:.0} GiB of memory (limit 16){hint}"),
+        );
+    }
+    if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
+        return bad("model.omega_init", "must be finite and >= 0");
+    }
+    if s.panels.is_empty() && s.grokking_map.is_none() {
+        return bad(
+            "panels",
+            "at least one [[panels]] entry (or a [grokking_map]) is needed",
+        );
+    }
+    for (i, p) in s.panels.iter().enumerate() {
+        if !(p.alpha > 0.0 && p.alpha.is_finite()) {
+            return bad(&format!("panels[{i}].alpha"), "must be positive");
+        }
+        if p.runs == 0 || p.steps == 0 {
+            return bad(&format!("panels[{i}]"), "runs and steps must be >= 1");
+        }
+        for (k, r) in p.reference.iter().enumerate() {
+            if r.split != "train" && r.split != "test" {
+                return bad(
+                    &format!("panels[{i}].reference[{k}].split"),
+                    "must be \"train\" or \"test\"",
+                );
+            }
+            if r.step > p.steps {
+                return bad(
+                    &format!("panels[{i}].reference[{k}].step"),
+                    "is past the panel's steps",
+                );
+            }
+        }
+    }
+    let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
+    check_unique(spec, "panels[{}].id", &ids)?;
+    if let Some(id) = &s.figures.panel {
+        if !s.panels.iter().any(|p| &p.id == id) {
+            return bad("figures.panel", &format!("no panel named {id:?}"));
+        }
+    }
+    if let Some(map) = &s.grokking_map {
+        if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
+            return bad("grokking_map", "needs alphas, omegas and runs >= 1");
+        }
+    }
+    Ok(spec.resolved_toml(&s))
+}
+
+// ---------------------------------------------------------------- one run
+
+/// What one training run measured (one resumable unit).
+#[derive(Serialize, Deserialize)]
+struct RunRecord {
+    metrics: Metrics,
+    /// Correlation and slope of f(x; W(1)) against (alpha/8n) <sum y_i x_i, x> over test points.
+    one_step: Option<(f64, f64)>,
+    /// Figure run only: (step, neuron rows (a_j, <w_j,mu1>, <w_j,mu2>)).
+    neurons: Vec<(usize, Vec<[f64; 3]>)>,
+    /// Figure run only: training points projected on mu1/||mu||, mu2/||mu||, with their noisy label.
+    points: Vec<[f64; 3]>,
+}
+
+/// The XOR-cluster distribution the data section describes (||mu|| from ||mu||^2).
+fn distribution(d: &DataSpec) -> XorCluster {
+    XorCluster {
+        p: d.p,
+        n: d.n,
+        n_test: d.n_test,
+        mu_norm: d.mu_norm_sq.sqrt(),
+        eta: d.eta,
+        flip_rule: d.flip_rule,
+        representation: d.representation,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_run(
+    spec: &XorSpec,
+    seed: u64,
+    run_label: &str,
+    stream: u64,
+    alpha: f64,
+    omega: f64,
+    steps: usize,
+    schedule: &[usize],
+    figure_steps: &[usize],
+    stop_at_accuracy: Option<f64>,
+) -> Result<RunRecord> {
+    let dist = distribution(&spec.data);
+    let mut data_rng = crate::rng::stream(seed, stream, "data");
+    let mut init_rng = crate::rng::stream(seed, stream, "init");
+    let XorClusterSample {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        means,
+        ..
+    } = dist.sample(&mut data_rng);
+    let (n, d) = x_train.dim();
+    let m = spec.model.m;
+    let w0 = gaussian_first_layer(d, m, omega, &mut init_rng);
+    let a0 = second_layer(spec.model.second_layer, &w0, &mut init_rng);
+    let cfg = GdConfig {
+        activation: spec.model.activation,
+        loss: spec.model.loss,
+        lr: alpha,
+        weight_decay: spec.model.weight_decay,
+        trained: spec.model.trained,
+    };
+    let kind = choose_engine(spec.model.engine, n, d, m, steps);
+    // The one-step linear classifier (alpha/8n) <sum_i y_i x_i, .>, evaluated on the test set.
+    let linear_direction = x_train.t().dot(&y_train);
+    let linear_test =
+        x_test.dot(&linear_direction) * regime(spec, alpha, omega).one_step_linear_coefficient();
+    let mu_norm = spec.data.mu_norm_sq.sqrt();
+    let points: Vec<[f64; 3]> = if figure_steps.is_empty() {
+        Vec::new()
+    } else {
+        let proj = x_train.dot(&means.t()) / mu_norm;
+        proj.outer_iter()
+            .zip(y_train.iter())
+            .map(|(r, &y)| [r[0], r[1], y])
+            .collect()
+    };
+
+    let mut gd = TwoLayerGd::new(cfg, kind, x_train, y_train.clone(), w0.clone(), a0)?;
+    let test_set = gd.eval_set(x_test, w0.view());
+    let centres = ndarray::concatenate(ndarray::Axis(0), &[means.view(), (-&means).view()])
+        .expect("same width");
+    let centres = ndarray::stack(
+        ndarray::Axis(0),
+        &[
+            centres.row(0),
+            centres.row(2),
+            centres.row(1),
+            centres.row(3),
+        ],
+    )
+    .expect("same width");
+    let centre_set = gd.eval_set(centres, w0.view());
+    let probe_set = gd.eval_set(means, w0.view());
+    let mut rec = RunRecord {
+        metrics: Metrics::default(),
+        one_step: None,
+        neurons: Vec::new(),
+        points,
+    };
+    let mut next = 0;
+    for t in 0..=steps {
+        let logged = next < schedule.len() && schedule[next] == t;
+        if logged || figure_steps.contains(&t) {
+            let f_test = gd.outputs(&test_set);
+            let test_acc = sign_accuracy(f_test.view(), y_test.view());
+            if logged {
+                next += 1;
+                let f = gd.train_outputs();
+                let m = &mut rec.metrics;
+                m.push(
+                    run_label,
+                    t as u64,
+                    "train",
+                    "accuracy",
+                    sign_accuracy(f, y_train.view()),
+                );
+                m.push(run_label, t as u64, "train", "loss", gd.train_loss());
+                m.push(
+                    run_label,
+                    t as u64,
+                    "train",
+                    "max_abs_output",
+                    f.iter().fold(0.0f64, |acc, v| acc.max(v.abs())),
+                );
+                m.push(run_label, t as u64, "test", "accuracy", test_acc);
+                // Which of the four cluster centres +-mu1 (label +1), +-mu2 (label -1) the
+                // network classifies correctly: tells "3 of 4 clusters" failures apart.
+                let centres = gd.outputs(&centre_set);
+                let correct = centres
+                    .iter()
+                    .zip([1.0, 1.0, -1.0, -1.0])
+                    .filter(|(f, y)| *f * y > 0.0)
+                    .count();
+                m.push(
+                    run_label,
+                    t as u64,
+                    "test",
+                    "cluster_centres_correct",
+                    correct as f64,
+                );
+            }
+            if t == 1 {
+                rec.one_step = Some(correlation_and_slope(&linear_test, &f_test));
+            }
+            if figure_steps.contains(&t) {
+                let proj = gd.preactivations(&probe_set);
+                let a = gd.second_layer();
+                rec.neurons.push((
+                    t,
+                    (0..m).map(|j| [a[j], proj[[0, j]], proj[[1, j]]]).collect(),
+                ));
+            }
+            if stop_at_accuracy.is_some_and(|thr| test_acc >= thr) {
+                break;
+            }
+        }
+        if t < steps {
+            gd.step().map_err(|e| match e {
+                Error::Numerical(msg) => Error::Numerical(format!("run {run_label}: {msg}")),
+                other => other,
+            })?;
+        }
+    }
+    Ok(rec)
+}
+
+// ---------------------------------------------------------------- the study
+
+/// The sizes Theorem 3.1 is stated in, at step size `alpha` and init scale `omega`.
+fn regime(spec: &XorSpec, alpha: f64, omega: f64) -> XorRegime {
+    XorRegime {
+        p: spec.data.p as f64,
+        n: spec.data.n as f64,
+        m: spec.model.m as f64,
+        mu_norm_sq: spec.data.mu_norm_sq,
+        eta: spec.data.eta,
+        alpha,
+        omega_init: omega,
+    }
+}
+
+/// Steps recorded for Figs 2-3 in run 0 of the figure panel.
+fn figure_steps(spec: &XorSpec, panel: &PanelSpec) -> Vec<usize> {
+    if spec.figures.panel.as_deref() != Some(panel.id.as_str()) {
+        return Vec::new();
+    }
+    let mut s: Vec<usize> = spec
+        .figures
+        .boundary_steps
+        .iter()
+        .chain(&spec.figures.histogram_steps)
+        .copied()
+        .filter(|&t| t <= panel.steps)
+        .collect();
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+/// The experiment: every (panel, run) trains one network (`train_run`) on
+/// the panel's step size; a panel's runs are judged by `panel_claims`;
+/// then the grokking map, if the spec has one.
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+    let spec: XorSpec = loaded.study_section()?;
+    let seed = loaded.header.seed;
+
+    // Every (panel, run) pair is one job, drawing from the stream of key (k, r).
+    let jobs: Vec<(usize, usize)> = spec
+        .panels
+        .iter()
+        .enumerate()
+        .flat_map(|(k, p)| (0..p.runs).map(move |r| (k, r)))
+        .collect();
+    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
+        let (k, r) = jobs[i];
+        let panel = &spec.panels[k];
+        let extra: Vec<usize> = panel.reference.iter().map(|p| p.step).collect();
+        let schedule = log_schedule(panel.steps, panel.dense_until, 1.05, &extra);
+        let fig = if r == 0 {
+            figure_steps(&spec, panel)
+        } else {
+            Vec::new()
+        };
+        train_run(
+            &spec,
+            seed,
+            &format!("{}:{r}", panel.id),
+            PANEL_STREAMS.index(&[k, r]),
+            panel.alpha,
+            spec.model.omega_init,
+            panel.steps,
+            &schedule,
+            &fig,
+            None,
+        )
+    })?;
+
+    let mut metrics = Metrics::default();
+    let mut claims = Vec::new();
+    let mut details = serde_json::Map::new();
+    let (mut neurons, mut points) = (Vec::new(), Vec::new());
+    let mut offset = 0;
+    for panel in &spec.panels {
+        let recs = &records[offset..offset + panel.runs];
+        offset += panel.runs;
+        let mut panel_metrics = Metrics::default();
+        for rec in recs {
+            panel_metrics.rows.extend(rec.metrics.rows.iter().cloned());
+        }
+        claims.extend(panel_claims(&spec, panel, &panel_metrics, recs));
+        details.insert(
+            panel.id.clone(),
+            panel_details(&spec, panel, &panel_metrics),
+        );
+        let (n, p) = csv::figure_rows(&panel.id, recs);
+        neurons.extend(n);
+        points.extend(p);
+        metrics.extend(panel_metrics);
+    }
+
+    if let Some(map) = &spec.grokking_map {
+        let (map_metrics, map_details, map_claims) = grokking_map(&spec, map, seed, ctx)?;
+        metrics.extend(map_metrics);
+        claims.extend(map_claims);
+        details.insert("grokking_map".into(), map_details);
+    }
+
+    Ok(Findings {
+        metrics,
+        claims,
+        details: serde_json::Value::Object(details),
+        extra_files: csv::figure_files(&neurons, &points),
+    })
+}
+
+/// A panel's entry in summary.json: its sizes, the theorem's assumptions
+/// and quantities at its step size, the GD engine and data representation
+/// used, and how many runs ended with k of the four cluster centres right.
+fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> serde_json::Value {
+    let runs = panel.runs;
+    let reg = regime(spec, panel.alpha, spec.model.omega_init);
+    serde_json::json!({
+        "alpha": panel.alpha, "steps": panel.steps, "runs": runs,
+        "assumptions_C": spec.theory.c,
+        "assumptions": reg.assumptions(spec.theory.c),
+        "all_assumptions_hold": reg.assumptions(spec.theory.c).iter().all(|a| a.holds),
+        "late_error_exponent_n099_mu4_over_p": reg.late_error_exponent(),
+        "fit_horizon_sqrt_n": reg.fit_horizon(),
+        "engine": format!("{:?}", choose_engine(spec.model.engine, spec.data.n, distribution(&spec.data).working_dim(), spec.model.m, panel.steps)).to_lowercase(),
+        "representation": format!("{:?}", distribution(&spec.data).representation()).to_lowercase(),
+        "working_dim": distribution(&spec.data).working_dim(),
+        "final_cluster_centres_correct_histogram": (0..=4).map(|k| {
+            values_at(panel_metrics, "test", "cluster_centres_correct", panel.steps as u64).iter().filter(|&&v| v == k as f64).count()
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// Beyond the paper: the first recorded step at which clean test accuracy
+/// reaches the threshold, median over runs, for each (alpha, omega_init).
+fn grokking_map(
+    spec: &XorSpec,
+    map: &MapSpec,
+    seed: u64,
+    ctx: &RunContext,
+) -> Result<(Metrics, serde_json::Value, Vec<Claim>)> {
+    let runs = map.runs;
+    let cells: Vec<(usize, usize, usize)> = (0..map.alphas.len())
+        .flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r))))
+        .collect();
+    let schedule = log_schedule(map.max_steps, 20, 1.05, &[]);
+    let hits = sweep(ctx, "grokking_map", cells.len(), |c| {
+        let (i, j, r) = cells[c];
+        let label = format!("map:a{i}:w{j}:{r}");
+        // Common random numbers: run r sees the same data and W(0)/omega in every cell.
+        let rec = train_run(
+            spec,
+            seed,
+            &label,
+            MAP_STREAMS.index(&[r]),
+            map.alphas[i],
+            map.omegas[j],
+            map.max_steps,
+            &schedule,
+            &[],
+            Some(map.threshold),
+        )?;
+        let hit = rec
+            .metrics
+            .rows
+            .iter()
+            .filter(|row| {
+                row.split == "test" && row.metric == "accuracy" && row.value >= map.threshold
+            })
+            .map(|row| row.step)
+            .min();
+        Ok(hit.map(|s| s as f64).unwrap_or(f64::INFINITY))
+    })?;
+    let mut metrics = Metrics::default();
+    let mut grid = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
+    for (i, row) in grid.iter_mut().enumerate() {
+        for (j, cell) in row.iter_mut().enumerate() {
+            let vals: Vec<f64> = cells
+                .iter()
+                .zip(&hits)
+                .filter(|((a, b, _), _)| *a == i && *b == j)
+                .map(|(_, &h)| h)
+                .collect();
+            let med = quantile(&vals, 0.5);
+            *cell = med;
+            metrics.push(&format!("map:a{i}:w{j}"), 0, "map", "alpha", map.alphas[i]);
+            metrics.push(
+                &format!("map:a{i}:w{j}"),
+                0,
+                "map",
+                "omega_init",
+                map.omegas[j],
+            );
+            metrics.push(
+                &format!("map:a{i}:w{j}"),
+                0,
+                "map",
+                "median_grokking_step",
+                if med.is_finite() { med } else { -1.0 },
+            );
+        }
+    }
+    let claims = map_claims(map, &grid, runs);
+    let details = serde_json::json!({
+        "threshold": map.threshold, "runs": runs, "max_steps": map.max_steps,
+        "note": "median first recorded step with clean test accuracy >= threshold; -1 in metrics.csv = not reached within max_steps",
+        "alphas": map.alphas, "omegas": map.omegas,
+        "median_grokking_step": grid.iter().map(|r| r.iter().map(|v| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null }).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    });
+    Ok((metrics, details, claims))
+}
+
+/// The study `study = "xor_cluster"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "xor_cluster",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: figures::plot,
+};
