@@ -66,6 +66,30 @@ pub fn load(path: &Path, quick: bool) -> Result<LoadedSpec> {
     parse(path, &text, quick)
 }
 
+/// The key path (`a.b[2].c`) of the first float in `table` that is NaN or
+/// infinite, if any.
+fn first_non_finite(table: &toml::Table, prefix: &str) -> Option<String> {
+    fn walk(v: &toml::Value, at: String) -> Option<String> {
+        match v {
+            toml::Value::Float(x) if !x.is_finite() => Some(at),
+            toml::Value::Table(t) => first_non_finite(t, &at),
+            toml::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, format!("{at}[{i}]"))),
+            _ => None,
+        }
+    }
+    table.iter().find_map(|(k, v)| {
+        let at = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        walk(v, at)
+    })
+}
+
 /// Parse spec text (the path only names the source in messages).
 pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
@@ -95,6 +119,12 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
                 )))
             }
         }
+    }
+    if let Some(key) = first_non_finite(&table, "") {
+        return Err(Error::bad(format!(
+            "{}: key `{key}`: not a finite number (nan and inf are refused everywhere: a NaN threshold would make a claim hold vacuously)",
+            path.display()
+        )));
     }
     let mut header_table = toml::Table::new();
     for k in HEADER_KEYS {

@@ -29,6 +29,31 @@ fn variant_of(good: &str, dir: &Path, k: usize, from: &str, to: &str) -> PathBuf
 
 /// (replace this, with this, the error must mention this)
 const SPEC_CASES: &[(&str, &str, &str)] = &[
+    (
+        "fit_fraction = 0.9",
+        "fit_fraction = nan",
+        "theory.fit_fraction",
+    ),
+    (
+        "fit_fraction = 0.9",
+        "fit_fraction = -5.0",
+        "theory.fit_fraction",
+    ),
+    (
+        "fit_fraction = 0.9",
+        "fit_fraction = 1.5",
+        "theory.fit_fraction",
+    ),
+    (
+        "readoff_tolerance = 0.02",
+        "readoff_tolerance = inf",
+        "figures.readoff_tolerance",
+    ),
+    (
+        "readoff_tolerance = 0.02",
+        "readoff_tolerance = -0.1",
+        "figures.readoff_tolerance",
+    ),
     ("eta = 0.05", "eta = 0.05\nbogus_key = 1", "bogus_key"),
     ("eta = 0.05", "eta = 0.5", "data.eta"),
     ("eta = 0.05", "eta = -0.1", "data.eta"),

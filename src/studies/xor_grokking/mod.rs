@@ -289,6 +289,29 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
         return bad("model.omega_init", "must be finite and >= 0");
     }
+    // Claim thresholds: out of range, a claim would hold (or fail) whatever was measured.
+    let t = &s.theory;
+    for (key, v) in [
+        ("theory.fit_fraction", t.fit_fraction),
+        ("theory.late_accuracy", t.late_accuracy),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            return bad(
+                key,
+                &format!("{v} is outside (0, 1]: the claim could not fail"),
+            );
+        }
+    }
+    for (key, v) in [
+        ("theory.max_output", t.max_output),
+        ("theory.loss_gap", t.loss_gap),
+        ("theory.c", t.c),
+        ("figures.readoff_tolerance", s.figures.readoff_tolerance),
+    ] {
+        if !(v >= 0.0) {
+            return bad(key, &format!("{v} must be >= 0"));
+        }
+    }
     if s.panels.is_empty() && s.grokking_map.is_none() {
         return bad(
             "panels",
