@@ -308,7 +308,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         ("theory.c", t.c),
         ("figures.readoff_tolerance", s.figures.readoff_tolerance),
     ] {
-        if !(v >= 0.0) {
+        if v.is_nan() || v < 0.0 {
             return bad(key, &format!("{v} must be >= 0"));
         }
     }
