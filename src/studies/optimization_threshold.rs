@@ -26,8 +26,8 @@ use std::path::Path;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::early_alignment::{probe_neurons, theorem_covers, ProbeOptions};
 use super::toolkit::log_schedule;
+use super::toolkit::probe::{probe_neurons, theorem_covers, ProbeOptions};
 use super::{Findings, StudyFns};
 use crate::error::{Error, Result};
 use crate::nets::wide::{

@@ -1,5 +1,9 @@
 //! What several studies share and no single study owns: step schedules,
-//! the cells of a factorial sweep, spec checks.
+//! the cells of a factorial sweep, spec checks; typed CSV rows (`csv`) and
+//! the neuron instruments of wide two-layer networks (`probe`).
+
+pub mod csv;
+pub mod probe;
 
 use crate::error::Result;
 use crate::spec::LoadedSpec;
