@@ -486,3 +486,36 @@ pub const STUDY: StudyFns = StudyFns {
     run,
     figures: plot,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::RunId;
+
+    /// A run id reads back as the id it was written from, init ids with a
+    /// colon included; other studies' ids do not parse.
+    #[test]
+    fn run_ids_read_back() {
+        for init in ["small", "large", "a:s1"] {
+            let id = RunId {
+                d: 5,
+                n: 120,
+                init,
+                seed: 3,
+            };
+            let text = id.to_string();
+            assert_eq!(RunId::parse(&text), Some(id), "{text}");
+        }
+        assert_eq!(
+            RunId {
+                d: 2,
+                n: 10,
+                init: "small",
+                seed: 0
+            }
+            .to_string(),
+            "d2:n10:small:s0"
+        );
+        assert_eq!(RunId::parse("main"), None);
+        assert_eq!(RunId::parse("lambda:3"), None);
+    }
+}
