@@ -1,10 +1,11 @@
 //! What several studies share and no single study owns: step schedules,
 //! the cells of a factorial sweep, spec checks, seed statistics and their
 //! median bands; typed CSV rows ([`csv`]); [`cnn`] for the CIFAR-10 CNN
-//! studies.
+//! studies; [`probe`], the neuron instruments of wide two-layer networks.
 
 pub mod cnn;
 pub mod csv;
+pub mod probe;
 
 use crate::error::Result;
 use crate::plot::Series;

@@ -22,35 +22,36 @@
 //! with a Wilson confidence interval (`gaussian_test_error`), and checked
 //! against explicit test points in the tests.
 //!
-//! Theory (papers.md S3; constants unspecified): benign if d = Omega(n) and
+//! Theory (Karhadkar et al.'s theorems; constants unspecified): benign if d = Omega(n) and
 //! k = O(alpha^2 n), error <= exp(-C alpha^2 d/k), lower bound exp(-C' d/(alpha k)):
 //! the log error is linear in d/k. Harmful if gamma = O(alpha^3 / d): error >= 1/8.
 
-use std::path::Path;
+mod claims;
+mod figures;
+mod test_error;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use ndarray_linalg::{Cholesky, UPLO};
-use rand_distr::{Distribution, StandardNormal};
+use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
+use super::toolkit::csv::to_csv;
 use super::{Findings, StudyFns};
-use crate::data::gaussian_mixture::{rademacher_labels, SignalNoiseModel};
+use crate::data::gaussian_mixture::SignalNoiseModel;
 use crate::data::label_noise::{flip_binary, FlipRule};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nets::activation::Activation;
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
 use crate::nets::two_layer::{
     choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
-use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
-use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction, RunDir};
+use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
-use crate::theory::label_noise::{harmful_gamma, wilson_interval};
+use crate::theory::label_noise::harmful_gamma;
 
-const SRC: &str = "Karhadkar, George, Murray, Montufar, Needell NeurIPS 2024 (arXiv 2403.06903)";
+pub use figures::plot;
+pub use test_error::gaussian_test_error;
 
 // ---------------------------------------------------------------- the spec
 
@@ -274,62 +275,6 @@ struct RunRecord {
     errors: f64,
     samples: f64,
     engine: String,
-}
-
-/// The clean test error of f(x) = sum_j a_j sigma(<w_j, x>) on
-/// x = sqrt(gamma) y v + sqrt(1 - gamma) xi, xi ~ N(0, (I - v v^T)/d), y uniform on {+-1}, by Monte Carlo
-/// over the exact m-dimensional law of the pre-activations (module docs).
-/// `w` is d x m, `v` the unit signal direction. Returns (errors, draws).
-pub fn gaussian_test_error(
-    w: ArrayView2<f64>,
-    a: ArrayView1<f64>,
-    act: Activation,
-    v: ArrayView1<f64>,
-    gamma: f64,
-    samples: usize,
-    rng: &mut crate::rng::Rng,
-) -> Result<(usize, usize)> {
-    let (d, m) = w.dim();
-    let c = w.t().dot(&v);
-    let mut g = w.t().dot(&w);
-    for i in 0..m {
-        for j in 0..m {
-            g[[i, j]] = (g[[i, j]] - c[i] * c[j]) / d as f64;
-        }
-    }
-    // A tiny ridge keeps the factorisation defined when G is singular (m >= d).
-    let jitter = 1e-14 * (0..m).map(|i| g[[i, i]]).fold(0.0f64, f64::max).max(1e-300);
-    for i in 0..m {
-        g[[i, i]] += jitter;
-    }
-    let l = g.cholesky(UPLO::Lower).map_err(|e| {
-        Error::Numerical(format!(
-            "test-error covariance not positive semidefinite: {e}"
-        ))
-    })?;
-    let chunk = 4096;
-    let (sg, sn) = (gamma.sqrt(), (1.0 - gamma).sqrt());
-    let mut errors = 0;
-    let mut done = 0;
-    while done < samples {
-        let b = chunk.min(samples - done);
-        let y = rademacher_labels(b, rng);
-        let u = Array2::from_shape_simple_fn((b, m), || {
-            <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)
-        });
-        let h = u.dot(&l.t());
-        for (s, row) in h.axis_iter(Axis(0)).enumerate() {
-            let f: f64 = row
-                .iter()
-                .zip(c.iter())
-                .zip(a.iter())
-                .map(|((&hj, &cj), &aj)| aj * act.value(sg * y[s] * cj + sn * hj))
-                .sum();
-            errors += usize::from(y[s] * f <= 0.0);
-        }
-        done += b;
-    }
-    Ok((errors, samples))
 }
 
 /// Train one network at (n, d, gamma) and measure its clean test error.
@@ -569,7 +514,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             samples: rec.samples,
         });
     }
-    let (claims, mut details) = analyze(&spec, &rows);
+    let (claims, mut details) = claims::analyze(&spec, &rows);
     details.insert("engines_used".into(), serde_json::json!(engines));
     details.insert("runs".into(), serde_json::json!(rows.len()));
     details.insert(
@@ -590,346 +535,6 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         details: serde_json::Value::Object(details),
         extra_files: vec![("runs.csv".into(), to_csv(&rows))],
     })
-}
-
-fn to_csv<T: Serialize>(rows: &[T]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).expect("rows serialise");
-    }
-    String::from_utf8(w.into_inner().expect("in-memory writer")).expect("utf8")
-}
-
-/// Pooled Monte Carlo error of the rows matching `pick`: (errors, draws).
-fn pooled<'a>(rows: impl Iterator<Item = &'a Row>) -> (f64, f64) {
-    rows.fold((0.0, 0.0), |(e, s), r| (e + r.errors, s + r.samples))
-}
-
-/// Least-squares line y = a + b x with its R^2.
-fn linear_fit(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    let slope = sxy / sxx;
-    let r2 = if syy > 0.0 {
-        sxy * sxy / (sxx * syy)
-    } else {
-        0.0
-    };
-    (my - slope * mx, slope, r2)
-}
-
-/// Heatmap cells entering the log-linear fit: (d/k, ln pooled error) with enough errors.
-fn fit_points(spec: &LeakySpec, rows: &[Row]) -> Vec<(f64, f64, usize)> {
-    let mut pts = Vec::new();
-    for &n in &spec.heatmap.n {
-        let k = match spec.data.flip_rule {
-            FlipRule::Exact => (spec.data.corruption * n as f64).round(),
-            FlipRule::Bernoulli => spec.data.corruption * n as f64,
-        };
-        if k <= 0.0 {
-            continue;
-        }
-        for &r in &spec.heatmap.d_over_n {
-            let (e, s) = pooled(
-                rows.iter()
-                    .filter(|x| x.group == Group::Heatmap && x.n == n && x.knob == r),
-            );
-            if e >= spec.claims.min_error_count && s > 0.0 {
-                pts.push((d_of(r, n) as f64 / k, (e / s).ln(), n));
-            }
-        }
-    }
-    pts
-}
-
-fn analyze(
-    spec: &LeakySpec,
-    rows: &[Row],
-) -> (Vec<Claim>, serde_json::Map<String, serde_json::Value>) {
-    let mut claims = Vec::new();
-    let mut details = serde_json::Map::new();
-    let c = &spec.claims;
-    let alpha = spec.model.leaky_slope;
-    let eta = spec.data.corruption;
-    let benign_note = format!(
-        "benign regime: d = Omega(n), k = O(alpha^2 n); here k/n = {eta} vs alpha^2 = {} (the theorem's constants are unspecified, so this setting may lie outside its stated range)",
-        alpha * alpha
-    );
-
-    // Heatmap cells with Wilson intervals.
-    let mut cells = Vec::new();
-    for &n in &spec.heatmap.n {
-        for &r in &spec.heatmap.d_over_n {
-            let sel: Vec<&Row> = rows
-                .iter()
-                .filter(|x| x.group == Group::Heatmap && x.n == n && x.knob == r)
-                .collect();
-            let (e, s) = pooled(sel.iter().copied());
-            let (lo, hi) = wilson_interval(e, s, 1.96);
-            cells.push(serde_json::json!({
-                "n": n, "d_over_n": r, "d": d_of(r, n), "pooled_error": if s > 0.0 { e / s } else { f64::NAN },
-                "wilson95": [lo, hi], "mc_errors": e, "mc_draws": s,
-                "median_steps": quantile(&sel.iter().map(|x| x.steps as f64).collect::<Vec<_>>(), 0.5),
-            }));
-        }
-    }
-    details.insert("heatmap_cells".into(), serde_json::Value::Array(cells));
-
-    let pts = fit_points(spec, rows);
-    if pts.len() >= 3 {
-        let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
-        let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
-        let (intercept, slope, r2) = linear_fit(&xs, &ys);
-        details.insert("log_error_fit".into(), serde_json::json!({"intercept": intercept, "slope_per_d_over_k": slope, "r2": r2, "points": pts.len()}));
-        claims.push(Claim::new(
-            "benign.log_error_linear_in_d_over_k",
-            format!(
-                "gamma = {}: ln(clean test error) falls linearly in d/k (upper bound exp(-C alpha^2 d/k), lower bound exp(-C' d/(alpha k))): R^2 of the straight-line fit over heatmap cells with >= {} Monte Carlo errors (fit slope {} per unit d/k)",
-                spec.heatmap.gamma, c.min_error_count, fmt_num(slope)
-            ),
-            format!("{SRC}, benign-overfitting theorem ({benign_note})"),
-            Prediction::AtLeast { bound: c.min_r2 },
-            Measured { value: r2, q20: None, q80: None, runs: pts.len(), note: format!("{} cells", pts.len()) },
-        ));
-        claims.push(Claim::new(
-            "benign.log_error_slope_negative",
-            "the slope of ln(error) in d/k is negative (error decays exponentially in d/k)",
-            format!("{SRC}, benign-overfitting theorem ({benign_note})"),
-            Prediction::AtMost { bound: 0.0 },
-            Measured::single(slope),
-        ));
-    }
-
-    let fitted: Vec<&Row> = rows.iter().collect();
-    let reached = fitted.iter().filter(|r| r.reached_zero_train_error).count();
-    claims.push(Claim::new(
-        "gd.reaches_zero_training_error",
-        format!("GD on the hinge loss fits every noisy training label within {} steps (fraction of runs)", spec.model.max_steps),
-        format!("{SRC}, GD convergence to zero training error"),
-        Prediction::AtLeast { bound: 1.0 },
-        Measured { value: reached as f64 / fitted.len().max(1) as f64, q20: None, q80: None, runs: fitted.len(), note: String::new() },
-    ));
-
-    if let Some(hm) = &spec.harmful {
-        let sel: Vec<&Row> = rows.iter().filter(|x| x.group == Group::Harmful).collect();
-        let errs: Vec<f64> = sel.iter().map(|r| r.errors / r.samples).collect();
-        let above = errs.iter().filter(|&&e| e >= c.harmful_error).count();
-        claims.push(Claim::new(
-            "harmful.error_at_least_one_eighth",
-            format!(
-                "harmful regime gamma = c alpha^3 / d (c in {:?}, d = {} n): the clean test error is >= {} (fraction of runs)",
-                hm.gamma_constant, hm.d_over_n, c.harmful_error
-            ),
-            format!("{SRC}, harmful-overfitting theorem (gamma = O(alpha^3/d); the O's constant is unspecified, c taken from the spec)"),
-            Prediction::AtLeast { bound: c.harmful_fraction },
-            Measured { value: above as f64 / sel.len().max(1) as f64, q20: None, q80: None, runs: sel.len(), note: format!("median error {}", fmt_num(quantile(&errs, 0.5))) },
-        ));
-    }
-    (claims, details)
-}
-
-// ---------------------------------------------------------------- figures
-
-pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
-    let spec: LeakySpec = loaded.study_section()?;
-    let run_dir = RunDir::new(dir);
-    let path = run_dir.file("runs.csv");
-    let mut rdr = csv::Reader::from_path(&path)
-        .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
-    let rows: Vec<Row> = rdr
-        .deserialize()
-        .enumerate()
-        .map(|(i, r)| r.map_err(|e| Error::bad(format!("{}: row {}: {e}", path.display(), i + 2))))
-        .collect::<Result<_>>()?;
-    let fig_dir = run_dir.figures();
-    let h = &spec.heatmap;
-    let cell = |n: usize, r: f64| {
-        pooled(
-            rows.iter()
-                .filter(|x| x.group == Group::Heatmap && x.n == n && x.knob == r),
-        )
-    };
-    // Zero observed errors are drawn at the Wilson upper bound (an upper limit).
-    let values: Vec<Vec<f64>> = h
-        .d_over_n
-        .iter()
-        .map(|&r| {
-            h.n.iter()
-                .map(|&n| {
-                    let (e, s) = cell(n, r);
-                    if s == 0.0 {
-                        f64::NAN
-                    } else if e == 0.0 {
-                        wilson_interval(e, s, 1.96).1.log10()
-                    } else {
-                        (e / s).log10()
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    plot::heatmap_panels(
-        &fig_dir.join("karhadkar_heatmap"),
-        &[HeatmapPanel {
-            title: format!(
-                "leaky-ReLU net, gamma = {}, k/n = {}, m = {}",
-                h.gamma, spec.data.corruption, spec.model.m
-            ),
-            x_label: "d / n".into(),
-            y_label: "n".into(),
-            x_values: h.d_over_n.clone(),
-            y_values: h.n.iter().map(|&n| n as f64).collect(),
-            values,
-            value_label: "log10 clean test error (0 errors: 95% upper bound)".into(),
-            value_range: Some((-5.0, 0.5f64.log10())),
-            log_x: false,
-            log_y: false,
-            overlays: Vec::new(),
-        }],
-        1,
-    )?;
-
-    // ln error against d/k, per n, with the pooled fit.
-    let pts = fit_points(&spec, &rows);
-    let mut series: Vec<Series> =
-        h.n.iter()
-            .map(|&n| {
-                let p: Vec<&(f64, f64, usize)> = pts.iter().filter(|q| q.2 == n).collect();
-                Series {
-                    label: format!("n = {n}"),
-                    x: p.iter().map(|q| q.0).collect(),
-                    y: p.iter().map(|q| q.1.exp()).collect(),
-                    markers: true,
-                    ..Default::default()
-                }
-            })
-            .collect();
-    if pts.len() >= 3 {
-        let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
-        let (a, b, r2) = linear_fit(&xs, &pts.iter().map(|p| p.1).collect::<Vec<_>>());
-        let (lo, hi) = (
-            xs.iter().cloned().fold(f64::INFINITY, f64::min),
-            xs.iter().cloned().fold(0.0, f64::max),
-        );
-        series.push(Series {
-            label: format!("fit, slope {} (R^2 {})", fmt_num(b), fmt_num(r2)),
-            x: vec![lo, hi],
-            y: vec![(a + b * lo).exp(), (a + b * hi).exp()],
-            dashed: true,
-            ..Default::default()
-        });
-    }
-    plot::line_panels(
-        &fig_dir.join("karhadkar_log_error_vs_d_over_k"),
-        &[LinePanel {
-            title: format!(
-                "benign regime: error vs d/k (k = {} n flips, cells with >= {} MC errors)",
-                spec.data.corruption, spec.claims.min_error_count
-            ),
-            x_label: "d / k".into(),
-            y_label: "clean test error (pooled over runs)".into(),
-            log_y: true,
-            series,
-            ..Default::default()
-        }],
-        1,
-    )?;
-    let mut panels = Vec::new();
-    if let Some(g) = &spec.gamma_sweep {
-        panels.push(LinePanel {
-            title: format!("error vs signal level, d = {} n", g.d_over_n),
-            x_label: "gamma".into(),
-            y_label: "clean test error (mean over runs)".into(),
-            series: g
-                .n
-                .iter()
-                .map(|&n| {
-                    let y = g.gamma.iter().map(|&gm| {
-                        let (e, s) =
-                            pooled(rows.iter().filter(|x| {
-                                x.group == Group::GammaSweep && x.n == n && x.gamma == gm
-                            }));
-                        if s > 0.0 {
-                            e / s
-                        } else {
-                            f64::NAN
-                        }
-                    });
-                    Series {
-                        label: format!("n = {n}"),
-                        x: g.gamma.clone(),
-                        y: y.collect(),
-                        markers: true,
-                        ..Default::default()
-                    }
-                })
-                .collect(),
-            hlines: vec![HLine {
-                y: spec.claims.harmful_error,
-                label: "1/8".into(),
-            }],
-            ..Default::default()
-        });
-    }
-    if let Some(hm) = &spec.harmful {
-        panels.push(LinePanel {
-            title: format!("harmful regime gamma = c alpha^3/d, d = {} n", hm.d_over_n),
-            x_label: "n".into(),
-            y_label: "clean test error (median, 20-80%)".into(),
-            y_range: Some((0.0, 0.6)),
-            series: hm
-                .gamma_constant
-                .iter()
-                .map(|&cst| {
-                    let stat = |q: f64| -> Vec<f64> {
-                        hm.n.iter()
-                            .map(|&n| {
-                                quantile(
-                                    &rows
-                                        .iter()
-                                        .filter(|x| {
-                                            x.group == Group::Harmful && x.n == n && x.knob == cst
-                                        })
-                                        .map(|x| x.errors / x.samples)
-                                        .collect::<Vec<_>>(),
-                                    q,
-                                )
-                            })
-                            .collect()
-                    };
-                    Series {
-                        label: format!("c = {cst}"),
-                        x: hm.n.iter().map(|&n| n as f64).collect(),
-                        y: stat(0.5),
-                        band: Some((stat(0.2), stat(0.8))),
-                        markers: true,
-                        ..Default::default()
-                    }
-                })
-                .collect(),
-            hlines: vec![
-                HLine {
-                    y: spec.claims.harmful_error,
-                    label: "1/8 (theorem)".into(),
-                },
-                HLine {
-                    y: 0.5,
-                    label: "chance".into(),
-                },
-            ],
-            ..Default::default()
-        });
-    }
-    if !panels.is_empty() {
-        plot::line_panels(&fig_dir.join("karhadkar_gamma"), &panels, panels.len())?;
-    }
-    Ok(())
 }
 
 /// The study `study = "leaky_relu_benign"`.

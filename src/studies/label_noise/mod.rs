@@ -1,0 +1,691 @@
+//! Study 3: label noise under mild overparameterization: the phase change
+//! (Wen, Teng, Zhang, ICLR 2023, arXiv 2206.00501).
+//!
+//! The paper's own model and theorem could not be recovered, so the claims
+//! are tested in the standard model of this line of work (Chatterji & Long,
+//! JMLR 2021; Cao, Gu & Belkin, NeurIPS 2021):
+//! y ~ Unif{+-1}, x = y mu + xi, xi ~ N(0, I_p) (`data::gaussian_mixture`),
+//! training labels flipped at rate eta (exactly round(eta n) or Bernoulli),
+//! linear classifiers through the origin (`nets::linear`): the min-norm
+//! interpolator X^T (X X^T)^-1 y (least squares when p < n), the hard-margin
+//! SVM (exact dual solver), and logistic-loss GD tracked against the SVM.
+//! Errors are exact: clean = Phi(-<w,mu>/||w||), noisy = eta + (1-2eta) clean
+//! (`theory::label_noise`), so every run records the SNR <w,mu>/||w||.
+//!
+//! Grid: p/n from below 1 to >> 1, eta, several n at each p/n, many seeds,
+//! ||mu||^2 = c p^a. Predictions come from the closed form of
+//! `theory::label_noise::MinNormTheory` (deterministic equivalents), its
+//! n -> infinity limits, and the leave-one-out formula for support-vector
+//! proliferation; none is fitted to the measurements.
+
+mod claims;
+mod csv;
+mod figures;
+mod grid;
+
+use std::time::Instant;
+
+use ndarray::{Array1, ArrayView1};
+use serde::{Deserialize, Serialize};
+
+use self::csv::{GdRow, Row};
+use super::toolkit::csv::to_csv;
+use super::toolkit::log_schedule;
+use super::{Findings, StudyFns};
+use crate::data::gaussian_mixture::{GaussianMixture, MixtureSample, NoiseSpectrum};
+use crate::data::label_noise::{flip_binary, FlipRule};
+use crate::error::{Error, Result};
+use crate::nets::linear::{
+    cosine, logistic_smoothness, min_norm_solution, signed_gram, svm_active_set, training_accuracy,
+    GramFactor, LogisticGd, SvmMethod, SvmOptions,
+};
+use crate::record::Metrics;
+use crate::rng::Numbering;
+use crate::runner::{elapsed, sweep, RunContext};
+use crate::spec::LoadedSpec;
+use crate::theory::label_noise::{noisy_label_error, normal_cdf, RegimeRule};
+
+pub use figures::plot;
+
+// ---------------------------------------------------------------- the spec
+
+/// Stream keys (`rng::Numbering`): grid job (ratio, size, seed) below
+/// 900,000,000, logistic-GD job (ratio, eta, seed) from there on.
+pub(crate) const GRID_STREAMS: Numbering = Numbering {
+    family: "label_noise:grid",
+    radices: &[64, 1_000_000],
+    start: 0,
+    end: 900_000_000,
+};
+pub(crate) const GD_STREAMS: Numbering =
+    Numbering::from("label_noise:gd", &[64, 1_000_000], 900_000_000);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["data.seeds", "logistic_gd.seeds"];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelNoiseSpec {
+    pub data: DataSpec,
+    #[serde(default)]
+    pub svm: SvmOptions,
+    #[serde(default)]
+    pub logistic_gd: Option<GdSpec>,
+    #[serde(default)]
+    pub claims: ClaimSpec,
+    #[serde(default)]
+    pub figures: FigureSpec,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Training-set sizes, increasing (the trend at fixed p/n is read across them).
+    pub n: Vec<usize>,
+    /// Ratios p/n; p = round(ratio n) must avoid [n - 2, n + 2].
+    pub p_over_n: Vec<f64>,
+    /// Label-noise rates, 0 <= eta < 1/2.
+    pub eta: Vec<f64>,
+    #[serde(default = "default_flip")]
+    pub flip_rule: FlipRule,
+    /// Independent data draws per (p/n, n); every eta reuses the draw's inputs.
+    pub seeds: usize,
+    pub signal: SignalSpec,
+    #[serde(default = "default_noise")]
+    pub noise: NoiseSpectrum,
+}
+
+fn default_flip() -> FlipRule {
+    FlipRule::Exact
+}
+fn default_noise() -> NoiseSpectrum {
+    NoiseSpectrum::Isotropic
+}
+
+/// ||mu||^2 = coefficient * p^p_exponent.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalSpec {
+    pub coefficient: f64,
+    pub p_exponent: f64,
+}
+
+impl SignalSpec {
+    pub fn mu_norm_sq(&self, p: usize) -> f64 {
+        self.coefficient * (p as f64).powf(self.p_exponent)
+    }
+}
+
+/// Logistic-loss GD from w = 0, tracked against the SVM direction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GdSpec {
+    pub n: usize,
+    /// Ratios p/n (each must give p > n + 2: separable data).
+    pub p_over_n: Vec<f64>,
+    pub eta: Vec<f64>,
+    pub seeds: usize,
+    pub steps: usize,
+    /// Step size lr = lr_factor / L, L = lambda_max(X^T X)/(4n) the loss's smoothness.
+    #[serde(default = "one")]
+    pub lr_factor: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    /// The "mild overparameterization" ratio p/n (> 1, one of data.p_over_n).
+    pub mild_ratio: f64,
+    /// Relative finite-n tolerance on the closed-form SNR.
+    pub snr_tolerance: f64,
+    /// Least Spearman correlation of SNR with p/n for "larger models counter noise".
+    pub rank_correlation: f64,
+    pub regime: RegimeRule,
+    /// Cells with predicted P(SVP) >= this count as "SVP predicted".
+    pub svp_likely: f64,
+    /// Cells with predicted P(SVP) <= this count as "no SVP predicted".
+    pub svp_unlikely: f64,
+    /// Least pooled SVP fraction in predicted-SVP cells.
+    pub svp_min_fraction: f64,
+    /// Largest pooled SVP fraction in predicted-no-SVP cells.
+    pub svp_max_fraction: f64,
+    /// Largest mean |measured SVP fraction - predicted probability| over cells.
+    pub svp_calibration: f64,
+    /// Least fraction of (p/n, eta) cells whose measured regime equals theory's.
+    pub regime_agreement: f64,
+}
+
+impl Default for ClaimSpec {
+    fn default() -> Self {
+        ClaimSpec {
+            mild_ratio: 2.0,
+            snr_tolerance: 0.1,
+            rank_correlation: 0.8,
+            regime: RegimeRule::default(),
+            svp_likely: 0.95,
+            svp_unlikely: 0.05,
+            svp_min_fraction: 0.9,
+            svp_max_fraction: 0.1,
+            svp_calibration: 0.1,
+            regime_agreement: 0.8,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    /// Ratios p/n drawn in the error-vs-n figure (default: the mild ratio and the largest).
+    #[serde(default)]
+    pub error_vs_n_ratios: Vec<f64>,
+}
+
+/// p for a ratio and n.
+fn p_of(ratio: f64, n: usize) -> usize {
+    ((ratio * n as f64).round() as usize).max(1)
+}
+
+fn position(values: &[f64], x: f64) -> Option<usize> {
+    values
+        .iter()
+        .position(|&v| (v - x).abs() <= 1e-12 * x.abs().max(1.0))
+}
+
+/// Validation of everything the types cannot express; returns the resolved spec text.
+pub fn validate(spec: &LoadedSpec) -> Result<String> {
+    let s: LabelNoiseSpec = spec.study_section()?;
+    let bad = |k: &str, m: String| Err(spec.bad_value(k, m));
+    let d = &s.data;
+    if d.n.len() < 2 || d.n.windows(2).any(|w| w[0] >= w[1]) || d.n[0] < 4 {
+        return bad(
+            "data.n",
+            "needs at least two increasing sizes, each >= 4".into(),
+        );
+    }
+    if *d.n.last().unwrap() > 4000 {
+        return bad(
+            "data.n",
+            "sizes above 4000 need an n x n Gram matrix per run that does not fit the time budget"
+                .into(),
+        );
+    }
+    if d.p_over_n.is_empty() || d.p_over_n.windows(2).any(|w| w[0] >= w[1]) {
+        return bad("data.p_over_n", "needs increasing ratios".into());
+    }
+    for &r in &d.p_over_n {
+        if !(r.is_finite() && r > 0.0) {
+            return bad("data.p_over_n", format!("{r} is not a positive number"));
+        }
+        for &n in &d.n {
+            let p = p_of(r, n);
+            if p + 2 >= n && p <= n + 2 {
+                return bad(
+                    "data.p_over_n",
+                    format!("ratio {r} gives p = {p} within 2 of n = {n} (the interpolation peak, where X X^T or X^T X is near singular); move it away from 1"),
+                );
+            }
+            if p > 5_000_000 && d.noise != NoiseSpectrum::Isotropic {
+                return bad(
+                    "data.noise",
+                    format!("p = {p}: anisotropic noise needs explicit vectors that do not fit in memory"),
+                );
+            }
+        }
+    }
+    if d.eta.is_empty() || d.eta.iter().any(|e| !(0.0..0.5).contains(e)) {
+        return bad("data.eta", "needs rates in [0, 0.5)".into());
+    }
+    super::toolkit::check_unique(spec, "data.eta[{}]", &d.eta)?;
+    if d.seeds == 0 {
+        return bad("data.seeds", "must be >= 1".into());
+    }
+    if !(d.signal.coefficient.is_finite()
+        && d.signal.coefficient >= 0.0
+        && d.signal.p_exponent.is_finite())
+    {
+        return bad(
+            "data.signal",
+            "coefficient must be >= 0 and p_exponent finite".into(),
+        );
+    }
+    if let NoiseSpectrum::PowerLaw { exponent } = d.noise {
+        if !(exponent.is_finite() && exponent >= 0.0) {
+            return bad("data.noise.exponent", "must be >= 0".into());
+        }
+    }
+    let c = &s.claims;
+    match position(&d.p_over_n, c.mild_ratio) {
+        Some(_) if c.mild_ratio > 1.0 => {}
+        _ => {
+            return bad(
+                "claims.mild_ratio",
+                format!("{} must be one of data.p_over_n and > 1", c.mild_ratio),
+            )
+        }
+    }
+    for &r in &s.figures.error_vs_n_ratios {
+        if position(&d.p_over_n, r).is_none() {
+            return bad(
+                "figures.error_vs_n_ratios",
+                format!("{r} is not in data.p_over_n"),
+            );
+        }
+    }
+    if !(s.svm.gap_tolerance > 0.0 && s.svm.max_sweeps > 0) {
+        return bad(
+            "svm",
+            "gap_tolerance must be > 0 and max_sweeps >= 1".into(),
+        );
+    }
+    if let Some(g) = &s.logistic_gd {
+        if g.n < 4 || g.seeds == 0 || g.steps < 100 || g.eta.is_empty() || g.p_over_n.is_empty() {
+            return bad(
+                "logistic_gd",
+                "needs n >= 4, seeds >= 1, steps >= 100, eta and p_over_n".into(),
+            );
+        }
+        super::toolkit::check_unique(spec, "logistic_gd.p_over_n[{}]", &g.p_over_n)?;
+        super::toolkit::check_unique(spec, "logistic_gd.eta[{}]", &g.eta)?;
+        for &r in &g.p_over_n {
+            if p_of(r, g.n) <= g.n + 2 {
+                return bad(
+                    "logistic_gd.p_over_n",
+                    format!("{r}: GD runs need p > n + 2 (separable data)"),
+                );
+            }
+        }
+        if g.eta.iter().any(|e| !(0.0..0.5).contains(e)) {
+            return bad("logistic_gd.eta", "needs rates in [0, 0.5)".into());
+        }
+        if !(g.lr_factor > 0.0 && g.lr_factor < 2.0) {
+            return bad(
+                "logistic_gd.lr_factor",
+                "must be in (0, 2): GD on an L-smooth loss needs lr < 2/L".into(),
+            );
+        }
+    }
+    Ok(spec.resolved_toml(&s))
+}
+
+// ---------------------------------------------------------------- one run
+
+/// One (data draw, eta) of the phase grid.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct EtaRun {
+    /// <w, mu> / sqrt(w^T Sigma w) of the min-norm solution.
+    snr_min_norm: f64,
+    train_accuracy_min_norm: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    svm: Option<SvmRun>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SvmRun {
+    snr: f64,
+    /// Every training point is a support vector (dual a_i > 0 for all i).
+    all_support: bool,
+    support: usize,
+    /// 1 - cos(w_svm, w_min_norm).
+    one_minus_cos: f64,
+    gap: f64,
+    converged: bool,
+    fallback: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct JobRecord {
+    runs: Vec<EtaRun>,
+}
+
+/// A logistic-GD trajectory: rows (t, 1 - cos to SVM, normalised-margin ratio,
+/// train accuracy, SNR) and the SVM's own SNR.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct GdRecord {
+    svm_snr: f64,
+    trace: Vec<[f64; 5]>,
+}
+
+fn mixture(spec: &LabelNoiseSpec, p: usize) -> GaussianMixture {
+    GaussianMixture {
+        p,
+        mu_norm: spec.data.signal.mu_norm_sq(p).sqrt(),
+        spectrum: spec.data.noise.clone(),
+    }
+}
+
+/// <w, mu> / sqrt(w^T Sigma w): the argument of the exact clean error Phi(-SNR).
+fn snr(w: ArrayView1<f64>, sample: &MixtureSample) -> f64 {
+    let along = w.dot(&sample.mu);
+    let spread = match &sample.noise_variances {
+        None => w.dot(&w),
+        Some(l) => w.iter().zip(l.iter()).map(|(a, b)| a * a * b).sum(),
+    };
+    if spread <= 0.0 {
+        0.0
+    } else {
+        along / spread.sqrt()
+    }
+}
+
+fn noisy_labels(
+    sample: &MixtureSample,
+    eta: f64,
+    rule: FlipRule,
+    rng: &mut crate::rng::Rng,
+) -> Array1<f64> {
+    let clean = sample.y.to_vec();
+    Array1::from(flip_binary(&clean, eta, rule, rng).0)
+}
+
+/// The stream index of grid job (ratio ri, size ni, seed s): stable when seeds are added.
+fn grid_stream(ri: usize, ni: usize, s: usize) -> u64 {
+    GRID_STREAMS.index(&[ri, ni, s])
+}
+
+fn run_grid_job(
+    spec: &LabelNoiseSpec,
+    seed: u64,
+    ri: usize,
+    ni: usize,
+    s: usize,
+) -> Result<JobRecord> {
+    let n = spec.data.n[ni];
+    let p = p_of(spec.data.p_over_n[ri], n);
+    let stream = grid_stream(ri, ni, s);
+    let sample = mixture(spec, p).sample(n, &mut crate::rng::stream(seed, stream, "data"));
+    let x = sample.x.view();
+    // X X^T is positive definite when the working dimension is >= n (p > n).
+    let gram = if x.ncols() >= n {
+        Some(GramFactor::new(x)?)
+    } else {
+        None
+    };
+    let mut runs = Vec::with_capacity(spec.data.eta.len());
+    for (ei, &eta) in spec.data.eta.iter().enumerate() {
+        let mut rng = crate::rng::stream(seed, stream, &format!("flip{ei}"));
+        let y = noisy_labels(&sample, eta, spec.data.flip_rule, &mut rng);
+        let w_mn = match &gram {
+            Some(g) => x.t().dot(&g.interpolator_coefficients(y.view())?),
+            None => min_norm_solution(x, y.view())?.0,
+        };
+        let svm = match &gram {
+            Some(g) => {
+                let q = signed_gram(g.gram.view(), y.view());
+                let sol = svm_active_set(q.view(), &spec.svm).map_err(|e| {
+                    Error::Numerical(format!(
+                        "SVM at p/n = {}, n = {n}, eta = {eta}, seed {s}: {e}",
+                        spec.data.p_over_n[ri]
+                    ))
+                })?;
+                let w = sol.weights(x, y.view());
+                let support = sol.support_count(1e-9);
+                Some(SvmRun {
+                    snr: snr(w.view(), &sample),
+                    all_support: support == n,
+                    support,
+                    one_minus_cos: 1.0 - cosine(w.view(), w_mn.view()),
+                    gap: sol.gap,
+                    converged: sol.converged,
+                    fallback: sol.method != SvmMethod::ActiveSet,
+                })
+            }
+            None => None,
+        };
+        runs.push(EtaRun {
+            snr_min_norm: snr(w_mn.view(), &sample),
+            train_accuracy_min_norm: training_accuracy(x, y.view(), w_mn.view()),
+            svm,
+        });
+    }
+    Ok(JobRecord { runs })
+}
+
+fn run_gd_job(
+    spec: &LabelNoiseSpec,
+    g: &GdSpec,
+    seed: u64,
+    ri: usize,
+    ei: usize,
+    s: usize,
+) -> Result<GdRecord> {
+    let n = g.n;
+    let p = p_of(g.p_over_n[ri], n);
+    let stream = GD_STREAMS.index(&[ri, ei, s]);
+    let sample = mixture(spec, p).sample(n, &mut crate::rng::stream(seed, stream, "data"));
+    let y = noisy_labels(
+        &sample,
+        g.eta[ei],
+        spec.data.flip_rule,
+        &mut crate::rng::stream(seed, stream, "flip"),
+    );
+    let x = sample.x.view();
+    let gram = GramFactor::new(x)?;
+    let q = signed_gram(gram.gram.view(), y.view());
+    let sol = svm_active_set(q.view(), &spec.svm)?;
+    let w_svm = sol.weights(x, y.view());
+    let svm_margin = 1.0 / w_svm.dot(&w_svm).sqrt();
+    let lr = g.lr_factor / logistic_smoothness(x)?;
+    let mut gd = LogisticGd::new(x, y.view(), lr);
+    let schedule = log_schedule(g.steps, 10, 1.25, &[]);
+    let mut trace = Vec::new();
+    for &t in schedule.iter().filter(|&&t| t > 0) {
+        while gd.step_count() < t {
+            gd.step();
+        }
+        let w = gd.weights();
+        let norm = w.dot(&w).sqrt();
+        let min_margin = gd.margins().iter().cloned().fold(f64::INFINITY, f64::min);
+        if !norm.is_finite() {
+            return Err(Error::Numerical(format!(
+                "logistic GD: ||w|| = {norm} at step {t}"
+            )));
+        }
+        trace.push([
+            t as f64,
+            1.0 - cosine(w, w_svm.view()),
+            min_margin / norm / svm_margin,
+            training_accuracy(x, y.view(), w),
+            snr(w, &sample),
+        ]);
+    }
+    Ok(GdRecord {
+        svm_snr: snr(w_svm.view(), &sample),
+        trace,
+    })
+}
+
+// ---------------------------------------------------------------- the study
+
+pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+    let spec: LabelNoiseSpec = loaded.study_section()?;
+    let seed = loaded.header.seed;
+    let d = &spec.data;
+    let seeds = d.seeds;
+    let jobs: Vec<(usize, usize, usize)> = (0..d.p_over_n.len())
+        .flat_map(|ri| (0..d.n.len()).flat_map(move |ni| (0..seeds).map(move |s| (ri, ni, s))))
+        .collect();
+    let grid_start = Instant::now();
+    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
+        let (ri, ni, s) = jobs[i];
+        run_grid_job(&spec, seed, ri, ni, s)
+    })?;
+    let grid_seconds = elapsed(grid_start);
+
+    let mut metrics = Metrics::default();
+    let (rows, solver) = record_grid(&spec, &jobs, &records, &mut metrics);
+    let (gd_rows, gd_seconds) = match &spec.logistic_gd {
+        Some(g) => logistic_gd_sweep(ctx, &spec, g, seed, &mut metrics)?,
+        None => (Vec::new(), 0.0),
+    };
+
+    let (claims, mut details) = claims::analyze(&spec, &rows, &gd_rows, seeds);
+    details.insert("grid_runs".into(), serde_json::json!(jobs.len()));
+    details.insert("grid_classifier_fits".into(), serde_json::json!(rows.len()));
+    details.insert("grid_seconds".into(), serde_json::json!(grid_seconds));
+    details.insert("logistic_gd_seconds".into(), serde_json::json!(gd_seconds));
+    details.insert(
+        "svm_solver".into(),
+        serde_json::json!({
+            "method": "primal-dual active set on the dual (Cholesky per iteration), coordinate-ascent fallback; stop on relative duality gap",
+            "gap_tolerance": spec.svm.gap_tolerance,
+            "max_gap": solver.max_gap,
+            "fallbacks": solver.fallbacks,
+            "not_converged": solver.unconverged,
+        }),
+    );
+    Ok(Findings {
+        metrics,
+        claims,
+        details: serde_json::Value::Object(details),
+        extra_files: vec![
+            ("cells.csv".into(), to_csv(&rows)),
+            ("gd.csv".into(), to_csv(&gd_rows)),
+        ],
+    })
+}
+
+/// How the SVM solver fared over the grid (for the summary).
+#[derive(Default)]
+struct SolverStats {
+    /// Fits that fell back from the active set to coordinate ascent.
+    fallbacks: usize,
+    unconverged: usize,
+    /// The largest relative duality gap at the end.
+    max_gap: f64,
+}
+
+/// The grid's measurements of each (job, eta) into `metrics` (run id
+/// `r{p/n}_n{n}_eta{eta}:{seed}`), and the rows of cells.csv.
+fn record_grid(
+    spec: &LabelNoiseSpec,
+    jobs: &[(usize, usize, usize)],
+    records: &[JobRecord],
+    metrics: &mut Metrics,
+) -> (Vec<Row>, SolverStats) {
+    let d = &spec.data;
+    let mut rows = Vec::new();
+    let mut solver = SolverStats::default();
+    for (&(ri, ni, s), rec) in jobs.iter().zip(records) {
+        let (ratio, n) = (d.p_over_n[ri], d.n[ni]);
+        let p = p_of(ratio, n);
+        for (ei, run) in rec.runs.iter().enumerate() {
+            let eta = d.eta[ei];
+            let label = format!("r{ratio}_n{n}_eta{eta}:{s}");
+            let clean = normal_cdf(-run.snr_min_norm);
+            metrics.push(&label, 0, "test", "snr_min_norm", run.snr_min_norm);
+            metrics.push(&label, 0, "test", "clean_error_min_norm", clean);
+            metrics.push(
+                &label,
+                0,
+                "test",
+                "noisy_error_min_norm",
+                noisy_label_error(clean, eta),
+            );
+            metrics.push(
+                &label,
+                0,
+                "train",
+                "accuracy_min_norm",
+                run.train_accuracy_min_norm,
+            );
+            if let Some(sv) = &run.svm {
+                metrics.push(&label, 0, "test", "snr_svm", sv.snr);
+                metrics.push(&label, 0, "test", "clean_error_svm", normal_cdf(-sv.snr));
+                metrics.push(
+                    &label,
+                    0,
+                    "svm",
+                    "all_support_vectors",
+                    f64::from(u8::from(sv.all_support)),
+                );
+                metrics.push(&label, 0, "svm", "support_vectors", sv.support as f64);
+                metrics.push(
+                    &label,
+                    0,
+                    "svm",
+                    "one_minus_cos_to_min_norm",
+                    sv.one_minus_cos,
+                );
+                metrics.push(&label, 0, "svm", "duality_gap", sv.gap);
+                solver.fallbacks += usize::from(sv.fallback);
+                solver.unconverged += usize::from(!sv.converged);
+                solver.max_gap = solver.max_gap.max(sv.gap);
+            }
+            rows.push(Row {
+                p_over_n: ratio,
+                n,
+                p,
+                eta,
+                seed: s,
+                snr_min_norm: run.snr_min_norm,
+                train_accuracy_min_norm: run.train_accuracy_min_norm,
+                snr_svm: run.svm.as_ref().map_or(f64::NAN, |v| v.snr),
+                all_support: run
+                    .svm
+                    .as_ref()
+                    .map_or(f64::NAN, |v| f64::from(u8::from(v.all_support))),
+                one_minus_cos: run.svm.as_ref().map_or(f64::NAN, |v| v.one_minus_cos),
+            });
+        }
+    }
+    (rows, solver)
+}
+
+/// The logistic-GD runs: each trajectory into `metrics` (run id
+/// `gd_r{p/n}_eta{eta}:{seed}`, split "gd") and gd.csv's rows; with the
+/// sweep's wall time in seconds.
+fn logistic_gd_sweep(
+    ctx: &RunContext,
+    spec: &LabelNoiseSpec,
+    g: &GdSpec,
+    seed: u64,
+    metrics: &mut Metrics,
+) -> Result<(Vec<GdRow>, f64)> {
+    let mut gd_rows = Vec::new();
+    let gd_seeds = g.seeds;
+    let gd_jobs: Vec<(usize, usize, usize)> = (0..g.p_over_n.len())
+        .flat_map(|ri| (0..g.eta.len()).flat_map(move |ei| (0..gd_seeds).map(move |s| (ri, ei, s))))
+        .collect();
+    let gd_start = Instant::now();
+    let gd_records = sweep(ctx, "logistic_gd", gd_jobs.len(), |i| {
+        let (ri, ei, s) = gd_jobs[i];
+        run_gd_job(spec, g, seed, ri, ei, s)
+    })?;
+    let gd_seconds = elapsed(gd_start);
+    for (&(ri, ei, s), rec) in gd_jobs.iter().zip(&gd_records) {
+        let (ratio, eta) = (g.p_over_n[ri], g.eta[ei]);
+        let label = format!("gd_r{ratio}_eta{eta}:{s}");
+        for row in &rec.trace {
+            let t = row[0] as u64;
+            metrics.push(&label, t, "gd", "one_minus_cos_to_svm", row[1]);
+            metrics.push(&label, t, "gd", "margin_ratio", row[2]);
+            metrics.push(&label, t, "gd", "train_accuracy", row[3]);
+            metrics.push(&label, t, "gd", "snr", row[4]);
+            gd_rows.push(GdRow {
+                p_over_n: ratio,
+                eta,
+                seed: s,
+                step: t,
+                one_minus_cos: row[1],
+                margin_ratio: row[2],
+                train_accuracy: row[3],
+                snr: row[4],
+                svm_snr: rec.svm_snr,
+            });
+        }
+    }
+    Ok((gd_rows, gd_seconds))
+}
+
+/// The study `study = "label_noise"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "label_noise",
+    run_keys: RUN_KEYS,
+    validate,
+    run,
+    figures: plot,
+};

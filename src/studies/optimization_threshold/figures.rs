@@ -1,0 +1,225 @@
+//! The figures of the optimization-threshold study, redrawn from metrics.csv:
+//! train and test loss against n with the OLS expectations
+//! (threshold_losses), the mass on the extremal directions +-beta*
+//! (threshold_alignment) and the training curves of the first seed
+//! (threshold_training_curves).
+
+use std::path::Path;
+
+use super::{DimSpec, RunId, ThresholdSpec};
+use crate::error::{Error, Result};
+use crate::plot::{self, HLine, LinePanel, Series};
+use crate::record::{fmt_num, quantile, Metrics, RunDir};
+use crate::spec::LoadedSpec;
+
+/// Draw every figure of the run in `dir`.
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
+    let spec: ThresholdSpec = loaded.study_section()?;
+    let rd = RunDir::new(dir);
+    let metrics = Metrics::read(&rd.metrics())?;
+    let fig_dir = rd.figures();
+    std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
+    let mut panels = Vec::new();
+    let mut cluster_panels = Vec::new();
+    for ds in &spec.dims {
+        panels.extend(loss_panels(&spec, ds, &metrics));
+        cluster_panels.push(alignment_panel(&spec, ds, &metrics));
+    }
+    plot::line_panels(&fig_dir.join("threshold_losses"), &panels, 2)?;
+    plot::line_panels(
+        &fig_dir.join("threshold_alignment"),
+        &cluster_panels,
+        cluster_panels.len().min(2),
+    )?;
+    let curves = training_curves(&spec, &metrics);
+    plot::line_panels(
+        &fig_dir.join("threshold_training_curves"),
+        &curves,
+        curves.len().min(2),
+    )?;
+    Ok(())
+}
+
+/// The final values of `metric` over the seeds of (d, n, init).
+fn finals(metrics: &Metrics, d: usize, n: usize, init: &str, metric: &str) -> Vec<f64> {
+    metrics
+        .rows
+        .iter()
+        .filter(|r| r.split == "final" && r.metric == metric)
+        .filter(|r| {
+            RunId::parse(&r.run).is_some_and(|id| id.d == d && id.n == n && id.init == init)
+        })
+        .map(|r| r.value)
+        .collect()
+}
+
+/// Dimension d: train MSE and test MSE against n for each init (median and
+/// 20-80% band over seeds), with the OLS expectations sigma^2 (n - d)/n and
+/// sigma^2 + sigma^2 d/(n - d - 1).
+fn loss_panels(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> [LinePanel; 2] {
+    let sigma = spec.teacher.sigma;
+    let s2 = sigma * sigma;
+    let d = ds.d;
+    let xs: Vec<f64> = ds.n.iter().map(|&n| n as f64).collect();
+    let band_series = |init: &str, metric: &str, label: String, offset: f64| -> Series {
+        let vals: Vec<Vec<f64>> =
+            ds.n.iter()
+                .map(|&n| finals(metrics, d, n, init, metric))
+                .collect();
+        Series {
+            label,
+            x: xs.clone(),
+            y: vals.iter().map(|v| quantile(v, 0.5) + offset).collect(),
+            band: Some((
+                vals.iter().map(|v| quantile(v, 0.2) + offset).collect(),
+                vals.iter().map(|v| quantile(v, 0.8) + offset).collect(),
+            )),
+            markers: true,
+            ..Default::default()
+        }
+    };
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for init in &spec.inits {
+        let name = format!("{} init (lambda = {})", init.id, fmt_num(init.lambda));
+        train.push(band_series(&init.id, "train_mse", name.clone(), 0.0));
+        test.push(band_series(&init.id, "test_excess", name, s2));
+    }
+    let dense: Vec<f64> = {
+        let (lo, hi) = (xs[0], xs[xs.len() - 1]);
+        (0..200)
+            .map(|i| lo * (hi / lo).powf(i as f64 / 199.0))
+            .collect()
+    };
+    train.push(Series {
+        label: "OLS: sigma^2 (n - d)/n".into(),
+        x: dense.iter().copied().filter(|&n| n > d as f64).collect(),
+        y: dense
+            .iter()
+            .copied()
+            .filter(|&n| n > d as f64)
+            .map(|n| s2 * (n - d as f64) / n)
+            .collect(),
+        dashed: true,
+        ..Default::default()
+    });
+    test.push(Series {
+        label: "OLS: sigma^2 + sigma^2 d/(n - d - 1)".into(),
+        x: dense
+            .iter()
+            .copied()
+            .filter(|&n| n > d as f64 + 1.5)
+            .collect(),
+        y: dense
+            .iter()
+            .copied()
+            .filter(|&n| n > d as f64 + 1.5)
+            .map(|n| s2 + s2 * d as f64 / (n - d as f64 - 1.0))
+            .collect(),
+        dashed: true,
+        ..Default::default()
+    });
+    let train_panel = LinePanel {
+        title: format!("d = {d}: training loss"),
+        x_label: "n (training samples)".into(),
+        y_label: "train MSE".into(),
+        log_x: true,
+        log_y: true,
+        series: train,
+        hlines: vec![HLine {
+            y: s2,
+            label: "sigma^2".into(),
+        }],
+        ..Default::default()
+    };
+    let test_panel = LinePanel {
+        title: format!("d = {d}: test loss"),
+        x_label: "n (training samples)".into(),
+        y_label: "test MSE".into(),
+        log_x: true,
+        log_y: true,
+        series: test,
+        hlines: vec![HLine {
+            y: s2,
+            label: "sigma^2 (Bayes)".into(),
+        }],
+        ..Default::default()
+    };
+    [train_panel, test_panel]
+}
+
+/// Dimension d: the median share of the mass a_j^2 + ||w_j||^2 aligned with
+/// sign(a_j) beta*, against n, for each init.
+fn alignment_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> LinePanel {
+    let d = ds.d;
+    let xs: Vec<f64> = ds.n.iter().map(|&n| n as f64).collect();
+    let mut cs = Vec::new();
+    for init in &spec.inits {
+        let vals: Vec<Vec<f64>> =
+            ds.n.iter()
+                .map(|&n| finals(metrics, d, n, &init.id, "aligned_mass"))
+                .collect();
+        cs.push(Series {
+            label: format!("{} init: mass aligned with +-beta*", init.id),
+            x: xs.clone(),
+            y: vals.iter().map(|v| quantile(v, 0.5)).collect(),
+            markers: true,
+            ..Default::default()
+        });
+    }
+    LinePanel {
+        title: format!("d = {d}: neurons on the extremal directions"),
+        x_label: "n (training samples)".into(),
+        y_label: "share of a_j^2 + ||w_j||^2".into(),
+        log_x: true,
+        y_range: Some((0.0, 1.05)),
+        series: cs,
+        ..Default::default()
+    }
+}
+
+/// Training curves of the first seed, small init, for each n (one panel per d).
+fn training_curves(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
+    let s2 = spec.teacher.sigma * spec.teacher.sigma;
+    let mut curves = Vec::new();
+    for ds in &spec.dims {
+        let mut ser = Vec::new();
+        for &n in &ds.n {
+            let run = RunId {
+                d: ds.d,
+                n,
+                init: "small",
+                seed: 0,
+            }
+            .to_string();
+            let pts: Vec<(f64, f64)> = metrics
+                .rows
+                .iter()
+                .filter(|r| r.run == run && r.split == "train" && r.metric == "mse")
+                .map(|r| (r.step as f64 + 1.0, r.value))
+                .collect();
+            if !pts.is_empty() {
+                ser.push(Series {
+                    label: format!("n = {n}"),
+                    x: pts.iter().map(|p| p.0).collect(),
+                    y: pts.iter().map(|p| p.1.max(1e-16)).collect(),
+                    ..Default::default()
+                });
+            }
+        }
+        curves.push(LinePanel {
+            title: format!("d = {}, small init, first seed", ds.d),
+            x_label: "iteration + 1".into(),
+            y_label: "train MSE".into(),
+            log_x: true,
+            log_y: true,
+            series: ser,
+            hlines: vec![HLine {
+                y: s2,
+                label: "sigma^2".into(),
+            }],
+            ..Default::default()
+        });
+    }
+    curves
+}
