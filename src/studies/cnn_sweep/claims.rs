@@ -78,11 +78,19 @@ fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Vec<Claim> {
         .table1
         .iter()
         .map(|t1| {
-            let a = spec.model.archs.iter().position(|x| *x == t1.arch).expect("validated");
+            let a = spec
+                .model
+                .archs
+                .iter()
+                .position(|x| *x == t1.arch)
+                .expect("validated");
             &row[a]
         })
         .collect();
-    let samples: Vec<Vec<f64>> = cells.iter().map(|c| c.values(|r| r.last10_test_error)).collect();
+    let samples: Vec<Vec<f64>> = cells
+        .iter()
+        .map(|c| c.values(|r| r.last10_test_error))
+        .collect();
     let (pooled_sd, df) = pooled_sd(&samples);
     let t = student_t_quantile(0.975, df);
     let half_width = t * pooled_sd * (1.0 + 1.0 / runs as f64).sqrt();
