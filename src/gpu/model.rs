@@ -214,11 +214,6 @@ impl GpuModel {
         upload(&self.gpu, params, &mut self.params, "parameters")
     }
 
-    /// Copy a momentum buffer (`Sgd::velocity` layout) to the device.
-    pub fn upload_velocity(&mut self, velocity: &[f32]) -> Result<()> {
-        upload(&self.gpu, velocity, &mut self.velocity, "momentum buffer")
-    }
-
     pub fn download_params(&self) -> Result<Vec<f32>> {
         download(&self.gpu, &self.params, self.param_count())
     }

@@ -171,10 +171,6 @@ impl ReluInterpolant {
     pub fn eval(&self, z: ArrayView1<f64>) -> f64 {
         eval_projection(&self.b, &self.w, project(self.a.view(), z))
     }
-    /// c(z_k) for every row of Z (q x d). O(q (d + n)).
-    pub fn eval_rows(&self, z: ArrayView2<f64>) -> Array1<f64> {
-        z.outer_iter().map(|r| self.eval(r)).collect()
-    }
 }
 
 /// A fitted network and how the fit went.

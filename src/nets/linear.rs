@@ -158,11 +158,6 @@ impl SvmDual {
         self.alpha.dot(&self.margins)
     }
 
-    /// The dual objective 1^T a - a^T Q a / 2.
-    pub fn dual_objective(&self) -> f64 {
-        self.alpha.sum() - 0.5 * self.weight_norm_sq()
-    }
-
     /// The primal weights w = X^T (a o y).
     pub fn weights(&self, x: ArrayView2<f64>, y: ArrayView1<f64>) -> Array1<f64> {
         x.t().dot(&(&self.alpha * &y))

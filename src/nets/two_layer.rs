@@ -18,7 +18,7 @@
 //! column blocks.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
@@ -337,10 +337,6 @@ impl TwoLayerGd {
     pub fn train_outputs(&self) -> ArrayView1<'_, f64> {
         self.f.view()
     }
-    /// Training pre-activations Z(t) (n x m).
-    pub fn train_preactivations(&self) -> ArrayView2<'_, f64> {
-        self.z.view()
-    }
     /// Mean training loss (without the weight-decay penalty) at the current step.
     pub fn train_loss(&self) -> f64 {
         self.last_loss
@@ -482,18 +478,4 @@ pub fn sign_accuracy(f: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
         .filter(|(&fi, &yi)| fi * yi > 0.0)
         .count();
     hits as f64 / f.len().max(1) as f64
-}
-
-/// Sum over neurons with a_j of the given sign of a column statistic; helper for probes.
-pub fn columns_with_sign(a: ArrayView1<f64>, positive: bool) -> Vec<usize> {
-    a.iter()
-        .enumerate()
-        .filter(|(_, &aj)| if positive { aj > 0.0 } else { aj < 0.0 })
-        .map(|(j, _)| j)
-        .collect()
-}
-
-/// Row norms of X (||x_i||), a helper for scale diagnostics.
-pub fn row_norms(x: ArrayView2<f64>) -> Array1<f64> {
-    x.map_axis(Axis(1), |r| r.dot(&r).sqrt())
 }
