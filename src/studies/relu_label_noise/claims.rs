@@ -99,15 +99,6 @@ pub(super) fn linear_boundary(eta: f64, excess: f64) -> Option<f64> {
     floor_boundary(eta, excess).map(|(_, above)| above)
 }
 
-fn regime_name(r: Option<Regime>) -> &'static str {
-    match r {
-        Some(Regime::Benign) => "benign",
-        Some(Regime::Tempered) => "tempered",
-        Some(Regime::Catastrophic) => "catastrophic",
-        None => "n/a",
-    }
-}
-
 fn describe(spec: &ReluNoiseSpec, family: Family) -> String {
     match family {
         Family::Width => format!("width family (p = {} fixed, m grows)", spec.grid.width_p),
@@ -286,7 +277,16 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
             q20: None,
             q80: None,
             runs: rows.len(),
-            note: if short.is_empty() { String::new() } else { format!("runs not interpolating by family and parameters/n: {}", short.join("; ")) },
+            note: if short.is_empty() {
+                String::new()
+            } else {
+                let least = rows.iter().map(|r| r.train_accuracy).fold(1.0, f64::min);
+                format!(
+                    "runs not interpolating by family and parameters/n: {}; their least training accuracy {}",
+                    short.join("; "),
+                    fmt_num(least)
+                )
+            },
         },
     )
 }
@@ -378,8 +378,9 @@ fn phase_cells(grid: &Grid) -> Vec<Value> {
                     "q80_by_n": d.n.iter().map(|&n| q(n, 0.8)).collect::<Vec<_>>(),
                     "bayes_error_by_n": d.n.iter().map(|&n| grid.bayes(family, r, n)).collect::<Vec<_>>(),
                     "interpolated_fraction_by_n": d.n.iter().map(|&n| grid.interpolated(family, r, n, eta)).collect::<Vec<_>>(),
-                    "median_steps_by_n": d.n.iter().map(|&n| quantile(&grid.runs(family, r, n, eta).iter().map(|x| x.steps as f64).collect::<Vec<_>>(), 0.5)).collect::<Vec<_>>(),
-                    "regime": regime_name(grid.regime(family, r, eta)),
+                    "median_train_accuracy_by_n": d.n.iter().map(|&n| median_of(&grid.runs(family, r, n, eta), |x| x.train_accuracy)).collect::<Vec<_>>(),
+                    "median_steps_by_n": d.n.iter().map(|&n| median_of(&grid.runs(family, r, n, eta), |x| x.steps as f64)).collect::<Vec<_>>(),
+                    "regime": grid.regime(family, r, eta),
                     "linear_floor": floor,
                     "network_minus_linear_floor_at_largest_n": net - floor,
                 }));
@@ -389,8 +390,17 @@ fn phase_cells(grid: &Grid) -> Vec<Value> {
     cells
 }
 
-/// ReLU against leaky ReLU at the contrast cell, paired by seed.
-fn contrast(spec: &ReluNoiseSpec, rows: &[Row]) -> Option<Value> {
+/// The median of a per-run quantity.
+fn median_of(runs: &[&Row], f: impl Fn(&Row) -> f64) -> f64 {
+    quantile(&runs.iter().map(|r| f(r)).collect::<Vec<_>>(), 0.5)
+}
+
+/// The contrast cell's ReLU and leaky-ReLU runs, each in seed order (so
+/// entry i of both trained on the same data and initialisation).
+pub(super) fn contrast_pairs<'a>(
+    spec: &ReluNoiseSpec,
+    rows: &'a [Row],
+) -> Option<(Vec<&'a Row>, Vec<&'a Row>)> {
     let k = spec.contrast.as_ref()?;
     let pick = |relu: bool| -> Vec<&Row> {
         let mut v: Vec<&Row> = rows
@@ -406,7 +416,13 @@ fn contrast(spec: &ReluNoiseSpec, rows: &[Row]) -> Option<Value> {
         v.sort_by_key(|r| r.seed);
         v
     };
-    let (relu, leaky) = (pick(true), pick(false));
+    Some((pick(true), pick(false)))
+}
+
+/// ReLU against leaky ReLU at the contrast cell, paired by seed.
+fn contrast(spec: &ReluNoiseSpec, rows: &[Row]) -> Option<Value> {
+    let k = spec.contrast.as_ref()?;
+    let (relu, leaky) = contrast_pairs(spec, rows)?;
     let errs = |v: &[&Row]| v.iter().map(|r| r.clean_error).collect::<Vec<_>>();
     let stats = |v: &[&Row]| {
         let e = errs(v);

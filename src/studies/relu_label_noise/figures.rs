@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use super::claims::{linear_boundary, linear_floor, Grid};
+use super::claims::{contrast_pairs, linear_boundary, linear_floor, Grid};
 use super::{Family, ReluNoiseSpec, Row};
 use crate::error::Result;
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
-use crate::record::{quantile, RunDir};
+use crate::record::{fmt_num, quantile, RunDir};
 use crate::spec::LoadedSpec;
 use crate::studies::toolkit::read_csv;
 use crate::theory::label_noise::Regime;
@@ -23,22 +23,7 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let grid = Grid::new(&spec, &rows);
     phase_diagram(&spec, &grid, &fig_dir)?;
     error_vs_n(&spec, &grid, &fig_dir)?;
-    if let Some(k) = &spec.contrast {
-        let pick = |relu: bool| -> Vec<&Row> {
-            let mut v: Vec<&Row> = rows
-                .iter()
-                .filter(|r| {
-                    r.family == k.family
-                        && r.ratio == k.ratio
-                        && r.n == k.n
-                        && r.eta == k.eta
-                        && r.is_relu() == relu
-                })
-                .collect();
-            v.sort_by_key(|r| r.seed);
-            v
-        };
-        let (relu, leaky) = (pick(true), pick(false));
+    if let (Some(k), Some((relu, leaky))) = (&spec.contrast, contrast_pairs(&spec, &rows)) {
         let mut paired = Series {
             label: "one seed (same data and init)".into(),
             markers: true,
@@ -192,25 +177,48 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                 markers: true,
                 dashed: false,
             });
-            if eta > 0.0 {
+        }
+        // The linear floors, one line each; those below the Monte Carlo
+        // resolution share one line at it.
+        let mut below = Vec::new();
+        for &r in g.ratios.iter().filter(|_| eta > 0.0) {
+            let y = linear_floor(r, eta);
+            if y < floor {
+                below.push(r.to_string());
+            } else {
                 hlines.push(HLine {
-                    y: linear_floor(r, eta).max(floor),
+                    y,
                     label: format!("linear prediction, p/n = {r} (n -> inf)"),
                 });
             }
         }
+        if !below.is_empty() {
+            hlines.push(HLine {
+                y: floor,
+                label: format!(
+                    "linear prediction, p/n = {}: below {} (Monte Carlo resolution)",
+                    below.join(", "),
+                    fmt_num(floor)
+                ),
+            });
+        }
+        // The Bayes error, where it is one number for the whole panel (p fixed).
         let bayes: Vec<f64> = g
             .ratios
             .iter()
             .flat_map(|&r| d.n.iter().map(move |&n| grid.bayes(family, r, n)))
             .collect();
-        let worst = bayes.iter().cloned().fold(0.0, f64::max);
-        hlines.push(HLine {
-            y: worst.max(floor),
-            label: "Bayes error (largest over the family's cells)".into(),
-        });
+        let mut title = format!("{} family, eta = {eta}", family.name());
+        if bayes.iter().all(|&b| b == bayes[0]) {
+            hlines.push(HLine {
+                y: bayes[0].max(floor),
+                label: "Bayes error".into(),
+            });
+        } else {
+            title.push_str(" (Bayes error falls with p: see summary.json)");
+        }
         panels.push(LinePanel {
-            title: format!("{} family, eta = {eta}", family.name()),
+            title,
             x_label: "n".into(),
             y_label: "clean test error".into(),
             log_x: true,

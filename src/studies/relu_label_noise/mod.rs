@@ -272,8 +272,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if d.test_draws < 1000 {
         return bad("data.test_draws", "must be >= 1000".into());
     }
-    if !(d.signal.coefficient.is_finite() && d.signal.coefficient > 0.0)
-        || !d.signal.p_exponent.is_finite()
+    if !(d.signal.coefficient.is_finite()
+        && d.signal.coefficient > 0.0
+        && d.signal.p_exponent.is_finite())
     {
         return bad(
             "data.signal",
@@ -290,7 +291,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if m.max_steps == 0 {
         return bad("model.max_steps", "must be >= 1".into());
     }
-    if g.ratios.len() < 2 || !increasing(&g.ratios) || g.ratios.iter().any(|r| !(*r > 0.0)) {
+    if g.ratios.len() < 2 || !increasing(&g.ratios) || !g.ratios.iter().all(|&r| r > 0.0) {
         return bad(
             "grid.ratios",
             "needs at least two increasing positive ratios".into(),
@@ -309,14 +310,16 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         for &r in &g.ratios {
             for &n in &d.n {
                 let (p, width) = g.shape(family, r, n);
-                let actual = (p * width) as f64 / n as f64;
+                // In f64: a huge ratio must give an error, not an overflow.
+                let (pf, wf, nf) = (p as f64, width as f64, n as f64);
+                let actual = pf * wf / nf;
                 if width < 2 || (actual / r - 1.0).abs() > 0.1 {
                     return bad(
                         "grid.ratios",
                         format!("{} family at ratio {r}, n = {n}: p = {p}, m = {width} gives m p / n = {actual} (needs m >= 2 and m p / n within 10% of the ratio)", family.name()),
                     );
                 }
-                if n * p > 50_000_000 || p * width > 50_000_000 {
+                if nf * pf > 5e7 || pf * wf > 5e7 {
                     return bad(
                         "grid.ratios",
                         format!("ratio {r}, n = {n}: X or W above 5e7 entries"),
