@@ -640,3 +640,39 @@ fn bad_cifar_data_files() {
         );
     }
 }
+
+const RELU_LABEL_NOISE: &str = "experiments/relu_label_noise.toml";
+
+/// The relu_label_noise study's own keys.
+const RELU_LABEL_NOISE_CASES: &[(&str, &str, &str)] = &[
+    (
+        "ratios = [1.0, 2.0, 5.0, 20.0, 100.0]",
+        "ratios = [1.0, 2.0, 5.0, 20.0, 1e300]",
+        "grid.ratios",
+    ),
+    (
+        "ratios = [1.0, 2.0, 5.0, 20.0, 100.0]",
+        "ratios = [1.0, 2.0, 2.0]",
+        "grid.ratios",
+    ),
+    (
+        "eta = [0.0, 0.05, 0.1, 0.2]",
+        "eta = [0.0, 0.05, 0.1, 0.1]",
+        "data.eta[3]",
+    ),
+    ("dimension_m = 10", "dimension_m = 7", "grid.dimension_m"),
+    ("mild_ratio = 2.0", "mild_ratio = 3.0", "claims.mild_ratio"),
+    ("n = 100\n", "n = 150\n", "contrast.n"),
+    (
+        "leaky_slope = 0.1",
+        "leaky_slope = 1.5",
+        "contrast.leaky_slope",
+    ),
+    ("lr_factor = 1.0", "lr_factor = 2.0", "model.lr_factor"),
+    ("test_draws = 20000", "test_draws = 10", "data.test_draws"),
+];
+
+#[test]
+fn bad_relu_label_noise_specs() {
+    expect_bad_variants(RELU_LABEL_NOISE, RELU_LABEL_NOISE_CASES);
+}

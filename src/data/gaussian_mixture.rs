@@ -103,10 +103,23 @@ impl GaussianMixture {
 
     /// Draw n points with clean Rademacher labels.
     pub fn sample(&self, n: usize, rng: &mut Rng) -> MixtureSample {
+        self.draw(n, self.uses_span(n), rng)
+    }
+
+    /// Draw n points as explicit vectors in R^p whatever p is (n x p, O(n p)
+    /// draws). For models whose test error depends on more than <w, mu> and
+    /// ||w||, e.g. a network whose random first layer W(0) has components
+    /// outside the span of the data, which the span coordinates drop.
+    pub fn sample_explicit(&self, n: usize, rng: &mut Rng) -> MixtureSample {
+        self.draw(n, false, rng)
+    }
+
+    /// The draw of `sample` (span coordinates when `span`, else explicit).
+    fn draw(&self, n: usize, span: bool, rng: &mut Rng) -> MixtureSample {
         let y = rademacher_labels(n, rng);
-        let q = self.working_dim(n);
+        let q = if span { 1 + n } else { self.p };
         let mut x = Array2::<f64>::zeros((n, q));
-        let noise_variances = if self.uses_span(n) {
+        let noise_variances = if span {
             // Coordinate along mu: y ||mu|| + N(0, 1); the rest: Bartlett coordinates
             // of n i.i.d. N(0, I_{p-1}) vectors.
             for i in 0..n {

@@ -12,6 +12,7 @@ pub mod label_noise;
 pub mod leaky_relu_benign;
 pub mod optimization_threshold;
 pub mod randomization;
+pub mod relu_label_noise;
 pub mod toolkit;
 pub mod xor_grokking;
 
@@ -94,6 +95,7 @@ pub static REGISTRY: &[&dyn Study] = &[
     &expressivity::STUDY,
     &cnn_sweep::STUDY,
     &randomization::STUDY,
+    &relu_label_noise::STUDY,
 ];
 
 /// The names of the registered studies.

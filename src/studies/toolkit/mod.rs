@@ -1,13 +1,16 @@
 //! What several studies share and no single study owns: step schedules,
 //! the cells of a factorial sweep, spec checks, seed statistics and their
-//! median bands; typed CSV rows ([`csv`]); [`cnn`] for the CIFAR-10 CNN
-//! studies; [`probe`], the neuron instruments of wide two-layer networks.
+//! median bands, rank statistics; typed CSV rows ([`csv`]); [`cnn`] for the
+//! CIFAR-10 CNN studies; [`probe`], the neuron instruments of wide
+//! two-layer networks.
 
 pub mod cnn;
 pub mod csv;
 pub mod probe;
 
-use crate::error::Result;
+use std::path::Path;
+
+use crate::error::{Error, Result};
 use crate::plot::Series;
 use crate::record::quantile;
 use crate::spec::LoadedSpec;
@@ -98,6 +101,89 @@ pub fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Seri
     }
 }
 
+/// Average ranks (1-based; tied values share the mean of their ranks).
+pub fn average_ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut ranks = vec![0.0; v.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let tie = order[start..]
+            .iter()
+            .take_while(|&&k| v[k] == v[order[start]])
+            .count();
+        // Positions start..start+tie (0-based) share rank start + (tie + 1)/2.
+        let shared = start as f64 + (tie as f64 + 1.0) / 2.0;
+        for &k in &order[start..start + tie] {
+            ranks[k] = shared;
+        }
+        start += tie;
+    }
+    ranks
+}
+
+/// Spearman's rank correlation rho: the Pearson correlation of the average
+/// ranks of x and y (pairs (x_i, y_i)). NaN when there are fewer than 3
+/// pairs or either side is constant (no ranking to correlate).
+pub fn spearman_rho(x: &[f64], y: &[f64]) -> f64 {
+    assert_eq!(x.len(), y.len(), "spearman_rho: paired samples");
+    if x.len() < 3 {
+        return f64::NAN;
+    }
+    let (rx, ry) = (average_ranks(x), average_ranks(y));
+    let mean = (x.len() as f64 + 1.0) / 2.0;
+    let dot = |a: &[f64], b: &[f64]| -> f64 {
+        a.iter().zip(b).map(|(u, v)| (u - mean) * (v - mean)).sum()
+    };
+    let (sxx, syy) = (dot(&rx, &rx), dot(&ry, &ry));
+    if sxx == 0.0 || syy == 0.0 {
+        return f64::NAN;
+    }
+    dot(&rx, &ry) / (sxx * syy).sqrt()
+}
+
+/// One-sided p-value of a decreasing trend, P(rho' <= rho) under
+/// independence, for Spearman's rho over `pairs` pairs, by the usual
+/// Student-t approximation t = rho sqrt((N - 2)/(1 - rho^2)) with N - 2
+/// degrees of freedom: P(T <= t) = I_{v/(v + t^2)}(v/2, 1/2)/2 for t <= 0
+/// (I the regularised incomplete beta), 1 minus that for t > 0. NaN for an
+/// undefined rho or N < 3.
+pub fn decrease_p_value(rho: f64, pairs: usize) -> f64 {
+    if !rho.is_finite() || pairs < 3 {
+        return f64::NAN;
+    }
+    let dof = (pairs - 2) as f64;
+    if rho.abs() >= 1.0 {
+        return if rho < 0.0 { 0.0 } else { 1.0 };
+    }
+    let t = rho * (dof / (1.0 - rho * rho)).sqrt();
+    let tail = 0.5 * statrs::function::beta::beta_reg(dof / 2.0, 0.5, dof / (dof + t * t));
+    if t <= 0.0 {
+        tail
+    } else {
+        1.0 - tail
+    }
+}
+
+/// Rows serialised as CSV text (header from the field names).
+pub fn to_csv<T: serde::Serialize>(rows: &[T]) -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).expect("rows serialise");
+    }
+    String::from_utf8(w.into_inner().expect("in-memory writer")).expect("utf8")
+}
+
+/// The rows of a CSV file written by [`to_csv`]; a bad row names the file and its line.
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let mut rdr = ::csv::Reader::from_path(path)
+        .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+    rdr.deserialize()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| Error::bad(format!("{}: row {}: {e}", path.display(), i + 2))))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +210,31 @@ mod tests {
         assert_eq!(s.y, vec![2.0]);
         let (lo, hi) = s.band.unwrap();
         assert!(lo[0] < 2.0 && hi[0] > 2.0 && s.dashed && s.markers);
+    }
+
+    #[test]
+    fn ranks_average_ties() {
+        assert_eq!(
+            average_ranks(&[3.0, 1.0, 3.0, 2.0]),
+            vec![3.5, 1.0, 3.5, 2.0]
+        );
+    }
+
+    #[test]
+    fn spearman_and_its_p_value() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let down = [9.0, 7.0, 7.5, 4.0, 2.0, 1.0];
+        let rho = spearman_rho(&x, &down);
+        assert!(
+            (rho - (1.0 - 6.0 * 68.0 / (6.0 * 35.0))).abs() < 1e-12,
+            "{rho}"
+        );
+        assert!(decrease_p_value(rho, 6) < 0.01);
+        assert!(decrease_p_value(-rho, 6) > 0.99);
+        assert!((decrease_p_value(0.0, 30) - 0.5).abs() < 1e-12);
+        assert!(spearman_rho(&x, &[1.0; 6]).is_nan());
+        // t = -2.0 with 10 degrees of freedom: P(T <= -2) = 0.036694...
+        let rho = -2.0 / (10.0f64 + 4.0).sqrt();
+        assert!((decrease_p_value(rho, 12) - 0.036_694).abs() < 1e-5);
     }
 }

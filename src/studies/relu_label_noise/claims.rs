@@ -1,0 +1,593 @@
+//! The measurements put against Wen et al.'s statements, and the summary
+//! details (phase cells, boundaries, the distance from the linear
+//! prediction, the activation contrast). Pre-registered in the spec's
+//! comments before the full run; the thresholds come from the spec.
+
+use serde_json::{json, Map, Value};
+
+use super::{position, Family, ReluNoiseSpec, Row};
+use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
+use crate::studies::toolkit::{decrease_p_value, spearman_rho};
+use crate::theory::label_noise::{floor_boundary, limit_snr, normal_cdf, Regime};
+
+const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
+const MODEL_NOTE: &str = "tested on a two-layer ReLU network (first layer trained by GD on the logistic loss, second fixed at +-1/sqrt(m)) in the standard Gaussian-mixture model x = y mu + N(0, I_p); the paper's statement, no network theorem";
+
+/// The ReLU grid's runs, looked up by cell.
+pub(super) struct Grid<'a> {
+    pub spec: &'a ReluNoiseSpec,
+    rows: Vec<&'a Row>,
+}
+
+impl<'a> Grid<'a> {
+    pub fn new(spec: &'a ReluNoiseSpec, rows: &'a [Row]) -> Self {
+        Grid {
+            spec,
+            rows: rows.iter().filter(|r| r.is_relu()).collect(),
+        }
+    }
+
+    /// Runs of cell (family, ratio, n, eta), in seed order.
+    pub fn runs(&self, family: Family, ratio: f64, n: usize, eta: f64) -> Vec<&'a Row> {
+        self.rows
+            .iter()
+            .copied()
+            .filter(|r| r.family == family && r.ratio == ratio && r.n == n && r.eta == eta)
+            .collect()
+    }
+
+    pub fn errors(&self, family: Family, ratio: f64, n: usize, eta: f64) -> Vec<f64> {
+        self.runs(family, ratio, n, eta)
+            .iter()
+            .map(|r| r.clean_error)
+            .filter(|e| e.is_finite())
+            .collect()
+    }
+
+    pub fn median(&self, family: Family, ratio: f64, n: usize, eta: f64) -> f64 {
+        quantile(&self.errors(family, ratio, n, eta), 0.5)
+    }
+
+    pub fn bayes(&self, family: Family, ratio: f64, n: usize) -> f64 {
+        let (p, _) = self.spec.grid.shape(family, ratio, n);
+        crate::theory::label_noise::bayes_error(self.spec.data.signal.mu_norm(p))
+    }
+
+    /// Fraction of the cell's runs that fit every noisy label.
+    pub fn interpolated(&self, family: Family, ratio: f64, n: usize, eta: f64) -> f64 {
+        let runs = self.runs(family, ratio, n, eta);
+        runs.iter().filter(|r| r.interpolated).count() as f64 / runs.len().max(1) as f64
+    }
+
+    /// The regime of cell (family, ratio, eta) over n, from median clean errors.
+    pub fn regime(&self, family: Family, ratio: f64, eta: f64) -> Option<Regime> {
+        let ns = &self.spec.data.n;
+        let errors: Vec<f64> = ns
+            .iter()
+            .map(|&n| self.median(family, ratio, n, eta))
+            .collect();
+        if errors.iter().any(|e| !e.is_finite()) {
+            return None;
+        }
+        let bayes: Vec<f64> = ns.iter().map(|&n| self.bayes(family, ratio, n)).collect();
+        Some(self.spec.claims.regime.classify(&errors, &bayes))
+    }
+
+    /// The measured benign boundary at eta: the smallest ratio from which
+    /// every larger ratio is benign (NaN if the largest is not).
+    pub fn benign_from(&self, family: Family, eta: f64) -> f64 {
+        let mut from = f64::NAN;
+        for &r in self.spec.grid.ratios.iter().rev() {
+            if self.regime(family, r, eta) != Some(Regime::Benign) {
+                break;
+            }
+            from = r;
+        }
+        from
+    }
+}
+
+/// The linear prediction: the n -> infinity clean-error floor of the
+/// min-norm linear interpolator with p_lin / n = ratio (`theory::label_noise`).
+pub(super) fn linear_floor(ratio: f64, eta: f64) -> f64 {
+    normal_cdf(-limit_snr(ratio, eta))
+}
+
+/// The linear phase boundary: the p_lin / n above which the linear floor is
+/// below `excess` (None at eta = 0, where there is no floor).
+pub(super) fn linear_boundary(eta: f64, excess: f64) -> Option<f64> {
+    floor_boundary(eta, excess).map(|(_, above)| above)
+}
+
+fn describe(spec: &ReluNoiseSpec, family: Family) -> String {
+    match family {
+        Family::Width => format!("width family (p = {} fixed, m grows)", spec.grid.width_p),
+        Family::Dimension => format!(
+            "dimension family (m = {} fixed, p grows)",
+            spec.grid.dimension_m
+        ),
+    }
+}
+
+/// One-sided rank test of "clean error decreases in x" over (x, error) pairs:
+/// (rho, p-value, pairs).
+fn decrease_test(pairs: &[(f64, f64)]) -> (f64, f64, usize) {
+    let (x, y): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+    let rho = spearman_rho(&x, &y);
+    (rho, decrease_p_value(rho, pairs.len()), pairs.len())
+}
+
+/// eta = 0: at every ratio the clean error falls as n grows (benign).
+fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
+    let spec = grid.spec;
+    let (d, c) = (&spec.data, &spec.claims);
+    position(&d.eta, 0.0)?;
+    let (n0, n1) = (d.n[0], *d.n.last().unwrap());
+    let mut worst = f64::NAN;
+    let mut notes = Vec::new();
+    for &r in &spec.grid.ratios {
+        let pairs: Vec<(f64, f64)> =
+            d.n.iter()
+                .flat_map(|&n| {
+                    grid.errors(family, r, n, 0.0)
+                        .into_iter()
+                        .map(move |e| (n as f64, e))
+                })
+                .collect();
+        let (rho, p, _) = decrease_test(&pairs);
+        if p.is_finite() {
+            worst = if worst.is_nan() { p } else { worst.max(p) };
+        }
+        notes.push(format!(
+            "ratio {r}: rho {}, p {}, median {} -> {}",
+            fmt_num(rho),
+            fmt_num(p),
+            fmt_num(grid.median(family, r, n0, 0.0)),
+            fmt_num(grid.median(family, r, n1, 0.0))
+        ));
+    }
+    Some(Claim::new(
+        format!("benign_without_noise.{}", family.name()),
+        format!(
+            "eta = 0, {}: at every parameters/n in {:?} the clean error falls as n grows from {n0} to {n1} (benign overfitting without label noise); one-sided Spearman rank test of per-run clean error against n at each ratio; measured: the largest p-value over the ratios (every ratio must reject at alpha; ratios whose errors are all equal are skipped)",
+            describe(spec, family),
+            spec.grid.ratios
+        ),
+        format!("{SRC}, benign without label noise ({MODEL_NOTE})"),
+        Prediction::AtMost { bound: c.alpha },
+        Measured { value: worst, q20: None, q80: None, runs: spec.grid.ratios.len(), note: notes.join("; ") },
+    ))
+}
+
+/// eta > 0 at the mild ratio: the error stays above Bayes and levels off in n.
+fn floor_claims(grid: &Grid, family: Family, eta: f64) -> Vec<Claim> {
+    let spec = grid.spec;
+    let (d, c) = (&spec.data, &spec.claims);
+    let r = c.mild_ratio;
+    let (n0, n1) = (d.n[0], *d.n.last().unwrap());
+    let excess = |n: usize| grid.median(family, r, n, eta) - grid.bayes(family, r, n);
+    let by_n: Vec<String> =
+        d.n.iter()
+            .map(|&n| {
+                format!(
+                    "n = {n}: error {} (Bayes {}, interpolated {})",
+                    fmt_num(grid.median(family, r, n, eta)),
+                    fmt_num(grid.bayes(family, r, n)),
+                    fmt_num(grid.interpolated(family, r, n, eta))
+                )
+            })
+            .collect();
+    let linear = linear_floor(r, eta);
+    let source = format!("{SRC}, label noise breaks benign overfitting under mild overparameterization ({MODEL_NOTE})");
+    let at_max: Vec<f64> = grid
+        .errors(family, r, n1, eta)
+        .iter()
+        .map(|e| e - grid.bayes(family, r, n1))
+        .collect();
+    let ratio = if excess(n0) > 0.0 {
+        excess(n1) / excess(n0)
+    } else {
+        f64::NAN
+    };
+    vec![
+        Claim::new(
+            format!("noisy_floor.{}.eta{eta}.above_bayes", family.name()),
+            format!(
+                "eta = {eta}, {}, parameters/n = {r} (mild): at n = {n1} the clean error stays above the Bayes error by at least {} (not benign); measured: median over runs of clean error - Bayes error (linear prediction, n -> inf floor at p_lin/n = {r}: {})",
+                describe(spec, family), c.regime.benign_excess, fmt_num(linear)
+            ),
+            source.clone(),
+            Prediction::AtLeast { bound: c.regime.benign_excess },
+            Measured::median_of(&at_max).with_note(by_n.join("; ")),
+        ),
+        Claim::new(
+            format!("noisy_floor.{}.eta{eta}.levels_off", family.name()),
+            format!(
+                "eta = {eta}, {}, parameters/n = {r} (mild): the error levels off as n grows: the median excess over Bayes at n = {n1} keeps at least {} of its value at n = {n0} (a benign curve falling at n^-1/2 or faster would lose half of it over a 4x range of n); measured: excess(n = {n1}) / excess(n = {n0})",
+                describe(spec, family), c.level_off_fraction
+            ),
+            source,
+            Prediction::AtLeast { bound: c.level_off_fraction },
+            Measured::single(ratio).with_note(if ratio.is_nan() {
+                format!("no excess over Bayes at n = {n0}: nothing to level off")
+            } else {
+                format!("excess {} -> {}", fmt_num(excess(n0)), fmt_num(excess(n1)))
+            }),
+        ),
+    ]
+}
+
+/// Fixed eta > 0, largest n: the error falls as the model grows (rank test over runs).
+fn larger_models_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
+    let spec = grid.spec;
+    let n1 = *spec.data.n.last().unwrap();
+    let ratios = &spec.grid.ratios;
+    let pairs: Vec<(f64, f64)> = ratios
+        .iter()
+        .flat_map(|&r| {
+            grid.errors(family, r, n1, eta)
+                .into_iter()
+                .map(move |e| (r, e))
+        })
+        .collect();
+    let (rho, p, count) = decrease_test(&pairs);
+    let medians: Vec<String> = ratios
+        .iter()
+        .map(|&r| format!("{r}: {}", fmt_num(grid.median(family, r, n1, eta))))
+        .collect();
+    let (first, last) = (ratios[0], *ratios.last().unwrap());
+    Claim::new(
+        format!("larger_models_counter_noise.{}.eta{eta}", family.name()),
+        format!(
+            "eta = {eta}, {}, n = {n1}: the clean error falls as the model grows (parameters/n {first} -> {last}); one-sided Spearman rank test of per-run clean error against parameters/n (linear prediction, n -> inf floor: {} -> {}); measured: p-value",
+            describe(spec, family), fmt_num(linear_floor(first, eta)), fmt_num(linear_floor(last, eta))
+        ),
+        format!("{SRC}, larger models counter label noise ({MODEL_NOTE})"),
+        Prediction::AtMost { bound: spec.claims.alpha },
+        Measured { value: p, q20: None, q80: None, runs: count, note: format!("rho {}; median error by parameters/n: {}", fmt_num(rho), medians.join(", ")) },
+    )
+}
+
+/// Every run fits its noisy labels within the cap; the ones that do not are listed.
+fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
+    let fitted = rows.iter().filter(|r| r.interpolated).count();
+    let mut short: Vec<String> = Vec::new();
+    for family in Family::ALL {
+        for &r in &spec.grid.ratios {
+            let cell: Vec<&Row> = rows
+                .iter()
+                .filter(|x| x.family == family && x.ratio == r)
+                .collect();
+            let missed = cell.iter().filter(|x| !x.interpolated).count();
+            if missed > 0 {
+                short.push(format!("{} {r}: {missed} of {}", family.name(), cell.len()));
+            }
+        }
+    }
+    Claim::new(
+        "interpolation.every_run",
+        format!(
+            "GD on the logistic loss fits every noisy training label (zero training error) within {} steps, in every run of the grid and the contrast (fraction of runs; the runs that do not are kept and counted in every other row)",
+            spec.model.max_steps
+        ),
+        format!("{SRC}: the phase change concerns interpolating models"),
+        Prediction::AtLeast { bound: 1.0 },
+        Measured {
+            value: fitted as f64 / rows.len().max(1) as f64,
+            q20: None,
+            q80: None,
+            runs: rows.len(),
+            note: if short.is_empty() {
+                String::new()
+            } else {
+                let least = rows.iter().map(|r| r.train_accuracy).fold(1.0, f64::min);
+                format!(
+                    "runs not interpolating by family and parameters/n: {}; their least training accuracy {}",
+                    short.join("; "),
+                    fmt_num(least)
+                )
+            },
+        },
+    )
+}
+
+/// The claims, checks and summary details of a finished grid.
+pub(super) fn analyze(
+    spec: &ReluNoiseSpec,
+    rows: &[Row],
+    planned: usize,
+) -> (Vec<Claim>, Map<String, Value>) {
+    let grid = Grid::new(spec, rows);
+    let d = &spec.data;
+    let mut claims = Vec::new();
+    for family in Family::ALL {
+        claims.extend(benign_claim(&grid, family));
+        for &eta in d.eta.iter().filter(|&&e| e > 0.0) {
+            claims.extend(floor_claims(&grid, family, eta));
+            claims.push(larger_models_claim(&grid, family, eta));
+        }
+    }
+    claims.push(interpolation_claim(spec, rows));
+    let finite = rows.iter().filter(|r| r.clean_error.is_finite()).count();
+    claims.push(
+        Claim::new(
+            "runs.none_dropped",
+            "every planned run (grid and contrast) is recorded with a finite clean error, interpolating or not",
+            "the study's reporting rule",
+            Prediction::Interval { low: planned as f64, high: planned as f64 },
+            Measured { value: finite as f64, q20: None, q80: None, runs: rows.len(), note: String::new() },
+        )
+        .as_check(),
+    );
+    let mut details = Map::new();
+    details.insert("model".into(), json!({
+        "data": "x = y mu + N(0, I_p), explicit vectors, ||mu||^2 = coefficient p^p_exponent, exactly round(eta n) training labels flipped, clean test labels",
+        "signal": format!("||mu||^2 = {} p^{}", d.signal.coefficient, d.signal.p_exponent),
+        "network": "f(x) = sum_j a_j relu(<w_j, x>), a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)",
+        "training": "full-batch GD on the mean logistic loss, first layer only, lr = lr_factor * 4n / lambda_max(X X^T), until zero training error or max_steps",
+        "test_error": format!("Monte Carlo over the exact law of the pre-activations: {} noise draws, each scored at y = +1 and y = -1 ({} test points per network; resolution {})", d.test_draws, 2 * d.test_draws, fmt_num(0.5 / d.test_draws as f64)),
+        "linear_prediction": "the min-norm linear interpolator of theory::label_noise with p_lin / n = m p / n: its n -> infinity clean-error floor Phi(-sqrt((r - 1) s^2/(1 - s^2))), s = 1 - 2 eta (the ||mu|| -> infinity limit, a lower bound at any signal); a reference, not the network's prediction",
+        "regime_rule": spec.claims.regime.describe(),
+    }));
+    details.insert("phase_cells".into(), Value::Array(phase_cells(&grid)));
+    let boundaries: Vec<Value> = Family::ALL
+        .iter()
+        .flat_map(|&family| {
+            let grid = &grid;
+            d.eta.iter().map(move |&eta| json!({
+                "family": family.name(), "eta": eta,
+                "measured_benign_from_ratio": grid.benign_from(family, eta),
+                "linear_benign_above_ratio": linear_boundary(eta, spec.claims.regime.benign_excess),
+            }))
+        })
+        .collect();
+    details.insert("benign_boundary".into(), Value::Array(boundaries));
+    if let Some(c) = contrast(spec, rows) {
+        details.insert("activation_contrast".into(), c);
+    }
+    details.insert(
+        "runs".into(),
+        json!({
+            "planned": planned, "recorded": rows.len(),
+            "interpolated": rows.iter().filter(|r| r.interpolated).count(),
+            "dual_engine": rows.iter().filter(|r| r.engine == "dual").count(),
+            "total_gd_steps": rows.iter().map(|r| r.steps).sum::<usize>(),
+        }),
+    );
+    (claims, details)
+}
+
+/// Per (family, eta, ratio): errors by n, Bayes, interpolation, regime, and
+/// the network's distance from the linear prediction at the largest n.
+fn phase_cells(grid: &Grid) -> Vec<Value> {
+    let spec = grid.spec;
+    let d = &spec.data;
+    let n1 = *d.n.last().unwrap();
+    let mut cells = Vec::new();
+    for family in Family::ALL {
+        for &eta in &d.eta {
+            for &r in &spec.grid.ratios {
+                let q = |n: usize, level: f64| quantile(&grid.errors(family, r, n, eta), level);
+                let net = grid.median(family, r, n1, eta);
+                let floor = linear_floor(r, eta);
+                cells.push(json!({
+                    "family": family.name(), "eta": eta, "ratio": r,
+                    "shape_p_m_by_n": d.n.iter().map(|&n| spec.grid.shape(family, r, n)).collect::<Vec<_>>(),
+                    "median_clean_error_by_n": d.n.iter().map(|&n| q(n, 0.5)).collect::<Vec<_>>(),
+                    "q20_by_n": d.n.iter().map(|&n| q(n, 0.2)).collect::<Vec<_>>(),
+                    "q80_by_n": d.n.iter().map(|&n| q(n, 0.8)).collect::<Vec<_>>(),
+                    "bayes_error_by_n": d.n.iter().map(|&n| grid.bayes(family, r, n)).collect::<Vec<_>>(),
+                    "interpolated_fraction_by_n": d.n.iter().map(|&n| grid.interpolated(family, r, n, eta)).collect::<Vec<_>>(),
+                    "median_train_accuracy_by_n": d.n.iter().map(|&n| median_of(&grid.runs(family, r, n, eta), |x| x.train_accuracy)).collect::<Vec<_>>(),
+                    "median_steps_by_n": d.n.iter().map(|&n| median_of(&grid.runs(family, r, n, eta), |x| x.steps as f64)).collect::<Vec<_>>(),
+                    "regime": grid.regime(family, r, eta),
+                    "linear_floor": floor,
+                    "network_minus_linear_floor_at_largest_n": net - floor,
+                }));
+            }
+        }
+    }
+    cells
+}
+
+/// The median of a per-run quantity.
+fn median_of(runs: &[&Row], f: impl Fn(&Row) -> f64) -> f64 {
+    quantile(&runs.iter().map(|r| f(r)).collect::<Vec<_>>(), 0.5)
+}
+
+/// The contrast cell's ReLU and leaky-ReLU runs, each in seed order (so
+/// entry i of both trained on the same data and initialisation).
+pub(super) fn contrast_pairs<'a>(
+    spec: &ReluNoiseSpec,
+    rows: &'a [Row],
+) -> Option<(Vec<&'a Row>, Vec<&'a Row>)> {
+    let k = spec.contrast.as_ref()?;
+    let pick = |relu: bool| -> Vec<&Row> {
+        let mut v: Vec<&Row> = rows
+            .iter()
+            .filter(|r| {
+                r.family == k.family
+                    && r.ratio == k.ratio
+                    && r.n == k.n
+                    && r.eta == k.eta
+                    && r.is_relu() == relu
+            })
+            .collect();
+        v.sort_by_key(|r| r.seed);
+        v
+    };
+    Some((pick(true), pick(false)))
+}
+
+/// ReLU against leaky ReLU at the contrast cell, paired by seed.
+fn contrast(spec: &ReluNoiseSpec, rows: &[Row]) -> Option<Value> {
+    let k = spec.contrast.as_ref()?;
+    let (relu, leaky) = contrast_pairs(spec, rows)?;
+    let errs = |v: &[&Row]| v.iter().map(|r| r.clean_error).collect::<Vec<_>>();
+    let stats = |v: &[&Row]| {
+        let e = errs(v);
+        json!({
+            "median_clean_error": quantile(&e, 0.5), "q20": quantile(&e, 0.2), "q80": quantile(&e, 0.8),
+            "interpolated": v.iter().filter(|r| r.interpolated).count(), "runs": v.len(),
+            "median_steps": quantile(&v.iter().map(|r| r.steps as f64).collect::<Vec<_>>(), 0.5),
+        })
+    };
+    let lower = relu
+        .iter()
+        .zip(&leaky)
+        .filter(|(a, b)| b.clean_error < a.clean_error)
+        .count();
+    let diffs: Vec<f64> = relu
+        .iter()
+        .zip(&leaky)
+        .map(|(a, b)| b.clean_error - a.clean_error)
+        .collect();
+    Some(json!({
+        "setting": {"family": k.family.name(), "ratio": k.ratio, "n": k.n, "eta": k.eta, "leaky_slope": k.leaky_slope},
+        "pairing": "same data, flips, initialisation and test draws per seed; only the activation differs",
+        "relu": stats(&relu),
+        "leaky_relu": stats(&leaky),
+        "median_paired_difference_leaky_minus_relu": quantile(&diffs, 0.5),
+        "seeds_where_leaky_is_lower": lower,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ClaimSpec, DataSpec, FigureSpec, GridSpec, ModelSpec, SignalSpec};
+    use super::*;
+    use crate::record::Verdict;
+
+    fn spec() -> ReluNoiseSpec {
+        ReluNoiseSpec {
+            data: DataSpec {
+                n: vec![50, 100, 200],
+                eta: vec![0.0, 0.1],
+                flip_rule: crate::data::label_noise::FlipRule::Exact,
+                signal: SignalSpec {
+                    coefficient: 1.0,
+                    p_exponent: 0.5,
+                },
+                seeds: 6,
+                test_draws: 1000,
+            },
+            model: ModelSpec {
+                init_scale: 1.0,
+                lr_factor: 1.0,
+                max_steps: 10,
+                engine: crate::nets::two_layer::EngineKind::Auto,
+            },
+            grid: GridSpec {
+                ratios: vec![2.0, 5.0, 20.0],
+                width_p: 25,
+                dimension_m: 10,
+            },
+            contrast: None,
+            claims: ClaimSpec::default(),
+            figures: FigureSpec::default(),
+        }
+    }
+
+    /// Rows of every grid cell with clean error `error(family, ratio, n, eta, seed)`.
+    fn rows(
+        spec: &ReluNoiseSpec,
+        error: impl Fn(Family, f64, usize, f64, usize) -> f64,
+    ) -> Vec<Row> {
+        let mut out = Vec::new();
+        for family in Family::ALL {
+            for &ratio in &spec.grid.ratios {
+                for &n in &spec.data.n {
+                    for &eta in &spec.data.eta {
+                        for seed in 0..spec.data.seeds {
+                            let (p, m) = spec.grid.shape(family, ratio, n);
+                            out.push(Row {
+                                family,
+                                ratio,
+                                params_over_n: ratio,
+                                n,
+                                p,
+                                m,
+                                eta,
+                                seed,
+                                activation: "relu".into(),
+                                steps: 10,
+                                interpolated: true,
+                                train_accuracy: 1.0,
+                                clean_error: error(family, ratio, n, eta, seed),
+                                test_points: 2000.0,
+                                bayes_error: 0.0,
+                                engine: "primal".into(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn verdict(claims: &[Claim], id: &str) -> Verdict {
+        claims
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("no claim {id}"))
+            .verdict()
+    }
+
+    /// Measurements that follow Wen et al.'s picture pass; measurements that
+    /// contradict it (errors rising with n without noise, falling to Bayes
+    /// with noise, rising with model size) fail the same claims.
+    #[test]
+    fn claims_hold_on_agreeing_and_fail_on_contradicting_measurements() {
+        let spec = spec();
+        let jitter = |s: usize| 1e-4 * s as f64;
+        let agree = rows(&spec, |_, ratio, n, eta, s| {
+            if eta == 0.0 {
+                0.3 / n as f64 + jitter(s)
+            } else {
+                0.2 / ratio.sqrt() + 1.0 / n as f64 + jitter(s)
+            }
+        });
+        let (claims, _) = analyze(&spec, &agree, agree.len());
+        for id in [
+            "benign_without_noise.width",
+            "noisy_floor.dimension.eta0.1.above_bayes",
+            "noisy_floor.width.eta0.1.levels_off",
+            "larger_models_counter_noise.width.eta0.1",
+            "interpolation.every_run",
+            "runs.none_dropped",
+        ] {
+            assert_eq!(verdict(&claims, id), Verdict::Holds, "{id}");
+        }
+        let contradict = rows(&spec, |_, ratio, n, eta, s| {
+            if eta == 0.0 {
+                1e-3 * n as f64 + jitter(s)
+            } else {
+                0.03 * ratio.sqrt() * 100.0 / n as f64 + jitter(s)
+            }
+        });
+        let (claims, _) = analyze(&spec, &contradict, contradict.len() + 1);
+        for id in [
+            "benign_without_noise.width",
+            "noisy_floor.width.eta0.1.levels_off",
+            "larger_models_counter_noise.dimension.eta0.1",
+            "runs.none_dropped",
+        ] {
+            assert_eq!(verdict(&claims, id), Verdict::Fails, "{id}");
+        }
+        // Errors at Bayes with noise: not above it.
+        let benign = rows(&spec, |_, _, _, _, s| jitter(s));
+        let (claims, _) = analyze(&spec, &benign, benign.len());
+        assert_eq!(
+            verdict(&claims, "noisy_floor.width.eta0.1.above_bayes"),
+            Verdict::Fails
+        );
+    }
+
+    #[test]
+    fn linear_boundary_is_where_the_floor_meets_the_excess() {
+        let r = linear_boundary(0.1, 0.01).unwrap();
+        assert!((linear_floor(r, 0.1) - 0.01).abs() < 1e-9);
+        assert!(linear_boundary(0.0, 0.01).is_none());
+    }
+}

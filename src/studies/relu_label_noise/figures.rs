@@ -1,0 +1,233 @@
+//! The figures, redrawn from runs.csv and the resolved spec alone: the phase
+//! diagram (eta against parameters / n, colour = clean error at the largest
+//! n, measured and linear benign boundaries), clean error against n at one
+//! eta (one line per ratio, linear floors dashed), and the activation contrast.
+
+use std::path::Path;
+
+use super::claims::{contrast_pairs, linear_boundary, linear_floor, Grid};
+use super::{Family, ReluNoiseSpec, Row};
+use crate::error::Result;
+use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
+use crate::record::{fmt_num, quantile, RunDir};
+use crate::spec::LoadedSpec;
+use crate::studies::toolkit::read_csv;
+use crate::theory::label_noise::Regime;
+
+/// Redraw every figure of a finished run in `dir`.
+pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
+    let spec: ReluNoiseSpec = loaded.study_section()?;
+    let run_dir = RunDir::new(dir);
+    let fig_dir = run_dir.figures();
+    let rows: Vec<Row> = read_csv(&run_dir.file("runs.csv"))?;
+    let grid = Grid::new(&spec, &rows);
+    phase_diagram(&spec, &grid, &fig_dir)?;
+    error_vs_n(&spec, &grid, &fig_dir)?;
+    if let (Some(k), Some((relu, leaky))) = (&spec.contrast, contrast_pairs(&spec, &rows)) {
+        let mut paired = Series {
+            label: "one seed (same data and init)".into(),
+            markers: true,
+            ..Default::default()
+        };
+        for (a, b) in relu.iter().zip(&leaky) {
+            // NaN between points: markers only.
+            paired.x.extend([a.clean_error, f64::NAN]);
+            paired.y.extend([b.clean_error, f64::NAN]);
+        }
+        let top = relu
+            .iter()
+            .chain(&leaky)
+            .map(|r| r.clean_error)
+            .fold(0.0, f64::max)
+            * 1.05
+            + 1e-3;
+        let diagonal = Series {
+            label: "equal error".into(),
+            x: vec![0.0, top],
+            y: vec![0.0, top],
+            dashed: true,
+            ..Default::default()
+        };
+        plot::line_panels(
+            &fig_dir.join("activation_contrast"),
+            &[LinePanel {
+                title: format!(
+                    "ReLU vs leaky ReLU (slope {}): {} family, m p / n = {}, n = {}, eta = {}",
+                    k.leaky_slope,
+                    k.family.name(),
+                    k.ratio,
+                    k.n,
+                    k.eta
+                ),
+                x_label: "clean test error, ReLU".into(),
+                y_label: "clean test error, leaky ReLU".into(),
+                x_range: Some((0.0, top)),
+                y_range: Some((0.0, top)),
+                series: vec![paired, diagonal],
+                ..Default::default()
+            }],
+            1,
+        )?;
+    }
+    Ok(())
+}
+
+/// The Monte Carlo resolution: errors below it read as 0 and are drawn at it.
+fn resolution(spec: &ReluNoiseSpec) -> f64 {
+    0.5 / spec.data.test_draws as f64
+}
+
+fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
+    let (d, g) = (&spec.data, &spec.grid);
+    let n1 = *d.n.last().unwrap();
+    let excess = spec.claims.regime.benign_excess;
+    let floor = resolution(spec);
+    let top = d.eta.iter().cloned().fold(0.0, f64::max);
+    let overlays = |family: Family| -> Vec<Series> {
+        let mut measured = Series {
+            label: "measured benign boundary".into(),
+            markers: true,
+            ..Default::default()
+        };
+        for &eta in &d.eta {
+            measured.x.push(grid.benign_from(family, eta));
+            measured.y.push(eta);
+        }
+        let mut linear = Series {
+            label: format!("linear prediction: floor = {excess} (n -> inf)"),
+            dashed: true,
+            ..Default::default()
+        };
+        for k in 1..=40 {
+            let eta = k as f64 * top / 40.0;
+            if let Some(r) = linear_boundary(eta, excess) {
+                linear.x.push(r);
+                linear.y.push(eta);
+            }
+        }
+        vec![measured, linear]
+    };
+    let panel = |family: Family, title: String, value: &dyn Fn(f64, f64) -> f64| HeatmapPanel {
+        title,
+        x_label: "parameters / n = m p / n".into(),
+        y_label: "label noise eta".into(),
+        x_values: g.ratios.clone(),
+        y_values: d.eta.clone(),
+        values: g
+            .ratios
+            .iter()
+            .map(|&r| d.eta.iter().map(|&e| value(r, e)).collect())
+            .collect(),
+        value_label: "log10 median clean error".into(),
+        value_range: Some((floor.log10(), 0.5f64.log10())),
+        log_x: true,
+        log_y: false,
+        overlays: overlays(family),
+    };
+    let mut panels = Vec::new();
+    for family in Family::ALL {
+        let shape = match family {
+            Family::Width => format!("p = {}", g.width_p),
+            Family::Dimension => format!("m = {}", g.dimension_m),
+        };
+        panels.push(panel(
+            family,
+            format!("{} family ({shape}), n = {n1}", family.name()),
+            &|r, e| grid.median(family, r, n1, e).max(floor).log10(),
+        ));
+    }
+    for family in Family::ALL {
+        let mut p = panel(
+            family,
+            format!("{} family: regime over n", family.name()),
+            &|r, e| match grid.regime(family, r, e) {
+                Some(Regime::Benign) => 0.0,
+                Some(Regime::Tempered) => 1.0,
+                Some(Regime::Catastrophic) => 2.0,
+                None => f64::NAN,
+            },
+        );
+        p.value_label = "0 benign, 1 tempered, 2 catastrophic".into();
+        p.value_range = Some((0.0, 2.0));
+        panels.push(p);
+    }
+    plot::heatmap_panels(&fig_dir.join("phase_diagram"), &panels, 2)
+}
+
+fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
+    let (d, g) = (&spec.data, &spec.grid);
+    let eta = spec.figures.error_vs_n_eta;
+    let floor = resolution(spec);
+    let ns: Vec<f64> = d.n.iter().map(|&n| n as f64).collect();
+    let mut panels = Vec::new();
+    for family in Family::ALL {
+        let mut series = Vec::new();
+        let mut hlines = Vec::new();
+        for &r in &g.ratios {
+            let q = |level: f64| -> Vec<f64> {
+                d.n.iter()
+                    .map(|&n| quantile(&grid.errors(family, r, n, eta), level).max(floor))
+                    .collect()
+            };
+            series.push(Series {
+                label: format!("m p / n = {r} (ReLU network)"),
+                x: ns.clone(),
+                y: q(0.5),
+                band: Some((q(0.2), q(0.8))),
+                markers: true,
+                dashed: false,
+            });
+        }
+        // The linear floors, one line each; those below the Monte Carlo
+        // resolution share one line at it.
+        let mut below = Vec::new();
+        for &r in g.ratios.iter().filter(|_| eta > 0.0) {
+            let y = linear_floor(r, eta);
+            if y < floor {
+                below.push(r.to_string());
+            } else {
+                hlines.push(HLine {
+                    y,
+                    label: format!("linear prediction, p/n = {r} (n -> inf)"),
+                });
+            }
+        }
+        if !below.is_empty() {
+            hlines.push(HLine {
+                y: floor,
+                label: format!(
+                    "linear prediction, p/n = {}: below {} (Monte Carlo resolution)",
+                    below.join(", "),
+                    fmt_num(floor)
+                ),
+            });
+        }
+        // The Bayes error, where it is one number for the whole panel (p fixed).
+        let bayes: Vec<f64> = g
+            .ratios
+            .iter()
+            .flat_map(|&r| d.n.iter().map(move |&n| grid.bayes(family, r, n)))
+            .collect();
+        let mut title = format!("{} family, eta = {eta}", family.name());
+        if bayes.iter().all(|&b| b == bayes[0]) {
+            hlines.push(HLine {
+                y: bayes[0].max(floor),
+                label: "Bayes error".into(),
+            });
+        } else {
+            title.push_str(" (Bayes error falls with p: see summary.json)");
+        }
+        panels.push(LinePanel {
+            title,
+            x_label: "n".into(),
+            y_label: "clean test error".into(),
+            log_x: true,
+            log_y: true,
+            y_range: Some((floor * 0.8, 0.6)),
+            series,
+            hlines,
+            ..Default::default()
+        });
+    }
+    plot::line_panels(&fig_dir.join("error_vs_n"), &panels, 2)
+}
