@@ -73,6 +73,34 @@ impl Loss {
     }
 }
 
+/// Which normalisation the square loss takes when a study fixes it (the wide
+/// path, `nets::wide`): `Loss::Square` is the `HalfSquare` one per sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossConvention {
+    /// L = 1/n sum 1/2 (f - y)^2: Boursier & Flammarion's papers.
+    HalfSquare,
+    /// L = 1/n sum (f - y)^2: torch.nn.MSELoss(reduction="mean"), the public code.
+    /// GD with step lr on this loss equals GD with step 2 lr on `HalfSquare`.
+    MeanMse,
+}
+
+impl LossConvention {
+    /// c in L = c/n sum (f - y)^2.
+    pub fn factor(self) -> f64 {
+        match self {
+            LossConvention::HalfSquare => 0.5,
+            LossConvention::MeanMse => 1.0,
+        }
+    }
+}
+
+/// L = c/n sum (f - y)^2 (the squares summed first, then scaled once).
+pub fn square_loss(f: &[f64], y: &[f64], conv: LossConvention) -> f64 {
+    let s: f64 = f.iter().zip(y).map(|(f, y)| (f - y) * (f - y)).sum();
+    conv.factor() * s / y.len() as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,13 +27,13 @@
 //! f64 reference). The input gradient is not formed here (conv1 needs none);
 //! a layer that needs dx runs its whole backward on the im2col path.
 //!
-//! SIMD: the kernels are written once over a `Lanes` type and instantiated
-//! for AVX2+FMA (chosen at run time) and for plain `[f32; 8]` arrays with
-//! `f32::mul_add`. Both round each multiply-add once and sum in the same
+//! SIMD: the kernels are written once over `nets::isa::Lanes` and
+//! instantiated for AVX2+FMA (chosen at run time) and for plain `[f32; 8]`
+//! arrays with `f32::mul_add`. Both round each multiply-add once and sum in the same
 //! order, so they give the same bits.
 
 use super::layers::Conv2d;
-use crate::nets::isa::Isa;
+use crate::nets::isa::{Isa, Lanes, Plain};
 
 /// Lanes per vector.
 const L: usize = 8;
@@ -164,7 +164,7 @@ fn forward_with(
             // the buffer lengths were asserted above.
             Isa::Avx2 => unsafe { avx2::forward_image(c, (w, bias), xp, yb) },
             // SAFETY: as above (lengths).
-            Isa::Plain => unsafe { forward_image::<Plain>(c, (w, bias), xp, yb) },
+            Isa::Plain => unsafe { forward_image::<Plain<f32, L>>(c, (w, bias), xp, yb) },
         }
     }
 }
@@ -193,73 +193,8 @@ fn backward_params_with(
             // SAFETY: as in `forward_with`.
             Isa::Avx2 => unsafe { avx2::params_image(c, xp, dyp, (dw, db)) },
             // SAFETY: lengths asserted above.
-            Isa::Plain => unsafe { params_image::<Plain>(c, xp, dyp, (dw, db)) },
+            Isa::Plain => unsafe { params_image::<Plain<f32, L>>(c, xp, dyp, (dw, db)) },
         }
-    }
-}
-
-/// Eight f32 lanes: unaligned load/store, broadcast, fused multiply-add.
-trait Lanes: Copy {
-    /// # Safety
-    /// `p` must be valid for reading 8 floats.
-    unsafe fn load(p: *const f32) -> Self;
-    /// # Safety
-    /// `p` must be valid for writing 8 floats.
-    unsafe fn store(self, p: *mut f32);
-    /// # Safety
-    /// The lanes' instruction set must be enabled (as for every method).
-    unsafe fn splat(v: f32) -> Self;
-    /// # Safety
-    /// As `splat`.
-    unsafe fn zero() -> Self;
-    /// a b + c with one rounding per lane.
-    ///
-    /// # Safety
-    /// As `splat`.
-    unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
-    /// a + b.
-    ///
-    /// # Safety
-    /// As `splat`.
-    unsafe fn add(a: Self, b: Self) -> Self;
-}
-
-/// The portable lanes.
-#[derive(Clone, Copy)]
-struct Plain([f32; L]);
-
-impl Lanes for Plain {
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> Self {
-        Plain(std::ptr::read_unaligned(p as *const [f32; L]))
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut f32) {
-        std::ptr::write_unaligned(p as *mut [f32; L], self.0)
-    }
-    #[inline(always)]
-    unsafe fn splat(v: f32) -> Self {
-        Plain([v; L])
-    }
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        Plain([0.0; L])
-    }
-    #[inline(always)]
-    unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
-        let mut out = c.0;
-        for (o, (x, y)) in out.iter_mut().zip(a.0.iter().zip(&b.0)) {
-            *o = x.mul_add(*y, *o);
-        }
-        Plain(out)
-    }
-    #[inline(always)]
-    unsafe fn add(a: Self, b: Self) -> Self {
-        let mut out = a.0;
-        for (o, y) in out.iter_mut().zip(&b.0) {
-            *o += *y;
-        }
-        Plain(out)
     }
 }
 
@@ -269,7 +204,7 @@ impl Lanes for Plain {
 /// `xp` must hold `xp_len(c)` floats, `w` `c.weight_len()`, `yb` one output image;
 /// every load stays inside its input plane because `stride >= V L + k - 1`.
 #[inline(always)]
-unsafe fn forward_image<T: Lanes>(
+unsafe fn forward_image<T: Lanes<Elem = f32>>(
     c: &Conv2d,
     (w, bias): (&[f32], &[f32]),
     xp: &[f32],
@@ -321,7 +256,7 @@ unsafe fn forward_image<T: Lanes>(
 /// `xp` must hold `xp_len(c)` floats and `dyp` `dyp_len(c)` (lanes past the
 /// output width 0, so the columns past the image contribute nothing).
 #[inline(always)]
-unsafe fn params_image<T: Lanes>(
+unsafe fn params_image<T: Lanes<Elem = f32>>(
     c: &Conv2d,
     xp: &[f32],
     dyp: &[f32],
@@ -376,35 +311,8 @@ unsafe fn params_image<T: Lanes>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Conv2d, Lanes};
+    use super::Conv2d;
     use std::arch::x86_64::*;
-
-    impl Lanes for __m256 {
-        #[inline(always)]
-        unsafe fn load(p: *const f32) -> Self {
-            _mm256_loadu_ps(p)
-        }
-        #[inline(always)]
-        unsafe fn store(self, p: *mut f32) {
-            _mm256_storeu_ps(p, self)
-        }
-        #[inline(always)]
-        unsafe fn splat(v: f32) -> Self {
-            _mm256_set1_ps(v)
-        }
-        #[inline(always)]
-        unsafe fn zero() -> Self {
-            _mm256_setzero_ps()
-        }
-        #[inline(always)]
-        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
-            _mm256_fmadd_ps(a, b, c)
-        }
-        #[inline(always)]
-        unsafe fn add(a: Self, b: Self) -> Self {
-            _mm256_add_ps(a, b)
-        }
-    }
 
     /// # Safety
     /// The CPU must support avx2 and fma; buffers as `forward_image`.

@@ -1,0 +1,249 @@
+//! The fast f32 layers (im2col + sgemm, the direct conv kernels, pooling,
+//! flatten, linear, softmax cross-entropy) against the naive references.
+
+use super::*;
+
+/// The engine's conv (im2col + sgemm, NHWC) against the naive NCHW conv:
+/// forward, dW, db and dx.
+#[allow(clippy::too_many_arguments)]
+fn check_conv(
+    seed: u64,
+    n: usize,
+    c_in: usize,
+    h: usize,
+    w: usize,
+    c_out: usize,
+    k: usize,
+    pad: usize,
+) {
+    let mut g = rng(seed);
+    let x = nchw(n, c_in, h, w, &mut g);
+    let wt = randn(c_out * c_in * k * k, &mut g);
+    let b = randn(c_out, &mut g);
+    let y_ref = r::conv2d(&x, &wt, &b, c_out, k, pad);
+    let conv = Conv2d {
+        input: Shape::new(h, w, c_in),
+        c_out,
+        k,
+        pad,
+    };
+    let o = conv.output();
+    assert_eq!((o.h, o.w), (y_ref.h, y_ref.w));
+    let w_eng = conv_from_torch(&f32s(&wt), c_out, c_in, k);
+    let mut cols = vec![0.0; conv.scratch_len(n)];
+    let mut y = vec![0.0; n * o.len()];
+    conv.forward(&w_eng, &f32s(&b), &x.to_nhwc_f32(), n, &mut cols, &mut y);
+    let y_back = Nchw::from_nhwc_f32(n, c_out, o.h, o.w, &y);
+    assert!(rel_err(&y_back.data, &y_ref.data) < 1e-5, "forward");
+
+    let dy = nchw(n, c_out, o.h, o.w, &mut g);
+    let (dx_ref, dw_ref, db_ref) = r::conv2d_backward(&x, &wt, &dy, k, pad);
+    let (mut dw, mut db) = (vec![0.0; wt.len()], vec![0.0; c_out]);
+    let mut dcols = vec![0.0; cols.len()];
+    let mut dx = vec![0.0; x.data.len()];
+    conv.backward(
+        &w_eng,
+        &x.to_nhwc_f32(),
+        &dy.to_nhwc_f32(),
+        n,
+        &mut cols,
+        &mut dw,
+        &mut db,
+        Some((&mut dcols, &mut dx)),
+    );
+    let dw_torch = checkpoint::conv_to_torch(&dw, c_out, c_in, k);
+    assert!(rel_err(&f64s(&dw_torch), &dw_ref) < 1e-5, "dW");
+    assert!(rel_err(&f64s(&db), &db_ref) < 1e-5, "db");
+    let dx_back = Nchw::from_nhwc_f32(n, c_in, h, w, &dx);
+    assert!(rel_err(&dx_back.data, &dx_ref.data) < 1e-5, "dx");
+
+    // Without dx (a first layer), a layer that fits takes the direct dW kernel.
+    let mut dw_first = vec![0.0; wt.len()];
+    conv.backward(
+        &w_eng,
+        &x.to_nhwc_f32(),
+        &dy.to_nhwc_f32(),
+        n,
+        &mut cols,
+        &mut dw_first,
+        &mut db,
+        None,
+    );
+    let dw_torch = checkpoint::conv_to_torch(&dw_first, c_out, c_in, k);
+    assert!(rel_err(&f64s(&dw_torch), &dw_ref) < 1e-5, "dW without dx");
+    assert!(rel_err(&f64s(&db), &db_ref) < 1e-5, "db without dx");
+}
+
+/// The direct kernels (`cnn::direct`) against the naive conv and the
+/// im2col path, and their portable lanes against their AVX2 lanes bit for bit.
+fn check_direct_conv(seed: u64, n: usize, c_in: usize, h: usize, w: usize, c_out: usize) {
+    let conv = Conv2d {
+        input: Shape::new(h, w, c_in),
+        c_out,
+        k: 5,
+        pad: 0,
+    };
+    assert!(conv.direct_fits(), "{conv:?} should take the direct path");
+    check_conv(seed, n, c_in, h, w, c_out, 5, 0);
+
+    let mut g = rng(seed ^ 0xd1);
+    let o = conv.output();
+    let x = f32s(&randn(n * conv.input.len(), &mut g));
+    let wt = f32s(&randn(conv.weight_len(), &mut g));
+    let dy = f32s(&randn(n * o.len(), &mut g));
+    let mut cols = vec![0.0; conv.scratch_len(n)];
+    let (mut y_direct, mut y_gemm) = (vec![0.0; n * o.len()], vec![0.0; n * o.len()]);
+    let bias = f32s(&randn(c_out, &mut g));
+    conv.forward(&wt, &bias, &x, n, &mut cols, &mut y_direct);
+    conv.forward_im2col(&wt, &bias, &x, n, &mut cols, &mut y_gemm);
+    assert!(
+        rel_err(&f64s(&y_direct), &f64s(&y_gemm)) < 1e-5,
+        "direct vs im2col forward"
+    );
+    let (mut db_direct, mut db_gemm) = (vec![0.0; c_out], vec![0.0; c_out]);
+    let (mut dw_direct, mut dw_gemm) = (vec![0.0; wt.len()], vec![0.0; wt.len()]);
+    conv.backward(
+        &wt,
+        &x,
+        &dy,
+        n,
+        &mut cols,
+        &mut dw_direct,
+        &mut db_direct,
+        None,
+    );
+    conv.backward_im2col(&wt, &x, &dy, n, &mut cols, &mut dw_gemm, &mut db_gemm, None);
+    assert!(
+        rel_err(&f64s(&dw_direct), &f64s(&dw_gemm)) < 1e-5,
+        "direct vs im2col dW"
+    );
+    assert!(
+        rel_err(&f64s(&db_direct), &f64s(&db_gemm)) < 1e-5,
+        "direct vs im2col db"
+    );
+
+    let (mut y_plain, mut dw_plain) = (vec![0.0; n * o.len()], vec![0.0; wt.len()]);
+    let mut db_plain = vec![0.0; c_out];
+    direct::testing::forward_plain(&conv, (&wt, &bias), &x, n, &mut y_plain);
+    direct::testing::params_plain(&conv, &x, &dy, n, (&mut dw_plain, &mut db_plain));
+    // The dispatched lanes are AVX2 where the CPU has it, else the portable ones:
+    // either way the bits must agree.
+    let lanes = if direct::testing::avx2_available() {
+        "AVX2"
+    } else {
+        "portable"
+    };
+    assert_same_weights(&y_plain, &y_direct, &format!("portable vs {lanes} forward"));
+    assert_same_weights(&dw_plain, &dw_direct, &format!("portable vs {lanes} dW"));
+    assert_same_weights(&db_plain, &db_direct, &format!("portable vs {lanes} db"));
+}
+
+#[test]
+fn direct_conv_serves_conv1_only_and_matches_the_references() {
+    let conv1 = Conv2d {
+        input: Shape::new(32, 32, 3),
+        c_out: 6,
+        k: 5,
+        pad: 0,
+    };
+    let conv2 = Conv2d {
+        input: Shape::new(14, 14, 6),
+        c_out: 16,
+        k: 5,
+        pad: 0,
+    };
+    assert!(conv1.direct_fits() && !conv2.direct_fits());
+    check_direct_conv(11, 3, 3, 32, 32, 6);
+}
+
+#[test]
+fn im2col_conv_matches_naive_conv_on_the_course_shapes() {
+    check_conv(1, 2, 3, 32, 32, 6, 5, 0);
+    check_conv(2, 3, 6, 14, 14, 16, 5, 0);
+    check_conv(3, 2, 3, 8, 8, 4, 3, 1);
+    check_conv(4, 1, 2, 5, 7, 3, 5, 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn direct_conv_matches_naive_conv(seed in 0u64..1000, n in 1usize..3, c_in in 1usize..4,
+        h in 5usize..8, w in 29usize..37, half_c_out in 1usize..4) {
+        check_direct_conv(seed, n, c_in, h, w, 2 * half_c_out);
+    }
+
+    #[test]
+    fn im2col_conv_matches_naive_conv(seed in 0u64..1000, n in 1usize..4, c_in in 1usize..4,
+        h in 1usize..9, w in 1usize..9, c_out in 1usize..5, k in 1usize..5, pad in 0usize..3) {
+        prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
+        check_conv(seed, n, c_in, h, w, c_out, k, pad);
+    }
+
+    #[test]
+    fn pool_flatten_linear_match_references(seed in 0u64..1000, n in 1usize..4, c in 1usize..4,
+        h in 2usize..9, w in 2usize..9, outs in 1usize..6) {
+        let mut g = rng(seed);
+        let x = nchw(n, c, h, w, &mut g);
+        let pool = MaxPool2 { input: Shape::new(h, w, c) };
+        let o = pool.output();
+        let mut y = vec![0.0; n * o.len()];
+        let mut arg = vec![0u8; n * o.len()];
+        pool.forward(&x.to_nhwc_f32(), n, &mut y, &mut arg);
+        let y_ref = r::maxpool2(&x);
+        prop_assert!(rel_err(&Nchw::from_nhwc_f32(n, c, o.h, o.w, &y).data, &y_ref.data) < 1e-6);
+        let dy = nchw(n, c, o.h, o.w, &mut g);
+        let mut dx = vec![0.0; x.data.len()];
+        pool.backward(&dy.to_nhwc_f32(), &arg, n, &mut dx);
+        let dx_ref = r::maxpool2_backward(&x, &dy);
+        prop_assert!(rel_err(&Nchw::from_nhwc_f32(n, c, h, w, &dx).data, &dx_ref.data) < 1e-6);
+
+        // Flatten: NHWC -> PyTorch's NCHW flat order, and back.
+        let s = Shape::new(h, w, c);
+        let mut flat = vec![0.0; x.data.len()];
+        flatten_forward(s, &x.to_nhwc_f32(), n, &mut flat);
+        prop_assert!(rel_err(&f64s(&flat), &x.data) < 1e-6);
+        let mut back = vec![0.0; flat.len()];
+        flatten_backward(s, &flat, n, &mut back);
+        prop_assert_eq!(back, x.to_nhwc_f32());
+
+        // Linear with relu after it.
+        let ins = c * h * w;
+        let wt = randn(outs * ins, &mut g);
+        let b = randn(outs, &mut g);
+        let lin = Linear { inputs: ins, outputs: outs };
+        let mut z = vec![0.0; n * outs];
+        lin.forward(&f32s(&wt), &f32s(&b), &f32s(&x.data), n, &mut z);
+        let z_ref = r::linear(&x.data, n, &wt, &b);
+        prop_assert!(rel_err(&f64s(&z), &z_ref) < 1e-5);
+        let dz = randn(n * outs, &mut g);
+        let (mut dw, mut db, mut dxl) = (vec![0.0; wt.len()], vec![0.0; outs], vec![0.0; n * ins]);
+        lin.backward(&f32s(&wt), &f32s(&x.data), &f32s(&dz), n, &mut dw, &mut db, Some(&mut dxl));
+        let (dx_ref, dw_ref, db_ref) = r::linear_backward(&x.data, n, &wt, &dz);
+        prop_assert!(rel_err(&f64s(&dw), &dw_ref) < 1e-5);
+        prop_assert!(rel_err(&f64s(&db), &db_ref) < 1e-5);
+        prop_assert!(rel_err(&f64s(&dxl), &dx_ref) < 1e-5);
+        let mut a = vec![0.0; z.len()];
+        relu_forward(&z, &mut a);
+        prop_assert!(rel_err(&f64s(&a), &r::relu(&f64s(&z))) == 0.0);
+        let mut da = vec![0.0; z.len()];
+        relu_backward(&a, &f32s(&dz), &mut da);
+        prop_assert!(rel_err(&f64s(&da), &r::relu_backward(&f64s(&z), &dz)) < 1e-6);
+    }
+
+    #[test]
+    fn softmax_cross_entropy_matches_reference(seed in 0u64..1000, n in 1usize..6, classes in 2usize..6) {
+        let mut g = rng(seed);
+        let z: Vec<f64> = randn(n * classes, &mut g).iter().map(|v| 8.0 * v).collect();
+        let labels: Vec<u8> = (0..n).map(|_| g.random_range(0..classes) as u8).collect();
+        let mut d = vec![0.0; z.len()];
+        let (loss, correct) = softmax_cross_entropy(&f32s(&z), &labels, classes, Some(&mut d));
+        prop_assert!((loss / n as f64 - r::cross_entropy(&z, &labels)).abs() < 1e-5);
+        prop_assert!(rel_err(&f64s(&d), &r::cross_entropy_backward(&z, &labels)) < 1e-6);
+        let argmax_right = (0..n).filter(|&i| {
+            let row = &z[i * classes..(i + 1) * classes];
+            let best = (0..classes).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+            best == labels[i] as usize
+        }).count();
+        prop_assert_eq!(correct, argmax_right);
+    }
+}

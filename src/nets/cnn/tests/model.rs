@@ -1,0 +1,304 @@
+//! The whole model against a layer-by-layer reference in PyTorch's layout,
+//! parameter counts and init bounds, SGD against its formula, and training
+//! on a tiny set.
+
+use super::*;
+
+/// The model in PyTorch's layout, layer by layer with the references:
+/// returns every activation (NCHW or flat), the logits last.
+fn reference_forward(specs: &[LayerSpec], sd: &[Tensor], x: &Nchw) -> Vec<Nchw> {
+    let get = |name: &str| f64s(&sd.iter().find(|t| t.name == name).expect(name).data);
+    let mut acts = vec![x.clone()];
+    for spec in specs {
+        let a = acts.last().unwrap().clone();
+        let next = match spec {
+            LayerSpec::Conv {
+                name,
+                c_out,
+                k,
+                pad,
+            } => r::conv2d(
+                &a,
+                &get(&format!("{name}.weight")),
+                &get(&format!("{name}.bias")),
+                *c_out,
+                *k,
+                *pad,
+            ),
+            LayerSpec::MaxPool2 => r::maxpool2(&a),
+            LayerSpec::Relu => Nchw {
+                data: r::relu(&a.data),
+                ..a
+            },
+            LayerSpec::Flatten => Nchw {
+                c: a.c * a.h * a.w,
+                h: 1,
+                w: 1,
+                ..a
+            },
+            LayerSpec::Linear { name, outputs } => {
+                let data = r::linear(
+                    &a.data,
+                    a.n,
+                    &get(&format!("{name}.weight")),
+                    &get(&format!("{name}.bias")),
+                );
+                Nchw {
+                    n: a.n,
+                    c: *outputs,
+                    h: 1,
+                    w: 1,
+                    data,
+                }
+            }
+        };
+        acts.push(next);
+    }
+    acts
+}
+
+/// Reference gradients of the mean cross-entropy, by name (PyTorch layout).
+fn reference_gradients(
+    specs: &[LayerSpec],
+    sd: &[Tensor],
+    x: &Nchw,
+    labels: &[u8],
+) -> Vec<(String, Vec<f64>)> {
+    let get = |name: &str| f64s(&sd.iter().find(|t| t.name == name).expect(name).data);
+    let acts = reference_forward(specs, sd, x);
+    let mut d = r::cross_entropy_backward(&acts.last().unwrap().data, labels);
+    let mut grads = Vec::new();
+    for (i, spec) in specs.iter().enumerate().rev() {
+        let a = &acts[i];
+        d = match spec {
+            LayerSpec::Conv { name, k, pad, .. } => {
+                let y = &acts[i + 1];
+                let (dx, dw, db) = r::conv2d_backward(
+                    a,
+                    &get(&format!("{name}.weight")),
+                    &Nchw {
+                        data: d,
+                        ..y.clone()
+                    },
+                    *k,
+                    *pad,
+                );
+                grads.push((format!("{name}.weight"), dw));
+                grads.push((format!("{name}.bias"), db));
+                dx.data
+            }
+            LayerSpec::MaxPool2 => {
+                r::maxpool2_backward(
+                    a,
+                    &Nchw {
+                        data: d,
+                        ..acts[i + 1].clone()
+                    },
+                )
+                .data
+            }
+            LayerSpec::Relu => r::relu_backward(&a.data, &d),
+            LayerSpec::Flatten => d,
+            LayerSpec::Linear { name, .. } => {
+                let (dx, dw, db) =
+                    r::linear_backward(&a.data, a.n, &get(&format!("{name}.weight")), &d);
+                grads.push((format!("{name}.weight"), dw));
+                grads.push((format!("{name}.bias"), db));
+                dx
+            }
+        };
+    }
+    grads
+}
+
+fn small_archs() -> Vec<Arch> {
+    vec![
+        Arch::CourseCnn { k: 4, h1: 7, h2: 5 },
+        Arch::Mlp { widths: vec![9, 6] },
+    ]
+}
+
+#[test]
+fn model_forward_and_gradient_match_the_layer_by_layer_reference() {
+    for (s, arch) in small_archs().into_iter().enumerate() {
+        let mut g = rng(100 + s as u64);
+        let mut model = Model::for_arch(&arch, 4).unwrap();
+        model.init_pytorch(&mut g);
+        let sd = state_dict(&model);
+        let n = 3;
+        let x = nchw(n, 3, 32, 32, &mut g);
+        let labels: Vec<u8> = vec![0, 3, 1];
+        let pixels = f32s(&x.data);
+        let images = Images {
+            pixels: &pixels,
+            labels: &labels,
+        };
+        let mut ws = model.workspace(n);
+        ws.load(&images, &[0, 1, 2]);
+        let (loss, _) = model.loss_and_gradient(&mut ws);
+        let acts = reference_forward(
+            &arch.layers(4),
+            &sd,
+            &Nchw {
+                data: f64s(&pixels),
+                ..x.clone()
+            },
+        );
+        let logits_ref = &acts.last().unwrap().data;
+        let logits = crate::nets::cnn::model::logits(&model, &mut model.workspace(2), &images);
+        assert!(
+            rel_err(&f64s(&logits), logits_ref) < 1e-5,
+            "{arch:?} logits"
+        );
+        assert!((loss / n as f64 - r::cross_entropy(logits_ref, &labels)).abs() < 1e-5);
+        let grads = reference_gradients(
+            &arch.layers(4),
+            &sd,
+            &Nchw {
+                data: f64s(&pixels),
+                ..x
+            },
+            &labels,
+        );
+        let mut as_model = model.clone();
+        as_model.params = ws.grads.clone();
+        let ours = state_dict(&as_model);
+        for (name, gref) in grads {
+            let t = ours.iter().find(|t| t.name == name).unwrap();
+            assert!(rel_err(&f64s(&t.data), &gref) < 1e-4, "{arch:?} {name}");
+        }
+    }
+}
+
+#[test]
+fn course_cnn_parameter_counts_match_the_project_formula() {
+    // P = 460 + 151k + 25k h1 + h1 + h1 h2 + 5 h2 (papers.md S4), and the listed counts.
+    let listed = [
+        (5, 15, 10, 3305),
+        (8, 70, 50, 19488),
+        (10, 100, 60, 33370),
+        (16, 150, 80, 75426),
+    ];
+    for (k, h1, h2, p) in listed {
+        let m = Model::for_arch(&Arch::CourseCnn { k, h1, h2 }, 4).unwrap();
+        assert_eq!(
+            m.param_count(),
+            460 + 151 * k + 25 * k * h1 + h1 + h1 * h2 + 5 * h2
+        );
+        assert_eq!(m.param_count(), p);
+        assert_eq!(m.param_infos()[0].shape, vec![6, 3, 5, 5]);
+    }
+}
+
+#[test]
+fn pytorch_init_bounds_are_one_over_sqrt_fan_in() {
+    let mut m = Model::for_arch(
+        &Arch::CourseCnn {
+            k: 16,
+            h1: 150,
+            h2: 80,
+        },
+        4,
+    )
+    .unwrap();
+    m.init_pytorch(&mut rng(5));
+    for info in m.param_infos() {
+        let b = 1.0 / (info.fan_in as f32).sqrt();
+        let v = &m.params[info.range.clone()];
+        let max = v.iter().fold(0.0f32, |a, x| a.max(x.abs()));
+        assert!(max <= b, "{}", info.name);
+        if v.len() >= 400 {
+            // U(-b, b) has variance b^2/3.
+            let var = v.iter().map(|x| (x * x) as f64).sum::<f64>() / v.len() as f64;
+            let want = (b * b) as f64 / 3.0;
+            assert!(
+                (var - want).abs() < 0.2 * want,
+                "{}: var {var} vs {want}",
+                info.name
+            );
+        }
+    }
+}
+
+#[test]
+fn sgd_follows_the_pytorch_formula() {
+    let cfg = SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        weight_decay: 0.01,
+    };
+    let mut sgd = Sgd::new(cfg, 1);
+    let mut w = [1.0f32];
+    sgd.step(&mut w, &[0.5]);
+    // v1 = 0.5 + 0.01*1 = 0.51; w1 = 1 - 0.051 = 0.949
+    assert!((w[0] - 0.949).abs() < 1e-6);
+    sgd.step(&mut w, &[0.5]);
+    // g2 = 0.5 + 0.00949; v2 = 0.9*0.51 + 0.50949 = 0.96849; w2 = 0.949 - 0.096849
+    assert!((w[0] - (0.949 - 0.096849)).abs() < 1e-6);
+}
+
+#[test]
+fn training_fits_a_tiny_set_and_is_reproducible() {
+    let run = || {
+        let mut g = rng(9);
+        let n = 16;
+        let pixels: Vec<f32> = (0..n * 3072)
+            .map(|_| g.random_range(-1.0f32..1.0))
+            .collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
+        let images = Images {
+            pixels: &pixels,
+            labels: &labels,
+        };
+        let mut model = Model::for_arch(
+            &Arch::CourseCnn {
+                k: 8,
+                h1: 32,
+                h2: 16,
+            },
+            4,
+        )
+        .unwrap();
+        model.init_pytorch(&mut g);
+        let mut ws = [model.workspace(4)];
+        let mut sgd = Sgd::new(
+            SgdConfig {
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 0.0,
+            },
+            model.param_count(),
+        );
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut shuffle = rng(10);
+        for _ in 0..60 {
+            train_epoch(
+                &mut model,
+                &mut ws,
+                &mut sgd,
+                &images,
+                &mut order,
+                4,
+                &mut shuffle,
+            )
+            .unwrap();
+        }
+        // Two shards of the same batches: the same gradient up to rounding.
+        let mut shards = [model.workspace(2), model.workspace(2)];
+        let probe = model.clone();
+        let idx = [3usize, 7, 1, 12];
+        let (l1, _) = crate::nets::cnn::train::sharded_gradient(&probe, &mut ws, &images, &idx);
+        let (l2, _) = crate::nets::cnn::train::sharded_gradient(&probe, &mut shards, &images, &idx);
+        assert!((l1 - l2).abs() < 1e-4 * (1.0 + l1.abs()));
+        assert!(rel_err(&f64s(&shards[0].grads), &f64s(&ws[0].grads)) < 1e-5);
+        let mut eval_ws = model.workspace(8);
+        (
+            crate::nets::cnn::model::evaluate(&model, &mut eval_ws, &images),
+            model.params,
+        )
+    };
+    let ((loss, err), p1) = run();
+    assert_eq!(err, 0.0, "loss {loss}");
+    assert!(loss < 0.1);
+    assert_same_weights(&run().1, &p1, "same seed, same weights");
+}
