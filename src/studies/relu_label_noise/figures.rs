@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{fmt_num, quantile, RunDir};
 use crate::spec::LoadedSpec;
-use crate::studies::toolkit::read_csv;
+use crate::studies::toolkit::csv::read_csv;
 use crate::theory::label_noise::Regime;
 
 /// Redraw every figure of a finished run in `dir`.

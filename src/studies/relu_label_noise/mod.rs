@@ -45,7 +45,8 @@ use ndarray_linalg::{Cholesky, UPLO};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::toolkit::{check_unique, to_csv};
+use super::toolkit::check_unique;
+use super::toolkit::csv::to_csv;
 use super::{Findings, StudyFns};
 use crate::data::gaussian_mixture::{GaussianMixture, NoiseSpectrum};
 use crate::data::label_noise::{flip_binary, FlipRule};

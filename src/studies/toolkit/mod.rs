@@ -8,9 +8,7 @@ pub mod cnn;
 pub mod csv;
 pub mod probe;
 
-use std::path::Path;
-
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plot::Series;
 use crate::record::quantile;
 use crate::spec::LoadedSpec;
@@ -163,25 +161,6 @@ pub fn decrease_p_value(rho: f64, pairs: usize) -> f64 {
     } else {
         1.0 - tail
     }
-}
-
-/// Rows serialised as CSV text (header from the field names).
-pub fn to_csv<T: serde::Serialize>(rows: &[T]) -> String {
-    let mut w = ::csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).expect("rows serialise");
-    }
-    String::from_utf8(w.into_inner().expect("in-memory writer")).expect("utf8")
-}
-
-/// The rows of a CSV file written by [`to_csv`]; a bad row names the file and its line.
-pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let mut rdr = ::csv::Reader::from_path(path)
-        .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
-    rdr.deserialize()
-        .enumerate()
-        .map(|(i, r)| r.map_err(|e| Error::bad(format!("{}: row {}: {e}", path.display(), i + 2))))
-        .collect()
 }
 
 #[cfg(test)]
