@@ -9,6 +9,7 @@ use super::csv::{GdRow, Row};
 use super::grid::Grid;
 use super::{position, LabelNoiseSpec};
 use crate::record::{fmt_num as fmt, quantile, Claim, Measured, Prediction};
+use crate::studies::toolkit::average_ranks;
 use crate::theory::label_noise::{floor_boundary, limit_snr, normal_cdf, Regime};
 
 const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
@@ -17,25 +18,9 @@ const MODEL_NOTE: &str = "the paper's own model is not recoverable; tested in th
 
 /// Spearman rank correlation (average ranks for ties).
 fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            let avg = (i + j) as f64 / 2.0;
-            for k in i..=j {
-                r[idx[k]] = avg;
-            }
-            i = j + 1;
-        }
-        r
-    }
-    let (rx, ry) = (ranks(x), ranks(y));
+    // 1-based ranks: the rank sum is n (n + 1)/2 exactly, so the mean is the
+    // exact half-integer (n + 1)/2 and the deviations are those of 0-based ranks.
+    let (rx, ry) = (average_ranks(x), average_ranks(y));
     let n = x.len() as f64;
     let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);

@@ -5,6 +5,7 @@
 //! The tolerances come from the seed spread or from binomial and rank
 //! statistics, never from the measured value itself.
 
+use crate::studies::toolkit::average_ranks;
 use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
 
 use super::{RandomizationSpec, RunRecord};
@@ -30,24 +31,9 @@ pub(super) fn epochs_of(r: &RunRecord) -> f64 {
 
 /// Spearman's rank correlation (average ranks for ties); NaN when a side is constant.
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut out = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for &k in &idx[i..=j] {
-                out[k] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        out
-    }
-    let (rx, ry) = (ranks(x), ranks(y));
+    // 1-based ranks: the rank sum is n (n + 1)/2 exactly, so the mean is the
+    // exact half-integer (n + 1)/2 and the deviations are those of 0-based ranks.
+    let (rx, ry) = (average_ranks(x), average_ranks(y));
     let n = x.len() as f64;
     let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
     let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
