@@ -60,10 +60,14 @@ pub const MAX_WORD: usize = 200;
 /// line or the terminal), and every word longer than `MAX_WORD` characters
 /// cut to its start and end with the count of characters left out.
 pub fn one_line(message: &str) -> String {
-    let escaped: String = message
-        .chars()
-        .flat_map(char::escape_default_if_control)
-        .collect();
+    let mut escaped = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
     escaped
         .split(' ')
         .map(|word| {
@@ -78,21 +82,6 @@ pub fn one_line(message: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// `char::escape_default` for control characters only.
-trait EscapeControl {
-    fn escape_default_if_control(self) -> Vec<char>;
-}
-
-impl EscapeControl for char {
-    fn escape_default_if_control(self) -> Vec<char> {
-        if self.is_control() {
-            self.escape_default().collect()
-        } else {
-            vec![self]
-        }
-    }
 }
 
 #[cfg(test)]

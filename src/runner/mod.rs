@@ -59,9 +59,7 @@ impl RunContext {
             data: None,
         }
     }
-}
 
-impl RunContext {
     /// Where a study writes files during the run that belong to its result
     /// (checkpoints): DIR/.units/outputs/, part of the run's unit store (so
     /// a fresh run starts it empty and `--resume` keeps it). Its entries
