@@ -5,6 +5,7 @@
 //! summary, provenance). What several studies share is in [`toolkit`]; no
 //! study imports another.
 
+pub mod benign_regression;
 pub mod cnn_sweep;
 pub mod early_alignment;
 pub mod expressivity;
@@ -94,6 +95,7 @@ pub static REGISTRY: &[&dyn Study] = &[
     &expressivity::STUDY,
     &cnn_sweep::STUDY,
     &randomization::STUDY,
+    &benign_regression::STUDY,
 ];
 
 /// The names of the registered studies.
