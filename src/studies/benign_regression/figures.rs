@@ -81,5 +81,5 @@ pub(super) fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
         ),
         window,
     ];
-    plot::line_panels(&run_dir.figures().join("excess_risk"), &panels, 3)
+    plot::line_panels(&run_dir.figures().join("excess_risk"), &panels, 2)
 }
