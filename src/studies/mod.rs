@@ -5,6 +5,7 @@
 //! summary, provenance). What several studies share is in [`toolkit`]; no
 //! study imports another.
 
+pub mod benign_regression;
 pub mod cnn_sweep;
 pub mod early_alignment;
 pub mod expressivity;
@@ -96,6 +97,7 @@ pub static REGISTRY: &[&dyn Study] = &[
     &cnn_sweep::STUDY,
     &randomization::STUDY,
     &relu_label_noise::STUDY,
+    &benign_regression::STUDY,
 ];
 
 /// The names of the registered studies.

@@ -1,0 +1,251 @@
+//! Benign overfitting in linear regression (Bartlett, Long, Lugosi, Tsigler,
+//! PNAS 2020, arXiv 1906.11300): when does the minimum-norm interpolator of
+//! noisy labels still predict well?
+//!
+//! Data: x ~ N(0, Sigma), Sigma = diag(k^-alpha, k <= p_n = round(n^a)), a
+//! family that crosses the benign boundary as alpha varies (`theory::
+//! benign_regression::power_law_regime`); y = <theta*, x> + eps, theta* = e_1
+//! (||theta*|| = ||Sigma|| = 1), eps ~ N(0, sigma^2); X = Z Lambda^1/2 with
+//! one Z per (n, seed) for every alpha (common random numbers).
+//!
+//! Model: theta_hat = X^T (X X^T)^-1 y, solved in the n x n dual by Cholesky
+//! (O(n^2 p)). Measurements, exact (no test set): the excess risk
+//! R = (theta_hat - theta*)^T Sigma (theta_hat - theta*); its bias
+//! B = theta*^T (I - P) Sigma (I - P) theta* (P the projection on X's row
+//! space: theta_hat at eps = 0); its noise average V = sigma^2 tr(C),
+//! C = K^-1 X Sigma X^T K^-1, K = X X^T, so E_eps R = B + V.
+//! The theorem's predictions and the verdicts are in `claims`, the figure in
+//! `figures`.
+
+mod claims;
+mod figures;
+
+use ndarray::{Array1, Array2};
+use ndarray_linalg::{FactorizeC, InverseC, SolveC, UPLO};
+use rand_distr::{Distribution, Normal};
+use serde::{Deserialize, Serialize};
+
+use super::{Findings, StudyFns};
+use crate::error::{Error, Result};
+use crate::record::Metrics;
+use crate::rng::Numbering;
+use crate::runner::{sweep, RunContext};
+use crate::spec::LoadedSpec;
+use crate::theory::benign_regression::{bound_terms, dimension, power_law};
+
+const SRC: &str = "Bartlett, Long, Lugosi, Tsigler, PNAS 2020 (arXiv 1906.11300)";
+
+/// Stream keys (n, seed): the features and noise of a sample, shared by every alpha.
+const STREAMS: Numbering = Numbering::from("benign_regression", &[1000], 0);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub data: DataSpec,
+    pub claims: ClaimSpec,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Sample sizes.
+    pub n: Vec<usize>,
+    /// Decay exponents alpha of lambda_k = k^-alpha.
+    pub alpha: Vec<f64>,
+    /// a in p_n = round(n^a) (a > 1: the dimension grows faster than n).
+    pub dimension_exponent: f64,
+    /// sigma, the label-noise standard deviation.
+    pub noise_sd: f64,
+    /// Runs (feature and noise draws) per (alpha, n).
+    pub seeds: usize,
+}
+
+/// The pre-registered constants of the claims (see the spec's comments).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    /// b in k* = min{k : r_k >= b n}.
+    pub b: f64,
+    /// c: the theorem's constants are read as the window [1/c, c].
+    pub constant: f64,
+    /// 1/c_1: the two-sided variance statement is tested where k* < this n.
+    pub k_star_fraction: f64,
+    /// Largest one-sided p-value of the Kendall trend test for "falls with n".
+    pub trend_p_value: f64,
+}
+
+/// The check's bound on max_i |x_i^T theta_hat - y_i| / max(1, max_i |y_i|).
+const RESIDUAL_TOLERANCE: f64 = 1e-8;
+
+fn validate(spec: &LoadedSpec) -> Result<String> {
+    let s: Spec = spec.study_section()?;
+    let (d, c) = (&s.data, &s.claims);
+    let inside = |key: &str, x: f64, lo: f64, hi: f64| match x > lo && x <= hi {
+        true => Ok(()),
+        false => Err(spec.bad_value(key, format!("{x} is not in ({lo}, {hi}]"))),
+    };
+    inside("data.dimension_exponent", d.dimension_exponent, 1.0, 2.5)?;
+    inside("data.noise_sd", d.noise_sd, 0.0, 1e6)?;
+    inside("claims.b", c.b, 0.0, 1e6)?;
+    inside("claims.constant", c.constant, 1.0, 1e6)?;
+    inside("claims.k_star_fraction", c.k_star_fraction, 0.0, 1.0)?;
+    inside("claims.trend_p_value", c.trend_p_value, 0.0, 1.0)?;
+    if let Some(i) = d.alpha.iter().position(|a| !(0.0..=1e3).contains(a)) {
+        return Err(spec.bad_value(&format!("data.alpha[{i}]"), "must be in [0, 1000]"));
+    }
+    super::toolkit::check_unique(spec, "data.n[{}]", &d.n)?;
+    super::toolkit::check_unique(spec, "data.alpha[{}]", &d.alpha)?;
+    if d.n.len() < 2 || d.alpha.is_empty() || !(1..=1_000_000).contains(&d.seeds) {
+        return Err(spec.bad_value("data", "needs two or more n, an alpha, 1 <= seeds <= 1e6"));
+    }
+    for &n in &d.n {
+        let p = dimension(n, d.dimension_exponent);
+        let k_star = |&a: &f64| bound_terms(&power_law(a, p), n, c.b);
+        let msg = if p <= n || n.saturating_mul(p) > 50_000_000 {
+            format!("n = {n} gives p = {p}: need p > n and n p <= 5e7")
+        } else if let Some(a) = d.alpha.iter().find(|a| k_star(a).is_none()) {
+            format!("k* does not exist (no r_k >= b n, k < p = {p}) at n = {n}, alpha = {a}")
+        } else {
+            continue;
+        };
+        return Err(spec.bad_value("data.n", msg));
+    }
+    Ok(spec.resolved_toml(&s))
+}
+
+/// The min-norm interpolator theta_hat = X^T K^-1 y, K = X X^T, of X = `z`
+/// Lambda^1/2 (z: n x p standard normal, consumed), theta* = e_1,
+/// y = X e_1 + `noise`, and its measurements [R, B, V, residual] (module
+/// docs; residual = max_i |x_i^T theta_hat - y_i| / max(1, max_i |y_i|)).
+/// O(n^2 p) for K and X Sigma X^T, O(n^3) for K^-1.
+pub fn measure(
+    z: Array2<f64>,
+    lambda: &Array1<f64>,
+    noise: &Array1<f64>,
+    sigma: f64,
+) -> Result<[f64; 4]> {
+    let linalg = |what: &str, e: ndarray_linalg::error::LinalgError| {
+        Error::Numerical(format!("min-norm interpolator: {what}: {e}"))
+    };
+    let root = lambda.mapv(f64::sqrt);
+    let e1 = Array1::from_shape_fn(lambda.len(), |j| f64::from(j == 0));
+    let mut x = z * &root;
+    let gram = x.dot(&x.t()).factorizec(UPLO::Lower);
+    let chol = gram.map_err(|e| linalg("X X^T is not positive definite", e))?;
+    let (signal, y) = (x.column(0).to_owned(), &x.column(0) + noise);
+    let interpolate = |v: &Array1<f64>| chol.solvec(v).map(|a| x.t().dot(&a));
+    let theta = interpolate(&y).map_err(|e| linalg("K a = y", e))?;
+    let theta0 = interpolate(&signal).map_err(|e| linalg("K a = X e_1", e))?;
+    let risk = |t: &Array1<f64>| (t - &e1).mapv(|v| v * v).dot(lambda);
+    let largest = |v: &Array1<f64>, m: f64| v.iter().fold(m, |m, v| m.max(v.abs()));
+    let residual = largest(&(x.dot(&theta) - &y), 0.0) / largest(&y, 1.0);
+    let kinv = chol.invc().map_err(|e| linalg("K^-1", e))?;
+    x *= &root; // now Z Lambda, so X Sigma X^T = (Z Lambda)(Z Lambda)^T
+    let trace = (kinv.dot(&x.dot(&x.t())) * kinv.t()).sum();
+    Ok([risk(&theta), risk(&theta0), sigma * sigma * trace, residual])
+}
+
+/// One fit (a row of runs.csv): R, B = R at eps = 0, V = E_eps R - B, residual.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    pub alpha: f64,
+    pub n: usize,
+    pub seed: usize,
+    pub excess: f64,
+    pub bias: f64,
+    pub variance: f64,
+    pub residual: f64,
+}
+
+/// The runs of cell (alpha, n).
+fn cell(rows: &[Row], alpha: f64, n: usize) -> impl Iterator<Item = &Row> {
+    rows.iter().filter(move |r| r.alpha == alpha && r.n == n)
+}
+
+fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+    let spec: Spec = loaded.study_section()?;
+    let d = &spec.data;
+    // Job i is (alpha, n, seed) in row-major order.
+    let (runs, per_alpha) = (d.seeds, d.seeds * d.n.len());
+    let rows = sweep(ctx, &loaded.header.name, per_alpha * d.alpha.len(), |i| {
+        let (alpha, n, seed) = (d.alpha[i / per_alpha], d.n[i % per_alpha / runs], i % runs);
+        let p = dimension(n, d.dimension_exponent);
+        let mut rng = crate::rng::stream(loaded.header.seed, STREAMS.index(&[n, seed]), "features");
+        let gauss = Normal::new(0.0, 1.0).expect("unit normal");
+        let z = Array2::from_shape_simple_fn((n, p), || gauss.sample(&mut rng));
+        let noise = Array1::from_shape_simple_fn(n, || d.noise_sd * gauss.sample(&mut rng));
+        let [excess, bias, variance, residual] =
+            measure(z, &power_law(alpha, p).into(), &noise, d.noise_sd)?;
+        Ok(Row {
+            alpha,
+            n,
+            seed,
+            excess,
+            bias,
+            variance,
+            residual,
+        })
+    })?;
+    let mut metrics = Metrics::default();
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    for r in &rows {
+        let id = format!("alpha{}_n{}:{}", r.alpha, r.n, r.seed);
+        metrics.push(&id, 0, "test", "excess_risk", r.excess);
+        metrics.push(&id, 0, "test", "bias", r.bias);
+        metrics.push(&id, 0, "test", "variance", r.variance);
+        metrics.push(&id, 0, "train", "interpolation_residual", r.residual);
+        csv.serialize(r).expect("rows serialise to CSV");
+    }
+    let csv = csv.into_inner().expect("an in-memory writer");
+    let extra_files = vec![("runs.csv".into(), String::from_utf8_lossy(&csv).into())];
+    let (claims, details) = claims::judge(&spec, &rows);
+    Ok(Findings {
+        metrics,
+        claims,
+        details,
+        extra_files,
+    })
+}
+
+/// The study `study = "benign_regression"`.
+pub const STUDY: StudyFns = StudyFns {
+    name: "benign_regression",
+    run_keys: &["data.seeds"],
+    validate,
+    run,
+    figures: figures::plot,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nets::linear::min_norm_svd;
+
+    /// The dual solver against LAPACK's SVD least squares (X^+ y) on a tiny
+    /// problem: theta_hat, the bias (X^+ X e_1) and the variance
+    /// sigma^2 sum_i ||Sigma^1/2 X^+ e_i||^2 = sigma^2 tr(Sigma X^+ X^+T).
+    #[test]
+    fn dual_min_norm_matches_svd_reference() {
+        let (n, p, sigma) = (5, 12, 0.7);
+        let mut rng = crate::rng::stream(1, 2, "test");
+        let gauss = Normal::new(0.0, 1.0).unwrap();
+        let z = Array2::from_shape_simple_fn((n, p), || gauss.sample(&mut rng));
+        let noise = Array1::from_shape_simple_fn(n, || sigma * gauss.sample(&mut rng));
+        let lambda = Array1::from(power_law(0.8, p));
+        let [excess, bias, variance, residual] =
+            measure(z.clone(), &lambda, &noise, sigma).unwrap();
+        let x = &z * &lambda.mapv(f64::sqrt);
+        let pinv = |v: Array1<f64>| min_norm_svd(x.view(), v.view()).unwrap();
+        let e1 = Array1::from_shape_fn(p, |j| f64::from(j == 0));
+        let sq = |t: Array1<f64>, j0: f64| (t - j0 * &e1).mapv(|v| v * v).dot(&lambda);
+        let signal = x.column(0).to_owned();
+        let reference: f64 = (0..n)
+            .map(|i| sq(pinv(Array1::from_shape_fn(n, |k| f64::from(k == i))), 0.0))
+            .sum();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(close(excess, sq(pinv(&signal + &noise), 1.0)), "{excess}");
+        assert!(close(bias, sq(pinv(signal), 1.0)), "{bias}");
+        assert!(close(variance, sigma * sigma * reference), "{variance}");
+        assert!(residual < 1e-12, "{residual}");
+    }
+}
