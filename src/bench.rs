@@ -9,11 +9,12 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::blas::flop_rate_fields;
 use crate::error::{Error, Result};
 use crate::nets::activation::Activation;
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
-use crate::nets::two_layer::{EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
+use crate::nets::two_layer::{engine_cost, EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
 
 /// `overfit bench two-layer` arguments.
 #[derive(Clone, Debug)]
@@ -60,8 +61,9 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
             gd.step()?;
         }
         let per_step = t1.elapsed().as_secs_f64() / b.steps as f64;
+        let step_flops = engine_cost(b.engine, b.n, b.p, b.m, 1) - engine_cost(b.engine, b.n, b.p, b.m, 0);
         Ok(format!(
-            "bench=two-layer engine={} p={} n={} m={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {}",
+            "bench=two-layer engine={} p={} n={} m={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {} {}",
             format!("{:?}", b.engine).to_lowercase(),
             b.p,
             b.n,
@@ -70,6 +72,7 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
             b.steps,
             setup,
             per_step,
+            flop_rate_fields(step_flops, per_step, b.threads, 8),
             crate::blas::machine_fields()
         ))
     })
@@ -130,7 +133,7 @@ pub fn wide(b: &WideBench) -> Result<String> {
         gd.run(b.steps)?;
         let per_step = t1.elapsed().as_secs_f64() / b.steps as f64;
         Ok(format!(
-            "bench=wide m={} n={} d={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {}",
+            "bench=wide m={} n={} d={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {} {}",
             b.m,
             b.n,
             b.d,
@@ -138,6 +141,7 @@ pub fn wide(b: &WideBench) -> Result<String> {
             b.steps,
             setup,
             per_step,
+            flop_rate_fields(crate::nets::wide::flops_per_step(b.m, b.n, b.d), per_step, b.threads, 8),
             crate::blas::machine_fields()
         ))
     })
@@ -313,15 +317,30 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
             time_cnn_gpu(b, on_gpu, &sgd, &images, &mut rng)?
         }
     };
+    let trained = (images.len() * b.epochs) as f64;
+    // The GPU's peak is not the CPU's: a GPU line reports the rate only.
+    let rate = match &device {
+        ChosenDevice::Cpu => flop_rate_fields(
+            trained * model.training_flops_per_example(),
+            secs,
+            b.threads,
+            4,
+        ),
+        #[cfg(feature = "cuda")]
+        ChosenDevice::Cuda(_) => format!(
+            "gflops={:.2}",
+            trained * model.training_flops_per_example() / secs / 1e9
+        ),
+    };
     Ok(format!(
-        "bench=cnn device={} arch={k},{h1},{h2} params={} batch={} images={} epochs={} data={source} threads={} images_per_s={:.6} {}",
+        "bench=cnn device={} arch={k},{h1},{h2} params={} batch={} images={} epochs={} data={source} threads={} images_per_s={:.6} {rate} {}",
         device.label(),
         model.param_count(),
         b.batch,
         images.len(),
         b.epochs,
         b.threads,
-        (images.len() * b.epochs) as f64 / secs,
+        trained / secs,
         crate::blas::machine_fields()
     ))
 }

@@ -283,6 +283,29 @@ impl Model {
         self.params.len()
     }
 
+    /// Floating-point operations of one training example (forward and
+    /// backward), counting the multiply-adds of the convolutions and linear
+    /// layers as 2 flops each: the forward product F = 2 x (outputs x fan-in)
+    /// per layer (a conv's outputs are its h_out w_out c_out positions), the
+    /// weight gradient F again, and the input gradient F for every layer but
+    /// the first (whose input gradient is not formed). Biases, ReLU, max-pool
+    /// and the loss are O(activations) and not counted. For (16, 150, 80):
+    /// forward 1.33 MFLOP an image, training 3.29 MFLOP (tested).
+    pub fn training_flops_per_example(&self) -> f64 {
+        let mut total = 0.0;
+        let mut first = true;
+        for layer in &self.layers {
+            let forward = match &layer.op {
+                Op::Conv(conv) => 2.0 * (layer.output.len() * conv.patch_len()) as f64,
+                Op::Linear(lin) => 2.0 * (lin.inputs * lin.outputs) as f64,
+                Op::Pool(_) | Op::Relu | Op::Flatten => continue,
+            };
+            total += if first { 2.0 } else { 3.0 } * forward;
+            first = false;
+        }
+        total
+    }
+
     /// Number of outputs (logits).
     pub fn classes(&self) -> usize {
         self.layers.last().map(|l| l.output.c).unwrap_or(0)

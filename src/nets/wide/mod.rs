@@ -60,6 +60,14 @@ pub const MAX_BLOCK: usize = 1024;
 /// Largest input dimension (bias coordinate included) of the fused kernel.
 pub const MAX_DIM: usize = 16;
 
+/// Floating-point operations of one fused step (see the module doc): per
+/// neuron and point, the pre-activation (2d), the residual's share in the
+/// two gradients (about d + 3) and the new output (2): (3d + 5) n m in all.
+/// A count for rates, not a contract on the kernel's exact instruction mix.
+pub fn flops_per_step(m: usize, n: usize, d: usize) -> f64 {
+    ((3 * d + 5) * n * m) as f64
+}
+
 /// Initialisation shapes of Boursier & Flammarion (JMLR 2025, and the public
 /// code's `Net`): (a_j, w_j) = (lambda/sqrt m)(a~_j, w~_j).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

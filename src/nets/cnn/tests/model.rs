@@ -191,6 +191,30 @@ fn course_cnn_parameter_counts_match_the_project_formula() {
 }
 
 #[test]
+fn training_flops_count_each_layers_products_by_hand() {
+    // (16, 150, 80), 4 classes. Forward multiply-adds: conv1 28*28*6 outputs x
+    // 75 = 352800; conv2 10*10*16 x 150 = 240000; fc 400*150 + 150*80 + 80*4
+    // = 72320. Training: 2 x 2 x conv1 (no input gradient) + 3 x 2 x the rest.
+    let m = Model::for_arch(
+        &Arch::CourseCnn {
+            k: 16,
+            h1: 150,
+            h2: 80,
+        },
+        4,
+    )
+    .unwrap();
+    let expected = 4.0 * 352800.0 + 6.0 * (240000.0 + 72320.0);
+    assert_eq!(m.training_flops_per_example(), expected);
+    assert_eq!(expected, 3_285_120.0);
+    let mlp = Model::for_arch(&Arch::Mlp { widths: vec![10] }, 4).unwrap();
+    assert_eq!(
+        mlp.training_flops_per_example(),
+        4.0 * 3072.0 * 10.0 + 6.0 * 40.0
+    );
+}
+
+#[test]
 fn pytorch_init_bounds_are_one_over_sqrt_fan_in() {
     let mut m = Model::for_arch(
         &Arch::CourseCnn {
