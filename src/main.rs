@@ -75,6 +75,12 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// The wall times of every run under DIR (from their summary.json), as a
+    /// Markdown table: what the README's study-time table is generated from.
+    Times {
+        #[arg(default_value = "figures")]
+        dir: PathBuf,
+    },
     /// Redraw the figures of a finished run from its recorded metrics.
     Plot { dir: PathBuf },
     /// List the specs in experiments/.
@@ -150,6 +156,27 @@ enum BenchEngine {
         steps: usize,
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
+    },
+    /// Every benchmark of the README's performance table, repeated, with the
+    /// PyTorch peers (`--peer`); prints the table (the raw lines go to stderr).
+    All {
+        #[arg(long, value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// Repetitions of every benchmark and of its peer.
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Also time the PyTorch peers (python3 with torch, or OVERFIT_PYTHON).
+        #[arg(long)]
+        peer: bool,
+        /// CIFAR-10 binary folder for the CNN rows (random pixels when absent).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Small sizes that run in seconds (for tests; not a measurement).
+        #[arg(long)]
+        quick: bool,
+        /// Also write the table to this file (atomically), e.g. benches/results/perf.md.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Mini-batch SGD of the course CNN (k, h1, h2) on CIFAR images; prints images_per_s.
     Cnn {
@@ -305,6 +332,10 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             println!("merged {} shards into {}", dirs.len(), out.display());
             Ok(0)
         }
+        Command::Times { dir } => {
+            print!("{}", overfit::report::wall_times(&dir)?);
+            Ok(0)
+        }
         Command::Check {
             dir,
             format,
@@ -372,37 +403,50 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 EngineArg::Dual => EngineKind::Dual,
             };
             let threads = threads.unwrap_or_else(default_threads);
-            let line = bench::two_layer(&TwoLayerBench {
+            let b = TwoLayerBench {
                 p,
                 n,
                 m,
                 engine,
                 steps,
                 threads,
-            })?;
+            };
+            let line = bench::two_layer(&b)?;
             println!("{line}");
             if peer {
                 let ours = bench::value_of(&line, "s_per_step");
-                let args: Vec<String> = [
-                    "--p",
-                    &p.to_string(),
-                    "--n",
-                    &n.to_string(),
-                    "--m",
-                    &m.to_string(),
-                    "--steps",
-                    &steps.min(10).to_string(),
-                    "--threads",
-                    &threads.to_string(),
-                    "--dtype",
-                    "f64",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-                let (peer_line, theirs) = bench::peer("two_layer_step.py", &args, "s_per_step")?;
+                let (peer_line, theirs) =
+                    bench::peer("two_layer_step.py", &b.peer_args(), "s_per_step")?;
                 println!("{peer_line}");
                 println!("speedup_vs_pytorch={:.2}", theirs / ours);
+            }
+            Ok(0)
+        }
+        Command::Bench {
+            engine:
+                BenchEngine::All {
+                    threads,
+                    reps,
+                    peer,
+                    data,
+                    quick,
+                    out,
+                },
+        } => {
+            if reps == 0 {
+                return Err(Error::bad("bench all --reps: need at least 1"));
+            }
+            let opts = bench::suite::SuiteOptions {
+                threads: threads.unwrap_or_else(default_threads),
+                reps,
+                peer,
+                data,
+                quick,
+            };
+            let table = bench::suite::run(&opts, |line| eprintln!("{line}"))?;
+            print!("{table}");
+            if let Some(path) = out {
+                overfit::fsio::write_atomic(&path, table.as_bytes())?;
             }
             Ok(0)
         }
@@ -451,11 +495,11 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     ))
                 })?;
             let threads = threads.unwrap_or_else(default_threads);
-            let line = bench::cnn(&bench::CnnBench {
+            let b = bench::CnnBench {
                 arch: (parts[0], parts[1], parts[2]),
                 batch,
                 images,
-                data: data.clone(),
+                data,
                 threads,
                 epochs,
                 device: match device {
@@ -463,28 +507,12 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     DeviceArg::Cuda => Device::Cuda,
                     DeviceArg::Auto => Device::Auto,
                 },
-            })?;
+            };
+            let line = bench::cnn(&b)?;
             println!("{line}");
             if peer {
-                let mut args: Vec<String> = [
-                    "--arch",
-                    &arch,
-                    "--batch",
-                    &batch.to_string(),
-                    "--images",
-                    &images.to_string(),
-                    "--epochs",
-                    &epochs.to_string(),
-                    "--threads",
-                    &threads.to_string(),
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-                if let Some(dir) = &data {
-                    args.extend(["--data".to_string(), dir.display().to_string()]);
-                }
-                let (peer_line, theirs) = bench::peer("cnn_train.py", &args, "images_per_s")?;
+                let (peer_line, theirs) =
+                    bench::peer("cnn_train.py", &b.peer_args(), "images_per_s")?;
                 println!("{peer_line}");
                 println!(
                     "speedup_vs_pytorch={:.2}",

@@ -416,10 +416,7 @@ pub struct Provenance {
 impl Provenance {
     /// The provenance of a run that started `wall_s` seconds ago.
     pub fn now(wall_s: f64) -> Self {
-        let finished = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(f64::NAN);
+        let finished = unix_now();
         Provenance {
             commit: env!("OVERFIT_GIT_COMMIT").to_string(),
             dirty: env!("OVERFIT_GIT_DIRTY").to_string(),
@@ -431,6 +428,39 @@ impl Provenance {
             peak_rss_mib: peak_rss_mib(),
         }
     }
+}
+
+/// Seconds since the Unix epoch now (NaN if the clock is before it).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(f64::NAN)
+}
+
+/// "YYYY-MM-DD HH:MM" (UTC) of a Unix time, by the civil-from-days
+/// algorithm (proleptic Gregorian calendar; H. Hinnant, chrono-Compatible
+/// Low-Level Date Algorithms).
+pub fn utc_date(unix_s: f64) -> String {
+    if !unix_s.is_finite() {
+        return "unknown".into();
+    }
+    let secs = unix_s.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 /// utime + stime of this process (/proc/self/stat, in clock ticks of 1/100 s,
@@ -488,6 +518,15 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_dates_match_known_instants() {
+        assert_eq!(utc_date(0.0), "1970-01-01 00:00");
+        assert_eq!(utc_date(951_782_400.0), "2000-02-29 00:00");
+        // 2026-12-01 15:58:30 UTC
+        assert_eq!(utc_date(1_796_140_710.0), "2026-12-01 15:58");
+        assert_eq!(utc_date(f64::NAN), "unknown");
+    }
 
     #[test]
     fn claims_can_fail() {

@@ -282,6 +282,65 @@ fn latex(summary: &Summary) -> String {
     s
 }
 
+/// The wall times of every run directory under `root` (each holding a
+/// summary.json, in name order), as a Markdown table read from the summaries
+/// alone: wall and CPU seconds, the CPU/wall ratio (about the thread count
+/// on a quiet machine, lower when other work shared the cores), peak memory,
+/// threads, the machine, the date and the commit. Older summaries without
+/// provenance give their elapsed seconds and "not recorded".
+pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
+    let mut dirs: Vec<_> = std::fs::read_dir(root)
+        .map_err(|e| crate::error::Error::bad(format!("{}: {e}", root.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|d| d.join("summary.json").is_file())
+        .collect();
+    dirs.sort();
+    let mut s = String::from(
+        "| run | wall | CPU s | CPU / wall | peak memory | threads | machine | date (UTC) | commit |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for dir in dirs {
+        let summary = crate::record::Summary::read(&dir)?;
+        let name = format!(
+            "{}{}",
+            dir.file_name().unwrap_or_default().to_string_lossy(),
+            if summary.quick { " (quick)" } else { "" }
+        );
+        let wall = match summary.elapsed_s {
+            t if t >= 90.0 => format!("{:.1} min", t / 60.0),
+            t => format!("{t:.1} s"),
+        };
+        let m = &summary.machine;
+        let machine = if m.cpu.is_empty() {
+            "not recorded".to_string()
+        } else {
+            format!("{}, {} core {}", m.cpu, m.blas, m.blas_core)
+        };
+        let (cpu, ratio, memory, date, commit) = match &summary.provenance {
+            Some(p) => (
+                format!("{:.0}", p.cpu_s),
+                format!("{:.2}", p.cpu_s / p.wall_s),
+                format!("{:.0} MiB", p.peak_rss_mib),
+                crate::record::utc_date(p.started_unix_s),
+                format!(
+                    "{}{}",
+                    &p.commit[..p.commit.len().min(10)],
+                    if p.dirty == "true" { " (dirty)" } else { "" }
+                ),
+            ),
+            None => {
+                let none = || "not recorded".to_string();
+                (none(), none(), none(), none(), none())
+            }
+        };
+        let _ = writeln!(
+            s,
+            "| {name} | {wall} | {cpu} | {ratio} | {memory} | {} | {machine} | {date} | {commit} |",
+            summary.threads
+        );
+    }
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

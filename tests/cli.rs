@@ -189,3 +189,47 @@ fn list_names_every_spec() {
         assert!(text.contains(&name), "{name} missing from list: {text}");
     }
 }
+
+#[test]
+fn bench_all_prints_one_row_per_benchmark_with_its_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("perf.md");
+    let o = overfit(&[
+        "bench",
+        "all",
+        "--quick",
+        "--reps",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), table);
+    let first = table.lines().next().unwrap();
+    assert!(
+        first.starts_with("Machine: ") && first.contains(" core ") && first.contains("UTC"),
+        "{first}"
+    );
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("`bench "))
+        .collect();
+    assert_eq!(rows.len(), 5, "{table}");
+    // Without --peer no ratio is claimed and no speed-up target is judged met.
+    assert!(rows.iter().all(|r| r.contains("| not run |")), "{table}");
+    assert!(!table.contains("x: met"), "{table}");
+    // Every raw line went to stderr, each with its rate and the machine.
+    let raw = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        raw.lines()
+            .filter(|l| l.starts_with("bench=")
+                && l.contains(" gflops=")
+                && l.contains(" blas_core="))
+            .count(),
+        5,
+        "{raw}"
+    );
+}

@@ -16,6 +16,8 @@ use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
 use crate::nets::two_layer::{engine_cost, EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
 
+pub mod suite;
+
 /// `overfit bench two-layer` arguments.
 #[derive(Clone, Debug)]
 pub struct TwoLayerBench {
@@ -147,6 +149,67 @@ pub fn wide(b: &WideBench) -> Result<String> {
     })
 }
 
+impl TwoLayerBench {
+    /// The same problem for benches/peers/two_layer_step.py (at most 10
+    /// timed steps: PyTorch's primal step is slow enough to time in few).
+    pub fn peer_args(&self) -> Vec<String> {
+        let steps = self.steps.min(10);
+        [
+            ("--p", self.p),
+            ("--n", self.n),
+            ("--m", self.m),
+            ("--steps", steps),
+            ("--threads", self.threads),
+        ]
+        .iter()
+        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+        .chain(["--dtype".to_string(), "f64".to_string()])
+        .collect()
+    }
+}
+
+impl WideBench {
+    /// The same problem for benches/peers/wide_step.py (f64).
+    pub fn peer_args(&self) -> Vec<String> {
+        [
+            ("--m", self.m),
+            ("--n", self.n),
+            ("--d", self.d),
+            ("--steps", self.steps),
+            ("--threads", self.threads),
+        ]
+        .iter()
+        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+        .chain(["--dtype".to_string(), "f64".to_string()])
+        .collect()
+    }
+}
+
+impl CnnBench {
+    /// The same run for benches/peers/cnn_train.py.
+    pub fn peer_args(&self) -> Vec<String> {
+        let (k, h1, h2) = self.arch;
+        let mut args: Vec<String> = [
+            ("--batch", self.batch),
+            ("--images", self.images),
+            ("--epochs", self.epochs),
+            ("--threads", self.threads),
+        ]
+        .iter()
+        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+        .collect();
+        args.extend(["--arch".to_string(), format!("{k},{h1},{h2}")]);
+        if let Some(dir) = &self.data {
+            args.extend(["--data".to_string(), dir.display().to_string()]);
+        }
+        args
+    }
+}
+
+/// The Python that runs the peers: `OVERFIT_PYTHON` (e.g. a virtual
+/// environment's python with torch), else `python3` on PATH.
+pub const PYTHON_ENV: &str = "OVERFIT_PYTHON";
+
 /// The number after `key=` in a `key=value ...` line (NaN when absent).
 pub fn value_of(line: &str, key: &str) -> f64 {
     line.split_whitespace()
@@ -155,7 +218,8 @@ pub fn value_of(line: &str, key: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Run a peer script from benches/peers/ (`python3 SCRIPT ARGS...`) on the
+/// Run a peer script from benches/peers/ (`python3 SCRIPT ARGS...`, see
+/// [`PYTHON_ENV`]) on the
 /// same problem and return its output line and the value of `key`
 /// (`s_per_step` or `images_per_s`), so a bench can print the ratio of two
 /// timings taken in the same session. A missing python3 or torch is bad
@@ -164,11 +228,12 @@ pub fn peer(script: &str, args: &[String], key: &str) -> Result<(String, f64)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/peers")
         .join(script);
-    let out = std::process::Command::new("python3")
+    let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".to_string());
+    let out = std::process::Command::new(&python)
         .arg(&path)
         .args(args)
         .output()
-        .map_err(|e| Error::bad(format!("{}: cannot run python3 ({e})", path.display())))?;
+        .map_err(|e| Error::bad(format!("{}: cannot run {python} ({e})", path.display())))?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let line = text
         .lines()

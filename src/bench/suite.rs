@@ -1,0 +1,382 @@
+//! `overfit bench all`: every benchmark of the README's performance table,
+//! each repeated, with its PyTorch peer timed right after each repetition in
+//! the same process tree, printed as the Markdown table the README includes
+//! (benches/results/perf.md). The machine heads the table: CPU, SIMD level,
+//! BLAS library and core, threads, the load average before and after, the
+//! date and the commit, so every number says where it came from.
+
+use std::path::PathBuf;
+
+use super::{cnn, peer, two_layer, value_of, wide, CnnBench, Device, TwoLayerBench, WideBench};
+use crate::error::Result;
+use crate::nets::two_layer::EngineKind;
+
+/// `overfit bench all` arguments.
+#[derive(Clone, Debug)]
+pub struct SuiteOptions {
+    pub threads: usize,
+    /// Repetitions of every benchmark (and of its peer).
+    pub reps: usize,
+    /// Time the PyTorch peers too.
+    pub peer: bool,
+    /// CIFAR-10 binary folder for the CNN rows (random pixels when None).
+    pub data: Option<PathBuf>,
+    /// Small sizes, for tests: seconds instead of minutes; not for the README.
+    pub quick: bool,
+}
+
+/// A speed-up target from the performance issue, judged on every repetition.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// PyTorch's time over ours (or our rate over PyTorch's) at least this.
+    Speedup(f64),
+    /// Achieved GFLOP/s over the machine's peak at least this.
+    PeakFraction(f64),
+}
+
+/// One benchmark: how to run ours, which peer measures the same thing.
+enum Bench {
+    TwoLayer(TwoLayerBench),
+    Wide(WideBench),
+    Cnn(CnnBench),
+}
+
+struct Row {
+    label: String,
+    bench: Bench,
+    /// The peer's row: its own script, or the row whose peer timings this one
+    /// shares (the dual step is compared with PyTorch's primal step of the
+    /// same problem, which has no dual).
+    peer: PeerOf,
+    targets: Vec<Target>,
+}
+
+enum PeerOf {
+    Own,
+    RowAbove(usize),
+}
+
+impl Bench {
+    /// Our key=value line.
+    fn run(&self) -> Result<String> {
+        match self {
+            Bench::TwoLayer(b) => two_layer(b),
+            Bench::Wide(b) => wide(b),
+            Bench::Cnn(b) => cnn(b),
+        }
+    }
+
+    /// The peer's line and its timing (seconds a step, or images a second).
+    fn run_peer(&self) -> Result<(String, f64)> {
+        match self {
+            Bench::TwoLayer(b) => peer("two_layer_step.py", &b.peer_args(), "s_per_step"),
+            Bench::Wide(b) => peer("wide_step.py", &b.peer_args(), "s_per_step"),
+            Bench::Cnn(b) => peer("cnn_train.py", &b.peer_args(), "images_per_s"),
+        }
+    }
+
+    /// The timing key of both lines; a rate when `images_per_s`.
+    fn key(&self) -> &'static str {
+        match self {
+            Bench::Cnn(_) => "images_per_s",
+            _ => "s_per_step",
+        }
+    }
+
+    /// Ours over theirs as "how many times faster".
+    fn speedup(&self, ours: f64, theirs: f64) -> f64 {
+        match self {
+            Bench::Cnn(_) => ours / theirs,
+            _ => theirs / ours,
+        }
+    }
+
+    /// The equivalent `overfit bench` command line.
+    fn command(&self) -> String {
+        match self {
+            Bench::TwoLayer(b) => format!(
+                "bench two-layer --engine {} --p {} --n {} --m {} --steps {}",
+                format!("{:?}", b.engine).to_lowercase(),
+                b.p,
+                b.n,
+                b.m,
+                b.steps
+            ),
+            Bench::Wide(b) => format!(
+                "bench wide --m {} --n {} --d {} --steps {}",
+                b.m, b.n, b.d, b.steps
+            ),
+            Bench::Cnn(b) => format!(
+                "bench cnn --arch {},{},{} --batch {} --images {} --epochs {}{}",
+                b.arch.0,
+                b.arch.1,
+                b.arch.2,
+                b.batch,
+                b.images,
+                b.epochs,
+                if b.data.is_some() { " --data DIR" } else { "" }
+            ),
+        }
+    }
+}
+
+/// The README's benchmarks at `opts`' sizes.
+fn rows(opts: &SuiteOptions) -> Vec<Row> {
+    let q = opts.quick;
+    let threads = opts.threads;
+    let (p, primal_steps, dual_steps) = if q { (2000, 2, 20) } else { (40000, 10, 300) };
+    let two_layer = |engine, steps| TwoLayerBench {
+        p,
+        n: 200,
+        m: 1000,
+        engine,
+        steps,
+        threads,
+    };
+    let cnn = |batch, images, epochs| CnnBench {
+        arch: (16, 150, 80),
+        batch,
+        images: if q { 256 } else { images },
+        data: opts.data.clone(),
+        threads,
+        epochs: if q { 1 } else { epochs },
+        device: Device::Cpu,
+    };
+    let wide_m = if q { 20000 } else { 200000 };
+    let pixels = if opts.data.is_some() {
+        "CIFAR images"
+    } else {
+        "random pixels"
+    };
+    vec![
+        Row {
+            label: format!("two-layer GD step, primal, p = {p}, n = 200, m = 1000, f64"),
+            bench: Bench::TwoLayer(two_layer(EngineKind::Primal, primal_steps)),
+            peer: PeerOf::Own,
+            targets: vec![Target::Speedup(2.0)],
+        },
+        Row {
+            label: "two-layer GD step, dual, same problem (peer: PyTorch's primal step)".into(),
+            bench: Bench::TwoLayer(two_layer(EngineKind::Dual, dual_steps)),
+            peer: PeerOf::RowAbove(0),
+            targets: vec![Target::Speedup(500.0)],
+        },
+        Row {
+            label: format!("wide GD step (early alignment), m = {wide_m}, n = 3, d = 2, f64"),
+            bench: Bench::Wide(WideBench {
+                m: wide_m,
+                n: 3,
+                d: 2,
+                steps: if q { 50 } else { 1000 },
+                threads,
+            }),
+            peer: PeerOf::Own,
+            targets: vec![],
+        },
+        Row {
+            label: format!("CNN (16,150,80) training, batch 4, images/s, {pixels}"),
+            bench: Bench::Cnn(cnn(4, 2000, 1)),
+            peer: PeerOf::Own,
+            targets: vec![Target::Speedup(4.0)],
+        },
+        Row {
+            label: format!("CNN (16,150,80) training, batch 128, images/s, {pixels}"),
+            bench: Bench::Cnn(cnn(128, 5120, 2)),
+            peer: PeerOf::Own,
+            targets: vec![Target::Speedup(2.0), Target::PeakFraction(0.40)],
+        },
+    ]
+}
+
+/// A timing for a table cell: seconds (with a unit) or images per second.
+fn cell(key: &str, v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if key == "images_per_s" {
+        format!("{v:.0}")
+    } else if v >= 0.1 {
+        format!("{v:.3} s")
+    } else {
+        format!("{:.3} ms", v * 1e3)
+    }
+}
+
+fn joined(values: &[String]) -> String {
+    values.join(" / ")
+}
+
+/// The 1-minute load average (/proc/loadavg), as text.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Run every benchmark `opts.reps` times (each followed by its peer when
+/// `opts.peer`), reporting each raw line through `progress`, and return the
+/// Markdown table.
+pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String> {
+    let load_before = load_average();
+    let started = crate::record::unix_now();
+    let rows = rows(opts);
+    let mut ours: Vec<Vec<String>> = Vec::new();
+    let mut theirs: Vec<Vec<f64>> = Vec::new();
+    let mut peer_versions = Vec::new();
+    for row in &rows {
+        let mut lines = Vec::new();
+        let mut peers = Vec::new();
+        for _ in 0..opts.reps.max(1) {
+            let line = row.bench.run()?;
+            progress(&line);
+            lines.push(line);
+            if opts.peer && matches!(row.peer, PeerOf::Own) {
+                let (line, t) = row.bench.run_peer()?;
+                progress(&line);
+                if let Some(v) = line
+                    .split_whitespace()
+                    .find_map(|kv| kv.strip_prefix("version="))
+                {
+                    if !peer_versions.iter().any(|p: &String| p == v) {
+                        peer_versions.push(v.to_string());
+                    }
+                }
+                peers.push(t);
+            }
+        }
+        if let PeerOf::RowAbove(i) = row.peer {
+            peers = theirs[i].clone();
+        }
+        ours.push(lines);
+        theirs.push(peers);
+    }
+    let first = ours
+        .first()
+        .and_then(|l| l.first())
+        .cloned()
+        .unwrap_or_default();
+    let field = |key: &str| {
+        first
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or("unknown")
+            .replace('_', " ")
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Machine: {} ({:?}), {} core {} ({}), {} threads of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
+        field("cpu"),
+        crate::blas::cpu_level(),
+        field("blas"),
+        field("blas_core"),
+        field("blas_core_choice"),
+        opts.threads,
+        std::thread::available_parallelism().map_or(1, |c| c.get()),
+        load_before,
+        load_average(),
+        crate::record::utc_date(started),
+        &env!("OVERFIT_GIT_COMMIT")[..env!("OVERFIT_GIT_COMMIT").len().min(12)],
+        if env!("OVERFIT_GIT_DIRTY") == "true" { " (dirty)" } else { "" },
+    ));
+    out.push_str(&format!(
+        "Peer: {}. Each cell lists the {} repetitions in order; ratios pair each repetition with the peer's.\n",
+        if opts.peer {
+            format!("PyTorch {} (CPU), the same problem and threads, run right after each repetition", peer_versions.join(", "))
+        } else {
+            "not run (`--peer` times it)".to_string()
+        },
+        opts.reps.max(1)
+    ));
+    if opts.quick {
+        out.push_str("Quick sizes (a test of the table, not a measurement to quote).\n");
+    }
+    out.push_str("\n| benchmark | overfit | GFLOP/s (fraction of peak) | PyTorch | overfit / PyTorch | target |\n|---|---|---|---|---|---|\n");
+    let mut peaks = Vec::new();
+    for ((row, lines), peers) in rows.iter().zip(&ours).zip(&theirs) {
+        let key = row.bench.key();
+        let ours_v: Vec<f64> = lines.iter().map(|l| value_of(l, key)).collect();
+        let rates: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                format!(
+                    "{:.1} ({:.2})",
+                    value_of(l, "gflops"),
+                    value_of(l, "peak_fraction")
+                )
+            })
+            .collect();
+        let ratios: Vec<f64> = ours_v
+            .iter()
+            .zip(peers)
+            .map(|(&o, &t)| row.bench.speedup(o, t))
+            .collect();
+        let judged: Vec<String> = row
+            .targets
+            .iter()
+            .map(|t| {
+                // Each repetition's measure over the target: met when >= 1.
+                let (text, relative): (String, Vec<f64>) = match t {
+                    Target::Speedup(x) => {
+                        (format!(">= {x}x"), ratios.iter().map(|r| r / x).collect())
+                    }
+                    Target::PeakFraction(f) => (
+                        format!(">= {:.0}% of peak", f * 100.0),
+                        lines
+                            .iter()
+                            .map(|l| value_of(l, "peak_fraction") / f)
+                            .collect(),
+                    ),
+                };
+                let met = relative.iter().filter(|&&v| v >= 1.0).count();
+                if relative.is_empty() {
+                    format!("{text}: not measured")
+                } else {
+                    format!("{text}: met in {met} of {}", relative.len())
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {} (`{}`) | {} | {} | {} | {} | {} |\n",
+            row.label,
+            row.bench.command(),
+            joined(&ours_v.iter().map(|&v| cell(key, v)).collect::<Vec<_>>()),
+            joined(&rates),
+            if peers.is_empty() {
+                "not run".into()
+            } else {
+                joined(&peers.iter().map(|&v| cell(key, v)).collect::<Vec<_>>())
+            },
+            if ratios.is_empty() {
+                "".into()
+            } else {
+                joined(
+                    &ratios
+                        .iter()
+                        .map(|r| format!("{r:.2}x"))
+                        .collect::<Vec<_>>(),
+                )
+            },
+            judged.join("; ")
+        ));
+        if let Some(p) = lines.first().and_then(|l| {
+            l.split_whitespace()
+                .find_map(|kv| kv.strip_prefix("peak="))
+                .map(|p| {
+                    format!(
+                        "{p} ({})",
+                        if key == "images_per_s" { "f32" } else { "f64" }
+                    )
+                })
+        }) {
+            if !peaks.contains(&p) {
+                peaks.push(p);
+            }
+        }
+    }
+    out.push_str(&format!(
+        "\nPeak = threads x FMA units x lanes x 2 flops x clock (`blas::Peak`: the clock is /proc/cpuinfo's \"cpu MHz\"): {}.\n",
+        peaks.join("; ")
+    ));
+    Ok(out)
+}
