@@ -149,39 +149,42 @@ pub fn wide(b: &WideBench) -> Result<String> {
     })
 }
 
+/// `--key value` pairs for a peer's argument list.
+fn flags(pairs: &[(&str, usize)]) -> Vec<String> {
+    pairs
+        .iter()
+        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+        .collect()
+}
+
 impl TwoLayerBench {
     /// The same problem for benches/peers/two_layer_step.py (at most 10
     /// timed steps: PyTorch's primal step is slow enough to time in few).
     pub fn peer_args(&self) -> Vec<String> {
-        let steps = self.steps.min(10);
-        [
+        let mut args = flags(&[
             ("--p", self.p),
             ("--n", self.n),
             ("--m", self.m),
-            ("--steps", steps),
+            ("--steps", self.steps.min(10)),
             ("--threads", self.threads),
-        ]
-        .iter()
-        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
-        .chain(["--dtype".to_string(), "f64".to_string()])
-        .collect()
+        ]);
+        args.extend(["--dtype".to_string(), "f64".to_string()]);
+        args
     }
 }
 
 impl WideBench {
     /// The same problem for benches/peers/wide_step.py (f64).
     pub fn peer_args(&self) -> Vec<String> {
-        [
+        let mut args = flags(&[
             ("--m", self.m),
             ("--n", self.n),
             ("--d", self.d),
             ("--steps", self.steps),
             ("--threads", self.threads),
-        ]
-        .iter()
-        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
-        .chain(["--dtype".to_string(), "f64".to_string()])
-        .collect()
+        ]);
+        args.extend(["--dtype".to_string(), "f64".to_string()]);
+        args
     }
 }
 
@@ -189,15 +192,12 @@ impl CnnBench {
     /// The same run for benches/peers/cnn_train.py.
     pub fn peer_args(&self) -> Vec<String> {
         let (k, h1, h2) = self.arch;
-        let mut args: Vec<String> = [
+        let mut args = flags(&[
             ("--batch", self.batch),
             ("--images", self.images),
             ("--epochs", self.epochs),
             ("--threads", self.threads),
-        ]
-        .iter()
-        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
-        .collect();
+        ]);
         args.extend(["--arch".to_string(), format!("{k},{h1},{h2}")]);
         if let Some(dir) = &self.data {
             args.extend(["--data".to_string(), dir.display().to_string()]);
