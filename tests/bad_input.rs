@@ -670,6 +670,11 @@ const RELU_LABEL_NOISE_CASES: &[(&str, &str, &str)] = &[
     ),
     ("lr_factor = 1.0", "lr_factor = 2.0", "model.lr_factor"),
     ("test_draws = 20000", "test_draws = 10", "data.test_draws"),
+    (
+        "min_interpolated = 0.5",
+        "min_interpolated = 0.0",
+        "claims.min_interpolated",
+    ),
 ];
 
 #[test]

@@ -53,6 +53,45 @@ impl<'a> Grid<'a> {
         crate::theory::label_noise::bayes_error(self.spec.data.signal.mu_norm(p))
     }
 
+    /// The clean errors of the cell's interpolating runs (the claims'
+    /// evidence), or None when fewer than claims.min_interpolated of its runs
+    /// interpolate.
+    pub fn fit_errors(&self, family: Family, ratio: f64, n: usize, eta: f64) -> Option<Vec<f64>> {
+        if self.interpolated(family, ratio, n, eta) < self.spec.claims.min_interpolated {
+            return None;
+        }
+        let runs = self.runs(family, ratio, n, eta);
+        Some(
+            runs.iter()
+                .filter(|r| r.interpolated && r.clean_error.is_finite())
+                .map(|r| r.clean_error)
+                .collect(),
+        )
+    }
+
+    /// The median of `fit_errors` (NaN when the cell is short of interpolating runs).
+    pub fn fit_median(&self, family: Family, ratio: f64, n: usize, eta: f64) -> f64 {
+        self.fit_errors(family, ratio, n, eta)
+            .map_or(f64::NAN, |e| quantile(&e, 0.5))
+    }
+
+    /// The cells among (ratio, n, eta) short of interpolating runs, described
+    /// with their counts; a claim that reads one of them is inconclusive.
+    fn short_cells(&self, family: Family, cells: &[(f64, usize, f64)]) -> Vec<String> {
+        cells
+            .iter()
+            .filter(|&&(r, n, eta)| self.fit_errors(family, r, n, eta).is_none())
+            .map(|&(r, n, eta)| {
+                let runs = self.runs(family, r, n, eta);
+                let fit = runs.iter().filter(|x| x.interpolated).count();
+                format!(
+                    "m p / n = {r}, n = {n}, eta = {eta}: {fit} of {}",
+                    runs.len()
+                )
+            })
+            .collect()
+    }
+
     /// Fraction of the cell's runs that fit every noisy label.
     pub fn interpolated(&self, family: Family, ratio: f64, n: usize, eta: f64) -> f64 {
         let runs = self.runs(family, ratio, n, eta);
@@ -109,6 +148,24 @@ fn describe(spec: &ReluNoiseSpec, family: Family) -> String {
     }
 }
 
+/// The measurement of a claim that needs cells short of interpolating runs:
+/// undefined (inconclusive), with the cells named.
+fn not_judged(spec: &ReluNoiseSpec, short: &[String]) -> Measured {
+    Measured::single(f64::NAN).with_note(format!(
+        "not judged: the claim concerns interpolating networks, and fewer than {} of the runs reach zero training error in {}",
+        spec.claims.min_interpolated,
+        short.join("; ")
+    ))
+}
+
+/// The statements' common tail: which runs are the evidence.
+fn evidence(spec: &ReluNoiseSpec) -> String {
+    format!(
+        "evidence: the interpolating runs of each cell, which must be at least {} of its runs (else inconclusive)",
+        spec.claims.min_interpolated
+    )
+}
+
 /// One-sided rank test of "clean error decreases in x" over (x, error) pairs:
 /// (rho, p-value, pairs).
 fn decrease_test(pairs: &[(f64, f64)]) -> (f64, f64, usize) {
@@ -123,13 +180,21 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
     let (d, c) = (&spec.data, &spec.claims);
     position(&d.eta, 0.0)?;
     let (n0, n1) = (d.n[0], *d.n.last().unwrap());
+    let cells: Vec<(f64, usize, f64)> = spec
+        .grid
+        .ratios
+        .iter()
+        .flat_map(|&r| d.n.iter().map(move |&n| (r, n, 0.0)))
+        .collect();
+    let short = grid.short_cells(family, &cells);
     let mut worst = f64::NAN;
     let mut notes = Vec::new();
     for &r in &spec.grid.ratios {
         let pairs: Vec<(f64, f64)> =
             d.n.iter()
                 .flat_map(|&n| {
-                    grid.errors(family, r, n, 0.0)
+                    grid.fit_errors(family, r, n, 0.0)
+                        .unwrap_or_default()
                         .into_iter()
                         .map(move |e| (n as f64, e))
                 })
@@ -142,20 +207,32 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
             "ratio {r}: rho {}, p {}, median {} -> {}",
             fmt_num(rho),
             fmt_num(p),
-            fmt_num(grid.median(family, r, n0, 0.0)),
-            fmt_num(grid.median(family, r, n1, 0.0))
+            fmt_num(grid.fit_median(family, r, n0, 0.0)),
+            fmt_num(grid.fit_median(family, r, n1, 0.0))
         ));
     }
+    let measured = if short.is_empty() {
+        Measured {
+            value: worst,
+            q20: None,
+            q80: None,
+            runs: spec.grid.ratios.len(),
+            note: notes.join("; "),
+        }
+    } else {
+        not_judged(spec, &short)
+    };
     Some(Claim::new(
         format!("benign_without_noise.{}", family.name()),
         format!(
-            "eta = 0, {}: at every parameters/n in {:?} the clean error falls as n grows from {n0} to {n1} (benign overfitting without label noise); one-sided Spearman rank test of per-run clean error against n at each ratio; measured: the largest p-value over the ratios (every ratio must reject at alpha; ratios whose errors are all equal are skipped)",
+            "eta = 0, {}: at every parameters/n in {:?} the clean error falls as n grows from {n0} to {n1} (benign overfitting without label noise); one-sided Spearman rank test of per-run clean error against n at each ratio; measured: the largest p-value over the ratios (every ratio must reject at alpha; ratios whose errors are all equal are skipped); {}",
             describe(spec, family),
-            spec.grid.ratios
+            spec.grid.ratios,
+            evidence(spec)
         ),
         format!("{SRC}, benign without label noise ({MODEL_NOTE})"),
         Prediction::AtMost { bound: c.alpha },
-        Measured { value: worst, q20: None, q80: None, runs: spec.grid.ratios.len(), note: notes.join("; ") },
+        measured,
     ))
 }
 
@@ -165,13 +242,13 @@ fn floor_claims(grid: &Grid, family: Family, eta: f64) -> Vec<Claim> {
     let (d, c) = (&spec.data, &spec.claims);
     let r = c.mild_ratio;
     let (n0, n1) = (d.n[0], *d.n.last().unwrap());
-    let excess = |n: usize| grid.median(family, r, n, eta) - grid.bayes(family, r, n);
+    let excess = |n: usize| grid.fit_median(family, r, n, eta) - grid.bayes(family, r, n);
     let by_n: Vec<String> =
         d.n.iter()
             .map(|&n| {
                 format!(
                     "n = {n}: error {} (Bayes {}, interpolated {})",
-                    fmt_num(grid.median(family, r, n, eta)),
+                    fmt_num(grid.fit_median(family, r, n, eta)),
                     fmt_num(grid.bayes(family, r, n)),
                     fmt_num(grid.interpolated(family, r, n, eta))
                 )
@@ -180,7 +257,8 @@ fn floor_claims(grid: &Grid, family: Family, eta: f64) -> Vec<Claim> {
     let linear = linear_floor(r, eta);
     let source = format!("{SRC}, label noise breaks benign overfitting under mild overparameterization ({MODEL_NOTE})");
     let at_max: Vec<f64> = grid
-        .errors(family, r, n1, eta)
+        .fit_errors(family, r, n1, eta)
+        .unwrap_or_default()
         .iter()
         .map(|e| e - grid.bayes(family, r, n1))
         .collect();
@@ -189,30 +267,40 @@ fn floor_claims(grid: &Grid, family: Family, eta: f64) -> Vec<Claim> {
     } else {
         f64::NAN
     };
+    let short_max = grid.short_cells(family, &[(r, n1, eta)]);
+    let short_both = grid.short_cells(family, &[(r, n0, eta), (r, n1, eta)]);
     vec![
         Claim::new(
             format!("noisy_floor.{}.eta{eta}.above_bayes", family.name()),
             format!(
-                "eta = {eta}, {}, parameters/n = {r} (mild): at n = {n1} the clean error stays above the Bayes error by at least {} (not benign); measured: median over runs of clean error - Bayes error (linear prediction, n -> inf floor at p_lin/n = {r}: {})",
-                describe(spec, family), c.regime.benign_excess, fmt_num(linear)
+                "eta = {eta}, {}, parameters/n = {r} (mild): at n = {n1} the clean error stays above the Bayes error by at least {} (not benign); measured: median over runs of clean error - Bayes error (linear prediction, n -> inf floor at p_lin/n = {r}: {}); {}",
+                describe(spec, family), c.regime.benign_excess, fmt_num(linear), evidence(spec)
             ),
             source.clone(),
             Prediction::AtLeast { bound: c.regime.benign_excess },
-            Measured::median_of(&at_max).with_note(by_n.join("; ")),
+            if short_max.is_empty() {
+                Measured::median_of(&at_max).with_note(by_n.join("; "))
+            } else {
+                not_judged(spec, &short_max)
+            },
         ),
         Claim::new(
             format!("noisy_floor.{}.eta{eta}.levels_off", family.name()),
             format!(
-                "eta = {eta}, {}, parameters/n = {r} (mild): the error levels off as n grows: the median excess over Bayes at n = {n1} keeps at least {} of its value at n = {n0} (a benign curve falling at n^-1/2 or faster would lose half of it over a 4x range of n); measured: excess(n = {n1}) / excess(n = {n0})",
-                describe(spec, family), c.level_off_fraction
+                "eta = {eta}, {}, parameters/n = {r} (mild): the error levels off as n grows: the median excess over Bayes at n = {n1} keeps at least {} of its value at n = {n0} (a benign curve falling at n^-1/2 or faster would lose half of it over a 4x range of n); measured: excess(n = {n1}) / excess(n = {n0}); {}",
+                describe(spec, family), c.level_off_fraction, evidence(spec)
             ),
             source,
             Prediction::AtLeast { bound: c.level_off_fraction },
-            Measured::single(ratio).with_note(if ratio.is_nan() {
-                format!("no excess over Bayes at n = {n0}: nothing to level off")
+            if !short_both.is_empty() {
+                not_judged(spec, &short_both)
             } else {
-                format!("excess {} -> {}", fmt_num(excess(n0)), fmt_num(excess(n1)))
-            }),
+                Measured::single(ratio).with_note(if ratio.is_nan() {
+                    format!("no excess over Bayes at n = {n0}: nothing to level off")
+                } else {
+                    format!("excess {} -> {}", fmt_num(excess(n0)), fmt_num(excess(n1)))
+                })
+            },
         ),
     ]
 }
@@ -225,7 +313,8 @@ fn larger_models_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
     let pairs: Vec<(f64, f64)> = ratios
         .iter()
         .flat_map(|&r| {
-            grid.errors(family, r, n1, eta)
+            grid.fit_errors(family, r, n1, eta)
+                .unwrap_or_default()
                 .into_iter()
                 .map(move |e| (r, e))
         })
@@ -233,18 +322,24 @@ fn larger_models_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
     let (rho, p, count) = decrease_test(&pairs);
     let medians: Vec<String> = ratios
         .iter()
-        .map(|&r| format!("{r}: {}", fmt_num(grid.median(family, r, n1, eta))))
+        .map(|&r| format!("{r}: {}", fmt_num(grid.fit_median(family, r, n1, eta))))
         .collect();
+    let cells: Vec<(f64, usize, f64)> = ratios.iter().map(|&r| (r, n1, eta)).collect();
+    let short = grid.short_cells(family, &cells);
     let (first, last) = (ratios[0], *ratios.last().unwrap());
     Claim::new(
         format!("larger_models_counter_noise.{}.eta{eta}", family.name()),
         format!(
-            "eta = {eta}, {}, n = {n1}: the clean error falls as the model grows (parameters/n {first} -> {last}); one-sided Spearman rank test of per-run clean error against parameters/n (linear prediction, n -> inf floor: {} -> {}); measured: p-value",
-            describe(spec, family), fmt_num(linear_floor(first, eta)), fmt_num(linear_floor(last, eta))
+            "eta = {eta}, {}, n = {n1}: the clean error falls as the model grows (parameters/n {first} -> {last}); one-sided Spearman rank test of per-run clean error against parameters/n (linear prediction, n -> inf floor: {} -> {}); measured: p-value; {}",
+            describe(spec, family), fmt_num(linear_floor(first, eta)), fmt_num(linear_floor(last, eta)), evidence(spec)
         ),
         format!("{SRC}, larger models counter label noise ({MODEL_NOTE})"),
         Prediction::AtMost { bound: spec.claims.alpha },
-        Measured { value: p, q20: None, q80: None, runs: count, note: format!("rho {}; median error by parameters/n: {}", fmt_num(rho), medians.join(", ")) },
+        if short.is_empty() {
+            Measured { value: p, q20: None, q80: None, runs: count, note: format!("rho {}; median error by parameters/n: {}", fmt_num(rho), medians.join(", ")) }
+        } else {
+            not_judged(spec, &short)
+        },
     )
 }
 
@@ -281,8 +376,10 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
                 String::new()
             } else {
                 let least = rows.iter().map(|r| r.train_accuracy).fold(1.0, f64::min);
+                let unfit: usize = rows.iter().map(|r| r.unfit).sum();
+                let dead: usize = rows.iter().map(|r| r.unfit_dead).sum();
                 format!(
-                    "runs not interpolating by family and parameters/n: {}; their least training accuracy {}",
+                    "runs not interpolating by family and parameters/n: {}; their least training accuracy {}; misfitted training points at the stop: {unfit}, of which {dead} with every unit off (f = 0: no gradient flows from them)",
                     short.join("; "),
                     fmt_num(least)
                 )
@@ -325,6 +422,7 @@ pub(super) fn analyze(
         "signal": format!("||mu||^2 = {} p^{}", d.signal.coefficient, d.signal.p_exponent),
         "network": "f(x) = sum_j a_j relu(<w_j, x>), a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)",
         "training": "full-batch GD on the mean logistic loss, first layer only, lr = lr_factor * 4n / lambda_max(X X^T), until zero training error or max_steps",
+        "claims_evidence": format!("the claims read each cell's interpolating runs only, and only cells where at least {} of the runs interpolate (else the claim is inconclusive); phase_cells' median_clean_error_by_n and the figures use every run", spec.claims.min_interpolated),
         "test_error": format!("Monte Carlo over the exact law of the pre-activations: {} noise draws, each scored at y = +1 and y = -1 ({} test points per network; resolution {})", d.test_draws, 2 * d.test_draws, fmt_num(0.5 / d.test_draws as f64)),
         "linear_prediction": "the min-norm linear interpolator of theory::label_noise with p_lin / n = m p / n: its n -> infinity clean-error floor Phi(-sqrt((r - 1) s^2/(1 - s^2))), s = 1 - 2 eta (the ||mu|| -> infinity limit, a lower bound at any signal); a reference, not the network's prediction",
         "regime_rule": spec.claims.regime.describe(),
@@ -350,6 +448,8 @@ pub(super) fn analyze(
         json!({
             "planned": planned, "recorded": rows.len(),
             "interpolated": rows.iter().filter(|r| r.interpolated).count(),
+            "unfit_points_at_stop": rows.iter().map(|r| r.unfit).sum::<usize>(),
+            "unfit_points_with_every_unit_off": rows.iter().map(|r| r.unfit_dead).sum::<usize>(),
             "dual_engine": rows.iter().filter(|r| r.engine == "dual").count(),
             "total_gd_steps": rows.iter().map(|r| r.steps).sum::<usize>(),
         }),
@@ -374,6 +474,7 @@ fn phase_cells(grid: &Grid) -> Vec<Value> {
                     "family": family.name(), "eta": eta, "ratio": r,
                     "shape_p_m_by_n": d.n.iter().map(|&n| spec.grid.shape(family, r, n)).collect::<Vec<_>>(),
                     "median_clean_error_by_n": d.n.iter().map(|&n| q(n, 0.5)).collect::<Vec<_>>(),
+                    "median_clean_error_interpolating_by_n": d.n.iter().map(|&n| grid.fit_median(family, r, n, eta)).collect::<Vec<_>>(),
                     "q20_by_n": d.n.iter().map(|&n| q(n, 0.2)).collect::<Vec<_>>(),
                     "q80_by_n": d.n.iter().map(|&n| q(n, 0.8)).collect::<Vec<_>>(),
                     "bayes_error_by_n": d.n.iter().map(|&n| grid.bayes(family, r, n)).collect::<Vec<_>>(),
@@ -513,6 +614,8 @@ mod tests {
                                 steps: 10,
                                 interpolated: true,
                                 train_accuracy: 1.0,
+                                unfit: 0,
+                                unfit_dead: 0,
                                 clean_error: error(family, ratio, n, eta, seed),
                                 test_points: 2000.0,
                                 bayes_error: 0.0,
@@ -582,6 +685,68 @@ mod tests {
             verdict(&claims, "noisy_floor.width.eta0.1.above_bayes"),
             Verdict::Fails
         );
+    }
+
+    /// The claims read interpolating runs only: runs that stop short do not
+    /// enter them (a cell with wild errors on its non-interpolating half
+    /// still passes), and a claim that needs a cell where fewer than
+    /// min_interpolated of the runs interpolate is inconclusive, not judged.
+    #[test]
+    fn claims_read_interpolating_runs_and_skip_short_cells() {
+        let spec = spec();
+        let mut rows = rows(&spec, |_, ratio, n, eta, s| {
+            let base = if eta == 0.0 {
+                0.3 / n as f64
+            } else {
+                0.2 / ratio.sqrt() + 1.0 / n as f64
+            };
+            base + 1e-4 * s as f64
+        });
+        for r in rows.iter_mut() {
+            // Half of every eta = 0, n = 200 cell stops short with a huge
+            // error: were those runs read, the error would rise with n.
+            if r.eta == 0.0 && r.n == 200 && r.seed % 2 == 0 {
+                r.interpolated = false;
+                r.unfit = 1;
+                r.unfit_dead = 1;
+                r.clean_error = 0.9;
+            }
+            // Width family, ratio 2, n = 200, eta = 0.1: 2 of 6 interpolate.
+            if r.family == Family::Width
+                && r.ratio == 2.0
+                && r.n == 200
+                && r.eta == 0.1
+                && r.seed >= 2
+            {
+                r.interpolated = false;
+            }
+        }
+        let (claims, details) = analyze(&spec, &rows, rows.len());
+        for id in [
+            "benign_without_noise.width",
+            "benign_without_noise.dimension",
+            "larger_models_counter_noise.dimension.eta0.1",
+            "noisy_floor.dimension.eta0.1.levels_off",
+        ] {
+            assert_eq!(verdict(&claims, id), Verdict::Holds, "{id}");
+        }
+        for id in [
+            "larger_models_counter_noise.width.eta0.1",
+            "noisy_floor.width.eta0.1.above_bayes",
+            "noisy_floor.width.eta0.1.levels_off",
+        ] {
+            let claim = claims.iter().find(|c| c.id == id).unwrap();
+            assert_eq!(claim.verdict(), Verdict::Inconclusive, "{id}");
+            assert!(
+                claim.reason.contains("n = 200, eta = 0.1: 2 of 6"),
+                "{}",
+                claim.reason
+            );
+        }
+        assert_eq!(verdict(&claims, "interpolation.every_run"), Verdict::Fails);
+        assert_eq!(verdict(&claims, "runs.none_dropped"), Verdict::Holds);
+        let runs = &details["runs"];
+        assert_eq!(runs["unfit_points_with_every_unit_off"], json!(2 * 3 * 3));
     }
 
     #[test]

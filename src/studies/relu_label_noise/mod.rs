@@ -38,6 +38,8 @@
 //! reported.
 
 mod claims;
+#[cfg(test)]
+mod diagnosis;
 mod figures;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -215,6 +217,11 @@ pub struct ClaimSpec {
     /// "Levels off": the excess over Bayes at the largest n keeps at least
     /// this fraction of its value at the smallest n.
     pub level_off_fraction: f64,
+    /// The claims concern interpolating networks: a cell enters a claim only
+    /// if at least this fraction of its runs reach zero training error, and
+    /// then with those runs' errors only; a claim that needs a cell with
+    /// fewer is inconclusive.
+    pub min_interpolated: f64,
 }
 
 impl Default for ClaimSpec {
@@ -224,6 +231,7 @@ impl Default for ClaimSpec {
             alpha: 0.05,
             regime: RegimeRule::default(),
             level_off_fraction: 0.5,
+            min_interpolated: 0.5,
         }
     }
 }
@@ -358,6 +366,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(c.level_off_fraction > 0.0 && c.level_off_fraction <= 1.0) {
         return bad("claims.level_off_fraction", "must be in (0, 1]".into());
     }
+    if !(c.min_interpolated > 0.0 && c.min_interpolated <= 1.0) {
+        return bad("claims.min_interpolated", "must be in (0, 1]".into());
+    }
     if position(&d.eta, s.figures.error_vs_n_eta).is_none() {
         return bad(
             "figures.error_vs_n_eta",
@@ -387,6 +398,12 @@ struct RunRecord {
     interpolated: bool,
     train_accuracy: f64,
     train_loss: f64,
+    /// Training points misfitted at the stop, and those of them on which
+    /// every unit is off (f(x_i) = 0: no gradient flows from them, so GD
+    /// cannot fit them however long it runs, unless other points' steps
+    /// switch a unit back on).
+    unfit: usize,
+    unfit_dead: usize,
     /// Misclassified test points and test points (2 per draw).
     errors: f64,
     test_points: f64,
@@ -444,9 +461,26 @@ pub fn mixture_test_error(
     (errors, 2 * draws)
 }
 
-/// Train one network by GD until it fits every noisy label or hits the cap,
-/// then measure its clean test error.
-fn train_run(spec: &ReluNoiseSpec, seed: u64, job: &Job) -> Result<RunRecord> {
+/// (misfitted points, misfitted points with f_i = 0) of outputs f against labels y.
+fn unfit_points(f: ArrayView1<f64>, y: ArrayView1<f64>) -> (usize, usize) {
+    f.iter()
+        .zip(y.iter())
+        .filter(|(&fi, &yi)| fi * yi <= 0.0)
+        .fold((0, 0), |(u, d), (&fi, _)| {
+            (u + 1, d + usize::from(fi == 0.0))
+        })
+}
+
+/// A network ready to train: GD state, noisy labels, W(0) and mu.
+struct Setup {
+    gd: TwoLayerGd,
+    y: Array1<f64>,
+    w0: Array2<f64>,
+    mu: Array1<f64>,
+}
+
+/// Draw one run's data, flips and initialisation and set up its GD.
+fn setup_run(spec: &ReluNoiseSpec, seed: u64, job: &Job) -> Result<Setup> {
     let d = &spec.data;
     let n = d.n[job.ni];
     let (p, m) = spec.grid.shape(job.family, spec.grid.ratios[job.ri], n);
@@ -484,7 +518,22 @@ fn train_run(spec: &ReluNoiseSpec, seed: u64, job: &Job) -> Result<RunRecord> {
         trained: TrainedLayers::First,
     };
     let kind = choose_engine(spec.model.engine, n, p, m, spec.model.max_steps);
-    let mut gd = TwoLayerGd::new(cfg, kind, sample.x, y.clone(), w0.clone(), a0)?;
+    let gd = TwoLayerGd::new(cfg, kind, sample.x, y.clone(), w0.clone(), a0)?;
+    Ok(Setup {
+        gd,
+        y,
+        w0,
+        mu: sample.mu,
+    })
+}
+
+/// Train one network by GD until it fits every noisy label or hits the cap,
+/// then measure its clean test error.
+fn train_run(spec: &ReluNoiseSpec, seed: u64, job: &Job) -> Result<RunRecord> {
+    let d = &spec.data;
+    let n = d.n[job.ni];
+    let stream = STREAMS.index(&[job.family.index(), job.ri, job.ni, job.seed]);
+    let Setup { mut gd, y, w0, mu } = setup_run(spec, seed, job)?;
     while sign_accuracy(gd.train_outputs(), y.view()) < 1.0
         && gd.step_count() < spec.model.max_steps
     {
@@ -500,12 +549,13 @@ fn train_run(spec: &ReluNoiseSpec, seed: u64, job: &Job) -> Result<RunRecord> {
         })?;
     }
     let train_accuracy = sign_accuracy(gd.train_outputs(), y.view());
+    let (unfit, unfit_dead) = unfit_points(gd.train_outputs(), y.view());
     let w = gd.first_layer(w0.view());
     let (errors, points) = mixture_test_error(
         w.view(),
         gd.second_layer(),
         job.activation,
-        sample.mu.view(),
+        mu.view(),
         d.test_draws,
         &mut crate::rng::stream(seed, stream, "test"),
     );
@@ -514,6 +564,8 @@ fn train_run(spec: &ReluNoiseSpec, seed: u64, job: &Job) -> Result<RunRecord> {
         interpolated: train_accuracy == 1.0,
         train_accuracy,
         train_loss: gd.train_loss(),
+        unfit,
+        unfit_dead,
         errors: errors as f64,
         test_points: points as f64,
         engine: format!("{:?}", gd.engine()).to_lowercase(),
@@ -540,6 +592,9 @@ pub(crate) struct Row {
     pub steps: usize,
     pub interpolated: bool,
     pub train_accuracy: f64,
+    /// Training points misfitted at the stop, and those with every unit off.
+    pub unfit: usize,
+    pub unfit_dead: usize,
     pub clean_error: f64,
     pub test_points: f64,
     pub bayes_error: f64,
@@ -646,6 +701,8 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             steps: rec.steps,
             interpolated: rec.interpolated,
             train_accuracy: rec.train_accuracy,
+            unfit: rec.unfit,
+            unfit_dead: rec.unfit_dead,
             clean_error: clean,
             test_points: rec.test_points,
             bayes_error: bayes_error(d.signal.mu_norm(p)),
