@@ -172,7 +172,7 @@ pub struct ClaimSpec {
 }
 
 fn default_table_source() -> String {
-    "course project (papers.md S4, seed 003), Table 1".into()
+    "course project (github ItayAbuhazera/OverparameterizationProject), Table 1".into()
 }
 fn yes() -> bool {
     true

@@ -757,7 +757,7 @@ fn measurement_details(
     );
     details.insert(
         "paper_reference".into(),
-        serde_json::json!("papers.md S4: weights ~1e6 at n = 500, d = 20 (construction details of that number unknown; compare median_max_abs_w_sign)"),
+        serde_json::json!("Zhang et al. ICLR 2017, Theorem 1 discussion: weights ~1e6 at n = 500, d = 20 (unverified; construction details of that number unknown; compare median_max_abs_w_sign)"),
     );
     details.insert(
         "resamples_total".into(),

@@ -140,7 +140,7 @@ fn default_slowdown() -> [f64; 2] {
     [1.5, 3.5]
 }
 fn default_slowdown_source() -> String {
-    "Zhang et al. ICLR 2017, Sec. 2.2 and Fig. 1b: fitting random labels takes a small constant factor longer than true labels (1.5-3.5x in papers.md S4, read from Fig. 1b)".into()
+    "Zhang et al. ICLR 2017, Sec. 2.2 and Fig. 1b: fitting random labels takes a small constant factor longer than true labels (1.5-3.5x, read from Fig. 1b, unverified)".into()
 }
 fn default_confidence() -> f64 {
     0.99
