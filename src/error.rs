@@ -15,9 +15,6 @@ pub enum Error {
     /// A NaN or inf appeared in training (exit 3).
     #[error("{0}")]
     Numerical(String),
-    /// A shard finished its share of the jobs (not a failure: `overfit merge` completes the run).
-    #[error("{0}")]
-    ShardDone(String),
     /// Writing results failed (exit 2: the output location is bad input).
     #[error("{path}: {source}")]
     Io {
@@ -33,7 +30,6 @@ impl Error {
         match self {
             Error::BadInput(_) | Error::Io { .. } => 2,
             Error::Numerical(_) => 3,
-            Error::ShardDone(_) => 0,
         }
     }
 

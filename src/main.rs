@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use overfit::bench::{self, Device, TwoLayerBench, WideBench};
 use overfit::nets::two_layer::EngineKind;
@@ -27,34 +27,39 @@ struct Cli {
     command: Command,
 }
 
+// `overfit run`'s arguments (a plain comment: a doc comment would replace
+// the subcommand's help line).
+#[derive(Args)]
+struct RunArgs {
+    spec: PathBuf,
+    /// Output directory (default results/<spec name>/, results/<spec name>-quick/ with --quick).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Apply the spec's [quick] overrides (a small version for tests).
+    #[arg(long)]
+    quick: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = parse_threads)]
+    threads: Option<usize>,
+    /// Override the number of runs (seeds) of every configuration.
+    #[arg(long)]
+    seeds: Option<usize>,
+    /// Continue an interrupted run in DIR from its finished runs.
+    #[arg(long)]
+    resume: bool,
+    /// Run only shard I of N (`I/N`), or take I and N from a SLURM array 0..N-1
+    /// (`slurm`), or I from SLURM and N as given (`slurm/N`).
+    #[arg(long)]
+    shard: Option<String>,
+    /// CIFAR-10 binary folder for CIFAR specs (overrides the spec's data.dir).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run an experiment spec; writes DIR/{spec.toml, metrics.csv, summary.json, figures/}.
-    Run {
-        spec: PathBuf,
-        /// Output directory (default results/<spec name>/, results/<spec name>-quick/ with --quick).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Apply the spec's [quick] overrides (a small version for tests).
-        #[arg(long)]
-        quick: bool,
-        /// Worker threads (default: all cores).
-        #[arg(long, value_parser = parse_threads)]
-        threads: Option<usize>,
-        /// Override the number of runs (seeds) of every configuration.
-        #[arg(long)]
-        seeds: Option<usize>,
-        /// Continue an interrupted run in DIR from its finished runs.
-        #[arg(long)]
-        resume: bool,
-        /// Run only shard I of N (`I/N`), or take I and N from a SLURM array 0..N-1
-        /// (`slurm`), or I from SLURM and N as given (`slurm/N`).
-        #[arg(long)]
-        shard: Option<String>,
-        /// CIFAR-10 binary folder for CIFAR specs (overrides the spec's data.dir).
-        #[arg(long)]
-        data: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Join the output directories of `run --shard` into one finished run.
     Merge {
         #[arg(required = true)]
@@ -277,54 +282,7 @@ fn one_line_clap_error(e: &clap::Error) -> String {
 
 fn dispatch(cli: Cli) -> Result<u8, Error> {
     match cli.command {
-        Command::Run {
-            spec,
-            out,
-            quick,
-            threads,
-            seeds,
-            resume,
-            shard,
-            data,
-        } => {
-            if seeds == Some(0) {
-                return Err(Error::bad("--seeds 0: need at least 1"));
-            }
-            let shard = shard.as_deref().map(Shard::parse).transpose()?;
-            let out = match out {
-                Some(o) => o,
-                None => {
-                    let loaded = overfit::spec::load(&spec, quick)?;
-                    // A quick run never lands on (and replaces) a full run's directory.
-                    let base = if quick {
-                        format!("{}-quick", loaded.header.name)
-                    } else {
-                        loaded.header.name
-                    };
-                    let name = match shard {
-                        Some(s) => format!("{base}-shard{}of{}", s.index, s.count),
-                        None => base,
-                    };
-                    PathBuf::from("results").join(name)
-                }
-            };
-            let ctx = RunContext {
-                seeds,
-                quick,
-                resume,
-                shard,
-                data,
-                ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
-            };
-            match runner::execute(&spec, &ctx)? {
-                Outcome::Finished(summary) => {
-                    print!("{}", report::table(&summary, Format::Text));
-                    println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
-                }
-                Outcome::ShardWritten(msg) => println!("{msg} (units in {})", out.display()),
-            }
-            Ok(0)
-        }
+        Command::Run(args) => run(args),
         Command::Merge { dirs, out, threads } => {
             let ctx = RunContext::new(&out, threads.unwrap_or_else(default_threads));
             let summary = runner::merge(&dirs, &ctx)?;
@@ -382,18 +340,73 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Bench {
-            engine:
-                BenchEngine::TwoLayer {
-                    p,
-                    n,
-                    m,
-                    engine,
-                    dtype,
-                    steps,
-                    threads,
-                    peer,
-                },
+        Command::Bench { engine } => bench_command(engine),
+    }
+}
+
+/// `overfit run`: the output directory (default results/NAME[-quick][-shardIofN]), then the run.
+fn run(args: RunArgs) -> Result<u8, Error> {
+    let RunArgs {
+        spec,
+        out,
+        quick,
+        threads,
+        seeds,
+        resume,
+        shard,
+        data,
+    } = args;
+    if seeds == Some(0) {
+        return Err(Error::bad("--seeds 0: need at least 1"));
+    }
+    let shard = shard.as_deref().map(Shard::parse).transpose()?;
+    let out = match out {
+        Some(o) => o,
+        None => {
+            let loaded = overfit::spec::load(&spec, quick)?;
+            // A quick run never lands on (and replaces) a full run's directory.
+            let base = if quick {
+                format!("{}-quick", loaded.header.name)
+            } else {
+                loaded.header.name
+            };
+            let name = match shard {
+                Some(s) => format!("{base}-shard{}of{}", s.index, s.count),
+                None => base,
+            };
+            PathBuf::from("results").join(name)
+        }
+    };
+    let ctx = RunContext {
+        seeds,
+        quick,
+        resume,
+        shard,
+        data,
+        ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
+    };
+    match runner::execute(&spec, &ctx)? {
+        Outcome::Finished(summary) => {
+            print!("{}", report::table(&summary, Format::Text));
+            println!("wrote {} in {:.1} s", out.display(), summary.elapsed_s);
+        }
+        Outcome::ShardWritten(msg) => println!("{msg} (units in {})", out.display()),
+    }
+    Ok(0)
+}
+
+/// `overfit bench ENGINE`: one timing line, with the PyTorch peer's under `--peer`.
+fn bench_command(engine: BenchEngine) -> Result<u8, Error> {
+    match engine {
+        BenchEngine::TwoLayer {
+            p,
+            n,
+            m,
+            engine,
+            dtype,
+            steps,
+            threads,
+            peer,
         } => {
             if let Dtype::F32 = dtype {
                 return Err(Error::bad("bench two-layer --dtype f32: the two-layer engine is f64 only (theory runs use f64)"));
@@ -422,16 +435,13 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Bench {
-            engine:
-                BenchEngine::All {
-                    threads,
-                    reps,
-                    peer,
-                    data,
-                    quick,
-                    out,
-                },
+        BenchEngine::All {
+            threads,
+            reps,
+            peer,
+            data,
+            quick,
+            out,
         } => {
             if reps == 0 {
                 return Err(Error::bad("bench all --reps: need at least 1"));
@@ -450,15 +460,12 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Bench {
-            engine:
-                BenchEngine::Wide {
-                    m,
-                    n,
-                    d,
-                    steps,
-                    threads,
-                },
+        BenchEngine::Wide {
+            m,
+            n,
+            d,
+            steps,
+            threads,
         } => {
             let line = bench::wide(&WideBench {
                 m,
@@ -470,18 +477,15 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             println!("{line}");
             Ok(0)
         }
-        Command::Bench {
-            engine:
-                BenchEngine::Cnn {
-                    arch,
-                    batch,
-                    images,
-                    data,
-                    epochs,
-                    threads,
-                    device,
-                    peer,
-                },
+        BenchEngine::Cnn {
+            arch,
+            batch,
+            images,
+            data,
+            epochs,
+            threads,
+            device,
+            peer,
         } => {
             let parts: Vec<usize> = arch
                 .split(',')

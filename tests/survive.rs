@@ -237,6 +237,45 @@ fn resume_with_other_seeds_is_refused_and_the_resolved_spec_repeats_the_run() {
     );
 }
 
+/// Shards of a study with two sweeps (expressivity: the construction, then
+/// the GD contrast) run their share of both and merge to the
+/// single-process result (a shard used to stop after its first sweep, so
+/// the merge found the second sweep's units in no shard).
+#[test]
+fn shards_of_a_two_sweep_study_merge_to_the_single_process_result() {
+    const TWO: &str = "experiments/expressivity.toml";
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    assert!(overfit(&["run", TWO, "--quick", "--out", &d("one")])
+        .status
+        .success());
+    for i in 0..2 {
+        let o = overfit(&[
+            "run",
+            TWO,
+            "--quick",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            &d(&format!("s{i}")),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let gd_units =
+            std::fs::read_dir(tmp.path().join(format!("s{i}/.units/gd"))).map_or(0, |e| e.count());
+        assert!(gd_units > 0, "shard {i} ran no unit of the second sweep");
+    }
+    let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(tmp.path().join("one/metrics.csv")).unwrap(),
+        std::fs::read(tmp.path().join("merged/metrics.csv")).unwrap()
+    );
+    assert_eq!(
+        summary_less_timing(&tmp.path().join("one")),
+        summary_less_timing(&tmp.path().join("merged"))
+    );
+}
+
 /// Shards run with --seeds merge to the unsharded run with those seeds (merge
 /// reads the runs from the shard manifests); shards of different runs are refused.
 #[test]

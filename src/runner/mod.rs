@@ -1,17 +1,18 @@
 //! The runner: everything between a spec and a finished run directory that
 //! does not depend on which study runs. It loads and validates the spec
-//! through the study registry (`crate::studies`), runs the study's sweeps
-//! on a thread pool with a unit store (`sweep`, `units`), so a killed run
+//! through the study registry (`crate::studies`), runs the study's units
+//! on a thread pool with a unit store (`pool`, `units`), so a killed run
 //! resumes and shards merge, and writes the run directory (resolved spec,
 //! metrics.csv, extra CSVs, summary.json with provenance, figures), every
 //! file atomically.
 
+mod pool;
+mod progress;
 mod shard;
-mod sweep;
 mod units;
 
+pub use pool::unit_state_path;
 pub use shard::{Runs, Shard};
-pub use sweep::{sweep, unit_state_path};
 pub use units::UnitStore;
 
 use std::path::{Path, PathBuf};
@@ -161,8 +162,9 @@ fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `overfit run`: load and validate the spec, run the study, then write the
-/// run directory (spec.toml, metrics.csv, extra CSVs, summary.json, figures)
+/// `overfit run`: load and validate the spec, plan the study's run, run
+/// its units (`pool::run_units`; a shard stops here, writing its manifest),
+/// turn their results into findings, then write the run directory (spec.toml, metrics.csv, extra CSVs, summary.json, figures)
 /// as one transaction (`fsio::Staging`): built in a sibling directory and
 /// swapped in whole once every file is written. A run that fails or is
 /// killed leaves an earlier run in the same directory intact, and its
@@ -193,9 +195,11 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let store = UnitStore::new(&ctx.out);
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
     let start = Instant::now();
-    let output = match study.run(&spec, ctx) {
-        Err(Error::ShardDone(msg)) => {
-            let shard = ctx.shard.expect("only shards stop early");
+    let plan = study.plan(&spec, ctx)?;
+    let results = match pool::run_units(plan.as_ref(), ctx, &spec.header.name)? {
+        pool::Ran::All(results) => results,
+        pool::Ran::Part { here, total } => {
+            let shard = ctx.shard.expect("only shards leave units out");
             let manifest = ShardManifest {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 shard,
@@ -210,12 +214,12 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
                     .as_bytes(),
             )?;
             return Ok(Outcome::ShardWritten(format!(
-                "shard {}/{} of {}: {msg}; combine the shards with `overfit merge`",
+                "shard {}/{} of {}: {here} of {total} units here; combine the shards with `overfit merge`",
                 shard.index, shard.count, spec.header.name
             )));
         }
-        other => other?,
     };
+    let output = plan.findings(results)?;
     let summary = summary(&spec, ctx, start, output.claims, output.details);
     // The new result is built whole beside DIR and swapped in: DIR is always
     // wholly the earlier run (with its units, for --resume) or wholly this one.

@@ -19,6 +19,9 @@ pub mod xor_grokking;
 
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::error::{Error, Result};
 use crate::record::{Claim, Metrics};
 use crate::runner::RunContext;
@@ -36,9 +39,11 @@ pub struct Findings {
 }
 
 /// One experiment. The runner calls `validate` before anything is written,
-/// then `run` (whose sweeps go through `crate::runner::sweep`, so they
-/// resume and shard), then writes the findings and calls `figures`, which
-/// reads only the run directory (so `overfit plot DIR` redraws it).
+/// then `plan`, runs the plan's units (`Plan::run_unit`, on a thread pool,
+/// each kept in the unit store so a run resumes and shards merge), hands
+/// their results to `Plan::findings`, writes the findings and calls
+/// `figures`, which reads only the run directory (so `overfit plot DIR`
+/// redraws it).
 pub trait Study: Sync {
     /// The name a spec gives as `study = "..."`.
     fn name(&self) -> &'static str;
@@ -51,20 +56,91 @@ pub trait Study: Sync {
     /// Check the spec's study section; return the resolved spec text
     /// (defaults filled in) that the run directory records.
     fn validate(&self, spec: &LoadedSpec) -> Result<String>;
-    /// Run the experiment and judge its claims.
-    fn run(&self, spec: &LoadedSpec, ctx: &RunContext) -> Result<Findings>;
+    /// Read the spec and whatever every unit shares (a data set), and list
+    /// the units: the run before any unit runs.
+    fn plan(&self, spec: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>>;
     /// Draw the figures of a finished run from its recorded files in `dir`.
     fn figures(&self, spec: &LoadedSpec, dir: &Path) -> Result<()>;
 }
 
+/// A study's run, prepared: its units, grouped in sweeps, and how their
+/// results become the findings. Units are independent: the runner runs
+/// them in any order, on any thread, in any process (`--shard`), or loads
+/// them from the unit store (`--resume`, `overfit merge`).
+pub trait Plan: Sync {
+    /// The sweeps in order, each with one estimated cost per unit.
+    fn sweeps(&self) -> Vec<Sweep>;
+    /// Run unit `index` of sweep `sweep` (its position in `sweeps()`).
+    fn run_unit(&self, sweep: usize, index: usize) -> Result<UnitResult>;
+    /// The measurements, claims and files from every unit's result.
+    fn findings(self: Box<Self>, results: Results) -> Result<Findings>;
+}
+
+/// A sweep of a plan: `label` names its folder in the unit store; unit i
+/// costs about `costs[i]` (steps x size: only ratios matter, for the
+/// progress estimate).
+pub struct Sweep {
+    pub label: String,
+    pub costs: Vec<f64>,
+}
+
+impl Sweep {
+    pub fn new(label: impl Into<String>, costs: Vec<f64>) -> Self {
+        Sweep {
+            label: label.into(),
+            costs,
+        }
+    }
+}
+
+/// One unit's result, as the unit store keeps it (a TOML value: NaN, inf
+/// and every float bit survive, so a fresh, a resumed and a merged run
+/// assemble the same bytes).
+pub struct UnitResult(pub(crate) toml::Value);
+
+impl UnitResult {
+    /// `result` stored, or an error naming why it cannot be.
+    pub fn of<T: Serialize>(result: Result<T>) -> Result<UnitResult> {
+        let value = toml::Value::try_from(result?)
+            .map_err(|e| Error::bad(format!("a unit's result cannot be stored: {e}")))?;
+        Ok(UnitResult(value))
+    }
+}
+
+/// Every unit's result of a plan, by sweep, with each sweep's wall time.
+pub struct Results {
+    pub(crate) sweeps: Vec<Vec<UnitResult>>,
+    pub(crate) seconds: Vec<f64>,
+}
+
+impl Results {
+    /// The results of sweep `sweep` in unit order, as the type its units returned.
+    pub fn take<T: DeserializeOwned>(&mut self, sweep: usize) -> Result<Vec<T>> {
+        std::mem::take(&mut self.sweeps[sweep])
+            .into_iter()
+            .enumerate()
+            .map(|(i, u)| {
+                u.0.try_into()
+                    .map_err(|e| Error::bad(format!("unit {i} of sweep {sweep}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Seconds sweep `sweep` took in this process (units loaded from the
+    /// store count as nothing).
+    pub fn seconds(&self, sweep: usize) -> f64 {
+        self.seconds[sweep]
+    }
+}
+
 /// A study given by its functions: the usual way to implement [`Study`]
-/// (a study module defines `validate`, `run` and its figure function, and
+/// (a study module defines `validate`, `plan` and its figure function, and
 /// one `pub const STUDY: StudyFns` that names them).
 pub struct StudyFns {
     pub name: &'static str,
     pub run_keys: &'static [&'static str],
     pub validate: fn(&LoadedSpec) -> Result<String>,
-    pub run: fn(&LoadedSpec, &RunContext) -> Result<Findings>,
+    pub plan: fn(&LoadedSpec, &RunContext) -> Result<Box<dyn Plan>>,
     pub figures: fn(&LoadedSpec, &Path) -> Result<()>,
 }
 
@@ -78,8 +154,8 @@ impl Study for StudyFns {
     fn validate(&self, spec: &LoadedSpec) -> Result<String> {
         (self.validate)(spec)
     }
-    fn run(&self, spec: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
-        (self.run)(spec, ctx)
+    fn plan(&self, spec: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
+        (self.plan)(spec, ctx)
     }
     fn figures(&self, spec: &LoadedSpec, dir: &Path) -> Result<()> {
         (self.figures)(spec, dir)

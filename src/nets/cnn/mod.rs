@@ -8,7 +8,7 @@
 //! Threads: one model uses OpenBLAS's threads inside its gemms only. Small
 //! models and small batches cannot keep two cores busy, so sweeps train
 //! several models at once, one per core with one BLAS thread each
-//! (`runner::sweep`).
+//! (the runner runs a study's units in parallel).
 
 pub mod checkpoint;
 pub mod direct;

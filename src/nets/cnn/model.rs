@@ -3,7 +3,7 @@
 //! scratch buffer preallocated in a `Workspace` for a maximal batch: the
 //! training loop allocates nothing.
 //!
-//! Architectures: the course project's CNN (papers.md S4) by (k, h1, h2),
+//! Architectures: the course project's CNN (github ItayAbuhazera/OverparameterizationProject) by (k, h1, h2),
 //! conv(3->6, 5x5) relu pool, conv(6->k, 5x5) relu pool, flatten (25k),
 //! fc(25k->h1) relu, fc(h1->h2) relu, fc(h2->classes); and an MLP on the
 //! flattened image by its hidden widths. Parameter names follow PyTorch's

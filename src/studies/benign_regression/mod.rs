@@ -25,11 +25,11 @@ use ndarray_linalg::{FactorizeC, InverseC, SolveC, UPLO};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::error::{Error, Result};
 use crate::record::Metrics;
 use crate::rng::Numbering;
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 use crate::theory::benign_regression::{bound_terms, dimension, power_law};
 
@@ -162,49 +162,88 @@ fn cell(rows: &[Row], alpha: f64, n: usize) -> impl Iterator<Item = &Row> {
     rows.iter().filter(move |r| r.alpha == alpha && r.n == n)
 }
 
-fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
-    let spec: Spec = loaded.study_section()?;
-    let d = &spec.data;
-    // Job i is (alpha, n, seed) in row-major order.
-    let (runs, per_alpha) = (d.seeds, d.seeds * d.n.len());
-    let rows = sweep(ctx, &loaded.header.name, per_alpha * d.alpha.len(), |i| {
-        let (alpha, n, seed) = (d.alpha[i / per_alpha], d.n[i % per_alpha / runs], i % runs);
+/// The run, prepared: unit i fits (alpha, n, seed), i in row-major order.
+struct Run {
+    spec: Spec,
+    seed: u64,
+    name: String,
+}
+
+fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
+    Ok(Box::new(Run {
+        spec: loaded.study_section()?,
+        seed: loaded.header.seed,
+        name: loaded.header.name.clone(),
+    }))
+}
+
+impl Run {
+    /// Unit i's (alpha, n, seed).
+    fn job(&self, i: usize) -> (f64, usize, usize) {
+        let d = &self.spec.data;
+        let (runs, per_alpha) = (d.seeds, d.seeds * d.n.len());
+        (d.alpha[i / per_alpha], d.n[i % per_alpha / runs], i % runs)
+    }
+}
+
+impl Plan for Run {
+    /// Cost n^2 p: the dual's Gram matrix dominates.
+    fn sweeps(&self) -> Vec<Sweep> {
+        let d = &self.spec.data;
+        let costs = (0..d.seeds * d.n.len() * d.alpha.len())
+            .map(|i| {
+                let n = self.job(i).1;
+                (n * n * dimension(n, d.dimension_exponent)) as f64
+            })
+            .collect();
+        vec![Sweep::new(&self.name, costs)]
+    }
+
+    fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
+        let d = &self.spec.data;
+        let (alpha, n, seed) = self.job(i);
         let p = dimension(n, d.dimension_exponent);
-        let mut rng = crate::rng::stream(loaded.header.seed, STREAMS.index(&[n, seed]), "features");
+        let mut rng = crate::rng::stream(self.seed, STREAMS.index(&[n, seed]), "features");
         let gauss = Normal::new(0.0, 1.0).expect("unit normal");
         let z = Array2::from_shape_simple_fn((n, p), || gauss.sample(&mut rng));
         let noise = Array1::from_shape_simple_fn(n, || d.noise_sd * gauss.sample(&mut rng));
-        let [excess, bias, variance, residual] =
-            measure(z, &power_law(alpha, p).into(), &noise, d.noise_sd)?;
-        Ok(Row {
-            alpha,
-            n,
-            seed,
-            excess,
-            bias,
-            variance,
-            residual,
-        })
-    })?;
-    let mut metrics = Metrics::default();
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    for r in &rows {
-        let id = format!("alpha{}_n{}:{}", r.alpha, r.n, r.seed);
-        metrics.push(&id, 0, "test", "excess_risk", r.excess);
-        metrics.push(&id, 0, "test", "bias", r.bias);
-        metrics.push(&id, 0, "test", "variance", r.variance);
-        metrics.push(&id, 0, "train", "interpolation_residual", r.residual);
-        csv.serialize(r).expect("rows serialise to CSV");
+        UnitResult::of(
+            measure(z, &power_law(alpha, p).into(), &noise, d.noise_sd).map(
+                |[excess, bias, variance, residual]| Row {
+                    alpha,
+                    n,
+                    seed,
+                    excess,
+                    bias,
+                    variance,
+                    residual,
+                },
+            ),
+        )
     }
-    let csv = csv.into_inner().expect("an in-memory writer");
-    let extra_files = vec![("runs.csv".into(), String::from_utf8_lossy(&csv).into())];
-    let (claims, details) = claims::judge(&spec, &rows);
-    Ok(Findings {
-        metrics,
-        claims,
-        details,
-        extra_files,
-    })
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let rows: Vec<Row> = results.take(0)?;
+        let mut metrics = Metrics::default();
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        for r in &rows {
+            let id = format!("alpha{}_n{}:{}", r.alpha, r.n, r.seed);
+            metrics.push(&id, 0, "test", "excess_risk", r.excess);
+            metrics.push(&id, 0, "test", "bias", r.bias);
+            metrics.push(&id, 0, "test", "variance", r.variance);
+            metrics.push(&id, 0, "train", "interpolation_residual", r.residual);
+            csv.serialize(r).expect("rows serialise to CSV");
+        }
+        let csv = csv.into_inner().expect("an in-memory writer");
+        let extra_files = vec![("runs.csv".into(), String::from_utf8_lossy(&csv).into())];
+        let (claims, details) = claims::judge(&self.spec, &rows);
+        Ok(Findings {
+            metrics,
+            claims,
+            details,
+            extra_files,
+        })
+    }
 }
 
 /// The study `study = "benign_regression"`.
@@ -212,7 +251,7 @@ pub const STUDY: StudyFns = StudyFns {
     name: "benign_regression",
     run_keys: &["data.seeds"],
     validate,
-    run,
+    plan,
     figures: figures::plot,
 };
 

@@ -201,7 +201,7 @@ fn zero_noise_peak(sorted: &[&Cell], curve: &[f64], runs: usize) -> Claim {
     Claim::new(
         "zero_noise.test_error_peak",
         "at 0% label noise the final test error vs parameter count (median over runs) has an interior peak whose prominence exceeds 2 standard errors of a difference (from the seed spread)",
-        "course project (papers.md S4): a weak peak near 20000-30000 params; Nakkiran et al. 2019: at 0% noise the peak may be absent",
+        "course project (github ItayAbuhazera/OverparameterizationProject): a weak peak near 20000-30000 params; Nakkiran et al. 2019: at 0% noise the peak may be absent",
         Prediction::AtLeast { bound: 2.0 * se_diff },
         Measured { runs, ..Measured::single(height) }.with_note(match at {
             Some(i) => format!("peak at {} params; pooled seed sd {pooled:.4}", sorted[i].params),

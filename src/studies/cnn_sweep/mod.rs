@@ -18,7 +18,7 @@
 //! noise (tested against the seed spread); under label noise a peak near the
 //! interpolation threshold and lower test error for the largest models.
 //! Figures (`figures`): error vs parameters, test error vs epoch.
-//! Every model is one job of `runner::sweep`: several train at once, one
+//! Every model is one unit of the run: several train at once, one
 //! per core with one BLAS thread each.
 
 mod claims;
@@ -34,7 +34,7 @@ use super::toolkit::cnn::{
     check_momentum_and_decay, epoch_metrics, load_cifar_pair, train_state, CifarPair,
 };
 use super::toolkit::{cell_runs, check_unique, fail};
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
 use crate::data::label_noise::FlipRule;
 use crate::error::Result;
@@ -43,7 +43,7 @@ use crate::nets::cnn::{
 };
 use crate::record::Metrics;
 use crate::rng::Numbering;
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
@@ -172,7 +172,7 @@ pub struct ClaimSpec {
 }
 
 fn default_table_source() -> String {
-    "course project (papers.md S4, seed 003), Table 1".into()
+    "course project (github ItayAbuhazera/OverparameterizationProject), Table 1".into()
 }
 fn yes() -> bool {
     true
@@ -485,29 +485,87 @@ fn file_safe(label: &str) -> String {
 /// The experiment: every (noise level, architecture, seed) is one model
 /// trained by `train_run`; the runs of each (level, architecture) form a
 /// cell, judged by `claims` and summarised (medians) in table.csv.
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+struct Run {
+    spec: CnnSweepSpec,
+    seed: u64,
+    name: String,
+    ctx: RunContext,
+    dir: PathBuf,
+    data: CifarPair,
+    /// Every (noise level, architecture, seed).
+    jobs: Vec<(usize, usize, usize)>,
+}
+
+pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
     let spec: CnnSweepSpec = loaded.study_section()?;
-    let seed = loaded.header.seed;
     let dir: PathBuf = ctx
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
     let data = load_data(&spec, &dir)?;
     let runs = spec.train.runs;
-    let levels = spec.data.label_noise.len();
     let archs = spec.model.archs.len();
-    let jobs: Vec<(usize, usize, usize)> = (0..levels)
+    let jobs = (0..spec.data.label_noise.len())
         .flat_map(|l| (0..archs).flat_map(move |a| (0..runs).map(move |s| (l, a, s))))
         .collect();
-    let checkpoint_dir = ctx.outputs_dir().join("checkpoints");
-    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
-        let (l, a, s) = jobs[i];
-        let state = train_state(ctx, &loaded.header.name, i, spec.train.checkpoint_every);
-        train_run(&spec, &data, seed, l, a, s, &checkpoint_dir, &state)
-    })?;
+    Ok(Box::new(Run {
+        spec,
+        seed: loaded.header.seed,
+        name: loaded.header.name.clone(),
+        ctx: ctx.clone(),
+        dir,
+        data,
+        jobs,
+    }))
+}
 
+impl Plan for Run {
+    /// Cost epochs x training images x parameters.
+    fn sweeps(&self) -> Vec<Sweep> {
+        let (spec, classes) = (&self.spec, self.spec.data.classes.len());
+        let per_param = (spec.train.epochs * self.data.train.len()) as f64;
+        let cost = |&(_, a, _): &(usize, usize, usize)| {
+            per_param * params_of(&spec.model.archs[a], classes) as f64
+        };
+        vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
+    }
+
+    fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
+        let (l, a, s) = self.jobs[i];
+        let checkpoint_dir = self.ctx.outputs_dir().join("checkpoints");
+        let state = train_state(&self.ctx, &self.name, i, self.spec.train.checkpoint_every);
+        UnitResult::of(train_run(
+            &self.spec,
+            &self.data,
+            self.seed,
+            l,
+            a,
+            s,
+            &checkpoint_dir,
+            &state,
+        ))
+    }
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let records: Vec<RunRecord> = results.take(0)?;
+        Ok(findings(&self, &records))
+    }
+}
+
+/// The cells' claims and table.csv from every run's record.
+fn findings(run: &Run, records: &[RunRecord]) -> Findings {
+    let Run {
+        spec,
+        dir,
+        data,
+        jobs,
+        ..
+    } = run;
+    let runs = spec.train.runs;
+    let levels = spec.data.label_noise.len();
+    let archs = spec.model.archs.len();
     let mut metrics = Metrics::default();
-    for r in &records {
+    for r in records {
         metrics.rows.extend(r.metrics.rows.iter().cloned());
     }
     // cells[l][a]: the runs of noise level l and architecture a.
@@ -517,12 +575,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             (0..archs)
                 .map(|a| Cell {
                     params: params_of(&spec.model.archs[a], classes),
-                    runs: cell_runs(&jobs, &records, l, a),
+                    runs: cell_runs(jobs, records, l, a),
                 })
                 .collect()
         })
         .collect();
-    let claims = claims(&spec, &cells, runs);
+    let claims = claims(spec, &cells, runs);
 
     let mut table = String::from("label_noise,k,h1,h2,params,runs,best_train_error,last10_test_error,final_train_error,final_test_error\n");
     for (l, row) in cells.iter().enumerate() {
@@ -553,12 +611,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         "table": "medians over runs in table.csv; per-run values in metrics.csv (split \"final\")",
         "threads_note": "one model per job of the sweep, one BLAS thread each when several jobs run at once",
     });
-    Ok(Findings {
+    Findings {
         metrics,
         claims,
         details,
         extra_files: vec![("table.csv".into(), table)],
-    })
+    }
 }
 
 /// The study `study = "cnn_sweep"`.
@@ -566,7 +624,7 @@ pub const STUDY: StudyFns = StudyFns {
     name: "cnn_sweep",
     run_keys: RUN_KEYS,
     validate,
-    run,
+    plan,
     figures: figures::plot,
 };
 

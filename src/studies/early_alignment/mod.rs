@@ -31,16 +31,16 @@ use serde::{Deserialize, Serialize};
 
 use super::toolkit::log_schedule;
 use super::toolkit::probe::{probe_neurons, theorem_covers, ProbeOptions};
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::error::{Error, Result};
 use crate::nets::wide::{
     init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
 };
 use crate::record::Metrics;
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 use crate::theory::early_alignment::{
-    alignment_time, cosine, flow_time_per_step, ols, scan_sphere, Attracts, SphereScan,
+    alignment_time, cosine, flow_time_per_step, ols, scan_sphere, Attracts, OlsFit, SphereScan,
 };
 
 pub use figures::plot;
@@ -587,7 +587,20 @@ fn alignment_step(spec: &EarlySpec, d_max: f64) -> usize {
         .min(spec.train.steps)
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+/// The experiment, prepared: the data, the sphere scan and the OLS fit
+/// every run shares; sweep 0 is the main run (full probes and snapshots),
+/// sweep 1 the lambda sweep (loss only), if the spec has one.
+struct Run {
+    spec: EarlySpec,
+    seed: u64,
+    data: Points,
+    scan: SphereScan,
+    fit: OlsFit,
+    t_align: usize,
+    snap: Vec<usize>,
+}
+
+pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
     let spec: EarlySpec = loaded.study_section()?;
     let seed = loaded.header.seed;
     let data = training_points(&spec, seed)?;
@@ -599,24 +612,44 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     snap.retain(|&s| s <= spec.train.steps);
     snap.sort_unstable();
     snap.dedup();
+    Ok(Box::new(Run {
+        spec,
+        seed,
+        data,
+        scan,
+        fit,
+        t_align,
+        snap,
+    }))
+}
 
-    let main_plan = RunPlan {
-        label: MAIN.into(),
-        stream: 0,
-        lambda: spec.model.lambda,
-        m: spec.model.m,
-        steps: spec.train.steps,
-        full: true,
-        snapshot_steps: &snap,
-        extra_steps: &[t_align],
-    };
-    let main = sweep(ctx, "main", 1, |_| {
-        train_run(&spec, &data, &scan, seed, &main_plan)
-    })?
-    .remove(0);
-    let sweep_recs = match &spec.lambda_sweep {
-        Some(sw) => sweep(ctx, "lambda_sweep", sw.lambdas.len(), |i| {
-            let plan = RunPlan {
+impl Plan for Run {
+    /// Costs: steps x width x n.
+    fn sweeps(&self) -> Vec<Sweep> {
+        let n = self.data.len();
+        let (train, model) = (&self.spec.train, &self.spec.model);
+        let mut sweeps = vec![Sweep::new("main", vec![(train.steps * model.m * n) as f64])];
+        if let Some(sw) = &self.spec.lambda_sweep {
+            let cost = (sw.steps * sw.m * n) as f64;
+            sweeps.push(Sweep::new("lambda_sweep", vec![cost; sw.lambdas.len()]));
+        }
+        sweeps
+    }
+
+    fn run_unit(&self, sweep: usize, i: usize) -> Result<UnitResult> {
+        let spec = &self.spec;
+        let plan = match (sweep, &spec.lambda_sweep) {
+            (0, _) => RunPlan {
+                label: MAIN.into(),
+                stream: 0,
+                lambda: spec.model.lambda,
+                m: spec.model.m,
+                steps: spec.train.steps,
+                full: true,
+                snapshot_steps: &self.snap,
+                extra_steps: &[self.t_align],
+            },
+            (_, Some(sw)) => RunPlan {
                 label: lambda_run(i),
                 stream: 1 + i as u64,
                 lambda: sw.lambdas[i],
@@ -625,56 +658,71 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
                 full: false,
                 snapshot_steps: &[],
                 extra_steps: &[],
-            };
-            train_run(&spec, &data, &scan, seed, &plan)
-        })?,
-        None => Vec::new(),
-    };
-
-    let inputs = claims::ClaimInputs {
-        spec: &spec,
-        data: &data,
-        scan: &scan,
-        fit: &fit,
-        t_align,
-    };
-    let claims = claims::judge(&inputs, &main, &sweep_recs);
-
-    let flow = flow_time_per_step(spec.train.lr, spec.train.loss);
-    let details = serde_json::json!({
-        "n": data.len(), "d_with_bias": data.d,
-        "loss_convention": spec.train.loss,
-        "flow_time_per_step": flow,
-        "d_max": scan.d_max,
-        "extremal_vectors": scan.extremal,
-        "d_star_direction_cosine": d_star_cosine(&data, &scan),
-        "ols": fit,
-        "alignment_step": t_align,
-        "tau_quarter_steps": alignment_time(0.25, spec.model.lambda, scan.d_max) / flow,
-        "tau_one_steps": alignment_time(1.0, spec.model.lambda, scan.d_max) / flow,
-        "lambda_sweep": spec.lambda_sweep.as_ref().map(|sw| claims::sweep_details(sw, &sweep_recs, &fit)),
-        "note": "one run per configuration (--seeds is ignored); lambda_sweep runs draw their init from streams 1.., the main run from stream 0",
-    });
-
-    let mut metrics = main.metrics.clone();
-    for r in &sweep_recs {
-        metrics.extend(r.metrics.clone());
+            },
+            (_, None) => unreachable!("no lambda sweep without [lambda_sweep]"),
+        };
+        UnitResult::of(train_run(spec, &self.data, &self.scan, self.seed, &plan))
     }
-    if let Some(sw) = &spec.lambda_sweep {
-        for (i, l) in sw.lambdas.iter().enumerate() {
-            metrics.push(&lambda_run(i), 0, "config", "lambda", *l);
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let Run {
+            spec,
+            data,
+            scan,
+            fit,
+            t_align,
+            ..
+        } = *self;
+        let main: RunRecord = results.take(0)?.remove(0);
+        let sweep_recs: Vec<RunRecord> = match &spec.lambda_sweep {
+            Some(_) => results.take(1)?,
+            None => Vec::new(),
+        };
+        let inputs = claims::ClaimInputs {
+            spec: &spec,
+            data: &data,
+            scan: &scan,
+            fit: &fit,
+            t_align,
+        };
+        let claims = claims::judge(&inputs, &main, &sweep_recs);
+
+        let flow = flow_time_per_step(spec.train.lr, spec.train.loss);
+        let details = serde_json::json!({
+            "n": data.len(), "d_with_bias": data.d,
+            "loss_convention": spec.train.loss,
+            "flow_time_per_step": flow,
+            "d_max": scan.d_max,
+            "extremal_vectors": scan.extremal,
+            "d_star_direction_cosine": d_star_cosine(&data, &scan),
+            "ols": fit,
+            "alignment_step": t_align,
+            "tau_quarter_steps": alignment_time(0.25, spec.model.lambda, scan.d_max) / flow,
+            "tau_one_steps": alignment_time(1.0, spec.model.lambda, scan.d_max) / flow,
+            "lambda_sweep": spec.lambda_sweep.as_ref().map(|sw| claims::sweep_details(sw, &sweep_recs, &fit)),
+            "note": "one run per configuration (--seeds is ignored); lambda_sweep runs draw their init from streams 1.., the main run from stream 0",
+        });
+
+        let mut metrics = main.metrics.clone();
+        for r in &sweep_recs {
+            metrics.extend(r.metrics.clone());
         }
+        if let Some(sw) = &spec.lambda_sweep {
+            for (i, l) in sw.lambdas.iter().enumerate() {
+                metrics.push(&lambda_run(i), 0, "config", "lambda", *l);
+            }
+        }
+        Ok(Findings {
+            metrics,
+            claims,
+            details,
+            extra_files: vec![
+                ("neurons.csv".into(), csv::neurons_csv(&main)),
+                ("theory.csv".into(), csv::theory_csv(&data, &scan, &fit)),
+                ("fit.csv".into(), csv::fit_csv(&main)),
+            ],
+        })
     }
-    Ok(Findings {
-        metrics,
-        claims,
-        details,
-        extra_files: vec![
-            ("neurons.csv".into(), csv::neurons_csv(&main)),
-            ("theory.csv".into(), csv::theory_csv(&data, &scan, &fit)),
-            ("fit.csv".into(), csv::fit_csv(&main)),
-        ],
-    })
 }
 
 /// cos(scanned positive extremal vector, D* = 1/n sum_k y_k x_k), the paper's
@@ -698,6 +746,6 @@ pub const STUDY: StudyFns = StudyFns {
     name: "early_alignment",
     run_keys: &[],
     validate,
-    run,
+    plan,
     figures: plot,
 };

@@ -242,7 +242,7 @@ fn growth_claims(spec: &ExpressivitySpec, fits: &[FitRecord]) -> Vec<Claim> {
         out.push(Claim::new(
             "construction.max_w_order_at_n500_d20",
             "median max|w| at n = 500, d = 20 (+-1 labels) is of the order of the reported ~1e6 (within a factor 10)",
-            "papers.md S4 (Zhang et al. Theorem 1 discussion: weights ~1e6 at n = 500, d = 20; the choice of b behind that number is not stated)",
+            "Zhang et al. ICLR 2017, Theorem 1 discussion (weights ~1e6 at n = 500, d = 20, unverified; the choice of b behind that number is not stated)",
             Prediction::Interval {
                 low: 1e5,
                 high: 1e7,

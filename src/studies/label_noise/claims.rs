@@ -14,7 +14,7 @@ use crate::theory::label_noise::{floor_boundary, limit_snr, normal_cdf, Regime};
 
 const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
 /// Quoted in the claims and in summary.json, so part of the recorded output.
-const MODEL_NOTE: &str = "the paper's own model is not recoverable; tested in the standard Gaussian-mixture model x = y mu + N(0, I_p) with linear classifiers (papers.md S3)";
+const MODEL_NOTE: &str = "the paper's own model is not recoverable; tested in the standard Gaussian-mixture model x = y mu + N(0, I_p) with linear classifiers (Chatterji & Long, JMLR 2021; Cao, Gu & Belkin, NeurIPS 2021)";
 
 /// Spearman rank correlation (average ranks for ties).
 fn spearman(x: &[f64], y: &[f64]) -> f64 {

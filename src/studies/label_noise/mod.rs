@@ -23,15 +23,13 @@ mod csv;
 mod figures;
 mod grid;
 
-use std::time::Instant;
-
 use ndarray::{Array1, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use self::csv::{GdRow, Row};
 use super::toolkit::csv::to_csv;
 use super::toolkit::log_schedule;
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::gaussian_mixture::{GaussianMixture, MixtureSample, NoiseSpectrum};
 use crate::data::label_noise::{flip_binary, FlipRule};
 use crate::error::{Error, Result};
@@ -41,7 +39,7 @@ use crate::nets::linear::{
 };
 use crate::record::Metrics;
 use crate::rng::Numbering;
-use crate::runner::{elapsed, sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{noisy_label_error, normal_cdf, RegimeRule};
 
@@ -500,52 +498,116 @@ fn run_gd_job(
 
 // ---------------------------------------------------------------- the study
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+/// The experiment, prepared: sweep 0 is the grid, one unit per (p/n, n,
+/// seed) fitting every eta; sweep 1 the logistic-GD runs, if the spec has
+/// them.
+struct Run {
+    spec: LabelNoiseSpec,
+    seed: u64,
+    name: String,
+    /// The grid's (p/n index, n index, seed) units.
+    jobs: Vec<(usize, usize, usize)>,
+    /// The logistic-GD (p/n index, eta index, seed) units.
+    gd_jobs: Vec<(usize, usize, usize)>,
+}
+
+pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
     let spec: LabelNoiseSpec = loaded.study_section()?;
-    let seed = loaded.header.seed;
     let d = &spec.data;
     let seeds = d.seeds;
-    let jobs: Vec<(usize, usize, usize)> = (0..d.p_over_n.len())
+    let jobs = (0..d.p_over_n.len())
         .flat_map(|ri| (0..d.n.len()).flat_map(move |ni| (0..seeds).map(move |s| (ri, ni, s))))
         .collect();
-    let grid_start = Instant::now();
-    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
-        let (ri, ni, s) = jobs[i];
-        run_grid_job(&spec, seed, ri, ni, s)
-    })?;
-    let grid_seconds = elapsed(grid_start);
+    let gd_jobs = spec.logistic_gd.as_ref().map_or(Vec::new(), |g| {
+        let gd_seeds = g.seeds;
+        (0..g.p_over_n.len())
+            .flat_map(|ri| {
+                (0..g.eta.len()).flat_map(move |ei| (0..gd_seeds).map(move |s| (ri, ei, s)))
+            })
+            .collect()
+    });
+    Ok(Box::new(Run {
+        seed: loaded.header.seed,
+        name: loaded.header.name.clone(),
+        spec,
+        jobs,
+        gd_jobs,
+    }))
+}
 
-    let mut metrics = Metrics::default();
-    let (rows, solver) = record_grid(&spec, &jobs, &records, &mut metrics);
-    let (gd_rows, gd_seconds) = match &spec.logistic_gd {
-        Some(g) => logistic_gd_sweep(ctx, &spec, g, seed, &mut metrics)?,
-        None => (Vec::new(), 0.0),
-    };
+impl Plan for Run {
+    /// Costs: n^2 p per eta for a grid unit (the Gram matrix and the SVM's
+    /// dual), steps n p for a GD run.
+    fn sweeps(&self) -> Vec<Sweep> {
+        let d = &self.spec.data;
+        let grid = self.jobs.iter().map(|&(ri, ni, _)| {
+            let n = d.n[ni];
+            (n * n * p_of(d.p_over_n[ri], n) * d.eta.len()) as f64
+        });
+        let mut sweeps = vec![Sweep::new(&self.name, grid.collect())];
+        if let Some(g) = &self.spec.logistic_gd {
+            let gd = self
+                .gd_jobs
+                .iter()
+                .map(|&(ri, _, _)| (g.steps * g.n * p_of(g.p_over_n[ri], g.n)) as f64);
+            sweeps.push(Sweep::new("logistic_gd", gd.collect()));
+        }
+        sweeps
+    }
 
-    let (claims, mut details) = claims::analyze(&spec, &rows, &gd_rows, seeds);
-    details.insert("grid_runs".into(), serde_json::json!(jobs.len()));
-    details.insert("grid_classifier_fits".into(), serde_json::json!(rows.len()));
-    details.insert("grid_seconds".into(), serde_json::json!(grid_seconds));
-    details.insert("logistic_gd_seconds".into(), serde_json::json!(gd_seconds));
-    details.insert(
-        "svm_solver".into(),
-        serde_json::json!({
-            "method": "primal-dual active set on the dual (Cholesky per iteration), coordinate-ascent fallback; stop on relative duality gap",
-            "gap_tolerance": spec.svm.gap_tolerance,
-            "max_gap": solver.max_gap,
-            "fallbacks": solver.fallbacks,
-            "not_converged": solver.unconverged,
-        }),
-    );
-    Ok(Findings {
-        metrics,
-        claims,
-        details: serde_json::Value::Object(details),
-        extra_files: vec![
-            ("cells.csv".into(), to_csv(&rows)),
-            ("gd.csv".into(), to_csv(&gd_rows)),
-        ],
-    })
+    fn run_unit(&self, sweep: usize, i: usize) -> Result<UnitResult> {
+        match (sweep, &self.spec.logistic_gd) {
+            (0, _) => {
+                let (ri, ni, s) = self.jobs[i];
+                UnitResult::of(run_grid_job(&self.spec, self.seed, ri, ni, s))
+            }
+            (_, Some(g)) => {
+                let (ri, ei, s) = self.gd_jobs[i];
+                UnitResult::of(run_gd_job(&self.spec, g, self.seed, ri, ei, s))
+            }
+            (_, None) => unreachable!("no GD sweep without [logistic_gd]"),
+        }
+    }
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let (spec, jobs) = (&self.spec, &self.jobs);
+        let records: Vec<JobRecord> = results.take(0)?;
+        let mut metrics = Metrics::default();
+        let (rows, solver) = record_grid(spec, jobs, &records, &mut metrics);
+        let (gd_rows, gd_seconds) = match &spec.logistic_gd {
+            Some(g) => {
+                let gd_records: Vec<GdRecord> = results.take(1)?;
+                let rows = record_gd(g, &self.gd_jobs, &gd_records, &mut metrics);
+                (rows, results.seconds(1))
+            }
+            None => (Vec::new(), 0.0),
+        };
+
+        let (claims, mut details) = claims::analyze(spec, &rows, &gd_rows, spec.data.seeds);
+        details.insert("grid_runs".into(), serde_json::json!(jobs.len()));
+        details.insert("grid_classifier_fits".into(), serde_json::json!(rows.len()));
+        details.insert("grid_seconds".into(), serde_json::json!(results.seconds(0)));
+        details.insert("logistic_gd_seconds".into(), serde_json::json!(gd_seconds));
+        details.insert(
+            "svm_solver".into(),
+            serde_json::json!({
+                "method": "primal-dual active set on the dual (Cholesky per iteration), coordinate-ascent fallback; stop on relative duality gap",
+                "gap_tolerance": spec.svm.gap_tolerance,
+                "max_gap": solver.max_gap,
+                "fallbacks": solver.fallbacks,
+                "not_converged": solver.unconverged,
+            }),
+        );
+        Ok(Findings {
+            metrics,
+            claims,
+            details: serde_json::Value::Object(details),
+            extra_files: vec![
+                ("cells.csv".into(), to_csv(&rows)),
+                ("gd.csv".into(), to_csv(&gd_rows)),
+            ],
+        })
+    }
 }
 
 /// How the SVM solver fared over the grid (for the summary).
@@ -636,27 +698,15 @@ fn record_grid(
 }
 
 /// The logistic-GD runs: each trajectory into `metrics` (run id
-/// `gd_r{p/n}_eta{eta}:{seed}`, split "gd") and gd.csv's rows; with the
-/// sweep's wall time in seconds.
-fn logistic_gd_sweep(
-    ctx: &RunContext,
-    spec: &LabelNoiseSpec,
+/// `gd_r{p/n}_eta{eta}:{seed}`, split "gd"), and gd.csv's rows.
+fn record_gd(
     g: &GdSpec,
-    seed: u64,
+    gd_jobs: &[(usize, usize, usize)],
+    gd_records: &[GdRecord],
     metrics: &mut Metrics,
-) -> Result<(Vec<GdRow>, f64)> {
+) -> Vec<GdRow> {
     let mut gd_rows = Vec::new();
-    let gd_seeds = g.seeds;
-    let gd_jobs: Vec<(usize, usize, usize)> = (0..g.p_over_n.len())
-        .flat_map(|ri| (0..g.eta.len()).flat_map(move |ei| (0..gd_seeds).map(move |s| (ri, ei, s))))
-        .collect();
-    let gd_start = Instant::now();
-    let gd_records = sweep(ctx, "logistic_gd", gd_jobs.len(), |i| {
-        let (ri, ei, s) = gd_jobs[i];
-        run_gd_job(spec, g, seed, ri, ei, s)
-    })?;
-    let gd_seconds = elapsed(gd_start);
-    for (&(ri, ei, s), rec) in gd_jobs.iter().zip(&gd_records) {
+    for (&(ri, ei, s), rec) in gd_jobs.iter().zip(gd_records) {
         let (ratio, eta) = (g.p_over_n[ri], g.eta[ei]);
         let label = format!("gd_r{ratio}_eta{eta}:{s}");
         for row in &rec.trace {
@@ -678,7 +728,7 @@ fn logistic_gd_sweep(
             });
         }
     }
-    Ok((gd_rows, gd_seconds))
+    gd_rows
 }
 
 /// The study `study = "label_noise"`.
@@ -686,6 +736,6 @@ pub const STUDY: StudyFns = StudyFns {
     name: "label_noise",
     run_keys: RUN_KEYS,
     validate,
-    run,
+    plan,
     figures: plot,
 };

@@ -34,7 +34,7 @@ use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
 use super::toolkit::csv::to_csv;
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::gaussian_mixture::SignalNoiseModel;
 use crate::data::label_noise::{flip_binary, FlipRule};
 use crate::error::Result;
@@ -46,7 +46,7 @@ use crate::nets::two_layer::{
 };
 use crate::record::Metrics;
 use crate::rng::Numbering;
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::harmful_gamma;
 
@@ -442,11 +442,19 @@ struct Row {
     samples: f64,
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+/// The experiment, prepared: one unit per job (`jobs`).
+struct Run {
+    spec: LeakySpec,
+    seed: u64,
+    name: String,
+    all: Vec<Job>,
+    /// Each job's configuration index (ignoring the seed): it names the stream.
+    config_index: Vec<usize>,
+}
+
+pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
     let spec: LeakySpec = loaded.study_section()?;
-    let seed = loaded.header.seed;
     let all = jobs(&spec);
-    // The configuration index (ignoring the seed) names the stream.
     let config_index: Vec<usize> = {
         let mut keys: Vec<(Group, usize, u64, u64)> = Vec::new();
         all.iter()
@@ -462,21 +470,41 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             })
             .collect()
     };
-    let records = sweep(ctx, &loaded.header.name, all.len(), |i| {
-        let j = &all[i];
-        train_run(
-            &spec,
-            seed,
-            job_stream(j, config_index[i]),
-            j.n,
-            j.d,
-            j.gamma,
-        )
-    })?;
+    Ok(Box::new(Run {
+        spec,
+        seed: loaded.header.seed,
+        name: loaded.header.name.clone(),
+        all,
+        config_index,
+    }))
+}
+
+impl Plan for Run {
+    /// Cost max_steps x m x n d (a run may stop early at zero training error).
+    fn sweeps(&self) -> Vec<Sweep> {
+        let model = &self.spec.model;
+        let cost = |j: &Job| (model.max_steps * model.m * j.n * j.d) as f64;
+        vec![Sweep::new(&self.name, self.all.iter().map(cost).collect())]
+    }
+
+    fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
+        let j = &self.all[i];
+        let stream = job_stream(j, self.config_index[i]);
+        UnitResult::of(train_run(&self.spec, self.seed, stream, j.n, j.d, j.gamma))
+    }
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let records: Vec<RunRecord> = results.take(0)?;
+        Ok(findings(&self.spec, &self.all, &records))
+    }
+}
+
+/// The rows, claims and details of every job's record.
+fn findings(spec: &LeakySpec, all: &[Job], records: &[RunRecord]) -> Findings {
     let mut metrics = Metrics::default();
     let mut rows = Vec::new();
     let mut engines: Vec<String> = Vec::new();
-    for (j, rec) in all.iter().zip(&records) {
+    for (j, rec) in all.iter().zip(records) {
         let label = format!(
             "{:?}_n{}_d{}_gamma{}:{}",
             j.group, j.n, j.d, j.gamma, j.seed
@@ -514,7 +542,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             samples: rec.samples,
         });
     }
-    let (claims, mut details) = claims::analyze(&spec, &rows);
+    let (claims, mut details) = claims::analyze(spec, &rows);
     details.insert("engines_used".into(), serde_json::json!(engines));
     details.insert("runs".into(), serde_json::json!(rows.len()));
     details.insert(
@@ -529,12 +557,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             "bayes_error": 0.0,
         }),
     );
-    Ok(Findings {
+    Findings {
         metrics,
         claims,
         details: serde_json::Value::Object(details),
         extra_files: vec![("runs.csv".into(), to_csv(&rows))],
-    })
+    }
 }
 
 /// The study `study = "leaky_relu_benign"`.
@@ -542,6 +570,6 @@ pub const STUDY: StudyFns = StudyFns {
     name: "leaky_relu_benign",
     run_keys: RUN_KEYS,
     validate,
-    run,
+    plan,
     figures: plot,
 };

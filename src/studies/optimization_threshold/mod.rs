@@ -31,14 +31,14 @@ use serde::{Deserialize, Serialize};
 
 use super::toolkit::log_schedule;
 use super::toolkit::probe::{probe_neurons, theorem_covers, ProbeOptions};
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::error::{Error, Result};
 use crate::nets::wide::{
     init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
 };
 use crate::record::Metrics;
 use crate::rng::Numbering;
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 use crate::theory::early_alignment::{cosine, ols, population_d_linear_teacher};
 
@@ -410,15 +410,21 @@ impl fmt::Display for RunId<'_> {
     }
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+/// The experiment, prepared: one unit per (dimension, n, init, seed).
+struct Run {
+    spec: ThresholdSpec,
+    master: u64,
+    name: String,
+    jobs: Vec<Job>,
+}
+
+pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
     let spec: ThresholdSpec = loaded.study_section()?;
-    let master = loaded.header.seed;
-    let seeds = spec.seeds;
     let mut jobs = Vec::new();
     for (dim, ds) in spec.dims.iter().enumerate() {
         for n_index in 0..ds.n.len() {
             for init in 0..spec.inits.len() {
-                for seed in 0..seeds {
+                for seed in 0..spec.seeds {
                     jobs.push(Job {
                         dim,
                         n_index,
@@ -429,15 +435,43 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             }
         }
     }
-    // Largest jobs first would balance better, but job order fixes the
-    // output order; the sweep returns results in job order either way.
-    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
-        run_one(&spec, master, &jobs[i])
-    })?;
+    Ok(Box::new(Run {
+        spec,
+        master: loaded.header.seed,
+        name: loaded.header.name.clone(),
+        jobs,
+    }))
+}
 
+impl Plan for Run {
+    /// Cost steps x m x n d. Largest units first would balance better, but
+    /// unit order fixes the output order (results come back in unit order
+    /// either way).
+    fn sweeps(&self) -> Vec<Sweep> {
+        let (steps, m) = (self.spec.train.steps, self.spec.model.m);
+        let cost = |j: &Job| {
+            let ds = &self.spec.dims[j.dim];
+            (steps * m * ds.n[j.n_index] * ds.d) as f64
+        };
+        vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
+    }
+
+    fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
+        UnitResult::of(run_one(&self.spec, self.master, &self.jobs[i]))
+    }
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let records: Vec<RunRecord> = results.take(0)?;
+        Ok(findings(&self.spec, &self.jobs, &records))
+    }
+}
+
+/// The metrics, claims and details of every unit's record.
+fn findings(spec: &ThresholdSpec, jobs: &[Job], records: &[RunRecord]) -> Findings {
+    let seeds = spec.seeds;
     let mut metrics = Metrics::default();
-    for (job, rec) in jobs.iter().zip(&records) {
-        let run = RunId::of(&spec, job).to_string();
+    for (job, rec) in jobs.iter().zip(records) {
+        let run = RunId::of(spec, job).to_string();
         let last = spec.train.steps as u64;
         let ds = &spec.dims[job.dim];
         metrics.push(&run, 0, "config", "d", ds.d as f64);
@@ -458,13 +492,13 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         }
     }
 
-    let table = claims::Table::new(&spec, &jobs, &records);
+    let table = claims::Table::new(spec, jobs, records);
     let claims::Judged {
         claims,
         thresholds,
         details_dims,
-    } = claims::judge(&spec, &table);
-    Ok(Findings {
+    } = claims::judge(spec, &table);
+    Findings {
         metrics,
         claims,
         details: serde_json::json!({
@@ -475,7 +509,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             "population_extremal_directions": "+-beta*/||beta*|| (D(w) = (1 + gamma)/2 beta* for every w)",
         }),
         extra_files: Vec::new(),
-    })
+    }
 }
 
 /// The study `study = "optimization_threshold"`.
@@ -483,7 +517,7 @@ pub const STUDY: StudyFns = StudyFns {
     name: "optimization_threshold",
     run_keys: RUN_KEYS,
     validate,
-    run,
+    plan,
     figures: plot,
 };
 

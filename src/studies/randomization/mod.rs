@@ -40,14 +40,14 @@ use super::toolkit::cnn::{
     check_momentum_and_decay, epoch_metrics, load_cifar_pair, train_state, CifarPair,
 };
 use super::toolkit::{cell_runs, check_unique, fail};
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
 use crate::data::randomize::{self, Randomization, Setting};
 use crate::error::Result;
 use crate::nets::cnn::fit::steps_per_epoch;
 use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile};
 use crate::record::{quantile, Metrics};
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 
 // ---------------------------------------------------------------- the spec
@@ -140,7 +140,7 @@ fn default_slowdown() -> [f64; 2] {
     [1.5, 3.5]
 }
 fn default_slowdown_source() -> String {
-    "Zhang et al. ICLR 2017, Sec. 2.2 and Fig. 1b: fitting random labels takes a small constant factor longer than true labels (1.5-3.5x in papers.md S4, read from Fig. 1b)".into()
+    "Zhang et al. ICLR 2017, Sec. 2.2 and Fig. 1b: fitting random labels takes a small constant factor longer than true labels (1.5-3.5x, read from Fig. 1b, unverified)".into()
 }
 fn default_confidence() -> f64 {
     0.99
@@ -411,9 +411,19 @@ fn train_run(
 /// The experiment: every (model, randomization, seed) is one run of
 /// `train_run`; the runs of each (model, randomization) form a cell, judged
 /// by `claims` and summarised (medians) in table.csv.
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+struct Run {
+    spec: RandomizationSpec,
+    seed: u64,
+    name: String,
+    ctx: RunContext,
+    dir: PathBuf,
+    data: CifarPair,
+    /// Every (model, randomization, seed).
+    jobs: Vec<(usize, usize, usize)>,
+}
+
+pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
     let spec: RandomizationSpec = loaded.study_section()?;
-    let seed = loaded.header.seed;
     let dir: PathBuf = ctx
         .data
         .clone()
@@ -425,18 +435,67 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         ("data.test", spec.data.test),
     )?;
     let runs = spec.train.runs;
+    let rands = spec.randomizations().len();
+    let jobs = (0..spec.model.archs.len())
+        .flat_map(|a| (0..rands).flat_map(move |r| (0..runs).map(move |s| (a, r, s))))
+        .collect();
+    Ok(Box::new(Run {
+        spec,
+        seed: loaded.header.seed,
+        name: loaded.header.name.clone(),
+        ctx: ctx.clone(),
+        dir,
+        data,
+        jobs,
+    }))
+}
+
+impl Plan for Run {
+    /// Cost max_epochs x training images x parameters (a run stops early
+    /// once it fits).
+    fn sweeps(&self) -> Vec<Sweep> {
+        let spec = &self.spec;
+        let per_param = (spec.train.max_epochs * self.data.train.len()) as f64;
+        let params: Vec<f64> = (spec.model.archs.iter())
+            .map(|a| {
+                Model::for_arch(a, spec.data.classes.len()).map_or(1, |m| m.param_count()) as f64
+            })
+            .collect();
+        let cost = |&(a, _, _): &(usize, usize, usize)| per_param * params[a];
+        vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
+    }
+
+    fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
+        let state = train_state(&self.ctx, &self.name, i, self.spec.train.checkpoint_every);
+        UnitResult::of(train_run(
+            &self.spec,
+            &self.data,
+            self.seed,
+            self.jobs[i],
+            &state,
+        ))
+    }
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let records: Vec<RunRecord> = results.take(0)?;
+        Ok(findings(&self, &records))
+    }
+}
+
+/// The cells' claims and table.csv from every run's record.
+fn findings(run: &Run, records: &[RunRecord]) -> Findings {
+    let Run {
+        spec,
+        dir,
+        data,
+        jobs,
+        ..
+    } = run;
+    let runs = spec.train.runs;
     let rands = spec.randomizations();
     let archs = spec.model.archs.len();
-    let jobs: Vec<(usize, usize, usize)> = (0..archs)
-        .flat_map(|a| (0..rands.len()).flat_map(move |r| (0..runs).map(move |s| (a, r, s))))
-        .collect();
-    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
-        let state = train_state(ctx, &loaded.header.name, i, spec.train.checkpoint_every);
-        train_run(&spec, &data, seed, jobs[i], &state)
-    })?;
-
     let mut metrics = Metrics::default();
-    for r in &records {
+    for r in records {
         metrics.rows.extend(r.metrics.rows.iter().cloned());
     }
     // cells[a][r]: the runs of model a under randomization r.
@@ -447,12 +506,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
                 .enumerate()
                 .map(|(ri, &r)| Cell {
                     r,
-                    runs: cell_runs(&jobs, &records, a, ri),
+                    runs: cell_runs(jobs, records, a, ri),
                 })
                 .collect()
         })
         .collect();
-    let claims = claims(&spec, &cells, data.test.len());
+    let claims = claims(spec, &cells, data.test.len());
 
     let mut table = String::from(
         "model,randomization,corruption,runs,fitted_runs,median_epochs_to_fit,median_steps_to_fit,median_final_train_error,median_test_error\n",
@@ -492,12 +551,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         })).collect::<Vec<_>>(),
         "table": "medians over runs in table.csv (NaN where a run did not fit); per-run values in metrics.csv (split \"final\")",
     });
-    Ok(Findings {
+    Findings {
         metrics,
         claims,
         details,
         extra_files: vec![("table.csv".into(), table)],
-    })
+    }
 }
 
 /// The study `study = "randomization"`.
@@ -505,7 +564,7 @@ pub const STUDY: StudyFns = StudyFns {
     name: "randomization",
     run_keys: RUN_KEYS,
     validate,
-    run,
+    plan,
     figures: figures::plot,
 };
 

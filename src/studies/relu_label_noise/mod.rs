@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use super::toolkit::check_unique;
 use super::toolkit::csv::to_csv;
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::gaussian_mixture::{GaussianMixture, NoiseSpectrum};
 use crate::data::label_noise::{flip_binary, FlipRule};
 use crate::error::{Error, Result};
@@ -62,7 +62,7 @@ use crate::nets::two_layer::{
 };
 use crate::record::Metrics;
 use crate::rng::{Numbering, Rng};
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 use crate::theory::label_noise::{bayes_error, RegimeRule};
 
@@ -657,17 +657,54 @@ fn jobs(spec: &ReluNoiseSpec) -> Vec<Job> {
     out
 }
 
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
+/// The experiment, prepared: one unit per job (`jobs`).
+struct Run {
+    spec: ReluNoiseSpec,
+    seed: u64,
+    name: String,
+    jobs: Vec<Job>,
+}
+
+pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
     let spec: ReluNoiseSpec = loaded.study_section()?;
-    let seed = loaded.header.seed;
-    let jobs = jobs(&spec);
-    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
-        train_run(&spec, seed, &jobs[i])
-    })?;
+    Ok(Box::new(Run {
+        jobs: jobs(&spec),
+        spec,
+        seed: loaded.header.seed,
+        name: loaded.header.name.clone(),
+    }))
+}
+
+impl Plan for Run {
+    /// Cost max_steps x n p m (a run may stop early once it fits).
+    fn sweeps(&self) -> Vec<Sweep> {
+        let cost = |j: &Job| {
+            let n = self.spec.data.n[j.ni];
+            let (p, m) = self
+                .spec
+                .grid
+                .shape(j.family, self.spec.grid.ratios[j.ri], n);
+            (self.spec.model.max_steps * n * p * m) as f64
+        };
+        vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
+    }
+
+    fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
+        UnitResult::of(train_run(&self.spec, self.seed, &self.jobs[i]))
+    }
+
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let records: Vec<RunRecord> = results.take(0)?;
+        Ok(findings(&self.spec, &self.jobs, &records))
+    }
+}
+
+/// The metrics, runs.csv and claims of every job's record.
+fn findings(spec: &ReluNoiseSpec, jobs: &[Job], records: &[RunRecord]) -> Findings {
     let (d, g) = (&spec.data, &spec.grid);
     let mut metrics = Metrics::default();
     let mut rows = Vec::with_capacity(jobs.len());
-    for (job, rec) in jobs.iter().zip(&records) {
+    for (job, rec) in jobs.iter().zip(records) {
         let (ratio, n, eta) = (g.ratios[job.ri], d.n[job.ni], d.eta[job.ei]);
         let (p, m) = g.shape(job.family, ratio, n);
         let act = activation_name(job.activation);
@@ -709,13 +746,13 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             engine: rec.engine.clone(),
         });
     }
-    let (claims, details) = claims::analyze(&spec, &rows, jobs.len());
-    Ok(Findings {
+    let (claims, details) = claims::analyze(spec, &rows, jobs.len());
+    Findings {
         metrics,
         claims,
         details: serde_json::Value::Object(details),
         extra_files: vec![("runs.csv".into(), to_csv(&rows))],
-    })
+    }
 }
 
 /// The study `study = "relu_label_noise"`.
@@ -723,7 +760,7 @@ pub const STUDY: StudyFns = StudyFns {
     name: "relu_label_noise",
     run_keys: RUN_KEYS,
     validate,
-    run,
+    plan,
     figures: figures::plot,
 };
 

@@ -17,12 +17,14 @@
 mod claims;
 mod csv;
 mod figures;
+mod map;
 
 use serde::{Deserialize, Serialize};
 
-use self::claims::{correlation_and_slope, map_claims, panel_claims, values_at};
+use self::claims::{correlation_and_slope, panel_claims, values_at};
+use self::map::{grokking_map, map_cells, map_unit};
 use super::toolkit::{check_unique, log_schedule};
-use super::{Findings, StudyFns};
+use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::label_noise::FlipRule;
 use crate::data::xor_cluster::{Representation, XorCluster, XorClusterSample};
 use crate::error::{Error, Result};
@@ -32,9 +34,9 @@ use crate::nets::loss::Loss;
 use crate::nets::two_layer::{
     choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
-use crate::record::{quantile, Claim, Metrics};
+use crate::record::Metrics;
 use crate::rng::Numbering;
-use crate::runner::{sweep, RunContext};
+use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
 use crate::theory::xor_cluster::XorRegime;
 
@@ -555,33 +557,71 @@ fn figure_steps(spec: &XorSpec, panel: &PanelSpec) -> Vec<usize> {
     s
 }
 
-/// The experiment: every (panel, run) trains one network (`train_run`) on
-/// the panel's step size; a panel's runs are judged by `panel_claims`;
-/// then the grokking map, if the spec has one.
-pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
-    let spec: XorSpec = loaded.study_section()?;
-    let seed = loaded.header.seed;
+/// The experiment, prepared: every (panel, run) trains one network
+/// (`train_run`) on the panel's step size (sweep 0); a panel's runs are
+/// judged by `panel_claims`; then the grokking map (sweep 1), if the spec
+/// has one.
+struct Run {
+    spec: XorSpec,
+    seed: u64,
+    name: String,
+    /// Every (panel, run) pair is one unit, drawing from the stream of key (k, r).
+    jobs: Vec<(usize, usize)>,
+    /// The map's (alpha, omega, run) cells.
+    cells: Vec<(usize, usize, usize)>,
+}
 
-    // Every (panel, run) pair is one job, drawing from the stream of key (k, r).
-    let jobs: Vec<(usize, usize)> = spec
+pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
+    let spec: XorSpec = loaded.study_section()?;
+    let jobs = spec
         .panels
         .iter()
         .enumerate()
         .flat_map(|(k, p)| (0..p.runs).map(move |r| (k, r)))
         .collect();
-    let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
-        let (k, r) = jobs[i];
+    let cells = spec.grokking_map.as_ref().map_or(Vec::new(), map_cells);
+    Ok(Box::new(Run {
+        spec,
+        seed: loaded.header.seed,
+        name: loaded.header.name.clone(),
+        jobs,
+        cells,
+    }))
+}
+
+impl Plan for Run {
+    /// Cost steps x n m (the data and width are the study's).
+    fn sweeps(&self) -> Vec<Sweep> {
+        let size = (self.spec.data.n * self.spec.model.m) as f64;
+        let panels = self
+            .jobs
+            .iter()
+            .map(|&(k, _)| self.spec.panels[k].steps as f64 * size);
+        let mut sweeps = vec![Sweep::new(&self.name, panels.collect())];
+        if let Some(map) = &self.spec.grokking_map {
+            let cost = map.max_steps as f64 * size;
+            sweeps.push(Sweep::new("grokking_map", vec![cost; self.cells.len()]));
+        }
+        sweeps
+    }
+
+    fn run_unit(&self, sweep: usize, i: usize) -> Result<UnitResult> {
+        let spec = &self.spec;
+        if let (1, Some(map)) = (sweep, &spec.grokking_map) {
+            return UnitResult::of(map_unit(spec, map, self.seed, self.cells[i]));
+        }
+        let (k, r) = self.jobs[i];
         let panel = &spec.panels[k];
         let extra: Vec<usize> = panel.reference.iter().map(|p| p.step).collect();
         let schedule = log_schedule(panel.steps, panel.dense_until, 1.05, &extra);
         let fig = if r == 0 {
-            figure_steps(&spec, panel)
+            figure_steps(spec, panel)
         } else {
             Vec::new()
         };
-        train_run(
-            &spec,
-            seed,
+        UnitResult::of(train_run(
+            spec,
+            self.seed,
             &format!("{}:{r}", panel.id),
             PANEL_STREAMS.index(&[k, r]),
             panel.alpha,
@@ -590,9 +630,27 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             &schedule,
             &fig,
             None,
-        )
-    })?;
+        ))
+    }
 
+    fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
+        let records: Vec<RunRecord> = results.take(0)?;
+        let hits: Vec<f64> = match &self.spec.grokking_map {
+            Some(_) => results.take(1)?,
+            None => Vec::new(),
+        };
+        Ok(findings(&self.spec, &records, &self.cells, &hits))
+    }
+}
+
+/// The panels' claims, details and figure files from their runs'
+/// records, then the grokking map's from its cells' first hits.
+fn findings(
+    spec: &XorSpec,
+    records: &[RunRecord],
+    cells: &[(usize, usize, usize)],
+    hits: &[f64],
+) -> Findings {
     let mut metrics = Metrics::default();
     let mut claims = Vec::new();
     let mut details = serde_json::Map::new();
@@ -605,11 +663,8 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         for rec in recs {
             panel_metrics.rows.extend(rec.metrics.rows.iter().cloned());
         }
-        claims.extend(panel_claims(&spec, panel, &panel_metrics, recs));
-        details.insert(
-            panel.id.clone(),
-            panel_details(&spec, panel, &panel_metrics),
-        );
+        claims.extend(panel_claims(spec, panel, &panel_metrics, recs));
+        details.insert(panel.id.clone(), panel_details(spec, panel, &panel_metrics));
         let (n, p) = csv::figure_rows(&panel.id, recs);
         neurons.extend(n);
         points.extend(p);
@@ -617,18 +672,18 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     }
 
     if let Some(map) = &spec.grokking_map {
-        let (map_metrics, map_details, map_claims) = grokking_map(&spec, map, seed, ctx)?;
+        let (map_metrics, map_details, map_claims) = grokking_map(map, cells, hits);
         metrics.extend(map_metrics);
         claims.extend(map_claims);
         details.insert("grokking_map".into(), map_details);
     }
 
-    Ok(Findings {
+    Findings {
         metrics,
         claims,
         details: serde_json::Value::Object(details),
         extra_files: csv::figure_files(&neurons, &points),
-    })
+    }
 }
 
 /// A panel's entry in summary.json: its sizes, the theorem's assumptions
@@ -653,90 +708,11 @@ fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> 
     })
 }
 
-/// Beyond the paper: the first recorded step at which clean test accuracy
-/// reaches the threshold, median over runs, for each (alpha, omega_init).
-fn grokking_map(
-    spec: &XorSpec,
-    map: &MapSpec,
-    seed: u64,
-    ctx: &RunContext,
-) -> Result<(Metrics, serde_json::Value, Vec<Claim>)> {
-    let runs = map.runs;
-    let cells: Vec<(usize, usize, usize)> = (0..map.alphas.len())
-        .flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r))))
-        .collect();
-    let schedule = log_schedule(map.max_steps, 20, 1.05, &[]);
-    let hits = sweep(ctx, "grokking_map", cells.len(), |c| {
-        let (i, j, r) = cells[c];
-        let label = format!("map:a{i}:w{j}:{r}");
-        // Common random numbers: run r sees the same data and W(0)/omega in every cell.
-        let rec = train_run(
-            spec,
-            seed,
-            &label,
-            MAP_STREAMS.index(&[r]),
-            map.alphas[i],
-            map.omegas[j],
-            map.max_steps,
-            &schedule,
-            &[],
-            Some(map.threshold),
-        )?;
-        let hit = rec
-            .metrics
-            .rows
-            .iter()
-            .filter(|row| {
-                row.split == "test" && row.metric == "accuracy" && row.value >= map.threshold
-            })
-            .map(|row| row.step)
-            .min();
-        Ok(hit.map(|s| s as f64).unwrap_or(f64::INFINITY))
-    })?;
-    let mut metrics = Metrics::default();
-    let mut grid = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
-    for (i, row) in grid.iter_mut().enumerate() {
-        for (j, cell) in row.iter_mut().enumerate() {
-            let vals: Vec<f64> = cells
-                .iter()
-                .zip(&hits)
-                .filter(|((a, b, _), _)| *a == i && *b == j)
-                .map(|(_, &h)| h)
-                .collect();
-            let med = quantile(&vals, 0.5);
-            *cell = med;
-            metrics.push(&format!("map:a{i}:w{j}"), 0, "map", "alpha", map.alphas[i]);
-            metrics.push(
-                &format!("map:a{i}:w{j}"),
-                0,
-                "map",
-                "omega_init",
-                map.omegas[j],
-            );
-            metrics.push(
-                &format!("map:a{i}:w{j}"),
-                0,
-                "map",
-                "median_grokking_step",
-                if med.is_finite() { med } else { -1.0 },
-            );
-        }
-    }
-    let claims = map_claims(map, &grid, runs);
-    let details = serde_json::json!({
-        "threshold": map.threshold, "runs": runs, "max_steps": map.max_steps,
-        "note": "median first recorded step with clean test accuracy >= threshold; -1 in metrics.csv = not reached within max_steps",
-        "alphas": map.alphas, "omegas": map.omegas,
-        "median_grokking_step": grid.iter().map(|r| r.iter().map(|v| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null }).collect::<Vec<_>>()).collect::<Vec<_>>(),
-    });
-    Ok((metrics, details, claims))
-}
-
 /// The study `study = "xor_cluster"`.
 pub const STUDY: StudyFns = StudyFns {
     name: "xor_cluster",
     run_keys: RUN_KEYS,
     validate,
-    run,
+    plan,
     figures: figures::plot,
 };

@@ -172,7 +172,7 @@ fn model_forward_and_gradient_match_the_layer_by_layer_reference() {
 
 #[test]
 fn course_cnn_parameter_counts_match_the_project_formula() {
-    // P = 460 + 151k + 25k h1 + h1 + h1 h2 + 5 h2 (papers.md S4), and the listed counts.
+    // P = 460 + 151k + 25k h1 + h1 + h1 h2 + 5 h2 (the course project's formula), and the listed counts.
     let listed = [
         (5, 15, 10, 3305),
         (8, 70, 50, 19488),

@@ -1,0 +1,170 @@
+//! The unit executor: a plan's units on a thread pool, each finished unit
+//! saved in the unit store, results in unit order.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::progress::Progress;
+use super::units::UnitStore;
+use super::RunContext;
+use crate::error::{Error, Result};
+use crate::studies::{Plan, Results, UnitResult};
+
+/// How running a plan's units ended.
+pub(crate) enum Ran {
+    /// Every unit's result, computed here or loaded from the store.
+    All(Results),
+    /// A shard's share: `here` of `total` units are in the store;
+    /// `overfit merge` completes the run.
+    Part { here: usize, total: usize },
+}
+
+/// Run every unit of `plan`, sweep after sweep, on `ctx.threads` workers
+/// (OpenBLAS runs on one thread in every process: `crate::blas`), with a
+/// progress bar on stderr under `label`. Each finished unit is saved in
+/// DIR/.units/<sweep label>/, so a killed run continues with `--resume`
+/// and shards combine with `overfit merge`; `--shard I/N` runs unit i of
+/// each sweep when i = I mod N. Results come back in unit order whatever
+/// the scheduling, so output never depends on the thread count or the
+/// shard layout.
+pub(crate) fn run_units(plan: &dyn Plan, ctx: &RunContext, label: &str) -> Result<Ran> {
+    let store = UnitStore::new(&ctx.out);
+    let sweeps = plan.sweeps();
+    let progress = Progress::new(label, &sweeps);
+    let threads = ctx.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::bad(format!("--threads {threads}: {e}")))?;
+    let (mut results, mut seconds, mut missing) = (Vec::new(), Vec::new(), 0);
+    for (s, sweep) in sweeps.iter().enumerate() {
+        let start = Instant::now();
+        let got: Vec<Result<Option<UnitResult>>> = pool.install(|| {
+            (0..sweep.costs.len())
+                .into_par_iter()
+                .map(|i| {
+                    let r = unit(plan, ctx, &store, s, &sweep.label, i);
+                    let computed = matches!(r, Ok((_, true)));
+                    progress.finished(sweep.costs[i], computed);
+                    r.map(|(u, _)| u)
+                })
+                .collect()
+        });
+        seconds.push(start.elapsed().as_secs_f64());
+        let got: Vec<Option<UnitResult>> = got.into_iter().collect::<Result<_>>()?;
+        missing += got.iter().filter(|u| u.is_none()).count();
+        results.push(got);
+    }
+    progress.finish();
+    if missing > 0 {
+        let total: usize = results.iter().map(Vec::len).sum();
+        return Ok(Ran::Part {
+            here: total - missing,
+            total,
+        });
+    }
+    Ok(Ran::All(Results {
+        sweeps: results
+            .into_iter()
+            .map(|got| got.into_iter().map(|u| u.expect("none missing")).collect())
+            .collect(),
+        seconds,
+    }))
+}
+
+/// Unit `i` of sweep `s` (labelled `label`): loaded from the store under
+/// `--resume` or `merge`, None when it is another shard's, else computed
+/// and saved; with whether it was computed here.
+fn unit(
+    plan: &dyn Plan,
+    ctx: &RunContext,
+    store: &UnitStore,
+    s: usize,
+    label: &str,
+    i: usize,
+) -> Result<(Option<UnitResult>, bool)> {
+    if ctx.resume || ctx.require_cached {
+        match store.load::<toml::Value>(label, i) {
+            Ok(Some(t)) => return Ok((Some(UnitResult(t)), false)),
+            Ok(None) => {}
+            // A unit cut short or damaged on disk is only a
+            // lost result: --resume computes it again.
+            Err(e) if !ctx.require_cached => {
+                eprintln!("warning: {e}; computing it again");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if ctx.require_cached {
+        return Err(Error::bad(format!(
+            "merge: unit {i} of sweep {label:?} is in no shard ({} missing)",
+            store.path(label, i).display()
+        )));
+    }
+    if ctx.shard.is_some_and(|sh| !sh.owns(i)) {
+        return Ok((None, false));
+    }
+    let u = plan.run_unit(s, i)?;
+    store.save(label, i, &u.0)?;
+    Ok((Some(u), true))
+}
+
+/// The mid-run state file of unit `index` of sweep `label` (see
+/// `UnitStore::state_path`): a unit that saves its state there every few
+/// epochs continues from it under `--resume`.
+pub fn unit_state_path(ctx: &RunContext, label: &str, index: usize) -> PathBuf {
+    UnitStore::new(&ctx.out).state_path(label, index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::studies::{Findings, Sweep};
+
+    /// Two sweeps of squares and cubes (results of two types).
+    struct Powers;
+
+    impl Plan for Powers {
+        fn sweeps(&self) -> Vec<Sweep> {
+            vec![
+                Sweep::new("sq", vec![1.0; 50]),
+                Sweep::new("cube", vec![2.0; 7]),
+            ]
+        }
+        fn run_unit(&self, sweep: usize, i: usize) -> Result<UnitResult> {
+            match sweep {
+                0 => UnitResult::of(Ok(i * i)),
+                _ => UnitResult::of(Ok(vec![(i * i * i) as f64, f64::NAN])),
+            }
+        }
+        fn findings(self: Box<Self>, _: Results) -> Result<Findings> {
+            unreachable!("not called here")
+        }
+    }
+
+    #[test]
+    fn units_come_back_in_order_and_type_and_shards_leave_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = RunContext::new(dir.path(), 2);
+        let Ran::All(mut r) = run_units(&Powers, &ctx, "t").unwrap() else {
+            panic!("a plain run runs every unit")
+        };
+        let sq: Vec<usize> = r.take(0).unwrap();
+        assert_eq!(sq, (0..50).map(|i| i * i).collect::<Vec<_>>());
+        let cube: Vec<Vec<f64>> = r.take(1).unwrap();
+        assert_eq!(cube[3][0], 27.0);
+        assert!(cube[3][1].is_nan());
+        // Shard 1/3: units 1, 4, 7, ... of each sweep, in both sweeps.
+        let dir = tempfile::tempdir().unwrap();
+        let shard = RunContext {
+            shard: Some(crate::runner::Shard { index: 1, count: 3 }),
+            ..RunContext::new(dir.path(), 2)
+        };
+        let Ran::Part { here, total } = run_units(&Powers, &shard, "t").unwrap() else {
+            panic!("a shard runs a share")
+        };
+        assert_eq!((here, total), (17 + 2, 57));
+    }
+}
