@@ -283,19 +283,15 @@ fn noise_claims(
 mod tests {
     use super::super::TableRow;
     use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
     use crate::record::Metrics;
     use crate::record::Verdict::{self, *};
 
     /// The noise sweep's spec with two Table 1 rows (test error 0.13 at
     /// architecture 2, 0.11 at 8) and an interpolation bound of 20000 params.
     fn spec() -> CnnSweepSpec {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/experiments/cnn_label_noise_sweep.toml"
-        );
-        let mut s: CnnSweepSpec = crate::spec::load(path.as_ref(), false)
-            .and_then(|l| l.study_section())
-            .unwrap();
+        let mut s: CnnSweepSpec = crate::spec::committed("cnn_label_noise_sweep", false);
         let row = |a: usize, test_error| TableRow {
             arch: s.model.archs[a],
             train_error: 0.0,
@@ -353,17 +349,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        claims(s, &cells, runs)
-            .iter()
-            .map(|c| (c.id.clone(), c.verdict()))
-            .collect()
-    }
-
-    fn verdict(v: &[(String, Verdict)], id: &str) -> Verdict {
-        v.iter()
-            .find(|(i, _)| i == id)
-            .unwrap_or_else(|| panic!("no claim {id}: {v:?}"))
-            .1
+        verdicts_of(&claims(s, &cells, runs))
     }
 
     /// Double descent: falling test error with a 0.1 bump at architecture 6,

@@ -367,6 +367,8 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
 mod tests {
     use super::super::{alignment_step, training_points};
     use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
     use crate::record::Metrics;
     use crate::record::Verdict::{self, *};
     use crate::theory::early_alignment::{ols, scan_sphere};
@@ -380,10 +382,7 @@ mod tests {
     }
 
     fn setup(name: &str, seed: u64) -> Setup {
-        let path = format!("{}/experiments/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-        let spec: EarlySpec = crate::spec::load(path.as_ref(), false)
-            .and_then(|l| l.study_section())
-            .unwrap();
+        let spec: EarlySpec = crate::spec::committed(name, false);
         let data = training_points(&spec, seed).unwrap();
         let scan = scan_sphere(&data, spec.model.gamma, spec.probes.scan_resolution).unwrap();
         let fit = ols(&data).unwrap();
@@ -514,17 +513,7 @@ mod tests {
                 })
                 .collect(),
         };
-        judge(&inputs, &main, &sweep)
-            .iter()
-            .map(|c| (c.id.clone(), c.verdict()))
-            .collect()
-    }
-
-    fn verdict(v: &[(String, Verdict)], id: &str) -> Verdict {
-        v.iter()
-            .find(|(i, _)| i == id)
-            .unwrap_or_else(|| panic!("no claim {id}: {v:?}"))
-            .1
+        verdicts_of(&judge(&inputs, &main, &sweep))
     }
 
     /// The claims of the two committed specs.

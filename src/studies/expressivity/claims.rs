@@ -297,14 +297,13 @@ fn gd_claim(gd: &GdContrast, gd_records: &[GdRecord]) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
     use crate::record::Metrics;
     use crate::record::Verdict::{self, *};
 
     fn spec() -> ExpressivitySpec {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/expressivity.toml");
-        crate::spec::load(path.as_ref(), false)
-            .and_then(|l| l.study_section())
-            .unwrap()
+        crate::spec::committed("expressivity", false)
     }
 
     /// A Gaussian +-1 run at (n, d) with max|w| = `w` and |a| = sqrt(d) that
@@ -358,17 +357,7 @@ mod tests {
         fits: &[FitRecord],
         gd: &[GdRecord],
     ) -> Vec<(String, Verdict)> {
-        claims(s, fits, gd, false)
-            .iter()
-            .map(|c| (c.id.clone(), c.verdict()))
-            .collect()
-    }
-
-    fn verdict(v: &[(String, Verdict)], id: &str) -> Verdict {
-        v.iter()
-            .find(|(i, _)| i == id)
-            .unwrap_or_else(|| panic!("no claim {id}: {v:?}"))
-            .1
+        verdicts_of(&claims(s, fits, gd, false))
     }
 
     const IDS: [&str; 9] = [

@@ -478,18 +478,14 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
     use crate::record::Verdict::{self, *};
 
     const SEEDS: usize = 10;
 
     fn spec() -> LabelNoiseSpec {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/experiments/label_noise_phase.toml"
-        );
-        crate::spec::load(path.as_ref(), true)
-            .and_then(|l| l.study_section())
-            .unwrap()
+        crate::spec::committed("label_noise_phase", true)
     }
 
     /// Rows that agree with the closed form: the theory's SNR in every seed,
@@ -555,18 +551,7 @@ mod tests {
     }
 
     fn verdicts(spec: &LabelNoiseSpec, rows: &[Row], gd: &[GdRow]) -> Vec<(String, Verdict)> {
-        analyze(spec, rows, gd, SEEDS)
-            .0
-            .iter()
-            .map(|c| (c.id.clone(), c.verdict()))
-            .collect()
-    }
-
-    fn verdict(v: &[(String, Verdict)], id: &str) -> Verdict {
-        v.iter()
-            .find(|(i, _)| i == id)
-            .unwrap_or_else(|| panic!("no claim {id}: {v:?}"))
-            .1
+        verdicts_of(&analyze(spec, rows, gd, SEEDS).0)
     }
 
     /// Every claim id the quick spec produces, so that the tests below cover each.

@@ -155,16 +155,11 @@ pub(super) fn analyze(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::verdicts as verdicts_of;
     use crate::record::Verdict::{self, *};
 
     fn spec() -> LeakySpec {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/experiments/leaky_relu_benign.toml"
-        );
-        crate::spec::load(path.as_ref(), false)
-            .and_then(|l| l.study_section())
-            .unwrap()
+        crate::spec::committed("leaky_relu_benign", false)
     }
 
     const DRAWS: f64 = 1e5;
@@ -201,11 +196,7 @@ mod tests {
     }
 
     fn verdicts(s: &LeakySpec, rows: &[Row]) -> Vec<(String, Verdict)> {
-        analyze(s, rows)
-            .0
-            .iter()
-            .map(|c| (c.id.clone(), c.verdict()))
-            .collect()
+        verdicts_of(&analyze(s, rows).0)
     }
 
     const IDS: [&str; 4] = [

@@ -383,16 +383,12 @@ fn threshold_scaling_claim(thresholds: &[(usize, Option<usize>)]) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
     use crate::record::Verdict::{self, *};
 
     fn spec() -> ThresholdSpec {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/experiments/optimization_threshold.toml"
-        );
-        crate::spec::load(path.as_ref(), false)
-            .and_then(|l| l.study_section())
-            .unwrap()
+        crate::spec::committed("optimization_threshold", false)
     }
 
     /// Synthetic runs of the spec's grid: the small init interpolates below
@@ -446,18 +442,7 @@ mod tests {
         (jobs, recs): (Vec<Job>, Vec<RunRecord>),
     ) -> Vec<(String, Verdict)> {
         let table = Table::new(s, &jobs, &recs);
-        judge(s, &table)
-            .claims
-            .iter()
-            .map(|c| (c.id.clone(), c.verdict()))
-            .collect()
-    }
-
-    fn verdict(v: &[(String, Verdict)], id: &str) -> Verdict {
-        v.iter()
-            .find(|(i, _)| i == id)
-            .unwrap_or_else(|| panic!("no claim {id}: {v:?}"))
-            .1
+        verdicts_of(&judge(s, &table).claims)
     }
 
     const PER_DIM: [&str; 8] = [
