@@ -344,6 +344,32 @@ fn judge(predicted: &Prediction, measured: &Measured) -> (Verdict, String) {
     }
 }
 
+/// The largest (`pick` = f64::max) or smallest (f64::min) of per-run values;
+/// NaN, so inconclusive, when there is no run or a run's value is undefined
+/// (a fold from 0 would make an empty set hold, and f64::max skips NaN).
+pub fn extreme(values: &[f64], pick: fn(f64, f64) -> f64) -> f64 {
+    if values.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    values.iter().copied().reduce(pick).unwrap_or(f64::NAN)
+}
+
+/// Test support: each claim's id and verdict, in order.
+#[cfg(test)]
+pub fn verdicts(claims: &[Claim]) -> Vec<(String, Verdict)> {
+    claims.iter().map(|c| (c.id.clone(), c.verdict())).collect()
+}
+
+/// Test support: the verdict of claim `id` among `verdicts` (panics, listing
+/// them, when it is absent).
+#[cfg(test)]
+pub fn verdict_of(verdicts: &[(String, Verdict)], id: &str) -> Verdict {
+    let found = verdicts.iter().find(|(i, _)| i == id);
+    found
+        .unwrap_or_else(|| panic!("no claim {id}: {verdicts:?}"))
+        .1
+}
+
 /// Linear-interpolated quantile of unsorted values (NaN-free input), q in [0, 1].
 pub fn quantile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {

@@ -265,6 +265,16 @@ impl LoadedSpec {
     }
 }
 
+/// Test support: the study section of the committed spec
+/// experiments/{name}.toml (its quick preset when `quick`).
+#[cfg(test)]
+pub fn committed<T: DeserializeOwned>(name: &str, quick: bool) -> T {
+    let path = format!("{}/experiments/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    load(path.as_ref(), quick)
+        .and_then(|l| l.study_section())
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

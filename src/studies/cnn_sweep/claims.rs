@@ -189,7 +189,13 @@ fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option
 /// At 0% noise: an interior peak of the test-error curve whose prominence
 /// exceeds 2 standard errors of a difference of two medians of `runs` seeds.
 fn zero_noise_peak(sorted: &[&Cell], curve: &[f64], runs: usize) -> Claim {
-    let (height, at) = peak_prominence(curve);
+    // A cell without a median (no runs, NaN) leaves the curve, so its peak, undefined.
+    let undefined = curve.iter().any(|v| v.is_nan());
+    let (height, at) = if undefined {
+        (f64::NAN, None)
+    } else {
+        peak_prominence(curve)
+    };
     // Noise scale: the standard error of a difference of two medians of `runs` seeds.
     let pooled = (sorted
         .iter()
@@ -205,6 +211,7 @@ fn zero_noise_peak(sorted: &[&Cell], curve: &[f64], runs: usize) -> Claim {
         Prediction::AtLeast { bound: 2.0 * se_diff },
         Measured { runs, ..Measured::single(height) }.with_note(match at {
             Some(i) => format!("peak at {} params; pooled seed sd {pooled:.4}", sorted[i].params),
+            None if undefined => "a cell's median final test error is undefined".to_string(),
             None => "no interior peak".to_string(),
         }),
     )
@@ -230,7 +237,10 @@ fn noise_claims(
     let interp = sorted
         .iter()
         .find(|c| c.median(|r| r.final_train_error) <= cs.interpolation_error.max(0.0));
+    // A cell without a median leaves the peak's place undefined.
+    let undefined = curve.iter().any(|v| v.is_nan());
     let ratio = interp
+        .filter(|_| !undefined)
         .map(|c| sorted[peak_i].params as f64 / c.params as f64)
         .unwrap_or(f64::NAN);
     out.push(Claim::new(
@@ -239,6 +249,7 @@ fn noise_claims(
         "Nakkiran et al. 2019 (deep double descent): the test-error peak sits where the model first interpolates, effective model complexity ~ n",
         Prediction::Interval { low: 1.0 / cs.peak_ratio, high: cs.peak_ratio },
         Measured { runs, ..Measured::single(ratio) }.with_note(match interp {
+            _ if undefined => "a cell's median final test error is undefined".to_string(),
             Some(c) => format!("peak at {} params, first interpolating model {} params", sorted[peak_i].params, c.params),
             None => format!("no model fitted the noisy labels within {} epochs", spec.train.epochs),
         }),
@@ -270,7 +281,206 @@ fn noise_claims(
 
 #[cfg(test)]
 mod tests {
+    use super::super::TableRow;
     use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
+    use crate::record::Metrics;
+    use crate::record::Verdict::{self, *};
+
+    /// The noise sweep's spec with two Table 1 rows (test error 0.13 at
+    /// architecture 2, 0.11 at 8) and an interpolation bound of 20000 params.
+    fn spec() -> CnnSweepSpec {
+        let mut s: CnnSweepSpec = crate::spec::committed("cnn_label_noise_sweep", false);
+        let row = |a: usize, test_error| TableRow {
+            arch: s.model.archs[a],
+            train_error: 0.0,
+            test_error,
+            epochs: 150,
+        };
+        s.claims.table1 = vec![row(2, 0.13), row(8, 0.11)];
+        s.claims.interpolation_above = Some(20000.0);
+        s
+    }
+
+    /// Per-seed values of one cell, a function of (level, architecture, seed).
+    type Value = fn(usize, usize, usize) -> f64;
+
+    /// The records of a sweep: architecture a has 1000 2^a params, and
+    /// runs seeds a cell; each field from its function.
+    fn records(
+        s: &CnnSweepSpec,
+        runs: usize,
+        test: Value,
+        last10: Value,
+        best_train: Value,
+        final_train: Value,
+    ) -> Vec<Vec<Vec<RunRecord>>> {
+        (0..s.data.label_noise.len())
+            .map(|l| {
+                (0..s.model.archs.len())
+                    .map(|a| {
+                        (0..runs)
+                            .map(|k| RunRecord {
+                                metrics: Metrics::default(),
+                                params: 1000 << a,
+                                best_train_error: best_train(l, a, k),
+                                last10_test_error: last10(l, a, k),
+                                final_train_error: final_train(l, a, k),
+                                final_test_error: test(l, a, k),
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn verdicts(s: &CnnSweepSpec, recs: &[Vec<Vec<RunRecord>>]) -> Vec<(String, Verdict)> {
+        let runs = recs[0][0].len();
+        let cells: Vec<Vec<Cell>> = recs
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|c| Cell {
+                        params: c[0].params,
+                        runs: c.iter().collect(),
+                    })
+                    .collect()
+            })
+            .collect();
+        verdicts_of(&claims(s, &cells, runs))
+    }
+
+    /// Double descent: falling test error with a 0.1 bump at architecture 6,
+    /// 0.001 seed spread.
+    fn test_error(_: usize, a: usize, k: usize) -> f64 {
+        0.3 - 0.01 * a as f64 + if a == 6 { 0.1 } else { 0.0 } + 0.001 * k as f64
+    }
+    /// Table 1's values, 0.001 seed spread.
+    fn table1(_: usize, a: usize, k: usize) -> f64 {
+        (if a == 2 { 0.13 } else { 0.11 }) + 0.001 * k as f64
+    }
+    /// Interpolation from architecture 5 (32000 params) at 0% noise, 6 under noise.
+    fn best_train(_: usize, a: usize, _: usize) -> f64 {
+        if a >= 5 {
+            0.0
+        } else {
+            0.1
+        }
+    }
+    fn final_train(_: usize, a: usize, _: usize) -> f64 {
+        if a >= 6 {
+            0.0
+        } else {
+            0.1
+        }
+    }
+
+    const IDS: [&str; 8] = [
+        "table1.test_error.p4000",
+        "table1.test_error.p256000",
+        "interpolation_threshold_params",
+        "zero_noise.test_error_peak",
+        "noise0.1.peak_near_interpolation",
+        "noise0.1.largest_below_peak",
+        "noise0.2.peak_near_interpolation",
+        "noise0.2.largest_below_peak",
+    ];
+
+    /// Not vacuous: a double-descent sweep on Table 1's numbers holds every claim.
+    #[test]
+    fn claims_hold_on_agreeing_measurements() {
+        let s = spec();
+        let v = verdicts(
+            &s,
+            &records(&s, 3, test_error, table1, best_train, final_train),
+        );
+        assert_eq!(v.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(), IDS);
+        assert!(v.iter().all(|(_, v)| *v == Holds), "{v:?}");
+    }
+
+    /// Each claim, violated in turn, fails.
+    #[test]
+    fn claims_fail_on_contradicting_measurements() {
+        let s = spec();
+        let v = verdicts(
+            &s,
+            &records(
+                &s,
+                3,
+                test_error,
+                |l, a, k| table1(l, a, k) + 0.05,
+                best_train,
+                final_train,
+            ),
+        );
+        assert_eq!((verdict(&v, IDS[0]), verdict(&v, IDS[1])), (Fails, Fails));
+        // Every model interpolates, the smallest (1000 params) below the bound.
+        let v = verdicts(
+            &s,
+            &records(&s, 3, test_error, table1, |_, _, _| 0.0, final_train),
+        );
+        assert_eq!(verdict(&v, IDS[2]), Fails);
+        // A monotone curve: no peak at 0% noise, and under noise the peak
+        // (the smallest model) far from the interpolation threshold.
+        let falling = |_: usize, a: usize, k: usize| 0.3 - 0.01 * a as f64 + 0.001 * k as f64;
+        let v = verdicts(
+            &s,
+            &records(&s, 3, falling, table1, best_train, final_train),
+        );
+        for id in [IDS[3], IDS[4], IDS[6]] {
+            assert_eq!(verdict(&v, id), Fails, "{id}");
+        }
+        // Under noise the largest model is worse than the peak's seed by seed
+        // (differences 0.1, 0.1, -0.2) though its median is lower.
+        let paired = |l: usize, a: usize, k: usize| match (l, a) {
+            (0, _) => test_error(l, a, k),
+            (_, 6) => [0.1, 0.5, 0.5][k],
+            (_, 12) => [0.2, 0.6, 0.3][k],
+            _ => 0.05,
+        };
+        let v = verdicts(&s, &records(&s, 3, paired, table1, best_train, final_train));
+        for id in [IDS[4], IDS[6]] {
+            assert_eq!(verdict(&v, id), Holds, "{id}");
+        }
+        for id in [IDS[5], IDS[7]] {
+            assert_eq!(verdict(&v, id), Fails, "{id}");
+        }
+    }
+
+    /// Undefined measurements are inconclusive: one seed (no spread), no
+    /// model interpolating, the peak at the largest model, a cell without a
+    /// median.
+    #[test]
+    fn claims_inconclusive_on_undefined_measurements() {
+        let s = spec();
+        let v = verdicts(
+            &s,
+            &records(&s, 1, test_error, table1, best_train, final_train),
+        );
+        assert_eq!(
+            (verdict(&v, IDS[0]), verdict(&v, IDS[1])),
+            (Inconclusive, Inconclusive)
+        );
+        let never = |_: usize, _: usize, _: usize| 0.1;
+        let rising = |_: usize, a: usize, k: usize| 0.01 * a as f64 + 0.001 * k as f64;
+        let v = verdicts(&s, &records(&s, 3, rising, table1, never, never));
+        for id in [IDS[2], IDS[4], IDS[5], IDS[6], IDS[7]] {
+            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
+        }
+        let hole = |l: usize, a: usize, k: usize| {
+            if a == 3 {
+                f64::NAN
+            } else {
+                test_error(l, a, k)
+            }
+        };
+        let v = verdicts(&s, &records(&s, 3, hole, table1, best_train, final_train));
+        for id in [IDS[3], IDS[4], IDS[6]] {
+            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
+        }
+    }
 
     #[test]
     fn prominence_finds_interior_peaks_only() {

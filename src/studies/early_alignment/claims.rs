@@ -8,7 +8,7 @@ use super::{
     MAIN,
 };
 use crate::nets::wide::Points;
-use crate::record::{fmt_num, Claim, Measured, Prediction};
+use crate::record::{extreme, fmt_num, Claim, Measured, Prediction};
 use crate::theory::early_alignment::{
     alignment_time, flow_time_per_step, growth_bound, two_neuron_interpolator, Attracts, OlsFit,
     SphereScan,
@@ -53,12 +53,14 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
         .final_loss
         .map(|v| format!(" (paper: {v})"))
         .unwrap_or_default();
-    let max_dev = main
-        .final_outputs
-        .iter()
-        .zip(&c.fit.predictions)
-        .map(|(f, p)| (f - p).abs())
-        .fold(0.0f64, f64::max);
+    // Missing or NaN outputs leave the deviation undefined, not 0.
+    let devs: Vec<f64> = if main.final_outputs.len() == c.fit.predictions.len() {
+        let pairs = main.final_outputs.iter().zip(&c.fit.predictions);
+        pairs.map(|(f, p)| (f - p).abs()).collect()
+    } else {
+        Vec::new()
+    };
+    let max_dev = extreme(&devs, f64::max);
     let mut out = vec![
         Claim::new(
             "ols_fit.final_loss",
@@ -140,11 +142,13 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
     let flow = flow_time_per_step(c.spec.train.lr, c.spec.train.loss);
     let t_bound = alignment_time(c.spec.probes.bound_eps, c.spec.model.lambda, c.scan.d_max) / flow;
     let growth = series(m, MAIN, "align", "max_growth");
-    let worst = growth
+    let ratios: Vec<f64> = growth
         .iter()
         .filter(|(s, _)| (*s as f64) <= t_bound)
         .map(|(s, g)| g / growth_bound(*s as f64 * flow, c.scan.d_max))
-        .fold(0.0f64, f64::max);
+        .collect();
+    // No record up to tau_eps: undefined (inconclusive), not a vacuous 0.
+    let worst = extreme(&ratios, f64::max);
     let mut out = vec![
         Claim::new(
             "alignment.loss_flat",
@@ -316,8 +320,12 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
     let rows = sweep_rows(sw, recs);
     let flow = flow_time_per_step(c.spec.train.lr, c.spec.train.loss);
     let small: Vec<&(f64, f64, f64)> = rows.iter().filter(|r| r.0 <= sw.small_max).collect();
-    let spurious =
-        small.iter().filter(|r| r.1 >= 0.99 * c.fit.mse).count() as f64 / small.len() as f64;
+    // A small-scale run without a final MSE makes the share undefined.
+    let spurious = if small.iter().all(|r| r.1.is_finite()) {
+        small.iter().filter(|r| r.1 >= 0.99 * c.fit.mse).count() as f64 / small.len() as f64
+    } else {
+        f64::NAN
+    };
     let largest = rows.last().expect("validated: >= 2 scales");
     let pts: Vec<(f64, f64)> = small
         .iter()
@@ -353,4 +361,328 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
             Measured { value: measured_slope, q20: None, q80: None, runs: pts.len(), note: String::new() },
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{alignment_step, training_points};
+    use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
+    use crate::record::Metrics;
+    use crate::record::Verdict::{self, *};
+    use crate::theory::early_alignment::{ols, scan_sphere};
+
+    /// A spec with its data, scan, OLS fit and alignment step, as `run` computes them.
+    struct Setup {
+        spec: EarlySpec,
+        data: Points,
+        scan: SphereScan,
+        fit: OlsFit,
+    }
+
+    fn setup(name: &str, seed: u64) -> Setup {
+        let spec: EarlySpec = crate::spec::committed(name, false);
+        let data = training_points(&spec, seed).unwrap();
+        let scan = scan_sphere(&data, spec.model.gamma, spec.probes.scan_resolution).unwrap();
+        let fit = ols(&data).unwrap();
+        Setup {
+            spec,
+            data,
+            scan,
+            fit,
+        }
+    }
+
+    /// What the synthetic runs record, as multiples of the theory's values.
+    #[derive(Clone, Copy)]
+    struct Run {
+        final_mse: f64,
+        output_shift: f64,
+        loss_at_align: f64,
+        cosine: f64,
+        extra_clusters: f64,
+        growth: f64,
+        mass_neg: f64,
+        plateau_end: f64,
+        half: f64,
+        sweep_small_mse: f64,
+        sweep_large_mse: f64,
+        sweep_slope: f64,
+    }
+
+    const AGREE: Run = Run {
+        final_mse: 1.0,
+        output_shift: 0.0,
+        loss_at_align: 0.995,
+        cosine: 0.9999,
+        extra_clusters: 0.0,
+        growth: 0.5,
+        mass_neg: 0.001,
+        plateau_end: 1.0,
+        half: 1.0,
+        sweep_small_mse: 1.0,
+        sweep_large_mse: 1e-3,
+        sweep_slope: 1.0,
+    };
+
+    fn verdicts(s: &Setup, r: Run) -> Vec<(String, Verdict)> {
+        let inputs = ClaimInputs {
+            spec: &s.spec,
+            data: &s.data,
+            scan: &s.scan,
+            fit: &s.fit,
+            t_align: alignment_step(&s.spec, s.scan.d_max),
+        };
+        let (ta, d_max) = (inputs.t_align as u64, s.scan.d_max);
+        let flow = flow_time_per_step(s.spec.train.lr, s.spec.train.loss);
+        let tau_1 = alignment_time(1.0, s.spec.model.lambda, d_max) / flow;
+        let attracting =
+            (s.scan.count(Attracts::Positive) + s.scan.count(Attracts::Negative)) as f64;
+        let mut m = Metrics::default();
+        let last = s.spec.train.steps as u64;
+        m.push(MAIN, last, "train", "mse", r.final_mse * s.fit.mse);
+        m.push(MAIN, 0, "train", "loss", 1.0);
+        m.push(MAIN, ta, "train", "loss", r.loss_at_align);
+        m.push(MAIN, ta, "align", "median_cos_pos", r.cosine);
+        m.push(MAIN, ta, "align", "clusters", attracting + r.extra_clusters);
+        m.push(
+            MAIN,
+            last,
+            "align",
+            "clusters",
+            attracting + r.extra_clusters,
+        );
+        m.push(
+            MAIN,
+            1,
+            "align",
+            "max_growth",
+            r.growth * growth_bound(flow, d_max),
+        );
+        m.push(MAIN, ta, "align", "mass_pos", 1.0);
+        m.push(MAIN, ta, "align", "mass_neg", r.mass_neg);
+        m.push(MAIN, 0, "phase", "plateau_end_step", r.plateau_end * tau_1);
+        m.push(MAIN, 0, "phase", "half_step", r.half * tau_1);
+        let main = RunRecord {
+            metrics: m,
+            final_outputs: s
+                .fit
+                .predictions
+                .iter()
+                .map(|p| p + r.output_shift)
+                .collect(),
+            snapshots: Vec::new(),
+            fit: Vec::new(),
+        };
+        let sweep: Vec<RunRecord> = match &s.spec.lambda_sweep {
+            None => Vec::new(),
+            Some(sw) => sw
+                .lambdas
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| {
+                    let mut m = Metrics::default();
+                    let mse = if i + 1 == sw.lambdas.len() {
+                        r.sweep_large_mse
+                    } else if l <= sw.small_max {
+                        r.sweep_small_mse
+                    } else {
+                        0.5
+                    };
+                    m.push(
+                        &lambda_run(i),
+                        sw.steps as u64,
+                        "train",
+                        "mse",
+                        mse * s.fit.mse,
+                    );
+                    m.push(
+                        &lambda_run(i),
+                        0,
+                        "phase",
+                        "half_step",
+                        r.sweep_slope * (-l.ln()) / d_max / flow,
+                    );
+                    RunRecord {
+                        metrics: m,
+                        final_outputs: Vec::new(),
+                        snapshots: Vec::new(),
+                        fit: Vec::new(),
+                    }
+                })
+                .collect(),
+        };
+        verdicts_of(&judge(&inputs, &main, &sweep))
+    }
+
+    /// The claims of the two committed specs.
+    const THREE_POINTS: [&str; 13] = [
+        "ols_fit.final_loss",
+        "ols_fit.predictions",
+        "ols_fit.no_interpolation",
+        "alignment.loss_flat",
+        "alignment.median_cosine",
+        "alignment.clusters",
+        "alignment.growth_bound",
+        "alignment.negative_neurons_stay_small",
+        "plateau.lasts_past_tau_quarter",
+        "plateau.half_time_near_tau_one",
+        "lambda_sweep.small_init_spurious",
+        "lambda_sweep.large_init_interpolates",
+        "lambda_sweep.escape_slope",
+    ];
+    const SPARSE: [&str; 2] = [
+        "sparse_fit.effective_neurons",
+        "sparse_fit.no_interpolation",
+    ];
+
+    fn three_points() -> Setup {
+        setup("early_alignment_3pts", 3)
+    }
+
+    /// Not vacuous: runs that follow the theory make every claim hold.
+    #[test]
+    fn claims_hold_on_agreeing_measurements() {
+        let v = verdicts(&three_points(), AGREE);
+        let ids: Vec<&str> = v.iter().map(|(i, _)| i.as_str()).collect();
+        assert_eq!(ids, THREE_POINTS);
+        assert!(v.iter().all(|(_, v)| *v == Holds), "{v:?}");
+        // Stewart: a sparse fit (no extra clusters; the final MSE 1x the OLS residual).
+        let v = verdicts(&setup("early_alignment_stewart", 5), AGREE);
+        for id in SPARSE {
+            assert_eq!(verdict(&v, id), Holds, "{id}");
+        }
+    }
+
+    /// Each claim, violated in turn, fails.
+    #[test]
+    fn claims_fail_on_contradicting_measurements() {
+        let s = three_points();
+        let fails = |r: Run, ids: &[&str]| {
+            let v = verdicts(&s, r);
+            for id in ids {
+                assert_eq!(verdict(&v, id), Fails, "{id}");
+            }
+        };
+        fails(
+            Run {
+                final_mse: 0.5,
+                ..AGREE
+            },
+            &["ols_fit.final_loss", "ols_fit.no_interpolation"],
+        );
+        fails(
+            Run {
+                output_shift: 0.1,
+                ..AGREE
+            },
+            &["ols_fit.predictions"],
+        );
+        fails(
+            Run {
+                loss_at_align: 0.9,
+                ..AGREE
+            },
+            &["alignment.loss_flat"],
+        );
+        fails(
+            Run {
+                cosine: 0.9,
+                ..AGREE
+            },
+            &["alignment.median_cosine"],
+        );
+        fails(
+            Run {
+                extra_clusters: 1.0,
+                ..AGREE
+            },
+            &["alignment.clusters"],
+        );
+        fails(
+            Run {
+                growth: 2.0,
+                ..AGREE
+            },
+            &["alignment.growth_bound"],
+        );
+        fails(
+            Run {
+                mass_neg: 0.5,
+                ..AGREE
+            },
+            &["alignment.negative_neurons_stay_small"],
+        );
+        fails(
+            Run {
+                plateau_end: 0.1,
+                ..AGREE
+            },
+            &["plateau.lasts_past_tau_quarter"],
+        );
+        fails(
+            Run { half: 2.0, ..AGREE },
+            &["plateau.half_time_near_tau_one"],
+        );
+        fails(
+            Run {
+                sweep_small_mse: 0.5,
+                ..AGREE
+            },
+            &["lambda_sweep.small_init_spurious"],
+        );
+        fails(
+            Run {
+                sweep_large_mse: 1.0,
+                ..AGREE
+            },
+            &["lambda_sweep.large_init_interpolates"],
+        );
+        fails(
+            Run {
+                sweep_slope: 2.0,
+                ..AGREE
+            },
+            &["lambda_sweep.escape_slope"],
+        );
+        let v = verdicts(
+            &setup("early_alignment_stewart", 5),
+            Run {
+                extra_clusters: 100.0,
+                final_mse: 1e-6,
+                ..AGREE
+            },
+        );
+        for id in SPARSE {
+            assert_eq!(verdict(&v, id), Fails, "{id}");
+        }
+    }
+
+    /// Runs that recorded nothing leave every claim inconclusive.
+    #[test]
+    fn claims_inconclusive_on_undefined_measurements() {
+        let nan = f64::NAN;
+        let undefined = Run {
+            final_mse: nan,
+            output_shift: nan,
+            loss_at_align: nan,
+            cosine: nan,
+            extra_clusters: nan,
+            growth: nan,
+            mass_neg: nan,
+            plateau_end: nan,
+            half: nan,
+            sweep_small_mse: nan,
+            sweep_large_mse: nan,
+            sweep_slope: nan,
+        };
+        let v = verdicts(&three_points(), undefined);
+        assert_eq!(v.len(), 13);
+        assert!(v.iter().all(|(_, v)| *v == Inconclusive), "{v:?}");
+        let v = verdicts(&setup("early_alignment_stewart", 5), undefined);
+        for id in SPARSE {
+            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! 2002, Thm 8.5), or an order-statistics law, never the measurement.
 
 use super::{ExpressivitySpec, FitRecord, GdContrast, GdRecord, Source, Targets, SRC};
-use crate::record::{quantile, Claim, Measured, Prediction};
+use crate::record::{extreme, quantile, Claim, Measured, Prediction};
 
 /// Least squares of y on (1, u, v): (intercept, slope in u, slope in v).
 /// Returns NaN slopes when the design is singular (e.g. one value of v).
@@ -108,7 +108,7 @@ fn construction_claims(fits: &[FitRecord], cifar: bool) -> Vec<Claim> {
     let mut m = Measured::median_of(&ratios).with_note(format!(
         "value = max over runs (median in q20..q80 band); largest relative fit error {worst_rel:.3e}, largest relative rounding bound {worst_bound:.3e}"
     ));
-    m.value = ratios.iter().cloned().fold(0.0f64, f64::max);
+    m.value = extreme(&ratios, f64::max);
     out.push(Claim::new(
         "construction.fits_every_labelling",
         format!(
@@ -127,7 +127,7 @@ fn construction_claims(fits: &[FitRecord], cifar: bool) -> Vec<Claim> {
         .collect();
     if !sign_runs.is_empty() {
         let mut m = Measured::median_of(&sign_runs).with_note("value = min over runs");
-        m.value = sign_runs.iter().cloned().fold(1.0f64, f64::min);
+        m.value = extreme(&sign_runs, f64::min);
         out.push(Claim::new(
             "construction.fits_random_signs",
             "every +-1 labelling is reproduced in sign (training accuracy 1), min over runs",
@@ -158,7 +158,7 @@ fn construction_claims(fits: &[FitRecord], cifar: bool) -> Vec<Claim> {
     );
     let wb: Vec<f64> = fits.iter().map(|f| f.max_abs_w / f.weight_bound).collect();
     let mut m = Measured::median_of(&wb).with_note("value = max over runs of max|w| / gap bound");
-    m.value = wb.iter().cloned().fold(0.0f64, f64::max);
+    m.value = extreme(&wb, f64::max);
     out.push(Claim::new(
         "construction.weights_within_gap_bound",
         "max|w| <= max_i (R_i + R_(i-1)), R_i = |y_i - y_(i-1)| / (x_i - b_i) + R_(i-1) (midpoints): the weights are set by the gaps between sorted projections",
@@ -260,7 +260,8 @@ fn gd_claim(gd: &GdContrast, gd_records: &[GdRecord]) -> Claim {
         .iter()
         .map(|r| f64::from(u8::from(r.zero_error_step.is_some())))
         .collect();
-    let frac = reached.iter().sum::<f64>() / reached.len().max(1) as f64;
+    // No run: the fraction is undefined (inconclusive), not 0.
+    let frac = reached.iter().sum::<f64>() / reached.len() as f64;
     let steps: Vec<f64> = gd_records
         .iter()
         .filter_map(|r| r.zero_error_step.map(|t| t as f64))
@@ -296,6 +297,159 @@ fn gd_claim(gd: &GdContrast, gd_records: &[GdRecord]) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
+    use crate::record::Metrics;
+    use crate::record::Verdict::{self, *};
+
+    fn spec() -> ExpressivitySpec {
+        crate::spec::committed("expressivity", false)
+    }
+
+    /// A Gaussian +-1 run at (n, d) with max|w| = `w` and |a| = sqrt(d) that
+    /// satisfies every construction claim.
+    fn fit(n: usize, d: usize, w: f64) -> FitRecord {
+        FitRecord {
+            label: String::new(),
+            source: Source::Gaussian,
+            targets: Targets::Sign,
+            n,
+            d,
+            params: 2 * n + d,
+            max_abs_w: w,
+            weight_bound: 2.0 * w,
+            relative_error: 1e-15,
+            relative_bound: 1e-14,
+            rounding_ratio: 0.1,
+            sign_accuracy: 1.0,
+            resamples: 0,
+            merged: 0,
+            min_relative_gap: 1e-3,
+            a_norm: (d as f64).sqrt(),
+        }
+    }
+
+    /// The spec's Gaussian grid, 3 seeds a cell, max|w| = law(n, d).
+    fn grid(s: &ExpressivitySpec, law: impl Fn(f64, f64) -> f64) -> Vec<FitRecord> {
+        let g = &s.gaussian;
+        let cells = g.n.iter().flat_map(|&n| g.d.iter().map(move |&d| (n, d)));
+        cells
+            .flat_map(|(n, d)| [0.9, 1.0, 1.1].map(|f| fit(n, d, f * law(n as f64, d as f64))))
+            .collect()
+    }
+
+    /// The theorem's law, 1e6 at n = 500, d = 20.
+    fn law(n: f64, d: f64) -> f64 {
+        1e6 * (n / 500.0).powi(2) * (20.0 / d).sqrt()
+    }
+
+    fn gd(reached: &[bool]) -> Vec<GdRecord> {
+        let rec = |&r: &bool| GdRecord {
+            metrics: Metrics::default(),
+            zero_error_step: r.then_some(100),
+            final_error: 0.0,
+        };
+        reached.iter().map(rec).collect()
+    }
+
+    fn verdicts(
+        s: &ExpressivitySpec,
+        fits: &[FitRecord],
+        gd: &[GdRecord],
+    ) -> Vec<(String, Verdict)> {
+        verdicts_of(&claims(s, fits, gd, false))
+    }
+
+    const IDS: [&str; 9] = [
+        "construction.fits_every_labelling",
+        "construction.fits_random_signs",
+        "construction.parameter_count_2n_plus_d",
+        "construction.weights_within_gap_bound",
+        "construction.max_w_grows_like_n_squared",
+        "construction.max_w_shrinks_like_inverse_sqrt_d",
+        "construction.scaled_max_w_free_of_d",
+        "construction.max_w_order_at_n500_d20",
+        "gd.fits_random_labels_within_budget",
+    ];
+
+    /// Not vacuous: runs that follow the theorem's law make every claim hold.
+    #[test]
+    fn claims_hold_on_agreeing_measurements() {
+        let s = spec();
+        let v = verdicts(&s, &grid(&s, law), &gd(&[true; 3]));
+        assert_eq!(v.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(), IDS);
+        assert!(v.iter().all(|(_, v)| *v == Holds), "{v:?}");
+    }
+
+    /// Each claim, violated in turn, fails.
+    #[test]
+    fn claims_fail_on_contradicting_measurements() {
+        let s = spec();
+        let ok = gd(&[true; 3]);
+        let one_run = |f: &dyn Fn(&mut FitRecord)| {
+            let mut fits = grid(&s, law);
+            f(&mut fits[4]);
+            verdicts(&s, &fits, &ok)
+        };
+        assert_eq!(
+            verdict(&one_run(&|f| f.rounding_ratio = 2.0), IDS[0]),
+            Fails
+        );
+        assert_eq!(
+            verdict(&one_run(&|f| f.sign_accuracy = 0.99), IDS[1]),
+            Fails
+        );
+        assert_eq!(verdict(&one_run(&|f| f.params += 1), IDS[2]), Fails);
+        assert_eq!(
+            verdict(&one_run(&|f| f.weight_bound = 0.5 * f.max_abs_w), IDS[3]),
+            Fails
+        );
+        // max|w| linear in n.
+        let v = verdicts(&s, &grid(&s, |n, d| law(n, d) * 500.0 / n), &ok);
+        assert_eq!(verdict(&v, IDS[4]), Fails);
+        // max|w| growing like sqrt(d): both d exponents off.
+        let v = verdicts(&s, &grid(&s, |n, d| law(n, d) * d / 20.0), &ok);
+        assert_eq!(verdict(&v, IDS[5]), Fails);
+        assert_eq!(verdict(&v, IDS[6]), Fails);
+        // |a| growing like d instead of sqrt(d): |a| max|w| depends on d.
+        let mut fits = grid(&s, law);
+        fits.iter_mut().for_each(|f| f.a_norm = f.d as f64);
+        let v = verdicts(&s, &fits, &ok);
+        assert_eq!((verdict(&v, IDS[5]), verdict(&v, IDS[6])), (Holds, Fails));
+        // 100 times the reported order.
+        let v = verdicts(&s, &grid(&s, |n, d| 100.0 * law(n, d)), &ok);
+        assert_eq!(verdict(&v, IDS[7]), Fails);
+        let v = verdicts(&s, &grid(&s, law), &gd(&[true, false, true]));
+        assert_eq!(verdict(&v, IDS[8]), Fails);
+    }
+
+    /// Undefined measurements are inconclusive: no runs, a NaN run, a growth
+    /// fit whose n and d are collinear.
+    #[test]
+    fn claims_inconclusive_on_undefined_measurements() {
+        let s = spec();
+        let v = verdicts(&s, &[], &[]);
+        for id in [IDS[0], IDS[3], IDS[8]] {
+            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
+        }
+        let mut fits = grid(&s, law);
+        fits[4].rounding_ratio = f64::NAN;
+        fits[5].sign_accuracy = f64::NAN;
+        fits[6].weight_bound = f64::NAN;
+        let v = verdicts(&s, &fits, &[]);
+        for id in [IDS[0], IDS[1], IDS[3]] {
+            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
+        }
+        // Cells (50, 2) and (100, 20) only: log n and log d are collinear.
+        let collinear: Vec<FitRecord> = [(50, 2), (100, 20)]
+            .iter()
+            .map(|&(n, d)| fit(n, d, law(n as f64, d as f64)))
+            .collect();
+        assert_eq!(
+            verdict(&verdicts(&s, &collinear, &[]), IDS[4]),
+            Inconclusive
+        );
+    }
 
     #[test]
     fn plane_fit_recovers_exponents() {

@@ -128,13 +128,16 @@ pub(super) fn analyze(
         format!("GD on the hinge loss fits every noisy training label within {} steps (fraction of runs)", spec.model.max_steps),
         format!("{SRC}, GD convergence to zero training error"),
         Prediction::AtLeast { bound: 1.0 },
-        Measured { value: reached as f64 / fitted.len().max(1) as f64, q20: None, q80: None, runs: fitted.len(), note: String::new() },
+        // No run: the fraction is undefined (inconclusive), not 0.
+        Measured { value: reached as f64 / fitted.len() as f64, q20: None, q80: None, runs: fitted.len(), note: String::new() },
     ));
 
     if let Some(hm) = &spec.harmful {
         let sel: Vec<&Row> = rows.iter().filter(|x| x.group == Group::Harmful).collect();
         let errs: Vec<f64> = sel.iter().map(|r| r.errors / r.samples).collect();
         let above = errs.iter().filter(|&&e| e >= c.harmful_error).count();
+        // No run, or a run without Monte Carlo draws: the fraction is undefined.
+        let defined = errs.iter().all(|e| e.is_finite());
         claims.push(Claim::new(
             "harmful.error_at_least_one_eighth",
             format!(
@@ -143,8 +146,133 @@ pub(super) fn analyze(
             ),
             format!("{SRC}, harmful-overfitting theorem (gamma = O(alpha^3/d); the O's constant is unspecified, c taken from the spec)"),
             Prediction::AtLeast { bound: c.harmful_fraction },
-            Measured { value: above as f64 / sel.len().max(1) as f64, q20: None, q80: None, runs: sel.len(), note: format!("median error {}", fmt_num(quantile(&errs, 0.5))) },
+            Measured { value: if defined { above as f64 / sel.len() as f64 } else { f64::NAN }, q20: None, q80: None, runs: sel.len(), note: format!("median error {}", fmt_num(quantile(&errs, 0.5))) },
         ));
     }
     (claims, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::verdicts as verdicts_of;
+    use crate::record::Verdict::{self, *};
+
+    fn spec() -> LeakySpec {
+        crate::spec::committed("leaky_relu_benign", false)
+    }
+
+    const DRAWS: f64 = 1e5;
+
+    /// Heatmap runs with clean error `error(d/k, cell index)`, harmful runs
+    /// with error `harmful`, every run fitting its labels.
+    fn rows(s: &LeakySpec, error: impl Fn(f64, usize) -> f64, harmful: f64) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let mut push = |group, n, knob: f64, err: f64| {
+            let d = d_of(knob, n);
+            rows.push(Row {
+                group,
+                n,
+                d,
+                knob,
+                gamma: 0.1,
+                seed: 0,
+                steps: 100,
+                reached_zero_train_error: true,
+                errors: (err * DRAWS).round(),
+                samples: DRAWS,
+            });
+        };
+        for &n in &s.heatmap.n {
+            let k = (s.data.corruption * n as f64).round();
+            for (i, &r) in s.heatmap.d_over_n.iter().enumerate() {
+                push(Group::Heatmap, n, r, error(d_of(r, n) as f64 / k, i));
+            }
+        }
+        for &n in &s.harmful.as_ref().unwrap().n {
+            push(Group::Harmful, n, 2.0, harmful);
+        }
+        rows
+    }
+
+    fn verdicts(s: &LeakySpec, rows: &[Row]) -> Vec<(String, Verdict)> {
+        verdicts_of(&analyze(s, rows).0)
+    }
+
+    const IDS: [&str; 4] = [
+        "benign.log_error_linear_in_d_over_k",
+        "benign.log_error_slope_negative",
+        "gd.reaches_zero_training_error",
+        "harmful.error_at_least_one_eighth",
+    ];
+
+    fn ids(v: &[(String, Verdict)]) -> Vec<&str> {
+        v.iter().map(|(i, _)| i.as_str()).collect()
+    }
+
+    /// Not vacuous: an error exp-linear in d/k, fits, and harmful errors above 1/8 hold.
+    #[test]
+    fn claims_hold_on_agreeing_measurements() {
+        let s = spec();
+        let v = verdicts(&s, &rows(&s, |x, _| 0.4 * (-0.02 * x).exp(), 0.3));
+        assert_eq!(ids(&v), IDS);
+        assert!(v.iter().all(|(_, v)| *v == Holds), "{v:?}");
+    }
+
+    /// Each claim, violated in turn, fails.
+    #[test]
+    fn claims_fail_on_contradicting_measurements() {
+        let s = spec();
+        let verdict = |rows: &[Row], id: &str| -> Verdict {
+            verdicts(&s, rows)
+                .into_iter()
+                .find(|(i, _)| i == id)
+                .unwrap()
+                .1
+        };
+        // ln(error) zig-zags in d/k: no line fits.
+        let zigzag = rows(&s, |_, i| if i % 2 == 0 { 0.02 } else { 0.2 }, 0.3);
+        assert_eq!(verdict(&zigzag, IDS[0]), Fails);
+        // The error grows exponentially in d/k.
+        let rising = rows(&s, |x, _| 0.01 * (0.02 * x).exp(), 0.3);
+        assert_eq!(verdict(&rising, IDS[1]), Fails);
+        // One run does not fit its labels.
+        let mut unfit = rows(&s, |x, _| 0.4 * (-0.02 * x).exp(), 0.3);
+        unfit[0].reached_zero_train_error = false;
+        assert_eq!(verdict(&unfit, IDS[2]), Fails);
+        // The harmful regime's error stays below 1/8.
+        let benign = rows(&s, |x, _| 0.4 * (-0.02 * x).exp(), 0.05);
+        assert_eq!(verdict(&benign, IDS[3]), Fails);
+    }
+
+    /// Undefined measurements are inconclusive: a fit over one value of d/k,
+    /// harmful runs without Monte Carlo draws, no runs at all.
+    #[test]
+    fn claims_inconclusive_on_undefined_measurements() {
+        let s = spec();
+        // Only the d/n = 2 cells at n = 50, 100, 150 have enough errors, all at d/k = 20.
+        let mut one_x = rows(&s, |_, _| 0.0, 0.3);
+        for r in one_x
+            .iter_mut()
+            .filter(|r| r.group == Group::Heatmap && r.knob == 2.0 && r.n % 50 == 0)
+        {
+            r.errors = 100.0 * r.n as f64;
+        }
+        for r in one_x.iter_mut().filter(|r| r.group == Group::Harmful) {
+            r.samples = 0.0;
+        }
+        let v = verdicts(&s, &one_x);
+        assert_eq!(ids(&v), IDS);
+        for (id, verdict) in [
+            (IDS[0], Inconclusive),
+            (IDS[1], Inconclusive),
+            (IDS[2], Holds),
+            (IDS[3], Inconclusive),
+        ] {
+            assert_eq!(v.iter().find(|(i, _)| i == id).unwrap().1, verdict, "{id}");
+        }
+        let none = verdicts(&s, &[]);
+        assert_eq!(ids(&none), [IDS[2], IDS[3]]);
+        assert!(none.iter().all(|(_, v)| *v == Inconclusive), "{none:?}");
+    }
 }

@@ -7,7 +7,7 @@
 //! large init interpolates everywhere and generalises worse; n* moves with d.
 
 use super::{Job, RunRecord, ThresholdSpec};
-use crate::record::{quantile, Claim, Measured, Prediction};
+use crate::record::{extreme, quantile, Claim, Measured, Prediction};
 use crate::theory::early_alignment::{ols_expected_excess_risk, ols_expected_train_mse};
 
 const SRC: &str = "Boursier & Flammarion, ICML 2025";
@@ -180,7 +180,8 @@ fn below_threshold_claim(v: &DimView<'_>) -> Claim {
         ),
         format!("{SRC}, Fig 1 (below the optimization threshold GD reaches a global minimum)"),
         Prediction::AtMost { bound: th.interpolation_ratio },
-        Measured { value: below_ratio.iter().cloned().fold(f64::NAN, f64::max), q20: None, q80: None, runs: below.len(), note: String::new() },
+        // A cell without runs (NaN median) makes the largest undefined, not skipped.
+        Measured { value: extreme(&below_ratio, f64::max), q20: None, q80: None, runs: below.len(), note: String::new() },
     )
 }
 
@@ -307,14 +308,19 @@ fn large_init_claims(v: &DimView<'_>, large: usize) -> (Vec<Claim>, serde_json::
         format!("d = {d}, large init (lambda = {}): largest median train MSE / sigma^2 over every n of the grid", spec.inits[large].lambda),
         format!("{SRC}, Fig 1 (without early alignment the network interpolates)"),
         Prediction::AtMost { bound: th.interpolation_ratio },
-        Measured::single(interp.iter().cloned().fold(f64::NAN, f64::max)),
+        Measured::single(extreme(&interp, f64::max)),
     ));
     let worse: Vec<f64> = above
         .iter()
         .map(|&i| {
             let l = quantile(&table.values(dim, i, large, |r| r.test_excess), 0.5);
             let s = quantile(&table.values(dim, i, small, |r| r.test_excess), 0.5);
-            f64::from(l > s)
+            // NaN (no runs) propagates to the share: undefined, not "not worse".
+            if l.is_nan() || s.is_nan() {
+                f64::NAN
+            } else {
+                f64::from(l > s)
+            }
         })
         .collect();
     claims.push(Claim::new(
@@ -372,4 +378,216 @@ fn threshold_scaling_claim(thresholds: &[(usize, Option<usize>)]) -> Claim {
         Prediction::Interval { low: 0.01, high: 3.0 },
         Measured::single(exponent),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::verdict_of as verdict;
+    use crate::record::verdicts as verdicts_of;
+    use crate::record::Verdict::{self, *};
+
+    fn spec() -> ThresholdSpec {
+        crate::spec::committed("optimization_threshold", false)
+    }
+
+    /// Synthetic runs of the spec's grid: the small init interpolates below
+    /// `thresholds[dim]` and sits on the OLS expectations from it on (two
+    /// clusters, aligned); the large init interpolates with twice the OLS
+    /// excess risk. `edit(dim, n, init, record)` then alters a run.
+    fn grid(
+        s: &ThresholdSpec,
+        thresholds: &[usize],
+        edit: impl Fn(usize, usize, usize, &mut RunRecord),
+    ) -> (Vec<Job>, Vec<RunRecord>) {
+        let sigma = s.teacher.sigma;
+        let (mut jobs, mut recs) = (Vec::new(), Vec::new());
+        for (dim, ds) in s.dims.iter().enumerate() {
+            for (n_index, &n) in ds.n.iter().enumerate() {
+                let (train, excess) = (
+                    ols_expected_train_mse(sigma, n, ds.d),
+                    ols_expected_excess_risk(sigma, n, ds.d).unwrap_or(1.0),
+                );
+                for init in 0..s.inits.len() {
+                    for seed in 0..s.seeds {
+                        let small = s.inits[init].id == "small";
+                        let on_ols = small && n >= thresholds[dim];
+                        let train_mse = if on_ols { train } else { 0.01 * sigma * sigma };
+                        let mut r = RunRecord {
+                            train_mse,
+                            test_excess: if small { excess } else { 2.0 * excess },
+                            ols_train_mse: if on_ols { train } else { 1.0 },
+                            ols_test_excess: excess,
+                            clusters: 2.0,
+                            aligned_mass: 0.95,
+                            curve: Vec::new(),
+                        };
+                        edit(dim, n, init, &mut r);
+                        jobs.push(Job {
+                            dim,
+                            n_index,
+                            init,
+                            seed,
+                        });
+                        recs.push(r);
+                    }
+                }
+            }
+        }
+        (jobs, recs)
+    }
+
+    fn verdicts(
+        s: &ThresholdSpec,
+        (jobs, recs): (Vec<Job>, Vec<RunRecord>),
+    ) -> Vec<(String, Verdict)> {
+        let table = Table::new(s, &jobs, &recs);
+        verdicts_of(&judge(s, &table).claims)
+    }
+
+    const PER_DIM: [&str; 8] = [
+        "below_threshold_interpolates",
+        "above_threshold_train_is_ols",
+        "above_threshold_matches_least_squares",
+        "above_threshold_excess_risk",
+        "above_threshold_two_clusters",
+        "above_threshold_aligned_with_beta",
+        "large_init_interpolates_everywhere",
+        "large_init_generalises_worse",
+    ];
+
+    /// n* = 20 at d = 5 and 50 at d = 8 (exponent ln 2.5 / ln 1.6 ~ 1.95).
+    const THRESHOLDS: [usize; 2] = [20, 50];
+
+    fn none(_: usize, _: usize, _: usize, _: &mut RunRecord) {}
+
+    /// Not vacuous: runs that follow the theory make every claim hold.
+    #[test]
+    fn claims_hold_on_agreeing_measurements() {
+        let s = spec();
+        let v = verdicts(&s, grid(&s, &THRESHOLDS, none));
+        let mut ids: Vec<String> = ["d5", "d8"]
+            .iter()
+            .flat_map(|d| PER_DIM.map(|c| format!("{d}.{c}")))
+            .collect();
+        ids.push("threshold.moves_with_d".into());
+        assert_eq!(v.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>(), ids);
+        assert!(v.iter().all(|(_, v)| *v == Holds), "{v:?}");
+    }
+
+    /// Each claim, violated in turn (at d = 5), fails.
+    #[test]
+    fn claims_fail_on_contradicting_measurements() {
+        let s = spec();
+        let fails = |edit: &dyn Fn(bool, &mut RunRecord), claims: &[&str]| {
+            // edit(small init, run) at d = 5, n >= 20 (n = 3 < d for the "below" cell).
+            let v = verdicts(
+                &s,
+                grid(&s, &THRESHOLDS, |dim, n, init, r| {
+                    if dim == 0 && (n >= 20 || n == 3) {
+                        edit(s.inits[init].id == "small", r);
+                    }
+                }),
+            );
+            for c in claims {
+                assert_eq!(verdict(&v, &format!("d5.{c}")), Fails, "{c}");
+            }
+        };
+        fails(
+            &|small, r| {
+                if small && r.train_mse < 0.1 {
+                    r.train_mse = 0.5
+                }
+            },
+            &[PER_DIM[0]],
+        );
+        fails(
+            &|small, r| {
+                if small && r.clusters == 2.0 && r.train_mse > 0.1 {
+                    r.train_mse *= 2.0
+                }
+            },
+            &PER_DIM[1..3],
+        );
+        fails(
+            &|small, r| {
+                if small {
+                    r.ols_train_mse *= 0.5
+                }
+            },
+            &[PER_DIM[2]],
+        );
+        fails(
+            &|small, r| {
+                if small {
+                    r.test_excess *= 2.0
+                }
+            },
+            &[PER_DIM[3]],
+        );
+        fails(
+            &|small, r| {
+                if small {
+                    r.clusters = 3.0
+                }
+            },
+            &[PER_DIM[4]],
+        );
+        fails(
+            &|small, r| {
+                if small {
+                    r.aligned_mass = 0.5
+                }
+            },
+            &[PER_DIM[5]],
+        );
+        fails(
+            &|small, r| {
+                if !small {
+                    r.train_mse = 0.5
+                }
+            },
+            &[PER_DIM[6]],
+        );
+        fails(
+            &|small, r| {
+                if !small {
+                    r.test_excess *= 0.25
+                }
+            },
+            &[PER_DIM[7]],
+        );
+        // n* the same at both d.
+        let v = verdicts(&s, grid(&s, &[20, 20], none));
+        assert_eq!(verdict(&v, "threshold.moves_with_d"), Fails);
+    }
+
+    /// Undefined measurements are inconclusive: a threshold never reached,
+    /// a cell whose runs recorded NaN.
+    #[test]
+    fn claims_inconclusive_on_undefined_measurements() {
+        let s = spec();
+        // d = 8: the small init interpolates everywhere, so n* is not reached.
+        let v = verdicts(&s, grid(&s, &[20, usize::MAX], none));
+        for c in &PER_DIM[1..6] {
+            assert_eq!(verdict(&v, &format!("d8.{c}")), Inconclusive, "{c}");
+        }
+        assert_eq!(verdict(&v, "d8.large_init_generalises_worse"), Inconclusive);
+        assert_eq!(verdict(&v, "threshold.moves_with_d"), Inconclusive);
+        // d = 5, n = 3: NaN train MSE in both inits; n = 50: NaN test excess of the large init.
+        let v = verdicts(
+            &s,
+            grid(&s, &THRESHOLDS, |dim, n, init, r| {
+                if dim == 0 && n == 3 {
+                    r.train_mse = f64::NAN;
+                }
+                if dim == 0 && n == 50 && init == 1 {
+                    r.test_excess = f64::NAN;
+                }
+            }),
+        );
+        for c in [PER_DIM[0], PER_DIM[6], PER_DIM[7]] {
+            assert_eq!(verdict(&v, &format!("d5.{c}")), Inconclusive, "{c}");
+        }
+    }
 }
