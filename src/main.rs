@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use overfit::bench::{self, Device, TwoLayerBench, WideBench};
+use overfit::memory::{self, Peak};
 use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
 use overfit::report::{self, Format, Totals};
@@ -23,6 +24,10 @@ struct Cli {
     /// Say on stderr which CPU and BLAS core this run uses, and why.
     #[arg(long, global = true)]
     verbose: bool,
+    /// run and bench: the most memory the run may need by its estimate
+    /// (e.g. 8G, 512M; default: the memory available now). Above it, exit 2.
+    #[arg(long, global = true, value_parser = overfit::memory::parse_size)]
+    max_memory: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -248,7 +253,15 @@ fn one_line_clap_error(e: &clap::Error) -> String {
     }
 }
 
+/// Refuse a bench whose estimated peak memory is above the limit (`overfit::memory`).
+fn check_bench_memory(bench: &str, peak: &Peak, max_memory: Option<u64>) -> Result<(), Error> {
+    memory::check(peak, memory::limit(max_memory), |flag, msg| {
+        Error::bad(format!("bench {bench} {flag}: {msg}"))
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<u8, Error> {
+    let max_memory = cli.max_memory;
     match cli.command {
         Command::Run {
             spec,
@@ -287,6 +300,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 resume,
                 shard,
                 data,
+                max_memory,
                 ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
             };
             match runner::execute(&spec, &ctx)? {
@@ -372,14 +386,16 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 EngineArg::Dual => EngineKind::Dual,
             };
             let threads = threads.unwrap_or_else(default_threads);
-            let line = bench::two_layer(&TwoLayerBench {
+            let b = TwoLayerBench {
                 p,
                 n,
                 m,
                 engine,
                 steps,
                 threads,
-            })?;
+            };
+            check_bench_memory("two-layer", &b.peak_memory(), max_memory)?;
+            let line = bench::two_layer(&b)?;
             println!("{line}");
             if peer {
                 let ours = bench::value_of(&line, "s_per_step");
@@ -416,13 +432,15 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     threads,
                 },
         } => {
-            let line = bench::wide(&WideBench {
+            let b = WideBench {
                 m,
                 n,
                 d,
                 steps,
                 threads: threads.unwrap_or_else(default_threads),
-            })?;
+            };
+            check_bench_memory("wide", &b.peak_memory(), max_memory)?;
+            let line = bench::wide(&b)?;
             println!("{line}");
             Ok(0)
         }
@@ -451,7 +469,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     ))
                 })?;
             let threads = threads.unwrap_or_else(default_threads);
-            let line = bench::cnn(&bench::CnnBench {
+            let b = bench::CnnBench {
                 arch: (parts[0], parts[1], parts[2]),
                 batch,
                 images,
@@ -463,7 +481,9 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                     DeviceArg::Cuda => Device::Cuda,
                     DeviceArg::Auto => Device::Auto,
                 },
-            })?;
+            };
+            check_bench_memory("cnn", &b.peak_memory(), max_memory)?;
+            let line = bench::cnn(&b)?;
             println!("{line}");
             if peer {
                 let mut args: Vec<String> = [

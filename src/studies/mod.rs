@@ -11,6 +11,7 @@ pub mod early_alignment;
 pub mod expressivity;
 pub mod label_noise;
 pub mod leaky_relu_benign;
+pub mod memory;
 pub mod optimization_threshold;
 pub mod randomization;
 pub mod relu_label_noise;
@@ -20,6 +21,7 @@ pub mod xor_grokking;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::memory::Peak;
 use crate::record::{Claim, Metrics};
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -55,6 +57,10 @@ pub trait Study: Sync {
     fn run(&self, spec: &LoadedSpec, ctx: &RunContext) -> Result<Findings>;
     /// Draw the figures of a finished run from its recorded files in `dir`.
     fn figures(&self, spec: &LoadedSpec, dir: &Path) -> Result<()>;
+    /// The run's peak memory, estimated from the validated spec before
+    /// anything is allocated, with `threads` units at once (`memory`,
+    /// `crate::memory`); the runner refuses a run above the limit.
+    fn peak_memory(&self, spec: &LoadedSpec, threads: usize) -> Result<Peak>;
 }
 
 /// A study given by its functions: the usual way to implement [`Study`]
@@ -66,6 +72,7 @@ pub struct StudyFns {
     pub validate: fn(&LoadedSpec) -> Result<String>,
     pub run: fn(&LoadedSpec, &RunContext) -> Result<Findings>,
     pub figures: fn(&LoadedSpec, &Path) -> Result<()>,
+    pub peak_memory: fn(&LoadedSpec, usize) -> Result<Peak>,
 }
 
 impl Study for StudyFns {
@@ -83,6 +90,9 @@ impl Study for StudyFns {
     }
     fn figures(&self, spec: &LoadedSpec, dir: &Path) -> Result<()> {
         (self.figures)(spec, dir)
+    }
+    fn peak_memory(&self, spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+        (self.peak_memory)(spec, threads)
     }
 }
 

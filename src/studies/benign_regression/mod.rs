@@ -214,6 +214,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     run,
     figures: figures::plot,
+    peak_memory: super::memory::benign_regression,
 };
 
 #[cfg(test)]

@@ -568,6 +568,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     run,
     figures: figures::plot,
+    peak_memory: super::memory::cnn_sweep,
 };
 
 #[cfg(test)]

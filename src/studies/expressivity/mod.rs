@@ -734,6 +734,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     run,
     figures: figures::plot,
+    peak_memory: super::memory::expressivity,
 };
 
 #[cfg(test)]

@@ -544,4 +544,5 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     run,
     figures: plot,
+    peak_memory: super::memory::leaky_relu_benign,
 };
