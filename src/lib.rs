@@ -15,6 +15,7 @@ pub mod error;
 pub mod fsio;
 #[cfg(feature = "cuda")]
 pub mod gpu;
+pub mod memory;
 pub mod nets;
 pub mod plot;
 pub mod record;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use overfit::bench::{self, Device, TwoLayerBench, WideBench};
+use overfit::memory::{self, Peak};
 use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
 use overfit::report::{self, Format, Totals};
@@ -23,6 +24,10 @@ struct Cli {
     /// Say on stderr which CPU and BLAS core this run uses, and why.
     #[arg(long, global = true)]
     verbose: bool,
+    /// run and bench: the most memory the run may need by its estimate
+    /// (e.g. 8G, 512M; default: the memory available now). Above it, exit 2.
+    #[arg(long, global = true, value_parser = overfit::memory::parse_size)]
+    max_memory: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -280,9 +285,17 @@ fn one_line_clap_error(e: &clap::Error) -> String {
     }
 }
 
+/// Refuse a bench whose estimated peak memory is above the limit (`overfit::memory`).
+fn check_bench_memory(bench: &str, peak: &Peak, max_memory: Option<u64>) -> Result<(), Error> {
+    memory::check(peak, memory::limit(max_memory), |flag, msg| {
+        Error::bad(format!("bench {bench} {flag}: {msg}"))
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<u8, Error> {
+    let max_memory = cli.max_memory;
     match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, max_memory),
         Command::Merge { dirs, out, threads } => {
             let ctx = RunContext::new(&out, threads.unwrap_or_else(default_threads));
             let summary = runner::merge(&dirs, &ctx)?;
@@ -340,12 +353,12 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Bench { engine } => bench_command(engine),
+        Command::Bench { engine } => bench_command(engine, max_memory),
     }
 }
 
 /// `overfit run`: the output directory (default results/NAME[-quick][-shardIofN]), then the run.
-fn run(args: RunArgs) -> Result<u8, Error> {
+fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
     let RunArgs {
         spec,
         out,
@@ -383,6 +396,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         resume,
         shard,
         data,
+        max_memory,
         ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
     };
     match runner::execute(&spec, &ctx)? {
@@ -396,7 +410,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
 }
 
 /// `overfit bench ENGINE`: one timing line, with the PyTorch peer's under `--peer`.
-fn bench_command(engine: BenchEngine) -> Result<u8, Error> {
+fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Error> {
     match engine {
         BenchEngine::TwoLayer {
             p,
@@ -424,6 +438,7 @@ fn bench_command(engine: BenchEngine) -> Result<u8, Error> {
                 steps,
                 threads,
             };
+            check_bench_memory("two-layer", &b.peak_memory(), max_memory)?;
             let line = bench::two_layer(&b)?;
             println!("{line}");
             if peer {
@@ -467,13 +482,15 @@ fn bench_command(engine: BenchEngine) -> Result<u8, Error> {
             steps,
             threads,
         } => {
-            let line = bench::wide(&WideBench {
+            let b = WideBench {
                 m,
                 n,
                 d,
                 steps,
                 threads: threads.unwrap_or_else(default_threads),
-            })?;
+            };
+            check_bench_memory("wide", &b.peak_memory(), max_memory)?;
+            let line = bench::wide(&b)?;
             println!("{line}");
             Ok(0)
         }
@@ -512,6 +529,7 @@ fn bench_command(engine: BenchEngine) -> Result<u8, Error> {
                     DeviceArg::Auto => Device::Auto,
                 },
             };
+            check_bench_memory("cnn", &b.peak_memory(), max_memory)?;
             let line = bench::cnn(&b)?;
             println!("{line}");
             if peer {

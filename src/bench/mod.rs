@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::blas::flop_rate_fields;
 use crate::error::{Error, Result};
+use crate::memory::{Peak, F32, F64};
 use crate::nets::activation::Activation;
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
 use crate::nets::two_layer::{engine_cost, EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
+use crate::studies::memory::{cnn_unit, two_layer as two_layer_peak};
 
 pub mod suite;
 
@@ -27,6 +29,24 @@ pub struct TwoLayerBench {
     pub engine: EngineKind,
     pub steps: usize,
     pub threads: usize,
+}
+
+impl TwoLayerBench {
+    /// Peak memory: one two-layer unit on n points in R^p, width m
+    /// (`studies::memory::two_layer`), named by the flags.
+    pub fn peak_memory(&self) -> Peak {
+        let mut peak = Peak::new();
+        let (n, p, m) = (self.n as f64, self.p as f64, self.m as f64);
+        two_layer_peak(
+            &mut peak,
+            1.0,
+            ("--n", n),
+            ("--n", 0.0),
+            ("--p", p),
+            ("--m", m),
+        );
+        peak
+    }
 }
 
 /// Time full-batch GD steps of f(x) = sum_j a_j relu(<w_j, x>) with the
@@ -88,6 +108,22 @@ pub struct WideBench {
     pub d: usize,
     pub steps: usize,
     pub threads: usize,
+}
+
+impl WideBench {
+    /// Peak memory: the net and its gradient and momentum-free copies
+    /// (3 m (d + 1)) and four n x m working arrays, f64.
+    pub fn peak_memory(&self) -> Peak {
+        let (m, n, d) = (self.m as f64, self.n as f64, self.d as f64);
+        let mut peak = Peak::new();
+        peak.add("the network", 3.0 * F64, &[("--m", m), ("--d", d + 1.0)])
+            .add(
+                "the n x m working arrays",
+                4.0 * F64,
+                &[("--m", m), ("--n", n)],
+            );
+        peak
+    }
 }
 
 /// Time full-batch GD steps of the wide path (`nets::wide`): a two-layer
@@ -322,6 +358,30 @@ pub struct CnnBench {
     pub threads: usize,
     pub epochs: usize,
     pub device: Device,
+}
+
+impl CnnBench {
+    /// Peak memory: the images (3072 f32 each) and one CNN training
+    /// (`studies::memory::cnn_unit`) with a shard per thread.
+    pub fn peak_memory(&self) -> Peak {
+        let (k, h1, h2) = self.arch;
+        let arch = crate::nets::cnn::Arch::CourseCnn { k, h1, h2 };
+        let mut peak = Peak::new();
+        peak.add(
+            "the images",
+            F32 * 3072.0,
+            &[("--images", self.images as f64)],
+        );
+        cnn_unit(
+            &mut peak,
+            1.0,
+            "--arch",
+            &arch,
+            4,
+            ("--batch", self.batch as f64),
+        );
+        peak
+    }
 }
 
 /// Time mini-batch SGD (lr 1e-3, momentum 0.9, cross-entropy) of the course

@@ -52,7 +52,12 @@ pub enum Split {
     Test,
 }
 
-/// The files of a split in `dir` (training: the data_batch_i.bin present, i = 1..5).
+/// The files of a split in `dir` (training: data_batch_1.bin, ..., the
+/// first k of data_batch_1..5.bin, numbered without a gap). A name that is
+/// present is listed whatever it is (a broken link, a link loop, a
+/// directory), so that `load` refuses it instead of silently using the
+/// next file; a gap (data_batch_2.bin present without data_batch_1.bin) is
+/// refused here for the same reason.
 pub fn split_files(dir: &Path, split: Split) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Err(Error::bad(format!(
@@ -60,16 +65,22 @@ pub fn split_files(dir: &Path, split: Split) -> Result<Vec<PathBuf>> {
             dir.display()
         )));
     }
-    let files: Vec<PathBuf> = match split {
+    // symlink_metadata: a broken link or a loop is present too.
+    let present = |p: &PathBuf| p.symlink_metadata().is_ok();
+    let names: Vec<PathBuf> = match split {
         Split::Train => (1..=5)
             .map(|i| dir.join(format!("data_batch_{i}.bin")))
-            .filter(|p| p.is_file())
             .collect(),
-        Split::Test => vec![dir.join("test_batch.bin")]
-            .into_iter()
-            .filter(|p| p.is_file())
-            .collect(),
+        Split::Test => vec![dir.join("test_batch.bin")],
     };
+    let files: Vec<PathBuf> = names.iter().take_while(|p| present(p)).cloned().collect();
+    if let Some(later) = names[files.len()..].iter().find(|p| present(p)) {
+        return Err(Error::bad(format!(
+            "{}: present, but {} is not: the batches must be numbered from 1 without a gap",
+            later.display(),
+            names[files.len()].display()
+        )));
+    }
     if files.is_empty() {
         let want = match split {
             Split::Train => "data_batch_1.bin .. data_batch_5.bin",
@@ -149,17 +160,17 @@ pub fn parse_records(
 }
 
 /// Load a split from `dir`: the records of `classes` (relabelled by their
-/// position in the list), at most `limit` of them (all when None).
+/// position in the list), at most `limit` of them (all when None). Every
+/// listed file is read and every record's label checked, also those past
+/// `limit`: a bad file is refused, never skipped (it would otherwise pass
+/// unnoticed while earlier files hold enough images, and fail a run that
+/// asks for more).
 pub fn load(dir: &Path, split: Split, classes: &[u8], limit: Option<usize>) -> Result<CifarSet> {
     let files = split_files(dir, split)?;
     let limit = limit.unwrap_or(usize::MAX);
     let mut out = CifarSet::default();
     for f in &files {
-        if out.len() >= limit {
-            break;
-        }
-        let bytes = std::fs::read(f)
-            .map_err(|e| Error::bad(format!("{}: cannot read ({e})", f.display())))?;
+        let bytes = crate::fsio::read_regular(f, "a CIFAR-10 batch file")?;
         parse_records(f, &bytes, classes, limit, &mut out)?;
     }
     if out.is_empty() {

@@ -44,6 +44,9 @@ pub struct RunContext {
     pub require_cached: bool,
     /// `--data DIR`: the CIFAR-10 binary folder, overriding the spec's `data.dir`.
     pub data: Option<PathBuf>,
+    /// `--max-memory`: the most bytes the run's estimate may need (default:
+    /// the memory available now; `crate::memory`).
+    pub max_memory: Option<u64>,
 }
 
 impl RunContext {
@@ -58,6 +61,7 @@ impl RunContext {
             shard: None,
             require_cached: false,
             data: None,
+            max_memory: None,
         }
     }
 
@@ -162,6 +166,21 @@ fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuse a run whose estimated peak memory is above the limit, before
+/// anything is allocated (`crate::memory`), naming the key that drives the
+/// estimate and `--seeds` when it set that key. A merge trains nothing and
+/// is not checked.
+fn check_memory(spec: &LoadedSpec, study: &dyn studies::Study, ctx: &RunContext) -> Result<()> {
+    let peak = study.peak_memory(spec, ctx.threads)?;
+    crate::memory::check(&peak, crate::memory::limit(ctx.max_memory), |key, msg| {
+        let seeds = match ctx.seeds {
+            Some(n) if study.run_keys().contains(&key) => format!(" (--seeds {n})"),
+            _ => String::new(),
+        };
+        spec.bad_value(&format!("{key}{seeds}"), msg)
+    })
+}
+
 /// `overfit run`: load and validate the spec, plan the study's run, run
 /// its units (`pool::run_units`; a shard stops here, writing its manifest),
 /// turn their results into findings, then write the run directory (spec.toml, metrics.csv, extra CSVs, summary.json, figures)
@@ -188,6 +207,9 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     }
     let resolved = study.validate(&spec)?;
     let runs = Runs::of_text(&spec.header.study, &resolved);
+    if !ctx.require_cached {
+        check_memory(&spec, study, ctx)?;
+    }
     if ctx.resume {
         check_resume_runs(&spec, &runs, &ctx.out)?;
     }

@@ -11,6 +11,7 @@ pub mod early_alignment;
 pub mod expressivity;
 pub mod label_noise;
 pub mod leaky_relu_benign;
+pub mod memory;
 pub mod optimization_threshold;
 pub mod randomization;
 pub mod relu_label_noise;
@@ -23,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::memory::Peak;
 use crate::record::{Claim, Metrics};
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -61,6 +63,10 @@ pub trait Study: Sync {
     fn plan(&self, spec: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>>;
     /// Draw the figures of a finished run from its recorded files in `dir`.
     fn figures(&self, spec: &LoadedSpec, dir: &Path) -> Result<()>;
+    /// The run's peak memory, estimated from the validated spec before
+    /// anything is allocated, with `threads` units at once (`memory`,
+    /// `crate::memory`); the runner refuses a run above the limit.
+    fn peak_memory(&self, spec: &LoadedSpec, threads: usize) -> Result<Peak>;
 }
 
 /// A study's run, prepared: its units, grouped in sweeps, and how their
@@ -142,6 +148,7 @@ pub struct StudyFns {
     pub validate: fn(&LoadedSpec) -> Result<String>,
     pub plan: fn(&LoadedSpec, &RunContext) -> Result<Box<dyn Plan>>,
     pub figures: fn(&LoadedSpec, &Path) -> Result<()>,
+    pub peak_memory: fn(&LoadedSpec, usize) -> Result<Peak>,
 }
 
 impl Study for StudyFns {
@@ -159,6 +166,9 @@ impl Study for StudyFns {
     }
     fn figures(&self, spec: &LoadedSpec, dir: &Path) -> Result<()> {
         (self.figures)(spec, dir)
+    }
+    fn peak_memory(&self, spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+        (self.peak_memory)(spec, threads)
     }
 }
 

@@ -253,6 +253,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: figures::plot,
+    peak_memory: super::memory::benign_regression,
 };
 
 #[cfg(test)]

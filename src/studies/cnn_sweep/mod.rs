@@ -626,6 +626,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: figures::plot,
+    peak_memory: super::memory::cnn_sweep,
 };
 
 #[cfg(test)]

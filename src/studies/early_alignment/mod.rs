@@ -261,6 +261,11 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if s.train.ratio.is_nan() || s.train.ratio <= 1.0 {
         return bad("train.ratio", "must be > 1");
     }
+    let t = &s.train;
+    super::toolkit::check_logged_steps(spec, "train", t.steps, t.dense_until, t.ratio)?;
+    if let Some(sw) = &s.lambda_sweep {
+        super::toolkit::check_logged_steps(spec, "train", sw.steps, t.dense_until, t.ratio)?;
+    }
     let p = &s.probes;
     let open_unit = |x: f64| x > 0.0 && x < 1.0;
     if !open_unit(p.plateau_drop) {
@@ -748,4 +753,5 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: plot,
+    peak_memory: super::memory::early_alignment,
 };

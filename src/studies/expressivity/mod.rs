@@ -776,6 +776,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: figures::plot,
+    peak_memory: super::memory::expressivity,
 };
 
 #[cfg(test)]

@@ -183,7 +183,7 @@ pub struct FigureSpec {
 }
 
 /// p for a ratio and n.
-fn p_of(ratio: f64, n: usize) -> usize {
+pub(crate) fn p_of(ratio: f64, n: usize) -> usize {
     ((ratio * n as f64).round() as usize).max(1)
 }
 
@@ -250,6 +250,16 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "coefficient must be >= 0 and p_exponent finite".into(),
         );
     }
+    let gd_ps = s
+        .logistic_gd
+        .iter()
+        .flat_map(|g| g.p_over_n.iter().map(|&r| p_of(r, g.n)));
+    let ps = d
+        .p_over_n
+        .iter()
+        .flat_map(|&r| d.n.iter().map(move |&n| p_of(r, n)));
+    let (c, e) = (d.signal.coefficient, d.signal.p_exponent);
+    super::toolkit::check_signal(spec, "data.signal", c, e, ps.chain(gd_ps))?;
     if let NoiseSpectrum::PowerLaw { exponent } = d.noise {
         if !(exponent.is_finite() && exponent >= 0.0) {
             return bad("data.noise.exponent", "must be >= 0".into());
@@ -738,4 +748,5 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: plot,
+    peak_memory: super::memory::label_noise,
 };

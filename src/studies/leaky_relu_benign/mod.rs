@@ -572,4 +572,5 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: plot,
+    peak_memory: super::memory::leaky_relu_benign,
 };

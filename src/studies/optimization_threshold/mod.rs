@@ -169,6 +169,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if s.train.steps == 0 || s.train.ratio.is_nan() || s.train.ratio <= 1.0 {
         return bad("train", "steps must be >= 1 and ratio > 1");
     }
+    let t = &s.train;
+    super::toolkit::check_logged_steps(spec, "train", t.steps, t.dense_until, t.ratio)?;
     if s.dims.is_empty() {
         return bad("dims", "needs at least one [[dims]] entry");
     }
@@ -519,6 +521,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: plot,
+    peak_memory: super::memory::optimization_threshold,
 };
 
 #[cfg(test)]

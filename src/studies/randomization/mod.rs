@@ -232,7 +232,11 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if zero {
             return fail(spec, &key, format!("{a:?}: every width must be >= 1"));
         }
-        Model::for_arch(a, d.classes.len()).map_err(|e| spec.bad_value(&key, e))?;
+        // Building the model allocates it: a huge one waits for the
+        // runner's memory check (its layers always fit a 32x32 image).
+        if super::memory::cnn_shape(a, d.classes.len()).1 <= 1e8 {
+            Model::for_arch(a, d.classes.len()).map_err(|e| spec.bad_value(&key, e))?;
+        }
     }
     let labels: Vec<String> = s.model.archs.iter().map(Arch::label).collect();
     check_unique(spec, "model.archs[{}]", &labels)?;
@@ -566,6 +570,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: figures::plot,
+    peak_memory: super::memory::randomization,
 };
 
 #[cfg(test)]

@@ -47,8 +47,8 @@ use ndarray_linalg::{Cholesky, UPLO};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::toolkit::check_unique;
 use super::toolkit::csv::to_csv;
+use super::toolkit::{check_signal, check_unique};
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::gaussian_mixture::{GaussianMixture, NoiseSpectrum};
 use crate::data::label_noise::{flip_binary, FlipRule};
@@ -369,6 +369,13 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(c.min_interpolated > 0.0 && c.min_interpolated <= 1.0) {
         return bad("claims.min_interpolated", "must be in (0, 1]".into());
     }
+    let ps = Family::ALL.iter().flat_map(|&f| {
+        g.ratios
+            .iter()
+            .flat_map(move |&r| d.n.iter().map(move |&n| g.shape(f, r, n).0))
+    });
+    let (sc, se) = (d.signal.coefficient, d.signal.p_exponent);
+    check_signal(spec, "data.signal", sc, se, ps)?;
     if position(&d.eta, s.figures.error_vs_n_eta).is_none() {
         return bad(
             "figures.error_vs_n_eta",
@@ -762,6 +769,7 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: figures::plot,
+    peak_memory: super::memory::relu_label_noise,
 };
 
 #[cfg(test)]

@@ -74,6 +74,89 @@ pub fn log_schedule(steps: usize, dense_until: usize, ratio: f64, extra: &[usize
     out
 }
 
+/// The most steps a run may log (`log_schedule`): 1e5 steps of a few
+/// metric rows each are tens of MB; more means a ratio so close to 1 (or a
+/// dense_until so large) that the list of steps alone would fill memory.
+pub const MAX_LOGGED_STEPS: f64 = 1e5;
+
+/// An upper bound on `log_schedule(steps, dense_until, ratio, extra).len()`
+/// less `extra`, without building it: the dense part, min(dense_until,
+/// steps) plus 1; the geometric part, ceil(ln(steps / max(dense_until, 1)) /
+/// ln(ratio)) plus 2 (the loop's iterations, duplicates included: rounding
+/// may need one more); and the last step. ln(ratio) is `ln_1p(ratio - 1)`, exact near 1.
+pub fn logged_steps_bound(steps: usize, dense_until: usize, ratio: f64) -> f64 {
+    let dense = dense_until.min(steps) as f64 + 1.0;
+    let start = dense_until.max(1) as f64;
+    let geometric = if (steps as f64) <= start {
+        0.0
+    } else {
+        let k = ((steps as f64 / start).ln() / (ratio - 1.0).ln_1p()).ceil() + 2.0;
+        if k.is_nan() {
+            f64::INFINITY
+        } else {
+            k
+        }
+    };
+    dense + geometric + 1.0
+}
+
+/// Refuse (exit 2, naming `{section}.dense_until` when the dense part alone
+/// is too long, else `{section}.ratio`) a schedule that would log more than
+/// `MAX_LOGGED_STEPS` steps: `log_schedule` builds the whole list up front,
+/// and a ratio such as 1.0000000000000002 passes `ratio > 1` yet makes it
+/// grow until the allocator aborts.
+pub fn check_logged_steps(
+    spec: &LoadedSpec,
+    section: &str,
+    steps: usize,
+    dense_until: usize,
+    ratio: f64,
+) -> Result<()> {
+    let n = logged_steps_bound(steps, dense_until, ratio);
+    if n > MAX_LOGGED_STEPS {
+        let key = if dense_until.min(steps) as f64 >= MAX_LOGGED_STEPS {
+            format!("{section}.dense_until")
+        } else {
+            format!("{section}.ratio")
+        };
+        return Err(spec.bad_value(
+            &key,
+            format!("steps = {steps}, dense_until = {dense_until}, ratio = {ratio} would log up to {n:.3e} steps (at most {MAX_LOGGED_STEPS:.0}): raise the ratio or lower dense_until"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse (exit 2, naming `{section}.coefficient` or `{section}.p_exponent`)
+/// a signal ||mu||^2 = coefficient p^exponent
+/// that is not finite, or above 1e100, at some p in `ps`: the Gram matrix's
+/// entries are of order ||mu||^2 and LAPACK multiplies them, so beyond
+/// about 1e150 it fails with a raw message (p_exponent = 400 did, exit 3),
+/// and no setting of these studies needs more than a small power of p.
+pub fn check_signal(
+    spec: &LoadedSpec,
+    section: &str,
+    coefficient: f64,
+    exponent: f64,
+    ps: impl IntoIterator<Item = usize>,
+) -> Result<()> {
+    for p in ps {
+        let v = coefficient * (p as f64).powf(exponent);
+        if !(v.is_finite() && v <= 1e100) {
+            let key = if coefficient > 1e100 {
+                format!("{section}.coefficient")
+            } else {
+                format!("{section}.p_exponent")
+            };
+            return Err(spec.bad_value(
+                &key,
+                format!("||mu||^2 = {coefficient} p^{exponent} is {v:e} at p = {p} (at most 1e100: the Gram matrix must stay far inside f64 range)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Sample standard deviation (n - 1); NaN for fewer than two values.
 pub fn sd(v: &[f64]) -> f64 {
     if v.len() < 2 {

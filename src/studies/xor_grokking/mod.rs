@@ -272,22 +272,6 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if s.model.m == 0 {
         return bad("model.m", "must be >= 1");
     }
-    // Memory of one run: the points (n + n_test) x d, W(0) d x m, and about
-    // six n x m and one n_test x m working matrices.
-    let dim = distribution(d).working_dim() as f64;
-    let (nf, tf, mf) = (d.n as f64, d.n_test as f64, s.model.m as f64);
-    let gib = 8.0 * ((nf + tf) * dim + dim * mf + 6.0 * nf * mf + tf * mf) / (1u64 << 30) as f64;
-    if gib > 16.0 {
-        let hint = if d.representation == Representation::Explicit {
-            "; representation = \"span\" avoids storing R^p vectors"
-        } else {
-            ""
-        };
-        return bad(
-            "data",
-            &format!("one run needs about {gib:.0} GiB of memory (limit 16){hint}"),
-        );
-    }
     if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
         return bad("model.omega_init", "must be finite and >= 0");
     }
@@ -372,7 +356,7 @@ struct RunRecord {
 }
 
 /// The XOR-cluster distribution the data section describes (||mu|| from ||mu||^2).
-fn distribution(d: &DataSpec) -> XorCluster {
+pub(crate) fn distribution(d: &DataSpec) -> XorCluster {
     XorCluster {
         p: d.p,
         n: d.n,
@@ -715,4 +699,5 @@ pub const STUDY: StudyFns = StudyFns {
     validate,
     plan,
     figures: figures::plot,
+    peak_memory: super::memory::xor_grokking,
 };

@@ -1,0 +1,263 @@
+//! Memory before allocation. Every study (`Study::peak_memory`) and every
+//! bench estimates its peak memory from its spec or arguments before it
+//! allocates anything, and a run whose estimate is above the limit (the
+//! memory available now, or `--max-memory SIZE`) exits 2 naming the key
+//! that drives the estimate. Without this, an oversized spec reached the
+//! allocator, which aborts the process (exit 134, "memory allocation of
+//! ... bytes failed") with nothing naming the spec.
+//!
+//! An estimate is a sum of terms, each `bytes per element x the product of
+//! its counts` (a count is a spec value, or a number derived from several,
+//! named by the key to lower). The message names the largest term and, in
+//! it, the largest count's key. Estimates count the arrays that grow with
+//! the spec, rounded up (working copies included), and leave out what does
+//! not grow (a few MiB of code, stacks and small tables), so they are
+//! upper bounds for large runs and not meant to be exact for small ones.
+
+use crate::error::{Error, Result};
+
+/// Bytes of an f64.
+pub const F64: f64 = 8.0;
+/// Bytes of an f32.
+pub const F32: f64 = 4.0;
+/// Bytes of one metrics.csv row while a run holds it: the `MetricRow`
+/// (three `String`s of 24 bytes, their heap blocks of up to 32 bytes each,
+/// step and value: about 180 bytes) and its line of CSV text (about 60),
+/// rounded up.
+pub const METRIC_ROW: f64 = 256.0;
+
+/// What every run holds whatever its spec: code, OpenBLAS's buffers, the
+/// fonts and the figures' bitmaps (a quick xor run peaks at 17 MiB resident,
+/// `overfit list` at 8 MiB; the full xor run at 2 threads at 82 MiB, of
+/// which the estimated arrays are 72 MiB), rounded up. Part of every estimate.
+pub const PROGRAM: f64 = 64.0 * 1024.0 * 1024.0;
+
+/// One term of an estimate: `scale` bytes times the product of `counts`.
+#[derive(Clone, Debug)]
+struct Term {
+    what: String,
+    scale: f64,
+    counts: Vec<(String, f64)>,
+}
+
+impl Term {
+    fn bytes(&self) -> f64 {
+        self.counts.iter().fold(self.scale, |b, (_, c)| b * c)
+    }
+    /// The key of the largest count (the one to lower).
+    fn key(&self) -> &str {
+        self.counts
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or("", |(k, _)| k.as_str())
+    }
+}
+
+/// A peak-memory estimate: a sum of terms (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct Peak {
+    terms: Vec<Term>,
+}
+
+impl Peak {
+    pub fn new() -> Self {
+        Peak::default()
+    }
+
+    /// Add the term `what`: `scale` bytes times the product of `counts`
+    /// (key, count). Counts are f64 so that no product overflows.
+    pub fn add(&mut self, what: &str, scale: f64, counts: &[(&str, f64)]) -> &mut Self {
+        self.terms.push(Term {
+            what: what.to_string(),
+            scale,
+            counts: counts.iter().map(|(k, c)| (k.to_string(), *c)).collect(),
+        });
+        self
+    }
+
+    /// Add every term of `other` (parts held at the same time).
+    pub fn extend(&mut self, other: Peak) {
+        self.terms.extend(other.terms);
+    }
+
+    /// The estimate in bytes: the terms and `PROGRAM`.
+    pub fn bytes(&self) -> f64 {
+        PROGRAM + self.terms.iter().map(Term::bytes).sum::<f64>()
+    }
+
+    /// The largest term: (its key, what it is, its bytes).
+    pub fn largest(&self) -> Option<(&str, &str, f64)> {
+        self.terms
+            .iter()
+            .max_by(|a, b| a.bytes().total_cmp(&b.bytes()))
+            .map(|t| (t.key(), t.what.as_str(), t.bytes()))
+    }
+}
+
+/// How many units run at once: `threads`, or fewer when there are fewer units.
+pub fn concurrent(threads: usize, units: f64) -> f64 {
+    (threads as f64).min(units).max(1.0)
+}
+
+/// The limit a run must stay under, in bytes, and where it comes from:
+/// `--max-memory` when given, else the memory available now (`available`);
+/// None when neither is known (no check).
+pub fn limit(max_memory: Option<u64>) -> Option<(f64, String)> {
+    match max_memory {
+        Some(b) => Some((b as f64, "--max-memory".to_string())),
+        None => available().map(|b| {
+            (
+                b as f64,
+                "the memory available now; --max-memory SIZE overrides".to_string(),
+            )
+        }),
+    }
+}
+
+/// The memory this process may still use: MemAvailable of /proc/meminfo,
+/// or less when a cgroup (v2) memory.max leaves less. None off Linux.
+pub fn available() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    let mut bytes = kib.saturating_mul(1024);
+    let read = |name: &str| -> Option<u64> {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{name}"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    if let (Some(max), Some(current)) = (read("memory.max"), read("memory.current")) {
+        bytes = bytes.min(max.saturating_sub(current));
+    }
+    Some(bytes)
+}
+
+/// `--max-memory SIZE`: bytes, or a number with a binary suffix K, M, G or
+/// T (optionally followed by `B` or `iB`): `8G`, `512M`, `1.5T`.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (number, power) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let power = match c.to_ascii_uppercase() {
+                'K' => 1,
+                'M' => 2,
+                'G' => 3,
+                'T' => 4,
+                _ => return Err(format!("{text:?}: the suffix must be K, M, G or T")),
+            };
+            (&t[..i], power)
+        }
+        _ => (t, 0),
+    };
+    let v: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a size such as 8G, 512M or 1000000"))?;
+    let bytes = v * 1024f64.powi(power);
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("{text:?}: the size must be at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// `bytes` for a message: binary units with 3 significant digits and the
+/// plain count, e.g. `14.2 PiB (1.6e16 bytes)`.
+pub fn human(bytes: f64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes:.0} bytes")
+    } else {
+        format!("{v:.3} {} ({bytes:.2e} bytes)", units[u])
+    }
+}
+
+/// Refuse (exit 2) an estimate above `limit`; `bad(key, message)` makes the
+/// error (naming the spec file, or the bench's flag). Passes when the limit
+/// is unknown.
+pub fn check(
+    peak: &Peak,
+    limit: Option<(f64, String)>,
+    bad: impl Fn(&str, String) -> Error,
+) -> Result<()> {
+    let Some((limit, source)) = limit else {
+        return Ok(());
+    };
+    let total = peak.bytes();
+    if total <= limit {
+        return Ok(());
+    }
+    let (key, what, bytes) = peak
+        .largest()
+        .expect("an estimate above the limit has terms");
+    Err(bad(
+        key,
+        format!(
+            "the run needs about {} of memory, above the limit of {} ({source}); the largest part is {what}, {}",
+            human(total),
+            human(limit),
+            human(bytes)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5T"), Ok(3 << 39));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        for bad in ["", "G", "8X", "-1G", "0", "nan", "1e30T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_largest_term_names_its_largest_count() {
+        let mut p = Peak::new();
+        p.add("points", F64, &[("data.n", 1e6), ("data.p", 1e4)]);
+        p.add("weights", F64, &[("model.m", 1e3), ("data.p", 1e4)]);
+        assert_eq!(p.bytes(), PROGRAM + 8.0 * (1e10 + 1e7));
+        assert_eq!(p.largest(), Some(("data.n", "points", 8e10)));
+        let bad = |k: &str, m: String| Error::bad(format!("key `{k}`: {m}"));
+        assert!(check(&p, Some((1e11, "test".into())), bad).is_ok());
+        let e = check(&p, Some((1e9, "test".into())), bad).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("key `data.n`") && msg.contains("GiB"), "{msg}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(check(&p, None, bad).is_ok());
+        assert_eq!(concurrent(16, 3.0), 3.0);
+        assert_eq!(concurrent(2, 1e9), 2.0);
+    }
+
+    #[test]
+    fn available_memory_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            let b = available().expect("MemAvailable");
+            assert!(b > 1 << 20, "{b}");
+        }
+    }
+}

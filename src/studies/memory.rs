@@ -1,0 +1,720 @@
+//! Each study's peak-memory estimate (`Study::peak_memory`), from its
+//! validated spec, with `threads` units running at once (see
+//! `crate::memory` for the terms and the check). Every function states its
+//! formula; counts are f64 so that no product overflows. A unit's working
+//! memory is counted once per unit in progress, `c = min(threads, units)`;
+//! the metrics every run keeps (`METRIC_ROW` bytes per row) are counted for
+//! all runs, since the runner holds them until it writes metrics.csv.
+
+use super::{
+    benign_regression, cnn_sweep, early_alignment, expressivity, label_noise, leaky_relu_benign,
+    optimization_threshold, randomization, relu_label_noise, toolkit, xor_grokking,
+};
+use crate::error::Result;
+use crate::memory::{concurrent, Peak, F32, F64, METRIC_ROW};
+use crate::nets::cnn::Arch;
+use crate::spec::LoadedSpec;
+
+/// Two-layer network GD on n training and t test points in R^dim, width m
+/// (`nets::two_layer`, primal or dual engine), per unit: the points
+/// (n + t) dim, W d x m, six n x m and one t x m working matrices, and the
+/// dual engine's n x n Gram with its factor (2 n^2). f64.
+#[allow(clippy::too_many_arguments)]
+pub fn two_layer(
+    peak: &mut Peak,
+    c: f64,
+    (n_key, n): (&str, f64),
+    (t_key, t): (&str, f64),
+    (p_key, dim): (&str, f64),
+    (m_key, m): (&str, f64),
+) {
+    peak.add("the training points", F64 * c, &[(n_key, n), (p_key, dim)])
+        .add("the test points", F64 * c, &[(t_key, t), (p_key, dim)])
+        .add("the first layer W", F64 * c, &[(m_key, m), (p_key, dim)])
+        .add(
+            "the network's n x m working matrices",
+            6.0 * F64 * c,
+            &[(n_key, n), (m_key, m)],
+        )
+        .add("the test outputs", F64 * c, &[(t_key, t), (m_key, m)])
+        .add(
+            "the dual engine's Gram matrices",
+            2.0 * F64 * c,
+            &[(n_key, n), (n_key, n)],
+        );
+}
+
+/// Xu et al.: per unit `two_layer(n, n_test, d, m)` (d = p, or n + n_test + 2
+/// with the span representation); 8 metric rows per logged step of every
+/// panel run, and the grokking map's units' rows while they run.
+pub fn xor_grokking(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: xor_grokking::XorSpec = spec.study_section()?;
+    let d = &s.data;
+    let dim = xor_grokking::distribution(d).working_dim() as f64;
+    let dim_key = if dim as u64 == d.p {
+        "data.p"
+    } else {
+        "data.n"
+    };
+    let map_cells = s.grokking_map.as_ref().map_or(0.0, |g| {
+        (g.alphas.len() * g.omegas.len()) as f64 * g.runs as f64
+    });
+    let runs: f64 = s.panels.iter().map(|p| p.runs as f64).sum::<f64>() + map_cells;
+    let c = concurrent(threads, runs);
+    let mut peak = Peak::new();
+    two_layer(
+        &mut peak,
+        c,
+        ("data.n", d.n as f64),
+        ("data.n_test", d.n_test as f64),
+        (dim_key, dim),
+        ("model.m", s.model.m as f64),
+    );
+    for p in &s.panels {
+        let logged = toolkit::logged_steps_bound(p.steps, p.dense_until, 1.05);
+        peak.add(
+            "the panels' metric rows",
+            8.0 * METRIC_ROW,
+            &[("panels[].runs", p.runs as f64), ("panels[].steps", logged)],
+        );
+    }
+    if let Some(g) = &s.grokking_map {
+        let logged = toolkit::logged_steps_bound(g.max_steps, 20, 1.05);
+        peak.add(
+            "the grokking map's metric rows",
+            8.0 * METRIC_ROW * c,
+            &[("grokking_map.max_steps", logged)],
+        );
+    }
+    Ok(peak)
+}
+
+/// Boursier & Flammarion (early alignment): per run the wide net (a, w: m
+/// (d + 1)) with four n x m working arrays, the snapshots (snapshot steps x
+/// neurons x (d + 1)), the scan directions (2 x resolution x d), the fit
+/// grid; 11 metric rows per logged step and n final outputs; the lambda
+/// sweep's runs alike with 2 rows per logged step. f64.
+pub fn early_alignment(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: early_alignment::EarlySpec = spec.study_section()?;
+    let n = match &s.data {
+        early_alignment::DataSpec::Points { x, .. } => x.len(),
+        early_alignment::DataSpec::Interpolated { n, .. } => *n,
+    } as f64;
+    let d = 1.0 + f64::from(u8::from(s.model.bias));
+    let t = &s.train;
+    let p = &s.probes;
+    let units = 1.0
+        + s.lambda_sweep
+            .as_ref()
+            .map_or(0.0, |w| w.lambdas.len() as f64);
+    let c = concurrent(threads, units);
+    let m = s
+        .lambda_sweep
+        .as_ref()
+        .map_or(s.model.m, |w| w.m.max(s.model.m)) as f64;
+    let mut peak = Peak::new();
+    peak.add(
+        "the networks",
+        3.0 * F64 * c,
+        &[("model.m", m), ("model.bias", d + 1.0)],
+    )
+    .add(
+        "the n x m working arrays",
+        4.0 * F64 * c,
+        &[("model.m", m), ("data.n", n)],
+    )
+    .add(
+        "the snapshots",
+        F64,
+        &[
+            ("probes.snapshot_steps", p.snapshot_steps.len() as f64),
+            (
+                "probes.snapshot_neurons",
+                p.snapshot_neurons.min(s.model.m) as f64,
+            ),
+            ("model.bias", d + 1.0),
+        ],
+    )
+    .add(
+        "the scan directions",
+        2.0 * F64 * d,
+        &[("probes.scan_resolution", p.scan_resolution as f64)],
+    )
+    .add(
+        "the fit grid",
+        2.0 * F64,
+        &[("probes.fit_grid", p.fit_grid as f64)],
+    )
+    .add(
+        "the metric rows",
+        11.0 * METRIC_ROW,
+        &[(
+            "train.ratio",
+            toolkit::logged_steps_bound(t.steps, t.dense_until, t.ratio),
+        )],
+    )
+    .add("the final outputs", METRIC_ROW, &[("data.n", n)]);
+    if let Some(w) = &s.lambda_sweep {
+        let logged = toolkit::logged_steps_bound(w.steps, t.dense_until, t.ratio);
+        peak.add(
+            "the lambda sweep's metric rows",
+            2.0 * METRIC_ROW,
+            &[
+                ("lambda_sweep.lambdas", w.lambdas.len() as f64),
+                ("lambda_sweep.steps", logged),
+            ],
+        );
+    }
+    Ok(peak)
+}
+
+/// Wen et al. (linear classifiers): per job X (n x q, q = min(p, n + 1) for
+/// isotropic noise, else p) three times (data, copies, directions), the
+/// n x n Gram, its eigenvectors and the SVM's dual state (4 n^2); 10 metric
+/// rows per (job, eta). Logistic GD: n x q data, a trace of 5 values per
+/// step. f64.
+pub fn label_noise(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: label_noise::LabelNoiseSpec = spec.study_section()?;
+    let d = &s.data;
+    let iso = d.noise == crate::data::gaussian_mixture::NoiseSpectrum::Isotropic;
+    let width = |r: f64, n: usize| {
+        let p = label_noise::p_of(r, n) as f64;
+        if iso {
+            p.min(n as f64 + 1.0)
+        } else {
+            p
+        }
+    };
+    let n_max = d.n.iter().copied().max().unwrap_or(0) as f64;
+    let q_max = d
+        .p_over_n
+        .iter()
+        .flat_map(|&r| d.n.iter().map(move |&n| width(r, n)))
+        .fold(0.0, f64::max);
+    let jobs = (d.n.len() * d.p_over_n.len()) as f64 * d.seeds as f64;
+    let c = concurrent(threads, jobs);
+    let mut peak = Peak::new();
+    peak.add(
+        "the samples X",
+        3.0 * F64 * c,
+        &[("data.n", n_max), ("data.p_over_n", q_max)],
+    )
+    .add(
+        "the Gram matrices",
+        4.0 * F64 * c,
+        &[("data.n", n_max), ("data.n", n_max)],
+    )
+    .add(
+        "the metric rows",
+        10.0 * METRIC_ROW * (d.n.len() * d.p_over_n.len()) as f64,
+        &[
+            ("data.seeds", d.seeds as f64),
+            ("data.eta", d.eta.len() as f64),
+        ],
+    );
+    if let Some(g) = &s.logistic_gd {
+        let q = g
+            .p_over_n
+            .iter()
+            .map(|&r| width(r, g.n))
+            .fold(0.0, f64::max);
+        let runs = (g.p_over_n.len() * g.eta.len()) as f64 * g.seeds as f64;
+        let cg = concurrent(threads, runs);
+        peak.add(
+            "the GD samples",
+            3.0 * F64 * cg,
+            &[("logistic_gd.n", g.n as f64), ("logistic_gd.p_over_n", q)],
+        )
+        .add(
+            "the GD traces",
+            5.0 * F64 * (g.p_over_n.len() * g.eta.len()) as f64,
+            &[
+                ("logistic_gd.seeds", g.seeds as f64),
+                ("logistic_gd.steps", g.steps as f64),
+            ],
+        );
+    }
+    Ok(peak)
+}
+
+/// Karhadkar et al.: per job `two_layer(n, 0, d, m)` with d = d/n x n, and
+/// the Monte Carlo test law (mc_samples x m); 10 metric rows per job. f64.
+pub fn leaky_relu_benign(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: leaky_relu_benign::LeakySpec = spec.study_section()?;
+    // (n key, d/n key, the n, the largest d/n, seeds, cells per n)
+    type Group<'a> = (&'a str, &'a str, &'a [usize], f64, usize, f64);
+    let mut cells: Vec<Group> = vec![(
+        "heatmap.n",
+        "heatmap.d_over_n",
+        &s.heatmap.n,
+        s.heatmap.d_over_n.iter().copied().fold(0.0, f64::max),
+        s.heatmap.seeds,
+        s.heatmap.d_over_n.len() as f64,
+    )];
+    if let Some(h) = &s.harmful {
+        cells.push((
+            "harmful.n",
+            "harmful.d_over_n",
+            &h.n,
+            h.d_over_n,
+            h.seeds,
+            h.gamma_constant.len() as f64,
+        ));
+    }
+    if let Some(g) = &s.gamma_sweep {
+        cells.push((
+            "gamma_sweep.n",
+            "gamma_sweep.d_over_n",
+            &g.n,
+            g.d_over_n,
+            g.seeds,
+            g.gamma.len() as f64,
+        ));
+    }
+    let jobs: f64 = cells
+        .iter()
+        .map(|c| c.2.len() as f64 * c.5 * c.4 as f64)
+        .sum();
+    let c = concurrent(threads, jobs);
+    let m = s.model.m as f64;
+    let mut peak = Peak::new();
+    for &(n_key, d_key, ns, d_over_n, seeds, knobs) in &cells {
+        let n = ns.iter().copied().max().unwrap_or(0) as f64;
+        let mut part = Peak::new();
+        two_layer(
+            &mut part,
+            c,
+            (n_key, n),
+            (n_key, 0.0),
+            (d_key, (d_over_n * n).round()),
+            ("model.m", m),
+        );
+        peak = merge_max(peak, part);
+        let key = n_key.replace(".n", ".seeds");
+        peak.add(
+            "the metric rows",
+            10.0 * METRIC_ROW * ns.len() as f64 * knobs,
+            &[(key.as_str(), seeds as f64)],
+        );
+    }
+    peak.add(
+        "the Monte Carlo test draws",
+        F64 * c,
+        &[
+            ("data.mc_samples", s.data.mc_samples as f64),
+            ("model.m", m),
+        ],
+    );
+    Ok(peak)
+}
+
+/// The larger of two estimates (parts that never run at the same time).
+fn merge_max(a: Peak, b: Peak) -> Peak {
+    // (both hold PROGRAM once: comparing totals compares the terms)
+    if b.bytes() > a.bytes() {
+        b
+    } else {
+        a
+    }
+}
+
+/// Boursier & Flammarion (threshold): per unit the training and test
+/// points ((n + n_test) d), the wide net (3 m (d + 1)) and four n x m
+/// working arrays, the loss curve; 8 metric rows per run. f64.
+pub fn optimization_threshold(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: optimization_threshold::ThresholdSpec = spec.study_section()?;
+    let n = s
+        .dims
+        .iter()
+        .flat_map(|d| d.n.iter().copied())
+        .max()
+        .unwrap_or(0) as f64;
+    let dim = s.dims.iter().map(|d| d.d).max().unwrap_or(0) as f64;
+    let grid: f64 = s.dims.iter().map(|d| d.n.len() as f64).sum::<f64>() * s.inits.len() as f64;
+    let c = concurrent(threads, grid * s.seeds as f64);
+    let (m, t) = (s.model.m as f64, s.teacher.n_test as f64);
+    let logged = toolkit::logged_steps_bound(s.train.steps, s.train.dense_until, s.train.ratio);
+    let mut peak = Peak::new();
+    peak.add(
+        "the training points",
+        F64 * c,
+        &[("dims[].n", n), ("dims[].d", dim)],
+    )
+    .add(
+        "the test points",
+        F64 * c,
+        &[("teacher.n_test", t), ("dims[].d", dim)],
+    )
+    .add(
+        "the networks",
+        3.0 * F64 * c,
+        &[("model.m", m), ("dims[].d", dim + 1.0)],
+    )
+    .add(
+        "the n x m working arrays",
+        4.0 * F64 * c,
+        &[("model.m", m), ("dims[].n", n.max(t))],
+    )
+    .add(
+        "the loss curves",
+        16.0 * grid,
+        &[("seeds", s.seeds as f64), ("train.ratio", logged)],
+    )
+    .add(
+        "the metric rows",
+        8.0 * METRIC_ROW * grid,
+        &[("seeds", s.seeds as f64)],
+    );
+    Ok(peak)
+}
+
+/// Zhang et al. Theorem 1: per Gaussian unit the points and two working
+/// copies (3 n d); the CIFAR pool (pool x 3072 f32) and per unit its n x
+/// 3072 points (f64, 3 copies); the GD contrast `two_layer(n, 0, d + 1, n)`
+/// with 2 metric rows per logged step; 16 metric rows per fit. f64.
+pub fn expressivity(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: expressivity::ExpressivitySpec = spec.study_section()?;
+    let g = &s.gaussian;
+    let max = |v: &[usize]| v.iter().copied().max().unwrap_or(0) as f64;
+    let fits = (g.n.len() * g.d.len() * g.targets.len()) as f64 * g.seeds as f64;
+    let c = concurrent(threads, fits);
+    let mut peak = Peak::new();
+    peak.add(
+        "the Gaussian points",
+        3.0 * F64 * c,
+        &[("gaussian.n", max(&g.n)), ("gaussian.d", max(&g.d))],
+    )
+    .add(
+        "the fits' metric rows",
+        16.0 * METRIC_ROW * (g.n.len() * g.d.len() * g.targets.len()) as f64,
+        &[("gaussian.seeds", g.seeds as f64)],
+    );
+    if let Some(k) = &s.cifar {
+        let dim = crate::data::cifar::IMAGE_BYTES as f64;
+        let ck = concurrent(
+            threads,
+            (k.n.len() * k.targets.len()) as f64 * k.seeds as f64,
+        );
+        peak.add(
+            "the CIFAR pool",
+            F32 * dim,
+            &[("cifar.pool", k.pool as f64)],
+        )
+        .add(
+            "the CIFAR points",
+            3.0 * F64 * dim * ck,
+            &[("cifar.n", max(&k.n))],
+        )
+        .add(
+            "the CIFAR fits' metric rows",
+            16.0 * METRIC_ROW * (k.n.len() * k.targets.len()) as f64,
+            &[("cifar.seeds", k.seeds as f64)],
+        );
+    }
+    if let Some(gd) = &s.gd {
+        let n = max(&gd.n);
+        let cg = concurrent(threads, gd.n.len() as f64 * gd.seeds as f64);
+        two_layer(
+            &mut peak,
+            cg,
+            ("gd.n", n),
+            ("gd.n", 0.0),
+            ("gd.d", gd.d as f64 + 1.0),
+            ("gd.n", n),
+        );
+        let logged = toolkit::logged_steps_bound(gd.steps, 10, 1.1);
+        peak.add(
+            "the GD metric rows",
+            2.0 * METRIC_ROW * gd.n.len() as f64,
+            &[("gd.seeds", gd.seeds as f64), ("gd.steps", logged)],
+        );
+    }
+    Ok(peak)
+}
+
+/// Floats per example of a CNN's activations (`nets::cnn::Model::workspace`:
+/// every layer's output, input included) and its parameter count, from the
+/// architecture alone (building the model would allocate it). The course
+/// CNN: conv 5x5 without padding, 3x32x32 -> 6x28x28 -> pool 6x14x14 ->
+/// k x10x10 -> pool k x5x5 -> h1 -> h2 -> classes.
+pub fn cnn_shape(arch: &Arch, classes: usize) -> (f64, f64) {
+    let c = classes as f64;
+    match arch {
+        Arch::CourseCnn { k, h1, h2 } => {
+            let (k, h1, h2) = (*k as f64, *h1 as f64, *h2 as f64);
+            let acts = 3072.0
+                + 2.0 * 4704.0
+                + 1176.0
+                + 2.0 * 100.0 * k
+                + 2.0 * 25.0 * k
+                + 2.0 * (h1 + h2)
+                + c;
+            let params = 456.0 + k * 151.0 + 25.0 * k * h1 + h1 + h1 * h2 + h2 + h2 * c + c;
+            (acts, params)
+        }
+        Arch::Mlp { widths } => {
+            let mut acts = 2.0 * 3072.0 + c;
+            let mut params = 0.0;
+            let mut inputs = 3072.0;
+            for &w in widths {
+                let w = w as f64;
+                acts += 2.0 * w;
+                params += inputs * w + w;
+                inputs = w;
+            }
+            (acts, params + inputs * c + c)
+        }
+    }
+}
+
+/// One CNN training per unit: its parameters, gradients, momentum and a
+/// checkpoint copy (4 x params f32), the forward and backward activations
+/// of a batch of max(batch, eval_batch) examples (2 x acts f32).
+pub fn cnn_unit(
+    peak: &mut Peak,
+    c: f64,
+    arch_key: &str,
+    arch: &Arch,
+    classes: usize,
+    (batch_key, batch): (&str, f64),
+) {
+    let (acts, params) = cnn_shape(arch, classes);
+    peak.add(
+        "the models (weights, gradients, momentum, checkpoint)",
+        4.0 * F32 * c,
+        &[(arch_key, params)],
+    )
+    .add(
+        "the batch activations",
+        2.0 * F32 * c,
+        &[(batch_key, batch), (arch_key, acts)],
+    );
+}
+
+/// The larger of a training batch and an evaluation batch, with its key.
+fn batch_key(batch: usize, eval_batch: usize) -> (&'static str, f64) {
+    if batch >= eval_batch {
+        ("train.batch", batch as f64)
+    } else {
+        ("train.eval_batch", eval_batch as f64)
+    }
+}
+
+/// The course CNN sweep: the CIFAR training and test images (f32); per unit
+/// `cnn_unit`; 12 metric rows per evaluated epoch of every run.
+pub fn cnn_sweep(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: cnn_sweep::CnnSweepSpec = spec.study_section()?;
+    let (d, t) = (&s.data, &s.train);
+    let runs = (s.model.archs.len() * d.label_noise.len().max(1)) as f64 * t.runs as f64;
+    let c = concurrent(threads, runs);
+    let mut peak = Peak::new();
+    peak.add(
+        "the training images",
+        F32 * 3072.0,
+        &[("data.train", d.train as f64)],
+    )
+    .add(
+        "the test images",
+        F32 * 3072.0,
+        &[("data.test", d.test as f64)],
+    )
+    .add(
+        "the metric rows",
+        12.0 * METRIC_ROW * (s.model.archs.len() * d.label_noise.len().max(1)) as f64,
+        &[
+            ("train.runs", t.runs as f64),
+            ("train.epochs", (t.epochs / t.eval_every.max(1) + 1) as f64),
+        ],
+    );
+    let mut worst = Peak::new();
+    for &[k, h1, h2] in &s.model.archs {
+        let mut unit = Peak::new();
+        let arch = Arch::CourseCnn { k, h1, h2 };
+        cnn_unit(
+            &mut unit,
+            c,
+            "model.archs",
+            &arch,
+            d.classes.len(),
+            batch_key(t.batch, t.eval_batch),
+        );
+        worst = merge_max(worst, unit);
+    }
+    Ok(merge(peak, worst))
+}
+
+/// The randomization tests: the CIFAR images, one randomized copy of the
+/// training and test images per (setting, seed) (f32); per unit
+/// `cnn_unit`; 8 metric rows per epoch of every run.
+pub fn randomization(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: randomization::RandomizationSpec = spec.study_section()?;
+    let (d, t) = (&s.data, &s.train);
+    let settings = (d.settings.len() + d.corruption.len()) as f64;
+    let runs = s.model.archs.len() as f64 * settings * t.runs as f64;
+    let c = concurrent(threads, runs);
+    let images = (d.train + d.test) as f64;
+    let mut peak = Peak::new();
+    peak.add("the images", F32 * 3072.0, &[("data.train", images)])
+        .add(
+            "the randomized copies",
+            F32 * 3072.0 * settings,
+            &[("train.runs", t.runs as f64), ("data.train", images)],
+        )
+        .add(
+            "the metric rows",
+            8.0 * METRIC_ROW * s.model.archs.len() as f64 * settings,
+            &[
+                ("train.runs", t.runs as f64),
+                ("train.max_epochs", t.max_epochs as f64),
+            ],
+        );
+    let mut worst = Peak::new();
+    for (arch, &batch) in s.model.archs.iter().zip(&t.batch) {
+        let mut unit = Peak::new();
+        cnn_unit(
+            &mut unit,
+            c,
+            "model.archs",
+            arch,
+            d.classes.len(),
+            batch_key(batch, t.eval_batch),
+        );
+        worst = merge_max(worst, unit);
+    }
+    Ok(merge(peak, worst))
+}
+
+/// The sum of two estimates (parts held at the same time).
+fn merge(mut a: Peak, b: Peak) -> Peak {
+    a.extend(b);
+    a
+}
+
+/// Wen et al. with a ReLU network: per job `two_layer(n, 0, p, m)` at the
+/// largest (p, m) of the grid and the Monte Carlo test law (test_draws x m);
+/// 10 metric rows per job. f64.
+pub fn relu_label_noise(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: relu_label_noise::ReluNoiseSpec = spec.study_section()?;
+    let (d, g) = (&s.data, &s.grid);
+    let n = d.n.iter().copied().max().unwrap_or(0) as f64;
+    let (mut p, mut m) = (0.0f64, 0.0f64);
+    for family in relu_label_noise::Family::ALL {
+        for &r in &g.ratios {
+            for &nn in &d.n {
+                let (pp, mm) = g.shape(family, r, nn);
+                p = p.max(pp as f64);
+                m = m.max(mm as f64);
+            }
+        }
+    }
+    let jobs = (2 * g.ratios.len() * d.n.len() * d.eta.len()) as f64 * d.seeds as f64;
+    let c = concurrent(threads, jobs);
+    let mut peak = Peak::new();
+    two_layer(
+        &mut peak,
+        c,
+        ("data.n", n),
+        ("data.n", 0.0),
+        ("grid.ratios", p),
+        ("grid.ratios", m),
+    );
+    peak.add(
+        "the Monte Carlo test draws",
+        2.0 * F64 * c,
+        &[("data.test_draws", d.test_draws as f64), ("grid.ratios", m)],
+    )
+    .add(
+        "the metric rows",
+        10.0 * METRIC_ROW * (2 * g.ratios.len() * d.n.len() * d.eta.len()) as f64,
+        &[("data.seeds", d.seeds as f64)],
+    );
+    Ok(peak)
+}
+
+/// Bartlett et al.: per job Z and X (2 n p), K, its factor and C (3 n^2),
+/// f64; 8 metric rows per (job, alpha).
+pub fn benign_regression(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
+    let s: benign_regression::Spec = spec.study_section()?;
+    let d = &s.data;
+    let n = d.n.iter().copied().max().unwrap_or(0);
+    let p = crate::theory::benign_regression::dimension(n, d.dimension_exponent) as f64;
+    let c = concurrent(threads, d.n.len() as f64 * d.seeds as f64);
+    let n = n as f64;
+    let mut peak = Peak::new();
+    peak.add(
+        "the features",
+        2.0 * F64 * c,
+        &[("data.n", n), ("data.dimension_exponent", p)],
+    )
+    .add(
+        "the n x n matrices",
+        3.0 * F64 * c,
+        &[("data.n", n), ("data.n", n)],
+    )
+    .add(
+        "the metric rows",
+        8.0 * METRIC_ROW * (d.n.len() * d.alpha.len()) as f64,
+        &[("data.seeds", d.seeds as f64)],
+    );
+    Ok(peak)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Every shipped spec, full and quick, estimates below 16 GiB with 16
+    /// threads (so it runs on a workstation), and above zero.
+    #[test]
+    fn every_shipped_spec_fits_a_workstation() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            for quick in [false, true] {
+                let spec = crate::spec::load(&path, quick).unwrap();
+                let study = super::super::find(&spec).unwrap();
+                study.validate(&spec).unwrap();
+                let b = study.peak_memory(&spec, 16).unwrap().bytes();
+                let what = format!(
+                    "{} (quick {quick}): {}",
+                    path.display(),
+                    crate::memory::human(b)
+                );
+                assert!(b > 1e5 && b < 16.0 * (1u64 << 30) as f64, "{what}");
+                eprintln!("{what}");
+            }
+        }
+    }
+
+    /// The estimates are upper bounds: for every committed full run that
+    /// recorded its peak resident memory, the estimate of its resolved spec
+    /// at its thread count is above it.
+    #[test]
+    fn estimates_bound_the_measured_peaks() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let run = entry.unwrap().path();
+            let Ok(text) = std::fs::read_to_string(run.join("summary.json")) else {
+                continue;
+            };
+            let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let Some(rss) = summary["provenance"]["peak_rss_mib"].as_f64() else {
+                continue;
+            };
+            let threads = summary["threads"].as_u64().unwrap() as usize;
+            let spec = crate::spec::load(&run.join("spec.toml"), false).unwrap();
+            let study = super::super::find(&spec).unwrap();
+            let b = study.peak_memory(&spec, threads).unwrap().bytes();
+            let what = format!(
+                "{}: estimate {} measured {rss:.0} MiB",
+                run.display(),
+                crate::memory::human(b)
+            );
+            assert!(b >= rss * (1u64 << 20) as f64, "{what}");
+            eprintln!("{what}");
+            checked += 1;
+        }
+        assert!(checked >= 5, "{checked}");
+    }
+}
