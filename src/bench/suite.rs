@@ -34,6 +34,30 @@ enum Target {
     PeakFraction(f64),
 }
 
+impl Target {
+    /// "TARGET: met in K of N" over the repetitions (their speed-ups, or
+    /// their bench lines' peak fractions), or "not measured".
+    fn judge(&self, ratios: &[f64], lines: &[String]) -> String {
+        // Each repetition's measure over the target: met when >= 1.
+        let (text, relative): (String, Vec<f64>) = match self {
+            Target::Speedup(x) => (format!(">= {x}x"), ratios.iter().map(|r| r / x).collect()),
+            Target::PeakFraction(f) => (
+                format!(">= {:.0}% of peak", f * 100.0),
+                lines
+                    .iter()
+                    .map(|l| value_of(l, "peak_fraction") / f)
+                    .collect(),
+            ),
+        };
+        let met = relative.iter().filter(|&&v| v >= 1.0).count();
+        if relative.is_empty() {
+            format!("{text}: not measured")
+        } else {
+            format!("{text}: met in {met} of {}", relative.len())
+        }
+    }
+}
+
 /// One benchmark: how to run ours, which peer measures the same thing.
 enum Bench {
     TwoLayer(TwoLayerBench),
@@ -314,27 +338,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         let judged: Vec<String> = row
             .targets
             .iter()
-            .map(|t| {
-                // Each repetition's measure over the target: met when >= 1.
-                let (text, relative): (String, Vec<f64>) = match t {
-                    Target::Speedup(x) => {
-                        (format!(">= {x}x"), ratios.iter().map(|r| r / x).collect())
-                    }
-                    Target::PeakFraction(f) => (
-                        format!(">= {:.0}% of peak", f * 100.0),
-                        lines
-                            .iter()
-                            .map(|l| value_of(l, "peak_fraction") / f)
-                            .collect(),
-                    ),
-                };
-                let met = relative.iter().filter(|&&v| v >= 1.0).count();
-                if relative.is_empty() {
-                    format!("{text}: not measured")
-                } else {
-                    format!("{text}: met in {met} of {}", relative.len())
-                }
-            })
+            .map(|t| t.judge(&ratios, lines))
             .collect();
         out.push_str(&format!(
             "| {} (`{}`) | {} | {} | {} | {} | {} |\n",
