@@ -246,10 +246,15 @@ impl CnnBench {
 /// environment's python with torch), else `python3` on PATH.
 pub const PYTHON_ENV: &str = "OVERFIT_PYTHON";
 
-/// The number after `key=` in a `key=value ...` line (NaN when absent).
-pub fn value_of(line: &str, key: &str) -> f64 {
+/// The text after `key=` in a `key=value ...` line.
+pub fn field_of<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// The number after `key=` in a `key=value ...` line (NaN when absent).
+pub fn value_of(line: &str, key: &str) -> f64 {
+    field_of(line, key)
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN)
 }

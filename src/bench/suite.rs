@@ -7,7 +7,9 @@
 
 use std::path::PathBuf;
 
-use super::{cnn, peer, two_layer, value_of, wide, CnnBench, Device, TwoLayerBench, WideBench};
+use super::{
+    cnn, field_of, peer, two_layer, value_of, wide, CnnBench, Device, TwoLayerBench, WideBench,
+};
 use crate::error::Result;
 use crate::nets::two_layer::EngineKind;
 
@@ -258,10 +260,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
             if opts.peer && matches!(row.peer, PeerOf::Own) {
                 let (line, t) = row.bench.run_peer()?;
                 progress(&line);
-                if let Some(v) = line
-                    .split_whitespace()
-                    .find_map(|kv| kv.strip_prefix("version="))
-                {
+                if let Some(v) = field_of(&line, "version") {
                     if !peer_versions.iter().any(|p: &String| p == v) {
                         peer_versions.push(v.to_string());
                     }
@@ -280,13 +279,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         .and_then(|l| l.first())
         .cloned()
         .unwrap_or_default();
-    let field = |key: &str| {
-        first
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-            .unwrap_or("unknown")
-            .replace('_', " ")
-    };
+    let field = |key: &str| field_of(&first, key).unwrap_or("unknown").replace('_', " ");
     let mut out = String::new();
     out.push_str(&format!(
         "Machine: {} ({:?}), {} core {} ({}), {} threads of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
@@ -364,14 +357,12 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
             judged.join("; ")
         ));
         if let Some(p) = lines.first().and_then(|l| {
-            l.split_whitespace()
-                .find_map(|kv| kv.strip_prefix("peak="))
-                .map(|p| {
-                    format!(
-                        "{p} ({})",
-                        if key == "images_per_s" { "f32" } else { "f64" }
-                    )
-                })
+            field_of(l, "peak").map(|p| {
+                format!(
+                    "{p} ({})",
+                    if key == "images_per_s" { "f32" } else { "f64" }
+                )
+            })
         }) {
             if !peaks.contains(&p) {
                 peaks.push(p);
