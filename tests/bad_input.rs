@@ -641,6 +641,27 @@ fn bad_cifar_data_files() {
     }
 }
 
+/// The cnn_sweep peak's settings (issue 14 item 5), named by key.
+const CNN_PEAK_CASES: &[(&str, &str, &str)] = &[
+    (
+        "peak_epsilon = 0.1",
+        "peak_epsilon = 1.5",
+        "claims.peak_epsilon",
+    ),
+    (
+        "peak_epsilon = 0.1",
+        "peak_epsilon = -0.1",
+        "claims.peak_epsilon",
+    ),
+    ("peak_ratio = 3.0", "peak_ratio = 0.5", "claims.peak_ratio"),
+    ("peak_k = 2.0", "peak_k = 0.0", "claims.peak_k"),
+];
+
+#[test]
+fn bad_cnn_peak_specs() {
+    expect_bad_variants("experiments/cnn_label_noise_sweep.toml", CNN_PEAK_CASES);
+}
+
 const RELU_LABEL_NOISE: &str = "experiments/relu_label_noise.toml";
 
 /// The relu_label_noise study's own keys.

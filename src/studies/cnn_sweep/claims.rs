@@ -22,14 +22,29 @@ impl Cell<'_> {
     }
 }
 
-/// Height of the highest interior peak of a curve: max over i of
-/// min(y_i - min_{j<i} y_j, y_i - min_{j>i} y_j) (0 for a curve without one).
-pub fn peak_prominence(y: &[f64]) -> (f64, Option<usize>) {
+impl Cell<'_> {
+    /// The mean over runs (NaN without runs).
+    pub fn mean(&self, f: impl Fn(&RunRecord) -> f64) -> f64 {
+        let v = self.values(f);
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+/// The prominence of point i of a curve: min(y_i - min_{j<i} y_j,
+/// y_i - min_{j>i} y_j), how far it rises above the lowest point on each
+/// side (-inf at the ends, which have no side).
+fn prominence(y: &[f64], i: usize) -> f64 {
+    let lowest = |s: &[f64]| s.iter().cloned().fold(f64::INFINITY, f64::min);
+    (y[i] - lowest(&y[..i])).min(y[i] - lowest(&y[i + 1..]))
+}
+
+/// The most prominent interior local maximum of a curve among the points
+/// `admit` accepts, and its prominence (0 and None when no admitted point
+/// rises above both sides). O(len^2).
+pub fn peak_prominence(y: &[f64], admit: impl Fn(usize) -> bool) -> (f64, Option<usize>) {
     let mut best = (0.0, None);
-    for i in 1..y.len().saturating_sub(1) {
-        let left = y[..i].iter().cloned().fold(f64::INFINITY, f64::min);
-        let right = y[i + 1..].iter().cloned().fold(f64::INFINITY, f64::min);
-        let h = (y[i] - left).min(y[i] - right);
+    for i in (1..y.len().saturating_sub(1)).filter(|&i| admit(i)) {
+        let h = prominence(y, i);
         if h > best.0 {
             best = (h, Some(i));
         }
@@ -37,9 +52,94 @@ pub fn peak_prominence(y: &[f64]) -> (f64, Option<usize>) {
     best
 }
 
+/// The double-descent peak of one noise level, one definition for every
+/// level (Nakkiran et al. 2019, the model-wise peak where the effective
+/// model complexity reaches n), over the cells sorted by parameter count:
+/// - the threshold width t: the smallest whose mean final training error
+///   over seeds (against the labels trained on) is <= `claims.peak_epsilon`;
+/// - the peak: among the interior local maxima of y, the median final test
+///   error, whose parameter count lies in [p_t / r, p_t r] (r =
+///   `claims.peak_ratio`), the one of largest `prominence` h;
+/// - the scale: the standard error of a difference of two cells' medians,
+///   se = 1.2533 s_p sqrt(2 / runs), s_p the seed sd pooled over the widths
+///   (`pooled_sd`), 1.2533 = sqrt(pi / 2) the median's efficiency factor.
+pub(super) struct Peak {
+    /// Index of the threshold width.
+    pub threshold: Option<usize>,
+    /// Index of the peak and its prominence h (0 without a peak).
+    pub at: Option<usize>,
+    pub height: f64,
+    pub se: f64,
+    pub pooled_sd: f64,
+    /// The most prominent interior local maximum anywhere on the curve.
+    pub anywhere: Option<(usize, f64)>,
+    /// Why the peak is undefined (fewer than 2 seeds, no width reaching
+    /// epsilon, a cell without a value); None when it is defined.
+    pub undefined: Option<String>,
+}
+
+/// The `Peak` of the width-sorted cells `sorted` of one level.
+pub(super) fn find_peak(spec: &CnnSweepSpec, sorted: &[&Cell]) -> Peak {
+    let cs = &spec.claims;
+    let y: Vec<f64> = sorted
+        .iter()
+        .map(|c| c.median(|r| r.final_test_error))
+        .collect();
+    let train: Vec<f64> = sorted
+        .iter()
+        .map(|c| c.mean(|r| r.final_train_error))
+        .collect();
+    let samples: Vec<Vec<f64>> = sorted
+        .iter()
+        .map(|c| c.values(|r| r.final_test_error))
+        .collect();
+    let runs = samples.iter().map(Vec::len).min().unwrap_or(0);
+    let (pooled_sd, _) = pooled_sd(&samples);
+    let threshold = train.iter().position(|&e| e <= cs.peak_epsilon);
+    let undefined = if runs < 2 {
+        Some(format!(
+            "{runs} seed(s) in a cell: no seed spread to judge a peak against"
+        ))
+    } else if y.iter().chain(&train).any(|v| v.is_nan()) {
+        Some("a cell's median final test error or mean final train error is undefined".into())
+    } else if threshold.is_none() {
+        Some(format!(
+            "no width's mean final train error reached <= {} within {}",
+            cs.peak_epsilon,
+            spec.budget_text()
+        ))
+    } else {
+        None
+    };
+    let (height, at) = match (threshold, &undefined) {
+        (Some(t), None) => {
+            let p_t = sorted[t].params as f64;
+            let in_window = |i: usize| {
+                let ratio = sorted[i].params as f64 / p_t;
+                (1.0 / cs.peak_ratio..=cs.peak_ratio).contains(&ratio)
+            };
+            peak_prominence(&y, in_window)
+        }
+        _ => (f64::NAN, None),
+    };
+    let anywhere = match peak_prominence(&y, |_| true) {
+        (h, Some(i)) if undefined.is_none() => Some((i, h)),
+        _ => None,
+    };
+    Peak {
+        threshold,
+        at,
+        height,
+        se: 1.2533 * pooled_sd * (2.0 / runs.max(1) as f64).sqrt(),
+        pooled_sd,
+        anywhere,
+        undefined,
+    }
+}
+
 /// The claims, each prediction taken from the project's numbers or from
 /// theory: at 0% noise Table 1 and the interpolation threshold (`cells[l]`
-/// of the zero level), then per noise level its curve's peak.
+/// of the zero level), then per noise level its curve's `Peak`.
 pub(super) fn claims(spec: &CnnSweepSpec, cells: &[Vec<Cell>], runs: usize) -> Vec<Claim> {
     let mut out = Vec::new();
     if let Some(l) = spec.data.label_noise.iter().position(|&e| e == 0.0) {
@@ -50,15 +150,12 @@ pub(super) fn claims(spec: &CnnSweepSpec, cells: &[Vec<Cell>], runs: usize) -> V
         let eta = spec.data.label_noise[l];
         let mut sorted: Vec<&Cell> = row.iter().collect();
         sorted.sort_by_key(|c| c.params);
-        // The final test error (median over runs) against the parameter count.
-        let curve: Vec<f64> = sorted
-            .iter()
-            .map(|c| c.median(|r| r.final_test_error))
-            .collect();
+        let peak = find_peak(spec, &sorted);
+        if eta != 0.0 || spec.claims.zero_noise_peak {
+            out.push(peak_claim(spec, eta, &sorted, &peak, runs));
+        }
         if eta != 0.0 {
-            out.extend(noise_claims(spec, eta, &sorted, &curve, runs));
-        } else if spec.claims.zero_noise_peak {
-            out.push(zero_noise_peak(&sorted, &curve, runs));
+            out.push(largest_below_peak(eta, &sorted, &peak));
         }
     }
     out
@@ -74,19 +171,15 @@ pub(super) fn claims(spec: &CnnSweepSpec, cells: &[Vec<Cell>], runs: usize) -> V
 /// noisy sd. `row` holds the 0%-noise cells.
 fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Vec<Claim> {
     let cs = &spec.claims;
-    let cells: Vec<&Cell> = cs
+    let archs: Vec<usize> = cs
         .table1
         .iter()
         .map(|t1| {
-            let a = spec
-                .model
-                .archs
-                .iter()
-                .position(|x| *x == t1.arch)
-                .expect("validated");
-            &row[a]
+            let at = spec.model.archs.iter().position(|x| *x == t1.arch);
+            at.expect("validated")
         })
         .collect();
+    let cells: Vec<&Cell> = archs.iter().map(|&a| &row[a]).collect();
     let samples: Vec<Vec<f64>> = cells
         .iter()
         .map(|c| c.values(|r| r.last10_test_error))
@@ -101,7 +194,8 @@ fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Vec<Claim> {
         .iter()
         .zip(&cells)
         .zip(&samples)
-        .map(|((t1, c), v)| {
+        .zip(&archs)
+        .map(|(((t1, c), v), &a)| {
             let measured = Measured::median_of(v).with_note(tolerance_note.clone());
             let prediction = if half_width.is_finite() {
                 Prediction::Interval {
@@ -116,7 +210,7 @@ fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Vec<Claim> {
                 format!("table1.test_error.p{}", c.params),
                 format!(
                     "architecture {:?} ({} params): test error, mean of the last 10 of {} epochs (median over runs), matches the project's Table 1 ({} epochs) within a 95% prediction interval from the pooled seed spread",
-                    t1.arch, c.params, spec.train.epochs, t1.epochs
+                    t1.arch, c.params, spec.epochs_of(a), t1.epochs
                 ),
                 cs.table1_source.clone(),
                 prediction,
@@ -173,8 +267,9 @@ fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option
             by_size.len()
         )),
         None => Measured::single(f64::NAN).with_note(format!(
-            "no architecture reached training error <= {} within {} epochs",
-            cs.interpolation_error, spec.train.epochs
+            "no architecture reached training error <= {} within {}",
+            cs.interpolation_error,
+            spec.budget_text()
         )),
     };
     Some(Claim::new(
@@ -186,97 +281,103 @@ fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option
     ))
 }
 
-/// At 0% noise: an interior peak of the test-error curve whose prominence
-/// exceeds 2 standard errors of a difference of two medians of `runs` seeds.
-fn zero_noise_peak(sorted: &[&Cell], curve: &[f64], runs: usize) -> Claim {
-    // A cell without a median (no runs, NaN) leaves the curve, so its peak, undefined.
-    let undefined = curve.iter().any(|v| v.is_nan());
-    let (height, at) = if undefined {
-        (f64::NAN, None)
+/// A level's claim id prefix: "zero_noise" or "noise0.1".
+fn level_id(eta: f64) -> String {
+    if eta == 0.0 {
+        "zero_noise".into()
     } else {
-        peak_prominence(curve)
+        format!("noise{eta}")
+    }
+}
+
+/// The double-descent peak (`find_peak`): an interior peak within a factor
+/// `peak_ratio` of the threshold width whose prominence is at least
+/// `peak_k` standard errors. Measured: h / se (0 when the window holds no
+/// interior local maximum: a measured absence, so it fails).
+fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs: usize) -> Claim {
+    let cs = &spec.claims;
+    let params = |i: usize| sorted[i].params;
+    let anywhere = match peak.anywhere {
+        Some((i, h)) => format!(
+            "the curve's most prominent interior peak: {} params, h = {h:.4}",
+            params(i)
+        ),
+        None => "the curve has no interior local maximum".into(),
     };
-    // Noise scale: the standard error of a difference of two medians of `runs` seeds.
-    let pooled = (sorted
-        .iter()
-        .map(|c| sd(&c.values(|r| r.final_test_error)).powi(2))
-        .sum::<f64>()
-        / sorted.len() as f64)
-        .sqrt();
-    let se_diff = 1.2533 * pooled * (2.0 / runs as f64).sqrt();
+    let (value, note) = match (&peak.undefined, peak.threshold, peak.at) {
+        (Some(why), _, _) => (f64::NAN, why.clone()),
+        (None, Some(t), None) => (
+            0.0,
+            format!(
+                "no interior local maximum within a factor {} of the threshold width {} params; {anywhere}",
+                cs.peak_ratio,
+                params(t)
+            ),
+        ),
+        _ if peak.se == 0.0 => (f64::NAN, "no seed spread (pooled sd 0): the prominence has no scale".into()),
+        (None, Some(t), Some(i)) => (
+            peak.height / peak.se,
+            format!(
+                "peak at {} params, {:.2} x the threshold width {} params; h = {:.4}, se = 1.2533 x pooled seed sd {:.4} x sqrt(2/{runs}) = {:.4}; {anywhere}",
+                params(i),
+                params(i) as f64 / params(t) as f64,
+                params(t),
+                peak.height,
+                peak.pooled_sd,
+                peak.se
+            ),
+        ),
+        (None, None, _) => unreachable!("find_peak: no threshold is undefined"),
+    };
+    let source = if eta == 0.0 {
+        "course project (github ItayAbuhazera/OverparameterizationProject): a weak peak near 20000-30000 params; Nakkiran et al. 2019: at 0% noise the peak may be absent"
+    } else {
+        "Nakkiran et al. 2019 (deep double descent): the model-wise test-error peak sits where the effective model complexity reaches n (train error <= epsilon, 0.1 as their heuristic)"
+    };
     Claim::new(
-        "zero_noise.test_error_peak",
-        "at 0% label noise the final test error vs parameter count (median over runs) has an interior peak whose prominence exceeds 2 standard errors of a difference (from the seed spread)",
-        "course project (github ItayAbuhazera/OverparameterizationProject): a weak peak near 20000-30000 params; Nakkiran et al. 2019: at 0% noise the peak may be absent",
-        Prediction::AtLeast { bound: 2.0 * se_diff },
-        Measured { runs, ..Measured::single(height) }.with_note(match at {
-            Some(i) => format!("peak at {} params; pooled seed sd {pooled:.4}", sorted[i].params),
-            None if undefined => "a cell's median final test error is undefined".to_string(),
-            None => "no interior peak".to_string(),
-        }),
+        format!("{}.peak_near_interpolation", level_id(eta)),
+        format!(
+            "with {eta} label noise, the final test error vs parameter count (median over runs) has an interior peak within a factor {} of the threshold width (the smallest whose mean final train error is <= {}), rising above the lowest error on each side by at least {} standard errors of a difference of medians",
+            cs.peak_ratio, cs.peak_epsilon, cs.peak_k
+        ),
+        source,
+        Prediction::AtLeast { bound: cs.peak_k },
+        Measured { runs, ..Measured::single(value) }.with_note(note),
     )
 }
 
-/// Under label noise: the peak sits near the interpolation threshold
-/// (effective model complexity ~ n), and the largest model comes back below it.
-fn noise_claims(
-    spec: &CnnSweepSpec,
-    eta: f64,
-    sorted: &[&Cell],
-    curve: &[f64],
-    runs: usize,
-) -> Vec<Claim> {
-    let cs = &spec.claims;
-    let mut out = Vec::new();
-    // The peak sits near the interpolation threshold (EMC ~ n) ...
-    let (peak_i, _) =
-        curve.iter().enumerate().fold(
-            (0, f64::NEG_INFINITY),
-            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-        );
-    let interp = sorted
-        .iter()
-        .find(|c| c.median(|r| r.final_train_error) <= cs.interpolation_error.max(0.0));
-    // A cell without a median leaves the peak's place undefined.
-    let undefined = curve.iter().any(|v| v.is_nan());
-    let ratio = interp
-        .filter(|_| !undefined)
-        .map(|c| sorted[peak_i].params as f64 / c.params as f64)
-        .unwrap_or(f64::NAN);
-    out.push(Claim::new(
-        format!("noise{eta}.peak_near_interpolation"),
-        format!("with {eta} label noise, the largest test error (median over runs) is at a parameter count within a factor {} of the smallest one that fits the noisy training labels (final train error <= {})", cs.peak_ratio, cs.interpolation_error),
-        "Nakkiran et al. 2019 (deep double descent): the test-error peak sits where the model first interpolates, effective model complexity ~ n",
-        Prediction::Interval { low: 1.0 / cs.peak_ratio, high: cs.peak_ratio },
-        Measured { runs, ..Measured::single(ratio) }.with_note(match interp {
-            _ if undefined => "a cell's median final test error is undefined".to_string(),
-            Some(c) => format!("peak at {} params, first interpolating model {} params", sorted[peak_i].params, c.params),
-            None => format!("no model fitted the noisy labels within {} epochs", spec.train.epochs),
-        }),
-    ));
-    // ... and the largest models come back below it.
+/// Under label noise the largest model comes back below the interior peak
+/// of `find_peak`: the median over seeds of the per-seed difference
+/// (largest - peak; a seed shares its label noise across widths) is <= 0.
+fn largest_below_peak(eta: f64, sorted: &[&Cell], peak: &Peak) -> Claim {
     let largest = sorted.last().expect("archs non-empty");
-    let diffs: Vec<f64> = if peak_i + 1 == sorted.len() {
-        vec![f64::NAN]
-    } else {
-        let (a, b) = (
-            largest.values(|r| r.final_test_error),
-            sorted[peak_i].values(|r| r.final_test_error),
-        );
-        a.iter().zip(&b).map(|(x, y)| x - y).collect()
+    let undefined = |why: &str| {
+        let runs = largest.runs.len();
+        Measured {
+            runs,
+            ..Measured::single(f64::NAN)
+        }
+        .with_note(why)
     };
-    out.push(Claim::new(
+    let measured = match (&peak.undefined, peak.at) {
+        (Some(why), _) => undefined(why),
+        (None, None) => undefined("no interior peak near the threshold width to compare with"),
+        (None, Some(i)) => {
+            let (a, b) = (
+                largest.values(|r| r.final_test_error),
+                sorted[i].values(|r| r.final_test_error),
+            );
+            let diffs: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+            Measured::median_of(&diffs).with_note(format!("peak at {} params", sorted[i].params))
+        }
+    };
+    Claim::new(
         format!("noise{eta}.largest_below_peak"),
-        format!("with {eta} label noise, the largest model ({} params) has lower final test error than the model at the peak (per-seed difference, median)", largest.params),
+        format!("with {eta} label noise, the largest model ({} params) has lower final test error than the interior peak of the peak_near_interpolation claim (per-seed difference, median)", largest.params),
         "Nakkiran et al. 2019; Wen et al. ICLR 2023: larger models counter label noise",
         Prediction::AtMost { bound: 0.0 },
-        if peak_i + 1 == sorted.len() {
-            Measured::single(f64::NAN).with_note("the peak is at the largest model")
-        } else {
-            Measured::median_of(&diffs)
-        },
-    ));
-    out
+        measured,
+    )
 }
 
 #[cfg(test)]
@@ -336,10 +437,9 @@ mod tests {
             .collect()
     }
 
-    fn verdicts(s: &CnnSweepSpec, recs: &[Vec<Vec<RunRecord>>]) -> Vec<(String, Verdict)> {
-        let runs = recs[0][0].len();
-        let cells: Vec<Vec<Cell>> = recs
-            .iter()
+    /// The cells of `records`' runs, `[level][architecture]`.
+    fn cells_of(recs: &[Vec<Vec<RunRecord>>]) -> Vec<Vec<Cell<'_>>> {
+        recs.iter()
             .map(|row| {
                 row.iter()
                     .map(|c| Cell {
@@ -348,8 +448,12 @@ mod tests {
                     })
                     .collect()
             })
-            .collect();
-        verdicts_of(&claims(s, &cells, runs))
+            .collect()
+    }
+
+    fn verdicts(s: &CnnSweepSpec, recs: &[Vec<Vec<RunRecord>>]) -> Vec<(String, Verdict)> {
+        let runs = recs[0][0].len();
+        verdicts_of(&claims(s, &cells_of(recs), runs))
     }
 
     /// Double descent: falling test error with a 0.1 bump at architecture 6,
@@ -369,11 +473,13 @@ mod tests {
             0.1
         }
     }
+    /// The threshold width (mean final train error <= 0.1) is architecture 6
+    /// (64000 params), so the window is 21333-192000 params: architectures 5-7.
     fn final_train(_: usize, a: usize, _: usize) -> f64 {
         if a >= 6 {
             0.0
         } else {
-            0.1
+            0.3
         }
     }
 
@@ -381,12 +487,14 @@ mod tests {
         "table1.test_error.p4000",
         "table1.test_error.p256000",
         "interpolation_threshold_params",
-        "zero_noise.test_error_peak",
+        "zero_noise.peak_near_interpolation",
         "noise0.1.peak_near_interpolation",
         "noise0.1.largest_below_peak",
         "noise0.2.peak_near_interpolation",
         "noise0.2.largest_below_peak",
     ];
+    const PEAKS: [&str; 3] = [IDS[3], IDS[4], IDS[6]];
+    const LARGEST: [&str; 2] = [IDS[5], IDS[7]];
 
     /// Not vacuous: a double-descent sweep on Table 1's numbers holds every claim.
     #[test]
@@ -422,15 +530,20 @@ mod tests {
             &records(&s, 3, test_error, table1, |_, _, _| 0.0, final_train),
         );
         assert_eq!(verdict(&v, IDS[2]), Fails);
-        // A monotone curve: no peak at 0% noise, and under noise the peak
-        // (the smallest model) far from the interpolation threshold.
+        // The peak violated three ways: a monotone curve (no peak), a peak
+        // far below the threshold width (architecture 2, 4000 params, while
+        // the curve is flat in the window), a peak in the window within
+        // the seed noise (h = 0.005, se = 1.2533 x 0.01 x sqrt(2/3) = 0.0102).
         let falling = |_: usize, a: usize, k: usize| 0.3 - 0.01 * a as f64 + 0.001 * k as f64;
-        let v = verdicts(
-            &s,
-            &records(&s, 3, falling, table1, best_train, final_train),
-        );
-        for id in [IDS[3], IDS[4], IDS[6]] {
-            assert_eq!(verdict(&v, id), Fails, "{id}");
+        let misplaced =
+            |_: usize, a: usize, k: usize| 0.2 + if a == 2 { 0.1 } else { 0.0 } + 0.001 * k as f64;
+        let weak =
+            |_: usize, a: usize, k: usize| 0.2 + if a == 6 { 0.005 } else { 0.0 } + 0.01 * k as f64;
+        for curve in [falling as Value, misplaced, weak] {
+            let v = verdicts(&s, &records(&s, 3, curve, table1, best_train, final_train));
+            for id in PEAKS {
+                assert_eq!(verdict(&v, id), Fails, "{id}");
+            }
         }
         // Under noise the largest model is worse than the peak's seed by seed
         // (differences 0.1, 0.1, -0.2) though its median is lower.
@@ -441,17 +554,17 @@ mod tests {
             _ => 0.05,
         };
         let v = verdicts(&s, &records(&s, 3, paired, table1, best_train, final_train));
-        for id in [IDS[4], IDS[6]] {
+        for id in PEAKS {
             assert_eq!(verdict(&v, id), Holds, "{id}");
         }
-        for id in [IDS[5], IDS[7]] {
+        for id in LARGEST {
             assert_eq!(verdict(&v, id), Fails, "{id}");
         }
     }
 
     /// Undefined measurements are inconclusive: one seed (no spread), no
-    /// model interpolating, the peak at the largest model, a cell without a
-    /// median.
+    /// model interpolating or reaching epsilon, a cell without a median, no
+    /// interior peak to compare the largest model with.
     #[test]
     fn claims_inconclusive_on_undefined_measurements() {
         let s = spec();
@@ -459,14 +572,12 @@ mod tests {
             &s,
             &records(&s, 1, test_error, table1, best_train, final_train),
         );
-        assert_eq!(
-            (verdict(&v, IDS[0]), verdict(&v, IDS[1])),
-            (Inconclusive, Inconclusive)
-        );
-        let never = |_: usize, _: usize, _: usize| 0.1;
-        let rising = |_: usize, a: usize, k: usize| 0.01 * a as f64 + 0.001 * k as f64;
-        let v = verdicts(&s, &records(&s, 3, rising, table1, never, never));
-        for id in [IDS[2], IDS[4], IDS[5], IDS[6], IDS[7]] {
+        for id in [IDS[0], IDS[1]].iter().chain(&PEAKS).chain(&LARGEST) {
+            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
+        }
+        let never = |_: usize, _: usize, _: usize| 0.3;
+        let v = verdicts(&s, &records(&s, 3, test_error, table1, never, never));
+        for id in [IDS[2]].iter().chain(&PEAKS).chain(&LARGEST) {
             assert_eq!(verdict(&v, id), Inconclusive, "{id}");
         }
         let hole = |l: usize, a: usize, k: usize| {
@@ -477,18 +588,94 @@ mod tests {
             }
         };
         let v = verdicts(&s, &records(&s, 3, hole, table1, best_train, final_train));
-        for id in [IDS[3], IDS[4], IDS[6]] {
+        for id in PEAKS.iter().chain(&LARGEST) {
+            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
+        }
+        let falling = |_: usize, a: usize, k: usize| 0.3 - 0.01 * a as f64 + 0.001 * k as f64;
+        let v = verdicts(
+            &s,
+            &records(&s, 3, falling, table1, best_train, final_train),
+        );
+        for id in LARGEST {
             assert_eq!(verdict(&v, id), Inconclusive, "{id}");
         }
     }
 
+    /// The threshold is the smallest width whose MEAN final train error
+    /// (not median) is <= epsilon, the peak the most prominent interior
+    /// maximum in the window, and "largest below peak" reads that peak,
+    /// not the highest error of the curve (the underfitting smallest model).
+    #[test]
+    fn the_peak_is_located_from_the_mean_train_error_and_the_window() {
+        let s = spec();
+        // Architecture 5: seeds 0.05, 0.05, 0.25 (median 0.05, mean 0.117 > 0.1).
+        let train = |_: usize, a: usize, k: usize| match a {
+            5 if k == 2 => 0.25,
+            5 => 0.05,
+            a => final_train(0, a, k),
+        };
+        // The smallest model is the worst (0.5); a bump at architecture 7.
+        let curve = |_: usize, a: usize, k: usize| {
+            (match a {
+                0 => 0.5,
+                7 => 0.3,
+                _ => 0.2,
+            }) + 0.001 * k as f64
+        };
+        let recs = records(&s, 3, curve, table1, best_train, train);
+        let cells: Vec<Cell> = recs[1]
+            .iter()
+            .map(|c| Cell {
+                params: c[0].params,
+                runs: c.iter().collect(),
+            })
+            .collect();
+        let sorted: Vec<&Cell> = cells.iter().collect();
+        let peak = find_peak(&s, &sorted);
+        assert_eq!((peak.threshold, peak.at), (Some(6), Some(7)));
+        assert!((peak.height - 0.1).abs() < 1e-12);
+        let c = largest_below_peak(0.1, &sorted, &peak);
+        // Largest (0.201) minus the peak (0.301), not minus the smallest (0.501).
+        assert!((c.measured.value + 0.1).abs() < 1e-12, "{c:?}");
+        assert_eq!(c.verdict(), Holds);
+    }
+
+    /// runs.csv holds what every claim reads: the claims recomputed from
+    /// its rows (read back from the file) are the run's claims.
+    #[test]
+    fn claims_recompute_from_runs_csv() {
+        use crate::studies::cnn_sweep::tables::{seed_rows, SeedRow};
+        use crate::studies::toolkit::csv::{read_csv, to_csv};
+        let s = spec();
+        let recs = records(&s, 3, test_error, table1, best_train, final_train);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.csv");
+        std::fs::write(&path, to_csv(&seed_rows(&s, &cells_of(&recs)))).unwrap();
+        let rows: Vec<SeedRow> = read_csv(&path).unwrap();
+        // Rows come level by level, architecture by architecture, seed by seed.
+        let back: Vec<RunRecord> = rows.iter().map(SeedRow::record).collect();
+        let per_level = back.len() / recs.len();
+        let regrouped: Vec<Vec<Vec<RunRecord>>> = back
+            .chunks(per_level)
+            .map(|l| l.chunks(3).map(<[RunRecord]>::to_vec).collect())
+            .collect();
+        assert_eq!(rows.len(), 3 * 13 * 3);
+        assert_eq!(
+            claims(&s, &cells_of(&recs), 3),
+            claims(&s, &cells_of(&regrouped), 3)
+        );
+    }
+
     #[test]
     fn prominence_finds_interior_peaks_only() {
-        assert_eq!(peak_prominence(&[0.3, 0.2, 0.1]).1, None);
-        let (h, at) = peak_prominence(&[0.3, 0.2, 0.25, 0.15, 0.1]);
+        let all = |_: usize| true;
+        assert_eq!(peak_prominence(&[0.3, 0.2, 0.1], all).1, None);
+        let y = [0.3, 0.2, 0.25, 0.15, 0.1];
+        let (h, at) = peak_prominence(&y, all);
         assert_eq!(at, Some(2));
         assert!((h - 0.05).abs() < 1e-12);
-        assert_eq!(peak_prominence(&[0.1]).0, 0.0);
+        assert_eq!(peak_prominence(&y, |i| i != 2), (0.0, None));
+        assert_eq!(peak_prominence(&[0.1], all).0, 0.0);
     }
 
     #[test]

@@ -123,7 +123,7 @@ fn error_vs_params_panel(
         });
     }
     Some(LinePanel {
-        title: format!("label noise {eta}, {} epochs", spec.train.epochs),
+        title: format!("label noise {eta}, {}", spec.budget_text()),
         x_label: "parameters".into(),
         y_label: "error".into(),
         log_x: true,

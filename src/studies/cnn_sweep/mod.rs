@@ -7,22 +7,27 @@
 //! (noise level, seed), uniform among the wrong classes, the clean labels
 //! kept. Model: the course CNN by (k, h1, h2) (`nets::cnn`), PyTorch's
 //! default init. Training: mini-batch SGD with momentum, cross-entropy, a
-//! seeded shuffle per epoch, the same epoch budget for every width.
+//! seeded shuffle per epoch, the same epoch budget for every width or each
+//! width its Table 1 budget (`spec::Budget`).
 //! Measured per epoch on the WHOLE sets (not the last mini-batch): train
 //! loss and error (against the labels trained on, and against the clean
 //! labels under noise), test loss and error. Per run: the project's own
 //! metrics (best-epoch train error, mean test error of the last 10 epochs)
 //! and the plain final-epoch ones.
 //! Claims (`claims`): the project's Table 1 test errors within the seed
-//! spread; the interpolation threshold above n; a test-error peak at 0%
-//! noise (tested against the seed spread); under label noise a peak near the
-//! interpolation threshold and lower test error for the largest models.
+//! spread; the interpolation threshold above n; per noise level the
+//! double-descent peak near the width where the effective model complexity
+//! reaches n (`claims::find_peak`), and under label noise lower test error
+//! for the largest model than at that peak. Tables (`tables`): table.csv
+//! (medians per cell) and runs.csv (per model, enough to recompute the claims).
 //! Figures (`figures`): error vs parameters, test error vs epoch.
 //! Every model is one unit of the run: several train at once, one
 //! per core with one BLAS thread each.
 
 mod claims;
 mod figures;
+mod spec;
+mod tables;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,283 +35,24 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use self::claims::{claims, Cell};
-use super::toolkit::cnn::{
-    check_momentum_and_decay, epoch_metrics, load_cifar_pair, train_state, CifarPair,
+use self::spec::{arch_of, params_of};
+pub use self::spec::{
+    validate, Budget, ClaimSpec, CnnSweepSpec, DataSpec, FigureSpec, ModelSpec, TableRow,
+    TrainSpec, RUN_KEYS,
 };
-use super::toolkit::{cell_runs, check_unique, fail};
+pub(crate) use self::spec::{JOB_STREAMS, NOISE_STREAMS};
+use super::toolkit::cell_runs;
+use super::toolkit::cnn::{epoch_metrics, load_cifar_pair, train_state, CifarPair};
+use super::toolkit::csv::to_csv;
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
-use crate::data::label_noise::FlipRule;
 use crate::error::Result;
 use crate::nets::cnn::{
-    checkpoint, fit, Arch, EpochEval, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile,
+    checkpoint, fit, EpochEval, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile,
 };
 use crate::record::Metrics;
-use crate::rng::Numbering;
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
-
-// ---------------------------------------------------------------- the spec
-
-/// Stream keys (`rng::Numbering`): the label noise of (level, seed), shared
-/// by every width; a model's init and shuffle by (level, architecture, seed).
-pub(crate) const NOISE_STREAMS: Numbering = Numbering::from("cnn_sweep:label-noise", &[1000], 0);
-pub(crate) const JOB_STREAMS: Numbering = Numbering::from("cnn_sweep:job", &[1000, 1000], 0);
-
-/// The run counts `--seeds` sets (`studies::run_keys`).
-pub const RUN_KEYS: &[&str] = &["train.runs"];
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CnnSweepSpec {
-    pub data: DataSpec,
-    pub model: ModelSpec,
-    pub train: TrainSpec,
-    #[serde(default)]
-    pub claims: ClaimSpec,
-    #[serde(default)]
-    pub figures: FigureSpec,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataSpec {
-    /// CIFAR-10 binary folder, relative to the working directory (`--data` overrides).
-    #[serde(default = "crate::studies::toolkit::cnn::default_dir")]
-    pub dir: String,
-    /// Original CIFAR-10 class ids kept, relabelled 0..k-1 in this order.
-    #[serde(default = "crate::studies::toolkit::cnn::default_classes")]
-    pub classes: Vec<u8>,
-    /// Training images (the first ones of the kept classes, in file order).
-    pub train: usize,
-    pub test: usize,
-    /// Label-noise levels: fraction of training labels moved to a wrong class.
-    #[serde(default = "default_noise")]
-    pub label_noise: Vec<f64>,
-    #[serde(default = "default_flip")]
-    pub flip_rule: FlipRule,
-}
-
-fn default_noise() -> Vec<f64> {
-    vec![0.0]
-}
-fn default_flip() -> FlipRule {
-    FlipRule::Bernoulli
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSpec {
-    /// The course CNN's (k, h1, h2), one model per entry.
-    pub archs: Vec<[usize; 3]>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainSpec {
-    /// The same epoch budget for every width.
-    pub epochs: usize,
-    pub batch: usize,
-    pub lr: f32,
-    pub momentum: f32,
-    #[serde(default)]
-    pub weight_decay: f32,
-    /// Independent runs (seeds) of every (noise level, architecture).
-    pub runs: usize,
-    /// Images per forward pass when measuring the whole sets.
-    #[serde(default = "default_eval_batch")]
-    pub eval_batch: usize,
-    /// Measure the whole sets every this many epochs (and at the last).
-    #[serde(default = "one")]
-    pub eval_every: usize,
-    /// Write checkpoints (DIR/checkpoints/<run>.safetensors) at the end of each run.
-    #[serde(default)]
-    pub checkpoints: bool,
-    /// Also every this many epochs (<run>.epoch<E>.safetensors); 0 = only at the end.
-    /// The same epochs are the resume points of a killed run (`--resume`).
-    #[serde(default)]
-    pub checkpoint_every: usize,
-    /// Start every run from this safetensors checkpoint (PyTorch state_dict names).
-    #[serde(default)]
-    pub init_from: Option<String>,
-}
-
-fn default_eval_batch() -> usize {
-    500
-}
-fn one() -> usize {
-    1
-}
-
-/// A row of the course project's Table 1 (seed 003).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableRow {
-    pub arch: [usize; 3],
-    /// Their best-epoch train error and last-10-epochs mean test error
-    /// (accuracies floored to whole percent), and their epochs.
-    pub train_error: f64,
-    pub test_error: f64,
-    pub epochs: usize,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimSpec {
-    #[serde(default)]
-    pub table1: Vec<TableRow>,
-    #[serde(default = "default_table_source")]
-    pub table1_source: String,
-    /// The reported lower bound on the interpolation threshold (parameters), if claimed.
-    #[serde(default)]
-    pub interpolation_above: Option<f64>,
-    /// Training error that counts as interpolation.
-    #[serde(default)]
-    pub interpolation_error: f64,
-    /// Test the 0%-noise peak against the seed spread.
-    #[serde(default = "yes")]
-    pub zero_noise_peak: bool,
-    /// With noise: the peak's parameter count within this factor of the threshold's.
-    #[serde(default = "default_ratio")]
-    pub peak_ratio: f64,
-}
-
-fn default_table_source() -> String {
-    "course project (github ItayAbuhazera/OverparameterizationProject), Table 1".into()
-}
-fn yes() -> bool {
-    true
-}
-fn default_ratio() -> f64 {
-    3.0
-}
-
-impl Default for ClaimSpec {
-    fn default() -> Self {
-        ClaimSpec {
-            table1: Vec::new(),
-            table1_source: default_table_source(),
-            interpolation_above: None,
-            interpolation_error: 0.0,
-            zero_noise_peak: true,
-            peak_ratio: default_ratio(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FigureSpec {
-    /// Architectures (indices into model.archs) drawn in the test-error-vs-epoch figure;
-    /// empty = the smallest, the middle and the largest.
-    #[serde(default)]
-    pub epoch_archs: Vec<usize>,
-}
-
-fn arch_of(a: &[usize; 3]) -> Arch {
-    Arch::CourseCnn {
-        k: a[0],
-        h1: a[1],
-        h2: a[2],
-    }
-}
-
-fn params_of(a: &[usize; 3], classes: usize) -> usize {
-    Model::for_arch(&arch_of(a), classes)
-        .map(|m| m.param_count())
-        .unwrap_or(0)
-}
-
-/// Validation of everything the types cannot express; returns the resolved spec text.
-pub fn validate(spec: &LoadedSpec) -> Result<String> {
-    let s: CnnSweepSpec = spec.study_section()?;
-    cifar::check_classes(&s.data.classes).map_err(|m| spec.bad_value("data.classes", m))?;
-    if s.data.train == 0 || s.data.test == 0 {
-        return fail(spec, "data", "train and test must be >= 1".into());
-    }
-    for (i, &eta) in s.data.label_noise.iter().enumerate() {
-        if !(0.0..1.0).contains(&eta) {
-            return fail(
-                spec,
-                &format!("data.label_noise[{i}]"),
-                format!("{eta} is outside [0, 1)"),
-            );
-        }
-        if eta > 0.0 && s.data.classes.len() < 2 {
-            return fail(
-                spec,
-                "data.label_noise",
-                "label noise needs at least two classes".into(),
-            );
-        }
-    }
-    if s.data.label_noise.is_empty() {
-        return fail(
-            spec,
-            "data.label_noise",
-            "list at least one level (0.0 for none)".into(),
-        );
-    }
-    if s.model.archs.is_empty() {
-        return fail(spec, "model.archs", "list at least one [k, h1, h2]".into());
-    }
-    for (i, a) in s.model.archs.iter().enumerate() {
-        if a.contains(&0) {
-            return fail(
-                spec,
-                &format!("model.archs[{i}]"),
-                format!("{a:?}: k, h1 and h2 must be >= 1"),
-            );
-        }
-    }
-    check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
-    let labels: Vec<String> = s.model.archs.iter().map(|a| arch_of(a).label()).collect();
-    check_unique(spec, "model.archs[{}]", &labels)?;
-    let t = &s.train;
-    if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
-        return fail(
-            spec,
-            "train",
-            "epochs, batch, runs, eval_batch and eval_every must be >= 1".into(),
-        );
-    }
-    if !(t.lr > 0.0 && t.lr.is_finite()) {
-        return fail(spec, "train.lr", format!("{} must be positive", t.lr));
-    }
-    check_momentum_and_decay(spec, t.momentum, t.weight_decay)?;
-    if let Some(path) = &t.init_from {
-        let (tensors, _) =
-            checkpoint::read(Path::new(path)).map_err(|e| spec.bad_value("train.init_from", e))?;
-        for a in &s.model.archs {
-            let m = Model::for_arch(&arch_of(a), s.data.classes.len())?;
-            checkpoint::check_matches(&m, &tensors, Path::new(path)).map_err(|e| {
-                spec.bad_value("train.init_from", format!("{e} (architecture {a:?})"))
-            })?;
-        }
-    }
-    for (i, row) in s.claims.table1.iter().enumerate() {
-        if !s.model.archs.contains(&row.arch) {
-            return fail(
-                spec,
-                &format!("claims.table1[{i}].arch"),
-                format!("{:?} is not in model.archs", row.arch),
-            );
-        }
-    }
-    if s.claims.peak_ratio.is_nan() || s.claims.peak_ratio < 1.0 {
-        return fail(spec, "claims.peak_ratio", "must be >= 1".into());
-    }
-    for (i, &a) in s.figures.epoch_archs.iter().enumerate() {
-        if a >= s.model.archs.len() {
-            return fail(
-                spec,
-                &format!("figures.epoch_archs[{i}]"),
-                format!("{a} is not an index of model.archs"),
-            );
-        }
-    }
-    Ok(spec.resolved_toml(&s))
-}
 
 // ---------------------------------------------------------------- one run
 
@@ -352,6 +98,7 @@ fn train_run(
     let label = run_label(eta, arch, s);
     let classes = spec.data.classes.len();
     let t = &spec.train;
+    let epochs = spec.epochs_of(arch_i);
     // Noise is shared by every width at a given (level, seed): common random numbers.
     let mut noise_rng = crate::rng::stream(seed, NOISE_STREAMS.index(&[level, s]), "label-noise");
     let (noisy, _) = cifar::noisy_labels(
@@ -381,7 +128,7 @@ fn train_run(
         },
     };
     let cfg = FitConfig {
-        epochs: t.epochs,
+        epochs,
         batch: t.batch,
         eval_batch: t.eval_batch,
         eval_every: t.eval_every,
@@ -405,7 +152,7 @@ fn train_run(
         if t.checkpoints
             && t.checkpoint_every > 0
             && epoch % t.checkpoint_every == 0
-            && epoch < t.epochs
+            && epoch < epochs
         {
             checkpoint::save(
                 model,
@@ -439,7 +186,7 @@ fn train_run(
     }
     let last10: Vec<f64> = test_errors
         .iter()
-        .filter(|(ep, _)| ep + 10 > t.epochs)
+        .filter(|(ep, _)| ep + 10 > epochs)
         .map(|p| p.1)
         .collect();
     let rec = RunRecord {
@@ -451,7 +198,7 @@ fn train_run(
         metrics,
     };
     let mut rec = rec;
-    let e = t.epochs as u64;
+    let e = epochs as u64;
     for (metric, v) in [
         ("params", rec.params as f64),
         ("label_noise", eta),
@@ -520,12 +267,12 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
 }
 
 impl Plan for Run {
-    /// Cost epochs x training images x parameters.
+    /// Cost: the width's epochs x training images x parameters.
     fn sweeps(&self) -> Vec<Sweep> {
         let (spec, classes) = (&self.spec, self.spec.data.classes.len());
-        let per_param = (spec.train.epochs * self.data.train.len()) as f64;
+        let n = self.data.train.len() as f64;
         let cost = |&(_, a, _): &(usize, usize, usize)| {
-            per_param * params_of(&spec.model.archs[a], classes) as f64
+            n * spec.epochs_of(a) as f64 * params_of(&spec.model.archs[a], classes) as f64
         };
         vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
     }
@@ -582,40 +329,25 @@ fn findings(run: &Run, records: &[RunRecord]) -> Findings {
         .collect();
     let claims = claims(spec, &cells, runs);
 
-    let mut table = String::from("label_noise,k,h1,h2,params,runs,best_train_error,last10_test_error,final_train_error,final_test_error\n");
-    for (l, row) in cells.iter().enumerate() {
-        for (a, c) in row.iter().enumerate() {
-            let ar = spec.model.archs[a];
-            table.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{}\n",
-                spec.data.label_noise[l],
-                ar[0],
-                ar[1],
-                ar[2],
-                c.params,
-                c.runs.len(),
-                c.median(|r| r.best_train_error),
-                c.median(|r| r.last10_test_error),
-                c.median(|r| r.final_train_error),
-                c.median(|r| r.final_test_error)
-            ));
-        }
-    }
     let details = serde_json::json!({
         "data_dir": dir.display().to_string(),
         "train_images": data.train.len(),
         "test_images": data.test.len(),
         "epochs": spec.train.epochs,
+        "budget": spec.budget_text(),
         "batch": spec.train.batch,
         "runs": runs,
-        "table": "medians over runs in table.csv; per-run values in metrics.csv (split \"final\")",
+        "table": "medians over runs in table.csv; per-run values in runs.csv",
         "threads_note": "one model per job of the sweep, one BLAS thread each when several jobs run at once",
     });
     Findings {
         metrics,
         claims,
         details,
-        extra_files: vec![("table.csv".into(), table)],
+        extra_files: vec![
+            ("table.csv".into(), to_csv(&tables::cell_rows(spec, &cells))),
+            ("runs.csv".into(), to_csv(&tables::seed_rows(spec, &cells))),
+        ],
     }
 }
 
@@ -632,6 +364,7 @@ pub const STUDY: StudyFns = StudyFns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nets::cnn::Arch;
 
     /// A tiny CIFAR folder: records with random bytes and labels among 1, 6, 7, 8 (and 0, filtered out).
     fn fake_cifar(dir: &Path, train: usize, test: usize) {
@@ -677,6 +410,11 @@ mod tests {
         assert_eq!(metrics.series("test", "error").len(), 12);
         assert_eq!(metrics.series("train_clean", "error").len(), 6);
         assert!(out.path().join("run/figures/error_vs_params.svg").is_file());
+        // runs.csv: one row per trained model, with its budget.
+        let rows: Vec<tables::SeedRow> =
+            crate::studies::toolkit::csv::read_csv(&out.path().join("run/runs.csv")).unwrap();
+        assert_eq!(rows.len(), 12);
+        assert!(rows.iter().all(|r| r.epochs == 2));
         // The checkpoint of a run loads back into its architecture.
         let mut m = Model::for_arch(
             &Arch::CourseCnn {

@@ -1,0 +1,371 @@
+//! The cnn_sweep spec: its types, defaults and the validation of what the
+//! types cannot express (`validate`).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::cifar;
+use crate::data::label_noise::FlipRule;
+use crate::error::Result;
+use crate::nets::cnn::{checkpoint, Arch, Model};
+use crate::rng::Numbering;
+use crate::spec::LoadedSpec;
+use crate::studies::toolkit::cnn::check_momentum_and_decay;
+use crate::studies::toolkit::{check_unique, fail};
+
+/// Stream keys (`rng::Numbering`): the label noise of (level, seed), shared
+/// by every width; a model's init and shuffle by (level, architecture, seed).
+pub(crate) const NOISE_STREAMS: Numbering = Numbering::from("cnn_sweep:label-noise", &[1000], 0);
+pub(crate) const JOB_STREAMS: Numbering = Numbering::from("cnn_sweep:job", &[1000, 1000], 0);
+
+/// The run counts `--seeds` sets (`studies::run_keys`).
+pub const RUN_KEYS: &[&str] = &["train.runs"];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CnnSweepSpec {
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub claims: ClaimSpec,
+    #[serde(default)]
+    pub figures: FigureSpec,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// CIFAR-10 binary folder, relative to the working directory (`--data` overrides).
+    #[serde(default = "crate::studies::toolkit::cnn::default_dir")]
+    pub dir: String,
+    /// Original CIFAR-10 class ids kept, relabelled 0..k-1 in this order.
+    #[serde(default = "crate::studies::toolkit::cnn::default_classes")]
+    pub classes: Vec<u8>,
+    /// Training images (the first ones of the kept classes, in file order).
+    pub train: usize,
+    pub test: usize,
+    /// Label-noise levels: fraction of training labels moved to a wrong class.
+    #[serde(default = "default_noise")]
+    pub label_noise: Vec<f64>,
+    #[serde(default = "default_flip")]
+    pub flip_rule: FlipRule,
+}
+
+fn default_noise() -> Vec<f64> {
+    vec![0.0]
+}
+fn default_flip() -> FlipRule {
+    FlipRule::Bernoulli
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The course CNN's (k, h1, h2), one model per entry.
+    pub archs: Vec<[usize; 3]>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    /// The epoch budget of every width; with `budget = "table1"` the
+    /// largest of the per-width budgets (validated), which bounds memory.
+    pub epochs: usize,
+    /// Whose epoch budget each width trains for.
+    #[serde(default)]
+    pub budget: Budget,
+    pub batch: usize,
+    pub lr: f32,
+    pub momentum: f32,
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Independent runs (seeds) of every (noise level, architecture).
+    pub runs: usize,
+    /// Images per forward pass when measuring the whole sets.
+    #[serde(default = "default_eval_batch")]
+    pub eval_batch: usize,
+    /// Measure the whole sets every this many epochs (and at the last).
+    #[serde(default = "one")]
+    pub eval_every: usize,
+    /// Write checkpoints (DIR/checkpoints/<run>.safetensors) at the end of each run.
+    #[serde(default)]
+    pub checkpoints: bool,
+    /// Also every this many epochs (<run>.epoch<E>.safetensors); 0 = only at the end.
+    /// The same epochs are the resume points of a killed run (`--resume`).
+    #[serde(default)]
+    pub checkpoint_every: usize,
+    /// Start every run from this safetensors checkpoint (PyTorch state_dict names).
+    #[serde(default)]
+    pub init_from: Option<String>,
+}
+
+/// The epoch budget of each width.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Budget {
+    /// `train.epochs` for every width (a fixed protocol).
+    #[default]
+    Fixed,
+    /// Each width its own row's `epochs` of `claims.table1` (every width
+    /// needs a row): the course project's own budgets.
+    Table1,
+}
+
+impl CnnSweepSpec {
+    /// The epochs architecture `model.archs[a]` trains for.
+    pub fn epochs_of(&self, a: usize) -> usize {
+        match self.train.budget {
+            Budget::Fixed => self.train.epochs,
+            Budget::Table1 => {
+                let arch = &self.model.archs[a];
+                let row = self.claims.table1.iter().find(|r| r.arch == *arch);
+                row.expect("validated: every width has a Table 1 row")
+                    .epochs
+            }
+        }
+    }
+
+    /// How the budgets read in statements and titles: "40 epochs" or "its Table 1 epochs".
+    pub fn budget_text(&self) -> String {
+        match self.train.budget {
+            Budget::Fixed => format!("{} epochs", self.train.epochs),
+            Budget::Table1 => "each width's Table 1 epochs".to_string(),
+        }
+    }
+}
+
+fn default_eval_batch() -> usize {
+    500
+}
+fn one() -> usize {
+    1
+}
+
+/// A row of the course project's Table 1 (seed 003).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRow {
+    pub arch: [usize; 3],
+    /// Their best-epoch train error and last-10-epochs mean test error
+    /// (accuracies floored to whole percent), and their epochs.
+    pub train_error: f64,
+    pub test_error: f64,
+    pub epochs: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    #[serde(default)]
+    pub table1: Vec<TableRow>,
+    #[serde(default = "default_table_source")]
+    pub table1_source: String,
+    /// The reported lower bound on the interpolation threshold (parameters), if claimed.
+    #[serde(default)]
+    pub interpolation_above: Option<f64>,
+    /// Training error that counts as interpolation.
+    #[serde(default)]
+    pub interpolation_error: f64,
+    /// Judge the double-descent peak at 0% noise too (`claims::find_peak`).
+    #[serde(default = "yes")]
+    pub zero_noise_peak: bool,
+    /// The peak's location window: within this factor of the threshold
+    /// width's parameter count, [p / ratio, p ratio].
+    #[serde(default = "default_ratio")]
+    pub peak_ratio: f64,
+    /// The threshold width (effective model complexity reaches n, Nakkiran
+    /// et al.): the smallest whose mean final training error (labels
+    /// trained on) is <= this.
+    #[serde(default = "default_epsilon")]
+    pub peak_epsilon: f64,
+    /// The peak's prominence must reach this many standard errors of a
+    /// difference of two cells' medians.
+    #[serde(default = "default_k")]
+    pub peak_k: f64,
+}
+
+fn default_table_source() -> String {
+    "course project (github ItayAbuhazera/OverparameterizationProject), Table 1".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_ratio() -> f64 {
+    3.0
+}
+fn default_epsilon() -> f64 {
+    0.1
+}
+fn default_k() -> f64 {
+    2.0
+}
+
+impl Default for ClaimSpec {
+    fn default() -> Self {
+        ClaimSpec {
+            table1: Vec::new(),
+            table1_source: default_table_source(),
+            interpolation_above: None,
+            interpolation_error: 0.0,
+            zero_noise_peak: true,
+            peak_ratio: default_ratio(),
+            peak_epsilon: default_epsilon(),
+            peak_k: default_k(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    /// Architectures (indices into model.archs) drawn in the test-error-vs-epoch figure;
+    /// empty = the smallest, the middle and the largest.
+    #[serde(default)]
+    pub epoch_archs: Vec<usize>,
+}
+
+pub(super) fn arch_of(a: &[usize; 3]) -> Arch {
+    Arch::CourseCnn {
+        k: a[0],
+        h1: a[1],
+        h2: a[2],
+    }
+}
+
+pub(super) fn params_of(a: &[usize; 3], classes: usize) -> usize {
+    Model::for_arch(&arch_of(a), classes)
+        .map(|m| m.param_count())
+        .unwrap_or(0)
+}
+
+/// Validation of everything the types cannot express; returns the resolved spec text.
+pub fn validate(spec: &LoadedSpec) -> Result<String> {
+    let s: CnnSweepSpec = spec.study_section()?;
+    cifar::check_classes(&s.data.classes).map_err(|m| spec.bad_value("data.classes", m))?;
+    if s.data.train == 0 || s.data.test == 0 {
+        return fail(spec, "data", "train and test must be >= 1".into());
+    }
+    for (i, &eta) in s.data.label_noise.iter().enumerate() {
+        if !(0.0..1.0).contains(&eta) {
+            return fail(
+                spec,
+                &format!("data.label_noise[{i}]"),
+                format!("{eta} is outside [0, 1)"),
+            );
+        }
+        if eta > 0.0 && s.data.classes.len() < 2 {
+            return fail(
+                spec,
+                "data.label_noise",
+                "label noise needs at least two classes".into(),
+            );
+        }
+    }
+    if s.data.label_noise.is_empty() {
+        return fail(
+            spec,
+            "data.label_noise",
+            "list at least one level (0.0 for none)".into(),
+        );
+    }
+    if s.model.archs.is_empty() {
+        return fail(spec, "model.archs", "list at least one [k, h1, h2]".into());
+    }
+    for (i, a) in s.model.archs.iter().enumerate() {
+        if a.contains(&0) {
+            return fail(
+                spec,
+                &format!("model.archs[{i}]"),
+                format!("{a:?}: k, h1 and h2 must be >= 1"),
+            );
+        }
+    }
+    check_unique(spec, "data.label_noise[{}]", &s.data.label_noise)?;
+    let labels: Vec<String> = s.model.archs.iter().map(|a| arch_of(a).label()).collect();
+    check_unique(spec, "model.archs[{}]", &labels)?;
+    let t = &s.train;
+    if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
+        return fail(
+            spec,
+            "train",
+            "epochs, batch, runs, eval_batch and eval_every must be >= 1".into(),
+        );
+    }
+    if !(t.lr > 0.0 && t.lr.is_finite()) {
+        return fail(spec, "train.lr", format!("{} must be positive", t.lr));
+    }
+    check_momentum_and_decay(spec, t.momentum, t.weight_decay)?;
+    if let Some(path) = &t.init_from {
+        let (tensors, _) =
+            checkpoint::read(Path::new(path)).map_err(|e| spec.bad_value("train.init_from", e))?;
+        for a in &s.model.archs {
+            let m = Model::for_arch(&arch_of(a), s.data.classes.len())?;
+            checkpoint::check_matches(&m, &tensors, Path::new(path)).map_err(|e| {
+                spec.bad_value("train.init_from", format!("{e} (architecture {a:?})"))
+            })?;
+        }
+    }
+    for (i, row) in s.claims.table1.iter().enumerate() {
+        if !s.model.archs.contains(&row.arch) {
+            return fail(
+                spec,
+                &format!("claims.table1[{i}].arch"),
+                format!("{:?} is not in model.archs", row.arch),
+            );
+        }
+    }
+    check_claims(spec, &s)?;
+    for (i, &a) in s.figures.epoch_archs.iter().enumerate() {
+        if a >= s.model.archs.len() {
+            return fail(
+                spec,
+                &format!("figures.epoch_archs[{i}]"),
+                format!("{a} is not an index of model.archs"),
+            );
+        }
+    }
+    Ok(spec.resolved_toml(&s))
+}
+
+/// The peak's settings, and the Table 1 budgets (`train.budget`): every
+/// width has its Table 1 row and `train.epochs` is the largest budget.
+fn check_claims(spec: &LoadedSpec, s: &CnnSweepSpec) -> Result<()> {
+    let c = &s.claims;
+    if !(c.peak_ratio.is_finite() && c.peak_ratio >= 1.0) {
+        let msg = format!("{} must be finite and >= 1", c.peak_ratio);
+        return fail(spec, "claims.peak_ratio", msg);
+    }
+    if !(0.0..1.0).contains(&c.peak_epsilon) {
+        let msg = format!("{} is outside [0, 1)", c.peak_epsilon);
+        return fail(spec, "claims.peak_epsilon", msg);
+    }
+    if !(c.peak_k.is_finite() && c.peak_k > 0.0) {
+        let msg = format!("{} must be finite and > 0", c.peak_k);
+        return fail(spec, "claims.peak_k", msg);
+    }
+    if s.train.budget == Budget::Table1 {
+        for (i, a) in s.model.archs.iter().enumerate() {
+            let Some(row) = c.table1.iter().find(|r| r.arch == *a) else {
+                let msg = format!(
+                    "{a:?} has no claims.table1 row, so no budget (train.budget = \"table1\")"
+                );
+                return fail(spec, &format!("model.archs[{i}]"), msg);
+            };
+            if row.epochs == 0 {
+                return fail(spec, "claims.table1", format!("{a:?}: epochs must be >= 1"));
+            }
+        }
+        let longest = (0..s.model.archs.len()).map(|a| s.epochs_of(a)).max();
+        if longest != Some(s.train.epochs) {
+            let msg = format!(
+                "{} is not the longest Table 1 budget of model.archs ({})",
+                s.train.epochs,
+                longest.unwrap_or(0)
+            );
+            return fail(spec, "train.epochs", msg);
+        }
+    }
+    Ok(())
+}
