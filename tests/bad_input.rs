@@ -662,6 +662,28 @@ fn bad_cnn_peak_specs() {
     expect_bad_variants("experiments/cnn_label_noise_sweep.toml", CNN_PEAK_CASES);
 }
 
+/// Table 1 budgets (issue 14 item 4): every width needs its Table 1 row,
+/// and train.epochs is the longest budget.
+const CNN_BUDGET_CASES: &[(&str, &str, &str)] = &[
+    ("epochs = 100 ", "epochs = 90 ", "train.epochs"),
+    (
+        "budget = \"table1\"",
+        "budget = \"longest\"",
+        "train.budget",
+    ),
+    ("archs = [\n", "archs = [\n  [5, 15, 10],", "model.archs[0]"),
+    (
+        "{ arch = [8, 40, 20],   train_error = 0.04, test_error = 0.130, epochs = 40 }",
+        "{ arch = [8, 40, 20],   train_error = 0.04, test_error = 0.130, epochs = 0 }",
+        "claims.table1",
+    ),
+];
+
+#[test]
+fn bad_cnn_budget_specs() {
+    expect_bad_variants("experiments/cnn_table1_budgets.toml", CNN_BUDGET_CASES);
+}
+
 const RELU_LABEL_NOISE: &str = "experiments/relu_label_noise.toml";
 
 /// The relu_label_noise study's own keys.
