@@ -61,9 +61,32 @@ impl Metrics {
         s
     }
 
+    /// Write `dir`'s metrics file in the form `METRICS_GZIP_ABOVE` picks:
+    /// metrics.csv, or when the CSV is larger, metrics.csv.gz (gzip of the
+    /// same bytes, no file name or time stamp in its header, so equal
+    /// metrics give equal bytes). Returns the path written.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+        let csv = self.to_csv();
+        if csv.len() <= METRICS_GZIP_ABOVE {
+            let path = dir.join(METRICS_CSV);
+            write_atomic(&path, csv.as_bytes())?;
+            return Ok(path);
+        }
+        let path = dir.join(METRICS_CSV_GZ);
+        write_atomic(&path, &gzip(csv.as_bytes()))?;
+        Ok(path)
+    }
+
+    /// Read a metrics file: plain CSV, or gzip-compressed CSV when the name
+    /// ends in `.gz`.
     pub fn read(path: &Path) -> Result<Metrics> {
-        let mut rdr = csv::Reader::from_path(path)
-            .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+        let bytes = crate::fsio::read_regular(path, "a run's metrics")?;
+        let text = if path.extension().is_some_and(|e| e == "gz") {
+            gunzip(&bytes).map_err(|e| Error::bad(format!("{}: {e}", path.display())))?
+        } else {
+            bytes
+        };
+        let mut rdr = csv::Reader::from_reader(text.as_slice());
         let mut rows = Vec::new();
         for (i, rec) in rdr.deserialize().enumerate() {
             let row: MetricRow =
@@ -88,6 +111,33 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The name of the metrics file in its plain form.
+pub const METRICS_CSV: &str = "metrics.csv";
+/// The name of the metrics file in its compressed form.
+pub const METRICS_CSV_GZ: &str = "metrics.csv.gz";
+/// The size rule, in one place: a metrics CSV of more than this many bytes
+/// (1 MB) is written gzip-compressed, so committed results stay small
+/// (compression shrinks these files about 5-10x) while small ones stay
+/// readable in a diff.
+pub const METRICS_GZIP_ABOVE: usize = 1_000_000;
+
+/// gzip of `bytes` at the default level, with an empty header (no name,
+/// mtime 0): the same input always gives the same output.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).expect("writing to memory");
+    enc.finish().expect("writing to memory")
+}
+
+/// The bytes a gzip stream holds (every member, as `gzip -d` does).
+pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// Shortest round-trip text of a float: plain in [1e-4, 1e15), scientific outside.
@@ -527,8 +577,16 @@ impl RunDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         RunDir { root: root.into() }
     }
+    /// The run's metrics file: metrics.csv, or metrics.csv.gz when only
+    /// that form exists (see `Metrics::write`).
     pub fn metrics(&self) -> PathBuf {
-        self.root.join("metrics.csv")
+        let plain = self.root.join(METRICS_CSV);
+        let gz = self.root.join(METRICS_CSV_GZ);
+        if !plain.exists() && gz.exists() {
+            gz
+        } else {
+            plain
+        }
     }
     pub fn spec(&self) -> PathBuf {
         self.root.join("spec.toml")
@@ -583,6 +641,49 @@ mod tests {
         assert_eq!(quantile(&v, 0.5), 3.0);
         assert_eq!(quantile(&v, 0.0), 1.0);
         assert!((quantile(&v, 0.2) - 1.8).abs() < 1e-12);
+    }
+
+    /// Both forms read back the rows written; the form follows the size
+    /// rule, and the gzip form decompresses to the plain form's bytes.
+    #[test]
+    fn metrics_round_trip_in_both_forms() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small");
+        let large = dir.path().join("large");
+        std::fs::create_dir_all(&small).unwrap();
+        std::fs::create_dir_all(&large).unwrap();
+        let mut m = Metrics::default();
+        m.push("a", 0, "train", "loss", 0.5);
+        assert_eq!(m.write(&small).unwrap(), small.join(METRICS_CSV));
+        let mut big = Metrics::default();
+        let mut step = 0;
+        while big.to_csv().len() <= METRICS_GZIP_ABOVE {
+            for k in 0..1000 {
+                big.push(
+                    "run:7",
+                    step,
+                    "test",
+                    "accuracy",
+                    1.0 / (step + k + 1) as f64,
+                );
+            }
+            step += 1000;
+        }
+        assert_eq!(big.write(&large).unwrap(), large.join(METRICS_CSV_GZ));
+        assert!(!large.join(METRICS_CSV).exists());
+        for (d, m) in [(&small, &m), (&large, &big)] {
+            let rd = RunDir::new(d);
+            assert_eq!(Metrics::read(&rd.metrics()).unwrap().rows, m.rows);
+        }
+        let packed = std::fs::read(large.join(METRICS_CSV_GZ)).unwrap();
+        assert!(packed.len() < METRICS_GZIP_ABOVE / 2, "{}", packed.len());
+        assert_eq!(gunzip(&packed).unwrap(), big.to_csv().as_bytes());
+        // Deterministic: the same metrics give the same compressed bytes.
+        assert_eq!(gzip(big.to_csv().as_bytes()), packed);
+        // A corrupt gzip file is an error naming the file, not a panic.
+        std::fs::write(large.join(METRICS_CSV_GZ), b"not gzip").unwrap();
+        let err = Metrics::read(&large.join(METRICS_CSV_GZ)).unwrap_err();
+        assert!(err.to_string().contains(METRICS_CSV_GZ), "{err}");
     }
 
     #[test]

@@ -179,6 +179,60 @@ fn same_seed_same_bytes_any_thread_count() {
     );
 }
 
+/// A run folder whose metrics are in the compressed form (metrics.csv.gz
+/// only, as a run writes above 1 MB): `plot` redraws the same figures from
+/// it and `check` prints the same table as from the plain form.
+#[test]
+fn plot_and_check_read_a_gzip_metrics_folder() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/expressivity.toml");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let o = overfit(&["run", spec.to_str().unwrap(), "--quick", "--out", dir]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let figures = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut v: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(d.join("figures"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = figures(out.path());
+    assert!(!before.is_empty());
+    let check_before = overfit(&["check", dir]);
+    // Swap metrics.csv for its gzip form and drop the figures.
+    let plain = out.path().join("metrics.csv");
+    let csv = std::fs::read(&plain).unwrap();
+    std::fs::write(
+        out.path().join("metrics.csv.gz"),
+        overfit::record::gzip(&csv),
+    )
+    .unwrap();
+    std::fs::remove_file(&plain).unwrap();
+    std::fs::remove_dir_all(out.path().join("figures")).unwrap();
+    let o = overfit(&["plot", dir]);
+    assert!(
+        o.status.success(),
+        "plot: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        figures(out.path()),
+        before,
+        "figures redrawn from metrics.csv.gz differ"
+    );
+    let check = overfit(&["check", dir]);
+    assert_eq!(check.status.code(), check_before.status.code());
+    assert_eq!(check.stdout, check_before.stdout);
+    // A corrupt compressed file: exit 2 naming it.
+    std::fs::write(out.path().join("metrics.csv.gz"), b"not gzip").unwrap();
+    let o = overfit(&["plot", dir]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("metrics.csv.gz"));
+}
+
 #[test]
 fn list_names_every_spec() {
     let o = overfit(&["list"]);

@@ -279,7 +279,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         .and_then(|l| l.first())
         .cloned()
         .unwrap_or_default();
-    let field = |key: &str| field_of(&first, key).unwrap_or("unknown").replace('_', " ");
+    let field = |key: &str| header_field(&first, key);
     let mut out = String::new();
     out.push_str(&format!(
         "Machine: {} ({:?}), {} core {} ({}), {} threads of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
@@ -374,4 +374,35 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         peaks.join("; ")
     ));
     Ok(out)
+}
+
+/// A machine field of a bench line (`blas::machine_fields`) for `bench
+/// all`'s header: the CPU model's spaces were written as '_', so they come
+/// back there only; other fields print as written (a core choice such as
+/// `user:OPENBLAS_CORETYPE=Zen` keeps its '_'). "unknown" when absent.
+fn header_field(line: &str, key: &str) -> String {
+    let value = field_of(line, key).unwrap_or("unknown");
+    if key == "cpu" {
+        value.replace('_', " ")
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_spaces_underscores_in_the_cpu_field_only() {
+        let line = "bench=x cpu=AMD_EPYC_7B13 blas=OpenBLAS-0.3.21 blas_core=Zen \
+                    blas_core_choice=user:OPENBLAS_CORETYPE=Zen blas_threads=2";
+        assert_eq!(header_field(line, "cpu"), "AMD EPYC 7B13");
+        assert_eq!(header_field(line, "blas_core"), "Zen");
+        assert_eq!(
+            header_field(line, "blas_core_choice"),
+            "user:OPENBLAS_CORETYPE=Zen"
+        );
+        assert_eq!(header_field(line, "peak"), "unknown");
+    }
 }

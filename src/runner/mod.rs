@@ -248,7 +248,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let staging = Staging::new(&ctx.out)?;
     let new = RunDir::new(staging.path());
     write_atomic(&new.spec(), resolved.as_bytes())?;
-    write_atomic(&new.metrics(), output.metrics.to_csv().as_bytes())?;
+    output.metrics.write(staging.path())?;
     for (name, text) in &output.extra_files {
         write_atomic(&new.file(name), text.as_bytes())?;
     }

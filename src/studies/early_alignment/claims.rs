@@ -144,11 +144,14 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
     let growth = series(m, MAIN, "align", "max_growth");
     let ratios: Vec<f64> = growth
         .iter()
-        .filter(|(s, _)| (*s as f64) <= t_bound)
+        // t = 0 is excluded: there both sides are 1 by definition, so a
+        // ratio of 1 there would make the claim hold whatever the dynamics.
+        .filter(|(s, _)| *s > 0 && (*s as f64) <= t_bound)
         .map(|(s, g)| g / growth_bound(*s as f64 * flow, c.scan.d_max))
         .collect();
-    // No record up to tau_eps: undefined (inconclusive), not a vacuous 0.
+    // No record in (0, tau_eps]: undefined (inconclusive), not a vacuous 0.
     let worst = extreme(&ratios, f64::max);
+    let no_record = "no max_growth record at a step in (0, tau_eps]";
     let mut out = vec![
         Claim::new(
             "alignment.loss_flat",
@@ -177,13 +180,13 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
         Claim::new(
             "alignment.growth_bound",
             format!(
-                "for t <= tau_eps (eps = {}, step {}), max_j |a_j(t)|/|a_j(0)| over the neurons with |a_j(0)| >= ||w_j(0)|| (the theorem's assumption) stays under lambda^(-2 eps(t)) = exp(2 D_max t): worst ratio of the two",
+                "for 0 < t <= tau_eps (eps = {}, step {}; t = 0 is left out, where both sides are 1 by definition), max_j |a_j(t)|/|a_j(0)| over the neurons with |a_j(0)| >= ||w_j(0)|| (the theorem's assumption) stays under lambda^(-2 eps(t)) = exp(2 D_max t): worst ratio of the two",
                 c.spec.probes.bound_eps,
                 t_bound.round()
             ),
             format!("{SRC}, Theorem 1 (|a_j(t)| <= |a_j(0)| lambda^(-2 eps))"),
             Prediction::AtMost { bound: 1.0 },
-            Measured::single(worst),
+            Measured::single(worst).with_note(if ratios.is_empty() { no_record } else { "" }),
         ),
     ];
     if nneg == 0 {
@@ -381,6 +384,19 @@ mod tests {
         fit: OlsFit,
     }
 
+    impl Setup {
+        /// The claim inputs `run` would pass, with its alignment step.
+        fn inputs(&self) -> ClaimInputs<'_> {
+            ClaimInputs {
+                spec: &self.spec,
+                data: &self.data,
+                scan: &self.scan,
+                fit: &self.fit,
+                t_align: alignment_step(&self.spec, self.scan.d_max),
+            }
+        }
+    }
+
     fn setup(name: &str, seed: u64) -> Setup {
         let spec: EarlySpec = crate::spec::committed(name, false);
         let data = training_points(&spec, seed).unwrap();
@@ -427,13 +443,7 @@ mod tests {
     };
 
     fn verdicts(s: &Setup, r: Run) -> Vec<(String, Verdict)> {
-        let inputs = ClaimInputs {
-            spec: &s.spec,
-            data: &s.data,
-            scan: &s.scan,
-            fit: &s.fit,
-            t_align: alignment_step(&s.spec, s.scan.d_max),
-        };
+        let inputs = s.inputs();
         let (ta, d_max) = (inputs.t_align as u64, s.scan.d_max);
         let flow = flow_time_per_step(s.spec.train.lr, s.spec.train.loss);
         let tau_1 = alignment_time(1.0, s.spec.model.lambda, d_max) / flow;
@@ -657,6 +667,41 @@ mod tests {
         for id in SPARSE {
             assert_eq!(verdict(&v, id), Fails, "{id}");
         }
+    }
+
+    /// The growth bound is 1 at t = 0 by definition, so a record there alone
+    /// cannot decide the claim: inconclusive, with the reason. A violation
+    /// at t = 0 is likewise not counted against it.
+    #[test]
+    fn growth_bound_leaves_out_t_zero() {
+        let s = three_points();
+        let inputs = s.inputs();
+        let judge_growth = |records: &[(u64, f64)]| {
+            let mut m = Metrics::default();
+            for &(step, g) in records {
+                m.push(MAIN, step, "align", "max_growth", g);
+            }
+            let main = RunRecord {
+                metrics: m,
+                final_outputs: Vec::new(),
+                snapshots: Vec::new(),
+                fit: Vec::new(),
+            };
+            alignment_claims(&inputs, &main)
+                .into_iter()
+                .find(|c| c.id == "alignment.growth_bound")
+                .unwrap()
+        };
+        let c = judge_growth(&[(0, 1.0)]);
+        assert_eq!(c.verdict(), Inconclusive);
+        assert!(c.reason.contains("(0, tau_eps]"), "{}", c.reason);
+        let flow = flow_time_per_step(s.spec.train.lr, s.spec.train.loss);
+        let within = 0.5 * growth_bound(flow, s.scan.d_max);
+        assert_eq!(judge_growth(&[(0, 5.0), (1, within)]).verdict(), Holds);
+        assert_eq!(
+            judge_growth(&[(0, 1.0), (1, 4.0 * within)]).verdict(),
+            Fails
+        );
     }
 
     /// Runs that recorded nothing leave every claim inconclusive.

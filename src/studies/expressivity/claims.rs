@@ -183,6 +183,18 @@ fn growth_claims(spec: &ExpressivitySpec, fits: &[FitRecord]) -> Vec<Claim> {
         v.dedup();
         v.len()
     };
+    // A NaN exponent (one value of d, or log d collinear with log n) is an
+    // undefined measurement: the row stays, inconclusive, saying why.
+    let seeds_note = |exponent: f64| {
+        if exponent.is_finite() {
+            format!("{g_seeds} seeds per cell")
+        } else {
+            format!(
+                "the plane fit over {} cells leaves the exponent of d undefined (fewer than 2 values of d, or log d collinear with log n)",
+                medians.len()
+            )
+        }
+    };
     if distinct_n >= 2 {
         out.push(Claim::new(
             "construction.max_w_grows_like_n_squared",
@@ -198,8 +210,7 @@ fn growth_claims(spec: &ExpressivitySpec, fits: &[FitRecord]) -> Vec<Claim> {
             Measured::single(alpha).with_note(format!("{g_seeds} seeds per cell")),
         ));
     }
-    if beta.is_finite() {
-        out.push(Claim::new(
+    out.push(Claim::new(
             "construction.max_w_shrinks_like_inverse_sqrt_d",
             "exponent of d in the same fit (projections <a, z_i> ~ N(0, |a|^2) with |a| ~ sqrt(d), and w scales like 1/|a|)",
             format!("{SRC}, Theorem 1 construction with a ~ N(0, I_d): scale equivariance"),
@@ -207,15 +218,13 @@ fn growth_claims(spec: &ExpressivitySpec, fits: &[FitRecord]) -> Vec<Claim> {
                 value: -0.5,
                 tolerance: spec.claims.d_exponent_tolerance,
             },
-            Measured::single(beta).with_note(format!("{g_seeds} seeds per cell")),
+            Measured::single(beta).with_note(seeds_note(beta)),
         ));
-    }
     // Scale equivariance: given a, the projections are i.i.d. N(0, |a|^2) whatever d is,
     // and scaling x and b by c scales w by 1/c, so |a| max|w| has a law free of d.
     let scaled = cell_medians_of(fits, Targets::Sign, |f| f.a_norm * f.max_abs_w);
     let (_, _, beta_scaled) = growth_exponents(&scaled);
-    if beta_scaled.is_finite() {
-        out.push(Claim::new(
+    out.push(Claim::new(
             "construction.scaled_max_w_free_of_d",
             "exponent of d in the same fit for |a| max|w| (the projections <a, z_i> are i.i.d. N(0, |a|^2) given a, for every d)",
             format!("{SRC}, Theorem 1 construction with a ~ N(0, I_d): exact scale equivariance"),
@@ -223,9 +232,8 @@ fn growth_claims(spec: &ExpressivitySpec, fits: &[FitRecord]) -> Vec<Claim> {
                 value: 0.0,
                 tolerance: spec.claims.d_exponent_tolerance,
             },
-            Measured::single(beta_scaled).with_note(format!("{g_seeds} seeds per cell")),
+            Measured::single(beta_scaled).with_note(seeds_note(beta_scaled)),
         ));
-    }
     if let Some(&(_, _, w500)) = medians.iter().find(|c| c.0 == 500 && c.1 == 20) {
         let v: Vec<f64> = fits
             .iter()
@@ -449,6 +457,26 @@ mod tests {
             verdict(&verdicts(&s, &collinear, &[]), IDS[4]),
             Inconclusive
         );
+    }
+
+    /// One value of d: both d-exponent claims are rows, inconclusive, with
+    /// the reason (not left out of the summary); the n exponent is measured.
+    #[test]
+    fn d_exponents_on_a_nan_slope_are_inconclusive_with_their_reason() {
+        let s = spec();
+        let fits: Vec<FitRecord> = grid(&s, law).into_iter().filter(|f| f.d == 20).collect();
+        let claims = claims(&s, &fits, &gd(&[true; 3]), false);
+        for id in [IDS[5], IDS[6]] {
+            let c = claims.iter().find(|c| c.id == id).unwrap();
+            assert_eq!(c.verdict(), Inconclusive, "{id}");
+            assert!(
+                c.reason.contains("exponent of d undefined"),
+                "{id}: {}",
+                c.reason
+            );
+        }
+        let n_exp = claims.iter().find(|c| c.id == IDS[4]).unwrap();
+        assert_eq!(n_exp.verdict(), Holds);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use super::csv::{GdRow, Row};
 use super::grid::Grid;
 use super::{position, LabelNoiseSpec};
-use crate::record::{fmt_num as fmt, quantile, Claim, Measured, Prediction};
+use crate::record::{extreme, fmt_num as fmt, quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::average_ranks;
 use crate::theory::label_noise::{floor_boundary, limit_snr, normal_cdf, Regime};
 
@@ -272,25 +272,37 @@ fn support_vector_proliferation(
         }
     }
     let svp_src = "Hsu-Muthukumar-Xu 2021, Ardeshir-Sanford-Hsu 2021 (SVP once p >~ n log n); mixture-aware probability from the leave-one-out formula in theory::label_noise::MinNormTheory::svp_probability";
-    if likely.1 > 0 {
-        claims.push(Claim::new(
+    // A pool with no run leaves its fraction undefined: inconclusive, with why.
+    let pooled = |(sum, runs): (f64, usize), cells: String| {
+        let m = Measured {
+            value: sum / runs as f64,
+            q20: None,
+            q80: None,
+            runs,
+            note: String::new(),
+        };
+        if runs > 0 {
+            m
+        } else {
+            m.with_note(format!("no run in a cell where {cells}"))
+        }
+    };
+    claims.push(Claim::new(
             "svp.coincide_where_predicted",
             format!("SVM and min-norm interpolator coincide (every point a support vector) in cells where the predicted P(SVP) >= {}: pooled fraction of runs", c.svp_likely),
             svp_src,
             Prediction::AtLeast { bound: c.svp_min_fraction },
-            Measured { value: likely.0 / likely.1 as f64, q20: None, q80: None, runs: likely.1, note: String::new() },
+            pooled(likely, format!("the predicted P(SVP) >= {}", c.svp_likely)),
         ));
-    }
-    if unlikely.1 > 0 {
-        claims.push(Claim::new(
+    claims.push(Claim::new(
             "svp.differ_where_not_predicted",
             format!("SVM and min-norm interpolator differ (some point not a support vector) in cells where the predicted P(SVP) <= {} (below the transition): pooled fraction of runs with SVP", c.svp_unlikely),
             svp_src,
             Prediction::AtMost { bound: c.svp_max_fraction },
-            Measured { value: unlikely.0 / unlikely.1 as f64, q20: None, q80: None, runs: unlikely.1, note: String::new() },
+            pooled(unlikely, format!("the predicted P(SVP) <= {}", c.svp_unlikely)),
         ));
-    }
-    if !calibration.is_empty() {
+    {
+        // No cell with runs and a predicted probability: the mean is NaN.
         let mean = calibration.iter().sum::<f64>() / calibration.len() as f64;
         claims.push(Claim::new(
             "svp.probability_calibration",
@@ -304,7 +316,11 @@ fn support_vector_proliferation(
                 q20: None,
                 q80: None,
                 runs: calibration.len(),
-                note: format!("{} cells, {seeds} runs each", calibration.len()),
+                note: if calibration.is_empty() {
+                    "no cell has both runs and a predicted P(SVP)".to_string()
+                } else {
+                    format!("{} cells, {seeds} runs each", calibration.len())
+                },
             },
         ));
     }
@@ -350,13 +366,18 @@ fn phase_diagram(
             }));
         }
     }
-    if total > 0 {
+    {
+        let note = if total > 0 {
+            format!("{agree} of {total} cells")
+        } else {
+            "no (p/n, eta) cell has both a measured and a closed-form regime".to_string()
+        };
         claims.push(Claim::new(
             "phase_diagram.regimes_match_theory",
             format!("fraction of (p/n, eta) cells whose measured regime (benign / tempered / catastrophic, rule: {}) equals the regime of the closed-form curve under the same rule", c.regime.describe()),
             format!("{SRC} phase diagram; Mallinar et al. NeurIPS 2022 taxonomy"),
             Prediction::AtLeast { bound: c.regime_agreement },
-            Measured { value: agree as f64 / total as f64, q20: None, q80: None, runs: total, note: format!("{agree} of {total} cells") },
+            Measured { value: agree as f64 / total as f64, q20: None, q80: None, runs: total, note },
         ));
     }
     details.insert("regime_rule".into(), serde_json::json!(c.regime.describe()));
@@ -392,14 +413,20 @@ fn identity_checks(rows: &[Row]) -> Vec<Claim> {
         .filter(|r| r.all_support == 1.0)
         .map(|r| r.one_minus_cos)
         .collect();
-    if !svp_gaps.is_empty() {
-        let worst = svp_gaps.iter().cloned().fold(0.0f64, f64::max);
+    {
+        // No run with every point a support vector: nothing to check (NaN).
+        let worst = extreme(&svp_gaps, f64::max);
+        let note = if svp_gaps.is_empty() {
+            "no run had every point a support vector"
+        } else {
+            ""
+        };
         claims.push(Claim::new(
             "svp.implies_equal_solutions",
             "when every point is a support vector the SVM solution is the min-norm interpolator: max over such runs of 1 - cos(w_svm, w_min_norm)",
             "KKT: all a_i > 0 forces every margin to 1, i.e. X w = y, whose min-norm solution is unique",
             Prediction::AtMost { bound: 1e-9 },
-            Measured { value: worst, q20: None, q80: None, runs: svp_gaps.len(), note: String::new() },
+            Measured { value: worst, q20: None, q80: None, runs: svp_gaps.len(), note: note.to_string() },
         ).as_check());
     }
     // Interpolators fit every (noisy) label.
@@ -452,7 +479,20 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
             final_cos.push(last.one_minus_cos);
         }
         let rate = t_early.ln() / t_final.ln();
-        if !ratios.is_empty() {
+        {
+            // No run recorded at or before t_early: the median is NaN.
+            let direction = Measured::median_of(&ratios);
+            let direction = if ratios.is_empty() {
+                direction.with_note(format!(
+                    "no logistic GD run has a record at t <= {}",
+                    t_early as u64
+                ))
+            } else {
+                direction.with_note(format!(
+                    "median final 1 - cos = {}",
+                    fmt(quantile(&final_cos, 0.5))
+                ))
+            };
             claims.push(Claim::new(
                 "logistic_gd.direction_converges_to_svm",
                 format!(
@@ -461,14 +501,15 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
                 ),
                 "Soudry, Hoffer, Nacson, Gunasekar, Srebro JMLR 2018 Theorem 3 (w(t) = w_svm log t + O(1))",
                 Prediction::AtMost { bound: rate },
-                Measured::median_of(&ratios).with_note(format!("median final 1 - cos = {}", fmt(quantile(&final_cos, 0.5)))),
+                direction,
             ));
             claims.push(Claim::new(
                 "logistic_gd.fits_noisy_labels",
                 format!("logistic GD reaches 100% training accuracy on the noisy labels by t = {} (fraction of runs)", g.steps),
                 "separable data: the logistic loss -> 0 under GD with lr < 2/L (Soudry et al. 2018, Lemma 1)",
                 Prediction::AtLeast { bound: 1.0 },
-                Measured { value: fits.0 as f64 / fits.1.max(1) as f64, q20: None, q80: None, runs: fits.1, note: String::new() },
+                // No run: 0/0 = NaN, inconclusive.
+                Measured { value: fits.0 as f64 / fits.1 as f64, q20: None, q80: None, runs: fits.1, note: if fits.1 == 0 { "no logistic GD run".to_string() } else { String::new() } },
             ));
         }
     }
@@ -673,5 +714,43 @@ mod tests {
         ] {
             assert_eq!(verdict(&v, id), Inconclusive, "{id}");
         }
+    }
+
+    /// No runs at all: the pooled, mean and median claims are rows that are
+    /// inconclusive with their reason, not left out of the summary.
+    #[test]
+    fn empty_cases_are_inconclusive_rows_with_reasons() {
+        let s = spec();
+        let claims = analyze(&s, &[], &[], SEEDS).0;
+        for (id, why) in [
+            ("svp.coincide_where_predicted", "no run in a cell"),
+            ("svp.differ_where_not_predicted", "no run in a cell"),
+            ("svp.probability_calibration", "no cell has both runs"),
+            ("phase_diagram.regimes_match_theory", "no (p/n, eta) cell"),
+            ("svp.implies_equal_solutions", "no run had every point"),
+            (
+                "logistic_gd.direction_converges_to_svm",
+                "no logistic GD run",
+            ),
+            ("logistic_gd.fits_noisy_labels", "no logistic GD run"),
+        ] {
+            let c = claims.iter().find(|c| c.id == id);
+            let c = c.unwrap_or_else(|| panic!("{id} missing"));
+            assert_eq!(c.verdict(), Inconclusive, "{id}");
+            assert!(c.reason.contains(why), "{id}: {}", c.reason);
+        }
+        // Runs that stop before t_early leave the direction undefined while
+        // the fit fraction is still measured.
+        let g = s.logistic_gd.as_ref().unwrap();
+        let late: Vec<GdRow> = agreeing_gd(&s)
+            .into_iter()
+            .filter(|r| r.step as usize > g.steps / 100)
+            .collect();
+        let v = verdicts(&s, &agreeing_rows(&s), &late);
+        assert_eq!(
+            verdict(&v, "logistic_gd.direction_converges_to_svm"),
+            Inconclusive
+        );
+        assert_eq!(verdict(&v, "logistic_gd.fits_noisy_labels"), Holds);
     }
 }

@@ -97,12 +97,31 @@ pub(super) fn analyze(
     details.insert("heatmap_cells".into(), serde_json::Value::Array(cells));
 
     let pts = fit_points(spec, rows);
-    if pts.len() >= 3 {
+    // A line through fewer than 3 cells has no R^2 worth judging (2 points
+    // always give 1): the fit is undefined and both claims inconclusive.
+    let (slope, r2, why) = if pts.len() >= 3 {
         let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
         let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
         let (intercept, slope, r2) = linear_fit(&xs, &ys);
         details.insert("log_error_fit".into(), serde_json::json!({"intercept": intercept, "slope_per_d_over_k": slope, "r2": r2, "points": pts.len()}));
-        claims.push(Claim::new(
+        let why = if slope.is_finite() {
+            format!("{} cells", pts.len())
+        } else {
+            format!(
+                "the {} cells share one d/k: no line through them",
+                pts.len()
+            )
+        };
+        (slope, r2, why)
+    } else {
+        let why = format!(
+            "only {} heatmap cells have >= {} Monte Carlo errors; the fit needs 3",
+            pts.len(),
+            c.min_error_count
+        );
+        (f64::NAN, f64::NAN, why)
+    };
+    claims.push(Claim::new(
             "benign.log_error_linear_in_d_over_k",
             format!(
                 "gamma = {}: ln(clean test error) falls linearly in d/k (upper bound exp(-C alpha^2 d/k), lower bound exp(-C' d/(alpha k))): R^2 of the straight-line fit over heatmap cells with >= {} Monte Carlo errors (fit slope {} per unit d/k)",
@@ -110,16 +129,15 @@ pub(super) fn analyze(
             ),
             format!("{SRC}, benign-overfitting theorem ({benign_note})"),
             Prediction::AtLeast { bound: c.min_r2 },
-            Measured { value: r2, q20: None, q80: None, runs: pts.len(), note: format!("{} cells", pts.len()) },
+            Measured { value: r2, q20: None, q80: None, runs: pts.len(), note: why.clone() },
         ));
-        claims.push(Claim::new(
-            "benign.log_error_slope_negative",
-            "the slope of ln(error) in d/k is negative (error decays exponentially in d/k)",
-            format!("{SRC}, benign-overfitting theorem ({benign_note})"),
-            Prediction::AtMost { bound: 0.0 },
-            Measured::single(slope),
-        ));
-    }
+    claims.push(Claim::new(
+        "benign.log_error_slope_negative",
+        "the slope of ln(error) in d/k is negative (error decays exponentially in d/k)",
+        format!("{SRC}, benign-overfitting theorem ({benign_note})"),
+        Prediction::AtMost { bound: 0.0 },
+        Measured::single(slope).with_note(if slope.is_nan() { why } else { String::new() }),
+    ));
 
     let fitted: Vec<&Row> = rows.iter().collect();
     let reached = fitted.iter().filter(|r| r.reached_zero_train_error).count();
@@ -272,7 +290,33 @@ mod tests {
             assert_eq!(v.iter().find(|(i, _)| i == id).unwrap().1, verdict, "{id}");
         }
         let none = verdicts(&s, &[]);
-        assert_eq!(ids(&none), [IDS[2], IDS[3]]);
+        assert_eq!(ids(&none), IDS);
         assert!(none.iter().all(|(_, v)| *v == Inconclusive), "{none:?}");
+    }
+
+    /// Fewer than 3 cells with enough errors: the fit's two claims are rows,
+    /// inconclusive, and say why (not left out of the summary).
+    #[test]
+    fn fit_over_fewer_than_three_cells_is_inconclusive_with_its_reason() {
+        let s = spec();
+        let mut two = rows(&s, |_, _| 0.0, 0.3);
+        let mut kept = 0;
+        for r in two.iter_mut().filter(|r| r.group == Group::Heatmap) {
+            if kept < 2 && r.knob == s.heatmap.d_over_n[kept] && r.n == s.heatmap.n[0] {
+                r.errors = 100.0 * r.n as f64;
+                kept += 1;
+            }
+        }
+        assert_eq!(fit_points(&s, &two).len(), 2);
+        let claims = analyze(&s, &two).0;
+        for id in &IDS[..2] {
+            let c = claims.iter().find(|c| c.id == *id).unwrap();
+            assert_eq!(c.verdict(), Inconclusive, "{id}");
+            assert!(
+                c.reason.contains("only 2 heatmap cells"),
+                "{id}: {}",
+                c.reason
+            );
+        }
     }
 }
