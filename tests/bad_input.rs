@@ -930,3 +930,40 @@ fn unbounded_schedules_and_overflowing_signals_are_refused() {
     );
     expect_bad_variants("experiments/label_noise_phase.toml", &[coefficient]);
 }
+
+/// The optimization-threshold spec's n* rule, the large init's convergence
+/// rule, the sweep and the alignment share are refused by key.
+#[test]
+fn bad_optimization_threshold_specs() {
+    expect_bad_variants(
+        "experiments/optimization_threshold.toml",
+        &[
+            ("ratio = 0.5", "ratio = 1.5", "threshold.ratio"),
+            ("window = 2000", "window = 0", "inits[1].converge.window"),
+            (
+                "max_steps = 60000",
+                "max_steps = 10",
+                "inits[1].converge.max_steps",
+            ),
+            (
+                "lambdas = [1e-2, 1e-4,",
+                "lambdas = [1e-4, 1e-2,",
+                "sweep.lambdas",
+            ),
+            (
+                "stable_from = 3000",
+                "stable_from = 2999",
+                "sweep.stable_from",
+            ),
+            ("limit_points = 3", "limit_points = 1", "sweep.limit_points"),
+            ("n = [80, 160, 320]", "n = [5, 160, 320]", "sweep.n"),
+            (
+                "aligned_share = 0.9",
+                "aligned_share = 1.5",
+                "theory.aligned_share",
+            ),
+            ("id = \"large\"", "id = \"nstar\"", "inits[1].id"),
+            ("seeds = 3\n# Half", "seeds = 0\n# Half", "threshold.seeds"),
+        ],
+    );
+}

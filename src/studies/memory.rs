@@ -320,20 +320,32 @@ fn merge_max(a: Peak, b: Peak) -> Peak {
 
 /// Boursier & Flammarion (threshold): per unit the training and test
 /// points ((n + n_test) d), the wide net (3 m (d + 1)) and four n x m
-/// working arrays, the loss curve; 8 metric rows per run. f64.
+/// working arrays, the loss curve; 12 metric rows per grid run (both grids)
+/// and 4 per sweep horizon. f64.
 pub fn optimization_threshold(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     let s: optimization_threshold::ThresholdSpec = spec.study_section()?;
+    let w = &s.sweep;
     let n = s
         .dims
         .iter()
         .flat_map(|d| d.n.iter().copied())
+        .chain(w.n.iter().copied())
         .max()
         .unwrap_or(0) as f64;
-    let dim = s.dims.iter().map(|d| d.d).max().unwrap_or(0) as f64;
-    let grid: f64 = s.dims.iter().map(|d| d.n.len() as f64).sum::<f64>() * s.inits.len() as f64;
-    let c = concurrent(threads, grid * s.seeds as f64);
+    let dim = s.dims.iter().map(|d| d.d).chain([w.d]).max().unwrap_or(0) as f64;
+    let cells: f64 = s.dims.iter().map(|d| d.n.len() as f64).sum::<f64>();
+    let grid = cells * (s.inits.len() * s.seeds + s.threshold.seeds) as f64;
+    let sweep = (w.n.len() * w.lambdas.len() * w.seeds) as f64;
+    let c = concurrent(threads, grid + sweep);
     let (m, t) = (s.model.m as f64, s.teacher.n_test as f64);
-    let logged = toolkit::logged_steps_bound(s.train.steps, s.train.dense_until, s.train.ratio);
+    let steps = s
+        .inits
+        .iter()
+        .filter_map(|i| i.converge.as_ref().map(|c| c.max_steps))
+        .chain([s.train.steps])
+        .max()
+        .unwrap_or(0);
+    let logged = toolkit::logged_steps_bound(steps, s.train.dense_until, s.train.ratio);
     let mut peak = Peak::new();
     peak.add(
         "the training points",
@@ -357,13 +369,21 @@ pub fn optimization_threshold(spec: &LoadedSpec, threads: usize) -> Result<Peak>
     )
     .add(
         "the loss curves",
-        16.0 * grid,
-        &[("seeds", s.seeds as f64), ("train.ratio", logged)],
+        16.0,
+        &[("grid runs (seeds)", grid), ("train.ratio", logged)],
     )
     .add(
         "the metric rows",
-        8.0 * METRIC_ROW * grid,
-        &[("seeds", s.seeds as f64)],
+        12.0 * METRIC_ROW,
+        &[("grid runs (seeds)", grid)],
+    )
+    .add(
+        "the sweep's metric rows",
+        4.0 * METRIC_ROW,
+        &[
+            ("sweep runs (sweep.seeds)", sweep),
+            ("sweep.horizons", w.horizons.len() as f64),
+        ],
     );
     Ok(peak)
 }

@@ -1,16 +1,20 @@
 //! The figures of the optimization-threshold study, redrawn from metrics.csv:
 //! train and test loss against n with the OLS expectations
-//! (threshold_losses), the mass on the extremal directions +-beta*
-//! (threshold_alignment) and the training curves of the first seed
-//! (threshold_training_curves).
+//! (threshold_losses), the mass on the least-squares directions +-beta_hat
+//! (threshold_alignment), the training curves of the first seed
+//! (threshold_training_curves), the n* rule's ratio on both grids
+//! (threshold_nstar) and the sweep: train MSE / OLS residual and excess /
+//! OLS excess against lambda, one line per n, and against the horizon
+//! (threshold_lambda_sweep).
 
 use std::path::Path;
 
-use super::{DimSpec, RunId, ThresholdSpec};
+use super::{DimSpec, RunId, SweepId, ThresholdSpec, NSTAR, SMALL};
 use crate::error::{Error, Result};
 use crate::plot::{self, HLine, LinePanel, Series};
 use crate::record::{fmt_num, quantile, Metrics, RunDir};
 use crate::spec::LoadedSpec;
+use crate::studies::toolkit::band;
 
 /// Draw every figure of the run in `dir`.
 pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
@@ -36,6 +40,17 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
         &fig_dir.join("threshold_training_curves"),
         &curves,
         curves.len().min(2),
+    )?;
+    let nstar: Vec<LinePanel> = spec
+        .dims
+        .iter()
+        .map(|ds| nstar_panel(&spec, ds, &metrics))
+        .collect();
+    plot::line_panels(&fig_dir.join("threshold_nstar"), &nstar, nstar.len().min(2))?;
+    plot::line_panels(
+        &fig_dir.join("threshold_lambda_sweep"),
+        &sweep_panels(&spec, &metrics),
+        3,
     )?;
     Ok(())
 }
@@ -149,7 +164,7 @@ fn loss_panels(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> [LinePa
 }
 
 /// Dimension d: the median share of the mass a_j^2 + ||w_j||^2 aligned with
-/// sign(a_j) beta*, against n, for each init.
+/// sign(a_j) beta_hat, against n, for each init.
 fn alignment_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> LinePanel {
     let d = ds.d;
     let xs: Vec<f64> = ds.n.iter().map(|&n| n as f64).collect();
@@ -160,7 +175,7 @@ fn alignment_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> Lin
                 .map(|&n| finals(metrics, d, n, &init.id, "aligned_mass"))
                 .collect();
         cs.push(Series {
-            label: format!("{} init: mass aligned with +-beta*", init.id),
+            label: format!("{} init: mass aligned with +-beta_hat", init.id),
             x: xs.clone(),
             y: vals.iter().map(|v| quantile(v, 0.5)).collect(),
             markers: true,
@@ -168,7 +183,7 @@ fn alignment_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> Lin
         });
     }
     LinePanel {
-        title: format!("d = {d}: neurons on the extremal directions"),
+        title: format!("d = {d}: neurons on the least-squares directions"),
         x_label: "n (training samples)".into(),
         y_label: "share of a_j^2 + ||w_j||^2".into(),
         log_x: true,
@@ -222,4 +237,120 @@ fn training_curves(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
         });
     }
     curves
+}
+
+/// Dimension d: train MSE / least-squares residual against n, median and
+/// 20-80% band over the seeds of the n* grid (which cuts n*) and of the
+/// claims grid's small init, with the rule's ratio.
+fn nstar_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> LinePanel {
+    let d = ds.d;
+    let ns: Vec<usize> = ds.n.iter().copied().filter(|&n| n > d + 1).collect();
+    let xs: Vec<f64> = ns.iter().map(|&n| n as f64).collect();
+    let series = [
+        (NSTAR, "n* grid (cuts n*)"),
+        (SMALL, "claims grid, small init"),
+    ]
+    .iter()
+    .map(|(init, label)| {
+        let vals: Vec<Vec<f64>> = ns
+            .iter()
+            .map(|&n| finals(metrics, d, n, init, "train_over_ols"))
+            .collect();
+        band(xs.clone(), &vals, label.to_string(), *init == SMALL)
+    })
+    .collect();
+    LinePanel {
+        title: format!("d = {d}: the n* rule"),
+        x_label: "n (training samples)".into(),
+        y_label: "train MSE / least-squares residual".into(),
+        log_x: true,
+        series,
+        hlines: vec![HLine {
+            y: spec.threshold.ratio,
+            label: "n* rule ratio".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+/// The sweep's per-run values of `metric` at `step`, by (n, lambda index).
+fn sweep_values(metrics: &Metrics, n: usize, lambda: usize, step: u64, metric: &str) -> Vec<f64> {
+    metrics
+        .rows
+        .iter()
+        .filter(|r| r.split == "horizon" && r.metric == metric && r.step == step)
+        .filter(|r| SweepId::parse(&r.run).is_some_and(|id| id.n == n && id.lambda == lambda))
+        .map(|r| r.value)
+        .collect()
+}
+
+/// The sweep: train MSE / OLS residual and excess / OLS excess at the last
+/// horizon against lambda (one line per n), and train MSE / OLS residual
+/// against the horizon at the smallest lambda (one line per n).
+fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
+    let w = &spec.sweep;
+    let last = *w.horizons.last().expect("validated") as u64;
+    let smallest = w.lambdas.len() - 1;
+    let against_lambda = |metric: &str, y_label: &str, title: &str| LinePanel {
+        title: title.into(),
+        x_label: "lambda (init scale)".into(),
+        y_label: y_label.into(),
+        log_x: true,
+        series: w
+            .n
+            .iter()
+            .map(|&n| {
+                let vals: Vec<Vec<f64>> = (0..w.lambdas.len())
+                    .map(|l| sweep_values(metrics, n, l, last, metric))
+                    .collect();
+                band(w.lambdas.clone(), &vals, format!("n = {n}"), false)
+            })
+            .collect(),
+        hlines: vec![HLine {
+            y: 1.0,
+            label: "OLS".into(),
+        }],
+        ..Default::default()
+    };
+    let horizon = LinePanel {
+        title: format!(
+            "d = {}, lambda = {}: against the horizon",
+            w.d,
+            fmt_num(w.lambdas[smallest])
+        ),
+        x_label: "GD step".into(),
+        y_label: "train MSE / least-squares residual".into(),
+        log_x: true,
+        series: w
+            .n
+            .iter()
+            .map(|&n| {
+                let vals: Vec<Vec<f64>> = w
+                    .horizons
+                    .iter()
+                    .map(|&h| sweep_values(metrics, n, smallest, h as u64, "train_over_ols"))
+                    .collect();
+                let xs = w.horizons.iter().map(|&h| h as f64).collect();
+                band(xs, &vals, format!("n = {n}"), false)
+            })
+            .collect(),
+        hlines: vec![HLine {
+            y: 1.0,
+            label: "OLS".into(),
+        }],
+        ..Default::default()
+    };
+    vec![
+        against_lambda(
+            "train_over_ols",
+            "train MSE / least-squares residual",
+            &format!("d = {}, step {last}: train MSE / OLS residual", w.d),
+        ),
+        against_lambda(
+            "excess_over_ols",
+            "test excess / OLS excess",
+            &format!("d = {}, step {last}: excess risk / OLS's", w.d),
+        ),
+        horizon,
+    ]
 }
