@@ -17,10 +17,12 @@
 mod claims;
 mod csv;
 mod figures;
+mod map;
+mod time_scale;
 
 use serde::{Deserialize, Serialize};
 
-use self::claims::{correlation_and_slope, map_claims, panel_claims, values_at};
+use self::claims::{correlation_and_slope, panel_claims, values_at};
 use super::toolkit::{check_unique, log_schedule};
 use super::{Findings, StudyFns};
 use crate::data::label_noise::FlipRule;
@@ -32,7 +34,7 @@ use crate::nets::loss::Loss;
 use crate::nets::two_layer::{
     choose_engine, sign_accuracy, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
-use crate::record::{quantile, Claim, Metrics};
+use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::{sweep, RunContext};
 use crate::spec::LoadedSpec;
@@ -141,6 +143,14 @@ pub struct TheorySpec {
     pub max_output: f64,
     /// Largest |L - log 2| that counts as "training loss near log 2".
     pub loss_gap: f64,
+    /// Last step the sign-only law (`theory::xor_cluster::SignOnlyLaw`) is
+    /// compared with: the activation sets must still be those of W(0).
+    #[serde(default = "default_sign_only_until")]
+    pub sign_only_until: usize,
+}
+
+fn default_sign_only_until() -> usize {
+    60
 }
 
 impl Default for TheorySpec {
@@ -151,6 +161,7 @@ impl Default for TheorySpec {
             late_accuracy: 0.95,
             max_output: 1e-3,
             loss_gap: 1e-3,
+            sign_only_until: default_sign_only_until(),
         }
     }
 }
@@ -165,6 +176,10 @@ pub enum ClaimKind {
     Mechanism,
     /// The final step's median clean test accuracy is near 1 (grokking completes).
     FinalGeneralization,
+    /// Mean train accuracy follows the closed-form sign-only law (`time_scale`).
+    SignOnlyLaw,
+    /// The time-scale factor mapping the paper's medians onto ours is 1 (`time_scale`).
+    PaperTimeScale,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -173,6 +188,12 @@ pub struct PanelSpec {
     pub id: String,
     /// GD step size alpha.
     pub alpha: f64,
+    /// The init scale, when it differs from model.omega_init.
+    #[serde(default)]
+    pub omega_init: Option<f64>,
+    /// A diagnostic panel: not the paper's setting (labelled so in claims and figures).
+    #[serde(default)]
+    pub diagnostic: bool,
     pub steps: usize,
     pub runs: usize,
     /// Record every step up to this one, then every ~5%.
@@ -183,6 +204,28 @@ pub struct PanelSpec {
     /// Values read off the paper's figure: the medians the simulation is compared with.
     #[serde(default)]
     pub reference: Vec<ReferencePoint>,
+    /// Use this other panel's reference points instead.
+    #[serde(default)]
+    pub reference_from: Option<String>,
+}
+
+impl PanelSpec {
+    /// The panel's init scale omega_init.
+    pub fn omega(&self, spec: &XorSpec) -> f64 {
+        self.omega_init.unwrap_or(spec.model.omega_init)
+    }
+
+    /// The paper's medians this panel is compared with (its own, or `reference_from`'s).
+    pub fn references<'a>(&'a self, spec: &'a XorSpec) -> &'a [ReferencePoint] {
+        match &self.reference_from {
+            Some(id) => spec
+                .panels
+                .iter()
+                .find(|p| &p.id == id)
+                .map_or(&[], |p| &p.reference),
+            None => &self.reference,
+        }
+    }
 }
 
 fn default_dense() -> usize {
@@ -198,6 +241,9 @@ pub struct ReferencePoint {
     /// The paper's median accuracy at this step.
     pub median: f64,
     pub source: String,
+    /// Read-off error of this value, when not figures.readoff_tolerance.
+    #[serde(default)]
+    pub readoff: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -325,6 +371,21 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if p.runs == 0 || p.steps == 0 {
             return bad(&format!("panels[{i}]"), "runs and steps must be >= 1");
         }
+        if !p.omega_init.is_none_or(|w| w > 0.0 && w.is_finite()) {
+            return bad(&format!("panels[{i}].omega_init"), "must be positive");
+        }
+        if let Some(id) = &p.reference_from {
+            if !s
+                .panels
+                .iter()
+                .any(|q| &q.id == id && q.reference_from.is_none())
+            {
+                return bad(
+                    &format!("panels[{i}].reference_from"),
+                    &format!("no panel {id:?} with its own reference points"),
+                );
+            }
+        }
         for (k, r) in p.reference.iter().enumerate() {
             if r.split != "train" && r.split != "test" {
                 return bad(
@@ -336,6 +397,12 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
                 return bad(
                     &format!("panels[{i}].reference[{k}].step"),
                     "is past the panel's steps",
+                );
+            }
+            if !r.readoff.is_none_or(|v| v >= 0.0) {
+                return bad(
+                    &format!("panels[{i}].reference[{k}].readoff"),
+                    "must be >= 0",
                 );
             }
         }
@@ -572,7 +639,12 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     let records = sweep(ctx, &loaded.header.name, jobs.len(), |i| {
         let (k, r) = jobs[i];
         let panel = &spec.panels[k];
-        let extra: Vec<usize> = panel.reference.iter().map(|p| p.step).collect();
+        let extra: Vec<usize> = panel
+            .references(&spec)
+            .iter()
+            .map(|p| p.step)
+            .filter(|&t| t <= panel.steps)
+            .collect();
         let schedule = log_schedule(panel.steps, panel.dense_until, 1.05, &extra);
         let fig = if r == 0 {
             figure_steps(&spec, panel)
@@ -585,7 +657,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
             &format!("{}:{r}", panel.id),
             PANEL_STREAMS.index(&[k, r]),
             panel.alpha,
-            spec.model.omega_init,
+            panel.omega(&spec),
             panel.steps,
             &schedule,
             &fig,
@@ -605,7 +677,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
         for rec in recs {
             panel_metrics.rows.extend(rec.metrics.rows.iter().cloned());
         }
-        claims.extend(panel_claims(&spec, panel, &panel_metrics, recs));
+        claims.extend(panel_claims(&spec, panel, &panel_metrics, recs, seed));
         details.insert(
             panel.id.clone(),
             panel_details(&spec, panel, &panel_metrics),
@@ -617,7 +689,7 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
     }
 
     if let Some(map) = &spec.grokking_map {
-        let (map_metrics, map_details, map_claims) = grokking_map(&spec, map, seed, ctx)?;
+        let (map_metrics, map_details, map_claims) = map::grokking_map(&spec, map, seed, ctx)?;
         metrics.extend(map_metrics);
         claims.extend(map_claims);
         details.insert("grokking_map".into(), map_details);
@@ -636,9 +708,11 @@ pub fn run(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Findings> {
 /// used, and how many runs ended with k of the four cluster centres right.
 fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> serde_json::Value {
     let runs = panel.runs;
-    let reg = regime(spec, panel.alpha, spec.model.omega_init);
+    let reg = regime(spec, panel.alpha, panel.omega(spec));
     serde_json::json!({
-        "alpha": panel.alpha, "steps": panel.steps, "runs": runs,
+        "alpha": panel.alpha, "omega_init": panel.omega(spec), "diagnostic": panel.diagnostic,
+        "steps": panel.steps, "runs": runs,
+        "sign_only_law": reg.sign_only_law(),
         "assumptions_C": spec.theory.c,
         "assumptions": reg.assumptions(spec.theory.c),
         "all_assumptions_hold": reg.assumptions(spec.theory.c).iter().all(|a| a.holds),
@@ -651,85 +725,6 @@ fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> 
             values_at(panel_metrics, "test", "cluster_centres_correct", panel.steps as u64).iter().filter(|&&v| v == k as f64).count()
         }).collect::<Vec<_>>(),
     })
-}
-
-/// Beyond the paper: the first recorded step at which clean test accuracy
-/// reaches the threshold, median over runs, for each (alpha, omega_init).
-fn grokking_map(
-    spec: &XorSpec,
-    map: &MapSpec,
-    seed: u64,
-    ctx: &RunContext,
-) -> Result<(Metrics, serde_json::Value, Vec<Claim>)> {
-    let runs = map.runs;
-    let cells: Vec<(usize, usize, usize)> = (0..map.alphas.len())
-        .flat_map(|i| (0..map.omegas.len()).flat_map(move |j| (0..runs).map(move |r| (i, j, r))))
-        .collect();
-    let schedule = log_schedule(map.max_steps, 20, 1.05, &[]);
-    let hits = sweep(ctx, "grokking_map", cells.len(), |c| {
-        let (i, j, r) = cells[c];
-        let label = format!("map:a{i}:w{j}:{r}");
-        // Common random numbers: run r sees the same data and W(0)/omega in every cell.
-        let rec = train_run(
-            spec,
-            seed,
-            &label,
-            MAP_STREAMS.index(&[r]),
-            map.alphas[i],
-            map.omegas[j],
-            map.max_steps,
-            &schedule,
-            &[],
-            Some(map.threshold),
-        )?;
-        let hit = rec
-            .metrics
-            .rows
-            .iter()
-            .filter(|row| {
-                row.split == "test" && row.metric == "accuracy" && row.value >= map.threshold
-            })
-            .map(|row| row.step)
-            .min();
-        Ok(hit.map(|s| s as f64).unwrap_or(f64::INFINITY))
-    })?;
-    let mut metrics = Metrics::default();
-    let mut grid = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
-    for (i, row) in grid.iter_mut().enumerate() {
-        for (j, cell) in row.iter_mut().enumerate() {
-            let vals: Vec<f64> = cells
-                .iter()
-                .zip(&hits)
-                .filter(|((a, b, _), _)| *a == i && *b == j)
-                .map(|(_, &h)| h)
-                .collect();
-            let med = quantile(&vals, 0.5);
-            *cell = med;
-            metrics.push(&format!("map:a{i}:w{j}"), 0, "map", "alpha", map.alphas[i]);
-            metrics.push(
-                &format!("map:a{i}:w{j}"),
-                0,
-                "map",
-                "omega_init",
-                map.omegas[j],
-            );
-            metrics.push(
-                &format!("map:a{i}:w{j}"),
-                0,
-                "map",
-                "median_grokking_step",
-                if med.is_finite() { med } else { -1.0 },
-            );
-        }
-    }
-    let claims = map_claims(map, &grid, runs);
-    let details = serde_json::json!({
-        "threshold": map.threshold, "runs": runs, "max_steps": map.max_steps,
-        "note": "median first recorded step with clean test accuracy >= threshold; -1 in metrics.csv = not reached within max_steps",
-        "alphas": map.alphas, "omegas": map.omegas,
-        "median_grokking_step": grid.iter().map(|r| r.iter().map(|v| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null }).collect::<Vec<_>>()).collect::<Vec<_>>(),
-    });
-    Ok((metrics, details, claims))
 }
 
 /// The study `study = "xor_cluster"`.
