@@ -168,7 +168,7 @@ pub(super) fn sign_only_law_claims(
         source,
         Prediction::Near { value: predicted_t, tolerance: tol_t },
         Measured { value: crossing.unwrap_or(f64::NAN), q20: None, q80: None, runs, note: if crossing.is_some() {
-            format!("tolerance = 3/sqrt(m) x t_0.9 + 3 SE(mean)/slope; the paper's medians reach 0.9 at t ~ 17")
+            "tolerance = 3/sqrt(m) x t_0.9 + 3 SE(mean)/slope; the paper's medians reach 0.9 at t ~ 17".to_string()
         } else {
             format!("mean train accuracy never reached 0.9 for t <= {until}")
         } },
@@ -307,7 +307,8 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
                     .map(|k| quantile(&c.runs.iter().map(|r| r[k]).collect::<Vec<_>>(), q))
                     .collect()
             };
-            let ratio = panel.omega(spec) / panel.alpha;
+            // Rounded to 3 decimals: 5e-16/1e-16 is 5.000000000000001 in floating point.
+            let ratio = (1e3 * panel.omega(spec) / panel.alpha).round() / 1e3;
             let label = if panel.diagnostic {
                 format!("ours, DIAGNOSTIC omega/alpha = {ratio}")
             } else {
