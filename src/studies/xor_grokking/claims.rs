@@ -6,6 +6,7 @@
 
 use ndarray::Array1;
 
+use super::time_scale::{paper_time_scale_claim, sign_only_law_claims};
 use super::{regime, ClaimKind, MapSpec, PanelSpec, RunRecord, XorSpec};
 use crate::record::{Claim, Measured, Metrics, Prediction};
 use crate::theory::xor_cluster::XorRegime;
@@ -57,14 +58,16 @@ impl PanelRuns<'_> {
 
 /// The claims a panel is tested against, each a prediction made before
 /// looking: those its `claims` list names, then its Fig 1 reference points.
+/// `seed` seeds the bootstrap of the time-scale claim.
 pub(super) fn panel_claims(
     spec: &XorSpec,
     panel: &PanelSpec,
     metrics: &Metrics,
     recs: &[RunRecord],
+    seed: u64,
 ) -> Vec<Claim> {
     let th = &spec.theory;
-    let reg = regime(spec, panel.alpha, spec.model.omega_init);
+    let reg = regime(spec, panel.alpha, panel.omega(spec));
     let failed: Vec<&str> = reg
         .assumptions(th.c)
         .iter()
@@ -99,6 +102,12 @@ pub(super) fn panel_claims(
     }
     if panel.claims.contains(&ClaimKind::FinalGeneralization) {
         claims.push(final_generalization_claim(&p));
+    }
+    if panel.claims.contains(&ClaimKind::SignOnlyLaw) {
+        claims.extend(sign_only_law_claims(spec, panel, metrics, reg));
+    }
+    if panel.claims.contains(&ClaimKind::PaperTimeScale) {
+        claims.push(paper_time_scale_claim(spec, panel, metrics, seed));
     }
     claims.extend(reference_claims(&p));
     claims
@@ -262,18 +271,31 @@ fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
     // The paper's Fig 1 medians. Tolerance: figure read-off error plus three
     // standard errors of a difference of two medians of `runs` runs, the
     // per-run spread estimated from our own 20-80% band (sd ~ band / 1.683).
-    for r in &panel.reference {
+    let diagnostic = if panel.diagnostic {
+        format!(
+            " (DIAGNOSTIC at omega/alpha = {:.3}, not the paper's setting)",
+            panel.omega(spec) / panel.alpha
+        )
+    } else {
+        String::new()
+    };
+    for r in panel
+        .references(spec)
+        .iter()
+        .filter(|r| r.step <= panel.steps)
+    {
         let vals = values_at(metrics, &r.split, "accuracy", r.step as u64);
         let meas = Measured::median_of(&vals);
         let sd = (meas.q80.unwrap_or(0.0) - meas.q20.unwrap_or(0.0)) / 1.683;
         let se_median = 1.2533 * sd / (vals.len().max(1) as f64).sqrt();
-        let tol = spec.figures.readoff_tolerance + 3.0 * std::f64::consts::SQRT_2 * se_median;
+        let readoff = r.readoff.unwrap_or(spec.figures.readoff_tolerance);
+        let tol = readoff + 3.0 * std::f64::consts::SQRT_2 * se_median;
         claims.push(Claim::new(
             id(&format!("fig1_{}_t{}", r.split, r.step)),
-            format!("median {} accuracy at t = {} matches the paper's figure", r.split, r.step),
+            format!("median {} accuracy at t = {} matches the paper's figure{diagnostic}", r.split, r.step),
             r.source.clone(),
             Prediction::Near { value: r.median, tolerance: tol },
-            meas.with_note(format!("tolerance = {} read-off + 3 sqrt(2) x 1.2533 x sd / sqrt(runs), sd from the measured 20-80% band", spec.figures.readoff_tolerance)),
+            meas.with_note(format!("tolerance = {readoff} read-off + 3 sqrt(2) x 1.2533 x sd / sqrt(runs), sd from the measured 20-80% band")),
         ));
     }
     claims

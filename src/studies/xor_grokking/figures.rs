@@ -24,6 +24,7 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let fig_dir = rd.figures();
     std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
     fig1_accuracy(&spec, &metrics, &fig_dir)?;
+    super::time_scale::closed_form_figure(&spec, &metrics, &fig_dir)?;
     // Figs 2-3 from the figure run's neurons and points.
     let neurons_path = rd.file("neurons.csv");
     if let (Some(fig_panel), true) = (&spec.figures.panel, neurons_path.exists()) {
@@ -57,7 +58,7 @@ fn fig1_accuracy(spec: &XorSpec, metrics: &Metrics, fig_dir: &Path) -> Result<()
     let panels: Vec<LinePanel> = spec
         .panels
         .iter()
-        .map(|panel| fig1_panel(panel, metrics))
+        .map(|panel| fig1_panel(spec, panel, metrics))
         .collect();
     if !panels.is_empty() {
         plot::line_panels(&fig_dir.join("fig1_accuracy"), &panels, panels.len().min(2))?;
@@ -66,7 +67,7 @@ fn fig1_accuracy(spec: &XorSpec, metrics: &Metrics, fig_dir: &Path) -> Result<()
 }
 
 /// One panel of Fig 1, from the rows of the panel's runs.
-fn fig1_panel(panel: &PanelSpec, metrics: &Metrics) -> LinePanel {
+fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel {
     let prefix = format!("{}:", panel.id);
     let own = Metrics {
         rows: metrics
@@ -95,7 +96,7 @@ fn fig1_panel(panel: &PanelSpec, metrics: &Metrics) -> LinePanel {
             markers: false,
         });
     }
-    let refs: Vec<&ReferencePoint> = panel.reference.iter().collect();
+    let refs: Vec<&ReferencePoint> = panel.references(spec).iter().collect();
     if !refs.is_empty() {
         for split in ["train", "test"] {
             let pts: Vec<&&ReferencePoint> = refs.iter().filter(|r| r.split == split).collect();
@@ -113,8 +114,10 @@ fn fig1_panel(panel: &PanelSpec, metrics: &Metrics) -> LinePanel {
     }
     LinePanel {
         title: format!(
-            "alpha = {:e}, {} runs",
+            "{}alpha = {:e}, omega = {:e}, {} runs",
+            if panel.diagnostic { "DIAGNOSTIC: " } else { "" },
             panel.alpha,
+            panel.omega(spec),
             own.series("test", "accuracy").len()
         ),
         x_label: "t + 1 (GD steps)".into(),

@@ -18,6 +18,7 @@ mod claims;
 mod csv;
 mod figures;
 mod map;
+mod time_scale;
 
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +144,14 @@ pub struct TheorySpec {
     pub max_output: f64,
     /// Largest |L - log 2| that counts as "training loss near log 2".
     pub loss_gap: f64,
+    /// Last step the sign-only law (`theory::xor_cluster::SignOnlyLaw`) is
+    /// compared with: the activation sets must still be those of W(0).
+    #[serde(default = "default_sign_only_until")]
+    pub sign_only_until: usize,
+}
+
+fn default_sign_only_until() -> usize {
+    60
 }
 
 impl Default for TheorySpec {
@@ -153,6 +162,7 @@ impl Default for TheorySpec {
             late_accuracy: 0.95,
             max_output: 1e-3,
             loss_gap: 1e-3,
+            sign_only_until: default_sign_only_until(),
         }
     }
 }
@@ -167,6 +177,10 @@ pub enum ClaimKind {
     Mechanism,
     /// The final step's median clean test accuracy is near 1 (grokking completes).
     FinalGeneralization,
+    /// Mean train accuracy follows the closed-form sign-only law (`time_scale`).
+    SignOnlyLaw,
+    /// The time-scale factor mapping the paper's medians onto ours is 1 (`time_scale`).
+    PaperTimeScale,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -175,6 +189,12 @@ pub struct PanelSpec {
     pub id: String,
     /// GD step size alpha.
     pub alpha: f64,
+    /// The init scale, when it differs from model.omega_init.
+    #[serde(default)]
+    pub omega_init: Option<f64>,
+    /// A diagnostic panel: not the paper's setting (labelled so in claims and figures).
+    #[serde(default)]
+    pub diagnostic: bool,
     pub steps: usize,
     pub runs: usize,
     /// Record every step up to this one, then every ~5%.
@@ -185,6 +205,28 @@ pub struct PanelSpec {
     /// Values read off the paper's figure: the medians the simulation is compared with.
     #[serde(default)]
     pub reference: Vec<ReferencePoint>,
+    /// Use this other panel's reference points instead.
+    #[serde(default)]
+    pub reference_from: Option<String>,
+}
+
+impl PanelSpec {
+    /// The panel's init scale omega_init.
+    pub fn omega(&self, spec: &XorSpec) -> f64 {
+        self.omega_init.unwrap_or(spec.model.omega_init)
+    }
+
+    /// The paper's medians this panel is compared with (its own, or `reference_from`'s).
+    pub fn references<'a>(&'a self, spec: &'a XorSpec) -> &'a [ReferencePoint] {
+        match &self.reference_from {
+            Some(id) => spec
+                .panels
+                .iter()
+                .find(|p| &p.id == id)
+                .map_or(&[], |p| &p.reference),
+            None => &self.reference,
+        }
+    }
 }
 
 fn default_dense() -> usize {
@@ -200,6 +242,9 @@ pub struct ReferencePoint {
     /// The paper's median accuracy at this step.
     pub median: f64,
     pub source: String,
+    /// Read-off error of this value, when not figures.readoff_tolerance.
+    #[serde(default)]
+    pub readoff: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -311,6 +356,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if p.runs == 0 || p.steps == 0 {
             return bad(&format!("panels[{i}]"), "runs and steps must be >= 1");
         }
+        if !p.omega_init.is_none_or(|w| w > 0.0 && w.is_finite()) {
+            return bad(&format!("panels[{i}].omega_init"), "must be positive");
+        }
         for (k, r) in p.reference.iter().enumerate() {
             if r.split != "train" && r.split != "test" {
                 return bad(
@@ -324,10 +372,32 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
                     "is past the panel's steps",
                 );
             }
+            if !r.readoff.is_none_or(|v| v >= 0.0) {
+                return bad(
+                    &format!("panels[{i}].reference[{k}].readoff"),
+                    "must be >= 0",
+                );
+            }
         }
     }
     let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
     check_unique(spec, "panels[{}].id", &ids)?;
+    // After the uniqueness check, so a duplicated id is named as such.
+    for (i, p) in s.panels.iter().enumerate() {
+        let Some(id) = &p.reference_from else {
+            continue;
+        };
+        if !s
+            .panels
+            .iter()
+            .any(|q| &q.id == id && q.reference_from.is_none())
+        {
+            return bad(
+                &format!("panels[{i}].reference_from"),
+                &format!("no panel {id:?} with its own reference points"),
+            );
+        }
+    }
     if let Some(id) = &s.figures.panel {
         if !s.panels.iter().any(|p| &p.id == id) {
             return bad("figures.panel", &format!("no panel named {id:?}"));
@@ -596,7 +666,12 @@ impl Plan for Run {
         }
         let (k, r) = self.jobs[i];
         let panel = &spec.panels[k];
-        let extra: Vec<usize> = panel.reference.iter().map(|p| p.step).collect();
+        let extra: Vec<usize> = panel
+            .references(spec)
+            .iter()
+            .map(|p| p.step)
+            .filter(|&t| t <= panel.steps)
+            .collect();
         let schedule = log_schedule(panel.steps, panel.dense_until, 1.05, &extra);
         let fig = if r == 0 {
             figure_steps(spec, panel)
@@ -609,7 +684,7 @@ impl Plan for Run {
             &format!("{}:{r}", panel.id),
             PANEL_STREAMS.index(&[k, r]),
             panel.alpha,
-            spec.model.omega_init,
+            panel.omega(spec),
             panel.steps,
             &schedule,
             &fig,
@@ -623,7 +698,13 @@ impl Plan for Run {
             Some(_) => results.take(1)?,
             None => Vec::new(),
         };
-        Ok(findings(&self.spec, &records, &self.cells, &hits))
+        Ok(findings(
+            &self.spec,
+            self.seed,
+            &records,
+            &self.cells,
+            &hits,
+        ))
     }
 }
 
@@ -631,6 +712,7 @@ impl Plan for Run {
 /// records, then the grokking map's from its cells' first hits.
 fn findings(
     spec: &XorSpec,
+    seed: u64,
     records: &[RunRecord],
     cells: &[(usize, usize, usize)],
     hits: &[f64],
@@ -647,7 +729,7 @@ fn findings(
         for rec in recs {
             panel_metrics.rows.extend(rec.metrics.rows.iter().cloned());
         }
-        claims.extend(panel_claims(spec, panel, &panel_metrics, recs));
+        claims.extend(panel_claims(spec, panel, &panel_metrics, recs, seed));
         details.insert(panel.id.clone(), panel_details(spec, panel, &panel_metrics));
         let (n, p) = csv::figure_rows(&panel.id, recs);
         neurons.extend(n);
@@ -675,9 +757,11 @@ fn findings(
 /// used, and how many runs ended with k of the four cluster centres right.
 fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> serde_json::Value {
     let runs = panel.runs;
-    let reg = regime(spec, panel.alpha, spec.model.omega_init);
+    let reg = regime(spec, panel.alpha, panel.omega(spec));
     serde_json::json!({
-        "alpha": panel.alpha, "steps": panel.steps, "runs": runs,
+        "alpha": panel.alpha, "omega_init": panel.omega(spec), "diagnostic": panel.diagnostic,
+        "steps": panel.steps, "runs": runs,
+        "sign_only_law": reg.sign_only_law(),
         "assumptions_C": spec.theory.c,
         "assumptions": reg.assumptions(spec.theory.c),
         "all_assumptions_hold": reg.assumptions(spec.theory.c).iter().all(|a| a.holds),
