@@ -684,6 +684,53 @@ fn bad_cnn_budget_specs() {
     expect_bad_variants("experiments/cnn_table1_budgets.toml", CNN_BUDGET_CASES);
 }
 
+/// The theorem sweep (issue 14 item 2): every cell must be in Theorem 3.1's
+/// regime, which no scale can fix when A3 (eta <= 1/C) or A6 (m >= C n^0.02)
+/// fails; p must fit a u64; a balanced variant needs n divisible by 4; the
+/// trend tests need two increasing levels of each factor.
+const XOR_SWEEP_CASES: &[(&str, &str, &str)] = &[
+    (
+        "cs = [2.0, 4.0, 8.0]",
+        "cs = [2.0, 4.0, 16.0]",
+        "theorem_sweep.cs[2]",
+    ),
+    (
+        "cs = [2.0, 4.0, 8.0]",
+        "cs = [2.0, 8.0, 4.0]",
+        "theorem_sweep.cs",
+    ),
+    (
+        "ns = [32, 100, 316, 1000]",
+        "ns = [32, 100, 316, 2000]",
+        "theorem_sweep.cs[1]",
+    ),
+    (
+        "ns = [32, 100, 316, 1000]",
+        "ns = [32, 100, 318, 1000]",
+        "theorem_sweep.ns[2]",
+    ),
+    ("ns = [32, 100, 316, 1000]", "ns = [32]", "theorem_sweep.ns"),
+    (
+        "ns = [32, 100, 316, 1000]",
+        "ns = [32, 100, 100]",
+        "theorem_sweep.ns[2]",
+    ),
+    ("a1 = 1.25", "a1 = 0.9", "theorem_sweep.slack.a1"),
+    ("level = 0.05", "level = 1.0", "theorem_sweep.level"),
+    (
+        "permutations = 9999",
+        "permutations = 10",
+        "theorem_sweep.permutations",
+    ),
+    ("runs = 100 ", "runs = 0 ", "theorem_sweep.runs"),
+    ("\nm = 400", "\nm = 8", "theorem_sweep.cs[2]"),
+];
+
+#[test]
+fn bad_xor_theorem_sweep_specs() {
+    expect_bad_variants("experiments/xor_theorem.toml", XOR_SWEEP_CASES);
+}
+
 const RELU_LABEL_NOISE: &str = "experiments/relu_label_noise.toml";
 
 /// The relu_label_noise study's own keys.

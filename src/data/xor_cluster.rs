@@ -15,6 +15,7 @@
 //! never leaves span(X) + W(0). So p = 40000 or p = 10^9 cost the same.
 
 use ndarray::{s, Array1, Array2};
+use rand::seq::SliceRandom;
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,10 @@ pub struct XorCluster {
     pub eta: f64,
     pub flip_rule: FlipRule,
     pub representation: Representation,
+    /// Exactly n/4 training points in each cluster (n divisible by 4), in
+    /// random order, instead of a uniform draw per point; test points stay
+    /// uniform.
+    pub balanced: bool,
 }
 
 /// One draw: training set with noisy and clean labels, clean test set, means.
@@ -84,13 +89,31 @@ impl XorCluster {
     }
 
     /// Draw clean labels, clusters and means for `count` points: (labels, clusters, mean part).
+    /// With `balanced`, the first n points' clusters are a random permutation
+    /// of n/4 copies of each (drawn first); the rest draw label and sign per point.
     fn draw_means(&self, count: usize, rng: &mut Rng) -> (Vec<f64>, Vec<u8>, Array2<f64>) {
         let mut labels = Vec::with_capacity(count);
         let mut clusters = Vec::with_capacity(count);
         let mut mean_part = Array2::zeros((count, 2));
+        let fixed: Vec<u8> = if self.balanced {
+            let mut order: Vec<u8> = (0..self.n).map(|i| (i % 4) as u8).collect();
+            order.shuffle(rng);
+            order
+        } else {
+            Vec::new()
+        };
         for i in 0..count {
-            let ytilde = if rng.random::<bool>() { 1.0 } else { -1.0 };
-            let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+            // Cluster 2 axis + (sign < 0): +mu1, -mu1 (label +1), +mu2, -mu2 (label -1).
+            let (ytilde, sign) = match fixed.get(i) {
+                Some(&k) => (
+                    if k < 2 { 1.0 } else { -1.0 },
+                    if k % 2 == 0 { 1.0 } else { -1.0 },
+                ),
+                None => (
+                    if rng.random::<bool>() { 1.0 } else { -1.0 },
+                    if rng.random::<bool>() { 1.0 } else { -1.0 },
+                ),
+            };
             let axis = if ytilde > 0.0 { 0 } else { 1 };
             mean_part[[i, axis]] = sign * self.mu_norm;
             labels.push(ytilde);
@@ -154,7 +177,47 @@ mod tests {
             eta: 0.1,
             flip_rule: FlipRule::Bernoulli,
             representation: rep,
+            balanced: false,
         }
+    }
+
+    /// Balanced: exactly n/4 training points per cluster, labels following
+    /// the cluster; the test set keeps its uniform draw (not balanced).
+    #[test]
+    fn balanced_sets_exactly_a_quarter_per_cluster() {
+        let dist = XorCluster {
+            balanced: true,
+            n_test: 400,
+            ..dist(100_000, Representation::Span)
+        };
+        let mut rng = crate::rng::stream(13, 0, "xor-test");
+        let s = dist.sample(&mut rng);
+        for c in 0..4u8 {
+            let count = s.cluster_train.iter().filter(|&&k| k == c).count();
+            assert_eq!(count, dist.n / 4, "cluster {c}");
+        }
+        for i in 0..dist.n {
+            assert_eq!(s.y_train_clean[i] > 0.0, s.cluster_train[i] < 2);
+            let axis = usize::from(s.cluster_train[i] >= 2);
+            let sign = if s.cluster_train[i] % 2 == 0 {
+                1.0
+            } else {
+                -1.0
+            };
+            // The mean part sits on the cluster's axis with its sign (noise sd 1, ||mu|| = 3).
+            assert!(sign * s.x_train[[i, axis]] > 3.0 - 5.0);
+        }
+        // Not in file order: the first quarter is not one cluster.
+        assert!(s.cluster_train[..dist.n / 4]
+            .iter()
+            .any(|&k| k != s.cluster_train[0]));
+        let uneven = (0..4u8)
+            .map(|c| s.cluster_test.iter().filter(|&&k| k == c).count())
+            .any(|k| k != dist.n_test / 4);
+        assert!(
+            uneven,
+            "the test set drew uniformly, so almost surely not exactly balanced"
+        );
     }
 
     /// Cluster means, orthogonality, noise scale and flip rate, in both representations.

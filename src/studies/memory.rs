@@ -60,7 +60,10 @@ pub fn xor_grokking(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     let map_cells = s.grokking_map.as_ref().map_or(0.0, |g| {
         (g.alphas.len() * g.omegas.len()) as f64 * g.runs as f64
     });
-    let runs: f64 = s.panels.iter().map(|p| p.runs as f64).sum::<f64>() + map_cells;
+    let sweep_units = s.theorem_sweep.as_ref().map_or(0.0, |t| {
+        (t.balanced.len() * t.cs.len() * t.ns.len() * t.runs) as f64
+    });
+    let runs: f64 = s.panels.iter().map(|p| p.runs as f64).sum::<f64>() + map_cells + sweep_units;
     let c = concurrent(threads, runs);
     let mut peak = Peak::new();
     two_layer(
@@ -81,6 +84,25 @@ pub fn xor_grokking(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
             "the panels' metric rows",
             3.0 * 8.0 * METRIC_ROW,
             &[("panels[].runs", p.runs as f64), ("panels[].steps", logged)],
+        );
+    }
+    if let Some(sweep) = &s.theorem_sweep {
+        // The largest cell's runs (span representation, d = 2 + n + n_test),
+        // and every run's few metric rows, held three times as the panels'.
+        let n = *sweep.ns.iter().max().unwrap_or(&0) as f64;
+        two_layer(
+            &mut peak,
+            c,
+            ("theorem_sweep.ns", n),
+            ("data.n_test", d.n_test as f64),
+            ("theorem_sweep.ns", 2.0 + n + d.n_test as f64),
+            ("model.m", s.model.m as f64),
+        );
+        let units = (sweep.balanced.len() * sweep.cs.len() * sweep.ns.len()) as f64;
+        peak.add(
+            "the theorem sweep's metric rows",
+            3.0 * 5.0 * METRIC_ROW * units,
+            &[("theorem_sweep.runs", sweep.runs as f64)],
         );
     }
     if let Some(g) = &s.grokking_map {

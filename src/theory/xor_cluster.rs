@@ -2,7 +2,7 @@
 //! ReLU Networks for XOR Cluster Data": assumptions A1-A6 and Theorem 3.1's
 //! predicted quantities, as plain functions of the problem's sizes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::label_noise::normal_cdf;
 
@@ -111,6 +111,47 @@ impl XorRegime {
     /// Part 2's scale of deviation from chance at t = 1: n^-Omega(1), written n^-1/2.
     pub fn chance_deviation_scale(&self) -> f64 {
         self.n.powf(-0.5)
+    }
+}
+
+/// The factors (each >= 1) by which A1, A2, A4 and A5 hold strictly in
+/// `XorRegime::within_assumptions`: lhs = rhs / factor.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssumptionSlack {
+    pub a1: f64,
+    pub a2: f64,
+    pub a4: f64,
+    pub a5: f64,
+}
+
+impl XorRegime {
+    /// The sizes at which A1-A6 hold with the constant C for n training
+    /// points, width m and flip rate eta, A1, A2, A4 and A5 each by its
+    /// slack factor s:
+    ///   sqrt(p)  = s1 s2 C^2 n^2.51, rounded to a whole p (A1 and A2 together
+    ///              need p >= C^4 n^5.02),
+    ///   ||mu||^2 = s1 C n^0.51 sqrt(p)               (A1 by s1; then A2 by about s2),
+    ///   alpha    = 1 / (s4 C n p)                    (A4 by s4),
+    ///   omega    = alpha ||mu||^2 / (s5 n m^1.5 p)   (A5 by s5).
+    /// A3 (eta <= 1/C) and A6 (C n^0.02 <= m) involve no scale: they hold or
+    /// not for the given eta and m (`assumptions` says which).
+    /// At C = 2, n = 100 and slack 1.25 this gives p = 4.3e11, near the
+    /// hand-chosen 4e11 of experiments/xor_theorem.toml.
+    pub fn within_assumptions(n: f64, c: f64, m: f64, eta: f64, s: AssumptionSlack) -> Self {
+        let p = (s.a1 * s.a2 * c * c * n.powf(2.51)).powi(2).round();
+        let mu_norm_sq = s.a1 * c * n.powf(0.51) * p.sqrt();
+        let alpha = 1.0 / (s.a4 * c * n * p);
+        let omega_init = alpha * mu_norm_sq / (s.a5 * n * m.powf(1.5) * p);
+        XorRegime {
+            p,
+            n,
+            m,
+            mu_norm_sq,
+            eta,
+            alpha,
+            omega_init,
+        }
     }
 }
 
@@ -240,6 +281,43 @@ impl XorRegime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every cell of the theorem sweep's grid satisfies A1-A6 with its C, each
+    /// of A1, A2, A4, A5 by about its slack factor, and its p fits a u64.
+    #[test]
+    fn within_assumptions_satisfies_a1_to_a6_by_the_slack() {
+        let slack = AssumptionSlack {
+            a1: 1.25,
+            a2: 1.25,
+            a4: 1.25,
+            a5: 2.5,
+        };
+        for n in [32.0, 100.0, 316.0, 1000.0] {
+            for c in [2.0, 4.0, 8.0] {
+                let reg = XorRegime::within_assumptions(n, c, 400.0, 0.1, slack);
+                assert!(reg.p < u64::MAX as f64, "p = {} at n {n} C {c}", reg.p);
+                for a in reg.assumptions(c) {
+                    assert!(a.holds, "{} at n {n} C {c}: {} > {}", a.id, a.lhs, a.rhs);
+                    let want = match a.id {
+                        "A1" => slack.a1,
+                        "A2" => slack.a2,
+                        "A4" => slack.a4,
+                        "A5" => slack.a5,
+                        _ => continue,
+                    };
+                    let got = a.rhs / a.lhs;
+                    assert!(
+                        (got / want - 1.0).abs() < 1e-9,
+                        "{} ratio {got} vs {want}",
+                        a.id
+                    );
+                }
+            }
+        }
+        // The hand-chosen C = 2, n = 100 regime is of the same size.
+        let reg = XorRegime::within_assumptions(100.0, 2.0, 400.0, 0.1, slack);
+        assert!((reg.p / 4e11 - 1.0).abs() < 0.1, "{}", reg.p);
+    }
 
     /// The paper's App. A.7 setting (omega_init 1e-15, alpha 1e-12).
     fn paper_setting() -> XorRegime {

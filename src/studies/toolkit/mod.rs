@@ -246,6 +246,58 @@ pub fn decrease_p_value(rho: f64, pairs: usize) -> f64 {
     }
 }
 
+/// One-sided test that a failure becomes rarer along ordered groups
+/// (`groups[g]` = (failures, runs) of group g, in the order of the factor):
+/// the statistic U = sum over groups a < b of (F_a S_b - S_a F_b), with F
+/// failures and S = runs - F successes (Kendall's S between the group order
+/// and success; the Jonckheere-Terpstra statistic for a two-valued outcome,
+/// centred), and its permutation p-value P(U' >= U) when the runs' outcomes
+/// are exchangeable across groups, from `permutations` random relabellings
+/// by `rng` and the +1 rule (p >= 1/(permutations + 1)).
+/// Returns (U, p); p is NaN when no run or every run failed (U is then 0
+/// under every relabelling: nothing to rank). Cost: permutations x runs.
+pub fn fewer_failures_along(
+    groups: &[(usize, usize)],
+    permutations: usize,
+    rng: &mut crate::rng::Rng,
+) -> (f64, f64) {
+    use rand::seq::SliceRandom;
+    let statistic = |fails: &[usize]| -> f64 {
+        let mut u = 0.0;
+        for a in 0..groups.len() {
+            for b in a + 1..groups.len() {
+                let (fa, fb) = (fails[a] as f64, fails[b] as f64);
+                let (sa, sb) = (groups[a].1 as f64 - fa, groups[b].1 as f64 - fb);
+                u += fa * sb - sa * fb;
+            }
+        }
+        u
+    };
+    let observed: Vec<usize> = groups.iter().map(|g| g.0).collect();
+    let u = statistic(&observed);
+    let total: usize = groups.iter().map(|g| g.1).sum();
+    let failed: usize = observed.iter().sum();
+    if failed == 0 || failed == total {
+        return (u, f64::NAN);
+    }
+    let mut outcomes: Vec<bool> = (0..total).map(|i| i < failed).collect();
+    let mut at_least = 0usize;
+    let mut fails = vec![0; groups.len()];
+    for _ in 0..permutations {
+        outcomes.shuffle(rng);
+        let mut start = 0;
+        for (g, &(_, runs)) in groups.iter().enumerate() {
+            fails[g] = outcomes[start..start + runs].iter().filter(|&&f| f).count();
+            start += runs;
+        }
+        // U is a sum of products of counts: exact in f64, so >= compares exactly.
+        if statistic(&fails) >= u {
+            at_least += 1;
+        }
+    }
+    (u, (at_least + 1) as f64 / (permutations + 1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +324,33 @@ mod tests {
         assert_eq!(s.y, vec![2.0]);
         let (lo, hi) = s.band.unwrap();
         assert!(lo[0] < 2.0 && hi[0] > 2.0 && s.dashed && s.markers);
+    }
+
+    /// A clear decrease is significant, its mirror image is not, no failure
+    /// at all is undefined, and U is Kendall's S from the counts.
+    #[test]
+    fn fewer_failures_along_ordered_groups() {
+        let mut rng = crate::rng::stream(3, 0, "trend-test");
+        let falling = [(30, 50), (15, 50), (5, 50)];
+        let (u, p) = fewer_failures_along(&falling, 2000, &mut rng);
+        // (30*35 - 20*15) + (30*45 - 20*5) + (15*45 - 35*5) = 750 + 1250 + 500.
+        assert_eq!(u, 2500.0);
+        assert!(p < 0.001, "{p}");
+        let rising = [(5, 50), (15, 50), (30, 50)];
+        let (u, p) = fewer_failures_along(&rising, 2000, &mut rng);
+        assert_eq!(u, -2500.0);
+        assert!(p > 0.99, "{p}");
+        // Equal rates: the p-value is spread over (0, 1], not pinned to an end.
+        let flat = [(10, 50), (10, 50), (10, 50)];
+        let (u, p) = fewer_failures_along(&flat, 2000, &mut rng);
+        assert_eq!(u, 0.0);
+        assert!((0.3..0.8).contains(&p), "{p}");
+        assert!(fewer_failures_along(&[(0, 50), (0, 50)], 100, &mut rng)
+            .1
+            .is_nan());
+        assert!(fewer_failures_along(&[(50, 50), (20, 20)], 100, &mut rng)
+            .1
+            .is_nan());
     }
 
     #[test]

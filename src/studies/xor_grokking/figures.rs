@@ -7,11 +7,13 @@
 use std::path::Path;
 
 use super::csv::{read_neurons, read_points, NeuronRow, PointRow};
+use super::theorem_sweep::CellRow;
 use super::{regime, MapSpec, PanelSpec, ReferencePoint, XorSpec};
 use crate::error::{Error, Result};
 use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel, Series};
 use crate::record::{quantile, Metrics, RunDir};
 use crate::spec::LoadedSpec;
+use crate::studies::toolkit::csv::read_csv;
 
 /// The figure run's neurons by step (`csv::read_neurons`).
 type Neurons = [(usize, Vec<NeuronRow>)];
@@ -36,7 +38,76 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     if let Some(map) = &spec.grokking_map {
         grokking_map(&spec, map, &metrics, &fig_dir)?;
     }
+    if spec.theorem_sweep.is_some() {
+        let rows = read_csv::<CellRow>(&rd.file("theorem_sweep.csv"))?;
+        theorem_sweep(&rows, &fig_dir)?;
+    }
     Ok(())
+}
+
+/// The theorem sweep: per cluster-count variant, the fraction of runs that
+/// misclassify a cluster centre at t = sqrt(n) (95% Wilson band), and the
+/// median clean test accuracy there (20-80% band), against n, one line per C.
+fn theorem_sweep(rows: &[CellRow], fig_dir: &Path) -> Result<()> {
+    let mut variants: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
+    variants.dedup();
+    let mut cs: Vec<f64> = rows.iter().map(|r| r.c).collect();
+    cs.sort_by(f64::total_cmp);
+    cs.dedup();
+    let mut panels = Vec::new();
+    for variant in &variants {
+        let lines = |value: fn(&CellRow) -> (f64, f64, f64)| -> Vec<Series> {
+            cs.iter()
+                .map(|&c| {
+                    let cells: Vec<&CellRow> = rows
+                        .iter()
+                        .filter(|r| r.variant == *variant && r.c == c)
+                        .collect();
+                    let v: Vec<(f64, f64, f64)> = cells.iter().map(|r| value(r)).collect();
+                    Series {
+                        label: format!("C = {c}"),
+                        x: cells.iter().map(|r| r.n as f64).collect(),
+                        y: v.iter().map(|t| t.0).collect(),
+                        band: Some((
+                            v.iter().map(|t| t.1).collect(),
+                            v.iter().map(|t| t.2).collect(),
+                        )),
+                        dashed: false,
+                        markers: true,
+                    }
+                })
+                .collect()
+        };
+        panels.push(LinePanel {
+            title: format!("{variant} cluster counts: a centre misclassified at t = sqrt(n)"),
+            x_label: "n (training points)".into(),
+            y_label: "fraction of runs (95% Wilson band)".into(),
+            log_x: true,
+            y_range: Some((0.0, 1.0)),
+            series: lines(|r| (r.failure_fraction, r.failure_low, r.failure_high)),
+            ..Default::default()
+        });
+        panels.push(LinePanel {
+            title: format!("{variant} cluster counts: clean test accuracy at t = sqrt(n)"),
+            x_label: "n (training points)".into(),
+            y_label: "median over runs (20-80% band)".into(),
+            log_x: true,
+            y_range: Some((0.4, 1.0)),
+            series: lines(|r| {
+                (
+                    r.median_test_accuracy,
+                    r.test_accuracy_q20,
+                    r.test_accuracy_q80,
+                )
+            }),
+            hlines: vec![HLine {
+                y: 0.5,
+                label: "chance".into(),
+            }],
+            ..Default::default()
+        });
+    }
+    plot::line_panels(&fig_dir.join("theorem_sweep"), &panels, 2)
 }
 
 /// Per-step values of (split, metric) across runs: step -> values over runs.

@@ -18,13 +18,18 @@ mod claims;
 mod csv;
 mod figures;
 mod map;
+mod theorem_sweep;
 mod time_scale;
+mod validate;
 
 use serde::{Deserialize, Serialize};
 
 use self::claims::{correlation_and_slope, panel_claims, values_at};
 use self::map::{grokking_map, map_cells, map_unit};
-use super::toolkit::{check_unique, log_schedule};
+pub use self::theorem_sweep::TheoremSweepSpec;
+use self::theorem_sweep::{sweep_findings, sweep_unit};
+pub use self::validate::validate;
+use super::toolkit::log_schedule;
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::label_noise::FlipRule;
 use crate::data::xor_cluster::{Representation, XorCluster, XorClusterSample};
@@ -54,7 +59,7 @@ pub(crate) const PANEL_STREAMS: Numbering = Numbering {
 pub(crate) const MAP_STREAMS: Numbering = Numbering::from("xor_cluster:map", &[], 1_000_000);
 
 /// The run counts `--seeds` sets (`studies::run_keys`).
-pub const RUN_KEYS: &[&str] = &["panels[].runs", "grokking_map.runs"];
+pub const RUN_KEYS: &[&str] = &["panels[].runs", "grokking_map.runs", "theorem_sweep.runs"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +74,9 @@ pub struct XorSpec {
     pub figures: FigureSpec,
     #[serde(default)]
     pub grokking_map: Option<MapSpec>,
+    /// Theorem 3.1 part 3 over (n, C), each cell where A1-A6 hold (`theorem_sweep`).
+    #[serde(default)]
+    pub theorem_sweep: Option<TheoremSweepSpec>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -86,6 +94,10 @@ pub struct DataSpec {
     pub flip_rule: FlipRule,
     #[serde(default = "default_representation")]
     pub representation: Representation,
+    /// Exactly n/4 training points per cluster (n divisible by 4) instead of
+    /// a uniform draw per point (the paper's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub balanced: bool,
 }
 
 fn default_flip() -> FlipRule {
@@ -281,136 +293,6 @@ pub struct MapSpec {
     pub threshold: f64,
 }
 
-/// Validation of everything the types cannot express; returns the resolved spec text.
-pub fn validate(spec: &LoadedSpec) -> Result<String> {
-    let s: XorSpec = spec.study_section()?;
-    let bad = |k: &str, m: &str| Err(spec.bad_value(k, m));
-    let d = &s.data;
-    if d.n == 0 {
-        return bad("data.n", "must be >= 1");
-    }
-    if d.n_test == 0 {
-        return bad("data.n_test", "must be >= 1");
-    }
-    if d.p < 2 {
-        return bad("data.p", "must be >= 2 (mu1 and mu2 are orthogonal)");
-    }
-    if !(0.0..0.5).contains(&d.eta) {
-        return bad("data.eta", &format!("{} is outside [0, 0.5)", d.eta));
-    }
-    if !(d.mu_norm_sq.is_finite() && d.mu_norm_sq > 0.0) {
-        return bad("data.mu_norm_sq", "must be a positive number");
-    }
-    const MAX_SIZE: usize = 10_000_000;
-    for (key, v) in [
-        ("data.n", d.n),
-        ("data.n_test", d.n_test),
-        ("model.m", s.model.m),
-    ] {
-        if v > MAX_SIZE {
-            return bad(key, &format!("{v} is above the supported {MAX_SIZE}"));
-        }
-    }
-    if d.representation == Representation::Span && d.p < (d.n + d.n_test + 2) as u64 {
-        return bad("data.representation", "\"span\" needs p >= n + n_test + 2");
-    }
-    if s.model.m == 0 {
-        return bad("model.m", "must be >= 1");
-    }
-    if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
-        return bad("model.omega_init", "must be finite and >= 0");
-    }
-    // Claim thresholds: out of range, a claim would hold (or fail) whatever was measured.
-    let t = &s.theory;
-    for (key, v) in [
-        ("theory.fit_fraction", t.fit_fraction),
-        ("theory.late_accuracy", t.late_accuracy),
-    ] {
-        if !(v > 0.0 && v <= 1.0) {
-            return bad(
-                key,
-                &format!("{v} is outside (0, 1]: the claim could not fail"),
-            );
-        }
-    }
-    for (key, v) in [
-        ("theory.max_output", t.max_output),
-        ("theory.loss_gap", t.loss_gap),
-        ("theory.c", t.c),
-        ("figures.readoff_tolerance", s.figures.readoff_tolerance),
-    ] {
-        if v.is_nan() || v < 0.0 {
-            return bad(key, &format!("{v} must be >= 0"));
-        }
-    }
-    if s.panels.is_empty() && s.grokking_map.is_none() {
-        return bad(
-            "panels",
-            "at least one [[panels]] entry (or a [grokking_map]) is needed",
-        );
-    }
-    for (i, p) in s.panels.iter().enumerate() {
-        if !(p.alpha > 0.0 && p.alpha.is_finite()) {
-            return bad(&format!("panels[{i}].alpha"), "must be positive");
-        }
-        if p.runs == 0 || p.steps == 0 {
-            return bad(&format!("panels[{i}]"), "runs and steps must be >= 1");
-        }
-        if !p.omega_init.is_none_or(|w| w > 0.0 && w.is_finite()) {
-            return bad(&format!("panels[{i}].omega_init"), "must be positive");
-        }
-        for (k, r) in p.reference.iter().enumerate() {
-            if r.split != "train" && r.split != "test" {
-                return bad(
-                    &format!("panels[{i}].reference[{k}].split"),
-                    "must be \"train\" or \"test\"",
-                );
-            }
-            if r.step > p.steps {
-                return bad(
-                    &format!("panels[{i}].reference[{k}].step"),
-                    "is past the panel's steps",
-                );
-            }
-            if !r.readoff.is_none_or(|v| v >= 0.0) {
-                return bad(
-                    &format!("panels[{i}].reference[{k}].readoff"),
-                    "must be >= 0",
-                );
-            }
-        }
-    }
-    let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
-    check_unique(spec, "panels[{}].id", &ids)?;
-    // After the uniqueness check, so a duplicated id is named as such.
-    for (i, p) in s.panels.iter().enumerate() {
-        let Some(id) = &p.reference_from else {
-            continue;
-        };
-        if !s
-            .panels
-            .iter()
-            .any(|q| &q.id == id && q.reference_from.is_none())
-        {
-            return bad(
-                &format!("panels[{i}].reference_from"),
-                &format!("no panel {id:?} with its own reference points"),
-            );
-        }
-    }
-    if let Some(id) = &s.figures.panel {
-        if !s.panels.iter().any(|p| &p.id == id) {
-            return bad("figures.panel", &format!("no panel named {id:?}"));
-        }
-    }
-    if let Some(map) = &s.grokking_map {
-        if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
-            return bad("grokking_map", "needs alphas, omegas and runs >= 1");
-        }
-    }
-    Ok(spec.resolved_toml(&s))
-}
-
 // ---------------------------------------------------------------- one run
 
 /// What one training run measured (one resumable unit).
@@ -435,6 +317,7 @@ pub(crate) fn distribution(d: &DataSpec) -> XorCluster {
         eta: d.eta,
         flip_rule: d.flip_rule,
         representation: d.representation,
+        balanced: d.balanced,
     }
 }
 
@@ -623,6 +506,15 @@ struct Run {
     jobs: Vec<(usize, usize)>,
     /// The map's (alpha, omega, run) cells.
     cells: Vec<(usize, usize, usize)>,
+    /// The theorem sweep's (variant, C, n, run) units (the last sweep).
+    sweep_units: Vec<[usize; 4]>,
+}
+
+impl Run {
+    /// The index of the theorem sweep among the sweeps: after the panels and the map.
+    fn theorem_sweep_index(&self) -> usize {
+        1 + usize::from(self.spec.grokking_map.is_some())
+    }
 }
 
 pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
@@ -634,12 +526,17 @@ pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
         .flat_map(|(k, p)| (0..p.runs).map(move |r| (k, r)))
         .collect();
     let cells = spec.grokking_map.as_ref().map_or(Vec::new(), map_cells);
+    let sweep_units = spec
+        .theorem_sweep
+        .as_ref()
+        .map_or(Vec::new(), TheoremSweepSpec::units);
     Ok(Box::new(Run {
         spec,
         seed: loaded.header.seed,
         name: loaded.header.name.clone(),
         jobs,
         cells,
+        sweep_units,
     }))
 }
 
@@ -656,6 +553,13 @@ impl Plan for Run {
             let cost = map.max_steps as f64 * size;
             sweeps.push(Sweep::new("grokking_map", vec![cost; self.cells.len()]));
         }
+        if let Some(sweep) = &self.spec.theorem_sweep {
+            let costs = self.sweep_units.iter().map(|&[_, c, n, _]| {
+                let reg = sweep.regime(&self.spec, c, n);
+                (reg.fit_horizon() + 1) as f64 * reg.n * reg.m
+            });
+            sweeps.push(Sweep::new("theorem_sweep", costs.collect()));
+        }
         sweeps
     }
 
@@ -663,6 +567,13 @@ impl Plan for Run {
         let spec = &self.spec;
         if let (1, Some(map)) = (sweep, &spec.grokking_map) {
             return UnitResult::of(map_unit(spec, map, self.seed, self.cells[i]));
+        }
+        if let Some(ts) = spec
+            .theorem_sweep
+            .as_ref()
+            .filter(|_| sweep == self.theorem_sweep_index())
+        {
+            return UnitResult::of(sweep_unit(spec, ts, self.seed, self.sweep_units[i]));
         }
         let (k, r) = self.jobs[i];
         let panel = &spec.panels[k];
@@ -698,12 +609,17 @@ impl Plan for Run {
             Some(_) => results.take(1)?,
             None => Vec::new(),
         };
+        let sweep_runs: Vec<Metrics> = match &self.spec.theorem_sweep {
+            Some(_) => results.take(self.theorem_sweep_index())?,
+            None => Vec::new(),
+        };
         Ok(findings(
             &self.spec,
             self.seed,
             &records,
             &self.cells,
             &hits,
+            sweep_runs,
         ))
     }
 }
@@ -716,6 +632,7 @@ fn findings(
     records: &[RunRecord],
     cells: &[(usize, usize, usize)],
     hits: &[f64],
+    sweep_runs: Vec<Metrics>,
 ) -> Findings {
     let mut metrics = Metrics::default();
     let mut claims = Vec::new();
@@ -744,11 +661,21 @@ fn findings(
         details.insert("grokking_map".into(), map_details);
     }
 
+    let mut extra_files = csv::figure_files(&neurons, &points);
+    if let Some(sweep) = &spec.theorem_sweep {
+        let (sweep_metrics, sweep_details, sweep_claims, file) =
+            sweep_findings(spec, sweep, seed, sweep_runs);
+        metrics.extend(sweep_metrics);
+        claims.extend(sweep_claims);
+        details.insert("theorem_sweep".into(), sweep_details);
+        extra_files.push(file);
+    }
+
     Findings {
         metrics,
         claims,
         details: serde_json::Value::Object(details),
-        extra_files: csv::figure_files(&neurons, &points),
+        extra_files,
     }
 }
 

@@ -1,0 +1,146 @@
+//! The spec's checks that its types cannot express (exit 2, naming the key).
+
+use super::{theorem_sweep, XorSpec};
+use crate::data::xor_cluster::Representation;
+use crate::error::Result;
+use crate::spec::LoadedSpec;
+use crate::studies::toolkit::check_unique;
+
+/// Validation of everything the types cannot express; returns the resolved spec text.
+pub fn validate(spec: &LoadedSpec) -> Result<String> {
+    let s: XorSpec = spec.study_section()?;
+    let bad = |k: &str, m: &str| Err(spec.bad_value(k, m));
+    let d = &s.data;
+    if d.n == 0 {
+        return bad("data.n", "must be >= 1");
+    }
+    if d.n_test == 0 {
+        return bad("data.n_test", "must be >= 1");
+    }
+    if d.p < 2 {
+        return bad("data.p", "must be >= 2 (mu1 and mu2 are orthogonal)");
+    }
+    if !(0.0..0.5).contains(&d.eta) {
+        return bad("data.eta", &format!("{} is outside [0, 0.5)", d.eta));
+    }
+    if !(d.mu_norm_sq.is_finite() && d.mu_norm_sq > 0.0) {
+        return bad("data.mu_norm_sq", "must be a positive number");
+    }
+    const MAX_SIZE: usize = 10_000_000;
+    for (key, v) in [
+        ("data.n", d.n),
+        ("data.n_test", d.n_test),
+        ("model.m", s.model.m),
+    ] {
+        if v > MAX_SIZE {
+            return bad(key, &format!("{v} is above the supported {MAX_SIZE}"));
+        }
+    }
+    if d.representation == Representation::Span && d.p < (d.n + d.n_test + 2) as u64 {
+        return bad("data.representation", "\"span\" needs p >= n + n_test + 2");
+    }
+    if s.model.m == 0 {
+        return bad("model.m", "must be >= 1");
+    }
+    if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
+        return bad("model.omega_init", "must be finite and >= 0");
+    }
+    // Claim thresholds: out of range, a claim would hold (or fail) whatever was measured.
+    let t = &s.theory;
+    for (key, v) in [
+        ("theory.fit_fraction", t.fit_fraction),
+        ("theory.late_accuracy", t.late_accuracy),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            return bad(
+                key,
+                &format!("{v} is outside (0, 1]: the claim could not fail"),
+            );
+        }
+    }
+    for (key, v) in [
+        ("theory.max_output", t.max_output),
+        ("theory.loss_gap", t.loss_gap),
+        ("theory.c", t.c),
+        ("figures.readoff_tolerance", s.figures.readoff_tolerance),
+    ] {
+        if v.is_nan() || v < 0.0 {
+            return bad(key, &format!("{v} must be >= 0"));
+        }
+    }
+    if s.panels.is_empty() && s.grokking_map.is_none() && s.theorem_sweep.is_none() {
+        return bad(
+            "panels",
+            "at least one [[panels]] entry (or a [grokking_map] or [theorem_sweep]) is needed",
+        );
+    }
+    if d.balanced && d.n % 4 != 0 {
+        return bad(
+            "data.balanced",
+            &format!("needs n divisible by 4 (n = {})", d.n),
+        );
+    }
+    for (i, p) in s.panels.iter().enumerate() {
+        if !(p.alpha > 0.0 && p.alpha.is_finite()) {
+            return bad(&format!("panels[{i}].alpha"), "must be positive");
+        }
+        if p.runs == 0 || p.steps == 0 {
+            return bad(&format!("panels[{i}]"), "runs and steps must be >= 1");
+        }
+        if !p.omega_init.is_none_or(|w| w > 0.0 && w.is_finite()) {
+            return bad(&format!("panels[{i}].omega_init"), "must be positive");
+        }
+        for (k, r) in p.reference.iter().enumerate() {
+            if r.split != "train" && r.split != "test" {
+                return bad(
+                    &format!("panels[{i}].reference[{k}].split"),
+                    "must be \"train\" or \"test\"",
+                );
+            }
+            if r.step > p.steps {
+                return bad(
+                    &format!("panels[{i}].reference[{k}].step"),
+                    "is past the panel's steps",
+                );
+            }
+            if !r.readoff.is_none_or(|v| v >= 0.0) {
+                return bad(
+                    &format!("panels[{i}].reference[{k}].readoff"),
+                    "must be >= 0",
+                );
+            }
+        }
+    }
+    let ids: Vec<&str> = s.panels.iter().map(|p| p.id.as_str()).collect();
+    check_unique(spec, "panels[{}].id", &ids)?;
+    // After the uniqueness check, so a duplicated id is named as such.
+    for (i, p) in s.panels.iter().enumerate() {
+        let Some(id) = &p.reference_from else {
+            continue;
+        };
+        if !s
+            .panels
+            .iter()
+            .any(|q| &q.id == id && q.reference_from.is_none())
+        {
+            return bad(
+                &format!("panels[{i}].reference_from"),
+                &format!("no panel {id:?} with its own reference points"),
+            );
+        }
+    }
+    if let Some(id) = &s.figures.panel {
+        if !s.panels.iter().any(|p| &p.id == id) {
+            return bad("figures.panel", &format!("no panel named {id:?}"));
+        }
+    }
+    if let Some(map) = &s.grokking_map {
+        if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
+            return bad("grokking_map", "needs alphas, omegas and runs >= 1");
+        }
+    }
+    if let Some(sweep) = &s.theorem_sweep {
+        theorem_sweep::validate(spec, &s, sweep)?;
+    }
+    Ok(spec.resolved_toml(&s))
+}
