@@ -276,6 +276,28 @@ fn bad_randomization_specs() {
     expect_bad_variants(RANDOMIZATION, RANDOMIZATION_CASES);
 }
 
+/// The `[train]` keys the CIFAR CNN studies share (`cnn_train_spec!`):
+/// each bad value is refused naming its key, in both studies, and an
+/// unknown key next to them is refused by name.
+const SHARED_TRAIN_CASES: &[(&str, &str, &str)] = &[
+    ("runs = 3", "runs = 0", "train.runs"),
+    ("eval_batch = 500", "eval_batch = 0", "train.eval_batch"),
+    ("momentum = 0.9", "momentum = 1.0", "train.momentum"),
+    ("momentum = 0.9", "momentum = \"fast\"", "train.momentum"),
+    (
+        "weight_decay = 0.0",
+        "weight_decay = -1.0",
+        "train.weight_decay",
+    ),
+    ("runs = 3", "runs = 3\nmomentun = 0.5", "momentun"),
+];
+
+#[test]
+fn bad_shared_cnn_train_keys() {
+    expect_bad_variants(RANDOMIZATION, SHARED_TRAIN_CASES);
+    expect_bad_variants("experiments/cnn_sweep_seed003.toml", SHARED_TRAIN_CASES);
+}
+
 /// Every (from, to, needle) variant of spec `good` must be refused by `run`.
 fn expect_bad_variants(good: &str, cases: &[(&str, &str, &str)]) {
     let tmp = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 
 use ndarray::{Array1, Array2};
 use overfit::nets::activation::Activation;
-use overfit::nets::loss::Loss;
+use overfit::nets::loss::{Loss, SquareLoss};
 use overfit::nets::two_layer::{
     loss_and_gradients, reference_outputs, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
@@ -45,7 +45,8 @@ fn losses() -> impl Strategy<Value = Loss> {
     prop_oneof![
         Just(Loss::Logistic),
         Just(Loss::Exponential),
-        Just(Loss::Square),
+        Just(Loss::Square(SquareLoss::HalfSquare)),
+        Just(Loss::Square(SquareLoss::MeanMse)),
         Just(Loss::Hinge)
     ]
 }

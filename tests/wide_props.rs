@@ -10,8 +10,8 @@ use overfit::nets::activation::Activation;
 use overfit::nets::loss::Loss;
 use overfit::nets::two_layer::{EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
 use overfit::nets::wide::{
-    init_params, reference_gradients, reference_outputs, square_loss, InitScheme, LossConvention,
-    Points, WideConfig, WideGd, WideInit, WideNet,
+    init_params, reference_gradients, reference_outputs, InitScheme, Points, SquareLoss,
+    WideConfig, WideGd, WideInit, WideNet,
 };
 use overfit::theory::early_alignment::{cosine, d_vector, g_value, ols};
 use proptest::prelude::*;
@@ -35,15 +35,12 @@ fn points(n: usize, d: usize, seed: u64) -> Points {
     Points::new(d, values(n * d, seed, 1.0), values(n, seed ^ 7, 1.0)).unwrap()
 }
 
-fn conventions() -> impl Strategy<Value = LossConvention> {
-    prop_oneof![
-        Just(LossConvention::HalfSquare),
-        Just(LossConvention::MeanMse)
-    ]
+fn conventions() -> impl Strategy<Value = SquareLoss> {
+    prop_oneof![Just(SquareLoss::HalfSquare), Just(SquareLoss::MeanMse)]
 }
 
-fn loss_of(a: &[f64], w: &[f64], data: &Points, gamma: f64, conv: LossConvention) -> f64 {
-    square_loss(&reference_outputs(a, w, data, gamma), &data.y, conv)
+fn loss_of(a: &[f64], w: &[f64], data: &Points, gamma: f64, conv: SquareLoss) -> f64 {
+    conv.mean(&reference_outputs(a, w, data, gamma), &data.y)
 }
 
 proptest! {
@@ -94,8 +91,8 @@ proptest! {
     }
 
     /// The wide path follows the general two-layer engine (both layers
-    /// trained, square loss, leaky ReLU) step for step on small m. The engine
-    /// uses the 1/2 convention, so MeanMse with lr matches it with 2 lr.
+    /// trained, square loss, leaky ReLU) step for step on small m, both
+    /// given the same `Loss::Square(conv)` and the same lr.
     #[test]
     fn wide_path_follows_the_two_layer_engine(
         n in 1usize..7, d in 1usize..5, m in 1usize..40, seed in any::<u64>(),
@@ -109,7 +106,7 @@ proptest! {
         let x = Array2::from_shape_vec((n, d), data.x.clone()).unwrap();
         let w_cols = Array2::from_shape_fn((d, m), |(c, j)| w[j * d + c]);
         let act = if gamma == 0.0 { Activation::Relu } else { Activation::LeakyRelu { slope: gamma } };
-        let cfg = GdConfig { activation: act, loss: Loss::Square, lr: lr * 2.0 * conv.factor(), weight_decay: 0.0, trained: TrainedLayers::Both };
+        let cfg = GdConfig { activation: act, loss: Loss::Square(conv), lr, weight_decay: 0.0, trained: TrainedLayers::Both };
         let mut general = TwoLayerGd::new(cfg, EngineKind::Primal, x, Array1::from(data.y.clone()), w_cols, Array1::from(a.clone())).unwrap();
         for t in 0..10 {
             let f_wide = wide.outputs().to_vec();
@@ -140,8 +137,8 @@ proptest! {
         let bal = |a: &[f64], w: &[f64], j: usize| a[j] * a[j] - w[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f64>();
         // One step: the exact second-order identity.
         let lr = 0.05;
-        let (_, ga, gw) = reference_gradients(&a, &w, &data, gamma, LossConvention::HalfSquare);
-        let mut gd = WideGd::new(WideConfig { gamma, lr, loss: LossConvention::HalfSquare }, WideNet::from_arrays(&a, &w, d).unwrap(), data.clone()).unwrap();
+        let (_, ga, gw) = reference_gradients(&a, &w, &data, gamma, SquareLoss::HalfSquare);
+        let mut gd = WideGd::new(WideConfig { gamma, lr, loss: SquareLoss::HalfSquare }, WideNet::from_arrays(&a, &w, d).unwrap(), data.clone()).unwrap();
         gd.step().unwrap();
         let (a1, w1) = gd.net().to_arrays();
         for j in 0..m {
@@ -151,7 +148,7 @@ proptest! {
         }
         // A fixed flow time: drift proportional to lr.
         let drift = |lr: f64, steps: usize| {
-            let mut gd = WideGd::new(WideConfig { gamma, lr, loss: LossConvention::HalfSquare }, WideNet::from_arrays(&a, &w, d).unwrap(), data.clone()).unwrap();
+            let mut gd = WideGd::new(WideConfig { gamma, lr, loss: SquareLoss::HalfSquare }, WideNet::from_arrays(&a, &w, d).unwrap(), data.clone()).unwrap();
             gd.run(steps).unwrap();
             let (a1, w1) = gd.net().to_arrays();
             (0..m).map(|j| (bal(&a1, &w1, j) - bal(&a, &w, j)).abs()).fold(0.0f64, f64::max)
@@ -173,7 +170,7 @@ proptest! {
         let scale = 1e-9;
         let a: Vec<f64> = values(m, seed ^ 5, 1.0).iter().map(|v| scale * v).collect();
         let w: Vec<f64> = values(m * d, seed ^ 6, 1.0).iter().map(|v| scale * v).collect();
-        let (_, _, gw) = reference_gradients(&a, &w, &data, gamma, LossConvention::HalfSquare);
+        let (_, _, gw) = reference_gradients(&a, &w, &data, gamma, SquareLoss::HalfSquare);
         for j in 0..m {
             let wj = &w[j * d..(j + 1) * d];
             let dv = d_vector(wj, &data, gamma);
@@ -228,7 +225,7 @@ fn balanced_init_stays_balanced_under_small_steps() {
         WideConfig {
             gamma: 0.0,
             lr: 1e-3,
-            loss: LossConvention::MeanMse,
+            loss: SquareLoss::MeanMse,
         },
         WideNet::from_arrays(&a, &w, 2).unwrap(),
         data,

@@ -133,7 +133,7 @@ impl WideBench {
 /// Flammarion's 3-point example. Peer: benches/peers/wide_step.py.
 pub fn wide(b: &WideBench) -> Result<String> {
     use crate::nets::wide::{
-        init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
+        init_params, InitScheme, Points, SquareLoss, WideConfig, WideGd, WideInit, WideNet,
     };
     if b.m == 0 || b.n == 0 || b.d == 0 || b.steps == 0 {
         return Err(Error::bad(
@@ -162,7 +162,7 @@ pub fn wide(b: &WideBench) -> Result<String> {
         let y: Vec<f64> = (0..b.n).map(|_| rng.random_range(0.0..1.0)).collect();
         let init = WideInit { scheme: InitScheme::Balanced, lambda: 1e-3, symmetric: false };
         let (a, w) = init_params(b.m, b.d, &init, &mut rng);
-        let cfg = WideConfig { gamma: 0.0, lr: 1e-3, loss: LossConvention::MeanMse };
+        let cfg = WideConfig { gamma: 0.0, lr: 1e-3, loss: SquareLoss::MeanMse };
         let t0 = Instant::now();
         let mut gd = WideGd::new(cfg, WideNet::from_arrays(&a, &w, b.d)?, Points::new(b.d, x, y)?)?;
         let setup = t0.elapsed().as_secs_f64();

@@ -27,7 +27,7 @@
 use ndarray::{Array1, Array2};
 
 use crate::error::Result;
-use crate::nets::wide::{LossConvention, Points};
+use crate::nets::wide::{Points, SquareLoss};
 
 /// sigma'(z) with sigma'(0) = gamma.
 fn slope(z: f64, gamma: f64) -> f64 {
@@ -85,7 +85,7 @@ pub fn g_value(w: &[f64], data: &Points, gamma: f64) -> f64 {
 }
 
 /// Flow time of one GD step with step `lr` on the loss convention `conv`.
-pub fn flow_time_per_step(lr: f64, conv: LossConvention) -> f64 {
+pub fn flow_time_per_step(lr: f64, conv: SquareLoss) -> f64 {
     2.0 * conv.factor() * lr
 }
 

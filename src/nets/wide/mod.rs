@@ -5,9 +5,10 @@
 //! Model: f(x) = sum_j a_j sigma(<w_j, x>), sigma(z) = max(z, gamma z),
 //! x in R^d (a bias is an extra constant input coordinate, see
 //! `two_layer::with_bias_column`). Loss: L = c/n sum_k (f(x_k) - y_k)^2 with
-//! c = 1/2 (the papers' convention, `LossConvention::HalfSquare`) or c = 1
+//! c = 1/2 (the papers' convention, `SquareLoss::HalfSquare`) or c = 1
 //! (PyTorch's MSELoss(reduction="mean") in the authors' public code,
-//! `LossConvention::MeanMse`). Gradients, with r_k = (2c/n)(f(x_k) - y_k):
+//! `SquareLoss::MeanMse`): the shared `Loss::Square(c)`, whose only loss this
+//! engine trains. Gradients, with r_k = (2c/n)(f(x_k) - y_k):
 //!   dL/da_j = sum_k r_k sigma(<w_j, x_k>),
 //!   dL/dw_j = a_j sum_k r_k sigma'(<w_j, x_k>) x_k      (sigma'(0) = gamma).
 //! GD: theta <- theta - lr grad L, with small lr a proxy for gradient flow.
@@ -49,7 +50,7 @@ use crate::nets::isa::Isa;
 use crate::rng::Rng;
 use kernel::{run_kernel, Block, Pass};
 
-pub use crate::nets::loss::{square_loss, LossConvention};
+pub use crate::nets::loss::SquareLoss;
 
 mod kernel;
 
@@ -175,7 +176,8 @@ pub struct WideConfig {
     /// Leaky-ReLU slope gamma (0: ReLU).
     pub gamma: f64,
     pub lr: f64,
-    pub loss: LossConvention,
+    /// The square loss `Loss::Square(loss)` (a spec spells it like any `Loss`).
+    pub loss: SquareLoss,
 }
 
 /// The network's parameters in the blocked struct-of-arrays layout.
@@ -363,7 +365,7 @@ impl WideGd {
             Pass::Forward,
             &mut gd.partials,
         );
-        gd.loss = square_loss(&gd.f, &gd.data.y, cfg.loss);
+        gd.loss = cfg.loss.mean(&gd.f, &gd.data.y);
         Ok(gd)
     }
 
@@ -394,7 +396,7 @@ impl WideGd {
     }
     /// Mean squared error 1/n sum (f - y)^2 (the convention-free number).
     pub fn mse(&self) -> f64 {
-        square_loss(&self.f, &self.data.y, LossConvention::MeanMse)
+        SquareLoss::MeanMse.mean(&self.f, &self.data.y)
     }
 
     /// One GD step (fused pass). Fails with `Error::Numerical` on NaN/inf.
@@ -420,7 +422,7 @@ impl WideGd {
             &mut self.partials,
         );
         self.step += 1;
-        self.loss = square_loss(&self.f, &self.data.y, self.cfg.loss);
+        self.loss = self.cfg.loss.mean(&self.f, &self.data.y);
         if !self.loss.is_finite() {
             return Err(Error::Numerical(format!(
                 "wide GD: training loss is {} after step {} (weights overflowed; try a smaller lr)",
@@ -471,12 +473,12 @@ pub fn reference_gradients(
     w: &[f64],
     data: &Points,
     gamma: f64,
-    conv: LossConvention,
+    conv: SquareLoss,
 ) -> (f64, Vec<f64>, Vec<f64>) {
     let (n, d) = (data.len(), data.d);
     let act = Activation::LeakyRelu { slope: gamma };
     let f = reference_outputs(a, w, data, gamma);
-    let loss = square_loss(&f, &data.y, conv);
+    let loss = conv.mean(&f, &data.y);
     let scale = 2.0 * conv.factor() / n as f64;
     let mut ga = vec![0.0; a.len()];
     let mut gw = vec![0.0; w.len()];

@@ -32,7 +32,7 @@ fn fast_step_matches_reference_and_every_isa_agrees() {
     let cfg = WideConfig {
         gamma: 0.2,
         lr: 0.05,
-        loss: LossConvention::MeanMse,
+        loss: SquareLoss::MeanMse,
     };
     let (mut a, mut w, data) = toy(3001, 3, 5, 2);
     let net = WideNet::from_arrays(&a, &w, 3).unwrap();
@@ -81,7 +81,7 @@ fn thread_count_does_not_change_bits() {
     let cfg = WideConfig {
         gamma: 0.0,
         lr: 0.01,
-        loss: LossConvention::HalfSquare,
+        loss: SquareLoss::HalfSquare,
     };
     let (a, w, data) = toy(10_000, 2, 3, 3);
     let run = |threads: usize| {

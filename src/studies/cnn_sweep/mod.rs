@@ -48,7 +48,7 @@ use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
 use crate::error::Result;
 use crate::nets::cnn::{
-    checkpoint, fit, EpochEval, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile,
+    checkpoint, fit, EpochEval, FitConfig, FitData, Images, Model, TrainStateFile,
 };
 use crate::record::Metrics;
 use crate::runner::RunContext;
@@ -132,11 +132,7 @@ fn train_run(
         batch: t.batch,
         eval_batch: t.eval_batch,
         eval_every: t.eval_every,
-        sgd: SgdConfig {
-            lr: t.lr,
-            momentum: t.momentum,
-            weight_decay: t.weight_decay,
-        },
+        sgd: t.sgd(t.lr),
         stop_at_zero_train_error: false,
     };
     let meta: BTreeMap<String, String> = [

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::nets::cnn::{checkpoint, Arch, Model};
 use crate::rng::Numbering;
 use crate::spec::LoadedSpec;
-use crate::studies::toolkit::cnn::check_momentum_and_decay;
+use crate::studies::toolkit::cnn::cnn_train_spec;
 use crate::studies::toolkit::{check_unique, fail};
 
 /// Stream keys (`rng::Numbering`): the label noise of (level, seed), shared
@@ -67,38 +67,30 @@ pub struct ModelSpec {
     pub archs: Vec<[usize; 3]>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainSpec {
-    /// The epoch budget of every width; with `budget = "table1"` the
-    /// largest of the per-width budgets (validated), which bounds memory.
-    pub epochs: usize,
-    /// Whose epoch budget each width trains for.
-    #[serde(default)]
-    pub budget: Budget,
-    pub batch: usize,
-    pub lr: f32,
-    pub momentum: f32,
-    #[serde(default)]
-    pub weight_decay: f32,
-    /// Independent runs (seeds) of every (noise level, architecture).
-    pub runs: usize,
-    /// Images per forward pass when measuring the whole sets.
-    #[serde(default = "default_eval_batch")]
-    pub eval_batch: usize,
-    /// Measure the whole sets every this many epochs (and at the last).
-    #[serde(default = "one")]
-    pub eval_every: usize,
-    /// Write checkpoints (DIR/checkpoints/<run>.safetensors) at the end of each run.
-    #[serde(default)]
-    pub checkpoints: bool,
-    /// Also every this many epochs (<run>.epoch<E>.safetensors); 0 = only at the end.
-    /// The same epochs are the resume points of a killed run (`--resume`).
-    #[serde(default)]
-    pub checkpoint_every: usize,
-    /// Start every run from this safetensors checkpoint (PyTorch state_dict names).
-    #[serde(default)]
-    pub init_from: Option<String>,
+cnn_train_spec! {
+    /// `[train]`: the epoch budget and the SGD step of every width (and the
+    /// shared keys of `cnn_train_spec!`).
+    pub struct TrainSpec {
+        /// The epoch budget of every width; with `budget = "table1"` the
+        /// largest of the per-width budgets (validated), which bounds memory.
+        pub epochs: usize,
+        /// Whose epoch budget each width trains for.
+        #[serde(default)]
+        pub budget: Budget,
+        pub batch: usize,
+        pub lr: f32,
+        /// Measure the whole sets every this many epochs (and at the last).
+        #[serde(default = "one")]
+        pub eval_every: usize,
+        /// Write checkpoints (DIR/checkpoints/<run>.safetensors) at the end of
+        /// each run, and also every `checkpoint_every` epochs
+        /// (<run>.epoch<E>.safetensors): the resume points of a killed run.
+        #[serde(default)]
+        pub checkpoints: bool,
+        /// Start every run from this safetensors checkpoint (PyTorch state_dict names).
+        #[serde(default)]
+        pub init_from: Option<String>,
+    }
 }
 
 /// The epoch budget of each width.
@@ -136,9 +128,6 @@ impl CnnSweepSpec {
     }
 }
 
-fn default_eval_batch() -> usize {
-    500
-}
 fn one() -> usize {
     1
 }
@@ -286,17 +275,17 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     let labels: Vec<String> = s.model.archs.iter().map(|a| arch_of(a).label()).collect();
     check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
-    if t.epochs == 0 || t.batch == 0 || t.runs == 0 || t.eval_batch == 0 || t.eval_every == 0 {
+    if t.epochs == 0 || t.batch == 0 || t.eval_every == 0 {
         return fail(
             spec,
             "train",
-            "epochs, batch, runs, eval_batch and eval_every must be >= 1".into(),
+            "epochs, batch and eval_every must be >= 1".into(),
         );
     }
     if !(t.lr > 0.0 && t.lr.is_finite()) {
         return fail(spec, "train.lr", format!("{} must be positive", t.lr));
     }
-    check_momentum_and_decay(spec, t.momentum, t.weight_decay)?;
+    t.check_sgd(spec)?;
     if let Some(path) = &t.init_from {
         let (tensors, _) =
             checkpoint::read(Path::new(path)).map_err(|e| spec.bad_value("train.init_from", e))?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::csv::{FitRow, NeuronRow, TheoryKind, TheoryRow};
 use super::{lambda_run, phase, series, DataSpec, EarlySpec, LambdaSweep, MAIN};
 use crate::error::{Error, Result};
-use crate::nets::wide::LossConvention;
+use crate::nets::wide::SquareLoss;
 use crate::plot::{self, HLine, HistPanel, LinePanel, Series};
 use crate::record::{Metrics, RunDir, Summary};
 use crate::spec::LoadedSpec;
@@ -124,8 +124,8 @@ fn loss_panel(spec: &EarlySpec, metrics: &Metrics, rec: &Recorded) -> LinePanel 
         label: format!(
             "training loss ({})",
             match spec.train.loss {
-                LossConvention::MeanMse => "mean MSE",
-                LossConvention::HalfSquare => "1/2 square",
+                SquareLoss::MeanMse => "mean MSE",
+                SquareLoss::HalfSquare => "1/2 square",
             }
         ),
         x: pts.iter().map(|p| p.0).collect(),

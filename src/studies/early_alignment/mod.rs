@@ -34,7 +34,7 @@ use super::toolkit::probe::{probe_neurons, theorem_covers, ProbeOptions};
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::error::{Error, Result};
 use crate::nets::wide::{
-    init_params, InitScheme, LossConvention, Points, WideConfig, WideGd, WideInit, WideNet,
+    init_params, InitScheme, Points, SquareLoss, WideConfig, WideGd, WideInit, WideNet,
 };
 use crate::record::Metrics;
 use crate::runner::RunContext;
@@ -104,8 +104,9 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct TrainSpec {
     pub lr: f64,
-    /// "mean_mse" (public code: torch MSELoss, mean) or "half_square" (papers).
-    pub loss: LossConvention,
+    /// "mean_mse" (public code: torch MSELoss, mean) or "half_square" (papers;
+    /// also "square"); a spec's other losses are rejected when it is read.
+    pub loss: SquareLoss,
     pub steps: usize,
     #[serde(default = "default_dense")]
     pub dense_until: usize,

@@ -263,7 +263,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if !(gd.init_scale >= 0.0 && gd.init_scale.is_finite()) {
             return bad("gd.init_scale", "must be finite and >= 0".into());
         }
-        if !gd.loss.is_classification() && gd.loss != Loss::Square {
+        if !gd.loss.is_classification() && !matches!(gd.loss, Loss::Square(_)) {
             return bad("gd.loss", "unsupported".into());
         }
     }

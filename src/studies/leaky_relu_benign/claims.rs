@@ -7,6 +7,7 @@
 use super::{d_of, Group, LeakySpec, Row};
 use crate::data::label_noise::FlipRule;
 use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
+use crate::studies::toolkit::stats::{line_fit, LineFit};
 use crate::theory::label_noise::wilson_interval;
 
 const SRC: &str = "Karhadkar, George, Murray, Montufar, Needell NeurIPS 2024 (arXiv 2403.06903)";
@@ -20,25 +21,6 @@ pub(super) fn heatmap_cell(rows: &[Row], n: usize, r: f64) -> impl Iterator<Item
 /// Pooled Monte Carlo error of `rows`: (errors, draws).
 pub(super) fn pooled<'a>(rows: impl Iterator<Item = &'a Row>) -> (f64, f64) {
     rows.fold((0.0, 0.0), |(e, s), r| (e + r.errors, s + r.samples))
-}
-
-/// Least-squares line y = a + b x with its R^2.
-pub(super) fn linear_fit(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    let slope = sxy / sxx;
-    let r2 = if syy > 0.0 {
-        sxy * sxy / (sxx * syy)
-    } else {
-        0.0
-    };
-    (my - slope * mx, slope, r2)
 }
 
 /// Heatmap cells entering the log-linear fit, those with enough Monte Carlo
@@ -102,7 +84,12 @@ pub(super) fn analyze(
     let (slope, r2, why) = if pts.len() >= 3 {
         let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
         let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
-        let (intercept, slope, r2) = linear_fit(&xs, &ys);
+        let LineFit {
+            intercept,
+            slope,
+            r2,
+            ..
+        } = line_fit(&xs, &ys);
         details.insert("log_error_fit".into(), serde_json::json!({"intercept": intercept, "slope_per_d_over_k": slope, "r2": r2, "points": pts.len()}));
         let why = if slope.is_finite() {
             format!("{} cells", pts.len())

@@ -5,13 +5,14 @@
 
 use std::path::Path;
 
-use super::claims::{fit_points, heatmap_cell, linear_fit, pooled};
+use super::claims::{fit_points, heatmap_cell, pooled};
 use super::{GammaSweepSpec, Group, HarmfulSpec, LeakySpec, Row};
 use crate::error::Result;
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{fmt_num, quantile, RunDir};
 use crate::spec::LoadedSpec;
 use crate::studies::toolkit::csv::read_csv;
+use crate::studies::toolkit::stats::line_fit;
 use crate::theory::label_noise::wilson_interval;
 
 /// Draw every figure of the run in `dir`.
@@ -99,7 +100,9 @@ fn log_error_figure(spec: &LeakySpec, rows: &[Row], fig_dir: &Path) -> Result<()
             .collect();
     if pts.len() >= 3 {
         let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
-        let (a, b, r2) = linear_fit(&xs, &pts.iter().map(|p| p.1).collect::<Vec<_>>());
+        let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+        let fit = line_fit(&xs, &ys);
+        let (a, b, r2) = (fit.intercept, fit.slope, fit.r2);
         let (lo, hi) = (
             xs.iter().cloned().fold(f64::INFINITY, f64::min),
             xs.iter().cloned().fold(0.0, f64::max),

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::error::Result;
-use crate::nets::wide::{InitScheme, LossConvention};
+use crate::nets::wide::{InitScheme, SquareLoss};
 use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::RunContext;
@@ -104,7 +104,8 @@ pub struct ModelSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainSpec {
-    pub loss: LossConvention,
+    /// A square loss: "half_square" (also "square") or "mean_mse".
+    pub loss: SquareLoss,
     pub steps: usize,
     #[serde(default = "default_dense")]
     pub dense_until: usize,

@@ -20,29 +20,9 @@ use super::claims::{mean, median, SRC};
 use super::run::{SweepJob, SweepRecord};
 use super::ThresholdSpec;
 use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
+use crate::studies::toolkit::stats::line_fit;
 use crate::studies::toolkit::{decrease_p_value, spearman_rho};
 use crate::theory::early_alignment::{ols_expected_excess_risk, ols_expected_train_mse};
-
-/// Least-squares line y = a + b x: (a, standard error of a). The standard
-/// error is s sqrt(1/N + mean(x)^2 / Sxx) with s^2 = RSS/(N - 2); NaN for
-/// N < 3 or constant x.
-fn intercept_with_se(x: &[f64], y: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    if x.len() < 3 {
-        return (f64::NAN, f64::NAN);
-    }
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
-    if sxx <= 0.0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let b = sxy / sxx;
-    let a = my - b * mx;
-    let rss: f64 = x.iter().zip(y).map(|(u, v)| (v - a - b * u).powi(2)).sum();
-    let s2 = rss / (n - 2.0);
-    (a, (s2 * (1.0 / n + mx * mx / sxx)).sqrt())
-}
 
 /// One run's ratios at horizon index `h`: (r, e).
 fn ratios(rec: &SweepRecord, h: usize) -> (f64, f64) {
@@ -165,7 +145,11 @@ fn limit_claim(
     let (a, se) = if y.iter().any(|v| v.is_nan()) {
         (f64::NAN, f64::NAN)
     } else {
-        intercept_with_se(&x, &y)
+        let fit = line_fit(&x, &y);
+        match fit.intercept_se {
+            Some(se) => (fit.intercept, se),
+            None => (f64::NAN, f64::NAN),
+        }
     };
     let smallest: Vec<f64> = runs
         .iter()
@@ -300,27 +284,4 @@ fn n_details(spec: &ThresholdSpec, n: usize, runs: &[(usize, &SweepRecord)]) -> 
         })
         .collect();
     serde_json::json!({ "n": n, "horizons": w.horizons, "per_lambda": per_lambda })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The intercept and its standard error match the textbook formulas on a
-    /// small exact case, and are NaN when the line is not determined.
-    #[test]
-    fn intercept_fit_matches_the_formula() {
-        // y = 1 + 2x exactly: intercept 1, zero error.
-        let (a, se) = intercept_with_se(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]);
-        assert!((a - 1.0).abs() < 1e-12 && se.abs() < 1e-12);
-        // x = (0, 1, 2), y = (0, 2, 1): b = 1/2, a = 1/2, RSS = 1.5, s^2 = 1.5,
-        // Sxx = 2, se = sqrt(1.5 (1/3 + 1/2)).
-        let (a, se) = intercept_with_se(&[0.0, 1.0, 2.0], &[0.0, 2.0, 1.0]);
-        assert!((a - 0.5).abs() < 1e-12);
-        assert!((se - (1.5f64 * (1.0 / 3.0 + 0.5)).sqrt()).abs() < 1e-12);
-        assert!(intercept_with_se(&[1.0, 2.0], &[1.0, 2.0]).0.is_nan());
-        assert!(intercept_with_se(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0])
-            .0
-            .is_nan());
-    }
 }

@@ -36,16 +36,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use self::claims::{claims, epochs_of, Cell};
-use super::toolkit::cnn::{
-    check_momentum_and_decay, epoch_metrics, load_cifar_pair, train_state, CifarPair,
-};
+use super::toolkit::cnn::{cnn_train_spec, epoch_metrics, load_cifar_pair, train_state, CifarPair};
 use super::toolkit::{cell_runs, check_unique, fail};
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
 use crate::data::randomize::{self, Randomization, Setting};
 use crate::error::Result;
 use crate::nets::cnn::fit::steps_per_epoch;
-use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, SgdConfig, TrainStateFile};
+use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, TrainStateFile};
 use crate::record::{quantile, Metrics};
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -93,31 +91,18 @@ pub struct ModelSpec {
     pub archs: Vec<Arch>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainSpec {
-    /// Epoch budget: a run stops at its first epoch with zero training error or here.
-    pub max_epochs: usize,
-    /// Mini-batch size of each model, one per `model.archs` entry (the same
-    /// for every setting: a model's hyperparameters never change with the data).
-    pub batch: Vec<usize>,
-    /// Learning rate of each model, one per `model.archs` entry.
-    pub lr: Vec<f32>,
-    pub momentum: f32,
-    #[serde(default)]
-    pub weight_decay: f32,
-    /// Independent runs (seeds) of every (model, randomization).
-    pub runs: usize,
-    /// Images per forward pass when measuring the whole sets.
-    #[serde(default = "default_eval_batch")]
-    pub eval_batch: usize,
-    /// Save the resumable training state every this many epochs (0 = never).
-    #[serde(default)]
-    pub checkpoint_every: usize,
-}
-
-fn default_eval_batch() -> usize {
-    500
+cnn_train_spec! {
+    /// `[train]`: the budget to zero training error and each model's SGD
+    /// step (and the shared keys of `cnn_train_spec!`).
+    pub struct TrainSpec {
+        /// Epoch budget: a run stops at its first epoch with zero training error or here.
+        pub max_epochs: usize,
+        /// Mini-batch size of each model, one per `model.archs` entry (the same
+        /// for every setting: a model's hyperparameters never change with the data).
+        pub batch: Vec<usize>,
+        /// Learning rate of each model, one per `model.archs` entry.
+        pub lr: Vec<f32>,
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -241,14 +226,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     let labels: Vec<String> = s.model.archs.iter().map(Arch::label).collect();
     check_unique(spec, "model.archs[{}]", &labels)?;
     let t = &s.train;
-    for (key, v) in [
-        ("train.max_epochs", t.max_epochs),
-        ("train.runs", t.runs),
-        ("train.eval_batch", t.eval_batch),
-    ] {
-        if v == 0 {
-            return fail(spec, key, "must be >= 1".into());
-        }
+    if t.max_epochs == 0 {
+        return fail(spec, "train.max_epochs", "must be >= 1".into());
     }
     let models = s.model.archs.len();
     for (key, len) in [("train.batch", t.batch.len()), ("train.lr", t.lr.len())] {
@@ -272,7 +251,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             );
         }
     }
-    check_momentum_and_decay(spec, t.momentum, t.weight_decay)?;
+    t.check_sgd(spec)?;
     let [low, high] = s.claims.slowdown;
     if !(low > 0.0 && low <= high && high.is_finite()) {
         return fail(
@@ -366,11 +345,7 @@ fn train_run(
         batch: t.batch[arch_i],
         eval_batch: t.eval_batch,
         eval_every: 1,
-        sgd: SgdConfig {
-            lr: t.lr[arch_i],
-            momentum: t.momentum,
-            weight_decay: t.weight_decay,
-        },
+        sgd: t.sgd(t.lr[arch_i]),
         stop_at_zero_train_error: true,
     };
     let out = fit(

@@ -1,12 +1,15 @@
 //! What the CIFAR-10 CNN studies share: the data's default folder and
-//! classes, loading a training and test set, the checks of the SGD settings
-//! of a `[train]` table, a run's resumable training state, its per-epoch
-//! metric rows, and reading the per-run values back for the figures.
+//! classes, loading a training and test set, the SGD keys of a `[train]`
+//! table and their checks (`cnn_train_spec!`), a run's resumable training
+//! state, its per-epoch metric rows, and reading the per-run values back for
+//! the figures.
 //!
-//! Each study keeps its own `[train]` table (the keys differ: an epoch
-//! budget with scalar batch and lr in `cnn_sweep`, a budget to zero training
-//! error with one batch and lr per model in `randomization`); both resolve
-//! to one `nets::cnn::FitConfig` per model, checked here.
+//! Each study declares its own `[train]` table with `cnn_train_spec!`,
+//! which adds the SGD keys they share (momentum, weight_decay, runs,
+//! eval_batch, checkpoint_every) with their checks; the study's own keys
+//! differ (an epoch budget with scalar batch and lr in `cnn_sweep`, a budget
+//! to zero training error with one batch and lr per model in
+//! `randomization`). Both resolve to one `nets::cnn::FitConfig` per model.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,8 +61,93 @@ pub fn load_cifar_pair(
     })
 }
 
-/// `train.momentum` in [0, 1) and `train.weight_decay` >= 0.
-pub fn check_momentum_and_decay(spec: &LoadedSpec, momentum: f32, weight_decay: f32) -> Result<()> {
+/// Declare a CIFAR CNN study's `[train]` table: the study's own keys as
+/// written, then the SGD keys every such study shares, declared only here
+/// (all at the top level of `[train]`):
+/// - `momentum`: SGD momentum, in [0, 1);
+/// - `weight_decay`: L2 weight decay (PyTorch's SGD `weight_decay`), >= 0, default 0;
+/// - `runs`: independent runs (seeds) of every setting and model, >= 1;
+/// - `eval_batch`: images per forward pass when measuring the whole sets, >= 1, default 500;
+/// - `checkpoint_every`: save a run's resumable state every this many epochs
+///   (the resume points of a killed run, `--resume`), 0 = never, default 0.
+///
+/// The struct gets `check_sgd` (the shared keys' validation) and `sgd`
+/// (the SGD step they configure). A macro, not a shared struct under
+/// `#[serde(flatten)]`: with flatten, serde reads the shared keys from a
+/// buffer, so a bad value there is reported at `train` instead of its key
+/// (`train.momentum`), and an unknown key's error loses the list of
+/// expected keys; here the table stays one `deny_unknown_fields` struct.
+macro_rules! cnn_train_spec {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// SGD momentum, in [0, 1).
+            pub momentum: f32,
+            /// L2 weight decay, >= 0.
+            #[serde(default)]
+            pub weight_decay: f32,
+            /// Independent runs (seeds) of every setting and model.
+            pub runs: usize,
+            /// Images per forward pass when measuring the whole sets.
+            #[serde(default = "crate::studies::toolkit::cnn::default_eval_batch")]
+            pub eval_batch: usize,
+            /// Save the resumable training state every this many epochs (0 = never).
+            #[serde(default)]
+            pub checkpoint_every: usize,
+        }
+
+        impl $name {
+            /// The shared SGD keys' checks (exit 2 naming the key).
+            pub fn check_sgd(&self, spec: &$crate::spec::LoadedSpec) -> $crate::error::Result<()> {
+                $crate::studies::toolkit::cnn::check_sgd_keys(
+                    spec,
+                    self.momentum,
+                    self.weight_decay,
+                    self.runs,
+                    self.eval_batch,
+                )
+            }
+
+            /// Mini-batch SGD with step `lr` and this table's momentum and decay.
+            pub fn sgd(&self, lr: f32) -> $crate::nets::cnn::SgdConfig {
+                $crate::nets::cnn::SgdConfig {
+                    lr,
+                    momentum: self.momentum,
+                    weight_decay: self.weight_decay,
+                }
+            }
+        }
+    };
+}
+pub(crate) use cnn_train_spec;
+
+/// Images per forward pass when measuring the whole sets (`eval_batch`'s default).
+pub fn default_eval_batch() -> usize {
+    500
+}
+
+/// The shared `[train]` keys' checks (`cnn_train_spec!`): `train.runs` and
+/// `train.eval_batch` >= 1, `train.momentum` in [0, 1), `train.weight_decay` >= 0.
+pub fn check_sgd_keys(
+    spec: &LoadedSpec,
+    momentum: f32,
+    weight_decay: f32,
+    runs: usize,
+    eval_batch: usize,
+) -> Result<()> {
+    for (key, v) in [("train.runs", runs), ("train.eval_batch", eval_batch)] {
+        if v == 0 {
+            return Err(spec.bad_value(key, "must be >= 1"));
+        }
+    }
     if !(0.0..1.0).contains(&momentum) {
         return Err(spec.bad_value("train.momentum", format!("{momentum} is outside [0, 1)")));
     }

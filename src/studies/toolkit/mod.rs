@@ -1,12 +1,14 @@
 //! What several studies share and no single study owns: step schedules,
 //! the cells of a factorial sweep, spec checks, seed statistics and their
-//! median bands, rank statistics; typed CSV rows ([`csv`]); [`cnn`] for the
+//! median bands, rank statistics; least-squares lines ([`stats`]); typed CSV
+//! rows ([`csv`]); [`cnn`] for the
 //! CIFAR-10 CNN studies; [`probe`], the neuron instruments of wide
 //! two-layer networks.
 
 pub mod cnn;
 pub mod csv;
 pub mod probe;
+pub mod stats;
 
 use crate::error::Result;
 use crate::plot::Series;
