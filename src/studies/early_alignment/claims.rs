@@ -9,6 +9,7 @@ use super::{
 };
 use crate::nets::wide::Points;
 use crate::record::{extreme, fmt_num, Claim, Measured, Prediction};
+use crate::studies::toolkit::stats::line_fit;
 use crate::theory::early_alignment::{
     alignment_time, flow_time_per_step, growth_bound, two_neuron_interpolator, Attracts, OlsFit,
     SphereScan,
@@ -275,17 +276,6 @@ fn sparse_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
     ]
 }
 
-/// Least-squares slope of y on x.
-fn slope(points: &[(f64, f64)]) -> f64 {
-    let n = points.len() as f64;
-    let (mx, my) = points
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
-    let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
-    let sxx: f64 = points.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
-    sxy / sxx
-}
-
 fn sweep_rows(sw: &LambdaSweep, recs: &[RunRecord]) -> Vec<(f64, f64, f64)> {
     // (lambda, final mse, half step)
     sw.lambdas
@@ -330,13 +320,13 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
         f64::NAN
     };
     let largest = rows.last().expect("validated: >= 2 scales");
-    let pts: Vec<(f64, f64)> = small
+    let (log_inv_scale, half_time): (Vec<f64>, Vec<f64>) = small
         .iter()
         .map(|r| (-r.0.ln(), r.2 * flow))
         .filter(|p| p.1.is_finite())
-        .collect();
-    let measured_slope = if pts.len() >= 2 {
-        slope(&pts)
+        .unzip();
+    let measured_slope = if log_inv_scale.len() >= 2 {
+        line_fit(&log_inv_scale, &half_time).slope
     } else {
         f64::NAN
     };
@@ -361,7 +351,7 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
             format!("the half-way flow time grows like ln(1/lambda)/D_max over lambda <= {}: fitted slope vs 1/D_max = {} (tolerance 10%)", sw.small_max, fmt_num(predicted)),
             format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max)"),
             Prediction::Near { value: predicted, tolerance: 0.1 * predicted },
-            Measured { value: measured_slope, q20: None, q80: None, runs: pts.len(), note: String::new() },
+            Measured { value: measured_slope, q20: None, q80: None, runs: log_inv_scale.len(), note: String::new() },
         ),
     ]
 }

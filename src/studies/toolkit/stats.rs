@@ -4,6 +4,7 @@
 /// i = 1..n, with mx, my the means and Sxy = sum (x_i - mx)(y_i - my)
 /// (likewise Sxx, Syy):
 ///   b = Sxy / Sxx,   a = my - b mx,   R^2 = Sxy^2 / (Sxx Syy) (0 if Syy = 0),
+///   r = Sxy / sqrt(Sxx Syy) (Pearson's correlation; NaN if Sxx or Syy = 0),
 ///   se(a) = sqrt(s^2 (1/n + mx^2 / Sxx)),   s^2 = RSS / (n - 2),
 ///   RSS = sum (y_i - a - b x_i)^2.
 /// Two passes over the points, O(n). All x equal (Sxx = 0) gives a NaN
@@ -13,6 +14,7 @@ pub struct LineFit {
     pub intercept: f64,
     pub slope: f64,
     pub r2: f64,
+    pub correlation: f64,
     /// se(a); `None` below 3 points (no degree of freedom left for s^2) or
     /// when all x are equal (Sxx = 0: no line).
     pub intercept_se: Option<f64>,
@@ -48,6 +50,7 @@ pub fn line_fit(x: &[f64], y: &[f64]) -> LineFit {
         intercept,
         slope,
         r2,
+        correlation: sxy / (sxx * syy).sqrt(),
         intercept_se,
     }
 }
@@ -66,11 +69,15 @@ mod tests {
         let f = line_fit(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]);
         assert!((f.intercept - 1.0).abs() < 1e-12 && (f.slope - 2.0).abs() < 1e-12);
         assert!((f.r2 - 1.0).abs() < 1e-12 && f.intercept_se.unwrap().abs() < 1e-12);
+        assert!((f.correlation - 1.0).abs() < 1e-12);
         // x = (0, 1, 2), y = (0, 2, 1): b = 1/2, a = 1/2, RSS = 1.5, s^2 = 1.5,
         // Sxx = 2, Syy = 2, Sxy = 1, R^2 = 1/4, se = sqrt(1.5 (1/3 + 1/2)).
         let f = line_fit(&[0.0, 1.0, 2.0], &[0.0, 2.0, 1.0]);
         assert!((f.intercept - 0.5).abs() < 1e-12 && (f.slope - 0.5).abs() < 1e-12);
-        assert!((f.r2 - 0.25).abs() < 1e-12);
+        assert!((f.r2 - 0.25).abs() < 1e-12 && (f.correlation - 0.5).abs() < 1e-12);
+        // Reversed y: the correlation keeps the sign of the slope.
+        let f = line_fit(&[0.0, 1.0, 2.0], &[1.0, 2.0, 0.0]);
+        assert!((f.correlation + 0.5).abs() < 1e-12 && (f.slope + 0.5).abs() < 1e-12);
         assert!((f.intercept_se.unwrap() - (1.5f64 * (1.0 / 3.0 + 0.5)).sqrt()).abs() < 1e-12);
         // Two points: a line, but no error estimate.
         let f = line_fit(&[1.0, 2.0], &[1.0, 2.0]);

@@ -4,26 +4,13 @@
 //! quantities come from `theory::xor_cluster`; tolerances from the run
 //! count or from m, never from the measured value itself.
 
-use ndarray::Array1;
-
 use super::time_scale::{paper_time_scale_claim, sign_only_law_claims};
 use super::{regime, ClaimKind, MapSpec, PanelSpec, RunRecord, XorSpec};
 use crate::record::{Claim, Measured, Metrics, Prediction};
+use crate::studies::toolkit::stats::line_fit;
 use crate::theory::xor_cluster::XorRegime;
 
 const SRC: &str = "Xu et al. ICLR 2024";
-
-/// Pearson correlation and least-squares slope of y on x.
-pub(super) fn correlation_and_slope(x: &Array1<f64>, y: &Array1<f64>) -> (f64, f64) {
-    let (mx, my) = (x.mean().unwrap_or(0.0), y.mean().unwrap_or(0.0));
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y.iter()) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    (sxy / (sxx * syy).sqrt(), sxy / sxx)
-}
 
 /// The values of (split, metric) at `step`, one per run.
 pub(super) fn values_at(metrics: &Metrics, split: &str, metric: &str, step: u64) -> Vec<f64> {
@@ -350,7 +337,7 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
         })
         .unzip();
     let slope = if log_ratio.len() >= 2 {
-        correlation_and_slope(&Array1::from(log_ratio.clone()), &Array1::from(log_step)).1
+        line_fit(&log_ratio, &log_step).slope
     } else {
         f64::NAN
     };

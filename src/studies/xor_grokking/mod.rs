@@ -24,7 +24,7 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
-use self::claims::{correlation_and_slope, panel_claims, values_at};
+use self::claims::{panel_claims, values_at};
 use self::map::{grokking_map, map_cells, map_unit};
 pub use self::theorem_sweep::TheoremSweepSpec;
 use self::theorem_sweep::{sweep_findings, sweep_unit};
@@ -44,6 +44,7 @@ use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
+use crate::studies::toolkit::stats::line_fit;
 use crate::theory::xor_cluster::XorRegime;
 
 // ---------------------------------------------------------------- the spec
@@ -437,7 +438,8 @@ fn train_run(
                 );
             }
             if t == 1 {
-                rec.one_step = Some(correlation_and_slope(&linear_test, &f_test));
+                let fit = line_fit(&linear_test.to_vec(), &f_test.to_vec());
+                rec.one_step = Some((fit.correlation, fit.slope));
             }
             if figure_steps.contains(&t) {
                 let proj = gd.preactivations(&probe_set);

@@ -21,9 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use ndarray::Array1;
-
-use super::claims::{correlation_and_slope, values_at};
+use super::claims::values_at;
 use super::{train_run, DataSpec, XorSpec};
 use crate::data::xor_cluster::Representation;
 use crate::error::Result;
@@ -33,6 +31,7 @@ use crate::spec::LoadedSpec;
 use crate::studies::toolkit::check_unique;
 use crate::studies::toolkit::csv::{display, lower_exp, to_csv_with_header};
 use crate::studies::toolkit::fewer_failures_along;
+use crate::studies::toolkit::stats::line_fit;
 use crate::theory::label_noise::wilson_interval;
 use crate::theory::xor_cluster::{AssumptionSlack, XorRegime};
 
@@ -500,12 +499,12 @@ fn rate_exponents(sweep: &TheoremSweepSpec, rows: &[CellRow]) -> Vec<serde_json:
     for v in 0..sweep.balanced.len() {
         for c in 0..sweep.cs.len() {
             let cells = line(sweep, rows, v, Some(c), None);
-            let x: Array1<f64> = cells.iter().map(|r| (r.n as f64).ln()).collect();
-            let y: Array1<f64> = cells
+            let x: Vec<f64> = cells.iter().map(|r| (r.n as f64).ln()).collect();
+            let y: Vec<f64> = cells
                 .iter()
                 .map(|r| ((r.failures as f64 + 0.5) / (r.runs as f64 + 1.0)).ln())
                 .collect();
-            let (_, slope) = correlation_and_slope(&x, &y);
+            let slope = line_fit(&x, &y).slope;
             out.push(serde_json::json!({
                 "variant": sweep.variant(v), "C": sweep.cs[c], "k": -slope,
             }));
