@@ -290,6 +290,7 @@ const SHARED_TRAIN_CASES: &[(&str, &str, &str)] = &[
         "train.weight_decay",
     ),
     ("runs = 3", "runs = 3\nmomentun = 0.5", "momentun"),
+    ("runs = 3", "runs = 3\ndevice = \"tpu\"", "train.device"),
 ];
 
 #[test]

@@ -1,5 +1,6 @@
-//! The GPU path (`--features cuda`): `--device` on the command line (runs
-//! on every machine, with and without the feature), and the device engine
+//! The GPU path (`--features cuda`): `--device` on the command line and
+//! `train.device` in a spec (run on every machine, with and without the
+//! feature), and the device engine
 //! against the CPU engine: forward, backward, SGD steps and a training
 //! epoch agree within f32 tolerance for several architectures and batch
 //! sizes. The GPU tests skip, saying why, where no driver or GPU is present.
@@ -76,6 +77,102 @@ fn bench_cnn_device_auto_says_which_device_it_used() {
     assert!(out.contains(expected), "{out}");
 }
 
+/// `experiments/randomization.toml` with `device = DEVICE` in its `[train]`
+/// table, run with --quick and one seed into DIR/out; returns the output.
+fn run_randomization_on(dir: &std::path::Path, device: Option<&str>) -> std::process::Output {
+    let good =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/randomization.toml");
+    let text = std::fs::read_to_string(good).unwrap();
+    assert!(text.contains("momentum = 0.9"), "fixture");
+    let text = match device {
+        Some(d) => text.replacen(
+            "momentum = 0.9",
+            &format!("momentum = 0.9\ndevice = \"{d}\""),
+            1,
+        ),
+        None => text,
+    };
+    let spec = dir.join("spec-in.toml");
+    std::fs::write(&spec, text).unwrap();
+    let out = dir.join("out");
+    let args = [
+        "run",
+        spec.to_str().unwrap(),
+        "--quick",
+        "--seeds",
+        "1",
+        "--threads",
+        "1",
+    ];
+    overfit(&[&args[..], &["--out", out.to_str().unwrap()]].concat())
+}
+
+#[test]
+fn spec_train_device_cuda_without_a_gpu_exits_2_naming_the_key() {
+    if gpu_usable() {
+        crate::common::skip(
+            "spec_train_device_cuda_without_a_gpu_exits_2_naming_the_key",
+            "a GPU is present (fit_on_the_gpu_matches_fit_on_the_cpu runs instead)",
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_randomization_on(tmp.path(), Some("cuda"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let expected = if cfg!(feature = "cuda") {
+        "no CUDA driver/GPU found"
+    } else {
+        "this binary was built without --features cuda"
+    };
+    assert!(
+        err.contains("`train.device`") && err.contains("\"cuda\"") && err.contains(expected),
+        "{err}"
+    );
+    assert!(!tmp.path().join("out/summary.json").exists(), "no output");
+}
+
+/// `auto` on a machine without a GPU trains on the CPU: the same metrics,
+/// byte for byte, as the default (`cpu`), and `details.device = "cpu"` in
+/// summary.json, which a `cpu` run does not write.
+#[test]
+fn spec_train_device_auto_falls_back_to_the_cpu_and_records_it() {
+    if gpu_usable() {
+        crate::common::skip(
+            "spec_train_device_auto_falls_back_to_the_cpu_and_records_it",
+            "a GPU is present, so auto would not fall back",
+        );
+        return;
+    }
+    let (auto, cpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (dir, device) in [(&auto, Some("auto")), (&cpu, None)] {
+        let o = run_randomization_on(dir.path(), device);
+        assert!(
+            o.status.success(),
+            "{device:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let read =
+        |d: &tempfile::TempDir, f: &str| std::fs::read(d.path().join("out").join(f)).unwrap();
+    assert_eq!(
+        read(&auto, "metrics.csv"),
+        read(&cpu, "metrics.csv"),
+        "metrics.csv"
+    );
+    let details = |d: &tempfile::TempDir| {
+        let v: serde_json::Value = serde_json::from_slice(&read(d, "summary.json")).unwrap();
+        v["details"]["device"].clone()
+    };
+    assert_eq!(details(&auto), serde_json::json!("cpu"));
+    assert_eq!(
+        details(&cpu),
+        serde_json::Value::Null,
+        "a cpu run records no device"
+    );
+}
+
 #[cfg(feature = "cuda")]
 mod on_device {
     use std::sync::Arc;
@@ -84,7 +181,10 @@ mod on_device {
 
     use overfit::gpu::{self, Gpu, GpuModel};
     use overfit::nets::cnn::layers::Shape;
-    use overfit::nets::cnn::{train_epoch, Arch, Images, LayerSpec, Model, Sgd, SgdConfig};
+    use overfit::nets::cnn::{
+        evaluate_on, fit, train_epoch, Arch, Backend, Cpu, Device, FitConfig, FitData, Images,
+        LayerSpec, Model, Sgd, SgdConfig,
+    };
 
     /// The GPU, or None after printing why the calling test skips.
     fn gpu(test: &str) -> Option<Arc<Gpu>> {
@@ -282,26 +382,15 @@ mod on_device {
         };
         let mut cpu = Model::for_arch(&arch, 4).unwrap();
         cpu.init_pytorch(&mut rng);
-        let mut dev = GpuModel::for_arch(gpu, &arch, 4, 16).unwrap();
-        dev.upload_params(&cpu.params).unwrap();
-
-        let mut ws = [cpu.workspace(16)];
-        let mut sgd = Sgd::new(SGD, cpu.param_count());
+        let sgd = Sgd::new(SGD, cpu.param_count());
+        // The same generic loop (`train_epoch` over `Backend`) drives both.
+        let mut dev = GpuModel::from_host(gpu, &cpu, &sgd, 16).unwrap();
+        let mut host = Cpu::new(&mut cpu, sgd, 1, 16, 16);
         let (mut order_cpu, mut order_gpu) =
             ((0..n).collect::<Vec<_>>(), (0..n).collect::<Vec<_>>());
         let (mut rng_cpu, mut rng_gpu) = (rng.clone(), rng);
-        let want = train_epoch(
-            &mut cpu,
-            &mut ws,
-            &mut sgd,
-            &images,
-            &mut order_cpu,
-            16,
-            &mut rng_cpu,
-        )
-        .unwrap();
-        let got =
-            gpu::train_epoch(&mut dev, &SGD, &images, &mut order_gpu, 16, &mut rng_gpu).unwrap();
+        let want = train_epoch(&mut host, &images, &mut order_cpu, 16, &mut rng_cpu).unwrap();
+        let got = train_epoch(&mut dev, &images, &mut order_gpu, 16, &mut rng_gpu).unwrap();
         assert_eq!(order_cpu, order_gpu, "the same shuffle");
         assert!(
             (got.mean_loss - want.mean_loss).abs() <= 1e-4,
@@ -309,12 +398,108 @@ mod on_device {
             got.mean_loss,
             want.mean_loss
         );
+        let (want_model, want_sgd) = host.host().unwrap();
+        let (want_params, want_velocity) =
+            (want_model.params.clone(), want_sgd.velocity().to_vec());
+        let (got_model, got_sgd) = dev.host().unwrap();
         assert_close(
             "params after an epoch",
-            &dev.download_params().unwrap(),
-            &cpu.params,
+            &got_model.params,
+            &want_params,
             1e-4,
         );
+        assert_close(
+            "velocity after an epoch",
+            got_sgd.velocity(),
+            &want_velocity,
+            1e-3,
+        );
+        // Measuring: the same host-side loss over the device's logits.
+        let want = evaluate_on(&mut host, &images, Some(&labels)).unwrap();
+        let got = evaluate_on(&mut dev, &images, Some(&labels)).unwrap();
+        assert!(
+            (got.loss - want.loss).abs() <= 1e-4 * want.loss.max(1.0),
+            "{got:?} vs {want:?}"
+        );
+        assert!(
+            (got.error - want.error).abs() <= 1.5 / n as f64,
+            "{got:?} vs {want:?}"
+        );
+    }
+
+    /// A whole `fit` (two epochs, measured each epoch, on a batch that does
+    /// not divide n) with `device = Cuda` against `device = Cpu` from the
+    /// same initialisation and shuffle stream.
+    #[test]
+    fn fit_on_the_gpu_matches_fit_on_the_cpu() {
+        if gpu("fit_on_the_gpu_matches_fit_on_the_cpu").is_none() {
+            return;
+        }
+        let arch = Arch::CourseCnn {
+            k: 4,
+            h1: 12,
+            h2: 8,
+        };
+        let mut rng = rng(11);
+        let (n, n_test) = (30, 20);
+        let pixels: Vec<f32> = (0..(n + n_test) * 3 * 32 * 32)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let labels: Vec<u8> = (0..n + n_test).map(|_| rng.random_range(0..4)).collect();
+        let split = n * 3 * 32 * 32;
+        let data = FitData {
+            train: Images {
+                pixels: &pixels[..split],
+                labels: &labels[..n],
+            },
+            train_clean_labels: None,
+            test: Images {
+                pixels: &pixels[split..],
+                labels: &labels[n..],
+            },
+        };
+        let mut init = Model::for_arch(&arch, 4).unwrap();
+        init.init_pytorch(&mut rng);
+        let run = |device| {
+            let cfg = FitConfig {
+                epochs: 2,
+                batch: 8,
+                eval_batch: 16,
+                eval_every: 1,
+                sgd: SGD,
+                stop_at_zero_train_error: false,
+                device,
+            };
+            let mut model = init.clone();
+            let out = fit(
+                &mut model,
+                &data,
+                &cfg,
+                rng.clone(),
+                None,
+                "gpu-test",
+                |_, _| Ok(()),
+            )
+            .unwrap();
+            (out, model.params)
+        };
+        let (want, want_params) = run(Device::Cpu);
+        let (got, got_params) = run(Device::Cuda);
+        assert_eq!(got.evals.len(), want.evals.len());
+        for (g, w) in got.evals.iter().zip(&want.evals) {
+            assert_eq!((g.epoch, g.step), (w.epoch, w.step));
+            for (what, a, b) in [
+                ("train loss", g.train_loss, w.train_loss),
+                ("test loss", g.test_loss, w.test_loss),
+            ] {
+                assert!(
+                    (a - b).abs() <= 1e-4 * b.max(1.0),
+                    "epoch {}: {what} {a} vs {b}",
+                    w.epoch
+                );
+            }
+        }
+        assert_close("params after fit", &got_params, &want_params, 1e-4);
     }
 
     #[test]

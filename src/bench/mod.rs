@@ -7,7 +7,6 @@ use std::time::Instant;
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
-use serde::{Deserialize, Serialize};
 
 use crate::blas::flop_rate_fields;
 use crate::error::{Error, Result};
@@ -295,60 +294,7 @@ pub fn peer(script: &str, args: &[String], key: &str) -> Result<(String, f64)> {
     }
 }
 
-/// Where the CNN engine runs: `cpu`; `cuda`, the GPU path (`crate::gpu`,
-/// built only with `--features cuda`); or `auto`, the GPU when one can be
-/// opened, else the CPU.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Device {
-    #[default]
-    Cpu,
-    Cuda,
-    Auto,
-}
-
-/// A `Device` once chosen: the CPU, or an opened GPU.
-pub enum ChosenDevice {
-    Cpu,
-    #[cfg(feature = "cuda")]
-    Cuda(std::sync::Arc<crate::gpu::Gpu>),
-}
-
-impl ChosenDevice {
-    /// `cpu` or `cuda`, for the `device=` of output lines.
-    pub fn label(&self) -> &'static str {
-        match self {
-            ChosenDevice::Cpu => "cpu",
-            #[cfg(feature = "cuda")]
-            ChosenDevice::Cuda(_) => "cuda",
-        }
-    }
-}
-
-impl Device {
-    /// Open the device. `cuda` fails with one line (exit 2) when the binary
-    /// was built without `--features cuda` or when no driver or GPU can be
-    /// opened; `auto` then falls back to the CPU.
-    pub fn choose(self) -> Result<ChosenDevice> {
-        match self {
-            Device::Cpu => Ok(ChosenDevice::Cpu),
-            #[cfg(not(feature = "cuda"))]
-            Device::Cuda => Err(Error::bad(
-                "--device cuda: this binary was built without --features cuda",
-            )),
-            #[cfg(not(feature = "cuda"))]
-            Device::Auto => Ok(ChosenDevice::Cpu),
-            #[cfg(feature = "cuda")]
-            Device::Cuda => crate::gpu::Gpu::open()
-                .map(|g| ChosenDevice::Cuda(std::sync::Arc::new(g)))
-                .map_err(|e| Error::bad(format!("--device cuda: {e}"))),
-            #[cfg(feature = "cuda")]
-            Device::Auto => Ok(crate::gpu::Gpu::open().map_or(ChosenDevice::Cpu, |g| {
-                ChosenDevice::Cuda(std::sync::Arc::new(g))
-            })),
-        }
-    }
-}
+pub use crate::nets::cnn::{ChosenDevice, Device};
 
 /// `overfit bench cnn` arguments.
 #[derive(Clone, Debug)]
@@ -396,7 +342,7 @@ impl CnnBench {
 /// computed in parallel (OpenBLAS itself runs on one thread). Peer:
 /// benches/peers/cnn_train.py.
 pub fn cnn(b: &CnnBench) -> Result<String> {
-    use crate::nets::cnn::{Arch, Images, Model, SgdConfig};
+    use crate::nets::cnn::{Arch, Cpu, Images, Model, Sgd, SgdConfig};
     if b.batch == 0 || b.images == 0 || b.epochs == 0 {
         return Err(Error::bad(
             "bench cnn: --batch, --images and --epochs must be >= 1",
@@ -406,7 +352,10 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
     if k == 0 || h1 == 0 || h2 == 0 {
         return Err(Error::bad("bench cnn --arch: k, h1 and h2 must be >= 1"));
     }
-    let device = b.device.choose()?;
+    let device = b
+        .device
+        .choose()
+        .map_err(|m| Error::bad(format!("--device {}: {m}", b.device.name())))?;
     let mut rng = crate::rng::stream(1, 0, "bench-cnn");
     let (pixels, labels, source) = match &b.data {
         Some(dir) => {
@@ -438,13 +387,24 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
         momentum: 0.9,
         weight_decay: 0.0,
     };
+    let sgd = Sgd::new(sgd, model.param_count());
     let secs = match &device {
-        ChosenDevice::Cpu => time_cnn_cpu(b, model.clone(), &sgd, &images, &mut rng)?,
+        ChosenDevice::Cpu => {
+            // Two or more threads: the mini-batch is split across them (data
+            // parallel; OpenBLAS runs on one thread) when it has at least two images.
+            let shards = b.threads.max(1).min(b.batch);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(shards)
+                .build()
+                .map_err(|e| Error::bad(format!("--threads: {e}")))?;
+            let mut trained = model.clone();
+            let mut cpu = Cpu::new(&mut trained, sgd, shards, b.batch, 1);
+            pool.install(|| time_cnn(b, &mut cpu, &images, &mut rng))?
+        }
         #[cfg(feature = "cuda")]
         ChosenDevice::Cuda(gpu) => {
-            let mut on_gpu = crate::gpu::GpuModel::for_arch(gpu.clone(), &arch, 4, b.batch)?;
-            on_gpu.upload_params(&model.params)?;
-            time_cnn_gpu(b, on_gpu, &sgd, &images, &mut rng)?
+            let mut on_gpu = crate::gpu::GpuModel::from_host(gpu.clone(), &model, &sgd, b.batch)?;
+            time_cnn(b, &mut on_gpu, &images, &mut rng)?
         }
     };
     let trained = (images.len() * b.epochs) as f64;
@@ -475,62 +435,25 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
     ))
 }
 
-/// Seconds for `b.epochs` epochs of `model` on the CPU, after 10 warm-up mini-batches.
-fn time_cnn_cpu(
+/// Seconds for `b.epochs` epochs of `backend`, after 10 warm-up
+/// mini-batches; the clock stops after the parameters reached the host
+/// (on a GPU, after the device finished).
+fn time_cnn<B: crate::nets::cnn::Backend>(
     b: &CnnBench,
-    mut model: crate::nets::cnn::Model,
-    cfg: &crate::nets::cnn::SgdConfig,
+    backend: &mut B,
     images: &crate::nets::cnn::Images,
     rng: &mut crate::rng::Rng,
 ) -> Result<f64> {
-    use crate::nets::cnn::{train_epoch, Sgd};
-    // Two or more threads: the mini-batch is split across them (data
-    // parallel; OpenBLAS runs on one thread) when it has at least two images.
-    let shards = b.threads.max(1).min(b.batch);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(shards)
-        .build()
-        .map_err(|e| Error::bad(format!("--threads: {e}")))?;
-    let mut ws: Vec<_> = (0..shards)
-        .map(|_| model.workspace(b.batch.div_ceil(shards)))
-        .collect();
-    let mut sgd = Sgd::new(*cfg, model.param_count());
+    use crate::nets::cnn::train_epoch;
     let n = images.len();
     let mut warm: Vec<usize> = (0..n.min(10 * b.batch)).collect();
-    pool.install(|| -> Result<f64> {
-        train_epoch(
-            &mut model, &mut ws, &mut sgd, images, &mut warm, b.batch, rng,
-        )?;
-        let mut order: Vec<usize> = (0..n).collect();
-        let t0 = Instant::now();
-        for _ in 0..b.epochs {
-            train_epoch(
-                &mut model, &mut ws, &mut sgd, images, &mut order, b.batch, rng,
-            )?;
-        }
-        Ok(t0.elapsed().as_secs_f64())
-    })
-}
-
-/// `time_cnn_cpu` on the GPU (`gpu::train_epoch`); the clock stops after the device finished.
-#[cfg(feature = "cuda")]
-fn time_cnn_gpu(
-    b: &CnnBench,
-    mut model: crate::gpu::GpuModel,
-    cfg: &crate::nets::cnn::SgdConfig,
-    images: &crate::nets::cnn::Images,
-    rng: &mut crate::rng::Rng,
-) -> Result<f64> {
-    use crate::gpu::train_epoch;
-    let n = images.len();
-    let mut warm: Vec<usize> = (0..n.min(10 * b.batch)).collect();
-    train_epoch(&mut model, cfg, images, &mut warm, b.batch, rng)?;
+    train_epoch(backend, images, &mut warm, b.batch, rng)?;
     let mut order: Vec<usize> = (0..n).collect();
     let t0 = Instant::now();
     for _ in 0..b.epochs {
-        train_epoch(&mut model, cfg, images, &mut order, b.batch, rng)?;
+        train_epoch(backend, images, &mut order, b.batch, rng)?;
     }
-    model.download_params()?; // waits for the last step
+    backend.host()?;
     Ok(t0.elapsed().as_secs_f64())
 }
 

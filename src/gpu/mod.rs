@@ -12,7 +12,15 @@
 //! - `GpuModel` (`model`): the device twin of `nets::cnn::Model` for the
 //!   same layer list, with the same flat parameter layout (`ParamInfo`
 //!   ranges), so parameters, gradients and momentum move between the two
-//!   engines by plain copies and results compare element by element.
+//!   engines by plain copies and results compare element by element. It
+//!   implements `nets::cnn::Backend`: `nets::cnn::fit` (a spec's
+//!   `train.device = "cuda"`) and `train_epoch` drive it with the CPU's loops.
+//!   Nothing of the CPU engine is copied here: the layer list and its shape
+//!   arithmetic are the host `Model`'s, the loops over epochs, mini-batches
+//!   and measuring chunks are `nets::cnn`'s, and a measurement's loss and
+//!   error are summed on the host from the downloaded logits
+//!   (`nets::cnn::evaluate_on`). Each run of a spec opens its own `Gpu`
+//!   (NVRTC compiles the kernels once per run).
 //!
 //! Layouts are the CPU engine's: activations NHWC, conv weights
 //! [c_out, ky, kx, c_in], linear weights [out, in], all row-major f32.
@@ -20,7 +28,7 @@
 mod model;
 mod ops;
 
-pub use model::{train_epoch, GpuModel};
+pub use model::GpuModel;
 
 use std::sync::Arc;
 

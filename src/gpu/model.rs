@@ -1,47 +1,35 @@
-//! `GpuModel`: the device twin of `nets::cnn::Model` for the same layer
-//! list. The layout (shapes, `ParamInfo` ranges, validation) is the CPU
-//! model's own: `GpuModel` builds a host `Model` and walks the same
-//! `LayerSpec`s with the CPU layer types, so the flat parameter, gradient
-//! and momentum vectors are element for element those of the CPU engine.
+//! `GpuModel`: the device twin of `nets::cnn::Model`, and its
+//! `nets::cnn::Backend` implementation (so `fit`'s and `train_epoch`'s
+//! loops drive it as they drive the CPU). It keeps the CPU `Model` it was
+//! made from and walks that model's own layer list (operations, shapes,
+//! `ParamInfo` ranges), so the flat parameter, gradient and momentum
+//! vectors are element for element those of the CPU engine; what is here
+//! is only device-specific: buffers, kernel launches and transfers.
 //! All buffers live on the device for a fixed batch capacity; a training
 //! step moves only the batch in and the per-row losses out.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use cudarc::driver::CudaSlice;
 
 use super::{cuda_error, Gpu};
 use crate::error::{Error, Result};
-use crate::nets::cnn::layers::{Conv2d, Linear, MaxPool2, Shape};
-use crate::nets::cnn::train::shuffle_order;
-use crate::nets::cnn::{Arch, EpochStats, Images, LayerSpec, Model, SgdConfig, Workspace};
-use crate::rng::Rng;
-
-/// One layer: its CPU type (which owns the shape arithmetic) and parameter ranges.
-enum Op {
-    Conv(Conv2d),
-    Pool(MaxPool2),
-    Relu,
-    Flatten,
-    Linear(Linear),
-}
-
-struct Layer {
-    op: Op,
-    input: Shape,
-    output: Shape,
-    w: Range<usize>,
-    b: Range<usize>,
-}
+use crate::nets::cnn::backend::{Backend, Forward};
+use crate::nets::cnn::layers::Shape;
+use crate::nets::cnn::model::{Layer, Op};
+use crate::nets::cnn::{Arch, Images, LayerSpec, Model, Sgd, SgdConfig, Workspace};
 
 /// A CNN on the GPU: parameters, gradients, momentum and every activation
 /// buffer on the device, for batches of up to `capacity` examples.
 pub struct GpuModel {
     gpu: Arc<Gpu>,
-    /// The CPU model of the same layers: the layout, and `ParamInfo`s for checkpoints.
+    /// The CPU model of the same layers: the layer list and its shapes,
+    /// `ParamInfo`s for checkpoints, and (after `Backend::host`) a copy of
+    /// the device's parameters.
     host: Model,
-    layers: Vec<Layer>,
+    /// The SGD step (after `upload_state`) and, after `Backend::host`, a
+    /// copy of the device's momentum.
+    sgd: Option<Sgd>,
     capacity: usize,
     /// Examples in the loaded batch.
     batch: usize,
@@ -62,68 +50,35 @@ pub struct GpuModel {
     row_correct: CudaSlice<i32>,
     /// A one-image CPU workspace: `Workspace::load` turns images into NHWC.
     staging: Workspace,
+    /// The logits of the last `Forward::logits`, on the host.
+    logits: Vec<f32>,
 }
 
 impl GpuModel {
     /// The model of `arch` on 32x32 RGB images with `classes` outputs (`Model::for_arch`).
     pub fn for_arch(gpu: Arc<Gpu>, arch: &Arch, classes: usize, capacity: usize) -> Result<Self> {
-        let host = Model::for_arch(arch, classes)?;
-        Self::with_host(gpu, host, &arch.layers(classes), capacity)
+        Self::with_host(gpu, Model::for_arch(arch, classes)?, capacity)
     }
 
     /// The model of `specs` on inputs of shape `input` (`Model::new`), parameters 0.
     pub fn new(gpu: Arc<Gpu>, input: Shape, specs: &[LayerSpec], capacity: usize) -> Result<Self> {
-        Self::with_host(gpu, Model::new(input, specs)?, specs, capacity)
+        Self::with_host(gpu, Model::new(input, specs)?, capacity)
     }
 
-    /// `host` must be the model of `specs` (as both constructors make it).
-    fn with_host(gpu: Arc<Gpu>, host: Model, specs: &[LayerSpec], capacity: usize) -> Result<Self> {
+    /// The device twin of `model` with its parameters and `sgd`'s state
+    /// (step and momentum) uploaded: where `fit` trains on a GPU.
+    pub fn from_host(gpu: Arc<Gpu>, model: &Model, sgd: &Sgd, capacity: usize) -> Result<Self> {
+        let mut dev = Self::with_host(gpu, model.clone(), capacity)?;
+        dev.upload_state(&model.params, sgd)?;
+        Ok(dev)
+    }
+
+    /// Device buffers for the layers of `host`.
+    fn with_host(gpu: Arc<Gpu>, host: Model, capacity: usize) -> Result<Self> {
         if capacity == 0 {
             return Err(Error::bad("GPU model: batch capacity must be >= 1"));
         }
-        let mut ranges = host.param_infos().iter().map(|info| info.range.clone());
-        let mut take_wb = || match (ranges.next(), ranges.next()) {
-            (Some(w), Some(b)) => Ok((w, b)),
-            _ => Err(Error::bad(
-                "GPU model: the layer list does not match its parameters",
-            )),
-        };
-        let mut layers = Vec::with_capacity(specs.len());
-        let mut shape = host.input;
-        for spec in specs {
-            let (op, output, (w, b)) = match spec {
-                LayerSpec::Conv { c_out, k, pad, .. } => {
-                    let conv = Conv2d {
-                        input: shape,
-                        c_out: *c_out,
-                        k: *k,
-                        pad: *pad,
-                    };
-                    (Op::Conv(conv), conv.output(), take_wb()?)
-                }
-                LayerSpec::Linear { outputs, .. } => {
-                    let lin = Linear {
-                        inputs: shape.c,
-                        outputs: *outputs,
-                    };
-                    (Op::Linear(lin), Shape::flat(*outputs), take_wb()?)
-                }
-                LayerSpec::MaxPool2 => {
-                    let pool = MaxPool2 { input: shape };
-                    (Op::Pool(pool), pool.output(), (0..0, 0..0))
-                }
-                LayerSpec::Relu => (Op::Relu, shape, (0..0, 0..0)),
-                LayerSpec::Flatten => (Op::Flatten, Shape::flat(shape.len()), (0..0, 0..0)),
-            };
-            layers.push(Layer {
-                op,
-                input: shape,
-                output,
-                w,
-                b,
-            });
-            shape = output;
-        }
+        let layers = &host.layers;
         let cols_len = |l: &Layer| match &l.op {
             Op::Conv(c) => c.cols_len(capacity),
             _ => 0,
@@ -171,6 +126,8 @@ impl GpuModel {
             .collect::<Result<Vec<_>>>()?;
         let n = host.param_count();
         Ok(GpuModel {
+            sgd: None,
+            logits: Vec::new(),
             params: zeros(n)?,
             grads: zeros(n)?,
             velocity: zeros(n)?,
@@ -183,7 +140,6 @@ impl GpuModel {
             dacts,
             cols,
             argmax,
-            layers,
             capacity,
             batch: 0,
             host,
@@ -204,14 +160,31 @@ impl GpuModel {
     }
 
     /// The CPU model of the same layers (its `param_infos` name the ranges of
-    /// every vector here; its `params` are not kept in sync with the device).
-    pub fn host(&self) -> &Model {
+    /// every vector here; its `params` are the device's as of the last
+    /// `Backend::host`, not kept in sync).
+    pub fn host_model(&self) -> &Model {
         &self.host
     }
 
     /// Copy flat parameters (in `Model::params` layout) to the device.
     pub fn upload_params(&mut self, params: &[f32]) -> Result<()> {
         upload(&self.gpu, params, &mut self.params, "parameters")
+    }
+
+    /// Copy parameters and `sgd`'s momentum to the device and take its
+    /// step (learning rate, momentum, decay) for `Backend::step`.
+    pub fn upload_state(&mut self, params: &[f32], sgd: &Sgd) -> Result<()> {
+        self.upload_params(params)?;
+        upload(&self.gpu, sgd.velocity(), &mut self.velocity, "momentum")?;
+        self.sgd = Some(sgd.clone());
+        Ok(())
+    }
+
+    /// The SGD step set by `upload_state`.
+    fn sgd_config(&self) -> Result<SgdConfig> {
+        self.sgd.as_ref().map(|s| s.cfg).ok_or_else(|| {
+            Error::bad("GPU model: no SGD state (call upload_state before training)")
+        })
     }
 
     pub fn download_params(&self) -> Result<Vec<f32>> {
@@ -229,7 +202,7 @@ impl GpuModel {
 
     /// The logits (batch x classes) of the last `forward`.
     pub fn download_logits(&self) -> Result<Vec<f32>> {
-        let last = &self.acts[self.layers.len()];
+        let last = &self.acts[self.host.layers.len()];
         download(&self.gpu, last, self.batch * self.classes())
     }
 
@@ -282,7 +255,7 @@ impl GpuModel {
     pub fn forward(&mut self) -> Result<()> {
         self.require_batch()?;
         let (gpu, batch) = (&*self.gpu, self.batch);
-        for (i, l) in self.layers.iter().enumerate() {
+        for (i, l) in self.host.layers.iter().enumerate() {
             let (before, after) = self.acts.split_at_mut(i + 1);
             let x = before[i].slice(..batch * l.input.len());
             let mut y = after[0].slice_mut(..batch * l.output.len());
@@ -317,7 +290,7 @@ impl GpuModel {
     pub fn backward(&mut self) -> Result<()> {
         self.require_batch()?;
         let (gpu, batch) = (&*self.gpu, self.batch);
-        for (i, l) in self.layers.iter().enumerate().rev() {
+        for (i, l) in self.host.layers.iter().enumerate().rev() {
             let (dbefore, dafter) = self.dacts.split_at_mut(i + 1);
             let dy = dafter[0].slice(..batch * l.output.len());
             let mut dx = dbefore[i].slice_mut(..batch * l.input.len());
@@ -369,7 +342,7 @@ impl GpuModel {
     /// the per-row losses summed on the host in row order.
     pub fn loss_and_gradient(&mut self) -> Result<(f64, usize)> {
         self.forward()?;
-        let (batch, classes, last) = (self.batch, self.classes(), self.layers.len());
+        let (batch, classes, last) = (self.batch, self.classes(), self.host.layers.len());
         self.gpu.softmax_cross_entropy(
             &self.acts[last].slice(..batch * classes),
             &self.labels.slice(..batch),
@@ -396,43 +369,42 @@ impl GpuModel {
     }
 }
 
-/// One epoch on the GPU, as `nets::cnn::train_epoch` with one shard: shuffle
-/// `order` with `rng`, then one SGD step per mini-batch of `batch` indices
-/// (`batch` <= the model's capacity). Fails with `Error::Numerical` on a
-/// non-finite loss.
-pub fn train_epoch(
-    model: &mut GpuModel,
-    cfg: &SgdConfig,
-    images: &Images,
-    order: &mut [usize],
-    batch: usize,
-    rng: &mut Rng,
-) -> Result<EpochStats> {
-    if batch == 0 || batch > model.capacity {
-        return Err(Error::bad(format!(
-            "GPU training: batch {batch} outside 1..={}",
-            model.capacity
-        )));
+impl Forward for GpuModel {
+    fn classes(&self) -> usize {
+        self.host.classes()
     }
-    shuffle_order(order, rng);
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for (b, idx) in order.chunks(batch).enumerate() {
-        model.load_images(images, idx)?;
-        let (l, c) = model.loss_and_gradient()?;
-        if !l.is_finite() {
-            return Err(Error::Numerical(format!(
-                "mini-batch {b}: training loss is {l} on the GPU (lower the learning rate?)"
-            )));
-        }
-        model.sgd_step(cfg)?;
-        loss += l;
-        correct += c;
+    fn eval_capacity(&self) -> usize {
+        self.capacity
     }
-    let n = order.len().max(1) as f64;
-    Ok(EpochStats {
-        mean_loss: loss / n,
-        error: 1.0 - correct as f64 / n,
-    })
+    /// A forward pass on the device; the logits are copied to the host.
+    fn logits(&mut self, images: &Images, idx: &[usize]) -> Result<&[f32]> {
+        self.load_images(images, idx)?;
+        self.forward()?;
+        self.logits = self.download_logits()?;
+        Ok(&self.logits)
+    }
+}
+
+impl Backend for GpuModel {
+    fn gradient(&mut self, images: &Images, idx: &[usize]) -> Result<(f64, usize)> {
+        self.load_images(images, idx)?;
+        self.loss_and_gradient()
+    }
+    fn step(&mut self) -> Result<()> {
+        let cfg = self.sgd_config()?;
+        self.sgd_step(&cfg)
+    }
+    /// Copies the parameters into the host model and the momentum into the host `Sgd`.
+    /// Cost: two device-to-host copies of `param_count` floats each.
+    fn host(&mut self) -> Result<(&Model, &Sgd)> {
+        self.sgd_config()?;
+        let params = self.download_params()?;
+        let velocity = self.download_velocity()?;
+        self.host.params.copy_from_slice(&params);
+        let sgd = self.sgd.as_mut().expect("checked by sgd_config");
+        sgd.set_velocity(&velocity);
+        Ok((&self.host, sgd))
+    }
 }
 
 /// Copy `host` to `device`, which must have the same length (parameter

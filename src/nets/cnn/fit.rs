@@ -1,4 +1,5 @@
-//! One CNN training run, top to bottom: measure at epoch 0, then per epoch
+//! One CNN training run, top to bottom, on any `Backend` (the CPU, or a
+//! GPU with `--features cuda`): measure at epoch 0, then per epoch
 //! one shuffled pass of SGD (`train_epoch`) and, every `eval_every` epochs,
 //! the loss and error on the WHOLE training and test sets (not the running
 //! mini-batch averages). Optionally stop at the first measured epoch with
@@ -19,8 +20,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::{evaluate_on, Backend, ChosenDevice, Cpu, Device};
 use super::checkpoint::{self, Tensor};
-use super::model::{evaluate_against, Images, Model};
+use super::model::{Images, Model};
 use super::train::{shuffle_order, train_epoch, Sgd, SgdConfig};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -38,6 +40,8 @@ pub struct FitConfig {
     pub sgd: SgdConfig,
     /// Stop at the first measured epoch whose training error is exactly 0.
     pub stop_at_zero_train_error: bool,
+    /// Where to train (`Device::choose`).
+    pub device: Device,
 }
 
 /// The data of one run. `train.labels` are the labels trained on (possibly
@@ -95,90 +99,140 @@ pub fn steps_per_epoch(n: usize, batch: usize) -> u64 {
     n.div_ceil(batch) as u64
 }
 
-/// Train `model` (already initialised) on `data`; `shuffle` is the run's
-/// shuffle stream as created (fresh). `label` names the run in errors.
-/// `after_epoch(epoch, model)` runs after each training epoch (user checkpoints).
+/// Train `model` (already initialised) on `data` on `cfg.device`; `shuffle`
+/// is the run's shuffle stream as created (fresh). `label` names the run in
+/// errors. `after_epoch(epoch, model)` runs after each training epoch (user
+/// checkpoints). On return `model` holds the trained parameters.
 pub fn fit(
     model: &mut Model,
     data: &FitData,
     cfg: &FitConfig,
-    mut shuffle: Rng,
+    shuffle: Rng,
     state: Option<&TrainStateFile>,
     label: &str,
-    mut after_epoch: impl FnMut(usize, &Model) -> Result<()>,
+    after_epoch: impl FnMut(usize, &Model) -> Result<()>,
 ) -> Result<FitOutcome> {
     assert!(cfg.batch >= 1 && cfg.eval_every >= 1 && cfg.eval_batch >= 1);
-    let n = data.train.len();
-    let per_epoch = steps_per_epoch(n, cfg.batch);
     let mut sgd = Sgd::new(cfg.sgd, model.param_count());
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut ws = [model.workspace(cfg.batch)];
-    let mut eval_ws = model.workspace(cfg.eval_batch);
-    let mut evals = Vec::new();
-    let mut first_epoch = 0;
+    let mut resumed = None;
     if let Some(st) = state.filter(|s| s.resume && s.path.exists()) {
         let (epoch, saved) = load_state(&st.path, model, &mut sgd, label)?;
-        for _ in 0..epoch {
-            shuffle_order(&mut order, &mut shuffle);
-        }
-        evals = saved;
-        first_epoch = epoch + 1;
         eprintln!(
             "run {label}: resuming after epoch {epoch} from {}",
             st.path.display()
         );
+        resumed = Some((epoch, saved));
     }
-    let mut stopped_at = None;
-    for epoch in first_epoch..=cfg.epochs {
-        if epoch > 0 {
-            train_epoch(
-                model,
-                &mut ws,
-                &mut sgd,
-                &data.train,
-                &mut order,
-                cfg.batch,
-                &mut shuffle,
-            )
-            .map_err(|e| match e {
-                Error::Numerical(m) => Error::Numerical(format!("run {label}, epoch {epoch}: {m}")),
-                other => other,
-            })?;
-            after_epoch(epoch, model)?;
+    let device = cfg
+        .device
+        .choose()
+        .map_err(|m| Error::bad(format!("run {label}: device {}: {m}", cfg.device.name())))?;
+    let run = Epochs {
+        data,
+        cfg,
+        state,
+        label,
+    };
+    match device {
+        ChosenDevice::Cpu => {
+            let mut cpu = Cpu::new(model, sgd, 1, cfg.batch, cfg.eval_batch);
+            run.drive(&mut cpu, shuffle, resumed, after_epoch)
         }
-        if epoch % cfg.eval_every == 0 || epoch == cfg.epochs {
-            let tr = evaluate_against(model, &mut eval_ws, &data.train, data.train_clean_labels);
-            let te = evaluate_against(model, &mut eval_ws, &data.test, None);
-            evals.push(EpochEval {
-                epoch,
-                step: epoch as u64 * per_epoch,
-                train_loss: tr.loss,
-                train_error: tr.error,
-                train_clean_error: tr.other_error,
-                test_loss: te.loss,
-                test_error: te.error,
-            });
-            if cfg.stop_at_zero_train_error && epoch > 0 && tr.error == 0.0 {
-                stopped_at = Some(epoch);
-                break;
-            }
-        }
-        if let Some(st) = state.filter(|s| s.save_every > 0) {
-            if epoch > 0 && epoch % st.save_every == 0 && epoch < cfg.epochs {
-                save_state(&st.path, model, &sgd, epoch, &evals)?;
-            }
+        #[cfg(feature = "cuda")]
+        ChosenDevice::Cuda(gpu) => {
+            let capacity = cfg.batch.max(cfg.eval_batch);
+            let mut dev = crate::gpu::GpuModel::from_host(gpu, model, &sgd, capacity)?;
+            let out = run.drive(&mut dev, shuffle, resumed, after_epoch)?;
+            model.params.copy_from_slice(&dev.host()?.0.params);
+            Ok(out)
         }
     }
-    let epochs_run = stopped_at.unwrap_or(cfg.epochs);
-    Ok(FitOutcome {
-        zero_train_error_epoch: evals
-            .iter()
-            .find(|e| e.epoch > 0 && e.train_error == 0.0)
-            .map(|e| e.epoch),
-        evals,
-        epochs_run,
-        steps_run: epochs_run as u64 * per_epoch,
-    })
+}
+
+/// The epoch loop of one run, the same for every backend.
+struct Epochs<'a> {
+    data: &'a FitData<'a>,
+    cfg: &'a FitConfig,
+    state: Option<&'a TrainStateFile>,
+    label: &'a str,
+}
+
+impl Epochs<'_> {
+    /// Measure at epoch 0 (unless `resumed` after some epoch with the
+    /// measurements so far), then train and measure epoch by epoch.
+    fn drive<B: Backend + ?Sized>(
+        &self,
+        backend: &mut B,
+        mut shuffle: Rng,
+        resumed: Option<(usize, Vec<EpochEval>)>,
+        mut after_epoch: impl FnMut(usize, &Model) -> Result<()>,
+    ) -> Result<FitOutcome> {
+        let Epochs {
+            data,
+            cfg,
+            state,
+            label,
+        } = *self;
+        let n = data.train.len();
+        let per_epoch = steps_per_epoch(n, cfg.batch);
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut evals = Vec::new();
+        let mut first_epoch = 0;
+        if let Some((epoch, saved)) = resumed {
+            for _ in 0..epoch {
+                shuffle_order(&mut order, &mut shuffle);
+            }
+            evals = saved;
+            first_epoch = epoch + 1;
+        }
+        let mut stopped_at = None;
+        for epoch in first_epoch..=cfg.epochs {
+            if epoch > 0 {
+                train_epoch(backend, &data.train, &mut order, cfg.batch, &mut shuffle).map_err(
+                    |e| match e {
+                        Error::Numerical(m) => {
+                            Error::Numerical(format!("run {label}, epoch {epoch}: {m}"))
+                        }
+                        other => other,
+                    },
+                )?;
+                after_epoch(epoch, backend.host()?.0)?;
+            }
+            if epoch % cfg.eval_every == 0 || epoch == cfg.epochs {
+                let tr = evaluate_on(backend, &data.train, data.train_clean_labels)?;
+                let te = evaluate_on(backend, &data.test, None)?;
+                evals.push(EpochEval {
+                    epoch,
+                    step: epoch as u64 * per_epoch,
+                    train_loss: tr.loss,
+                    train_error: tr.error,
+                    train_clean_error: tr.other_error,
+                    test_loss: te.loss,
+                    test_error: te.error,
+                });
+                if cfg.stop_at_zero_train_error && epoch > 0 && tr.error == 0.0 {
+                    stopped_at = Some(epoch);
+                    break;
+                }
+            }
+            if let Some(st) = state.filter(|s| s.save_every > 0) {
+                if epoch > 0 && epoch % st.save_every == 0 && epoch < cfg.epochs {
+                    let (model, sgd) = backend.host()?;
+                    save_state(&st.path, model, sgd, epoch, &evals)?;
+                }
+            }
+        }
+        let epochs_run = stopped_at.unwrap_or(cfg.epochs);
+        Ok(FitOutcome {
+            zero_train_error_epoch: evals
+                .iter()
+                .find(|e| e.epoch > 0 && e.train_error == 0.0)
+                .map(|e| e.epoch),
+            evals,
+            epochs_run,
+            steps_run: epochs_run as u64 * per_epoch,
+        })
+    }
 }
 
 /// The measurements so far, in TOML (exact f64 round trip), for the state file.

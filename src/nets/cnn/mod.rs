@@ -1,4 +1,5 @@
-//! The f32 CNN engine: layers as forward/backward pairs (`layers`, each with
+//! The f32 CNN engine: where it runs (`backend`: the trait the loops drive,
+//! the CPU implementation, the device a spec asks for), layers as forward/backward pairs (`layers`, each with
 //! a naive f64 twin in `reference`; `direct` is conv1's kernel without
 //! im2col), a sequential model with preallocated
 //! workspaces (`model`), SGD with momentum and the epoch loop (`train`), one whole
@@ -10,6 +11,7 @@
 //! several models at once, one per core with one BLAS thread each
 //! (the runner runs a study's units in parallel).
 
+pub mod backend;
 pub mod checkpoint;
 pub mod direct;
 pub mod fit;
@@ -21,8 +23,7 @@ pub mod train;
 #[cfg(test)]
 mod tests;
 
+pub use backend::{evaluate_on, Backend, ChosenDevice, Cpu, Device, Forward};
 pub use fit::{fit, EpochEval, FitConfig, FitData, FitOutcome, TrainStateFile};
-pub use model::{
-    evaluate, evaluate_against, Arch, Evaluation, Images, LayerSpec, Model, Workspace,
-};
+pub use model::{evaluate, Arch, Evaluation, Images, LayerSpec, Model, Workspace};
 pub use train::{train_epoch, EpochStats, Sgd, SgdConfig};

@@ -103,8 +103,9 @@ impl Arch {
     }
 }
 
+/// One layer's operation, with its shape arithmetic (shared with the GPU engine).
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     Conv(Conv2d),
     Pool(MaxPool2),
     Relu,
@@ -124,21 +125,22 @@ pub struct ParamInfo {
     pub conv: Option<(usize, usize, usize)>,
 }
 
+/// One layer of a model: its operation, shapes and parameter ranges.
 #[derive(Clone, Debug)]
-struct Layer {
-    op: Op,
-    input: Shape,
-    output: Shape,
+pub(crate) struct Layer {
+    pub(crate) op: Op,
+    pub(crate) input: Shape,
+    pub(crate) output: Shape,
     /// Weight and bias ranges in `params` (empty for parameter-free layers).
-    w: Range<usize>,
-    b: Range<usize>,
+    pub(crate) w: Range<usize>,
+    pub(crate) b: Range<usize>,
 }
 
 /// A sequential model: layers, their shapes and the flat parameter vector.
 #[derive(Clone, Debug)]
 pub struct Model {
     pub input: Shape,
-    layers: Vec<Layer>,
+    pub(crate) layers: Vec<Layer>,
     pub params: Vec<f32>,
     infos: Vec<ParamInfo>,
 }
@@ -522,13 +524,14 @@ impl Images<'_> {
 }
 
 /// Mean loss and error rate of the model on a whole set, in chunks of the
-/// workspace's capacity (examples in order; no gradients).
+/// workspace's capacity (examples in order; no gradients; `backend::evaluate_on`).
 pub fn evaluate(model: &Model, ws: &mut Workspace, images: &Images) -> (f64, f64) {
-    let e = evaluate_against(model, ws, images, None);
+    let e = super::backend::evaluate_on(&mut (model, ws), images, None)
+        .expect("the CPU forward pass cannot fail");
     (e.loss, e.error)
 }
 
-/// What `evaluate_against` measures.
+/// What `backend::evaluate_on` measures.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
     /// Mean cross-entropy against `images.labels`.
@@ -539,47 +542,15 @@ pub struct Evaluation {
     pub other_error: Option<f64>,
 }
 
-/// `evaluate`, and from the same forward passes the error rate against a
-/// second labelling of the same images.
-pub fn evaluate_against(
+/// The logits (idx.len() x classes) of examples `idx` of `images`, through `ws`.
+pub(crate) fn forward_examples<'w>(
     model: &Model,
-    ws: &mut Workspace,
+    ws: &'w mut Workspace,
     images: &Images,
-    other: Option<&[u8]>,
-) -> Evaluation {
-    let n = images.len();
-    let classes = model.classes();
-    let last = model.layers.len();
-    let mut idx = Vec::with_capacity(ws.capacity);
-    let (mut loss, mut correct, mut other_correct) = (0.0, 0, 0);
-    let mut start = 0;
-    while start < n {
-        let end = (start + ws.capacity).min(n);
-        idx.clear();
-        idx.extend(start..end);
-        ws.load(images, &idx);
-        model.forward(ws, idx.len());
-        let logits = &ws.acts[last][..idx.len() * classes];
-        let (l, c) = softmax_cross_entropy(logits, &ws.labels, classes, None);
-        loss += l;
-        correct += c;
-        if let Some(o) = other {
-            for (row, &y) in logits.chunks_exact(classes).zip(&o[start..end]) {
-                let arg = row
-                    .iter()
-                    .enumerate()
-                    .fold(0, |b, (j, &v)| if v > row[b] { j } else { b });
-                other_correct += usize::from(arg == y as usize);
-            }
-        }
-        start = end;
-    }
-    let nf = n.max(1) as f64;
-    Evaluation {
-        loss: loss / nf,
-        error: 1.0 - correct as f64 / nf,
-        other_error: other.map(|_| 1.0 - other_correct as f64 / nf),
-    }
+    idx: &[usize],
+) -> &'w [f32] {
+    ws.load(images, idx);
+    model.forward(ws, idx.len())
 }
 
 /// All logits (n x classes) of the model on a set, for checks against PyTorch.

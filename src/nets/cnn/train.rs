@@ -7,6 +7,7 @@
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::backend::Backend;
 use super::model::{Images, Model, Workspace};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -75,39 +76,31 @@ pub struct EpochStats {
     pub error: f64,
 }
 
-/// One epoch: shuffle `order` with `rng`, then for each mini-batch of
-/// `batch` indices take one SGD step. Fails with `Error::Numerical` on a
-/// non-finite loss.
+/// One epoch on any backend: shuffle `order` with `rng`, then for each
+/// mini-batch of `batch` indices one gradient and one SGD step. Fails with
+/// `Error::Numerical` on a non-finite loss. Returns the running averages
+/// (each batch at the weights it saw).
 ///
-/// Data parallelism inside a mini-batch: the batch is cut into
-/// `shards.len()` contiguous parts (sizes differ by at most one), each
-/// shard's workspace computes the gradient of the mean loss over its part
-/// (in parallel on the current rayon pool), and
-/// the full gradient is sum_s (n_s / B) g_s, summed in shard order. So the
-/// result depends on the number of shards, never on the thread count; one
-/// shard is the plain sequential step. Every workspace must hold
-/// ceil(batch / shards) examples.
-pub fn train_epoch(
-    model: &mut Model,
-    shards: &mut [Workspace],
-    sgd: &mut Sgd,
+/// On the CPU (`backend::Cpu`) the gradient may be data-parallel inside a
+/// mini-batch (`sharded_gradient`).
+pub fn train_epoch<B: Backend + ?Sized>(
+    backend: &mut B,
     images: &Images,
     order: &mut [usize],
     batch: usize,
     rng: &mut Rng,
 ) -> Result<EpochStats> {
-    let parts = shards.len();
-    assert!(parts >= 1 && batch >= 1 && batch.div_ceil(parts) <= shards[0].capacity());
+    assert!(batch >= 1);
     shuffle_order(order, rng);
     let (mut loss, mut correct) = (0.0, 0usize);
     for (b, idx) in order.chunks(batch).enumerate() {
-        let (l, c) = sharded_gradient(model, shards, images, idx);
+        let (l, c) = backend.gradient(images, idx)?;
         if !l.is_finite() {
             return Err(Error::Numerical(format!(
                 "mini-batch {b}: training loss is {l} (lower the learning rate?)"
             )));
         }
-        sgd.step(&mut model.params, &shards[0].grads);
+        backend.step()?;
         loss += l;
         correct += c;
     }
@@ -118,8 +111,14 @@ pub fn train_epoch(
     })
 }
 
-/// The gradient of the mean loss over examples `idx`, left in
-/// `shards[0].grads`; returns (loss sum, correct). See `train_epoch`.
+/// The gradient of the mean loss over examples `idx` on the CPU, split into
+/// `shards.len()` contiguous parts (sizes differ by at most one), each
+/// shard's workspace computing the gradient of the mean loss over its part
+/// (in parallel on the current rayon pool); the full gradient is
+/// sum_s (n_s / B) g_s, summed in shard order. So the result depends on the
+/// number of shards, never on the thread count; one shard is the plain
+/// sequential step. Every workspace must hold ceil(|idx| / shards) examples.
+/// The gradient is left in `shards[0].grads`; returns (loss sum, correct).
 pub fn sharded_gradient(
     model: &Model,
     shards: &mut [Workspace],

@@ -42,13 +42,15 @@ pub use self::spec::{
 };
 pub(crate) use self::spec::{JOB_STREAMS, NOISE_STREAMS};
 use super::toolkit::cell_runs;
-use super::toolkit::cnn::{epoch_metrics, load_cifar_pair, train_state, CifarPair};
+use super::toolkit::cnn::{
+    epoch_metrics, load_cifar_pair, open_device, record_device, train_state, CifarPair,
+};
 use super::toolkit::csv::to_csv;
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
 use crate::error::Result;
 use crate::nets::cnn::{
-    checkpoint, fit, EpochEval, FitConfig, FitData, Images, Model, TrainStateFile,
+    checkpoint, fit, Device, EpochEval, FitConfig, FitData, Images, Model, TrainStateFile,
 };
 use crate::record::Metrics;
 use crate::runner::RunContext;
@@ -134,6 +136,7 @@ fn train_run(
         eval_every: t.eval_every,
         sgd: t.sgd(t.lr),
         stop_at_zero_train_error: false,
+        device: t.device,
     };
     let meta: BTreeMap<String, String> = [
         ("arch".to_string(), arch_of(arch).label()),
@@ -235,16 +238,20 @@ struct Run {
     ctx: RunContext,
     dir: PathBuf,
     data: CifarPair,
+    /// The `train.device` the spec asked for (`spec.train.device` holds the one that runs).
+    device_asked: Device,
     /// Every (noise level, architecture, seed).
     jobs: Vec<(usize, usize, usize)>,
 }
 
 pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
-    let spec: CnnSweepSpec = loaded.study_section()?;
+    let mut spec: CnnSweepSpec = loaded.study_section()?;
     let dir: PathBuf = ctx
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
+    let device_asked = spec.train.device;
+    spec.train.device = open_device(loaded, device_asked)?;
     let data = load_data(&spec, &dir)?;
     let runs = spec.train.runs;
     let archs = spec.model.archs.len();
@@ -258,6 +265,7 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         ctx: ctx.clone(),
         dir,
         data,
+        device_asked,
         jobs,
     }))
 }
@@ -325,7 +333,7 @@ fn findings(run: &Run, records: &[RunRecord]) -> Findings {
         .collect();
     let claims = claims(spec, &cells, runs);
 
-    let details = serde_json::json!({
+    let mut details = serde_json::json!({
         "data_dir": dir.display().to_string(),
         "train_images": data.train.len(),
         "test_images": data.test.len(),
@@ -336,6 +344,7 @@ fn findings(run: &Run, records: &[RunRecord]) -> Findings {
         "table": "medians over runs in table.csv; per-run values in runs.csv",
         "threads_note": "one model per job of the sweep, one BLAS thread each when several jobs run at once",
     });
+    record_device(&mut details, run.device_asked, spec.train.device);
     Findings {
         metrics,
         claims,

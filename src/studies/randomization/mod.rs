@@ -36,14 +36,17 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use self::claims::{claims, epochs_of, Cell};
-use super::toolkit::cnn::{cnn_train_spec, epoch_metrics, load_cifar_pair, train_state, CifarPair};
+use super::toolkit::cnn::{
+    cnn_train_spec, epoch_metrics, load_cifar_pair, open_device, record_device, train_state,
+    CifarPair,
+};
 use super::toolkit::{cell_runs, check_unique, fail};
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
 use crate::data::randomize::{self, Randomization, Setting};
 use crate::error::Result;
 use crate::nets::cnn::fit::steps_per_epoch;
-use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, TrainStateFile};
+use crate::nets::cnn::{fit, Arch, Device, FitConfig, FitData, Images, Model, TrainStateFile};
 use crate::record::{quantile, Metrics};
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -347,6 +350,7 @@ fn train_run(
         eval_every: 1,
         sgd: t.sgd(t.lr[arch_i]),
         stop_at_zero_train_error: true,
+        device: t.device,
     };
     let out = fit(
         &mut model,
@@ -397,16 +401,20 @@ struct Run {
     ctx: RunContext,
     dir: PathBuf,
     data: CifarPair,
+    /// The `train.device` the spec asked for (`spec.train.device` holds the one that runs).
+    device_asked: Device,
     /// Every (model, randomization, seed).
     jobs: Vec<(usize, usize, usize)>,
 }
 
 pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
-    let spec: RandomizationSpec = loaded.study_section()?;
+    let mut spec: RandomizationSpec = loaded.study_section()?;
     let dir: PathBuf = ctx
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
+    let device_asked = spec.train.device;
+    spec.train.device = open_device(loaded, device_asked)?;
     let data = load_cifar_pair(
         &dir,
         &spec.data.classes,
@@ -425,6 +433,7 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         ctx: ctx.clone(),
         dir,
         data,
+        device_asked,
         jobs,
     }))
 }
@@ -514,7 +523,7 @@ fn findings(run: &Run, records: &[RunRecord]) -> Findings {
             ));
         }
     }
-    let details = serde_json::json!({
+    let mut details = serde_json::json!({
         "data_dir": dir.display().to_string(),
         "train_images": data.train.len(),
         "test_images": data.test.len(),
@@ -530,6 +539,7 @@ fn findings(run: &Run, records: &[RunRecord]) -> Findings {
         })).collect::<Vec<_>>(),
         "table": "medians over runs in table.csv (NaN where a run did not fit); per-run values in metrics.csv (split \"final\")",
     });
+    record_device(&mut details, run.device_asked, spec.train.device);
     Findings {
         metrics,
         claims,

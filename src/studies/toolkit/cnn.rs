@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::data::cifar::{self, CifarSet, Split};
 use crate::error::{Error, Result};
-use crate::nets::cnn::{EpochEval, TrainStateFile};
+use crate::nets::cnn::{Device, EpochEval, TrainStateFile};
 use crate::record::Metrics;
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -69,7 +69,11 @@ pub fn load_cifar_pair(
 /// - `runs`: independent runs (seeds) of every setting and model, >= 1;
 /// - `eval_batch`: images per forward pass when measuring the whole sets, >= 1, default 500;
 /// - `checkpoint_every`: save a run's resumable state every this many epochs
-///   (the resume points of a killed run, `--resume`), 0 = never, default 0.
+///   (the resume points of a killed run, `--resume`), 0 = never, default 0;
+/// - `device`: where every run trains, `"cpu"` (default, and then not
+///   written to the resolved spec, so CPU runs' outputs are as before),
+///   `"cuda"` (`--features cuda` and a GPU, else exit 2) or `"auto"` (the
+///   GPU when one opens, else the CPU; `open_device`, `record_device`).
 ///
 /// The struct gets `check_sgd` (the shared keys' validation) and `sgd`
 /// (the SGD step they configure). A macro, not a shared struct under
@@ -102,6 +106,9 @@ macro_rules! cnn_train_spec {
             /// Save the resumable training state every this many epochs (0 = never).
             #[serde(default)]
             pub checkpoint_every: usize,
+            /// Where every run trains: "cpu", "cuda" or "auto".
+            #[serde(default, skip_serializing_if = "crate::nets::cnn::Device::is_cpu")]
+            pub device: $crate::nets::cnn::Device,
         }
 
         impl $name {
@@ -113,6 +120,7 @@ macro_rules! cnn_train_spec {
                     self.weight_decay,
                     self.runs,
                     self.eval_batch,
+                    self.device,
                 )
             }
 
@@ -135,14 +143,20 @@ pub fn default_eval_batch() -> usize {
 }
 
 /// The shared `[train]` keys' checks (`cnn_train_spec!`): `train.runs` and
-/// `train.eval_batch` >= 1, `train.momentum` in [0, 1), `train.weight_decay` >= 0.
+/// `train.eval_batch` >= 1, `train.momentum` in [0, 1), `train.weight_decay` >= 0,
+/// `train.device` one this binary was built for (whether a GPU is present
+/// is `open_device`'s check).
 pub fn check_sgd_keys(
     spec: &LoadedSpec,
     momentum: f32,
     weight_decay: f32,
     runs: usize,
     eval_batch: usize,
+    device: Device,
 ) -> Result<()> {
+    if let Some(why) = device.unbuilt() {
+        return Err(spec.bad_value("train.device", format!("\"{}\": {why}", device.name())));
+    }
     for (key, v) in [("train.runs", runs), ("train.eval_batch", eval_batch)] {
         if v == 0 {
             return Err(spec.bad_value(key, "must be >= 1"));
@@ -155,6 +169,26 @@ pub fn check_sgd_keys(
         return Err(spec.bad_value("train.weight_decay", format!("{weight_decay} must be >= 0")));
     }
     Ok(())
+}
+
+/// The device the runs of a spec asking for `asked` (`train.device`) train
+/// on: `cpu` or `cuda`, `auto` resolved by opening the GPU. `cuda` without
+/// the feature or a GPU is bad input naming `train.device`. Each run opens
+/// the device again (`nets::cnn::fit`).
+pub fn open_device(spec: &LoadedSpec, asked: Device) -> Result<Device> {
+    asked
+        .choose()
+        .map(|d| d.device())
+        .map_err(|m| spec.bad_value("train.device", format!("\"{}\": {m}", asked.name())))
+}
+
+/// Record in summary.json's `details` which device ran (`details.device`),
+/// when the spec asked for other than the default `cpu`: a CPU run's
+/// summary stays byte for byte what it was before the key existed.
+pub fn record_device(details: &mut serde_json::Value, asked: Device, ran: Device) {
+    if !asked.is_cpu() {
+        details["device"] = serde_json::json!(ran.name());
+    }
 }
 
 /// The resumable training state of unit `i` of the sweep `name`, written

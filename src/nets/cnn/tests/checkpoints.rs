@@ -120,6 +120,7 @@ fn fit_run(
             weight_decay: 1e-3,
         },
         stop_at_zero_train_error: stop_at_zero,
+        device: crate::nets::cnn::Device::Cpu,
     };
     let out = fit(
         &mut model,

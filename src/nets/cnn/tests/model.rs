@@ -284,8 +284,7 @@ fn training_fits_a_tiny_set_and_is_reproducible() {
         )
         .unwrap();
         model.init_pytorch(&mut g);
-        let mut ws = [model.workspace(4)];
-        let mut sgd = Sgd::new(
+        let sgd = Sgd::new(
             SgdConfig {
                 lr: 0.01,
                 momentum: 0.9,
@@ -295,18 +294,11 @@ fn training_fits_a_tiny_set_and_is_reproducible() {
         );
         let mut order: Vec<usize> = (0..n).collect();
         let mut shuffle = rng(10);
+        let mut cpu = super::super::backend::Cpu::new(&mut model, sgd, 1, 4, 8);
         for _ in 0..60 {
-            train_epoch(
-                &mut model,
-                &mut ws,
-                &mut sgd,
-                &images,
-                &mut order,
-                4,
-                &mut shuffle,
-            )
-            .unwrap();
+            train_epoch(&mut cpu, &images, &mut order, 4, &mut shuffle).unwrap();
         }
+        let mut ws = [model.workspace(4)];
         // Two shards of the same batches: the same gradient up to rounding.
         let mut shards = [model.workspace(2), model.workspace(2)];
         let probe = model.clone();
