@@ -41,6 +41,16 @@ fn gpu_usable() -> bool {
     false
 }
 
+/// What the one-line error says when `cuda` is asked for and cannot run:
+/// no driver (a cuda build) or no GPU code at all (a CPU build).
+fn why_no_cuda() -> &'static str {
+    if cfg!(feature = "cuda") {
+        "no CUDA driver/GPU found"
+    } else {
+        "this binary was built without --features cuda"
+    }
+}
+
 #[test]
 fn bench_cnn_device_cuda_without_a_gpu_exits_2_with_one_line() {
     let o = overfit(&[TINY_BENCH, &["--device", "cuda"]].concat());
@@ -53,11 +63,7 @@ fn bench_cnn_device_cuda_without_a_gpu_exits_2_with_one_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "stderr: {err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
-    let expected = if cfg!(feature = "cuda") {
-        "no CUDA driver/GPU found"
-    } else {
-        "this binary was built without --features cuda"
-    };
+    let expected = why_no_cuda();
     assert!(
         err.starts_with("error: --device cuda: ") && err.contains(expected),
         "{err}"
@@ -121,11 +127,7 @@ fn spec_train_device_cuda_without_a_gpu_exits_2_naming_the_key() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "stderr: {err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
-    let expected = if cfg!(feature = "cuda") {
-        "no CUDA driver/GPU found"
-    } else {
-        "this binary was built without --features cuda"
-    };
+    let expected = why_no_cuda();
     assert!(
         err.contains("`train.device`") && err.contains("\"cuda\"") && err.contains(expected),
         "{err}"

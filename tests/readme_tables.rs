@@ -5,7 +5,10 @@
 //! - the block between `<!-- times DIR -->` and `<!-- /times -->` equals
 //!   `overfit times DIR` (the study wall times, from the summaries);
 //! - the block between `<!-- perf FILE -->` and `<!-- /perf -->` equals the
-//!   committed FILE, the table `overfit bench all --peer --out FILE` wrote.
+//!   committed FILE, the table `overfit bench all --peer --out FILE` wrote;
+//! - each block between `<!-- table CSV -->` and `<!-- /table -->` is the
+//!   committed CSV (a run's typed rows) as a markdown table, numbers that
+//!   are not whole printed to 4 significant digits.
 //!
 //! To rewrite the blocks after a rerun: `OVERFIT_UPDATE_README=1 cargo test
 //! --release --test readme_tables`.
@@ -57,16 +60,48 @@ fn blocks_between(readme: &str, open: &str, close: &str) -> Vec<Block> {
     found
 }
 
+/// A CSV file as a markdown table: its header, then each record; a cell
+/// that parses as a number and is not whole is printed to 4 significant
+/// digits (the CSV keeps every digit).
+fn markdown_table(csv_text: &str) -> String {
+    let cell = |c: &str| match c.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() != 0.0 => {
+            let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+            format!("{v:.digits$}")
+        }
+        _ => c.to_string(),
+    };
+    let mut lines = csv_text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    for line in lines.filter(|l| !l.is_empty()) {
+        let cells: Vec<String> = line.split(',').map(cell).collect();
+        assert_eq!(cells.len(), header.len(), "a plain CSV (no quoted commas): {line}");
+        out += &format!("| {} |\n", cells.join(" | "));
+    }
+    out
+}
+
 /// What a block of `kind` with argument `arg` must hold.
 fn source(kind: &str, arg: &str) -> String {
+    let read = || {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(root.join(arg)).unwrap_or_else(|e| panic!("{arg}: {e}"))
+    };
     match kind {
         "claims" => generated(arg),
         "times" => overfit_stdout(&["times", arg]),
-        _ => {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            std::fs::read_to_string(root.join(arg)).unwrap_or_else(|e| panic!("{arg}: {e}"))
-        }
+        "table" => markdown_table(&read()),
+        _ => read(),
     }
+}
+
+#[test]
+fn a_csv_becomes_a_markdown_table() {
+    assert_eq!(
+        markdown_table("model,epochs,error\ncnn,27,0.15900000000000003\nmlp,4,12.345678\n"),
+        "| model | epochs | error |\n|---|---|---|\n| cnn | 27 | 0.1590 |\n| mlp | 4 | 12.35 |\n"
+    );
 }
 
 #[test]
@@ -77,6 +112,7 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
     let claims = blocks(&readme);
     let times = blocks_between(&readme, "<!-- times ", "<!-- /times -->");
     let perf = blocks_between(&readme, "<!-- perf ", "<!-- /perf -->");
+    let tables = blocks_between(&readme, "<!-- table ", "<!-- /table -->");
     assert_eq!(
         (times.len(), perf.len()),
         (1, 1),
@@ -87,6 +123,7 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
         .map(|b| ("claims", b))
         .chain(times.iter().map(|b| ("times", b)))
         .chain(perf.iter().map(|b| ("perf", b)))
+        .chain(tables.iter().map(|b| ("table", b)))
         .collect();
     if std::env::var_os("OVERFIT_UPDATE_README").is_some() {
         let mut edits: Vec<_> = all
