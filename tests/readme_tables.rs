@@ -73,10 +73,18 @@ fn markdown_table(csv_text: &str) -> String {
     };
     let mut lines = csv_text.lines();
     let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
-    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
     for line in lines.filter(|l| !l.is_empty()) {
         let cells: Vec<String> = line.split(',').map(cell).collect();
-        assert_eq!(cells.len(), header.len(), "a plain CSV (no quoted commas): {line}");
+        assert_eq!(
+            cells.len(),
+            header.len(),
+            "a plain CSV (no quoted commas): {line}"
+        );
         out += &format!("| {} |\n", cells.join(" | "));
     }
     out
