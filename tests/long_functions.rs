@@ -1,7 +1,9 @@
-//! No function in src/ runs over 150 lines unless the comment above it
-//! says why (issue 17): the comment block directly above the `fn` (doc or
-//! plain comments, attributes between) must contain "over 150 lines".
-//! The scan matches braces outside comments, strings and char literals.
+//! Size limits of the source (issue 17): no function in src/ runs over 150
+//! lines unless the comment above it says why (the comment block directly
+//! above the `fn`, doc or plain comments, attributes between, must contain
+//! "over 150 lines"; the scan matches braces outside comments, strings and
+//! char literals); no src file is over 800 lines; the example study's folder
+//! (`src/studies/benign_regression/`, tests included) is under 500 lines.
 
 use std::path::{Path, PathBuf};
 
@@ -212,6 +214,46 @@ fn no_function_runs_over_150_lines_without_a_reason() {
         long.is_empty(),
         "functions over {LIMIT} lines whose comment does not say why (\"{REASON}\"):\n{}",
         long.join("\n")
+    );
+}
+
+/// Every src file's line count, by path relative to the crate root.
+fn line_counts(dir: &str) -> Vec<(String, usize)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join(dir), &mut files);
+    files.sort();
+    let count = |f: &PathBuf| std::fs::read_to_string(f).unwrap().lines().count();
+    let rel = |f: &PathBuf| f.strip_prefix(root).unwrap().display().to_string();
+    files.iter().map(|f| (rel(f), count(f))).collect()
+}
+
+#[test]
+fn no_src_file_is_over_800_lines() {
+    let long: Vec<String> = line_counts("src")
+        .into_iter()
+        .filter(|(_, lines)| *lines > 800)
+        .map(|(f, lines)| format!("{f}: {lines} lines"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "src files over 800 lines:\n{}",
+        long.join("\n")
+    );
+}
+
+/// A new theorem is one folder under 500 lines: the worked example.
+#[test]
+fn the_example_study_folder_is_under_500_lines() {
+    let files = line_counts("src/studies/benign_regression");
+    let total: usize = files.iter().map(|(_, lines)| lines).sum();
+    assert!(
+        !files.is_empty(),
+        "src/studies/benign_regression/ is missing"
+    );
+    assert!(
+        total < 500,
+        "src/studies/benign_regression/ has {total} lines: {files:?}"
     );
 }
 

@@ -1,5 +1,6 @@
-//! Linear classifiers sign(<w, x>) through the origin, trained on X (n x q, one
-//! sample per row) with labels y in {-1, +1}.
+//! Linear models through the origin on X (n x q, one sample per row):
+//! classifiers sign(<w, x>) with labels y in {-1, +1}, and the min-norm
+//! interpolator of regression labels with its exact risk.
 //!
 //! - Min-norm solution: for q >= n (X of full row rank) the minimum-norm
 //!   interpolator w = X^T (X X^T)^-1 y, computed as w = X^T a with K a = y,
@@ -17,11 +18,21 @@
 //!   duality gap (P - D)/P, where P = ||w||^2 / (2 min_i margin_i^2) is the
 //!   objective of the feasible rescaled primal point w / min_i margin_i and
 //!   D the dual objective; P >= optimum >= D, so the gap bounds the suboptimality.
+//! - Min-norm regression (`min_norm_regression`): x ~ N(0, Sigma), Sigma =
+//!   diag(lambda), theta* = e_1, y = X theta* + eps, eps ~ N(0, sigma^2 I);
+//!   the interpolator theta_hat = X^T K^-1 y, K = X X^T (Cholesky) and, exactly
+//!   (no test set), its excess risk R = (theta_hat - theta*)^T Sigma
+//!   (theta_hat - theta*), the bias B (R at eps = 0: theta*^T (I - P) Sigma
+//!   (I - P) theta*, P the projection on X's row space) and the noise average
+//!   V = sigma^2 tr(C), C = K^-1 X Sigma X^T K^-1, so E_eps R = B + V
+//!   (Bartlett, Long, Lugosi, Tsigler, PNAS 2020). Reference: X^+ by SVD.
 //! - Logistic-loss GD: w <- w - lr grad L(w), L = 1/n sum_i log(1 + exp(-y_i <w, x_i>)),
 //!   from w = 0. On separable data its direction tends to the SVM's (Soudry et al. 2018).
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
-use ndarray_linalg::{CholeskyFactorized, EigValsh, FactorizeC, LeastSquaresSvd, SolveC, UPLO};
+use ndarray_linalg::{
+    CholeskyFactorized, EigValsh, FactorizeC, InverseC, LeastSquaresSvd, SolveC, UPLO,
+};
 use serde::{Deserialize, Serialize};
 
 use super::loss::sigmoid;
@@ -67,6 +78,11 @@ impl GramFactor {
             .solvec(&y.to_owned())
             .map_err(|e| linalg_error("solving K a = y", e))
     }
+
+    /// K^-1 from the factor (O(n^3)).
+    pub fn inverse(&self) -> Result<Array2<f64>> {
+        self.chol.invc().map_err(|e| linalg_error("K^-1", e))
+    }
 }
 
 /// The min-norm least-squares solution X^+ y (module docs), fast path.
@@ -96,6 +112,49 @@ pub fn min_norm_svd(x: ArrayView2<f64>, y: ArrayView1<f64>) -> Result<Array1<f64
     xs.least_squares(&y.to_owned())
         .map(|r| r.solution)
         .map_err(|e| linalg_error("SVD least squares", e))
+}
+
+/// The min-norm interpolator's measurements (module docs): R, B, V and the
+/// fit's relative residual max_i |x_i^T theta_hat - y_i| / max(1, max_i |y_i|).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegressionRisk {
+    pub excess: f64,
+    pub bias: f64,
+    pub variance: f64,
+    pub residual: f64,
+}
+
+/// Min-norm regression on X = `z` Lambda^1/2 (z: n x p standard normal,
+/// consumed; n < p), theta* = e_1, y = X e_1 + `noise` (module docs), noise
+/// sd `sigma`. O(n^2 p) for K and X Sigma X^T, O(n^3) for K^-1.
+pub fn min_norm_regression(
+    z: Array2<f64>,
+    lambda: &Array1<f64>,
+    noise: &Array1<f64>,
+    sigma: f64,
+) -> Result<RegressionRisk> {
+    let root = lambda.mapv(f64::sqrt);
+    let e1 = Array1::from_shape_fn(lambda.len(), |j| f64::from(j == 0));
+    let mut x = z * &root;
+    let gram = GramFactor::new(x.view())?;
+    let (signal, y) = (x.column(0).to_owned(), &x.column(0) + noise);
+    let interpolate = |v: &Array1<f64>| {
+        gram.interpolator_coefficients(v.view())
+            .map(|a| x.t().dot(&a))
+    };
+    let (theta, theta0) = (interpolate(&y)?, interpolate(&signal)?);
+    let risk = |t: &Array1<f64>| (t - &e1).mapv(|v| v * v).dot(lambda);
+    let largest = |v: &Array1<f64>, m: f64| v.iter().fold(m, |m, v| m.max(v.abs()));
+    let residual = largest(&(x.dot(&theta) - &y), 0.0) / largest(&y, 1.0);
+    let kinv = gram.inverse()?;
+    x *= &root; // now Z Lambda, so X Sigma X^T = (Z Lambda)(Z Lambda)^T
+    let trace = (kinv.dot(&x.dot(&x.t())) * kinv.t()).sum();
+    Ok(RegressionRisk {
+        excess: risk(&theta),
+        bias: risk(&theta0),
+        variance: sigma * sigma * trace,
+        residual,
+    })
 }
 
 /// Q = diag(y) K diag(y): Q_ij = y_i y_j <x_i, x_j>.
@@ -454,5 +513,36 @@ mod tests {
             last = l;
         }
         assert_eq!(training_accuracy(x.view(), y.view(), gd.weights()), 1.0);
+    }
+
+    /// Min-norm regression against LAPACK's SVD least squares (X^+ y) on a
+    /// tiny problem: theta_hat, the bias (X^+ X e_1) and the variance
+    /// sigma^2 sum_i ||Sigma^1/2 X^+ e_i||^2 = sigma^2 tr(Sigma X^+ X^+T).
+    #[test]
+    fn min_norm_regression_matches_svd_reference() {
+        use rand_distr::{Distribution, Normal};
+        let (n, p, sigma) = (5, 12, 0.7);
+        let mut rng = crate::rng::stream(1, 2, "test");
+        let gauss = Normal::new(0.0, 1.0).unwrap();
+        let z = Array2::from_shape_simple_fn((n, p), || gauss.sample(&mut rng));
+        let noise = Array1::from_shape_simple_fn(n, || sigma * gauss.sample(&mut rng));
+        let lambda = Array1::from_shape_fn(p, |k| (k as f64 + 1.0).powf(-0.8));
+        let got = min_norm_regression(z.clone(), &lambda, &noise, sigma).unwrap();
+        let x = &z * &lambda.mapv(f64::sqrt);
+        let pinv = |v: Array1<f64>| min_norm_svd(x.view(), v.view()).unwrap();
+        let e1 = Array1::from_shape_fn(p, |j| f64::from(j == 0));
+        let sq = |t: Array1<f64>, j0: f64| (t - j0 * &e1).mapv(|v| v * v).dot(&lambda);
+        let signal = x.column(0).to_owned();
+        let reference: f64 = (0..n)
+            .map(|i| sq(pinv(Array1::from_shape_fn(n, |k| f64::from(k == i))), 0.0))
+            .sum();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(
+            close(got.excess, sq(pinv(&signal + &noise), 1.0)),
+            "{got:?}"
+        );
+        assert!(close(got.bias, sq(pinv(signal), 1.0)), "{got:?}");
+        assert!(close(got.variance, sigma * sigma * reference), "{got:?}");
+        assert!(got.residual < 1e-12, "{got:?}");
     }
 }

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::layers::softmax_cross_entropy;
+use super::layers::{predicted_class, softmax_cross_entropy};
 use super::model::{forward_examples, Evaluation, Images, Model, Workspace};
 use super::train::{sharded_gradient, Sgd};
 use crate::error::Result;
@@ -65,11 +65,7 @@ pub fn evaluate_on<F: Forward + ?Sized>(
         correct += c;
         if let Some(o) = other {
             for (row, &y) in logits.chunks_exact(classes).zip(&o[start..end]) {
-                let arg = row
-                    .iter()
-                    .enumerate()
-                    .fold(0, |b, (j, &v)| if v > row[b] { j } else { b });
-                other_correct += usize::from(arg == y as usize);
+                other_correct += usize::from(predicted_class(row) == y as usize);
             }
         }
         start = end;

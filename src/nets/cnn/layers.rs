@@ -575,6 +575,18 @@ impl Linear {
 
 // ---------------------------------------------------------------- loss
 
+/// The class a row of logits predicts: the index of its largest value, the
+/// first one on ties (a NaN is never larger, so a leading NaN predicts 0).
+pub fn predicted_class(logits: &[f32]) -> usize {
+    let mut best = 0;
+    for (j, &v) in logits.iter().enumerate().skip(1) {
+        if v > logits[best] {
+            best = j;
+        }
+    }
+    best
+}
+
 /// Softmax cross-entropy of logits (B x classes) against labels, as
 /// PyTorch's CrossEntropyLoss: loss_i = logsumexp(z_i) - z_i[y_i].
 /// Returns (sum of loss_i in f64, number of rows whose argmax is the label).
@@ -591,13 +603,8 @@ pub fn softmax_cross_entropy(
     let mut correct = 0;
     for (b, &label) in labels.iter().enumerate() {
         let z = &logits[b * classes..(b + 1) * classes];
-        let (mut arg, mut max) = (0, z[0]);
-        for (j, &v) in z.iter().enumerate().skip(1) {
-            if v > max {
-                max = v;
-                arg = j;
-            }
-        }
+        let arg = predicted_class(z);
+        let max = z[arg];
         if arg == label as usize {
             correct += 1;
         }

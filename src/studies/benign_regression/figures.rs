@@ -7,10 +7,11 @@ use std::path::Path;
 
 use super::claims::terms;
 use super::{cell, Row, Spec};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plot::{self, HLine, LinePanel, Series};
 use crate::record::{quantile, RunDir};
 use crate::spec::LoadedSpec;
+use crate::studies::toolkit::csv::read_csv;
 
 /// One curve per alpha of `cell(alpha, n)` (the per-run values of a cell):
 /// the median, with the 20-80% band unless `dashed` (a prediction).
@@ -33,10 +34,7 @@ fn curves(spec: &Spec, dashed: bool, cell: impl Fn(f64, usize) -> Vec<f64>) -> V
 pub(super) fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let spec: Spec = loaded.study_section()?;
     let run_dir = RunDir::new(dir);
-    let path = run_dir.file("runs.csv");
-    let rows: Vec<Row> = csv::Reader::from_path(&path)
-        .and_then(|mut r| r.deserialize().collect::<std::result::Result<_, _>>())
-        .map_err(|e| Error::bad(format!("{}: {e}", path.display())))?;
+    let rows: Vec<Row> = read_csv(&run_dir.file("runs.csv"))?;
     let (d, c) = (&spec.data, &spec.claims);
     let sigma2 = d.noise_sd * d.noise_sd;
     let measured = |value: &dyn Fn(&Row) -> f64| {

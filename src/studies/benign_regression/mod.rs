@@ -9,11 +9,9 @@
 //! one Z per (n, seed) for every alpha (common random numbers).
 //!
 //! Model: theta_hat = X^T (X X^T)^-1 y, solved in the n x n dual by Cholesky
-//! (O(n^2 p)). Measurements, exact (no test set): the excess risk
-//! R = (theta_hat - theta*)^T Sigma (theta_hat - theta*); its bias
-//! B = theta*^T (I - P) Sigma (I - P) theta* (P the projection on X's row
-//! space: theta_hat at eps = 0); its noise average V = sigma^2 tr(C),
-//! C = K^-1 X Sigma X^T K^-1, K = X X^T, so E_eps R = B + V.
+//! (O(n^2 p)), and its exact (no test set) excess risk R, bias B and noise
+//! average V, E_eps R = B + V: `nets::linear::min_norm_regression`, checked
+//! there against the SVD pseudo-inverse.
 //! The theorem's predictions and the verdicts are in `claims`, the figure in
 //! `figures`.
 
@@ -21,12 +19,12 @@ mod claims;
 mod figures;
 
 use ndarray::{Array1, Array2};
-use ndarray_linalg::{FactorizeC, InverseC, SolveC, UPLO};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::nets::linear::{min_norm_regression, RegressionRisk};
 use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::RunContext;
@@ -113,38 +111,6 @@ fn validate(spec: &LoadedSpec) -> Result<String> {
     Ok(spec.resolved_toml(&s))
 }
 
-/// The min-norm interpolator theta_hat = X^T K^-1 y, K = X X^T, of X = `z`
-/// Lambda^1/2 (z: n x p standard normal, consumed), theta* = e_1,
-/// y = X e_1 + `noise`, and its measurements [R, B, V, residual] (module
-/// docs; residual = max_i |x_i^T theta_hat - y_i| / max(1, max_i |y_i|)).
-/// O(n^2 p) for K and X Sigma X^T, O(n^3) for K^-1.
-pub fn measure(
-    z: Array2<f64>,
-    lambda: &Array1<f64>,
-    noise: &Array1<f64>,
-    sigma: f64,
-) -> Result<[f64; 4]> {
-    let linalg = |what: &str, e: ndarray_linalg::error::LinalgError| {
-        Error::Numerical(format!("min-norm interpolator: {what}: {e}"))
-    };
-    let root = lambda.mapv(f64::sqrt);
-    let e1 = Array1::from_shape_fn(lambda.len(), |j| f64::from(j == 0));
-    let mut x = z * &root;
-    let gram = x.dot(&x.t()).factorizec(UPLO::Lower);
-    let chol = gram.map_err(|e| linalg("X X^T is not positive definite", e))?;
-    let (signal, y) = (x.column(0).to_owned(), &x.column(0) + noise);
-    let interpolate = |v: &Array1<f64>| chol.solvec(v).map(|a| x.t().dot(&a));
-    let theta = interpolate(&y).map_err(|e| linalg("K a = y", e))?;
-    let theta0 = interpolate(&signal).map_err(|e| linalg("K a = X e_1", e))?;
-    let risk = |t: &Array1<f64>| (t - &e1).mapv(|v| v * v).dot(lambda);
-    let largest = |v: &Array1<f64>, m: f64| v.iter().fold(m, |m, v| m.max(v.abs()));
-    let residual = largest(&(x.dot(&theta) - &y), 0.0) / largest(&y, 1.0);
-    let kinv = chol.invc().map_err(|e| linalg("K^-1", e))?;
-    x *= &root; // now Z Lambda, so X Sigma X^T = (Z Lambda)(Z Lambda)^T
-    let trace = (kinv.dot(&x.dot(&x.t())) * kinv.t()).sum();
-    Ok([risk(&theta), risk(&theta0), sigma * sigma * trace, residual])
-}
-
 /// One fit (a row of runs.csv): R, B = R at eps = 0, V = E_eps R - B, residual.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Row {
@@ -208,8 +174,13 @@ impl Plan for Run {
         let z = Array2::from_shape_simple_fn((n, p), || gauss.sample(&mut rng));
         let noise = Array1::from_shape_simple_fn(n, || d.noise_sd * gauss.sample(&mut rng));
         UnitResult::of(
-            measure(z, &power_law(alpha, p).into(), &noise, d.noise_sd).map(
-                |[excess, bias, variance, residual]| Row {
+            min_norm_regression(z, &power_law(alpha, p).into(), &noise, d.noise_sd).map(
+                |RegressionRisk {
+                     excess,
+                     bias,
+                     variance,
+                     residual,
+                 }| Row {
                     alpha,
                     n,
                     seed,
@@ -225,17 +196,14 @@ impl Plan for Run {
     fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
         let rows: Vec<Row> = results.take(0)?;
         let mut metrics = Metrics::default();
-        let mut csv = csv::Writer::from_writer(Vec::new());
         for r in &rows {
             let id = format!("alpha{}_n{}:{}", r.alpha, r.n, r.seed);
             metrics.push(&id, 0, "test", "excess_risk", r.excess);
             metrics.push(&id, 0, "test", "bias", r.bias);
             metrics.push(&id, 0, "test", "variance", r.variance);
             metrics.push(&id, 0, "train", "interpolation_residual", r.residual);
-            csv.serialize(r).expect("rows serialise to CSV");
         }
-        let csv = csv.into_inner().expect("an in-memory writer");
-        let extra_files = vec![("runs.csv".into(), String::from_utf8_lossy(&csv).into())];
+        let extra_files = vec![("runs.csv".into(), super::toolkit::csv::to_csv(&rows))];
         let (claims, details) = claims::judge(&self.spec, &rows);
         Ok(Findings {
             metrics,
@@ -255,37 +223,3 @@ pub const STUDY: StudyFns = StudyFns {
     figures: figures::plot,
     peak_memory: super::memory::benign_regression,
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::nets::linear::min_norm_svd;
-
-    /// The dual solver against LAPACK's SVD least squares (X^+ y) on a tiny
-    /// problem: theta_hat, the bias (X^+ X e_1) and the variance
-    /// sigma^2 sum_i ||Sigma^1/2 X^+ e_i||^2 = sigma^2 tr(Sigma X^+ X^+T).
-    #[test]
-    fn dual_min_norm_matches_svd_reference() {
-        let (n, p, sigma) = (5, 12, 0.7);
-        let mut rng = crate::rng::stream(1, 2, "test");
-        let gauss = Normal::new(0.0, 1.0).unwrap();
-        let z = Array2::from_shape_simple_fn((n, p), || gauss.sample(&mut rng));
-        let noise = Array1::from_shape_simple_fn(n, || sigma * gauss.sample(&mut rng));
-        let lambda = Array1::from(power_law(0.8, p));
-        let [excess, bias, variance, residual] =
-            measure(z.clone(), &lambda, &noise, sigma).unwrap();
-        let x = &z * &lambda.mapv(f64::sqrt);
-        let pinv = |v: Array1<f64>| min_norm_svd(x.view(), v.view()).unwrap();
-        let e1 = Array1::from_shape_fn(p, |j| f64::from(j == 0));
-        let sq = |t: Array1<f64>, j0: f64| (t - j0 * &e1).mapv(|v| v * v).dot(&lambda);
-        let signal = x.column(0).to_owned();
-        let reference: f64 = (0..n)
-            .map(|i| sq(pinv(Array1::from_shape_fn(n, |k| f64::from(k == i))), 0.0))
-            .sum();
-        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
-        assert!(close(excess, sq(pinv(&signal + &noise), 1.0)), "{excess}");
-        assert!(close(bias, sq(pinv(signal), 1.0)), "{bias}");
-        assert!(close(variance, sigma * sigma * reference), "{variance}");
-        assert!(residual < 1e-12, "{residual}");
-    }
-}
