@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use super::csv::{read_neurons, read_points, NeuronRow, PointRow};
+use super::map::map_run;
 use super::theorem_sweep::CellRow;
 use super::{regime, MapSpec, PanelSpec, ReferencePoint, XorSpec};
 use crate::error::{Error, Result};
@@ -296,22 +297,24 @@ fn fig3_projections(spec: &XorSpec, neurons: &Neurons, fig_dir: &Path) -> Result
 fn grokking_map(spec: &XorSpec, map: &MapSpec, metrics: &Metrics, fig_dir: &Path) -> Result<()> {
     let med = metrics.series("map", "median_grokking_step");
     if !med.is_empty() {
-        let mut values = vec![vec![f64::NAN; map.omegas.len()]; map.alphas.len()];
-        for (run, s) in &med {
-            let parts: Vec<&str> = run.split(':').collect();
-            if let (Some(i), Some(j)) = (
-                parts.get(1).and_then(|a| a[1..].parse::<usize>().ok()),
-                parts.get(2).and_then(|w| w[1..].parse::<usize>().ok()),
-            ) {
-                if let Some(&(_, v)) = s.first() {
-                    values[i][j] = if v >= 0.0 {
-                        (v + 1.0).log10()
-                    } else {
-                        f64::NAN
-                    };
-                }
-            }
-        }
+        let first = |run: &str| {
+            med.iter()
+                .find(|(r, _)| r == run)?
+                .1
+                .first()
+                .map(|&(_, v)| v)
+        };
+        // -1 in metrics.csv: the threshold was not reached within max_steps.
+        let values: Vec<Vec<f64>> = (0..map.alphas.len())
+            .map(|i| {
+                (0..map.omegas.len())
+                    .map(|j| match first(&map_run(i, j)) {
+                        Some(v) if v >= 0.0 => (v + 1.0).log10(),
+                        _ => f64::NAN,
+                    })
+                    .collect()
+            })
+            .collect();
         // A5 holds below the omega_init at which it is an equality, for each alpha.
         let a5 = |alpha: f64| regime(spec, alpha, 1.0).a5_boundary_omega();
         let (amin, amax) = (

@@ -8,6 +8,12 @@ use crate::error::Result;
 use crate::record::{quantile, Claim, Metrics};
 use crate::studies::toolkit::log_schedule;
 
+/// The metrics run label of map cell (alpha index i, omega index j): the
+/// figure looks cells up by it, never parses it.
+pub(super) fn map_run(i: usize, j: usize) -> String {
+    format!("map:a{i}:w{j}")
+}
+
 /// The grokking map's cells: every (alpha index, omega index, run).
 pub(super) fn map_cells(map: &MapSpec) -> Vec<(usize, usize, usize)> {
     let runs = map.runs;
@@ -25,7 +31,7 @@ pub(super) fn map_unit(
     (i, j, r): (usize, usize, usize),
 ) -> Result<f64> {
     let schedule = log_schedule(map.max_steps, 20, 1.05, &[]);
-    let label = format!("map:a{i}:w{j}:{r}");
+    let label = format!("{}:{r}", map_run(i, j));
     // Common random numbers: run r sees the same data and W(0)/omega in every cell.
     let rec = train_run(
         spec,
@@ -69,16 +75,11 @@ pub(super) fn grokking_map(
                 .collect();
             let med = quantile(&vals, 0.5);
             *cell = med;
-            metrics.push(&format!("map:a{i}:w{j}"), 0, "map", "alpha", map.alphas[i]);
+            let run = map_run(i, j);
+            metrics.push(&run, 0, "map", "alpha", map.alphas[i]);
+            metrics.push(&run, 0, "map", "omega_init", map.omegas[j]);
             metrics.push(
-                &format!("map:a{i}:w{j}"),
-                0,
-                "map",
-                "omega_init",
-                map.omegas[j],
-            );
-            metrics.push(
-                &format!("map:a{i}:w{j}"),
+                &run,
                 0,
                 "map",
                 "median_grokking_step",
