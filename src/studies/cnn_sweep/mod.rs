@@ -43,7 +43,8 @@ pub use self::spec::{
 pub(crate) use self::spec::{JOB_STREAMS, NOISE_STREAMS};
 use super::toolkit::cell_runs;
 use super::toolkit::cnn::{
-    epoch_metrics, load_cifar_pair, open_device, record_device, train_state, CifarPair,
+    epoch_metrics, load_cifar_pair, open_device, record_device, train_state, training_flops,
+    CifarPair,
 };
 use super::toolkit::csv::to_csv;
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
@@ -271,12 +272,15 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
 }
 
 impl Plan for Run {
-    /// Cost: the width's epochs x training images x parameters.
+    /// Cost: the width's epochs x training images x training flops per
+    /// image (`toolkit::cnn::training_flops`; parameters would make the
+    /// small widths look 100x cheaper than they are).
     fn sweeps(&self) -> Vec<Sweep> {
         let (spec, classes) = (&self.spec, self.spec.data.classes.len());
         let n = self.data.train.len() as f64;
         let cost = |&(_, a, _): &(usize, usize, usize)| {
-            n * spec.epochs_of(a) as f64 * params_of(&spec.model.archs[a], classes) as f64
+            let arch = arch_of(&spec.model.archs[a]);
+            n * spec.epochs_of(a) as f64 * training_flops(&arch, classes)
         };
         vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
     }

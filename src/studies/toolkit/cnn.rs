@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::data::cifar::{self, CifarSet, Split};
 use crate::error::{Error, Result};
-use crate::nets::cnn::{Device, EpochEval, TrainStateFile};
+use crate::nets::cnn::{Arch, Device, EpochEval, Model, TrainStateFile};
 use crate::record::Metrics;
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -228,6 +228,14 @@ pub fn finals(metrics: &Metrics) -> BTreeMap<String, BTreeMap<String, f64>> {
             .insert(r.metric.clone(), r.value);
     }
     out
+}
+
+/// Training flops per image of architecture `arch` with `classes` outputs
+/// (`Model::training_flops_per_example`), the unit of a CNN sweep's cost
+/// estimate; 1 for an architecture the model cannot build (validation
+/// reports it).
+pub fn training_flops(arch: &Arch, classes: usize) -> f64 {
+    Model::for_arch(arch, classes).map_or(1.0, |m| m.training_flops_per_example())
 }
 
 /// The group of a run label `setting:model:sN`: its first two parts, e.g.
