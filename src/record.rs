@@ -487,11 +487,27 @@ pub struct Provenance {
     pub cpu_s: f64,
     /// Peak resident memory of the process, MiB.
     pub peak_rss_mib: f64,
+    /// The run's units and how many this process computed: fewer than all
+    /// when `--resume` or `overfit merge` loaded the others from the unit
+    /// store, so wall and CPU seconds cover only part of the run. Absent in
+    /// summaries written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<UnitCounts>,
+}
+
+/// A run's units: `total`, of which `computed_here` ran in the process
+/// that wrote the summary (a resumed unit that continued from its
+/// checkpoint counts as computed here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitCounts {
+    pub total: usize,
+    pub computed_here: usize,
 }
 
 impl Provenance {
-    /// The provenance of a run that started `wall_s` seconds ago.
-    pub fn now(wall_s: f64) -> Self {
+    /// The provenance of a run that started `wall_s` seconds ago and
+    /// computed `units.computed_here` of its units.
+    pub fn now(wall_s: f64, units: UnitCounts) -> Self {
         let finished = unix_now();
         Provenance {
             commit: env!("OVERFIT_GIT_COMMIT").to_string(),
@@ -502,6 +518,7 @@ impl Provenance {
             wall_s,
             cpu_s: process_cpu_seconds(),
             peak_rss_mib: peak_rss_mib(),
+            units: Some(units),
         }
     }
 }

@@ -287,7 +287,9 @@ fn latex(summary: &Summary) -> String {
 /// alone: wall and CPU seconds, the CPU/wall ratio (about the thread count
 /// on a quiet machine, lower when other work shared the cores), peak memory,
 /// threads, the machine, the date and the commit. Older summaries without
-/// provenance give their elapsed seconds and "not recorded".
+/// provenance give their elapsed seconds and "not recorded". A run that
+/// computed only some of its units (`--resume`, `merge`) says how many: its
+/// times cover only those.
 pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
     let mut dirs: Vec<_> = std::fs::read_dir(root)
         .map_err(|e| crate::error::Error::bad(format!("{}: {e}", root.display())))?
@@ -305,10 +307,18 @@ pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
             dir.file_name().unwrap_or_default().to_string_lossy(),
             if summary.quick { " (quick)" } else { "" }
         );
-        let wall = match summary.elapsed_s {
+        let mut wall = match summary.elapsed_s {
             t if t >= 90.0 => format!("{:.1} min", t / 60.0),
             t => format!("{t:.1} s"),
         };
+        let units = summary.provenance.as_ref().and_then(|p| p.units);
+        if let Some(u) = units.filter(|u| u.computed_here < u.total) {
+            let _ = write!(
+                wall,
+                " ({} of {} units in this process; the rest resumed or merged)",
+                u.computed_here, u.total
+            );
+        }
         let m = &summary.machine;
         let machine = if m.cpu.is_empty() {
             "not recorded".to_string()
@@ -360,6 +370,47 @@ mod tests {
             claims,
             details: serde_json::Value::Null,
         }
+    }
+
+    /// A run that computed only some of its units says so beside its wall
+    /// time; a whole run and an old summary without the counts do not.
+    #[test]
+    fn wall_times_mark_a_resumed_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let write = |name: &str, units: Option<(usize, usize)>| {
+            let mut s = summary(Vec::new());
+            s.elapsed_s = 600.0;
+            s.provenance = Some(crate::record::Provenance {
+                commit: "0".repeat(40),
+                wall_s: 600.0,
+                units: units.map(|(total, computed_here)| crate::record::UnitCounts {
+                    total,
+                    computed_here,
+                }),
+                ..Default::default()
+            });
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            s.write(&dir).unwrap();
+        };
+        write("a_whole", Some((117, 117)));
+        write("b_resumed", Some((117, 40)));
+        write("c_old", None);
+        let table = wall_times(tmp.path()).unwrap();
+        let line = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(&format!("| {name} |")))
+                .unwrap()
+                .to_string()
+        };
+        assert!(line("a_whole").contains("| 10.0 min |"), "{table}");
+        assert!(
+            line("b_resumed")
+                .contains("10.0 min (40 of 117 units in this process; the rest resumed or merged)"),
+            "{table}"
+        );
+        assert!(line("c_old").contains("| 10.0 min |"), "{table}");
     }
 
     fn row(id: &str, value: f64) -> Claim {

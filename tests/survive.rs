@@ -65,6 +65,17 @@ fn summary_less_timing(dir: &Path) -> serde_json::Value {
     v
 }
 
+/// provenance.units of a run directory: (total, computed in its last process).
+fn units(dir: &Path) -> (u64, u64) {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let u = &v["provenance"]["units"];
+    (
+        u["total"].as_u64().unwrap(),
+        u["computed_here"].as_u64().unwrap(),
+    )
+}
+
 #[test]
 fn killed_run_resumes_to_identical_results() {
     let tmp = tempfile::tempdir().unwrap();
@@ -107,6 +118,12 @@ fn killed_run_resumes_to_identical_results() {
         &killed,
         &format!("killed at {:.0}% of the run", 100.0 * (0.1 + 0.8 * frac)),
     );
+    // The summary says how much of the run its process computed.
+    let (total, here) = units(&full);
+    assert_eq!(here, total, "a plain run computes every unit");
+    let (resumed_total, resumed_here) = units(&killed);
+    assert_eq!(resumed_total, total);
+    assert!(resumed_here <= total);
     let leftovers: Vec<_> = [killed.clone(), killed.join("figures")]
         .iter()
         .flat_map(|d| std::fs::read_dir(d).unwrap())
@@ -149,6 +166,12 @@ fn shards_merge_to_the_single_process_result() {
     assert_eq!(
         summary_less_timing(&tmp.path().join("one")),
         summary_less_timing(&tmp.path().join("merged"))
+    );
+    let (total, here) = units(&tmp.path().join("merged"));
+    assert_eq!(
+        (here, total),
+        (0, units(&tmp.path().join("one")).0),
+        "a merge loads every unit"
     );
     // A missing shard, a duplicated one, and shards of a different spec are refused with exit 2.
     for args in [
@@ -285,6 +308,12 @@ fn shards_of_a_two_sweep_study_merge_to_the_single_process_result() {
     assert_eq!(
         summary_less_timing(&tmp.path().join("one")),
         summary_less_timing(&tmp.path().join("merged"))
+    );
+    let (total, here) = units(&tmp.path().join("merged"));
+    assert_eq!(
+        (here, total),
+        (0, units(&tmp.path().join("one")).0),
+        "a merge loads every unit"
     );
 }
 

@@ -87,6 +87,7 @@ fn summary(
     loaded: &LoadedSpec,
     ctx: &RunContext,
     start: Instant,
+    units: crate::record::UnitCounts,
     claims: Vec<crate::record::Claim>,
     details: serde_json::Value,
 ) -> Summary {
@@ -99,7 +100,7 @@ fn summary(
         threads: ctx.threads,
         quick: ctx.quick,
         machine: crate::blas::Machine::current(),
-        provenance: Some(crate::record::Provenance::now(elapsed(start))),
+        provenance: Some(crate::record::Provenance::now(elapsed(start), units)),
         claims,
         details,
     }
@@ -241,8 +242,9 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
             )));
         }
     };
+    let units = results.units;
     let output = plan.findings(results)?;
-    let summary = summary(&spec, ctx, start, output.claims, output.details);
+    let summary = summary(&spec, ctx, start, units, output.claims, output.details);
     // The new result is built whole beside DIR and swapped in: DIR is always
     // wholly the earlier run (with its units, for --resume) or wholly this one.
     let staging = Staging::new(&ctx.out)?;

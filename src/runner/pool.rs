@@ -10,6 +10,7 @@ use super::progress::Progress;
 use super::units::UnitStore;
 use super::RunContext;
 use crate::error::{Error, Result};
+use crate::record::UnitCounts;
 use crate::studies::{Plan, Results, UnitResult};
 
 /// How running a plan's units ended.
@@ -39,23 +40,25 @@ pub(crate) fn run_units(plan: &dyn Plan, ctx: &RunContext, label: &str) -> Resul
         .build()
         .map_err(|e| Error::bad(format!("--threads {threads}: {e}")))?;
     let (mut results, mut seconds, mut missing) = (Vec::new(), Vec::new(), 0);
+    let mut computed_here = 0;
     for (s, sweep) in sweeps.iter().enumerate() {
         let start = Instant::now();
-        let got: Vec<Result<Option<UnitResult>>> = pool.install(|| {
+        let got: Vec<Result<(Option<UnitResult>, bool)>> = pool.install(|| {
             (0..sweep.costs.len())
                 .into_par_iter()
                 .map(|i| {
                     let r = unit(plan, ctx, &store, s, &sweep.label, i);
                     let computed = matches!(r, Ok((_, true)));
                     progress.finished(sweep.costs[i], computed);
-                    r.map(|(u, _)| u)
+                    r
                 })
                 .collect()
         });
         seconds.push(start.elapsed().as_secs_f64());
-        let got: Vec<Option<UnitResult>> = got.into_iter().collect::<Result<_>>()?;
-        missing += got.iter().filter(|u| u.is_none()).count();
-        results.push(got);
+        let got: Vec<(Option<UnitResult>, bool)> = got.into_iter().collect::<Result<_>>()?;
+        computed_here += got.iter().filter(|(_, computed)| *computed).count();
+        missing += got.iter().filter(|(u, _)| u.is_none()).count();
+        results.push(got.into_iter().map(|(u, _)| u).collect::<Vec<_>>());
     }
     progress.finish();
     if missing > 0 {
@@ -65,12 +68,17 @@ pub(crate) fn run_units(plan: &dyn Plan, ctx: &RunContext, label: &str) -> Resul
             total,
         });
     }
+    let total = results.iter().map(Vec::len).sum();
     Ok(Ran::All(Results {
         sweeps: results
             .into_iter()
             .map(|got| got.into_iter().map(|u| u.expect("none missing")).collect())
             .collect(),
         seconds,
+        units: UnitCounts {
+            total,
+            computed_here,
+        },
     }))
 }
 

@@ -117,6 +117,8 @@ impl UnitResult {
 pub struct Results {
     pub(crate) sweeps: Vec<Vec<UnitResult>>,
     pub(crate) seconds: Vec<f64>,
+    /// How many units there are and how many this process computed.
+    pub(crate) units: crate::record::UnitCounts,
 }
 
 impl Results {
