@@ -61,14 +61,13 @@ pub(crate) fn run_units(plan: &dyn Plan, ctx: &RunContext, label: &str) -> Resul
         results.push(got.into_iter().map(|(u, _)| u).collect::<Vec<_>>());
     }
     progress.finish();
+    let total: usize = results.iter().map(Vec::len).sum();
     if missing > 0 {
-        let total: usize = results.iter().map(Vec::len).sum();
         return Ok(Ran::Part {
             here: total - missing,
             total,
         });
     }
-    let total = results.iter().map(Vec::len).sum();
     Ok(Ran::All(Results {
         sweeps: results
             .into_iter()
