@@ -168,3 +168,37 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
     }
     assert!(missing.is_empty(), "no README claims table for {missing:?}");
 }
+
+/// The image links `](path)` in `markdown` that name a local file (not a URL).
+fn local_image_links(markdown: &str) -> Vec<&str> {
+    markdown
+        .split("![")
+        .skip(1)
+        .filter_map(|rest| {
+            let start = rest.find("](")? + 2;
+            let len = rest[start..].find(')')?;
+            Some(&rest[start..start + len])
+        })
+        .filter(|link| !link.contains("://"))
+        .collect()
+}
+
+#[test]
+fn image_links_are_found_in_markdown() {
+    let text = "a ![x](figures/a.png) b ![y](https://e.org/b.png) ![z](c/d.svg)";
+    assert_eq!(local_image_links(text), vec!["figures/a.png", "c/d.svg"]);
+}
+
+#[test]
+fn every_figure_the_readme_shows_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let missing: Vec<&str> = local_image_links(&readme)
+        .into_iter()
+        .filter(|link| !root.join(link).is_file())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README shows figures that are not committed: {missing:?}"
+    );
+}
