@@ -55,9 +55,13 @@ fn assert_same_results(full: &Path, other: &Path, context: &str) {
     );
 }
 
+/// DIR/summary.json as JSON.
+fn summary_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
 fn summary_less_timing(dir: &Path) -> serde_json::Value {
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let mut v = summary_json(dir);
     let obj = v.as_object_mut().unwrap();
     obj.remove("elapsed_s");
     obj.remove("threads");
@@ -67,8 +71,7 @@ fn summary_less_timing(dir: &Path) -> serde_json::Value {
 
 /// provenance.units of a run directory: (total, computed in its last process).
 fn units(dir: &Path) -> (u64, u64) {
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let v = summary_json(dir);
     let u = &v["provenance"]["units"];
     (
         u["total"].as_u64().unwrap(),
