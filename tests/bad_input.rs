@@ -683,6 +683,14 @@ const CNN_PEAK_CASES: &[(&str, &str, &str)] = &[
 #[test]
 fn bad_cnn_peak_specs() {
     expect_bad_variants("experiments/cnn_label_noise_sweep.toml", CNN_PEAK_CASES);
+    expect_bad_variants(
+        "experiments/cnn_label_noise_peak20.toml",
+        &[(
+            "peak_scale = \"median\"",
+            "peak_scale = \"mean\"",
+            "claims.peak_scale",
+        )],
+    );
 }
 
 /// Table 1 budgets (issue 14 item 4): every width needs its Table 1 row,

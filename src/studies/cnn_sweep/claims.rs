@@ -3,7 +3,7 @@
 //! a number the project reported or a statement of theory; the seed spread
 //! sets the tolerance, never the measured value itself.
 
-use super::{CnnSweepSpec, RunRecord};
+use super::{CnnSweepSpec, PeakScale, RunRecord};
 use crate::record::{quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::sd;
 
@@ -61,8 +61,9 @@ pub fn peak_prominence(y: &[f64], admit: impl Fn(usize) -> bool) -> (f64, Option
 ///   error, whose parameter count lies in [p_t / r, p_t r] (r =
 ///   `claims.peak_ratio`), the one of largest `prominence` h;
 /// - the scale: the standard error of a difference of two cells' medians,
-///   se = 1.2533 s_p sqrt(2 / runs), s_p the seed sd pooled over the widths
-///   (`pooled_sd`), 1.2533 = sqrt(pi / 2) the median's efficiency factor.
+///   se = 1.2533 s sqrt(2 / runs), s the seed sd over the widths
+///   (`seed_sd`: pooled, or the robust median of `claims.peak_scale`),
+///   1.2533 = sqrt(pi / 2) the median's efficiency factor.
 pub(super) struct Peak {
     /// Index of the threshold width.
     pub threshold: Option<usize>,
@@ -70,7 +71,7 @@ pub(super) struct Peak {
     pub at: Option<usize>,
     pub height: f64,
     pub se: f64,
-    pub pooled_sd: f64,
+    pub seed_sd: f64,
     /// The most prominent interior local maximum anywhere on the curve.
     pub anywhere: Option<(usize, f64)>,
     /// Why the peak is undefined (fewer than 2 seeds, no width reaching
@@ -94,7 +95,7 @@ pub(super) fn find_peak(spec: &CnnSweepSpec, sorted: &[&Cell]) -> Peak {
         .map(|c| c.values(|r| r.final_test_error))
         .collect();
     let runs = samples.iter().map(Vec::len).min().unwrap_or(0);
-    let (pooled_sd, _) = pooled_sd(&samples);
+    let seed_sd = seed_sd(cs.peak_scale, &samples);
     let threshold = train.iter().position(|&e| e <= cs.peak_epsilon);
     let undefined = if runs < 2 {
         Some(format!(
@@ -130,8 +131,8 @@ pub(super) fn find_peak(spec: &CnnSweepSpec, sorted: &[&Cell]) -> Peak {
         threshold,
         at,
         height,
-        se: 1.2533 * pooled_sd * (2.0 / runs.max(1) as f64).sqrt(),
-        pooled_sd,
+        se: 1.2533 * seed_sd * (2.0 / runs.max(1) as f64).sqrt(),
+        seed_sd,
         anywhere,
         undefined,
     }
@@ -235,6 +236,36 @@ pub(super) fn pooled_sd(samples: &[Vec<f64>]) -> (f64, usize) {
     ((ss / df as f64).sqrt(), df)
 }
 
+/// The seed sd of the widths' samples by the spec's `PeakScale`.
+fn seed_sd(scale: PeakScale, samples: &[Vec<f64>]) -> f64 {
+    match scale {
+        PeakScale::Pooled => pooled_sd(samples).0,
+        PeakScale::Median => median_sd(samples),
+    }
+}
+
+/// The median over samples of each one's sd, divided by c_k =
+/// sqrt(median(chi^2_{k-1}) / (k - 1)) (0.8326 at k = 3), the median of s /
+/// sigma for k normal values: it estimates the same sigma as `pooled_sd`
+/// when every sample has the same spread, and a minority of samples with
+/// an outlying run cannot move it past the others' sds. k is the smallest
+/// sample size; samples of fewer than 2 values are left out (NaN without any).
+pub(super) fn median_sd(samples: &[Vec<f64>]) -> f64 {
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let sds: Vec<f64> = samples
+        .iter()
+        .filter(|v| v.len() >= 2)
+        .map(|v| sd(v))
+        .collect();
+    let k = samples.iter().map(Vec::len).filter(|&k| k >= 2).min();
+    let Some(k) = k else { return f64::NAN };
+    let df = (k - 1) as f64;
+    let c_k = ChiSquared::new(df)
+        .map(|chi2| (chi2.inverse_cdf(0.5) / df).sqrt())
+        .unwrap_or(f64::NAN);
+    quantile(&sds, 0.5) / c_k
+}
+
 /// The q-quantile of Student's t with `df` degrees of freedom (NaN for df = 0).
 fn student_t_quantile(q: f64, df: usize) -> f64 {
     use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -318,12 +349,16 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
         (None, Some(t), Some(i)) => (
             peak.height / peak.se,
             format!(
-                "peak at {} params, {:.2} x the threshold width {} params; h = {:.4}, se = 1.2533 x pooled seed sd {:.4} x sqrt(2/{runs}) = {:.4}; {anywhere}",
+                "peak at {} params, {:.2} x the threshold width {} params; h = {:.4}, se = 1.2533 x {} {:.4} x sqrt(2/{runs}) = {:.4}; {anywhere}",
                 params(i),
                 params(i) as f64 / params(t) as f64,
                 params(t),
                 peak.height,
-                peak.pooled_sd,
+                match cs.peak_scale {
+                    PeakScale::Pooled => "pooled seed sd",
+                    PeakScale::Median => "median over widths of the seed sd / c_k",
+                },
+                peak.seed_sd,
                 peak.se
             ),
         ),
@@ -676,6 +711,46 @@ mod tests {
         assert!((h - 0.05).abs() < 1e-12);
         assert_eq!(peak_prominence(&y, |i| i != 2), (0.0, None));
         assert_eq!(peak_prominence(&[0.1], all).0, 0.0);
+    }
+
+    /// The median scale: c_3 = sqrt(ln 2) (the median of chi^2_2 is 2 ln 2);
+    /// one width with a collapsed run moves the pooled sd, not the median.
+    #[test]
+    fn the_median_seed_sd_ignores_a_minority_of_collapsed_runs() {
+        let c3 = 2f64.ln().sqrt();
+        let cell = |base: f64| vec![base, base + 0.01, base + 0.02];
+        let mut samples: Vec<Vec<f64>> = (0..13).map(|a| cell(0.2 + 0.01 * a as f64)).collect();
+        assert!((median_sd(&samples) - 0.01 / c3).abs() < 1e-12);
+        assert!((pooled_sd(&samples).0 - 0.01).abs() < 1e-12);
+        samples[2] = vec![0.3, 0.31, 0.75];
+        assert!((median_sd(&samples) - 0.01 / c3).abs() < 1e-12);
+        assert!(pooled_sd(&samples).0 > 0.07);
+        assert!(median_sd(&[vec![1.0], vec![2.0]]).is_nan());
+        // Cells of 4 seeds: c_4 = sqrt(median(chi^2_3) / 3) = sqrt(2.36597 / 3).
+        let four = vec![vec![0.0, 1.0, 2.0, 3.0]; 3];
+        let c4 = (2.365_973_884 / 3.0f64).sqrt();
+        assert!((median_sd(&four) - sd(&four[0]) / c4).abs() < 1e-6);
+    }
+
+    /// The same peak in the window (h = 0.1) with one collapsed run at a
+    /// small width: the pooled scale (se 0.075, h / se 1.2) fails it, the
+    /// spec's median scale (se 0.012, h / se 7.3) holds it.
+    #[test]
+    fn the_peak_scale_follows_the_spec() {
+        let collapsed = |l: usize, a: usize, k: usize| {
+            if a == 1 && k == 2 {
+                0.75
+            } else {
+                test_error(l, a, k) + 0.009 * k as f64
+            }
+        };
+        let mut s = spec();
+        let recs = records(&s, 3, collapsed, table1, best_train, final_train);
+        let v = verdicts(&s, &recs);
+        assert_eq!(verdict(&v, IDS[6]), Fails);
+        s.claims.peak_scale = PeakScale::Median;
+        let v = verdicts(&s, &recs);
+        assert_eq!(verdict(&v, IDS[6]), Holds);
     }
 
     #[test]

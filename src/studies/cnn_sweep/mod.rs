@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 use self::claims::{claims, Cell};
 use self::spec::{arch_of, params_of};
 pub use self::spec::{
-    validate, Budget, ClaimSpec, CnnSweepSpec, DataSpec, FigureSpec, ModelSpec, TableRow,
-    TrainSpec, RUN_KEYS,
+    validate, Budget, ClaimSpec, CnnSweepSpec, DataSpec, FigureSpec, ModelSpec, PeakScale,
+    TableRow, TrainSpec, RUN_KEYS,
 };
 pub(crate) use self::spec::{JOB_STREAMS, NOISE_STREAMS};
 use super::toolkit::cell_runs;

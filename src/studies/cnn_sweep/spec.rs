@@ -173,6 +173,24 @@ pub struct ClaimSpec {
     /// difference of two cells' medians.
     #[serde(default = "default_k")]
     pub peak_k: f64,
+    /// The seed sd that standard error is built from (`claims::seed_sd`).
+    #[serde(default)]
+    pub peak_scale: PeakScale,
+}
+
+/// How the seed sd behind the peak's standard error pools the widths.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeakScale {
+    /// sqrt of the df-weighted mean of the widths' variances (`claims::pooled_sd`):
+    /// efficient, but one collapsed run (a constant predictor among trained
+    /// ones) sets it.
+    #[default]
+    Pooled,
+    /// The median over widths of each width's sd, over its expectation
+    /// factor (`claims::median_sd`): unmoved by a minority of widths with
+    /// a collapsed run.
+    Median,
 }
 
 fn default_table_source() -> String {
@@ -202,6 +220,7 @@ impl Default for ClaimSpec {
             peak_ratio: default_ratio(),
             peak_epsilon: default_epsilon(),
             peak_k: default_k(),
+            peak_scale: PeakScale::default(),
         }
     }
 }
