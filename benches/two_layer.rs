@@ -1,14 +1,18 @@
 //! Criterion: one GD step of the two-layer engine, primal against dual, on
 //! the same problem (p > n), so their ratio is read off one report.
 //! `overfit bench two-layer` times the paper-sized step; this bench tracks
-//! regressions at a size that runs in seconds.
+//! regressions at a size that runs in seconds. `outputs` times the step's
+//! output sums, f_i = sum_j a_j relu(Z_ij), several rows at once against the
+//! serial one-row sum they are bit-identical to, at the main job's n and m.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ndarray::{Array1, Array2};
 use overfit::nets::activation::Activation;
 use overfit::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use overfit::nets::loss::Loss;
-use overfit::nets::two_layer::{EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
+use overfit::nets::two_layer::{
+    outputs_from_preactivations, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+};
 use rand_distr::{Distribution, StandardNormal};
 
 fn problem(p: usize, n: usize, m: usize) -> (Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>) {
@@ -46,5 +50,33 @@ fn step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, step);
+fn outputs(c: &mut Criterion) {
+    let (n, m) = (200, 1000);
+    let mut rng = overfit::rng::stream(2, 0, "criterion");
+    let z = Array2::from_shape_simple_fn((n, m), || {
+        Distribution::<f64>::sample(&StandardNormal, &mut rng)
+    });
+    let a =
+        Array1::from_shape_simple_fn(m, || Distribution::<f64>::sample(&StandardNormal, &mut rng));
+    let act = Activation::Relu;
+    let mut group = c.benchmark_group(format!("outputs_n{n}_m{m}"));
+    group.bench_function("serial", |b| {
+        b.iter(|| {
+            z.outer_iter()
+                .map(|row| {
+                    row.iter()
+                        .zip(a.iter())
+                        .map(|(&zij, &aj)| aj * act.value(zij))
+                        .sum::<f64>()
+                })
+                .collect::<Array1<f64>>()
+        })
+    });
+    group.bench_function("interleaved", |b| {
+        b.iter(|| outputs_from_preactivations(z.view(), a.view(), act))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, step, outputs);
 criterion_main!(benches);

@@ -5,7 +5,8 @@ use ndarray::{Array1, Array2};
 use overfit::nets::activation::Activation;
 use overfit::nets::loss::{Loss, SquareLoss};
 use overfit::nets::two_layer::{
-    loss_and_gradients, reference_outputs, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+    loss_and_gradients, outputs_from_preactivations, reference_outputs, EngineKind, GdConfig,
+    TrainedLayers, TwoLayerGd,
 };
 use proptest::prelude::*;
 
@@ -136,6 +137,30 @@ proptest! {
         let reference = reference_outputs(x.view(), w0.view(), a0.view(), act);
         for (p, q) in gd.train_outputs().iter().zip(reference.iter()) {
             prop_assert!((p - q).abs() <= 1e-12 * (1.0 + q.abs()));
+        }
+    }
+
+    /// The outputs summed several rows at once are bit-identical to each
+    /// row's serial sum (from -0.0, so a row of inactive units keeps its
+    /// sign), for contiguous Z and for a transposed view (the other path).
+    #[test]
+    fn interleaved_outputs_are_the_serial_sums_bit_for_bit(n in 1usize..12, m in 1usize..40, seed in any::<u64>(), act in activations(), dead_row in any::<prop::sample::Index>(), positive_a in any::<bool>()) {
+        let mut z = matrix(n, m, seed, 1.0);
+        z.row_mut(dead_row.index(n)).fill(-1.0);
+        let mut a = matrix(1, m, seed ^ 3, 1.0).row(0).to_owned();
+        if positive_a {
+            // With a ReLU a dead row's terms are then all -0.0, its sum -0.0.
+            a.mapv_inplace(f64::abs);
+        }
+        let serial: Vec<f64> = z
+            .outer_iter()
+            .map(|row| row.iter().zip(a.iter()).map(|(&zij, &aj)| aj * act.value(zij)).sum())
+            .collect();
+        let zt = z.t().to_owned();
+        for f in [outputs_from_preactivations(z.view(), a.view(), act), outputs_from_preactivations(zt.t(), a.view(), act)] {
+            for (p, q) in f.iter().zip(&serial) {
+                prop_assert_eq!(p.to_bits(), q.to_bits());
+            }
         }
     }
 

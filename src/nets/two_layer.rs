@@ -115,14 +115,58 @@ pub fn outputs_from_preactivations(
     a: ArrayView1<f64>,
     act: Activation,
 ) -> Array1<f64> {
-    z.outer_iter()
-        .map(|row| {
-            row.iter()
-                .zip(a.iter())
-                .map(|(&zij, &aj)| aj * act.value(zij))
-                .sum()
-        })
-        .collect()
+    let mut f = Array1::zeros(z.nrows());
+    outputs_into(z, a, act, &mut f);
+    f
+}
+
+/// One output, f = sum_j a_j sigma(z_j), summed in j order from -0.0 (as
+/// `Iterator::sum` does): the reference every output is bit-identical to.
+fn output_of_row(z: ArrayView1<f64>, a: ArrayView1<f64>, act: Activation) -> f64 {
+    z.iter()
+        .zip(a.iter())
+        .map(|(&zij, &aj)| aj * act.value(zij))
+        .sum()
+}
+
+/// Rows summed at once by `outputs_into`: 4 independent add chains hide
+/// the add latency that a single serial sum waits on.
+const ROWS_AT_ONCE: usize = 4;
+
+/// f_i = sum_j a_j sigma(Z_ij) into `f` (n), O(n m). Each f_i is summed in
+/// j order from -0.0, so it is bit-identical to `output_of_row`, but
+/// `ROWS_AT_ONCE` rows are summed side by side: one row's serial sum is
+/// bound by the add latency (m dependent adds), four rows fill the pipeline.
+fn outputs_into(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation, f: &mut Array1<f64>) {
+    let (n, m) = z.dim();
+    let (Some(zs), Some(a_s)) = (z.as_slice(), a.as_slice()) else {
+        for (fi, row) in f.iter_mut().zip(z.outer_iter()) {
+            *fi = output_of_row(row, a, act);
+        }
+        return;
+    };
+    let blocks = n / ROWS_AT_ONCE;
+    for b in 0..blocks {
+        let i0 = b * ROWS_AT_ONCE;
+        let block = &zs[i0 * m..(i0 + ROWS_AT_ONCE) * m];
+        let (z0, rest) = block.split_at(m);
+        let (z1, rest) = rest.split_at(m);
+        let (z2, z3) = rest.split_at(m);
+        let mut acc = [-0.0f64; ROWS_AT_ONCE];
+        let columns = a_s.iter().zip(z0).zip(z1).zip(z2).zip(z3);
+        for ((((&aj, &v0), &v1), &v2), &v3) in columns {
+            acc[0] += aj * act.value(v0);
+            acc[1] += aj * act.value(v1);
+            acc[2] += aj * act.value(v2);
+            acc[3] += aj * act.value(v3);
+        }
+        for (r, acc_r) in acc.into_iter().enumerate() {
+            f[i0 + r] = acc_r;
+        }
+    }
+    for i in blocks * ROWS_AT_ONCE..n {
+        f[i] = output_of_row(z.row(i), a, act);
+    }
 }
 
 /// The fused elementwise core of one GD step, shared by both engines.
@@ -147,14 +191,10 @@ pub fn backprop_coefficients(
     if let Some(ga) = grad_a.as_deref_mut() {
         ga.fill(0.0);
     }
+    outputs_into(z, a, act, f_out);
     let mut total = 0.0;
     for (i, zrow) in z.outer_iter().enumerate() {
-        let fi: f64 = zrow
-            .iter()
-            .zip(a.iter())
-            .map(|(&zij, &aj)| aj * act.value(zij))
-            .sum();
-        f_out[i] = fi;
+        let fi = f_out[i];
         total += loss.value(fi, y[i]);
         let di = loss.derivative(fi, y[i]) / n;
         let mut grow = g_out.row_mut(i);
