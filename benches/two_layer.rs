@@ -11,7 +11,7 @@ use overfit::nets::activation::Activation;
 use overfit::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use overfit::nets::loss::Loss;
 use overfit::nets::two_layer::{
-    outputs_from_preactivations, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+    output_of_row, outputs_from_preactivations, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use rand_distr::{Distribution, StandardNormal};
 
@@ -63,12 +63,7 @@ fn outputs(c: &mut Criterion) {
     group.bench_function("serial", |b| {
         b.iter(|| {
             z.outer_iter()
-                .map(|row| {
-                    row.iter()
-                        .zip(a.iter())
-                        .map(|(&zij, &aj)| aj * act.value(zij))
-                        .sum::<f64>()
-                })
+                .map(|row| output_of_row(row, a.view(), act))
                 .collect::<Array1<f64>>()
         })
     });

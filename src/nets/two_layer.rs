@@ -121,8 +121,9 @@ pub fn outputs_from_preactivations(
 }
 
 /// One output, f = sum_j a_j sigma(z_j), summed in j order from -0.0 (as
-/// `Iterator::sum` does): the reference every output is bit-identical to.
-fn output_of_row(z: ArrayView1<f64>, a: ArrayView1<f64>, act: Activation) -> f64 {
+/// `Iterator::sum` does): the serial reference every output of
+/// `outputs_from_preactivations` is bit-identical to.
+pub fn output_of_row(z: ArrayView1<f64>, a: ArrayView1<f64>, act: Activation) -> f64 {
     z.iter()
         .zip(a.iter())
         .map(|(&zij, &aj)| aj * act.value(zij))
