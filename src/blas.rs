@@ -306,15 +306,17 @@ pub fn library() -> String {
 }
 
 /// The machine as `key=value` fields for a bench line (no spaces inside a
-/// value): CPU model, BLAS library, core and how it was chosen, BLAS threads.
+/// value): CPU model, BLAS library, core and how it was chosen, BLAS
+/// threads, and the instruction set of the crate's own kernels (`nets::isa`).
 pub fn machine_fields() -> String {
     format!(
-        "cpu={} blas={} blas_core={} blas_core_choice={} blas_threads={}",
+        "cpu={} blas={} blas_core={} blas_core_choice={} blas_threads={} kernels={}",
         cpu_model().replace(char::is_whitespace, "_"),
         library(),
         core_name(),
         core_choice(),
-        threads()
+        threads(),
+        crate::nets::isa::Isa::detect().name()
     )
 }
 
@@ -330,12 +332,13 @@ pub fn describe() -> String {
         },
     };
     format!(
-        "blas: {} core {} ({why}); CPU {} ({:?}); {} BLAS thread(s)",
+        "blas: {} core {} ({why}); CPU {} ({:?}); {} BLAS thread(s); kernels {}",
         library(),
         core_name(),
         cpu_model(),
         cpu_level(),
-        threads()
+        threads(),
+        crate::nets::isa::Isa::detect().name()
     )
 }
 
@@ -353,6 +356,10 @@ pub struct Machine {
     /// How that core was chosen (`core_choice`).
     pub blas_core_choice: String,
     pub blas_threads: usize,
+    /// Instruction set of the crate's own kernels (`nets::isa::Isa::name`;
+    /// empty in runs recorded before it was).
+    #[serde(default)]
+    pub kernels: String,
 }
 
 impl Machine {
@@ -364,6 +371,7 @@ impl Machine {
             blas_core: core_name(),
             blas_core_choice: core_choice(),
             blas_threads: threads(),
+            kernels: crate::nets::isa::Isa::detect().name().to_string(),
         }
     }
 }

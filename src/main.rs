@@ -252,6 +252,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = overfit::nets::isa::Isa::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     if cli.verbose {
         eprintln!("{}", overfit::blas::describe());
     }

@@ -8,9 +8,8 @@ use std::process::Command;
 
 use overfit::blas::{core_level, cpu_level, SimdLevel};
 
-/// `overfit bench two-layer` on a tiny problem under `env`; its line's
-/// `blas_core` and `blas_core_choice`.
-fn bench_core(env: &[(&str, &str)]) -> (String, String) {
+/// `overfit bench two-layer` on a tiny problem.
+fn tiny_bench() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_overfit"));
     cmd.args([
         "bench",
@@ -24,6 +23,12 @@ fn bench_core(env: &[(&str, &str)]) -> (String, String) {
         "--steps",
         "1",
     ]);
+    cmd
+}
+
+/// `tiny_bench` under `env`; its line's `blas_core` and `blas_core_choice`.
+fn bench_core(env: &[(&str, &str)]) -> (String, String) {
+    let mut cmd = tiny_bench();
     for var in [
         "OPENBLAS_CORETYPE",
         "OVERFIT_BLAS_CORE",
@@ -95,4 +100,44 @@ fn a_weak_core_from_the_environment_is_kept_unless_upgrade_is_asked() {
         (core.as_str(), choice.as_str()),
         ("Prescott", "switched:X->Y")
     );
+}
+
+/// `tiny_bench` with `OVERFIT_ISA` = `isa` (unset when None): its exit
+/// code, stdout and stderr.
+fn bench_with_isa(isa: Option<&str>) -> (Option<i32>, String, String) {
+    let mut cmd = tiny_bench();
+    cmd.env_remove("OVERFIT_ISA");
+    if let Some(isa) = isa {
+        cmd.env("OVERFIT_ISA", isa);
+    }
+    let out = cmd.output().expect("binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The kernels' instruction set is the CPU's best unless `OVERFIT_ISA` caps
+/// it, every bench line names it, and a name the CPU cannot run (or an
+/// unknown one) is a one-line error naming the variable, exit 2.
+#[test]
+fn the_kernels_instruction_set_is_named_and_can_be_capped() {
+    use overfit::nets::isa::Isa;
+    let (code, line, err) = bench_with_isa(None);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        line.contains(&format!(" kernels={} ", Isa::best().name()))
+            || line.ends_with(&format!(" kernels={}\n", Isa::best().name())),
+        "{line}"
+    );
+    let (code, line, err) = bench_with_isa(Some("plain"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(line.contains("kernels=plain"), "{line}");
+    for bad in ["sse9", "AVX2 "] {
+        let (code, line, err) = bench_with_isa(Some(bad));
+        assert_eq!(code, Some(2), "OVERFIT_ISA={bad:?}: {line} {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: OVERFIT_ISA="), "{err}");
+    }
 }

@@ -282,9 +282,10 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
     let field = |key: &str| header_field(&first, key);
     let mut out = String::new();
     out.push_str(&format!(
-        "Machine: {} ({:?}), {} core {} ({}), {} threads of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
+        "Machine: {} ({:?}, kernels {}), {} core {} ({}), {} threads of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
         field("cpu"),
         crate::blas::cpu_level(),
+        field("kernels"),
         field("blas"),
         field("blas_core"),
         field("blas_core_choice"),

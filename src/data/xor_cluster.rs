@@ -199,7 +199,7 @@ mod tests {
         for i in 0..dist.n {
             assert_eq!(s.y_train_clean[i] > 0.0, s.cluster_train[i] < 2);
             let axis = usize::from(s.cluster_train[i] >= 2);
-            let sign = if s.cluster_train[i] % 2 == 0 {
+            let sign = if s.cluster_train[i].is_multiple_of(2) {
                 1.0
             } else {
                 -1.0

@@ -1,31 +1,114 @@
 //! Which SIMD instruction set the hand-written kernels run with
-//! (`nets::wide`, `nets::cnn::direct`): AVX2 with FMA where the CPU reports
-//! both, otherwise the portable code. Each kernel is written once over the
-//! `Lanes` trait and instantiated for both, and the two give the same bits
-//! (every lane does the same operations in the same order, with one rounding
-//! per fused multiply-add), so the choice changes speed only.
+//! (`nets::wide`, `nets::cnn::direct`): AVX-512 (F) where the CPU reports it,
+//! else AVX2 with FMA, else the portable code. Each kernel is written once
+//! over the `Lanes` trait and instantiated for each. Every lane does the same
+//! operations in the same order, with one rounding per fused multiply-add, so
+//! a kernel whose lanes are independent gives the same bits at every width;
+//! one that sums across lanes at the end (the direct conv's dW) gives the
+//! bits of the portable lanes of the same width (`Plain<f32, 16>` for
+//! AVX-512), and agrees with the other widths to f32 rounding.
+//!
+//! `OVERFIT_ISA=plain|avx2|avx512` caps the choice (read once per process):
+//! to time one instruction set against another on the same machine, or to get
+//! the AVX2 kernels' bits on an AVX-512 machine. A name the CPU cannot run, or
+//! an unknown one, is an error at the first use (exit 2).
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
     /// Portable Rust (what the compiler's baseline target allows).
     Plain,
     /// x86-64 AVX2 + FMA, 256-bit lanes.
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// x86-64 AVX-512 F, 512-bit lanes (16 f32, 8 f64).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 impl Isa {
-    /// The best instruction set this CPU supports (std caches the CPUID query).
+    /// The instruction set the kernels use: the best this CPU supports,
+    /// capped by `OVERFIT_ISA` (see the module doc). Cached after the first call.
+    ///
+    /// # Panics
+    /// When `OVERFIT_ISA` names an unknown set or one this CPU lacks (the
+    /// binary checks it at start, `Isa::from_env`, and exits 2 instead).
     pub fn detect() -> Isa {
+        static CHOSEN: std::sync::OnceLock<Result<Isa, String>> = std::sync::OnceLock::new();
+        match CHOSEN.get_or_init(Isa::from_env) {
+            Ok(isa) => *isa,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The best instruction set this CPU supports (std caches the CPUID query).
+    pub fn best() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") {
+                return Isa::Avx512;
+            }
+            if has!("avx2") && has!("fma") {
                 return Isa::Avx2;
             }
         }
         Isa::Plain
+    }
+
+    /// Every instruction set this CPU runs, weakest first.
+    pub fn available() -> Vec<Isa> {
+        let best = Isa::best();
+        Isa::ALL.into_iter().filter(|i| *i <= best).collect()
+    }
+
+    const ALL: [Isa; Isa::COUNT] = [
+        Isa::Plain,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512,
+    ];
+    #[cfg(target_arch = "x86_64")]
+    const COUNT: usize = 3;
+    #[cfg(not(target_arch = "x86_64"))]
+    const COUNT: usize = 1;
+
+    /// The name `OVERFIT_ISA` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Plain => "plain",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// `best()`, capped by the environment variable `OVERFIT_ISA` when set
+    /// and non-empty; an error naming the variable and value otherwise.
+    pub fn from_env() -> Result<Isa, String> {
+        match std::env::var("OVERFIT_ISA") {
+            Ok(v) if !v.is_empty() => Isa::capped(&v),
+            _ => Ok(Isa::best()),
+        }
+    }
+
+    /// The set named `name`, if this CPU runs it.
+    pub fn capped(name: &str) -> Result<Isa, String> {
+        let Some(isa) = Isa::ALL.into_iter().find(|i| i.name() == name) else {
+            let names: Vec<_> = Isa::ALL.iter().map(|i| i.name()).collect();
+            return Err(format!(
+                "OVERFIT_ISA={name:?}: unknown instruction set (expected one of {})",
+                names.join(", ")
+            ));
+        };
+        if isa > Isa::best() {
+            return Err(format!(
+                "OVERFIT_ISA={name:?}: this CPU does not run it (best: {})",
+                Isa::best().name()
+            ));
+        }
+        Ok(isa)
     }
 }
 
@@ -156,15 +239,16 @@ macro_rules! plain_lanes {
 plain_lanes!(f32);
 plain_lanes!(f64);
 
-/// AVX2 + FMA registers: 8 f32 lanes (`__m256`) and 4 f64 lanes (`__m256d`).
+/// AVX2 + FMA registers, 8 f32 lanes (`__m256`) and 4 f64 lanes (`__m256d`),
+/// and AVX-512 F registers, 16 f32 lanes (`__m512`) and 8 f64 lanes (`__m512d`).
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Lanes;
     use std::arch::x86_64::*;
 
-    macro_rules! avx2_lanes {
+    macro_rules! simd_lanes {
         ($v:ty, $t:ty, $w:literal, $load:ident, $store:ident, $set1:ident, $setzero:ident,
-         $add:ident, $mul:ident, $fmadd:ident, $fnmadd:ident, $max:ident, $blendv:ident, $cmp:ident) => {
+         $add:ident, $mul:ident, $fmadd:ident, $fnmadd:ident, $max:ident, $select:ident) => {
             impl Lanes for $v {
                 type Elem = $t;
                 const WIDTH: usize = $w;
@@ -206,12 +290,12 @@ mod x86 {
                 }
                 #[inline(always)]
                 unsafe fn select_positive(z: Self, pos: Self, neg: Self) -> Self {
-                    $blendv(neg, pos, $cmp::<_CMP_GT_OQ>(z, $setzero()))
+                    $select(z, pos, neg)
                 }
             }
         };
     }
-    avx2_lanes!(
+    simd_lanes!(
         __m256,
         f32,
         8,
@@ -224,10 +308,9 @@ mod x86 {
         _mm256_fmadd_ps,
         _mm256_fnmadd_ps,
         _mm256_max_ps,
-        _mm256_blendv_ps,
-        _mm256_cmp_ps
+        select_m256
     );
-    avx2_lanes!(
+    simd_lanes!(
         __m256d,
         f64,
         4,
@@ -240,8 +323,73 @@ mod x86 {
         _mm256_fmadd_pd,
         _mm256_fnmadd_pd,
         _mm256_max_pd,
-        _mm256_blendv_pd,
-        _mm256_cmp_pd
+        select_m256d
+    );
+
+    // `if z > 0 { pos } else { neg }` per lane: AVX2 blends on a vector
+    // mask, AVX-512 on a mask register (NaN compares false: neg).
+    #[inline(always)]
+    unsafe fn select_m256(z: __m256, pos: __m256, neg: __m256) -> __m256 {
+        _mm256_blendv_ps(
+            neg,
+            pos,
+            _mm256_cmp_ps::<_CMP_GT_OQ>(z, _mm256_setzero_ps()),
+        )
+    }
+    #[inline(always)]
+    unsafe fn select_m256d(z: __m256d, pos: __m256d, neg: __m256d) -> __m256d {
+        _mm256_blendv_pd(
+            neg,
+            pos,
+            _mm256_cmp_pd::<_CMP_GT_OQ>(z, _mm256_setzero_pd()),
+        )
+    }
+    #[inline(always)]
+    unsafe fn select_m512(z: __m512, pos: __m512, neg: __m512) -> __m512 {
+        _mm512_mask_blend_ps(
+            _mm512_cmp_ps_mask::<_CMP_GT_OQ>(z, _mm512_setzero_ps()),
+            neg,
+            pos,
+        )
+    }
+    #[inline(always)]
+    unsafe fn select_m512d(z: __m512d, pos: __m512d, neg: __m512d) -> __m512d {
+        _mm512_mask_blend_pd(
+            _mm512_cmp_pd_mask::<_CMP_GT_OQ>(z, _mm512_setzero_pd()),
+            neg,
+            pos,
+        )
+    }
+
+    simd_lanes!(
+        __m512,
+        f32,
+        16,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_setzero_ps,
+        _mm512_add_ps,
+        _mm512_mul_ps,
+        _mm512_fmadd_ps,
+        _mm512_fnmadd_ps,
+        _mm512_max_ps,
+        select_m512
+    );
+    simd_lanes!(
+        __m512d,
+        f64,
+        8,
+        _mm512_loadu_pd,
+        _mm512_storeu_pd,
+        _mm512_set1_pd,
+        _mm512_setzero_pd,
+        _mm512_add_pd,
+        _mm512_mul_pd,
+        _mm512_fmadd_pd,
+        _mm512_fnmadd_pd,
+        _mm512_max_pd,
+        select_m512d
     );
 }
 
@@ -278,22 +426,20 @@ mod tests {
         }
     }
 
-    /// The AVX2 registers give the portable lanes' bits on the same inputs.
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn avx2_lanes_match_plain() {
-        use std::arch::x86_64::__m256d;
-        if Isa::detect() != Isa::Avx2 {
-            return;
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn ops<T: Lanes<Elem = f64>>(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
+    /// Each lane operation on 8 f64 inputs, stored in order (what the
+    /// instruction-set instantiations are compared on).
+    ///
+    /// # Safety
+    /// T's instruction set must be enabled; the slices hold 8 values.
+    #[inline(always)]
+    unsafe fn ops<T: Lanes<Elem = f64>>(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; 7 * 8];
+        for g in (0..8).step_by(T::WIDTH) {
             let (a, b, c) = (
-                T::load(a.as_ptr()),
-                T::load(b.as_ptr()),
-                T::load(c.as_ptr()),
+                T::load(a[g..].as_ptr()),
+                T::load(b[g..].as_ptr()),
+                T::load(c[g..].as_ptr()),
             );
-            let mut out = vec![0.0; 7 * T::WIDTH];
             let results = [
                 T::add(a, b),
                 T::mul(a, b),
@@ -304,21 +450,91 @@ mod tests {
                 T::splat(0.1),
             ];
             for (i, r) in results.iter().enumerate() {
-                r.store(out[i * T::WIDTH..].as_mut_ptr());
+                r.store(out[i * 8 + g..].as_mut_ptr());
             }
-            out
         }
-        let a = [0.1, -0.0, f64::NAN, 1e300];
-        let b = [0.3, 0.0, 2.0, 1e10];
-        let c = [-0.7, -0.0, 1.0, -1e308];
-        // SAFETY: avx2 and fma were detected; the arrays hold 4 values.
-        let (p, v) = unsafe { (ops::<Plain<f64, 4>>(&a, &b, &c), ops::<__m256d>(&a, &b, &c)) };
-        for (x, y) in p.iter().zip(&v) {
-            // NaN payloads are not part of the contract.
-            assert!(
-                x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
-                "{x} vs {y}"
-            );
+        out
+    }
+
+    /// The AVX2 and AVX-512 registers give the portable lanes' bits on the
+    /// same inputs (NaN, signed zeros, an fma that rounds once, overflow).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_lanes_match_plain() {
+        use std::arch::x86_64::{__m256d, __m512d};
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
+            ops::<__m256d>(a, b, c)
+        }
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
+            ops::<__m512d>(a, b, c)
+        }
+        let a = [
+            0.1,
+            -0.0,
+            f64::NAN,
+            1e300,
+            1.0 + 2f64.powi(-30),
+            0.0,
+            -3.0,
+            2.5,
+        ];
+        let b = [
+            0.3,
+            0.0,
+            2.0,
+            1e10,
+            1.0 + 2f64.powi(-30),
+            f64::NAN,
+            -3.0,
+            -2.5,
+        ];
+        let c = [-0.7, -0.0, 1.0, -1e308, -1.0, 1.0, 0.0, f64::INFINITY];
+        // SAFETY: the portable lanes need no instruction set; the arrays hold 8 values.
+        let plain = unsafe { ops::<Plain<f64, 4>>(&a, &b, &c) };
+        let available = Isa::available();
+        let mut checked = 0;
+        for isa in available {
+            let v = match isa {
+                Isa::Plain => continue,
+                // SAFETY: `available` lists only what the CPU reports.
+                Isa::Avx2 => unsafe { avx2(&a, &b, &c) },
+                // SAFETY: as above.
+                Isa::Avx512 => unsafe { avx512(&a, &b, &c) },
+            };
+            checked += 1;
+            for (k, (x, y)) in plain.iter().zip(&v).enumerate() {
+                // NaN payloads are not part of the contract.
+                assert!(
+                    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+                    "{isa:?}, op {} lane {}: {x} vs {y}",
+                    k / 8,
+                    k % 8
+                );
+            }
+        }
+        if checked == 0 {
+            println!("simd_lanes_match_plain: skipped, this CPU runs neither AVX2 nor AVX-512");
+        }
+    }
+
+    /// `OVERFIT_ISA` names: every available set by its name, an unknown name
+    /// and a set above the CPU's best are errors naming the variable.
+    #[test]
+    fn isa_names_cap_the_choice() {
+        for isa in Isa::available() {
+            assert_eq!(Isa::capped(isa.name()), Ok(isa));
+        }
+        let e = Isa::capped("sse9").unwrap_err();
+        assert!(
+            e.contains("OVERFIT_ISA=\"sse9\"") && e.contains("plain"),
+            "{e}"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if Isa::best() < Isa::Avx512 {
+            let e = Isa::capped("avx512").unwrap_err();
+            assert!(e.contains("does not run"), "{e}");
         }
     }
 }

@@ -41,7 +41,7 @@ pub fn to_bytes(tensors: &[Tensor], metadata: &BTreeMap<String, String>) -> Vec<
     let mut json = serde_json::to_string(&header)
         .expect("header serialises")
         .into_bytes();
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + json.len() + offset);

@@ -28,17 +28,23 @@
 //! a layer that needs dx runs its whole backward on the im2col path.
 //!
 //! SIMD: the kernels are written once over `nets::isa::Lanes` and
-//! instantiated for AVX2+FMA (chosen at run time) and for plain `[f32; 8]`
-//! arrays with `f32::mul_add`. Both round each multiply-add once and sum in the same
-//! order, so they give the same bits.
+//! instantiated for AVX-512 (two 16-lane groups a row), AVX2+FMA (four 8-lane
+//! groups), chosen at run time, and for plain `[f32; 8]` arrays with
+//! `f32::mul_add`. Every instantiation rounds each multiply-add once. The
+//! forward pass sums each output in the same order at every width, so all
+//! give the same bits. dW and db sum each lane's products along the row and
+//! then across the lanes, an order that depends on the width: the AVX2
+//! kernel gives the bits of the 8-lane portable one, the AVX-512 kernel those
+//! of the 16-lane portable one (`Plain<f32, 16>`), and the two widths agree
+//! to f32 rounding (tested against the f64 reference and the im2col path).
 
 use super::layers::Conv2d;
 use crate::nets::isa::{Isa, Lanes, Plain};
 
-/// Lanes per vector.
+/// Output columns held per row (a whole number of vectors at every width).
+const ROW: usize = 32;
+/// The narrowest lanes served (the portable and AVX2 kernels).
 const L: usize = 8;
-/// Lane groups per output row: rows 25..=32 wide.
-const V: usize = 4;
 /// Output channels held in registers at once.
 const CB: usize = 2;
 /// Kernel size served.
@@ -47,13 +53,13 @@ const K: usize = 5;
 /// Whether `c` is served by the direct kernels (see the module doc).
 pub fn fits(c: &Conv2d) -> bool {
     let ow = c.output().w;
-    c.pad == 0 && c.k == K && c.c_out % CB == 0 && ow.div_ceil(L) == V
+    c.pad == 0 && c.k == K && c.c_out.is_multiple_of(CB) && ow.div_ceil(L) * L == ROW
 }
 
 /// Row stride of the input planes: the last lane group of a row reads up to
-/// column (V L - 1) + (k - 1).
+/// column (ROW - 1) + (k - 1).
 fn stride(c: &Conv2d) -> usize {
-    (V * L + c.k - 1).max(c.input.w)
+    (ROW + c.k - 1).max(c.input.w)
 }
 
 fn plane_len(c: &Conv2d) -> usize {
@@ -65,7 +71,7 @@ fn xp_len(c: &Conv2d) -> usize {
 }
 
 fn dyp_len(c: &Conv2d) -> usize {
-    c.c_out * c.output().h * V * L
+    c.c_out * c.output().h * ROW
 }
 
 /// Floats of scratch the direct path needs (input planes and dY planes of one image).
@@ -105,8 +111,8 @@ fn to_planes_c<const C: usize>(c: &Conv2d, x: &[f32], xp: &mut [f32]) {
 fn dy_to_planes(c: &Conv2d, dy: &[f32], dyp: &mut [f32]) {
     let o = c.output();
     let dyp = &mut dyp[..dyp_len(c)];
-    for (co, plane) in dyp.chunks_exact_mut(o.h * V * L).enumerate() {
-        for (oy, row) in plane.chunks_exact_mut(V * L).enumerate() {
+    for (co, plane) in dyp.chunks_exact_mut(o.h * ROW).enumerate() {
+        for (oy, row) in plane.chunks_exact_mut(ROW).enumerate() {
             let line = &dy[oy * o.w * o.c..(oy + 1) * o.w * o.c];
             for (d, px) in row[..o.w].iter_mut().zip(line.chunks_exact(o.c)) {
                 *d = px[co];
@@ -126,7 +132,25 @@ pub fn forward(
     scratch: &mut [f32],
     y: &mut [f32],
 ) {
-    forward_with(Isa::detect(), c, (w, bias), x, batch, scratch, y)
+    forward_on(Isa::detect(), c, (w, bias), x, batch, scratch, y)
+}
+
+/// `forward` with the kernels of the given instruction set (it must be one of
+/// `Isa::available()`; the benchmarks time each against the others).
+///
+/// # Panics
+/// When the CPU does not run `isa`.
+pub fn forward_on(
+    isa: Isa,
+    c: &Conv2d,
+    wb: (&[f32], &[f32]),
+    x: &[f32],
+    batch: usize,
+    scratch: &mut [f32],
+    y: &mut [f32],
+) {
+    assert!(isa <= Isa::best(), "{isa:?} is not available on this CPU");
+    forward_with(Kernel::of(isa), c, wb, x, batch, scratch, y)
 }
 
 /// dw = sum over the batch of dY ⋆ x and db = the sums of dY per channel
@@ -139,11 +163,56 @@ pub fn backward_params(
     scratch: &mut [f32],
     (dw, db): (&mut [f32], &mut [f32]),
 ) {
-    backward_params_with(Isa::detect(), c, x, dy, batch, scratch, (dw, db))
+    backward_params_on(Isa::detect(), c, x, dy, batch, scratch, (dw, db))
+}
+
+/// `backward_params` with the kernels of the given instruction set.
+///
+/// # Panics
+/// When the CPU does not run `isa`.
+pub fn backward_params_on(
+    isa: Isa,
+    c: &Conv2d,
+    x: &[f32],
+    dy: &[f32],
+    batch: usize,
+    scratch: &mut [f32],
+    grads: (&mut [f32], &mut [f32]),
+) {
+    assert!(isa <= Isa::best(), "{isa:?} is not available on this CPU");
+    backward_params_with(Kernel::of(isa), c, x, dy, batch, scratch, grads)
+}
+
+/// Which instantiation of the kernels runs: an instruction set, or portable
+/// lanes of a given width (the reference each SIMD width is tested against).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kernel {
+    /// `Plain<f32, 8>`, four groups a row: the AVX2 kernel's bits.
+    Plain8,
+    /// `Plain<f32, 16>`, two groups a row: the AVX-512 kernel's bits (run
+    /// only by the tests, as that kernel's reference).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Plain16,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Kernel {
+    fn of(isa: Isa) -> Kernel {
+        match isa {
+            Isa::Plain => Kernel::Plain8,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Kernel::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Kernel::Avx512,
+        }
+    }
 }
 
 fn forward_with(
-    isa: Isa,
+    kernel: Kernel,
     c: &Conv2d,
     (w, bias): (&[f32], &[f32]),
     x: &[f32],
@@ -158,19 +227,25 @@ fn forward_with(
         let xp = &mut scratch[..xp_len(c)];
         to_planes(c, &x[b * i.len()..(b + 1) * i.len()], xp);
         let yb = &mut y[b * o.len()..(b + 1) * o.len()];
-        match isa {
+        let wb = (w, bias);
+        match kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is chosen only when the CPU reports avx2 and fma;
             // the buffer lengths were asserted above.
-            Isa::Avx2 => unsafe { avx2::forward_image(c, (w, bias), xp, yb) },
+            Kernel::Avx2 => unsafe { avx2::forward_image(c, wb, xp, yb) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::Avx512` only when the CPU reports avx512f; lengths as above.
+            Kernel::Avx512 => unsafe { avx512::forward_image(c, wb, xp, yb) },
             // SAFETY: as above (lengths).
-            Isa::Plain => unsafe { forward_image::<Plain<f32, L>>(c, (w, bias), xp, yb) },
+            Kernel::Plain8 => unsafe { forward_image::<Plain<f32, 8>, 4, 2>(c, wb, xp, yb) },
+            // SAFETY: as above (lengths).
+            Kernel::Plain16 => unsafe { forward_image::<Plain<f32, 16>, 2, 6>(c, wb, xp, yb) },
         }
     }
 }
 
 fn backward_params_with(
-    isa: Isa,
+    kernel: Kernel,
     c: &Conv2d,
     x: &[f32],
     dy: &[f32],
@@ -188,63 +263,96 @@ fn backward_params_with(
         let (xp, dyp) = scratch.split_at_mut(xp_len(c));
         to_planes(c, &x[b * i.len()..(b + 1) * i.len()], xp);
         dy_to_planes(c, &dy[b * o.len()..(b + 1) * o.len()], dyp);
-        match isa {
+        let grads = (&mut *dw, &mut *db);
+        match kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `forward_with`.
-            Isa::Avx2 => unsafe { avx2::params_image(c, xp, dyp, (dw, db)) },
+            Kernel::Avx2 => unsafe { avx2::params_image(c, xp, dyp, grads) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as in `forward_with`.
+            Kernel::Avx512 => unsafe { avx512::params_image(c, xp, dyp, grads) },
             // SAFETY: lengths asserted above.
-            Isa::Plain => unsafe { params_image::<Plain<f32, L>>(c, xp, dyp, (dw, db)) },
+            Kernel::Plain8 => unsafe { params_image::<Plain<f32, 8>, 4>(c, xp, dyp, grads) },
+            // SAFETY: lengths asserted above.
+            Kernel::Plain16 => unsafe { params_image::<Plain<f32, 16>, 2>(c, xp, dyp, grads) },
         }
     }
 }
 
 /// One image: yb[oy, ox, co] = bias[co] + sum_{ci,ky,kx} w[co,ky,kx,ci] xp[ci][oy+ky][ox+kx].
+/// V groups of `T::WIDTH` lanes make a row (`V T::WIDTH = ROW`); the output
+/// channels go NB at a time while NB remain, then `CB` at a time. Each output
+/// is summed in (ci, ky, kx) order whatever the blocking, so V and NB change
+/// speed only: NB V accumulators hide the FMA latency (8 or more wanted where
+/// two FMA units each take a whole vector, as on AVX-512 Intel parts).
 ///
 /// # Safety
 /// `xp` must hold `xp_len(c)` floats, `w` `c.weight_len()`, `yb` one output image;
-/// every load stays inside its input plane because `stride >= V L + k - 1`.
+/// every load stays inside its input plane because `stride >= ROW + k - 1`.
 #[inline(always)]
-unsafe fn forward_image<T: Lanes<Elem = f32>>(
+unsafe fn forward_image<T: Lanes<Elem = f32>, const V: usize, const NB: usize>(
+    c: &Conv2d,
+    wb: (&[f32], &[f32]),
+    xp: &[f32],
+    yb: &mut [f32],
+) {
+    debug_assert!(xp.len() >= xp_len(c) && wb.0.len() >= c.weight_len());
+    debug_assert_eq!(V * T::WIDTH, ROW);
+    for oy in 0..c.output().h {
+        let mut c0 = 0;
+        while c0 + NB <= c.c_out {
+            forward_block::<T, V, NB>(c, wb, xp, yb, oy, c0);
+            c0 += NB;
+        }
+        while c0 < c.c_out {
+            forward_block::<T, V, CB>(c, wb, xp, yb, oy, c0);
+            c0 += CB;
+        }
+    }
+}
+
+/// Output row oy of channels c0..c0+B: B V vectors of accumulators.
+///
+/// # Safety
+/// As `forward_image`, and `c0 + B <= c_out`.
+#[inline(always)]
+unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
     c: &Conv2d,
     (w, bias): (&[f32], &[f32]),
     xp: &[f32],
     yb: &mut [f32],
+    oy: usize,
+    c0: usize,
 ) {
-    let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
-    debug_assert!(xp.len() >= xp_len(c) && w.len() >= c.weight_len());
-    let mut row_out = [[0.0f32; L]; V];
-    for oy in 0..o.h {
-        for c0 in (0..c.c_out).step_by(CB) {
-            let mut acc = [[T::zero(); V]; CB];
-            for (b, a) in acc.iter_mut().enumerate() {
-                *a = [T::splat(bias[c0 + b]); V];
-            }
-            for ci in 0..cin {
-                for ky in 0..K {
-                    let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
-                    for kx in 0..K {
-                        let mut xv = [T::zero(); V];
-                        for (v, x) in xv.iter_mut().enumerate() {
-                            *x = T::load(line.add(kx + v * L));
-                        }
-                        for (b, a) in acc.iter_mut().enumerate() {
-                            let wv = T::splat(w[(c0 + b) * kk + (ky * K + kx) * cin + ci]);
-                            for (a, x) in a.iter_mut().zip(&xv) {
-                                *a = T::fma(wv, *x, *a);
-                            }
-                        }
+    let (o, s, kk, cin, lw) = (c.output(), stride(c), c.patch_len(), c.input.c, T::WIDTH);
+    let mut acc = [[T::zero(); V]; B];
+    for (b, a) in acc.iter_mut().enumerate() {
+        *a = [T::splat(bias[c0 + b]); V];
+    }
+    for ci in 0..cin {
+        for ky in 0..K {
+            let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
+            for kx in 0..K {
+                let mut xv = [T::zero(); V];
+                for (v, x) in xv.iter_mut().enumerate() {
+                    *x = T::load(line.add(kx + v * lw));
+                }
+                for (b, a) in acc.iter_mut().enumerate() {
+                    let wv = T::splat(w[(c0 + b) * kk + (ky * K + kx) * cin + ci]);
+                    for (a, x) in a.iter_mut().zip(&xv) {
+                        *a = T::fma(wv, *x, *a);
                     }
                 }
             }
-            for (b, a) in acc.iter().enumerate() {
-                for (r, v) in row_out.iter_mut().zip(a) {
-                    v.store(r.as_mut_ptr());
-                }
-                let flat = row_out.as_flattened();
-                for (ox, &v) in flat[..o.w].iter().enumerate() {
-                    yb[(oy * o.w + ox) * o.c + c0 + b] = v;
-                }
-            }
+        }
+    }
+    let mut row_out = [0.0f32; ROW];
+    for (b, a) in acc.iter().enumerate() {
+        for (v, a) in a.iter().enumerate() {
+            a.store(row_out[v * lw..].as_mut_ptr());
+        }
+        for (ox, &v) in row_out[..o.w].iter().enumerate() {
+            yb[(oy * o.w + ox) * o.c + c0 + b] = v;
         }
     }
 }
@@ -254,9 +362,10 @@ unsafe fn forward_image<T: Lanes<Elem = f32>>(
 ///
 /// # Safety
 /// `xp` must hold `xp_len(c)` floats and `dyp` `dyp_len(c)` (lanes past the
-/// output width 0, so the columns past the image contribute nothing).
+/// output width 0, so the columns past the image contribute nothing);
+/// `V T::WIDTH = ROW`.
 #[inline(always)]
-unsafe fn params_image<T: Lanes<Elem = f32>>(
+unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize>(
     c: &Conv2d,
     xp: &[f32],
     dyp: &[f32],
@@ -264,8 +373,10 @@ unsafe fn params_image<T: Lanes<Elem = f32>>(
 ) {
     let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
     debug_assert!(xp.len() >= xp_len(c) && dyp.len() >= dyp_len(c));
-    let drow = V * L;
-    let mut lanes = [0.0f32; L];
+    debug_assert_eq!(V * T::WIDTH, ROW);
+    let lw = T::WIDTH;
+    let mut lanes = [0.0f32; ROW];
+    let lanes = &mut lanes[..lw];
     for c0 in (0..c.c_out).step_by(CB) {
         for ci in 0..cin {
             for ky in 0..K {
@@ -277,7 +388,7 @@ unsafe fn params_image<T: Lanes<Elem = f32>>(
                     for v in 0..V {
                         let mut d = [T::zero(); CB];
                         for (b, d) in d.iter_mut().enumerate() {
-                            *d = T::load(dyp.as_ptr().add(((c0 + b) * o.h + oy) * drow + v * L));
+                            *d = T::load(dyp.as_ptr().add(((c0 + b) * o.h + oy) * ROW + v * lw));
                         }
                         if with_bias {
                             for (a, d) in bias_acc.iter_mut().zip(&d) {
@@ -285,7 +396,7 @@ unsafe fn params_image<T: Lanes<Elem = f32>>(
                             }
                         }
                         for kx in 0..K {
-                            let xr = T::load(line.add(kx + v * L));
+                            let xr = T::load(line.add(kx + v * lw));
                             for (a, d) in acc.iter_mut().zip(&d) {
                                 a[kx] = T::fma(*d, xr, a[kx]);
                             }
@@ -309,45 +420,114 @@ unsafe fn params_image<T: Lanes<Elem = f32>>(
     }
 }
 
+/// The kernels instantiated for one instruction set, inside a function
+/// with that set enabled (so the lane operations inline as instructions).
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::Conv2d;
-    use std::arch::x86_64::*;
+macro_rules! simd_kernels {
+    ($module:ident, $features:literal, $lanes:ty, $groups:literal, $forward_block:literal) => {
+        mod $module {
+            use super::Conv2d;
+            use std::arch::x86_64::*;
 
-    /// # Safety
-    /// The CPU must support avx2 and fma; buffers as `forward_image`.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn forward_image(c: &Conv2d, wb: (&[f32], &[f32]), xp: &[f32], yb: &mut [f32]) {
-        super::forward_image::<__m256>(c, wb, xp, yb)
-    }
+            /// # Safety
+            #[doc = concat!("The CPU must support ", $features, "; buffers as `forward_image`.")]
+            #[target_feature(enable = $features)]
+            pub unsafe fn forward_image(
+                c: &Conv2d,
+                wb: (&[f32], &[f32]),
+                xp: &[f32],
+                yb: &mut [f32],
+            ) {
+                super::forward_image::<$lanes, $groups, $forward_block>(c, wb, xp, yb)
+            }
 
-    /// # Safety
-    /// The CPU must support avx2 and fma; buffers as `params_image`.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn params_image(
-        c: &Conv2d,
-        xp: &[f32],
-        dyp: &[f32],
-        grads: (&mut [f32], &mut [f32]),
-    ) {
-        super::params_image::<__m256>(c, xp, dyp, grads)
-    }
+            /// # Safety
+            #[doc = concat!("The CPU must support ", $features, "; buffers as `params_image`.")]
+            #[target_feature(enable = $features)]
+            pub unsafe fn params_image(
+                c: &Conv2d,
+                xp: &[f32],
+                dyp: &[f32],
+                grads: (&mut [f32], &mut [f32]),
+            ) {
+                super::params_image::<$lanes, $groups>(c, xp, dyp, grads)
+            }
+        }
+    };
 }
+#[cfg(target_arch = "x86_64")]
+simd_kernels!(avx2, "avx2,fma", __m256, 4, 2);
+#[cfg(target_arch = "x86_64")]
+simd_kernels!(avx512, "avx512f", __m512, 2, 6);
 
-/// Test hooks: run one path explicitly, so the tests compare the portable
-/// and the AVX2 lanes bit for bit.
+/// Test hooks: run one instantiation explicitly, so the tests compare each
+/// instruction set with the portable lanes of its width, bit for bit.
 #[cfg(test)]
 pub mod testing {
     use super::*;
 
-    /// `forward` with the portable lanes.
-    pub fn forward_plain(c: &Conv2d, wb: (&[f32], &[f32]), x: &[f32], batch: usize, y: &mut [f32]) {
-        let mut scratch = vec![0.0; scratch_len(c)];
-        forward_with(Isa::Plain, c, wb, x, batch, &mut scratch, y)
+    /// The instantiations this CPU can run, each with the portable one that
+    /// must give its bits: `(name, kernel, portable twin)`.
+    pub fn kernels() -> Vec<(&'static str, KernelChoice, KernelChoice)> {
+        let mut all = vec![
+            (
+                "portable 8",
+                KernelChoice(Kernel::Plain8),
+                KernelChoice(Kernel::Plain8),
+            ),
+            (
+                "portable 16",
+                KernelChoice(Kernel::Plain16),
+                KernelChoice(Kernel::Plain16),
+            ),
+        ];
+        for isa in Isa::available() {
+            let twin = match isa {
+                Isa::Plain => continue,
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => Kernel::Plain8,
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => Kernel::Plain16,
+            };
+            all.push((
+                isa.name(),
+                KernelChoice(Kernel::of(isa)),
+                KernelChoice(twin),
+            ));
+        }
+        all
     }
 
-    /// `backward_params` with the portable lanes.
-    pub fn params_plain(
+    /// The dispatched kernel's portable twin.
+    pub fn twin_of_dispatched() -> KernelChoice {
+        let k = Kernel::of(Isa::detect());
+        kernels()
+            .into_iter()
+            .find(|(_, kernel, _)| kernel.0 == k)
+            .map(|(_, _, twin)| twin)
+            .expect("the dispatched kernel is available")
+    }
+
+    /// An instantiation of the kernels (opaque outside this module).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct KernelChoice(Kernel);
+
+    /// `forward` with the given instantiation.
+    pub fn forward(
+        k: KernelChoice,
+        c: &Conv2d,
+        wb: (&[f32], &[f32]),
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+    ) {
+        let mut scratch = vec![0.0; scratch_len(c)];
+        forward_with(k.0, c, wb, x, batch, &mut scratch, y)
+    }
+
+    /// `backward_params` with the given instantiation.
+    pub fn params(
+        k: KernelChoice,
         c: &Conv2d,
         x: &[f32],
         dy: &[f32],
@@ -355,11 +535,6 @@ pub mod testing {
         grads: (&mut [f32], &mut [f32]),
     ) {
         let mut scratch = vec![0.0; scratch_len(c)];
-        backward_params_with(Isa::Plain, c, x, dy, batch, &mut scratch, grads)
-    }
-
-    /// Whether the AVX2 path runs on this machine.
-    pub fn avx2_available() -> bool {
-        !matches!(Isa::detect(), Isa::Plain)
+        backward_params_with(k.0, c, x, dy, batch, &mut scratch, grads)
     }
 }

@@ -1,6 +1,6 @@
 //! The fused GD kernel of `nets::wide` on one block of neurons, written once
-//! over `nets::isa::Lanes` and instantiated for the portable lanes and for
-//! AVX2+FMA (explicit registers: left to itself, the compiler's loop
+//! over `nets::isa::Lanes` and instantiated for the portable lanes, for
+//! AVX2+FMA and for AVX-512 (explicit registers: left to itself, the compiler's loop
 //! vectoriser vectorises the forward pass across samples, with gathers).
 //! Every lane does the same operations in the same order for its neuron, so
 //! the bits do not depend on the instruction set or the vector width.
@@ -74,7 +74,7 @@ unsafe fn block_kernel<T: Lanes<Elem = f64>, const D: usize>(block: Block<'_>) {
             && acc.len() >= n * LANES
             && x.len() == n * D
             && bsize % LANES == 0
-            && LANES % T::WIDTH == 0
+            && LANES.is_multiple_of(T::WIDTH)
     );
     let pa = params.as_mut_ptr();
     let pacc = acc.as_mut_ptr();
@@ -132,6 +132,21 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::Block;
+    use std::arch::x86_64::__m512d;
+
+    /// `block_kernel` with 8 neurons per AVX-512 register.
+    ///
+    /// # Safety
+    /// The CPU must support avx512f.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn kernel<const D: usize>(block: Block<'_>) {
+        super::block_kernel::<__m512d, D>(block)
+    }
+}
+
 macro_rules! isa_variants {
     ($($d:literal),*) => {
         /// Run the kernel for input dimension `d` with the given ISA.
@@ -141,6 +156,9 @@ macro_rules! isa_variants {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: `Isa::Avx2` is only chosen when the CPU reports avx2 and fma.
                     Isa::Avx2 => unsafe { avx2::kernel::<$d>(block) },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: `Isa::Avx512` is only chosen when the CPU reports avx512f.
+                    Isa::Avx512 => unsafe { avx512::kernel::<$d>(block) },
                     // SAFETY: the portable lanes need no instruction set.
                     Isa::Plain => unsafe { block_kernel::<Plain<f64, LANES>, $d>(block) },
                 },)*

@@ -39,12 +39,10 @@ fn fast_step_matches_reference_and_every_isa_agrees() {
     let mut fast = WideGd::new(cfg, net.clone(), data.clone()).unwrap();
     let mut plain = WideGd::new(cfg, net.clone(), data.clone()).unwrap();
     plain.use_plain_kernel();
-    #[allow(unused_mut)]
     let mut others: Vec<WideGd> = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    if Isa::detect() == Isa::Avx2 {
-        let mut gd = WideGd::new(cfg, net, data.clone()).unwrap();
-        gd.isa = Isa::Avx2;
+    for isa in Isa::available().into_iter().filter(|i| *i != Isa::Plain) {
+        let mut gd = WideGd::new(cfg, net.clone(), data.clone()).unwrap();
+        gd.isa = isa;
         others.push(gd);
     }
     for _ in 0..5 {

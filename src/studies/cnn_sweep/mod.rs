@@ -151,7 +151,7 @@ fn train_run(
     let user_checkpoint = |epoch: usize, model: &Model| {
         if t.checkpoints
             && t.checkpoint_every > 0
-            && epoch % t.checkpoint_every == 0
+            && epoch.is_multiple_of(t.checkpoint_every)
             && epoch < epochs
         {
             checkpoint::save(

@@ -183,7 +183,7 @@ fn d_of(ratio: f64, n: usize) -> usize {
 pub fn validate(spec: &LoadedSpec) -> Result<String> {
     let s: LeakySpec = spec.study_section()?;
     let bad = |k: &str, m: String| Err(spec.bad_value(k, m));
-    if s.model.m < 2 || s.model.m % 2 != 0 {
+    if s.model.m < 2 || !s.model.m.is_multiple_of(2) {
         return bad(
             "model.m",
             "must be even and >= 2 (alternating second layer)".into(),

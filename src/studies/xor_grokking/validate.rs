@@ -74,7 +74,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "at least one [[panels]] entry (or a [grokking_map] or [theorem_sweep]) is needed",
         );
     }
-    if d.balanced && d.n % 4 != 0 {
+    if d.balanced && !d.n.is_multiple_of(4) {
         return bad(
             "data.balanced",
             &format!("needs n divisible by 4 (n = {})", d.n),

@@ -122,20 +122,45 @@ fn check_direct_conv(seed: u64, n: usize, c_in: usize, h: usize, w: usize, c_out
         "direct vs im2col db"
     );
 
-    let (mut y_plain, mut dw_plain) = (vec![0.0; n * o.len()], vec![0.0; wt.len()]);
-    let mut db_plain = vec![0.0; c_out];
-    direct::testing::forward_plain(&conv, (&wt, &bias), &x, n, &mut y_plain);
-    direct::testing::params_plain(&conv, &x, &dy, n, (&mut dw_plain, &mut db_plain));
-    // The dispatched lanes are AVX2 where the CPU has it, else the portable ones:
-    // either way the bits must agree.
-    let lanes = if direct::testing::avx2_available() {
-        "AVX2"
-    } else {
-        "portable"
-    };
-    assert_same_weights(&y_plain, &y_direct, &format!("portable vs {lanes} forward"));
-    assert_same_weights(&dw_plain, &dw_direct, &format!("portable vs {lanes} dW"));
-    assert_same_weights(&db_plain, &db_direct, &format!("portable vs {lanes} db"));
+    // The dispatched kernel gives its portable twin's bits.
+    let twin = direct::testing::twin_of_dispatched();
+    let (mut y_twin, mut dw_twin) = (vec![0.0; n * o.len()], vec![0.0; wt.len()]);
+    let mut db_twin = vec![0.0; c_out];
+    direct::testing::forward(twin, &conv, (&wt, &bias), &x, n, &mut y_twin);
+    direct::testing::params(twin, &conv, &x, &dy, n, (&mut dw_twin, &mut db_twin));
+    assert_same_weights(
+        &y_twin,
+        &y_direct,
+        &format!("{twin:?} vs dispatched forward"),
+    );
+    assert_same_weights(&dw_twin, &dw_direct, &format!("{twin:?} vs dispatched dW"));
+    assert_same_weights(&db_twin, &db_direct, &format!("{twin:?} vs dispatched db"));
+
+    // Every instantiation this CPU runs: the forward pass has the same bits at
+    // every width; dW and db those of the portable lanes of the same width,
+    // and the widths agree to f32 rounding.
+    for (name, kernel, twin) in direct::testing::kernels() {
+        let run = |k| {
+            let mut y = vec![0.0; n * o.len()];
+            let (mut dw, mut db) = (vec![0.0; wt.len()], vec![0.0; c_out]);
+            direct::testing::forward(k, &conv, (&wt, &bias), &x, n, &mut y);
+            direct::testing::params(k, &conv, &x, &dy, n, (&mut dw, &mut db));
+            (y, dw, db)
+        };
+        let (y, dw, db) = run(kernel);
+        let (_, dw_t, db_t) = run(twin);
+        assert_same_weights(&y, &y_direct, &format!("{name} forward vs dispatched"));
+        assert_same_weights(&dw, &dw_t, &format!("{name} dW vs its portable twin"));
+        assert_same_weights(&db, &db_t, &format!("{name} db vs its portable twin"));
+        assert!(
+            rel_err(&f64s(&dw), &f64s(&dw_direct)) < 1e-5,
+            "{name} dW vs dispatched"
+        );
+        assert!(
+            rel_err(&f64s(&db), &f64s(&db_direct)) < 1e-5,
+            "{name} db vs dispatched"
+        );
+    }
 }
 
 #[test]
@@ -168,7 +193,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
     fn direct_conv_matches_naive_conv(seed in 0u64..1000, n in 1usize..3, c_in in 1usize..4,
-        h in 5usize..8, w in 29usize..37, half_c_out in 1usize..4) {
+        h in 5usize..8, w in 29usize..37, half_c_out in 1usize..5) {
         check_direct_conv(seed, n, c_in, h, w, 2 * half_c_out);
     }
 
