@@ -244,14 +244,22 @@ pub const SWITCH_ENV: &str = "OVERFIT_BLAS_SWITCH";
 /// over a weaker `OPENBLAS_CORETYPE` already in the environment.
 pub const OPT_OUT_ENV: &str = "OVERFIT_BLAS_CORE";
 
+/// The user's `OPENBLAS_CORETYPE`, if set and non-empty (OpenBLAS detects
+/// the CPU itself when the variable is empty, as when it is unset).
+fn user_coretype() -> Option<String> {
+    std::env::var("OPENBLAS_CORETYPE")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
 /// How the BLAS core in use came about, for bench lines and summary.json.
 pub fn core_choice() -> String {
     if let Ok(switch) = std::env::var(SWITCH_ENV) {
         return format!("switched:{switch}");
     }
-    match std::env::var("OPENBLAS_CORETYPE") {
-        Ok(v) => format!("user:OPENBLAS_CORETYPE={v}"),
-        Err(_) => "openblas".to_string(),
+    match user_coretype() {
+        Some(v) => format!("user:OPENBLAS_CORETYPE={v}"),
+        None => "openblas".to_string(),
     }
 }
 
@@ -264,7 +272,7 @@ pub fn core_upgrade() -> Option<&'static str> {
     if mode == "keep" || std::env::var_os(SWITCH_ENV).is_some() {
         return None;
     }
-    if std::env::var_os("OPENBLAS_CORETYPE").is_some() && mode != "upgrade" {
+    if user_coretype().is_some() && mode != "upgrade" {
         return None;
     }
     let target = best_core(cpu_level(), cpu_is_amd())?;
@@ -326,9 +334,9 @@ pub fn describe() -> String {
         Ok(switch) => format!(
             "re-executed with OPENBLAS_CORETYPE ({switch}): OpenBLAS had picked a core weaker than the CPU runs; {OPT_OUT_ENV}=keep opts out"
         ),
-        Err(_) => match std::env::var("OPENBLAS_CORETYPE") {
-            Ok(v) => format!("OPENBLAS_CORETYPE={v} set by the user, kept"),
-            Err(_) => "OpenBLAS's own choice".to_string(),
+        Err(_) => match user_coretype() {
+            Some(v) => format!("OPENBLAS_CORETYPE={v} set by the user, kept"),
+            None => "OpenBLAS's own choice".to_string(),
         },
     };
     format!(

@@ -141,3 +141,14 @@ fn the_kernels_instruction_set_is_named_and_can_be_capped() {
         assert!(err.starts_with("error: OVERFIT_ISA="), "{err}");
     }
 }
+
+/// An empty `OPENBLAS_CORETYPE` is no choice (OpenBLAS detects the CPU then):
+/// the binary treats it as unset instead of recording `user:`.
+#[test]
+fn an_empty_coretype_is_not_a_user_choice() {
+    let (_, choice) = bench_core(&[("OPENBLAS_CORETYPE", "")]);
+    assert!(
+        choice == "openblas" || choice.starts_with("switched:"),
+        "{choice}"
+    );
+}
