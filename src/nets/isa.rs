@@ -20,7 +20,7 @@ pub enum Isa {
     /// x86-64 AVX2 + FMA, 256-bit lanes.
     #[cfg(target_arch = "x86_64")]
     Avx2,
-    /// x86-64 AVX-512 F, 512-bit lanes (16 f32, 8 f64).
+    /// x86-64 AVX-512 (F, BW, DQ, VL), 512-bit lanes (16 f32, 8 f64).
     #[cfg(target_arch = "x86_64")]
     Avx512,
 }
@@ -45,7 +45,9 @@ impl Isa {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") {
+            // F for the hand-written kernels; BW, DQ and VL (every AVX-512
+            // CPU since Skylake-SP has them) for the compiled passes (`per_isa!`).
+            if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
                 return Isa::Avx512;
             }
             if has!("avx2") && has!("fma") {
@@ -111,6 +113,59 @@ impl Isa {
         Ok(isa)
     }
 }
+
+/// One plain Rust function compiled once per instruction set, for the
+/// passes left to the compiler's loop vectoriser (copies, max-pool, ReLU, the
+/// SGD update): `per_isa!(fn name / name_on (args) { body })` defines
+/// `name_on(isa, args)`, which runs the body compiled with `isa`'s features
+/// enabled, and `name(args)` = `name_on(Isa::detect(), args)`. Rust never
+/// contracts a multiply and an add into an FMA nor reorders float
+/// operations, so every compilation computes the same bits; only the vector
+/// width the compiler may use changes (tested per pass). Helpers the body
+/// calls must be `#[inline(always)]` to be compiled with it.
+macro_rules! per_isa {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident / $name_on:ident
+     ($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) {
+            $name_on($crate::nets::isa::Isa::detect(), $($arg),*)
+        }
+
+        /// As the function without `_on`, compiled for the instruction set
+        /// `isa` (one of `Isa::available()`).
+        ///
+        /// # Panics
+        /// When the CPU does not run `isa`.
+        $vis fn $name_on(isa: $crate::nets::isa::Isa, $($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) {
+                body($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+            unsafe fn avx512($($arg: $ty),*) {
+                body($($arg),*)
+            }
+            assert!(
+                isa <= $crate::nets::isa::Isa::best(),
+                "{isa:?} is not available on this CPU"
+            );
+            match isa {
+                $crate::nets::isa::Isa::Plain => body($($arg),*),
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the CPU runs `isa` (asserted above).
+                $crate::nets::isa::Isa::Avx2 => unsafe { avx2($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                $crate::nets::isa::Isa::Avx512 => unsafe { avx512($($arg),*) },
+            }
+        }
+    };
+}
+pub(crate) use per_isa;
 
 /// A vector of `WIDTH` lanes of `Elem` (f32 or f64), the operations the
 /// kernels are written with. Every method rounds exactly as the scalar

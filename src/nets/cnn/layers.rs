@@ -13,6 +13,7 @@
 //! Every layer here has a naive f64 twin in `cnn::reference` that the tests
 //! compare against.
 
+use crate::nets::isa::per_isa;
 use ndarray::linalg::general_mat_mul;
 use ndarray::ArrayView2;
 
@@ -96,19 +97,23 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// Fill each of the `rows` rows of `y` (width `bias.len()`) with `bias`.
-fn broadcast_rows(bias: &[f32], rows: usize, y: &mut [f32]) {
-    for row in y[..rows * bias.len()].chunks_exact_mut(bias.len()) {
-        row.copy_from_slice(bias);
+per_isa! {
+    /// Fill each of the `rows` rows of `y` (width `bias.len()`) with `bias`.
+    pub(crate) fn broadcast_rows / broadcast_rows_on(bias: &[f32], rows: usize, y: &mut [f32]) {
+        for row in y[..rows * bias.len()].chunks_exact_mut(bias.len()) {
+            row.copy_from_slice(bias);
+        }
     }
 }
 
-/// db[j] = sum over rows of dy[row, j].
-fn column_sums(dy: &[f32], rows: usize, db: &mut [f32]) {
-    db.fill(0.0);
-    for row in dy[..rows * db.len()].chunks_exact(db.len()) {
-        for (d, &g) in db.iter_mut().zip(row) {
-            *d += g;
+per_isa! {
+    /// db[j] = sum over rows of dy[row, j] (each column summed in row order).
+    pub fn column_sums / column_sums_on(dy: &[f32], rows: usize, db: &mut [f32]) {
+        db.fill(0.0);
+        for row in dy[..rows * db.len()].chunks_exact(db.len()) {
+            for (d, &g) in db.iter_mut().zip(row) {
+                *d += g;
+            }
         }
     }
 }
@@ -154,54 +159,11 @@ impl Conv2d {
 
     /// cols[(b, oy, ox), (ky, kx, ci)] = x[b, oy+ky-pad, ox+kx-pad, ci], 0 outside the image.
     pub fn im2col(&self, x: &[f32], batch: usize, cols: &mut [f32]) {
-        let (i, o, k, pad) = (self.input, self.output(), self.k, self.pad);
-        let run = k * i.c; // one kernel row of a patch
-        let kk = self.patch_len();
-        if pad == 0 {
-            // No padding: every kernel row is one contiguous run of the input.
-            // Fixed-length copies for the course CNN's runs (5 x 3, 5 x 6).
-            match run {
-                15 => self.im2col_unpadded::<15>(x, batch, cols),
-                30 => self.im2col_unpadded::<30>(x, batch, cols),
-                _ => self.im2col_unpadded::<0>(x, batch, cols),
-            }
-            return;
-        }
-        for b in 0..batch {
-            let img = &x[b * i.len()..(b + 1) * i.len()];
-            for oy in 0..o.h {
-                for ox in 0..o.w {
-                    let row = &mut cols[((b * o.h + oy) * o.w + ox) * kk..][..kk];
-                    for ky in 0..k {
-                        let seg = &mut row[ky * run..(ky + 1) * run];
-                        let iy = (oy + ky) as isize - pad as isize;
-                        if iy < 0 || iy >= i.h as isize {
-                            seg.fill(0.0);
-                            continue;
-                        }
-                        let line = &img[iy as usize * i.w * i.c..(iy as usize + 1) * i.w * i.c];
-                        if ox >= pad && ox + k - pad <= i.w {
-                            let x0 = (ox - pad) * i.c;
-                            copy_short(seg, &line[x0..x0 + run]);
-                        } else {
-                            for kx in 0..k {
-                                let ix = (ox + kx) as isize - pad as isize;
-                                let dst = &mut seg[kx * i.c..(kx + 1) * i.c];
-                                if ix < 0 || ix >= i.w as isize {
-                                    dst.fill(0.0);
-                                } else {
-                                    let s = ix as usize * i.c;
-                                    dst.copy_from_slice(&line[s..s + i.c]);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        im2col_pass(self, x, batch, cols)
     }
 
     /// im2col without padding; RUN = k * c_in when known at compile time, 0 otherwise.
+    #[inline(always)]
     fn im2col_unpadded<const RUN: usize>(&self, x: &[f32], batch: usize, cols: &mut [f32]) {
         let (i, o, k) = (self.input, self.output(), self.k);
         let run = k * i.c;
@@ -228,43 +190,7 @@ impl Conv2d {
 
     /// The adjoint of im2col: dx = 0, then dx[b, oy+ky-pad, ox+kx-pad, ci] += dcols[(b,oy,ox),(ky,kx,ci)].
     pub fn col2im(&self, dcols: &[f32], batch: usize, dx: &mut [f32]) {
-        let (i, o, k, pad) = (self.input, self.output(), self.k, self.pad);
-        let kk = self.patch_len();
-        dx[..batch * i.len()].fill(0.0);
-        for b in 0..batch {
-            let img = &mut dx[b * i.len()..(b + 1) * i.len()];
-            for oy in 0..o.h {
-                for ox in 0..o.w {
-                    let row = &dcols[((b * o.h + oy) * o.w + ox) * kk..][..kk];
-                    for ky in 0..k {
-                        let iy = (oy + ky) as isize - pad as isize;
-                        if iy < 0 || iy >= i.h as isize {
-                            continue;
-                        }
-                        if ox >= pad && ox + k - pad <= i.w {
-                            // The whole kernel row lies inside: one contiguous run.
-                            let run = k * i.c;
-                            let dst = &mut img[(iy as usize * i.w + ox - pad) * i.c..][..run];
-                            for (d, &s) in dst.iter_mut().zip(&row[ky * run..(ky + 1) * run]) {
-                                *d += s;
-                            }
-                            continue;
-                        }
-                        for kx in 0..k {
-                            let ix = (ox + kx) as isize - pad as isize;
-                            if ix < 0 || ix >= i.w as isize {
-                                continue;
-                            }
-                            let dst = &mut img[(iy as usize * i.w + ix as usize) * i.c..][..i.c];
-                            let src = &row[(ky * k + kx) * i.c..][..i.c];
-                            for (d, &s) in dst.iter_mut().zip(src) {
-                                *d += s;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        col2im_pass(self, dcols, batch, dx)
     }
 
     /// Images per im2col chunk: as many as keep one chunk's cols within
@@ -405,6 +331,110 @@ impl Conv2d {
     }
 }
 
+per_isa! {
+    /// `Conv2d::im2col`.
+    pub fn im2col_pass / im2col_pass_on(
+        conv: &Conv2d,
+        x: &[f32],
+        batch: usize,
+        cols: &mut [f32],
+    ) {
+        let (i, o, k, pad) = (conv.input, conv.output(), conv.k, conv.pad);
+        let run = k * i.c; // one kernel row of a patch
+        let kk = conv.patch_len();
+        if pad == 0 {
+            // No padding: every kernel row is one contiguous run of the input.
+            // Fixed-length copies for the course CNN's runs (5 x 3, 5 x 6).
+            match run {
+                15 => conv.im2col_unpadded::<15>(x, batch, cols),
+                30 => conv.im2col_unpadded::<30>(x, batch, cols),
+                _ => conv.im2col_unpadded::<0>(x, batch, cols),
+            }
+            return;
+        }
+        for b in 0..batch {
+            let img = &x[b * i.len()..(b + 1) * i.len()];
+            for oy in 0..o.h {
+                for ox in 0..o.w {
+                    let row = &mut cols[((b * o.h + oy) * o.w + ox) * kk..][..kk];
+                    for ky in 0..k {
+                        let seg = &mut row[ky * run..(ky + 1) * run];
+                        let iy = (oy + ky) as isize - pad as isize;
+                        if iy < 0 || iy >= i.h as isize {
+                            seg.fill(0.0);
+                            continue;
+                        }
+                        let line = &img[iy as usize * i.w * i.c..(iy as usize + 1) * i.w * i.c];
+                        if ox >= pad && ox + k - pad <= i.w {
+                            let x0 = (ox - pad) * i.c;
+                            copy_short(seg, &line[x0..x0 + run]);
+                        } else {
+                            for kx in 0..k {
+                                let ix = (ox + kx) as isize - pad as isize;
+                                let dst = &mut seg[kx * i.c..(kx + 1) * i.c];
+                                if ix < 0 || ix >= i.w as isize {
+                                    dst.fill(0.0);
+                                } else {
+                                    let s = ix as usize * i.c;
+                                    dst.copy_from_slice(&line[s..s + i.c]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+per_isa! {
+    /// `Conv2d::col2im`.
+    pub fn col2im_pass / col2im_pass_on(
+        conv: &Conv2d,
+        dcols: &[f32],
+        batch: usize,
+        dx: &mut [f32],
+    ) {
+        let (i, o, k, pad) = (conv.input, conv.output(), conv.k, conv.pad);
+        let kk = conv.patch_len();
+        dx[..batch * i.len()].fill(0.0);
+        for b in 0..batch {
+            let img = &mut dx[b * i.len()..(b + 1) * i.len()];
+            for oy in 0..o.h {
+                for ox in 0..o.w {
+                    let row = &dcols[((b * o.h + oy) * o.w + ox) * kk..][..kk];
+                    for ky in 0..k {
+                        let iy = (oy + ky) as isize - pad as isize;
+                        if iy < 0 || iy >= i.h as isize {
+                            continue;
+                        }
+                        if ox >= pad && ox + k - pad <= i.w {
+                            // The whole kernel row lies inside: one contiguous run.
+                            let run = k * i.c;
+                            let dst = &mut img[(iy as usize * i.w + ox - pad) * i.c..][..run];
+                            for (d, &s) in dst.iter_mut().zip(&row[ky * run..(ky + 1) * run]) {
+                                *d += s;
+                            }
+                            continue;
+                        }
+                        for kx in 0..k {
+                            let ix = (ox + kx) as isize - pad as isize;
+                            if ix < 0 || ix >= i.w as isize {
+                                continue;
+                            }
+                            let dst = &mut img[(iy as usize * i.w + ix as usize) * i.c..][..i.c];
+                            let src = &row[(ky * k + kx) * i.c..][..i.c];
+                            for (d, &s) in dst.iter_mut().zip(src) {
+                                *d += s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Bytes of im2col scratch per chunk (about a quarter of a 1 MiB L2 cache).
 pub const COLS_BUDGET: usize = 256 * 1024;
 
@@ -424,7 +454,25 @@ impl MaxPool2 {
     }
 
     pub fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], argmax: &mut [u8]) {
-        let (i, o) = (self.input, self.output());
+        max_pool_forward(self, x, batch, y, argmax)
+    }
+
+    /// dx = 0 except dx[winner] = dy.
+    pub fn backward(&self, dy: &[f32], argmax: &[u8], batch: usize, dx: &mut [f32]) {
+        max_pool_backward(self, dy, argmax, batch, dx)
+    }
+}
+
+per_isa! {
+    /// `MaxPool2::forward`.
+    pub fn max_pool_forward / max_pool_forward_on(
+        pool: &MaxPool2,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        argmax: &mut [u8],
+    ) {
+        let (i, o) = (pool.input, pool.output());
         let c = i.c;
         for b in 0..batch {
             let img = &x[b * i.len()..];
@@ -450,10 +498,18 @@ impl MaxPool2 {
             }
         }
     }
+}
 
-    /// dx = 0 except dx[winner] = dy.
-    pub fn backward(&self, dy: &[f32], argmax: &[u8], batch: usize, dx: &mut [f32]) {
-        let (i, o) = (self.input, self.output());
+per_isa! {
+    /// `MaxPool2::backward`.
+    pub fn max_pool_backward / max_pool_backward_on(
+        pool: &MaxPool2,
+        dy: &[f32],
+        argmax: &[u8],
+        batch: usize,
+        dx: &mut [f32],
+    ) {
+        let (i, o) = (pool.input, pool.output());
         let c = i.c;
         dx[..batch * i.len()].fill(0.0);
         for b in 0..batch {
@@ -474,45 +530,63 @@ impl MaxPool2 {
 
 // ---------------------------------------------------------------- relu
 
-/// y = max(x, 0) elementwise.
-pub fn relu_forward(x: &[f32], y: &mut [f32]) {
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = v.max(0.0);
+per_isa! {
+    /// y = max(x, 0) elementwise.
+    pub fn relu_forward / relu_forward_on(x: &[f32], y: &mut [f32]) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = v.max(0.0);
+        }
     }
 }
 
-/// dx = dy where y > 0, else 0 (the subgradient 0 at 0, as PyTorch).
-pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(y) {
-        *d = if v > 0.0 { g } else { 0.0 };
+per_isa! {
+    /// dx = dy where y > 0, else 0 (the subgradient 0 at 0, as PyTorch).
+    pub fn relu_backward / relu_backward_on(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(y) {
+            *d = if v > 0.0 { g } else { 0.0 };
+        }
     }
 }
 
 // ---------------------------------------------------------------- flatten
 
-/// NHWC image -> PyTorch's flatten order: y[b, (ch*h + r)*w + col] = x[b, r, col, ch].
-pub fn flatten_forward(input: Shape, x: &[f32], batch: usize, y: &mut [f32]) {
-    let (h, w, c) = (input.h, input.w, input.c);
-    let n = input.len();
-    for b in 0..batch {
-        let (src, dst) = (&x[b * n..(b + 1) * n], &mut y[b * n..(b + 1) * n]);
-        for p in 0..h * w {
-            for ch in 0..c {
-                dst[ch * h * w + p] = src[p * c + ch];
+per_isa! {
+    /// NHWC image -> PyTorch's flatten order: y[b, (ch*h + r)*w + col] = x[b, r, col, ch].
+    pub fn flatten_forward / flatten_forward_on(
+        input: Shape,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+    ) {
+        let (h, w, c) = (input.h, input.w, input.c);
+        let n = input.len();
+        for b in 0..batch {
+            let (src, dst) = (&x[b * n..(b + 1) * n], &mut y[b * n..(b + 1) * n]);
+            for p in 0..h * w {
+                for ch in 0..c {
+                    dst[ch * h * w + p] = src[p * c + ch];
+                }
             }
         }
     }
 }
 
-/// The inverse permutation: dx[b, r, col, ch] = dy[b, (ch*h + r)*w + col].
-pub fn flatten_backward(input: Shape, dy: &[f32], batch: usize, dx: &mut [f32]) {
-    let (h, w, c) = (input.h, input.w, input.c);
-    let n = input.len();
-    for b in 0..batch {
-        let (src, dst) = (&dy[b * n..(b + 1) * n], &mut dx[b * n..(b + 1) * n]);
-        for p in 0..h * w {
-            for ch in 0..c {
-                dst[p * c + ch] = src[ch * h * w + p];
+per_isa! {
+    /// The inverse permutation: dx[b, r, col, ch] = dy[b, (ch*h + r)*w + col].
+    pub fn flatten_backward / flatten_backward_on(
+        input: Shape,
+        dy: &[f32],
+        batch: usize,
+        dx: &mut [f32],
+    ) {
+        let (h, w, c) = (input.h, input.w, input.c);
+        let n = input.len();
+        for b in 0..batch {
+            let (src, dst) = (&dy[b * n..(b + 1) * n], &mut dx[b * n..(b + 1) * n]);
+            for p in 0..h * w {
+                for ch in 0..c {
+                    dst[p * c + ch] = src[ch * h * w + p];
+                }
             }
         }
     }

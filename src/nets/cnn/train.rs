@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::backend::Backend;
 use super::model::{Images, Model, Workspace};
 use crate::error::{Error, Result};
+use crate::nets::isa::per_isa;
 use crate::rng::Rng;
 
 /// SGD hyperparameters.
@@ -39,16 +40,7 @@ impl Sgd {
 
     /// One update of `params` by `grads` (same length as at construction).
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
-        let SgdConfig {
-            lr,
-            momentum,
-            weight_decay,
-        } = self.cfg;
-        for ((w, v), &g) in params.iter_mut().zip(self.velocity.iter_mut()).zip(grads) {
-            let g = g + weight_decay * *w;
-            *v = momentum * *v + g;
-            *w -= lr * *v;
-        }
+        sgd_update(self.cfg, params, &mut self.velocity, grads)
     }
 
     /// The momentum buffer (one value per parameter).
@@ -59,6 +51,27 @@ impl Sgd {
     /// Restore a saved momentum buffer (same length).
     pub fn set_velocity(&mut self, v: &[f32]) {
         self.velocity.copy_from_slice(v);
+    }
+}
+
+per_isa! {
+    /// `Sgd::step` on flat slices: g <- grad + wd w; v <- mu v + g; w <- w - lr v.
+    pub fn sgd_update / sgd_update_on(
+        cfg: SgdConfig,
+        params: &mut [f32],
+        velocity: &mut [f32],
+        grads: &[f32],
+    ) {
+        let SgdConfig {
+            lr,
+            momentum,
+            weight_decay,
+        } = cfg;
+        for ((w, v), &g) in params.iter_mut().zip(velocity.iter_mut()).zip(grads) {
+            let g = g + weight_decay * *w;
+            *v = momentum * *v + g;
+            *w -= lr * *v;
+        }
     }
 }
 

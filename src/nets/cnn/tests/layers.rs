@@ -272,3 +272,115 @@ proptest! {
         prop_assert_eq!(correct, argmax_right);
     }
 }
+
+/// The passes compiled once per instruction set (`per_isa!`: copies,
+/// max-pool, ReLU, flatten, bias broadcast and sums, the SGD update) give
+/// the portable compilation's bits for every set this CPU runs, on data with
+/// ties, signed zeros and NaN.
+#[test]
+fn every_compiled_pass_gives_the_same_bits_on_every_instruction_set() {
+    use crate::nets::isa::Isa;
+    let mut g = rng(77);
+    let mut data = |n: usize| -> Vec<f32> {
+        let mut v = f32s(&randn(n, &mut g));
+        for (i, x) in v.iter_mut().enumerate() {
+            match i % 29 {
+                0 => *x = -0.0,
+                7 => *x = f32::NAN,
+                11 | 12 => *x = 0.25, // ties inside a pooling window
+                _ => {}
+            }
+        }
+        v
+    };
+    let batch = 3;
+    let convs = [
+        Conv2d {
+            input: Shape::new(32, 32, 3),
+            c_out: 6,
+            k: 5,
+            pad: 0,
+        },
+        Conv2d {
+            input: Shape::new(14, 14, 6),
+            c_out: 16,
+            k: 5,
+            pad: 0,
+        },
+        Conv2d {
+            input: Shape::new(9, 7, 4),
+            c_out: 5,
+            k: 3,
+            pad: 1,
+        },
+    ];
+    let pool = MaxPool2 {
+        input: Shape::new(28, 27, 6),
+    };
+    let x_pool = data(batch * pool.input.len());
+    let dy_pool = data(batch * pool.output().len());
+    let flat = Shape::new(5, 5, 16);
+    let x_flat = data(batch * flat.len());
+    let bias = data(10);
+    let dy_rows = data(7 * 10);
+    let (w0, v0, grads) = (data(1000), data(1000), data(1000));
+    let sgd = SgdConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+    };
+    let x_conv: Vec<Vec<f32>> = convs.iter().map(|c| data(batch * c.input.len())).collect();
+
+    // Every output of every pass, as f32 bits (argmax bytes widened).
+    let run = |isa: Isa| -> Vec<(String, Vec<f32>)> {
+        let mut out = Vec::new();
+        for (c, x) in convs.iter().zip(&x_conv) {
+            let mut cols = vec![0.0; c.cols_len(batch)];
+            im2col_pass_on(isa, c, x, batch, &mut cols);
+            let mut dx = vec![0.0; x.len()];
+            col2im_pass_on(isa, c, &cols, batch, &mut dx);
+            out.push((format!("im2col {c:?}"), cols));
+            out.push((format!("col2im {c:?}"), dx));
+        }
+        let mut y = vec![0.0; dy_pool.len()];
+        let mut argmax = vec![0u8; dy_pool.len()];
+        max_pool_forward_on(isa, &pool, &x_pool, batch, &mut y, &mut argmax);
+        let mut dx = vec![0.0; x_pool.len()];
+        max_pool_backward_on(isa, &pool, &dy_pool, &argmax, batch, &mut dx);
+        out.push(("max-pool y".into(), y));
+        out.push((
+            "max-pool argmax".into(),
+            argmax.iter().map(|&a| a as f32).collect(),
+        ));
+        out.push(("max-pool dx".into(), dx));
+        let mut r = vec![0.0; x_pool.len()];
+        relu_forward_on(isa, &x_pool, &mut r);
+        let mut dr = vec![0.0; x_pool.len()];
+        relu_backward_on(isa, &r, &x_pool, &mut dr);
+        out.push(("relu".into(), r));
+        out.push(("relu backward".into(), dr));
+        let mut f = vec![0.0; x_flat.len()];
+        flatten_forward_on(isa, flat, &x_flat, batch, &mut f);
+        let mut fb = vec![0.0; x_flat.len()];
+        flatten_backward_on(isa, flat, &f, batch, &mut fb);
+        out.push(("flatten".into(), f));
+        out.push(("flatten backward".into(), fb));
+        let mut rows = vec![0.0; 7 * 10];
+        broadcast_rows_on(isa, &bias, 7, &mut rows);
+        let mut sums = vec![0.0; 10];
+        column_sums_on(isa, &dy_rows, 7, &mut sums);
+        out.push(("bias rows".into(), rows));
+        out.push(("column sums".into(), sums));
+        let (mut w, mut v) = (w0.clone(), v0.clone());
+        super::super::train::sgd_update_on(isa, sgd, &mut w, &mut v, &grads);
+        out.push(("sgd w".into(), w));
+        out.push(("sgd v".into(), v));
+        out
+    };
+    let portable = run(Isa::Plain);
+    for isa in Isa::available().into_iter().filter(|i| *i != Isa::Plain) {
+        for ((what, a), (_, b)) in portable.iter().zip(run(isa)) {
+            assert_same_weights(a, &b, &format!("{what}, {isa:?} vs portable"));
+        }
+    }
+}
