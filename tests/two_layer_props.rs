@@ -3,10 +3,11 @@
 
 use ndarray::{Array1, Array2};
 use overfit::nets::activation::Activation;
+use overfit::nets::isa::Isa;
 use overfit::nets::loss::{Loss, SquareLoss};
 use overfit::nets::two_layer::{
-    loss_and_gradients, outputs_from_preactivations, reference_outputs, EngineKind, GdConfig,
-    TrainedLayers, TwoLayerGd,
+    backprop_coefficients_on, loss_and_gradients, outputs_from_preactivations, reference_outputs,
+    EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use proptest::prelude::*;
 
@@ -161,6 +162,29 @@ proptest! {
             for (p, q) in f.iter().zip(&serial) {
                 prop_assert_eq!(p.to_bits(), q.to_bits());
             }
+        }
+    }
+
+    /// The fused step core compiled for each instruction set this CPU runs
+    /// gives the portable compilation's bits: outputs, loss, G and grad_a
+    /// (Z with exact zeros, where sigma' jumps; every loss).
+    #[test]
+    fn backprop_coefficients_have_the_same_bits_on_every_instruction_set(n in 1usize..12, m in 1usize..70, seed in any::<u64>(), act in activations(), loss_pick in 0usize..4) {
+        let mut z = matrix(n, m, seed, 2.0);
+        z[[0, 0]] = 0.0;
+        let a = matrix(1, m, seed ^ 5, 1.0).row(0).to_owned();
+        let y = labels(n, seed);
+        let loss = [Loss::Logistic, Loss::Exponential, Loss::Square(SquareLoss::HalfSquare), Loss::Hinge][loss_pick];
+        let run = |isa: Isa| {
+            let (mut f, mut g, mut ga) = (Array1::zeros(n), Array2::zeros((n, m)), Array1::zeros(m));
+            let l = backprop_coefficients_on(isa, z.view(), a.view(), y.view(), act, loss, &mut f, &mut g, Some(&mut ga));
+            let mut bits = vec![l.to_bits()];
+            bits.extend(f.iter().chain(g.iter()).chain(ga.iter()).map(|v| v.to_bits()));
+            bits
+        };
+        let portable = run(Isa::Plain);
+        for isa in Isa::available() {
+            prop_assert_eq!(&run(isa), &portable, "{:?}", isa);
         }
     }
 

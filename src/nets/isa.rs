@@ -125,9 +125,9 @@ impl Isa {
 /// calls must be `#[inline(always)]` to be compiled with it.
 macro_rules! per_isa {
     ($(#[$doc:meta])* $vis:vis fn $name:ident / $name_on:ident
-     ($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+     ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
-        $vis fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             $name_on($crate::nets::isa::Isa::detect(), $($arg),*)
         }
 
@@ -136,17 +136,22 @@ macro_rules! per_isa {
         ///
         /// # Panics
         /// When the CPU does not run `isa`.
-        $vis fn $name_on(isa: $crate::nets::isa::Isa, $($arg: $ty),*) {
+        // The wrapped function's arguments plus `isa`.
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name_on(isa: $crate::nets::isa::Isa, $($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
-            fn body($($arg: $ty),*) $body
+            #[allow(clippy::too_many_arguments)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2($($arg: $ty),*) {
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
                 body($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-            unsafe fn avx512($($arg: $ty),*) {
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
                 body($($arg),*)
             }
             assert!(

@@ -25,6 +25,7 @@ use super::activation::Activation;
 use super::loss::Loss;
 use crate::blas::par_gemm;
 use crate::error::{Error, Result};
+use crate::nets::isa::per_isa;
 
 /// Which layers gradient descent moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +139,7 @@ const ROWS_AT_ONCE: usize = 4;
 /// j order from -0.0, so it is bit-identical to `output_of_row`, but
 /// `ROWS_AT_ONCE` rows are summed side by side: one row's serial sum is
 /// bound by the add latency (m dependent adds), four rows fill the pipeline.
+#[inline(always)]
 fn outputs_into(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation, f: &mut Array1<f64>) {
     let (n, m) = z.dim();
     let (Some(zs), Some(a_s)) = (z.as_slice(), a.as_slice()) else {
@@ -170,46 +172,50 @@ fn outputs_into(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation, f: &mut
     }
 }
 
-/// The fused elementwise core of one GD step, shared by both engines.
-///
-/// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
-/// L = 1/n sum_i l(f_i, y_i), and writes
-///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
-///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j), when asked.
-/// Returns L. Cost O(n m), no allocation.
-#[allow(clippy::too_many_arguments)]
-pub fn backprop_coefficients(
-    z: ArrayView2<f64>,
-    a: ArrayView1<f64>,
-    y: ArrayView1<f64>,
-    act: Activation,
-    loss: Loss,
-    f_out: &mut Array1<f64>,
-    g_out: &mut Array2<f64>,
-    mut grad_a: Option<&mut Array1<f64>>,
-) -> f64 {
-    let n = z.nrows() as f64;
-    if let Some(ga) = grad_a.as_deref_mut() {
-        ga.fill(0.0);
-    }
-    outputs_into(z, a, act, f_out);
-    let mut total = 0.0;
-    for (i, zrow) in z.outer_iter().enumerate() {
-        let fi = f_out[i];
-        total += loss.value(fi, y[i]);
-        let di = loss.derivative(fi, y[i]) / n;
-        let mut grow = g_out.row_mut(i);
-        Zip::from(&mut grow)
-            .and(&zrow)
-            .and(&a)
-            .for_each(|g, &zij, &aj| *g = di * aj * act.derivative(zij));
+per_isa! {
+    /// The fused elementwise core of one GD step, shared by both engines.
+    ///
+    /// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
+    /// L = 1/n sum_i l(f_i, y_i), and writes
+    ///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
+    ///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j), when asked.
+    /// Returns L. Cost O(n m), no allocation. Compiled once per instruction
+    /// set (`per_isa!`), every compilation with the same bits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backprop_coefficients / backprop_coefficients_on(
+        z: ArrayView2<f64>,
+        a: ArrayView1<f64>,
+        y: ArrayView1<f64>,
+        act: Activation,
+        loss: Loss,
+        f_out: &mut Array1<f64>,
+        g_out: &mut Array2<f64>,
+        grad_a: Option<&mut Array1<f64>>,
+    ) -> f64 {
+        let mut grad_a = grad_a;
+        let n = z.nrows() as f64;
         if let Some(ga) = grad_a.as_deref_mut() {
-            Zip::from(ga)
-                .and(&zrow)
-                .for_each(|ga, &zij| *ga += di * act.value(zij));
+            ga.fill(0.0);
         }
+        outputs_into(z, a, act, f_out);
+        let mut total = 0.0;
+        for (i, zrow) in z.outer_iter().enumerate() {
+            let fi = f_out[i];
+            total += loss.value(fi, y[i]);
+            let di = loss.derivative(fi, y[i]) / n;
+            let mut grow = g_out.row_mut(i);
+            Zip::from(&mut grow)
+                .and(&zrow)
+                .and(&a)
+                .for_each(|g, &zij, &aj| *g = di * aj * act.derivative(zij));
+            if let Some(ga) = grad_a.as_deref_mut() {
+                Zip::from(ga)
+                    .and(&zrow)
+                    .for_each(|ga, &zij| *ga += di * act.value(zij));
+            }
+        }
+        total / n
     }
-    total / n
 }
 
 /// Loss and exact gradients (dL/dW, dL/da) of the network (W, a) on (X, y),
