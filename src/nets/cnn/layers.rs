@@ -474,26 +474,27 @@ per_isa! {
     ) {
         let (i, o) = (pool.input, pool.output());
         let c = i.c;
-        for b in 0..batch {
-            let img = &x[b * i.len()..];
-            for oy in 0..o.h {
-                for ox in 0..o.w {
-                    let at = |dy: usize, dx: usize| ((2 * oy + dy) * i.w + 2 * ox + dx) * c;
-                    let (p0, p1, p2, p3) = (at(0, 0), at(0, 1), at(1, 0), at(1, 1));
-                    let out = ((b * o.h + oy) * o.w + ox) * c;
-                    for ch in 0..c {
-                        let v = [img[p0 + ch], img[p1 + ch], img[p2 + ch], img[p3 + ch]];
-                        let mut best = 0u8;
-                        let mut m = v[0];
-                        for (q, &vq) in v.iter().enumerate().skip(1) {
-                            if vq > m {
-                                m = vq;
-                                best = q as u8;
-                            }
-                        }
-                        y[out + ch] = m;
-                        argmax[out + ch] = best;
-                    }
+        let line = i.w * c;
+        let outputs = y[..batch * o.len()].chunks_exact_mut(o.w * c);
+        let winners = argmax[..batch * o.len()].chunks_exact_mut(o.w * c);
+        for (r, (y_row, arg_row)) in outputs.zip(winners).enumerate() {
+            let (b, oy) = (r / o.h, r % o.h);
+            let top = &x[b * i.len() + 2 * oy * line..][..line];
+            let bottom = &x[b * i.len() + (2 * oy + 1) * line..][..line];
+            let pixels = y_row.chunks_exact_mut(c).zip(arg_row.chunks_exact_mut(c));
+            for (ox, (y_px, arg_px)) in pixels.enumerate() {
+                let (t, u) = top[2 * ox * c..][..2 * c].split_at(c);
+                let (v, w) = bottom[2 * ox * c..][..2 * c].split_at(c);
+                let window = t.iter().zip(u).zip(v).zip(w);
+                for ((((&v0, &v1), &v2), &v3), (m, best)) in window.zip(y_px.iter_mut().zip(arg_px))
+                {
+                    // The first maximum in the order v0, v1, v2, v3, without branches.
+                    let (mut mv, mut q) = (v0, 0u8);
+                    (mv, q) = if v1 > mv { (v1, 1) } else { (mv, q) };
+                    (mv, q) = if v2 > mv { (v2, 2) } else { (mv, q) };
+                    (mv, q) = if v3 > mv { (v3, 3) } else { (mv, q) };
+                    *m = mv;
+                    *best = q;
                 }
             }
         }
