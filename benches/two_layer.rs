@@ -3,15 +3,18 @@
 //! `overfit bench two-layer` times the paper-sized step; this bench tracks
 //! regressions at a size that runs in seconds. `outputs` times the step's
 //! output sums, f_i = sum_j a_j relu(Z_ij), several rows at once against the
-//! serial one-row sum they are bit-identical to, at the main job's n and m.
+//! serial one-row sum they are bit-identical to, at the main job's n and m,
+//! and the step's whole fused core compiled for each instruction set.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ndarray::{Array1, Array2};
 use overfit::nets::activation::Activation;
 use overfit::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
+use overfit::nets::isa::Isa;
 use overfit::nets::loss::Loss;
 use overfit::nets::two_layer::{
-    output_of_row, outputs_from_preactivations, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+    backprop_coefficients_on, output_of_row, outputs_from_preactivations, EngineKind, GdConfig,
+    TrainedLayers, TwoLayerGd,
 };
 use rand_distr::{Distribution, StandardNormal};
 
@@ -70,6 +73,30 @@ fn outputs(c: &mut Criterion) {
     group.bench_function("interleaved", |b| {
         b.iter(|| outputs_from_preactivations(z.view(), a.view(), act))
     });
+    group.finish();
+
+    // The whole fused core of a step (outputs, loss, G, grad_a), compiled
+    // for each instruction set this CPU runs (`per_isa!`).
+    let y = Array1::from_shape_fn(n, |i| if i % 2 == 0 { 1.0 } else { -1.0 });
+    let (mut f, mut g, mut ga) = (Array1::zeros(n), Array2::zeros((n, m)), Array1::zeros(m));
+    let mut group = c.benchmark_group(format!("backprop_coefficients_n{n}_m{m}"));
+    for isa in Isa::available() {
+        group.bench_function(isa.name(), |b| {
+            b.iter(|| {
+                backprop_coefficients_on(
+                    isa,
+                    z.view(),
+                    a.view(),
+                    y.view(),
+                    act,
+                    Loss::Logistic,
+                    &mut f,
+                    &mut g,
+                    Some(&mut ga),
+                )
+            })
+        });
+    }
     group.finish();
 }
 

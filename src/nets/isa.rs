@@ -124,11 +124,24 @@ impl Isa {
 /// width the compiler may use changes (tested per pass). Helpers the body
 /// calls must be `#[inline(always)]` to be compiled with it.
 macro_rules! per_isa {
+    // `per_isa!(up to Avx2: fn ...)`: `name` uses at most that set (for a
+    // pass whose wider compilation measured slower).
+    (up to $cap:ident: $(#[$doc:meta])* $vis:vis fn $name:ident / $name_on:ident
+     ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $crate::nets::isa::per_isa!(@define ($crate::nets::isa::Isa::detect()
+            .min($crate::nets::isa::Isa::$cap)) $(#[$doc])* $vis fn $name / $name_on
+            ($($arg: $ty),*) $(-> $ret)? $body);
+    };
     ($(#[$doc:meta])* $vis:vis fn $name:ident / $name_on:ident
+     ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $crate::nets::isa::per_isa!(@define ($crate::nets::isa::Isa::detect())
+            $(#[$doc])* $vis fn $name / $name_on ($($arg: $ty),*) $(-> $ret)? $body);
+    };
+    (@define ($chosen:expr) $(#[$doc:meta])* $vis:vis fn $name:ident / $name_on:ident
      ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            $name_on($crate::nets::isa::Isa::detect(), $($arg),*)
+            $name_on($chosen, $($arg),*)
         }
 
         /// As the function without `_on`, compiled for the instruction set
