@@ -1,6 +1,7 @@
 //! Which SIMD instruction set the hand-written kernels run with
-//! (`nets::wide`, `nets::cnn::direct`): AVX-512 (F) where the CPU reports it,
-//! else AVX2 with FMA, else the portable code. Each kernel is written once
+//! (`nets::wide`, `nets::cnn::direct`, and the passes compiled by `per_isa!`):
+//! AVX-512 (F, BW, DQ, VL, with AVX2 and FMA) where the CPU reports it, else
+//! AVX2 with FMA, else the portable code. Each kernel is written once
 //! over the `Lanes` trait and instantiated for each. Every lane does the same
 //! operations in the same order, with one rounding per fused multiply-add, so
 //! a kernel whose lanes are independent gives the same bits at every width;
@@ -11,7 +12,9 @@
 //! `OVERFIT_ISA=plain|avx2|avx512` caps the choice (read once per process):
 //! to time one instruction set against another on the same machine, or to get
 //! the AVX2 kernels' bits on an AVX-512 machine. A name the CPU cannot run, or
-//! an unknown one, is an error at the first use (exit 2).
+//! an unknown one, makes the binary exit 2 at start (`Isa::from_env`); in
+//! library use, every kernel entry point panics with the same message
+//! (`Isa::detect`).
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
@@ -47,10 +50,10 @@ impl Isa {
             use std::arch::is_x86_feature_detected as has;
             // F for the hand-written kernels; BW, DQ and VL (every AVX-512
             // CPU since Skylake-SP has them) for the compiled passes (`per_isa!`).
-            if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
-                return Isa::Avx512;
-            }
             if has!("avx2") && has!("fma") {
+                if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+                    return Isa::Avx512;
+                }
                 return Isa::Avx2;
             }
         }
@@ -75,6 +78,14 @@ impl Isa {
     #[cfg(not(target_arch = "x86_64"))]
     const COUNT: usize = 1;
 
+    /// AVX2 where the target has it, else the portable set: the cap of
+    /// `per_isa!(up to AVX2_OR_PLAIN: ...)`.
+    #[cfg(target_arch = "x86_64")]
+    pub const AVX2_OR_PLAIN: Isa = Isa::Avx2;
+    /// AVX2 where the target has it, else the portable set.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub const AVX2_OR_PLAIN: Isa = Isa::Plain;
+
     /// The name `OVERFIT_ISA` takes.
     pub fn name(self) -> &'static str {
         match self {
@@ -91,6 +102,9 @@ impl Isa {
     pub fn from_env() -> Result<Isa, String> {
         match std::env::var("OVERFIT_ISA") {
             Ok(v) if !v.is_empty() => Isa::capped(&v),
+            Err(std::env::VarError::NotUnicode(v)) => {
+                Err(format!("OVERFIT_ISA={v:?}: not valid UTF-8"))
+            }
             _ => Ok(Isa::best()),
         }
     }
@@ -120,12 +134,14 @@ impl Isa {
 /// `name_on(isa, args)`, which runs the body compiled with `isa`'s features
 /// enabled, and `name(args)` = `name_on(Isa::detect(), args)`. Rust never
 /// contracts a multiply and an add into an FMA nor reorders float
-/// operations, so every compilation computes the same bits; only the vector
-/// width the compiler may use changes (tested per pass). Helpers the body
-/// calls must be `#[inline(always)]` to be compiled with it.
+/// operations, so every compilation computes the same bits (the sign of a
+/// zero from `f32::max` and NaN payloads are not promised by the language;
+/// the tests check them per pass); only the vector width the compiler may
+/// use changes. Helpers the body calls are compiled with it only when
+/// inlined (`#[inline(always)]` makes sure).
 macro_rules! per_isa {
-    // `per_isa!(up to Avx2: fn ...)`: `name` uses at most that set (for a
-    // pass whose wider compilation measured slower).
+    // `per_isa!(up to AVX2_OR_PLAIN: fn ...)`: `name` uses at most that set
+    // (an `Isa` constant; for a pass whose wider compilation measured slower).
     (up to $cap:ident: $(#[$doc:meta])* $vis:vis fn $name:ident / $name_on:ident
      ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $crate::nets::isa::per_isa!(@define ($crate::nets::isa::Isa::detect()

@@ -173,7 +173,7 @@ fn outputs_into(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation, f: &mut
 }
 
 per_isa! {
-    up to Avx2:
+    up to AVX2_OR_PLAIN:
     /// The fused elementwise core of one GD step, shared by both engines.
     ///
     /// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss

@@ -474,6 +474,9 @@ per_isa! {
     ) {
         let (i, o) = (pool.input, pool.output());
         let c = i.c;
+        if o.is_empty() {
+            return;
+        }
         let line = i.w * c;
         let outputs = y[..batch * o.len()].chunks_exact_mut(o.w * c);
         let winners = argmax[..batch * o.len()].chunks_exact_mut(o.w * c);

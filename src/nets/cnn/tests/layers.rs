@@ -206,9 +206,14 @@ proptest! {
 
     #[test]
     fn pool_flatten_linear_match_references(seed in 0u64..1000, n in 1usize..4, c in 1usize..4,
-        h in 2usize..9, w in 2usize..9, outs in 1usize..6) {
+        h in 2usize..9, w in 2usize..9, outs in 1usize..6, ties in any::<bool>()) {
         let mut g = rng(seed);
-        let x = nchw(n, c, h, w, &mut g);
+        let mut x = nchw(n, c, h, w, &mut g);
+        if ties {
+            // A grid of 0.5: pooling windows with equal maxima, where the
+            // first maximum in row-major order must win (and get dy).
+            x.data.iter_mut().for_each(|v| *v = (*v * 2.0).round() / 2.0);
+        }
         let pool = MaxPool2 { input: Shape::new(h, w, c) };
         let o = pool.output();
         let mut y = vec![0.0; n * o.len()];
@@ -317,7 +322,24 @@ fn every_compiled_pass_gives_the_same_bits_on_every_instruction_set() {
     let pool = MaxPool2 {
         input: Shape::new(28, 27, 6),
     };
-    let x_pool = data(batch * pool.input.len());
+    // Values on a grid of 0.5 (rounding makes -0.0 too), so pooling windows
+    // hold ties, and the NaNs of `data`.
+    let x_pool: Vec<f32> = data(batch * pool.input.len())
+        .into_iter()
+        .map(|v| (v * 2.0).round() / 2.0)
+        .collect();
+    let windows_with_ties = (0..pool.output().h * pool.output().w)
+        .filter(|&p| {
+            let (oy, ox) = (p / pool.output().w, p % pool.output().w);
+            let at = |dy: usize, dx: usize| x_pool[((2 * oy + dy) * 27 + 2 * ox + dx) * 6];
+            let v = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
+            (0..4).any(|a| (a + 1..4).any(|b| v[a] == v[b]))
+        })
+        .count();
+    assert!(
+        windows_with_ties > 20,
+        "{windows_with_ties} windows with ties"
+    );
     let dy_pool = data(batch * pool.output().len());
     let flat = Shape::new(5, 5, 16);
     let x_flat = data(batch * flat.len());
