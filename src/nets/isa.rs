@@ -63,20 +63,16 @@ impl Isa {
     /// Every instruction set this CPU runs, weakest first.
     pub fn available() -> Vec<Isa> {
         let best = Isa::best();
-        Isa::ALL.into_iter().filter(|i| *i <= best).collect()
+        Isa::ALL.iter().copied().filter(|i| *i <= best).collect()
     }
 
-    const ALL: [Isa; Isa::COUNT] = [
+    const ALL: &[Isa] = &[
         Isa::Plain,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512,
     ];
-    #[cfg(target_arch = "x86_64")]
-    const COUNT: usize = 3;
-    #[cfg(not(target_arch = "x86_64"))]
-    const COUNT: usize = 1;
 
     /// AVX2 where the target has it, else the portable set: the cap of
     /// `per_isa!(up to AVX2_OR_PLAIN: ...)`.
@@ -111,7 +107,7 @@ impl Isa {
 
     /// The set named `name`, if this CPU runs it.
     pub fn capped(name: &str) -> Result<Isa, String> {
-        let Some(isa) = Isa::ALL.into_iter().find(|i| i.name() == name) else {
+        let Some(isa) = Isa::ALL.iter().copied().find(|i| i.name() == name) else {
             let names: Vec<_> = Isa::ALL.iter().map(|i| i.name()).collect();
             return Err(format!(
                 "OVERFIT_ISA={name:?}: unknown instruction set (expected one of {})",

@@ -331,7 +331,8 @@ fn every_compiled_pass_gives_the_same_bits_on_every_instruction_set() {
     let windows_with_ties = (0..pool.output().h * pool.output().w)
         .filter(|&p| {
             let (oy, ox) = (p / pool.output().w, p % pool.output().w);
-            let at = |dy: usize, dx: usize| x_pool[((2 * oy + dy) * 27 + 2 * ox + dx) * 6];
+            let (w, c) = (pool.input.w, pool.input.c);
+            let at = |dy: usize, dx: usize| x_pool[((2 * oy + dy) * w + 2 * ox + dx) * c];
             let v = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
             (0..4).any(|a| (a + 1..4).any(|b| v[a] == v[b]))
         })
