@@ -438,8 +438,10 @@ impl TwoLayerGd {
                 FirstLayer::Primal { x, w } => {
                     // W <- shrink W - lr X^T G inside the gemm (beta = shrink):
                     // no d x m gradient buffer and no extra pass over W.
-                    // Both gemms are cut over the m neurons (`par_gemm`), so the
-                    // step uses every thread and its bits do not depend on how many.
+                    // Both gemms are cut into blocks (`par_gemm`: the first by the
+                    // d rows of W, so X is packed once; the second by the m
+                    // neurons), so the step uses every thread and its bits do
+                    // not depend on how many.
                     par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
                     par_gemm(1.0, &x.view(), &w.view(), 0.0, &mut self.z.view_mut());
                 }
