@@ -15,7 +15,7 @@
 //!   evaluated through its cross-Gram v X^T and its initial projections v W(0).
 //!
 //! Neither engine allocates inside `step` beyond `par_gemm`'s short list of
-//! column blocks.
+//! blocks.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Zip};
