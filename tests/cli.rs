@@ -244,6 +244,87 @@ fn list_names_every_spec() {
     }
 }
 
+/// With `--peer`, every row's peer runs right after each of its repetitions
+/// (the dual row's too: PyTorch's primal step, timed again beside it) and
+/// each ratio pairs a repetition with its own peer. A stand-in "python"
+/// that prints fixed timings makes the ratios known.
+#[cfg(unix)]
+#[test]
+fn bench_all_pairs_every_repetition_with_a_peer_run_right_after_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("python");
+    let log = dir.path().join("calls");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> '{}'\ncase \"$1\" in\n  *cnn_train.py) echo 'peer=pytorch version=stand-in images_per_s=10' ;;\n  *) echo 'peer=pytorch version=stand-in s_per_step=3' ;;\nesac\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args([
+            "bench",
+            "all",
+            "--quick",
+            "--peer",
+            "--reps",
+            "2",
+            "--threads",
+            "1",
+        ])
+        .env("OVERFIT_PYTHON", &fake)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(table.contains("PyTorch stand-in (CPU)"), "{table}");
+    // 5 rows x 2 repetitions, each followed by its peer, in that order.
+    let raw = String::from_utf8_lossy(&o.stderr);
+    let kinds: Vec<&str> = raw
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|k| k.starts_with("bench=") || k.starts_with("peer="))
+        .collect();
+    assert_eq!(kinds.len(), 20, "{raw}");
+    for pair in kinds.chunks(2) {
+        assert!(
+            pair[0].starts_with("bench=") && pair[1] == "peer=pytorch",
+            "{raw}"
+        );
+    }
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let two_layer = calls
+        .lines()
+        .filter(|l| l.ends_with("two_layer_step.py"))
+        .count();
+    assert_eq!(
+        two_layer, 4,
+        "primal and dual rows, 2 repetitions each: {calls}"
+    );
+    // The dual row's ratios are 3 s over each of its own repetitions' times.
+    let dual_lines: Vec<f64> = raw
+        .lines()
+        .filter(|l| l.starts_with("bench=two-layer engine=dual"))
+        .map(|l| {
+            let v = l
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix("s_per_step="));
+            v.unwrap().parse().unwrap()
+        })
+        .collect();
+    let dual_row = table.lines().find(|l| l.contains("engine dual")).unwrap();
+    let ratios = dual_row.split(" | ").nth(4).unwrap();
+    let expected: Vec<String> = dual_lines
+        .iter()
+        .map(|t| format!("{:.2}x", 3.0 / t))
+        .collect();
+    assert_eq!(ratios, expected.join(" / "), "{dual_row}");
+}
+
 #[test]
 fn bench_all_prints_one_row_per_benchmark_with_its_machine() {
     let dir = tempfile::tempdir().unwrap();

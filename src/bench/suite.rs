@@ -69,17 +69,13 @@ enum Bench {
 
 struct Row {
     label: String,
+    /// Its peer is the PyTorch script of the same problem; the dual step's
+    /// is PyTorch's primal step (PyTorch has no dual), timed again right
+    /// after each dual repetition, so that every ratio pairs two timings
+    /// taken a moment apart (timings on a shared machine drift within
+    /// minutes; the dual row used to reuse the primal row's peer timings).
     bench: Bench,
-    /// The peer's row: its own script, or the row whose peer timings this one
-    /// shares (the dual step is compared with PyTorch's primal step of the
-    /// same problem, which has no dual).
-    peer: PeerOf,
     targets: Vec<Target>,
-}
-
-enum PeerOf {
-    Own,
-    RowAbove(usize),
 }
 
 impl Bench {
@@ -180,13 +176,11 @@ fn rows(opts: &SuiteOptions) -> Vec<Row> {
         Row {
             label: format!("two-layer GD step, primal, p = {p}, n = 200, m = 1000, f64"),
             bench: Bench::TwoLayer(two_layer(EngineKind::Primal, primal_steps)),
-            peer: PeerOf::Own,
             targets: vec![Target::Speedup(2.0)],
         },
         Row {
             label: "two-layer GD step, dual, same problem (peer: PyTorch's primal step)".into(),
             bench: Bench::TwoLayer(two_layer(EngineKind::Dual, dual_steps)),
-            peer: PeerOf::RowAbove(0),
             targets: vec![Target::Speedup(500.0)],
         },
         Row {
@@ -198,19 +192,16 @@ fn rows(opts: &SuiteOptions) -> Vec<Row> {
                 steps: if q { 50 } else { 1000 },
                 threads,
             }),
-            peer: PeerOf::Own,
             targets: vec![],
         },
         Row {
             label: format!("CNN (16,150,80) training, batch 4, images/s, {pixels}"),
             bench: Bench::Cnn(cnn(4, 2000, 1)),
-            peer: PeerOf::Own,
             targets: vec![Target::Speedup(4.0)],
         },
         Row {
             label: format!("CNN (16,150,80) training, batch 128, images/s, {pixels}"),
             bench: Bench::Cnn(cnn(128, 5120, 2)),
-            peer: PeerOf::Own,
             targets: vec![Target::Speedup(2.0), Target::PeakFraction(0.40)],
         },
     ]
@@ -259,7 +250,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
             let line = row.bench.run()?;
             progress(&line);
             lines.push(line);
-            if opts.peer && matches!(row.peer, PeerOf::Own) {
+            if opts.peer {
                 let (line, t) = row.bench.run_peer()?;
                 progress(&line);
                 if let Some(v) = field_of(&line, "version") {
@@ -269,9 +260,6 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
                 }
                 peers.push(t);
             }
-        }
-        if let PeerOf::RowAbove(i) = row.peer {
-            peers = theirs[i].clone();
         }
         ours.push(lines);
         theirs.push(peers);
