@@ -446,9 +446,14 @@ impl GemmCut {
 /// parallel on the current rayon pool: C is cut into blocks of rows or of
 /// columns ([`GemmCut`]), and each block is one single-threaded BLAS gemm.
 /// The blocks depend on the shapes alone, so the result is bit-identical
-/// for every thread count (tested). On the Zen and Cooperlake cores it is
-/// also bit-identical to the one-call gemm (measured on the XOR step's
-/// shapes), which other kernels need not promise. Cost 2 m k n.
+/// for every thread count (tested). A different cut can change the last
+/// bits: 256-column blocks instead of 128 changed one output's last digit
+/// in xor_theorem's quick run on the Cooperlake core, so the cut of a
+/// shape is part of what a committed run computed. The row cut was checked
+/// against the runs it could touch (every quick two-layer spec and a
+/// relu_label_noise grid with full-size cells, on the Cooperlake, SkylakeX,
+/// Haswell and Zen cores: same bytes); no committed run has an A big
+/// enough for the 4-block cut. Cost 2 m k n.
 pub fn par_gemm<T: LinalgScalar + Send + Sync>(
     alpha: T,
     a: &ArrayView2<T>,
