@@ -412,8 +412,8 @@ pub const PAR_GEMM_FEW_BLOCKS: usize = 4;
 /// Measured on the primal step (p = 40000, n = 200, m = 1000, Zen 4, core
 /// Cooperlake): W <- W - lr X^T G (C is 40000 x 1000, A = X^T) cut by
 /// columns packed X 8 times, 13% of the step (`perf`), and by rows packs it
-/// once; Z = X W cut in 4 column blocks instead of 8 made the step about
-/// 10% faster (interleaved runs).
+/// once; Z = X W cut in 4 column blocks instead of 8 made the step 4-12%
+/// faster (medians of two interleaved batches of runs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GemmCut {
     /// One gemm.
