@@ -430,12 +430,11 @@ impl GemmCut {
         if m > n && m > PAR_GEMM_COLUMNS {
             GemmCut::Rows(m.div_ceil(PAR_GEMM_ROW_BLOCKS).max(PAR_GEMM_COLUMNS))
         } else if n > PAR_GEMM_COLUMNS {
-            let few = if m * k > PAR_GEMM_BIG_OPERAND {
-                n.div_ceil(PAR_GEMM_FEW_BLOCKS)
+            if m * k > PAR_GEMM_BIG_OPERAND {
+                GemmCut::Columns(n.div_ceil(PAR_GEMM_FEW_BLOCKS).max(PAR_GEMM_COLUMNS))
             } else {
-                0
-            };
-            GemmCut::Columns(PAR_GEMM_COLUMNS.max(few))
+                GemmCut::Columns(PAR_GEMM_COLUMNS)
+            }
         } else {
             GemmCut::Whole
         }

@@ -309,13 +309,9 @@ fn bench_all_pairs_every_repetition_with_a_peer_run_right_after_it() {
     let dual_lines: Vec<f64> = raw
         .lines()
         .filter(|l| l.starts_with("bench=two-layer engine=dual"))
-        .map(|l| {
-            let v = l
-                .split_whitespace()
-                .find_map(|kv| kv.strip_prefix("s_per_step="));
-            v.unwrap().parse().unwrap()
-        })
+        .map(|l| overfit::bench::value_of(l, "s_per_step"))
         .collect();
+    assert_eq!(dual_lines.len(), 2, "{raw}");
     let dual_row = table.lines().find(|l| l.contains("engine dual")).unwrap();
     let ratios = dual_row.split(" | ").nth(4).unwrap();
     let expected: Vec<String> = dual_lines
