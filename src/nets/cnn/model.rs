@@ -484,18 +484,12 @@ impl Workspace {
     /// with their labels.
     pub fn load(&mut self, images: &Images, idx: &[usize]) {
         assert!(idx.len() <= self.capacity);
-        let s = self.input;
-        let n = s.len();
-        let plane = s.h * s.w;
+        let n = self.input.len();
         self.labels.clear();
         for (slot, &i) in idx.iter().enumerate() {
             let src = &images.pixels[i * n..(i + 1) * n];
             let dst = &mut self.acts[0][slot * n..(slot + 1) * n];
-            for p in 0..plane {
-                for ch in 0..s.c {
-                    dst[p * s.c + ch] = src[ch * plane + p];
-                }
-            }
+            chw_to_hwc(self.input.c, src, dst);
             self.labels.push(images.labels[i]);
         }
     }
@@ -503,6 +497,28 @@ impl Workspace {
     /// The input buffer (NHWC), for tests and benchmarks.
     pub fn input_mut(&mut self) -> &mut [f32] {
         &mut self.acts[0]
+    }
+}
+
+/// dst[p, ch] = src[ch, p] for one image of `c` channel planes: PyTorch's
+/// channel-major layout to NHWC. RGB has its own loop, which reads the three
+/// planes side by side without index checks.
+pub(crate) fn chw_to_hwc(c: usize, src: &[f32], dst: &mut [f32]) {
+    debug_assert_eq!(src.len(), dst.len());
+    let plane = src.len() / c;
+    if c == 3 {
+        let (red, rest) = src.split_at(plane);
+        let (green, blue) = rest.split_at(plane);
+        let pixels = dst.chunks_exact_mut(3).zip(red).zip(green).zip(blue);
+        for (((px, &r), &g), &b) in pixels {
+            px.copy_from_slice(&[r, g, b]);
+        }
+        return;
+    }
+    for (p, px) in dst.chunks_exact_mut(c).enumerate() {
+        for (ch, d) in px.iter_mut().enumerate() {
+            *d = src[ch * plane + p];
+        }
     }
 }
 

@@ -222,7 +222,8 @@ proptest! {
         let y_ref = r::maxpool2(&x);
         prop_assert!(rel_err(&Nchw::from_nhwc_f32(n, c, o.h, o.w, &y).data, &y_ref.data) < 1e-6);
         let dy = nchw(n, c, o.h, o.w, &mut g);
-        let mut dx = vec![0.0; x.data.len()];
+        // Stale values, as in a reused workspace: every dx must be written.
+        let mut dx = vec![f32::NAN; x.data.len()];
         pool.backward(&dy.to_nhwc_f32(), &arg, n, &mut dx);
         let dx_ref = r::maxpool2_backward(&x, &dy);
         prop_assert!(rel_err(&Nchw::from_nhwc_f32(n, c, h, w, &dx).data, &dx_ref.data) < 1e-6);

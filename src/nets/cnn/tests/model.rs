@@ -119,6 +119,27 @@ fn small_archs() -> Vec<Arch> {
 }
 
 #[test]
+fn channel_major_images_load_as_nhwc_for_every_channel_count() {
+    // The RGB loop and the general one, against the index formula.
+    for c in 1..=4 {
+        let (h, w) = (3, 5);
+        let plane = h * w;
+        let src: Vec<f32> = (0..c * plane).map(|v| v as f32).collect();
+        let mut dst = vec![f32::NAN; src.len()];
+        super::super::model::chw_to_hwc(c, &src, &mut dst);
+        for p in 0..plane {
+            for ch in 0..c {
+                assert_eq!(
+                    dst[p * c + ch],
+                    src[ch * plane + p],
+                    "c {c} pixel {p} channel {ch}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn model_forward_and_gradient_match_the_layer_by_layer_reference() {
     for (s, arch) in small_archs().into_iter().enumerate() {
         let mut g = rng(100 + s as u64);
