@@ -41,6 +41,42 @@ static PIN_ONE_THREAD_AT_LOAD: extern "C" fn() = pin_one_thread_at_load;
 #[cfg(target_os = "linux")]
 extern "C" fn pin_one_thread_at_load() {
     pin_one_thread();
+    let stopped = stop_server_threads();
+    SERVER_THREADS_STOPPED.store(stopped, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the load-time constructor stopped OpenBLAS's server threads.
+static SERVER_THREADS_STOPPED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Stop OpenBLAS's worker threads, which one thread never uses. The pthreads
+/// build starts them when it loads, and each spins on `sched_yield` for
+/// 2^28 cycles (about 0.1 s) before it sleeps: on a 2-core machine that took
+/// a core from the computation for the first tenth of a second of every
+/// process (`perf` of `bench cnn --batch 4 --threads 1` on the Zen 4: the
+/// server thread held a quarter as many samples as the worker). OpenBLAS's
+/// own shutdown routine (`blas_thread_shutdown_`, what it runs before a fork
+/// and at exit) joins them; a later multithreaded call would start them
+/// again, but at one thread no call does. Looked up at run time, so a serial
+/// or OpenMP OpenBLAS without it is left alone. Returns whether it ran.
+#[cfg(target_os = "linux")]
+fn stop_server_threads() -> bool {
+    // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches the
+    // libraries already loaded.
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"blas_thread_shutdown_".as_ptr()) };
+    if f.is_null() {
+        return false;
+    }
+    // SAFETY: OpenBLAS defines `int blas_thread_shutdown_(void)`; no BLAS
+    // call is in flight at load time.
+    let shutdown: extern "C" fn() -> c_int = unsafe { std::mem::transmute(f) };
+    shutdown() == 0
+}
+
+/// Whether OpenBLAS's idle worker threads were stopped at load time
+/// (`stop_server_threads`); false off Linux or without the routine.
+pub fn server_threads_stopped() -> bool {
+    SERVER_THREADS_STOPPED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Set OpenBLAS to one thread. Idempotent; the load-time constructor has
@@ -494,6 +530,27 @@ mod tests {
     fn openblas_runs_on_one_thread_from_the_start() {
         // The constructor ran before this test harness started any thread.
         assert_eq!(threads(), 1, "OpenBLAS thread count");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn openblas_server_threads_are_stopped_at_load() {
+        // SAFETY: dlsym with NUL-terminated names.
+        let symbol = |name: &CStr| unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        if symbol(c"blas_thread_shutdown_").is_null() {
+            println!("skipped: this OpenBLAS has no thread server ({})", config());
+            return;
+        }
+        assert!(
+            server_threads_stopped(),
+            "the constructor did not stop them"
+        );
+        let avail = symbol(c"blas_server_avail");
+        assert!(!avail.is_null(), "blas_server_avail not exported");
+        // SAFETY: OpenBLAS's `int blas_server_avail`, 1 while its worker
+        // threads run; written only when they start or stop.
+        let up = unsafe { std::ptr::read_volatile(avail as *const c_int) };
+        assert_eq!(up, 0, "OpenBLAS's worker threads are running");
     }
 
     #[test]
