@@ -175,20 +175,28 @@ pub fn csv_number(path: &Path, rec: &csv::StringRecord, i: usize) -> Result<f64>
 /// What theory predicts for a measured quantity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+/// A parameter that could not be computed is NaN (`is_defined` is false and
+/// the claim inconclusive), written as null in JSON and read back as NaN.
 pub enum Prediction {
     AtLeast {
+        #[serde(deserialize_with = "null_as_nan")]
         bound: f64,
     },
     AtMost {
+        #[serde(deserialize_with = "null_as_nan")]
         bound: f64,
     },
     /// |measured - value| <= tolerance.
     Near {
+        #[serde(deserialize_with = "null_as_nan")]
         value: f64,
+        #[serde(deserialize_with = "null_as_nan")]
         tolerance: f64,
     },
     Interval {
+        #[serde(deserialize_with = "null_as_nan")]
         low: f64,
+        #[serde(deserialize_with = "null_as_nan")]
         high: f64,
     },
 }
@@ -627,6 +635,35 @@ mod tests {
         // 2026-12-01 15:58:30 UTC
         assert_eq!(utc_date(1_796_140_710.0), "2026-12-01 15:58");
         assert_eq!(utc_date(f64::NAN), "unknown");
+    }
+
+    #[test]
+    fn undefined_predictions_read_back_as_written() {
+        // A 1-seed cnn_sweep writes its Table 1 intervals as [NaN, NaN]:
+        // null in JSON, which `times`, `check` and `merge` must read back.
+        let nan = f64::NAN;
+        let predictions = vec![
+            Prediction::AtLeast { bound: nan },
+            Prediction::AtMost { bound: nan },
+            Prediction::Near {
+                value: nan,
+                tolerance: nan,
+            },
+            Prediction::Interval {
+                low: nan,
+                high: nan,
+            },
+            Prediction::Interval {
+                low: 0.1,
+                high: 0.2,
+            },
+        ];
+        let json = serde_json::to_string(&predictions).unwrap();
+        assert!(json.contains("null"), "{json}");
+        let back: Vec<Prediction> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.iter().filter(|p| p.is_defined()).count(), 1);
+        assert_eq!(back[4], predictions[4]);
+        assert_eq!(back[3].describe(), predictions[3].describe());
     }
 
     #[test]
