@@ -2,8 +2,9 @@
 //! - each block between `<!-- claims DIR -->` and `<!-- /claims -->` must
 //!   equal `overfit check DIR --format markdown` of the committed
 //!   summary.json, and every committed figures/*/summary.json has its block;
-//! - the block between `<!-- times DIR -->` and `<!-- /times -->` equals
-//!   `overfit times DIR` (the study wall times, from the summaries);
+//! - each block between `<!-- times DIR -->` and `<!-- /times -->` equals
+//!   `overfit times DIR` (wall times, from the summaries: figures/ for the
+//!   committed runs, benches/results/study_times/ for timing runs);
 //! - the block between `<!-- perf FILE -->` and `<!-- /perf -->` equals the
 //!   committed FILE, the table `overfit bench all --peer --out FILE` wrote;
 //! - each block between `<!-- table CSV -->` and `<!-- /table -->` is the
@@ -121,10 +122,9 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
     let times = blocks_between(&readme, "<!-- times ", "<!-- /times -->");
     let perf = blocks_between(&readme, "<!-- perf ", "<!-- /perf -->");
     let tables = blocks_between(&readme, "<!-- table ", "<!-- /table -->");
-    assert_eq!(
-        (times.len(), perf.len()),
-        (1, 1),
-        "one times and one perf block"
+    assert!(
+        !times.is_empty() && perf.len() == 1,
+        "at least one times block and one perf block"
     );
     let all: Vec<(&str, &Block)> = claims
         .iter()
