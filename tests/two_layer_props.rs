@@ -254,3 +254,84 @@ fn divergence_is_reported() {
     assert!(matches!(err, overfit::Error::Numerical(_)));
     assert!(err.to_string().contains("step"), "{err}");
 }
+
+/// Above `PARALLEL_FROM` elements the fused core cuts its rows across the
+/// rayon pool: outputs, loss and G keep the one-thread bits (those of the
+/// serial path that also forms grad_a) on any thread count, and so does a
+/// whole dual run with weight decay, whose coefficient update is parallel too.
+#[test]
+fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
+    let in_pool = |threads: usize, job: &(dyn Fn() -> Vec<u64> + Sync)| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(job)
+    };
+    for (n, m, seed) in [(64, 600, 1u64), (203, 333, 2), (9, 4000, 3), (130, 260, 4)] {
+        let mut z = matrix(n, m, seed, 2.0);
+        z[[n - 1, 0]] = 0.0;
+        let a = matrix(1, m, seed ^ 5, 1.0).row(0).to_owned();
+        let y = labels(n, seed);
+        let isa = Isa::available().into_iter().max().unwrap();
+        let core = |with_grad_a: bool| {
+            let (mut f, mut g, mut ga) =
+                (Array1::zeros(n), Array2::zeros((n, m)), Array1::zeros(m));
+            let ga = with_grad_a.then_some(&mut ga);
+            let act = Activation::Relu;
+            let l = backprop_coefficients_on(
+                isa,
+                z.view(),
+                a.view(),
+                y.view(),
+                act,
+                Loss::Logistic,
+                &mut f,
+                &mut g,
+                ga,
+            );
+            let mut bits = vec![l.to_bits()];
+            bits.extend(f.iter().chain(g.iter()).map(|v| v.to_bits()));
+            bits
+        };
+        let serial = in_pool(1, &|| core(true));
+        for threads in [1, 2, 3, 4] {
+            assert_eq!(
+                in_pool(threads, &|| core(false)),
+                serial,
+                "n {n} m {m}: {threads} threads"
+            );
+        }
+    }
+    let (n, d, m) = (120, 30, 400);
+    let x = matrix(n, d, 7, 1.0);
+    let (w0, y) = (matrix(d, m, 8, 0.3), labels(n, 9));
+    let a0 = matrix(1, m, 10, 1.0).row(0).to_owned();
+    let run = || {
+        let cfg = GdConfig {
+            activation: Activation::Relu,
+            loss: Loss::Logistic,
+            lr: 0.5,
+            weight_decay: 0.01,
+            trained: TrainedLayers::First,
+        };
+        let mut gd = TwoLayerGd::new(
+            cfg,
+            EngineKind::Dual,
+            x.clone(),
+            y.clone(),
+            w0.clone(),
+            a0.clone(),
+        )
+        .unwrap();
+        for _ in 0..5 {
+            gd.step().unwrap();
+        }
+        let mut bits = vec![gd.train_loss().to_bits()];
+        bits.extend(gd.train_outputs().iter().map(|v| v.to_bits()));
+        bits
+    };
+    let one = in_pool(1, &run);
+    assert_eq!(in_pool(2, &run), one, "dual run on 2 threads");
+    assert_eq!(in_pool(3, &run), one, "dual run on 3 threads");
+}

@@ -15,10 +15,10 @@
 //!   evaluated through its cross-Gram v X^T and its initial projections v W(0).
 //!
 //! Neither engine allocates inside `step` beyond `par_gemm`'s short list of
-//! blocks.
+//! blocks and the n per-row losses of `backprop_coefficients`.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Zip};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
@@ -117,7 +117,7 @@ pub fn outputs_from_preactivations(
     act: Activation,
 ) -> Array1<f64> {
     let mut f = Array1::zeros(z.nrows());
-    outputs_into(z, a, act, &mut f);
+    outputs_into(z, a, act, f.view_mut());
     f
 }
 
@@ -140,7 +140,12 @@ const ROWS_AT_ONCE: usize = 4;
 /// `ROWS_AT_ONCE` rows are summed side by side: one row's serial sum is
 /// bound by the add latency (m dependent adds), four rows fill the pipeline.
 #[inline(always)]
-fn outputs_into(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation, f: &mut Array1<f64>) {
+fn outputs_into(
+    z: ArrayView2<f64>,
+    a: ArrayView1<f64>,
+    act: Activation,
+    mut f: ArrayViewMut1<f64>,
+) {
     let (n, m) = z.dim();
     let (Some(zs), Some(a_s)) = (z.as_slice(), a.as_slice()) else {
         for (fi, row) in f.iter_mut().zip(z.outer_iter()) {
@@ -172,40 +177,118 @@ fn outputs_into(z: ArrayView2<f64>, a: ArrayView1<f64>, act: Activation, f: &mut
     }
 }
 
+/// Elements of Z below which `backprop_coefficients` stays on one thread:
+/// a pass over 32768 of them takes about 10 us, several times what handing
+/// chunks to the pool costs.
+const PARALLEL_FROM: usize = 1 << 15;
+
+/// The fused elementwise core of one GD step, shared by both engines.
+///
+/// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
+/// L = 1/n sum_i l(f_i, y_i), and writes
+///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
+///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j), when asked.
+/// Returns L. Cost O(n m). Without grad_a and with n m >= `PARALLEL_FROM`,
+/// the rows are cut into one chunk per thread of the current rayon pool
+/// (`backprop_rows`); every row is computed as on one thread and the
+/// per-row losses are summed in row order, so the bits do not depend on the
+/// thread count. Compiled once per instruction set (`per_isa!`), every
+/// compilation with the same bits; it runs with AVX2 at most: the AVX-512
+/// compilation was 1.2x slower than the portable one, AVX2 1.3x faster
+/// (`cargo bench --bench two_layer -- backprop`, n = 200, m = 1000, AMD
+/// EPYC Zen 4).
+#[allow(clippy::too_many_arguments)]
+pub fn backprop_coefficients(
+    z: ArrayView2<f64>,
+    a: ArrayView1<f64>,
+    y: ArrayView1<f64>,
+    act: Activation,
+    loss: Loss,
+    f_out: &mut Array1<f64>,
+    g_out: &mut Array2<f64>,
+    grad_a: Option<&mut Array1<f64>>,
+) -> f64 {
+    let isa = crate::nets::isa::Isa::detect().min(crate::nets::isa::Isa::AVX2_OR_PLAIN);
+    backprop_coefficients_on(isa, z, a, y, act, loss, f_out, g_out, grad_a)
+}
+
+/// `backprop_coefficients` compiled for the instruction set `isa` (one of
+/// `Isa::available()`).
+///
+/// # Panics
+/// When the CPU does not run `isa`.
+#[allow(clippy::too_many_arguments)]
+pub fn backprop_coefficients_on(
+    isa: crate::nets::isa::Isa,
+    z: ArrayView2<f64>,
+    a: ArrayView1<f64>,
+    y: ArrayView1<f64>,
+    act: Activation,
+    loss: Loss,
+    f_out: &mut Array1<f64>,
+    g_out: &mut Array2<f64>,
+    grad_a: Option<&mut Array1<f64>>,
+) -> f64 {
+    let (n, m) = z.dim();
+    let mut losses = vec![0.0; n];
+    let threads = rayon::current_num_threads();
+    let rows_per_chunk = n.div_ceil(threads.max(1)).next_multiple_of(ROWS_AT_ONCE);
+    if grad_a.is_some() || threads < 2 || n * m < PARALLEL_FROM || rows_per_chunk >= n {
+        let (f, g) = (f_out.view_mut(), g_out.view_mut());
+        backprop_rows_on(isa, z, a, y, act, loss, n, f, g, &mut losses, grad_a);
+    } else {
+        let (mut f_rest, mut g_rest) = (f_out.view_mut(), g_out.view_mut());
+        let mut losses_rest = &mut losses[..];
+        rayon::scope(|scope| {
+            for r0 in (0..n).step_by(rows_per_chunk) {
+                let rows = rows_per_chunk.min(n - r0);
+                let (f, f_tail) = f_rest.split_at(Axis(0), rows);
+                let (g, g_tail) = g_rest.split_at(Axis(0), rows);
+                let (l, l_tail) = losses_rest.split_at_mut(rows);
+                (f_rest, g_rest, losses_rest) = (f_tail, g_tail, l_tail);
+                let (zc, yc) = (
+                    z.slice_move(s![r0..r0 + rows, ..]),
+                    y.slice_move(s![r0..r0 + rows]),
+                );
+                scope.spawn(move |_| {
+                    backprop_rows_on(isa, zc, a, yc, act, loss, n, f, g, l, None);
+                });
+            }
+        });
+    }
+    let total: f64 = losses.iter().fold(0.0, |t, &l| t + l);
+    total / n as f64
+}
+
 per_isa! {
     up to AVX2_OR_PLAIN:
-    /// The fused elementwise core of one GD step, shared by both engines.
-    ///
-    /// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
-    /// L = 1/n sum_i l(f_i, y_i), and writes
-    ///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
-    ///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j), when asked.
-    /// Returns L. Cost O(n m), no allocation. Compiled once per instruction
-    /// set (`per_isa!`), every compilation with the same bits; it runs with
-    /// AVX2 at most: the AVX-512 compilation was 1.2x slower than the
-    /// portable one, AVX2 1.3x faster (`cargo bench --bench two_layer --
-    /// backprop`, n = 200, m = 1000, AMD EPYC Zen 4).
-    #[allow(clippy::too_many_arguments)]
-    pub fn backprop_coefficients / backprop_coefficients_on(
+    /// `backprop_coefficients` on a block of rows of Z (`y`, `f_out`,
+    /// `g_out` and `losses` the same rows; `n` all rows of the batch, the
+    /// 1/n of the mean): writes f, G and each row's loss l(f_i, y_i), and
+    /// adds the rows' terms to grad_a when asked. (Called only through
+    /// `backprop_rows_on`, with the caller's instruction set.)
+    #[allow(clippy::too_many_arguments, dead_code)]
+    fn backprop_rows / backprop_rows_on(
         z: ArrayView2<f64>,
         a: ArrayView1<f64>,
         y: ArrayView1<f64>,
         act: Activation,
         loss: Loss,
-        f_out: &mut Array1<f64>,
-        g_out: &mut Array2<f64>,
+        n: usize,
+        f_out: ArrayViewMut1<f64>,
+        g_out: ArrayViewMut2<f64>,
+        losses: &mut [f64],
         grad_a: Option<&mut Array1<f64>>,
-    ) -> f64 {
-        let mut grad_a = grad_a;
-        let n = z.nrows() as f64;
+    ) {
+        let (mut f_out, mut g_out, mut grad_a) = (f_out, g_out, grad_a);
+        let n = n as f64;
         if let Some(ga) = grad_a.as_deref_mut() {
             ga.fill(0.0);
         }
-        outputs_into(z, a, act, f_out);
-        let mut total = 0.0;
+        outputs_into(z, a, act, f_out.view_mut());
         for (i, zrow) in z.outer_iter().enumerate() {
             let fi = f_out[i];
-            total += loss.value(fi, y[i]);
+            losses[i] = loss.value(fi, y[i]);
             let di = loss.derivative(fi, y[i]) / n;
             let mut grow = g_out.row_mut(i);
             Zip::from(&mut grow)
@@ -218,7 +301,6 @@ per_isa! {
                     .for_each(|ga, &zij| *ga += di * act.value(zij));
             }
         }
-        total / n
     }
 }
 
@@ -449,9 +531,13 @@ impl TwoLayerGd {
                     // C <- shrink C - lr G and s <- shrink s, hence
                     // Z = s Z(0) + K C moves by Z <- shrink Z - lr K G: one gemm, no copy.
                     *s *= shrink;
-                    Zip::from(&mut *c)
-                        .and(&self.g)
-                        .for_each(|c, &g| *c = shrink * *c - lr * g);
+                    let update = |c: &mut f64, &g: &f64| *c = shrink * *c - lr * g;
+                    let pairs = Zip::from(&mut *c).and(&self.g);
+                    if rayon::current_num_threads() > 1 && self.g.len() >= PARALLEL_FROM {
+                        pairs.par_for_each(update); // elementwise: the same bits
+                    } else {
+                        pairs.for_each(update);
+                    }
                     par_gemm(
                         -lr,
                         &k.view(),
