@@ -8,7 +8,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ndarray::{Array1, Array2};
+use overfit::blas::par_gemm;
 use overfit::nets::activation::Activation;
+use overfit::nets::gram_update::GramUpdate;
 use overfit::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use overfit::nets::isa::Isa;
 use overfit::nets::loss::Loss;
@@ -100,5 +102,32 @@ fn outputs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, step, outputs);
+/// The dual step's update Z <- beta Z + alpha K G at the main job's n and m:
+/// the gemm on G against the table lookup on Z's signs (`GramUpdate`).
+fn dual_update(c: &mut Criterion) {
+    let (n, m) = (200, 1000);
+    let mut rng = overfit::rng::stream(3, 0, "criterion");
+    let mut normal = || Distribution::<f64>::sample(&StandardNormal, &mut rng);
+    let x = Array2::from_shape_simple_fn((n, 400), &mut normal);
+    let k = x.dot(&x.t());
+    let z0 = Array2::from_shape_simple_fn((n, m), &mut normal);
+    let d: Vec<f64> = (0..n).map(|_| normal()).collect();
+    let a: Vec<f64> = (0..m).map(|_| normal()).collect();
+    let g = Array2::from_shape_fn((n, m), |(i, j)| {
+        d[i] * a[j] * if z0[[i, j]] > 0.0 { 1.0 } else { 0.0 }
+    });
+    let mut group = c.benchmark_group(format!("dual_update_n{n}_m{m}"));
+    let mut z = z0.clone();
+    group.bench_function("gemm", |b| {
+        b.iter(|| par_gemm(-1e-3, &k.view(), &g.view(), 1.0, &mut z.view_mut()))
+    });
+    let mut update = GramUpdate::new();
+    let mut z = z0.clone();
+    group.bench_function("table", |b| {
+        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, 0.0, 1.0, z.view_mut()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, step, outputs, dual_update);
 criterion_main!(benches);

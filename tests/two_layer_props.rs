@@ -7,7 +7,7 @@ use overfit::nets::isa::Isa;
 use overfit::nets::loss::{Loss, SquareLoss};
 use overfit::nets::two_layer::{
     backprop_coefficients_on, loss_and_gradients, outputs_from_preactivations, reference_outputs,
-    EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+    DualUpdate, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use proptest::prelude::*;
 
@@ -122,6 +122,36 @@ proptest! {
         }
         let (wp, wd) = (primal.first_layer(w0.view()), dual.first_layer(w0.view()));
         for (p, q) in wp.iter().zip(wd.iter()) {
+            prop_assert!((p - q).abs() <= 1e-10 * (1.0 + p.abs()), "weight {p} vs {q}");
+        }
+    }
+
+    /// The dual step's product K G by table lookup follows the gemm's
+    /// trajectory to rounding: ReLU and leaky ReLU (whose sigma' the table
+    /// reads from Z's signs), weight decay, either trained layer set, sizes
+    /// that are and are not multiples of the table's blocks and tiles.
+    #[test]
+    fn dual_table_update_agrees_with_the_gemm(n in 1usize..40, d in 1usize..24, m in 1usize..80, steps in 1usize..12, seed in any::<u64>(), act in activations(), loss in losses(), decay in prop_oneof![Just(0.0), 0.0f64..0.5], both in any::<bool>()) {
+        let x = matrix(n, d, seed, 1.0);
+        let w0 = matrix(d, m, seed ^ 1, 0.5);
+        let a0 = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
+        let y = labels(n, seed);
+        let trained = if both { TrainedLayers::Both } else { TrainedLayers::First };
+        let cfg = GdConfig { activation: act, loss, lr: 0.05, weight_decay: decay, trained };
+        let mut gemm = TwoLayerGd::new(cfg, EngineKind::Dual, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
+        let mut table = TwoLayerGd::new(cfg, EngineKind::Dual, x, y, w0.clone(), a0).unwrap();
+        gemm.set_dual_update(DualUpdate::Gemm);
+        table.set_dual_update(DualUpdate::Table);
+        for _ in 0..steps {
+            gemm.step().unwrap();
+            table.step().unwrap();
+        }
+        let scale = 1.0 + gemm.train_outputs().iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        for (p, q) in gemm.train_outputs().iter().zip(table.train_outputs().iter()) {
+            prop_assert!((p - q).abs() <= 1e-10 * scale, "train output {p} vs {q}");
+        }
+        let (wg, wt) = (gemm.first_layer(w0.view()), table.first_layer(w0.view()));
+        for (p, q) in wg.iter().zip(wt.iter()) {
             prop_assert!((p - q).abs() <= 1e-10 * (1.0 + p.abs()), "weight {p} vs {q}");
         }
     }
@@ -334,4 +364,30 @@ fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
     let one = in_pool(1, &run);
     assert_eq!(in_pool(2, &run), one, "dual run on 2 threads");
     assert_eq!(in_pool(3, &run), one, "dual run on 3 threads");
+}
+
+/// The dual engine takes the table update from 64 neurons, the gemm below;
+/// the primal engine has neither.
+#[test]
+fn the_dual_update_is_the_table_from_64_neurons() {
+    let (n, d) = (6, 4);
+    let x = matrix(n, d, 1, 1.0);
+    let y = labels(n, 2);
+    let cfg = GdConfig {
+        activation: Activation::Relu,
+        loss: Loss::Logistic,
+        lr: 0.1,
+        weight_decay: 0.0,
+        trained: TrainedLayers::First,
+    };
+    let engine = |kind: EngineKind, m: usize| {
+        let w0 = matrix(d, m, 3, 0.5);
+        let a0 = matrix(1, m, 4, 1.0).row(0).to_owned();
+        TwoLayerGd::new(cfg, kind, x.clone(), y.clone(), w0, a0)
+            .unwrap()
+            .dual_update()
+    };
+    assert_eq!(engine(EngineKind::Dual, 63), Some(DualUpdate::Gemm));
+    assert_eq!(engine(EngineKind::Dual, 64), Some(DualUpdate::Table));
+    assert_eq!(engine(EngineKind::Primal, 64), None);
 }

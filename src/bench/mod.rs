@@ -12,9 +12,12 @@ use crate::blas::flop_rate_fields;
 use crate::error::{Error, Result};
 use crate::memory::{Peak, F32, F64};
 use crate::nets::activation::Activation;
+use crate::nets::gram_update;
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
-use crate::nets::two_layer::{engine_cost, EngineKind, GdConfig, TrainedLayers, TwoLayerGd};
+use crate::nets::two_layer::{
+    engine_cost, DualUpdate, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+};
 use crate::studies::memory::{cnn_unit, two_layer as two_layer_peak};
 
 pub mod suite;
@@ -82,9 +85,14 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
             gd.step()?;
         }
         let per_step = t1.elapsed().as_secs_f64() / b.steps as f64;
-        let step_flops = engine_cost(b.engine, b.n, b.p, b.m, 1) - engine_cost(b.engine, b.n, b.p, b.m, 0);
+        // The flops the step performs: the dual step's product K G by table
+        // lookup counts its adds (`gram_update::adds`), not the gemm's flops.
+        let (product, step_flops) = match gd.dual_update() {
+            Some(DualUpdate::Table) => ("table", gram_update::adds(b.n, b.m)),
+            _ => ("gemm", engine_cost(b.engine, b.n, b.p, b.m, 1) - engine_cost(b.engine, b.n, b.p, b.m, 0)),
+        };
         Ok(format!(
-            "bench=two-layer engine={} p={} n={} m={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {} {}",
+            "bench=two-layer engine={} product={product} p={} n={} m={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {} {}",
             format!("{:?}", b.engine).to_lowercase(),
             b.p,
             b.n,

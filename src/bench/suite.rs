@@ -179,7 +179,7 @@ fn rows(opts: &SuiteOptions) -> Vec<Row> {
             targets: vec![Target::Speedup(2.0)],
         },
         Row {
-            label: "two-layer GD step, dual, same problem (peer: PyTorch's primal step)".into(),
+            label: "two-layer GD step, dual (K G by table lookup; its GFLOP/s count the table's adds), same problem (peer: PyTorch's primal step)".into(),
             bench: Bench::TwoLayer(two_layer(EngineKind::Dual, dual_steps)),
             targets: vec![Target::Speedup(500.0)],
         },

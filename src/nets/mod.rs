@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod cnn;
 pub mod expressivity;
+pub mod gram_update;
 pub mod init;
 pub mod isa;
 pub mod linear;

@@ -1,0 +1,441 @@
+//! The dual step's product K G when sigma' takes two values (ReLU, leaky
+//! ReLU), by table lookup (the method of four Russians) instead of a gemm.
+//!
+//! The dual engine (`two_layer`) moves the training pre-activations by
+//!     Z <- beta Z + alpha K G,   G_ij = d_i a_j sigma'(Z_ij),
+//! with K = X X^T (n x n), Z and G n x m, d_i = l'(f_i, y_i) / n. For these
+//! activations sigma'(z) = 1 for z > 0 and gamma otherwise, so with the 0/1
+//! mask M_ij = 1{Z_ij > 0}
+//!     (K G)_rj = a_j [gamma (K d)_r + (1 - gamma) Y_rj],   Y = K diag(d) M.
+//! Column j of Y is the sum of the columns of K diag(d) that column j of M
+//! selects. Cut the n summation indices into blocks of `BITS`; for each block
+//! tabulate the 2^BITS sums of its columns (each entry one vector add onto an
+//! earlier entry); then column j of Y is the sum, over the blocks, of the
+//! entry that the block's `BITS` mask bits of column j select.
+//!
+//! Cost a step: n^2 2^BITS / BITS adds for the tables and n^2 m / BITS for
+//! the lookups, against the gemm's 2 n^2 m flops: at n = 200, m = 1000 and
+//! BITS = 6, 7.6e6 adds against 8.0e7 flops. The lookups are loads of one
+//! table entry (a `TILE`-row vector, one cache line) and adds, with no
+//! gather, so their speed is the cache's: the tables of one tile (n / BITS x
+//! 2^BITS x TILE doubles, 139 KB at n = 200) stay in L2 while every column
+//! is looked up. Measured on an AMD EPYC Zen 4, one thread (`cargo bench
+//! --bench two_layer -- dual_update`): BITS = 6 was the fastest of 4..=8
+//! (0.70 ms against 0.84 at 7, 0.95 at 8, the gemm 1.78 ms in the same
+//! run); building the tables of a few blocks at a time so that the lookups
+//! hit L1, with running sums streamed through L2 instead, was slower.
+//!
+//! Every element of Z is summed in one fixed order (blocks in order, each
+//! table entry from its lowest bit up) whatever the thread count, so the
+//! bits do not depend on it; they differ from the gemm's by rounding only
+//! (`tests`: the gemm and a loop-by-loop reference against it).
+
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+
+use crate::nets::isa::per_isa;
+
+/// Summation indices per table: a table has 2^BITS entries (at most 8: a
+/// block's mask bits are one byte).
+const BITS: usize = 6;
+const ENTRIES: usize = 1 << BITS;
+/// Output rows per table entry: one AVX-512 register of f64.
+const TILE: usize = 8;
+/// Columns looked up side by side: independent add chains, and an 8 x 8
+/// block that is transposed in registers before it meets Z's rows.
+const COLUMNS_AT_ONCE: usize = 8;
+
+/// Scalar adds of one `GramUpdate::apply` on n x m: the tables (2^BITS - 1
+/// vector adds of `TILE` rows a block and tile) and the lookups (one per
+/// block but the first, a column and tile). The gemm it replaces: 2 n^2 m.
+pub fn adds(n: usize, m: usize) -> f64 {
+    let rows = n.div_ceil(TILE) * TILE;
+    let blocks = n.div_ceil(BITS);
+    (rows * blocks * (ENTRIES - 1) + rows * m * blocks.saturating_sub(1)) as f64
+}
+
+/// Scratch of `GramUpdate::apply`: one table set per worker, the mask codes.
+#[derive(Default)]
+pub struct GramUpdate {
+    tables: Vec<Vec<Table>>,
+    codes: Vec<u8>,
+    kd: Vec<f64>,
+}
+
+impl GramUpdate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Z <- beta Z + alpha K G with G_ij = d_i a_j sigma'(Z_ij) and
+    /// sigma'(z) = 1 for z > 0, gamma otherwise (NaN counts as not above 0,
+    /// as in `Activation::derivative`), read from Z before the update.
+    /// K is n x n, Z n x m in standard layout, d has n entries, a has m.
+    /// Same result as `par_gemm(alpha, K, G, beta, Z)` up to rounding.
+    /// O(n^2 (m + 2^BITS) / BITS) adds, cut into tiles of rows across the
+    /// current rayon pool.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply(
+        &mut self,
+        alpha: f64,
+        k: ArrayView2<f64>,
+        d: &[f64],
+        a: &[f64],
+        gamma: f64,
+        beta: f64,
+        z: ArrayViewMut2<f64>,
+    ) {
+        let (n, m) = z.dim();
+        assert_eq!(k.dim(), (n, n), "GramUpdate: K must be n x n");
+        assert_eq!((d.len(), a.len()), (n, m), "GramUpdate: d and a lengths");
+        let blocks = n.div_ceil(BITS);
+        self.codes.resize(blocks * m, 0);
+        mask_codes(z.view(), &mut self.codes);
+        let offset = if gamma == 0.0 {
+            None
+        } else {
+            self.kd.clear();
+            self.kd.extend(
+                k.outer_iter()
+                    .map(|row| row.iter().zip(d).map(|(&kri, &di)| kri * di).sum::<f64>()),
+            );
+            Some((self.kd.as_slice(), gamma))
+        };
+
+        let tiles = n.div_ceil(TILE);
+        let workers = rayon::current_num_threads().clamp(1, tiles.max(1));
+        let tiles_per_worker = tiles.div_ceil(workers.max(1)).max(1);
+        self.tables.resize_with(workers, Vec::new);
+        for t in &mut self.tables {
+            t.resize(blocks, [[0.0; TILE]; ENTRIES]);
+        }
+        let codes = &self.codes[..];
+        let rows_per_worker = tiles_per_worker * TILE;
+        if workers == 1 {
+            update_rows(
+                k,
+                d,
+                codes,
+                a,
+                offset,
+                alpha,
+                beta,
+                0,
+                z,
+                &mut self.tables[0],
+            );
+            return;
+        }
+        let mut rest = z;
+        rayon::scope(|scope| {
+            for (w, tables) in self.tables.iter_mut().enumerate() {
+                let r0 = w * rows_per_worker;
+                if r0 >= n {
+                    break;
+                }
+                let rows = rows_per_worker.min(n - r0);
+                let (chunk, tail) = rest.split_at(Axis(0), rows);
+                rest = tail;
+                scope.spawn(move |_| {
+                    update_rows(k, d, codes, a, offset, alpha, beta, r0, chunk, tables);
+                });
+            }
+        });
+    }
+}
+
+per_isa! {
+    /// codes[b m + j] = sum over bit < BITS of 1{Z[b BITS + bit, j] > 0} << bit:
+    /// the mask bits of block b, column j (rows past n count as 0).
+    fn mask_codes / mask_codes_on(z: ArrayView2<f64>, codes: &mut [u8]) {
+        let (n, m) = z.dim();
+        let zs = z.as_slice().expect("GramUpdate: Z in standard layout");
+        codes.fill(0);
+        for (b, block) in codes.chunks_exact_mut(m).enumerate() {
+            for bit in 0..BITS {
+                let i = b * BITS + bit;
+                if i >= n {
+                    break;
+                }
+                for (c, &zij) in block.iter_mut().zip(&zs[i * m..(i + 1) * m]) {
+                    *c |= u8::from(zij > 0.0) << bit;
+                }
+            }
+        }
+    }
+}
+
+/// The update of Z's rows r0.. (the rows of `z`), tile by tile.
+#[allow(clippy::too_many_arguments)]
+fn update_rows(
+    k: ArrayView2<f64>,
+    d: &[f64],
+    codes: &[u8],
+    a: &[f64],
+    offset: Option<(&[f64], f64)>,
+    alpha: f64,
+    beta: f64,
+    r0: usize,
+    mut z: ArrayViewMut2<f64>,
+    tables: &mut [Table],
+) {
+    let rows = z.nrows();
+    for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
+        debug_assert!(t * TILE < rows);
+        update_tile(
+            k,
+            d,
+            codes,
+            a,
+            offset,
+            alpha,
+            beta,
+            r0 + t * TILE,
+            tile,
+            tables,
+        );
+    }
+}
+
+/// The 2^BITS sums of one block's columns, each `TILE` rows of K diag(d).
+type Table = [[f64; TILE]; ENTRIES];
+
+per_isa! {
+    /// One tile of at most `TILE` rows of Z starting at row r0: build the
+    /// tables of its rows of K diag(d) (`tables`: one per block), then look
+    /// up every column.
+    #[allow(clippy::too_many_arguments)]
+    fn update_tile / update_tile_on(
+        k: ArrayView2<f64>,
+        d: &[f64],
+        codes: &[u8],
+        a: &[f64],
+        offset: Option<(&[f64], f64)>,
+        alpha: f64,
+        beta: f64,
+        r0: usize,
+        z: ArrayViewMut2<f64>,
+        tables: &mut [Table],
+    ) {
+        let mut z = z;
+        let (rows, m) = z.dim();
+        let n = k.nrows();
+        let blocks = n.div_ceil(BITS);
+        let tables = &mut tables[..blocks];
+        for (b, table) in tables.iter_mut().enumerate() {
+            // Entry c sums the columns of c's bits, lowest bit first: the
+            // entries with bit `bit` are those without it plus its column, so
+            // each add reads an entry written a whole pass earlier.
+            table[0] = [0.0; TILE];
+            for bit in 0..BITS {
+                let i = b * BITS + bit;
+                let mut column = [0.0f64; TILE];
+                if i < n {
+                    for (l, v) in column.iter_mut().take(rows).enumerate() {
+                        *v = d[i] * k[[r0 + l, i]];
+                    }
+                }
+                let (without, with) = table.split_at_mut(1 << bit);
+                for (e, base) in with[..1 << bit].iter_mut().zip(&*without) {
+                    *e = std::array::from_fn(|l| base[l] + column[l]);
+                }
+            }
+        }
+        let tables = &*tables;
+        let zs = z.as_slice_mut().expect("GramUpdate: Z in standard layout");
+        let groups = m / COLUMNS_AT_ONCE;
+        for group in 0..groups {
+            let j0 = group * COLUMNS_AT_ONCE;
+            let codes_of = |b: usize| -> &[u8; COLUMNS_AT_ONCE] {
+                codes[b * m + j0..b * m + j0 + COLUMNS_AT_ONCE]
+                    .try_into()
+                    .expect("COLUMNS_AT_ONCE codes")
+            };
+            // sums[q] = rows r0.. of Y's column j0 + q.
+            let first = codes_of(0);
+            let mut sums: [[f64; TILE]; COLUMNS_AT_ONCE] =
+                std::array::from_fn(|q| tables[0][first[q] as usize & (ENTRIES - 1)]);
+            for (b, table) in tables.iter().enumerate().skip(1) {
+                let c = codes_of(b);
+                for q in 0..COLUMNS_AT_ONCE {
+                    let e = &table[c[q] as usize & (ENTRIES - 1)];
+                    sums[q] = std::array::from_fn(|l| sums[q][l] + e[l]);
+                }
+            }
+            // The 8 x 8 block of Y, row by row: Z's rows are contiguous in j.
+            let a_j: &[f64; COLUMNS_AT_ONCE] =
+                a[j0..j0 + COLUMNS_AT_ONCE].try_into().expect("COLUMNS_AT_ONCE");
+            for l in 0..rows {
+                let y: [f64; COLUMNS_AT_ONCE] = std::array::from_fn(|q| sums[q][l]);
+                let s = match offset {
+                    None => y,
+                    Some((kd, gamma)) => {
+                        std::array::from_fn(|q| gamma * kd[r0 + l] + (1.0 - gamma) * y[q])
+                    }
+                };
+                let row: &mut [f64; COLUMNS_AT_ONCE] = (&mut zs[l * m + j0..l * m + j0 + COLUMNS_AT_ONCE])
+                    .try_into()
+                    .expect("COLUMNS_AT_ONCE");
+                *row = std::array::from_fn(|q| beta * row[q] + alpha * (a_j[q] * s[q]));
+            }
+        }
+        let mut update = |j: usize, sum: &[f64; TILE]| {
+            for (l, &y) in sum.iter().take(rows).enumerate() {
+                let s = match offset {
+                    None => y,
+                    Some((kd, gamma)) => gamma * kd[r0 + l] + (1.0 - gamma) * y,
+                };
+                let zrj = &mut zs[l * m + j];
+                *zrj = beta * *zrj + alpha * (a[j] * s);
+            }
+        };
+        for j in groups * COLUMNS_AT_ONCE..m {
+            let mut sum = tables[0][codes[j] as usize & (ENTRIES - 1)];
+            for (b, table) in tables.iter().enumerate().skip(1) {
+                let e = &table[codes[b * m + j] as usize & (ENTRIES - 1)];
+                sum = std::array::from_fn(|l| sum[l] + e[l]);
+            }
+            update(j, &sum);
+        }
+    }
+}
+
+/// Loop-by-loop reference of `GramUpdate::apply` for the tests:
+/// Z_rj <- beta Z_rj + alpha sum_i K_ri d_i a_j sigma'(Z_ij).
+#[cfg(test)]
+pub fn reference_apply(
+    alpha: f64,
+    k: ArrayView2<f64>,
+    d: &[f64],
+    a: &[f64],
+    gamma: f64,
+    beta: f64,
+    mut z: ArrayViewMut2<f64>,
+) {
+    let (n, m) = z.dim();
+    let slope = |v: f64| if v > 0.0 { 1.0 } else { gamma };
+    let g = ndarray::Array2::from_shape_fn((n, m), |(i, j)| d[i] * a[j] * slope(z[[i, j]]));
+    for r in 0..n {
+        for j in 0..m {
+            let kg: f64 = (0..n).map(|i| k[[r, i]] * g[[i, j]]).sum();
+            z[[r, j]] = beta * z[[r, j]] + alpha * kg;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nets::isa::Isa;
+    use ndarray::Array2;
+    use rand::RngExt as _;
+
+    fn problem(n: usize, m: usize, seed: u64) -> (Array2<f64>, Vec<f64>, Vec<f64>, Array2<f64>) {
+        let mut rng = crate::rng::stream(seed, 0, "gram_update");
+        let x = Array2::from_shape_simple_fn((n, 7), || rng.random_range(-1.0..1.0));
+        let k = x.dot(&x.t());
+        let d = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let a = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut z = Array2::from_shape_simple_fn((n, m), || rng.random_range(-1.0..1.0));
+        z[[0, 0]] = 0.0; // sigma'(0) = gamma
+        (k, d, a, z)
+    }
+
+    /// |fast - reference| <= 1e-13 (|beta Z| + |alpha| sum_i |K_ri d_i a_j|): the rounding
+    /// of two sums of n terms in other orders.
+    fn assert_close(fast: &Array2<f64>, reference: &Array2<f64>, bound: &Array2<f64>) {
+        for ((&f, &r), &s) in fast.iter().zip(reference).zip(bound) {
+            assert!((f - r).abs() <= 1e-13 * s, "{f} vs {r} (scale {s})");
+        }
+    }
+
+    fn scale(
+        k: &Array2<f64>,
+        d: &[f64],
+        a: &[f64],
+        alpha: f64,
+        beta: f64,
+        z: &Array2<f64>,
+    ) -> Array2<f64> {
+        let (n, m) = z.dim();
+        Array2::from_shape_fn((n, m), |(r, j)| {
+            let s: f64 = (0..n).map(|i| (k[[r, i]] * d[i] * a[j]).abs()).sum();
+            (beta * z[[r, j]]).abs() + alpha.abs() * s + f64::MIN_POSITIVE
+        })
+    }
+
+    #[test]
+    fn matches_the_reference_and_the_gemm() {
+        for (n, m) in [(1, 1), (5, 3), (8, 8), (13, 21), (40, 17), (67, 130)] {
+            for gamma in [0.0, 0.1] {
+                let (k, d, a, z0) = problem(n, m, (n * 1000 + m) as u64);
+                let (alpha, beta) = (-0.3, 0.99);
+                let mut fast = z0.clone();
+                GramUpdate::new().apply(alpha, k.view(), &d, &a, gamma, beta, fast.view_mut());
+                let mut reference = z0.clone();
+                reference_apply(alpha, k.view(), &d, &a, gamma, beta, reference.view_mut());
+                let bound = scale(&k, &d, &a, alpha, beta, &z0);
+                assert_close(&fast, &reference, &bound);
+                // The gemm the dual step ran before: G then Z <- beta Z + alpha K G.
+                let g = Array2::from_shape_fn((n, m), |(i, j)| {
+                    d[i] * a[j] * if z0[[i, j]] > 0.0 { 1.0 } else { gamma }
+                });
+                let mut gemm = z0.clone();
+                crate::blas::par_gemm(alpha, &k.view(), &g.view(), beta, &mut gemm.view_mut());
+                assert_close(&fast, &gemm, &bound);
+            }
+        }
+    }
+
+    #[test]
+    fn every_isa_and_thread_count_gives_the_same_bits() {
+        let (n, m) = (45, 83);
+        let (k, d, a, z0) = problem(n, m, 7);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut z = z0.clone();
+            pool.install(|| {
+                GramUpdate::new().apply(-0.5, k.view(), &d, &a, 0.0, 1.0, z.view_mut())
+            });
+            z
+        };
+        let one = run(1);
+        for threads in 2..=4 {
+            assert!(run(threads)
+                .iter()
+                .zip(&one)
+                .all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+        let blocks = n.div_ceil(BITS);
+        let mut codes = vec![0u8; blocks * m];
+        mask_codes_on(Isa::Plain, z0.view(), &mut codes);
+        let mut tables = vec![[[0.0; TILE]; ENTRIES]; blocks];
+        for isa in Isa::available() {
+            let mut other = vec![0u8; blocks * m];
+            mask_codes_on(isa, z0.view(), &mut other);
+            assert_eq!(other, codes, "{isa:?} codes");
+            let mut z = z0.clone();
+            for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
+                update_tile_on(
+                    isa,
+                    k.view(),
+                    &d,
+                    &codes,
+                    &a,
+                    None,
+                    -0.5,
+                    1.0,
+                    t * TILE,
+                    tile,
+                    &mut tables,
+                );
+            }
+            assert!(
+                z.iter().zip(&one).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{isa:?}"
+            );
+        }
+    }
+}
