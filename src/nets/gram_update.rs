@@ -15,15 +15,17 @@
 //!
 //! Cost a step: n^2 2^BITS / BITS adds for the tables and n^2 m / BITS for
 //! the lookups, against the gemm's 2 n^2 m flops: at n = 200, m = 1000 and
-//! BITS = 6, 7.6e6 adds against 8.0e7 flops. The lookups are loads of one
+//! BITS = 6, 7.0e6 adds against 8.0e7 flops. The lookups are loads of one
 //! table entry (a `TILE`-row vector, one cache line) and adds, with no
 //! gather, so their speed is the cache's: the tables of one tile (n / BITS x
 //! 2^BITS x TILE doubles, 139 KB at n = 200) stay in L2 while every column
-//! is looked up. Measured on an AMD EPYC Zen 4, one thread (`cargo bench
-//! --bench two_layer -- dual_update`): BITS = 6 was the fastest of 4..=8
-//! (0.70 ms against 0.84 at 7, 0.95 at 8, the gemm 1.78 ms in the same
-//! run); building the tables of a few blocks at a time so that the lookups
-//! hit L1, with running sums streamed through L2 instead, was slower.
+//! is looked up. Measured on an AMD EPYC Zen 4, one thread, in one sitting
+//! (`cargo bench --bench two_layer -- dual_update`, a build with the tables
+//! in 2 MB-aligned buffers, which later measured no different): BITS = 6
+//! was the fastest of 4..=8 (0.70 ms against 0.84 at 7, 0.95 at 8, the gemm
+//! 1.78 ms); `TILE` = 16 was slower than 8, and so was building the tables
+//! of a few blocks at a time so that the lookups hit L1 (with running sums
+//! streamed through L2 instead).
 //!
 //! Every element of Z is summed in one fixed order (blocks in order, each
 //! table entry from its lowest bit up) whatever the thread count, so the
