@@ -132,7 +132,7 @@ proptest! {
     /// that are and are not multiples of the table's blocks and tiles.
     #[test]
     fn dual_table_update_agrees_with_the_gemm(n in 1usize..40, d in 1usize..24, m in 1usize..80, steps in 1usize..12, seed in any::<u64>(), act in activations(), loss in losses(), decay in prop_oneof![Just(0.0), 0.0f64..0.5], both in any::<bool>()) {
-        let x = matrix(n, d, seed, 1.0);
+        let x = matrix(n, d, seed, 1.0 / (d as f64).sqrt());
         let w0 = matrix(d, m, seed ^ 1, 0.5);
         let a0 = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
         let y = labels(n, seed);
@@ -143,8 +143,11 @@ proptest! {
         gemm.set_dual_update(DualUpdate::Gemm);
         table.set_dual_update(DualUpdate::Table);
         for _ in 0..steps {
-            gemm.step().unwrap();
-            table.step().unwrap();
+            // A run that overflows (the exponential loss at a large step) says
+            // nothing of agreement; the table's must then be finite too.
+            prop_assume!(gemm.step().is_ok());
+            let stepped = table.step();
+            prop_assert!(stepped.is_ok(), "the table run diverged alone: {stepped:?}");
         }
         let scale = 1.0 + gemm.train_outputs().iter().fold(0.0f64, |a, v| a.max(v.abs()));
         for (p, q) in gemm.train_outputs().iter().zip(table.train_outputs().iter()) {
