@@ -266,6 +266,13 @@ pub fn backprop_coefficients_on(
     total / n as f64
 }
 
+/// d_i = l'(f_i, y_i) / n, the per-sample factor of G_ij = d_i a_j sigma'(Z_ij):
+/// one formula for the fused core and the dual step's table update.
+#[inline(always)]
+fn output_coefficient(loss: Loss, f: f64, y: f64, n: f64) -> f64 {
+    loss.derivative(f, y) / n
+}
+
 per_isa! {
     up to AVX2_OR_PLAIN:
     /// `backprop_coefficients` on a block of rows of Z (`y`, `f_out`,
@@ -295,7 +302,7 @@ per_isa! {
         for (i, zrow) in z.outer_iter().enumerate() {
             let fi = f_out[i];
             losses[i] = loss.value(fi, y[i]);
-            let di = loss.derivative(fi, y[i]) / n;
+            let di = output_coefficient(loss, fi, y[i], n);
             let mut grow = g_out.row_mut(i);
             Zip::from(&mut grow)
                 .and(&zrow)
@@ -607,7 +614,7 @@ impl TwoLayerGd {
                                 self.f
                                     .iter()
                                     .zip(&self.y)
-                                    .map(|(&fi, &yi)| loss.derivative(fi, yi) / n),
+                                    .map(|(&fi, &yi)| output_coefficient(loss, fi, yi, n)),
                             );
                             let a = self.a.as_slice().expect("a is contiguous");
                             let gamma = self.cfg.activation.slope();
