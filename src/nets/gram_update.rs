@@ -17,15 +17,25 @@
 //! the lookups, against the gemm's 2 n^2 m flops: at n = 200, m = 1000 and
 //! BITS = 6, 7.0e6 adds against 8.0e7 flops. The lookups are loads of one
 //! table entry (a `TILE`-row vector, one cache line) and adds, with no
-//! gather, so their speed is the cache's: the tables of one tile (n / BITS x
-//! 2^BITS x TILE doubles, 139 KB at n = 200) stay in L2 while every column
-//! is looked up. Measured on an AMD EPYC Zen 4, one thread, in one sitting
-//! (`cargo bench --bench two_layer -- dual_update`, a build with the tables
-//! in 2 MB-aligned buffers, which later measured no different): BITS = 6
-//! was the fastest of 4..=8 (0.70 ms against 0.84 at 7, 0.95 at 8, the gemm
-//! 1.78 ms); `TILE` = 16 was slower than 8, and so was building the tables
-//! of a few blocks at a time so that the lookups hit L1 (with running sums
-//! streamed through L2 instead).
+//! gather; the tables of one tile (n / BITS x 2^BITS x TILE doubles, 139 KB
+//! at n = 200) stay in L2 while every column is looked up. The cache is not
+//! what bounds them: with every lookup of a tile on one entry a table (all
+//! in L1; `table_lookups_in_l1` in `cargo bench --bench two_layer --
+//! dual_update`) the product took 0.71-0.78 ms against 0.78-0.89 ms with
+//! the tables in L2 (AMD EPYC Zen 4, one thread, interleaved runs). `perf`
+//! of the product on that machine: the lookup loop 63% (about 5 instructions
+//! a lookup), the update of Z from the 8 x 8 blocks of sums (a transposition
+//! in registers) about 25%, the tables 8%, the mask codes 3%. A block's 8
+//! codes are read as one u64 and cut with shifts: the compiler's byte
+//! extracts (`vpextrb`) before cost 0.86-0.89 ms against 0.78-0.84 ms
+//! (interleaved, same bits). Measured on the same Zen 4 in one earlier
+//! sitting (a build with the tables in 2 MB-aligned buffers, which later
+//! measured no different): BITS = 6 was the fastest of 4..=8 (0.70 ms
+//! against 0.84 at 7, 0.95 at 8, the gemm 1.78 ms); `TILE` = 16 was slower
+//! than 8, and so was building the tables of a few blocks at a time so that
+//! the lookups hit L1 (with running sums streamed through L2 instead).
+//! Writing the transposition as a constant-size array, so that it would not
+//! depend on the tile's rows, made the product 3x slower.
 //!
 //! Every element of Z is summed in one fixed order (blocks in order, each
 //! table entry from its lowest bit up) whatever the thread count, so the
@@ -45,6 +55,8 @@ const TILE: usize = 8;
 /// Columns looked up side by side: independent add chains, and an 8 x 8
 /// block that is transposed in registers before it meets Z's rows.
 const COLUMNS_AT_ONCE: usize = 8;
+// A group's codes are read as one u64, a table entry is one cache line.
+const _: () = assert!(COLUMNS_AT_ONCE == 8 && TILE * 8 == 64 && BITS <= 8);
 
 /// Scalar adds of one `GramUpdate::apply` on n x m: the tables (2^BITS - 1
 /// vector adds of `TILE` rows a block and tile) and the lookups (one per
@@ -108,7 +120,7 @@ impl GramUpdate {
         let tiles_per_worker = tiles.div_ceil(workers.max(1)).max(1);
         self.tables.resize_with(workers, Vec::new);
         for t in &mut self.tables {
-            t.resize(blocks, [[0.0; TILE]; ENTRIES]);
+            t.resize(blocks, Table([[0.0; TILE]; ENTRIES]));
         }
         let codes = &self.codes[..];
         let rows_per_worker = tiles_per_worker * TILE;
@@ -199,7 +211,10 @@ fn update_rows(
 }
 
 /// The 2^BITS sums of one block's columns, each `TILE` rows of K diag(d).
-type Table = [[f64; TILE]; ENTRIES];
+/// Aligned to 64 bytes, so that every entry is one cache line.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Table([[f64; TILE]; ENTRIES]);
 
 per_isa! {
     /// One tile of at most `TILE` rows of Z starting at row r0: build the
@@ -227,7 +242,7 @@ per_isa! {
             // Entry c sums the columns of c's bits, lowest bit first: the
             // entries with bit `bit` are those without it plus its column, so
             // each add reads an entry written a whole pass earlier.
-            table[0] = [0.0; TILE];
+            table.0[0] = [0.0; TILE];
             for bit in 0..BITS {
                 let i = b * BITS + bit;
                 let mut column = [0.0f64; TILE];
@@ -236,7 +251,7 @@ per_isa! {
                         *v = d[i] * k[[r0 + l, i]];
                     }
                 }
-                let (without, with) = table.split_at_mut(1 << bit);
+                let (without, with) = table.0.split_at_mut(1 << bit);
                 for (e, base) in with[..1 << bit].iter_mut().zip(&*without) {
                     *e = std::array::from_fn(|l| base[l] + column[l]);
                 }
@@ -255,12 +270,14 @@ per_isa! {
             // sums[q] = rows r0.. of Y's column j0 + q.
             let first = codes_of(0);
             let mut sums: [[f64; TILE]; COLUMNS_AT_ONCE] =
-                std::array::from_fn(|q| tables[0][first[q] as usize & (ENTRIES - 1)]);
+                std::array::from_fn(|q| tables[0].0[first[q] as usize & (ENTRIES - 1)]);
             for (b, table) in tables.iter().enumerate().skip(1) {
-                let c = codes_of(b);
-                for q in 0..COLUMNS_AT_ONCE {
-                    let e = &table[c[q] as usize & (ENTRIES - 1)];
-                    sums[q] = std::array::from_fn(|l| sums[q][l] + e[l]);
+                // The 8 codes in one load, cut by shifts: indexing the array
+                // byte by byte compiled to slower vector extracts.
+                let c = u64::from_le_bytes(*codes_of(b));
+                for (q, sum) in sums.iter_mut().enumerate() {
+                    let e = &table.0[(c >> (8 * q)) as usize & (ENTRIES - 1)];
+                    *sum = std::array::from_fn(|l| sum[l] + e[l]);
                 }
             }
             // The 8 x 8 block of Y, row by row: Z's rows are contiguous in j.
@@ -291,9 +308,9 @@ per_isa! {
             }
         };
         for j in groups * COLUMNS_AT_ONCE..m {
-            let mut sum = tables[0][codes[j] as usize & (ENTRIES - 1)];
+            let mut sum = tables[0].0[codes[j] as usize & (ENTRIES - 1)];
             for (b, table) in tables.iter().enumerate().skip(1) {
-                let e = &table[codes[b * m + j] as usize & (ENTRIES - 1)];
+                let e = &table.0[codes[b * m + j] as usize & (ENTRIES - 1)];
                 sum = std::array::from_fn(|l| sum[l] + e[l]);
             }
             update(j, &sum);
@@ -413,7 +430,7 @@ mod tests {
         let blocks = n.div_ceil(BITS);
         let mut codes = vec![0u8; blocks * m];
         mask_codes_on(Isa::Plain, z0.view(), &mut codes);
-        let mut tables = vec![[[0.0; TILE]; ENTRIES]; blocks];
+        let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
         for isa in Isa::available() {
             let mut other = vec![0u8; blocks * m];
             mask_codes_on(isa, z0.view(), &mut other);
