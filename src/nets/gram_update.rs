@@ -44,7 +44,7 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
-use crate::nets::isa::per_isa;
+use crate::nets::isa::{per_isa, Isa};
 
 /// Summation indices per table: a table has 2^BITS entries (at most 8: a
 /// block's mask bits are one byte).
@@ -196,6 +196,7 @@ fn update_rows(
     for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
         debug_assert!(t * TILE < rows);
         update_tile(
+            Isa::detect(),
             k,
             d,
             codes,
@@ -222,6 +223,7 @@ per_isa! {
     /// up every column.
     #[allow(clippy::too_many_arguments)]
     fn update_tile / update_tile_on(
+        transpose_on: Isa,
         k: ArrayView2<f64>,
         d: &[f64],
         codes: &[u8],
@@ -283,8 +285,8 @@ per_isa! {
             // The 8 x 8 block of Y, row by row: Z's rows are contiguous in j.
             let a_j: &[f64; COLUMNS_AT_ONCE] =
                 a[j0..j0 + COLUMNS_AT_ONCE].try_into().expect("COLUMNS_AT_ONCE");
-            for l in 0..rows {
-                let y: [f64; COLUMNS_AT_ONCE] = std::array::from_fn(|q| sums[q][l]);
+            let block = transpose_8x8(transpose_on, &sums);
+            for (l, &y) in block.iter().take(rows).enumerate() {
                 let s = match offset {
                     None => y,
                     Some((kd, gamma)) => {
@@ -318,6 +320,69 @@ per_isa! {
     }
 }
 
+/// block[l][q] = sums[q][l]: the 8 x 8 block of sums (one per column, each
+/// over `TILE` rows) as Z's rows need it. Exact, so every instruction set
+/// gives the same bits; `isa` may use AVX-512's shuffles (24 of them, in
+/// registers), where the compiler's version of the plain loop moved the
+/// elements through memory one by one.
+#[inline(always)]
+fn transpose_8x8(
+    isa: Isa,
+    sums: &[[f64; TILE]; COLUMNS_AT_ONCE],
+) -> [[f64; COLUMNS_AT_ONCE]; TILE] {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        // SAFETY: `Isa::Avx512` is only chosen where the CPU runs AVX-512 F
+        // (`Isa::available`).
+        return unsafe { transpose_8x8_avx512(sums) };
+    }
+    let _ = isa;
+    std::array::from_fn(|l| std::array::from_fn(|q| sums[q][l]))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn transpose_8x8_avx512(sums: &[[f64; TILE]; COLUMNS_AT_ONCE]) -> [[f64; COLUMNS_AT_ONCE]; TILE] {
+    use std::arch::x86_64::*;
+    // SAFETY (the loads and stores): each row is 8 f64, one __m512d.
+    let r: [__m512d; 8] = std::array::from_fn(|q| unsafe { _mm512_loadu_pd(sums[q].as_ptr()) });
+    // Pairs of rows interleaved (t0 = r0[0] r1[0] r0[2] r1[2] ...), then
+    // 128-bit lanes gathered in two rounds of shuffles.
+    let lo = |a, b| _mm512_unpacklo_pd(a, b);
+    let hi = |a, b| _mm512_unpackhi_pd(a, b);
+    let (t0, t1, t2, t3) = (
+        lo(r[0], r[1]),
+        hi(r[0], r[1]),
+        lo(r[2], r[3]),
+        hi(r[2], r[3]),
+    );
+    let (t4, t5, t6, t7) = (
+        lo(r[4], r[5]),
+        hi(r[4], r[5]),
+        lo(r[6], r[7]),
+        hi(r[6], r[7]),
+    );
+    let even = |a, b| _mm512_shuffle_f64x2::<0x88>(a, b);
+    let odd = |a, b| _mm512_shuffle_f64x2::<0xdd>(a, b);
+    let (u0, u1, u2, u3) = (even(t0, t2), even(t1, t3), odd(t0, t2), odd(t1, t3));
+    let (u4, u5, u6, u7) = (even(t4, t6), even(t5, t7), odd(t4, t6), odd(t5, t7));
+    let rows = [
+        even(u0, u4),
+        even(u1, u5),
+        even(u2, u6),
+        even(u3, u7),
+        odd(u0, u4),
+        odd(u1, u5),
+        odd(u2, u6),
+        odd(u3, u7),
+    ];
+    let mut block = [[0.0; COLUMNS_AT_ONCE]; TILE];
+    for (out, row) in block.iter_mut().zip(rows) {
+        unsafe { _mm512_storeu_pd(out.as_mut_ptr(), row) };
+    }
+    block
+}
+
 /// Loop-by-loop reference of `GramUpdate::apply` for the tests:
 /// Z_rj <- beta Z_rj + alpha sum_i K_ri d_i a_j sigma'(Z_ij).
 #[cfg(test)]
@@ -344,7 +409,6 @@ pub fn reference_apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nets::isa::Isa;
     use ndarray::Array2;
     use rand::RngExt as _;
 
@@ -438,6 +502,7 @@ mod tests {
             let mut z = z0.clone();
             for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
                 update_tile_on(
+                    isa,
                     isa,
                     k.view(),
                     &d,
