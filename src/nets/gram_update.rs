@@ -524,4 +524,18 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_block_transposition_is_exact_on_every_set() {
+        let sums: [[f64; TILE]; COLUMNS_AT_ONCE] =
+            std::array::from_fn(|q| std::array::from_fn(|l| (q * TILE + l) as f64 - 0.5));
+        for isa in Isa::available() {
+            let block = transpose_8x8(isa, &sums);
+            for (l, row) in block.iter().enumerate() {
+                for (q, &v) in row.iter().enumerate() {
+                    assert_eq!(v.to_bits(), sums[q][l].to_bits(), "{isa:?} [{l}][{q}]");
+                }
+            }
+        }
+    }
 }
