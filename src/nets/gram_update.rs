@@ -222,7 +222,8 @@ struct Table([[f64; TILE]; ENTRIES]);
 per_isa! {
     /// One tile of at most `TILE` rows of Z starting at row r0: build the
     /// tables of its rows of K diag(d) (`tables`: one per block), then look
-    /// up every column.
+    /// up every column. `transpose_on` is the instruction set of the 8 x 8
+    /// transpositions (`transpose_8x8`), the caller's.
     #[allow(clippy::too_many_arguments)]
     fn update_tile / update_tile_on(
         transpose_on: Isa,
@@ -333,9 +334,9 @@ fn transpose_8x8(
     sums: &[[f64; TILE]; COLUMNS_AT_ONCE],
 ) -> [[f64; COLUMNS_AT_ONCE]; TILE] {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
-        // SAFETY: `Isa::Avx512` is only chosen where the CPU runs AVX-512 F
-        // (`Isa::available`).
+    if isa == Isa::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU runs AVX-512 F (checked just above; std caches
+        // the CPUID query, so the check is one load).
         return unsafe { transpose_8x8_avx512(sums) };
     }
     let _ = isa;
