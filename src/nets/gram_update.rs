@@ -198,7 +198,6 @@ fn update_rows(
     for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
         debug_assert!(t * TILE < rows);
         update_tile(
-            Isa::detect(),
             k,
             d,
             codes,
@@ -222,11 +221,9 @@ struct Table([[f64; TILE]; ENTRIES]);
 per_isa! {
     /// One tile of at most `TILE` rows of Z starting at row r0: build the
     /// tables of its rows of K diag(d) (`tables`: one per block), then look
-    /// up every column. `transpose_on` is the instruction set of the 8 x 8
-    /// transpositions (`transpose_8x8`), the caller's.
+    /// up every column.
     #[allow(clippy::too_many_arguments)]
     fn update_tile / update_tile_on(
-        transpose_on: Isa,
         k: ArrayView2<f64>,
         d: &[f64],
         codes: &[u8],
@@ -263,6 +260,9 @@ per_isa! {
             }
         }
         let tables = &*tables;
+        // The set in use (`OVERFIT_ISA` caps it), read once a tile; the
+        // transposition is exact, so any set gives these bits.
+        let transpose_on = Isa::detect();
         let zs = z.as_slice_mut().expect("GramUpdate: Z in standard layout");
         let groups = m / COLUMNS_AT_ONCE;
         for group in 0..groups {
@@ -505,7 +505,6 @@ mod tests {
             let mut z = z0.clone();
             for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
                 update_tile_on(
-                    isa,
                     isa,
                     k.view(),
                     &d,
