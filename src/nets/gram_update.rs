@@ -22,15 +22,21 @@
 //! what bounds them: with every lookup of a tile on one entry a table (all
 //! in L1; `table_lookups_in_l1` in `cargo bench --bench two_layer --
 //! dual_update`) the product took 0.71-0.78 ms against 0.78-0.89 ms with
-//! the tables in L2 (AMD EPYC Zen 4, one thread, interleaved runs). `perf`
-//! of the product on that machine: the lookup loop 63% (about 5 instructions
-//! a lookup), the update of Z from the 8 x 8 blocks of sums (a transposition
-//! in registers) about 25%, the tables 8%, the mask codes 3%. A block's 8
-//! codes are read as one u64 and cut with shifts: the compiler's byte
-//! extracts (`vpextrb`) before cost 0.86-0.89 ms against 0.78-0.84 ms
-//! (interleaved, same bits). The transposition (`transpose_8x8`) with
-//! AVX-512 shuffles: 0.71-0.82 ms against 0.80-0.87 ms before (interleaved,
-//! same bits). Measured on the same Zen 4 in one earlier
+//! the tables in L2 (AMD EPYC Zen 4, one thread, interleaved runs). The
+//! codes are stored as the entries' first elements (u16, TILE c), a column
+//! group's contiguous block after block, so a lookup compiles to two
+//! instructions (an extract of its start from the 8 loaded at once, an add
+//! from memory; about 1.3 cycles a lookup at 3.5 GHz): 0.52-0.53 ms against
+//! 0.58-0.60 ms for one u64 of 8 byte codes cut with shifts (5-7
+//! instructions a lookup, with bounds checks), which in turn beat the
+//! compiler's byte extracts (`vpextrb`) of byte codes, 0.78-0.84 ms against
+//! 0.86-0.89 ms in an earlier sitting (all interleaved, same bits). `perf`
+//! of the product now: the lookup loop about 60%, the tables 10%, the
+//! update of Z from the 8 x 8 blocks of sums (a transposition in registers)
+//! most of the rest, the mask codes 4%. The transposition
+//! (`transpose_8x8`) with AVX-512 shuffles: 0.71-0.82 ms against 0.80-0.87
+//! ms before (interleaved, same bits). BITS = 7 measured no faster with the
+//! u16 starts (0.58-0.62 ms against 0.58-0.63, interleaved). Measured on the same Zen 4 in one earlier
 //! sitting (a build with the tables in 2 MB-aligned buffers, which later
 //! measured no different): BITS = 6 was the fastest of 4..=8 (0.70 ms
 //! against 0.84 at 7, 0.95 at 8, the gemm 1.78 ms); `TILE` = 16 was slower
@@ -48,8 +54,8 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 use crate::nets::isa::{per_isa, Isa};
 
-/// Summation indices per table: a table has 2^BITS entries (at most 8: a
-/// block's mask bits are one byte).
+/// Summation indices per table: a table has 2^BITS entries (at most 13: an
+/// entry's first element, TILE c, is a u16).
 const BITS: usize = 6;
 const ENTRIES: usize = 1 << BITS;
 /// Output rows per table entry: one AVX-512 register of f64.
@@ -57,8 +63,9 @@ const TILE: usize = 8;
 /// Columns looked up side by side: independent add chains, and an 8 x 8
 /// block that is transposed in registers before it meets Z's rows.
 const COLUMNS_AT_ONCE: usize = 8;
-// A group's codes are read as one u64, a table entry is one cache line.
-const _: () = assert!(COLUMNS_AT_ONCE == 8 && TILE * 8 == 64 && BITS <= 8);
+// The sums of a group are one 8 x 8 block, a table entry is one cache line,
+// an entry's first element fits a u16.
+const _: () = assert!(COLUMNS_AT_ONCE == 8 && TILE * 8 == 64 && TILE << (BITS - 1) <= 0xffff);
 
 /// Scalar adds of one `GramUpdate::apply` on n x m: the tables (2^BITS - 1
 /// vector adds of `TILE` rows a block and tile) and the lookups (one per
@@ -69,11 +76,12 @@ pub fn adds(n: usize, m: usize) -> f64 {
     (rows * blocks * (ENTRIES - 1) + rows * m * blocks.saturating_sub(1)) as f64
 }
 
-/// Scratch of `GramUpdate::apply`: one table set per worker, the mask codes.
+/// Scratch of `GramUpdate::apply`: one table set per worker, the mask codes
+/// (as entry starts, `mask_codes`).
 #[derive(Default)]
 pub struct GramUpdate {
     tables: Vec<Vec<Table>>,
-    codes: Vec<u8>,
+    starts: Vec<u16>,
     kd: Vec<f64>,
 }
 
@@ -104,8 +112,9 @@ impl GramUpdate {
         assert_eq!(k.dim(), (n, n), "GramUpdate: K must be n x n");
         assert_eq!((d.len(), a.len()), (n, m), "GramUpdate: d and a lengths");
         let blocks = n.div_ceil(BITS);
-        self.codes.resize(blocks * m, 0);
-        mask_codes(z.view(), &mut self.codes);
+        self.starts
+            .resize(m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE, 0);
+        mask_codes(z.view(), &mut self.starts);
         let offset = if gamma == 0.0 {
             None
         } else {
@@ -124,13 +133,13 @@ impl GramUpdate {
         for t in &mut self.tables {
             t.resize(blocks, Table([[0.0; TILE]; ENTRIES]));
         }
-        let codes = &self.codes[..];
+        let starts = &self.starts[..];
         let rows_per_worker = tiles_per_worker * TILE;
         if workers == 1 {
             update_rows(
                 k,
                 d,
-                codes,
+                starts,
                 a,
                 offset,
                 alpha,
@@ -152,7 +161,7 @@ impl GramUpdate {
                 let (chunk, tail) = rest.split_at(Axis(0), rows);
                 rest = tail;
                 scope.spawn(move |_| {
-                    update_rows(k, d, codes, a, offset, alpha, beta, r0, chunk, tables);
+                    update_rows(k, d, starts, a, offset, alpha, beta, r0, chunk, tables);
                 });
             }
         });
@@ -160,20 +169,35 @@ impl GramUpdate {
 }
 
 per_isa! {
-    /// codes[b m + j] = sum over bit < BITS of 1{Z[b BITS + bit, j] > 0} << bit:
-    /// the mask bits of block b, column j (rows past n count as 0).
-    fn mask_codes / mask_codes_on(z: ArrayView2<f64>, codes: &mut [u8]) {
+    /// The mask code of block b, column j = 8 g + q, is
+    ///     c = sum over bit < BITS of 1{Z[b BITS + bit, j] > 0} << bit
+    /// (rows past n count as 0); starts[(g blocks + b) 8 + q] = TILE c, where
+    /// entry c begins in the table's elements. A column group's starts are
+    /// contiguous, block by block, in the order its lookups read them; the
+    /// columns past m (the last group's padding) have c = 0.
+    fn mask_codes / mask_codes_on(z: ArrayView2<f64>, starts: &mut [u16]) {
         let (n, m) = z.dim();
+        let blocks = n.div_ceil(BITS);
         let zs = z.as_slice().expect("GramUpdate: Z in standard layout");
-        codes.fill(0);
-        for (b, block) in codes.chunks_exact_mut(m).enumerate() {
-            for bit in 0..BITS {
-                let i = b * BITS + bit;
-                if i >= n {
-                    break;
-                }
-                for (c, &zij) in block.iter_mut().zip(&zs[i * m..(i + 1) * m]) {
-                    *c |= u8::from(zij > 0.0) << bit;
+        starts.fill(0);
+        for (i, row) in zs.chunks_exact(m.max(1)).take(n).enumerate() {
+            let (b, bit) = (i / BITS, i % BITS);
+            let weight = (TILE as u16) << bit;
+            let start_bit = |zij: f64| u16::from(zij > 0.0) * weight;
+            let group_starts = |g: usize| (g * blocks + b) * COLUMNS_AT_ONCE;
+            let mut groups = row.chunks_exact(COLUMNS_AT_ONCE);
+            for (g, columns) in groups.by_ref().enumerate() {
+                let group: &mut [u16; COLUMNS_AT_ONCE] = (&mut starts[group_starts(g)..]
+                    [..COLUMNS_AT_ONCE])
+                    .try_into()
+                    .expect("COLUMNS_AT_ONCE");
+                *group = std::array::from_fn(|q| group[q] | start_bit(columns[q]));
+            }
+            let rest = groups.remainder();
+            if !rest.is_empty() {
+                let last = &mut starts[group_starts(m / COLUMNS_AT_ONCE)..];
+                for (s, &zij) in last.iter_mut().zip(rest) {
+                    *s |= start_bit(zij);
                 }
             }
         }
@@ -185,7 +209,7 @@ per_isa! {
 fn update_rows(
     k: ArrayView2<f64>,
     d: &[f64],
-    codes: &[u8],
+    starts: &[u16],
     a: &[f64],
     offset: Option<(&[f64], f64)>,
     alpha: f64,
@@ -200,7 +224,7 @@ fn update_rows(
         update_tile(
             k,
             d,
-            codes,
+            starts,
             a,
             offset,
             alpha,
@@ -218,6 +242,19 @@ fn update_rows(
 #[repr(align(64))]
 struct Table([[f64; TILE]; ENTRIES]);
 
+impl Table {
+    /// The entry that begins at element `start` (`mask_codes`: TILE c).
+    /// The mask keeps the slice in bounds, so the compiler checks nothing:
+    /// a lookup is one load of the start, an `and` and an add from memory.
+    #[inline(always)]
+    fn entry(&self, start: u16) -> &[f64; TILE] {
+        let first = usize::from(start) & (TILE * (ENTRIES - 1));
+        self.0.as_flattened()[first..first + TILE]
+            .try_into()
+            .expect("TILE elements")
+    }
+}
+
 per_isa! {
     /// One tile of at most `TILE` rows of Z starting at row r0: build the
     /// tables of its rows of K diag(d) (`tables`: one per block), then look
@@ -226,7 +263,7 @@ per_isa! {
     fn update_tile / update_tile_on(
         k: ArrayView2<f64>,
         d: &[f64],
-        codes: &[u8],
+        starts: &[u16],
         a: &[f64],
         offset: Option<(&[f64], f64)>,
         alpha: f64,
@@ -264,61 +301,47 @@ per_isa! {
         // transposition is exact, so any set gives these bits.
         let transpose_on = Isa::detect();
         let zs = z.as_slice_mut().expect("GramUpdate: Z in standard layout");
-        let groups = m / COLUMNS_AT_ONCE;
-        for group in 0..groups {
+        let group_starts = starts.chunks_exact(blocks * COLUMNS_AT_ONCE);
+        for (group, starts) in group_starts.enumerate() {
             let j0 = group * COLUMNS_AT_ONCE;
-            let codes_of = |b: usize| -> &[u8; COLUMNS_AT_ONCE] {
-                codes[b * m + j0..b * m + j0 + COLUMNS_AT_ONCE]
-                    .try_into()
-                    .expect("COLUMNS_AT_ONCE codes")
-            };
+            let mut blocks_starts = starts.chunks_exact(COLUMNS_AT_ONCE).zip(tables);
             // sums[q] = rows r0.. of Y's column j0 + q.
-            let first = codes_of(0);
-            let mut sums: [[f64; TILE]; COLUMNS_AT_ONCE] =
-                std::array::from_fn(|q| tables[0].0[first[q] as usize & (ENTRIES - 1)]);
-            for (b, table) in tables.iter().enumerate().skip(1) {
-                // The 8 codes in one load, cut by shifts: indexing the array
-                // byte by byte compiled to slower vector extracts.
-                let c = u64::from_le_bytes(*codes_of(b));
-                for (q, sum) in sums.iter_mut().enumerate() {
-                    let e = &table.0[(c >> (8 * q)) as usize & (ENTRIES - 1)];
+            let mut sums = [[0.0; TILE]; COLUMNS_AT_ONCE];
+            if let Some((first, table)) = blocks_starts.next() {
+                for (sum, &start) in sums.iter_mut().zip(first) {
+                    *sum = *table.entry(start);
+                }
+            }
+            for (block_starts, table) in blocks_starts {
+                for (sum, &start) in sums.iter_mut().zip(block_starts) {
+                    let e = table.entry(start);
                     *sum = std::array::from_fn(|l| sum[l] + e[l]);
                 }
             }
             // The 8 x 8 block of Y, row by row: Z's rows are contiguous in j.
-            let a_j: &[f64; COLUMNS_AT_ONCE] =
-                a[j0..j0 + COLUMNS_AT_ONCE].try_into().expect("COLUMNS_AT_ONCE");
+            // The last group may have fewer than 8 columns in Z.
+            let width = COLUMNS_AT_ONCE.min(m - j0);
             let block = transpose_8x8(transpose_on, &sums);
-            for (l, &y) in block.iter().take(rows).enumerate() {
-                let s = match offset {
-                    None => y,
+            for (l, y) in block.iter().take(rows).enumerate() {
+                let s: [f64; COLUMNS_AT_ONCE] = match offset {
+                    None => *y,
                     Some((kd, gamma)) => {
                         std::array::from_fn(|q| gamma * kd[r0 + l] + (1.0 - gamma) * y[q])
                     }
                 };
-                let row: &mut [f64; COLUMNS_AT_ONCE] = (&mut zs[l * m + j0..l * m + j0 + COLUMNS_AT_ONCE])
-                    .try_into()
-                    .expect("COLUMNS_AT_ONCE");
-                *row = std::array::from_fn(|q| beta * row[q] + alpha * (a_j[q] * s[q]));
+                let updated = |zrj: f64, aj: f64, sq: f64| beta * zrj + alpha * (aj * sq);
+                let row = &mut zs[l * m + j0..][..width];
+                if let (Ok(row), Ok(a_j)) = (
+                    <&mut [f64; COLUMNS_AT_ONCE]>::try_from(&mut *row),
+                    <&[f64; COLUMNS_AT_ONCE]>::try_from(&a[j0..j0 + width]),
+                ) {
+                    *row = std::array::from_fn(|q| updated(row[q], a_j[q], s[q]));
+                } else {
+                    for ((zrj, &aj), &sq) in row.iter_mut().zip(&a[j0..]).zip(&s) {
+                        *zrj = updated(*zrj, aj, sq);
+                    }
+                }
             }
-        }
-        let mut update = |j: usize, sum: &[f64; TILE]| {
-            for (l, &y) in sum.iter().take(rows).enumerate() {
-                let s = match offset {
-                    None => y,
-                    Some((kd, gamma)) => gamma * kd[r0 + l] + (1.0 - gamma) * y,
-                };
-                let zrj = &mut zs[l * m + j];
-                *zrj = beta * *zrj + alpha * (a[j] * s);
-            }
-        };
-        for j in groups * COLUMNS_AT_ONCE..m {
-            let mut sum = tables[0].0[codes[j] as usize & (ENTRIES - 1)];
-            for (b, table) in tables.iter().enumerate().skip(1) {
-                let e = &table.0[codes[b * m + j] as usize & (ENTRIES - 1)];
-                sum = std::array::from_fn(|l| sum[l] + e[l]);
-            }
-            update(j, &sum);
         }
     }
 }
@@ -495,20 +518,21 @@ mod tests {
                 .all(|(x, y)| x.to_bits() == y.to_bits()));
         }
         let blocks = n.div_ceil(BITS);
-        let mut codes = vec![0u8; blocks * m];
-        mask_codes_on(Isa::Plain, z0.view(), &mut codes);
+        let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
+        let mut starts = vec![0u16; starts_len];
+        mask_codes_on(Isa::Plain, z0.view(), &mut starts);
         let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
         for isa in Isa::available() {
-            let mut other = vec![0u8; blocks * m];
+            let mut other = vec![0u16; starts_len];
             mask_codes_on(isa, z0.view(), &mut other);
-            assert_eq!(other, codes, "{isa:?} codes");
+            assert_eq!(other, starts, "{isa:?} starts");
             let mut z = z0.clone();
             for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
                 update_tile_on(
                     isa,
                     k.view(),
                     &d,
-                    &codes,
+                    &starts,
                     &a,
                     None,
                     -0.5,
