@@ -93,7 +93,7 @@ fn outputs(c: &mut Criterion) {
                     act,
                     Loss::Logistic,
                     &mut f,
-                    &mut g,
+                    Some(&mut g),
                     Some(&mut ga),
                 )
             })
@@ -124,7 +124,7 @@ fn dual_update(c: &mut Criterion) {
     let mut update = GramUpdate::new();
     let mut z = z0.clone();
     group.bench_function("table", |b| {
-        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, 0.0, 1.0, z.view_mut()))
+        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, 0.0, 1.0, z.view_mut(), None))
     });
     // The same work with every column's mask equal, block b's bits set to
     // the number b: each tile's lookups then read one entry a table (34
@@ -133,7 +133,7 @@ fn dual_update(c: &mut Criterion) {
     let same_entry = |i: usize| ((i / 6) >> (i % 6)) & 1 == 1;
     let mut z = Array2::from_shape_fn((n, m), |(i, _)| if same_entry(i) { 1e9 } else { -1e9 });
     group.bench_function("table_lookups_in_l1", |b| {
-        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, 0.0, 1.0, z.view_mut()))
+        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, 0.0, 1.0, z.view_mut(), None))
     });
     group.finish();
 }

@@ -210,7 +210,7 @@ proptest! {
         let loss = [Loss::Logistic, Loss::Exponential, Loss::Square(SquareLoss::HalfSquare), Loss::Hinge][loss_pick];
         let run = |isa: Isa| {
             let (mut f, mut g, mut ga) = (Array1::zeros(n), Array2::zeros((n, m)), Array1::zeros(m));
-            let l = backprop_coefficients_on(isa, z.view(), a.view(), y.view(), act, loss, &mut f, &mut g, Some(&mut ga));
+            let l = backprop_coefficients_on(isa, z.view(), a.view(), y.view(), act, loss, &mut f, Some(&mut g), Some(&mut ga));
             let mut bits = vec![l.to_bits()];
             bits.extend(f.iter().chain(g.iter()).chain(ga.iter()).map(|v| v.to_bits()));
             bits
@@ -320,7 +320,7 @@ fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
                 act,
                 Loss::Logistic,
                 &mut f,
-                &mut g,
+                Some(&mut g),
                 ga,
             );
             let mut bits = vec![l.to_bits()];

@@ -50,7 +50,7 @@
 //! bits do not depend on it; they differ from the gemm's by rounding only
 //! (`tests`: the gemm and a loop-by-loop reference against it).
 
-use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::nets::isa::{per_isa, Isa};
 
@@ -95,6 +95,9 @@ impl GramUpdate {
     /// as in `Activation::derivative`), read from Z before the update.
     /// K is n x n, Z n x m in standard layout, d has n entries, a has m.
     /// Same result as `par_gemm(alpha, K, G, beta, Z)` up to rounding.
+    /// With `c` (n x m, standard layout), also C <- beta C + alpha G, the
+    /// dual coefficients' move, made in the pass that reads Z's signs: G
+    /// itself is never stored.
     /// O(n^2 (m + 2^BITS) / BITS) adds, cut into tiles of rows across the
     /// current rayon pool.
     #[allow(clippy::too_many_arguments)]
@@ -107,14 +110,55 @@ impl GramUpdate {
         gamma: f64,
         beta: f64,
         z: ArrayViewMut2<f64>,
+        c: Option<ArrayViewMut2<f64>>,
     ) {
         let (n, m) = z.dim();
         assert_eq!(k.dim(), (n, n), "GramUpdate: K must be n x n");
         assert_eq!((d.len(), a.len()), (n, m), "GramUpdate: d and a lengths");
         let blocks = n.div_ceil(BITS);
-        self.starts
-            .resize(m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE, 0);
-        mask_codes(z.view(), &mut self.starts);
+        let groups = m.div_ceil(COLUMNS_AT_ONCE);
+        self.starts.resize(groups * blocks * COLUMNS_AT_ONCE, 0);
+        if let Some(c) = &c {
+            assert_eq!(c.dim(), (n, m), "GramUpdate: C must be n x m");
+        }
+        // The mask codes (and C's move) of column groups g0..g1, columns
+        // j0..j1: a slice of `starts` and of C each, so they can run side by
+        // side; every element is computed as in one pass.
+        let codes_of_columns =
+            |g0: usize, g1: usize, starts: &mut [u16], c: Option<ArrayViewMut2<f64>>| {
+                let (j0, j1) = (g0 * COLUMNS_AT_ONCE, (g1 * COLUMNS_AT_ONCE).min(m));
+                let coefficients = c.map(|c| CoefficientMove {
+                    c,
+                    d,
+                    a: &a[j0..j1],
+                    gamma,
+                    alpha,
+                    beta,
+                });
+                mask_codes(z.slice(s![.., j0..j1]), starts, coefficients);
+            };
+        let workers = rayon::current_num_threads().clamp(1, groups.max(1));
+        if workers == 1 {
+            codes_of_columns(0, groups, &mut self.starts, c);
+        } else {
+            let groups_per_worker = groups.div_ceil(workers);
+            let (mut starts_rest, mut c_rest) = (&mut self.starts[..], c);
+            rayon::scope(|scope| {
+                for g0 in (0..groups).step_by(groups_per_worker) {
+                    let g1 = (g0 + groups_per_worker).min(groups);
+                    let (starts, tail) = std::mem::take(&mut starts_rest)
+                        .split_at_mut((g1 - g0) * blocks * COLUMNS_AT_ONCE);
+                    starts_rest = tail;
+                    let columns = (g1 * COLUMNS_AT_ONCE).min(m) - g0 * COLUMNS_AT_ONCE;
+                    let c = c_rest.take().map(|c| {
+                        let (c, tail) = c.split_at(Axis(1), columns);
+                        c_rest = Some(tail);
+                        c
+                    });
+                    scope.spawn(move |_| codes_of_columns(g0, g1, starts, c));
+                }
+            });
+        }
         let offset = if gamma == 0.0 {
             None
         } else {
@@ -174,13 +218,23 @@ per_isa! {
     /// (rows past n count as 0); starts[(g blocks + b) 8 + q] = TILE c, where
     /// entry c begins in the table's elements. A column group's starts are
     /// contiguous, block by block, in the order its lookups read them; the
-    /// columns past m (the last group's padding) have c = 0.
-    fn mask_codes / mask_codes_on(z: ArrayView2<f64>, starts: &mut [u16]) {
+    /// columns past m (the last group's padding) have c = 0. Moves the
+    /// coefficients row by row as it reads Z, when asked. Z (n x m) may be
+    /// a block of columns of a larger Z: its rows are contiguous.
+    fn mask_codes / mask_codes_on(
+        z: ArrayView2<f64>,
+        starts: &mut [u16],
+        coefficients: Option<CoefficientMove>,
+    ) {
+        let mut coefficients = coefficients;
         let (n, m) = z.dim();
         let blocks = n.div_ceil(BITS);
-        let zs = z.as_slice().expect("GramUpdate: Z in standard layout");
         starts.fill(0);
-        for (i, row) in zs.chunks_exact(m.max(1)).take(n).enumerate() {
+        for (i, row) in z.outer_iter().enumerate() {
+            let row = row.to_slice().expect("GramUpdate: Z's rows contiguous");
+            if let Some(coefficients) = coefficients.as_mut() {
+                coefficients.move_row(i, row);
+            }
             let (b, bit) = (i / BITS, i % BITS);
             let weight = (TILE as u16) << bit;
             let start_bit = |zij: f64| u16::from(zij > 0.0) * weight;
@@ -200,6 +254,42 @@ per_isa! {
                     *s |= start_bit(zij);
                 }
             }
+        }
+    }
+}
+
+/// C <- beta C + alpha G, G_ij = d_i a_j sigma'(Z_ij): the dual
+/// coefficients' move (`two_layer`'s dual step; with the gemm it is made
+/// there from a stored G, with the same formula and the same bits).
+struct CoefficientMove<'a> {
+    c: ArrayViewMut2<'a, f64>,
+    d: &'a [f64],
+    a: &'a [f64],
+    gamma: f64,
+    alpha: f64,
+    beta: f64,
+}
+
+impl CoefficientMove<'_> {
+    /// Row i of C, from row i of Z.
+    #[inline(always)]
+    fn move_row(&mut self, i: usize, z_row: &[f64]) {
+        let Self {
+            d,
+            a,
+            gamma,
+            alpha,
+            beta,
+            ..
+        } = *self;
+        let mut c_row = self.c.row_mut(i);
+        let c_row = c_row
+            .as_slice_mut()
+            .expect("GramUpdate: C's rows contiguous");
+        for ((cij, &zij), &aj) in c_row.iter_mut().zip(z_row).zip(a) {
+            let slope = if zij > 0.0 { 1.0 } else { gamma };
+            let gij = d[i] * aj * slope;
+            *cij = beta * *cij + alpha * gij;
         }
     }
 }
@@ -479,7 +569,18 @@ mod tests {
                 let (k, d, a, z0) = problem(n, m, (n * 1000 + m) as u64);
                 let (alpha, beta) = (-0.3, 0.99);
                 let mut fast = z0.clone();
-                GramUpdate::new().apply(alpha, k.view(), &d, &a, gamma, beta, fast.view_mut());
+                let mut c = Array2::from_shape_fn((n, m), |(i, j)| i as f64 - 0.5 * j as f64);
+                let c0 = c.clone();
+                GramUpdate::new().apply(
+                    alpha,
+                    k.view(),
+                    &d,
+                    &a,
+                    gamma,
+                    beta,
+                    fast.view_mut(),
+                    Some(c.view_mut()),
+                );
                 let mut reference = z0.clone();
                 reference_apply(alpha, k.view(), &d, &a, gamma, beta, reference.view_mut());
                 let bound = scale(&k, &d, &a, alpha, beta, &z0);
@@ -491,6 +592,12 @@ mod tests {
                 let mut gemm = z0.clone();
                 crate::blas::par_gemm(alpha, &k.view(), &g.view(), beta, &mut gemm.view_mut());
                 assert_close(&fast, &gemm, &bound);
+                // The coefficients' move, bit for bit as the gemm step makes it
+                // from the stored G (`two_layer`: C <- shrink C - lr G).
+                let lr = -alpha;
+                for ((&moved, &before), &gij) in c.iter().zip(&c0).zip(&g) {
+                    assert_eq!(moved.to_bits(), (beta * before - lr * gij).to_bits());
+                }
             }
         }
     }
@@ -504,27 +611,33 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            let mut z = z0.clone();
+            let (mut z, mut c) = (z0.clone(), z0.mapv(|v| 0.5 - v));
             pool.install(|| {
-                GramUpdate::new().apply(-0.5, k.view(), &d, &a, 0.0, 1.0, z.view_mut())
+                let (zv, cv) = (z.view_mut(), Some(c.view_mut()));
+                GramUpdate::new().apply(-0.5, k.view(), &d, &a, 0.1, 0.9, zv, cv)
             });
+            (z, c)
+        };
+        let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let (one, c_one) = run(1);
+        for threads in 2..=4 {
+            let (z, c) = run(threads);
+            assert_eq!(bits(&z), bits(&one), "Z on {threads} threads");
+            assert_eq!(bits(&c), bits(&c_one), "C on {threads} threads");
+        }
+        let one = {
+            let mut z = z0.clone();
+            GramUpdate::new().apply(-0.5, k.view(), &d, &a, 0.0, 1.0, z.view_mut(), None);
             z
         };
-        let one = run(1);
-        for threads in 2..=4 {
-            assert!(run(threads)
-                .iter()
-                .zip(&one)
-                .all(|(x, y)| x.to_bits() == y.to_bits()));
-        }
         let blocks = n.div_ceil(BITS);
         let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
         let mut starts = vec![0u16; starts_len];
-        mask_codes_on(Isa::Plain, z0.view(), &mut starts);
+        mask_codes_on(Isa::Plain, z0.view(), &mut starts, None);
         let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
         for isa in Isa::available() {
             let mut other = vec![0u16; starts_len];
-            mask_codes_on(isa, z0.view(), &mut other);
+            mask_codes_on(isa, z0.view(), &mut other, None);
             assert_eq!(other, starts, "{isa:?} starts");
             let mut z = z0.clone();
             for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {

@@ -191,9 +191,10 @@ const PARALLEL_FROM: usize = 1 << 15;
 /// The fused elementwise core of one GD step, shared by both engines.
 ///
 /// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
-/// L = 1/n sum_i l(f_i, y_i), and writes
+/// L = 1/n sum_i l(f_i, y_i), and writes, when asked,
 ///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
-///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j), when asked.
+///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j).
+/// (The dual step's table update reads G's factors instead: `g_out` None.)
 /// Returns L. Cost O(n m). Without grad_a and with n m >= `PARALLEL_FROM`,
 /// the rows are cut into one chunk per thread of the current rayon pool
 /// (`backprop_rows`); every row is computed as on one thread and the
@@ -211,7 +212,7 @@ pub fn backprop_coefficients(
     act: Activation,
     loss: Loss,
     f_out: &mut Array1<f64>,
-    g_out: &mut Array2<f64>,
+    g_out: Option<&mut Array2<f64>>,
     grad_a: Option<&mut Array1<f64>>,
 ) -> f64 {
     let isa = crate::nets::isa::Isa::detect().min(crate::nets::isa::Isa::AVX2_OR_PLAIN);
@@ -232,7 +233,7 @@ pub fn backprop_coefficients_on(
     act: Activation,
     loss: Loss,
     f_out: &mut Array1<f64>,
-    g_out: &mut Array2<f64>,
+    g_out: Option<&mut Array2<f64>>,
     grad_a: Option<&mut Array1<f64>>,
 ) -> f64 {
     let (n, m) = z.dim();
@@ -240,16 +241,22 @@ pub fn backprop_coefficients_on(
     let threads = rayon::current_num_threads();
     let rows_per_chunk = n.div_ceil(threads.max(1)).next_multiple_of(ROWS_AT_ONCE);
     if grad_a.is_some() || threads < 2 || n * m < PARALLEL_FROM || rows_per_chunk >= n {
-        let (f, g) = (f_out.view_mut(), g_out.view_mut());
+        let (f, g) = (f_out.view_mut(), g_out.map(|g| g.view_mut()));
         backprop_rows_on(isa, z, a, y, act, loss, n, f, g, &mut losses, grad_a);
     } else {
-        let (mut f_rest, mut g_rest) = (f_out.view_mut(), g_out.view_mut());
+        let (mut f_rest, mut g_rest) = (f_out.view_mut(), g_out.map(|g| g.view_mut()));
         let mut losses_rest = &mut losses[..];
         rayon::scope(|scope| {
             for r0 in (0..n).step_by(rows_per_chunk) {
                 let rows = rows_per_chunk.min(n - r0);
                 let (f, f_tail) = f_rest.split_at(Axis(0), rows);
-                let (g, g_tail) = g_rest.split_at(Axis(0), rows);
+                let (g, g_tail) = match g_rest {
+                    Some(g) => {
+                        let (g, tail) = g.split_at(Axis(0), rows);
+                        (Some(g), Some(tail))
+                    }
+                    None => (None, None),
+                };
                 let (l, l_tail) = losses_rest.split_at_mut(rows);
                 (f_rest, g_rest, losses_rest) = (f_tail, g_tail, l_tail);
                 let (zc, yc) = (
@@ -277,8 +284,8 @@ per_isa! {
     up to AVX2_OR_PLAIN:
     /// `backprop_coefficients` on a block of rows of Z (`y`, `f_out`,
     /// `g_out` and `losses` the same rows; `n` all rows of the batch, the
-    /// 1/n of the mean): writes f, G and each row's loss l(f_i, y_i), and
-    /// adds the rows' terms to grad_a when asked. (Called only through
+    /// 1/n of the mean): writes f and each row's loss l(f_i, y_i), G and
+    /// the rows' terms of grad_a when asked. (Called only through
     /// `backprop_rows_on`, with the caller's instruction set.)
     #[allow(clippy::too_many_arguments, dead_code)]
     fn backprop_rows / backprop_rows_on(
@@ -289,7 +296,7 @@ per_isa! {
         loss: Loss,
         n: usize,
         f_out: ArrayViewMut1<f64>,
-        g_out: ArrayViewMut2<f64>,
+        g_out: Option<ArrayViewMut2<f64>>,
         losses: &mut [f64],
         grad_a: Option<&mut Array1<f64>>,
     ) {
@@ -303,11 +310,13 @@ per_isa! {
             let fi = f_out[i];
             losses[i] = loss.value(fi, y[i]);
             let di = output_coefficient(loss, fi, y[i], n);
-            let mut grow = g_out.row_mut(i);
-            Zip::from(&mut grow)
-                .and(&zrow)
-                .and(&a)
-                .for_each(|g, &zij, &aj| *g = di * aj * act.derivative(zij));
+            if let Some(g_out) = g_out.as_mut() {
+                // G's formula; `gram_update::CoefficientMove` has its twin.
+                Zip::from(g_out.row_mut(i))
+                    .and(&zrow)
+                    .and(&a)
+                    .for_each(|g, &zij, &aj| *g = di * aj * act.derivative(zij));
+            }
             if let Some(ga) = grad_a.as_deref_mut() {
                 Zip::from(ga)
                     .and(&zrow)
@@ -333,7 +342,16 @@ pub fn loss_and_gradients(
     let mut f = Array1::zeros(n);
     let mut g = Array2::zeros((n, m));
     let mut grad_a = Array1::zeros(m);
-    let l = backprop_coefficients(z.view(), a, y, act, loss, &mut f, &mut g, Some(&mut grad_a));
+    let l = backprop_coefficients(
+        z.view(),
+        a,
+        y,
+        act,
+        loss,
+        &mut f,
+        Some(&mut g),
+        Some(&mut grad_a),
+    );
     (l, x.t().dot(&g), grad_a)
 }
 
@@ -425,7 +443,9 @@ pub struct TwoLayerGd {
     y: Array1<f64>,
     /// Current training pre-activations Z(t), n x m.
     z: Array2<f64>,
-    /// Scratch: outputs f(x_i), the coefficients G and the second-layer gradient.
+    /// Scratch: outputs f(x_i), the coefficients G (not kept by the dual
+    /// table update, which moves C in the pass that reads Z's signs) and the
+    /// second-layer gradient.
     f: Array1<f64>,
     g: Array2<f64>,
     grad_a: Array1<f64>,
@@ -506,6 +526,7 @@ impl TwoLayerGd {
         if let FirstLayer::Dual { update, .. } = &mut self.layer {
             *update = how;
         }
+        self.refresh_outputs(); // G, if the new update reads it
     }
     /// The dual step's product K G, `None` for the primal engine.
     pub fn dual_update(&self) -> Option<DualUpdate> {
@@ -536,6 +557,18 @@ impl TwoLayerGd {
         } else {
             None
         };
+        let table = matches!(
+            self.layer,
+            FirstLayer::Dual {
+                update: DualUpdate::Table,
+                ..
+            }
+        );
+        let g = if cfg.trained.first() && !table {
+            Some(&mut self.g)
+        } else {
+            None
+        };
         self.last_loss = backprop_coefficients(
             z.view(),
             a.view(),
@@ -543,7 +576,7 @@ impl TwoLayerGd {
             cfg.activation,
             cfg.loss,
             &mut self.f,
-            &mut self.g,
+            g,
             grad_a,
         );
     }
@@ -590,23 +623,26 @@ impl TwoLayerGd {
                     // Z = s Z(0) + K C moves by Z <- shrink Z - lr K G: one
                     // product, no copy.
                     *s *= shrink;
-                    let move_c = |c: &mut f64, &g: &f64| *c = shrink * *c - lr * g;
-                    let pairs = Zip::from(&mut *c).and(&self.g);
-                    if rayon::current_num_threads() > 1 && self.g.len() >= PARALLEL_FROM {
-                        pairs.par_for_each(move_c); // elementwise: the same bits
-                    } else {
-                        pairs.for_each(move_c);
-                    }
                     match update {
-                        DualUpdate::Gemm => par_gemm(
-                            -lr,
-                            &k.view(),
-                            &self.g.view(),
-                            shrink,
-                            &mut self.z.view_mut(),
-                        ),
+                        DualUpdate::Gemm => {
+                            let move_c = |c: &mut f64, &g: &f64| *c = shrink * *c - lr * g;
+                            let pairs = Zip::from(&mut *c).and(&self.g);
+                            if rayon::current_num_threads() > 1 && self.g.len() >= PARALLEL_FROM {
+                                pairs.par_for_each(move_c); // elementwise: the same bits
+                            } else {
+                                pairs.for_each(move_c);
+                            }
+                            par_gemm(
+                                -lr,
+                                &k.view(),
+                                &self.g.view(),
+                                shrink,
+                                &mut self.z.view_mut(),
+                            );
+                        }
                         DualUpdate::Table => {
-                            // G_ij = d_i a_j sigma'(Z_ij), d_i as `backprop_coefficients` has it.
+                            // G_ij = d_i a_j sigma'(Z_ij), d_i as `backprop_coefficients` has it;
+                            // C moves in the same pass (G is not stored).
                             let n = self.y.len() as f64;
                             let loss = self.cfg.loss;
                             d.clear();
@@ -618,7 +654,8 @@ impl TwoLayerGd {
                             );
                             let a = self.a.as_slice().expect("a is contiguous");
                             let gamma = self.cfg.activation.slope();
-                            table.apply(-lr, k.view(), d, a, gamma, shrink, self.z.view_mut());
+                            let (z, c) = (self.z.view_mut(), Some(c.view_mut()));
+                            table.apply(-lr, k.view(), d, a, gamma, shrink, z, c);
                         }
                     }
                 }
