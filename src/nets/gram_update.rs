@@ -30,7 +30,9 @@
 //! 0.58-0.60 ms for one u64 of 8 byte codes cut with shifts (5-7
 //! instructions a lookup, with bounds checks), which in turn beat the
 //! compiler's byte extracts (`vpextrb`) of byte codes, 0.78-0.84 ms against
-//! 0.86-0.89 ms in an earlier sitting (all interleaved, same bits). `perf`
+//! 0.86-0.89 ms in an earlier sitting (all interleaved, same bits). Scalar
+//! loads of the starts (forced, `read_volatile`) were slower than the
+//! extracts: 0.71-0.73 ms against 0.65-0.66. `perf`
 //! of the product now: the lookup loop about 60%, the tables 10%, the
 //! update of Z from the 8 x 8 blocks of sums (a transposition in registers)
 //! most of the rest, the mask codes 4%. The transposition
