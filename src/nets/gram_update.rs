@@ -55,6 +55,7 @@
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::nets::isa::{per_isa, Isa};
+use crate::nets::PARALLEL_FROM;
 
 /// Summation indices per table: a table has 2^BITS entries (at most 13: an
 /// entry's first element, TILE c, is a u16).
@@ -125,7 +126,8 @@ impl GramUpdate {
         }
         // The mask codes (and C's move) of column groups g0..g1, columns
         // j0..j1: a slice of `starts` and of C each, so they can run side by
-        // side; every element is computed as in one pass.
+        // side (from `PARALLEL_FROM` elements); every element is computed as
+        // in one pass.
         let codes_of_columns =
             |g0: usize, g1: usize, starts: &mut [u16], c: Option<ArrayViewMut2<f64>>| {
                 let (j0, j1) = (g0 * COLUMNS_AT_ONCE, (g1 * COLUMNS_AT_ONCE).min(m));
@@ -140,7 +142,7 @@ impl GramUpdate {
                 mask_codes(z.slice(s![.., j0..j1]), starts, coefficients);
             };
         let workers = rayon::current_num_threads().clamp(1, groups.max(1));
-        if workers == 1 {
+        if workers == 1 || n * m < PARALLEL_FROM {
             codes_of_columns(0, groups, &mut self.starts, c);
         } else {
             let groups_per_worker = groups.div_ceil(workers);
@@ -606,7 +608,9 @@ mod tests {
 
     #[test]
     fn every_isa_and_thread_count_gives_the_same_bits() {
-        let (n, m) = (45, 83);
+        // n m past `PARALLEL_FROM`, so that the mask codes are cut too.
+        let (n, m) = (45, 803);
+        const { assert!(45 * 803 >= PARALLEL_FROM) };
         let (k, d, a, z0) = problem(n, m, 7);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()

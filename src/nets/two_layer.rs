@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
 use super::loss::Loss;
+use super::PARALLEL_FROM;
 use crate::blas::par_gemm;
 use crate::error::{Error, Result};
 use crate::nets::gram_update::GramUpdate;
@@ -182,11 +183,6 @@ fn outputs_into(
         f[i] = output_of_row(z.row(i), a, act);
     }
 }
-
-/// Elements of Z below which `backprop_coefficients` stays on one thread:
-/// a pass over 32768 of them takes about 10 us, several times what handing
-/// chunks to the pool costs.
-const PARALLEL_FROM: usize = 1 << 15;
 
 /// The fused elementwise core of one GD step, shared by both engines.
 ///
