@@ -30,16 +30,16 @@
 //! 0.58-0.60 ms for one u64 of 8 byte codes cut with shifts (5-7
 //! instructions a lookup, with bounds checks), which in turn beat the
 //! compiler's byte extracts (`vpextrb`) of byte codes, 0.78-0.84 ms against
-//! 0.86-0.89 ms in an earlier sitting (all interleaved, same bits). Scalar
-//! loads of the starts (forced, `read_volatile`) were slower than the
-//! extracts: 0.71-0.73 ms against 0.65-0.66. `perf`
-//! of the product now: the lookup loop about 60%, the tables 10%, the
-//! update of Z from the 8 x 8 blocks of sums (a transposition in registers)
-//! most of the rest, the mask codes 4%. The transposition
-//! (`transpose_8x8`) with AVX-512 shuffles: 0.71-0.82 ms against 0.80-0.87
-//! ms before (interleaved, same bits). BITS = 7 measured no faster with the
-//! u16 starts (0.58-0.62 ms against 0.58-0.63, interleaved). Measured on the same Zen 4 in one earlier
-//! sitting (a build with the tables in 2 MB-aligned buffers, which later
+//! 0.86-0.89 ms in an earlier sitting (all interleaved, same bits). In a
+//! later sitting, scalar loads of the starts (forced, `read_volatile`) were
+//! slower than the extracts: 0.71-0.73 ms against 0.65-0.66. `perf` of the
+//! product now: the lookup loop about 60%, the tables 10%, the update of Z
+//! from the 8 x 8 blocks of sums (a transposition in registers) most of the
+//! rest, the mask codes 4%. The transposition (`transpose_8x8`) with
+//! AVX-512 shuffles: 0.71-0.82 ms against 0.80-0.87 ms before (interleaved,
+//! same bits). BITS = 7 measured no faster with the u16 starts (0.58-0.62
+//! ms against 0.58-0.63, interleaved). Measured on the same Zen 4 in one
+//! earlier sitting (a build with the tables in 2 MB-aligned buffers, which later
 //! measured no different): BITS = 6 was the fastest of 4..=8 (0.70 ms
 //! against 0.84 at 7, 0.95 at 8, the gemm 1.78 ms); `TILE` = 16 was slower
 //! than 8, and so was building the tables of a few blocks at a time so that
@@ -339,7 +339,8 @@ struct Table([[f64; TILE]; ENTRIES]);
 impl Table {
     /// The entry that begins at element `start` (`mask_codes`: TILE c).
     /// The mask keeps the slice in bounds, so the compiler checks nothing:
-    /// a lookup is one load of the start, an `and` and an add from memory.
+    /// with a block's 8 starts masked in one vector op, a lookup is an
+    /// extract of its start and an add from memory.
     #[inline(always)]
     fn entry(&self, start: u16) -> &[f64; TILE] {
         let first = usize::from(start) & (TILE * (ENTRIES - 1));
