@@ -24,7 +24,7 @@
 //! dual_update`) the product took 0.71-0.78 ms against 0.78-0.89 ms with
 //! the tables in L2 (AMD EPYC Zen 4, one thread, interleaved runs). The
 //! codes are stored as the entries' first elements (u16, TILE c), a column
-//! group's contiguous block after block, so a lookup compiles to two
+//! group's contiguous block after block, so a lookup compiled to two
 //! instructions (an extract of its start from the 8 loaded at once, an add
 //! from memory; about 1.3 cycles a lookup at 3.5 GHz): 0.52-0.53 ms against
 //! 0.58-0.60 ms for one u64 of 8 byte codes cut with shifts (5-7
@@ -32,7 +32,13 @@
 //! compiler's byte extracts (`vpextrb`) of byte codes, 0.78-0.84 ms against
 //! 0.86-0.89 ms in an earlier sitting (all interleaved, same bits). In a
 //! later sitting, scalar loads of the starts (forced, `read_volatile`) were
-//! slower than the extracts: 0.71-0.73 ms against 0.65-0.66. `perf` of the
+//! slower than the extracts: 0.71-0.73 ms against 0.65-0.66. The extracts
+//! themselves (`vpextrw`, vector-to-integer moves, where `perf` put most of
+//! the loop's samples) then gave way to a block's 8 starts read as four u32
+//! and cut in general registers (a mask, or a shift and a mask, then the
+//! add from memory): 0.64-0.70 ms against 0.68-0.74 ms, lower in each of 4
+//! interleaved pairs (a slower sitting than the figures above; with it,
+//! BITS = 7 was again no faster, 0.60-0.70 ms against 0.61-0.63). `perf` of the
 //! product now: the lookup loop about 60%, the tables 10%, the update of Z
 //! from the 8 x 8 blocks of sums (a transposition in registers) most of the
 //! rest, the mask codes 4%. The transposition (`transpose_8x8`) with
@@ -339,8 +345,8 @@ struct Table([[f64; TILE]; ENTRIES]);
 impl Table {
     /// The entry that begins at element `start` (`mask_codes`: TILE c).
     /// The mask keeps the slice in bounds, so the compiler checks nothing:
-    /// with a block's 8 starts masked in one vector op, a lookup is an
-    /// extract of its start and an add from memory.
+    /// a lookup is the start cut from a u32 of two (a mask, or a shift and
+    /// a mask, in general registers) and an add from memory.
     #[inline(always)]
     fn entry(&self, start: u16) -> &[f64; TILE] {
         let first = usize::from(start) & (TILE * (ENTRIES - 1));
@@ -408,7 +414,14 @@ per_isa! {
                 }
             }
             for (block_starts, table) in blocks_starts {
-                for (sum, &start) in sums.iter_mut().zip(block_starts) {
+                // Two starts a u32, cut in general registers: faster than
+                // the compiler's vector extracts (`vpextrw`) of the 8 (the
+                // module docs).
+                let packed: [u32; 4] = std::array::from_fn(|h| {
+                    u32::from(block_starts[2 * h]) | (u32::from(block_starts[2 * h + 1]) << 16)
+                });
+                for (q, sum) in sums.iter_mut().enumerate() {
+                    let start = (packed[q / 2] >> (16 * (q % 2))) as u16;
                     let e = table.entry(start);
                     *sum = std::array::from_fn(|l| sum[l] + e[l]);
                 }
