@@ -61,7 +61,7 @@
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::nets::isa::{per_isa, Isa};
-use crate::nets::PARALLEL_FROM;
+use crate::nets::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 
 /// Summation indices per table: a table has 2^BITS entries (at most 13: an
 /// entry's first element, TILE c, is a u16).
@@ -270,7 +270,7 @@ per_isa! {
 
 /// C <- beta C + alpha G, G_ij = d_i a_j sigma'(Z_ij): the dual
 /// coefficients' move (`two_layer`'s dual step; with the gemm it is made
-/// there from a stored G, with the same formula and the same bits).
+/// there from a stored G, by the same two formulas of `nets`).
 struct CoefficientMove<'a> {
     c: ArrayViewMut2<'a, f64>,
     d: &'a [f64],
@@ -298,8 +298,8 @@ impl CoefficientMove<'_> {
             .expect("GramUpdate: C's rows contiguous");
         for ((cij, &zij), &aj) in c_row.iter_mut().zip(z_row).zip(a) {
             let slope = if zij > 0.0 { 1.0 } else { gamma };
-            let gij = d[i] * aj * slope;
-            *cij = beta * *cij + alpha * gij;
+            let gij = first_layer_coefficient(d[i], aj, slope);
+            *cij = moved_coefficient(*cij, gij, beta, alpha);
         }
     }
 }

@@ -16,3 +16,19 @@ pub mod wide;
 /// a pass over 32768 of them takes about 10 us, several times what handing
 /// chunks to the pool costs.
 pub(crate) const PARALLEL_FROM: usize = 1 << 15;
+
+/// G_ij = d_i a_j sigma'(Z_ij), d_i = l'(f_i, y_i) / n: the coefficients of
+/// the first layer's gradient, dL/dW = X^T G. One formula for `two_layer`'s
+/// gradient pass and `gram_update`'s move of C, which must agree bit for bit.
+#[inline(always)]
+pub(crate) fn first_layer_coefficient(d_i: f64, a_j: f64, slope: f64) -> f64 {
+    d_i * a_j * slope
+}
+
+/// C_ij <- beta C_ij + alpha G_ij: the dual coefficients' move in a GD step
+/// (beta = 1 - lr lambda, alpha = -lr), made by `two_layer` from a stored G
+/// (the gemm update) or inside `gram_update` (the table update).
+#[inline(always)]
+pub(crate) fn moved_coefficient(c_ij: f64, g_ij: f64, beta: f64, alpha: f64) -> f64 {
+    beta * c_ij + alpha * g_ij
+}

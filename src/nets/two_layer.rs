@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
 use super::loss::Loss;
-use super::PARALLEL_FROM;
+use super::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 use crate::blas::par_gemm;
 use crate::error::{Error, Result};
 use crate::nets::gram_update::GramUpdate;
@@ -307,11 +307,12 @@ per_isa! {
             losses[i] = loss.value(fi, y[i]);
             let di = output_coefficient(loss, fi, y[i], n);
             if let Some(g_out) = g_out.as_mut() {
-                // G's formula; `gram_update::CoefficientMove` has its twin.
                 Zip::from(g_out.row_mut(i))
                     .and(&zrow)
                     .and(&a)
-                    .for_each(|g, &zij, &aj| *g = di * aj * act.derivative(zij));
+                    .for_each(|g, &zij, &aj| {
+                        *g = first_layer_coefficient(di, aj, act.derivative(zij))
+                    });
             }
             if let Some(ga) = grad_a.as_deref_mut() {
                 Zip::from(ga)
@@ -439,9 +440,9 @@ pub struct TwoLayerGd {
     y: Array1<f64>,
     /// Current training pre-activations Z(t), n x m.
     z: Array2<f64>,
-    /// Scratch: outputs f(x_i), the coefficients G (not kept by the dual
-    /// table update, which moves C in the pass that reads Z's signs) and the
-    /// second-layer gradient.
+    /// Scratch: outputs f(x_i), the coefficients G (n x m once a step reads
+    /// it; empty under the dual table update, which moves C in the pass that
+    /// reads Z's signs) and the second-layer gradient.
     f: Array1<f64>,
     g: Array2<f64>,
     grad_a: Array1<f64>,
@@ -503,7 +504,7 @@ impl TwoLayerGd {
             y,
             z,
             f: Array1::zeros(n),
-            g: Array2::zeros((n, m)),
+            g: Array2::zeros((0, 0)),
             grad_a: Array1::zeros(m),
             step: 0,
             last_loss: f64::NAN,
@@ -561,6 +562,9 @@ impl TwoLayerGd {
             }
         );
         let g = if cfg.trained.first() && !table {
+            if self.g.dim() != z.dim() {
+                self.g = Array2::zeros(z.dim());
+            }
             Some(&mut self.g)
         } else {
             None
@@ -621,7 +625,8 @@ impl TwoLayerGd {
                     *s *= shrink;
                     match update {
                         DualUpdate::Gemm => {
-                            let move_c = |c: &mut f64, &g: &f64| *c = shrink * *c - lr * g;
+                            let move_c =
+                                |c: &mut f64, &g: &f64| *c = moved_coefficient(*c, g, shrink, -lr);
                             let pairs = Zip::from(&mut *c).and(&self.g);
                             if rayon::current_num_threads() > 1 && self.g.len() >= PARALLEL_FROM {
                                 pairs.par_for_each(move_c); // elementwise: the same bits
