@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use rand::RngExt;
+use rayon::prelude::*;
 
 use super::{regime, PanelSpec, XorSpec};
 use crate::error::Result;
@@ -233,11 +234,15 @@ pub(super) fn paper_time_scale_claim(
     };
     let s_hat = fit(&ours, &points);
     let mut rng = crate::rng::stream(seed, 0, &format!("xor_time_scale:{}", panel.id));
-    let mut draws: Vec<f64> = (0..RESAMPLES)
-        .map(|_| {
-            let mut pick =
-                || -> Vec<usize> { (0..runs).map(|_| rng.random_range(0..runs)).collect() };
-            let (ours_b, paper_noise) = (medians(&pick()), medians(&pick()));
+    // The resamples are drawn in order from the one stream, then fitted side
+    // by side (each fit is serial, so the draws do not depend on the pool).
+    let picks: Vec<[Vec<usize>; 2]> = (0..RESAMPLES)
+        .map(|_| std::array::from_fn(|_| (0..runs).map(|_| rng.random_range(0..runs)).collect()))
+        .collect();
+    let mut draws: Vec<f64> = picks
+        .par_iter()
+        .map(|[ours_pick, noise_pick]| {
+            let (ours_b, paper_noise) = (medians(ours_pick), medians(noise_pick));
             let perturbed: Vec<(f64, f64, usize)> = points
                 .iter()
                 .map(|&(t, v, split)| {
