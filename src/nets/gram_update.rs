@@ -38,7 +38,14 @@
 //! and cut in general registers (a mask, or a shift and a mask, then the
 //! add from memory): 0.64-0.70 ms against 0.68-0.74 ms, lower in each of 4
 //! interleaved pairs (a slower sitting than the figures above; with it,
-//! BITS = 7 was again no faster, 0.60-0.70 ms against 0.61-0.63). `perf` of the
+//! BITS = 7 was again no faster, 0.60-0.70 ms against 0.61-0.63). Moving C
+//! inside each tile's update of Z (where Z's old value is already in a
+//! register) instead of in the mask-code pass made the whole dual step
+//! slower in each of 7 interleaved pairs (`overfit bench two-layer --engine
+//! dual --threads 1`: 0.80-0.85 ms against 0.61-0.66 in the first four);
+//! the same bytes of C move either way (why it is slower is not measured;
+//! one guess is that C's loads then compete with the lookups' for the load
+//! ports). `perf` of the
 //! product now: the lookup loop about 60%, the tables 10%, the update of Z
 //! from the 8 x 8 blocks of sums (a transposition in registers) most of the
 //! rest, the mask codes 4%. The transposition (`transpose_8x8`) with
