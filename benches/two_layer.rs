@@ -121,10 +121,11 @@ fn dual_update(c: &mut Criterion) {
     group.bench_function("gemm", |b| {
         b.iter(|| par_gemm(-1e-3, &k.view(), &g.view(), 1.0, &mut z.view_mut()))
     });
+    const RELU: Activation = Activation::Relu;
     let mut update = GramUpdate::new();
     let mut z = z0.clone();
     group.bench_function("table", |b| {
-        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, 0.0, 1.0, z.view_mut(), None))
+        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, RELU, 1.0, z.view_mut(), None))
     });
     // The same work with every column's mask equal, block b's bits set to
     // the number b: each tile's lookups then read one entry a table (34
@@ -133,7 +134,7 @@ fn dual_update(c: &mut Criterion) {
     let same_entry = |i: usize| ((i / 6) >> (i % 6)) & 1 == 1;
     let mut z = Array2::from_shape_fn((n, m), |(i, _)| if same_entry(i) { 1e9 } else { -1e9 });
     group.bench_function("table_lookups_in_l1", |b| {
-        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, 0.0, 1.0, z.view_mut(), None))
+        b.iter(|| update.apply(-1e-3, k.view(), &d, &a, RELU, 1.0, z.view_mut(), None))
     });
     group.finish();
 }

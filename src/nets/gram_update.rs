@@ -67,6 +67,7 @@
 
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
+use crate::nets::activation::Activation;
 use crate::nets::isa::{per_isa, Isa};
 use crate::nets::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 
@@ -106,9 +107,9 @@ impl GramUpdate {
         Self::default()
     }
 
-    /// Z <- beta Z + alpha K G with G_ij = d_i a_j sigma'(Z_ij) and
-    /// sigma'(z) = 1 for z > 0, gamma otherwise (NaN counts as not above 0,
-    /// as in `Activation::derivative`), read from Z before the update.
+    /// Z <- beta Z + alpha K G with G_ij = d_i a_j sigma'(Z_ij), sigma' =
+    /// `act.derivative`: 1 for z > 0, gamma = `act.slope()` otherwise (NaN
+    /// counts as not above 0), read from Z before the update.
     /// K is n x n, Z n x m in standard layout, d has n entries, a has m.
     /// Same result as `par_gemm(alpha, K, G, beta, Z)` up to rounding.
     /// With `c` (n x m, standard layout), also C <- beta C + alpha G, the
@@ -123,11 +124,12 @@ impl GramUpdate {
         k: ArrayView2<f64>,
         d: &[f64],
         a: &[f64],
-        gamma: f64,
+        act: Activation,
         beta: f64,
         z: ArrayViewMut2<f64>,
         c: Option<ArrayViewMut2<f64>>,
     ) {
+        let gamma = act.slope();
         let (n, m) = z.dim();
         assert_eq!(k.dim(), (n, n), "GramUpdate: K must be n x n");
         assert_eq!((d.len(), a.len()), (n, m), "GramUpdate: d and a lengths");
@@ -148,7 +150,7 @@ impl GramUpdate {
                     c,
                     d,
                     a: &a[j0..j1],
-                    gamma,
+                    act,
                     alpha,
                     beta,
                 });
@@ -282,7 +284,7 @@ struct CoefficientMove<'a> {
     c: ArrayViewMut2<'a, f64>,
     d: &'a [f64],
     a: &'a [f64],
-    gamma: f64,
+    act: Activation,
     alpha: f64,
     beta: f64,
 }
@@ -294,7 +296,7 @@ impl CoefficientMove<'_> {
         let Self {
             d,
             a,
-            gamma,
+            act,
             alpha,
             beta,
             ..
@@ -304,8 +306,7 @@ impl CoefficientMove<'_> {
             .as_slice_mut()
             .expect("GramUpdate: C's rows contiguous");
         for ((cij, &zij), &aj) in c_row.iter_mut().zip(z_row).zip(a) {
-            let slope = if zij > 0.0 { 1.0 } else { gamma };
-            let gij = first_layer_coefficient(d[i], aj, slope);
+            let gij = first_layer_coefficient(d[i], aj, act.derivative(zij));
             *cij = moved_coefficient(*cij, gij, beta, alpha);
         }
     }
@@ -590,7 +591,8 @@ mod tests {
     #[test]
     fn matches_the_reference_and_the_gemm() {
         for (n, m) in [(1, 1), (5, 3), (8, 8), (13, 21), (40, 17), (67, 130)] {
-            for gamma in [0.0, 0.1] {
+            for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
+                let gamma = act.slope();
                 let (k, d, a, z0) = problem(n, m, (n * 1000 + m) as u64);
                 let (alpha, beta) = (-0.3, 0.99);
                 let mut fast = z0.clone();
@@ -601,7 +603,7 @@ mod tests {
                     k.view(),
                     &d,
                     &a,
-                    gamma,
+                    act,
                     beta,
                     fast.view_mut(),
                     Some(c.view_mut()),
@@ -641,7 +643,8 @@ mod tests {
             let (mut z, mut c) = (z0.clone(), z0.mapv(|v| 0.5 - v));
             pool.install(|| {
                 let (zv, cv) = (z.view_mut(), Some(c.view_mut()));
-                GramUpdate::new().apply(-0.5, k.view(), &d, &a, 0.1, 0.9, zv, cv)
+                let leaky = Activation::LeakyRelu { slope: 0.1 };
+                GramUpdate::new().apply(-0.5, k.view(), &d, &a, leaky, 0.9, zv, cv)
             });
             (z, c)
         };
@@ -653,8 +656,9 @@ mod tests {
             assert_eq!(bits(&c), bits(&c_one), "C on {threads} threads");
         }
         let one = {
+            const RELU: Activation = Activation::Relu;
             let mut z = z0.clone();
-            GramUpdate::new().apply(-0.5, k.view(), &d, &a, 0.0, 1.0, z.view_mut(), None);
+            GramUpdate::new().apply(-0.5, k.view(), &d, &a, RELU, 1.0, z.view_mut(), None);
             z
         };
         let blocks = n.div_ceil(BITS);

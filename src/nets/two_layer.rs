@@ -548,19 +548,13 @@ impl TwoLayerGd {
     }
 
     fn refresh_outputs(&mut self) {
+        let table = self.dual_update() == Some(DualUpdate::Table);
         let (cfg, z, a, y) = (&self.cfg, &self.z, &self.a, &self.y);
         let grad_a = if cfg.trained.second() {
             Some(&mut self.grad_a)
         } else {
             None
         };
-        let table = matches!(
-            self.layer,
-            FirstLayer::Dual {
-                update: DualUpdate::Table,
-                ..
-            }
-        );
         let g = if cfg.trained.first() && !table {
             if self.g.dim() != z.dim() {
                 self.g = Array2::zeros(z.dim());
@@ -654,9 +648,9 @@ impl TwoLayerGd {
                                     .map(|(&fi, &yi)| output_coefficient(loss, fi, yi, n)),
                             );
                             let a = self.a.as_slice().expect("a is contiguous");
-                            let gamma = self.cfg.activation.slope();
-                            let (z, c) = (self.z.view_mut(), Some(c.view_mut()));
-                            table.apply(-lr, k.view(), d, a, gamma, shrink, z, c);
+                            let (act, z, c) =
+                                (self.cfg.activation, self.z.view_mut(), Some(c.view_mut()));
+                            table.apply(-lr, k.view(), d, a, act, shrink, z, c);
                         }
                     }
                 }
