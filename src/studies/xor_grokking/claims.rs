@@ -6,7 +6,7 @@
 
 use super::time_scale::{paper_time_scale_claim, sign_only_law_claims};
 use super::{regime, ClaimKind, MapSpec, PanelSpec, RunRecord, XorSpec};
-use crate::record::{Claim, Measured, Metrics, Prediction};
+use crate::record::{extreme, Claim, Measured, Metrics, Prediction};
 use crate::studies::toolkit::stats::line_fit;
 use crate::theory::xor_cluster::XorRegime;
 
@@ -115,22 +115,34 @@ fn theorem_claims(p: &PanelRuns) -> Vec<Claim> {
     let id = |s: &str| p.id(s);
     let mut claims = Vec::new();
     // Part 1: every run fits the noisy labels at every logged 1 <= t <= sqrt(n).
+    // A run that logged no step there cannot show it: the fraction is then
+    // undefined (an empty `all` would count it as fitting).
     let mut fitting = 0;
+    let mut unlogged = 0;
     for (_, series) in metrics.series("train", "accuracy") {
-        if series
+        let in_horizon: Vec<f64> = series
             .iter()
             .filter(|(t, _)| (1..=horizon as u64).contains(t))
-            .all(|&(_, acc)| acc == 1.0)
-        {
+            .map(|&(_, acc)| acc)
+            .collect();
+        if in_horizon.is_empty() {
+            unlogged += 1;
+        } else if in_horizon.iter().all(|&acc| acc == 1.0) {
             fitting += 1;
         }
     }
+    let (fraction, note) = if unlogged > 0 {
+        let note = format!("{unlogged} runs logged no step in 1 <= t <= {horizon}");
+        (f64::NAN, note)
+    } else {
+        (fitting as f64 / runs as f64, String::new())
+    };
     claims.push(Claim::new(
         id("thm3.1_part1_train_fit"),
         format!("100% training accuracy on the noisy labels at every step 1 <= t <= sqrt(n) = {horizon} (fraction of runs)"),
         format!("{SRC}, Theorem 3.1 part 1 ({assumptions_note})"),
         Prediction::AtLeast { bound: th.fit_fraction },
-        Measured { value: fitting as f64 / runs as f64, q20: None, q80: None, runs, note: String::new() },
+        Measured { value: fraction, q20: None, q80: None, runs, note },
     ));
     // Part 2: chance-level clean test accuracy after one step.
     let acc1 = values_at(metrics, "test", "accuracy", 1);
@@ -197,20 +209,22 @@ fn mechanism_claims(p: &PanelRuns) -> Vec<Claim> {
             .map(|r| r.value)
             .collect()
     };
-    let max_out = horizon_rows("max_abs_output")
-        .into_iter()
-        .fold(0.0f64, f64::max);
+    // `extreme`: undefined (so inconclusive) on no rows or a NaN row, where a
+    // fold from 0 would hold on nothing and f64::max would skip the NaN.
+    let undefined_note = format!("no logged step in 1 <= t <= {horizon}, or an undefined value");
+    let max_out = extreme(&horizon_rows("max_abs_output"), f64::max);
     claims.push(Claim::new(
         id("sign_only_max_output"),
         format!("max_i |f(x_i; W(t))| over runs and 1 <= t <= {horizon} stays tiny (the fit is in sign only)"),
         format!("{SRC}, Theorem 3.1 discussion"),
         Prediction::AtMost { bound: th.max_output },
-        Measured { value: max_out, q20: None, q80: None, runs, note: "maximum over runs and steps".into() },
+        Measured { value: max_out, q20: None, q80: None, runs, note: if max_out.is_nan() { undefined_note.clone() } else { "maximum over runs and steps".into() } },
     ));
-    let gap = horizon_rows("loss")
+    let gaps: Vec<f64> = horizon_rows("loss")
         .into_iter()
         .map(|l| (l - std::f64::consts::LN_2).abs())
-        .fold(0.0f64, f64::max);
+        .collect();
+    let gap = extreme(&gaps, f64::max);
     claims.push(Claim::new(
         id("sign_only_loss_near_log2"),
         format!(
@@ -223,7 +237,11 @@ fn mechanism_claims(p: &PanelRuns) -> Vec<Claim> {
             q20: None,
             q80: None,
             runs,
-            note: "maximum over runs and steps".into(),
+            note: if gap.is_nan() {
+                undefined_note
+            } else {
+                "maximum over runs and steps".into()
+            },
         },
     ));
     claims
