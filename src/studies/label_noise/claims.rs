@@ -173,8 +173,8 @@ fn noisy_plateau(cx: &Cx<'_>) -> Vec<Claim> {
         claims.push(Claim::new(
             format!("noisy_plateau.eta{eta}.not_benign"),
             format!(
-                "eta = {eta}, p/n = {r_mild}: the clean error plateaus at a positive level as n grows (not benign): the SNR cannot exceed its n -> infinity ceiling sqrt((p/n - 1) s^2/(1 - s^2)) = {}, s = 1 - 2 eta, i.e. clean error >= {} at every n; measured: median SNR at n = {nmax}",
-                fmt(ceiling), fmt(normal_cdf(-ceiling))
+                "eta = {eta}, p/n = {r_mild}: the clean error plateaus at a positive level as n grows (not benign): the SNR cannot exceed its n -> infinity ceiling sqrt((p/n - 1) s^2/(1 - s^2)) = {}, s = 1 - 2 eta (clean error >= {} in the limit); measured: median SNR at n = {nmax} against the ceiling plus {tol} relative (clean error >= {})",
+                fmt(ceiling), fmt(normal_cdf(-ceiling)), fmt(normal_cdf(-ceiling * (1.0 + tol)))
             ),
             format!("{SRC}, phase change: label noise breaks benign overfitting under mild overparameterization ({MODEL_NOTE}); ceiling from the closed form's limit, +{tol} relative"),
             Prediction::AtMost { bound: ceiling * (1.0 + tol) },

@@ -163,12 +163,38 @@ fn slowdown_claim(spec: &RandomizationSpec, arch: &str, tr: &Cell, rl: &Cell) ->
                 }
             })
             .collect();
+        // A run cut at the budget gives a lower bound budget / t on its
+        // ratio; the median of the seeds' ratios is at least the median of
+        // these bounds, so a bound median above the interval refutes the
+        // claim (it is the value judged). Otherwise nothing is measured.
+        let lower: Vec<f64> = te
+            .iter()
+            .zip(&re)
+            .map(|(t, r)| {
+                if r.is_finite() {
+                    r / t
+                } else {
+                    budget as f64 / t
+                }
+            })
+            .collect();
+        let bound = if lower.iter().all(|v| v.is_finite()) {
+            Measured::median_of(&lower).value
+        } else {
+            f64::NAN
+        };
+        let value = if bound > high { bound } else { f64::NAN };
+        let verdict_note = if value.is_nan() {
+            "undecided"
+        } else {
+            "the median is at least the median of these bounds, above the interval"
+        };
         Measured {
             runs: ratios.len(),
-            ..Measured::single(f64::NAN)
+            ..Measured::single(value)
         }
         .with_note(format!(
-            "a run did not fit within {budget} epochs; per seed: {}",
+            "a run did not fit within {budget} epochs; per seed: {}; {verdict_note}",
             floor.join(", ")
         ))
     };
@@ -281,7 +307,7 @@ fn chance_claim(spec: &RandomizationSpec, arch: &str, rl: &Cell, n_test: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Metrics;
+    use crate::record::{Metrics, Verdict};
 
     #[test]
     fn spearman_ranks_with_ties() {
@@ -367,5 +393,44 @@ mod tests {
         assert!(!holds("test_error_rises.mlp8.steps"));
         assert!(!holds("test_error_rises.mlp8.spearman"));
         assert!(!holds("chance.mlp8.random_labels"));
+    }
+
+    /// A random-label run cut at the budget bounds its slowdown from below:
+    /// bounds past the interval fail the claim; bounds inside it decide
+    /// nothing.
+    #[test]
+    fn a_slowdown_cut_at_the_budget_fails_only_past_the_interval() {
+        let spec: RandomizationSpec = toml::from_str(
+            "[data]\ntrain = 10\ntest = 2000\nsettings = [\"true\", \"random_labels\"]\n\
+             [model]\narchs = [{ kind = \"mlp\", widths = [8] }]\n\
+             [train]\nmax_epochs = 50\nbatch = [4]\nlr = [0.01]\nmomentum = 0.9\nruns = 2\n",
+        )
+        .unwrap();
+        let slowdown = |true_epochs: usize| {
+            let true_runs = [
+                record(Some(true_epochs), 0.2),
+                record(Some(true_epochs), 0.2),
+            ];
+            let random = [record(None, 0.75), record(None, 0.75)];
+            let row = vec![
+                Cell {
+                    r: Randomization::TrueLabels,
+                    runs: true_runs.iter().collect(),
+                },
+                Cell {
+                    r: Randomization::RandomLabels,
+                    runs: random.iter().collect(),
+                },
+            ];
+            claims(&spec, &[row], 2000)
+                .into_iter()
+                .find(|c| c.id == "slowdown.mlp8.random_over_true")
+                .map(|c| c.verdict())
+                .unwrap()
+        };
+        // 50 / 10 = 5 > 3.5, the interval's top: refuted.
+        assert_eq!(slowdown(10), Verdict::Fails);
+        // 50 / 20 = 2.5, inside [1.5, 3.5]: the true ratio may still lie in it.
+        assert_eq!(slowdown(20), Verdict::Inconclusive);
     }
 }
