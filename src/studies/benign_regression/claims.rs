@@ -6,8 +6,8 @@
 //!   n stays >= ||theta*||^2 ||Sigma|| / c (the paper's lower bound for some
 //!   theta* of that norm, read here for theta* = e_1);
 //! - not benign through the variance (k*/n does not vanish): E_eps R at the
-//!   largest n stays >= sigma^2 min(1, k*/n + n/R_{k*}) / c (E R >= sigma^2/c
-//!   when k* >= n/c_1, E R >= sigma^2 (k*/n + n/R_{k*})/c otherwise);
+//!   largest n stays >= sigma^2 / c when k* >= n/c_1 (the spec's
+//!   `k_star_fraction` n), sigma^2 (k*/n + n/R_{k*})/c otherwise;
 //! - every alpha: V / (sigma^2 (k*/n + n/R_{k*})) in [1/c, c] at each n with
 //!   k* < n/c_1 (the two-sided statement); the worst cell is the measurement.
 
@@ -67,7 +67,9 @@ pub fn floor_claim(spec: &Spec, alpha: f64, n: usize, risk: &[f64]) -> Claim {
     let (side, level, what, source) = match theory::power_law_regime(alpha, spec.data.dimension_exponent) {
         Regime::BiasNotBenign => ("bias", 1.0 / c, format!("||theta*||^2 ||Sigma|| / c, theta* = e_1 (r_0/n = {}, r_0/(n ln(1 + r_0)) = {})", fmt_num(t.r0 / nf), fmt_num(t.r0 / (nf * t.r0.ln_1p()))),
             "Theorem 4's bias lower bound: R >= ||theta*||^2 ||Sigma|| / c_1 for some theta* of that norm when r_0/(n ln(1 + r_0)) >= c_2 (c_1 read as c; c_2 unspecified)"),
-        _ => ("variance", spec.data.noise_sd.powi(2) * t.variance.min(1.0) / c, format!("sigma^2 min(1, k*/n + n/R_k*) / c (k*/n = {}, k*/n + n/R_k* = {})", fmt_num(t.k_star as f64 / nf), fmt_num(t.variance)),
+        // The theorem's two cases, split where the spec's 1/c_1 splits them
+        // (`k_star_fraction`), as the variance claim does.
+        _ => ("variance", spec.data.noise_sd.powi(2) * if t.k_star as f64 >= spec.claims.k_star_fraction * nf { 1.0 } else { t.variance } / c, format!("sigma^2 / c if k* >= {} n, else sigma^2 (k*/n + n/R_k*) / c (k*/n = {}, k*/n + n/R_k* = {})", spec.claims.k_star_fraction, fmt_num(t.k_star as f64 / nf), fmt_num(t.variance)),
             "Theorem 4: E R >= sigma^2 / c if k* >= n/c_1, else E R >= sigma^2 (k*/n + n/R_k*) / c"),
     };
     Claim::new(
