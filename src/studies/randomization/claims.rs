@@ -95,7 +95,9 @@ pub(super) fn claims(spec: &RandomizationSpec, cells: &[Vec<Cell>], n_test: usiz
 }
 
 /// Claim 1: model `arch` reaches zero training error on the randomization of `c`
-/// in every run, with the hyperparameters of every other setting (a check).
+/// in every run, with the hyperparameters of every other setting: the
+/// paper's headline claim (Sec. 2), a real outcome of SGD within the epoch
+/// budget, so a claim (it was filed as a check until a review found it).
 fn fit_claim(spec: &RandomizationSpec, arch: &str, c: &Cell) -> Claim {
     let budget = spec.train.max_epochs;
     let missed: Vec<String> = c
@@ -129,7 +131,7 @@ fn fit_claim(spec: &RandomizationSpec, arch: &str, c: &Cell) -> Claim {
         } else {
             format!("not fitted: {}", missed.join(", "))
         }),
-    ).as_check()
+    )
 }
 
 /// Claim 2: random labels take a small constant factor longer than true labels:
