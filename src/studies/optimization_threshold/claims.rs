@@ -265,13 +265,15 @@ fn large_init_claims(v: &DimView<'_>, large: usize) -> (Vec<Claim>, serde_json::
     let ds = &spec.dims[dim];
     let s2 = spec.teacher.sigma.powi(2);
     let th = &spec.theory;
-    let converged = |i: usize| -> Vec<f64> {
+    // The large init's runs at n index i that converged: capped runs cannot
+    // decide a claim (the spec's `converge`).
+    let converged_runs = |i: usize| {
         table.cells[dim][i][large]
             .iter()
             .filter(|r| r.stop.converged())
-            .map(|r| r.train_mse / s2)
-            .collect()
     };
+    let converged =
+        |i: usize| -> Vec<f64> { converged_runs(i).map(|r| r.train_mse / s2).collect() };
     let interp: Vec<f64> = (0..ds.n.len()).map(|i| median(&converged(i))).collect();
     let unconverged: Vec<usize> = (0..ds.n.len())
         .flat_map(|i| {
@@ -315,12 +317,7 @@ fn large_init_claims(v: &DimView<'_>, large: usize) -> (Vec<Claim>, serde_json::
     let worse: Vec<f64> = above
         .iter()
         .map(|&i| {
-            let converged_excess: Vec<f64> = table.cells[dim][i][large]
-                .iter()
-                .filter(|r| r.stop.converged())
-                .map(|r| r.test_excess)
-                .collect();
-            let l = median(&converged_excess);
+            let l = median(&converged_runs(i).map(|r| r.test_excess).collect::<Vec<_>>());
             let s = median(&table.values(dim, i, small, |r| r.test_excess));
             // NaN (no runs) propagates to the share: undefined, not "not worse".
             if l.is_nan() || s.is_nan() {
@@ -332,11 +329,7 @@ fn large_init_claims(v: &DimView<'_>, large: usize) -> (Vec<Claim>, serde_json::
         .collect();
     let undecided: Vec<usize> = above
         .iter()
-        .filter(|&&i| {
-            !table.cells[dim][i][large]
-                .iter()
-                .any(|r| r.stop.converged())
-        })
+        .filter(|&&i| converged_runs(i).next().is_none())
         .map(|&i| ds.n[i])
         .collect();
     let note = if undecided.is_empty() {

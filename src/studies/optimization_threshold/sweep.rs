@@ -161,12 +161,13 @@ fn limit_claim(
         .filter(|(l, _)| *l == w.lambdas.len() - 1)
         .map(|(_, r)| ratio.of(r, last))
         .collect();
-    let widened = tol + spec.theory.z * se;
-    let (value, note) = if spec.theory.z * se > tol && (a - 1.0).abs() <= widened {
+    let margin = spec.theory.z * se;
+    let widened = tol + margin;
+    let (value, note) = if margin > tol && (a - 1.0).abs() <= widened {
         let note = format!(
             "the extrapolation cannot resolve the tolerance: its {} standard errors ({}) exceed the tolerance {}; intercept {}",
             spec.theory.z,
-            fmt_num(spec.theory.z * se),
+            fmt_num(margin),
             fmt_num(tol),
             fmt_num(a)
         );

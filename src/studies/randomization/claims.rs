@@ -154,17 +154,6 @@ fn slowdown_claim(spec: &RandomizationSpec, arch: &str, tr: &Cell, rl: &Cell) ->
             re
         ))
     } else {
-        let floor: Vec<String> = te
-            .iter()
-            .zip(&re)
-            .map(|(t, r)| {
-                if r.is_finite() {
-                    format!("{:.3}", r / t)
-                } else {
-                    format!("> {:.3}", budget as f64 / t)
-                }
-            })
-            .collect();
         // A run cut at the budget gives a lower bound budget / t on its
         // ratio; the median of the seeds' ratios is at least the median of
         // these bounds, so a bound median above the interval refutes the
@@ -180,8 +169,19 @@ fn slowdown_claim(spec: &RandomizationSpec, arch: &str, tr: &Cell, rl: &Cell) ->
                 }
             })
             .collect();
+        let floor: Vec<String> = lower
+            .iter()
+            .zip(&re)
+            .map(|(v, r)| {
+                if r.is_finite() {
+                    format!("{v:.3}")
+                } else {
+                    format!("> {v:.3}")
+                }
+            })
+            .collect();
         let bound = if lower.iter().all(|v| v.is_finite()) {
-            Measured::median_of(&lower).value
+            quantile(&lower, 0.5)
         } else {
             f64::NAN
         };

@@ -211,14 +211,20 @@ fn mechanism_claims(p: &PanelRuns) -> Vec<Claim> {
     };
     // `extreme`: undefined (so inconclusive) on no rows or a NaN row, where a
     // fold from 0 would hold on nothing and f64::max would skip the NaN.
-    let undefined_note = format!("no logged step in 1 <= t <= {horizon}, or an undefined value");
+    let note_for = |v: f64| -> String {
+        if v.is_nan() {
+            format!("no logged step in 1 <= t <= {horizon}, or an undefined value")
+        } else {
+            "maximum over runs and steps".into()
+        }
+    };
     let max_out = extreme(&horizon_rows("max_abs_output"), f64::max);
     claims.push(Claim::new(
         id("sign_only_max_output"),
         format!("max_i |f(x_i; W(t))| over runs and 1 <= t <= {horizon} stays tiny (the fit is in sign only)"),
         format!("{SRC}, Theorem 3.1 discussion"),
         Prediction::AtMost { bound: th.max_output },
-        Measured { value: max_out, q20: None, q80: None, runs, note: if max_out.is_nan() { undefined_note.clone() } else { "maximum over runs and steps".into() } },
+        Measured { value: max_out, q20: None, q80: None, runs, note: note_for(max_out) },
     ));
     let gaps: Vec<f64> = horizon_rows("loss")
         .into_iter()
@@ -237,11 +243,7 @@ fn mechanism_claims(p: &PanelRuns) -> Vec<Claim> {
             q20: None,
             q80: None,
             runs,
-            note: if gap.is_nan() {
-                undefined_note
-            } else {
-                "maximum over runs and steps".into()
-            },
+            note: note_for(gap),
         },
     ));
     claims
