@@ -49,6 +49,10 @@ struct RunArgs {
     /// Override the number of runs (seeds) of every configuration.
     #[arg(long)]
     seeds: Option<usize>,
+    /// Override the spec's master seed (a replicate with fresh draws; default
+    /// output directory results/<spec name>-seed<S>/).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Continue an interrupted run in DIR from its finished runs.
     #[arg(long)]
     resume: bool,
@@ -369,6 +373,7 @@ fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
         quick,
         threads,
         seeds,
+        seed,
         resume,
         shard,
         data,
@@ -381,12 +386,15 @@ fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
         Some(o) => o,
         None => {
             let loaded = overfit::spec::load(&spec, quick)?;
-            // A quick run never lands on (and replaces) a full run's directory.
-            let base = if quick {
-                format!("{}-quick", loaded.header.name)
-            } else {
-                loaded.header.name
-            };
+            // Nor a replicate of another seed, nor a quick run, on a full
+            // run's directory.
+            let mut base = loaded.header.name;
+            if let Some(s) = seed {
+                base.push_str(&format!("-seed{s}"));
+            }
+            if quick {
+                base.push_str("-quick");
+            }
             let name = match shard {
                 Some(s) => format!("{base}-shard{}of{}", s.index, s.count),
                 None => base,
@@ -396,6 +404,7 @@ fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
     };
     let ctx = RunContext {
         seeds,
+        seed,
         quick,
         resume,
         shard,

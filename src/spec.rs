@@ -42,6 +42,8 @@ pub struct LoadedSpec {
     pub quick: bool,
     /// `--seeds N`, once `set_run_counts` has written it into the body.
     pub seeds: Option<usize>,
+    /// `--seed S`, once `set_seed` has written it into the header.
+    pub seed_override: Option<u64>,
 }
 
 /// Deep-merge `over` into `base`: tables merge key by key, anything else is replaced.
@@ -151,6 +153,7 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
         body: table,
         quick,
         seeds: None,
+        seed_override: None,
     })
 }
 
@@ -189,6 +192,7 @@ impl LoadedSpec {
             .then(|| "--quick".to_string())
             .into_iter()
             .chain(self.seeds.map(|n| format!("--seeds {n}")))
+            .chain(self.seed_override.map(|s| format!("--seed {s}")))
             .collect();
         let mut text = format!(
             "# resolved spec{} from {}\n",
@@ -262,6 +266,13 @@ impl LoadedSpec {
             });
         }
         self.seeds = Some(n);
+    }
+
+    /// `--seed s`: the master seed every study draws its streams from,
+    /// in place of the spec's.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.header.seed = seed;
+        self.seed_override = Some(seed);
     }
 }
 

@@ -708,6 +708,11 @@ const CNN_BUDGET_CASES: &[(&str, &str, &str)] = &[
         "{ arch = [8, 40, 20],   train_error = 0.04, test_error = 0.130, epochs = 0 }",
         "claims.table1",
     ),
+    (
+        "interpolation_error = 0.0",
+        "interpolation_error = -0.1",
+        "claims.interpolation_rows",
+    ),
 ];
 
 #[test]

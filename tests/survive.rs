@@ -275,6 +275,66 @@ fn resume_with_other_seeds_is_refused_and_the_resolved_spec_repeats_the_run() {
     );
 }
 
+/// `--seed S` is a replicate: the resolved spec.toml records the seed (and
+/// re-runs it), the draws differ from the spec's seed, an interrupted run's
+/// units of another seed are refused, and shards of a seeded run merge to
+/// the single-process result.
+#[test]
+fn a_seed_override_is_a_replicate_recorded_in_the_resolved_spec() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let metrics = |n: &str| std::fs::read(tmp.path().join(n).join("metrics.csv")).unwrap();
+    let run = |args: &[&str]| {
+        let o = overfit(args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["run", SPEC, "--quick", "--out", &d("spec_seed")]);
+    run(&["run", SPEC, "--quick", "--seed", "7", "--out", &d("seed7")]);
+    let spec = std::fs::read_to_string(tmp.path().join("seed7/spec.toml")).unwrap();
+    assert!(
+        spec.contains("seed = 7") && spec.contains("--seed 7"),
+        "{spec}"
+    );
+    assert_ne!(metrics("spec_seed"), metrics("seed7"), "other draws");
+    run(&[
+        "run",
+        &format!("{}/spec.toml", d("seed7")),
+        "--out",
+        &d("again"),
+    ]);
+    assert_eq!(
+        metrics("seed7"),
+        metrics("again"),
+        "the resolved spec re-runs"
+    );
+
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let out = d(&format!("s{i}"));
+        run(&[
+            "run", SPEC, "--quick", "--seed", "7", "--shard", &shard, "--out", &out,
+        ]);
+    }
+    run(&["merge", &d("s0"), &d("s1"), "--out", &d("merged")]);
+    assert_eq!(metrics("seed7"), metrics("merged"));
+    let merged = std::fs::read_to_string(tmp.path().join("merged/spec.toml")).unwrap();
+    assert!(merged.contains("--seed 7"), "{merged}");
+
+    let o = overfit(&[
+        "run",
+        SPEC,
+        "--quick",
+        "--seed",
+        "8",
+        "--resume",
+        "--out",
+        &d("s0"),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("different spec"), "{err}");
+}
+
 /// Shards of a study with two sweeps (expressivity: the construction, then
 /// the GD contrast) run their share of both and merge to the
 /// single-process result (a shard used to stop after its first sweep, so

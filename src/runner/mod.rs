@@ -35,6 +35,11 @@ pub struct RunContext {
     /// `execute` writes it into the spec (the study's `run_keys`), so the
     /// resolved spec.toml records the runs made; studies read only the spec.
     pub seeds: Option<usize>,
+    /// `--seed S`: the master seed instead of the spec's, for a replicate
+    /// with fresh draws. `execute` writes it into the spec's header, so the
+    /// resolved spec.toml records it (and `--resume` and `merge` refuse
+    /// units of another seed, as of any other spec).
+    pub seed: Option<u64>,
     pub quick: bool,
     /// `--resume`: reuse the finished units of an interrupted run in `out`.
     pub resume: bool,
@@ -56,6 +61,7 @@ impl RunContext {
             out: out.into(),
             threads,
             seeds: None,
+            seed: None,
             quick: false,
             resume: false,
             shard: None,
@@ -128,6 +134,10 @@ struct ShardManifest {
     quick: bool,
     /// The `--seeds` it ran with (already applied to its resolved spec).
     seeds: Option<usize>,
+    /// The `--seed` it ran with (already in its resolved spec's header;
+    /// absent in manifests written before the flag existed).
+    #[serde(default)]
+    seed: Option<u64>,
     /// Its effective runs: every shard of one run has the same.
     runs: Runs,
 }
@@ -201,6 +211,9 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     }
     // A merge replays the shards' resolved spec, where [quick] is already applied.
     let mut spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
+    if let Some(seed) = ctx.seed {
+        spec.set_seed(seed);
+    }
     let study = studies::find(&spec)?;
     let keys = study.run_keys();
     if let (Some(n), false) = (ctx.seeds, keys.is_empty()) {
@@ -228,6 +241,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
                 shard,
                 quick: ctx.quick,
                 seeds: ctx.seeds,
+                seed: ctx.seed,
                 runs,
             };
             write_atomic(
@@ -299,6 +313,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     let mut seen: Vec<Option<PathBuf>> = Vec::new();
     let mut quick = false;
     let mut seeds = None;
+    let mut seed = None;
     let mut first_runs: Option<(PathBuf, Option<String>, Runs)> = None;
     let spec_name = |text: &str| {
         text.parse::<toml::Table>()
@@ -386,6 +401,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         seen[manifest.shard.index] = Some(d.clone());
         quick = manifest.quick;
         seeds = manifest.seeds;
+        seed = manifest.seed;
     }
     if let Some(missing) = seen.iter().position(Option::is_none) {
         return Err(Error::bad(format!(
@@ -408,6 +424,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         resume: false,
         quick,
         seeds,
+        seed,
         ..ctx.clone()
     };
     match execute(&merged_spec, &ctx)? {

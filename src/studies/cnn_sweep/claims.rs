@@ -146,6 +146,7 @@ pub(super) fn claims(spec: &CnnSweepSpec, cells: &[Vec<Cell>], runs: usize) -> V
     if let Some(l) = spec.data.label_noise.iter().position(|&e| e == 0.0) {
         out.extend(table1_claims(spec, &cells[l], runs));
         out.extend(interpolation_claim(spec, &cells[l], runs));
+        out.extend(interpolation_near_claim(spec, &cells[l], runs));
     }
     for (l, row) in cells.iter().enumerate() {
         let eta = spec.data.label_noise[l];
@@ -277,38 +278,86 @@ fn student_t_quantile(q: f64, df: usize) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// The interpolation threshold: the smallest model whose median best-epoch
-/// train error is at most `claims.interpolation_error` lies above the
-/// reported bound (when one is claimed). `row` holds the 0%-noise cells.
-fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option<Claim> {
-    let cs = &spec.claims;
-    let bound = cs.interpolation_above?;
-    let mut by_size: Vec<&Cell> = row.iter().collect();
-    by_size.sort_by_key(|c| c.params);
-    let first = by_size
-        .iter()
-        .find(|c| c.median(|r| r.best_train_error) <= cs.interpolation_error);
-    let measured = match first {
+/// The measured interpolation threshold: the parameters of the smallest
+/// model whose median best-epoch train error is at most
+/// `claims.interpolation_error` (NaN when none is, within the budget), and
+/// how many models interpolate. `by_size` holds the 0%-noise cells by size.
+fn first_interpolating(spec: &CnnSweepSpec, by_size: &[&Cell], runs: usize) -> Measured {
+    let error = spec.claims.interpolation_error;
+    let interpolates = |c: &&&Cell| c.median(|r| r.best_train_error) <= error;
+    let measured = match by_size.iter().find(interpolates) {
         Some(c) => Measured::single(c.params as f64).with_note(format!(
             "{} of {} architectures interpolate",
-            by_size
-                .iter()
-                .filter(|c| c.median(|r| r.best_train_error) <= cs.interpolation_error)
-                .count(),
+            by_size.iter().filter(interpolates).count(),
             by_size.len()
         )),
         None => Measured::single(f64::NAN).with_note(format!(
-            "no architecture reached training error <= {} within {}",
-            cs.interpolation_error,
+            "no architecture reached training error <= {error} within {}",
             spec.budget_text()
         )),
     };
+    Measured { runs, ..measured }
+}
+
+/// The 0%-noise cells ordered by parameters.
+fn by_size<'a>(row: &'a [Cell<'a>]) -> Vec<&'a Cell<'a>> {
+    let mut by_size: Vec<&Cell> = row.iter().collect();
+    by_size.sort_by_key(|c| c.params);
+    by_size
+}
+
+/// The interpolation threshold lies above the reported bound (when one is
+/// claimed). One-sided: it fails only if a model smaller than the bound
+/// interpolates. `row` holds the 0%-noise cells.
+fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option<Claim> {
+    let cs = &spec.claims;
+    let bound = cs.interpolation_above?;
     Some(Claim::new(
         "interpolation_threshold_params",
         format!("the smallest parameter count whose best-epoch training error (median over runs) is <= {} lies above n = {bound}", cs.interpolation_error),
         format!("{} (first 0 train error at 33370 params, n = 20000)", cs.table1_source),
         Prediction::AtLeast { bound },
-        Measured { runs, ..measured },
+        first_interpolating(spec, &by_size(row), runs),
+    ))
+}
+
+/// The interpolation threshold, two-sided (when `claims.interpolation_rows`
+/// is set): the first model that interpolates is within that many widths of
+/// `model.archs` (ordered by parameters) of theirs, the Table 1 row of
+/// fewest parameters reporting that training error. Predicted: the interval
+/// from the width `rows` below theirs to the one `rows` above (the grid's
+/// ends where it stops). `row` holds the 0%-noise cells, in the order of
+/// `model.archs`.
+fn interpolation_near_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option<Claim> {
+    let cs = &spec.claims;
+    let rows = cs.interpolation_rows?;
+    let theirs = cs
+        .interpolating_rows()
+        .map(|t1| {
+            let at = spec.model.archs.iter().position(|x| *x == t1.arch);
+            (&row[at.expect("validated")], t1)
+        })
+        .min_by_key(|(c, _)| c.params)
+        .expect("validated: a Table 1 row interpolates");
+    let by_size = by_size(row);
+    let at = by_size
+        .iter()
+        .position(|c| c.params == theirs.0.params)
+        .expect("their cell is in the row");
+    let low = by_size[at.saturating_sub(rows)].params as f64;
+    let high = by_size[(at + rows).min(by_size.len() - 1)].params as f64;
+    Some(Claim::new(
+        "interpolation_threshold_near_table1",
+        format!(
+            "the smallest parameter count whose best-epoch training error (median over runs) is <= {} is within {rows} width(s) (of the spec's architectures by parameters) of theirs, {:?} ({} params)",
+            cs.interpolation_error, theirs.1.arch, theirs.0.params
+        ),
+        format!(
+            "{} (first {} train error at {:?}, {} epochs)",
+            cs.table1_source, theirs.1.train_error, theirs.1.arch, theirs.1.epochs
+        ),
+        Prediction::Interval { low, high },
+        first_interpolating(spec, &by_size, runs),
     ))
 }
 
@@ -595,6 +644,70 @@ mod tests {
         for id in LARGEST {
             assert_eq!(verdict(&v, id), Fails, "{id}");
         }
+    }
+
+    /// The two-sided threshold: theirs is architecture 2 (4000 params, the
+    /// Table 1 row of fewest parameters with train error 0), so with one
+    /// width either side it must lie in 2000-8000 params: it holds from
+    /// architecture 1 to 3, fails below and above, and is inconclusive when
+    /// no model interpolates. At the grid's top the interval stops there.
+    #[test]
+    fn the_two_sided_threshold_holds_only_near_theirs() {
+        let near = "interpolation_threshold_near_table1";
+        let mut s = spec();
+        s.claims.interpolation_rows = Some(1);
+        // `records` takes fn pointers: each threshold spelled out.
+        let at = |first: usize| -> Verdict {
+            let best: Value = match first {
+                0 => |_, _, _| 0.0,
+                1 => |_, a, _| if a >= 1 { 0.0 } else { 0.1 },
+                2 => |_, a, _| if a >= 2 { 0.0 } else { 0.1 },
+                3 => |_, a, _| if a >= 3 { 0.0 } else { 0.1 },
+                4 => |_, a, _| if a >= 4 { 0.0 } else { 0.1 },
+                _ => |_, _, _| 0.1,
+            };
+            let v = verdicts(&s, &records(&s, 3, test_error, table1, best, final_train));
+            verdict(&v, near)
+        };
+        assert_eq!(
+            [at(0), at(1), at(2), at(3), at(4), at(99)],
+            [Fails, Holds, Holds, Holds, Fails, Inconclusive]
+        );
+        let c = claims(
+            &s,
+            &cells_of(&records(&s, 3, test_error, table1, best_train, final_train)),
+            3,
+        );
+        let claim = c.iter().find(|c| c.id == near).unwrap();
+        assert_eq!(
+            claim.predicted,
+            Prediction::Interval {
+                low: 2000.0,
+                high: 8000.0
+            }
+        );
+        // Theirs at the largest architecture: the interval ends there.
+        let last = s.model.archs.len() - 1;
+        s.claims.table1 = vec![TableRow {
+            arch: s.model.archs[last],
+            train_error: 0.0,
+            test_error: 0.11,
+            epochs: 150,
+        }];
+        let c = claims(
+            &s,
+            &cells_of(&records(&s, 3, test_error, table1, best_train, final_train)),
+            3,
+        );
+        let claim = c.iter().find(|c| c.id == near).unwrap();
+        let top = (1000 << last) as f64;
+        assert_eq!(
+            claim.predicted,
+            Prediction::Interval {
+                low: top / 2.0,
+                high: top
+            }
+        );
     }
 
     /// Undefined measurements are inconclusive: one seed (no spread), no

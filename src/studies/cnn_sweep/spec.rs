@@ -157,6 +157,11 @@ pub struct ClaimSpec {
     /// Training error that counts as interpolation.
     #[serde(default)]
     pub interpolation_error: f64,
+    /// The two-sided interpolation threshold, if claimed: the first width
+    /// (by parameters) that interpolates lies within this many widths of
+    /// `model.archs` of the first `table1` row reporting that training error.
+    #[serde(default)]
+    pub interpolation_rows: Option<usize>,
     /// Judge the double-descent peak at 0% noise too (`claims::find_peak`).
     #[serde(default = "yes")]
     pub zero_noise_peak: bool,
@@ -193,6 +198,16 @@ pub enum PeakScale {
     Median,
 }
 
+impl ClaimSpec {
+    /// The `table1` rows that report interpolation: training error at most
+    /// `interpolation_error` (their threshold is the one of fewest parameters).
+    pub fn interpolating_rows(&self) -> impl Iterator<Item = &TableRow> {
+        self.table1
+            .iter()
+            .filter(|r| r.train_error <= self.interpolation_error)
+    }
+}
+
 fn default_table_source() -> String {
     "course project (github ItayAbuhazera/OverparameterizationProject), Table 1".into()
 }
@@ -216,6 +231,7 @@ impl Default for ClaimSpec {
             table1_source: default_table_source(),
             interpolation_above: None,
             interpolation_error: 0.0,
+            interpolation_rows: None,
             zero_noise_peak: true,
             peak_ratio: default_ratio(),
             peak_epsilon: default_epsilon(),
@@ -352,6 +368,13 @@ fn check_claims(spec: &LoadedSpec, s: &CnnSweepSpec) -> Result<()> {
     if !(c.peak_k.is_finite() && c.peak_k > 0.0) {
         let msg = format!("{} must be finite and > 0", c.peak_k);
         return fail(spec, "claims.peak_k", msg);
+    }
+    if c.interpolation_rows.is_some() && c.interpolating_rows().next().is_none() {
+        let msg = format!(
+            "no claims.table1 row reports a training error <= interpolation_error = {}, so there is no threshold to be near",
+            c.interpolation_error
+        );
+        return fail(spec, "claims.interpolation_rows", msg);
     }
     if s.train.budget == Budget::Table1 {
         for (i, a) in s.model.archs.iter().enumerate() {
