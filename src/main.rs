@@ -101,6 +101,13 @@ enum Command {
     List {
         #[arg(long, default_value = "experiments")]
         dir: PathBuf,
+        /// text: a line each; markdown: a table with each spec's committed
+        /// run time (RUNS/<name>/summary.json), the README's spec table.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+        /// Where the committed runs are (markdown).
+        #[arg(long, default_value = "figures")]
+        runs: PathBuf,
     },
     /// Time one engine on a synthetic problem; prints key=value pairs.
     Bench {
@@ -115,6 +122,12 @@ enum FormatArg {
     Markdown,
     Json,
     Latex,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -238,6 +251,15 @@ fn default_threads() -> usize {
 }
 
 fn main() -> ExitCode {
+    // Output piped into a reader that stops early (`overfit list | head`)
+    // ends the process quietly, as it does other Unix tools, instead of a
+    // panic in `println!` (the Rust runtime ignores SIGPIPE).
+    #[cfg(unix)]
+    // SAFETY: sets the default disposition of one signal, before any
+    // thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // A better OpenBLAS core than the one it picked needs a fresh process
     // (it reads OPENBLAS_CORETYPE at load time): this call re-executes the
     // program once when that is due, before anything else has happened.
@@ -341,22 +363,36 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             println!("redrew {}", dir.join("figures").display());
             Ok(0)
         }
-        Command::List { dir } => {
+        Command::List { dir, format, runs } => {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .map_err(|e| Error::bad(format!("{}: {e}", dir.display())))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
             entries.sort();
-            for p in entries {
-                match overfit::spec::load(&p, false) {
-                    Ok(s) => println!(
-                        "{:<40} {:<14} {}",
-                        p.display(),
-                        s.header.study,
-                        s.header.description
-                    ),
-                    Err(e) => println!("{:<40} (unreadable: {e})", p.display()),
+            let loaded = entries.into_iter().map(|p| {
+                let s = overfit::spec::load(&p, false);
+                (p, s)
+            });
+            match format {
+                ListFormat::Text => {
+                    for (p, s) in loaded {
+                        match s {
+                            Ok(s) => println!(
+                                "{:<40} {:<14} {}",
+                                p.display(),
+                                s.header.study,
+                                s.header.description
+                            ),
+                            Err(e) => println!("{:<40} (unreadable: {e})", p.display()),
+                        }
+                    }
+                }
+                ListFormat::Markdown => {
+                    let specs = loaded
+                        .map(|(p, s)| s.map(|s| (p, s.header)))
+                        .collect::<Result<Vec<_>, Error>>()?;
+                    print!("{}", report::spec_table(&specs, &runs)?);
                 }
             }
             Ok(0)

@@ -282,6 +282,68 @@ fn latex(summary: &Summary) -> String {
     s
 }
 
+/// A run's wall time: seconds below 90 s, else minutes.
+fn wall_text(summary: &crate::record::Summary) -> String {
+    match summary.elapsed_s {
+        t if t >= 90.0 => format!("{:.1} min", t / 60.0),
+        t => format!("{t:.1} s"),
+    }
+}
+
+/// How many of its units a run computed, when `--resume` or `merge` did
+/// the rest (its times cover only those), as " (k of n units ...)".
+fn units_note(summary: &crate::record::Summary) -> String {
+    let units = summary.provenance.as_ref().and_then(|p| p.units);
+    match units.filter(|u| u.computed_here < u.total) {
+        Some(u) => format!(
+            " ({} of {} units in this process; the rest resumed or merged)",
+            u.computed_here, u.total
+        ),
+        None => String::new(),
+    }
+}
+
+/// The specs as a Markdown table: path, study, description, and the wall
+/// time of the committed run of each, `runs/<name>/summary.json` (with its
+/// CPU / wall ratio: about the thread count when the cores were the run's
+/// own), or "no committed run". What the README's spec table is generated
+/// from (`overfit list --format markdown`).
+pub fn spec_table(
+    specs: &[(std::path::PathBuf, crate::spec::Header)],
+    runs: &std::path::Path,
+) -> crate::error::Result<String> {
+    let mut s = String::from(
+        "| spec | study | what it runs (its description) | its committed run |\n|---|---|---|---|\n",
+    );
+    for (path, header) in specs {
+        let dir = runs.join(&header.name);
+        let run = if dir.join("summary.json").is_file() {
+            let summary = crate::record::Summary::read(&dir)?;
+            let ratio = summary
+                .provenance
+                .as_ref()
+                .map(|p| format!(", CPU / wall {:.2}", p.cpu_s / p.wall_s))
+                .unwrap_or_default();
+            format!(
+                "`{}`: {} wall{ratio}{}",
+                dir.display(),
+                wall_text(&summary),
+                units_note(&summary)
+            )
+        } else {
+            "no committed run".to_string()
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {run} |",
+            path.display(),
+            header.study,
+            md(&header.description)
+        );
+    }
+    Ok(s)
+}
+
 /// The wall times of every run directory under `root` (each holding a
 /// summary.json, in name order), as a Markdown table read from the summaries
 /// alone: wall and CPU seconds, the CPU/wall ratio (about the thread count
@@ -307,18 +369,7 @@ pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
             dir.file_name().unwrap_or_default().to_string_lossy(),
             if summary.quick { " (quick)" } else { "" }
         );
-        let mut wall = match summary.elapsed_s {
-            t if t >= 90.0 => format!("{:.1} min", t / 60.0),
-            t => format!("{t:.1} s"),
-        };
-        let units = summary.provenance.as_ref().and_then(|p| p.units);
-        if let Some(u) = units.filter(|u| u.computed_here < u.total) {
-            let _ = write!(
-                wall,
-                " ({} of {} units in this process; the rest resumed or merged)",
-                u.computed_here, u.total
-            );
-        }
+        let wall = format!("{}{}", wall_text(&summary), units_note(&summary));
         let m = &summary.machine;
         let machine = if m.cpu.is_empty() {
             "not recorded".to_string()
@@ -411,6 +462,47 @@ mod tests {
             "{table}"
         );
         assert!(line("c_old").contains("| 10.0 min |"), "{table}");
+    }
+
+    /// The spec table names each spec's committed run with its wall time
+    /// and CPU / wall ratio, and says so when a spec has none; a `|` in a
+    /// description does not break the row.
+    #[test]
+    fn the_spec_table_reads_each_committed_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = summary(Vec::new());
+        s.elapsed_s = 45.0;
+        s.provenance = Some(crate::record::Provenance {
+            commit: "0".repeat(40),
+            wall_s: 45.0,
+            cpu_s: 90.0,
+            ..Default::default()
+        });
+        let dir = tmp.path().join("ran");
+        std::fs::create_dir(&dir).unwrap();
+        s.write(&dir).unwrap();
+        let header = |name: &str| crate::spec::Header {
+            name: name.into(),
+            study: "st".into(),
+            seed: 1,
+            description: "a | b".into(),
+        };
+        let specs = [
+            ("e/ran.toml".into(), header("ran")),
+            ("e/not.toml".into(), header("not")),
+        ];
+        let table = spec_table(&specs, tmp.path()).unwrap();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(
+            lines[2].starts_with("| `e/ran.toml` | st | a \\| b | `"),
+            "{table}"
+        );
+        assert!(
+            lines[2].ends_with("ran`: 45.0 s wall, CPU / wall 2.00 |"),
+            "{table}"
+        );
+        assert!(lines[3].ends_with("| no committed run |"), "{table}");
     }
 
     fn row(id: &str, value: f64) -> Claim {

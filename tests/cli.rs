@@ -249,6 +249,31 @@ fn list_names_every_spec() {
 /// each ratio pairs a repetition with its own peer. A stand-in "python"
 /// that prints fixed timings makes the ratios known.
 #[cfg(unix)]
+/// Output into a pipe whose reader is gone (`overfit list | head -0`)
+/// ends the process by SIGPIPE, quietly, as for other Unix tools; it used
+/// to panic in `println!` with a backtrace on stderr.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_on_stdout_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .arg("list")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(writer)
+        .output()
+        .expect("binary runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {err}",
+        o.status
+    );
+    assert!(err.is_empty(), "{err}");
+}
+
 #[test]
 fn bench_all_pairs_every_repetition_with_a_peer_run_right_after_it() {
     use std::os::unix::fs::PermissionsExt;

@@ -100,6 +100,7 @@ fn source(kind: &str, arg: &str) -> String {
     match kind {
         "claims" => generated(arg),
         "times" => overfit_stdout(&["times", arg]),
+        "specs" => overfit_stdout(&["list", "--format", "markdown", "--dir", arg]),
         "table" => markdown_table(&read()),
         _ => read(),
     }
@@ -122,9 +123,10 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
     let times = blocks_between(&readme, "<!-- times ", "<!-- /times -->");
     let perf = blocks_between(&readme, "<!-- perf ", "<!-- /perf -->");
     let tables = blocks_between(&readme, "<!-- table ", "<!-- /table -->");
+    let specs = blocks_between(&readme, "<!-- specs ", "<!-- /specs -->");
     assert!(
-        !times.is_empty() && perf.len() == 1,
-        "at least one times block and one perf block"
+        !times.is_empty() && perf.len() == 1 && specs.len() == 1,
+        "at least one times block, one perf block and one specs block"
     );
     let all: Vec<(&str, &Block)> = claims
         .iter()
@@ -132,6 +134,7 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
         .chain(times.iter().map(|b| ("times", b)))
         .chain(perf.iter().map(|b| ("perf", b)))
         .chain(tables.iter().map(|b| ("table", b)))
+        .chain(specs.iter().map(|b| ("specs", b)))
         .collect();
     if std::env::var_os("OVERFIT_UPDATE_README").is_some() {
         let mut edits: Vec<_> = all
