@@ -218,7 +218,10 @@ mod on_device {
         );
     }
 
-    /// The course CNNs, an MLP, and a padded conv whose pooled map has an odd side.
+    /// The course CNNs, an MLP, a padded conv whose pooled map has an odd
+    /// side, and two padded convs in a row: the second needs dx, so the
+    /// device's col2im runs with pad > 0 (a first layer forms no dx, and
+    /// the course CNNs' convs are unpadded).
     fn cases() -> Vec<(String, Shape, Vec<LayerSpec>)> {
         let arch = |a: Arch| (a.label(), Shape::new(32, 32, 3), a.layers(4));
         let padded = vec![
@@ -236,6 +239,26 @@ mod on_device {
                 outputs: 3,
             },
         ];
+        let padded_deep = vec![
+            LayerSpec::Conv {
+                name: "conv1".into(),
+                c_out: 4,
+                k: 3,
+                pad: 1,
+            },
+            LayerSpec::Relu,
+            LayerSpec::Conv {
+                name: "conv2".into(),
+                c_out: 3,
+                k: 3,
+                pad: 1,
+            },
+            LayerSpec::Flatten,
+            LayerSpec::Linear {
+                name: "fc1".into(),
+                outputs: 3,
+            },
+        ];
         vec![
             arch(Arch::CourseCnn {
                 k: 16,
@@ -247,6 +270,7 @@ mod on_device {
                 widths: vec![64, 32],
             }),
             ("padded-odd".into(), Shape::new(7, 7, 2), padded),
+            ("padded-deep".into(), Shape::new(7, 6, 2), padded_deep),
         ]
     }
 

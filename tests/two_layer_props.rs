@@ -159,6 +159,62 @@ proptest! {
         }
     }
 
+    /// One step with weight decay lambda > 0 is theta <- theta - lr (grad L +
+    /// lambda theta) on the trained layers only, the formula written out
+    /// here with the gradients of `loss_and_gradients` (themselves checked
+    /// against finite differences above): W1 = W0 - lr (gW + lambda W0) when
+    /// the first layer trains, else W0 bit for bit; a1 = a0 - lr (ga +
+    /// lambda a0) when the second does, else a0 bit for bit. Both engines
+    /// (the dual one through W = s W0 + X^T C) and all three layer sets.
+    ///
+    /// Tolerance 1e-12 scale per entry, scale = 1 + |W0| + lr sum_i |X_ik
+    /// G_ij| (for a: 1 + |a0| + lr sum_i |d_i sigma(Z_ij)|), the size of
+    /// the terms: each side is a few roundings of them plus a sum of n <= 11
+    /// products (X^T G, summed in another order by the engine's gemm), so
+    /// the two differ by at most ~(n + 4) eps scale ~ 3e-15 scale; the decay
+    /// term itself, lr lambda |W0| >= 1e-4 |W0|, is far above.
+    #[test]
+    fn one_step_with_weight_decay_matches_the_formula_on_the_trained_layers(n in 1usize..12, d in 1usize..8, m in 1usize..9, seed in any::<u64>(), act in activations(), loss in losses(), lr in 0.01f64..0.5, decay in 0.01f64..0.5, trained in prop_oneof![Just(TrainedLayers::First), Just(TrainedLayers::Second), Just(TrainedLayers::Both)], dual in any::<bool>()) {
+        let x = matrix(n, d, seed, 1.0);
+        let w0 = matrix(d, m, seed ^ 1, 0.8);
+        let a0 = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
+        let y = labels(n, seed);
+        let cfg = GdConfig { activation: act, loss, lr, weight_decay: decay, trained };
+        let kind = if dual { EngineKind::Dual } else { EngineKind::Primal };
+        let mut gd = TwoLayerGd::new(cfg, kind, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
+        gd.step().unwrap();
+        let (_, gw, ga) = loss_and_gradients(x.view(), y.view(), w0.view(), a0.view(), act, loss);
+        // The terms' sizes: |X|^T |G| and |d|^T |sigma(Z)|, d_i = l'(f_i, y_i) / n.
+        let z = x.dot(&w0);
+        let f = reference_outputs(x.view(), w0.view(), a0.view(), act);
+        let dn: Array1<f64> = f.iter().zip(&y).map(|(&fi, &yi)| loss.derivative(fi, yi) / n as f64).collect();
+        let g_abs = Array2::from_shape_fn((n, m), |(i, j)| (dn[i] * a0[j] * act.derivative(z[[i, j]])).abs());
+        let gw_terms = x.mapv(f64::abs).t().dot(&g_abs);
+        let ga_terms = z.mapv(|v| act.value(v).abs()).t().dot(&dn.mapv(f64::abs));
+        let w1 = gd.first_layer(w0.view());
+        for (((&got, &before), &g), &terms) in w1.iter().zip(&w0).zip(&gw).zip(&gw_terms) {
+            if trained.first() {
+                let want = before - lr * (g + decay * before);
+                let tol = 1e-12 * (1.0 + before.abs() + lr * terms);
+                prop_assert!((got - want).abs() <= tol, "{kind:?} {trained:?}: W {got} vs {want}");
+            } else if !dual {
+                prop_assert_eq!(got.to_bits(), before.to_bits(), "{:?}: W moved", trained);
+            } else {
+                // s W0 + X^T C with s = 1 and C = 0: W0 up to the sign of a zero.
+                prop_assert_eq!(got, before, "{:?}: dual W moved", trained);
+            }
+        }
+        for (((&got, &before), &g), &terms) in gd.second_layer().iter().zip(&a0).zip(&ga).zip(&ga_terms) {
+            if trained.second() {
+                let want = before - lr * (g + decay * before);
+                let tol = 1e-12 * (1.0 + before.abs() + lr * terms);
+                prop_assert!((got - want).abs() <= tol, "{kind:?} {trained:?}: a {got} vs {want}");
+            } else {
+                prop_assert_eq!(got.to_bits(), before.to_bits(), "{:?}: a moved", trained);
+            }
+        }
+    }
+
     /// The gemm-based outputs equal the loop reference.
     #[test]
     fn engine_outputs_match_reference(n in 1usize..9, d in 1usize..9, m in 1usize..9, seed in any::<u64>(), act in activations()) {
@@ -367,6 +423,60 @@ fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
     let one = in_pool(1, &run);
     assert_eq!(in_pool(2, &run), one, "dual run on 2 threads");
     assert_eq!(in_pool(3, &run), one, "dual run on 3 threads");
+}
+
+/// The dual step's gemm update (`DualUpdate::Gemm`, forced here: at m =
+/// 400 the engine would pick the table) keeps the one-thread bits on 2 and
+/// 3 threads: with n m = 48000 >= `PARALLEL_FROM` (2^15) the move C <-
+/// shrink C - lr G runs as a parallel elementwise pass and `par_gemm` cuts
+/// K G into blocks, neither of which may depend on the thread count. Bits
+/// of the loss, the training outputs, W(t) (through C) and a (both layers
+/// train, with weight decay), after 5 steps.
+#[test]
+fn the_dual_gemm_update_has_the_same_bits_on_any_thread_count() {
+    let (n, d, m) = (120, 30, 400);
+    assert!(n * m >= 1 << 15, "the C move must take its parallel branch");
+    let x = matrix(n, d, 17, 1.0);
+    let (w0, y) = (matrix(d, m, 18, 0.3), labels(n, 19));
+    let a0 = matrix(1, m, 20, 1.0).row(0).to_owned();
+    let run = || {
+        let cfg = GdConfig {
+            activation: Activation::LeakyRelu { slope: 0.1 },
+            loss: Loss::Logistic,
+            lr: 0.5,
+            weight_decay: 0.01,
+            trained: TrainedLayers::Both,
+        };
+        let mut gd = TwoLayerGd::new(
+            cfg,
+            EngineKind::Dual,
+            x.clone(),
+            y.clone(),
+            w0.clone(),
+            a0.clone(),
+        )
+        .unwrap();
+        gd.set_dual_update(DualUpdate::Gemm);
+        assert_eq!(gd.dual_update(), Some(DualUpdate::Gemm));
+        for _ in 0..5 {
+            gd.step().unwrap();
+        }
+        let mut bits = vec![gd.train_loss().to_bits()];
+        bits.extend(gd.train_outputs().iter().map(|v| v.to_bits()));
+        bits.extend(gd.first_layer(w0.view()).iter().map(|v| v.to_bits()));
+        bits.extend(gd.second_layer().iter().map(|v| v.to_bits()));
+        bits
+    };
+    let in_pool = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(run)
+    };
+    let one = in_pool(1);
+    assert_eq!(in_pool(2), one, "dual gemm run on 2 threads");
+    assert_eq!(in_pool(3), one, "dual gemm run on 3 threads");
 }
 
 /// The dual engine takes the table update from 64 neurons, the gemm below;

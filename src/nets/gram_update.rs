@@ -693,6 +693,94 @@ mod tests {
         }
     }
 
+    /// The two per-ISA passes on the paths the test above leaves to the
+    /// chosen set: the leaky-ReLU offset (`update_tile_on` with Some((K d,
+    /// gamma)), Z_rj <- beta Z_rj + alpha a_j (gamma (K d)_r + (1 - gamma)
+    /// Y_rj)) and the coefficients' move inside the mask codes
+    /// (`mask_codes_on` with a `CoefficientMove`, C <- beta C + alpha G).
+    /// Every instruction set this CPU runs gives the portable compilation's
+    /// bits for Z, the starts and C (Rust neither contracts nor reorders
+    /// float operations, so only the vector width may change, never a
+    /// result). Shapes with a partial tile, a partial block and a partial
+    /// column group (n = 45, m = 83), Z with exact zeros (sigma'(0) =
+    /// gamma). The portable result is then checked against independent
+    /// formulas, so the bits compared are right ones: C bit for bit against
+    /// beta C + alpha d_i a_j sigma'(Z_ij) (the gemm step's formula), Z
+    /// against `reference_apply` to 1e-13 scale (`assert_close`: two sums
+    /// of n terms in other orders).
+    #[test]
+    fn leaky_offset_and_coefficient_move_give_the_same_bits_on_every_set() {
+        let (n, m) = (45, 83);
+        let (k, d, a, mut z0) = problem(n, m, 11);
+        for i in (0..n).step_by(7) {
+            z0[[i, (3 * i) % m]] = 0.0;
+        }
+        let (alpha, beta) = (-0.5, 0.9);
+        let act = Activation::LeakyRelu { slope: 0.1 };
+        let gamma = act.slope();
+        let kd: Vec<f64> = k
+            .outer_iter()
+            .map(|row| row.iter().zip(&d).map(|(&kri, &di)| kri * di).sum())
+            .collect();
+        let c0 = Array2::from_shape_fn((n, m), |(i, j)| 0.25 * i as f64 - 0.125 * j as f64);
+        let blocks = n.div_ceil(BITS);
+        let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
+        let run = |isa: Isa| {
+            let mut starts = vec![0u16; starts_len];
+            let mut c = c0.clone();
+            let coefficients = CoefficientMove {
+                c: c.view_mut(),
+                d: &d,
+                a: &a,
+                act,
+                alpha,
+                beta,
+            };
+            mask_codes_on(isa, z0.view(), &mut starts, Some(coefficients));
+            let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
+            let mut z = z0.clone();
+            for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
+                let offset = Some((kd.as_slice(), gamma));
+                let (r0, tables) = (t * TILE, &mut tables[..]);
+                update_tile_on(
+                    isa,
+                    k.view(),
+                    &d,
+                    &starts,
+                    &a,
+                    offset,
+                    alpha,
+                    beta,
+                    r0,
+                    tile,
+                    tables,
+                );
+            }
+            (starts, z, c)
+        };
+        let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let (starts, z, c) = run(Isa::Plain);
+        for isa in Isa::available() {
+            let (other_starts, other_z, other_c) = run(isa);
+            assert_eq!(other_starts, starts, "{isa:?} starts");
+            assert_eq!(bits(&other_z), bits(&z), "{isa:?} Z with the leaky offset");
+            assert_eq!(bits(&other_c), bits(&c), "{isa:?} C moved in the mask pass");
+        }
+        for (((&moved, &before), &zij), (i, j)) in c
+            .iter()
+            .zip(&c0)
+            .zip(&z0)
+            .zip((0..n).flat_map(|i| (0..m).map(move |j| (i, j))))
+        {
+            let gij = d[i] * a[j] * if zij > 0.0 { 1.0 } else { gamma };
+            let want = beta * before + alpha * gij;
+            assert_eq!(moved.to_bits(), want.to_bits(), "C[{i},{j}]");
+        }
+        let mut reference = z0.clone();
+        reference_apply(alpha, k.view(), &d, &a, gamma, beta, reference.view_mut());
+        assert_close(&z, &reference, &scale(&k, &d, &a, alpha, beta, &z0));
+    }
+
     #[test]
     fn the_block_transposition_is_exact_on_every_set() {
         let sums: [[f64; TILE]; COLUMNS_AT_ONCE] =

@@ -511,15 +511,22 @@ mod tests {
         }
     }
 
-    /// Each lane operation on 8 f64 inputs, stored in order (what the
-    /// instruction-set instantiations are compared on).
+    /// Each lane operation on `LEN` inputs of T's element type, stored in
+    /// order (what the instruction-set instantiations are compared on): add,
+    /// mul, fma, fnma, max, select_positive, splat(s).
     ///
     /// # Safety
-    /// T's instruction set must be enabled; the slices hold 8 values.
+    /// T's instruction set must be enabled; the slices hold `LEN` values,
+    /// a multiple of T's width.
     #[inline(always)]
-    unsafe fn ops<T: Lanes<Elem = f64>>(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
-        let mut out = vec![0.0; 7 * 8];
-        for g in (0..8).step_by(T::WIDTH) {
+    unsafe fn ops<T: Lanes, const LEN: usize>(
+        a: &[T::Elem],
+        b: &[T::Elem],
+        c: &[T::Elem],
+        s: T::Elem,
+    ) -> Vec<T::Elem> {
+        let mut out = vec![s; 7 * LEN];
+        for g in (0..LEN).step_by(T::WIDTH) {
             let (a, b, c) = (
                 T::load(a[g..].as_ptr()),
                 T::load(b[g..].as_ptr()),
@@ -532,28 +539,49 @@ mod tests {
                 T::fnma(a, b, c),
                 T::max(a, b),
                 T::select_positive(a, b, c),
-                T::splat(0.1),
+                T::splat(s),
             ];
             for (i, r) in results.iter().enumerate() {
-                r.store(out[i * 8 + g..].as_mut_ptr());
+                r.store(out[i * LEN + g..].as_mut_ptr());
             }
         }
         out
     }
 
-    /// The AVX2 and AVX-512 registers give the portable lanes' bits on the
-    /// same inputs (NaN, signed zeros, an fma that rounds once, overflow).
+    /// Panics unless `got` has `want`'s bits everywhere (NaN payloads are
+    /// not part of the contract: any NaN matches any NaN).
+    fn assert_lanes_match<E: Copy + Into<f64> + std::fmt::Debug>(
+        what: &str,
+        want: &[E],
+        got: &[E],
+        bits: impl Fn(E) -> u64,
+    ) {
+        let len = want.len() / 7;
+        for (k, (&x, &y)) in want.iter().zip(got).enumerate() {
+            let nan = x.into().is_nan() && y.into().is_nan();
+            assert!(
+                bits(x) == bits(y) || nan,
+                "{what}, op {} lane {}: {x:?} vs {y:?}",
+                k / len,
+                k % len
+            );
+        }
+    }
+
+    /// The AVX2 and AVX-512 f64 registers (`__m256d`, `__m512d`) give the
+    /// portable lanes' bits on the same inputs (NaN, signed zeros, an fma
+    /// that rounds once, overflow, a subnormal product).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn simd_lanes_match_plain() {
         use std::arch::x86_64::{__m256d, __m512d};
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
-            ops::<__m256d>(a, b, c)
+            ops::<__m256d, 8>(a, b, c, 0.1)
         }
         #[target_feature(enable = "avx512f")]
         unsafe fn avx512(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
-            ops::<__m512d>(a, b, c)
+            ops::<__m512d, 8>(a, b, c, 0.1)
         }
         let a = [
             0.1,
@@ -573,14 +601,13 @@ mod tests {
             1.0 + 2f64.powi(-30),
             f64::NAN,
             -3.0,
-            -2.5,
+            -2.5e-310,
         ];
         let c = [-0.7, -0.0, 1.0, -1e308, -1.0, 1.0, 0.0, f64::INFINITY];
         // SAFETY: the portable lanes need no instruction set; the arrays hold 8 values.
-        let plain = unsafe { ops::<Plain<f64, 4>>(&a, &b, &c) };
-        let available = Isa::available();
+        let plain = unsafe { ops::<Plain<f64, 4>, 8>(&a, &b, &c, 0.1) };
         let mut checked = 0;
-        for isa in available {
+        for isa in Isa::available() {
             let v = match isa {
                 Isa::Plain => continue,
                 // SAFETY: `available` lists only what the CPU reports.
@@ -589,19 +616,142 @@ mod tests {
                 Isa::Avx512 => unsafe { avx512(&a, &b, &c) },
             };
             checked += 1;
-            for (k, (x, y)) in plain.iter().zip(&v).enumerate() {
-                // NaN payloads are not part of the contract.
-                assert!(
-                    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
-                    "{isa:?}, op {} lane {}: {x} vs {y}",
-                    k / 8,
-                    k % 8
-                );
-            }
+            assert_lanes_match(&format!("{isa:?} f64"), &plain, &v, f64::to_bits);
         }
         if checked == 0 {
             println!("simd_lanes_match_plain: skipped, this CPU runs neither AVX2 nor AVX-512");
         }
+    }
+
+    /// The same check for the f32 registers the direct conv kernels use
+    /// (`__m256`, 8 lanes; `__m512`, 16 lanes) against `Plain<f32, 8>` on
+    /// 16 inputs: NaN in either operand of max and select, signed zeros,
+    /// an fma that rounds once ((1 + 2^-13)^2 - 1 = 2^-12 + 2^-26 exactly,
+    /// which a separate f32 multiply would round to 2^-12), overflow to
+    /// infinity, a subnormal product (no flush to zero), inf - inf.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_f32_lanes_match_plain() {
+        use std::arch::x86_64::{__m256, __m512};
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(a: &[f32], b: &[f32], c: &[f32]) -> Vec<f32> {
+            ops::<__m256, 16>(a, b, c, 0.1)
+        }
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512(a: &[f32], b: &[f32], c: &[f32]) -> Vec<f32> {
+            ops::<__m512, 16>(a, b, c, 0.1)
+        }
+        let once = 1.0 + 2f32.powi(-13);
+        let a: [f32; 16] = [
+            0.1,
+            -0.0,
+            f32::NAN,
+            1e30,
+            once,
+            0.0,
+            -3.0,
+            2.5,
+            1e-30,
+            f32::INFINITY,
+            -1.5,
+            0.0,
+            7.0,
+            -0.0,
+            f32::MIN_POSITIVE,
+            -1e-45,
+        ];
+        let b: [f32; 16] = [
+            0.3,
+            0.0,
+            2.0,
+            1e10,
+            once,
+            f32::NAN,
+            -3.0,
+            -2.5,
+            1e-10,
+            1.0,
+            -0.0,
+            -0.0,
+            f32::NAN,
+            0.0,
+            0.5,
+            -1e-45,
+        ];
+        let c: [f32; 16] = [
+            -0.7,
+            -0.0,
+            1.0,
+            -3e38,
+            -1.0,
+            1.0,
+            0.0,
+            f32::INFINITY,
+            0.0,
+            f32::NEG_INFINITY,
+            2.0,
+            -0.0,
+            1.0,
+            -0.0,
+            0.0,
+            f32::MIN_POSITIVE,
+        ];
+        // The fma row of lane 4 is the exact 2^-12 + 2^-26, not 2^-12.
+        let bits = |v: f32| u64::from(v.to_bits());
+        // SAFETY: the portable lanes need no instruction set; the arrays hold 16 values.
+        let plain = unsafe { ops::<Plain<f32, 8>, 16>(&a, &b, &c, 0.1) };
+        assert_eq!(plain[2 * 16 + 4], 2f32.powi(-12) + 2f32.powi(-26));
+        // SAFETY: as above.
+        let plain16 = unsafe { ops::<Plain<f32, 16>, 16>(&a, &b, &c, 0.1) };
+        assert_lanes_match("portable 16 vs 8 f32", &plain, &plain16, bits);
+        let mut checked = 0;
+        for isa in Isa::available() {
+            let v = match isa {
+                Isa::Plain => continue,
+                // SAFETY: `available` lists only what the CPU reports.
+                Isa::Avx2 => unsafe { avx2(&a, &b, &c) },
+                // SAFETY: as above.
+                Isa::Avx512 => unsafe { avx512(&a, &b, &c) },
+            };
+            checked += 1;
+            assert_lanes_match(&format!("{isa:?} f32"), &plain, &v, bits);
+        }
+        if checked == 0 {
+            println!("simd_f32_lanes_match_plain: skipped, this CPU runs neither AVX2 nor AVX-512");
+        }
+    }
+
+    /// The per-ISA tests (`Isa::available()` in every module) skip the sets
+    /// this CPU lacks without failing. Where a machine is meant to cover a
+    /// set, `OVERFIT_REQUIRE_ISA=avx512` (or `avx2`, or a comma-separated
+    /// list) makes this test fail unless the CPU runs it, so a CI runner that
+    /// lost AVX-512 says so instead of passing on fewer sets; an unknown name
+    /// fails too. Without the variable it only reports (on stderr, shown
+    /// with `--nocapture`) which sets the per-ISA tests covered here.
+    #[test]
+    fn required_instruction_sets_are_covered() {
+        let covered: Vec<&str> = Isa::available().iter().map(|i| i.name()).collect();
+        let required = std::env::var("OVERFIT_REQUIRE_ISA").unwrap_or_default();
+        for name in required.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let Some(isa) = Isa::ALL.iter().copied().find(|i| i.name() == name) else {
+                let names: Vec<_> = Isa::ALL.iter().map(|i| i.name()).collect();
+                panic!(
+                    "OVERFIT_REQUIRE_ISA names {name:?}, not an instruction set (expected one of {})",
+                    names.join(", ")
+                );
+            };
+            assert!(
+                Isa::available().contains(&isa),
+                "OVERFIT_REQUIRE_ISA requires {name}, but this CPU runs only {}: \
+                 the per-ISA tests did not cover it",
+                covered.join(", ")
+            );
+        }
+        eprintln!(
+            "per-ISA tests cover: {} (best {}; OVERFIT_REQUIRE_ISA={required:?})",
+            covered.join(", "),
+            Isa::best().name()
+        );
     }
 
     /// `OVERFIT_ISA` names: every available set by its name, an unknown name

@@ -515,6 +515,58 @@ mod tests {
         assert_eq!(training_accuracy(x.view(), y.view(), gd.weights()), 1.0);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// One `LogisticGd::step` from a random w moves w by exactly -lr times
+        /// the gradient of the mean logistic loss L(w) = 1/n sum_i
+        /// log(1 + exp(-y_i <w, x_i>)), the gradient taken by central finite
+        /// differences of L written out here (not `loss()`): the displacement
+        /// over -lr, g_k = (w_k - w'_k) / lr, must equal
+        /// (L(w + h e_k) - L(w - h e_k)) / 2h.
+        ///
+        /// Tolerance 1e-6 (1 + |fd|): L is smooth (|L'''| <= max |x|^3 <= 8),
+        /// so the truncation h^2/6 |L'''| is ~1e-11 at h = 1e-6, and the
+        /// rounding of L (<= 10 here) over 2h is ~1e-9; the recovered g_k
+        /// carries eps |w| / lr ~ 1e-14. A lost factor (1/n, y_i, the
+        /// sigmoid's sign) moves g by a multiple of its own size, which is
+        /// well above 1e-6 unless every margin is large (w_scale near 0
+        /// makes |g| ~ 0.1-1 in many draws).
+        #[test]
+        fn logistic_gd_step_is_minus_lr_times_the_finite_difference_gradient(
+            n in 1usize..9, q in 1usize..6, seed in proptest::prelude::any::<u64>(),
+            lr in 0.01f64..2.0, w_scale in 0.0f64..2.0,
+        ) {
+            use rand::RngExt as _;
+            let mut rng = crate::rng::stream(seed, 0, "logistic-gd-fd");
+            let x = Array2::from_shape_simple_fn((n, q), || rng.random_range(-2.0..2.0));
+            let y = Array1::from_shape_simple_fn(n, || if rng.random_bool(0.5) { 1.0 } else { -1.0 });
+            let w0 = Array1::from_shape_simple_fn(q, || w_scale * rng.random_range(-1.0..1.0));
+            let mean_loss = |w: &Array1<f64>| {
+                (0..n)
+                    .map(|i| super::super::loss::softplus(-y[i] * x.row(i).dot(w)))
+                    .sum::<f64>()
+                    / n as f64
+            };
+            let mut gd = LogisticGd::new(x.view(), y.view(), lr);
+            gd.w.assign(&w0);
+            gd.step();
+            proptest::prop_assert_eq!(gd.step_count(), 1);
+            let h = 1e-6;
+            for k in 0..q {
+                let (mut wp, mut wm) = (w0.clone(), w0.clone());
+                wp[k] += h;
+                wm[k] -= h;
+                let fd = (mean_loss(&wp) - mean_loss(&wm)) / (2.0 * h);
+                let g = (w0[k] - gd.weights()[k]) / lr;
+                proptest::prop_assert!(
+                    (g - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+                    "coordinate {k}: step's gradient {g} vs finite difference {fd}"
+                );
+            }
+        }
+    }
+
     /// Min-norm regression against LAPACK's SVD least squares (X^+ y) on a
     /// tiny problem: theta_hat, the bias (X^+ X e_1) and the variance
     /// sigma^2 sum_i ||Sigma^1/2 X^+ e_i||^2 = sigma^2 tr(Sigma X^+ X^+T).

@@ -276,14 +276,41 @@ mod tests {
         assert_eq!(text.trim(), "loss = \"mean_mse\"");
     }
 
+    /// The logistic loss l(f, y) = log(1 + e^{-y f}) and its derivative
+    /// -y sigmoid(-y f) at margins where the naive formulas overflow or lose
+    /// every digit, against their exact values:
+    /// - y f = +-800: e^{-800} underflows to 0 in f64 (below 2^-1074), so
+    ///   l = 0 exactly and l = 800 exactly (800 + log1p(0)), where the
+    ///   naive log(1 + e^{800}) is inf; l' = -y sigmoid(-800) = -0 y and
+    ///   -y sigmoid(800) = -y (1 / (1 + 0) = 1 exactly), both signs of y;
+    /// - y f = 30: l = log1p(e^{-30}) = e^{-30} - e^{-60}/2 + ..., to
+    ///   relative 1e-15 (the next term is e^{-90}/3, 1e-26 relative), where
+    ///   the naive log(1 + e^{-30}) keeps only the 1 + 9.4e-14 that 1 + x
+    ///   rounds to: a relative error of ~1e-4;
+    /// - y f = 0: log 2 and -y / 2, to 1e-15.
     #[test]
     fn logistic_is_stable_at_extremes() {
-        assert!((Loss::Logistic.value(0.0, 1.0) - std::f64::consts::LN_2).abs() < 1e-15);
-        assert!(Loss::Logistic.value(-800.0, 1.0).is_finite());
-        assert_eq!(
-            Loss::Logistic.value(800.0, 1.0),
-            0.0f64.max(Loss::Logistic.value(800.0, 1.0))
-        );
-        assert!((Loss::Logistic.derivative(1e-17, 1.0) + 0.5).abs() < 1e-15);
+        let l = Loss::Logistic;
+        assert!((l.value(0.0, 1.0) - std::f64::consts::LN_2).abs() < 1e-15);
+        assert!((l.derivative(1e-17, 1.0) + 0.5).abs() < 1e-15);
+        for y in [1.0, -1.0] {
+            // f y = +800: the loss and its derivative vanish exactly.
+            assert_eq!(l.value(800.0 * y, y), 0.0, "y {y}");
+            let d = l.derivative(800.0 * y, y);
+            assert_eq!(d, 0.0, "y {y}");
+            assert_eq!(d.is_sign_negative(), y > 0.0, "-y times +0, y {y}");
+            // f y = -800: the loss is the margin, the derivative -y.
+            assert_eq!(l.value(-800.0 * y, y), 800.0, "y {y}");
+            assert_eq!(l.derivative(-800.0 * y, y), -y, "y {y}");
+            // f y = 30: log1p keeps the digits 1 + e^-30 would lose.
+            let tail = (-30f64).exp();
+            let exact = tail - tail * tail / 2.0;
+            let v = l.value(30.0 * y, y);
+            assert!((v - exact).abs() <= 1e-15 * exact, "y {y}: {v} vs {exact}");
+            assert!(
+                (v - (1.0 + tail).ln()).abs() > 1e-6 * exact,
+                "the naive log(1 + e^-30) is off by more"
+            );
+        }
     }
 }

@@ -466,21 +466,11 @@ simd_kernels!(avx512, "avx512f", __m512, 2, 6);
 pub mod testing {
     use super::*;
 
-    /// The instantiations this CPU can run, each with the portable one that
-    /// must give its bits: `(name, kernel, portable twin)`.
-    pub fn kernels() -> Vec<(&'static str, KernelChoice, KernelChoice)> {
-        let mut all = vec![
-            (
-                "portable 8",
-                KernelChoice(Kernel::Plain8),
-                KernelChoice(Kernel::Plain8),
-            ),
-            (
-                "portable 16",
-                KernelChoice(Kernel::Plain16),
-                KernelChoice(Kernel::Plain16),
-            ),
-        ];
+    /// The SIMD instantiations this CPU can run, each with the portable
+    /// one of the same width that must give its bits: `(name, kernel,
+    /// portable twin)`. Empty where the CPU runs neither AVX2 nor AVX-512.
+    pub fn simd_kernels() -> Vec<(&'static str, KernelChoice, KernelChoice)> {
+        let mut all = Vec::new();
         for isa in Isa::available() {
             let twin = match isa {
                 Isa::Plain => continue,
@@ -498,10 +488,24 @@ pub mod testing {
         all
     }
 
-    /// The dispatched kernel's portable twin.
+    /// The portable instantiations, 8 and 16 lanes (the twins of AVX2 and
+    /// AVX-512), which run on every CPU.
+    pub fn portable_kernels() -> [(&'static str, KernelChoice); 2] {
+        [
+            ("portable 8", KernelChoice(Kernel::Plain8)),
+            ("portable 16", KernelChoice(Kernel::Plain16)),
+        ]
+    }
+
+    /// The dispatched kernel's portable twin (itself where the dispatched
+    /// kernel is the portable one, `OVERFIT_ISA=plain` or a CPU without
+    /// AVX2).
     pub fn twin_of_dispatched() -> KernelChoice {
         let k = Kernel::of(Isa::detect());
-        kernels()
+        if k == Kernel::Plain8 {
+            return KernelChoice(k);
+        }
+        simd_kernels()
             .into_iter()
             .find(|(_, kernel, _)| kernel.0 == k)
             .map(|(_, _, twin)| twin)

@@ -136,17 +136,17 @@ fn check_direct_conv(seed: u64, n: usize, c_in: usize, h: usize, w: usize, c_out
     assert_same_weights(&dw_twin, &dw_direct, &format!("{twin:?} vs dispatched dW"));
     assert_same_weights(&db_twin, &db_direct, &format!("{twin:?} vs dispatched db"));
 
-    // Every instantiation this CPU runs: the forward pass has the same bits at
-    // every width; dW and db those of the portable lanes of the same width,
-    // and the widths agree to f32 rounding.
-    for (name, kernel, twin) in direct::testing::kernels() {
-        let run = |k| {
-            let mut y = vec![0.0; n * o.len()];
-            let (mut dw, mut db) = (vec![0.0; wt.len()], vec![0.0; c_out]);
-            direct::testing::forward(k, &conv, (&wt, &bias), &x, n, &mut y);
-            direct::testing::params(k, &conv, &x, &dy, n, (&mut dw, &mut db));
-            (y, dw, db)
-        };
+    let run = |k| {
+        let mut y = vec![0.0; n * o.len()];
+        let (mut dw, mut db) = (vec![0.0; wt.len()], vec![0.0; c_out]);
+        direct::testing::forward(k, &conv, (&wt, &bias), &x, n, &mut y);
+        direct::testing::params(k, &conv, &x, &dy, n, (&mut dw, &mut db));
+        (y, dw, db)
+    };
+    // Every SIMD instantiation this CPU runs: the forward pass has the
+    // dispatched bits (the same at every width); dW and db those of the
+    // portable lanes of the same width, and the widths agree to f32 rounding.
+    for (name, kernel, twin) in direct::testing::simd_kernels() {
         let (y, dw, db) = run(kernel);
         let (_, dw_t, db_t) = run(twin);
         assert_same_weights(&y, &y_direct, &format!("{name} forward vs dispatched"));
@@ -160,6 +160,54 @@ fn check_direct_conv(seed: u64, n: usize, c_in: usize, h: usize, w: usize, c_out
             rel_err(&f64s(&db), &f64s(&db_direct)) < 1e-5,
             "{name} db vs dispatched"
         );
+    }
+
+    // The portable kernels, 8 and 16 lanes, on every CPU: the forward pass
+    // has the dispatched bits; dW and db sum the same products in two
+    // orders. Each kernel sums a product through at most D = OH (ROW / 8)
+    // fused multiply-adds along its lane (ROW = 32 columns in ROW / width
+    // vectors), then the width <= 16 lanes, then the `batch` images, so each
+    // is within gamma_D sum |t| of the exact sum (gamma_D = D u / (1 - D u),
+    // u = 2^-24, t the products dy x, whose absolute sums are the f64
+    // reference's dW and db on |x| and |dy|): the two agree to 2 gamma_D
+    // sum |t| per entry, D = 4 OH + 16 + batch.
+    let portable: Vec<_> = direct::testing::portable_kernels()
+        .into_iter()
+        .map(|(name, kernel)| (name, run(kernel)))
+        .collect();
+    for (name, (y, _, _)) in &portable {
+        assert_same_weights(y, &y_direct, &format!("{name} forward vs dispatched"));
+    }
+    let abs_nchw = |v: &[f32], c: usize, h: usize, w: usize| {
+        let abs: Vec<f32> = v.iter().map(|x| x.abs()).collect();
+        Nchw::from_nhwc_f32(n, c, h, w, &abs)
+    };
+    let (_, dw_abs, db_abs) = r::conv2d_backward(
+        &abs_nchw(&x, c_in, h, w),
+        &vec![0.0; wt.len()],
+        &abs_nchw(&dy, c_out, o.h, o.w),
+        5,
+        0,
+    );
+    let dw_abs = conv_from_torch(&f32s(&dw_abs), c_out, c_in, 5);
+    let depth = (4 * o.h + 16 + n) as f64;
+    let u = 2f64.powi(-24);
+    let gamma = depth * u / (1.0 - depth * u);
+    let [(_, (_, dw8, db8)), (_, (_, dw16, db16))] = &portable[..] else {
+        unreachable!("two portable kernels")
+    };
+    for (what, a, b, abs) in [
+        ("dW", dw8, dw16, dw_abs.as_slice()),
+        ("db", db8, db16, &f32s(&db_abs)[..]),
+    ] {
+        for (i, ((&p8, &p16), &t)) in a.iter().zip(b).zip(abs).enumerate() {
+            let bound = 2.0 * gamma * f64::from(t) * (1.0 + 1e-6);
+            let diff = (f64::from(p8) - f64::from(p16)).abs();
+            assert!(
+                diff <= bound,
+                "portable 8 vs 16, {what}[{i}]: {p8} vs {p16}, bound {bound:e}"
+            );
+        }
     }
 }
 
@@ -282,7 +330,8 @@ proptest! {
 /// The passes compiled once per instruction set (`per_isa!`: copies,
 /// max-pool, ReLU, flatten, bias broadcast and sums, the SGD update) give
 /// the portable compilation's bits for every set this CPU runs, on data with
-/// ties, signed zeros and NaN.
+/// ties, signed zeros and NaN. The convs take each branch of im2col: the
+/// fixed runs 15 and 30 and the generic run (pad 0), and the padded copy.
 #[test]
 fn every_compiled_pass_gives_the_same_bits_on_every_instruction_set() {
     use crate::nets::isa::Isa;
@@ -318,6 +367,14 @@ fn every_compiled_pass_gives_the_same_bits_on_every_instruction_set() {
             c_out: 5,
             k: 3,
             pad: 1,
+        },
+        // Unpadded with a kernel row of k c_in = 6 values: the generic
+        // `im2col_unpadded::<0>` copy (runs 15 and 30 have their own).
+        Conv2d {
+            input: Shape::new(6, 6, 2),
+            c_out: 3,
+            k: 3,
+            pad: 0,
         },
     ];
     let pool = MaxPool2 {

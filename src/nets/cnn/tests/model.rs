@@ -339,3 +339,68 @@ fn training_fits_a_tiny_set_and_is_reproducible() {
     assert!(loss < 0.1);
     assert_same_weights(&run().1, &p1, "same seed, same weights");
 }
+
+/// `sharded_gradient` with shards of unequal size and with more shards than
+/// examples equals the one-shard gradient: 5 examples in 2 shards (parts of
+/// 2 and 3, weighted 2/5 and 3/5) and 3 examples in 4 shards (parts of 0,
+/// 1, 1, 1: the empty first shard must contribute exactly nothing, though
+/// its stale gradient buffer holds NaN here, as every shard's does). A
+/// small conv net (padded 3x3 conv, ReLU, pooling of a 6x6 map, linear).
+///
+/// Tolerance: loss sums and gradients to relative 1e-5 (`rel_err`, against
+/// the scale of the one-shard gradient), the correct counts exactly. The
+/// shards form each part's f32 mean gradient and combine them with f32
+/// weights n_s / B, which regroups the same f32 sums over at most 5
+/// examples: a few f32 roundings (6e-8 each) of the gradient's scale.
+#[test]
+fn sharded_gradient_with_unequal_and_empty_shards_matches_one_shard() {
+    use crate::nets::cnn::train::sharded_gradient;
+    let input = Shape::new(6, 6, 2);
+    let specs = vec![
+        LayerSpec::Conv {
+            name: "conv1".into(),
+            c_out: 3,
+            k: 3,
+            pad: 1,
+        },
+        LayerSpec::Relu,
+        LayerSpec::MaxPool2,
+        LayerSpec::Flatten,
+        LayerSpec::Linear {
+            name: "fc1".into(),
+            outputs: 4,
+        },
+    ];
+    let mut g = rng(31);
+    let mut model = Model::new(input, &specs).unwrap();
+    model.init_pytorch(&mut g);
+    let n = 5;
+    let pixels: Vec<f32> = (0..n * input.len())
+        .map(|_| g.random_range(-1.0f32..1.0))
+        .collect();
+    let labels: Vec<u8> = vec![0, 3, 1, 1, 2];
+    let images = Images {
+        pixels: &pixels,
+        labels: &labels,
+    };
+    for (idx, shards) in [(&[4usize, 0, 3, 1, 2][..], 2usize), (&[2, 0, 1][..], 4)] {
+        let what = format!("{} examples in {shards} shards", idx.len());
+        let mut one = [model.workspace(idx.len())];
+        let (l1, c1) = sharded_gradient(&model, &mut one, &images, idx);
+        let mut parts: Vec<_> = (0..shards)
+            .map(|_| {
+                let mut ws = model.workspace(idx.len().div_ceil(shards));
+                ws.grads.fill(f32::NAN);
+                ws
+            })
+            .collect();
+        let (l2, c2) = sharded_gradient(&model, &mut parts, &images, idx);
+        assert!(
+            (l1 - l2).abs() <= 1e-5 * l1.abs(),
+            "{what}: loss {l2} vs {l1}"
+        );
+        assert_eq!(c1, c2, "{what}: correct");
+        let err = rel_err(&f64s(&parts[0].grads), &f64s(&one[0].grads));
+        assert!(err < 1e-5, "{what}: gradient relative error {err:e}");
+    }
+}
