@@ -76,22 +76,39 @@ proptest! {
         prop_assert!((min_margin - 1.0).abs() < 1e-6, "min margin {min_margin}");
     }
 
-    /// The min-norm interpolator fits its labels exactly and equals the SVD
+    /// The min-norm interpolator fits its labels and equals the SVD
     /// reference X^+ y; for q < n the least-squares solution equals it too.
+    /// The fast path solves the normal equations (Cholesky of X X^T or
+    /// X^T X), whose forward error grows like eps kappa(X)^2 ||w||, so the
+    /// tolerance carries that term (with a factor 64 for the dimensions):
+    /// a square Gaussian X is now and then nearly singular (n = q = 9 drew
+    /// kappa^2 ~ 1e10 and a difference of 2e-3, which the old fixed 1e-7
+    /// called a failure). The fit is held to the same scale.
     #[test]
     fn min_norm_solution_matches_reference(n in 2usize..20, q_dim in 1usize..30, seed in 0u64..1000) {
+        use ndarray_linalg::SVD;
         let mut rng = stream(seed, 1, "mn");
         let x = gaussian(n, q_dim, &mut rng);
         let y = signs(n, &mut rng);
         let (w, kind) = min_norm_solution(x.view(), y.view()).unwrap();
         let reference = min_norm_svd(x.view(), y.view()).unwrap();
+        let (_, sv, _) = x.svd(false, false).unwrap();
+        let kappa = sv[0] / sv[sv.len() - 1];
+        let norm = reference.dot(&reference).sqrt();
+        let conditioning = 64.0 * f64::EPSILON * kappa * kappa;
         let diff = (&w - &reference).mapv(|v| v * v).sum().sqrt();
-        prop_assert!(diff <= 1e-7 * (1.0 + reference.dot(&reference).sqrt()), "fast vs SVD: {diff}");
+        prop_assert!(
+            diff <= 1e-7 * (1.0 + norm) + conditioning * norm,
+            "fast vs SVD: {diff} (kappa {kappa:.3e})"
+        );
         if q_dim >= n {
             prop_assert_eq!(kind, MinNormKind::Interpolator);
             let fit = x.dot(&w);
             for i in 0..n {
-                prop_assert!((fit[i] - y[i]).abs() < 1e-8, "<w, x_{}> = {} vs y = {}", i, fit[i], y[i]);
+                prop_assert!(
+                    (fit[i] - y[i]).abs() < 1e-8 + conditioning * sv[0] * norm,
+                    "<w, x_{}> = {} vs y = {}", i, fit[i], y[i]
+                );
             }
         } else {
             prop_assert_eq!(kind, MinNormKind::LeastSquares);
