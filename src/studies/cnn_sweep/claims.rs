@@ -3,6 +3,7 @@
 //! a number the project reported or a statement of theory; the seed spread
 //! sets the tolerance, never the measured value itself.
 
+use super::interpolation::{interpolation_claim, interpolation_near_claim};
 use super::{CnnSweepSpec, PeakScale, RunRecord};
 use crate::record::{quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::sd;
@@ -276,89 +277,6 @@ fn student_t_quantile(q: f64, df: usize) -> f64 {
     StudentsT::new(0.0, 1.0, df as f64)
         .map(|t| t.inverse_cdf(q))
         .unwrap_or(f64::NAN)
-}
-
-/// The measured interpolation threshold: the parameters of the smallest
-/// model whose median best-epoch train error is at most
-/// `claims.interpolation_error` (NaN when none is, within the budget), and
-/// how many models interpolate. `by_size` holds the 0%-noise cells by size.
-fn first_interpolating(spec: &CnnSweepSpec, by_size: &[&Cell], runs: usize) -> Measured {
-    let error = spec.claims.interpolation_error;
-    let interpolates = |c: &&&Cell| c.median(|r| r.best_train_error) <= error;
-    let measured = match by_size.iter().find(interpolates) {
-        Some(c) => Measured::single(c.params as f64).with_note(format!(
-            "{} of {} architectures interpolate",
-            by_size.iter().filter(interpolates).count(),
-            by_size.len()
-        )),
-        None => Measured::single(f64::NAN).with_note(format!(
-            "no architecture reached training error <= {error} within {}",
-            spec.budget_text()
-        )),
-    };
-    Measured { runs, ..measured }
-}
-
-/// The 0%-noise cells ordered by parameters.
-fn by_size<'a>(row: &'a [Cell<'a>]) -> Vec<&'a Cell<'a>> {
-    let mut by_size: Vec<&Cell> = row.iter().collect();
-    by_size.sort_by_key(|c| c.params);
-    by_size
-}
-
-/// The interpolation threshold lies above the reported bound (when one is
-/// claimed). One-sided: it fails only if a model smaller than the bound
-/// interpolates. `row` holds the 0%-noise cells.
-fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option<Claim> {
-    let cs = &spec.claims;
-    let bound = cs.interpolation_above?;
-    Some(Claim::new(
-        "interpolation_threshold_params",
-        format!("the smallest parameter count whose best-epoch training error (median over runs) is <= {} lies above n = {bound}", cs.interpolation_error),
-        format!("{} (first 0 train error at 33370 params, n = 20000)", cs.table1_source),
-        Prediction::AtLeast { bound },
-        first_interpolating(spec, &by_size(row), runs),
-    ))
-}
-
-/// The interpolation threshold, two-sided (when `claims.interpolation_rows`
-/// is set): the first model that interpolates is within that many widths of
-/// `model.archs` (ordered by parameters) of theirs, the Table 1 row of
-/// fewest parameters reporting that training error. Predicted: the interval
-/// from the width `rows` below theirs to the one `rows` above (the grid's
-/// ends where it stops). `row` holds the 0%-noise cells, in the order of
-/// `model.archs`.
-fn interpolation_near_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> Option<Claim> {
-    let cs = &spec.claims;
-    let rows = cs.interpolation_rows?;
-    let theirs = cs
-        .interpolating_rows()
-        .map(|t1| {
-            let at = spec.model.archs.iter().position(|x| *x == t1.arch);
-            (&row[at.expect("validated")], t1)
-        })
-        .min_by_key(|(c, _)| c.params)
-        .expect("validated: a Table 1 row interpolates");
-    let by_size = by_size(row);
-    let at = by_size
-        .iter()
-        .position(|c| c.params == theirs.0.params)
-        .expect("their cell is in the row");
-    let low = by_size[at.saturating_sub(rows)].params as f64;
-    let high = by_size[(at + rows).min(by_size.len() - 1)].params as f64;
-    Some(Claim::new(
-        "interpolation_threshold_near_table1",
-        format!(
-            "the smallest parameter count whose best-epoch training error (median over runs) is <= {} is within {rows} width(s) (of the spec's architectures by parameters) of theirs, {:?} ({} params)",
-            cs.interpolation_error, theirs.1.arch, theirs.0.params
-        ),
-        format!(
-            "{} (first {} train error at {:?}, {} epochs)",
-            cs.table1_source, theirs.1.train_error, theirs.1.arch, theirs.1.epochs
-        ),
-        Prediction::Interval { low, high },
-        first_interpolating(spec, &by_size, runs),
-    ))
 }
 
 /// A level's claim id prefix: "zero_noise" or "noise0.1".

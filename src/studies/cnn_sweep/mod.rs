@@ -26,6 +26,7 @@
 
 mod claims;
 mod figures;
+mod interpolation;
 mod spec;
 mod tables;
 
