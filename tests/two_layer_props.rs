@@ -348,15 +348,47 @@ fn divergence_is_reported() {
 /// rayon pool: outputs, loss and G keep the one-thread bits (those of the
 /// serial path that also forms grad_a) on any thread count, and so does a
 /// whole dual run with weight decay, whose coefficient update is parallel too.
+/// `job` run in a fresh rayon pool of `threads` threads.
+fn in_pool(threads: usize, job: &(dyn Fn() -> Vec<u64> + Sync)) -> Vec<u64> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(job)
+}
+
+/// Five dual steps from (x, y, w0, a0) under `cfg` (the update `forced`
+/// when given): the bits of the loss, the training outputs, W(t) and a(t).
+fn dual_run_bits(
+    cfg: GdConfig,
+    forced: Option<DualUpdate>,
+    (x, y, w0, a0): (&Array2<f64>, &Array1<f64>, &Array2<f64>, &Array1<f64>),
+) -> Vec<u64> {
+    let mut gd = TwoLayerGd::new(
+        cfg,
+        EngineKind::Dual,
+        x.clone(),
+        y.clone(),
+        w0.clone(),
+        a0.clone(),
+    )
+    .unwrap();
+    if let Some(update) = forced {
+        gd.set_dual_update(update);
+        assert_eq!(gd.dual_update(), Some(update));
+    }
+    for _ in 0..5 {
+        gd.step().unwrap();
+    }
+    let mut bits = vec![gd.train_loss().to_bits()];
+    bits.extend(gd.train_outputs().iter().map(|v| v.to_bits()));
+    bits.extend(gd.first_layer(w0.view()).iter().map(|v| v.to_bits()));
+    bits.extend(gd.second_layer().iter().map(|v| v.to_bits()));
+    bits
+}
+
 #[test]
 fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
-    let in_pool = |threads: usize, job: &(dyn Fn() -> Vec<u64> + Sync)| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(job)
-    };
     for (n, m, seed) in [(64, 600, 1u64), (203, 333, 2), (9, 4000, 3), (130, 260, 4)] {
         let mut z = matrix(n, m, seed, 2.0);
         z[[n - 1, 0]] = 0.0;
@@ -396,30 +428,14 @@ fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
     let x = matrix(n, d, 7, 1.0);
     let (w0, y) = (matrix(d, m, 8, 0.3), labels(n, 9));
     let a0 = matrix(1, m, 10, 1.0).row(0).to_owned();
-    let run = || {
-        let cfg = GdConfig {
-            activation: Activation::Relu,
-            loss: Loss::Logistic,
-            lr: 0.5,
-            weight_decay: 0.01,
-            trained: TrainedLayers::First,
-        };
-        let mut gd = TwoLayerGd::new(
-            cfg,
-            EngineKind::Dual,
-            x.clone(),
-            y.clone(),
-            w0.clone(),
-            a0.clone(),
-        )
-        .unwrap();
-        for _ in 0..5 {
-            gd.step().unwrap();
-        }
-        let mut bits = vec![gd.train_loss().to_bits()];
-        bits.extend(gd.train_outputs().iter().map(|v| v.to_bits()));
-        bits
+    let cfg = GdConfig {
+        activation: Activation::Relu,
+        loss: Loss::Logistic,
+        lr: 0.5,
+        weight_decay: 0.01,
+        trained: TrainedLayers::First,
     };
+    let run = || dual_run_bits(cfg, None, (&x, &y, &w0, &a0));
     let one = in_pool(1, &run);
     assert_eq!(in_pool(2, &run), one, "dual run on 2 threads");
     assert_eq!(in_pool(3, &run), one, "dual run on 3 threads");
@@ -439,44 +455,17 @@ fn the_dual_gemm_update_has_the_same_bits_on_any_thread_count() {
     let x = matrix(n, d, 17, 1.0);
     let (w0, y) = (matrix(d, m, 18, 0.3), labels(n, 19));
     let a0 = matrix(1, m, 20, 1.0).row(0).to_owned();
-    let run = || {
-        let cfg = GdConfig {
-            activation: Activation::LeakyRelu { slope: 0.1 },
-            loss: Loss::Logistic,
-            lr: 0.5,
-            weight_decay: 0.01,
-            trained: TrainedLayers::Both,
-        };
-        let mut gd = TwoLayerGd::new(
-            cfg,
-            EngineKind::Dual,
-            x.clone(),
-            y.clone(),
-            w0.clone(),
-            a0.clone(),
-        )
-        .unwrap();
-        gd.set_dual_update(DualUpdate::Gemm);
-        assert_eq!(gd.dual_update(), Some(DualUpdate::Gemm));
-        for _ in 0..5 {
-            gd.step().unwrap();
-        }
-        let mut bits = vec![gd.train_loss().to_bits()];
-        bits.extend(gd.train_outputs().iter().map(|v| v.to_bits()));
-        bits.extend(gd.first_layer(w0.view()).iter().map(|v| v.to_bits()));
-        bits.extend(gd.second_layer().iter().map(|v| v.to_bits()));
-        bits
+    let cfg = GdConfig {
+        activation: Activation::LeakyRelu { slope: 0.1 },
+        loss: Loss::Logistic,
+        lr: 0.5,
+        weight_decay: 0.01,
+        trained: TrainedLayers::Both,
     };
-    let in_pool = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(run)
-    };
-    let one = in_pool(1);
-    assert_eq!(in_pool(2), one, "dual gemm run on 2 threads");
-    assert_eq!(in_pool(3), one, "dual gemm run on 3 threads");
+    let run = || dual_run_bits(cfg, Some(DualUpdate::Gemm), (&x, &y, &w0, &a0));
+    let one = in_pool(1, &run);
+    assert_eq!(in_pool(2, &run), one, "dual gemm run on 2 threads");
+    assert_eq!(in_pool(3, &run), one, "dual gemm run on 3 threads");
 }
 
 /// The dual engine takes the table update from 64 neurons, the gemm below;

@@ -181,11 +181,7 @@ impl GramUpdate {
         let offset = if gamma == 0.0 {
             None
         } else {
-            self.kd.clear();
-            self.kd.extend(
-                k.outer_iter()
-                    .map(|row| row.iter().zip(d).map(|(&kri, &di)| kri * di).sum::<f64>()),
-            );
+            gram_times(k, d, &mut self.kd);
             Some((self.kd.as_slice(), gamma))
         };
 
@@ -229,6 +225,15 @@ impl GramUpdate {
             }
         });
     }
+}
+
+/// kd <- K d, (K d)_r = sum_i K_ri d_i row by row (the leaky offset; O(n^2)).
+fn gram_times(k: ArrayView2<f64>, d: &[f64], kd: &mut Vec<f64>) {
+    kd.clear();
+    kd.extend(
+        k.outer_iter()
+            .map(|row| row.iter().zip(d).map(|(&kri, &di)| kri * di).sum::<f64>()),
+    );
 }
 
 per_isa! {
@@ -718,10 +723,8 @@ mod tests {
         let (alpha, beta) = (-0.5, 0.9);
         let act = Activation::LeakyRelu { slope: 0.1 };
         let gamma = act.slope();
-        let kd: Vec<f64> = k
-            .outer_iter()
-            .map(|row| row.iter().zip(&d).map(|(&kri, &di)| kri * di).sum())
-            .collect();
+        let mut kd = Vec::new();
+        gram_times(k.view(), &d, &mut kd);
         let c0 = Array2::from_shape_fn((n, m), |(i, j)| 0.25 * i as f64 - 0.125 * j as f64);
         let blocks = n.div_ceil(BITS);
         let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
