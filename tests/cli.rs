@@ -49,14 +49,7 @@ fn every_quick_spec_runs_and_writes_the_contract() {
             );
             continue;
         }
-        let out = tempfile::tempdir().unwrap();
-        let o = overfit(&[
-            "run",
-            spec.to_str().unwrap(),
-            "--quick",
-            "--out",
-            out.path().to_str().unwrap(),
-        ]);
+        let (out, o) = quick_run(&spec);
         assert!(
             o.status.success(),
             "{}: {}",
@@ -177,6 +170,64 @@ fn same_seed_same_bytes_any_thread_count() {
         read(&b),
         "metrics.csv differs between --threads 1 and 2"
     );
+}
+
+/// `overfit run SPEC --quick` into a fresh temporary folder.
+fn quick_run(spec: &Path) -> (tempfile::TempDir, std::process::Output) {
+    let out = tempfile::tempdir().unwrap();
+    let o = overfit(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--quick",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    (out, o)
+}
+
+/// The diagnostic panel (a setting that is not the paper's) makes one
+/// hypothesis row, its time-scale factor, and no per-point claims: its
+/// comparisons with the paper's medians go to summary.json's details, so
+/// they do not count among the paper's claims. The stated panel keeps its
+/// per-point claims.
+#[test]
+fn a_diagnostic_panel_adds_one_hypothesis_row_and_no_reference_claims() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/xor_grokking.toml");
+    let (out, o) = quick_run(&spec);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(out.path().join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> = summary["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let diag: Vec<&&str> = ids.iter().filter(|i| i.starts_with("diag_")).collect();
+    assert_eq!(
+        diag,
+        [&"diag_omega_over_alpha_5.paper_time_scale"],
+        "{ids:?}"
+    );
+    assert!(ids.iter().any(|i| i.starts_with("right.fig1_")), "{ids:?}");
+    let points = summary["details"]["diag_omega_over_alpha_5"]["reference_points"]
+        .as_array()
+        .expect("the diagnostic panel's reference points in details");
+    assert!(!points.is_empty());
+    for p in points {
+        let (paper, ours, tol) = (
+            p["paper_median"].as_f64().unwrap(),
+            p["our_median"].as_f64().unwrap(),
+            p["tolerance"].as_f64().unwrap(),
+        );
+        assert_eq!(
+            p["within_tolerance"].as_bool(),
+            Some((ours - paper).abs() <= tol)
+        );
+    }
+    assert!(summary["details"]["right"]
+        .get("reference_points")
+        .is_none());
 }
 
 /// A run folder whose metrics are in the compressed form (metrics.csv.gz

@@ -24,7 +24,7 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
-use self::claims::{panel_claims, values_at};
+use self::claims::{panel_claims, reference_points, values_at};
 use self::map::{grokking_map, map_cells, map_unit};
 pub use self::theorem_sweep::TheoremSweepSpec;
 use self::theorem_sweep::{sweep_findings, sweep_unit};
@@ -684,10 +684,12 @@ fn findings(
 /// A panel's entry in summary.json: its sizes, the theorem's assumptions
 /// and quantities at its step size, the GD engine and data representation
 /// used, and how many runs ended with k of the four cluster centres right.
+/// A diagnostic panel's comparisons with the paper's Fig 1 medians are here
+/// (`reference_points`), as evidence for its hypothesis row, not as claims.
 fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> serde_json::Value {
     let runs = panel.runs;
     let reg = regime(spec, panel.alpha, panel.omega(spec));
-    serde_json::json!({
+    let mut details = serde_json::json!({
         "alpha": panel.alpha, "omega_init": panel.omega(spec), "diagnostic": panel.diagnostic,
         "steps": panel.steps, "runs": runs,
         "sign_only_law": reg.sign_only_law(),
@@ -702,7 +704,18 @@ fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> 
         "final_cluster_centres_correct_histogram": (0..=4).map(|k| {
             values_at(panel_metrics, "test", "cluster_centres_correct", panel.steps as u64).iter().filter(|&&v| v == k as f64).count()
         }).collect::<Vec<_>>(),
-    })
+    });
+    if panel.diagnostic {
+        let points: Vec<serde_json::Value> = reference_points(spec, panel, panel_metrics)
+            .iter()
+            .map(|r| serde_json::json!({
+                "split": r.split, "step": r.step, "paper_median": r.paper, "our_median": r.ours.value,
+                "tolerance": r.tolerance, "within_tolerance": r.within(), "source": r.source,
+            }))
+            .collect();
+        details["reference_points"] = points.into();
+    }
+    details
 }
 
 /// The study `study = "xor_cluster"`.
