@@ -79,13 +79,13 @@ enum Command {
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
     },
-    /// Print the claims table of a finished run and its totals (claims and
-    /// checks apart); exit 1 if a claim or check fails, 0 otherwise.
+    /// Print the claims table of a finished run and its totals (claims,
+    /// hypotheses and checks apart); exit 1 if any row fails, 0 otherwise.
     Check {
         dir: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
-        /// Also exit 1 when a claim or check is inconclusive.
+        /// Also exit 1 when any row is inconclusive.
         #[arg(long)]
         strict: bool,
     },

@@ -305,6 +305,11 @@ pub enum Kind {
     /// construction, a fit by construction): reported apart, never counted
     /// with the claims.
     Check,
+    /// A statement of this project, not of the paper: a proposed explanation
+    /// of a disagreement, a heuristic or a derivation beyond the paper.
+    /// Judged like a claim (it can fail) but listed and counted apart, so
+    /// that "N of M hold" counts the paper's statements only.
+    Hypothesis,
 }
 
 /// The verdict of a row.
@@ -370,6 +375,12 @@ impl Claim {
     /// The same row as a sanity `check` of the simulation, not a paper claim.
     pub fn as_check(mut self) -> Self {
         self.kind = Kind::Check;
+        self
+    }
+
+    /// The same row as this project's hypothesis (`Kind::Hypothesis`).
+    pub fn as_hypothesis(mut self) -> Self {
+        self.kind = Kind::Hypothesis;
         self
     }
 

@@ -1,8 +1,8 @@
 //! The claims table of a finished run, as `overfit check` prints it: plain
 //! text for a terminal, Markdown for the README, JSON for scripts and a
-//! booktabs LaTeX table a paper can `\input`. Claims and checks are listed
-//! and counted apart; the totals line is the one place "N of M hold" is
-//! computed.
+//! booktabs LaTeX table a paper can `\input`. Claims, this project's
+//! hypotheses and checks are listed and counted apart; the totals line is
+//! the one place "N of M hold" is computed.
 
 use std::fmt::Write;
 
@@ -19,7 +19,7 @@ pub enum Format {
     Latex,
 }
 
-/// Verdict counts, claims and checks apart.
+/// Verdict counts, claims, hypotheses and checks apart.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     pub claims_hold: usize,
@@ -28,6 +28,9 @@ pub struct Totals {
     pub checks_pass: usize,
     pub checks_fail: usize,
     pub checks_inconclusive: usize,
+    pub hypotheses_hold: usize,
+    pub hypotheses_fail: usize,
+    pub hypotheses_inconclusive: usize,
 }
 
 impl Totals {
@@ -41,6 +44,9 @@ impl Totals {
                 (Kind::Check, Verdict::Holds) => &mut t.checks_pass,
                 (Kind::Check, Verdict::Fails) => &mut t.checks_fail,
                 (Kind::Check, Verdict::Inconclusive) => &mut t.checks_inconclusive,
+                (Kind::Hypothesis, Verdict::Holds) => &mut t.hypotheses_hold,
+                (Kind::Hypothesis, Verdict::Fails) => &mut t.hypotheses_fail,
+                (Kind::Hypothesis, Verdict::Inconclusive) => &mut t.hypotheses_inconclusive,
             };
             *slot += 1;
         }
@@ -51,17 +57,23 @@ impl Totals {
         self.claims_hold + self.claims_fail + self.claims_inconclusive
     }
 
-    /// `overfit check`'s exit code: 1 when a claim or a check fails, or,
-    /// with `strict`, when anything is inconclusive; else 0.
+    pub fn hypotheses(&self) -> usize {
+        self.hypotheses_hold + self.hypotheses_fail + self.hypotheses_inconclusive
+    }
+
+    /// `overfit check`'s exit code: 1 when a claim, a hypothesis or a check
+    /// fails, or, with `strict`, when anything is inconclusive; else 0.
     pub fn exit_code(&self, strict: bool) -> u8 {
-        let failed = self.claims_fail + self.checks_fail > 0;
-        let open = self.claims_inconclusive + self.checks_inconclusive > 0;
+        let failed = self.claims_fail + self.hypotheses_fail + self.checks_fail > 0;
+        let open =
+            self.claims_inconclusive + self.hypotheses_inconclusive + self.checks_inconclusive > 0;
         u8::from(failed || (strict && open))
     }
 }
 
 impl std::fmt::Display for Totals {
-    /// "27 hold, 3 fail, 1 inconclusive (of 31 claims); 9 checks pass".
+    /// "27 hold, 3 fail, 1 inconclusive (of 31 claims); 9 checks pass",
+    /// then "; hypotheses: 1 hold, 0 fail, 0 inconclusive" when there are any.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -78,13 +90,20 @@ impl std::fmt::Display for Totals {
         if self.checks_inconclusive > 0 {
             write!(f, ", {} inconclusive", self.checks_inconclusive)?;
         }
+        if self.hypotheses() > 0 {
+            write!(
+                f,
+                "; hypotheses of this project (not the paper's): {} hold, {} fail, {} inconclusive",
+                self.hypotheses_hold, self.hypotheses_fail, self.hypotheses_inconclusive
+            )?;
+        }
         Ok(())
     }
 }
 
 fn verdict_word(c: &Claim) -> &'static str {
     match (c.kind, c.verdict()) {
-        (Kind::Claim, Verdict::Holds) => "holds",
+        (Kind::Claim | Kind::Hypothesis, Verdict::Holds) => "holds",
         (Kind::Check, Verdict::Holds) => "passes",
         (_, Verdict::Fails) => "fails",
         (_, Verdict::Inconclusive) => "inconclusive",
@@ -104,7 +123,14 @@ fn measured_text(c: &Claim) -> String {
     )
 }
 
-/// The rows of one kind, claims first.
+/// The kinds in the order the tables list them, with their labels.
+const KINDS: [(Kind, &str); 3] = [
+    (Kind::Claim, "claim"),
+    (Kind::Hypothesis, "hypothesis"),
+    (Kind::Check, "check"),
+];
+
+/// The rows of one kind.
 fn rows(summary: &Summary, kind: Kind) -> impl Iterator<Item = &Claim> {
     summary.claims.iter().filter(move |c| c.kind == kind)
 }
@@ -122,17 +148,13 @@ pub fn table(summary: &Summary, format: Format) -> String {
 fn text(summary: &Summary) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{} ({})", summary.name, summary.study);
-    for kind in [Kind::Claim, Kind::Check] {
+    for (kind, label) in KINDS {
         for c in rows(summary, kind) {
             let _ = writeln!(
                 s,
                 "{:<12} {:<5} {:<34} predicted {:<22} measured {}",
                 verdict_word(c).to_uppercase(),
-                if kind == Kind::Check {
-                    "check"
-                } else {
-                    "claim"
-                },
+                label,
                 c.id,
                 c.predicted.describe(),
                 measured_text(c)
@@ -153,7 +175,7 @@ fn md(text: &str) -> String {
 
 fn markdown(summary: &Summary) -> String {
     let mut s = String::new();
-    for (kind, title) in [(Kind::Claim, "claim"), (Kind::Check, "check")] {
+    for (kind, title) in KINDS {
         if rows(summary, kind).next().is_none() {
             continue;
         }
@@ -258,16 +280,12 @@ fn latex(summary: &Summary) -> String {
         "Kind & Id & Source & Predicted & Measured & Verdict \\\\"
     );
     let _ = writeln!(s, "\\midrule");
-    for kind in [Kind::Claim, Kind::Check] {
+    for (kind, label) in KINDS {
         for c in rows(summary, kind) {
             let _ = writeln!(
                 s,
                 "{} & \\texttt{{{}}} & {} & {} & {} & {} \\\\",
-                if kind == Kind::Check {
-                    "check"
-                } else {
-                    "claim"
-                },
+                label,
                 tex(&c.id),
                 tex(&c.source),
                 tex(&c.predicted.describe()),
@@ -542,6 +560,38 @@ mod tests {
         assert_eq!((open.exit_code(false), open.exit_code(true)), (0, 1));
         let failed_check = Totals::of(&[row("a", 0.0).as_check()]);
         assert_eq!(failed_check.exit_code(false), 1);
+    }
+
+    /// A hypothesis of this project is judged like a claim but counted apart:
+    /// it changes neither "N of M hold" nor the checks, it fails `check`
+    /// when it fails, and every format lists it under its own label.
+    #[test]
+    fn hypotheses_are_counted_apart_from_the_papers_claims() {
+        let s = summary(vec![
+            row("a", 2.0),
+            row("h", 2.0).as_hypothesis(),
+            row("g", 0.0).as_hypothesis(),
+            row("d", 3.0).as_check(),
+        ]);
+        let t = Totals::of(&s.claims);
+        assert_eq!((t.claims(), t.claims_hold, t.checks_pass), (1, 1, 1));
+        assert_eq!((t.hypotheses_hold, t.hypotheses_fail), (1, 1));
+        assert_eq!(
+            t.to_string(),
+            "1 hold, 0 fail, 0 inconclusive (of 1 claims); 1 checks pass; \
+             hypotheses of this project (not the paper's): 1 hold, 1 fail, 0 inconclusive"
+        );
+        assert_eq!(t.exit_code(false), 1);
+        let held = Totals::of(&[row("h", 2.0).as_hypothesis()]);
+        assert_eq!((held.exit_code(false), held.claims()), (0, 0));
+        let md = table(&s, Format::Markdown);
+        assert!(md.contains("| hypothesis | statement"), "{md}");
+        assert!(md.contains("| `h` |") && md.contains("| `g` |"), "{md}");
+        let js: serde_json::Value = serde_json::from_str(&table(&s, Format::Json)).unwrap();
+        assert_eq!(js["rows"][1]["kind"], "hypothesis");
+        assert_eq!(js["totals"]["hypotheses_fail"], 1);
+        assert!(table(&s, Format::Latex).contains("hypothesis & \\texttt{h}"));
+        assert!(table(&s, Format::Text).contains("hypothesis h"));
     }
 
     #[test]

@@ -186,7 +186,8 @@ fn quick_run(spec: &Path) -> (tempfile::TempDir, std::process::Output) {
 }
 
 /// The diagnostic panel (a setting that is not the paper's) makes one
-/// hypothesis row, its time-scale factor, and no per-point claims: its
+/// hypothesis row (kind "hypothesis"), its time-scale factor, and no
+/// per-point claims: its
 /// comparisons with the paper's medians go to summary.json's details, so
 /// they do not count among the paper's claims. The stated panel keeps its
 /// per-point claims.
@@ -209,6 +210,15 @@ fn a_diagnostic_panel_adds_one_hypothesis_row_and_no_reference_claims() {
         [&"diag_omega_over_alpha_5.paper_time_scale"],
         "{ids:?}"
     );
+    let kind_of = |id: &str| {
+        let rows = summary["claims"].as_array().unwrap();
+        rows.iter().find(|c| c["id"] == id).unwrap()["kind"].clone()
+    };
+    assert_eq!(
+        kind_of("diag_omega_over_alpha_5.paper_time_scale"),
+        "hypothesis"
+    );
+    assert_eq!(kind_of("right.paper_time_scale"), "claim");
     assert!(ids.iter().any(|i| i.starts_with("right.fig1_")), "{ids:?}");
     let points = summary["details"]["diag_omega_over_alpha_5"]["reference_points"]
         .as_array()

@@ -410,6 +410,7 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
             "this project's heuristic from Xu et al.'s dynamics: the init's direction is overwritten when alpha t ~ omega (A5 bounds omega/alpha)",
             Prediction::Near { value: 1.0, tolerance: 0.15 },
             Measured::single(slope),
-        ),
+        )
+        .as_hypothesis(),
     ]
 }

@@ -285,7 +285,7 @@ pub(super) fn paper_time_scale_claim(
     } else {
         String::new()
     };
-    Claim::new(
+    let claim = Claim::new(
         format!("{}.paper_time_scale", panel.id),
         format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1{what}", points.len(), COVERAGE * 100.0),
         if panel.diagnostic {
@@ -297,7 +297,12 @@ pub(super) fn paper_time_scale_claim(
         Measured { value: s_hat, q20: None, q80: None, runs, note: format!(
             "{}% bootstrap interval [{lo:.3}, {hi:.3}] over runs ({} resamples); the prediction interval is 1 +- the interval's half-widths, so it holds iff the interval contains 1; the paper's train medians fitted to the sign-only law give s = {s_law:.3}",
             COVERAGE * 100.0, draws.len()) },
-    )
+    );
+    if panel.diagnostic {
+        claim.as_hypothesis()
+    } else {
+        claim
+    }
 }
 
 /// The figure of item 1: train and test accuracy against t + 1, with the
