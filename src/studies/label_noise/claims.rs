@@ -74,7 +74,6 @@ pub(super) fn analyze(
     spec: &LabelNoiseSpec,
     rows: &[Row],
     gd_rows: &[GdRow],
-    seeds: usize,
 ) -> (Vec<Claim>, serde_json::Map<String, serde_json::Value>) {
     let d = &spec.data;
     let (nmin_i, nmax_i) = (0, d.n.len() - 1);
@@ -108,7 +107,7 @@ pub(super) fn analyze(
     if cx.grid.has_theory() {
         claims.extend(benign_without_noise(&cx));
         claims.extend(noisy_plateau(&cx));
-        claims.extend(support_vector_proliferation(&cx, seeds, &mut details));
+        claims.extend(support_vector_proliferation(&cx, &mut details));
         claims.extend(phase_diagram(&cx, &mut details));
     } else {
         details.insert("theory".into(), serde_json::json!("the closed forms assume isotropic noise; theory-based claims are skipped for this spectrum"));
@@ -230,10 +229,9 @@ fn noisy_plateau(cx: &Cx<'_>) -> Vec<Claim> {
 
 /// Support-vector proliferation: SVM and min-norm coincide where the
 /// predicted P(SVP) is high, differ where it is low, and the measured
-/// fractions are calibrated against the prediction; the cells go to `details`.
+/// counts follow the prediction in the transition; the cells go to `details`.
 fn support_vector_proliferation(
     cx: &Cx<'_>,
-    seeds: usize,
     details: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Vec<Claim> {
     let (d, c, grid) = (&cx.spec.data, &cx.spec.claims, &cx.grid);
@@ -241,7 +239,8 @@ fn support_vector_proliferation(
     // --- Support-vector proliferation.
     let mut likely = (0.0, 0usize);
     let mut unlikely = (0.0, 0usize);
-    let mut calibration = Vec::new();
+    // (measured count, runs, predicted P) of each transition cell.
+    let mut transition = Vec::new();
     let mut svp_cells = Vec::new();
     for ri in 0..d.p_over_n.len() {
         for ni in 0..d.n.len() {
@@ -254,7 +253,9 @@ fn support_vector_proliferation(
                     continue;
                 }
                 let frac = flags.iter().sum::<f64>() / flags.len() as f64;
-                calibration.push((frac - prob).abs());
+                if prob > c.svp_unlikely && prob < c.svp_likely {
+                    transition.push((flags.iter().sum::<f64>(), flags.len(), prob));
+                }
                 if prob >= c.svp_likely {
                     likely.0 += flags.iter().sum::<f64>();
                     likely.1 += flags.len();
@@ -301,35 +302,52 @@ fn support_vector_proliferation(
             Prediction::AtMost { bound: c.svp_max_fraction },
             pooled(unlikely, format!("the predicted P(SVP) <= {}", c.svp_unlikely)),
         ));
-    {
-        // No cell with runs and a predicted probability: the mean is NaN.
-        let mean = calibration.iter().sum::<f64>() / calibration.len() as f64;
-        claims.push(Claim::new(
-            "svp.probability_calibration",
-            "mean over (p/n, n, eta) cells of |measured SVP fraction - predicted P(SVP)|",
-            svp_src,
-            Prediction::AtMost {
-                bound: c.svp_calibration,
-            },
-            Measured {
-                value: mean,
-                q20: None,
-                q80: None,
-                runs: calibration.len(),
-                note: if calibration.is_empty() {
-                    "no cell has both runs and a predicted P(SVP)".to_string()
-                } else {
-                    format!("{} cells, {seeds} runs each", calibration.len())
-                },
-            },
-        ));
-    }
+    claims.push(calibration_claim(
+        &transition,
+        c.svp_calibration_p_value,
+        svp_src,
+    ));
     details.insert(
         "support_vector_proliferation".into(),
         serde_json::Value::Array(svp_cells),
     );
 
     claims
+}
+
+/// "The measured SVP counts follow the predicted probabilities where the
+/// prediction is uncertain": Pearson's X^2 = sum_c (k_c - s_c P_c)^2 /
+/// (s_c P_c (1 - P_c)) over the transition cells (k_c of s_c runs with SVP,
+/// predicted P_c strictly between `svp_unlikely` and `svp_likely`), against
+/// chi-square with one degree of freedom a cell (each term's mean is 1
+/// under the prediction; normal approximation of each binomial, so a few
+/// runs a cell make it rough). The cells with P near 0 or 1 are left out:
+/// there any prediction near 0 or 1 fits, and a mean over them could hide
+/// the transition. Measured: the upper-tail p-value.
+pub(super) fn calibration_claim(cells: &[(f64, usize, f64)], level: f64, source: &str) -> Claim {
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let x2: f64 = cells
+        .iter()
+        .map(|&(k, s, p)| {
+            let expected = s as f64 * p;
+            (k - expected).powi(2) / (expected * (1.0 - p))
+        })
+        .sum();
+    let runs: usize = cells.iter().map(|c| c.1).sum();
+    let (value, note) = match ChiSquared::new(cells.len() as f64) {
+        Ok(chi2) => (
+            chi2.sf(x2),
+            format!("X^2 = {} on {} cells, {runs} runs", fmt(x2), cells.len()),
+        ),
+        Err(_) => (f64::NAN, "no transition cell has runs".to_string()),
+    };
+    Claim::new(
+        "svp.calibration_in_transition",
+        "where the predicted P(SVP) is neither near 0 nor near 1, the measured SVP counts follow it: Pearson chi-square of counts against predicted probabilities over those cells; measured: its p-value",
+        format!("{source} (test added 2026-12-04, judged on a fresh-seed replicate)"),
+        Prediction::AtLeast { bound: level },
+        Measured { value, q20: None, q80: None, runs, note },
+    )
 }
 
 /// The phase diagram: the measured regime of each (p/n, eta) cell against the
@@ -592,7 +610,7 @@ mod tests {
     }
 
     fn verdicts(spec: &LabelNoiseSpec, rows: &[Row], gd: &[GdRow]) -> Vec<(String, Verdict)> {
-        verdicts_of(&analyze(spec, rows, gd, SEEDS).0)
+        verdicts_of(&analyze(spec, rows, gd).0)
     }
 
     /// Every claim id the quick spec produces, so that the tests below cover each.
@@ -604,7 +622,7 @@ mod tests {
         "larger_models_counter_noise.eta0.1",
         "svp.coincide_where_predicted",
         "svp.differ_where_not_predicted",
-        "svp.probability_calibration",
+        "svp.calibration_in_transition",
         "phase_diagram.regimes_match_theory",
         "svp.implies_equal_solutions",
         "min_norm.fits_noisy_labels",
@@ -665,7 +683,7 @@ mod tests {
             }
         });
         assert_eq!(verdict(&v, "svp.coincide_where_predicted"), Fails);
-        assert_eq!(verdict(&v, "svp.probability_calibration"), Fails);
+        assert_eq!(verdict(&v, "svp.calibration_in_transition"), Fails);
         // Always SVP where an SVM exists.
         let v = with(&|r| {
             if r.all_support == 0.0 {
@@ -695,6 +713,31 @@ mod tests {
         assert_eq!(verdict(&v, "logistic_gd.fits_noisy_labels"), Fails);
     }
 
+    /// The transition calibration by itself: counts at their expectation
+    /// hold, counts off by 4 binomial sd in every cell fail, no cell is
+    /// inconclusive; and it reads only the cells it is given.
+    #[test]
+    fn calibration_is_a_chi_square_over_the_transition_cells() {
+        let at = |p: f64| (20.0 * p, 20, p);
+        let near = calibration_claim(&[at(0.2), at(0.5), at(0.8)], 0.01, "src");
+        assert_eq!(near.verdict(), Holds);
+        assert!((near.measured.value - 1.0).abs() < 1e-12, "X^2 = 0: p = 1");
+        let off = |p: f64| {
+            let sd = (20.0 * p * (1.0 - p)).sqrt();
+            (20.0 * p + 4.0 * sd, 20, p)
+        };
+        let far = calibration_claim(&[off(0.2), off(0.3), off(0.4)], 0.01, "src");
+        assert_eq!(far.verdict(), Fails, "{:?}", far.measured);
+        // X^2 = 3 x 16 = 48 on 3 degrees of freedom.
+        let expected = 2.1e-10;
+        assert!(
+            (far.measured.value / expected - 1.0).abs() < 0.1,
+            "{}",
+            far.measured.value
+        );
+        assert_eq!(calibration_claim(&[], 0.01, "src").verdict(), Inconclusive);
+    }
+
     /// Cells without a finite SNR leave the claims that read them inconclusive.
     #[test]
     fn claims_inconclusive_on_undefined_measurements() {
@@ -721,11 +764,14 @@ mod tests {
     #[test]
     fn empty_cases_are_inconclusive_rows_with_reasons() {
         let s = spec();
-        let claims = analyze(&s, &[], &[], SEEDS).0;
+        let claims = analyze(&s, &[], &[]).0;
         for (id, why) in [
             ("svp.coincide_where_predicted", "no run in a cell"),
             ("svp.differ_where_not_predicted", "no run in a cell"),
-            ("svp.probability_calibration", "no cell has both runs"),
+            (
+                "svp.calibration_in_transition",
+                "no transition cell has runs",
+            ),
             ("phase_diagram.regimes_match_theory", "no (p/n, eta) cell"),
             ("svp.implies_equal_solutions", "no run had every point"),
             (

@@ -151,8 +151,12 @@ pub struct ClaimSpec {
     pub svp_min_fraction: f64,
     /// Largest pooled SVP fraction in predicted-no-SVP cells.
     pub svp_max_fraction: f64,
-    /// Largest mean |measured SVP fraction - predicted probability| over cells.
-    pub svp_calibration: f64,
+    /// Least p-value of the chi-square test of the measured SVP counts
+    /// against the predicted probabilities, over the transition cells
+    /// (svp_unlikely < P < svp_likely). Replaced on 2026-12-04 the mean
+    /// |fraction - P| over every cell (`svp_calibration`), which the cells
+    /// with P near 0 or 1 kept small whatever the transition did.
+    pub svp_calibration_p_value: f64,
     /// Least fraction of (p/n, eta) cells whose measured regime equals theory's.
     pub regime_agreement: f64,
 }
@@ -168,7 +172,7 @@ impl Default for ClaimSpec {
             svp_unlikely: 0.05,
             svp_min_fraction: 0.9,
             svp_max_fraction: 0.1,
-            svp_calibration: 0.1,
+            svp_calibration_p_value: 0.01,
             regime_agreement: 0.8,
         }
     }
@@ -274,6 +278,13 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
                 format!("{} must be one of data.p_over_n and > 1", c.mild_ratio),
             )
         }
+    }
+    let level = c.svp_calibration_p_value;
+    if !(level > 0.0 && level < 1.0) {
+        return bad(
+            "claims.svp_calibration_p_value",
+            format!("{level} must lie in (0, 1)"),
+        );
     }
     for &r in &s.figures.error_vs_n_ratios {
         if position(&d.p_over_n, r).is_none() {
@@ -593,7 +604,7 @@ impl Plan for Run {
             None => (Vec::new(), 0.0),
         };
 
-        let (claims, mut details) = claims::analyze(spec, &rows, &gd_rows, spec.data.seeds);
+        let (claims, mut details) = claims::analyze(spec, &rows, &gd_rows);
         details.insert("grid_runs".into(), serde_json::json!(jobs.len()));
         details.insert("grid_classifier_fits".into(), serde_json::json!(rows.len()));
         details.insert("grid_seconds".into(), serde_json::json!(results.seconds(0)));
