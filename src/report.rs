@@ -152,7 +152,7 @@ fn text(summary: &Summary) -> String {
         for c in rows(summary, kind) {
             let _ = writeln!(
                 s,
-                "{:<12} {:<5} {:<34} predicted {:<22} measured {}",
+                "{:<12} {:<10} {:<34} predicted {:<22} measured {}",
                 verdict_word(c).to_uppercase(),
                 label,
                 c.id,

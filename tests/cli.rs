@@ -124,15 +124,15 @@ fn every_quick_spec_runs_and_writes_the_contract() {
             "{}: resolved spec differs",
             spec.display()
         );
-        // check exits 1 when a claim or check fails, else 0; with --strict
-        // also 1 when one is inconclusive.
+        // check exits 1 when a row (claim, hypothesis or check) fails, else
+        // 0; with --strict also 1 when one is inconclusive.
         let verdicts: Vec<&str> = claims
             .iter()
             .map(|c| c["verdict"].as_str().expect("every row has a verdict"))
             .collect();
         assert!(claims
             .iter()
-            .all(|c| c["kind"] == "claim" || c["kind"] == "check"));
+            .all(|c| ["claim", "check", "hypothesis"].contains(&c["kind"].as_str().unwrap())));
         let o = overfit(&["check", out.path().to_str().unwrap()]);
         let any_fails = verdicts.contains(&"fails");
         assert_eq!(o.status.code(), Some(u8::from(any_fails).into()));
@@ -185,14 +185,15 @@ fn quick_run(spec: &Path) -> (tempfile::TempDir, std::process::Output) {
     (out, o)
 }
 
-/// The diagnostic panel (a setting that is not the paper's) makes one
-/// hypothesis row (kind "hypothesis"), its time-scale factor, and no
-/// per-point claims: its
+/// The diagnostic panel (a setting that is not the paper's) makes two
+/// hypothesis rows (kind "hypothesis"), its time-scale factor and the
+/// fraction of reference points within tolerance, and no per-point claims:
+/// its
 /// comparisons with the paper's medians go to summary.json's details, so
 /// they do not count among the paper's claims. The stated panel keeps its
 /// per-point claims.
 #[test]
-fn a_diagnostic_panel_adds_one_hypothesis_row_and_no_reference_claims() {
+fn a_diagnostic_panel_adds_hypothesis_rows_and_no_reference_claims() {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/xor_grokking.toml");
     let (out, o) = quick_run(&spec);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -207,7 +208,10 @@ fn a_diagnostic_panel_adds_one_hypothesis_row_and_no_reference_claims() {
     let diag: Vec<&&str> = ids.iter().filter(|i| i.starts_with("diag_")).collect();
     assert_eq!(
         diag,
-        [&"diag_omega_over_alpha_5.paper_time_scale"],
+        [
+            &"diag_omega_over_alpha_5.paper_time_scale",
+            &"diag_omega_over_alpha_5.reference_points_within"
+        ],
         "{ids:?}"
     );
     let kind_of = |id: &str| {
@@ -216,6 +220,10 @@ fn a_diagnostic_panel_adds_one_hypothesis_row_and_no_reference_claims() {
     };
     assert_eq!(
         kind_of("diag_omega_over_alpha_5.paper_time_scale"),
+        "hypothesis"
+    );
+    assert_eq!(
+        kind_of("diag_omega_over_alpha_5.reference_points_within"),
         "hypothesis"
     );
     assert_eq!(kind_of("right.paper_time_scale"), "claim");

@@ -214,7 +214,7 @@ fn growth_claims(spec: &ExpressivitySpec, fits: &[FitRecord]) -> Vec<Claim> {
                 "exponent of n in a least-squares fit log max|w| = c + alpha log n + beta log d to the median over seeds of each (n, d) cell ({} cells, Gaussian data, +-1 labels)",
                 medians.len()
             ),
-            format!("{SRC}, Theorem 1 construction: max|w| ~ 1/(smallest gap of n i.i.d. projections) ~ n^2 (order statistics)"),
+            format!("{SRC}, Theorem 1 construction, read by this project (not a statement of the paper): max|w| ~ 1/(smallest gap of n i.i.d. projections) ~ n^2 (order statistics)"),
             Prediction::Near {
                 value: 2.0,
                 tolerance: spec.claims.n_exponent_tolerance,

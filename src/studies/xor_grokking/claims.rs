@@ -321,12 +321,40 @@ pub(super) fn reference_points(
 }
 
 /// The paper's Fig 1 medians at the panel's reference points, as claims. A
-/// diagnostic panel has none: its setting is not the paper's, so its points
-/// are evidence for its one hypothesis row (`paper_time_scale`), recorded
-/// in summary.json's details (`panel_details`), not claims of the paper.
+/// diagnostic panel's setting is not the paper's: its points go to
+/// summary.json's details (`panel_details`), and it makes one hypothesis
+/// row of them, the fraction within tolerance (all of them, predicted).
 fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
     if p.panel.diagnostic {
-        return Vec::new();
+        let points = reference_points(p.spec, p.panel, p.metrics);
+        let within: Vec<f64> = points
+            .iter()
+            .map(|r| f64::from(u8::from(r.within())))
+            .collect();
+        let outside: Vec<String> = points
+            .iter()
+            .filter(|r| !r.within())
+            .map(|r| format!("{} t = {}", r.split, r.step))
+            .collect();
+        let mut measured = Measured::single(within.iter().sum::<f64>() / within.len() as f64);
+        measured.runs = p.runs;
+        let note = if outside.is_empty() {
+            format!(
+                "{} points, each in details.{}.reference_points",
+                points.len(),
+                p.panel.id
+            )
+        } else {
+            format!("outside: {}", outside.join(", "))
+        };
+        return vec![Claim::new(
+            p.id("reference_points_within"),
+            format!("the paper's Fig 1 medians match this panel's at every reference point up to t = {} (HYPOTHESIS, not a claim of the paper: its Fig 1 right behaves like omega/alpha = {:.3}); measured: the fraction of points within tolerance", p.panel.steps, p.panel.omega(p.spec) / p.panel.alpha),
+            "Xu et al. ICLR 2024, Fig 1 right's medians, against a diagnostic run that is not the paper's setting (this project's hypothesis)",
+            Prediction::AtLeast { bound: 1.0 },
+            measured.with_note(note),
+        )
+        .as_hypothesis()];
     }
     reference_points(p.spec, p.panel, p.metrics)
         .into_iter()

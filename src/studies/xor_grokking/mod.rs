@@ -205,7 +205,8 @@ pub struct PanelSpec {
     /// The init scale, when it differs from model.omega_init.
     #[serde(default)]
     pub omega_init: Option<f64>,
-    /// A diagnostic panel: not the paper's setting (labelled so in claims and figures).
+    /// A diagnostic panel: not the paper's setting (its rows are hypotheses,
+    /// labelled so, and so are its figures).
     #[serde(default)]
     pub diagnostic: bool,
     pub steps: usize,
