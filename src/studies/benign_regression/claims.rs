@@ -1,12 +1,9 @@
 //! The verdicts: Theorem 4 against the measurements, with the constants the
 //! spec's `[claims]` fixed before the full run (the paper's b, c, c_1 are
 //! universal but unspecified). Per alpha, by the regime of k^-alpha, k <= n^a:
-//! - benign: R falls with n (one-sided Kendall trend test over all runs),
-//!   and E_eps R at the largest n lies below min(||theta*||^2 ||Sigma||,
-//!   sigma^2) / c, the level a not-benign spectrum must stay above on the
-//!   bias side, and on the variance side when k* >= n/c_1, so
-//!   that the two kinds of claim separate the regimes at that n (the trend
-//!   alone holds at alpha 1.5 too, where R levels off at its floor);
+//! - benign: R falls with n (one-sided Kendall trend test over all runs;
+//!   it holds at alpha 1.5 too), and E_eps R at the largest n is at most
+//!   the level (b) sets below (`below_floors_claim`);
 //! - not benign through the bias (r_0/n -> infinity): E_eps R at the largest
 //!   n stays >= ||theta*||^2 ||Sigma|| / c (the paper's lower bound for some
 //!   theta* of that norm, read here for theta* = e_1);
@@ -86,12 +83,9 @@ pub fn floor_claim(spec: &Spec, alpha: f64, n: usize, risk: &[f64]) -> Claim {
     )
 }
 
-/// "E_eps R = B + V at the largest n lies below both not-benign floors"
-/// (the benign regime): min(||theta*||^2 ||Sigma||, sigma^2) / c, with
-/// ||theta*|| = ||Sigma|| = 1 (theta* = e_1, lambda_1 = 1). A not-benign
-/// spectrum's `floor_claim` needs the same median at least at this level on
-/// the bias side and in its k* >= n/c_1 case (its other case asks less), so
-/// this claim fails where the regime at that n looks like those.
+/// Benign: E_eps R = B + V at the largest n is at most min(||theta*||^2
+/// ||Sigma||, sigma^2) / c (theta* = e_1, lambda_1 = 1), the level that a
+/// not-benign `floor_claim` needs on the bias side and when k* >= n/c_1.
 pub fn below_floors_claim(spec: &Spec, alpha: f64, n: usize, risk: &[f64]) -> Claim {
     let (c, sigma2) = (spec.claims.constant, spec.data.noise_sd.powi(2));
     let level = 1.0_f64.min(sigma2) / c;

@@ -22,6 +22,7 @@ mod claims;
 mod csv;
 mod figures;
 mod grid;
+mod svp;
 
 use ndarray::{Array1, ArrayView1};
 use serde::{Deserialize, Serialize};

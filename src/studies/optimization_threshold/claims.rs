@@ -387,11 +387,9 @@ fn dim_details(
 }
 
 /// n* grows with d, at most like the authors' sufficient d^3: the exponent
-/// between the first and the last dimension of the grid. When n* of the
-/// last dimension is not reached on its grid (largest n `beyond`), the
-/// exponent is at least the one n* = `beyond` would give: recorded as that
-/// bound, which fails the claim when it already exceeds 3, and is
-/// inconclusive otherwise.
+/// between the first and the last dimension of the grid. An n* not reached
+/// on the last grid (largest n `beyond`) bounds it below by n* = `beyond`'s:
+/// a failure past 3, else inconclusive.
 fn threshold_scaling_claim(thresholds: &[(usize, Option<usize>)], beyond: usize) -> Claim {
     let (d1, n1) = thresholds[0];
     let (d2, n2) = thresholds[thresholds.len() - 1];
