@@ -188,8 +188,7 @@ fn quick_run(spec: &Path) -> (tempfile::TempDir, std::process::Output) {
 /// The diagnostic panel (a setting that is not the paper's) makes two
 /// hypothesis rows (kind "hypothesis"), its time-scale factor and the
 /// fraction of reference points within tolerance, and no per-point claims:
-/// its
-/// comparisons with the paper's medians go to summary.json's details, so
+/// its comparisons with the paper's medians go to summary.json's details, so
 /// they do not count among the paper's claims. The stated panel keeps its
 /// per-point claims.
 #[test]

@@ -253,16 +253,17 @@ fn support_vector_proliferation(
                 if flags.is_empty() {
                     continue;
                 }
-                let frac = flags.iter().sum::<f64>() / flags.len() as f64;
+                let with_svp = flags.iter().sum::<f64>();
+                let frac = with_svp / flags.len() as f64;
                 if prob > c.svp_unlikely && prob < c.svp_likely {
-                    transition.push((flags.iter().sum::<f64>(), flags.len(), prob));
+                    transition.push((with_svp, flags.len(), prob));
                 }
                 if prob >= c.svp_likely {
-                    likely.0 += flags.iter().sum::<f64>();
+                    likely.0 += with_svp;
                     likely.1 += flags.len();
                 }
                 if prob <= c.svp_unlikely {
-                    unlikely.0 += flags.iter().sum::<f64>();
+                    unlikely.0 += with_svp;
                     unlikely.1 += flags.len();
                 }
                 svp_cells.push(serde_json::json!({

@@ -46,7 +46,7 @@ mod tests {
 
     /// The transition calibration by itself: counts at their expectation
     /// hold, counts off by 4 binomial sd in every cell fail, no cell is
-    /// inconclusive; and it reads only the cells it is given.
+    /// inconclusive.
     #[test]
     fn calibration_is_a_chi_square_over_the_transition_cells() {
         let at = |p: f64| (20.0 * p, 20, p);

@@ -574,7 +574,6 @@ mod tests {
         "train_held_over_horizon",
     ];
 
-    /// Not vacuous: runs that follow the theory make every claim and check hold.
     /// The d-scaling claim: decided when both n* exist; when the last
     /// dimension's is not reached, its grid's end bounds the exponent from
     /// below, which fails the claim past d^3 and leaves it open otherwise.
@@ -590,6 +589,7 @@ mod tests {
         assert_eq!(v(&[(5, None), (8, Some(200))], 800), Verdict::Inconclusive);
     }
 
+    /// Not vacuous: runs that follow the theory make every claim and check hold.
     #[test]
     fn claims_hold_on_agreeing_measurements() {
         let s = spec();

@@ -327,16 +327,14 @@ pub(super) fn reference_points(
 fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
     if p.panel.diagnostic {
         let points = reference_points(p.spec, p.panel, p.metrics);
-        let within: Vec<f64> = points
-            .iter()
-            .map(|r| f64::from(u8::from(r.within())))
-            .collect();
         let outside: Vec<String> = points
             .iter()
             .filter(|r| !r.within())
             .map(|r| format!("{} t = {}", r.split, r.step))
             .collect();
-        let mut measured = Measured::single(within.iter().sum::<f64>() / within.len() as f64);
+        // No point: 0/0, undefined, so the row is inconclusive.
+        let within = (points.len() - outside.len()) as f64 / points.len() as f64;
+        let mut measured = Measured::single(within);
         measured.runs = p.runs;
         let note = if outside.is_empty() {
             format!(
