@@ -97,6 +97,10 @@ enum Command {
     },
     /// Redraw the figures of a finished run from its recorded metrics.
     Plot { dir: PathBuf },
+    /// Recompute a finished run's claims by this version's rules from its
+    /// recorded outputs (nothing retrained), rewrite its summary.json with
+    /// them and a `rejudged` entry, and print the verdicts that changed.
+    Rejudge { dir: PathBuf },
     /// List the specs in experiments/.
     List {
         #[arg(long, default_value = "experiments")]
@@ -357,6 +361,18 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             };
             print!("{}", report::table(&summary, format));
             Ok(Totals::of(&summary.claims).exit_code(strict))
+        }
+        Command::Rejudge { dir } => {
+            let entry = runner::rejudge(&dir)?;
+            for change in &entry.changes {
+                println!("{change}");
+            }
+            println!(
+                "rejudged {}: {} verdict(s) changed",
+                dir.join("summary.json").display(),
+                entry.changes.len()
+            );
+            Ok(0)
         }
         Command::Plot { dir } => {
             runner::figures(&dir)?;

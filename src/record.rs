@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
 
+mod rejudge;
+pub use rejudge::{verdict_changes, Rejudge};
+
 /// One measurement: run id, step, split ("train", "test", ...), metric name, value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
@@ -473,6 +476,10 @@ pub struct Summary {
     /// Study-specific details (assumption checks, engine used, ...).
     #[serde(default)]
     pub details: serde_json::Value,
+    /// Each time `overfit rejudge` recomputed the claims from the run's
+    /// recorded outputs, oldest first (absent when never).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejudged: Vec<Rejudge>,
 }
 
 impl Summary {

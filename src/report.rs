@@ -165,6 +165,9 @@ fn text(summary: &Summary) -> String {
         }
     }
     let _ = writeln!(s, "{}", Totals::of(&summary.claims));
+    for r in &summary.rejudged {
+        let _ = writeln!(s, "{}", rejudge_text(r));
+    }
     s
 }
 
@@ -204,7 +207,24 @@ fn markdown(summary: &Summary) -> String {
         s.push('\n');
     }
     let _ = writeln!(s, "**{}**", Totals::of(&summary.claims));
+    for r in &summary.rejudged {
+        let _ = writeln!(s, "\n*{}*", md(&rejudge_text(r)));
+    }
     s
+}
+
+/// A line on one `overfit rejudge` of the run: whose rules, when, and the
+/// verdicts it changed.
+fn rejudge_text(r: &crate::record::Rejudge) -> String {
+    let changes = match r.changes.len() {
+        0 => "no verdict changed".to_string(),
+        n => format!("{n} verdict(s) changed: {}", r.changes.join("; ")),
+    };
+    format!(
+        "Claims rejudged from the run's recorded outputs by the rules at {} ({} UTC): {changes}.",
+        &r.commit[..r.commit.len().min(10)],
+        crate::record::utc_date(r.unix_s)
+    )
 }
 
 fn json(summary: &Summary) -> String {
@@ -438,6 +458,7 @@ mod tests {
             provenance: None,
             claims,
             details: serde_json::Value::Null,
+            rejudged: Vec::new(),
         }
     }
 
@@ -648,5 +669,23 @@ mod tests {
         assert_eq!(js["rows"][1]["kind"], "check");
         let txt = table(&s, Format::Text);
         assert!(txt.contains("HOLDS") && txt.contains("FAILS"), "{txt}");
+        assert!(!txt.contains("rejudged") && !md.contains("rejudged"));
+    }
+
+    /// A rejudged run says so under its totals: the rules' commit, the
+    /// date and the verdicts that changed.
+    #[test]
+    fn a_rejudged_run_says_by_whose_rules() {
+        let mut s = summary(vec![row("a", 2.0)]);
+        s.rejudged.push(crate::record::Rejudge {
+            commit: "0123456789abcdef".into(),
+            dirty: "false".into(),
+            command: vec![],
+            unix_s: 1_796_140_710.0,
+            changes: vec!["a: fails -> holds".into()],
+        });
+        let line = "Claims rejudged from the run's recorded outputs by the rules at 0123456789 (2026-12-01 15:58 UTC): 1 verdict(s) changed: a: fails -> holds.";
+        assert!(table(&s, Format::Text).contains(line));
+        assert!(table(&s, Format::Markdown).contains(&format!("*{line}*")));
     }
 }

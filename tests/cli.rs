@@ -301,6 +301,69 @@ fn plot_and_check_read_a_gzip_metrics_folder() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("metrics.csv.gz"));
 }
 
+/// `rejudge` recomputes a committed CNN sweep's claims from its runs.csv
+/// (no data, no training): every committed run's summary.json already
+/// holds the claims this version's rules give, so a rule change cannot
+/// leave a committed verdict stale. A study whose outputs cannot be
+/// rejudged is bad input (exit 2, one line naming the folder), and its
+/// summary.json is left as it was.
+#[test]
+fn rejudge_reproduces_every_committed_cnn_sweep_and_refuses_other_studies() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
+    let mut judged = 0;
+    for run in std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()) {
+        let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
+        let before: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        if before["study"] != "cnn_sweep" {
+            continue;
+        }
+        let copy = tempfile::tempdir().unwrap();
+        for file in ["spec.toml", "runs.csv", "summary.json"] {
+            std::fs::copy(run.join(file), copy.path().join(file)).unwrap();
+        }
+        let o = overfit(&["rejudge", copy.path().to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            stdout.ends_with(": 0 verdict(s) changed\n"),
+            "{}: {stdout}",
+            run.display()
+        );
+        let text = std::fs::read_to_string(copy.path().join("summary.json")).unwrap();
+        let after: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            after["claims"],
+            before["claims"],
+            "{}: stale claims",
+            run.display()
+        );
+        let entries = |s: &serde_json::Value| s["rejudged"].as_array().map_or(0, Vec::len);
+        assert_eq!(entries(&after), entries(&before) + 1);
+        judged += 1;
+    }
+    assert!(
+        judged >= 1,
+        "no committed cnn_sweep run under {}",
+        root.display()
+    );
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/expressivity.toml");
+    let (out, o) = quick_run(&spec);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read(out.path().join("summary.json")).unwrap();
+    let o = overfit(&["rejudge", out.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("study `expressivity` cannot recompute its claims"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("summary.json")).unwrap(),
+        summary
+    );
+}
+
 #[test]
 fn list_names_every_spec() {
     let o = overfit(&["list"]);

@@ -87,6 +87,21 @@ pub fn figures(dir: &Path) -> Result<()> {
     studies::find(&spec)?.figures(&spec, dir)
 }
 
+/// Recompute the claims of the finished run in `dir` from its recorded
+/// outputs by this binary's rules (the study's `Study::rejudge`; nothing is
+/// retrained), and rewrite its summary.json (atomically) with them and a
+/// `Rejudge` entry. Returns that entry. Exit 2 when the study cannot.
+pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
+    let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
+    let claims = studies::find(&spec)?.rejudge(&spec, dir)?;
+    let mut summary = Summary::read(dir)?;
+    let entry = crate::record::Rejudge::now(&summary.claims, &claims);
+    summary.claims = claims;
+    summary.rejudged.push(entry.clone());
+    summary.write(dir)?;
+    Ok(entry)
+}
+
 /// The summary.json of a finished study: header fields from the spec, timing
 /// and thread count from the run, and the study's claims and details.
 fn summary(
@@ -109,6 +124,7 @@ fn summary(
         provenance: Some(crate::record::Provenance::now(elapsed(start), units)),
         claims,
         details,
+        rejudged: Vec::new(),
     }
 }
 

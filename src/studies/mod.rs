@@ -67,6 +67,13 @@ pub trait Study: Sync {
     /// anything is allocated, with `threads` units at once (`memory`,
     /// `crate::memory`); the runner refuses a run above the limit.
     fn peak_memory(&self, spec: &LoadedSpec, threads: usize) -> Result<Peak>;
+    /// The claims of the finished run in `dir`, recomputed by this
+    /// version's rules from its recorded outputs (`overfit rejudge`).
+    /// Exit 2 for a study whose outputs do not hold what its claims read.
+    fn rejudge(&self, spec: &LoadedSpec, dir: &Path) -> Result<Vec<Claim>> {
+        let _ = spec;
+        Err(cannot_rejudge(self.name(), dir))
+    }
 }
 
 /// A study's run, prepared: its units, grouped in sweeps, and how their
@@ -151,7 +158,12 @@ pub struct StudyFns {
     pub plan: fn(&LoadedSpec, &RunContext) -> Result<Box<dyn Plan>>,
     pub figures: fn(&LoadedSpec, &Path) -> Result<()>,
     pub peak_memory: fn(&LoadedSpec, usize) -> Result<Peak>,
+    /// `Study::rejudge`, where the run directory holds what the claims read.
+    pub rejudge: Option<RejudgeFn>,
 }
+
+/// A study's `Study::rejudge`: the spec and the run directory to its claims.
+pub type RejudgeFn = fn(&LoadedSpec, &Path) -> Result<Vec<Claim>>;
 
 impl Study for StudyFns {
     fn name(&self) -> &'static str {
@@ -172,6 +184,20 @@ impl Study for StudyFns {
     fn peak_memory(&self, spec: &LoadedSpec, threads: usize) -> Result<Peak> {
         (self.peak_memory)(spec, threads)
     }
+    fn rejudge(&self, spec: &LoadedSpec, dir: &Path) -> Result<Vec<Claim>> {
+        match self.rejudge {
+            Some(rejudge) => rejudge(spec, dir),
+            None => Err(cannot_rejudge(self.name, dir)),
+        }
+    }
+}
+
+/// The error of `overfit rejudge` on a study without `Study::rejudge`.
+fn cannot_rejudge(study: &str, dir: &Path) -> Error {
+    Error::bad(format!(
+        "{}: study `{study}` cannot recompute its claims from a run's recorded outputs; rerun the spec to judge it by this version's rules",
+        dir.display()
+    ))
 }
 
 /// Every study `study = "..."` can name.

@@ -11,9 +11,8 @@
 //! Model: theta_hat = X^T (X X^T)^-1 y, solved in the n x n dual by Cholesky
 //! (O(n^2 p)), and its exact (no test set) excess risk R, bias B and noise
 //! average V, E_eps R = B + V: `nets::linear::min_norm_regression`, checked
-//! there against the SVD pseudo-inverse.
-//! The theorem's predictions and the verdicts are in `claims`, the figure in
-//! `figures`.
+//! there against the SVD pseudo-inverse. The theorem's predictions and the
+//! verdicts are in `claims`, the figure in `figures`.
 
 mod claims;
 mod figures;
@@ -222,4 +221,5 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::benign_regression,
+    rejudge: None,
 };

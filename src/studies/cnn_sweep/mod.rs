@@ -19,7 +19,8 @@
 //! double-descent peak near the width where the effective model complexity
 //! reaches n (`claims::find_peak`), and under label noise lower test error
 //! for the largest model than at that peak. Tables (`tables`): table.csv
-//! (medians per cell) and runs.csv (per model, enough to recompute the claims).
+//! (medians per cell) and runs.csv (per model, enough to recompute the
+//! claims: `rejudge`).
 //! Figures (`figures`): error vs parameters, test error vs epoch.
 //! Every model is one unit of the run: several train at once, one
 //! per core with one BLAS thread each.
@@ -27,7 +28,10 @@
 mod claims;
 mod figures;
 mod interpolation;
+mod rejudge;
+mod reported_peak;
 mod spec;
+mod table1;
 mod tables;
 
 use std::collections::BTreeMap;
@@ -369,6 +373,7 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::cnn_sweep,
+    rejudge: Some(rejudge::rejudge),
 };
 
 #[cfg(test)]
@@ -425,6 +430,30 @@ mod tests {
             crate::studies::toolkit::csv::read_csv(&out.path().join("run/runs.csv")).unwrap();
         assert_eq!(rows.len(), 12);
         assert!(rows.iter().all(|r| r.epochs == 2));
+        // Rejudged from runs.csv alone, the claims are the run's; a runs.csv
+        // that is not the spec's models is bad input naming its row.
+        let run_dir = out.path().join("run");
+        let entry = crate::runner::rejudge(&run_dir).unwrap();
+        assert!(entry.changes.is_empty(), "{:?}", entry.changes);
+        let rejudged = crate::record::Summary::read(&run_dir).unwrap();
+        // (As JSON, where an undefined value is null: NaN != NaN.)
+        let json = |c: &[crate::record::Claim]| serde_json::to_string(c).unwrap();
+        assert_eq!(json(&rejudged.claims), json(&summary.claims));
+        assert_eq!(rejudged.rejudged.len(), 1);
+        let text = std::fs::read_to_string(run_dir.join("runs.csv")).unwrap();
+        std::fs::write(run_dir.join("runs.csv"), text.replacen(",6,4,", ",6,5,", 1)).unwrap();
+        let err = crate::runner::rejudge(&run_dir).unwrap_err().to_string();
+        assert!(
+            err.contains("runs.csv: row 2: label_noise 0, arch [2, 6, 5]"),
+            "{err}"
+        );
+        assert_eq!(
+            crate::record::Summary::read(&run_dir)
+                .unwrap()
+                .rejudged
+                .len(),
+            1
+        );
         // The checkpoint of a run loads back into its architecture.
         let mut m = Model::for_arch(
             &Arch::CourseCnn {

@@ -181,6 +181,10 @@ pub struct ClaimSpec {
     /// The seed sd that standard error is built from (`claims::seed_sd`).
     #[serde(default)]
     pub peak_scale: PeakScale,
+    /// The course project's 0%-noise peak range [low, high] in parameters,
+    /// if claimed (`reported_peak::claim`, on its last-10-epochs metric).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_peak: Option<[f64; 2]>,
 }
 
 /// How the seed sd behind the peak's standard error pools the widths.
@@ -237,6 +241,7 @@ impl Default for ClaimSpec {
             peak_epsilon: default_epsilon(),
             peak_k: default_k(),
             peak_scale: PeakScale::default(),
+            reported_peak: None,
         }
     }
 }
@@ -364,6 +369,16 @@ fn check_claims(spec: &LoadedSpec, s: &CnnSweepSpec) -> Result<()> {
     if !(0.0..1.0).contains(&c.peak_epsilon) {
         let msg = format!("{} is outside [0, 1)", c.peak_epsilon);
         return fail(spec, "claims.peak_epsilon", msg);
+    }
+    if let Some([low, high]) = c.reported_peak {
+        if !(low.is_finite() && high.is_finite() && 0.0 <= low && low < high) {
+            let msg = format!("[{low}, {high}] must be finite with 0 <= low < high");
+            return fail(spec, "claims.reported_peak", msg);
+        }
+        if !s.data.label_noise.contains(&0.0) {
+            let msg = "the reported peak is a 0%-noise claim: add 0.0 to data.label_noise".into();
+            return fail(spec, "claims.reported_peak", msg);
+        }
     }
     if !(c.peak_k.is_finite() && c.peak_k > 0.0) {
         let msg = format!("{} must be finite and > 0", c.peak_k);

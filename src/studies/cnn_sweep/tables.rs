@@ -50,7 +50,6 @@ pub(super) struct SeedRow {
     pub final_test_error: f64,
 }
 
-#[cfg(test)]
 impl SeedRow {
     /// The record the claims read (no per-epoch metrics).
     pub fn record(&self) -> super::RunRecord {

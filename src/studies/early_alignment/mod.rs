@@ -755,4 +755,5 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: plot,
     peak_memory: super::memory::early_alignment,
+    rejudge: None,
 };

@@ -777,6 +777,7 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::expressivity,
+    rejudge: None,
 };
 
 #[cfg(test)]

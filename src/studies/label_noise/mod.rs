@@ -761,4 +761,5 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: plot,
     peak_memory: super::memory::label_noise,
+    rejudge: None,
 };

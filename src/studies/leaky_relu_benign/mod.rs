@@ -573,4 +573,5 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: plot,
     peak_memory: super::memory::leaky_relu_benign,
+    rejudge: None,
 };

@@ -683,6 +683,7 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: plot,
     peak_memory: super::memory::optimization_threshold,
+    rejudge: None,
 };
 
 #[cfg(test)]

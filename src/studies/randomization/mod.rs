@@ -556,6 +556,7 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::randomization,
+    rejudge: None,
 };
 
 #[cfg(test)]

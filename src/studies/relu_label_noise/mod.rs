@@ -644,6 +644,7 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::relu_label_noise,
+    rejudge: None,
 };
 
 #[cfg(test)]

@@ -727,4 +727,5 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::xor_grokking,
+    rejudge: None,
 };
