@@ -401,8 +401,9 @@ pub struct Machine {
     pub blas_core_choice: String,
     pub blas_threads: usize,
     /// Instruction set of the crate's own kernels (`nets::isa::Isa::name`;
-    /// empty in runs recorded before it was).
-    #[serde(default)]
+    /// empty in runs recorded before it was, and then left out when such a
+    /// summary is rewritten, as by `overfit rejudge`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kernels: String,
 }
 
