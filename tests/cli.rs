@@ -301,20 +301,24 @@ fn plot_and_check_read_a_gzip_metrics_folder() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("metrics.csv.gz"));
 }
 
-/// `rejudge` recomputes a committed CNN sweep's claims from its runs.csv
-/// (no data, no training): every committed run's summary.json already
-/// holds the claims this version's rules give, so a rule change cannot
-/// leave a committed verdict stale. A study whose outputs cannot be
-/// rejudged is bad input (exit 2, one line naming the folder), and its
-/// summary.json is left as it was.
+/// The studies whose run directories hold what their claims read (runs.csv).
+const REJUDGED: [&str; 3] = ["cnn_sweep", "leaky_relu_benign", "relu_label_noise"];
+
+/// `rejudge` recomputes a committed run's claims from its runs.csv (no
+/// data, no training): every committed run of a study in `REJUDGED`
+/// already holds the claims and details this version's rules give, so a
+/// rule change cannot leave a committed verdict stale. A study whose
+/// outputs cannot be rejudged is bad input (exit 2, one line naming the
+/// folder), and its summary.json is left as it was.
 #[test]
-fn rejudge_reproduces_every_committed_cnn_sweep_and_refuses_other_studies() {
+fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
-    let mut judged = 0;
+    let mut judged = std::collections::BTreeSet::new();
     for run in std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()) {
         let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
         let before: serde_json::Value = serde_json::from_str(&summary).unwrap();
-        if before["study"] != "cnn_sweep" {
+        let study = before["study"].as_str().unwrap().to_string();
+        if !REJUDGED.contains(&study.as_str()) {
             continue;
         }
         let copy = tempfile::tempdir().unwrap();
@@ -337,14 +341,20 @@ fn rejudge_reproduces_every_committed_cnn_sweep_and_refuses_other_studies() {
             "{}: stale claims",
             run.display()
         );
+        assert_eq!(
+            after["details"],
+            before["details"],
+            "{}: stale details",
+            run.display()
+        );
         let entries = |s: &serde_json::Value| s["rejudged"].as_array().map_or(0, Vec::len);
         assert_eq!(entries(&after), entries(&before) + 1);
-        judged += 1;
+        judged.insert(study);
     }
-    assert!(
-        judged >= 1,
-        "no committed cnn_sweep run under {}",
-        root.display()
+    assert_eq!(
+        judged.len(),
+        REJUDGED.len(),
+        "committed runs of {judged:?} only"
     );
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/expressivity.toml");
     let (out, o) = quick_run(&spec);

@@ -89,14 +89,21 @@ pub fn figures(dir: &Path) -> Result<()> {
 
 /// Recompute the claims of the finished run in `dir` from its recorded
 /// outputs by this binary's rules (the study's `Study::rejudge`; nothing is
-/// retrained), and rewrite its summary.json (atomically) with them and a
-/// `Rejudge` entry. Returns that entry. Exit 2 when the study cannot.
+/// retrained), and rewrite its summary.json (atomically) with them, the
+/// details computed with them and a `Rejudge` entry. Returns that entry. Exit 2 when the study cannot.
 pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
     let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
-    let claims = studies::find(&spec)?.rejudge(&spec, dir)?;
+    let judgement = studies::find(&spec)?.rejudge(&spec, dir)?;
     let mut summary = Summary::read(dir)?;
-    let entry = crate::record::Rejudge::now(&summary.claims, &claims);
-    summary.claims = claims;
+    let entry = crate::record::Rejudge::now(&summary.claims, &judgement.claims);
+    summary.claims = judgement.claims;
+    if !judgement.details.is_empty() {
+        if !summary.details.is_object() {
+            summary.details = serde_json::Value::Object(Default::default());
+        }
+        let details = summary.details.as_object_mut().expect("an object");
+        details.extend(judgement.details);
+    }
     summary.rejudged.push(entry.clone());
     summary.write(dir)?;
     Ok(entry)

@@ -70,7 +70,7 @@ pub trait Study: Sync {
     /// The claims of the finished run in `dir`, recomputed by this
     /// version's rules from its recorded outputs (`overfit rejudge`).
     /// Exit 2 for a study whose outputs do not hold what its claims read.
-    fn rejudge(&self, spec: &LoadedSpec, dir: &Path) -> Result<Vec<Claim>> {
+    fn rejudge(&self, spec: &LoadedSpec, dir: &Path) -> Result<Judgement> {
         let _ = spec;
         Err(cannot_rejudge(self.name(), dir))
     }
@@ -163,7 +163,15 @@ pub struct StudyFns {
 }
 
 /// A study's `Study::rejudge`: the spec and the run directory to its claims.
-pub type RejudgeFn = fn(&LoadedSpec, &Path) -> Result<Vec<Claim>>;
+pub type RejudgeFn = fn(&LoadedSpec, &Path) -> Result<Judgement>;
+
+/// What `Study::rejudge` recomputes: the claims, and the summary details
+/// computed with them (merged over the run's, key by key; the others, such
+/// as the engine a run used, stay as the run recorded them).
+pub struct Judgement {
+    pub claims: Vec<Claim>,
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
 
 impl Study for StudyFns {
     fn name(&self) -> &'static str {
@@ -184,7 +192,7 @@ impl Study for StudyFns {
     fn peak_memory(&self, spec: &LoadedSpec, threads: usize) -> Result<Peak> {
         (self.peak_memory)(spec, threads)
     }
-    fn rejudge(&self, spec: &LoadedSpec, dir: &Path) -> Result<Vec<Claim>> {
+    fn rejudge(&self, spec: &LoadedSpec, dir: &Path) -> Result<Judgement> {
         match self.rejudge {
             Some(rejudge) => rejudge(spec, dir),
             None => Err(cannot_rejudge(self.name, dir)),

@@ -10,14 +10,15 @@ use super::spec::params_of;
 use super::tables::SeedRow;
 use super::{CnnSweepSpec, RunRecord};
 use crate::error::{Error, Result};
-use crate::record::{Claim, RunDir};
+use crate::record::RunDir;
 use crate::spec::LoadedSpec;
 use crate::studies::toolkit::csv::read_csv;
+use crate::studies::Judgement;
 
 /// The claims of the run in `dir` from its runs.csv, which must hold one
 /// row per (noise level, architecture, seed) of the resolved spec, in the
 /// order `tables::seed_rows` writes them (exit 2 naming the file and row).
-pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Vec<Claim>> {
+pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
     let spec: CnnSweepSpec = loaded.study_section()?;
     let path = RunDir::new(dir).file("runs.csv");
     let rows: Vec<SeedRow> = read_csv(&path)?;
@@ -36,7 +37,10 @@ pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Vec<Claim>> {
                 .collect()
         })
         .collect();
-    Ok(claims(&spec, &cells, runs))
+    Ok(Judgement {
+        claims: claims(&spec, &cells, runs),
+        details: Default::default(),
+    })
 }
 
 /// `rows` as records `[level][architecture][seed]`, or why they are not

@@ -565,6 +565,14 @@ fn findings(spec: &LeakySpec, all: &[Job], records: &[RunRecord]) -> Findings {
     }
 }
 
+/// `overfit rejudge`: the claims from runs.csv, one row per job.
+fn rejudge(loaded: &LoadedSpec, dir: &std::path::Path) -> Result<super::Judgement> {
+    let spec: LeakySpec = loaded.study_section()?;
+    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, jobs(&spec).len())?;
+    let (claims, details) = claims::analyze(&spec, &rows);
+    Ok(super::Judgement { claims, details })
+}
+
 /// The study `study = "leaky_relu_benign"`.
 pub const STUDY: StudyFns = StudyFns {
     name: "leaky_relu_benign",
@@ -573,5 +581,5 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: plot,
     peak_memory: super::memory::leaky_relu_benign,
-    rejudge: None,
+    rejudge: Some(rejudge),
 };

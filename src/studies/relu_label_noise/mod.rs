@@ -636,6 +636,15 @@ fn findings(spec: &ReluNoiseSpec, jobs: &[Job], records: &[RunRecord]) -> Findin
     }
 }
 
+/// `overfit rejudge`: the claims from runs.csv, one row per job.
+fn rejudge(loaded: &LoadedSpec, dir: &std::path::Path) -> Result<super::Judgement> {
+    let spec: ReluNoiseSpec = loaded.study_section()?;
+    let planned = jobs(&spec).len();
+    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, planned)?;
+    let (claims, details) = claims::analyze(&spec, &rows, planned);
+    Ok(super::Judgement { claims, details })
+}
+
 /// The study `study = "relu_label_noise"`.
 pub const STUDY: StudyFns = StudyFns {
     name: "relu_label_noise",
@@ -644,7 +653,7 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::relu_label_noise,
-    rejudge: None,
+    rejudge: Some(rejudge),
 };
 
 #[cfg(test)]

@@ -40,6 +40,21 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         .collect()
 }
 
+/// The rows of a finished run's runs.csv in `dir`, for `overfit rejudge`:
+/// exactly `planned` of them (the spec's runs), else exit 2 naming the file.
+pub fn rejudge_rows<T: DeserializeOwned>(dir: &Path, planned: usize) -> Result<Vec<T>> {
+    let path = crate::record::RunDir::new(dir).file("runs.csv");
+    let rows: Vec<T> = read_csv(&path)?;
+    if rows.len() != planned {
+        return Err(Error::bad(format!(
+            "{}: {} rows, the spec plans {planned} runs",
+            path.display(),
+            rows.len()
+        )));
+    }
+    Ok(rows)
+}
+
 /// A float column written as Rust's `{}` (shortest round-trip, never an
 /// exponent): `#[serde(serialize_with = "display")]`. Reads back as f64.
 pub fn display<S: Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -91,6 +106,22 @@ mod tests {
         let back: Vec<Point> = read_csv(&path).unwrap();
         assert_eq!(back[0], rows[0]);
         assert!(back[1].y.is_nan() && back[1].x == 1.0);
+    }
+
+    /// A runs.csv with another count of rows than the spec plans is bad
+    /// input naming the file, not a rejudge of part of the run.
+    #[test]
+    fn rejudge_rows_need_every_planned_run() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("runs.csv"), "step,x,y\n3,1,2\n4,1,2\n").unwrap();
+        assert_eq!(rejudge_rows::<Point>(dir.path(), 2).unwrap().len(), 2);
+        let err = rejudge_rows::<Point>(dir.path(), 3)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("runs.csv: 2 rows, the spec plans 3 runs"),
+            "{err}"
+        );
     }
 
     #[test]
