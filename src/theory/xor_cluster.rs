@@ -108,9 +108,12 @@ impl XorRegime {
         self.n.powf(0.99) * self.mu_norm_sq * self.mu_norm_sq / self.p
     }
 
-    /// Part 2's scale of deviation from chance at t = 1: n^-Omega(1), written n^-1/2.
+    /// Part 2's largest deviation of the accuracy from chance at t = 1:
+    /// error 1/2 (1 +- n^-Omega(1)) with Omega(1) read as 1/2 puts the
+    /// accuracy within n^-1/2 / 2 of 1/2. (Until 2026-12-04 this was n^-1/2,
+    /// twice the source's formula; no verdict depended on it.)
     pub fn chance_deviation_scale(&self) -> f64 {
-        self.n.powf(-0.5)
+        0.5 * self.n.powf(-0.5)
     }
 }
 

@@ -145,14 +145,14 @@ fn benign_without_noise(cx: &Cx<'_>) -> Vec<Claim> {
                 "median clean error {} at n = {nmin} -> {} at n = {nmax}",
                 fmt(normal_cdf(-meas_min)), fmt(normal_cdf(-meas_max))
             )),
-        ));
+        ).as_hypothesis());
         claims.push(Claim::new(
             "benign_without_noise.snr_level",
             format!("eta = 0, p/n = {r_mild}, n = {nmax}: median SNR of the min-norm interpolator equals the closed form (clean error {})", fmt(normal_cdf(-s_max))),
             format!("{SRC} standard model; closed form derived in theory::label_noise (deterministic equivalents), finite-n tolerance {tol} relative"),
             Prediction::Near { value: s_max, tolerance: tol * s_max },
             Measured::median_of(&cx.snr_at(mild, nmax_i, e0)),
-        ));
+        ).as_hypothesis());
     }
     claims
 }
@@ -190,7 +190,7 @@ fn noisy_plateau(cx: &Cx<'_>) -> Vec<Claim> {
             format!("{SRC} standard model; closed form derived in theory::label_noise, tolerance {tol} relative"),
             Prediction::Near { value: th_max, tolerance: tol * th_max },
             Measured::median_of(&cx.snr_at(mild, nmax_i, ei)),
-        ));
+        ).as_hypothesis());
         let over: Vec<usize> = (0..d.p_over_n.len())
             .filter(|&ri| d.p_over_n[ri] > 1.0)
             .collect();

@@ -33,10 +33,12 @@ pub(super) fn calibration_claim(cells: &[(f64, usize, f64)], level: f64, source:
     Claim::new(
         "svp.calibration_in_transition",
         "where the predicted P(SVP) is neither near 0 nor near 1, the measured SVP counts follow it: Pearson chi-square of counts against predicted probabilities over those cells; measured: its p-value",
-        format!("{source} (test added 2026-12-04, judged on a fresh-seed replicate)"),
+        format!("{source} (test added 2026-12-04 after the seed-2206 run's data were seen; the --seed 2207 replicate judges it)"),
         Prediction::AtLeast { bound: level },
         Measured { value, q20: None, q80: None, runs, note },
     )
+    // The probabilities are this project's formula: a hypothesis.
+    .as_hypothesis()
 }
 
 #[cfg(test)]

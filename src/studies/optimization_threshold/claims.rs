@@ -413,10 +413,11 @@ fn threshold_scaling_claim(thresholds: &[(usize, Option<usize>)], beyond: usize)
             n1.map(|v| v.to_string()).unwrap_or("-".into()),
             n2.map(|v| v.to_string()).unwrap_or("-".into())
         ),
-        format!("{SRC}, Section 4 (the analysis needs n of order d^3) and the appendix's larger-d figure"),
+        format!("{SRC}, Section 4 (the analysis needs n of order d^3: a sufficient size, read by this project as a bound on n*'s growth) and the appendix's larger-d figure"),
         Prediction::Interval { low: 0.01, high },
         Measured::single(exponent).with_note(note),
     )
+    .as_hypothesis()
 }
 
 #[cfg(test)]

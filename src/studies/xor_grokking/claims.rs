@@ -149,7 +149,7 @@ fn theorem_claims(p: &PanelRuns) -> Vec<Claim> {
     let tol = reg.chance_deviation_scale();
     claims.push(Claim::new(
         id("thm3.1_part2_chance_at_t1"),
-        "clean test accuracy at t = 1 is within n^-1/2 of 1/2 (median over runs)".to_string(),
+        "clean test accuracy at t = 1 is within n^-1/2 / 2 of 1/2 (median over runs)".to_string(),
         format!("{SRC}, Theorem 3.1 part 2: error 1/2 (1 +- n^-Omega(1)), Omega(1) read as 1/2 ({assumptions_note})"),
         Prediction::Near { value: 0.5, tolerance: tol },
         Measured::median_of(&acc1),

@@ -203,7 +203,8 @@ pub(super) fn sign_only_law_claims(
         Measured { value: gap, q20: None, q80: None, runs, note: format!(
             "bound = max_t |law((1 + 3/sqrt(m)) t) - law(t)| = {scale_gap:.4} + 3 max SE(mean) = {:.4}", 3.0 * max_se) },
     );
-    vec![t_claim, curve_claim]
+    // The law is this project's derivation, not a statement of the paper.
+    vec![t_claim.as_hypothesis(), curve_claim.as_hypothesis()]
 }
 
 /// The paper's medians (t_k, v_k, split_k) of a panel, t_k >= 1.
