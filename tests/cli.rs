@@ -301,8 +301,14 @@ fn plot_and_check_read_a_gzip_metrics_folder() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("metrics.csv.gz"));
 }
 
-/// The studies whose run directories hold what their claims read (runs.csv).
-const REJUDGED: [&str; 3] = ["cnn_sweep", "leaky_relu_benign", "relu_label_noise"];
+/// The studies whose run directories hold what their claims read (runs.csv;
+/// randomization: metrics.csv's "final" rows).
+const REJUDGED: [&str; 4] = [
+    "cnn_sweep",
+    "leaky_relu_benign",
+    "relu_label_noise",
+    "randomization",
+];
 
 /// `rejudge` recomputes a committed run's claims from its runs.csv (no
 /// data, no training): every committed run of a study in `REJUDGED`
@@ -322,8 +328,10 @@ fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
             continue;
         }
         let copy = tempfile::tempdir().unwrap();
-        for file in ["spec.toml", "runs.csv", "summary.json"] {
-            std::fs::copy(run.join(file), copy.path().join(file)).unwrap();
+        for file in ["spec.toml", "runs.csv", "metrics.csv", "summary.json"] {
+            if run.join(file).is_file() {
+                std::fs::copy(run.join(file), copy.path().join(file)).unwrap();
+            }
         }
         let o = overfit(&["rejudge", copy.path().to_str().unwrap()]);
         let stdout = String::from_utf8_lossy(&o.stdout);
@@ -355,6 +363,27 @@ fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
         judged.len(),
         REJUDGED.len(),
         "committed runs of {judged:?} only"
+    );
+    // Outputs that lack a value a claim reads are bad input naming it.
+    let copy = tempfile::tempdir().unwrap();
+    for file in ["spec.toml", "summary.json"] {
+        let from = root.join("randomization").join(file);
+        std::fs::copy(from, copy.path().join(file)).unwrap();
+    }
+    let metrics = std::fs::read_to_string(root.join("randomization/metrics.csv")).unwrap();
+    let lacking: String = metrics
+        .lines()
+        .filter(|l| !(l.starts_with("true:mlp512:s1,") && l.contains(",final,test_error,")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(lacking.len() < metrics.len());
+    std::fs::write(copy.path().join("metrics.csv"), lacking).unwrap();
+    let o = overfit(&["rejudge", copy.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("run true:mlp512:s1 has no final test_error"),
+        "{stderr}"
     );
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/expressivity.toml");
     let (out, o) = quick_run(&spec);

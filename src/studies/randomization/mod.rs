@@ -30,6 +30,7 @@
 
 mod claims;
 mod figures;
+mod rejudge;
 
 use std::path::PathBuf;
 
@@ -556,7 +557,7 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: figures::plot,
     peak_memory: super::memory::randomization,
-    rejudge: None,
+    rejudge: Some(rejudge::rejudge),
 };
 
 #[cfg(test)]

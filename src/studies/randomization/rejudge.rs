@@ -1,0 +1,86 @@
+//! `overfit rejudge` for the randomization tests: every claim reads a run's
+//! epochs and steps to zero training error, its final training error and
+//! its test error, which metrics.csv records per run (split "final"), and
+//! the test-set size, which summary.json's details record.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::claims::{claims, Cell};
+use super::{run_label, RandomizationSpec, RunRecord};
+use crate::error::{Error, Result};
+use crate::record::{Metrics, RunDir, Summary};
+use crate::spec::LoadedSpec;
+use crate::studies::Judgement;
+
+/// The claims of the run in `dir` from its metrics' "final" rows: each run
+/// of the spec (model, randomization, seed, by its label) must have all
+/// four values (exit 2 naming the file, run and metric otherwise).
+pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
+    let spec: RandomizationSpec = loaded.study_section()?;
+    let path = RunDir::new(dir).metrics();
+    let metrics = Metrics::read(&path)?;
+    let finals: HashMap<(&str, &str), f64> = metrics
+        .rows
+        .iter()
+        .filter(|r| r.split == "final")
+        .map(|r| ((r.run.as_str(), r.metric.as_str()), r.value))
+        .collect();
+    let n_test = Summary::read(dir)?.details["test_images"]
+        .as_u64()
+        .ok_or_else(|| {
+            Error::bad(format!(
+                "{}: no details.test_images",
+                dir.join("summary.json").display()
+            ))
+        })?;
+    let rands = spec.randomizations();
+    let mut records: Vec<Vec<Vec<RunRecord>>> = Vec::new();
+    for arch in &spec.model.archs {
+        let mut row = Vec::new();
+        for r in &rands {
+            let mut cell = Vec::new();
+            for s in 0..spec.train.runs {
+                let label = run_label(r, arch, s);
+                let value = |metric: &str| {
+                    finals
+                        .get(&(label.as_str(), metric))
+                        .copied()
+                        .ok_or_else(|| {
+                            Error::bad(format!(
+                                "{}: run {label} has no final {metric}",
+                                path.display()
+                            ))
+                        })
+                };
+                // Not within the budget: NaN, as train_run writes None.
+                let count = |v: f64| v.is_finite().then_some(v);
+                cell.push(RunRecord {
+                    metrics: Metrics::default(),
+                    epochs_to_fit: count(value("epochs_to_fit")?).map(|e| e as usize),
+                    steps_to_fit: count(value("steps_to_fit")?).map(|s| s as u64),
+                    final_train_error: value("final_train_error")?,
+                    test_error: value("test_error")?,
+                });
+            }
+            row.push(cell);
+        }
+        records.push(row);
+    }
+    let cells: Vec<Vec<Cell>> = records
+        .iter()
+        .map(|row| {
+            row.iter()
+                .zip(&rands)
+                .map(|(runs, &r)| Cell {
+                    r,
+                    runs: runs.iter().collect(),
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Judgement {
+        claims: claims(&spec, &cells, n_test as usize),
+        details: Default::default(),
+    })
+}
