@@ -90,7 +90,8 @@ pub fn figures(dir: &Path) -> Result<()> {
 /// Recompute the claims of the finished run in `dir` from its recorded
 /// outputs by this binary's rules (the study's `Study::rejudge`; nothing is
 /// retrained), and rewrite its summary.json (atomically) with them, the
-/// details computed with them and a `Rejudge` entry. Returns that entry. Exit 2 when the study cannot.
+/// details computed with them and a `Rejudge` entry; returns that entry.
+/// Exit 2 when the study cannot.
 pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
     let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
     let judgement = studies::find(&spec)?.rejudge(&spec, dir)?;
