@@ -233,10 +233,11 @@ fn plateau_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                 fmt_num(tau_1),
                 (tau_1 / flow).round()
             ),
-            format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max)"),
+            format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max), read at eps = 1 by this project's heuristic: the theorem bounds the alignment phase, it does not place the half-way point"),
             Prediction::Near { value: tau_1, tolerance: 0.25 * tau_1 },
             Measured::single(half),
-        ),
+        )
+        .as_hypothesis(),
     ]
 }
 
@@ -349,10 +350,11 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
         Claim::new(
             "lambda_sweep.escape_slope",
             format!("the half-way flow time grows like ln(1/lambda)/D_max over lambda <= {}: fitted slope vs 1/D_max = {} (tolerance 10%)", sw.small_max, fmt_num(predicted)),
-            format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max)"),
+            format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max), extended to the half-way time by this project's heuristic (as plateau.half_time_near_tau_one)"),
             Prediction::Near { value: predicted, tolerance: 0.1 * predicted },
             Measured { value: measured_slope, q20: None, q80: None, runs: log_inv_scale.len(), note: String::new() },
-        ),
+        )
+        .as_hypothesis(),
     ]
 }
 
