@@ -165,7 +165,7 @@ impl Drop for OutLock {
 /// written whole under a private name and hard-linked into place, which
 /// fails atomically when it exists. A stale lock (its process has ended) is
 /// removed, if it still holds the same text, and taken once more.
-fn lock_out_dir(dir: &Path) -> Result<OutLock> {
+pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
     let path = dir.join(LOCK_FILE);
     let me = Holder::current();
     let fresh = dir.join(format!(".lock-new-{}", me.pid));

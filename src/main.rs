@@ -368,7 +368,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 println!("{change}");
             }
             println!(
-                "rejudged {}: {} verdict(s) changed",
+                "rejudged {}: {} verdict or kind change(s)",
                 dir.join("summary.json").display(),
                 entry.changes.len()
             );

@@ -217,8 +217,8 @@ fn markdown(summary: &Summary) -> String {
 /// verdicts it changed.
 fn rejudge_text(r: &crate::record::Rejudge) -> String {
     let changes = match r.changes.len() {
-        0 => "no verdict changed".to_string(),
-        n => format!("{n} verdict(s) changed: {}", r.changes.join("; ")),
+        0 => "no verdict or kind changed".to_string(),
+        n => format!("{n} verdict or kind change(s): {}", r.changes.join("; ")),
     };
     format!(
         "Claims rejudged from the run's recorded outputs by the rules at {} ({} UTC): {changes}.",
@@ -684,7 +684,7 @@ mod tests {
             unix_s: 1_796_140_710.0,
             changes: vec!["a: fails -> holds".into()],
         });
-        let line = "Claims rejudged from the run's recorded outputs by the rules at 0123456789 (2026-12-01 15:58 UTC): 1 verdict(s) changed: a: fails -> holds.";
+        let line = "Claims rejudged from the run's recorded outputs by the rules at 0123456789 (2026-12-01 15:58 UTC): 1 verdict or kind change(s): a: fails -> holds.";
         assert!(table(&s, Format::Text).contains(line));
         assert!(table(&s, Format::Markdown).contains(&format!("*{line}*")));
     }

@@ -1,5 +1,5 @@
 //! `overfit rejudge`'s record in summary.json: which rules recomputed a
-//! run's claims, when, and which verdicts moved.
+//! run's claims, when, and which verdicts and kinds moved.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +8,8 @@ use super::{unix_now, Claim, Verdict};
 /// One `overfit rejudge` of a finished run: the claims were recomputed by
 /// the rules of the binary at `commit` from the run's recorded outputs
 /// (nothing retrained); `changes` lists each row whose verdict changed,
-/// or that was added or removed, as "id: old -> new".
+/// or that was added or removed, as "id: old -> new", then each whose kind
+/// changed, as "id: kind old -> new" (`verdict_changes`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejudge {
     pub commit: String,
@@ -33,7 +34,9 @@ impl Rejudge {
 
 /// "id: old -> new" for each row of `after` whose verdict differs from the
 /// row of the same id in `before` ("absent" for a row on one side only),
-/// then each row of `before` that `after` lacks, in row order.
+/// then each row of `before` that `after` lacks, in row order; then "id:
+/// kind old -> new" for each row in both whose kind differs (a relabel
+/// moves the "N of M" counts without moving a verdict).
 pub fn verdict_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
     let word = |v: Option<Verdict>| match v {
         Some(Verdict::Holds) => "holds",
@@ -49,10 +52,22 @@ pub fn verdict_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
         .iter()
         .filter(|c| find(after, &c.id).is_none())
         .map(|c| (c.id.as_str(), Some(c.verdict()), None));
+    let kinds = after.iter().filter_map(|c| {
+        let old = before.iter().find(|b| b.id == c.id)?;
+        let name = |k| serde_json::to_value(k).ok()?.as_str().map(str::to_string);
+        (old.kind != c.kind).then(|| {
+            let (was, is) = (
+                name(old.kind).unwrap_or_default(),
+                name(c.kind).unwrap_or_default(),
+            );
+            format!("{}: kind {was} -> {is}", c.id)
+        })
+    });
     changed
         .chain(removed)
         .filter(|(_, old, new)| old != new)
         .map(|(id, old, new)| format!("{id}: {} -> {}", word(old), word(new)))
+        .chain(kinds)
         .collect()
 }
 
@@ -79,5 +94,10 @@ mod tests {
             ]
         );
         assert!(verdict_changes(&before, &before).is_empty());
+        let relabelled = [row("a", 2.0).as_hypothesis()];
+        assert_eq!(
+            verdict_changes(&before[..1], &relabelled),
+            ["a: kind claim -> hypothesis"]
+        );
     }
 }

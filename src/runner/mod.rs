@@ -93,9 +93,11 @@ pub fn figures(dir: &Path) -> Result<()> {
 /// details computed with them and a `Rejudge` entry; returns that entry.
 /// Exit 2 when the study cannot.
 pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
+    // Under the run directory's lock, so that no run replaces it meanwhile.
+    let _lock = crate::fsio::lock_out_dir(dir)?;
+    let mut summary = Summary::read(dir)?;
     let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
     let judgement = studies::find(&spec)?.rejudge(&spec, dir)?;
-    let mut summary = Summary::read(dir)?;
     let entry = crate::record::Rejudge::now(&summary.claims, &judgement.claims);
     summary.claims = judgement.claims;
     if !judgement.details.is_empty() {

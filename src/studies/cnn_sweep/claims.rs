@@ -31,6 +31,13 @@ impl Cell<'_> {
     }
 }
 
+/// The standard error of a difference of two cells' medians of `runs`
+/// seeds each, 1.2533 s sqrt(2 / runs) (1.2533 = sqrt(pi / 2), the median's
+/// efficiency factor; s the seed sd).
+pub(super) fn median_difference_se(seed_sd: f64, runs: usize) -> f64 {
+    1.2533 * seed_sd * (2.0 / runs.max(1) as f64).sqrt()
+}
+
 /// A metric over the widths `sorted` by size: `y` its median per width,
 /// `samples` its per-run values, `runs` the fewest runs of any width.
 pub(super) struct Curve {
@@ -56,12 +63,15 @@ fn prominence(y: &[f64], i: usize) -> f64 {
     (y[i] - lowest(&y[..i])).min(y[i] - lowest(&y[i + 1..]))
 }
 
-/// The most prominent interior local maximum of a curve among the points
-/// `admit` accepts, and its prominence (0 and None when no admitted point
-/// rises above both sides). O(len^2).
+/// The most prominent interior local maximum (y_i >= both neighbours) of a
+/// curve among the points `admit` accepts, and its prominence (0 and None
+/// when no admitted local maximum rises above both sides). O(len^2). (Until
+/// 2026-12-04 a point on a slope, above the lowest point on each side but
+/// below a neighbour, was taken too, against this definition.)
 pub fn peak_prominence(y: &[f64], admit: impl Fn(usize) -> bool) -> (f64, Option<usize>) {
     let mut best = (0.0, None);
-    for i in (1..y.len().saturating_sub(1)).filter(|&i| admit(i)) {
+    let local_max = |i: usize| y[i] >= y[i - 1] && y[i] >= y[i + 1];
+    for i in (1..y.len().saturating_sub(1)).filter(|&i| admit(i) && local_max(i)) {
         let h = prominence(y, i);
         if h > best.0 {
             best = (h, Some(i));
@@ -141,7 +151,7 @@ pub(super) fn find_peak(spec: &CnnSweepSpec, sorted: &[&Cell]) -> Peak {
         threshold,
         at,
         height,
-        se: 1.2533 * seed_sd * (2.0 / runs.max(1) as f64).sqrt(),
+        se: median_difference_se(seed_sd, runs),
         seed_sd,
         anywhere,
         undefined,

@@ -4,7 +4,7 @@
 //! above). Nakkiran et al.'s location rule (`claims::find_peak`) does not
 //! test it: its window follows our threshold width, not their range.
 
-use super::claims::{curve, peak_prominence, seed_sd, Cell, Curve};
+use super::claims::{curve, median_difference_se, peak_prominence, seed_sd, Cell, Curve};
 use super::CnnSweepSpec;
 use crate::record::{Claim, Measured, Prediction};
 
@@ -16,15 +16,22 @@ use crate::record::{Claim, Measured, Prediction};
 /// sqrt(2 / runs), s the seed sd of that metric over the widths
 /// (`claims.peak_scale`), as for `peak_near_interpolation`. Measured: h /
 /// se, 0 when the range holds no interior local maximum (a measured
-/// absence: fails); inconclusive with fewer than 2 seeds a cell, an
-/// undefined value or no spread.
+/// absence: fails); inconclusive when no width strictly inside the curve
+/// lies in the range (nothing to measure), with fewer than 2 seeds a cell,
+/// an undefined value or no spread.
 pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]) -> Claim {
     let cs = &spec.claims;
     let Curve { y, samples, runs } = curve(sorted, |r| r.last10_test_error);
-    let se = 1.2533 * seed_sd(cs.peak_scale, &samples) * (2.0 / runs.max(1) as f64).sqrt();
+    let se = median_difference_se(seed_sd(cs.peak_scale, &samples), runs);
     let in_range = |i: usize| (low..=high).contains(&(sorted[i].params as f64));
     let (h, at) = peak_prominence(&y, in_range);
-    let (value, note) = if runs < 2 {
+    let interior_in_range = (1..sorted.len().saturating_sub(1))
+        .filter(|&i| in_range(i))
+        .count();
+    let (value, note) = if interior_in_range == 0 {
+        let why = format!("no width strictly inside the curve lies in [{low}, {high}]");
+        (f64::NAN, why)
+    } else if runs < 2 {
         (
             f64::NAN,
             format!("{runs} seed(s) in a cell: no seed spread"),
@@ -42,8 +49,7 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
             None => "no interior local maximum in the range".into(),
         };
         let note = format!(
-            "{where_}; se = {se:.4}; {} widths in [{low}, {high}]",
-            (0..sorted.len()).filter(|&i| in_range(i)).count()
+            "{where_}; se = {se:.4}; {interior_in_range} interior widths in [{low}, {high}]"
         );
         (h / se, note)
     };
@@ -116,5 +122,39 @@ mod tests {
             "{h_over_se}"
         );
         assert_eq!(verdict_on(bump_at_30000, 1).0, Inconclusive);
+        // On the slope up to a peak at 40000, 30000 is no local maximum.
+        let slope_into_40000 = [0.14, 0.12, 0.13, 0.14, 0.15, 0.11, 0.11];
+        assert_eq!(verdict_on(slope_into_40000, 3), (Fails, 0.0));
+    }
+
+    /// A range that holds no interior width measures nothing: inconclusive.
+    #[test]
+    fn a_range_without_an_interior_width_is_inconclusive() {
+        let spec: CnnSweepSpec = crate::spec::committed("cnn_sweep_seed003", false);
+        let recs: Vec<Vec<RunRecord>> = (0..3)
+            .map(|a| {
+                (0..3)
+                    .map(|k| RunRecord {
+                        metrics: Metrics::default(),
+                        params: 10000 * (a + 1),
+                        best_train_error: 0.0,
+                        last10_test_error: 0.1 + 0.002 * k as f64,
+                        final_train_error: 0.0,
+                        final_test_error: 0.5,
+                    })
+                    .collect()
+            })
+            .collect();
+        let cells: Vec<Cell> = recs
+            .iter()
+            .map(|r| Cell {
+                params: r[0].params,
+                runs: r.iter().collect(),
+            })
+            .collect();
+        let sorted: Vec<&Cell> = cells.iter().collect();
+        // Only the ends (10000, 30000) are in [25000, 40000].
+        let c = claim(&spec, [25000.0, 40000.0], &sorted);
+        assert_eq!(c.verdict(), Inconclusive, "{c:?}");
     }
 }

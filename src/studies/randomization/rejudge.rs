@@ -15,17 +15,28 @@ use crate::studies::Judgement;
 
 /// The claims of the run in `dir` from its metrics' "final" rows: each run
 /// of the spec (model, randomization, seed, by its label) must have all
-/// four values (exit 2 naming the file, run and metric otherwise).
+/// four values, once, and no other run may have final rows (exit 2 naming
+/// the file, and the run and metric, otherwise).
 pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
     let spec: RandomizationSpec = loaded.study_section()?;
     let path = RunDir::new(dir).metrics();
     let metrics = Metrics::read(&path)?;
-    let finals: HashMap<(&str, &str), f64> = metrics
-        .rows
-        .iter()
-        .filter(|r| r.split == "final")
-        .map(|r| ((r.run.as_str(), r.metric.as_str()), r.value))
-        .collect();
+    let mut finals: HashMap<(&str, &str), f64> = HashMap::new();
+    for r in metrics.rows.iter().filter(|r| r.split == "final") {
+        if finals.insert((&r.run, &r.metric), r.value).is_some() {
+            let why = format!("run {} has two final {} rows", r.run, r.metric);
+            return Err(Error::bad(format!("{}: {why}", path.display())));
+        }
+    }
+    let planned = spec.model.archs.len() * spec.randomizations().len() * spec.train.runs;
+    let recorded: std::collections::HashSet<&str> = finals.keys().map(|k| k.0).collect();
+    if recorded.len() != planned {
+        return Err(Error::bad(format!(
+            "{}: final rows of {} runs, the spec plans {planned}",
+            path.display(),
+            recorded.len()
+        )));
+    }
     let n_test = Summary::read(dir)?.details["test_images"]
         .as_u64()
         .ok_or_else(|| {
