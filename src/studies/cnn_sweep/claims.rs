@@ -55,6 +55,21 @@ pub(super) fn curve(sorted: &[&Cell], metric: impl Fn(&RunRecord) -> f64 + Copy)
     }
 }
 
+/// The cells of records `[level][architecture][seed]` (each cell with at
+/// least one run), `[level][architecture]`.
+pub(super) fn cells_of(recs: &[Vec<Vec<RunRecord>>]) -> Vec<Vec<Cell<'_>>> {
+    recs.iter()
+        .map(|row| {
+            row.iter()
+                .map(|c| Cell {
+                    params: c[0].params,
+                    runs: c.iter().collect(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The prominence of point i of a curve: min(y_i - min_{j<i} y_j,
 /// y_i - min_{j>i} y_j), how far it rises above the lowest point on each
 /// side (-inf at the ends, which have no side).
@@ -385,20 +400,6 @@ mod tests {
                                 final_test_error: test(l, a, k),
                             })
                             .collect()
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    /// The cells of `records`' runs, `[level][architecture]`.
-    fn cells_of(recs: &[Vec<Vec<RunRecord>>]) -> Vec<Vec<Cell<'_>>> {
-        recs.iter()
-            .map(|row| {
-                row.iter()
-                    .map(|c| Cell {
-                        params: c[0].params,
-                        runs: c.iter().collect(),
                     })
                     .collect()
             })

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::claims::{claims, Cell};
+use super::claims::{cells_of, claims};
 use super::spec::params_of;
 use super::tables::SeedRow;
 use super::{CnnSweepSpec, RunRecord};
@@ -24,21 +24,8 @@ pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
     let rows: Vec<SeedRow> = read_csv(&path)?;
     let records = records_in_spec_order(&spec, &rows)
         .map_err(|why| Error::bad(format!("{}: {why}", path.display())))?;
-    let runs = spec.train.runs;
-    let cells: Vec<Vec<Cell>> = records
-        .iter()
-        .map(|level| {
-            level
-                .iter()
-                .map(|models| Cell {
-                    params: models[0].params,
-                    runs: models.iter().collect(),
-                })
-                .collect()
-        })
-        .collect();
     Ok(Judgement {
-        claims: claims(&spec, &cells, runs),
+        claims: claims(&spec, &cells_of(&records), spec.train.runs),
         details: Default::default(),
     })
 }
