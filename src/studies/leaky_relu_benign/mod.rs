@@ -565,10 +565,17 @@ fn findings(spec: &LeakySpec, all: &[Job], records: &[RunRecord]) -> Findings {
     }
 }
 
-/// `overfit rejudge`: the claims from runs.csv, one row per job.
+/// `overfit rejudge`: the claims from runs.csv, one row per job, each row
+/// naming its job (group, n, d, knob, gamma, seed) in the spec's order.
 fn rejudge(loaded: &LoadedSpec, dir: &std::path::Path) -> Result<super::Judgement> {
     let spec: LeakySpec = loaded.study_section()?;
-    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, jobs(&spec).len())?;
+    let planned: Vec<_> = jobs(&spec)
+        .iter()
+        .map(|j| (j.group, j.n, j.d, j.knob, j.gamma, j.seed))
+        .collect();
+    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, &planned, |r: &Row| {
+        (r.group, r.n, r.d, r.knob, r.gamma, r.seed)
+    })?;
     let (claims, details) = claims::analyze(&spec, &rows);
     Ok(super::Judgement { claims, details })
 }

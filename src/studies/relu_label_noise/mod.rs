@@ -636,12 +636,29 @@ fn findings(spec: &ReluNoiseSpec, jobs: &[Job], records: &[RunRecord]) -> Findin
     }
 }
 
-/// `overfit rejudge`: the claims from runs.csv, one row per job.
+/// `overfit rejudge`: the claims from runs.csv, one row per job, each row
+/// naming its job (family, ratio, n, eta, seed, activation) in the spec's order.
 fn rejudge(loaded: &LoadedSpec, dir: &std::path::Path) -> Result<super::Judgement> {
     let spec: ReluNoiseSpec = loaded.study_section()?;
-    let planned = jobs(&spec).len();
-    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, planned)?;
-    let (claims, details) = claims::analyze(&spec, &rows, planned);
+    let (d, g) = (&spec.data, &spec.grid);
+    let planned: Vec<_> = jobs(&spec)
+        .iter()
+        .map(|j| {
+            let act = activation_name(j.activation).to_string();
+            (
+                j.family,
+                g.ratios[j.ri],
+                d.n[j.ni],
+                d.eta[j.ei],
+                j.seed,
+                act,
+            )
+        })
+        .collect();
+    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, &planned, |r: &Row| {
+        (r.family, r.ratio, r.n, r.eta, r.seed, r.activation.clone())
+    })?;
+    let (claims, details) = claims::analyze(&spec, &rows, planned.len());
     Ok(super::Judgement { claims, details })
 }
 

@@ -2,6 +2,7 @@
 //! declares one serde struct per file, whose field names are the header, so
 //! the figures read columns by name, never by index.
 
+use std::fmt::Debug;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -40,17 +41,35 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         .collect()
 }
 
-/// The rows of a finished run's runs.csv in `dir`, for `overfit rejudge`:
-/// exactly `planned` of them (the spec's runs), else exit 2 naming the file.
-pub fn rejudge_rows<T: DeserializeOwned>(dir: &Path, planned: usize) -> Result<Vec<T>> {
+/// The rows of a finished run's runs.csv in `dir`, for `overfit rejudge`: one
+/// row per planned job, in the spec's order, the row's `identity` (the job it
+/// says it ran) equal to the spec's `planned[i]`; else exit 2 naming the file
+/// and the row (counting the header as row 1). A count check alone would judge
+/// another spec's rows, or rows in another order, as this run's.
+pub fn rejudge_rows<T: DeserializeOwned, K: PartialEq + Debug>(
+    dir: &Path,
+    planned: &[K],
+    identity: impl Fn(&T) -> K,
+) -> Result<Vec<T>> {
     let path = crate::record::RunDir::new(dir).file("runs.csv");
     let rows: Vec<T> = read_csv(&path)?;
-    if rows.len() != planned {
+    if rows.len() != planned.len() {
         return Err(Error::bad(format!(
-            "{}: {} rows, the spec plans {planned} runs",
+            "{}: {} rows, the spec plans {} runs",
             path.display(),
-            rows.len()
+            rows.len(),
+            planned.len()
         )));
+    }
+    for (i, (row, want)) in rows.iter().zip(planned).enumerate() {
+        let got = identity(row);
+        if got != *want {
+            return Err(Error::bad(format!(
+                "{}: row {} is run {got:?}, the spec plans {want:?} there",
+                path.display(),
+                i + 2
+            )));
+        }
     }
     Ok(rows)
 }
@@ -108,18 +127,27 @@ mod tests {
         assert!(back[1].y.is_nan() && back[1].x == 1.0);
     }
 
-    /// A runs.csv with another count of rows than the spec plans is bad
-    /// input naming the file, not a rejudge of part of the run.
+    /// A runs.csv with another count of rows than the spec plans, or a row
+    /// that is not the run the spec plans at its place, is bad input naming
+    /// the file (and the row), not a rejudge of another run.
     #[test]
-    fn rejudge_rows_need_every_planned_run() {
+    fn rejudge_rows_need_every_planned_run_in_order() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("runs.csv"), "step,x,y\n3,1,2\n4,1,2\n").unwrap();
-        assert_eq!(rejudge_rows::<Point>(dir.path(), 2).unwrap().len(), 2);
-        let err = rejudge_rows::<Point>(dir.path(), 3)
+        let step = |p: &Point| p.step;
+        assert_eq!(rejudge_rows(dir.path(), &[3, 4], step).unwrap().len(), 2);
+        let err = rejudge_rows(dir.path(), &[3, 4, 5], step)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("runs.csv: 2 rows, the spec plans 3 runs"),
+            "{err}"
+        );
+        let err = rejudge_rows(dir.path(), &[4, 3], step)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("runs.csv: row 2 is run 3, the spec plans 4 there"),
             "{err}"
         );
     }
