@@ -69,7 +69,7 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                 "the final mean-MSE training loss equals the OLS residual of (x, 1) -> y computed by least squares{paper}"
             ),
             format!("{SRC}, App. B.1 (spurious convergence to the OLS fit)"),
-            Prediction::Near { value: c.fit.mse, tolerance: 1e-3 * c.fit.mse },
+            Prediction::Near { value: c.fit.mse, tolerance: c.spec.tolerances.final_loss_rel * c.fit.mse },
             Measured::single(final_mse),
         ),
         Claim::new(
@@ -80,7 +80,7 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                 if c.spec.paper.predictions.is_empty() { String::new() } else { format!(" (paper: {:?})", c.spec.paper.predictions) }
             ),
             format!("{SRC}, App. B.1"),
-            Prediction::AtMost { bound: 5e-3 },
+            Prediction::AtMost { bound: c.spec.tolerances.prediction_dev },
             Measured::single(max_dev),
         ),
     ];
@@ -108,7 +108,7 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                         fmt_num(interp_mse)
                     ),
                     format!("{SRC}, App. B.1"),
-                    Prediction::AtLeast { bound: 0.99 },
+                    Prediction::AtLeast { bound: c.spec.tolerances.spurious_mse_ratio },
                     Measured::single(final_mse / c.fit.mse).with_note(format!("constructed 2-neuron interpolator MSE {interp_mse:e}")),
                 ));
             }
@@ -156,16 +156,19 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
     let mut out = vec![
         Claim::new(
             "alignment.loss_flat",
-            format!("at the end of alignment (step {ta}, {how}) the loss is within 1% of its start: L(t)/L(0){paper_l}"),
+            format!(
+                "at the end of alignment (step {ta}, {how}) the loss is within {}% of its start (probes.plateau_drop): L(t)/L(0){paper_l}",
+                100.0 * c.spec.probes.plateau_drop
+            ),
             format!("{SRC}, Theorem 1 (weights stay small up to tau_eps) and App. B.1"),
-            Prediction::Interval { low: 0.99, high: 1.0 },
+            Prediction::Interval { low: 1.0 - c.spec.probes.plateau_drop, high: 1.0 },
             Measured::single(at(&loss, ta) / l0),
         ),
         Claim::new(
             "alignment.median_cosine",
             format!("at step {ta}, the median cosine of active a_j > 0 neurons to the extremal vector found by scanning G on the circle{paper_c}"),
             format!("{SRC}, Theorem 1 (a_j > 0 neurons align to local maxima of G)"),
-            Prediction::AtLeast { bound: 0.999 },
+            Prediction::AtLeast { bound: c.spec.tolerances.median_cosine },
             Measured::single(at(&series(m, MAIN, "align", "median_cos_pos"), ta)),
         ),
         Claim::new(
@@ -198,7 +201,7 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
             "alignment.negative_neurons_stay_small",
             format!("the scan finds no local minimum of G below 0, so during alignment neurons with a_j < 0 have nowhere to grow: their share of sum_j a_j^2 at step {ta}"),
             format!("{SRC}, Theorem 1 (a_j < 0 neurons go to local minima of G)"),
-            Prediction::AtMost { bound: 0.01 },
+            Prediction::AtMost { bound: c.spec.tolerances.negative_share },
             Measured::single(n / (p + n)),
         ));
     }
@@ -229,12 +232,13 @@ fn plateau_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
         Claim::new(
             "plateau.half_time_near_tau_one",
             format!(
-                "the loss is half-way down at about tau_1 = -ln(lambda)/D_max = {} (flow time; step {}; eps = 1: aligned neurons grow like lambda e^(D_max t) and h becomes O(1) when they reach O(1/sqrt m)). Measured: flow time at half-way; tolerance 25%",
+                "the loss is half-way down at about tau_1 = -ln(lambda)/D_max = {} (flow time; step {}; eps = 1: aligned neurons grow like lambda e^(D_max t) and h becomes O(1) when they reach O(1/sqrt m)). Measured: flow time at half-way; tolerance {}%",
                 fmt_num(tau_1),
-                (tau_1 / flow).round()
+                (tau_1 / flow).round(),
+                100.0 * c.spec.tolerances.half_time_rel
             ),
             format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max), read at eps = 1 by this project's heuristic: the theorem bounds the alignment phase, it does not place the half-way point"),
-            Prediction::Near { value: tau_1, tolerance: 0.25 * tau_1 },
+            Prediction::Near { value: tau_1, tolerance: c.spec.tolerances.half_time_rel * tau_1 },
             Measured::single(half),
         )
         .as_hypothesis(),
@@ -271,7 +275,7 @@ fn sparse_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
             "sparse_fit.no_interpolation",
             format!("the run does not interpolate its {} points: final training MSE over the OLS residual of the data ({})", c.data.len(), fmt_num(c.fit.mse)),
             format!("{SRC}, App. B.2"),
-            Prediction::AtLeast { bound: 1e-3 },
+            Prediction::AtLeast { bound: c.spec.tolerances.sparse_mse_ratio },
             Measured::single(final_mse / c.fit.mse),
         ),
     ]
@@ -316,7 +320,8 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
     let small: Vec<&(f64, f64, f64)> = rows.iter().filter(|r| r.0 <= sw.small_max).collect();
     // A small-scale run without a final MSE makes the share undefined.
     let spurious = if small.iter().all(|r| r.1.is_finite()) {
-        small.iter().filter(|r| r.1 >= 0.99 * c.fit.mse).count() as f64 / small.len() as f64
+        let at_ols = c.spec.tolerances.spurious_mse_ratio * c.fit.mse;
+        small.iter().filter(|r| r.1 >= at_ols).count() as f64 / small.len() as f64
     } else {
         f64::NAN
     };
@@ -335,7 +340,7 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
     vec![
         Claim::new(
             "lambda_sweep.small_init_spurious",
-            format!("every run with lambda <= {} ends at the spurious OLS fit (final MSE >= 0.99 x OLS residual): share of those runs", sw.small_max),
+            format!("every run with lambda <= {} ends at the spurious OLS fit (final MSE >= {} x OLS residual): share of those runs", sw.small_max, c.spec.tolerances.spurious_mse_ratio),
             format!("{SRC}, Sections 3-4 (early alignment is a two-edged sword)"),
             Prediction::AtLeast { bound: 1.0 },
             Measured { value: spurious, q20: None, q80: None, runs: small.len(), note: String::new() },
@@ -344,14 +349,14 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
             "lambda_sweep.large_init_interpolates",
             format!("from the largest scale lambda = {} the network interpolates: final MSE / OLS residual", largest.0),
             format!("{SRC}, Sections 3-4 (without early alignment GD reaches a global minimum)"),
-            Prediction::AtMost { bound: 0.01 },
+            Prediction::AtMost { bound: c.spec.tolerances.interpolating_mse_ratio },
             Measured::single(largest.1 / c.fit.mse),
         ),
         Claim::new(
             "lambda_sweep.escape_slope",
-            format!("the half-way flow time grows like ln(1/lambda)/D_max over lambda <= {}: fitted slope vs 1/D_max = {} (tolerance 10%)", sw.small_max, fmt_num(predicted)),
+            format!("the half-way flow time grows like ln(1/lambda)/D_max over lambda <= {}: fitted slope vs 1/D_max = {} (tolerance {}%)", sw.small_max, fmt_num(predicted), 100.0 * c.spec.tolerances.escape_slope_rel),
             format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max), extended to the half-way time by this project's heuristic (as plateau.half_time_near_tau_one)"),
-            Prediction::Near { value: predicted, tolerance: 0.1 * predicted },
+            Prediction::Near { value: predicted, tolerance: c.spec.tolerances.escape_slope_rel * predicted },
             Measured { value: measured_slope, q20: None, q80: None, runs: log_inv_scale.len(), note: String::new() },
         )
         .as_hypothesis(),
@@ -360,7 +365,7 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
 
 #[cfg(test)]
 mod tests {
-    use super::super::{alignment_step, training_points};
+    use super::super::{alignment_step, training_points, Tolerances};
     use super::*;
     use crate::record::verdict_of as verdict;
     use crate::record::verdicts as verdicts_of;
@@ -554,6 +559,35 @@ mod tests {
         let v = verdicts(&setup("early_alignment_stewart", 5), AGREE);
         for id in SPARSE {
             assert_eq!(verdict(&v, id), Holds, "{id}");
+        }
+    }
+
+    /// The spec's tolerances are what the verdicts read: an agreeing run
+    /// fails each claim once its key is tightened past the measurement.
+    #[test]
+    fn tightened_spec_tolerances_fail_the_agreeing_run() {
+        type Tighten = (&'static str, fn(&mut Tolerances));
+        let tighten: [Tighten; 4] = [
+            ("alignment.median_cosine", |t| t.median_cosine = 0.99999),
+            ("alignment.negative_neurons_stay_small", |t| {
+                t.negative_share = 1e-4
+            }),
+            ("lambda_sweep.large_init_interpolates", |t| {
+                t.interpolating_mse_ratio = 1e-4
+            }),
+            ("ols_fit.no_interpolation", |t| {
+                t.spurious_mse_ratio = 0.999_999
+            }),
+        ];
+        let run = Run {
+            final_mse: 0.9999,
+            ..AGREE
+        };
+        for (id, set) in tighten {
+            let mut s = three_points();
+            assert_eq!(verdict(&verdicts(&s, run), id), Holds, "{id}");
+            set(&mut s.spec.tolerances);
+            assert_eq!(verdict(&verdicts(&s, run), id), Fails, "{id}");
         }
     }
 
