@@ -1050,3 +1050,55 @@ fn bad_optimization_threshold_specs() {
         ],
     );
 }
+
+/// The claims' tolerances that were constants in the code until 2026-12-04
+/// are spec keys: a value out of range exits 2 naming the key.
+#[test]
+fn claim_tolerances_out_of_range_are_refused_naming_the_key() {
+    expect_bad_variants(
+        "experiments/early_alignment_3pts.toml",
+        &[
+            (
+                "median_cosine = 0.999",
+                "median_cosine = 1.5",
+                "tolerances.median_cosine",
+            ),
+            (
+                "escape_slope_rel = 0.1",
+                "escape_slope_rel = -0.1",
+                "tolerances.escape_slope_rel",
+            ),
+        ],
+    );
+    expect_bad_variants(
+        "experiments/xor_grokking.toml",
+        &[
+            (
+                "bootstrap_coverage = 0.95",
+                "bootstrap_coverage = 1.5",
+                "theory.bootstrap_coverage",
+            ),
+            (
+                "standard_errors = 3.0",
+                "standard_errors = -3.0",
+                "theory.standard_errors",
+            ),
+        ],
+    );
+    expect_bad_variants(
+        "experiments/xor_grokking_map.toml",
+        &[(
+            "slope_tolerance = 0.15",
+            "slope_tolerance = 0.0",
+            "grokking_map.slope_tolerance",
+        )],
+    );
+    expect_bad_variants(
+        "experiments/expressivity.toml",
+        &[(
+            "max_w_factor = 10.0",
+            "max_w_factor = 0.5",
+            "claims.max_w_factor",
+        )],
+    );
+}

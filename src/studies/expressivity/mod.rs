@@ -177,6 +177,9 @@ pub struct ClaimSpec {
     /// |a| max|w|): same reasoning over d's 2 decades (sd ~ 0.05-0.1), plus the
     /// small-d departure of |a| from sqrt(d) (median |a| = 1.18 at d = 2, not 1.41).
     pub d_exponent_tolerance: f64,
+    /// `construction.max_w_order_at_n500_d20` (a hypothesis): the median
+    /// max|w| must lie within this factor of the brief's ~1e6, either way.
+    pub max_w_factor: f64,
 }
 
 impl Default for ClaimSpec {
@@ -184,6 +187,7 @@ impl Default for ClaimSpec {
         ClaimSpec {
             n_exponent_tolerance: 0.5,
             d_exponent_tolerance: 0.35,
+            max_w_factor: 10.0,
         }
     }
 }
@@ -274,6 +278,9 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if !(v > 0.0 && v.is_finite()) {
             return bad(k, "must be a positive number".into());
         }
+    }
+    if !(s.claims.max_w_factor > 1.0 && s.claims.max_w_factor.is_finite()) {
+        return bad("claims.max_w_factor", "must be a number > 1".into());
     }
     Ok(spec.resolved_toml(&s))
 }

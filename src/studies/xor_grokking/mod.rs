@@ -161,6 +161,16 @@ pub struct TheorySpec {
     /// compared with: the activation sets must still be those of W(0).
     #[serde(default = "default_sign_only_until")]
     pub sign_only_until: usize,
+    /// k of the finite-width allowance k/sqrt(m) where a law is exact only as
+    /// m -> infinity (the one-step linear limit, the sign-only law's time scale).
+    pub finite_width_deficit: f64,
+    /// Standard errors of the mean or median over runs a tolerance allows for
+    /// sampling noise (Fig 1 reference points, the sign-only law).
+    pub standard_errors: f64,
+    /// Coverage of the bootstrap interval of the time-scale factor s.
+    pub bootstrap_coverage: f64,
+    /// Resamples of that bootstrap.
+    pub bootstrap_resamples: usize,
 }
 
 fn default_sign_only_until() -> usize {
@@ -176,6 +186,10 @@ impl Default for TheorySpec {
             max_output: 1e-3,
             loss_gap: 1e-3,
             sign_only_until: default_sign_only_until(),
+            finite_width_deficit: 3.0,
+            standard_errors: 3.0,
+            bootstrap_coverage: 0.95,
+            bootstrap_resamples: 400,
         }
     }
 }
@@ -293,6 +307,15 @@ pub struct MapSpec {
     pub runs: usize,
     pub max_steps: usize,
     pub threshold: f64,
+    /// `depends_on_omega_over_alpha_only` (a check): the largest relative
+    /// spread (hi - lo)/(1 + lo) of the grokking step along a diagonal.
+    pub diagonal_spread: f64,
+    /// `time_grows_like_omega_over_alpha` (a hypothesis): tolerance on the
+    /// log-log slope 1.
+    pub slope_tolerance: f64,
+    /// The slope is fitted over the diagonals whose grokking step exceeds this
+    /// multiple of the fastest one (past the fast regime).
+    pub fit_above_fastest: f64,
 }
 
 // ---------------------------------------------------------------- one run

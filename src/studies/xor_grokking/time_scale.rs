@@ -17,10 +17,6 @@ use crate::plot::{self, HLine, LinePanel, Series};
 use crate::record::{extreme, quantile, Claim, Measured, Metrics, Prediction};
 use crate::theory::xor_cluster::{SignOnlyLaw, XorRegime};
 
-/// Bootstrap resamples of the time-scale interval, and its coverage.
-const RESAMPLES: usize = 400;
-const COVERAGE: f64 = 0.95;
-
 /// One split's accuracy of a panel's runs, run by run on the common schedule.
 struct Curves {
     steps: Vec<f64>,
@@ -136,7 +132,9 @@ pub(super) fn sign_only_law_claims(
         .zip(stats)
         .filter(|(t, _)| *t >= 1.0 && *t <= until)
         .collect();
-    let eps = 3.0 / (spec.model.m as f64).sqrt();
+    let th = &spec.theory;
+    let (k, z) = (th.finite_width_deficit, th.standard_errors);
+    let eps = k / (spec.model.m as f64).sqrt();
     let max_se = window.iter().map(|(_, (_, se))| *se).fold(0.0, f64::max);
     let setting = format!(
         "alpha/omega = {:e}; kappa = {:.4}, delta = {:.4}, sigma = {:.4}",
@@ -162,14 +160,14 @@ pub(super) fn sign_only_law_claims(
                 .total_cmp(&(b.0 - predicted_t).abs())
         })
         .map_or(f64::NAN, |(_, (_, se))| *se);
-    let tol_t = eps * predicted_t + 3.0 * se_at / slope;
+    let tol_t = eps * predicted_t + z * se_at / slope;
     // Without a crossing inside the window the time is censored: later than
     // its last step, or no later than its first. Censored beyond the
     // tolerance, that bound refutes the law (it is the value judged); within
     // it, nothing is measured.
     let first_above = window.first().filter(|(_, (m0, _))| *m0 >= 0.9);
     let (value, note) = match (crossing, first_above, window.last()) {
-        (Some(t), None, _) => (t, "tolerance = 3/sqrt(m) x t_0.9 + 3 SE(mean)/slope; the paper's medians reach 0.9 at t ~ 17".to_string()),
+        (Some(t), None, _) => (t, format!("tolerance = {k}/sqrt(m) x t_0.9 + {z} SE(mean)/slope; the paper's medians reach 0.9 at t ~ 17")),
         (_, Some(&(t0, _)), _) if t0 < predicted_t - tol_t => (t0, format!(
             "mean train accuracy already >= 0.9 at t = {t0}, the window's first step: the crossing is no later, before the law's t_0.9 - tolerance")),
         (None, None, Some(&(t1, _))) if t1 > predicted_t + tol_t => (t1, format!(
@@ -199,9 +197,9 @@ pub(super) fn sign_only_law_claims(
         format!("{}.sign_only_law_curve", panel.id),
         format!("max over 1 <= t <= {until} of |mean train accuracy - sign-only law| ({setting})"),
         source,
-        Prediction::AtMost { bound: scale_gap + 3.0 * max_se },
+        Prediction::AtMost { bound: scale_gap + z * max_se },
         Measured { value: gap, q20: None, q80: None, runs, note: format!(
-            "bound = max_t |law((1 + 3/sqrt(m)) t) - law(t)| = {scale_gap:.4} + 3 max SE(mean) = {:.4}", 3.0 * max_se) },
+            "bound = max_t |law((1 + {k}/sqrt(m)) t) - law(t)| = {scale_gap:.4} + {z} max SE(mean) = {:.4}", z * max_se) },
     );
     // The law is this project's derivation, not a statement of the paper.
     vec![t_claim.as_hypothesis(), curve_claim.as_hypothesis()]
@@ -218,8 +216,8 @@ fn paper_points(spec: &XorSpec, panel: &PanelSpec) -> Vec<(f64, f64, usize)> {
 }
 
 /// The single time-scale factor s that maps the paper's medians onto this
-/// panel's medians (paper at t ~ ours at s t), with a 95% bootstrap
-/// interval; the claim holds when the interval contains 1. Each resample
+/// panel's medians (paper at t ~ ours at s t), with a bootstrap interval
+/// (`theory.bootstrap_coverage`, `theory.bootstrap_resamples`); the claim holds when the interval contains 1. Each resample
 /// redraws our runs, and perturbs the paper's medians by the sampling error
 /// of a median of as many runs (from a second resample, at s t_k), since
 /// the paper's medians are themselves over 100 runs.
@@ -230,6 +228,7 @@ pub(super) fn paper_time_scale_claim(
     seed: u64,
 ) -> Claim {
     let points = paper_points(spec, panel);
+    let coverage = spec.theory.bootstrap_coverage;
     let curves = [
         Curves::of(metrics, "", "train"),
         Curves::of(metrics, "", "test"),
@@ -248,7 +247,7 @@ pub(super) fn paper_time_scale_claim(
     let mut rng = crate::rng::stream(seed, 0, &format!("xor_time_scale:{}", panel.id));
     // The resamples are drawn in order from the one stream, then fitted side
     // by side (each fit is serial, so the draws do not depend on the pool).
-    let picks: Vec<[Vec<usize>; 2]> = (0..RESAMPLES)
+    let picks: Vec<[Vec<usize>; 2]> = (0..spec.theory.bootstrap_resamples)
         .map(|_| std::array::from_fn(|_| (0..runs).map(|_| rng.random_range(0..runs)).collect()))
         .collect();
     let mut draws: Vec<f64> = picks
@@ -271,8 +270,8 @@ pub(super) fn paper_time_scale_claim(
         .collect();
     draws.sort_by(f64::total_cmp);
     let (lo, hi) = (
-        quantile(&draws, (1.0 - COVERAGE) / 2.0),
-        quantile(&draws, (1.0 + COVERAGE) / 2.0),
+        quantile(&draws, (1.0 - coverage) / 2.0),
+        quantile(&draws, (1.0 + coverage) / 2.0),
     );
     let law = regime(spec, panel.alpha, panel.omega(spec)).sign_only_law();
     let train_points: Vec<(f64, f64, usize)> =
@@ -288,7 +287,7 @@ pub(super) fn paper_time_scale_claim(
     };
     let claim = Claim::new(
         format!("{}.paper_time_scale", panel.id),
-        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1{what}", points.len(), COVERAGE * 100.0),
+        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1{what}", points.len(), coverage * 100.0),
         if panel.diagnostic {
             format!("Xu et al. ICLR 2024, Fig 1 right's medians, against a diagnostic run at omega/alpha = {:.3}, not the paper's setting (a hypothesis of this project that would explain the right panel's time-scale disagreement)", panel.omega(spec) / panel.alpha)
         } else {
@@ -297,7 +296,7 @@ pub(super) fn paper_time_scale_claim(
         Prediction::Interval { low: 1.0 - (hi - s_hat), high: 1.0 + (s_hat - lo) },
         Measured { value: s_hat, q20: None, q80: None, runs, note: format!(
             "{}% bootstrap interval [{lo:.3}, {hi:.3}] over runs ({} resamples); the prediction interval is 1 +- the interval's half-widths, so it holds iff the interval contains 1; the paper's train medians fitted to the sign-only law give s = {s_law:.3}",
-            COVERAGE * 100.0, draws.len()) },
+            coverage * 100.0, draws.len()) },
     );
     if panel.diagnostic {
         claim.as_hypothesis()

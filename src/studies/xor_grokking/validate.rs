@@ -63,6 +63,8 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         ("theory.loss_gap", t.loss_gap),
         ("theory.c", t.c),
         ("figures.readoff_tolerance", s.figures.readoff_tolerance),
+        ("theory.finite_width_deficit", t.finite_width_deficit),
+        ("theory.standard_errors", t.standard_errors),
     ] {
         if v.is_nan() || v < 0.0 {
             return bad(key, &format!("{v} must be >= 0"));
@@ -134,9 +136,29 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             return bad("figures.panel", &format!("no panel named {id:?}"));
         }
     }
+    if !(t.bootstrap_coverage > 0.0 && t.bootstrap_coverage < 1.0) {
+        return bad("theory.bootstrap_coverage", "must lie in (0, 1)");
+    }
+    if t.bootstrap_resamples < 20 {
+        return bad(
+            "theory.bootstrap_resamples",
+            "must be >= 20 (the interval's ends are quantiles of the resamples)",
+        );
+    }
     if let Some(map) = &s.grokking_map {
         if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
             return bad("grokking_map", "needs alphas, omegas and runs >= 1");
+        }
+        for (key, v) in [
+            ("grokking_map.diagonal_spread", map.diagonal_spread),
+            ("grokking_map.slope_tolerance", map.slope_tolerance),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(key, "must be a positive number");
+            }
+        }
+        if !(map.fit_above_fastest >= 1.0 && map.fit_above_fastest.is_finite()) {
+            return bad("grokking_map.fit_above_fastest", "must be >= 1");
         }
     }
     if let Some(sweep) = &s.theorem_sweep {
