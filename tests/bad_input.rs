@@ -1083,6 +1083,11 @@ fn claim_tolerances_out_of_range_are_refused_naming_the_key() {
                 "standard_errors = -3.0",
                 "theory.standard_errors",
             ),
+            (
+                "chance_exponent = 0.5",
+                "chance_exponent = 0.0",
+                "theory.chance_exponent",
+            ),
         ],
     );
     expect_bad_variants(
@@ -1095,10 +1100,17 @@ fn claim_tolerances_out_of_range_are_refused_naming_the_key() {
     );
     expect_bad_variants(
         "experiments/expressivity.toml",
-        &[(
-            "max_w_factor = 10.0",
-            "max_w_factor = 0.5",
-            "claims.max_w_factor",
-        )],
+        &[
+            (
+                "max_w_factor = 10.0",
+                "max_w_factor = 0.5",
+                "claims.max_w_factor",
+            ),
+            (
+                "gap_bound_slack = 1e-6",
+                "gap_bound_slack = 0.5",
+                "claims.gap_bound_slack",
+            ),
+        ],
     );
 }

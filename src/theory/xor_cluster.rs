@@ -109,11 +109,12 @@ impl XorRegime {
     }
 
     /// Part 2's largest deviation of the accuracy from chance at t = 1:
-    /// error 1/2 (1 +- n^-Omega(1)) with Omega(1) read as 1/2 puts the
-    /// accuracy within n^-1/2 / 2 of 1/2. (Until 2026-12-04 this was n^-1/2,
-    /// twice the source's formula; no verdict depended on it.)
-    pub fn chance_deviation_scale(&self) -> f64 {
-        0.5 * self.n.powf(-0.5)
+    /// error 1/2 (1 +- n^-Omega(1)) with Omega(1) read as `exponent` puts the
+    /// accuracy within n^-exponent / 2 of 1/2. (Until 2026-12-04 this was
+    /// n^-1/2, twice the source's formula at exponent 1/2; no verdict
+    /// depended on it.)
+    pub fn chance_deviation_scale(&self, exponent: f64) -> f64 {
+        0.5 * self.n.powf(-exponent)
     }
 }
 

@@ -93,7 +93,7 @@ pub(super) fn claims(
     gd_records: &[GdRecord],
     cifar: bool,
 ) -> Vec<Claim> {
-    let mut out = construction_claims(fits, cifar);
+    let mut out = construction_claims(fits, cifar, spec.claims.gap_bound_slack);
     out.extend(growth_claims(spec, fits));
     if let Some(gd) = &spec.gd {
         out.push(gd_claim(gd, gd_records));
@@ -104,7 +104,7 @@ pub(super) fn claims(
 /// Theorem 1 run by run, as checks (the construction fits by design): every
 /// labelling reproduced within the rounding bound of forward substitution,
 /// +-1 labels in sign, 2n + d parameters, and max|w| within the gap bound.
-fn construction_claims(fits: &[FitRecord], cifar: bool) -> Vec<Claim> {
+fn construction_claims(fits: &[FitRecord], cifar: bool, gap_bound_slack: f64) -> Vec<Claim> {
     let mut out = Vec::new();
     let ratios: Vec<f64> = fits.iter().map(|f| f.rounding_ratio).collect();
     let worst_rel = fits.iter().map(|f| f.relative_error).fold(0.0f64, f64::max);
@@ -176,8 +176,8 @@ fn construction_claims(fits: &[FitRecord], cifar: bool) -> Vec<Claim> {
             "construction.weights_within_gap_bound",
             "max|w| <= max_i (R_i + R_(i-1)), R_i = |y_i - y_(i-1)| / (x_i - b_i) + R_(i-1) (midpoints): the weights are set by the gaps between sorted projections",
             format!("{SRC}, Theorem 1 construction; slope recursion (this module's derivation)"),
-            // Exact-arithmetic bound; 1e-6 of slack for the rounding of the computed w.
-            Prediction::AtMost { bound: 1.0 + 1e-6 },
+            // Exact-arithmetic bound, with the spec's slack for the rounding of the computed w.
+            Prediction::AtMost { bound: 1.0 + gap_bound_slack },
             m,
         )
         .as_check(),

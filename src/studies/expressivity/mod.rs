@@ -180,6 +180,9 @@ pub struct ClaimSpec {
     /// `construction.max_w_order_at_n500_d20` (a hypothesis): the median
     /// max|w| must lie within this factor of the brief's ~1e6, either way.
     pub max_w_factor: f64,
+    /// `construction.weights_within_gap_bound` (a check): max|w| / gap bound
+    /// may exceed 1 by this much, for the rounding of the computed weights.
+    pub gap_bound_slack: f64,
 }
 
 impl Default for ClaimSpec {
@@ -188,6 +191,7 @@ impl Default for ClaimSpec {
             n_exponent_tolerance: 0.5,
             d_exponent_tolerance: 0.35,
             max_w_factor: 10.0,
+            gap_bound_slack: 1e-6,
         }
     }
 }
@@ -278,6 +282,13 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if !(v > 0.0 && v.is_finite()) {
             return bad(k, "must be a positive number".into());
         }
+    }
+    let slack = s.claims.gap_bound_slack;
+    if !((0.0..0.1).contains(&slack)) {
+        return bad(
+            "claims.gap_bound_slack",
+            "must lie in [0, 0.1) (a rounding slack)".into(),
+        );
     }
     if !(s.claims.max_w_factor > 1.0 && s.claims.max_w_factor.is_finite()) {
         return bad("claims.max_w_factor", "must be a number > 1".into());

@@ -146,11 +146,12 @@ fn theorem_claims(p: &PanelRuns) -> Vec<Claim> {
     ));
     // Part 2: chance-level clean test accuracy after one step.
     let acc1 = values_at(metrics, "test", "accuracy", 1);
-    let tol = reg.chance_deviation_scale();
+    let tol = reg.chance_deviation_scale(th.chance_exponent);
+    let e = th.chance_exponent;
     claims.push(Claim::new(
         id("thm3.1_part2_chance_at_t1"),
-        "clean test accuracy at t = 1 is within n^-1/2 / 2 of 1/2 (median over runs)".to_string(),
-        format!("{SRC}, Theorem 3.1 part 2: error 1/2 (1 +- n^-Omega(1)), Omega(1) read as 1/2 ({assumptions_note})"),
+        format!("clean test accuracy at t = 1 is within n^-{e} / 2 of 1/2 (median over runs)"),
+        format!("{SRC}, Theorem 3.1 part 2: error 1/2 (1 +- n^-Omega(1)), Omega(1) read as {e} ({assumptions_note})"),
         Prediction::Near { value: 0.5, tolerance: tol },
         Measured::median_of(&acc1),
     ));

@@ -167,6 +167,9 @@ pub struct TheorySpec {
     /// Standard errors of the mean or median over runs a tolerance allows for
     /// sampling noise (Fig 1 reference points, the sign-only law).
     pub standard_errors: f64,
+    /// Part 2's Omega(1) in n^-Omega(1), which the theorem leaves unnamed:
+    /// accuracy within n^-this / 2 of 1/2 at t = 1.
+    pub chance_exponent: f64,
     /// Coverage of the bootstrap interval of the time-scale factor s.
     pub bootstrap_coverage: f64,
     /// Resamples of that bootstrap.
@@ -188,6 +191,7 @@ impl Default for TheorySpec {
             sign_only_until: default_sign_only_until(),
             finite_width_deficit: 3.0,
             standard_errors: 3.0,
+            chance_exponent: 0.5,
             bootstrap_coverage: 0.95,
             bootstrap_resamples: 400,
         }

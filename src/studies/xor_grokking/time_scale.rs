@@ -111,9 +111,10 @@ fn fit_scale(points: &[(f64, f64, usize)], curve: &dyn Fn(usize, f64) -> Option<
 
 /// The sign-only law against the panel's mean train accuracy for
 /// 1 <= t <= theory.sign_only_until: the time to 0.9 and the curve.
-/// Tolerances: a relative time-scale error 3/sqrt(m) (the law neglects
-/// O(m^-1/2) corrections; the same allowance as the one-step claims) plus
-/// three standard errors of the mean over runs.
+/// Tolerances: a relative time-scale error k/sqrt(m), k =
+/// `theory.finite_width_deficit` (the law neglects O(m^-1/2) corrections;
+/// the same allowance as the one-step claims) plus
+/// `theory.standard_errors` standard errors of the mean over runs.
 pub(super) fn sign_only_law_claims(
     spec: &XorSpec,
     panel: &PanelSpec,

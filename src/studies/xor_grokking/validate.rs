@@ -136,6 +136,12 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             return bad("figures.panel", &format!("no panel named {id:?}"));
         }
     }
+    if !(t.chance_exponent > 0.0 && t.chance_exponent.is_finite()) {
+        return bad(
+            "theory.chance_exponent",
+            "must be a positive number (at 0 the tolerance is 1/2: the claim could not fail)",
+        );
+    }
     if !(t.bootstrap_coverage > 0.0 && t.bootstrap_coverage < 1.0) {
         return bad("theory.bootstrap_coverage", "must lie in (0, 1)");
     }
