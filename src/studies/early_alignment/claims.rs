@@ -562,29 +562,57 @@ mod tests {
         }
     }
 
-    /// The spec's tolerances are what the verdicts read: an agreeing run
-    /// fails each claim once its key is tightened past the measurement.
+    /// The spec's tolerances are what the verdicts read: for each key, a run
+    /// that holds under the committed value fails once the key is tightened
+    /// past its measurement.
     #[test]
     fn tightened_spec_tolerances_fail_the_agreeing_run() {
-        type Tighten = (&'static str, fn(&mut Tolerances));
-        let tighten: [Tighten; 4] = [
-            ("alignment.median_cosine", |t| t.median_cosine = 0.99999),
-            ("alignment.negative_neurons_stay_small", |t| {
-                t.negative_share = 1e-4
-            }),
-            ("lambda_sweep.large_init_interpolates", |t| {
-                t.interpolating_mse_ratio = 1e-4
-            }),
-            ("ols_fit.no_interpolation", |t| {
-                t.spurious_mse_ratio = 0.999_999
-            }),
-        ];
-        let run = Run {
+        type Tighten = (&'static str, &'static str, Run, fn(&mut Tolerances));
+        let near = Run {
             final_mse: 0.9999,
+            output_shift: 1e-3,
+            half: 1.1,
+            sweep_slope: 1.05,
             ..AGREE
         };
-        for (id, set) in tighten {
-            let mut s = three_points();
+        let three = "early_alignment_3pts";
+        let cases: [Tighten; 10] = [
+            (three, "ols_fit.final_loss", near, |t| {
+                t.final_loss_rel = 1e-5
+            }),
+            (three, "ols_fit.predictions", near, |t| {
+                t.prediction_dev = 1e-4
+            }),
+            (three, "ols_fit.no_interpolation", near, |t| {
+                t.spurious_mse_ratio = 0.999_99
+            }),
+            (three, "alignment.median_cosine", near, |t| {
+                t.median_cosine = 0.999_99
+            }),
+            (three, "alignment.negative_neurons_stay_small", near, |t| {
+                t.negative_share = 1e-4
+            }),
+            (three, "plateau.half_time_near_tau_one", near, |t| {
+                t.half_time_rel = 0.05
+            }),
+            (three, "lambda_sweep.small_init_spurious", near, |t| {
+                t.spurious_mse_ratio = 1.000_01
+            }),
+            (three, "lambda_sweep.large_init_interpolates", near, |t| {
+                t.interpolating_mse_ratio = 1e-4
+            }),
+            (three, "lambda_sweep.escape_slope", near, |t| {
+                t.escape_slope_rel = 0.01
+            }),
+            (
+                "early_alignment_stewart",
+                "sparse_fit.no_interpolation",
+                near,
+                |t| t.sparse_mse_ratio = 0.999_99,
+            ),
+        ];
+        for (name, id, run, set) in cases {
+            let mut s = setup(name, if name == three { 3 } else { 5 });
             assert_eq!(verdict(&verdicts(&s, run), id), Holds, "{id}");
             set(&mut s.spec.tolerances);
             assert_eq!(verdict(&verdicts(&s, run), id), Fails, "{id}");

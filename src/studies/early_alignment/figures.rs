@@ -90,7 +90,7 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     let rec = Recorded::read(dir)?;
 
     let mut panels = vec![loss_panel(&spec, &metrics, &rec)];
-    panels.extend(alignment_panels(&metrics, &rec));
+    panels.extend(alignment_panels(&spec, &metrics, &rec));
     plot::line_panels(&fig_dir.join("loss_phases"), &panels, 2)?;
 
     let neurons_path = rd.file("neurons.csv");
@@ -174,7 +174,7 @@ fn loss_panel(spec: &EarlySpec, metrics: &Metrics, rec: &Recorded) -> LinePanel 
 /// The growth of a_j against Theorem 1's bound, the median cosine of the
 /// a_j > 0 neurons to their extremal vector, and the direction clusters, over
 /// the iterations (none when the run recorded no instruments).
-fn alignment_panels(metrics: &Metrics, rec: &Recorded) -> Vec<LinePanel> {
+fn alignment_panels(spec: &EarlySpec, metrics: &Metrics, rec: &Recorded) -> Vec<LinePanel> {
     let growth = series(metrics, MAIN, "align", "max_growth");
     if growth.is_empty() {
         return Vec::new();
@@ -224,15 +224,19 @@ fn alignment_panels(metrics: &Metrics, rec: &Recorded) -> Vec<LinePanel> {
             },
             vline("end of alignment", rec.t_align + 1.0, 1e-8, 2.0),
         ],
+        // The claim's bound, alignment.median_cosine.
         hlines: vec![HLine {
-            y: 1e-3,
-            label: "cosine 0.999".into(),
+            y: 1.0 - spec.tolerances.median_cosine,
+            label: format!("cosine {}", spec.tolerances.median_cosine),
         }],
         y_range: Some((1e-8, 2.0)),
         ..Default::default()
     };
     let cluster_panel = LinePanel {
-        title: "direction clusters (>= 1% of mass)".into(),
+        title: format!(
+            "direction clusters (>= {}% of mass)",
+            100.0 * spec.probes.cluster_mass
+        ),
         x_label: "iteration + 1".into(),
         y_label: "clusters".into(),
         log_x: true,

@@ -63,8 +63,6 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         ("theory.loss_gap", t.loss_gap),
         ("theory.c", t.c),
         ("figures.readoff_tolerance", s.figures.readoff_tolerance),
-        ("theory.finite_width_deficit", t.finite_width_deficit),
-        ("theory.standard_errors", t.standard_errors),
     ] {
         if v.is_nan() || v < 0.0 {
             return bad(key, &format!("{v} must be >= 0"));
@@ -134,6 +132,14 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if let Some(id) = &s.figures.panel {
         if !s.panels.iter().any(|p| &p.id == id) {
             return bad("figures.panel", &format!("no panel named {id:?}"));
+        }
+    }
+    for (key, v) in [
+        ("theory.finite_width_deficit", t.finite_width_deficit),
+        ("theory.standard_errors", t.standard_errors),
+    ] {
+        if !(v >= 0.0 && v.is_finite()) {
+            return bad(key, &format!("{v} must be a finite number >= 0"));
         }
     }
     if !(t.chance_exponent > 0.0 && t.chance_exponent.is_finite()) {
