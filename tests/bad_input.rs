@@ -1099,6 +1099,14 @@ fn claim_tolerances_out_of_range_are_refused_naming_the_key() {
         )],
     );
     expect_bad_variants(
+        "experiments/randomization.toml",
+        &[(
+            "rise_standard_errors = 2.0",
+            "rise_standard_errors = -1.0",
+            "claims.rise_standard_errors",
+        )],
+    );
+    expect_bad_variants(
         "experiments/expressivity.toml",
         &[
             (

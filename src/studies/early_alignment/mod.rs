@@ -26,6 +26,9 @@
 mod claims;
 mod csv;
 mod figures;
+mod tolerances;
+
+pub use tolerances::Tolerances;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,33 +67,6 @@ pub struct EarlySpec {
     pub lambda_sweep: Option<LambdaSweep>,
     /// The claims' pre-registered tolerances (where the theory fixes none).
     pub tolerances: Tolerances,
-}
-
-/// The tolerances of the claims, written in the spec before the run that
-/// judges them: the theory says "equals the OLS fit" or "aligns", not how
-/// close a finite run must come.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tolerances {
-    /// `ols_fit.final_loss`: |final MSE - OLS residual| <= this x OLS residual.
-    pub final_loss_rel: f64,
-    /// `ols_fit.predictions`: max_k |h(x_k) - OLS prediction_k| <= this.
-    pub prediction_dev: f64,
-    /// A run ends at the spurious OLS fit when its final MSE >= this x the OLS
-    /// residual (`ols_fit.no_interpolation`, `lambda_sweep.small_init_spurious`).
-    pub spurious_mse_ratio: f64,
-    /// `alignment.median_cosine`: the median cosine at the alignment step >= this.
-    pub median_cosine: f64,
-    /// `alignment.negative_neurons_stay_small`: the a_j < 0 share of sum_j a_j^2 <= this.
-    pub negative_share: f64,
-    /// `plateau.half_time_near_tau_one`: relative tolerance around tau_1.
-    pub half_time_rel: f64,
-    /// `sparse_fit.no_interpolation`: final MSE / OLS residual >= this.
-    pub sparse_mse_ratio: f64,
-    /// `lambda_sweep.large_init_interpolates`: final MSE / OLS residual <= this.
-    pub interpolating_mse_ratio: f64,
-    /// `lambda_sweep.escape_slope`: relative tolerance around 1/D_max.
-    pub escape_slope_rel: f64,
 }
 
 /// The training inputs (scalar x; the bias coordinate is appended when `model.bias`).
@@ -304,28 +280,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(open_unit(p.cluster_cos) && open_unit(p.cluster_mass)) {
         return bad("probes", "cluster_cos and cluster_mass must lie in (0, 1)");
     }
-    let tol = &s.tolerances;
-    for (key, v) in [
-        ("final_loss_rel", tol.final_loss_rel),
-        ("prediction_dev", tol.prediction_dev),
-        ("half_time_rel", tol.half_time_rel),
-        ("escape_slope_rel", tol.escape_slope_rel),
-    ] {
-        if !(v > 0.0 && v.is_finite()) {
-            return bad(&format!("tolerances.{key}"), "must be a positive number");
-        }
-    }
-    for (key, v) in [
-        ("spurious_mse_ratio", tol.spurious_mse_ratio),
-        ("median_cosine", tol.median_cosine),
-        ("negative_share", tol.negative_share),
-        ("sparse_mse_ratio", tol.sparse_mse_ratio),
-        ("interpolating_mse_ratio", tol.interpolating_mse_ratio),
-    ] {
-        if !open_unit(v) {
-            return bad(&format!("tolerances.{key}"), "must lie in (0, 1)");
-        }
-    }
+    s.tolerances.validate(spec)?;
     if p.alignment_step.is_some_and(|t| t > s.train.steps) {
         return bad("probes.alignment_step", "is past train.steps");
     }

@@ -43,6 +43,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+pub use self::claims::ClaimSpec;
 use self::claims::{cell_medians, claims, growth_exponents};
 use super::toolkit::{check_unique, log_schedule};
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
@@ -163,39 +164,6 @@ fn one() -> f64 {
     1.0
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimSpec {
-    /// Allowed |fitted - 2| for the n-exponent of median max|w|. Statistical:
-    /// max|w| ~ 1/(smallest gap) ~ 1/Exp(1) in law, and log10 of 1/Exp(1) has
-    /// sd 0.56 decades, so a median over k seeds has sd ~ 0.7/sqrt(k) decades;
-    /// with 20 seeds and n over 1.6 decades (6 values x 3 d) the fitted slope
-    /// has sd ~ 0.07 (about 0.1 with 10 seeds): 0.5 leaves room for the
-    /// departures from the pure smallest-gap law at small n.
-    pub n_exponent_tolerance: f64,
-    /// Allowed |fitted - predicted| for the d-exponents (-1/2 for max|w|, 0 for
-    /// |a| max|w|): same reasoning over d's 2 decades (sd ~ 0.05-0.1), plus the
-    /// small-d departure of |a| from sqrt(d) (median |a| = 1.18 at d = 2, not 1.41).
-    pub d_exponent_tolerance: f64,
-    /// `construction.max_w_order_at_n500_d20` (a hypothesis): the median
-    /// max|w| must lie within this factor of the brief's ~1e6, either way.
-    pub max_w_factor: f64,
-    /// `construction.weights_within_gap_bound` (a check): max|w| / gap bound
-    /// may exceed 1 by this much, for the rounding of the computed weights.
-    pub gap_bound_slack: f64,
-}
-
-impl Default for ClaimSpec {
-    fn default() -> Self {
-        ClaimSpec {
-            n_exponent_tolerance: 0.5,
-            d_exponent_tolerance: 0.35,
-            max_w_factor: 10.0,
-            gap_bound_slack: 1e-6,
-        }
-    }
-}
-
 /// Validation of everything the types cannot express; returns the resolved spec text.
 pub fn validate(spec: &LoadedSpec) -> Result<String> {
     let s: ExpressivitySpec = spec.study_section()?;
@@ -275,24 +243,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             return bad("gd.loss", "unsupported".into());
         }
     }
-    for (k, v) in [
-        ("claims.n_exponent_tolerance", s.claims.n_exponent_tolerance),
-        ("claims.d_exponent_tolerance", s.claims.d_exponent_tolerance),
-    ] {
-        if !(v > 0.0 && v.is_finite()) {
-            return bad(k, "must be a positive number".into());
-        }
-    }
-    let slack = s.claims.gap_bound_slack;
-    if !((0.0..0.1).contains(&slack)) {
-        return bad(
-            "claims.gap_bound_slack",
-            "must lie in [0, 0.1) (a rounding slack)".into(),
-        );
-    }
-    if !(s.claims.max_w_factor > 1.0 && s.claims.max_w_factor.is_finite()) {
-        return bad("claims.max_w_factor", "must be a number > 1".into());
-    }
+    s.claims.validate(spec)?;
     Ok(spec.resolved_toml(&s))
 }
 

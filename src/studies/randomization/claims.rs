@@ -249,7 +249,7 @@ fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usiz
         .with_note(format!("{} points, p in {:?}", ps.len(), curve.iter().map(|c| c.r.corruption().unwrap()).collect::<Vec<_>>())),
     ));
     // Each step: mean test error at p_{i+1} above the mean at p_i by more
-    // than 2 standard errors of the difference (seed sd, or the test-set
+    // than `rise_standard_errors` standard errors of the difference (seed sd, or the test-set
     // binomial sd for 1 run).
     let stats: Vec<(f64, f64)> = curve
         .iter()
@@ -266,11 +266,12 @@ fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usiz
             (m, s * s / v.len() as f64)
         })
         .collect();
+    let z = cs.rise_standard_errors;
     let (mut worst, mut at) = (f64::INFINITY, 0);
     for (i, w) in stats.windows(2).enumerate() {
-        // The rise less 2 standard errors of the difference: positive only
+        // The rise less z standard errors of the difference: positive only
         // where the error rises beyond the noise (a flat step fails).
-        let margin = w[1].0 - w[0].0 - 2.0 * (w[0].1 + w[1].1).sqrt();
+        let margin = w[1].0 - w[0].0 - z * (w[0].1 + w[1].1).sqrt();
         // A NaN step (no runs, a NaN error) makes the minimum NaN, so the
         // claim is inconclusive instead of judged on the other steps.
         if margin.is_nan() || margin < worst {
@@ -279,7 +280,7 @@ fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usiz
     }
     out.push(Claim::new(
         format!("test_error_rises.{arch}.steps"),
-        format!("{arch}: at every step of p the mean test error rises by more than 2 standard errors of the difference (value: the smallest rise - 2 se over the steps)"),
+        format!("{arch}: at every step of p the mean test error rises by more than {z} standard errors of the difference (value: the smallest rise - {z} se over the steps)"),
         "Zhang et al. ICLR 2017, Fig. 1c: test error grows steadily with the label corruption (rule tightened 2026-12-04: it was rise + 2 se >= 0, which a flat curve passes; judged on a fresh-seed replicate)",
         Prediction::AtLeast { bound: 0.0 },
         Measured { runs: curve[0].runs.len(), ..Measured::single(worst) }.with_note(format!(
@@ -359,7 +360,10 @@ mod tests {
              [train]\nmax_epochs = 50\nbatch = [4]\nlr = [0.01]\nmomentum = 0.9\nruns = 2\n",
         )
         .unwrap();
-        let verdicts = |true_runs: &[RunRecord], corrupt: &[RunRecord], random: &[RunRecord]| {
+        let verdicts_with = |spec: &RandomizationSpec,
+                             true_runs: &[RunRecord],
+                             corrupt: &[RunRecord],
+                             random: &[RunRecord]| {
             fn cell(r: Randomization, runs: &[RunRecord]) -> Cell<'_> {
                 Cell {
                     r,
@@ -371,17 +375,27 @@ mod tests {
                 cell(Randomization::RandomLabels, random),
                 cell(Randomization::CorruptLabels { p: 0.5 }, corrupt),
             ];
-            claims(&spec, &[row], 2000)
+            claims(spec, &[row], 2000)
                 .into_iter()
                 .map(|c| (c.id, c.holds, c.measured.note))
                 .collect::<Vec<_>>()
         };
-        let good = verdicts(
-            &[record(Some(10), 0.2), record(Some(12), 0.21)],
-            &[record(Some(15), 0.5), record(Some(16), 0.52)],
-            &[record(Some(25), 0.75), record(Some(26), 0.76)],
-        );
+        let verdicts =
+            |t: &[RunRecord], c: &[RunRecord], r: &[RunRecord]| verdicts_with(&spec, t, c, r);
+        let rising = [
+            [record(Some(10), 0.2), record(Some(12), 0.21)],
+            [record(Some(15), 0.5), record(Some(16), 0.52)],
+            [record(Some(25), 0.75), record(Some(26), 0.76)],
+        ];
+        let good = verdicts(&rising[0], &rising[1], &rising[2]);
         assert!(good.iter().all(|c| c.1), "{good:?}");
+        // The steps rule reads claims.rise_standard_errors: the same curve
+        // fails when each rise must exceed 100 standard errors.
+        let mut strict = spec.clone();
+        strict.claims.rise_standard_errors = 100.0;
+        let strict = verdicts_with(&strict, &rising[0], &rising[1], &rising[2]);
+        let steps = strict.iter().find(|c| c.0 == "test_error_rises.mlp8.steps");
+        assert!(!steps.unwrap().1, "{strict:?}");
         let bad = verdicts(
             &[record(Some(10), 0.2), record(Some(10), 0.2)],
             &[record(Some(15), 0.1), record(None, 0.1)],

@@ -123,6 +123,12 @@ pub struct ClaimSpec {
     /// One-sided confidence of the Spearman trend test (test error vs p).
     #[serde(default = "default_confidence")]
     pub trend_confidence: f64,
+    /// `test_error_rises.<arch>.steps`: each step's rise of the mean test
+    /// error must exceed this many standard errors of the difference.
+    /// Defaulted (as this table's other keys) so that the committed runs,
+    /// judged with 2 when it was a constant, still read and rejudge.
+    #[serde(default = "default_rise_standard_errors")]
+    pub rise_standard_errors: f64,
 }
 
 fn default_slowdown() -> [f64; 2] {
@@ -134,6 +140,9 @@ fn default_slowdown_source() -> String {
 fn default_confidence() -> f64 {
     0.99
 }
+fn default_rise_standard_errors() -> f64 {
+    2.0
+}
 
 impl Default for ClaimSpec {
     fn default() -> Self {
@@ -142,6 +151,7 @@ impl Default for ClaimSpec {
             slowdown_source: default_slowdown_source(),
             chance_confidence: default_confidence(),
             trend_confidence: default_confidence(),
+            rise_standard_errors: default_rise_standard_errors(),
         }
     }
 }
@@ -271,6 +281,14 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if !(c > 0.0 && c < 1.0) {
             return fail(spec, key, format!("{c} is outside (0, 1)"));
         }
+    }
+    let z = s.claims.rise_standard_errors;
+    if !(z >= 0.0 && z.is_finite()) {
+        return fail(
+            spec,
+            "claims.rise_standard_errors",
+            format!("{z} must be a finite number >= 0"),
+        );
     }
     Ok(spec.resolved_toml(&s))
 }

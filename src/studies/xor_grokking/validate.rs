@@ -45,29 +45,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(s.model.omega_init >= 0.0 && s.model.omega_init.is_finite()) {
         return bad("model.omega_init", "must be finite and >= 0");
     }
-    // Claim thresholds: out of range, a claim would hold (or fail) whatever was measured.
-    let t = &s.theory;
-    for (key, v) in [
-        ("theory.fit_fraction", t.fit_fraction),
-        ("theory.late_accuracy", t.late_accuracy),
-    ] {
-        if !(v > 0.0 && v <= 1.0) {
-            return bad(
-                key,
-                &format!("{v} is outside (0, 1]: the claim could not fail"),
-            );
-        }
-    }
-    for (key, v) in [
-        ("theory.max_output", t.max_output),
-        ("theory.loss_gap", t.loss_gap),
-        ("theory.c", t.c),
-        ("figures.readoff_tolerance", s.figures.readoff_tolerance),
-    ] {
-        if v.is_nan() || v < 0.0 {
-            return bad(key, &format!("{v} must be >= 0"));
-        }
-    }
+    claim_thresholds(spec, &s)?;
     if s.panels.is_empty() && s.grokking_map.is_none() && s.theorem_sweep.is_none() {
         return bad(
             "panels",
@@ -134,6 +112,54 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             return bad("figures.panel", &format!("no panel named {id:?}"));
         }
     }
+    if let Some(map) = &s.grokking_map {
+        if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
+            return bad("grokking_map", "needs alphas, omegas and runs >= 1");
+        }
+        for (key, v) in [
+            ("grokking_map.diagonal_spread", map.diagonal_spread),
+            ("grokking_map.slope_tolerance", map.slope_tolerance),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(key, "must be a positive number");
+            }
+        }
+        if !(map.fit_above_fastest >= 1.0 && map.fit_above_fastest.is_finite()) {
+            return bad("grokking_map.fit_above_fastest", "must be >= 1");
+        }
+    }
+    if let Some(sweep) = &s.theorem_sweep {
+        theorem_sweep::validate(spec, &s, sweep)?;
+    }
+    Ok(spec.resolved_toml(&s))
+}
+
+/// The claims' thresholds and tolerances: out of range, a claim would hold
+/// (or fail) whatever was measured.
+fn claim_thresholds(spec: &LoadedSpec, s: &XorSpec) -> Result<()> {
+    let bad = |k: &str, m: &str| Err(spec.bad_value(k, m));
+    let t = &s.theory;
+    for (key, v) in [
+        ("theory.fit_fraction", t.fit_fraction),
+        ("theory.late_accuracy", t.late_accuracy),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            return bad(
+                key,
+                &format!("{v} is outside (0, 1]: the claim could not fail"),
+            );
+        }
+    }
+    for (key, v) in [
+        ("theory.max_output", t.max_output),
+        ("theory.loss_gap", t.loss_gap),
+        ("theory.c", t.c),
+        ("figures.readoff_tolerance", s.figures.readoff_tolerance),
+    ] {
+        if v.is_nan() || v < 0.0 {
+            return bad(key, &format!("{v} must be >= 0"));
+        }
+    }
     for (key, v) in [
         ("theory.finite_width_deficit", t.finite_width_deficit),
         ("theory.standard_errors", t.standard_errors),
@@ -157,24 +183,5 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "must be >= 20 (the interval's ends are quantiles of the resamples)",
         );
     }
-    if let Some(map) = &s.grokking_map {
-        if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
-            return bad("grokking_map", "needs alphas, omegas and runs >= 1");
-        }
-        for (key, v) in [
-            ("grokking_map.diagonal_spread", map.diagonal_spread),
-            ("grokking_map.slope_tolerance", map.slope_tolerance),
-        ] {
-            if !(v > 0.0 && v.is_finite()) {
-                return bad(key, "must be a positive number");
-            }
-        }
-        if !(map.fit_above_fastest >= 1.0 && map.fit_above_fastest.is_finite()) {
-            return bad("grokking_map.fit_above_fastest", "must be >= 1");
-        }
-    }
-    if let Some(sweep) = &s.theorem_sweep {
-        theorem_sweep::validate(spec, &s, sweep)?;
-    }
-    Ok(spec.resolved_toml(&s))
+    Ok(())
 }
