@@ -567,7 +567,7 @@ mod tests {
     /// past its measurement.
     #[test]
     fn tightened_spec_tolerances_fail_the_agreeing_run() {
-        type Tighten = (&'static str, &'static str, Run, fn(&mut Tolerances));
+        type Tighten = fn(&mut Tolerances);
         let near = Run {
             final_mse: 0.9999,
             output_shift: 1e-3,
@@ -575,48 +575,38 @@ mod tests {
             sweep_slope: 1.05,
             ..AGREE
         };
-        let three = "early_alignment_3pts";
-        let cases: [Tighten; 10] = [
-            (three, "ols_fit.final_loss", near, |t| {
-                t.final_loss_rel = 1e-5
-            }),
-            (three, "ols_fit.predictions", near, |t| {
-                t.prediction_dev = 1e-4
-            }),
-            (three, "ols_fit.no_interpolation", near, |t| {
+        let holds_then_fails = |mut s: Setup, id: &str, tighten: Tighten| {
+            assert_eq!(verdict(&verdicts(&s, near), id), Holds, "{id}");
+            tighten(&mut s.spec.tolerances);
+            assert_eq!(verdict(&verdicts(&s, near), id), Fails, "{id}");
+        };
+        let three_point_cases: [(&str, Tighten); 9] = [
+            ("ols_fit.final_loss", |t| t.final_loss_rel = 1e-5),
+            ("ols_fit.predictions", |t| t.prediction_dev = 1e-4),
+            ("ols_fit.no_interpolation", |t| {
                 t.spurious_mse_ratio = 0.999_99
             }),
-            (three, "alignment.median_cosine", near, |t| {
-                t.median_cosine = 0.999_99
-            }),
-            (three, "alignment.negative_neurons_stay_small", near, |t| {
+            ("alignment.median_cosine", |t| t.median_cosine = 0.999_99),
+            ("alignment.negative_neurons_stay_small", |t| {
                 t.negative_share = 1e-4
             }),
-            (three, "plateau.half_time_near_tau_one", near, |t| {
-                t.half_time_rel = 0.05
-            }),
-            (three, "lambda_sweep.small_init_spurious", near, |t| {
+            ("plateau.half_time_near_tau_one", |t| t.half_time_rel = 0.05),
+            ("lambda_sweep.small_init_spurious", |t| {
                 t.spurious_mse_ratio = 1.000_01
             }),
-            (three, "lambda_sweep.large_init_interpolates", near, |t| {
+            ("lambda_sweep.large_init_interpolates", |t| {
                 t.interpolating_mse_ratio = 1e-4
             }),
-            (three, "lambda_sweep.escape_slope", near, |t| {
-                t.escape_slope_rel = 0.01
-            }),
-            (
-                "early_alignment_stewart",
-                "sparse_fit.no_interpolation",
-                near,
-                |t| t.sparse_mse_ratio = 0.999_99,
-            ),
+            ("lambda_sweep.escape_slope", |t| t.escape_slope_rel = 0.01),
         ];
-        for (name, id, run, set) in cases {
-            let mut s = setup(name, if name == three { 3 } else { 5 });
-            assert_eq!(verdict(&verdicts(&s, run), id), Holds, "{id}");
-            set(&mut s.spec.tolerances);
-            assert_eq!(verdict(&verdicts(&s, run), id), Fails, "{id}");
+        for (id, tighten) in three_point_cases {
+            holds_then_fails(three_points(), id, tighten);
         }
+        holds_then_fails(
+            setup("early_alignment_stewart", 5),
+            "sparse_fit.no_interpolation",
+            |t| t.sparse_mse_ratio = 0.999_99,
+        );
     }
 
     /// Each claim, violated in turn, fails.

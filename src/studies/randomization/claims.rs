@@ -249,8 +249,8 @@ fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usiz
         .with_note(format!("{} points, p in {:?}", ps.len(), curve.iter().map(|c| c.r.corruption().unwrap()).collect::<Vec<_>>())),
     ));
     // Each step: mean test error at p_{i+1} above the mean at p_i by more
-    // than `rise_standard_errors` standard errors of the difference (seed sd, or the test-set
-    // binomial sd for 1 run).
+    // than `rise_standard_errors` standard errors of the difference (seed
+    // sd, or the test-set binomial sd for 1 run).
     let stats: Vec<(f64, f64)> = curve
         .iter()
         .map(|c| {

@@ -176,7 +176,7 @@ fn mechanism_claims(p: &PanelRuns) -> Vec<Claim> {
     let th = &spec.theory;
     let id = |s: &str| p.id(s);
     let mut claims = Vec::new();
-    let deficit = th.finite_width_deficit / (spec.model.m as f64).sqrt();
+    let deficit = th.finite_width_allowance(spec.model.m);
     let k = th.finite_width_deficit;
     let corr: Vec<f64> = recs
         .iter()
@@ -281,8 +281,8 @@ pub(super) struct MeasuredReference {
     pub source: String,
     pub ours: Measured,
     /// Figure read-off error plus `theory.standard_errors` standard errors of
-    /// a difference of two medians of `runs` runs, the per-run spread estimated from our own
-    /// 20-80% band (sd ~ band / 1.683).
+    /// a difference of two medians of `runs` runs, the per-run spread
+    /// estimated from our own 20-80% band (sd ~ band / 1.683).
     pub tolerance: f64,
     pub readoff: f64,
 }

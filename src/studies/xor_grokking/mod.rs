@@ -180,6 +180,13 @@ fn default_sign_only_until() -> usize {
     60
 }
 
+impl TheorySpec {
+    /// The finite-width allowance k/sqrt(m), k = `finite_width_deficit`.
+    pub fn finite_width_allowance(&self, m: usize) -> f64 {
+        self.finite_width_deficit / (m as f64).sqrt()
+    }
+}
+
 impl Default for TheorySpec {
     fn default() -> Self {
         TheorySpec {

@@ -135,7 +135,7 @@ pub(super) fn sign_only_law_claims(
         .collect();
     let th = &spec.theory;
     let (k, z) = (th.finite_width_deficit, th.standard_errors);
-    let eps = k / (spec.model.m as f64).sqrt();
+    let eps = th.finite_width_allowance(spec.model.m);
     let max_se = window.iter().map(|(_, (_, se))| *se).fold(0.0, f64::max);
     let setting = format!(
         "alpha/omega = {:e}; kappa = {:.4}, delta = {:.4}, sigma = {:.4}",
@@ -218,10 +218,11 @@ fn paper_points(spec: &XorSpec, panel: &PanelSpec) -> Vec<(f64, f64, usize)> {
 
 /// The single time-scale factor s that maps the paper's medians onto this
 /// panel's medians (paper at t ~ ours at s t), with a bootstrap interval
-/// (`theory.bootstrap_coverage`, `theory.bootstrap_resamples`); the claim holds when the interval contains 1. Each resample
-/// redraws our runs, and perturbs the paper's medians by the sampling error
-/// of a median of as many runs (from a second resample, at s t_k), since
-/// the paper's medians are themselves over 100 runs.
+/// (`theory.bootstrap_coverage`, `theory.bootstrap_resamples`); the claim
+/// holds when the interval contains 1. Each resample redraws our runs, and
+/// perturbs the paper's medians by the sampling error of a median of as many
+/// runs (from a second resample, at s t_k), since the paper's medians are
+/// themselves over 100 runs.
 pub(super) fn paper_time_scale_claim(
     spec: &XorSpec,
     panel: &PanelSpec,
