@@ -175,6 +175,72 @@ fn spec_train_device_auto_falls_back_to_the_cpu_and_records_it() {
     );
 }
 
+/// On a GPU, `train.device = "cuda"` trains the quick randomization spec
+/// end to end: summary.json records `details.device = "cuda"` and the GPU's
+/// name, metrics.csv has the CPU run's first rows (the measurements before
+/// any step, from the same initialisation) to f32 rounding, and the largest
+/// difference over the rows both runs wrote is printed.
+#[test]
+fn spec_train_device_cuda_on_a_gpu_trains_and_records_it() {
+    let name = "spec_train_device_cuda_on_a_gpu_trains_and_records_it";
+    if !gpu_usable() {
+        crate::common::skip(name, "no GPU (the no-GPU tests above run instead)");
+        return;
+    }
+    let (cuda, cpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (dir, device) in [(&cuda, Some("cuda")), (&cpu, None)] {
+        let o = run_randomization_on(dir.path(), device);
+        assert!(
+            o.status.success(),
+            "{device:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let out = |d: &tempfile::TempDir, f: &str| d.path().join("out").join(f);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out(&cuda, "summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["details"]["device"], serde_json::json!("cuda"));
+    assert!(
+        summary["details"]["gpu"].is_string(),
+        "{}",
+        summary["details"]
+    );
+    // run,step,split,metric -> value
+    let rows = |d: &tempfile::TempDir| -> std::collections::BTreeMap<String, f64> {
+        std::fs::read_to_string(out(d, "metrics.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (key, value) = l.rsplit_once(',').unwrap();
+                (key.to_string(), value.parse().unwrap())
+            })
+            .collect()
+    };
+    let (on_gpu, on_cpu) = (rows(&cuda), rows(&cpu));
+    let mut largest = (0.0f64, String::new());
+    let mut before_training = 0;
+    for (key, want) in &on_cpu {
+        let Some(got) = on_gpu.get(key) else { continue };
+        let diff = (got - want).abs();
+        if key.split(',').nth(1) == Some("0") {
+            before_training += 1;
+            assert!(diff <= 1e-5 * want.abs().max(1.0), "{key}: {got} vs {want}");
+        }
+        if diff > largest.0 {
+            largest = (diff, key.clone());
+        }
+    }
+    assert!(before_training > 0, "no step-0 rows compared");
+    println!(
+        "{} of {} CPU rows also on the GPU; step-0 rows {before_training}; largest difference {:.3e} at {}",
+        on_cpu.keys().filter(|k| on_gpu.contains_key(*k)).count(),
+        on_cpu.len(),
+        largest.0,
+        largest.1
+    );
+}
+
 #[cfg(feature = "cuda")]
 mod on_device {
     use std::sync::Arc;

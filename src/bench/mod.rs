@@ -232,8 +232,9 @@ impl WideBench {
 }
 
 impl CnnBench {
-    /// The same run for benches/peers/cnn_train.py.
-    pub fn peer_args(&self) -> Vec<String> {
+    /// The same run for benches/peers/cnn_train.py, on the device ours ran
+    /// on (`ran_on`: the `device=` of our line, `cpu` or `cuda`).
+    pub fn peer_args(&self, ran_on: &str) -> Vec<String> {
         let (k, h1, h2) = self.arch;
         let mut args = flags(&[
             ("--batch", self.batch),
@@ -242,6 +243,7 @@ impl CnnBench {
             ("--threads", self.threads),
         ]);
         args.extend(["--arch".to_string(), format!("{k},{h1},{h2}")]);
+        args.extend(["--device".to_string(), ran_on.to_string()]);
         if let Some(dir) = &self.data {
             args.extend(["--data".to_string(), dir.display().to_string()]);
         }
@@ -425,9 +427,10 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
             4,
         ),
         #[cfg(feature = "cuda")]
-        ChosenDevice::Cuda(_) => format!(
-            "gflops={:.2}",
-            trained * model.training_flops_per_example() / secs / 1e9
+        ChosenDevice::Cuda(gpu) => format!(
+            "gflops={:.2} gpu={}",
+            trained * model.training_flops_per_example() / secs / 1e9,
+            gpu.name().replace(' ', "_")
         ),
     };
     Ok(format!(

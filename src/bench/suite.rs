@@ -93,7 +93,11 @@ impl Bench {
         match self {
             Bench::TwoLayer(b) => peer("two_layer_step.py", &b.peer_args(), "s_per_step"),
             Bench::Wide(b) => peer("wide_step.py", &b.peer_args(), "s_per_step"),
-            Bench::Cnn(b) => peer("cnn_train.py", &b.peer_args(), "images_per_s"),
+            Bench::Cnn(b) => peer(
+                "cnn_train.py",
+                &b.peer_args(b.device.name()),
+                "images_per_s",
+            ),
         }
     }
 

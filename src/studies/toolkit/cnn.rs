@@ -184,10 +184,17 @@ pub fn open_device(spec: &LoadedSpec, asked: Device) -> Result<Device> {
 
 /// Record in summary.json's `details` which device ran (`details.device`),
 /// when the spec asked for other than the default `cpu`: a CPU run's
-/// summary stays byte for byte what it was before the key existed.
+/// summary stays byte for byte what it was before the key existed. On a
+/// GPU, `details.gpu` names it as the driver does.
 pub fn record_device(details: &mut serde_json::Value, asked: Device, ran: Device) {
     if !asked.is_cpu() {
         details["device"] = serde_json::json!(ran.name());
+    }
+    #[cfg(feature = "cuda")]
+    if ran == Device::Cuda {
+        if let Ok(name) = crate::gpu::device_name() {
+            details["gpu"] = serde_json::json!(name);
+        }
     }
 }
 
