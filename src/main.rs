@@ -147,6 +147,16 @@ enum DeviceArg {
     Auto,
 }
 
+impl From<DeviceArg> for Device {
+    fn from(d: DeviceArg) -> Device {
+        match d {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => Device::Cuda,
+            DeviceArg::Auto => Device::Auto,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Dtype {
     F64,
@@ -208,6 +218,10 @@ enum BenchEngine {
         /// Also write the table to this file (atomically), e.g. benches/results/perf.md.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// cpu: the README's CPU table; cuda: the CNN rows on the GPU, against
+        /// PyTorch on the same GPU (a --features cuda build).
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
     },
     /// Mini-batch SGD of the course CNN (k, h1, h2) on CIFAR images; prints images_per_s.
     Cnn {
@@ -522,6 +536,7 @@ fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Err
             data,
             quick,
             out,
+            device,
         } => {
             if reps == 0 {
                 return Err(Error::bad("bench all --reps: need at least 1"));
@@ -532,6 +547,11 @@ fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Err
                 peer,
                 data,
                 quick,
+                // auto: the GPU table when a GPU opens, else the CPU's.
+                device: match Device::from(device) {
+                    Device::Auto => Device::Auto.choose().map_or(Device::Cpu, |d| d.device()),
+                    asked => asked,
+                },
             };
             let table = bench::suite::run(&opts, |line| eprintln!("{line}"))?;
             print!("{table}");
@@ -588,11 +608,7 @@ fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Err
                 data,
                 threads,
                 epochs,
-                device: match device {
-                    DeviceArg::Cpu => Device::Cpu,
-                    DeviceArg::Cuda => Device::Cuda,
-                    DeviceArg::Auto => Device::Auto,
-                },
+                device: device.into(),
             };
             check_bench_memory("cnn", &b.peak_memory(), max_memory)?;
             let line = bench::cnn(&b)?;

@@ -83,6 +83,27 @@ fn bench_cnn_device_auto_says_which_device_it_used() {
     assert!(out.contains(expected), "{out}");
 }
 
+/// `bench all --device cuda` is the GPU table: its CNN rows on the GPU, the
+/// GPU named in the header; without a GPU, one line and exit 2.
+#[test]
+fn bench_all_device_cuda_is_the_gpu_table() {
+    let o = overfit(&["bench", "all", "--device", "cuda", "--quick", "--reps", "1"]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    if gpu_usable() {
+        assert!(o.status.success(), "{err}");
+        assert!(out.starts_with("GPU: "), "{out}");
+        assert_eq!(out.matches("training on the GPU").count(), 3, "{out}");
+        assert!(out.contains("--device cuda"), "{out}");
+    } else {
+        assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(why_no_cuda()), "{err}");
+    }
+}
+
 /// `experiments/randomization.toml` with `device = DEVICE` in its `[train]`
 /// table, run with --quick and one seed into DIR/out; returns the output.
 fn run_randomization_on(dir: &std::path::Path, device: Option<&str>) -> std::process::Output {
@@ -527,12 +548,32 @@ mod on_device {
         if gpu("fit_on_the_gpu_matches_fit_on_the_cpu").is_none() {
             return;
         }
+        fit_matches_the_cpu(11);
+    }
+
+    /// Two runs at once on two threads, each on its own stream (as the runs
+    /// of a sweep with `--threads` > 1): each still matches its CPU run.
+    #[test]
+    fn concurrent_fits_on_their_own_streams_match_the_cpu() {
+        if gpu("concurrent_fits_on_their_own_streams_match_the_cpu").is_none() {
+            return;
+        }
+        std::thread::scope(|s| {
+            for seed in [21, 22, 23] {
+                s.spawn(move || fit_matches_the_cpu(seed));
+            }
+        });
+    }
+
+    /// `fit` on the GPU and on the CPU from the initialisation and shuffle
+    /// stream of `seed`: the same measurements and parameters to f32 rounding.
+    fn fit_matches_the_cpu(seed: u64) {
         let arch = Arch::CourseCnn {
             k: 4,
             h1: 12,
             h2: 8,
         };
-        let mut rng = rng(11);
+        let mut rng = rng(seed);
         let (n, n_test) = (30, 20);
         let pixels: Vec<f32> = (0..(n + n_test) * 3 * 32 * 32)
             .map(|_| rng.random_range(-1.0..1.0))

@@ -25,6 +25,9 @@ pub struct SuiteOptions {
     pub data: Option<PathBuf>,
     /// Small sizes, for tests: seconds instead of minutes; not for the README.
     pub quick: bool,
+    /// `cpu`: the README's CPU table. `cuda`: the CNN rows on the GPU, each
+    /// peer run by PyTorch (cuDNN) on the same GPU.
+    pub device: Device,
 }
 
 /// A speed-up target from the performance issue, judged on every repetition.
@@ -133,21 +136,66 @@ impl Bench {
                 b.m, b.n, b.d, b.steps
             ),
             Bench::Cnn(b) => format!(
-                "bench cnn --arch {},{},{} --batch {} --images {} --epochs {}{}",
+                "bench cnn --arch {},{},{} --batch {} --images {} --epochs {}{}{}",
                 b.arch.0,
                 b.arch.1,
                 b.arch.2,
                 b.batch,
                 b.images,
                 b.epochs,
-                if b.data.is_some() { " --data DIR" } else { "" }
+                if b.data.is_some() { " --data DIR" } else { "" },
+                if b.device.is_cpu() {
+                    ""
+                } else {
+                    " --device cuda"
+                }
             ),
         }
     }
 }
 
-/// The README's benchmarks at `opts`' sizes.
+/// The GPU table's benchmarks at `opts`' sizes: the course CNNs' training on
+/// the GPU at the sweeps' batch 4 and at batch 128, where issue 7 asks for
+/// twice PyTorch's (cuDNN's) rate on the same GPU, for the widest and the
+/// narrowest course CNN.
+fn gpu_rows(opts: &SuiteOptions) -> Vec<Row> {
+    let cnn = |arch, batch, images| CnnBench {
+        arch,
+        batch,
+        images: if opts.quick { 256 } else { images },
+        data: opts.data.clone(),
+        // The host threads of the header; the GPU step uses one.
+        threads: opts.threads,
+        epochs: 1,
+        device: Device::Cuda,
+    };
+    let pixels = if opts.data.is_some() {
+        "CIFAR images"
+    } else {
+        "random pixels"
+    };
+    [
+        ((16, 150, 80), 4, 8192, vec![]),
+        ((16, 150, 80), 128, 40960, vec![Target::Speedup(2.0)]),
+        ((5, 15, 10), 128, 40960, vec![Target::Speedup(2.0)]),
+    ]
+    .into_iter()
+    .map(|(arch, batch, images, targets)| Row {
+        label: format!(
+            "CNN ({},{},{}) training on the GPU, batch {batch}, images/s, {pixels}",
+            arch.0, arch.1, arch.2
+        ),
+        bench: Bench::Cnn(cnn(arch, batch, images)),
+        targets,
+    })
+    .collect()
+}
+
+/// The README's benchmarks at `opts`' sizes (`gpu_rows` on a GPU).
 fn rows(opts: &SuiteOptions) -> Vec<Row> {
+    if opts.device != Device::Cpu {
+        return gpu_rows(opts);
+    }
     let q = opts.quick;
     let threads = opts.threads;
     // The dual row times 1000 steps (about 1.2 s on a Zen 4): over 300 steps
@@ -275,6 +323,13 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         .unwrap_or_default();
     let field = |key: &str| header_field(&first, key);
     let mut out = String::new();
+    if opts.device != Device::Cpu {
+        out.push_str(&format!(
+            "GPU: {} (device={}); host below.\n",
+            field("gpu"),
+            field("device")
+        ));
+    }
     out.push_str(&format!(
         "Machine: {} ({:?}, kernels {}), {} core {} ({}), {} threads of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
         field("cpu"),
@@ -294,7 +349,11 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
     out.push_str(&format!(
         "Peer: {}. Each cell lists the {} repetitions in order; ratios pair each repetition with the peer's.\n",
         if opts.peer {
-            format!("PyTorch {} (CPU), the same problem and threads, run right after each repetition", peer_versions.join(", "))
+            format!(
+                "PyTorch {} ({}), the same problem and threads, run right after each repetition",
+                peer_versions.join(", "),
+                if opts.device == Device::Cpu { "CPU" } else { "CUDA, cuDNN with PyTorch's default settings, on the same GPU" }
+            )
         } else {
             "not run (`--peer` times it)".to_string()
         },
@@ -310,12 +369,10 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         let ours_v: Vec<f64> = lines.iter().map(|l| value_of(l, key)).collect();
         let rates: Vec<String> = lines
             .iter()
-            .map(|l| {
-                format!(
-                    "{:.1} ({:.2})",
-                    value_of(l, "gflops"),
-                    value_of(l, "peak_fraction")
-                )
+            .map(|l| match value_of(l, "peak_fraction") {
+                f if f.is_finite() => format!("{:.1} ({f:.2})", value_of(l, "gflops")),
+                // A GPU line states no peak.
+                _ => format!("{:.1}", value_of(l, "gflops")),
             })
             .collect();
         let ratios: Vec<f64> = ours_v
@@ -364,20 +421,25 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
             }
         }
     }
-    out.push_str(&format!(
-        "\nPeak = threads x FMA units x lanes x 2 flops x clock (`blas::Peak`: the clock is /proc/cpuinfo's \"cpu MHz\"): {}.\n",
-        peaks.join("; ")
-    ));
+    if peaks.is_empty() {
+        out.push_str("\nNo peak is stated for the GPU: its rows give GFLOP/s only.\n");
+    } else {
+        out.push_str(&format!(
+            "\nPeak = threads x FMA units x lanes x 2 flops x clock (`blas::Peak`: the clock is /proc/cpuinfo's \"cpu MHz\"): {}.\n",
+            peaks.join("; ")
+        ));
+    }
     Ok(out)
 }
 
 /// A machine field of a bench line (`blas::machine_fields`) for `bench
-/// all`'s header: the CPU model's spaces were written as '_', so they come
-/// back there only; other fields print as written (a core choice such as
-/// `user:OPENBLAS_CORETYPE=Zen` keeps its '_'). "unknown" when absent.
+/// all`'s header: the CPU's and the GPU's names had their spaces written
+/// as '_', so they come back there only; other fields print as written (a
+/// core choice such as `user:OPENBLAS_CORETYPE=Zen` keeps its '_').
+/// "unknown" when absent.
 fn header_field(line: &str, key: &str) -> String {
     let value = field_of(line, key).unwrap_or("unknown");
-    if key == "cpu" {
+    if key == "cpu" || key == "gpu" {
         value.replace('_', " ")
     } else {
         value.to_string()

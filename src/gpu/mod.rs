@@ -37,7 +37,7 @@ use cudarc::driver::{CudaContext, CudaStream};
 
 use crate::error::{Error, Result};
 
-/// One GPU ready for the CNN kernels: device 0, its default stream, a
+/// One GPU ready for the CNN kernels: device 0, a stream of its own, a
 /// cuBLAS handle on that stream and the NVRTC-compiled kernels.
 pub struct Gpu {
     stream: Arc<CudaStream>,
@@ -63,14 +63,33 @@ impl Gpu {
             ]
         };
         if let Some((name, _)) = libraries.iter().find(|(_, present)| !present) {
+            // cudarc 0.19 built for CUDA 12 tries `lib*.so` and `.so.12`
+            // and older, not `.so.13`, the name CUDA 13's runtime
+            // packages install (its development files add the plain `.so`).
+            let hint = if name.starts_with("libcuda") {
+                String::new()
+            } else {
+                format!(
+                    " (tried {name}.so, {name}.so.12 and older; for CUDA 13, link {name}.so to {name}.so.13 in a folder on LD_LIBRARY_PATH)"
+                )
+            };
             return Err(Error::bad(format!(
-                "no CUDA driver/GPU found: {name} cannot be loaded"
+                "no CUDA driver/GPU found: {name} cannot be loaded{hint}"
             )));
         }
         let ctx = CudaContext::new(0)
             .map_err(|e| Error::bad(format!("no CUDA driver/GPU found: device 0 ({e})")))?;
         let name = ctx.name().map_err(cuda_error("device name"))?;
-        let stream = ctx.default_stream();
+        // Each Gpu gets its own (non-blocking) stream, so that the runs of
+        // a sweep on several workers (`--threads`) overlap on the device; on
+        // the null stream they ran one kernel at a time. Every buffer, copy
+        // and cuBLAS call of this Gpu is on that one stream, so cudarc's
+        // cross-stream event tracking, which it turns on with a second
+        // stream, would only add an event per buffer use.
+        // SAFETY: called before this context object allocates anything, and
+        // no buffer of it is ever used on another stream.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.new_stream().map_err(cuda_error("new stream"))?;
         let blas = CudaBlas::new(stream.clone()).map_err(cuda_error("cuBLAS handle"))?;
         let kernels = ops::Kernels::compile(&ctx)?;
         Ok(Gpu {
