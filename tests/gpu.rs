@@ -271,8 +271,8 @@ mod on_device {
     use overfit::gpu::{self, Gpu, GpuModel};
     use overfit::nets::cnn::layers::Shape;
     use overfit::nets::cnn::{
-        evaluate_on, fit, train_epoch, Arch, Backend, Cpu, Device, FitConfig, FitData, Images,
-        LayerSpec, Model, Sgd, SgdConfig,
+        evaluate_on, fit, train_epoch, Arch, Backend, Cpu, Device, FitConfig, FitData, FitOutcome,
+        Images, LayerSpec, Model, Sgd, SgdConfig,
     };
 
     /// The GPU, or None after printing why the calling test skips.
@@ -548,26 +548,42 @@ mod on_device {
         if gpu("fit_on_the_gpu_matches_fit_on_the_cpu").is_none() {
             return;
         }
-        fit_matches_the_cpu(11);
+        assert_fits_match(&fit_on(11, Device::Cuda), &fit_on(11, Device::Cpu));
     }
 
-    /// Two runs at once on two threads, each on its own stream (as the runs
-    /// of a sweep with `--threads` > 1): each still matches its CPU run.
+    /// Three GPU runs at once on three threads, each on its own stream (as
+    /// the runs of a sweep with `--threads` > 1), released together by a
+    /// barrier after the CPU runs they are compared with: each still matches
+    /// its CPU run. Correctness under concurrent use, not speed.
     #[test]
     fn concurrent_fits_on_their_own_streams_match_the_cpu() {
         if gpu("concurrent_fits_on_their_own_streams_match_the_cpu").is_none() {
             return;
         }
-        std::thread::scope(|s| {
-            for seed in [21, 22, 23] {
-                s.spawn(move || fit_matches_the_cpu(seed));
-            }
+        let seeds = [21, 22, 23];
+        let want: Vec<_> = seeds.iter().map(|&s| fit_on(s, Device::Cpu)).collect();
+        let start = std::sync::Barrier::new(seeds.len());
+        let got: Vec<_> = std::thread::scope(|scope| {
+            let runs: Vec<_> = seeds
+                .iter()
+                .map(|&seed| {
+                    let start = &start;
+                    scope.spawn(move || {
+                        start.wait();
+                        fit_on(seed, Device::Cuda)
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
         });
+        for (g, w) in got.iter().zip(&want) {
+            assert_fits_match(g, w);
+        }
     }
 
-    /// `fit` on the GPU and on the CPU from the initialisation and shuffle
-    /// stream of `seed`: the same measurements and parameters to f32 rounding.
-    fn fit_matches_the_cpu(seed: u64) {
+    /// `fit` on `device` from the data, initialisation and shuffle stream of
+    /// `seed`: its outcome and final parameters.
+    fn fit_on(seed: u64, device: Device) -> (FitOutcome, Vec<f32>) {
         let arch = Arch::CourseCnn {
             k: 4,
             h1: 12,
@@ -591,33 +607,34 @@ mod on_device {
                 labels: &labels[n..],
             },
         };
-        let mut init = Model::for_arch(&arch, 4).unwrap();
-        init.init_pytorch(&mut rng);
-        let run = |device| {
-            let cfg = FitConfig {
-                epochs: 2,
-                batch: 8,
-                eval_batch: 16,
-                eval_every: 1,
-                sgd: SGD,
-                stop_at_zero_train_error: false,
-                device,
-            };
-            let mut model = init.clone();
-            let out = fit(
-                &mut model,
-                &data,
-                &cfg,
-                rng.clone(),
-                None,
-                "gpu-test",
-                |_, _| Ok(()),
-            )
-            .unwrap();
-            (out, model.params)
+        let mut model = Model::for_arch(&arch, 4).unwrap();
+        model.init_pytorch(&mut rng);
+        let cfg = FitConfig {
+            epochs: 2,
+            batch: 8,
+            eval_batch: 16,
+            eval_every: 1,
+            sgd: SGD,
+            stop_at_zero_train_error: false,
+            device,
         };
-        let (want, want_params) = run(Device::Cpu);
-        let (got, got_params) = run(Device::Cuda);
+        let out = fit(
+            &mut model,
+            &data,
+            &cfg,
+            rng,
+            None,
+            "gpu-test",
+            |_, _| Ok(()),
+        )
+        .unwrap();
+        (out, model.params)
+    }
+
+    /// The same measurements (epochs, steps, losses to 1e-4) and parameters
+    /// (to 1e-4) from two runs.
+    fn assert_fits_match(got: &(FitOutcome, Vec<f32>), want: &(FitOutcome, Vec<f32>)) {
+        let ((got, got_params), (want, want_params)) = (got, want);
         assert_eq!(got.evals.len(), want.evals.len());
         for (g, w) in got.evals.iter().zip(&want.evals) {
             assert_eq!((g.epoch, g.step), (w.epoch, w.step));
@@ -632,7 +649,7 @@ mod on_device {
                 );
             }
         }
-        assert_close("params after fit", &got_params, &want_params, 1e-4);
+        assert_close("params after fit", got_params, want_params, 1e-4);
     }
 
     #[test]

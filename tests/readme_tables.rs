@@ -128,6 +128,11 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
         !times.is_empty() && !perf.is_empty() && specs.len() == 1,
         "at least one times block and one perf block, and one specs block"
     );
+    assert!(
+        perf.iter()
+            .any(|(file, _, _)| file == "benches/results/perf.md"),
+        "the README shows the main performance table, benches/results/perf.md"
+    );
     let all: Vec<(&str, &Block)> = claims
         .iter()
         .map(|b| ("claims", b))

@@ -24,8 +24,8 @@ only add overhead). One warm-up pass over 10 mini-batches is excluded;
 then --epochs passes over the --images images are timed with
 time.perf_counter. With --device cuda the net, the images and each epoch's
 permutation live on the GPU (cuDNN convolutions, PyTorch's default
-settings: no cudnn.benchmark), and the clock stops after
-torch.cuda.synchronize(), so queued kernels are counted.
+settings: no cudnn.benchmark, TF32 allowed in convolutions), and the clock
+stops after torch.cuda.synchronize(), so queued kernels are counted.
 
 How to run
 ----------

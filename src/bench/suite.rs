@@ -91,16 +91,16 @@ impl Bench {
         }
     }
 
-    /// The peer's line and its timing (seconds a step, or images a second).
-    fn run_peer(&self) -> Result<(String, f64)> {
+    /// The peer's line and its timing (seconds a step, or images a second),
+    /// on the device our line `ours` says it ran on.
+    fn run_peer(&self, ours: &str) -> Result<(String, f64)> {
         match self {
             Bench::TwoLayer(b) => peer("two_layer_step.py", &b.peer_args(), "s_per_step"),
             Bench::Wide(b) => peer("wide_step.py", &b.peer_args(), "s_per_step"),
-            Bench::Cnn(b) => peer(
-                "cnn_train.py",
-                &b.peer_args(b.device.name()),
-                "images_per_s",
-            ),
+            Bench::Cnn(b) => {
+                let ran_on = field_of(ours, "device").unwrap_or("cpu");
+                peer("cnn_train.py", &b.peer_args(ran_on), "images_per_s")
+            }
         }
     }
 
@@ -301,17 +301,17 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         for _ in 0..opts.reps.max(1) {
             let line = row.bench.run()?;
             progress(&line);
-            lines.push(line);
             if opts.peer {
-                let (line, t) = row.bench.run_peer()?;
-                progress(&line);
-                if let Some(v) = field_of(&line, "version") {
+                let (peer_line, t) = row.bench.run_peer(&line)?;
+                progress(&peer_line);
+                if let Some(v) = field_of(&peer_line, "version") {
                     if !peer_versions.iter().any(|p: &String| p == v) {
                         peer_versions.push(v.to_string());
                     }
                 }
                 peers.push(t);
             }
+            lines.push(line);
         }
         ours.push(lines);
         theirs.push(peers);
@@ -338,7 +338,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         field("blas"),
         field("blas_core"),
         field("blas_core_choice"),
-        opts.threads,
+        field("threads"),
         std::thread::available_parallelism().map_or(1, |c| c.get()),
         load_before,
         load_average(),
