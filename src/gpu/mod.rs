@@ -81,11 +81,12 @@ impl Gpu {
             .map_err(|e| Error::bad(format!("no CUDA driver/GPU found: device 0 ({e})")))?;
         let name = ctx.name().map_err(cuda_error("device name"))?;
         // Each Gpu gets its own (non-blocking) stream, so that the runs of
-        // a sweep on several workers (`--threads`) overlap on the device; on
-        // the null stream they ran one kernel at a time. Every buffer, copy
-        // and cuBLAS call of this Gpu is on that one stream, so cudarc's
-        // cross-stream event tracking, which it turns on with a second
-        // stream, would only add an event per buffer use.
+        // a sweep on several workers (`--threads`) can overlap on the
+        // device; work on the null stream runs in one queue for the whole
+        // process. Every buffer, copy and cuBLAS call of this Gpu is on that
+        // one stream, so cudarc's cross-stream event tracking, which it
+        // turns on once a context object creates a stream, would only add
+        // events to every buffer use.
         // SAFETY: called before this context object allocates anything, and
         // no buffer of it is ever used on another stream.
         unsafe { ctx.disable_event_tracking() };
