@@ -118,20 +118,6 @@ impl Gpu {
     }
 }
 
-/// Device 0's name as the driver reports it, without compiling the kernels
-/// (for summaries of runs that opened their own `Gpu`).
-pub fn device_name() -> Result<String> {
-    // SAFETY: only tries to dlopen libcuda by its usual names.
-    if !unsafe { cudarc::driver::sys::is_culib_present() } {
-        return Err(Error::bad(
-            "no CUDA driver/GPU found: libcuda cannot be loaded",
-        ));
-    }
-    let ctx = CudaContext::new(0)
-        .map_err(|e| Error::bad(format!("no CUDA driver/GPU found: device 0 ({e})")))?;
-    ctx.name().map_err(cuda_error("device name"))
-}
-
 /// The kernels compiled to PTX by NVRTC, without opening a device: checks
 /// the CUDA C on machines that have libnvrtc but no driver or GPU.
 pub fn kernels_ptx() -> Result<String> {

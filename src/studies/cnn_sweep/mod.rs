@@ -49,14 +49,14 @@ pub(crate) use self::spec::{JOB_STREAMS, NOISE_STREAMS};
 use super::toolkit::cell_runs;
 use super::toolkit::cnn::{
     epoch_metrics, load_cifar_pair, open_device, record_device, train_state, training_flops,
-    CifarPair,
+    CifarPair, OpenedDevice,
 };
 use super::toolkit::csv::to_csv;
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
 use crate::error::Result;
 use crate::nets::cnn::{
-    checkpoint, fit, Device, EpochEval, FitConfig, FitData, Images, Model, TrainStateFile,
+    checkpoint, fit, EpochEval, FitConfig, FitData, Images, Model, TrainStateFile,
 };
 use crate::record::Metrics;
 use crate::runner::RunContext;
@@ -244,8 +244,8 @@ struct Run {
     ctx: RunContext,
     dir: PathBuf,
     data: CifarPair,
-    /// The `train.device` the spec asked for (`spec.train.device` holds the one that runs).
-    device_asked: Device,
+    /// The device the spec asked for and the one that runs (also `spec.train.device`).
+    device: OpenedDevice,
     /// Every (noise level, architecture, seed).
     jobs: Vec<(usize, usize, usize)>,
 }
@@ -256,8 +256,8 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
-    let device_asked = spec.train.device;
-    spec.train.device = open_device(loaded, device_asked)?;
+    let device = open_device(loaded, spec.train.device)?;
+    spec.train.device = device.ran;
     let data = load_data(&spec, &dir)?;
     let runs = spec.train.runs;
     let archs = spec.model.archs.len();
@@ -271,7 +271,7 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         ctx: ctx.clone(),
         dir,
         data,
-        device_asked,
+        device,
         jobs,
     }))
 }
@@ -353,7 +353,7 @@ fn findings(run: &Run, records: &[RunRecord]) -> Findings {
         "table": "medians over runs in table.csv; per-run values in runs.csv",
         "threads_note": "one model per job of the sweep, one BLAS thread each when several jobs run at once",
     });
-    record_device(&mut details, run.device_asked, spec.train.device);
+    record_device(&mut details, &run.device);
     Findings {
         metrics,
         claims,

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use self::claims::{claims, epochs_of, Cell};
 use super::toolkit::cnn::{
     cnn_train_spec, epoch_metrics, load_cifar_pair, open_device, record_device, train_state,
-    training_flops, CifarPair,
+    training_flops, CifarPair, OpenedDevice,
 };
 use super::toolkit::{cell_runs, check_unique, fail};
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
@@ -47,7 +47,7 @@ use crate::data::cifar;
 use crate::data::randomize::{self, Randomization, Setting};
 use crate::error::Result;
 use crate::nets::cnn::fit::steps_per_epoch;
-use crate::nets::cnn::{fit, Arch, Device, FitConfig, FitData, Images, Model, TrainStateFile};
+use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, TrainStateFile};
 use crate::record::{quantile, Metrics};
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -420,8 +420,8 @@ struct Run {
     ctx: RunContext,
     dir: PathBuf,
     data: CifarPair,
-    /// The `train.device` the spec asked for (`spec.train.device` holds the one that runs).
-    device_asked: Device,
+    /// The device the spec asked for and the one that runs (also `spec.train.device`).
+    device: OpenedDevice,
     /// Every (model, randomization, seed).
     jobs: Vec<(usize, usize, usize)>,
 }
@@ -432,8 +432,8 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
-    let device_asked = spec.train.device;
-    spec.train.device = open_device(loaded, device_asked)?;
+    let device = open_device(loaded, spec.train.device)?;
+    spec.train.device = device.ran;
     let data = load_cifar_pair(
         &dir,
         &spec.data.classes,
@@ -452,7 +452,7 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         ctx: ctx.clone(),
         dir,
         data,
-        device_asked,
+        device,
         jobs,
     }))
 }
@@ -558,7 +558,7 @@ fn findings(run: &Run, records: &[RunRecord]) -> Findings {
         })).collect::<Vec<_>>(),
         "table": "medians over runs in table.csv (NaN where a run did not fit); per-run values in metrics.csv (split \"final\")",
     });
-    record_device(&mut details, run.device_asked, spec.train.device);
+    record_device(&mut details, &run.device);
     Findings {
         metrics,
         claims,

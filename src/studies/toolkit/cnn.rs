@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::data::cifar::{self, CifarSet, Split};
 use crate::error::{Error, Result};
-use crate::nets::cnn::{Arch, Device, EpochEval, Model, TrainStateFile};
+use crate::nets::cnn::{Arch, ChosenDevice, Device, EpochEval, Model, TrainStateFile};
 use crate::record::Metrics;
 use crate::runner::RunContext;
 use crate::spec::LoadedSpec;
@@ -171,30 +171,47 @@ pub fn check_sgd_keys(
     Ok(())
 }
 
+/// The device a spec's runs train on, as `open_device` found it.
+#[derive(Clone, Debug)]
+pub struct OpenedDevice {
+    /// The `train.device` the spec asked for.
+    pub asked: Device,
+    /// `cpu` or `cuda`: the one that runs (`auto` resolved).
+    pub ran: Device,
+    /// The GPU's name as the driver reports it, when `ran` is `cuda`.
+    pub gpu: Option<String>,
+}
+
 /// The device the runs of a spec asking for `asked` (`train.device`) train
 /// on: `cpu` or `cuda`, `auto` resolved by opening the GPU. `cuda` without
 /// the feature or a GPU is bad input naming `train.device`. Each run opens
 /// the device again (`nets::cnn::fit`).
-pub fn open_device(spec: &LoadedSpec, asked: Device) -> Result<Device> {
-    asked
+pub fn open_device(spec: &LoadedSpec, asked: Device) -> Result<OpenedDevice> {
+    let chosen = asked
         .choose()
-        .map(|d| d.device())
-        .map_err(|m| spec.bad_value("train.device", format!("\"{}\": {m}", asked.name())))
+        .map_err(|m| spec.bad_value("train.device", format!("\"{}\": {m}", asked.name())))?;
+    let gpu = match &chosen {
+        ChosenDevice::Cpu => None,
+        #[cfg(feature = "cuda")]
+        ChosenDevice::Cuda(gpu) => Some(gpu.name().to_string()),
+    };
+    Ok(OpenedDevice {
+        asked,
+        ran: chosen.device(),
+        gpu,
+    })
 }
 
 /// Record in summary.json's `details` which device ran (`details.device`),
 /// when the spec asked for other than the default `cpu`: a CPU run's
 /// summary stays byte for byte what it was before the key existed. On a
 /// GPU, `details.gpu` names it as the driver does.
-pub fn record_device(details: &mut serde_json::Value, asked: Device, ran: Device) {
-    if !asked.is_cpu() {
-        details["device"] = serde_json::json!(ran.name());
+pub fn record_device(details: &mut serde_json::Value, device: &OpenedDevice) {
+    if !device.asked.is_cpu() {
+        details["device"] = serde_json::json!(device.ran.name());
     }
-    #[cfg(feature = "cuda")]
-    if ran == Device::Cuda {
-        if let Ok(name) = crate::gpu::device_name() {
-            details["gpu"] = serde_json::json!(name);
-        }
+    if let Some(name) = &device.gpu {
+        details["gpu"] = serde_json::json!(name);
     }
 }
 
