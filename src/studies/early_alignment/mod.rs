@@ -69,6 +69,11 @@ pub struct EarlySpec {
     pub tolerances: Tolerances,
 }
 
+/// Whether x lies in the open interval (0, 1) (NaN does not).
+fn open_unit(x: f64) -> bool {
+    x > 0.0 && x < 1.0
+}
+
 /// The training inputs (scalar x; the bias coordinate is appended when `model.bias`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -273,7 +278,6 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         super::toolkit::check_logged_steps(spec, "train", sw.steps, t.dense_until, t.ratio)?;
     }
     let p = &s.probes;
-    let open_unit = |x: f64| x > 0.0 && x < 1.0;
     if !open_unit(p.plateau_drop) {
         return bad("probes.plateau_drop", "must lie in (0, 1)");
     }

@@ -55,7 +55,7 @@ impl Tolerances {
             ("sparse_mse_ratio", self.sparse_mse_ratio),
             ("interpolating_mse_ratio", self.interpolating_mse_ratio),
         ] {
-            if !(v > 0.0 && v < 1.0) {
+            if !super::open_unit(v) {
                 return bad(key, "must lie in (0, 1)");
             }
         }
