@@ -134,6 +134,27 @@ fn run_randomization_on(dir: &std::path::Path, device: Option<&str>) -> std::pro
     overfit(&[&args[..], &["--out", out.to_str().unwrap()]].concat())
 }
 
+/// The quick randomization spec run with `device = DEVICE` and with the
+/// default (`cpu`), each into a temporary DIR/out; both must succeed.
+/// Returns (the DEVICE run's DIR, the cpu run's DIR).
+fn run_randomization_on_and_on_the_cpu(device: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let (on_device, on_cpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (dir, device) in [(&on_device, Some(device)), (&on_cpu, None)] {
+        let o = run_randomization_on(dir.path(), device);
+        assert!(
+            o.status.success(),
+            "{device:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    (on_device, on_cpu)
+}
+
+/// FILE in the output folder of a `run_randomization_on` DIR.
+fn output(dir: &tempfile::TempDir, file: &str) -> std::path::PathBuf {
+    dir.path().join("out").join(file)
+}
+
 #[test]
 fn spec_train_device_cuda_without_a_gpu_exits_2_naming_the_key() {
     if gpu_usable() {
@@ -168,17 +189,8 @@ fn spec_train_device_auto_falls_back_to_the_cpu_and_records_it() {
         );
         return;
     }
-    let (auto, cpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for (dir, device) in [(&auto, Some("auto")), (&cpu, None)] {
-        let o = run_randomization_on(dir.path(), device);
-        assert!(
-            o.status.success(),
-            "{device:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let read =
-        |d: &tempfile::TempDir, f: &str| std::fs::read(d.path().join("out").join(f)).unwrap();
+    let (auto, cpu) = run_randomization_on_and_on_the_cpu("auto");
+    let read = |d: &tempfile::TempDir, f: &str| std::fs::read(output(d, f)).unwrap();
     assert_eq!(
         read(&auto, "metrics.csv"),
         read(&cpu, "metrics.csv"),
@@ -208,18 +220,9 @@ fn spec_train_device_cuda_on_a_gpu_trains_and_records_it() {
         crate::common::skip(name, "no GPU (the no-GPU tests above run instead)");
         return;
     }
-    let (cuda, cpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for (dir, device) in [(&cuda, Some("cuda")), (&cpu, None)] {
-        let o = run_randomization_on(dir.path(), device);
-        assert!(
-            o.status.success(),
-            "{device:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let out = |d: &tempfile::TempDir, f: &str| d.path().join("out").join(f);
+    let (cuda, cpu) = run_randomization_on_and_on_the_cpu("cuda");
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out(&cuda, "summary.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(output(&cuda, "summary.json")).unwrap()).unwrap();
     assert_eq!(summary["details"]["device"], serde_json::json!("cuda"));
     assert!(
         summary["details"]["gpu"].is_string(),
@@ -228,7 +231,7 @@ fn spec_train_device_cuda_on_a_gpu_trains_and_records_it() {
     );
     // run,step,split,metric -> value
     let rows = |d: &tempfile::TempDir| -> std::collections::BTreeMap<String, f64> {
-        std::fs::read_to_string(out(d, "metrics.csv"))
+        std::fs::read_to_string(output(d, "metrics.csv"))
             .unwrap()
             .lines()
             .skip(1)
