@@ -63,6 +63,18 @@ fn one_line(s: &str) -> String {
 }
 
 /// Read and parse a spec file.
+/// Whether x is a finite number > 0 (NaN is not): what a spec check means
+/// by "must be positive". One place for every study's validation.
+pub fn positive(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+
+/// Whether x lies in the open interval (0, 1) (NaN does not): a level, a
+/// rate or a slope strictly between the ends.
+pub fn open_unit(x: f64) -> bool {
+    x > 0.0 && x < 1.0
+}
+
 pub fn load(path: &Path, quick: bool) -> Result<LoadedSpec> {
     let text = crate::fsio::read_regular_text(path, "a TOML spec file")?;
     parse(path, &text, quick)

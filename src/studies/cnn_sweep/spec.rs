@@ -10,7 +10,7 @@ use crate::data::label_noise::FlipRule;
 use crate::error::Result;
 use crate::nets::cnn::{checkpoint, Arch, Model};
 use crate::rng::Numbering;
-use crate::spec::LoadedSpec;
+use crate::spec::{positive, LoadedSpec};
 use crate::studies::toolkit::cnn::cnn_train_spec;
 use crate::studies::toolkit::{check_unique, fail};
 
@@ -322,7 +322,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "epochs, batch and eval_every must be >= 1".into(),
         );
     }
-    if !(t.lr > 0.0 && t.lr.is_finite()) {
+    if !positive(f64::from(t.lr)) {
         return fail(spec, "train.lr", format!("{} must be positive", t.lr));
     }
     t.check_sgd(spec)?;
@@ -380,7 +380,7 @@ fn check_claims(spec: &LoadedSpec, s: &CnnSweepSpec) -> Result<()> {
             return fail(spec, "claims.reported_peak", msg);
         }
     }
-    if !(c.peak_k.is_finite() && c.peak_k > 0.0) {
+    if !positive(c.peak_k) {
         let msg = format!("{} must be finite and > 0", c.peak_k);
         return fail(spec, "claims.peak_k", msg);
     }

@@ -41,7 +41,7 @@ use crate::nets::wide::{
 };
 use crate::record::Metrics;
 use crate::runner::RunContext;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::theory::early_alignment::{
     alignment_time, cosine, flow_time_per_step, ols, scan_sphere, Attracts, OlsFit, SphereScan,
 };
@@ -67,11 +67,6 @@ pub struct EarlySpec {
     pub lambda_sweep: Option<LambdaSweep>,
     /// The claims' pre-registered tolerances (where the theory fixes none).
     pub tolerances: Tolerances,
-}
-
-/// Whether x lies in the open interval (0, 1) (NaN does not).
-fn open_unit(x: f64) -> bool {
-    x > 0.0 && x < 1.0
 }
 
 /// The training inputs (scalar x; the bias coordinate is appended when `model.bias`).
@@ -257,13 +252,13 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if s.model.symmetric && s.model.m % 2 == 1 {
         return bad("model.symmetric", "needs an even m");
     }
-    if !(s.model.lambda > 0.0 && s.model.lambda.is_finite()) {
+    if !positive(s.model.lambda) {
         return bad("model.lambda", "must be a positive number");
     }
     if !(0.0..=1.0).contains(&s.model.gamma) {
         return bad("model.gamma", "must lie in [0, 1]");
     }
-    if !(s.train.lr > 0.0 && s.train.lr.is_finite()) {
+    if !positive(s.train.lr) {
         return bad("train.lr", "must be a positive number");
     }
     if s.train.steps == 0 {
@@ -302,7 +297,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         );
     }
     if let Some(sw) = &s.lambda_sweep {
-        if sw.lambdas.len() < 2 || sw.lambdas.iter().any(|l| !(*l > 0.0 && l.is_finite())) {
+        if sw.lambdas.len() < 2 || sw.lambdas.iter().any(|l| !positive(*l)) {
             return bad("lambda_sweep.lambdas", "needs >= 2 positive scales");
         }
         if sw.lambdas.windows(2).any(|w| w[0] >= w[1]) {

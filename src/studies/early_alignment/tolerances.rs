@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 
 /// The tolerances of the claims, written in the spec before the run that
 /// judges them: the theory says "equals the OLS fit" or "aligns", not how
@@ -44,7 +44,7 @@ impl Tolerances {
             ("half_time_rel", self.half_time_rel),
             ("escape_slope_rel", self.escape_slope_rel),
         ] {
-            if !(v > 0.0 && v.is_finite()) {
+            if !positive(v) {
                 return bad(key, "must be a positive number");
             }
         }
@@ -55,7 +55,7 @@ impl Tolerances {
             ("sparse_mse_ratio", self.sparse_mse_ratio),
             ("interpolating_mse_ratio", self.interpolating_mse_ratio),
         ] {
-            if !super::open_unit(v) {
+            if !open_unit(v) {
                 return bad(key, "must lie in (0, 1)");
             }
         }

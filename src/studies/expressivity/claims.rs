@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::record::{extreme, quantile, Claim, Measured, Prediction};
-use crate::spec::LoadedSpec;
+use crate::spec::{positive, LoadedSpec};
 
 /// The claims' tolerances (the spec's `[claims]`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -53,7 +53,7 @@ impl ClaimSpec {
             ("claims.n_exponent_tolerance", self.n_exponent_tolerance),
             ("claims.d_exponent_tolerance", self.d_exponent_tolerance),
         ] {
-            if !(v > 0.0 && v.is_finite()) {
+            if !positive(v) {
                 return bad(k, "must be a positive number");
             }
         }

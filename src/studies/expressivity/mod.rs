@@ -58,7 +58,7 @@ use crate::nets::two_layer::{
 };
 use crate::record::{quantile, Metrics};
 use crate::runner::RunContext;
-use crate::spec::LoadedSpec;
+use crate::spec::{positive, LoadedSpec};
 
 const SRC: &str = "Zhang, Bengio, Hardt, Recht, Vinyals, ICLR 2017";
 
@@ -233,7 +233,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if gd.d == 0 || gd.d > 10_000 {
             return bad("gd.d", format!("{} is outside 1..=10000", gd.d));
         }
-        if !(gd.lr > 0.0 && gd.lr.is_finite()) {
+        if !positive(gd.lr) {
             return bad("gd.lr", "must be a positive number".into());
         }
         if !(gd.init_scale >= 0.0 && gd.init_scale.is_finite()) {

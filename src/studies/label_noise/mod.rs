@@ -41,7 +41,7 @@ use crate::nets::linear::{
 use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::RunContext;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::theory::label_noise::{noisy_label_error, normal_cdf, RegimeRule};
 
 pub use figures::plot;
@@ -220,7 +220,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         return bad("data.p_over_n", "needs increasing ratios".into());
     }
     for &r in &d.p_over_n {
-        if !(r.is_finite() && r > 0.0) {
+        if !positive(r) {
             return bad("data.p_over_n", format!("{r} is not a positive number"));
         }
         for &n in &d.n {
@@ -281,7 +281,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
     }
     let level = c.svp_calibration_p_value;
-    if !(level > 0.0 && level < 1.0) {
+    if !open_unit(level) {
         return bad(
             "claims.svp_calibration_p_value",
             format!("{level} must lie in (0, 1)"),

@@ -47,7 +47,7 @@ use crate::nets::two_layer::{
 use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::RunContext;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::theory::label_noise::harmful_gamma;
 
 pub use figures::plot;
@@ -171,11 +171,6 @@ impl Default for ClaimSpec {
     }
 }
 
-/// A finite number > 0 (false for NaN).
-fn positive(x: f64) -> bool {
-    x.is_finite() && x > 0.0
-}
-
 fn d_of(ratio: f64, n: usize) -> usize {
     ((ratio * n as f64).round() as usize).max(2)
 }
@@ -189,10 +184,10 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "must be even and >= 2 (alternating second layer)".into(),
         );
     }
-    if !(s.model.leaky_slope > 0.0 && s.model.leaky_slope < 1.0) {
+    if !open_unit(s.model.leaky_slope) {
         return bad("model.leaky_slope", "must be in (0, 1)".into());
     }
-    if !(s.model.lr_scale > 0.0 && s.model.lr_scale.is_finite() && s.model.init_scale >= 0.0) {
+    if !(positive(s.model.lr_scale) && s.model.init_scale >= 0.0) {
         return bad("model", "lr_scale must be > 0 and init_scale >= 0".into());
     }
     if s.model.max_steps == 0 {
@@ -213,7 +208,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     }
     super::toolkit::check_unique(spec, "heatmap.n[{}]", &h.n)?;
     super::toolkit::check_unique(spec, "heatmap.d_over_n[{}]", &h.d_over_n)?;
-    if !(h.gamma > 0.0 && h.gamma < 1.0) {
+    if !open_unit(h.gamma) {
         return bad("heatmap.gamma", "must be in (0, 1)".into());
     }
     let max_entries =

@@ -38,7 +38,7 @@ use crate::nets::wide::{InitScheme, SquareLoss};
 use crate::record::Metrics;
 use crate::rng::Numbering;
 use crate::runner::RunContext;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 
 pub use figures::plot;
 use run::{RunRecord, SweepRecord};
@@ -220,11 +220,6 @@ impl Default for TheorySpec {
     }
 }
 
-/// Whether `x` is a positive finite number.
-fn positive(x: f64) -> bool {
-    x > 0.0 && x.is_finite()
-}
-
 pub fn validate(spec: &LoadedSpec) -> Result<String> {
     let s: ThresholdSpec = spec.study_section()?;
     let bad = |k: &str, m: &str| Err(spec.bad_value(k, m));
@@ -291,7 +286,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if s.threshold.seeds == 0 {
         return bad("threshold.seeds", "must be >= 1");
     }
-    if !(s.threshold.ratio > 0.0 && s.threshold.ratio < 1.0) {
+    if !open_unit(s.threshold.ratio) {
         return bad("threshold.ratio", "must lie in (0, 1)");
     }
     check_sweep(spec, &s.sweep)?;
@@ -342,7 +337,7 @@ fn check_converge(spec: &LoadedSpec, key: &str, c: &ConvergeSpec, t: &TrainSpec)
     if c.max_steps < c.window {
         return bad("max_steps", "must be at least the window");
     }
-    if !(c.rel_change > 0.0 && c.rel_change < 1.0) {
+    if !open_unit(c.rel_change) {
         return bad("rel_change", "must lie in (0, 1)");
     }
     if !positive(c.interpolated) {
@@ -362,7 +357,7 @@ fn check_sweep(spec: &LoadedSpec, w: &SweepSpec) -> Result<()> {
         );
     }
     if w.lambdas.is_empty()
-        || !w.lambdas.iter().all(|&l| l > 0.0 && l < 1.0)
+        || !w.lambdas.iter().all(|&l| open_unit(l))
         || w.lambdas.windows(2).any(|p| p[0] <= p[1])
     {
         return bad("lambdas", "must be decreasing init scales in (0, 1)");
@@ -377,7 +372,7 @@ fn check_sweep(spec: &LoadedSpec, w: &SweepSpec) -> Result<()> {
     if w.seeds == 0 {
         return bad("seeds", "must be >= 1");
     }
-    if !(w.trend_alpha > 0.0 && w.trend_alpha < 1.0) {
+    if !open_unit(w.trend_alpha) {
         return bad("trend_alpha", "must lie in (0, 1)");
     }
     if w.limit_points < 2 || w.limit_points > w.lambdas.len() {

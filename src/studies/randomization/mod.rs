@@ -50,7 +50,7 @@ use crate::nets::cnn::fit::steps_per_epoch;
 use crate::nets::cnn::{fit, Arch, FitConfig, FitData, Images, Model, TrainStateFile};
 use crate::record::{quantile, Metrics};
 use crate::runner::RunContext;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 
 // ---------------------------------------------------------------- the spec
 
@@ -257,7 +257,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if b == 0 {
             return fail(spec, &format!("train.batch[{i}]"), "must be >= 1".into());
         }
-        if !(lr > 0.0 && lr.is_finite()) {
+        if !positive(f64::from(lr)) {
             return fail(
                 spec,
                 &format!("train.lr[{i}]"),
@@ -278,7 +278,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         ("claims.chance_confidence", s.claims.chance_confidence),
         ("claims.trend_confidence", s.claims.trend_confidence),
     ] {
-        if !(c > 0.0 && c < 1.0) {
+        if !open_unit(c) {
             return fail(spec, key, format!("{c} is outside (0, 1)"));
         }
     }

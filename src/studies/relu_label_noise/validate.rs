@@ -2,7 +2,7 @@
 
 use super::{position, Family, ReluNoiseSpec};
 use crate::error::Result;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::studies::toolkit::{check_signal, check_unique};
 
 fn increasing<T: PartialOrd>(v: &[T]) -> bool {
@@ -40,7 +40,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         );
     }
     let m = &s.model;
-    if !(m.init_scale.is_finite() && m.init_scale > 0.0) {
+    if !positive(m.init_scale) {
         return bad("model.init_scale", "must be > 0".into());
     }
     if !(m.lr_factor > 0.0 && m.lr_factor < 2.0) {
@@ -99,7 +99,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         if position(&d.eta, k.eta).is_none() {
             return bad("contrast.eta", format!("{} is not in data.eta", k.eta));
         }
-        if !(k.leaky_slope > 0.0 && k.leaky_slope < 1.0) {
+        if !open_unit(k.leaky_slope) {
             return bad("contrast.leaky_slope", "must be in (0, 1)".into());
         }
     }
@@ -109,7 +109,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             format!("{} is not in grid.ratios", c.mild_ratio),
         );
     }
-    if !(c.alpha > 0.0 && c.alpha < 1.0) {
+    if !open_unit(c.alpha) {
         return bad("claims.alpha", "must be in (0, 1)".into());
     }
     if !(c.level_off_fraction > 0.0 && c.level_off_fraction <= 1.0) {

@@ -27,7 +27,7 @@ use crate::data::xor_cluster::Representation;
 use crate::error::Result;
 use crate::record::{quantile, Claim, Measured, Metrics, Prediction};
 use crate::rng::Numbering;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::studies::toolkit::check_unique;
 use crate::studies::toolkit::csv::{display, lower_exp, to_csv_with_header};
 use crate::studies::toolkit::fewer_failures_along;
@@ -169,7 +169,7 @@ pub(super) fn validate(
     if sweep.runs == 0 {
         return bad("runs", "must be >= 1".into());
     }
-    if !(sweep.level > 0.0 && sweep.level < 1.0) {
+    if !open_unit(sweep.level) {
         return bad(
             "level",
             format!(
@@ -213,7 +213,7 @@ pub(super) fn validate(
         }
     }
     for (i, &c) in sweep.cs.iter().enumerate() {
-        if !(c > 0.0 && c.is_finite()) {
+        if !positive(c) {
             return bad(&format!("cs[{i}]"), format!("{c} must be positive"));
         }
         for (j, &n) in sweep.ns.iter().enumerate() {

@@ -3,7 +3,7 @@
 use super::{theorem_sweep, XorSpec};
 use crate::data::xor_cluster::Representation;
 use crate::error::Result;
-use crate::spec::LoadedSpec;
+use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::studies::toolkit::check_unique;
 
 /// Validation of everything the types cannot express; returns the resolved spec text.
@@ -23,7 +23,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     if !(0.0..0.5).contains(&d.eta) {
         return bad("data.eta", &format!("{} is outside [0, 0.5)", d.eta));
     }
-    if !(d.mu_norm_sq.is_finite() && d.mu_norm_sq > 0.0) {
+    if !positive(d.mu_norm_sq) {
         return bad("data.mu_norm_sq", "must be a positive number");
     }
     const MAX_SIZE: usize = 10_000_000;
@@ -59,13 +59,13 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         );
     }
     for (i, p) in s.panels.iter().enumerate() {
-        if !(p.alpha > 0.0 && p.alpha.is_finite()) {
+        if !positive(p.alpha) {
             return bad(&format!("panels[{i}].alpha"), "must be positive");
         }
         if p.runs == 0 || p.steps == 0 {
             return bad(&format!("panels[{i}]"), "runs and steps must be >= 1");
         }
-        if !p.omega_init.is_none_or(|w| w > 0.0 && w.is_finite()) {
+        if !p.omega_init.is_none_or(positive) {
             return bad(&format!("panels[{i}].omega_init"), "must be positive");
         }
         for (k, r) in p.reference.iter().enumerate() {
@@ -120,7 +120,7 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             ("grokking_map.diagonal_spread", map.diagonal_spread),
             ("grokking_map.slope_tolerance", map.slope_tolerance),
         ] {
-            if !(v > 0.0 && v.is_finite()) {
+            if !positive(v) {
                 return bad(key, "must be a positive number");
             }
         }
@@ -168,13 +168,13 @@ fn claim_thresholds(spec: &LoadedSpec, s: &XorSpec) -> Result<()> {
             return bad(key, &format!("{v} must be a finite number >= 0"));
         }
     }
-    if !(t.chance_exponent > 0.0 && t.chance_exponent.is_finite()) {
+    if !positive(t.chance_exponent) {
         return bad(
             "theory.chance_exponent",
             "must be a positive number (at 0 the tolerance is 1/2: the claim could not fail)",
         );
     }
-    if !(t.bootstrap_coverage > 0.0 && t.bootstrap_coverage < 1.0) {
+    if !open_unit(t.bootstrap_coverage) {
         return bad("theory.bootstrap_coverage", "must lie in (0, 1)");
     }
     if t.bootstrap_resamples < 20 {
