@@ -92,8 +92,9 @@ pub fn pin_one_thread() {
     if threads() == 1 {
         return;
     }
-    // SAFETY: a plain setter of the linked OpenBLAS; called while no BLAS
-    // call is in flight (at load time, or first thing in main).
+    // SAFETY: a plain setter of the linked OpenBLAS; reached only while the
+    // count is not 1, i.e. at load time or first thing in main, when no BLAS
+    // call is in flight (later callers, such as a test, return above).
     unsafe { openblas_set_num_threads(1) }
 }
 

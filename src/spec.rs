@@ -62,7 +62,6 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Read and parse a spec file.
 /// Whether x is a finite number > 0 (NaN is not): what a spec check means
 /// by "must be positive". One place for every study's validation.
 pub fn positive(x: f64) -> bool {
@@ -75,6 +74,7 @@ pub fn open_unit(x: f64) -> bool {
     x > 0.0 && x < 1.0
 }
 
+/// Read and parse a spec file.
 pub fn load(path: &Path, quick: bool) -> Result<LoadedSpec> {
     let text = crate::fsio::read_regular_text(path, "a TOML spec file")?;
     parse(path, &text, quick)
