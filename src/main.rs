@@ -614,9 +614,8 @@ fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Err
             let line = bench::cnn(&b)?;
             println!("{line}");
             if peer {
-                let ran_on = bench::field_of(&line, "device").unwrap_or("cpu");
                 let (peer_line, theirs) =
-                    bench::peer("cnn_train.py", &b.peer_args(ran_on), "images_per_s")?;
+                    bench::peer("cnn_train.py", &b.peer_args(&line), "images_per_s")?;
                 println!("{peer_line}");
                 println!(
                     "speedup_vs_pytorch={:.2}",

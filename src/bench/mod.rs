@@ -233,8 +233,10 @@ impl WideBench {
 
 impl CnnBench {
     /// The same run for benches/peers/cnn_train.py, on the device ours ran
-    /// on (`ran_on`: the `device=` of our line, `cpu` or `cuda`).
-    pub fn peer_args(&self, ran_on: &str) -> Vec<String> {
+    /// on: the `device=` of our bench line `ours` (`cpu` or `cuda`; `cpu`
+    /// when the line has none).
+    pub fn peer_args(&self, ours: &str) -> Vec<String> {
+        let ran_on = field_of(ours, "device").unwrap_or("cpu");
         let (k, h1, h2) = self.arch;
         let mut args = flags(&[
             ("--batch", self.batch),

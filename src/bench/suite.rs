@@ -97,10 +97,7 @@ impl Bench {
         match self {
             Bench::TwoLayer(b) => peer("two_layer_step.py", &b.peer_args(), "s_per_step"),
             Bench::Wide(b) => peer("wide_step.py", &b.peer_args(), "s_per_step"),
-            Bench::Cnn(b) => {
-                let ran_on = field_of(ours, "device").unwrap_or("cpu");
-                peer("cnn_train.py", &b.peer_args(ran_on), "images_per_s")
-            }
+            Bench::Cnn(b) => peer("cnn_train.py", &b.peer_args(ours), "images_per_s"),
         }
     }
 
@@ -154,6 +151,15 @@ impl Bench {
     }
 }
 
+/// What the CNN rows train on, for their labels.
+fn pixels(opts: &SuiteOptions) -> &'static str {
+    if opts.data.is_some() {
+        "CIFAR images"
+    } else {
+        "random pixels"
+    }
+}
+
 /// The GPU table's benchmarks at `opts`' sizes: the course CNNs' training on
 /// the GPU at the sweeps' batch 4 and at batch 128, where issue 7 asks for
 /// twice PyTorch's (cuDNN's) rate on the same GPU, for the widest and the
@@ -169,11 +175,7 @@ fn gpu_rows(opts: &SuiteOptions) -> Vec<Row> {
         epochs: 1,
         device: Device::Cuda,
     };
-    let pixels = if opts.data.is_some() {
-        "CIFAR images"
-    } else {
-        "random pixels"
-    };
+    let pixels = pixels(opts);
     [
         ((16, 150, 80), 4, 8192, vec![]),
         ((16, 150, 80), 128, 40960, vec![Target::Speedup(2.0)]),
@@ -219,11 +221,7 @@ fn rows(opts: &SuiteOptions) -> Vec<Row> {
         device: Device::Cpu,
     };
     let wide_m = if q { 20000 } else { 200000 };
-    let pixels = if opts.data.is_some() {
-        "CIFAR images"
-    } else {
-        "random pixels"
-    };
+    let pixels = pixels(opts);
     vec![
         Row {
             label: format!("two-layer GD step, primal, p = {p}, n = 200, m = 1000, f64"),
