@@ -131,12 +131,21 @@ impl Holder {
         format!("{} {}\n", self.pid, self.start)
     }
 
-    /// Whether the holder still runs (always assumed without /proc).
+    /// Whether the holder still runs (always assumed without /proc). A
+    /// zombie (state Z: killed, not yet reaped by its parent) or a dead
+    /// task (X) has ended, though its /proc entry is still there.
     fn alive(&self) -> bool {
         if !Path::new("/proc/self/stat").exists() {
             return true;
         }
-        Self::start_of(self.pid) == Some(self.start)
+        let ended = fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .ok()
+            .and_then(|stat| {
+                let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+                Some(matches!(state, "Z" | "X" | "x"))
+            })
+            .unwrap_or(false);
+        !ended && Self::start_of(self.pid) == Some(self.start)
     }
 }
 
@@ -360,6 +369,30 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A killed child that its parent has not reaped (a zombie) keeps its
+    /// /proc entry and start time; its lock is stale all the same.
+    #[test]
+    fn a_zombie_holder_has_ended() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let holder = Holder {
+            pid: child.id(),
+            start: Holder::start_of(child.id()).unwrap(),
+        };
+        assert!(holder.alive());
+        child.kill().unwrap();
+        // Not reaped yet: wait until the kernel has made it a zombie.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while holder.alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!holder.alive(), "a zombie counted as a running holder");
+        child.wait().unwrap();
+        assert!(!holder.alive());
+    }
 
     #[test]
     fn atomic_write_replaces_whole_file_and_leaves_no_temp() {

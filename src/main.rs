@@ -47,11 +47,11 @@ struct RunArgs {
     #[arg(long, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Override the number of runs (seeds) of every configuration.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seeds)]
     seeds: Option<usize>,
     /// Override the spec's master seed (a replicate with fresh draws; default
     /// output directory results/<spec name>-seed<S>/).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seed)]
     seed: Option<u64>,
     /// Continue an interrupted run in DIR from its finished runs.
     #[arg(long)]
@@ -262,6 +262,27 @@ fn parse_threads(text: &str) -> Result<usize, String> {
     }
 }
 
+/// The largest value a spec holds: a TOML integer is an i64.
+const MAX_SPEC_INTEGER: u64 = i64::MAX as u64;
+
+fn parse_seeds(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_SPEC_INTEGER).contains(&n) => {
+            usize::try_from(n).map_err(|_| format!("need 1 to {}", usize::MAX))
+        }
+        Ok(_) => Err(format!("need 1 to {MAX_SPEC_INTEGER}")),
+        Err(_) => Err("not a whole number".to_string()),
+    }
+}
+
+fn parse_seed(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(s) if s <= MAX_SPEC_INTEGER => Ok(s),
+        Ok(_) => Err(format!("need 0 to {MAX_SPEC_INTEGER} (a spec's integer)")),
+        Err(_) => Err("not a whole number".to_string()),
+    }
+}
+
 fn default_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -444,9 +465,6 @@ fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
         shard,
         data,
     } = args;
-    if seeds == Some(0) {
-        return Err(Error::bad("--seeds 0: need at least 1"));
-    }
     let shard = shard.as_deref().map(Shard::parse).transpose()?;
     let out = match out {
         Some(o) => o,

@@ -519,6 +519,12 @@ pub struct Provenance {
     /// summaries written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub units: Option<UnitCounts>,
+    /// The builds whose units this run assembled (commit, " (dirty)" when
+    /// so), when there was more than one: a `--resume` or `merge` across
+    /// builds. Absent otherwise, and in summaries written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_binaries: Option<Vec<String>>,
 }
 
 /// A run's units: `total`, of which `computed_here` ran in the process
@@ -545,6 +551,7 @@ impl Provenance {
             cpu_s: process_cpu_seconds(),
             peak_rss_mib: peak_rss_mib(),
             units: Some(units),
+            unit_binaries: None,
         }
     }
 }
@@ -639,6 +646,33 @@ impl RunDir {
     }
     pub fn file(&self, name: &str) -> PathBuf {
         self.root.join(name)
+    }
+
+    /// The first entry at the top of the directory that no run writes, if
+    /// any (none when it does not exist). A run replaces its directory
+    /// whole (`fsio::Staging`), so anything else there would be deleted:
+    /// a run's entries are the resolved spec, summary.json, figures/, the
+    /// metrics and the studies' other tables (`*.csv`, `*.csv.gz`), the CNN
+    /// checkpoints/, and the hidden files of a run in progress (the unit
+    /// store .units/, the lock, temporary files).
+    pub fn foreign_entry(&self) -> Option<String> {
+        let is_run_output = |name: &str| {
+            matches!(
+                name,
+                "spec.toml" | "summary.json" | "figures" | "checkpoints"
+            ) || name.ends_with(".csv")
+                || name.ends_with(".csv.gz")
+                || name == ".units"
+                || name.starts_with(crate::fsio::LOCK_FILE)
+                || name.starts_with(".write-probe")
+                || (name.starts_with('.') && name.contains(".tmp"))
+        };
+        std::fs::read_dir(&self.root)
+            .ok()?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|name| !is_run_output(name))
+            .min()
     }
 }
 

@@ -222,9 +222,15 @@ fn rejudge_text(r: &crate::record::Rejudge) -> String {
     };
     format!(
         "Claims rejudged from the run's recorded outputs by the rules at {} ({} UTC): {changes}.",
-        &r.commit[..r.commit.len().min(10)],
+        short_commit(&r.commit),
         crate::record::utc_date(r.unix_s)
     )
+}
+
+/// A commit's first 10 characters (characters, not bytes: the field is
+/// read from a file that anyone can edit).
+fn short_commit(commit: &str) -> String {
+    commit.chars().take(10).collect()
 }
 
 fn json(summary: &Summary) -> String {
@@ -422,7 +428,7 @@ pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
                 crate::record::utc_date(p.started_unix_s),
                 format!(
                     "{}{}",
-                    &p.commit[..p.commit.len().min(10)],
+                    short_commit(&p.commit),
                     if p.dirty == "true" { " (dirty)" } else { "" }
                 ),
             ),
@@ -443,6 +449,14 @@ pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_commit_cuts_characters_not_bytes() {
+        assert_eq!(short_commit("0123456789abcdef"), "0123456789");
+        let accented = format!("a{}", "\u{e9}".repeat(12));
+        assert_eq!(short_commit(&accented), format!("a{}", "\u{e9}".repeat(9)));
+        assert_eq!(short_commit("abc"), "abc");
+    }
     use crate::record::{Measured, Prediction};
 
     fn summary(claims: Vec<Claim>) -> Summary {

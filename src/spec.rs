@@ -44,6 +44,8 @@ pub struct LoadedSpec {
     pub seeds: Option<usize>,
     /// `--seed S`, once `set_seed` has written it into the header.
     pub seed_override: Option<u64>,
+    /// `--data DIR`, written into the spec's `data.dir` (`set_data_dir`).
+    pub data_override: Option<String>,
 }
 
 /// Deep-merge `over` into `base`: tables merge key by key, anything else is replaced.
@@ -166,6 +168,7 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
         quick,
         seeds: None,
         seed_override: None,
+        data_override: None,
     })
 }
 
@@ -205,6 +208,7 @@ impl LoadedSpec {
             .into_iter()
             .chain(self.seeds.map(|n| format!("--seeds {n}")))
             .chain(self.seed_override.map(|s| format!("--seed {s}")))
+            .chain(self.data_override.as_ref().map(|d| format!("--data {d}")))
             .collect();
         let mut text = format!(
             "# resolved spec{} from {}\n",
@@ -285,6 +289,26 @@ impl LoadedSpec {
     pub fn set_seed(&mut self, seed: u64) {
         self.header.seed = seed;
         self.seed_override = Some(seed);
+    }
+
+    /// `--data DIR`: the data folder in place of the spec's `data.dir`, so
+    /// that the resolved spec records the folder the run read (and
+    /// `--resume` and `merge`, which compare resolved specs, refuse units
+    /// computed from another one). Fails, naming the spec, when the spec
+    /// has no [data] table to hold it.
+    pub fn set_data_dir(&mut self, dir: &Path) -> Result<()> {
+        let text = dir.to_str().ok_or_else(|| {
+            Error::bad(format!("--data {}: the path is not UTF-8", dir.display()))
+        })?;
+        let Some(toml::Value::Table(data)) = self.body.get_mut("data") else {
+            return Err(Error::bad(format!(
+                "--data {text}: {} has no [data] table (this study reads no data folder)",
+                self.path.display()
+            )));
+        };
+        data.insert("dir".to_string(), toml::Value::String(text.to_string()));
+        self.data_override = Some(text.to_string());
+        Ok(())
     }
 }
 

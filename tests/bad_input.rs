@@ -587,6 +587,55 @@ fn the_input_spec_is_never_overwritten() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// A run replaces its --out whole, so an --out holding anything a run does
+/// not write (notes, the input spec under another name, a repository) is
+/// refused before anything is written, and everything in it stays. An
+/// earlier run's directory is replaced as before.
+#[test]
+fn an_out_dir_holding_other_files_is_refused_and_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("keep");
+    std::fs::create_dir_all(out.join(".git")).unwrap();
+    std::fs::write(out.join("notes.txt"), "draft").unwrap();
+    let spec = out.join("my_spec.toml");
+    std::fs::copy(root().join(GOOD), &spec).unwrap();
+    let before = {
+        let mut names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let o = run(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("`.git`") && err.contains("--out"), "{err}");
+    let mut after: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    after.sort();
+    assert_eq!(after, before, "the refused run changed --out");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "draft"
+    );
+    // An earlier run's directory (here with a metrics table and figures) is replaced.
+    let earlier = tmp.path().join("earlier");
+    for _ in 0..2 {
+        let o = run(&["run", GOOD, "--quick", "--out", earlier.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
 #[test]
 fn a_failed_run_keeps_the_previous_results() {
     let tmp = tempfile::tempdir().unwrap();

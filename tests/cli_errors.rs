@@ -1,4 +1,7 @@
-//! One-line errors for command-line mistakes and empty results (exit 2).
+//! One-line errors for command-line mistakes and empty results (exit 2),
+//! and for divergence (exit 3).
+
+mod common;
 
 use std::process::Command;
 
@@ -173,4 +176,93 @@ fn errors_escape_control_characters_and_cut_long_values() {
         "{} bytes: {err}",
         err.len()
     );
+}
+
+/// A blow-up in a run's last step is a divergence (exit 3, naming the run
+/// and the step or epoch), not a result: the training loops check a loss
+/// before each step, so the last step's is checked after it (two-layer: the
+/// outputs too, since a logistic loss is 0 at outputs of +-inf with the
+/// right signs; CNN: the evaluation's losses). Both used to exit 0 with
+/// NaN or infinite measurements in metrics.csv.
+#[test]
+fn a_blow_up_in_the_last_step_exits_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let variant = |spec: &str, edits: &[(&str, &str)], name: &str| {
+        let mut text = std::fs::read_to_string(root.join(spec)).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from:?} not in {spec}");
+            text = text.replacen(from, to, 1);
+        }
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let xor = variant(
+        "experiments/xor_grokking.toml",
+        &[(
+            r#"{ id = "left", alpha = 1e-12, steps = 10, runs = 6, claims = ["theorem", "mechanism"], reference = [ { step = 2,"#,
+            r#"{ id = "left", alpha = 1e307, steps = 1, runs = 6, claims = ["theorem", "mechanism"], reference = [ { step = 1,"#,
+        )],
+        "xor.toml",
+    );
+    let out = tmp.path().join("xor-out");
+    let (code, err) = stderr_of(&[
+        "run",
+        xor.to_str().unwrap(),
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("run left:") && err.contains("output") && err.contains("step 1"),
+        "{err}"
+    );
+    assert!(!out.join("summary.json").exists());
+
+    let data = root.join("../shared/data/cifar10-4class");
+    if !data.is_dir() {
+        common::skip(
+            "a_blow_up_in_the_last_step_exits_3 (its CNN half)",
+            &format!("{} not found (the 4-class CIFAR-10 subset)", data.display()),
+        );
+        return;
+    }
+    let cnn = variant(
+        "experiments/cnn_sweep_seed003.toml",
+        &[
+            (
+                "data = { train = 400, test = 400 }",
+                "data = { train = 16, test = 16 }",
+            ),
+            (
+                "train = { epochs = 3, runs = 2, eval_batch = 200 }",
+                "train = { epochs = 1, runs = 1, eval_batch = 16, batch = 16, lr = 1e30, momentum = 0.0 }",
+            ),
+            (
+                "model = { archs = [[5, 15, 10], [8, 40, 20], [16, 150, 80]] }",
+                "model = { archs = [[8, 40, 20], [16, 150, 80]] }",
+            ),
+        ],
+        "cnn.toml",
+    );
+    let out = tmp.path().join("cnn-out");
+    let (code, err) = stderr_of(&[
+        "run",
+        cnn.to_str().unwrap(),
+        "--quick",
+        "--threads",
+        "1",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("epoch 1") && err.contains("loss is NaN"),
+        "{err}"
+    );
+    assert!(!out.join("summary.json").exists());
 }

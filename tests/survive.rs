@@ -455,7 +455,9 @@ fn merge_into_one_of_its_shards_is_refused() {
     let before = shards();
     let s1_inner = format!("{}/sub/../inner", d("s1"));
     let s0_dot = format!("{}/.", d("s0"));
-    for out in [d("s0"), s0_dot, s1_inner] {
+    // The shards' parent: the merged result would replace them with it.
+    let parent = tmp.path().to_str().unwrap().to_string();
+    for out in [d("s0"), s0_dot, s1_inner, parent] {
         let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &out]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "--out {out}: {err}");
@@ -467,6 +469,81 @@ fn merge_into_one_of_its_shards_is_refused() {
         assert!(shards() == before, "--out {out} touched the shards");
     }
     let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &d("merged")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A run without --resume never discards an interrupted run's finished
+/// units (it used to clear them before even loading the data): it is
+/// refused, naming --resume, and the units stay for a --resume that uses
+/// them. A --resume with another data folder is refused as another spec
+/// (the resolved spec records the folder `--data` gave).
+#[test]
+fn an_interrupted_runs_units_are_kept_until_resumed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("a");
+    let out_s = out.to_str().unwrap();
+    let shard = ["run", SPEC, "--quick", "--shard", "0/2", "--out", out_s];
+    assert!(overfit(&shard).status.success());
+    let unit_files = |dir: &Path| {
+        walk(&dir.join(".units"))
+            .into_iter()
+            .filter(|p| p.parent() != Some(&dir.join(".units")))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .count()
+    };
+    let done = unit_files(&out);
+    assert!(done > 0);
+    let fresh = overfit(&["run", SPEC, "--quick", "--out", out_s]);
+    let err = String::from_utf8_lossy(&fresh.stderr);
+    assert_eq!(fresh.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("--resume") && err.contains(".units"), "{err}");
+    assert_eq!(unit_files(&out), done, "the refused run touched the units");
+    let resumed = overfit(&["run", SPEC, "--quick", "--resume", "--out", out_s]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&resumed.stdout).to_string()
+        + &String::from_utf8_lossy(&resumed.stderr);
+    assert!(!stdout.contains("mixes builds"), "{stdout}");
+
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-4class");
+    if !data.is_dir() {
+        common::skip(
+            "an_interrupted_runs_units_are_kept_until_resumed (its --data half)",
+            &format!("{} not found (the 4-class CIFAR-10 subset)", data.display()),
+        );
+        return;
+    }
+    // The same folder under two names: a copy would do as well.
+    let other = tmp.path().join("other-name");
+    std::os::unix::fs::symlink(&data, &other).unwrap();
+    let cnn = "experiments/randomization.toml";
+    let out = tmp.path().join("cnn");
+    let run = |data: &Path, extra: &[&str]| {
+        let mut a = vec!["run", cnn, "--quick", "--threads", "1"];
+        a.extend([
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        a.extend(extra);
+        overfit(&a)
+    };
+    assert!(run(&data, &["--shard", "0/2"]).status.success());
+    let spec = std::fs::read_to_string(out.join(".units/spec.toml")).unwrap();
+    assert!(
+        spec.contains(&format!("dir = \"{}\"", data.display())),
+        "{spec}"
+    );
+    let o = run(&other, &["--resume"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("different spec"), "{err}");
+    let o = run(&data, &["--resume"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 

@@ -493,3 +493,31 @@ fn the_dual_update_is_the_table_from_64_neurons() {
     assert_eq!(engine(EngineKind::Dual, 64), Some(DualUpdate::Table));
     assert_eq!(engine(EngineKind::Primal, 64), None);
 }
+
+/// A step whose outputs overflow to +-inf with the right signs leaves the
+/// logistic loss finite (0); the step still fails, naming the outputs and
+/// the step, on either engine (it used to return Ok).
+#[test]
+fn infinite_outputs_with_a_finite_loss_are_a_divergence() {
+    for engine in [EngineKind::Primal, EngineKind::Dual] {
+        let x = Array2::from_elem((4, 3), 10.0);
+        let y = Array1::from(vec![1.0; 4]);
+        let w0 = Array2::from_elem((3, 1), 1.0);
+        let a0 = Array1::from(vec![1.0]);
+        let cfg = GdConfig {
+            activation: Activation::Relu,
+            loss: Loss::Logistic,
+            lr: 1e308,
+            weight_decay: 0.0,
+            trained: TrainedLayers::First,
+        };
+        let mut gd = TwoLayerGd::new(cfg, engine, x, y, w0, a0).unwrap();
+        let err = gd.step().expect_err("outputs of +inf are not a result");
+        assert!(matches!(err, overfit::Error::Numerical(_)), "{engine:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("output") && text.contains("step 1"),
+            "{engine:?}: {text}"
+        );
+    }
+}

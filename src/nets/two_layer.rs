@@ -578,12 +578,7 @@ impl TwoLayerGd {
     /// One GD step: theta <- (1 - lr lambda) theta - lr grad L(theta).
     /// Fails with `Error::Numerical` if the loss or an output is not finite.
     pub fn step(&mut self) -> Result<()> {
-        if !self.last_loss.is_finite() || self.f.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Numerical(format!(
-                "training loss is {} at step {} (outputs or weights overflowed; try a smaller step size lr)",
-                self.last_loss, self.step
-            )));
-        }
+        self.check_finite()?;
         let GdConfig {
             lr,
             weight_decay,
@@ -663,13 +658,30 @@ impl TwoLayerGd {
         }
         self.step += 1;
         self.refresh_outputs();
-        if !self.last_loss.is_finite() {
-            return Err(Error::Numerical(format!(
-                "training loss is {} after step {} (try a smaller step size lr)",
-                self.last_loss, self.step
-            )));
-        }
-        Ok(())
+        self.check_finite()
+    }
+
+    /// `Error::Numerical` naming the step when the training loss or an
+    /// output is not finite: a loss can stay finite (0 for the logistic
+    /// loss) while the outputs are infinite with the right signs.
+    fn check_finite(&self) -> Result<()> {
+        let worst = self
+            .f
+            .iter()
+            .copied()
+            .find(|v| !v.is_finite())
+            .filter(|_| self.last_loss.is_finite());
+        let what = match worst {
+            Some(v) => format!("a training output is {v}"),
+            None if !self.last_loss.is_finite() => {
+                format!("the training loss is {}", self.last_loss)
+            }
+            None => return Ok(()),
+        };
+        Err(Error::Numerical(format!(
+            "{what} at step {} (outputs or weights overflowed; try a smaller step size lr)",
+            self.step
+        )))
     }
 
     /// Prepare a point set V (q x d, same input space as X) for evaluation.

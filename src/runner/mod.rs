@@ -235,6 +235,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
             ctx.out.display()
         )));
     }
+    refuse_foreign_out(&ctx.out)?;
     // A merge replays the shards' resolved spec, where [quick] is already applied.
     let mut spec = crate::spec::load(spec_path, ctx.quick && !ctx.require_cached)?;
     if let Some(seed) = ctx.seed {
@@ -245,7 +246,24 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     if let (Some(n), false) = (ctx.seeds, keys.is_empty()) {
         spec.set_run_counts(keys, n);
     }
-    let resolved = study.validate(&spec)?;
+    let mut resolved = study.validate(&spec)?;
+    if let Some(dir) = &ctx.data {
+        let reads_a_folder = resolved
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("data")?.get("dir").cloned())
+            .is_some();
+        if !reads_a_folder {
+            return Err(Error::bad(format!(
+                "--data {}: study `{}` ({}) reads no data folder",
+                dir.display(),
+                spec.header.study,
+                spec_path.display()
+            )));
+        }
+        spec.set_data_dir(dir)?;
+        resolved = study.validate(&spec)?;
+    }
     let runs = Runs::of_text(&spec.header.study, &resolved);
     if !ctx.require_cached {
         check_memory(&spec, study, ctx)?;
@@ -254,10 +272,22 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         check_resume_runs(&spec, &runs, &ctx.out)?;
     }
     let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
+    // Under the lock: a run in progress is named by the lock, not by its units.
     let store = UnitStore::new(&ctx.out);
-    store.open(&resolved, ctx.resume || ctx.require_cached)?;
+    let kept = store.kept_work();
+    if kept > 0 && !ctx.resume && !ctx.require_cached {
+        return Err(Error::bad(format!(
+            "--out {}: {} holds {kept} finished units or checkpoints of an interrupted run; pass --resume to continue it, or delete {} to start over",
+            ctx.out.display(),
+            store.root().display(),
+            store.root().display()
+        )));
+    }
     let start = Instant::now();
+    // The plan (which loads the data, and can fail) comes before the store
+    // is opened, which starts a fresh run by clearing it.
     let plan = study.plan(&spec, ctx)?;
+    store.open(&resolved, ctx.resume || ctx.require_cached)?;
     let results = match pool::run_units(plan.as_ref(), ctx, &spec.header.name)? {
         pool::Ran::All(results) => results,
         pool::Ran::Part { here, total } => {
@@ -284,7 +314,11 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     };
     let units = results.units;
     let output = plan.findings(results)?;
-    let summary = summary(&spec, ctx, start, units, output.claims, output.details);
+    let mut summary = summary(&spec, ctx, start, units, output.claims, output.details);
+    let builds = store.binaries();
+    if let (Some(p), true) = (summary.provenance.as_mut(), builds.len() > 1) {
+        p.unit_binaries = Some(builds);
+    }
     // The new result is built whole beside DIR and swapped in: DIR is always
     // wholly the earlier run (with its units, for --resume) or wholly this one.
     let staging = Staging::new(&ctx.out)?;
@@ -300,6 +334,18 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     staging.commit(&[crate::fsio::LOCK_FILE])?;
     store.close();
     Ok(Outcome::Finished(Box::new(summary)))
+}
+
+/// Refuse an --out that holds what no run writes (`RunDir::foreign_entry`),
+/// before anything is written: the new result replaces the whole directory.
+fn refuse_foreign_out(out: &Path) -> Result<()> {
+    match RunDir::new(out).foreign_entry() {
+        Some(name) => Err(Error::bad(format!(
+            "--out {}: holds `{name}`, which no run writes; a run replaces the whole directory, so choose a new or empty --out (or an earlier run's)",
+            out.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Move every entry of `from` (if it exists) into `to` (same file system).
@@ -322,12 +368,21 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         return Err(Error::bad("merge: name the shard directories to merge"));
     }
     // The output's unit store is cleared before the shards' units are copied
-    // in: an output at or inside a shard would destroy that shard.
+    // in, and the output is replaced whole at the end: an output at or
+    // inside a shard, or a shard inside the output, would destroy the shard.
     let out = crate::fsio::canonical(&ctx.out);
     for d in shard_dirs {
         let shard = crate::fsio::canonical(d);
-        if out.starts_with(&shard) {
-            let relation = if out == shard { "is" } else { "is inside" };
+        let relation = if out == shard {
+            Some("is")
+        } else if out.starts_with(&shard) {
+            Some("is inside")
+        } else if shard.starts_with(&out) {
+            Some("contains")
+        } else {
+            None
+        };
+        if let Some(relation) = relation {
             return Err(Error::bad(format!(
                 "merge: --out {} {relation} the shard directory {}; merge into a new directory",
                 ctx.out.display(),
@@ -335,6 +390,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
             )));
         }
     }
+    refuse_foreign_out(&ctx.out)?;
     let mut spec_text: Option<(PathBuf, String)> = None;
     let mut seen: Vec<Option<PathBuf>> = Vec::new();
     let mut quick = false;
@@ -441,6 +497,14 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     store.open(&resolved, false)?;
     for d in shard_dirs {
         store.absorb(&UnitStore::new(d))?;
+    }
+    let builds = store.binaries();
+    if builds.len() > 1 {
+        eprintln!(
+            "warning: merge: the shards were computed by {} builds ({}): the result mixes them (summary.json's provenance.unit_binaries names them)",
+            builds.len(),
+            builds.join(", ")
+        );
     }
     let merged_spec = store.root().join("merged-spec.toml");
     write_atomic(&merged_spec, resolved.as_bytes())?;

@@ -15,6 +15,19 @@ use crate::fsio::{remove_stale_temps, write_atomic};
 /// same bytes as an uninterrupted one.
 pub struct UnitStore {
     root: PathBuf,
+    /// Whether this process has put its binary in DIR/.units/binaries.
+    noted: std::sync::Mutex<bool>,
+}
+
+/// This binary, as `binaries` lists it: its commit, and " (dirty)" when
+/// built from a work tree with changes.
+pub fn binary_id() -> String {
+    let dirty = if env!("OVERFIT_GIT_DIRTY") == "true" {
+        " (dirty)"
+    } else {
+        ""
+    };
+    format!("{}{dirty}", env!("OVERFIT_GIT_COMMIT"))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -34,11 +47,43 @@ impl UnitStore {
     pub fn new(out: &Path) -> Self {
         UnitStore {
             root: out.join(".units"),
+            noted: std::sync::Mutex::new(false),
         }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    fn binaries_path(&self) -> PathBuf {
+        self.root.join("binaries")
+    }
+
+    /// The binaries (`binary_id`) that computed the units here, in the
+    /// order they first saved one: more than one after a `--resume` or a
+    /// `merge` across builds, which summary.json's provenance then names.
+    pub fn binaries(&self) -> Vec<String> {
+        fs::read_to_string(self.binaries_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn add_binaries(&self, new: &[String]) -> Result<()> {
+        let mut all = self.binaries();
+        let before = all.len();
+        for b in new {
+            if !all.contains(b) {
+                all.push(b.clone());
+            }
+        }
+        if all.len() == before {
+            return Ok(());
+        }
+        let text: String = all.iter().map(|b| format!("{b}\n")).collect();
+        write_atomic(&self.binaries_path(), text.as_bytes())
     }
 
     fn sweep_dir(&self, label: &str) -> PathBuf {
@@ -67,8 +112,29 @@ impl UnitStore {
             .join(format!("{index:06}.state.safetensors"))
     }
 
+    /// The work an interrupted run left here: its finished units and the
+    /// mid-run states of unfinished ones (0 when there is no store).
+    pub fn kept_work(&self) -> usize {
+        let Ok(sweeps) = fs::read_dir(&self.root) else {
+            return 0;
+        };
+        sweeps
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| fs::read_dir(e.path()).ok())
+            .flat_map(|units| units.flatten())
+            .filter(|u| {
+                let name = u.file_name().to_string_lossy().to_string();
+                !name.starts_with('.')
+                    && (name.ends_with(".toml") || name.ends_with(".state.safetensors"))
+            })
+            .count()
+    }
+
     /// Start (or continue, with `resume`) a run of the spec whose resolved text is given.
-    /// A fresh run discards any earlier units; resuming a different spec is an error.
+    /// A fresh run discards any earlier units (`execute` refuses to start one
+    /// over an interrupted run's work unless told to resume); resuming a
+    /// different spec is an error.
     pub fn open(&self, resolved_spec: &str, resume: bool) -> Result<()> {
         let spec_path = self.root.join("spec.toml");
         let same = fs::read_to_string(&spec_path)
@@ -84,6 +150,21 @@ impl UnitStore {
             fs::remove_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         }
         fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        if resume {
+            let others: Vec<String> = self
+                .binaries()
+                .into_iter()
+                .filter(|b| *b != binary_id())
+                .collect();
+            if !others.is_empty() && self.kept_work() > 0 {
+                eprintln!(
+                    "warning: {}: its units were computed by overfit {}; this binary is {}: the result mixes builds (summary.json's provenance.unit_binaries names them)",
+                    self.root.display(),
+                    others.join(", "),
+                    binary_id()
+                );
+            }
+        }
         remove_stale_temps(&self.root);
         if let Ok(entries) = fs::read_dir(&self.root) {
             entries
@@ -122,6 +203,11 @@ impl UnitStore {
             .map_err(|e| Error::bad(format!("unit {label}/{index}: cannot serialise ({e})")))?;
         write_atomic(&self.path(label, index), text.as_bytes())?;
         let _ = fs::remove_file(self.state_path(label, index));
+        let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
+        if !*noted {
+            self.add_binaries(&[binary_id()])?;
+            *noted = true;
+        }
         Ok(())
     }
 
@@ -158,6 +244,7 @@ impl UnitStore {
                 copied += 1;
             }
         }
+        self.add_binaries(&other.binaries())?;
         Ok(copied)
     }
 }

@@ -201,6 +201,15 @@ impl Epochs<'_> {
             if epoch % cfg.eval_every == 0 || epoch == cfg.epochs {
                 let tr = evaluate_on(backend, &data.train, data.train_clean_labels)?;
                 let te = evaluate_on(backend, &data.test, None)?;
+                // The training loop checks each mini-batch's loss before its
+                // step, so a blow-up in an epoch's last step shows only here.
+                for (set, loss) in [("train", tr.loss), ("test", te.loss)] {
+                    if !loss.is_finite() {
+                        return Err(Error::Numerical(format!(
+                            "run {label}, epoch {epoch}: the {set} loss is {loss} (weights overflowed; lower the learning rate?)"
+                        )));
+                    }
+                }
                 evals.push(EpochEval {
                     epoch,
                     step: epoch as u64 * per_epoch,
