@@ -16,7 +16,7 @@
 use serde_json::json;
 
 use super::{Row, Spec, RESIDUAL_TOLERANCE, SRC};
-use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
+use crate::record::{extreme, fmt_num, quantile, Claim, Measured, Prediction};
 use crate::theory::benign_regression::{self as theory, kendall_decrease, Regime, Terms};
 
 /// The theorem's terms at (alpha, n) under the spec's dimension and b.
@@ -130,7 +130,9 @@ pub(super) fn judge(spec: &Spec, rows: &[Row]) -> (Vec<Claim>, serde_json::Value
             claims.push(tracks_claim(spec, alpha, &cells));
         }
     }
-    let worst = rows.iter().map(|r| r.residual).fold(f64::NAN, f64::max);
+    // `extreme`: a NaN residual makes the worst undefined, not skipped.
+    let residuals: Vec<f64> = rows.iter().map(|r| r.residual).collect();
+    let worst = extreme(&residuals, f64::max);
     claims.push(Claim::new(
         "min_norm.interpolates",
         "theta_hat = X^T (X X^T)^-1 y fits every noisy label: largest max_i |x_i^T theta_hat - y_i| / max(1, max_i |y_i|) over runs",

@@ -209,10 +209,12 @@ fn construction_claims(fits: &[FitRecord], cifar: bool, gap_bound_slack: f64) ->
             .as_check(),
         );
     }
-    let count_gap = fits
+    // `extreme`: no runs leave the gap undefined (inconclusive), not 0.
+    let gaps: Vec<f64> = fits
         .iter()
         .map(|f| (f.params as f64 - (2 * f.n + f.d) as f64).abs())
-        .fold(0.0f64, f64::max);
+        .collect();
+    let count_gap = extreme(&gaps, f64::max);
     out.push(
         Claim::new(
             "construction.parameter_count_2n_plus_d",

@@ -48,8 +48,10 @@ fn init_index(spec: &ThresholdSpec, id: &str) -> Option<usize> {
 /// The pre-registered n* rule, on the n* grid `nstar` (small init): the
 /// smallest grid n > d + 1 at which the median train MSE / least-squares
 /// residual of the same data is >= threshold.ratio, both at n and at the
-/// next grid n (the last grid n needs only itself). An undefined median
-/// counts as below the ratio. None when no n qualifies.
+/// next grid n, as the spec's [threshold] states it: the last grid n has no
+/// next n to confirm it, so it cannot be n* alone (until 2026-12-04 the
+/// code let it, against the spec's text). An undefined median counts as
+/// below the ratio. None when no n qualifies.
 fn measured_threshold(
     spec: &ThresholdSpec,
     nstar: &Table<'_>,
@@ -63,7 +65,7 @@ fn measured_threshold(
         .enumerate()
         .map(|(i, &n)| n > ds.d + 1 && nstar.median_over_ols(dim, i, small) >= spec.threshold.ratio)
         .collect();
-    let first = (0..ds.n.len()).find(|&i| ok[i] && ok.get(i + 1).copied().unwrap_or(true))?;
+    let first = (0..ds.n.len()).find(|&i| ok[i] && ok.get(i + 1).copied().unwrap_or(false))?;
     Some(ds.n[first])
 }
 
@@ -510,6 +512,31 @@ mod tests {
     const THRESHOLDS: [usize; 2] = [20, 50];
 
     fn none(_: usize, _: usize, _: usize, _: &mut RunRecord) {}
+
+    /// The spec's n* rule: the ratio must hold at n and at the next grid n,
+    /// so the grid's last n, with no next n, cannot be n* alone (the code
+    /// let it until 2026-12-04, against the spec's text).
+    #[test]
+    fn the_last_grid_n_alone_is_not_n_star() {
+        let s = spec();
+        let small = init_index(&s, "small").unwrap();
+        for (dim, ds) in s.dims.iter().enumerate() {
+            let last = *ds.n.last().unwrap();
+            let previous = ds.n[ds.n.len() - 2];
+            let at = |from: usize| {
+                let (njobs, nrecs, _, _) = grid(&s, &[from, from], none);
+                let nstar = Table::new(&s, &njobs, &nrecs);
+                measured_threshold(&s, &nstar, dim, small)
+            };
+            assert_eq!(at(last), None, "d = {}: the last n alone", ds.d);
+            assert_eq!(
+                at(previous),
+                Some(previous),
+                "d = {}: confirmed by the last n",
+                ds.d
+            );
+        }
+    }
 
     /// An edit of a sweep run's (r, e) at (lambda index, horizon index).
     type RatioEdit<'a> = dyn Fn(usize, usize, &mut (f64, f64)) + 'a;

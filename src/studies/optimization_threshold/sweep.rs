@@ -23,7 +23,9 @@ use super::ThresholdSpec;
 use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::stats::line_fit;
 use crate::studies::toolkit::{decrease_p_value, spearman_rho};
-use crate::theory::early_alignment::{ols_expected_excess_risk, ols_expected_train_mse};
+use crate::theory::early_alignment::{
+    flow_time_per_step, ols_expected_excess_risk, ols_expected_train_mse,
+};
 
 /// One run's ratios at horizon index `h`: (r, e).
 fn ratios(rec: &SweepRecord, h: usize) -> (f64, f64) {
@@ -117,7 +119,7 @@ fn trend_claim(
         format!("sweep.n{n}.{}_trend_in_lambda", ratio.id()),
         format!(
             "d = {}, n = {n}, step {} (flow time {}): as lambda falls over {} values, |1 - {}| falls: one-sided p of Spearman's rho between ln lambda and the deviation over runs (rho = {})",
-            w.d, w.horizons[last], fmt_num(w.horizons[last] as f64 * w.lr), w.lambdas.len(), ratio.text(), fmt_num(rho)
+            w.d, w.horizons[last], fmt_num(w.horizons[last] as f64 * flow_time_per_step(w.lr, spec.train.loss)), w.lambdas.len(), ratio.text(), fmt_num(rho)
         ),
         format!("{SRC}, Theorem (as lambda -> 0 gradient flow converges near the OLS estimator above the threshold)"),
         Prediction::AtMost { bound: w.trend_alpha },

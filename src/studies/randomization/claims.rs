@@ -5,13 +5,12 @@
 //! The tolerances come from the seed spread or from binomial and rank
 //! statistics, never from the measured value itself.
 
-use crate::studies::toolkit::average_ranks;
 use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
 
 use super::{RandomizationSpec, RunRecord};
 use crate::data::randomize::Randomization;
 use crate::record::{quantile, Claim, Measured, Prediction};
-use crate::studies::toolkit::sd;
+use crate::studies::toolkit::{sd, spearman_rho};
 
 /// The runs of one (model, randomization), in seed order.
 pub(super) struct Cell<'a> {
@@ -27,19 +26,6 @@ impl Cell<'_> {
 
 pub(super) fn epochs_of(r: &RunRecord) -> f64 {
     r.epochs_to_fit.map_or(f64::NAN, |e| e as f64)
-}
-
-/// Spearman's rank correlation (average ranks for ties); NaN when a side is constant.
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    // 1-based ranks: the rank sum is n (n + 1)/2 exactly, so the mean is the
-    // exact half-integer (n + 1)/2 and the deviations are those of 0-based ranks.
-    let (rx, ry) = (average_ranks(x), average_ranks(y));
-    let n = x.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    cov / (vx * vy).sqrt()
 }
 
 /// One-sided critical value of a rank correlation over `n` points at
@@ -231,7 +217,7 @@ fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usiz
             errs.push(v);
         }
     }
-    let rho = spearman(&ps, &errs);
+    let rho = spearman_rho(&ps, &errs);
     out.push(Claim::new(
         format!("test_error_rises.{arch}.spearman"),
         format!(
@@ -319,12 +305,13 @@ mod tests {
 
     #[test]
     fn spearman_ranks_with_ties() {
+        let spearman = spearman_rho;
         assert!((spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 25.0, 40.0]) - 1.0).abs() < 1e-12);
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
         // Ties: x = (0, 0, 1, 1), y = (1, 2, 3, 4): ranks (0.5, 0.5, 2.5, 2.5) vs (0..3).
         let r = spearman(&[0.0, 0.0, 1.0, 1.0], &[1.0, 2.0, 3.0, 4.0]);
         assert!((r - 0.894_427_190_999_916).abs() < 1e-12, "{r}");
-        assert!(spearman(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+        assert!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_nan());
     }
 
     #[test]

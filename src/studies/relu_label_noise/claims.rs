@@ -343,7 +343,11 @@ fn larger_models_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
     )
 }
 
-/// Every run fits its noisy labels within the cap; the ones that do not are listed.
+/// Every run fits its noisy labels within the cap; the ones that do not are
+/// listed. A `check` of the experiment's premise (the paper's statements
+/// are about interpolating models; it does not say that GD within this
+/// cap reaches one), not a claim of the paper: a review on 2026-12-04
+/// moved it out of the paper's count.
 fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
     let fitted = rows.iter().filter(|r| r.interpolated).count();
     let mut short: Vec<String> = Vec::new();
@@ -365,7 +369,7 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
             "GD on the logistic loss fits every noisy training label (zero training error) within {} steps, in every run of the grid and the contrast (fraction of runs; the runs that do not are kept and counted in every other row)",
             spec.model.max_steps
         ),
-        format!("{SRC}: the phase change concerns interpolating models"),
+        format!("this experiment's premise ({SRC}: the phase change concerns interpolating models)"),
         Prediction::AtLeast { bound: 1.0 },
         Measured {
             value: fitted as f64 / rows.len().max(1) as f64,
@@ -386,6 +390,7 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
             },
         },
     )
+    .as_check()
 }
 
 /// The claims, checks and summary details of a finished grid.
