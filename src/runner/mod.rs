@@ -93,6 +93,12 @@ pub fn figures(dir: &Path) -> Result<()> {
 /// details computed with them and a `Rejudge` entry; returns that entry.
 /// Exit 2 when the study cannot.
 pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
+    if !dir.is_dir() {
+        return Err(Error::bad(format!(
+            "{}: not a run directory (it does not exist or is not a directory)",
+            dir.display()
+        )));
+    }
     // Under the run directory's lock, so that no run replaces it meanwhile.
     let _lock = crate::fsio::lock_out_dir(dir)?;
     let mut summary = Summary::read(dir)?;

@@ -80,12 +80,13 @@ fn run_label(eta: f64, arch: &[usize; 3], s: usize) -> String {
     format!("eta{eta}:{}:s{s}", arch_of(arch).label())
 }
 
-fn load_data(spec: &CnnSweepSpec, dir: &Path) -> Result<CifarPair> {
+fn load_data(loaded: &LoadedSpec, spec: &CnnSweepSpec, dir: &Path) -> Result<CifarPair> {
     load_cifar_pair(
+        loaded,
         dir,
         &spec.data.classes,
-        ("data.train", spec.data.train),
-        ("data.test", spec.data.test),
+        spec.data.train,
+        spec.data.test,
     )
 }
 
@@ -258,7 +259,7 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
     let device = open_device(loaded, spec.train.device)?;
     spec.train.device = device.ran;
-    let data = load_data(&spec, &dir)?;
+    let data = load_data(loaded, &spec, &dir)?;
     let runs = spec.train.runs;
     let archs = spec.model.archs.len();
     let jobs = (0..spec.data.label_noise.len())

@@ -435,10 +435,11 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
     let device = open_device(loaded, spec.train.device)?;
     spec.train.device = device.ran;
     let data = load_cifar_pair(
+        loaded,
         &dir,
         &spec.data.classes,
-        ("data.train", spec.data.train),
-        ("data.test", spec.data.test),
+        spec.data.train,
+        spec.data.test,
     )?;
     let runs = spec.train.runs;
     let rands = spec.randomizations().len();

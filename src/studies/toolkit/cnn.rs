@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::data::cifar::{self, CifarSet, Split};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nets::cnn::{Arch, ChosenDevice, Device, EpochEval, Model, TrainStateFile};
 use crate::record::Metrics;
 use crate::runner::RunContext;
@@ -37,22 +37,30 @@ pub struct CifarPair {
     pub test: CifarSet,
 }
 
-/// The first `train.1` training and `test.1` test images of `classes` in
-/// `dir`; too few is bad input naming the spec key (`train.0`, `test.0`).
+/// The first `train` training and `test` test images of `classes` in
+/// `dir`, for a spec whose [data] table holds `train`, `test` and
+/// `classes`: too few images is bad input naming the spec and the key.
 pub fn load_cifar_pair(
+    loaded: &LoadedSpec,
     dir: &Path,
     classes: &[u8],
-    train: (&str, usize),
-    test: (&str, usize),
+    train: usize,
+    test: usize,
 ) -> Result<CifarPair> {
-    let train_set = cifar::load(dir, Split::Train, classes, Some(train.1))?;
-    let test_set = cifar::load(dir, Split::Test, classes, Some(test.1))?;
-    for ((key, want), got) in [(train, train_set.len()), (test, test_set.len())] {
+    let train_set = cifar::load(dir, Split::Train, classes, Some(train))?;
+    let test_set = cifar::load(dir, Split::Test, classes, Some(test))?;
+    for (key, want, got) in [
+        ("data.train", train, train_set.len()),
+        ("data.test", test, test_set.len()),
+    ] {
         if got < want {
-            return Err(Error::bad(format!(
-                "{key} = {want}: {} holds only {got} images of classes {classes:?}",
-                dir.display()
-            )));
+            return Err(loaded.bad_value(
+                &format!("{key} = {want}"),
+                format!(
+                    "{} holds only {got} images of classes {classes:?}",
+                    dir.display()
+                ),
+            ));
         }
     }
     Ok(CifarPair {
