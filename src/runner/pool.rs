@@ -43,14 +43,36 @@ pub(crate) fn run_units(plan: &dyn Plan, ctx: &RunContext, label: &str) -> Resul
     let mut computed_here = 0;
     for (s, sweep) in sweeps.iter().enumerate() {
         let start = Instant::now();
+        // Once a unit fails (a divergence, say), no further unit starts: the
+        // run ends with that error (of the units that ran and failed, the
+        // lowest-numbered) without waiting for the rest of the sweep.
+        let failed: Mutex<Option<(usize, Error)>> = Mutex::new(None);
         let got = costliest_first(&pool, &sweep.costs, |i| {
-            let r = unit(plan, ctx, &store, s, &sweep.label, i);
-            let computed = matches!(r, Ok((_, true)));
-            progress.finished(sweep.costs[i], computed);
-            r
+            if failed.lock().expect("no unit panicked").is_some() {
+                return None;
+            }
+            match unit(plan, ctx, &store, s, &sweep.label, i) {
+                Ok(r) => {
+                    progress.finished(sweep.costs[i], r.1);
+                    Some(r)
+                }
+                Err(e) => {
+                    let mut first = failed.lock().expect("no unit panicked");
+                    if first.as_ref().is_none_or(|(j, _)| i < *j) {
+                        *first = Some((i, e));
+                    }
+                    None
+                }
+            }
         });
+        if let Some((_, e)) = failed.into_inner().expect("no unit panicked") {
+            return Err(e);
+        }
         seconds.push(start.elapsed().as_secs_f64());
-        let got: Vec<(Option<UnitResult>, bool)> = got.into_iter().collect::<Result<_>>()?;
+        let got: Vec<(Option<UnitResult>, bool)> = got
+            .into_iter()
+            .map(|r| r.expect("every unit ran when none failed"))
+            .collect();
         computed_here += got.iter().filter(|(_, computed)| *computed).count();
         missing += got.iter().filter(|(u, _)| u.is_none()).count();
         results.push(got.into_iter().map(|(u, _)| u).collect::<Vec<_>>());
@@ -211,6 +233,60 @@ mod tests {
         fn findings(self: Box<Self>, _: Results) -> Result<Findings> {
             unreachable!("not called here")
         }
+    }
+
+    /// Units that diverge (here 3 and 7 of 40 equal-cost units) after a
+    /// count of the units started.
+    struct Diverging {
+        started: AtomicUsize,
+    }
+
+    impl Plan for Diverging {
+        fn sweeps(&self) -> Vec<Sweep> {
+            vec![Sweep::new("d", vec![1.0; 40])]
+        }
+        fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            if i == 3 || i == 7 {
+                return Err(Error::Numerical(format!("unit {i} diverged")));
+            }
+            UnitResult::of(Ok(i))
+        }
+        fn findings(self: Box<Self>, _: Results) -> Result<Findings> {
+            unreachable!("not called here")
+        }
+    }
+
+    /// A failed unit stops the sweep: no unit starts after it (one thread:
+    /// units 0..=3 run, in unit order, the costs being equal), and the run
+    /// fails with its error.
+    #[test]
+    fn a_failed_unit_stops_the_units_not_yet_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = Diverging {
+            started: AtomicUsize::new(0),
+        };
+        let err = match run_units(&plan, &RunContext::new(dir.path(), 1), "t") {
+            Err(e) => e,
+            Ok(_) => panic!("a diverging unit fails the run"),
+        };
+        assert!(matches!(err, Error::Numerical(_)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            Error::Numerical("unit 3 diverged".into()).to_string()
+        );
+        assert_eq!(plan.started.load(Ordering::SeqCst), 4);
+        // On two threads at most the unit in flight beside it also runs.
+        let dir = tempfile::tempdir().unwrap();
+        let plan = Diverging {
+            started: AtomicUsize::new(0),
+        };
+        assert!(run_units(&plan, &RunContext::new(dir.path(), 2), "t").is_err());
+        assert!(
+            plan.started.load(Ordering::SeqCst) <= 6,
+            "{}",
+            plan.started.load(Ordering::SeqCst)
+        );
     }
 
     #[test]
