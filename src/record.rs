@@ -647,33 +647,6 @@ impl RunDir {
     pub fn file(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
-
-    /// The first entry at the top of the directory that no run writes, if
-    /// any (none when it does not exist). A run replaces its directory
-    /// whole (`fsio::Staging`), so anything else there would be deleted:
-    /// a run's entries are the resolved spec, summary.json, figures/, the
-    /// metrics and the studies' other tables (`*.csv`, `*.csv.gz`), the CNN
-    /// checkpoints/, and the hidden files of a run in progress (the unit
-    /// store .units/, the lock, temporary files).
-    pub fn foreign_entry(&self) -> Option<String> {
-        let is_run_output = |name: &str| {
-            matches!(
-                name,
-                "spec.toml" | "summary.json" | "figures" | "checkpoints"
-            ) || name.ends_with(".csv")
-                || name.ends_with(".csv.gz")
-                || name == ".units"
-                || name.starts_with(crate::fsio::LOCK_FILE)
-                || name.starts_with(".write-probe")
-                || (name.starts_with('.') && name.contains(".tmp"))
-        };
-        std::fs::read_dir(&self.root)
-            .ok()?
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().to_string())
-            .filter(|name| !is_run_output(name))
-            .min()
-    }
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ impl LoadedSpec {
         })?;
         let Some(toml::Value::Table(data)) = self.body.get_mut("data") else {
             return Err(Error::bad(format!(
-                "--data {text}: {} has no [data] table (this study reads no data folder)",
+                "--data {text}: it sets a spec's `data.dir`, and {} has no [data] table",
                 self.path.display()
             )));
         };

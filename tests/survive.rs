@@ -499,15 +499,61 @@ fn an_interrupted_runs_units_are_kept_until_resumed() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("--resume") && err.contains(".units"), "{err}");
     assert_eq!(unit_files(&out), done, "the refused run touched the units");
-    let resumed = overfit(&["run", SPEC, "--quick", "--resume", "--out", out_s]);
+    // A merge into a directory holding such units (here a copy of this
+    // one) is refused too: it would clear them.
+    let (other, copy) = (tmp.path().join("b"), tmp.path().join("c"));
+    let shard1 = [
+        "run",
+        SPEC,
+        "--quick",
+        "--shard",
+        "1/2",
+        "--out",
+        other.to_str().unwrap(),
+    ];
+    assert!(overfit(&shard1).status.success());
+    assert!(Command::new("cp")
+        .args(["-r", out_s, copy.to_str().unwrap()])
+        .status()
+        .unwrap()
+        .success());
+    let merge = overfit(&[
+        "merge",
+        out_s,
+        other.to_str().unwrap(),
+        "--out",
+        copy.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&merge.stderr);
+    assert_eq!(merge.status.code(), Some(2), "{err}");
     assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
+        err.contains("interrupted run") && err.contains(".units"),
+        "{err}"
     );
-    let stdout = String::from_utf8_lossy(&resumed.stdout).to_string()
-        + &String::from_utf8_lossy(&resumed.stderr);
-    assert!(!stdout.contains("mixes builds"), "{stdout}");
+    assert_eq!(
+        unit_files(&copy),
+        done,
+        "the refused merge touched the units"
+    );
+    // Resuming with other runs is refused, pointing at the units to delete.
+    let o = overfit(&[
+        "run", SPEC, "--quick", "--seeds", "1", "--resume", "--out", out_s,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("delete") && err.contains(".units"), "{err}");
+    // Units of another build: the resume says so and summary.json names it.
+    std::fs::write(out.join(".units/binaries"), "0000000000 (another build)\n").unwrap();
+    let resumed = overfit(&["run", SPEC, "--quick", "--resume", "--out", out_s]);
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{err}");
+    assert!(
+        err.contains("mixes builds") && err.contains("another build"),
+        "{err}"
+    );
+    let builds = summary_json(&out)["provenance"]["unit_binaries"].clone();
+    assert_eq!(builds[0], "0000000000 (another build)", "{builds}");
+    assert_eq!(builds.as_array().map(Vec::len), Some(2), "{builds}");
 
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-4class");
     if !data.is_dir() {

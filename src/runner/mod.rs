@@ -13,6 +13,7 @@ mod units;
 
 pub use pool::unit_state_path;
 pub use shard::{Runs, Shard};
+use units::binary_id;
 pub use units::UnitStore;
 
 use std::path::{Path, PathBuf};
@@ -201,8 +202,16 @@ fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
             Some(n) => format!(" (--seeds {n})"),
             None => " (the spec's, no --seeds)".to_string(),
         };
+        // An interrupted run's units stay until deleted (`execute` refuses
+        // a fresh run over them); a finished run is simply replaced.
+        let store = UnitStore::new(out);
+        let start_over = if path.starts_with(store.root()) {
+            format!("delete {} to start over", store.root().display())
+        } else {
+            "run without --resume to start over".to_string()
+        };
         return Err(Error::bad(format!(
-            "--resume: {} was made with {had}, this run asks for {runs}{asked}; resume with the --seeds of that run, or run without --resume to start over",
+            "--resume: {} was made with {had}, this run asks for {runs}{asked}; resume with the --seeds of that run, or {start_over}",
             path.display()
         )));
     }
@@ -261,7 +270,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
             .is_some();
         if !reads_a_folder {
             return Err(Error::bad(format!(
-                "--data {}: study `{}` ({}) reads no data folder",
+                "--data {}: it sets a spec's `data.dir`, which study `{}` ({}) does not have; set the study's data folder in the spec",
                 dir.display(),
                 spec.header.study,
                 spec_path.display()
@@ -280,20 +289,23 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
     // Under the lock: a run in progress is named by the lock, not by its units.
     let store = UnitStore::new(&ctx.out);
-    let kept = store.kept_work();
-    if kept > 0 && !ctx.resume && !ctx.require_cached {
-        return Err(Error::bad(format!(
-            "--out {}: {} holds {kept} finished units or checkpoints of an interrupted run; pass --resume to continue it, or delete {} to start over",
-            ctx.out.display(),
-            store.root().display(),
-            store.root().display()
-        )));
+    if !ctx.resume && !ctx.require_cached {
+        refuse_kept_work(&store, "--out", "pass --resume to continue it")?;
     }
     let start = Instant::now();
     // The plan (which loads the data, and can fail) comes before the store
     // is opened, which starts a fresh run by clearing it.
     let plan = study.plan(&spec, ctx)?;
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
+    let others = store.other_builds();
+    if ctx.resume && !others.is_empty() {
+        eprintln!(
+            "warning: {}: its units were computed by overfit {}; this binary is {}: the result mixes builds (summary.json's provenance.unit_binaries names them)",
+            store.root().display(),
+            others.join(", "),
+            binary_id()
+        );
+    }
     let results = match pool::run_units(plan.as_ref(), ctx, &spec.header.name)? {
         pool::Ran::All(results) => results,
         pool::Ran::Part { here, total } => {
@@ -321,9 +333,8 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let units = results.units;
     let output = plan.findings(results)?;
     let mut summary = summary(&spec, ctx, start, units, output.claims, output.details);
-    let builds = store.binaries();
-    if let (Some(p), true) = (summary.provenance.as_mut(), builds.len() > 1) {
-        p.unit_binaries = Some(builds);
+    if let (Some(p), false) = (summary.provenance.as_mut(), store.other_builds().is_empty()) {
+        p.unit_binaries = Some(store.binaries());
     }
     // The new result is built whole beside DIR and swapped in: DIR is always
     // wholly the earlier run (with its units, for --resume) or wholly this one.
@@ -342,10 +353,37 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     Ok(Outcome::Finished(Box::new(summary)))
 }
 
-/// Refuse an --out that holds what no run writes (`RunDir::foreign_entry`),
-/// before anything is written: the new result replaces the whole directory.
+/// The first entry at the top of `dir` that no run writes, if any (none
+/// when it does not exist). A run replaces its directory whole
+/// (`fsio::Staging`), so anything else there would be deleted: a run's
+/// entries are the resolved spec, summary.json, figures/, the metrics and
+/// the studies' other tables (`*.csv`, `*.csv.gz`), the CNN checkpoints/,
+/// and the hidden files of a run in progress (the unit store .units/, the
+/// lock, temporary files).
+fn foreign_entry(dir: &Path) -> Option<String> {
+    let is_run_output = |name: &str| {
+        matches!(
+            name,
+            "spec.toml" | "summary.json" | "figures" | "checkpoints"
+        ) || name.ends_with(".csv")
+            || name.ends_with(".csv.gz")
+            || name == ".units"
+            || name.starts_with(crate::fsio::LOCK_FILE)
+            || name.starts_with(".write-probe")
+            || (name.starts_with('.') && name.contains(".tmp"))
+    };
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|name| !is_run_output(name))
+        .min()
+}
+
+/// Refuse an --out that holds what no run writes (`foreign_entry`), before
+/// anything is written: the new result replaces the whole directory.
 fn refuse_foreign_out(out: &Path) -> Result<()> {
-    match RunDir::new(out).foreign_entry() {
+    match foreign_entry(out) {
         Some(name) => Err(Error::bad(format!(
             "--out {}: holds `{name}`, which no run writes; a run replaces the whole directory, so choose a new or empty --out (or an earlier run's)",
             out.display()
@@ -366,17 +404,28 @@ fn move_entries(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `overfit merge`: check that the shard directories belong to one spec and
-/// version and cover every shard exactly once, gather their units into
-/// `ctx.out`, and finish the run there (claims, figures) from the units alone.
-pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
-    if shard_dirs.is_empty() {
-        return Err(Error::bad("merge: name the shard directories to merge"));
+/// Exit 2 when the unit store holds an interrupted run's work (finished
+/// units or checkpoints), which the caller would clear: `what` names the
+/// option, `instead` the other way out besides deleting the store.
+fn refuse_kept_work(store: &UnitStore, what: &str, instead: &str) -> Result<()> {
+    match store.kept_work() {
+        0 => Ok(()),
+        kept => Err(Error::bad(format!(
+            "{what} {}: {} holds {kept} finished units or checkpoints of an interrupted run; {instead}, or delete {} to start over",
+            store.root().parent().unwrap_or(store.root()).display(),
+            store.root().display(),
+            store.root().display()
+        ))),
     }
-    // The output's unit store is cleared before the shards' units are copied
-    // in, and the output is replaced whole at the end: an output at or
-    // inside a shard, or a shard inside the output, would destroy the shard.
-    let out = crate::fsio::canonical(&ctx.out);
+}
+
+/// Refuse a merge's --out that would destroy a shard or other files, before
+/// anything is touched: the output's unit store is cleared before the
+/// shards' units are copied in, and the output is replaced whole at the end,
+/// so an output at or inside a shard, or a shard inside the output, would
+/// destroy the shard (and `refuse_foreign_out` guards the rest).
+fn check_merge_out(shard_dirs: &[PathBuf], out_arg: &Path) -> Result<()> {
+    let out = crate::fsio::canonical(out_arg);
     for d in shard_dirs {
         let shard = crate::fsio::canonical(d);
         let relation = if out == shard {
@@ -391,12 +440,25 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         if let Some(relation) = relation {
             return Err(Error::bad(format!(
                 "merge: --out {} {relation} the shard directory {}; merge into a new directory",
-                ctx.out.display(),
+                out_arg.display(),
                 d.display()
             )));
         }
     }
-    refuse_foreign_out(&ctx.out)?;
+    refuse_foreign_out(out_arg)
+}
+
+/// The resolved spec a merge writes into its output's unit store, and then runs.
+const MERGED_SPEC: &str = "merged-spec.toml";
+
+/// `overfit merge`: check that the shard directories belong to one spec and
+/// version and cover every shard exactly once, gather their units into
+/// `ctx.out`, and finish the run there (claims, figures) from the units alone.
+pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
+    if shard_dirs.is_empty() {
+        return Err(Error::bad("merge: name the shard directories to merge"));
+    }
+    check_merge_out(shard_dirs, &ctx.out)?;
     let mut spec_text: Option<(PathBuf, String)> = None;
     let mut seen: Vec<Option<PathBuf>> = Vec::new();
     let mut quick = false;
@@ -500,19 +562,24 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     let (_, resolved) = spec_text.expect("at least one shard");
     let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
     let store = UnitStore::new(&ctx.out);
+    // An interrupted run's units are kept as by `execute`; a failed merge's
+    // own (its merged spec beside them) are replaced.
+    if !store.root().join(MERGED_SPEC).exists() {
+        refuse_kept_work(&store, "merge: --out", "merge into another directory")?;
+    }
     store.open(&resolved, false)?;
     for d in shard_dirs {
         store.absorb(&UnitStore::new(d))?;
     }
-    let builds = store.binaries();
-    if builds.len() > 1 {
+    let others = store.other_builds();
+    if !others.is_empty() {
         eprintln!(
-            "warning: merge: the shards were computed by {} builds ({}): the result mixes them (summary.json's provenance.unit_binaries names them)",
-            builds.len(),
-            builds.join(", ")
+            "warning: merge: the shards' units were computed by {}; this binary is {} (summary.json's provenance.unit_binaries names the builds)",
+            store.binaries().join(", "),
+            binary_id()
         );
     }
-    let merged_spec = store.root().join("merged-spec.toml");
+    let merged_spec = store.root().join(MERGED_SPEC);
     write_atomic(&merged_spec, resolved.as_bytes())?;
     let ctx = RunContext {
         require_cached: true,

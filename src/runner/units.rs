@@ -19,6 +19,9 @@ pub struct UnitStore {
     noted: std::sync::Mutex<bool>,
 }
 
+/// How `binaries` lists the build of units kept from before it recorded them.
+pub const UNKNOWN_BUILD: &str = "unknown (units written before builds were recorded)";
+
 /// This binary, as `binaries` lists it: its commit, and " (dirty)" when
 /// built from a work tree with changes.
 pub fn binary_id() -> String {
@@ -60,14 +63,24 @@ impl UnitStore {
     }
 
     /// The binaries (`binary_id`) that computed the units here, in the
-    /// order they first saved one: more than one after a `--resume` or a
-    /// `merge` across builds, which summary.json's provenance then names.
+    /// order they first saved one (`UNKNOWN_BUILD` for units kept from
+    /// before builds were recorded).
     pub fn binaries(&self) -> Vec<String> {
         fs::read_to_string(self.binaries_path())
             .unwrap_or_default()
             .lines()
             .filter(|l| !l.is_empty())
             .map(str::to_string)
+            .collect()
+    }
+
+    /// The builds here other than this binary, when any: a `--resume` or
+    /// `merge` that assembles their units (summary.json's
+    /// `provenance.unit_binaries` then lists every build here).
+    pub fn other_builds(&self) -> Vec<String> {
+        self.binaries()
+            .into_iter()
+            .filter(|b| *b != binary_id())
             .collect()
     }
 
@@ -142,7 +155,8 @@ impl UnitStore {
             .unwrap_or(false);
         if resume && spec_path.exists() && !same {
             return Err(Error::bad(format!(
-                "--resume: {} holds units of a different spec; run without --resume to start over",
+                "--resume: {} holds units of a different spec; delete {} to start over",
+                self.root.display(),
                 self.root.display()
             )));
         }
@@ -150,20 +164,9 @@ impl UnitStore {
             fs::remove_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         }
         fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
-        if resume {
-            let others: Vec<String> = self
-                .binaries()
-                .into_iter()
-                .filter(|b| *b != binary_id())
-                .collect();
-            if !others.is_empty() && self.kept_work() > 0 {
-                eprintln!(
-                    "warning: {}: its units were computed by overfit {}; this binary is {}: the result mixes builds (summary.json's provenance.unit_binaries names them)",
-                    self.root.display(),
-                    others.join(", "),
-                    binary_id()
-                );
-            }
+        if resume && self.binaries().is_empty() && self.kept_work() > 0 {
+            // Units kept from before builds were recorded: their build is unknown.
+            self.add_binaries(&[UNKNOWN_BUILD.to_string()])?;
         }
         remove_stale_temps(&self.root);
         if let Ok(entries) = fs::read_dir(&self.root) {

@@ -69,8 +69,7 @@ pub fn floor_claim(spec: &Spec, alpha: f64, n: usize, risk: &[f64]) -> Claim {
     let (side, level, what, source) = match theory::power_law_regime(alpha, spec.data.dimension_exponent) {
         Regime::BiasNotBenign => ("bias", 1.0 / c, format!("||theta*||^2 ||Sigma|| / c, theta* = e_1 (r_0/n = {}, r_0/(n ln(1 + r_0)) = {})", fmt_num(t.r0 / nf), fmt_num(t.r0 / (nf * t.r0.ln_1p()))),
             "Theorem 4's bias lower bound: R >= ||theta*||^2 ||Sigma|| / c_1 for some theta* of that norm when r_0/(n ln(1 + r_0)) >= c_2 (c_1 read as c; c_2 unspecified)"),
-        // The theorem's two cases, split where the spec's 1/c_1 splits them
-        // (`k_star_fraction`), as the variance claim does.
+        // The theorem's two cases, split at the spec's 1/c_1 (`k_star_fraction`).
         _ => ("variance", spec.data.noise_sd.powi(2) * if t.k_star as f64 >= spec.claims.k_star_fraction * nf { 1.0 } else { t.variance } / c, format!("sigma^2 / c if k* >= {} n, else sigma^2 (k*/n + n/R_k*) / c (k*/n = {}, k*/n + n/R_k* = {})", spec.claims.k_star_fraction, fmt_num(t.k_star as f64 / nf), fmt_num(t.variance)),
             "Theorem 4: E R >= sigma^2 / c if k* >= n/c_1, else E R >= sigma^2 (k*/n + n/R_k*) / c"),
     };
@@ -130,9 +129,8 @@ pub(super) fn judge(spec: &Spec, rows: &[Row]) -> (Vec<Claim>, serde_json::Value
             claims.push(tracks_claim(spec, alpha, &cells));
         }
     }
-    // `extreme`: a NaN residual makes the worst undefined, not skipped.
     let residuals: Vec<f64> = rows.iter().map(|r| r.residual).collect();
-    let worst = extreme(&residuals, f64::max);
+    let worst = extreme(&residuals, f64::max); // NaN: undefined, not skipped
     claims.push(Claim::new(
         "min_norm.interpolates",
         "theta_hat = X^T (X X^T)^-1 y fits every noisy label: largest max_i |x_i^T theta_hat - y_i| / max(1, max_i |y_i|) over runs",
