@@ -109,15 +109,17 @@ impl Holder {
         }
     }
 
-    /// Field 22 (starttime) of /proc/PID/stat, counted after the command name.
+    /// Field 22 (starttime) of /proc/PID/stat, counted after the command
+    /// name; None when the process is gone, or has ended but keeps its
+    /// /proc entry: a zombie (state Z: killed, not yet reaped by its
+    /// parent) or a dead task (X).
     fn start_of(pid: u32) -> Option<u64> {
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(19)?
-            .parse()
-            .ok()
+        let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+        if matches!(fields.next()?, "Z" | "X" | "x") {
+            return None;
+        }
+        fields.nth(18)?.parse().ok()
     }
 
     fn parse(text: &str) -> Option<Holder> {
@@ -131,21 +133,13 @@ impl Holder {
         format!("{} {}\n", self.pid, self.start)
     }
 
-    /// Whether the holder still runs (always assumed without /proc). A
-    /// zombie (state Z: killed, not yet reaped by its parent) or a dead
-    /// task (X) has ended, though its /proc entry is still there.
+    /// Whether the holder still runs (always assumed without /proc; a
+    /// zombie has ended, `start_of`).
     fn alive(&self) -> bool {
         if !Path::new("/proc/self/stat").exists() {
             return true;
         }
-        let ended = fs::read_to_string(format!("/proc/{}/stat", self.pid))
-            .ok()
-            .and_then(|stat| {
-                let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
-                Some(matches!(state, "Z" | "X" | "x"))
-            })
-            .unwrap_or(false);
-        !ended && Self::start_of(self.pid) == Some(self.start)
+        Self::start_of(self.pid) == Some(self.start)
     }
 }
 

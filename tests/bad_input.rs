@@ -599,7 +599,7 @@ fn an_out_dir_holding_other_files_is_refused_and_kept() {
     std::fs::write(out.join("notes.txt"), "draft").unwrap();
     let spec = out.join("my_spec.toml");
     std::fs::copy(root().join(GOOD), &spec).unwrap();
-    let before = {
+    let names = || {
         let mut names: Vec<_> = std::fs::read_dir(&out)
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -607,6 +607,7 @@ fn an_out_dir_holding_other_files_is_refused_and_kept() {
         names.sort();
         names
     };
+    let before = names();
     let o = run(&[
         "run",
         spec.to_str().unwrap(),
@@ -618,12 +619,7 @@ fn an_out_dir_holding_other_files_is_refused_and_kept() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("`.git`") && err.contains("--out"), "{err}");
-    let mut after: Vec<_> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    after.sort();
-    assert_eq!(after, before, "the refused run changed --out");
+    assert_eq!(names(), before, "the refused run changed --out");
     assert_eq!(
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "draft"
@@ -654,14 +650,9 @@ fn a_failed_run_keeps_the_previous_results() {
 /// shared data's first records; skipped with a printed reason without it.
 #[test]
 fn bad_cifar_data_files() {
-    let shared = root().join("../shared/data/cifar10-4class");
-    if !shared.is_dir() {
-        common::skip(
-            "bad_cifar_data_files",
-            &format!("{} not found", shared.display()),
-        );
+    let Some(shared) = common::cifar_data("bad_cifar_data_files") else {
         return;
-    }
+    };
     const RECORD: usize = 3073;
     let head = |name: &str, records: usize| {
         std::fs::read(shared.join(name)).unwrap()[..records * RECORD].to_vec()

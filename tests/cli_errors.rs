@@ -221,14 +221,9 @@ fn a_blow_up_in_the_last_step_exits_3() {
     );
     assert!(!out.join("summary.json").exists());
 
-    let data = root.join("../shared/data/cifar10-4class");
-    if !data.is_dir() {
-        common::skip(
-            "a_blow_up_in_the_last_step_exits_3 (its CNN half)",
-            &format!("{} not found (the 4-class CIFAR-10 subset)", data.display()),
-        );
+    let Some(data) = common::cifar_data("a_blow_up_in_the_last_step_exits_3 (its CNN half)") else {
         return;
-    }
+    };
     let cnn = variant(
         "experiments/cnn_sweep_seed003.toml",
         &[

@@ -555,14 +555,11 @@ fn an_interrupted_runs_units_are_kept_until_resumed() {
     assert_eq!(builds[0], "0000000000 (another build)", "{builds}");
     assert_eq!(builds.as_array().map(Vec::len), Some(2), "{builds}");
 
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-4class");
-    if !data.is_dir() {
-        common::skip(
-            "an_interrupted_runs_units_are_kept_until_resumed (its --data half)",
-            &format!("{} not found (the 4-class CIFAR-10 subset)", data.display()),
-        );
+    let Some(data) =
+        common::cifar_data("an_interrupted_runs_units_are_kept_until_resumed (its --data half)")
+    else {
         return;
-    }
+    };
     // The same folder under two names: a copy would do as well.
     let other = tmp.path().join("other-name");
     std::os::unix::fs::symlink(&data, &other).unwrap();
@@ -787,12 +784,7 @@ fn resubmitted_array_index_needs_slurm_slash_n() {
 /// byte-identical to an uninterrupted run.
 #[test]
 fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-4class");
-    if !data.is_dir() {
-        common::skip(
-            "killed_cnn_training_resumes_from_its_checkpoint_epoch",
-            &format!("{} not found (the 4-class CIFAR-10 subset)", data.display()),
-        );
+    if common::cifar_data("killed_cnn_training_resumes_from_its_checkpoint_epoch").is_none() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

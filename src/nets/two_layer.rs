@@ -665,18 +665,12 @@ impl TwoLayerGd {
     /// output is not finite: a loss can stay finite (0 for the logistic
     /// loss) while the outputs are infinite with the right signs.
     fn check_finite(&self) -> Result<()> {
-        let worst = self
-            .f
-            .iter()
-            .copied()
-            .find(|v| !v.is_finite())
-            .filter(|_| self.last_loss.is_finite());
-        let what = match worst {
-            Some(v) => format!("a training output is {v}"),
-            None if !self.last_loss.is_finite() => {
-                format!("the training loss is {}", self.last_loss)
-            }
-            None => return Ok(()),
+        let what = if !self.last_loss.is_finite() {
+            format!("the training loss is {}", self.last_loss)
+        } else if let Some(v) = self.f.iter().find(|v| !v.is_finite()) {
+            format!("a training output is {v}")
+        } else {
+            return Ok(());
         };
         Err(Error::Numerical(format!(
             "{what} at step {} (outputs or weights overflowed; try a smaller step size lr)",

@@ -297,14 +297,8 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     // is opened, which starts a fresh run by clearing it.
     let plan = study.plan(&spec, ctx)?;
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
-    let others = store.other_builds();
-    if ctx.resume && !others.is_empty() {
-        eprintln!(
-            "warning: {}: its units were computed by overfit {}; this binary is {}: the result mixes builds (summary.json's provenance.unit_binaries names them)",
-            store.root().display(),
-            others.join(", "),
-            binary_id()
-        );
+    if ctx.resume {
+        warn_mixed_builds(&store, &store.root().display().to_string());
     }
     let results = match pool::run_units(plan.as_ref(), ctx, &spec.header.name)? {
         pool::Ran::All(results) => results,
@@ -448,6 +442,20 @@ fn check_merge_out(shard_dirs: &[PathBuf], out_arg: &Path) -> Result<()> {
     refuse_foreign_out(out_arg)
 }
 
+/// Warn on stderr, after `who`, when units in the store were computed by
+/// builds other than this binary (`--resume`, `merge`); summary.json's
+/// provenance then lists the builds (`execute`).
+fn warn_mixed_builds(store: &UnitStore, who: &str) {
+    let others = store.other_builds();
+    if !others.is_empty() {
+        eprintln!(
+            "warning: {who}: units here were computed by overfit {}; this binary is {}: the result mixes builds (summary.json's provenance.unit_binaries names them)",
+            others.join(", "),
+            binary_id()
+        );
+    }
+}
+
 /// The resolved spec a merge writes into its output's unit store, and then runs.
 const MERGED_SPEC: &str = "merged-spec.toml";
 
@@ -571,14 +579,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     for d in shard_dirs {
         store.absorb(&UnitStore::new(d))?;
     }
-    let others = store.other_builds();
-    if !others.is_empty() {
-        eprintln!(
-            "warning: merge: the shards' units were computed by {}; this binary is {} (summary.json's provenance.unit_binaries names the builds)",
-            store.binaries().join(", "),
-            binary_id()
-        );
-    }
+    warn_mixed_builds(&store, "merge");
     let merged_spec = store.root().join(MERGED_SPEC);
     write_atomic(&merged_spec, resolved.as_bytes())?;
     let ctx = RunContext {

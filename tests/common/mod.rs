@@ -21,3 +21,19 @@ pub fn skip(test: &str, reason: &str) {
         let _ = writeln!(f, "{line}");
     }
 }
+
+/// The shared 4-class CIFAR-10 subset (`../shared/data/cifar10-4class`
+/// from the project root), or None after recording that `test` is skipped
+/// without it (`skip`).
+pub fn cifar_data(test: &str) -> Option<std::path::PathBuf> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10-4class");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    skip(
+        test,
+        &format!("{} not found (the 4-class CIFAR-10 subset)", dir.display()),
+    );
+    None
+}

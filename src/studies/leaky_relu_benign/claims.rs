@@ -6,7 +6,7 @@
 
 use super::{d_of, Group, LeakySpec, Row};
 use crate::data::label_noise::FlipRule;
-use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
+use crate::record::{extreme, fmt_num, quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::stats::{line_fit, LineFit};
 use crate::theory::label_noise::{normal_cdf, wilson_interval};
 
@@ -159,7 +159,7 @@ pub(super) fn analyze(
         // classifier is at chance too, so the row cannot tell GD's harmful
         // overfitting from any learner's (and the theorem's constant is
         // unspecified, so no c refutes it).
-        let control = sel
+        let control: Vec<f64> = sel
             .iter()
             .map(|r| {
                 normal_cdf(-mean_classifier_snr(
@@ -169,7 +169,8 @@ pub(super) fn analyze(
                     r.d,
                 ))
             })
-            .fold(f64::INFINITY, f64::min);
+            .collect();
+        let control = extreme(&control, f64::min);
         claims.push(Claim::new(
             "harmful.error_at_least_one_eighth",
             format!(
