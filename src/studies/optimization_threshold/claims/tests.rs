@@ -194,6 +194,54 @@ fn threshold_scaling_reads_an_unreached_n_star_as_a_lower_bound() {
     assert_eq!(v(&[(5, None), (8, Some(200))], 800), Verdict::Inconclusive);
 }
 
+/// The large init's runs at the convergence cap (rule of 2026-12-04): one
+/// within the interpolation bound decides both large-init claims; one above
+/// it is open, and a cell's median decides only if it does so whatever the
+/// open runs would reach.
+#[test]
+fn capped_large_init_runs_decide_only_within_the_bound() {
+    let s = spec();
+    let s2 = s.teacher.sigma.powi(2);
+    // d = 5's large init at n = 320, its seeds in turn: (stop, MSE / sigma^2).
+    let large = |seeds: [(Stop, f64); 3]| {
+        let seed = std::cell::Cell::new(0);
+        let v = verdicts(
+            &s,
+            grid(&s, &THRESHOLDS, |dim, n, init, r| {
+                if dim == 0 && n == 320 && init == 1 {
+                    (r.stop, r.train_mse) = (seeds[seed.get()].0, seeds[seed.get()].1 * s2);
+                    seed.set(seed.get() + 1);
+                }
+            }),
+        );
+        [
+            verdict(&v, "d5.large_init_interpolates_everywhere"),
+            verdict(&v, "d5.large_init_generalises_worse"),
+        ]
+    };
+    let (cap, plateau) = (Stop::Cap, Stop::Plateau);
+    // Capped within the bound (0.1): decided, as a converged run is.
+    assert_eq!(large([(cap, 0.05); 3]), [Holds, Holds]);
+    // Capped above it: open, and nothing decides the cell.
+    assert_eq!(large([(cap, 0.5); 3]), [Inconclusive, Inconclusive]);
+    // One open run: the two decided ones fix the median either way.
+    assert_eq!(large([(cap, 0.05), (plateau, 0.02), (cap, 0.5)])[0], Holds);
+    assert_eq!(
+        large([(plateau, 0.5), (plateau, 0.3), (cap, 0.5)])[0],
+        Fails
+    );
+    // Two open runs beside a converged failure: the median is open.
+    assert_eq!(
+        large([(plateau, 0.5), (cap, 0.5), (cap, 0.5)])[0],
+        Inconclusive
+    );
+    // Two open runs beside a decided fit: open too.
+    assert_eq!(
+        large([(plateau, 0.02), (cap, 0.5), (cap, 0.5)])[0],
+        Inconclusive
+    );
+}
+
 /// Not vacuous: runs that follow the theory make every claim and check hold.
 #[test]
 fn claims_hold_on_agreeing_measurements() {
