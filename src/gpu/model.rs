@@ -285,8 +285,8 @@ impl GpuModel {
     }
 
     /// Backward pass from the logits' gradient (left by `loss_and_gradient`)
-    /// into the gradient vector (`Model::backward`); the first layer's input
-    /// gradient is not formed.
+    /// into the gradient vector (`Model::backward`); input gradients only
+    /// where an earlier layer has parameters (`Model::needs_input_gradient`).
     pub fn backward(&mut self) -> Result<()> {
         self.require_batch()?;
         let (gpu, batch) = (&*self.gpu, self.batch);
@@ -295,7 +295,7 @@ impl GpuModel {
             let dy = dafter[0].slice(..batch * l.output.len());
             let mut dx = dbefore[i].slice_mut(..batch * l.input.len());
             let x = self.acts[i].slice(..batch * l.input.len());
-            let need_dx = i > 0;
+            let need_dx = self.host.needs_input_gradient(i);
             let w = self.params.slice(l.w.clone());
             // dW then db: adjacent in the gradient vector, as in `params`.
             let mut wb = self.grads.slice_mut(l.w.start..l.b.end);

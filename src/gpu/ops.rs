@@ -77,10 +77,10 @@ extern "C" __global__ void column_sums(const float* dy, float* db, int rows, int
     if (threadIdx.x == 0) db[j] = part[0];
 }
 
-// y = max(x, 0).
+// y = max(x, 0); NaN passes through, as on the CPU and in PyTorch (fmaxf drops it).
 extern "C" __global__ void relu_forward(const float* x, float* y, int n) {
     EACH(i, n)
-    y[i] = fmaxf(x[i], 0.0f);
+    y[i] = x[i] != x[i] ? x[i] : fmaxf(x[i], 0.0f);
 }
 
 // dx = dy where y > 0, else 0 (subgradient 0 at 0, as PyTorch).
@@ -99,7 +99,7 @@ extern "C" __global__ void maxpool_forward(const float* x, float* y, unsigned ch
     float m = x[((b * h + 2 * oy) * w + 2 * ox) * c + ch];
     for (int q = 1; q < 4; ++q) {
         float v = x[((b * h + 2 * oy + q / 2) * w + 2 * ox + q % 2) * c + ch];
-        if (v > m) { m = v; best = q; }
+        if (v > m || (v != v && m == m)) { m = v; best = q; }  // the first NaN wins
     }
     y[i] = m;
     argmax[i] = (unsigned char)best;

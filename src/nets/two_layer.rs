@@ -76,8 +76,18 @@ pub enum EngineKind {
 
 /// Floating-point operations of `steps` steps (plus set-up) on an n x d problem
 /// with m neurons. Primal: two gemms of 2 n d m flops a step. Dual: K = X X^T
-/// (n^2 d) and Z(0) (2 n d m) once, then one 2 n^2 m gemm a step.
+/// (n^2 d, a symmetric product's count; the code forms it with a full gemm,
+/// 2 n^2 d) and Z(0) (2 n d m) once, then one 2 n^2 m gemm a step.
 /// `Auto` costs what the cheaper of the two costs.
+///
+/// The dual's per-step count is the gemm form (`DualUpdate::Gemm`). From
+/// `TABLE_FROM_NEURONS` neurons the step uses the table lookup instead,
+/// about n^2 m / 6 adds (`gram_update::adds`), so the model overstates the
+/// dual's cost: `Auto` picks the dual for n < about 2 d, where with the
+/// table (2.5x faster than the gemm at n = 200, m = 1000) it would pay up
+/// to about n = 5 d. Kept as it is: the choice decides which
+/// engine's rounding a committed run has, and changing it would change
+/// those runs' bits.
 pub fn engine_cost(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize) -> f64 {
     let (nf, df, mf, t) = (n as f64, d as f64, m as f64, steps as f64);
     match kind {

@@ -491,11 +491,13 @@ per_isa! {
                 let window = t.iter().zip(u).zip(v).zip(w);
                 for ((((&v0, &v1), &v2), &v3), (m, best)) in window.zip(y_px.iter_mut().zip(arg_px))
                 {
-                    // The first maximum in the order v0, v1, v2, v3, without branches.
+                    // The first maximum in the order v0, v1, v2, v3, without
+                    // branches; the first NaN wins, as in PyTorch.
+                    let wins = |v: f32, mv: f32| v > mv || (v.is_nan() && !mv.is_nan());
                     let (mut mv, mut q) = (v0, 0u8);
-                    (mv, q) = if v1 > mv { (v1, 1) } else { (mv, q) };
-                    (mv, q) = if v2 > mv { (v2, 2) } else { (mv, q) };
-                    (mv, q) = if v3 > mv { (v3, 3) } else { (mv, q) };
+                    (mv, q) = if wins(v1, mv) { (v1, 1) } else { (mv, q) };
+                    (mv, q) = if wins(v2, mv) { (v2, 2) } else { (mv, q) };
+                    (mv, q) = if wins(v3, mv) { (v3, 3) } else { (mv, q) };
                     *m = mv;
                     *best = q;
                 }
@@ -535,10 +537,11 @@ per_isa! {
 // ---------------------------------------------------------------- relu
 
 per_isa! {
-    /// y = max(x, 0) elementwise.
+    /// y = max(x, 0) elementwise; NaN passes through, as in PyTorch (f32::max
+    /// would turn it into 0 and hide a diverged net from its loss).
     pub fn relu_forward / relu_forward_on(x: &[f32], y: &mut [f32]) {
         for (o, &v) in y.iter_mut().zip(x) {
-            *o = v.max(0.0);
+            *o = if v.is_nan() { v } else { v.max(0.0) };
         }
     }
 }

@@ -290,7 +290,9 @@ impl Model {
     /// layers as 2 flops each: the forward product F = 2 x (outputs x fan-in)
     /// per layer (a conv's outputs are its h_out w_out c_out positions), the
     /// weight gradient F again, and the input gradient F for every layer but
-    /// the first (whose input gradient is not formed). Biases, ReLU, max-pool
+    /// the first with parameters (whose input gradient is not formed,
+    /// `needs_input_gradient`; until 2026-12-04 the MLP's first linear layer
+    /// formed it anyway, uncounted). Biases, ReLU, max-pool
     /// and the loss are O(activations) and not counted. For (16, 150, 80):
     /// forward 1.33 MFLOP an image, training 3.29 MFLOP (tested).
     pub fn training_flops_per_example(&self) -> f64 {
@@ -306,6 +308,15 @@ impl Model {
             first = false;
         }
         total
+    }
+
+    /// Whether the backward pass needs layer `i`'s input gradient: only when
+    /// an earlier layer has parameters (the MLP's flatten comes first, so its
+    /// first linear layer, the largest, forms none).
+    pub fn needs_input_gradient(&self, i: usize) -> bool {
+        self.layers[..i]
+            .iter()
+            .any(|l| matches!(l.op, Op::Conv(_) | Op::Linear(_)))
     }
 
     /// Number of outputs (logits).
@@ -384,7 +395,8 @@ impl Model {
     }
 
     /// Backward pass from `ws.dacts[last]` (d loss / d logits) after `forward`:
-    /// fills `ws.grads`. The input gradient of the first layer is not formed.
+    /// fills `ws.grads`. Input gradients are formed only where a layer with
+    /// parameters lies before (`needs_input_gradient`).
     pub fn backward(&self, ws: &mut Workspace, batch: usize) {
         let grads = &mut ws.grads;
         for (i, l) in self.layers.iter().enumerate().rev() {
@@ -393,7 +405,7 @@ impl Model {
             let dx = &mut dbefore[i][..batch * l.input.len()];
             let x = &ws.acts[i][..batch * l.input.len()];
             let y = &ws.acts[i + 1][..batch * l.output.len()];
-            let need_dx = i > 0;
+            let need_dx = self.needs_input_gradient(i);
             match &l.op {
                 Op::Conv(c) => {
                     let (dw, db) = split_wb(grads, &l.w, &l.b);

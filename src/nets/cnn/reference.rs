@@ -133,16 +133,20 @@ pub fn conv2d_backward(
     (dx, dw, db)
 }
 
-/// 2x2 max-pooling with stride 2 (floor).
+/// 2x2 max-pooling with stride 2 (floor); a window holding NaN gives NaN.
 pub fn maxpool2(x: &Nchw) -> Nchw {
     let mut y = Nchw::zeros(x.n, x.c, x.h / 2, x.w / 2);
     for b in 0..x.n {
         for ch in 0..x.c {
             for oy in 0..y.h {
                 for ox in 0..y.w {
+                    // The largest; the first NaN, if any (as PyTorch).
                     let mut m = f64::NEG_INFINITY;
                     for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                        m = m.max(x.at(b, ch, 2 * oy + dy, 2 * ox + dx));
+                        let v = x.at(b, ch, 2 * oy + dy, 2 * ox + dx);
+                        if !m.is_nan() && (v.is_nan() || v > m) {
+                            m = v;
+                        }
                     }
                     let i = y.idx(b, ch, oy, ox);
                     y.data[i] = m;
@@ -177,8 +181,11 @@ pub fn maxpool2_backward(x: &Nchw, dy: &Nchw) -> Nchw {
     dx
 }
 
+/// max(x, 0), NaN passed through (as PyTorch).
 pub fn relu(x: &[f64]) -> Vec<f64> {
-    x.iter().map(|&v| v.max(0.0)).collect()
+    x.iter()
+        .map(|&v| if v.is_nan() { v } else { v.max(0.0) })
+        .collect()
 }
 
 pub fn relu_backward(x: &[f64], dy: &[f64]) -> Vec<f64> {

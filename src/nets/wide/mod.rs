@@ -19,8 +19,8 @@
 //! step is one fused pass over the neurons: for each neuron read (a_j, w_j),
 //! form its n pre-activations, its gradient, update it in place and add its
 //! new contribution a_j sigma(<w_j, x_k>) to the next step's outputs. That is
-//! one read and one write of the parameters per step, about (3d + 5) n
-//! flops per neuron, no allocation.
+//! one read and one write of the parameters per step, about (6d + 6) n
+//! flops per neuron (`flops_per_step`), no allocation.
 //!
 //! Layout (struct of arrays, blocked): neurons are split into blocks of B
 //! (a multiple of `LANES`; B does not depend on the thread count). Block b
@@ -61,12 +61,19 @@ pub const MAX_BLOCK: usize = 1024;
 /// Largest input dimension (bias coordinate included) of the fused kernel.
 pub const MAX_DIM: usize = 16;
 
-/// Floating-point operations of one fused step (see the module doc): per
-/// neuron and point, the pre-activation (2d), the residual's share in the
-/// two gradients (about d + 3) and the new output (2): (3d + 5) n m in all.
-/// A count for rates, not a contract on the kernel's exact instruction mix.
+/// Floating-point operations of one fused step (see the module doc), a
+/// multiply-add counted as 2: per neuron and point, the pre-activation (2d),
+/// the a-gradient term (3: gamma z, and r sigma(z) added), the w-gradient
+/// terms (2d), then with the updated weights the pre-activation again (2d)
+/// and the output term (3); per neuron, the update (3d + 2: a_j gw_c and
+/// the step for each w_jc, the step for a_j). In all ((6d + 6) n + 3d + 2) m.
+/// Until 2026-12-04 this counted (3d + 5) n m, leaving out the second
+/// pre-activation, half the w-gradient's flops and the update: bench lines
+/// from before then report the wide step's GFLOP/s low, by 1.88x at the
+/// benchmark's d = 2, n = 3. A count for rates, not a contract on the
+/// kernel's exact instruction mix.
 pub fn flops_per_step(m: usize, n: usize, d: usize) -> f64 {
-    ((3 * d + 5) * n * m) as f64
+    (((6 * d + 6) * n + 3 * d + 2) * m) as f64
 }
 
 /// Initialisation shapes of Boursier & Flammarion (JMLR 2025, and the public

@@ -465,3 +465,44 @@ fn every_compiled_pass_gives_the_same_bits_on_every_instruction_set() {
         }
     }
 }
+
+/// NaN passes ReLU and max-pooling (the first NaN of a window wins, in any
+/// of the four slots), as in PyTorch, on every instruction set and in the
+/// references: a diverged net shows in its loss instead of becoming zeros.
+#[test]
+fn nan_passes_relu_and_max_pool_as_in_pytorch() {
+    use crate::nets::isa::Isa;
+    let pool = MaxPool2 {
+        input: Shape::new(2, 2, 1),
+    };
+    let window = |slot: usize| -> Vec<f32> {
+        let mut x = vec![1.0, 0.5, 0.25, 2.0];
+        x[slot] = f32::NAN;
+        x
+    };
+    for isa in Isa::available() {
+        for slot in 0..4 {
+            // NHWC with one channel: the four inputs in window order.
+            let (mut y, mut arg) = ([0.0f32], [0u8]);
+            max_pool_forward_on(isa, &pool, &window(slot), 1, &mut y, &mut arg);
+            assert!(y[0].is_nan(), "{isa:?}: NaN in slot {slot} gave {}", y[0]);
+            assert_eq!(arg[0] as usize, slot, "{isa:?}: the NaN's slot wins");
+        }
+        let x = [f32::NAN, -1.0, 0.0, 3.0, f32::INFINITY, f32::NEG_INFINITY];
+        let mut y = [7.0f32; 6];
+        relu_forward_on(isa, &x, &mut y);
+        assert!(y[0].is_nan(), "{isa:?}: relu(NaN) = {}", y[0]);
+        assert_eq!(&y[1..], &[0.0, 0.0, 3.0, f32::INFINITY, 0.0], "{isa:?}");
+    }
+    for slot in 0..4 {
+        let x = Nchw {
+            n: 1,
+            c: 1,
+            h: 2,
+            w: 2,
+            data: window(slot).iter().map(|&v| f64::from(v)).collect(),
+        };
+        assert!(r::maxpool2(&x).data[0].is_nan(), "reference, slot {slot}");
+    }
+    assert!(r::relu(&[f64::NAN])[0].is_nan());
+}

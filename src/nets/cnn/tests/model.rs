@@ -235,6 +235,58 @@ fn training_flops_count_each_layers_products_by_hand() {
     );
 }
 
+/// Input gradients are formed only after a layer with parameters: the MLP's
+/// flatten and its first linear layer (3072 inputs) need none.
+#[test]
+fn input_gradients_only_after_a_layer_with_parameters() {
+    let mlp = Model::for_arch(&Arch::Mlp { widths: vec![10] }, 4).unwrap();
+    let needs = |m: &Model| {
+        (0..4)
+            .map(|i| m.needs_input_gradient(i))
+            .collect::<Vec<_>>()
+    };
+    // flatten, fc1, relu, fc2
+    assert_eq!(needs(&mlp), [false, false, true, true]);
+    let cnn = Model::for_arch(&Arch::CourseCnn { k: 4, h1: 8, h2: 6 }, 4).unwrap();
+    // conv1, relu, pool, conv2
+    assert_eq!(needs(&cnn), [false, true, true, true]);
+}
+
+/// A net whose weights hold NaN or an infinity stops its epoch with a
+/// numerical error (ReLU and max-pooling pass NaN on, as in PyTorch); it
+/// does not train on at chance.
+#[test]
+fn a_non_finite_weight_stops_training() {
+    let mut g = rng(5);
+    let n = 8;
+    let pixels: Vec<f32> = (0..n * 3072)
+        .map(|_| g.random_range(-1.0f32..1.0))
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
+    let images = Images {
+        pixels: &pixels,
+        labels: &labels,
+    };
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut model = Model::for_arch(&Arch::CourseCnn { k: 4, h1: 8, h2: 6 }, 4).unwrap();
+        model.init_pytorch(&mut g);
+        model.params[0] = bad;
+        let cfg = SgdConfig {
+            lr: 0.01,
+            momentum: 0.9,
+            weight_decay: 0.0,
+        };
+        let sgd = Sgd::new(cfg, model.param_count());
+        let mut cpu = super::super::backend::Cpu::new(&mut model, sgd, 1, 4, 8);
+        let mut order: Vec<usize> = (0..n).collect();
+        let got = train_epoch(&mut cpu, &images, &mut order, 4, &mut rng(6));
+        assert!(
+            matches!(got, Err(crate::Error::Numerical(_))),
+            "a conv1 weight of {bad}: {got:?}"
+        );
+    }
+}
+
 #[test]
 fn pytorch_init_bounds_are_one_over_sqrt_fan_in() {
     let mut m = Model::for_arch(
