@@ -252,6 +252,14 @@ fn input_gradients_only_after_a_layer_with_parameters() {
     assert_eq!(needs(&cnn), [false, true, true, true]);
 }
 
+/// n random 32x32x3 images in [-1, 1) with labels 0, 1, 2, 3, 0, ...
+fn random_images(n: usize, g: &mut crate::rng::Rng) -> (Vec<f32>, Vec<u8>) {
+    let pixels = (0..n * 3072)
+        .map(|_| g.random_range(-1.0f32..1.0))
+        .collect();
+    (pixels, (0..n).map(|i| (i % 4) as u8).collect())
+}
+
 /// A net whose weights hold NaN or an infinity stops its epoch with a
 /// numerical error (ReLU and max-pooling pass NaN on, as in PyTorch); it
 /// does not train on at chance.
@@ -259,10 +267,7 @@ fn input_gradients_only_after_a_layer_with_parameters() {
 fn a_non_finite_weight_stops_training() {
     let mut g = rng(5);
     let n = 8;
-    let pixels: Vec<f32> = (0..n * 3072)
-        .map(|_| g.random_range(-1.0f32..1.0))
-        .collect();
-    let labels: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
+    let (pixels, labels) = random_images(n, &mut g);
     let images = Images {
         pixels: &pixels,
         labels: &labels,
@@ -339,10 +344,7 @@ fn training_fits_a_tiny_set_and_is_reproducible() {
     let run = || {
         let mut g = rng(9);
         let n = 16;
-        let pixels: Vec<f32> = (0..n * 3072)
-            .map(|_| g.random_range(-1.0f32..1.0))
-            .collect();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
+        let (pixels, labels) = random_images(n, &mut g);
         let images = Images {
             pixels: &pixels,
             labels: &labels,
