@@ -1064,7 +1064,7 @@ fn bad_optimization_threshold_specs() {
             ("ratio = 0.5", "ratio = 1.5", "threshold.ratio"),
             ("window = 2000", "window = 0", "inits[1].converge.window"),
             (
-                "max_steps = 40000",
+                "max_steps = 100000",
                 "max_steps = 10",
                 "inits[1].converge.max_steps",
             ),

@@ -152,6 +152,15 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
         .collect();
     // No record in (0, tau_eps]: undefined (inconclusive), not a vacuous 0.
     let worst = extreme(&ratios, f64::max);
+    // The fastest neuron's log-growth rate over (0, t], in units of D_max,
+    // at the last record t <= tau_eps.
+    let rate = growth
+        .iter()
+        .rfind(|(s, _)| *s > 0 && (*s as f64) <= t_bound)
+        .map_or(f64::NAN, |(s, g)| {
+            g.ln() / (c.scan.d_max * *s as f64 * flow)
+        });
+    let rate_tol = c.spec.tolerances.fastest_rate_rel;
     let no_record = "no max_growth record at a step in (0, tau_eps]";
     let mut out = vec![
         Claim::new(
@@ -192,6 +201,17 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
             Prediction::AtMost { bound: 1.0 },
             Measured::single(worst).with_note(if ratios.is_empty() { no_record } else { "" }),
         ),
+        Claim::new(
+            "alignment.fastest_rate",
+            format!(
+                "the fastest neuron's log-growth rate ln(max_j |a_j(t)|/|a_j(0)|)/t at the last record t <= tau_eps (step {}), in units of D_max: a balanced neuron on the extremal direction grows like exp(D_max t), half the exponent of the bound above (GD steps reach it from below)",
+                t_bound.round()
+            ),
+            format!("{SRC}, Theorem 1's dynamics: |a_j|' = ||w_j|| G(w_j/||w_j||) <= |a_j| D_max for balanced neurons; this project's units check of flow time and D_max"),
+            Prediction::Interval { low: 1.0 - rate_tol, high: 1.0 },
+            Measured::single(rate).with_note(if ratios.is_empty() { no_record } else { "" }),
+        )
+        .as_check(),
     ];
     if nneg == 0 {
         let mp = series(m, MAIN, "align", "mass_pos");
@@ -415,7 +435,8 @@ mod tests {
         loss_at_align: f64,
         cosine: f64,
         extra_clusters: f64,
-        growth: f64,
+        /// The fastest neuron's log-growth rate in units of D_max.
+        growth_rate: f64,
         mass_neg: f64,
         plateau_end: f64,
         half: f64,
@@ -430,7 +451,7 @@ mod tests {
         loss_at_align: 0.995,
         cosine: 0.9999,
         extra_clusters: 0.0,
-        growth: 0.5,
+        growth_rate: 0.999,
         mass_neg: 0.001,
         plateau_end: 1.0,
         half: 1.0,
@@ -460,13 +481,10 @@ mod tests {
             "clusters",
             attracting + r.extra_clusters,
         );
-        m.push(
-            MAIN,
-            1,
-            "align",
-            "max_growth",
-            r.growth * growth_bound(flow, d_max),
-        );
+        for step in [1, ta / 2, ta] {
+            let g = (r.growth_rate * d_max * step as f64 * flow).exp();
+            m.push(MAIN, step, "align", "max_growth", g);
+        }
         m.push(MAIN, ta, "align", "mass_pos", 1.0);
         m.push(MAIN, ta, "align", "mass_neg", r.mass_neg);
         m.push(MAIN, 0, "phase", "plateau_end_step", r.plateau_end * tau_1);
@@ -524,7 +542,7 @@ mod tests {
     }
 
     /// The claims of the two committed specs.
-    const THREE_POINTS: [&str; 13] = [
+    const THREE_POINTS: [&str; 14] = [
         "ols_fit.final_loss",
         "ols_fit.predictions",
         "ols_fit.no_interpolation",
@@ -532,6 +550,7 @@ mod tests {
         "alignment.median_cosine",
         "alignment.clusters",
         "alignment.growth_bound",
+        "alignment.fastest_rate",
         "alignment.negative_neurons_stay_small",
         "plateau.lasts_past_tau_quarter",
         "plateau.half_time_near_tau_one",
@@ -656,11 +675,22 @@ mod tests {
         );
         fails(
             Run {
-                growth: 2.0,
+                growth_rate: 2.5,
                 ..AGREE
             },
-            &["alignment.growth_bound"],
+            &["alignment.growth_bound", "alignment.fastest_rate"],
         );
+        // Flow time or D_max off by a factor 2: the bound still holds, the
+        // rate check does not.
+        let half = verdicts(
+            &s,
+            Run {
+                growth_rate: 0.5,
+                ..AGREE
+            },
+        );
+        assert_eq!(verdict(&half, "alignment.growth_bound"), Holds);
+        assert_eq!(verdict(&half, "alignment.fastest_rate"), Fails);
         fails(
             Run {
                 mass_neg: 0.5,
@@ -758,7 +788,7 @@ mod tests {
             loss_at_align: nan,
             cosine: nan,
             extra_clusters: nan,
-            growth: nan,
+            growth_rate: nan,
             mass_neg: nan,
             plateau_end: nan,
             half: nan,
@@ -767,7 +797,7 @@ mod tests {
             sweep_slope: nan,
         };
         let v = verdicts(&three_points(), undefined);
-        assert_eq!(v.len(), 13);
+        assert_eq!(v.len(), THREE_POINTS.len());
         assert!(v.iter().all(|(_, v)| *v == Inconclusive), "{v:?}");
         let v = verdicts(&setup("early_alignment_stewart", 5), undefined);
         for id in SPARSE {

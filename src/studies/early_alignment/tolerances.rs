@@ -31,6 +31,9 @@ pub struct Tolerances {
     pub interpolating_mse_ratio: f64,
     /// `lambda_sweep.escape_slope`: relative tolerance around 1/D_max.
     pub escape_slope_rel: f64,
+    /// `alignment.fastest_rate`: the fastest neuron's log-growth rate over
+    /// (0, tau_eps] lies in [1 - this, 1] x D_max.
+    pub fastest_rate_rel: f64,
 }
 
 impl Tolerances {
@@ -54,6 +57,7 @@ impl Tolerances {
             ("negative_share", self.negative_share),
             ("sparse_mse_ratio", self.sparse_mse_ratio),
             ("interpolating_mse_ratio", self.interpolating_mse_ratio),
+            ("fastest_rate_rel", self.fastest_rate_rel),
         ] {
             if !open_unit(v) {
                 return bad(key, "must lie in (0, 1)");
