@@ -106,7 +106,9 @@ pub fn kendall_decrease(x: &[f64], y: &[f64]) -> (f64, f64) {
     let mut s = 0.0;
     for i in 0..m {
         for j in i + 1..m {
-            s += ((x[j] - x[i]).signum() * (y[j] - y[i]).signum()) * f64::from(x[j] != x[i]);
+            // f64::signum(0.0) is 1: tied pairs (in x or in y) count 0.
+            let ties = f64::from(x[j] != x[i] && y[j] != y[i]);
+            s += (x[j] - x[i]).signum() * (y[j] - y[i]).signum() * ties;
         }
     }
     let mut sorted = x.to_vec();
@@ -189,5 +191,12 @@ mod tests {
         // No ties: S = -10, Var S = 5 4 15 / 18, p = Phi(-9 / sqrt(50/3)) = 0.013743.
         let (tau, p) = kendall_decrease(&[1.0, 2.0, 3.0, 4.0, 5.0], &[5.0, 4.0, 3.0, 2.0, 1.0]);
         assert!(tau == -1.0 && (p - 0.013743).abs() < 1e-5, "{tau} {p}");
+        // Tied y values agree with neither direction (f64::signum(0) = 1
+        // counted them as rising until 2026-12-04): constant y gives S = 0.
+        let (tau, _) = kendall_decrease(&[1.0, 2.0, 3.0], &[5.0, 5.0, 5.0]);
+        assert_eq!(tau, 0.0);
+        // y = [4, 3, 3, 1]: five falling pairs, one tie, S = -5 (not -4).
+        let (tau, _) = kendall_decrease(&[1.0, 2.0, 3.0, 4.0], &[4.0, 3.0, 3.0, 1.0]);
+        assert_eq!(tau, -5.0 / 6.0);
     }
 }

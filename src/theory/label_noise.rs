@@ -106,6 +106,15 @@ impl MinNormTheory {
     ///   P(SVP) = Phi((1 - a)/b)^(n - k) Phi((1 + a)/b)^k.
     /// Without a mean (M = 0) this reproduces the p ~ 2 n ln n transition; a
     /// strong mean pushes it to larger p (clean points get margins above 1).
+    ///
+    /// Known bias (a review's Monte Carlo, 2026-12-04, exact mixtures with
+    /// round(eta n) flips, 250-1500 draws a cell): the independence step
+    /// overestimates P(SVP) by 0.02-0.045 at n = 20-50 inside the
+    /// transition (e.g. n = 50, p = 500, ||mu||^2 = sqrt(500), eta = 0.1:
+    /// simulated 0.163 +- 0.015, this 0.207), while (a, b) themselves agree
+    /// within 1%. Unmeasured at n = 200-800. The pooled 0.95 / 0.05 claims
+    /// are far from it; `svp.calibration_in_transition` (a hypothesis, 20
+    /// runs a cell) cannot see it, and would at about 200 runs a cell.
     pub fn svp_probability(&self) -> Option<f64> {
         let loo = MinNormTheory {
             n: self.n - 1.0,

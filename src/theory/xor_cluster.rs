@@ -440,7 +440,7 @@ mod tests {
 
     /// The closed form against the sign-only model's mean train accuracy
     /// over 200 runs at small sizes (p 1000, n 40, m 400, ||mu||^2 200,
-    /// eta 0.1: delta 0.16 and sigma 0.39, both far from negligible), at the
+    /// eta 0.1: delta 0.14 and sigma 0.38, both far from negligible), at the
     /// steps where the law gives 0.6, 0.75, 0.9 and 0.97. Tolerance: three
     /// standard errors of the mean plus 0.24/sqrt(m), the accuracy error of
     /// an O(m^-1/2) relative error in the time scale (max_z z phi(z) = 0.24).

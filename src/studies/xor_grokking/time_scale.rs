@@ -289,21 +289,36 @@ pub(super) fn paper_time_scale_claim(
     };
     let claim = Claim::new(
         format!("{}.paper_time_scale", panel.id),
-        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1{what}", points.len(), coverage * 100.0),
+        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1. Measured: |s - 1| over the interval's half-width on 1's side (at most 1 iff the interval contains 1){what}", points.len(), coverage * 100.0),
         if panel.diagnostic {
             format!("Xu et al. ICLR 2024, Fig 1 right's medians, against a diagnostic run at omega/alpha = {:.3}, not the paper's setting (a hypothesis of this project that would explain the right panel's time-scale disagreement)", panel.omega(spec) / panel.alpha)
         } else {
             "Xu et al. ICLR 2024, Fig 1 right, against its stated definitions (Sec. 2.3, App. A.7)".to_string()
         },
-        Prediction::Interval { low: 1.0 - (hi - s_hat), high: 1.0 + (s_hat - lo) },
-        Measured { value: s_hat, q20: None, q80: None, runs, note: format!(
-            "{}% bootstrap interval [{lo:.3}, {hi:.3}] over runs ({} resamples); the prediction interval is 1 +- the interval's half-widths, so it holds iff the interval contains 1; the paper's train medians fitted to the sign-only law give s = {s_law:.3}",
+        // The prediction is the paper's s = 1; the interval is the
+        // measurement's (until 2026-12-04 the row showed 1 +- its
+        // half-widths as the prediction, a data-derived number).
+        Prediction::AtMost { bound: 1.0 },
+        Measured { value: interval_distance(s_hat, lo, hi, 1.0), q20: None, q80: None, runs, note: format!(
+            "s = {s_hat:.3}, {}% bootstrap interval [{lo:.3}, {hi:.3}] over runs ({} resamples); the paper's train medians fitted to the sign-only law give s = {s_law:.3}",
             coverage * 100.0, draws.len()) },
     );
     if panel.diagnostic {
         claim.as_hypothesis()
     } else {
         claim
+    }
+}
+
+/// How far `target` lies from the estimate `s` in units of the interval
+/// [lo, hi]'s half-width on `target`'s side: at most 1 iff the interval
+/// holds `target` (infinite when a zero half-width leaves it out).
+fn interval_distance(s: f64, lo: f64, hi: f64, target: f64) -> f64 {
+    let half = if target >= s { hi - s } else { s - lo };
+    if target == s {
+        0.0
+    } else {
+        (target - s).abs() / half
     }
 }
 
@@ -397,6 +412,21 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
 
 #[cfg(test)]
 mod tests {
+    /// The distance is at most 1 exactly when the interval holds the target,
+    /// on either side of the estimate, and does not move with the interval
+    /// when the target is the estimate.
+    #[test]
+    fn interval_distance_is_one_at_the_interval_s_ends() {
+        use super::interval_distance as dist;
+        assert_eq!(dist(2.0, 1.5, 3.0, 1.0), 2.0);
+        assert_eq!(dist(2.0, 1.0, 3.0, 1.0), 1.0);
+        assert_eq!(dist(0.75, 0.5, 1.25, 1.0), 0.5);
+        assert_eq!(dist(0.5, 0.4, 0.75, 1.0), 2.0);
+        assert_eq!(dist(1.0, 1.0, 1.0, 1.0), 0.0);
+        assert_eq!(dist(2.0, 2.0, 2.0, 1.0), f64::INFINITY);
+        assert!(dist(f64::NAN, 0.5, 1.5, 1.0).is_nan());
+    }
+
     use super::*;
 
     /// Interpolation is exact at the knots, linear between, None outside.
