@@ -107,8 +107,8 @@ pub fn kendall_decrease(x: &[f64], y: &[f64]) -> (f64, f64) {
     for i in 0..m {
         for j in i + 1..m {
             // f64::signum(0.0) is 1: tied pairs (in x or in y) count 0.
-            let ties = f64::from(x[j] != x[i] && y[j] != y[i]);
-            s += (x[j] - x[i]).signum() * (y[j] - y[i]).signum() * ties;
+            let untied = f64::from(x[j] != x[i] && y[j] != y[i]);
+            s += (x[j] - x[i]).signum() * (y[j] - y[i]).signum() * untied;
         }
     }
     let mut sorted = x.to_vec();

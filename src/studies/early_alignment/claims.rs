@@ -143,23 +143,25 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
     let flow = flow_time_per_step(c.spec.train.lr, c.spec.train.loss);
     let t_bound = alignment_time(c.spec.probes.bound_eps, c.spec.model.lambda, c.scan.d_max) / flow;
     let growth = series(m, MAIN, "align", "max_growth");
-    let ratios: Vec<f64> = growth
+    // The records in (0, tau_eps]. t = 0 is excluded: there both sides of
+    // the bound are 1 by definition, so a ratio of 1 there would make the
+    // claim hold whatever the dynamics.
+    let window: Vec<(f64, f64)> = growth
         .iter()
-        // t = 0 is excluded: there both sides are 1 by definition, so a
-        // ratio of 1 there would make the claim hold whatever the dynamics.
         .filter(|(s, _)| *s > 0 && (*s as f64) <= t_bound)
-        .map(|(s, g)| g / growth_bound(*s as f64 * flow, c.scan.d_max))
+        .map(|&(s, g)| (s as f64, g))
+        .collect();
+    let ratios: Vec<f64> = window
+        .iter()
+        .map(|&(s, g)| g / growth_bound(s * flow, c.scan.d_max))
         .collect();
     // No record in (0, tau_eps]: undefined (inconclusive), not a vacuous 0.
     let worst = extreme(&ratios, f64::max);
     // The fastest neuron's log-growth rate over (0, t], in units of D_max,
     // at the last record t <= tau_eps.
-    let rate = growth
-        .iter()
-        .rfind(|(s, _)| *s > 0 && (*s as f64) <= t_bound)
-        .map_or(f64::NAN, |(s, g)| {
-            g.ln() / (c.scan.d_max * *s as f64 * flow)
-        });
+    let rate = window
+        .last()
+        .map_or(f64::NAN, |&(s, g)| g.ln() / (c.scan.d_max * s * flow));
     let rate_tol = c.spec.tolerances.fastest_rate_rel;
     let no_record = "no max_growth record at a step in (0, tau_eps]";
     let mut out = vec![

@@ -280,41 +280,40 @@ fn large_init_claims(v: &DimView<'_>, large: usize) -> (Vec<Claim>, serde_json::
     let ds = &spec.dims[dim];
     let s2 = spec.teacher.sigma.powi(2);
     let bound = spec.theory.interpolation_ratio;
+    let cell = |i: usize| &table.cells[dim][i][large];
     let decided = |r: &RunRecord| r.stop.converged() || r.train_mse / s2 <= bound;
-    let decided_runs = |i: usize| table.cells[dim][i][large].iter().filter(|r| decided(r));
+    let decided_runs = |i: usize| cell(i).iter().filter(|r| decided(r));
     // Per n: the median train MSE / sigma^2 with the open runs at `open`.
     let median_with_open = |i: usize, open: f64| -> f64 {
-        let c = &table.cells[dim][i][large];
         median(
-            &c.iter()
+            &cell(i)
+                .iter()
                 .map(|r| if decided(r) { r.train_mse / s2 } else { open })
                 .collect::<Vec<_>>(),
         )
     };
-    // f64::MAX, not infinity: the median of two infinite values is NaN.
     let best: Vec<f64> = (0..ds.n.len()).map(|i| median_with_open(i, 0.0)).collect();
-    let worst: Vec<f64> = (0..ds.n.len())
-        .map(|i| median_with_open(i, f64::MAX))
-        .collect();
+    // f64::MAX, not infinity: the median of two infinite values is NaN.
+    let worst = extreme(
+        &(0..ds.n.len())
+            .map(|i| median_with_open(i, f64::MAX))
+            .collect::<Vec<_>>(),
+        f64::max,
+    );
     // A failing cell decides even beside an undefined one (skipped by the
     // fold); holding needs every cell defined and within the bound.
     let failing = best.iter().copied().fold(f64::NAN, f64::max);
     let value = if failing > bound {
         failing
-    } else if extreme(&worst, f64::max) <= bound {
-        extreme(&worst, f64::max)
+    } else if worst <= bound {
+        worst
     } else {
         f64::NAN
     };
     let open: Vec<usize> = (0..ds.n.len())
-        .flat_map(|i| {
-            let c = &table.cells[dim][i][large];
-            c.iter().filter(|r| !decided(r)).map(move |_| ds.n[i])
-        })
+        .flat_map(|i| cell(i).iter().filter(|r| !decided(r)).map(move |_| ds.n[i]))
         .collect();
-    let runs = (0..ds.n.len())
-        .map(|i| table.cells[dim][i][large].len())
-        .sum();
+    let runs = (0..ds.n.len()).map(|i| cell(i).len()).sum();
     let note = if open.is_empty() {
         String::new()
     } else {
