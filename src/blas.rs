@@ -177,12 +177,13 @@ pub fn core_level(core: &str) -> SimdLevel {
 }
 
 /// The `OPENBLAS_CORETYPE` that serves a CPU of `level` best, or None where
-/// OpenBLAS's own choice cannot be beaten. On AMD the Zen core is kept even
-/// where the CPU has AVX-512 (Zen 4): it is what OpenBLAS picks there, and
-/// the SkylakeX kernels were never measured on such a part here.
+/// OpenBLAS's own choice cannot be beaten. An AMD CPU with AVX-512 (Zen 4
+/// and later, all with AVX-512 BF16) gets Cooperlake, what OpenBLAS 0.3.21
+/// itself picks on the Zen 4 of the committed tables (its SkylakeX kernels
+/// plus bf16 ones); Zen, its AVX2 core, would be a step down there.
 pub fn best_core(level: SimdLevel, amd: bool) -> Option<&'static str> {
     match level {
-        SimdLevel::Avx512 if amd => Some("ZEN"),
+        SimdLevel::Avx512 if amd => Some("COOPERLAKE"),
         SimdLevel::Avx512 => Some("SKYLAKEX"),
         SimdLevel::Avx2 if amd => Some("ZEN"),
         SimdLevel::Avx2 => Some("HASWELL"),
@@ -192,7 +193,7 @@ pub fn best_core(level: SimdLevel, amd: bool) -> Option<&'static str> {
 }
 
 /// The first value of `key` in /proc/cpuinfo (e.g. "model name", "cpu MHz").
-fn cpuinfo_field(key: &str) -> Option<String> {
+pub(crate) fn cpuinfo_field(key: &str) -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     text.lines()
         .filter_map(|l| l.split_once(':'))
@@ -205,80 +206,8 @@ pub fn cpu_model() -> String {
     cpuinfo_field("model name").unwrap_or_else(|| "unknown".to_string())
 }
 
-/// A machine's peak floating-point rate for `threads` cores:
-/// threads x FMA units x lanes x 2 x clock, each factor recorded so a bench
-/// line can state how it was obtained.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Peak {
-    pub threads: usize,
-    /// Fused multiply-add pipes per core (or mul + add pipe pairs without FMA).
-    pub fma_units: usize,
-    /// Elements of the float type per vector the pipes execute at full rate.
-    pub lanes: usize,
-    pub ghz: f64,
-}
-
-impl Peak {
-    /// The peak for elements of `elem_bytes` (8 for f64, 4 for f32) on this
-    /// CPU, or None when /proc/cpuinfo gives no clock. The factors: lanes from
-    /// CPUID's widest vectors (`cpu_level`), except that Zen 4 (AMD family 25
-    /// with AVX-512) runs 512-bit instructions on 256-bit pipes; two FMA
-    /// units for AVX2 and AVX-512 parts (Haswell and later, Zen 2 and later,
-    /// Xeon Scalable Gold and Platinum; an assumption: some Xeon Silver and
-    /// Bronze parts have one 512-bit unit); one mul + add pair before that;
-    /// the clock is /proc/cpuinfo's "cpu MHz" at the time of the call (a VM
-    /// reports the host's nominal clock; turbo can run above it, so a
-    /// fraction near or above 1 means the clock was higher, not that the
-    /// count is wrong).
-    pub fn of_this_cpu(threads: usize, elem_bytes: usize) -> Option<Peak> {
-        let ghz = cpuinfo_field("cpu MHz")?.parse::<f64>().ok()? / 1000.0;
-        let family: u32 = cpuinfo_field("cpu family")
-            .and_then(|f| f.parse().ok())
-            .unwrap_or(0);
-        let level = cpu_level();
-        let vector_bytes = match level {
-            SimdLevel::Avx512 if cpu_is_amd() && family <= 25 => 32,
-            SimdLevel::Avx512 => 64,
-            SimdLevel::Avx2 | SimdLevel::Avx => 32,
-            SimdLevel::Sse => 16,
-        };
-        let fma_units = if level >= SimdLevel::Avx2 { 2 } else { 1 };
-        (ghz.is_finite() && ghz > 0.0).then(|| Peak {
-            threads,
-            fma_units,
-            lanes: vector_bytes / elem_bytes.max(1),
-            ghz,
-        })
-    }
-
-    /// threads x fma_units x lanes x 2 flops x ghz.
-    pub fn gflops(&self) -> f64 {
-        (self.threads * self.fma_units * self.lanes * 2) as f64 * self.ghz
-    }
-}
-
-/// `gflops=.. peak_gflops=.. peak_fraction=.. peak=THRthr*Ufma*Llanes*2*GHZ`
-/// for a bench line that ran `flops` floating-point operations on elements of
-/// `elem_bytes` in `seconds` with `threads` threads (counted up to the
-/// available cores).
-pub fn flop_rate_fields(flops: f64, seconds: f64, threads: usize, elem_bytes: usize) -> String {
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let achieved = flops / seconds / 1e9;
-    match Peak::of_this_cpu(threads.clamp(1, cores), elem_bytes) {
-        Some(p) => format!(
-            "gflops={achieved:.2} peak_gflops={:.1} peak_fraction={:.3} peak={}thr*{}fma*{}lanes*2*{:.3}GHz",
-            p.gflops(),
-            achieved / p.gflops(),
-            p.threads,
-            p.fma_units,
-            p.lanes,
-            p.ghz
-        ),
-        None => format!("gflops={achieved:.2} peak_gflops=unknown"),
-    }
-}
-
-fn cpu_is_amd() -> bool {
+/// Whether /proc/cpuinfo names an AMD CPU.
+pub(crate) fn cpu_is_amd() -> bool {
     std::fs::read_to_string("/proc/cpuinfo")
         .map(|t| t.contains("AuthenticAMD"))
         .unwrap_or(false)
@@ -299,14 +228,26 @@ fn user_coretype() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// How the BLAS core in use came about, for bench lines and summary.json.
+/// How the BLAS core in use came about, for bench lines and summary.json:
+/// "openblas" (its own detection), "user:OPENBLAS_CORETYPE=X" or
+/// "switched:OLD->NEW" (`reexec_with_best_core`). A requested core that is
+/// not the one in use (an unknown name, which OpenBLAS ignores; a switch
+/// variable inherited from elsewhere; a build without dynamic cores) gets
+/// "(not-in-use)" appended, so the line never claims a choice that did not
+/// happen.
 pub fn core_choice() -> String {
-    if let Ok(switch) = std::env::var(SWITCH_ENV) {
-        return format!("switched:{switch}");
-    }
-    match user_coretype() {
-        Some(v) => format!("user:OPENBLAS_CORETYPE={v}"),
-        None => "openblas".to_string(),
+    let (choice, requested) = match (std::env::var(SWITCH_ENV), user_coretype()) {
+        (Ok(switch), _) => {
+            let to = switch.rsplit("->").next().unwrap_or_default().to_string();
+            (format!("switched:{switch}"), to)
+        }
+        (Err(_), Some(v)) => (format!("user:OPENBLAS_CORETYPE={v}"), v),
+        (Err(_), None) => return "openblas".to_string(),
+    };
+    if requested.eq_ignore_ascii_case(&core_name()) {
+        choice
+    } else {
+        format!("{choice}(not-in-use)")
     }
 }
 
@@ -582,24 +523,6 @@ mod tests {
     }
 
     #[test]
-    fn peak_is_the_product_of_its_stated_factors() {
-        let zen3 = Peak {
-            threads: 2,
-            fma_units: 2,
-            lanes: 4,
-            ghz: 2.5,
-        };
-        assert_eq!(zen3.gflops(), 80.0);
-        let line = flop_rate_fields(40e9, 1.0, 1, 8);
-        assert!(line.starts_with("gflops=40.00 "), "{line}");
-        if let Some(p) = Peak::of_this_cpu(1, 4) {
-            // f32 lanes are twice the f64 ones on the same CPU.
-            assert_eq!(p.lanes, 2 * Peak::of_this_cpu(1, 8).unwrap().lanes);
-            assert!(line.contains("peak_fraction="), "{line}");
-        }
-    }
-
-    #[test]
     fn core_levels_order_the_known_cores() {
         assert_eq!(core_level("Prescott"), SimdLevel::Sse);
         assert_eq!(core_level("Sandybridge"), SimdLevel::Avx);
@@ -611,10 +534,12 @@ mod tests {
             (SimdLevel::Avx2, false),
             (SimdLevel::Avx2, true),
             (SimdLevel::Avx512, false),
+            (SimdLevel::Avx512, true),
         ] {
             assert_eq!(core_level(best_core(level, amd).unwrap()), level);
         }
-        assert_eq!(best_core(SimdLevel::Avx512, true), Some("ZEN"));
+        assert_eq!(best_core(SimdLevel::Avx512, true), Some("COOPERLAKE"));
+        assert_eq!(best_core(SimdLevel::Avx2, true), Some("ZEN"));
         assert_eq!(best_core(SimdLevel::Sse, false), None);
     }
 

@@ -215,7 +215,8 @@ enum BenchEngine {
         /// Small sizes that run in seconds (for tests; not a measurement).
         #[arg(long)]
         quick: bool,
-        /// Also write the table to this file (atomically), e.g. benches/results/perf.md.
+        /// Also write the table to this file (atomically), e.g. benches/results/perf.md,
+        /// and the raw bench and peer lines beside it (perf.lines.txt).
         #[arg(long)]
         out: Option<PathBuf>,
         /// cpu: the README's CPU table; cuda: the CNN rows on the GPU, against
@@ -543,7 +544,12 @@ fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Err
                 let (peer_line, theirs) =
                     bench::peer("two_layer_step.py", &b.peer_args(), "s_per_step")?;
                 println!("{peer_line}");
-                println!("speedup_vs_pytorch={:.2}", theirs / ours);
+                // PyTorch has no dual step: the dual engine is timed against its primal one.
+                let key = match engine {
+                    EngineKind::Dual => "speedup_vs_pytorch_primal",
+                    _ => "speedup_vs_pytorch",
+                };
+                println!("{key}={}", bench::peak::truncated(theirs / ours, 2));
             }
             Ok(0)
         }
@@ -571,9 +577,17 @@ fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Err
                     asked => asked,
                 },
             };
-            let table = bench::suite::run(&opts, |line| eprintln!("{line}"))?;
+            let mut raw = String::new();
+            let table = bench::suite::run(&opts, |line| {
+                eprintln!("{line}");
+                raw.push_str(line);
+                raw.push('\n');
+            })?;
             print!("{table}");
             if let Some(path) = out {
+                // The raw lines beside the table (perf.md -> perf.lines.txt):
+                // every field behind its cells, the peers' lines included.
+                overfit::fsio::write_atomic(&path.with_extension("lines.txt"), raw.as_bytes())?;
                 overfit::fsio::write_atomic(&path, table.as_bytes())?;
             }
             Ok(0)
@@ -636,8 +650,8 @@ fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Err
                     bench::peer("cnn_train.py", &b.peer_args(&line), "images_per_s")?;
                 println!("{peer_line}");
                 println!(
-                    "speedup_vs_pytorch={:.2}",
-                    bench::value_of(&line, "images_per_s") / theirs
+                    "speedup_vs_pytorch={}",
+                    bench::peak::truncated(bench::value_of(&line, "images_per_s") / theirs, 2)
                 );
             }
             Ok(0)

@@ -96,10 +96,20 @@ fn a_weak_core_from_the_environment_is_kept_unless_upgrade_is_asked() {
         ("OVERFIT_BLAS_SWITCH", "X->Y"),
     ];
     let (core, choice) = bench_core(&guard);
+    // A switch variable that did not bring its core is named as such.
     assert_eq!(
         (core.as_str(), choice.as_str()),
-        ("Prescott", "switched:X->Y")
+        ("Prescott", "switched:X->Y(not-in-use)")
     );
+}
+
+/// A core name OpenBLAS does not know is ignored by it; the line says the
+/// request is not what runs instead of claiming the user's choice.
+#[test]
+fn an_unknown_coretype_is_recorded_as_not_in_use() {
+    let (core, choice) = bench_core(&[("OPENBLAS_CORETYPE", "NoSuchCore")]);
+    assert_ne!(core, "NoSuchCore");
+    assert_eq!(choice, "user:OPENBLAS_CORETYPE=NoSuchCore(not-in-use)");
 }
 
 /// `tiny_bench` with `OVERFIT_ISA` = `isa` (unset when None): its exit

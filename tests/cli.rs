@@ -476,7 +476,10 @@ fn bench_all_pairs_every_repetition_with_a_peer_run_right_after_it() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let table = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(table.contains("PyTorch stand-in (CPU)"), "{table}");
+    assert!(
+        table.contains("PyTorch stand-in (backend unknown) on the CPU"),
+        "{table}"
+    );
     // 5 rows x 2 repetitions, each followed by its peer, in that order.
     let raw = String::from_utf8_lossy(&o.stderr);
     let kinds: Vec<&str> = raw
@@ -511,7 +514,7 @@ fn bench_all_pairs_every_repetition_with_a_peer_run_right_after_it() {
     let ratios = dual_row.split(" | ").nth(4).unwrap();
     let expected: Vec<String> = dual_lines
         .iter()
-        .map(|t| format!("{:.2}x", 3.0 / t))
+        .map(|t| format!("{}x", overfit::bench::peak::truncated(3.0 / t, 2)))
         .collect();
     assert_eq!(ratios, expected.join(" / "), "{dual_row}");
 }
@@ -534,6 +537,13 @@ fn bench_all_prints_one_row_per_benchmark_with_its_machine() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let table = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), table);
+    // The raw lines are kept beside the table.
+    let kept = std::fs::read_to_string(dir.path().join("perf.lines.txt")).unwrap();
+    assert_eq!(
+        kept.lines().filter(|l| l.starts_with("bench=")).count(),
+        5,
+        "{kept}"
+    );
     let first = table.lines().next().unwrap();
     assert!(
         first.starts_with("Machine: ") && first.contains(" core ") && first.contains("UTC"),

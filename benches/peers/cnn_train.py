@@ -34,7 +34,7 @@ How to run
 
 Output is exactly one line of space-separated key=value pairs:
 
-    peer=pytorch version=<torch version> device=cpu|cuda arch=k,h1,h2 batch=.. images=.. threads=.. images_per_s=<number>
+    peer=pytorch version=<torch version> peer_backend=<BLAS,ISA> device=cpu|cuda arch=k,h1,h2 batch=.. images=.. threads=.. images_per_s=<number>
 """
 
 import argparse
@@ -45,6 +45,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from peer_info import backend
 
 CLASSES = [1, 6, 7, 8]  # automobile, frog, horse, ship
 RECORD = 1 + 3072
@@ -147,9 +149,11 @@ def main() -> None:
     finish()
     elapsed = time.perf_counter() - t0
     gpu = f" gpu={torch.cuda.get_device_name().replace(' ', '_')}" if dev.type == "cuda" else ""
+    # On the GPU the convolutions run in cuDNN, not the host's BLAS.
+    kernels = f"cudnn-{torch.backends.cudnn.version()}" if dev.type == "cuda" else backend()
 
     print(
-        f"peer=pytorch version={torch.__version__} device={args.device}{gpu} arch={k},{h1},{h2} batch={b} "
+        f"peer=pytorch version={torch.__version__} peer_backend={kernels} device={args.device}{gpu} arch={k},{h1},{h2} batch={b} "
         f"images={n} epochs={args.epochs} data={source} threads={args.threads} "
         f"images_per_s={seen / elapsed:.6g}"
     )

@@ -29,7 +29,7 @@ How to run
 
 Output is exactly one line of space-separated key=value pairs:
 
-    peer=pytorch version=<torch version> m=.. n=.. d=.. dtype=.. threads=.. s_per_step=<seconds>
+    peer=pytorch version=<torch version> peer_backend=<BLAS,ISA> m=.. n=.. d=.. dtype=.. threads=.. s_per_step=<seconds>
 
 `--dtype f32` times the public code's own precision (torch.Tensor is f32).
 See README.md next to this file for how to install torch.
@@ -40,6 +40,8 @@ import math
 import time
 
 import torch
+
+from peer_info import backend
 
 
 def main() -> None:
@@ -93,7 +95,7 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
 
     print(
-        f"peer=pytorch version={torch.__version__} m={m} n={n} d={d} "
+        f"peer=pytorch version={torch.__version__} peer_backend={backend()} m={m} n={n} d={d} "
         f"dtype={args.dtype} threads={args.threads} "
         f"s_per_step={elapsed / max(args.steps, 1):.6g}"
     )

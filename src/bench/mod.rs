@@ -8,7 +8,6 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::blas::flop_rate_fields;
 use crate::error::{Error, Result};
 use crate::memory::{Peak, F32, F64};
 use crate::nets::activation::Activation;
@@ -20,7 +19,10 @@ use crate::nets::two_layer::{
 };
 use crate::studies::memory::{cnn_unit, two_layer as two_layer_peak};
 
+pub mod peak;
 pub mod suite;
+
+use peak::flop_rate_fields;
 
 /// `overfit bench two-layer` arguments.
 #[derive(Clone, Debug)]
@@ -422,10 +424,12 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
     let trained = (images.len() * b.epochs) as f64;
     // The GPU's peak is not the CPU's: a GPU line reports the rate only.
     let rate = match &device {
+        // The peak of the threads that computed: one shard each, at most
+        // one per image of a mini-batch.
         ChosenDevice::Cpu => flop_rate_fields(
             trained * model.training_flops_per_example(),
             secs,
-            b.threads,
+            b.threads.max(1).min(b.batch),
             4,
         ),
         #[cfg(feature = "cuda")]
