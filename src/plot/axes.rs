@@ -26,11 +26,29 @@ pub(super) struct Axis {
     pub(super) b: f64,
     log: bool,
     pub(super) n: usize,
+    /// Whether the low and the high end stand for everything beyond them
+    /// (a saturated colour scale): the end is then a tick labelled "≤ a" or
+    /// "≥ b". Linear axes only.
+    open: (bool, bool),
 }
 
 impl Axis {
     pub(super) fn new((a, b): (f64, f64), log: bool) -> Self {
-        Axis { a, b, log, n: 6 }
+        Axis {
+            a,
+            b,
+            log,
+            n: 6,
+            open: (false, false),
+        }
+    }
+
+    /// The axis with its low and/or high end labelled "≤ a" / "≥ b".
+    pub(super) fn open_ends(self, low: bool, high: bool) -> Self {
+        Axis {
+            open: (low, high),
+            ..self
+        }
     }
 
     pub(super) fn with_n(self, n: usize) -> Self {
@@ -52,10 +70,19 @@ impl Axis {
     /// The labelled ticks, at most `n`, in transformed coordinates.
     pub(super) fn ticks(&self, n: usize) -> Vec<f64> {
         if self.log {
-            log_ticks(self.a, self.b, n, None)
-        } else {
-            linear_ticks(self.a, self.b, n).0
+            return log_ticks(self.a, self.b, n, None);
         }
+        let (mut ticks, step) = linear_ticks(self.a, self.b, n);
+        // An open end is a tick of its own; a tick too close to it goes.
+        if self.open.0 {
+            ticks.retain(|t| t - self.a > 0.6 * step);
+            ticks.insert(0, self.a);
+        }
+        if self.open.1 {
+            ticks.retain(|t| self.b - t > 0.6 * step);
+            ticks.push(self.b);
+        }
+        ticks
     }
 
     /// Every grid line: the ticks plus, on a log axis, the minor 2..9 × 10ᵏ.
@@ -69,6 +96,13 @@ impl Axis {
 
     pub(super) fn label(&self, t: f64) -> String {
         if !self.log {
+            let end = 1e-9 * (self.b - self.a);
+            if self.open.0 && (t - self.a).abs() <= end {
+                return format!("≤ {}", round_sig(self.a, 3));
+            }
+            if self.open.1 && (t - self.b).abs() <= end {
+                return format!("≥ {}", round_sig(self.b, 3));
+            }
             let (ticks, step) = linear_ticks(self.a, self.b, self.n);
             let max_abs = ticks.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             return linear_label(t, step, max_abs);
@@ -77,20 +111,36 @@ impl Axis {
         // Plain numbers (0.01 ... 1000) when every power of ten shown is in that range.
         let plain = (self.a - 1e-9).ceil() >= -2.0 && (self.b + 1e-9).floor() <= 3.0;
         let k = t.round();
+        let sig = self.log_sig();
         if (t - k).abs() < 1e-9 {
             if plain {
-                format!("{}", round_sig(v, 3))
+                format!("{}", round_sig(v, sig))
             } else {
                 format!("10{}", superscript(k as i64))
             }
         } else {
             let e = t.floor();
             if plain || (-2.0..=3.0).contains(&e) {
-                format!("{}", round_sig(v, 3))
+                format!("{}", round_sig(v, sig))
             } else {
-                let m = round_sig(v / 10f64.powf(e), 3);
+                let m = round_sig(v / 10f64.powf(e), sig);
                 format!("{m}×10{}", superscript(e as i64))
             }
+        }
+    }
+
+    /// Significant digits of log tick labels: 3, or as many as it takes
+    /// for neighbouring ticks (relative gap g) to differ, 1 + ceil(-log10 g).
+    fn log_sig(&self) -> i32 {
+        let vals: Vec<f64> = self.ticks(self.n).iter().map(|t| 10f64.powf(*t)).collect();
+        let gap = vals
+            .windows(2)
+            .map(|w| (w[1] - w[0]) / w[1])
+            .fold(1.0f64, f64::min);
+        if gap > 0.0 {
+            (1 + (-gap.log10()).ceil() as i32).clamp(3, 15)
+        } else {
+            3
         }
     }
 }
@@ -202,10 +252,13 @@ fn log_ticks(a: f64, b: f64, n: usize, minor: Option<usize>) -> Vec<f64> {
     if k1 - k0 + 1 >= 2 {
         let decades = (k1 - k0 + 1) as usize;
         let stride = decades.div_ceil(n).max(1) as i64;
-        let majors: Vec<f64> = (k0..=k1)
-            .filter(|k| k.rem_euclid(stride) == 0)
-            .map(|k| k as f64)
-            .collect();
+        // Every stride-th power, offset so that as many as possible show
+        // (multiples of the stride first): at least two.
+        let on = |r: i64| (k0..=k1).filter(move |k| k.rem_euclid(stride) == r);
+        let r = (0..stride)
+            .max_by_key(|&r| (on(r).count(), -r))
+            .unwrap_or(0);
+        let majors: Vec<f64> = on(r).map(|k| k as f64).collect();
         return match minor {
             None => majors,
             Some(limit) if stride == 1 => {
@@ -258,7 +311,7 @@ fn decimals(step: f64) -> usize {
     (0..=12)
         .find(|&d| {
             let s = step * 10f64.powi(d as i32);
-            (s - s.round()).abs() < 1e-6 * s.abs().max(1.0)
+            s.round() != 0.0 && (s - s.round()).abs() < 1e-6 * s.abs()
         })
         .unwrap_or(12)
 }
@@ -368,5 +421,58 @@ mod tests {
         assert_eq!(t.len(), 4);
         // Never a single tick where two fit.
         assert!(linear_ticks(-4.4, 4.4, 3).0.len() >= 2);
+    }
+
+    /// The labels of `ax`'s ticks, which must be distinct.
+    fn distinct_labels(ax: &Axis, n: usize) -> Vec<String> {
+        let ax = ax.with_n(n);
+        let labels: Vec<String> = ax.ticks(n).iter().map(|&t| ax.label(t)).collect();
+        for (i, l) in labels.iter().enumerate() {
+            assert!(
+                !labels[..i].contains(l),
+                "repeated tick label {l}: {labels:?}"
+            );
+        }
+        labels
+    }
+
+    #[test]
+    fn distinct_ticks_have_distinct_labels() {
+        // A tiny linear span: steps under 1e-6 need their decimals.
+        let labels = distinct_labels(&Axis::new((0.5, 0.500002), false), 6);
+        assert!(labels.len() >= 2, "{labels:?}");
+        // A log axis shorter than a tick's 3 significant digits.
+        let short = Axis::new((0.0, 1.0004f64.log10()), true);
+        assert!(distinct_labels(&short, 6).len() >= 2);
+        let short = Axis::new((5.0, 5.0 + 1.0003f64.log10()), true);
+        assert!(distinct_labels(&short, 6).len() >= 2);
+        // Three decades with room for two labels: two ticks, not one.
+        let ax = Axis::new((-1.5, 1.5), true);
+        assert_eq!(ax.ticks(2), vec![-1.0, 1.0]);
+        assert_eq!(distinct_labels(&ax, 2), ["0.1", "10"]);
+        assert_eq!(Axis::new((0.0, 3.0), true).ticks(2), vec![0.0, 2.0]);
+    }
+
+    /// A saturated colour scale labels its ends "≤ lo" / "≥ hi".
+    #[test]
+    fn open_ends_are_labelled() {
+        let ax = Axis::new((-8.0, 0.5f64.log10()), false).open_ends(true, true);
+        let labels = distinct_labels(&ax, 5);
+        assert_eq!(labels.first().unwrap(), "≤ -8");
+        assert_eq!(labels.last().unwrap(), "≥ -0.301");
+    }
+
+    /// Data to pixels: a value lands where its fraction of the axis says,
+    /// on linear and log axes, with the pixel limits in either order (as
+    /// plotters passes them for a y axis, bottom first).
+    #[test]
+    fn values_map_to_the_expected_pixels() {
+        let lin = Axis::new((0.0, 10.0), false);
+        assert_eq!(lin.map(&2.5, (100, 500)), 200);
+        assert_eq!(lin.map(&2.5, (500, 100)), 400);
+        let log = Axis::new((0.0, 4.0), true);
+        let t = log.t(100.0).unwrap();
+        assert_eq!(log.map(&t, (0, 800)), 400);
+        assert_eq!(log.map(&log.t(10.0).unwrap(), (800, 0)), 600);
     }
 }

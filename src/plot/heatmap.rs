@@ -112,7 +112,12 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
         .map(|&(i, j)| value(i, j))
         .filter(|v| v.is_finite())
         .collect();
-    let (vmin, vmax) = axis_range(false, p.value_range, finite, 0.0);
+    let (vmin, vmax) = axis_range(false, p.value_range, finite.iter().copied(), 0.0);
+    // Cells beyond a fixed scale take its end colour; the bar says so.
+    let open = (
+        finite.iter().any(|&v| v < vmin),
+        finite.iter().any(|&v| v > vmax),
+    );
 
     // Overlays and the legend (always under the panel: it would hide cells).
     let plot = frame_size(&area, &xa, &ya, &p.x_label, &p.y_label, 0).plot;
@@ -142,7 +147,7 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
 
     // Colour bar strip on the right.
     let (w, h) = area.dim_in_pixel();
-    let cb = ColourBar::new((vmin, vmax), h, &p.value_label);
+    let cb = ColourBar::new((vmin, vmax), open, h, &p.value_label);
     let (main, bar_area) = area.split_horizontally(w - cb.width(w));
 
     let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, false, 0)?;
@@ -196,9 +201,10 @@ struct ColourBar {
 
 impl ColourBar {
     /// Sizes the colour bar over `vmin..vmax` in a panel `h` pixels tall,
-    /// described by `label`.
-    fn new((vmin, vmax): (f64, f64), h: u32, label: &str) -> Self {
-        let cb_axis = Axis::new((vmin, vmax), false);
+    /// described by `label`; `open` says which ends saturate (some value
+    /// lies beyond them: labelled "≤ vmin" / "≥ vmax").
+    fn new((vmin, vmax): (f64, f64), open: (bool, bool), h: u32, label: &str) -> Self {
+        let cb_axis = Axis::new((vmin, vmax), false).open_ends(open.0, open.1);
         let bar_h = h.saturating_sub(2 * MARGIN + 80).max(60);
         let n_cb = ((f64::from(bar_h) / (TICK_PX * 2.4)) as usize).clamp(2, 10);
         let cb_lab = max_label_width(&cb_axis, n_cb);
@@ -272,6 +278,40 @@ mod tests {
     use super::*;
     use crate::plot::tests::check;
     use crate::plot::{heatmap_panels, Series};
+
+    /// Low values are dark purple, high values yellow (viridis' ends).
+    #[test]
+    fn colour_map_runs_dark_to_bright() {
+        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
+        assert_eq!(viridis(1.0), RGBColor(253, 231, 37));
+        let luma =
+            |c: RGBColor| 0.3 * f64::from(c.0) + 0.59 * f64::from(c.1) + 0.11 * f64::from(c.2);
+        for k in 0..20 {
+            let (a, b) = (f64::from(k) / 20.0, f64::from(k + 1) / 20.0);
+            assert!(luma(viridis(a)) < luma(viridis(b)), "not brighter at {b}");
+        }
+    }
+
+    /// Cells clamped to a fixed scale: the colour bar's ends say "≤" / "≥",
+    /// and the lowest cell has the low end's colour.
+    #[test]
+    fn saturated_colour_bar_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("sat");
+        let panel = HeatmapPanel {
+            x_values: vec![1.0, 2.0],
+            y_values: vec![1.0, 2.0],
+            values: vec![vec![-10.0, -4.0], vec![-2.0, 0.0]],
+            value_label: "log10 error".into(),
+            value_range: Some((-8.0, 0.5f64.log10())),
+            ..Default::default()
+        };
+        heatmap_panels(&stem, &[panel], 1).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("sat.svg")).unwrap();
+        assert!(svg.contains("≤ -8"), "{svg}");
+        assert!(svg.contains("≥ -0.301"), "{svg}");
+        assert!(svg.to_uppercase().contains("FILL=\"#440154\""), "{svg}");
+    }
 
     #[test]
     fn heatmap_panels_writes_png_and_svg() {

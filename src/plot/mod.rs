@@ -171,7 +171,8 @@ pub fn scatter_panels(stem: &Path, panels: &[ScatterPanel], cols: usize) -> Resu
 /// and overlay curves (e.g. a theoretical boundary) drawn as lines on top with a legend.
 ///
 /// `value_range` fixes the ends of the colour scale (values outside are
-/// drawn in the end colour); `None` uses the finite values' range. Missing
+/// drawn in the end colour, and the colour bar's end then reads "≤ lo" or
+/// "≥ hi"); `None` uses the finite values' range. Missing
 /// entries of a ragged `values` count as NaN. Overlays are drawn with a white
 /// halo so they stay visible on any cell colour; a "no data" swatch joins
 /// the legend when some cell is NaN.
