@@ -21,6 +21,31 @@ pub(super) fn hist_entries(p: &HistPanel) -> Vec<Entry> {
     p.groups.iter().enumerate().map(entry).collect()
 }
 
+/// Edge `k` of `bins` equal bins over `lo..hi` (edge 0 is `lo`, edge
+/// `bins` is `hi`, exactly).
+fn bin_edge((lo, hi): (f64, f64), bins: usize, k: usize) -> f64 {
+    lo + (hi - lo) * k as f64 / bins as f64
+}
+
+/// Counts of the finite `vals` in `bins` bins over `lo..hi`: bin k holds
+/// edge(k) <= v < edge(k + 1) by the drawn edges (a value on an edge goes
+/// right), the last bin also `hi`; values outside go to the end bins.
+fn bin_counts(vals: &[f64], (lo, hi): (f64, f64), bins: usize) -> Vec<usize> {
+    let mut c = vec![0usize; bins];
+    let edge = |k: usize| bin_edge((lo, hi), bins, k);
+    for &v in vals.iter().filter(|v| v.is_finite()) {
+        let mut k = (((v - lo) / (hi - lo) * bins as f64).floor().max(0.0) as usize).min(bins - 1);
+        // The division can land one bin off at an edge: go by the edges.
+        if k + 1 < bins && v >= edge(k + 1) {
+            k += 1;
+        } else if k > 0 && v < edge(k) {
+            k -= 1;
+        }
+        c[k] += 1;
+    }
+    c
+}
+
 pub(super) fn hist_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &HistPanel,
@@ -43,21 +68,14 @@ pub(super) fn hist_panel<DB: DrawingBackend>(
     let counts: Vec<Vec<usize>> = p
         .groups
         .iter()
-        .map(|(_, vals)| {
-            let mut c = vec![0usize; bins];
-            for &v in vals.iter().filter(|v| v.is_finite()) {
-                let k = (((v - lo) / width).floor().max(0.0) as usize).min(bins - 1);
-                c[k] += 1;
-            }
-            c
-        })
+        .map(|(_, vals)| bin_counts(vals, (lo, hi), bins))
         .collect();
     let top = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
     let pad = (hi - lo) * 0.02;
     let xa = Axis::new((lo - pad, hi + pad), false);
     let ya = Axis::new((0.0, top * 1.08), false);
     let rect = Rect::of(&xa, &ya);
-    let edge = |k: usize| lo + width * k as f64;
+    let edge = |k: usize| bin_edge((lo, hi), bins, k);
     let mut occupied = Vec::new();
     let mut outlines: Vec<(RGBColor, Vec<(f64, f64)>)> = Vec::new();
     for (i, c) in counts.iter().enumerate() {
@@ -105,6 +123,17 @@ mod tests {
     use super::*;
     use crate::plot::hist_panels;
     use crate::plot::tests::check;
+
+    /// A value on a bin edge counts in the bin right of it (0.3 and 0.7
+    /// of ten bins over 0..1 fall one bin short by plain division); the top
+    /// value in the last bin.
+    #[test]
+    fn values_on_edges_fall_in_the_bin_they_start() {
+        let c = bin_counts(&[0.0, 0.3, 0.7, 0.2999, 1.0, f64::NAN], (0.0, 1.0), 10);
+        assert_eq!(c, [1, 0, 1, 1, 0, 0, 0, 1, 0, 1]);
+        assert_eq!(bin_edge((0.0, 1.0), 10, 3), 0.3);
+        assert_eq!(bin_edge((-2.0, 2.0), 8, 8), 2.0);
+    }
 
     #[test]
     fn hist_panels_writes_png_and_svg() {
