@@ -298,7 +298,7 @@ fn log_ticks(a: f64, b: f64, n: usize, minor: Option<usize>) -> Vec<f64> {
         .collect()
 }
 
-fn round_sig(v: f64, sig: i32) -> f64 {
+pub(super) fn round_sig(v: f64, sig: i32) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
     }
@@ -331,6 +331,21 @@ fn linear_label(v: f64, step: f64, max_abs: f64) -> String {
         );
     }
     format!("{:.*}", decimals(step), v)
+}
+
+/// `v` for a note: plain with 3 significant digits in 0.001..10000, else
+/// as 1.5e-16.
+pub(super) fn short_num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-3..1e4).contains(&v.abs()) {
+        return format!("{}", round_sig(v, 3));
+    }
+    let s = format!("{v:.2e}");
+    match s.split_once('e') {
+        Some((m, e)) if m.contains('.') => {
+            format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => s,
+    }
 }
 
 fn superscript(k: i64) -> String {

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use super::{Chart, DrawResult};
 
 /// The outline of marker `shape` (0 circle, 1 square, 2 triangle, 3 diamond,
-/// 4 cross, then repeating) of radius `r`, around (0, 0) in pixels.
+/// 4 cross, then repeating; [`EDGE_BELOW`] a downward triangle) of radius `r`, around (0, 0) in pixels.
 pub(super) fn marker_outline(shape: usize, r: i32) -> Vec<(i32, i32)> {
     let rf = f64::from(r);
     let poly = |pts: &[(f64, f64)]| -> Vec<(i32, i32)> {
@@ -14,6 +14,9 @@ pub(super) fn marker_outline(shape: usize, r: i32) -> Vec<(i32, i32)> {
             .map(|&(x, y)| ((x * rf).round() as i32, (y * rf).round() as i32))
             .collect()
     };
+    if shape == EDGE_BELOW {
+        return poly(&[(0.0, 1.25), (1.15, -0.8), (-1.15, -0.8)]);
+    }
     match shape % 5 {
         0 => (0..20)
             .map(|k| {
@@ -44,6 +47,15 @@ pub(super) fn marker_outline(shape: usize, r: i32) -> Vec<(i32, i32)> {
     }
 }
 
+/// How many distinct series marker shapes [`marker_outline`] draws.
+pub(super) const MARKER_SHAPES: usize = 5;
+/// The marker of a point drawn at the bottom of the axis instead of below
+/// it: a downward triangle (not a series shape).
+pub(super) const EDGE_BELOW: usize = usize::MAX;
+/// The marker of a point drawn at the top of the axis instead of above it:
+/// an upward triangle.
+pub(super) const EDGE_ABOVE: usize = 2;
+
 type Marker<C, DB> = ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>>;
 type Dot<C, DB> = ComposedElement<C, DB, Circle<(i32, i32), i32>, Circle<(i32, i32), i32>>;
 
@@ -66,7 +78,7 @@ fn edge_style(r: i32) -> ShapeStyle {
 
 /// Whether marker `shape` is the circle (see [`marker_outline`]).
 pub(super) fn is_circle(shape: usize) -> bool {
-    matches!(shape % 5, 0)
+    shape != EDGE_BELOW && matches!(shape % 5, 0)
 }
 
 /// Draws markers of `shape` at `points` (transformed coordinates).

@@ -7,18 +7,39 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::elements::{dot, is_circle, marker, marker_outline};
 use super::geometry::Rect;
-use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN};
+use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN, REF_GREY};
 use super::{Area, Chart, DrawResult};
 
 /// Rows and columns of a legend strip `width` pixels wide.
+/// The most columns whose widths (each its widest entry, as [`draw_strip`]
+/// lays them out) fit, so one long entry does not force a single column.
+/// Notes (what a panel could not show in place) are not in the grid: each
+/// takes a row of its own under it.
 pub(super) fn strip_grid(entries: &[Entry], width: u32) -> (usize, usize) {
-    let widest = entries.iter().map(entry_w).max().unwrap_or(0);
+    let notes = entries.iter().filter(|e| is_note(e)).count();
+    let entries: Vec<&Entry> = entries.iter().filter(|e| !is_note(e)).collect();
+    let widths: Vec<i32> = entries.iter().map(|e| entry_w(e)).collect();
     let avail = width as i32 - 2 * MARGIN as i32;
+    let fits = |c: usize| {
+        let cols: i32 = (0..c)
+            .map(|k| widths.iter().skip(k).step_by(c).copied().max().unwrap_or(0) + LEG_GAP)
+            .sum();
+        cols <= avail
+    };
     let cols = (1..=entries.len().max(1))
         .rev()
-        .find(|&c| c == 1 || c as i32 * (widest + LEG_GAP) <= avail)
+        .find(|&c| c == 1 || fits(c))
         .unwrap_or(1);
-    (entries.len().div_ceil(cols), cols)
+    (entries.len().div_ceil(cols) + notes, cols)
+}
+
+/// Whether `e` is a note rather than a series: its glyph is reference grey
+/// (values drawn at an axis limit, reference lines off the axis).
+fn is_note(e: &Entry) -> bool {
+    match e.glyph {
+        Glyph::Curve { color, .. } | Glyph::Marker { color, .. } => color == REF_GREY,
+        _ => false,
+    }
 }
 
 /// The height of a legend strip with `rows` rows.
@@ -234,7 +255,8 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
     let row = legend_row_h();
     let cols = cols.max(1);
     let (w, _) = strip.dim_in_pixel();
-    let widths: Vec<i32> = entries.iter().map(entry_w).collect();
+    let (notes, entries): (Vec<&Entry>, Vec<&Entry>) = entries.iter().partition(|e| is_note(e));
+    let widths: Vec<i32> = entries.iter().map(|e| entry_w(e)).collect();
     // Column widths: the widest entry of each column.
     let col_w: Vec<i32> = (0..cols)
         .map(|c| {
@@ -253,6 +275,11 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
         let (r, c) = ((k / cols) as i32, k % cols);
         let x = left + col_w[..c].iter().sum::<i32>() + LEG_GAP * c as i32;
         draw_entry(strip, e, (x, r * row + row / 2 + 2))?;
+    }
+    let grid_rows = entries.len().div_ceil(cols) as i32;
+    for (k, e) in notes.iter().enumerate() {
+        let x = left.min(((w as i32 - entry_w(e)) / 2).max(MARGIN as i32));
+        draw_entry(strip, e, (x, (grid_rows + k as i32) * row + row / 2 + 2))?;
     }
     Ok(())
 }

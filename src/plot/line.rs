@@ -3,35 +3,283 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::axes::{axis_range, Axis};
-use super::elements::{draw_curve, draw_markers};
+use super::axes::{axis_range, short_num, tv, Axis};
+use super::elements::{draw_curve, draw_markers, EDGE_ABOVE, EDGE_BELOW, MARKER_SHAPES};
 use super::frame::{draw_box, frame, frame_size, titled};
 use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
 use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
-use super::style::{font, series_color, LINE_W, NOTE_PX, REF_GREY};
+use super::style::{font, series_color, text_w, LINE_W, NOTE_PX, REF_GREY};
 use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
 
-/// The legend of a line panel: its labelled series, when there are two or more.
-pub(super) fn line_entries(p: &LinePanel) -> Vec<Entry> {
-    if p.series.iter().filter(|s| !s.label.is_empty()).count() < 2 {
-        return Vec::new();
-    }
-    let entry = |(i, s): (usize, &Series)| Entry {
-        label: s.label.clone(),
-        glyph: Glyph::Curve {
-            color: series_color(i),
+/// How a series is drawn: colour, dash and marker shape (if any).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) struct Look {
+    pub(super) color: RGBColor,
+    pub(super) dashed: bool,
+    pub(super) marker: Option<usize>,
+}
+
+/// Each series' look: its palette colour with the dash and marker it asks
+/// for, except that a look an earlier series of the panel already has
+/// (the palette has 7 colours) is changed, first by flipping the dash,
+/// then by adding a marker shape, so no two series share a legend glyph.
+pub(super) fn looks(series: &[Series]) -> Vec<Look> {
+    let shape = |l: &Look| l.marker.map(|m| m % MARKER_SHAPES);
+    let mut out: Vec<Look> = Vec::with_capacity(series.len());
+    for (i, s) in series.iter().enumerate() {
+        let color = series_color(i);
+        let asked = Look {
+            color,
             dashed: s.dashed,
             marker: s.markers.then_some(i),
+        };
+        let mut options = vec![
+            asked,
+            Look {
+                dashed: !s.dashed,
+                ..asked
+            },
+        ];
+        for k in 0..MARKER_SHAPES {
+            for dashed in [s.dashed, !s.dashed] {
+                options.push(Look {
+                    color,
+                    dashed,
+                    marker: Some(i + k),
+                });
+            }
+        }
+        let free = |c: &Look| {
+            !out.iter()
+                .any(|o| o.color == c.color && o.dashed == c.dashed && shape(o) == shape(c))
+        };
+        out.push(options.into_iter().find(free).unwrap_or(asked));
+    }
+    out
+}
+
+/// The legend of a line panel: its labelled series, when there are two or more.
+/// Notes on what the axis does not show in place follow (see [`limit_notes`]).
+pub(super) fn line_entries(p: &LinePanel) -> Vec<Entry> {
+    if p.series.iter().filter(|s| !s.label.is_empty()).count() < 2 {
+        return limit_notes(p);
+    }
+    let entry = |(s, l): (&Series, Look)| Entry {
+        label: s.label.clone(),
+        glyph: Glyph::Curve {
+            color: l.color,
+            dashed: l.dashed,
+            marker: l.marker,
             band: s.band.is_some(),
             halo: false,
         },
     };
+    let mut out: Vec<Entry> = p
+        .series
+        .iter()
+        .zip(looks(&p.series))
+        .filter(|(s, _)| !s.label.is_empty())
+        .map(entry)
+        .collect();
+    out.extend(limit_notes(p));
+    out
+}
+
+/// The panel's x axis: the fixed range, or every series' x with a margin.
+fn x_axis(p: &LinePanel) -> Axis {
+    let xs = p.series.iter().flat_map(|s| s.x.iter().copied());
+    Axis::new(axis_range(p.log_x, p.x_range, xs, 0.02), p.log_x)
+}
+
+/// Whether `u` lies on the x axis `xa`.
+fn x_visible(xa: &Axis, u: f64) -> bool {
+    xa.t(u)
+        .is_some_and(|t| t >= xa.a - 1e-9 && t <= xa.b + 1e-9)
+}
+
+/// The panel's y axis: the fixed range, or (auto) the drawn values whose x
+/// is visible, bands and reference lines included, with a margin.
+fn y_axis(p: &LinePanel, xa: &Axis, drawn: &[(Vec<f64>, Vec<i8>)]) -> Axis {
+    let lim = y_limits(p);
+    let mut ys: Vec<f64> = Vec::new();
+    for (s, (y, _)) in p.series.iter().zip(drawn) {
+        for (i, &u) in s.x.iter().enumerate() {
+            if !x_visible(xa, u) {
+                continue;
+            }
+            ys.extend(y.get(i));
+            if let Some((lo, hi)) = &s.band {
+                let at = |v: &f64| to_limits(*v, lim, p.log_y).0;
+                ys.extend(lo.get(i).map(at));
+                ys.extend(hi.get(i).map(at));
+            }
+        }
+    }
+    ys.extend(p.hlines.iter().map(|h| h.y));
+    Axis::new(axis_range(p.log_y, p.y_range, ys, 0.05), p.log_y)
+}
+
+/// With `p.equal_aspect` (linear axes), `xa` and `ya` widened about their
+/// centres so that a unit spans as many pixels across as up in `area`.
+fn equal_units<DB: DrawingBackend>(
+    area: &Area<DB>,
+    p: &LinePanel,
+    xa: Axis,
+    ya: Axis,
+) -> (Axis, Axis) {
+    if !p.equal_aspect || p.log_x || p.log_y {
+        return (xa, ya);
+    }
+    let span = |ax: &Axis, s: f64| {
+        let c = (ax.a + ax.b) / 2.0;
+        Axis::new((c - s / 2.0, c + s / 2.0), false)
+    };
+    let (mut x, mut y) = (xa, ya);
+    // The plot's width depends on the y tick labels: settle it twice.
+    for _ in 0..2 {
+        let (w, h) = frame_size(area, &x, &y, &p.x_label, &p.y_label, 0).plot;
+        let (w, h) = (f64::from(w), f64::from(h));
+        let u = ((xa.b - xa.a) / w).max((ya.b - ya.a) / h);
+        (x, y) = (span(&xa, u * w), span(&ya, u * h));
+    }
+    (x, y)
+}
+
+/// Where the label of a reference line at plot fraction `f` goes: (at the
+/// right end?, above the line?), the first of right-above, left-above,
+/// right-below and left-below whose box (`w` by `h` plot fractions) no
+/// drawn point falls in, else right, above unless near the top. The box
+/// chosen joins `occupied`.
+fn ref_label_spot(f: f64, (w, h): (f64, f64), occupied: &mut Vec<(f64, f64)>) -> (bool, bool) {
+    let bounds = |(right, above): (bool, bool)| {
+        let (x0, x1) = if right {
+            (0.99 - w, 0.99)
+        } else {
+            (0.01, 0.01 + w)
+        };
+        let (y0, y1) = if above {
+            (f + 0.004, f + h)
+        } else {
+            (f - h, f - 0.004)
+        };
+        (x0, x1, y0, y1)
+    };
+    let free = |spot: &(bool, bool)| {
+        let (x0, x1, y0, y1) = bounds(*spot);
+        (spot.1 && y1 < 1.0 || !spot.1 && y0 > 0.0)
+            && !(occupied.iter()).any(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
+    };
+    let spots = [(true, true), (false, true), (true, false), (false, false)];
+    let spot = (spots.into_iter().find(free)).unwrap_or((true, f < 0.9));
+    let (x0, x1, y0, y1) = bounds(spot);
+    for (i, j) in (0..5).flat_map(|i| (0..3).map(move |j| (i, j))) {
+        let (a, b) = (f64::from(i) / 4.0, f64::from(j) / 2.0);
+        occupied.push((x0 + (x1 - x0) * a, y0 + (y1 - y0) * b));
+    }
+    spot
+}
+
+/// The fixed y range's ends (low, high) in values, when it is usable.
+fn fixed_y(p: &LinePanel) -> Option<(f64, f64)> {
+    let (a, b) = p.y_range?;
+    let ok = tv(p.log_y, a).is_some() && tv(p.log_y, b).is_some() && a != b;
+    ok.then(|| (a.min(b), a.max(b)))
+}
+
+/// The lowest and highest y the panel draws in place: a fixed `y_range`'s
+/// ends, and `y_floor` (the higher of the two lows).
+fn y_limits(p: &LinePanel) -> (Option<f64>, Option<f64>) {
+    let fixed = fixed_y(p);
+    let floor = p.y_floor.filter(|f| tv(p.log_y, *f).is_some());
+    let lo = match (fixed, floor) {
+        (Some((a, _)), Some(f)) => Some(a.max(f)),
+        (fixed, floor) => fixed.map(|r| r.0).or(floor),
+    };
+    (lo, fixed.map(|r| r.1))
+}
+
+/// `y` moved to the limits: (the value drawn, -1 when it was below the
+/// low limit, 1 above the high one, else 0). NaN and infinities stay.
+fn to_limits(y: f64, (lo, hi): (Option<f64>, Option<f64>), log: bool) -> (f64, i8) {
+    if !y.is_finite() {
+        return (y, 0);
+    }
+    match (lo, hi) {
+        (Some(l), _) if y < l || (log && y <= 0.0) => (l, -1),
+        (_, Some(h)) if y > h => (h, 1),
+        _ => (y, 0),
+    }
+}
+
+/// Each series' y as drawn (moved to the limits) and which points moved
+/// (-1 below, 1 above; only points whose x is visible count).
+fn drawn_y(p: &LinePanel, xa: &Axis) -> Vec<(Vec<f64>, Vec<i8>)> {
+    let lim = y_limits(p);
     p.series
         .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.label.is_empty())
-        .map(entry)
+        .map(|s| {
+            s.y.iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let (y, f) = to_limits(v, lim, p.log_y);
+                    let seen = s.x.get(i).is_some_and(|&u| x_visible(xa, u));
+                    (y, if seen { f } else { 0 })
+                })
+                .unzip()
+        })
         .collect()
+}
+
+/// Legend notes for what the axis does not show in place: points drawn at
+/// a limit (counted) and reference lines outside a fixed y range.
+fn limit_notes(p: &LinePanel) -> Vec<Entry> {
+    let lim = y_limits(p);
+    let moved: Vec<i8> = drawn_y(p, &x_axis(p))
+        .into_iter()
+        .flat_map(|d| d.1)
+        .collect();
+    let mut out = Vec::new();
+    for (flag, end, word, shape) in [(-1, lim.0, "<", EDGE_BELOW), (1, lim.1, ">", EDGE_ABOVE)] {
+        let k = moved.iter().filter(|&&m| m == flag).count();
+        if let (true, Some(v)) = (k > 0, end) {
+            let v = short_num(v);
+            let what = if k == 1 { "value" } else { "values" };
+            out.push(Entry {
+                label: format!("{k} {what} {word} {v} drawn at {v}"),
+                glyph: Glyph::Marker {
+                    shape,
+                    color: REF_GREY,
+                },
+            });
+        }
+    }
+    if let Some((lo, hi)) = fixed_y(p) {
+        for h in &p.hlines {
+            let off = if tv(p.log_y, h.y).is_none() || h.y < lo {
+                "below"
+            } else if h.y > hi {
+                "above"
+            } else {
+                continue;
+            };
+            let name = if h.label.is_empty() {
+                "reference"
+            } else {
+                &h.label
+            };
+            out.push(Entry {
+                label: format!("{name} = {} ({off} the axis)", short_num(h.y)),
+                glyph: Glyph::Curve {
+                    color: REF_GREY,
+                    dashed: true,
+                    marker: None,
+                    band: false,
+                    halo: false,
+                },
+            });
+        }
+    }
+    out
 }
 
 pub(super) fn line_panel<DB: DrawingBackend>(
@@ -40,42 +288,25 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     own_legend: bool,
 ) -> DrawResult<(), DB> {
     let area = titled(area, &p.title)?;
-    let xs = p.series.iter().flat_map(|s| s.x.iter().copied());
-    let xr = axis_range(p.log_x, p.x_range, xs, 0.02);
-    let xa = Axis::new(xr, p.log_x);
-    // Auto y range: the values whose x is visible, bands and reference lines included.
-    let x_visible = |u: f64| {
-        xa.t(u)
-            .is_some_and(|t| t >= xr.0 - 1e-9 && t <= xr.1 + 1e-9)
-    };
-    let mut ys: Vec<f64> = Vec::new();
-    for s in &p.series {
-        for (i, &u) in s.x.iter().enumerate() {
-            if !x_visible(u) {
-                continue;
-            }
-            ys.extend(s.y.get(i));
-            if let Some((lo, hi)) = &s.band {
-                ys.extend(lo.get(i));
-                ys.extend(hi.get(i));
-            }
-        }
-    }
-    ys.extend(p.hlines.iter().map(|h| h.y));
-    let ya = Axis::new(axis_range(p.log_y, p.y_range, ys, 0.05), p.log_y);
+    let xa = x_axis(p);
+    let lim = y_limits(p);
+    let drawn = drawn_y(p, &xa);
+    let ya = y_axis(p, &xa, &drawn);
+    let (xa, ya) = equal_units(&area, p, xa, ya);
     let rect = Rect::of(&xa, &ya);
     let plot = frame_size(&area, &xa, &ya, &p.x_label, &p.y_label, 0).plot;
 
     // Geometry first (transformed and clipped), so the legend can avoid it.
     let mut occupied = Vec::new();
     let mut bands: Vec<(RGBColor, Vec<(f64, f64)>)> = Vec::new();
+    let at = |v: f64| to_limits(v, lim, p.log_y).0;
     for (i, s) in p.series.iter().enumerate() {
         let Some((lo, hi)) = &s.band else { continue };
         let n = s.x.len().min(lo.len()).min(hi.len());
         let mut run: Vec<(f64, f64, f64)> = Vec::new();
         for k in 0..=n {
             let pt = (k < n)
-                .then(|| (xa.t(s.x[k]), ya.t(lo[k]), ya.t(hi[k])))
+                .then(|| (xa.t(s.x[k]), ya.t(at(lo[k])), ya.t(at(hi[k]))))
                 .and_then(|(a, b, c)| Some((a?, b?, c?)));
             if let Some(q) = pt {
                 run.push(q);
@@ -100,39 +331,50 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             run.clear();
         }
     }
-    let mut refs: Vec<(f64, &str)> = Vec::new();
-    for h in &p.hlines {
-        let Some(t) = ya.t(h.y) else { continue };
-        if rect.contains((rect.x0, t)) {
-            sample_polyline(&[(rect.x0, t), (rect.x1, t)], &rect, &mut occupied);
-            if !h.label.is_empty() {
-                let f = ya.frac(t);
-                let dy = if f < 0.9 { 0.06 } else { -0.06 };
-                occupied.extend([(0.97, f + dy), (0.88, f + dy), (0.80, f + dy)]);
-            }
-            refs.push((t, h.label.as_str()));
-        }
+    let refs: Vec<(f64, &str)> = (p.hlines.iter())
+        .filter_map(|h| Some((ya.t(h.y)?, h.label.as_str())))
+        .filter(|r| rect.contains((rect.x0, r.0)))
+        .collect();
+    for &(t, _) in &refs {
+        sample_polyline(&[(rect.x0, t), (rect.x1, t)], &rect, &mut occupied);
     }
     let mut curves: Vec<Curve> = Vec::new();
     let mut marks: Vec<Marks> = Vec::new();
-    for (i, s) in p.series.iter().enumerate() {
-        let color = series_color(i);
+    for (i, (s, look)) in p.series.iter().zip(looks(&p.series)).enumerate() {
+        let color = look.color;
         let mut points = Vec::new();
-        for run in runs(&s.x, &s.y, &xa, &ya) {
-            if run.len() == 1 || s.markers {
+        for run in runs(&s.x, &drawn[i].0, &xa, &ya) {
+            if run.len() == 1 || look.marker.is_some() {
                 points.extend(run.iter().copied());
             }
             for piece in clip_polyline(&run, &rect) {
                 let piece = thin(piece, &rect, plot);
                 sample_polyline(&piece, &rect, &mut occupied);
-                curves.push((color, s.dashed, piece));
+                curves.push((color, look.dashed, piece));
             }
         }
         points.retain(|q| rect.contains(*q));
         points.dedup();
         occupied.extend(points.iter().map(|q| rect.norm(*q)));
-        marks.push((i, color, points));
+        marks.push((look.marker.unwrap_or(i), color, points));
+        for (shape, end, flag) in [(EDGE_BELOW, lim.0, -1), (EDGE_ABOVE, lim.1, 1)] {
+            let at_end: Vec<(f64, f64)> = (s.x.iter().zip(&drawn[i].1))
+                .filter(|q| *q.1 == flag)
+                .filter_map(|q| Some((xa.t(*q.0)?, ya.t(end?)?)))
+                .filter(|q| rect.contains(*q))
+                .collect();
+            occupied.extend(at_end.iter().map(|q| rect.norm(*q)));
+            marks.push((shape, color, at_end));
+        }
     }
+    // Reference-line labels where no curve runs (after the curves are known).
+    let spots: Vec<(bool, bool)> = (refs.iter())
+        .map(|&(t, label)| {
+            let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
+            let h = (NOTE_PX + 8.0) / f64::from(plot.1.max(1));
+            ref_label_spot(ya.frac(t), (w, h), &mut occupied)
+        })
+        .collect();
     let entries = if own_legend {
         line_entries(p)
     } else {
@@ -141,11 +383,12 @@ pub(super) fn line_panel<DB: DrawingBackend>(
 
     let place = plan_legend(&area, &entries, &occupied, plot, true);
     let (main, strip) = legend_split(area, &place);
+    let (xa, ya) = equal_units(&main, p, xa, ya);
     let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, true, 0)?;
     for (color, poly) in bands {
         chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?;
     }
-    for (t, label) in refs {
+    for ((t, label), (right, above)) in refs.into_iter().zip(spots) {
         chart.draw_series(DashedLineSeries::new(
             vec![(rect.x0, t), (rect.x1, t)],
             3,
@@ -153,14 +396,19 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             REF_GREY.stroke_width(2),
         ))?;
         if !label.is_empty() {
-            let (dy, v) = if ya.frac(t) < 0.9 {
+            let (dy, v) = if above {
                 (-5, VPos::Bottom)
             } else {
                 (6, VPos::Top)
             };
-            let style = font(NOTE_PX).color(&REF_GREY).pos(Pos::new(HPos::Right, v));
+            let (x, dx, hp) = if right {
+                (rect.x1, -10, HPos::Right)
+            } else {
+                (rect.x0, 10, HPos::Left)
+            };
+            let style = font(NOTE_PX).color(&REF_GREY).pos(Pos::new(hp, v));
             chart.draw_series(std::iter::once(
-                EmptyElement::at((rect.x1, t)) + Text::new(label.to_string(), (-10, dy), style),
+                EmptyElement::at((x, t)) + Text::new(label.to_string(), (dx, dy), style),
             ))?;
         }
     }
@@ -179,6 +427,184 @@ mod tests {
     use super::*;
     use crate::plot::tests::check;
     use crate::plot::{line_panels, HLine};
+
+    /// Ten solid series without markers (the palette has seven colours):
+    /// no two legend glyphs may be the same.
+    #[test]
+    fn series_glyphs_are_distinct_past_the_palette() {
+        let series: Vec<Series> = (0..40)
+            .map(|i| Series {
+                label: format!("n = {i}"),
+                x: vec![1.0, 2.0],
+                y: vec![1.0, 2.0],
+                dashed: i % 3 == 0,
+                ..Default::default()
+            })
+            .collect();
+        for n in [10, 40] {
+            let p = LinePanel {
+                series: series[..n].to_vec(),
+                ..Default::default()
+            };
+            let glyphs: Vec<Glyph> = line_entries(&p).into_iter().map(|e| e.glyph).collect();
+            assert_eq!(glyphs.len(), n);
+            for (i, a) in glyphs.iter().enumerate() {
+                for b in &glyphs[..i] {
+                    let same = match (a, b) {
+                        (
+                            Glyph::Curve {
+                                color: c1,
+                                dashed: d1,
+                                marker: m1,
+                                ..
+                            },
+                            Glyph::Curve {
+                                color: c2,
+                                dashed: d2,
+                                marker: m2,
+                                ..
+                            },
+                        ) => c1 == c2 && d1 == d2 && m1.map(|m| m % 5) == m2.map(|m| m % 5),
+                        _ => a == b,
+                    };
+                    assert!(
+                        !same,
+                        "{n} series: series {i} looks like an earlier one: {a:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Draws `panels` and returns the SVG's text.
+    pub(in crate::plot) fn svg_of(panels: &[LinePanel]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("fig");
+        line_panels(&stem, panels, 2).unwrap();
+        std::fs::read_to_string(dir.path().join("fig.svg")).unwrap()
+    }
+
+    /// The centres of the SVG's circles of radius `r`.
+    fn circles(svg: &str, r: &str) -> Vec<(f64, f64)> {
+        let num = |t: &str, key: &str| -> Option<f64> {
+            let i = t.find(key)? + key.len();
+            t[i..].split('"').next()?.parse().ok()
+        };
+        svg.split("<circle")
+            .skip(1)
+            .filter(|t| t.contains(&format!("r=\"{r}\"")))
+            .filter_map(|t| Some((num(t, "cx=\"")?, num(t, "cy=\"")?)))
+            .collect()
+    }
+
+    /// Data to SVG pixels: on fixed axes x 0..4 and y 0..8, the points
+    /// (1, 2), (2, 4), (3, 8) land evenly spaced across, in proportion up,
+    /// with y up (y = 8 the top pixel row of the three); a mirrored axis
+    /// or uneven spacing fails.
+    #[test]
+    fn points_land_at_their_pixels() {
+        let p = LinePanel {
+            x_range: Some((0.0, 4.0)),
+            y_range: Some((0.0, 8.0)),
+            series: vec![Series {
+                label: "points".into(),
+                x: vec![1.0, 2.0, 3.0],
+                y: vec![2.0, 4.0, 8.0],
+                markers: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut pts = circles(&svg_of(&[p]), "7");
+        pts.dedup();
+        assert_eq!(pts.len(), 3, "{pts:?}");
+        let (x1, x2, x3) = (pts[0].0, pts[1].0, pts[2].0);
+        let (y1, y2, y3) = (pts[0].1, pts[1].1, pts[2].1);
+        // A unit of x is (x3 - x1) / 2 pixels; x = 0 lies one unit left of x1.
+        let ux = (x3 - x1) / 2.0;
+        assert!(ux > 50.0 && (x2 - x1 - ux).abs() <= 1.0, "{pts:?}");
+        // y grows upwards: y = 8 is highest (smallest pixel row), 2 lowest.
+        let uy = (y1 - y2) / 2.0;
+        assert!(uy > 20.0 && (y2 - y3 - 4.0 * uy).abs() <= 1.5, "{pts:?}");
+    }
+
+    /// Equal units: points on the unit circle lie as far from its centre
+    /// across as up, in a panel much wider than tall.
+    #[test]
+    fn equal_aspect_draws_circles_round() {
+        let p = LinePanel {
+            x_range: Some((-1.2, 1.2)),
+            y_range: Some((-1.2, 1.2)),
+            equal_aspect: true,
+            series: vec![Series {
+                label: "unit circle".into(),
+                x: vec![1.0, 0.0, -1.0, 0.0],
+                y: vec![0.0, 1.0, 0.0, -1.0],
+                markers: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut pts = circles(&svg_of(&[p]), "7");
+        pts.dedup();
+        assert_eq!(pts.len(), 4, "{pts:?}");
+        let across = (pts[0].0 - pts[2].0).abs();
+        let up = (pts[3].1 - pts[1].1).abs();
+        assert!((across - up).abs() <= 2.0, "across {across}, up {up}");
+    }
+
+    /// A reference line's label goes where no curve runs: left when a
+    /// curve passes over the right end, and the box it takes is reserved.
+    #[test]
+    fn reference_labels_avoid_curves() {
+        let mut occupied: Vec<(f64, f64)> =
+            (0..20).map(|k| (0.6 + 0.02 * f64::from(k), 0.53)).collect();
+        assert_eq!(
+            ref_label_spot(0.5, (0.3, 0.06), &mut occupied),
+            (false, true)
+        );
+        assert_eq!(
+            ref_label_spot(0.5, (0.3, 0.06), &mut occupied),
+            (true, false)
+        );
+    }
+
+    /// Values under a floor or outside a fixed y range, and reference
+    /// lines off the axis, are named in the panel, not dropped silently.
+    #[test]
+    fn values_off_the_axis_are_noted() {
+        let fixed = LinePanel {
+            y_range: Some((0.0, 1.02)),
+            series: vec![Series {
+                label: "margin".into(),
+                x: vec![1.0, 2.0, 3.0, 4.0],
+                y: vec![-2.33, 0.5, 0.9, 1.5],
+                ..Default::default()
+            }],
+            hlines: vec![HLine {
+                y: -5.0,
+                label: "floor".into(),
+            }],
+            ..Default::default()
+        };
+        let svg = svg_of(&[fixed]);
+        assert!(svg.contains("1 value &lt; 0 drawn at 0"), "{svg}");
+        assert!(svg.contains("1 value &gt; 1.02 drawn at 1.02"), "{svg}");
+        assert!(svg.contains("floor = -5 (below the axis)"), "{svg}");
+        let floored = LinePanel {
+            log_y: true,
+            y_floor: Some(1e-16),
+            series: vec![Series {
+                label: "train MSE".into(),
+                x: vec![1.0, 2.0, 3.0, 4.0],
+                y: vec![1.0, 1e-3, 2e-18, 0.0],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let svg = svg_of(&[floored]);
+        assert!(svg.contains("2 values &lt; 1e-16 drawn at 1e-16"), "{svg}");
+    }
 
     #[test]
     fn line_panels_writes_png_and_svg() {
@@ -201,6 +627,8 @@ mod tests {
             log_y: false,
             x_range: None,
             y_range: Some((0.4, 1.02)),
+            y_floor: None,
+            equal_aspect: false,
             series: vec![
                 Series {
                     label: "train".into(),

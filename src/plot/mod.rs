@@ -89,9 +89,15 @@ pub struct HLine {
 }
 
 /// One panel of [`line_panels`]: curves with optional bands and reference
-/// lines. `x_range`/`y_range` fix the axis ranges (data outside is clipped);
-/// `None` fits the data with a small margin. `log_x`/`log_y` make the axis
-/// logarithmic (base 10).
+/// lines. `x_range`/`y_range` fix the axis ranges; `None` fits the data with
+/// a small margin. `log_x`/`log_y` make the axis logarithmic (base 10).
+///
+/// Nothing leaves the y axis silently: a curve point (with visible x) below
+/// a fixed `y_range` or below `y_floor` (on a log axis: also a non-positive
+/// one) is drawn at that limit with a downward-triangle marker, one above a
+/// fixed `y_range` at its top with an upward triangle, and the legend counts
+/// them ("k values < 1e-16 drawn at 1e-16"); a reference line outside a
+/// fixed `y_range` is named in the legend. Bands are clipped.
 #[derive(Debug, Clone, Default)]
 pub struct LinePanel {
     pub title: String,
@@ -101,6 +107,10 @@ pub struct LinePanel {
     pub log_y: bool,
     pub x_range: Option<(f64, f64)>,
     pub y_range: Option<(f64, f64)>,
+    pub y_floor: Option<f64>,
+    /// Linear axes widened so that one unit spans as many pixels across as
+    /// up (a circle is drawn round).
+    pub equal_aspect: bool,
     pub series: Vec<Series>,
     pub hlines: Vec<HLine>,
 }

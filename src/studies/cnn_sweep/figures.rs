@@ -130,6 +130,8 @@ fn error_vs_params_panel(
         log_y: false,
         x_range: None,
         y_range: None,
+        y_floor: None,
+        equal_aspect: false,
         series,
         hlines: Vec::new(),
     })
@@ -187,6 +189,8 @@ fn test_error_vs_epoch_panel(
         log_y: false,
         x_range: None,
         y_range: None,
+        y_floor: None,
+        equal_aspect: false,
         series,
         hlines: Vec::new(),
     }

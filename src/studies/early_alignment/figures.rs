@@ -162,6 +162,8 @@ fn loss_panel(spec: &EarlySpec, metrics: &Metrics, rec: &Recorded) -> LinePanel 
         log_x: true,
         log_y: true,
         y_range: Some((y0, y1)),
+        y_floor: None,
+        equal_aspect: false,
         series: series_l,
         hlines: vec![HLine {
             y: spec.train.loss.factor() * rec.ols_mse,
@@ -307,8 +309,9 @@ fn neuron_figures(theory: &[TheoryRow], neurons: &[NeuronRow], fig_dir: &Path) -
 }
 
 /// The snapshot at iteration `step` on the unit circle: each neuron at its
-/// direction w_j/||w_j||, at radius log |a_j| rescaled to [0.15, 1] within
-/// the snapshot; the extremal vectors just outside the circle.
+/// direction w_j/||w_j||, at radius r = log |a_j| rescaled to [0.15, 1]
+/// within the snapshot (the title gives the log10 |a_j| range); the extremal
+/// vectors just outside the circle. Equal axis units: the circle is round.
 fn polar_panel(
     step: u64,
     neurons: &[&NeuronRow],
@@ -373,11 +376,13 @@ fn polar_panel(
         ));
     }
     LinePanel {
-        title: format!("iteration {step}"),
-        x_label: "w_j,x / ||w_j|| (radius: log |a_j|)".into(),
-        y_label: "w_j,bias / ||w_j||".into(),
+        title: format!("iteration {step}; r = 0.15..1: log10|a_j| = {lo:.1}..{hi:.1}"),
+        x_label: "r w_j,x / ||w_j||".into(),
+        y_label: "r w_j,bias / ||w_j||".into(),
         x_range: Some((-1.2, 1.2)),
         y_range: Some((-1.2, 1.2)),
+        y_floor: None,
+        equal_aspect: true,
         series: ser,
         ..Default::default()
     }
@@ -491,10 +496,16 @@ fn lambda_sweep_figure(
                 y_label: "final training MSE".into(),
                 log_x: true,
                 log_y: true,
+                // The axis reaches the smallest positive MSE; a zero is drawn there, counted.
+                y_floor: mse
+                    .iter()
+                    .map(|p| p.1)
+                    .filter(|v| *v > 0.0)
+                    .reduce(f64::min),
                 series: vec![Series {
                     label: "final MSE".into(),
                     x: mse.iter().map(|p| p.0).collect(),
-                    y: mse.iter().map(|p| p.1.max(1e-12)).collect(),
+                    y: mse.iter().map(|p| p.1).collect(),
                     markers: true,
                     ..Default::default()
                 }],

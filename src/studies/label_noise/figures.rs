@@ -300,7 +300,7 @@ fn svm_vs_min_norm_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path
         log_y: true,
         y_range: Some((1e-17, 1.0)),
         series: per_eta_series(spec, &over, &xs, &|ri, ei| {
-            quantile(&grid.values(ri, nmax_i, ei, |r| r.one_minus_cos), 0.5).max(1e-16)
+            quantile(&grid.values(ri, nmax_i, ei, |r| r.one_minus_cos), 0.5)
         }),
         ..Default::default()
     });
@@ -357,6 +357,8 @@ fn svp_calibration_panel(spec: &LabelNoiseSpec, grid: &Grid<'_>, over: &[usize])
         y_label: "measured fraction of runs".into(),
         x_range: Some((-0.02, 1.02)),
         y_range: Some((-0.02, 1.02)),
+        y_floor: None,
+        equal_aspect: false,
         series,
         ..Default::default()
     }
@@ -556,7 +558,6 @@ fn logistic_gd_figure(g: &GdSpec, gd_rows: &[GdRow], fig_dir: &Path) -> Result<(
                 x_label: "GD step t".into(),
                 y_label: "min_i y_i <w, x_i> / ||w|| / margin_svm".into(),
                 log_x: true,
-                y_range: Some((0.0, 1.02)),
                 series: margin_series,
                 hlines: vec![HLine {
                     y: 1.0,

@@ -179,6 +179,8 @@ fn harmful_panel(spec: &LeakySpec, hm: &HarmfulSpec, rows: &[Row]) -> LinePanel 
         x_label: "n".into(),
         y_label: "clean test error (median, 20-80%)".into(),
         y_range: Some((0.0, 0.6)),
+        y_floor: None,
+        equal_aspect: false,
         series: hm
             .gamma_constant
             .iter()

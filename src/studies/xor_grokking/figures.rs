@@ -198,6 +198,8 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
         log_y: false,
         x_range: Some((1.0, panel.steps as f64 + 1.0)),
         y_range: Some((0.4, 1.02)),
+        y_floor: None,
+        equal_aspect: false,
         series,
         hlines: vec![HLine {
             y: 0.5,

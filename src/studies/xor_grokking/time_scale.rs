@@ -400,6 +400,8 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
             log_y: false,
             x_range: Some((1.0, x_max)),
             y_range: Some((0.45, 1.02)),
+            y_floor: None,
+            equal_aspect: false,
             series,
             hlines: vec![HLine {
                 y: 0.9,
