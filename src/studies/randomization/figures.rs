@@ -49,8 +49,8 @@ fn training_loss(
             .iter()
             .filter(|r| !matches!(r, Randomization::CorruptLabels { .. }))
         {
-            let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
             let mut per_epoch = f64::NAN;
+            let mut group: Vec<&[(u64, f64)]> = Vec::new();
             for (run, pts) in loss
                 .iter()
                 .filter(|(run, _)| group_of(run) == (r.label(), al.clone()))
@@ -60,10 +60,9 @@ fn training_loss(
                     .and_then(|f| f.get("steps_per_epoch"))
                     .copied()
                     .unwrap_or(f64::NAN);
-                for &(e, v) in pts {
-                    by_epoch.entry(e).or_default().push(v);
-                }
+                group.push(pts);
             }
+            let by_epoch = pool_by_epoch(&group);
             if by_epoch.is_empty() {
                 continue;
             }
@@ -77,7 +76,7 @@ fn training_loss(
             series.push(s);
         }
         loss_panels.push(LinePanel {
-            title: format!("{al}: training loss (whole set)"),
+            title: format!("{al}: training loss (stopped runs held at their last loss)"),
             x_label: "thousand steps".into(),
             y_label: "training loss".into(),
             series,
@@ -89,6 +88,28 @@ fn training_loss(
         plot::line_panels(&fig_dir.join("training_loss"), &loss_panels, cols)?;
     }
     Ok(())
+}
+
+/// The runs' values pooled by epoch, over every epoch any run recorded: a
+/// run that stopped (it fit the training set) counts with its last value at
+/// the later epochs, so the median and band keep every run and do not jump
+/// when one stops.
+fn pool_by_epoch(runs: &[&[(u64, f64)]]) -> BTreeMap<u64, Vec<f64>> {
+    let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for pts in runs {
+        for &(e, v) in *pts {
+            by_epoch.entry(e).or_default().push(v);
+        }
+    }
+    for pts in runs {
+        let Some(&(last_e, last_v)) = pts.iter().max_by_key(|p| p.0) else {
+            continue;
+        };
+        for (_, vals) in by_epoch.range_mut(last_e + 1..) {
+            vals.push(last_v);
+        }
+    }
+    by_epoch
 }
 
 /// Figs. 1b and 1c (time_to_fit_vs_p, test_error_vs_p): per model, along
@@ -176,4 +197,21 @@ fn corruption_curve(
         .collect();
     curve.sort_by(|a, b| a.0.total_cmp(&b.0));
     curve
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that stops early keeps its last loss at the later epochs, so
+    /// every epoch pools both runs.
+    #[test]
+    fn stopped_runs_stay_in_the_pool() {
+        let fast = [(0, 2.0), (1, 0.5), (2, 0.01)];
+        let slow = [(0, 2.2), (1, 1.5), (2, 1.0), (3, 0.6), (4, 0.02)];
+        let pooled = pool_by_epoch(&[&fast, &slow]);
+        assert_eq!(pooled.len(), 5);
+        assert_eq!(pooled[&3], [0.6, 0.01]);
+        assert!(pooled.values().all(|v| v.len() == 2), "{pooled:?}");
+    }
 }
