@@ -66,7 +66,11 @@ pub(super) fn heatmap_entries(p: &HeatmapPanel) -> Vec<Entry> {
     });
     if missing {
         entries.push(Entry {
-            label: "no data".into(),
+            label: if p.missing_label.is_empty() {
+                "no data".into()
+            } else {
+                p.missing_label.clone()
+            },
             glyph: Glyph::Swatch(MISSING_GREY),
         });
     }
@@ -336,6 +340,7 @@ mod tests {
             y_values: ys,
             values,
             value_label: "log10(t + 1)".into(),
+            missing_label: String::new(),
             value_range: None,
             log_x: true,
             log_y: true,

@@ -64,21 +64,32 @@ pub(super) fn line_entries(p: &LinePanel) -> Vec<Entry> {
     if p.series.iter().filter(|s| !s.label.is_empty()).count() < 2 {
         return limit_notes(p);
     }
-    let entry = |(s, l): (&Series, Look)| Entry {
+    // A series of isolated points (no two neighbours drawable) is a scatter:
+    // its glyph is the marker alone.
+    let scatter = |s: &Series| {
+        let ok = |k: usize| s.x[k].is_finite() && s.y[k].is_finite();
+        let n = s.x.len().min(s.y.len());
+        s.band.is_none() && n > 0 && (1..n).all(|k| !(ok(k - 1) && ok(k)))
+    };
+    let entry = |(i, (s, l)): (usize, (&Series, Look))| Entry {
         label: s.label.clone(),
-        glyph: Glyph::Curve {
-            color: l.color,
-            dashed: l.dashed,
-            marker: l.marker,
-            band: s.band.is_some(),
-            halo: false,
+        glyph: if scatter(s) {
+            Glyph::Marker {
+                shape: l.marker.unwrap_or(i),
+                color: l.color,
+            }
+        } else {
+            Glyph::Curve {
+                color: l.color,
+                dashed: l.dashed,
+                marker: l.marker,
+                band: s.band.is_some(),
+                halo: false,
+            }
         },
     };
-    let mut out: Vec<Entry> = p
-        .series
-        .iter()
-        .zip(looks(&p.series))
-        .filter(|(s, _)| !s.label.is_empty())
+    let mut out: Vec<Entry> = (p.series.iter().zip(looks(&p.series)).enumerate())
+        .filter(|(_, (s, _))| !s.label.is_empty())
         .map(entry)
         .collect();
     out.extend(limit_notes(p));
@@ -551,6 +562,33 @@ mod tests {
         let across = (pts[0].0 - pts[2].0).abs();
         let up = (pts[3].1 - pts[1].1).abs();
         assert!((across - up).abs() <= 2.0, "across {across}, up {up}");
+    }
+
+    /// A series of isolated points gets a marker glyph, a curve a line.
+    #[test]
+    fn scatter_series_get_marker_glyphs() {
+        let nan = f64::NAN;
+        let p = LinePanel {
+            series: vec![
+                Series {
+                    label: "points".into(),
+                    x: vec![1.0, nan, 2.0, nan],
+                    y: vec![1.0, nan, 2.0, nan],
+                    markers: true,
+                    ..Default::default()
+                },
+                Series {
+                    label: "curve".into(),
+                    x: vec![1.0, 2.0],
+                    y: vec![1.0, 2.0],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let glyphs: Vec<Glyph> = line_entries(&p).into_iter().map(|e| e.glyph).collect();
+        assert!(matches!(glyphs[0], Glyph::Marker { .. }), "{glyphs:?}");
+        assert!(matches!(glyphs[1], Glyph::Curve { .. }), "{glyphs:?}");
     }
 
     /// A reference line's label goes where no curve runs: left when a

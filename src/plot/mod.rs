@@ -196,6 +196,8 @@ pub struct HeatmapPanel {
     pub values: Vec<Vec<f64>>,
     pub value_label: String,
     pub value_range: Option<(f64, f64)>,
+    /// The legend's name for grey (missing) cells; empty: "no data".
+    pub missing_label: String,
     pub log_x: bool,
     pub log_y: bool,
     pub overlays: Vec<Series>,

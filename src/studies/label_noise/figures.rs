@@ -113,6 +113,7 @@ fn heat(
             .map(|ri| (0..d.eta.len()).map(|ei| f(ri, ei)).collect())
             .collect(),
         value_label: "log10 median clean error".into(),
+        missing_label: String::new(),
         value_range: Some((-8.0, 0.5f64.log10())),
         log_x: true,
         log_y: false,

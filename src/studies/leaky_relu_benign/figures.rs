@@ -71,6 +71,7 @@ fn heatmap_figure(spec: &LeakySpec, rows: &[Row], fig_dir: &Path) -> Result<()> 
             y_values: h.n.iter().map(|&n| n as f64).collect(),
             values,
             value_label: "log10 clean test error (0 errors: 95% upper bound)".into(),
+            missing_label: String::new(),
             value_range: Some((-5.0, 0.5f64.log10())),
             log_x: false,
             log_y: false,

@@ -119,6 +119,7 @@ fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()
             .map(|&r| d.eta.iter().map(|&e| value(r, e)).collect())
             .collect(),
         value_label: "log10 median clean error".into(),
+        missing_label: String::new(),
         value_range: Some((floor.log10(), 0.5f64.log10())),
         log_x: true,
         log_y: false,
