@@ -1,0 +1,188 @@
+//! summary.json: the run's header, its claims and details, where the
+//! result came from (`Provenance`), and each `overfit rejudge` since.
+
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Claim, Rejudge};
+use crate::error::{Error, Result};
+use crate::fsio::write_atomic;
+
+/// summary.json.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    pub study: String,
+    pub seed: u64,
+    pub version: String,
+    pub elapsed_s: f64,
+    pub threads: usize,
+    pub quick: bool,
+    /// The CPU and BLAS core the run used (absent in older summaries).
+    #[serde(default)]
+    pub machine: crate::blas::Machine,
+    /// Where the result came from: commit, command, times, resources
+    /// (absent in older summaries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+    pub claims: Vec<Claim>,
+    /// Study-specific details (assumption checks, engine used, ...).
+    #[serde(default)]
+    pub details: serde_json::Value,
+    /// Each time `overfit rejudge` recomputed the claims from the run's
+    /// recorded outputs, oldest first (absent when never).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejudged: Vec<Rejudge>,
+}
+
+impl Summary {
+    pub fn read(dir: &Path) -> Result<Summary> {
+        let path = dir.join("summary.json");
+        let text = crate::fsio::read_regular_text(&path, "a run's summary.json")?;
+        serde_json::from_str(&text).map_err(|e| Error::bad(format!("{}: {e}", path.display())))
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("summary serialises");
+        write_atomic(&dir.join("summary.json"), text.as_bytes())
+    }
+}
+
+/// Where a result came from, recorded in summary.json.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The git commit the binary was built from (40 hex digits, or "unknown").
+    pub commit: String,
+    /// Whether the build's work tree had uncommitted changes ("true",
+    /// "false" or "unknown").
+    pub dirty: String,
+    /// The command line of the process that wrote the summary.
+    pub command: Vec<String>,
+    /// Start and end, seconds since the Unix epoch (UTC).
+    pub started_unix_s: f64,
+    pub finished_unix_s: f64,
+    pub wall_s: f64,
+    /// User + system CPU seconds of the process.
+    pub cpu_s: f64,
+    /// Peak resident memory of the process, MiB.
+    pub peak_rss_mib: f64,
+    /// The run's units and how many this process computed: fewer than all
+    /// when `--resume` or `overfit merge` loaded the others from the unit
+    /// store, so wall and CPU seconds cover only part of the run. Absent in
+    /// summaries written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<UnitCounts>,
+    /// The builds whose units this run assembled (commit, " (dirty)" when
+    /// so), when there was more than one: a `--resume` or `merge` across
+    /// builds. Absent otherwise, and in summaries written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_binaries: Option<Vec<String>>,
+}
+
+/// A run's units: `total`, of which `computed_here` ran in the process
+/// that wrote the summary (a resumed unit that continued from its
+/// checkpoint counts as computed here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitCounts {
+    pub total: usize,
+    pub computed_here: usize,
+}
+
+impl Provenance {
+    /// The provenance of a run that started `wall_s` seconds ago and
+    /// computed `units.computed_here` of its units.
+    pub fn now(wall_s: f64, units: UnitCounts) -> Self {
+        let finished = unix_now();
+        Provenance {
+            commit: env!("OVERFIT_GIT_COMMIT").to_string(),
+            dirty: env!("OVERFIT_GIT_DIRTY").to_string(),
+            command: std::env::args().collect(),
+            started_unix_s: finished - wall_s,
+            finished_unix_s: finished,
+            wall_s,
+            cpu_s: process_cpu_seconds(),
+            peak_rss_mib: peak_rss_mib(),
+            units: Some(units),
+            unit_binaries: None,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch now (NaN if the clock is before it).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(f64::NAN)
+}
+
+/// "YYYY-MM-DD HH:MM" (UTC) of a Unix time, by the civil-from-days
+/// algorithm (proleptic Gregorian calendar; H. Hinnant, chrono-Compatible
+/// Low-Level Date Algorithms).
+pub fn utc_date(unix_s: f64) -> String {
+    if !unix_s.is_finite() {
+        return "unknown".into();
+    }
+    let secs = unix_s.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// utime + stime of this process (/proc/self/stat, in clock ticks of 1/100 s,
+/// Linux's USER_HZ); NaN elsewhere.
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name; utime, stime are 14 and 15.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(u), Some(s)) => (u + s) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// VmHWM of this process (/proc/self/status), MiB; NaN elsewhere.
+fn peak_rss_mib() -> f64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates_match_known_instants() {
+        assert_eq!(utc_date(0.0), "1970-01-01 00:00");
+        assert_eq!(utc_date(951_782_400.0), "2000-02-29 00:00");
+        // 2026-12-01 15:58:30 UTC
+        assert_eq!(utc_date(1_796_140_710.0), "2026-12-01 15:58");
+        assert_eq!(utc_date(f64::NAN), "unknown");
+    }
+}
