@@ -14,7 +14,7 @@ use crate::fsio::write_atomic;
 mod rejudge;
 pub use rejudge::{verdict_changes, Rejudge};
 mod summary;
-pub use summary::{unix_now, utc_date, Provenance, Summary, UnitCounts};
+pub use summary::{unix_now, utc_date, Extra, MachineRecord, Provenance, Summary, UnitCounts};
 
 /// One measurement: run id, step, split ("train", "test", ...), metric name, value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

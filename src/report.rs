@@ -473,6 +473,7 @@ mod tests {
             claims,
             details: serde_json::Value::Null,
             rejudged: Vec::new(),
+            extra: Default::default(),
         }
     }
 
@@ -697,6 +698,7 @@ mod tests {
             command: vec![],
             unix_s: 1_796_140_710.0,
             changes: vec!["a: fails -> holds".into()],
+            extra: Default::default(),
         });
         let line = "Claims rejudged from the run's recorded outputs by the rules at 0123456789 (2026-12-01 15:58 UTC): 1 verdict or kind change(s): a: fails -> holds.";
         assert!(table(&s, Format::Text).contains(line));

@@ -17,6 +17,9 @@ pub struct Rejudge {
     pub command: Vec<String>,
     pub unix_s: f64,
     pub changes: Vec<String>,
+    /// Keys this binary does not know, kept as read (see `Summary::extra`).
+    #[serde(flatten)]
+    pub extra: super::Extra,
 }
 
 impl Rejudge {
@@ -28,6 +31,7 @@ impl Rejudge {
             command: std::env::args().collect(),
             unix_s: unix_now(),
             changes: verdict_changes(before, after),
+            extra: Default::default(),
         }
     }
 }

@@ -22,7 +22,7 @@ pub struct Summary {
     pub quick: bool,
     /// The CPU and BLAS core the run used (absent in older summaries).
     #[serde(default)]
-    pub machine: crate::blas::Machine,
+    pub machine: MachineRecord,
     /// Where the result came from: commit, command, times, resources
     /// (absent in older summaries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +35,41 @@ pub struct Summary {
     /// recorded outputs, oldest first (absent when never).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejudged: Vec<Rejudge>,
+    /// Keys this binary does not know (written by a newer one), kept as
+    /// read so that a rewrite (`overfit rejudge`) does not drop them.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The keys of a summary.json object that its type does not name: kept as
+/// read and written back after the known ones.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+/// summary.json's `machine`: `crate::blas::Machine`'s fields, and the keys
+/// a newer binary added (`extra`, kept through a rewrite). Reads as the
+/// `Machine` it holds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MachineRecord {
+    #[serde(flatten)]
+    pub machine: crate::blas::Machine,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl From<crate::blas::Machine> for MachineRecord {
+    fn from(machine: crate::blas::Machine) -> Self {
+        MachineRecord {
+            machine,
+            extra: Extra::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for MachineRecord {
+    type Target = crate::blas::Machine;
+    fn deref(&self) -> &crate::blas::Machine {
+        &self.machine
+    }
 }
 
 impl Summary {
@@ -80,6 +115,9 @@ pub struct Provenance {
     /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_binaries: Option<Vec<String>>,
+    /// Keys this binary does not know, kept as read (see `Summary::extra`).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// A run's units: `total`, of which `computed_here` ran in the process
@@ -107,6 +145,7 @@ impl Provenance {
             peak_rss_mib: peak_rss_mib(),
             units: Some(units),
             unit_binaries: None,
+            extra: Extra::new(),
         }
     }
 }
@@ -184,5 +223,51 @@ mod tests {
         // 2026-12-01 15:58:30 UTC
         assert_eq!(utc_date(1_796_140_710.0), "2026-12-01 15:58");
         assert_eq!(utc_date(f64::NAN), "unknown");
+    }
+
+    /// Every committed summary.json reads and writes back byte for byte
+    /// (every float to its last bit: serde_json's `float_roundtrip`), but
+    /// for one normalisation: an undefined 20% or 80% quantile, written as
+    /// null, reads back as absent and is left out.
+    #[test]
+    fn committed_summaries_round_trip_byte_for_byte() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
+        let tmp = tempfile::tempdir().unwrap();
+        let mut seen = 0;
+        for run in fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()) {
+            let Ok(text) = fs::read_to_string(run.join("summary.json")) else {
+                continue;
+            };
+            let undefined_band = |l: &&str| matches!(l.trim(), "\"q20\": null," | "\"q80\": null,");
+            let expected: Vec<&str> = text.split('\n').filter(|l| !undefined_band(l)).collect();
+            Summary::read(&run).unwrap().write(tmp.path()).unwrap();
+            let back = fs::read_to_string(tmp.path().join("summary.json")).unwrap();
+            assert!(back == expected.join("\n"), "{} changed", run.display());
+            seen += 1;
+        }
+        assert!(seen > 10, "{seen} summaries");
+    }
+
+    /// Keys this binary does not know, at the top and in `machine`,
+    /// `provenance` and a `rejudged` entry, survive a read and a write.
+    #[test]
+    fn unknown_keys_survive_a_rewrite() {
+        let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures/relu_label_noise");
+        let text = fs::read_to_string(run.join("summary.json")).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let future = serde_json::json!({"added": [1, 2.5, null], "by": "a newer binary"});
+        json["zz_top"] = future.clone();
+        json["machine"]["gpu"] = future.clone();
+        json["provenance"]["host"] = future.clone();
+        json["rejudged"][0]["reviewer"] = future.clone();
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("summary.json"), json.to_string()).unwrap();
+        let summary = Summary::read(tmp.path()).unwrap();
+        assert!(!summary.machine.cpu.is_empty());
+        summary.write(tmp.path()).unwrap();
+        let back: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(tmp.path().join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(back, json);
     }
 }

@@ -137,11 +137,12 @@ fn summary(
         elapsed_s: elapsed(start),
         threads: ctx.threads,
         quick: ctx.quick,
-        machine: crate::blas::Machine::current(),
+        machine: crate::blas::Machine::current().into(),
         provenance: Some(crate::record::Provenance::now(elapsed(start), units)),
         claims,
         details,
         rejudged: Vec::new(),
+        extra: Default::default(),
     }
 }
 
