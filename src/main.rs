@@ -99,7 +99,8 @@ enum Command {
     Plot { dir: PathBuf },
     /// Recompute a finished run's claims by this version's rules from its
     /// recorded outputs (nothing retrained), rewrite its summary.json with
-    /// them and a `rejudged` entry, and print the verdicts that changed.
+    /// them and a `rejudged` entry, and print what changed (verdicts,
+    /// kinds, predictions, measurements, statements).
     Rejudge { dir: PathBuf },
     /// List the specs in experiments/.
     List {
@@ -404,9 +405,9 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 println!("{change}");
             }
             println!(
-                "rejudged {}: {} verdict or kind change(s)",
+                "rejudged {}: {} row change(s)",
                 dir.join("summary.json").display(),
-                entry.changes.len()
+                entry.row_changes()
             );
             Ok(0)
         }

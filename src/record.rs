@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
 
 mod rejudge;
-pub use rejudge::{verdict_changes, Rejudge};
+pub use rejudge::{row_changes, value_changes, verdict_changes, Rejudge};
 mod summary;
 pub use summary::{unix_now, utc_date, Extra, MachineRecord, Provenance, Summary, UnitCounts};
 
@@ -226,13 +226,19 @@ impl Prediction {
     }
 
     pub fn describe(&self) -> String {
+        self.describe_with(fmt_num)
+    }
+
+    /// `describe` with the numbers written by `num` (`csv_float` for every
+    /// digit).
+    pub fn describe_with(&self, num: fn(f64) -> String) -> String {
         match *self {
-            Prediction::AtLeast { bound } => format!(">= {}", fmt_num(bound)),
-            Prediction::AtMost { bound } => format!("<= {}", fmt_num(bound)),
+            Prediction::AtLeast { bound } => format!(">= {}", num(bound)),
+            Prediction::AtMost { bound } => format!("<= {}", num(bound)),
             Prediction::Near { value, tolerance } => {
-                format!("{} +- {}", fmt_num(value), fmt_num(tolerance))
+                format!("{} +- {}", num(value), num(tolerance))
             }
-            Prediction::Interval { low, high } => format!("[{}, {}]", fmt_num(low), fmt_num(high)),
+            Prediction::Interval { low, high } => format!("[{}, {}]", num(low), num(high)),
         }
     }
 }

@@ -214,11 +214,15 @@ fn markdown(summary: &Summary) -> String {
 }
 
 /// A line on one `overfit rejudge` of the run: whose rules, when, and the
-/// verdicts it changed.
+/// changes it made (worded as before when they are all verdict or kind
+/// changes, as every entry recorded before other changes were).
 fn rejudge_text(r: &crate::record::Rejudge) -> String {
     let changes = match r.changes.len() {
         0 => "no verdict or kind changed".to_string(),
-        n => format!("{n} verdict or kind change(s): {}", r.changes.join("; ")),
+        n if r.only_verdicts_and_kinds() => {
+            format!("{n} verdict or kind change(s): {}", r.changes.join("; "))
+        }
+        n => format!("{n} change(s): {}", r.changes.join("; ")),
     };
     format!(
         "Claims rejudged from the run's recorded outputs by the rules at {} ({} UTC): {changes}.",
@@ -703,5 +707,11 @@ mod tests {
         let line = "Claims rejudged from the run's recorded outputs by the rules at 0123456789 (2026-12-01 15:58 UTC): 1 verdict or kind change(s): a: fails -> holds.";
         assert!(table(&s, Format::Text).contains(line));
         assert!(table(&s, Format::Markdown).contains(&format!("*{line}*")));
+        // Other changes of rows are counted with them, under another word.
+        let mut moved = s.rejudged[0].clone();
+        moved.changes.push("a: measured 0.5 -> 2".into());
+        s.rejudged = vec![moved];
+        let line = "(2026-12-01 15:58 UTC): 2 change(s): a: fails -> holds; a: measured 0.5 -> 2.";
+        assert!(table(&s, Format::Text).contains(line));
     }
 }

@@ -337,7 +337,7 @@ fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(
-            stdout.ends_with(": 0 verdict or kind change(s)\n"),
+            stdout.ends_with(": 0 row change(s)\n"),
             "{}: {stdout}",
             run.display()
         );

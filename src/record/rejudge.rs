@@ -1,15 +1,17 @@
 //! `overfit rejudge`'s record in summary.json: which rules recomputed a
-//! run's claims, when, and which verdicts and kinds moved.
+//! run's claims, when, and which rows moved (verdicts, kinds, predictions,
+//! measurements, statements), with their old values.
 
 use serde::{Deserialize, Serialize};
 
-use super::{unix_now, Claim, Verdict};
+use super::{csv_float, unix_now, Claim, Measured, Verdict};
 
 /// One `overfit rejudge` of a finished run: the claims were recomputed by
 /// the rules of the binary at `commit` from the run's recorded outputs
 /// (nothing retrained); `changes` lists each row whose verdict changed,
 /// or that was added or removed, as "id: old -> new", then each whose kind
-/// changed, as "id: kind old -> new" (`verdict_changes`).
+/// changed, as "id: kind old -> new" (`verdict_changes`), then each whose
+/// prediction, measurement or statement changed (`value_changes`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejudge {
     pub commit: String,
@@ -30,10 +32,43 @@ impl Rejudge {
             dirty: env!("OVERFIT_GIT_DIRTY").to_string(),
             command: std::env::args().collect(),
             unix_s: unix_now(),
-            changes: verdict_changes(before, after),
+            changes: row_changes(before, after),
             extra: Default::default(),
         }
     }
+
+    /// How many lines of `changes` name a change of a row.
+    pub fn row_changes(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Whether every change is a verdict or kind change (the only ones
+    /// entries recorded before `value_changes` existed).
+    pub fn only_verdicts_and_kinds(&self) -> bool {
+        self.changes.iter().all(|c| is_verdict_or_kind(c))
+    }
+}
+
+/// Every change of a row from `before` to `after`: `verdict_changes`, then
+/// `value_changes`.
+pub fn row_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
+    let mut lines = verdict_changes(before, after);
+    lines.extend(value_changes(before, after));
+    lines
+}
+
+/// Whether `line` is one of `verdict_changes`' ("id: old -> new" of two
+/// verdicts or "absent", "id: kind old -> new").
+fn is_verdict_or_kind(line: &str) -> bool {
+    let Some((_, tail)) = line.rsplit_once(": ") else {
+        return false;
+    };
+    let (tail, words): (&str, &[&str]) = match tail.strip_prefix("kind ") {
+        Some(kinds) => (kinds, &["claim", "check", "hypothesis"]),
+        None => (tail, &["holds", "fails", "inconclusive", "absent"]),
+    };
+    tail.split_once(" -> ")
+        .is_some_and(|(was, is)| words.contains(&was) && words.contains(&is))
 }
 
 /// "id: old -> new" for each row of `after` whose verdict differs from the
@@ -75,6 +110,52 @@ pub fn verdict_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
         .collect()
 }
 
+/// For each row in both `before` and `after` (by id, in `after`'s order):
+/// "id: predicted OLD -> NEW" when its prediction changed, "id: measured
+/// OLD -> NEW" when its measured value changed (with the 20-80% band and
+/// the run count on both sides when those changed too; "id: measured note
+/// changed" when only its note did), and "id: statement changed" when its
+/// statement did. Numbers are compared and
+/// written to every digit (`csv_float`): exactly, but NaN equals NaN.
+pub fn value_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
+    let band = |m: &Measured| {
+        let quantiles = match (m.q20, m.q80) {
+            (Some(a), Some(b)) => format!(" [20-80%: {}, {}]", csv_float(a), csv_float(b)),
+            _ => String::new(),
+        };
+        format!("{quantiles} (runs {})", m.runs)
+    };
+    let mut lines = Vec::new();
+    for c in after {
+        let Some(old) = before.iter().find(|b| b.id == c.id) else {
+            continue;
+        };
+        let (was, is) = (
+            old.predicted.describe_with(csv_float),
+            c.predicted.describe_with(csv_float),
+        );
+        if was != is {
+            lines.push(format!("{}: predicted {was} -> {is}", c.id));
+        }
+        let (was, is) = (csv_float(old.measured.value), csv_float(c.measured.value));
+        let (band_was, band_is) = (band(&old.measured), band(&c.measured));
+        if band_was != band_is {
+            lines.push(format!(
+                "{}: measured {was}{band_was} -> {is}{band_is}",
+                c.id
+            ));
+        } else if was != is {
+            lines.push(format!("{}: measured {was} -> {is}", c.id));
+        } else if old.measured.note != c.measured.note {
+            lines.push(format!("{}: measured note changed", c.id));
+        }
+        if old.statement != c.statement {
+            lines.push(format!("{}: statement changed", c.id));
+        }
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +184,56 @@ mod tests {
             verdict_changes(&before[..1], &relabelled),
             ["a: kind claim -> hypothesis"]
         );
+    }
+
+    /// A rejudge also lists, with old and new values, each row whose
+    /// prediction, measurement or statement changed, verdict or not; a
+    /// NaN that stays NaN is no change.
+    #[test]
+    fn value_changes_keep_the_old_values() {
+        let row = |id: &str, bound: f64, value: f64| {
+            let predicted = Prediction::AtLeast { bound };
+            Claim::new(id, "s", "src", predicted, Measured::single(value))
+        };
+        let before = [
+            row("moved", 0.01, 0.06059),
+            row("undefined", 0.01, f64::NAN),
+            row("bound", 0.01, 1.0),
+            row("said", 0.01, 1.0),
+            row("banded", 0.01, 1.0),
+        ];
+        let mut after = [
+            row("moved", 0.01, 0.06259),
+            row("undefined", 0.01, f64::NAN),
+            row("bound", 0.02, 1.0),
+            row("said", 0.01, 1.0),
+            row("banded", 0.01, 1.0),
+        ];
+        after[3].statement = "reworded".into();
+        after[4].measured = Measured::median_of(&[1.0, 1.0, 1.0]);
+        after[1].measured.note = "no run interpolated".into();
+        let lines = [
+            "moved: measured 0.06059 -> 0.06259",
+            "undefined: measured note changed",
+            "bound: predicted >= 0.01 -> >= 0.02",
+            "said: statement changed",
+            "banded: measured 1 (runs 1) -> 1 [20-80%: 1, 1] (runs 3)",
+        ];
+        assert_eq!(value_changes(&before, &after), lines);
+        assert_eq!(row_changes(&before, &after), lines);
+        assert!(row_changes(&before, &before).is_empty());
+        // A change of verdict comes first, with the values that moved it.
+        let failed = [row("moved", 0.01, 0.001)];
+        assert_eq!(
+            row_changes(&before[..1], &failed),
+            ["moved: holds -> fails", "moved: measured 0.06059 -> 0.001"]
+        );
+        assert!(lines.iter().all(|l| !is_verdict_or_kind(l)));
+        let verdicts = [
+            "a: holds -> fails",
+            "b: kind claim -> check",
+            "c: absent -> holds",
+        ];
+        assert!(verdicts.iter().all(|l| is_verdict_or_kind(l)));
     }
 }
