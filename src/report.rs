@@ -213,17 +213,22 @@ fn markdown(summary: &Summary) -> String {
     s
 }
 
-/// A line on one `overfit rejudge` of the run: whose rules, when, and the
-/// changes it made (worded as before when they are all verdict or kind
-/// changes, as every entry recorded before other changes were).
+/// A line on one `overfit rejudge` of the run: whose rules, when, the
+/// changes of rows it made (worded as before when they are all verdict or
+/// kind changes, as every entry recorded before other changes were), and
+/// its line on the spec, if any.
 fn rejudge_text(r: &crate::record::Rejudge) -> String {
-    let changes = match r.changes.len() {
+    let rows: Vec<&str> = r.row_lines().collect();
+    let mut changes = match rows.len() {
         0 => "no verdict or kind changed".to_string(),
         n if r.only_verdicts_and_kinds() => {
-            format!("{n} verdict or kind change(s): {}", r.changes.join("; "))
+            format!("{n} verdict or kind change(s): {}", rows.join("; "))
         }
-        n => format!("{n} change(s): {}", r.changes.join("; ")),
+        n => format!("{n} change(s): {}", rows.join("; ")),
     };
+    for line in r.spec_lines() {
+        changes = format!("{changes}; {line}");
+    }
     format!(
         "Claims rejudged from the run's recorded outputs by the rules at {} ({} UTC): {changes}.",
         short_commit(&r.commit),
@@ -474,6 +479,7 @@ mod tests {
             quick: false,
             machine: Default::default(),
             provenance: None,
+            spec_hash: None,
             claims,
             details: serde_json::Value::Null,
             rejudged: Vec::new(),
@@ -702,6 +708,7 @@ mod tests {
             command: vec![],
             unix_s: 1_796_140_710.0,
             changes: vec!["a: fails -> holds".into()],
+            spec_hash: None,
             extra: Default::default(),
         });
         let line = "Claims rejudged from the run's recorded outputs by the rules at 0123456789 (2026-12-01 15:58 UTC): 1 verdict or kind change(s): a: fails -> holds.";
@@ -712,6 +719,10 @@ mod tests {
         moved.changes.push("a: measured 0.5 -> 2".into());
         s.rejudged = vec![moved];
         let line = "(2026-12-01 15:58 UTC): 2 change(s): a: fails -> holds; a: measured 0.5 -> 2.";
+        assert!(table(&s, Format::Text).contains(line));
+        // The line on the spec comes last, after the rows' count.
+        s.rejudged[0].changes = vec!["spec.toml: the run recorded no hash".into()];
+        let line = "UTC): no verdict or kind changed; spec.toml: the run recorded no hash.";
         assert!(table(&s, Format::Text).contains(line));
     }
 }

@@ -403,6 +403,60 @@ fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
     );
 }
 
+/// A copy of the committed run figures/relu_label_noise (what rejudge reads).
+fn committed_relu_label_noise() -> tempfile::TempDir {
+    let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures/relu_label_noise");
+    let copy = tempfile::tempdir().unwrap();
+    for file in ["spec.toml", "runs.csv", "metrics.csv", "summary.json"] {
+        if run.join(file).is_file() {
+            std::fs::copy(run.join(file), copy.path().join(file)).unwrap();
+        }
+    }
+    copy
+}
+
+/// A run records the hash of the spec.toml it wrote; a rejudge records the
+/// hash of the one it read and says when it differs from the run's, or
+/// that the run (an old one) recorded none.
+#[test]
+fn rejudge_says_whether_it_read_the_run_spec() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/expressivity.toml");
+    let (out, o) = quick_run(&spec);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::fs::read(out.path().join("spec.toml")).unwrap();
+    let text = std::fs::read_to_string(out.path().join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["spec_hash"], overfit::record::spec_hash(&written));
+
+    let copy = committed_relu_label_noise();
+    let dir = copy.path().to_str().unwrap();
+    let rejudge = || {
+        let o = overfit(&["rejudge", dir]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    assert!(rejudge().starts_with("spec.toml: the run recorded no hash\n"));
+    let spec_path = copy.path().join("spec.toml");
+    let run_hash = overfit::record::spec_hash(&std::fs::read(&spec_path).unwrap());
+    let summary_path = copy.path().join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    summary["spec_hash"] = run_hash.clone().into();
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    assert!(!rejudge().contains("spec.toml"));
+    let mut spec = std::fs::read(&spec_path).unwrap();
+    spec.extend_from_slice(b"# edited after the run\n");
+    std::fs::write(&spec_path, &spec).unwrap();
+    let now = overfit::record::spec_hash(&spec);
+    let line = format!("spec.toml: differs from the run's (hash {run_hash} -> {now})\n");
+    assert!(rejudge().starts_with(&line));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    let entries = summary["rejudged"].as_array().unwrap();
+    assert_eq!(entries.last().unwrap()["spec_hash"], now);
+    assert_eq!(entries.last().unwrap()["changes"][0], line.trim_end());
+}
+
 #[test]
 fn list_names_every_spec() {
     let o = overfit(&["list"]);

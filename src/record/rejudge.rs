@@ -4,14 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{csv_float, unix_now, Claim, Measured, Verdict};
+use super::{csv_float, spec_hash, unix_now, Claim, Measured, Verdict};
 
 /// One `overfit rejudge` of a finished run: the claims were recomputed by
 /// the rules of the binary at `commit` from the run's recorded outputs
 /// (nothing retrained); `changes` lists each row whose verdict changed,
 /// or that was added or removed, as "id: old -> new", then each whose kind
 /// changed, as "id: kind old -> new" (`verdict_changes`), then each whose
-/// prediction, measurement or statement changed (`value_changes`).
+/// prediction, measurement or statement changed (`value_changes`); a line
+/// on the spec comes first when the spec.toml it read is not known to be
+/// the run's (`compare_spec`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejudge {
     pub commit: String,
@@ -19,6 +21,10 @@ pub struct Rejudge {
     pub command: Vec<String>,
     pub unix_s: f64,
     pub changes: Vec<String>,
+    /// `spec_hash` of the spec.toml this rejudge read (absent in entries
+    /// written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_hash: Option<String>,
     /// Keys this binary does not know, kept as read (see `Summary::extra`).
     #[serde(flatten)]
     pub extra: super::Extra,
@@ -33,21 +39,60 @@ impl Rejudge {
             command: std::env::args().collect(),
             unix_s: unix_now(),
             changes: row_changes(before, after),
+            spec_hash: None,
             extra: Default::default(),
         }
     }
 
-    /// How many lines of `changes` name a change of a row.
-    pub fn row_changes(&self) -> usize {
-        self.changes.len()
+    /// Record the hash of the spec.toml this rejudge read (`spec`, its
+    /// bytes) and, first among `changes`, whether it is the spec the run
+    /// wrote (`run_hash`, the summary's `spec_hash`): "spec.toml: differs
+    /// from the run's (hash X -> Y)", or "spec.toml: the run recorded no
+    /// hash" for a run written before hashes were; nothing when they agree.
+    pub fn compare_spec(&mut self, run_hash: Option<&str>, spec: &[u8]) {
+        let hash = spec_hash(spec);
+        let line = match run_hash {
+            Some(was) if was == hash => None,
+            Some(was) => Some(format!(
+                "{SPEC_LINE}differs from the run's (hash {was} -> {hash})"
+            )),
+            None => Some(format!("{SPEC_LINE}the run recorded no hash")),
+        };
+        self.changes.splice(0..0, line);
+        self.spec_hash = Some(hash);
     }
 
-    /// Whether every change is a verdict or kind change (the only ones
-    /// entries recorded before `value_changes` existed).
+    /// The lines of `changes` that name a change of a row.
+    pub fn row_lines(&self) -> impl Iterator<Item = &str> {
+        self.changes
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !c.starts_with(SPEC_LINE))
+    }
+
+    /// The lines of `changes` on the spec (`compare_spec`).
+    pub fn spec_lines(&self) -> impl Iterator<Item = &str> {
+        self.changes
+            .iter()
+            .map(String::as_str)
+            .filter(|c| c.starts_with(SPEC_LINE))
+    }
+
+    /// How many rows' changes `changes` lists (lines, as `row_lines`).
+    pub fn row_changes(&self) -> usize {
+        self.row_lines().count()
+    }
+
+    /// Whether every change of a row is a verdict or kind change (the only
+    /// ones entries recorded before `value_changes` existed).
     pub fn only_verdicts_and_kinds(&self) -> bool {
-        self.changes.iter().all(|c| is_verdict_or_kind(c))
+        self.row_lines().all(is_verdict_or_kind)
     }
 }
+
+/// How the line of `changes` on the spec starts (`Rejudge::compare_spec`);
+/// no row has this id.
+const SPEC_LINE: &str = "spec.toml: ";
 
 /// Every change of a row from `before` to `after`: `verdict_changes`, then
 /// `value_changes`.
@@ -235,5 +280,31 @@ mod tests {
             "c: absent -> holds",
         ];
         assert!(verdicts.iter().all(|l| is_verdict_or_kind(l)));
+    }
+
+    /// The entry records the hash of the spec it read, and says first when
+    /// that differs from the run's or the run recorded none.
+    #[test]
+    fn a_rejudge_says_whether_it_read_the_run_spec() {
+        let row = |value: f64| {
+            let predicted = Prediction::AtLeast { bound: 1.0 };
+            Claim::new("a", "s", "src", predicted, Measured::single(value))
+        };
+        let (before, after) = ([row(2.0)], [row(0.0)]);
+        let spec = b"name = \"x\"\n";
+        let hash = spec_hash(spec);
+        let judged = |run_hash: Option<&str>| {
+            let mut entry = Rejudge::now(&before, &after);
+            entry.compare_spec(run_hash, spec);
+            assert_eq!(entry.spec_hash.as_deref(), Some(hash.as_str()));
+            assert_eq!(entry.row_changes(), 2);
+            entry.changes
+        };
+        let rows = ["a: holds -> fails", "a: measured 2 -> 0"];
+        assert_eq!(judged(Some(&hash)), rows);
+        let edited = judged(Some("0123456789abcdef"));
+        let line = format!("spec.toml: differs from the run's (hash 0123456789abcdef -> {hash})");
+        assert_eq!(edited, [line.as_str(), rows[0], rows[1]]);
+        assert_eq!(judged(None)[0], "spec.toml: the run recorded no hash");
     }
 }

@@ -27,6 +27,11 @@ pub struct Summary {
     /// (absent in older summaries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// `spec_hash` of the run's spec.toml as the run wrote it, so that
+    /// `overfit rejudge` can tell whether the spec it reads is that one
+    /// (absent in summaries written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_hash: Option<String>,
     pub claims: Vec<Claim>,
     /// Study-specific details (assumption checks, engine used, ...).
     #[serde(default)]
@@ -39,6 +44,18 @@ pub struct Summary {
     /// read so that a rewrite (`overfit rejudge`) does not drop them.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// The 64-bit FNV-1a hash of `bytes` as 16 hex digits: change detection
+/// for a run's spec.toml (did someone edit it since the run?), not
+/// security (anyone can make a file with a given hash).
+pub fn spec_hash(bytes: &[u8]) -> String {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = bytes
+        .iter()
+        .fold(OFFSET_BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    format!("{hash:016x}")
 }
 
 /// The keys of a summary.json object that its type does not name: kept as
@@ -215,6 +232,14 @@ fn peak_rss_mib() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The FNV-1a test vectors (Fowler, Noll, Vo; draft-eastlake-fnv).
+    #[test]
+    fn spec_hashes_are_fnv1a_64() {
+        assert_eq!(spec_hash(b""), "cbf29ce484222325");
+        assert_eq!(spec_hash(b"a"), "af63dc4c8601ec8c");
+        assert_eq!(spec_hash(b"foobar"), "85944171f73967e8");
+    }
 
     #[test]
     fn utc_dates_match_known_instants() {

@@ -91,7 +91,9 @@ pub fn figures(dir: &Path) -> Result<()> {
 /// Recompute the claims of the finished run in `dir` from its recorded
 /// outputs by this binary's rules (the study's `Study::rejudge`; nothing is
 /// retrained), and rewrite its summary.json (atomically) with them, the
-/// details computed with them and a `Rejudge` entry; returns that entry.
+/// details computed with them and a `Rejudge` entry, which records the
+/// hash of the spec.toml it read and whether it differs from the run's;
+/// returns that entry.
 /// Exit 2 when the study cannot.
 pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
     if !dir.is_dir() {
@@ -103,9 +105,12 @@ pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
     // Under the run directory's lock, so that no run replaces it meanwhile.
     let _lock = crate::fsio::lock_out_dir(dir)?;
     let mut summary = Summary::read(dir)?;
-    let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
+    let spec_path = RunDir::new(dir).spec();
+    let text = crate::fsio::read_regular_text(&spec_path, "a TOML spec file")?;
+    let spec = crate::spec::parse(&spec_path, &text, false)?;
     let judgement = studies::find(&spec)?.rejudge(&spec, dir)?;
-    let entry = crate::record::Rejudge::now(&summary.claims, &judgement.claims);
+    let mut entry = crate::record::Rejudge::now(&summary.claims, &judgement.claims);
+    entry.compare_spec(summary.spec_hash.as_deref(), text.as_bytes());
     summary.claims = judgement.claims;
     if !judgement.details.is_empty() {
         if !summary.details.is_object() {
@@ -139,6 +144,7 @@ fn summary(
         quick: ctx.quick,
         machine: crate::blas::Machine::current().into(),
         provenance: Some(crate::record::Provenance::now(elapsed(start), units)),
+        spec_hash: None,
         claims,
         details,
         rejudged: Vec::new(),
@@ -336,6 +342,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let staging = Staging::new(&ctx.out)?;
     let new = RunDir::new(staging.path());
     write_atomic(&new.spec(), resolved.as_bytes())?;
+    summary.spec_hash = Some(crate::record::spec_hash(resolved.as_bytes()));
     output.metrics.write(staging.path())?;
     for (name, text) in &output.extra_files {
         write_atomic(&new.file(name), text.as_bytes())?;
