@@ -415,6 +415,37 @@ fn committed_relu_label_noise() -> tempfile::TempDir {
     copy
 }
 
+/// A spec that `run` refuses is refused by `rejudge` too, with the same
+/// one-line message (exit 2), and summary.json is left as it was.
+#[test]
+fn rejudge_refuses_a_spec_that_run_refuses() {
+    let copy = committed_relu_label_noise();
+    let spec_path = copy.path().join("spec.toml");
+    let spec = std::fs::read_to_string(&spec_path).unwrap();
+    let bad = spec.replace("level_off_fraction = 0.5", "level_off_fraction = -7.0");
+    assert_ne!(bad, spec);
+    std::fs::write(&spec_path, bad).unwrap();
+    let summary = std::fs::read(copy.path().join("summary.json")).unwrap();
+    let o = overfit(&["rejudge", copy.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("claims.level_off_fraction"), "{stderr}");
+    let out = tempfile::tempdir().unwrap();
+    let o = overfit(&[
+        "run",
+        spec_path.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), stderr);
+    assert_eq!(
+        std::fs::read(copy.path().join("summary.json")).unwrap(),
+        summary
+    );
+}
+
 /// A run records the hash of the spec.toml it wrote; a rejudge records the
 /// hash of the one it read and says when it differs from the run's, or
 /// that the run (an old one) recorded none.

@@ -94,7 +94,8 @@ pub fn figures(dir: &Path) -> Result<()> {
 /// details computed with them and a `Rejudge` entry, which records the
 /// hash of the spec.toml it read and whether it differs from the run's;
 /// returns that entry.
-/// Exit 2 when the study cannot.
+/// Exit 2 when the study cannot, or when `overfit run` would refuse the
+/// spec (the study's `validate`, with the same message).
 pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
     if !dir.is_dir() {
         return Err(Error::bad(format!(
@@ -108,7 +109,10 @@ pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
     let spec_path = RunDir::new(dir).spec();
     let text = crate::fsio::read_regular_text(&spec_path, "a TOML spec file")?;
     let spec = crate::spec::parse(&spec_path, &text, false)?;
-    let judgement = studies::find(&spec)?.rejudge(&spec, dir)?;
+    let study = studies::find(&spec)?;
+    // The rules judge only a spec that `run` would take.
+    study.validate(&spec)?;
+    let judgement = study.rejudge(&spec, dir)?;
     let mut entry = crate::record::Rejudge::now(&summary.claims, &judgement.claims);
     entry.compare_spec(summary.spec_hash.as_deref(), text.as_bytes());
     summary.claims = judgement.claims;
