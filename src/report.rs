@@ -231,9 +231,16 @@ fn rejudge_text(r: &crate::record::Rejudge) -> String {
     }
     format!(
         "Claims rejudged from the run's recorded outputs by the rules at {} ({} UTC): {changes}.",
-        short_commit(&r.commit),
+        commit_text(&r.commit, &r.dirty),
         crate::record::utc_date(r.unix_s)
     )
+}
+
+/// A build as the tables name it: the commit's first 10 characters, and
+/// " (dirty)" when its work tree had uncommitted changes.
+fn commit_text(commit: &str, dirty: &str) -> String {
+    let dirty = if dirty == "true" { " (dirty)" } else { "" };
+    format!("{}{dirty}", short_commit(commit))
 }
 
 /// A commit's first 10 characters (characters, not bytes: the field is
@@ -435,11 +442,7 @@ pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
                 format!("{:.2}", p.cpu_s / p.wall_s),
                 format!("{:.0} MiB", p.peak_rss_mib),
                 crate::record::utc_date(p.started_unix_s),
-                format!(
-                    "{}{}",
-                    short_commit(&p.commit),
-                    if p.dirty == "true" { " (dirty)" } else { "" }
-                ),
+                commit_text(&p.commit, &p.dirty),
             ),
             None => {
                 let none = || "not recorded".to_string();
@@ -719,6 +722,10 @@ mod tests {
         moved.changes.push("a: measured 0.5 -> 2".into());
         s.rejudged = vec![moved];
         let line = "(2026-12-01 15:58 UTC): 2 change(s): a: fails -> holds; a: measured 0.5 -> 2.";
+        assert!(table(&s, Format::Text).contains(line));
+        // A build with uncommitted changes says so, as in `times`.
+        s.rejudged[0].dirty = "true".into();
+        let line = "by the rules at 0123456789 (dirty) (2026-12-01 15:58 UTC): 2 change(s)";
         assert!(table(&s, Format::Text).contains(line));
         // The line on the spec comes last, after the rows' count.
         s.rejudged[0].changes = vec!["spec.toml: the run recorded no hash".into()];
