@@ -220,7 +220,8 @@ pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
 
 /// Create the output directory (and figures/) or fail with exit 2 naming it,
 /// and lock it for this process (`OutLock`: hold the guard while writing).
-/// Checks writability up front so a long run cannot fail at the end.
+/// Checks writability up front, of `dir` and of the staging location
+/// beside it (`probe_staging`), so a long run cannot fail at the end.
 pub fn prepare_out_dir(dir: &Path) -> Result<OutLock> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::bad(format!(
@@ -239,10 +240,52 @@ pub fn prepare_out_dir(dir: &Path) -> Result<OutLock> {
         .map_err(|e| Error::bad(format!("--out {}: not writable ({e})", dir.display())))?;
     let _ = fs::remove_file(probe);
     let lock = lock_out_dir(dir)?;
+    // Under the lock, so that no other run's `Staging::new` clears the probe.
+    probe_staging(dir).map_err(|e| {
+        Error::bad(format!(
+            "--out {}: the result is built beside it and swapped in, which fails here ({e}); choose an --out whose parent directory is writable and on the same file system",
+            dir.display()
+        ))
+    })?;
     // Under the lock, no other run's temporary files can be here.
     remove_stale_temps(dir);
     remove_stale_temps(&dir.join("figures"));
     Ok(lock)
+}
+
+/// Do in miniature, before any work, what `Staging` does at the end of a
+/// run: create a directory beside the existing `dir` (its staging
+/// location), hard-link a file of `dir` into it (as `commit` carries the
+/// lock) and exchange a file written there with one in `dir` (as the swap
+/// does). This fails, naming the path and the OS error, where the parent is
+/// not writable or `dir` is on another file system than its parent (a
+/// mount point), which would otherwise be found only after all the compute.
+/// Leaves nothing behind.
+fn probe_staging(dir: &Path) -> Result<()> {
+    let dir = canonical(dir);
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(Error::bad(format!(
+            "{}: has no parent directory",
+            dir.display()
+        )));
+    };
+    let pid = std::process::id();
+    // `Staging::new` clears siblings of this prefix that a killed probe left.
+    let probe = parent.join(format!(".{}.staging-probe-{pid}", name.to_string_lossy()));
+    let in_dir = dir.join(format!(".write-probe{pid}"));
+    let _ = fs::remove_dir_all(&probe);
+    let result = (|| {
+        fs::create_dir(&probe).map_err(|e| Error::io(&probe, e))?;
+        fs::write(&in_dir, b"old").map_err(|e| Error::io(&in_dir, e))?;
+        let carried = probe.join("carried");
+        fs::hard_link(&in_dir, &carried).map_err(|e| Error::io(&carried, e))?;
+        let new = probe.join("new");
+        fs::write(&new, b"new").map_err(|e| Error::io(&new, e))?;
+        exchange(&new, &in_dir)
+    })();
+    let _ = fs::remove_file(&in_dir);
+    let _ = fs::remove_dir_all(&probe);
+    result
 }
 
 /// A new version of directory `dir`, built whole in a sibling directory and
@@ -416,6 +459,18 @@ mod tests {
             std::os::unix::fs::symlink(d.join("a"), d.join("link")).unwrap();
             assert_eq!(canonical(&d.join("link/b/new")), real.join("a/b/new"));
         }
+    }
+
+    /// The staging probe passes where the result can be swapped in, and
+    /// leaves nothing behind, beside the directory or in it.
+    #[test]
+    fn the_staging_probe_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        fs::create_dir_all(&dir).unwrap();
+        probe_staging(&dir).unwrap();
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
     }
 
     #[test]
