@@ -46,6 +46,9 @@ pub struct LoadedSpec {
     pub seed_override: Option<u64>,
     /// `--data DIR`, written into the spec's `data.dir` (`set_data_dir`).
     pub data_override: Option<String>,
+    /// The spec's `[quick]` table, applied or not: with `quick`, a key it
+    /// sets is named `quick.<key>` in errors (`key_name`).
+    pub quick_table: Option<toml::Table>,
 }
 
 /// Deep-merge `over` into `base`: tables merge key by key, anything else is replaced.
@@ -126,7 +129,7 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
         None => None,
     };
     if quick {
-        match quick_table {
+        match quick_table.clone() {
             Some(q) => merge(&mut table, q),
             None => {
                 return Err(Error::bad(format!(
@@ -137,6 +140,7 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
         }
     }
     if let Some(key) = first_non_finite(&table, "") {
+        let key = quick_key_name(quick.then_some(quick_table.as_ref()).flatten(), &key);
         return Err(Error::bad(format!(
             "{}: key `{key}`: not a finite number (nan and inf are refused everywhere: a NaN threshold would make a claim hold vacuously)",
             path.display()
@@ -169,11 +173,65 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
         seeds: None,
         seed_override: None,
         data_override: None,
+        quick_table,
     })
+}
+
+/// `key` as an error names it: `quick.<key>` when the applied `[quick]`
+/// table `quick` set it (the key, or a table or array above it, is a value
+/// there: deep-merging replaces such values whole), else as it is.
+fn quick_key_name(quick: Option<&toml::Table>, key: &str) -> String {
+    let Some(mut table) = quick else {
+        return key.to_string();
+    };
+    for part in key.split('.') {
+        let name = part.split('[').next().unwrap_or(part);
+        match table.get(name) {
+            Some(toml::Value::Table(t)) if name == part => table = t,
+            Some(_) => return format!("quick.{key}"),
+            None => break,
+        }
+    }
+    key.to_string()
+}
+
+/// serde's message on an unknown top-level key of the study's section,
+/// with the header keys (and `quick`) added to the keys it expects: they
+/// are valid there too, only read apart.
+fn with_header_keys(msg: &str) -> String {
+    let Some(rest) = msg.strip_prefix("unknown field ") else {
+        return msg.to_string();
+    };
+    let (unknown, expected) = match rest.split_once(", expected ") {
+        Some((unknown, expected)) => {
+            let list = expected.strip_prefix("one of ").unwrap_or(expected);
+            (unknown, format!(", {list}"))
+        }
+        None => (rest.split(", ").next().unwrap_or(rest), String::new()),
+    };
+    let header: Vec<String> = HEADER_KEYS
+        .iter()
+        .chain(&["quick"])
+        .map(|k| format!("`{k}`"))
+        .collect();
+    format!(
+        "unknown field {unknown}, expected one of {}{expected}",
+        header.join(", ")
+    )
 }
 
 /// Deserialize a table into T, naming the file and the key path on error.
 pub fn deserialize_table<T: DeserializeOwned>(path: &Path, table: toml::Table) -> Result<T> {
+    deserialize_named(path, table, |key, msg| (key.to_string(), msg))
+}
+
+/// `deserialize_table`, with the key and message of an error passed
+/// through `name` first.
+fn deserialize_named<T: DeserializeOwned>(
+    path: &Path,
+    table: toml::Table,
+    name: impl Fn(&str, String) -> (String, String),
+) -> Result<T> {
     let de = toml::Value::Table(table);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();
@@ -181,20 +239,51 @@ pub fn deserialize_table<T: DeserializeOwned>(path: &Path, table: toml::Table) -
         if key == "." || key.is_empty() {
             Error::bad(format!("{}: {msg}", path.display()))
         } else {
+            let (key, msg) = name(&key, msg);
             Error::bad(format!("{}: key `{key}`: {msg}", path.display()))
         }
     })
 }
 
 impl LoadedSpec {
-    /// The study's typed section (everything but the header keys).
+    /// The study's typed section (everything but the header keys). An
+    /// error names a key that `[quick]` set as `quick.<key>`, and an
+    /// unknown top-level key lists the header keys among those expected.
     pub fn study_section<T: DeserializeOwned>(&self) -> Result<T> {
-        deserialize_table(&self.path, self.body.clone())
+        deserialize_named(&self.path, self.body.clone(), |key, msg| {
+            let named = self.key_name(key);
+            let top_level = !key.contains(['.', '[']);
+            if top_level && named == key {
+                (named, with_header_keys(&msg))
+            } else {
+                (named, msg)
+            }
+        })
     }
 
-    /// A bad-value error naming this spec and the key.
+    /// `key` as errors name it: `quick.<key>` when the applied `[quick]`
+    /// table set it.
+    pub fn key_name(&self, key: &str) -> String {
+        quick_key_name(
+            self.quick.then_some(self.quick_table.as_ref()).flatten(),
+            key,
+        )
+    }
+
+    /// A bad-value error naming this spec and the key (`key_name`).
     pub fn bad_value(&self, key: &str, msg: impl std::fmt::Display) -> Error {
-        Error::bad(format!("{}: key `{key}`: {msg}", self.path.display()))
+        Error::bad(format!(
+            "{}: key `{}`: {msg}",
+            self.path.display(),
+            self.key_name(key)
+        ))
+    }
+
+    /// This spec read again with its `[quick]` table applied (None when it
+    /// has none), to check the overrides of a run without --quick.
+    pub fn with_quick(&self) -> Option<Result<LoadedSpec>> {
+        self.quick_table.as_ref()?;
+        Some(load(&self.path, true))
     }
 
     /// The resolved spec as TOML (header + the study's section with defaults filled in).
@@ -382,6 +471,50 @@ mod tests {
         assert_eq!(got.len(), 3, "{got:?}");
         assert!(got.iter().all(|(_, v)| *v == 7), "{got:?}");
         assert!(!s.body.contains_key("absent"));
+    }
+
+    /// A typo in a header key lists the header keys among those expected;
+    /// one in `[quick]` is named `quick.<key>`, with or without --quick
+    /// (the runner checks a full run's `[quick]` through `with_quick`).
+    #[test]
+    fn header_and_quick_typos_are_named() {
+        let text = TEXT.replace("seed = 3", "seed = 3\ndescripton = \"d\"");
+        let s = parse(Path::new("x.toml"), &text, false).unwrap();
+        let e = s.study_section::<Body>().unwrap_err().to_string();
+        assert!(e.contains("key `descripton`"), "{e}");
+        assert!(
+            e.contains("expected one of `name`, `study`, `seed`, `description`, `quick`, `data`"),
+            "{e}"
+        );
+        let text = TEXT.replace("data = { n = 2 }", "data = { m = 2 }");
+        let path = std::env::temp_dir().join(format!("overfit-spec-{}.toml", std::process::id()));
+        std::fs::write(&path, &text).unwrap();
+        let full = load(&path, false).unwrap();
+        assert!(full.study_section::<Body>().is_ok());
+        let quick = full.with_quick().unwrap().unwrap();
+        let _ = std::fs::remove_file(&path);
+        let e = quick.study_section::<Body>().unwrap_err().to_string();
+        assert!(e.contains("key `quick.data.m`") && !e.contains('\n'), "{e}");
+        assert!(quick
+            .bad_value("data.n", "x")
+            .to_string()
+            .contains("`data.n`"));
+        let text = TEXT.replace("data = { n = 2 }", "data = { n = nan }");
+        let e = parse(Path::new("x.toml"), &text, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key `quick.data.n`"), "{e}");
+        let s = parse(Path::new("x.toml"), TEXT, true).unwrap();
+        assert!(s
+            .bad_value("data.n", "x")
+            .to_string()
+            .contains("`quick.data.n`"));
+        assert!(s.bad_value("data.p", "x").to_string().contains("`data.p`"));
+        assert!(parse(Path::new("x.toml"), TEXT, false)
+            .unwrap()
+            .bad_value("data.n", "x")
+            .to_string()
+            .contains("key `data.n`"));
     }
 
     #[test]

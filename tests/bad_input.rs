@@ -124,6 +124,20 @@ const SPEC_CASES: &[(&str, &str, &str)] = &[
     ("seed = 2024", "seed = \"random\"", "seed"),
     ("[data]", "[dataa]", "dataa"),
     ("[quick]", "quick = 3\n[quick2]", "quick"),
+    // A misspelt header key lists the header keys among those expected.
+    (
+        "description = ",
+        "descripton = ",
+        "key `descripton`: unknown field `descripton`, expected one of `name`, `study`, `seed`, `description`, `quick`, `data`",
+    ),
+    // The [quick] table is checked by a run without --quick too, and its
+    // keys are named `quick.<key>`.
+    (
+        "model = { m = 100 }",
+        "model = { m_ = 100 }",
+        "key `quick.model.m_`",
+    ),
+    ("model = { m = 100 }", "model = { m = 0 }", "key `quick.model.m`"),
 ];
 
 /// Duplicated ids and settings, whose runs would share ids in metrics.csv:
@@ -348,6 +362,22 @@ fn expect_bad(args: &[&str], needle: &str, out: &Path) {
     for f in ["metrics.csv", "summary.json", "spec.toml"] {
         assert!(!out.join(f).exists(), "{args:?}: partial output {f} left");
     }
+}
+
+/// A typo inside [quick] is named `quick.<key>` by a --quick run too.
+#[test]
+fn quick_typos_are_named_as_quick_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let spec = variant(tmp.path(), 0, "model = { m = 100 }", "model = { m_ = 100 }");
+    let args = [
+        "run",
+        spec.to_str().unwrap(),
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    expect_bad(&args, "key `quick.model.m_`", &out);
 }
 
 #[test]

@@ -229,6 +229,24 @@ fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A run without --quick checks the spec's `[quick]` overrides as a
+/// --quick run would take them (the study's `validate`), so that a typo or
+/// a bad value there is found now, not by the first --quick run. An error
+/// names a key the overrides set as `quick.<key>` (`LoadedSpec::key_name`),
+/// or else says that the overrides were applied.
+fn check_quick(spec: &LoadedSpec, study: &dyn studies::Study) -> Result<()> {
+    let Some(quick) = spec.with_quick() else {
+        return Ok(());
+    };
+    let checked = quick.and_then(|quick| study.validate(&quick));
+    match checked {
+        Err(Error::BadInput(msg)) if !msg.contains("`quick.") => Err(Error::bad(format!(
+            "{msg} (with the spec's [quick] overrides applied, as --quick runs it)"
+        ))),
+        other => other.map(|_| ()),
+    }
+}
+
 /// Refuse a run whose estimated peak memory is above the limit, before
 /// anything is allocated (`crate::memory`), naming the key that drives the
 /// estimate and `--seeds` when it set that key. A merge trains nothing and
@@ -273,6 +291,9 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         spec.set_run_counts(keys, n);
     }
     let mut resolved = study.validate(&spec)?;
+    if !ctx.quick && !ctx.require_cached {
+        check_quick(&spec, study)?;
+    }
     if let Some(dir) = &ctx.data {
         let reads_a_folder = resolved
             .parse::<toml::Table>()
