@@ -93,11 +93,29 @@ pub fn canonical(path: &Path) -> PathBuf {
 
 /// The process holding a lock: its PID and its start time (clock ticks
 /// after boot, from /proc; 0 where /proc is missing), so a PID reused by
-/// another process does not pass for the holder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// another process does not pass for the holder, and the host it runs on
+/// (absent in locks written before it was recorded, and where the name is
+/// unknown): on a file system shared between nodes, /proc here says
+/// nothing about a process on another node.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Holder {
     pid: u32,
     start: u64,
+    host: Option<String>,
+}
+
+/// This machine's host name (`gethostname`), if it has one without spaces.
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its whole length, which is passed.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0)?;
+    let name = std::str::from_utf8(&buf[..end]).ok()?;
+    let usable = !name.is_empty() && !name.contains(char::is_whitespace);
+    usable.then(|| name.to_string())
 }
 
 impl Holder {
@@ -106,6 +124,7 @@ impl Holder {
         Holder {
             pid,
             start: Self::start_of(pid).unwrap_or(0),
+            host: hostname(),
         }
     }
 
@@ -122,15 +141,26 @@ impl Holder {
         fields.nth(18)?.parse().ok()
     }
 
+    /// "PID START [HOST]" (HOST absent in older locks).
     fn parse(text: &str) -> Option<Holder> {
-        let mut it = text.split_whitespace().map(str::parse::<u64>);
-        let pid = u32::try_from(it.next()?.ok()?).ok()?;
-        let start = it.next()?.ok()?;
-        Some(Holder { pid, start })
+        let mut it = text.split_whitespace();
+        let pid = it.next()?.parse().ok()?;
+        let start = it.next()?.parse().ok()?;
+        let host = it.next().map(str::to_string);
+        Some(Holder { pid, start, host })
     }
 
     fn text(&self) -> String {
-        format!("{} {}\n", self.pid, self.start)
+        match &self.host {
+            Some(host) => format!("{} {} {host}\n", self.pid, self.start),
+            None => format!("{} {}\n", self.pid, self.start),
+        }
+    }
+
+    /// Whether the lock names a host other than `me`'s (or `me`'s host is
+    /// unknown): its process cannot be looked up here.
+    fn elsewhere(&self, me: &Holder) -> bool {
+        self.host.is_some() && self.host != me.host
     }
 
     /// Whether the holder still runs (always assumed without /proc; a
@@ -147,9 +177,10 @@ impl Holder {
 pub const LOCK_FILE: &str = ".lock";
 
 /// The lock on an output directory: DIR/.lock names the process writing it
-/// and is removed when the guard drops. A run killed with SIGKILL leaves it
-/// behind; the next run takes it over with a warning once that process is
-/// gone.
+/// and its host, and is removed when the guard drops. A run killed with
+/// SIGKILL leaves it behind; the next run on the same host takes it over
+/// with a warning once that process is gone. A lock from another host is
+/// never taken over: whoever knows that job is dead removes the file.
 pub struct OutLock {
     path: PathBuf,
     /// False when this process already held the lock (merge, then its run).
@@ -166,8 +197,9 @@ impl Drop for OutLock {
 
 /// Take DIR/.lock or fail with exit 2 naming its holder. The file is
 /// written whole under a private name and hard-linked into place, which
-/// fails atomically when it exists. A stale lock (its process has ended) is
-/// removed, if it still holds the same text, and taken once more.
+/// fails atomically when it exists. A stale lock (its process, on this
+/// host, has ended) is removed, if it still holds the same text, and taken
+/// once more; a lock written on another host is refused.
 pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
     let path = dir.join(LOCK_FILE);
     let me = Holder::current();
@@ -183,6 +215,15 @@ pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
             let text = fs::read_to_string(&path).unwrap_or_default();
             match Holder::parse(&text) {
                 Some(h) if h == me => return Ok(false),
+                Some(h) if h.elsewhere(&me) => {
+                    return Err(Error::bad(format!(
+                        "--out {}: locked by overfit process {} on host {}, which cannot be checked from here; if that job is dead, remove {}",
+                        dir.display(),
+                        h.pid,
+                        h.host.as_deref().unwrap_or_default(),
+                        path.display()
+                    )))
+                }
                 Some(h) if h.alive() => {
                     return Err(Error::bad(format!(
                         "--out {}: in use by overfit process {} ({}); wait for it to finish or choose another --out",
@@ -418,6 +459,7 @@ mod tests {
         let holder = Holder {
             pid: child.id(),
             start: Holder::start_of(child.id()).unwrap(),
+            host: hostname(),
         };
         assert!(holder.alive());
         child.kill().unwrap();
@@ -429,6 +471,36 @@ mod tests {
         assert!(!holder.alive(), "a zombie counted as a running holder");
         child.wait().unwrap();
         assert!(!holder.alive());
+    }
+
+    /// A lock names its host. One from another host is refused, naming the
+    /// host, the PID and the file to remove, and left in place; a stale one
+    /// from this host, or from a binary that wrote no host, is taken over.
+    #[test]
+    fn a_lock_from_another_host_is_never_taken_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let lock = dir.join(LOCK_FILE);
+        let guard = lock_out_dir(dir).unwrap();
+        let me = Holder::current();
+        assert!(me.host.is_some(), "no host name here");
+        assert_eq!(Holder::parse(&fs::read_to_string(&lock).unwrap()), Some(me));
+        drop(guard);
+        // PID 4194305 is above Linux's largest (2^22): never running here.
+        fs::write(&lock, "4194305 7 node-b17\n").unwrap();
+        let err = lock_out_dir(dir).err().unwrap().to_string();
+        assert!(
+            err.contains("process 4194305 on host node-b17")
+                && err.contains(&format!("remove {}", lock.display())),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&lock).unwrap(), "4194305 7 node-b17\n");
+        let here = hostname().unwrap();
+        for stale in [format!("4194305 7 {here}\n"), "4194305 7\n".to_string()] {
+            fs::write(&lock, stale).unwrap();
+            drop(lock_out_dir(dir).unwrap());
+            assert!(!lock.exists());
+        }
     }
 
     #[test]
