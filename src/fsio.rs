@@ -1,5 +1,6 @@
 //! The bottom layer of file output: atomic writes (temp file, fsync,
-//! rename), path comparison, and the lock on an output directory. Nothing
+//! rename, fsync of the directory), path comparison, and the lock on an
+//! output directory. Nothing
 //! here knows about studies or runs, so every layer above can use it.
 
 use std::fs;
@@ -8,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
+/// Write `bytes` to `path` atomically: temp file in the same directory,
+/// fsync, rename, fsync of the directory (so the new name survives a crash).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -20,12 +22,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+/// fsync directory `dir`, so that the renames and new names in it survive
+/// a crash (a file's own fsync does not cover its name). A file system
+/// that refuses to fsync a directory (EINVAL, ENOTSUP) is let be; any
+/// other error is returned.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    match fs::File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e) if e.raw_os_error().is_some_and(refuses_dir_sync) => Ok(()),
+        other => other,
+    }
+}
+
+/// The errors of a file system that does not fsync directories.
+fn refuses_dir_sync(code: i32) -> bool {
+    [libc::EINVAL, libc::ENOTSUP, libc::EOPNOTSUPP].contains(&code)
 }
 
 /// Read a file that must be a regular file (after links): a FIFO, a device
@@ -384,7 +403,9 @@ impl Staging {
 
     /// Swap the new version in. The entries of the old directory named in
     /// `carry` (its lock) are hard-linked into the new one first, so they
-    /// stay in place through the swap.
+    /// stay in place through the swap. The new version (its top and the
+    /// folders in it) is fsynced before the swap and the parent after it,
+    /// so a crash leaves the old or the new version, never a torn one.
     pub fn commit(mut self, carry: &[&str]) -> Result<()> {
         for name in carry {
             let (from, to) = (self.dir.join(name), self.staging.join(name));
@@ -392,8 +413,16 @@ impl Staging {
                 fs::hard_link(&from, &to).map_err(|e| Error::io(&to, e))?;
             }
         }
+        let folders = fs::read_dir(&self.staging).map_err(|e| Error::io(&self.staging, e))?;
+        for folder in folders.flatten().filter(|e| e.path().is_dir()) {
+            sync_dir(&folder.path()).map_err(|e| Error::io(&folder.path(), e))?;
+        }
+        sync_dir(&self.staging).map_err(|e| Error::io(&self.staging, e))?;
         exchange(&self.staging, &self.dir)?;
         self.done = true;
+        if let Some(parent) = self.dir.parent() {
+            sync_dir(parent).map_err(|e| Error::io(parent, e))?;
+        }
         // The old version now sits at the staging name.
         let _ = fs::remove_dir_all(&self.staging);
         Ok(())
@@ -501,6 +530,18 @@ mod tests {
             drop(lock_out_dir(dir).unwrap());
             assert!(!lock.exists());
         }
+    }
+
+    /// A directory fsync passes on a directory and reports the error where
+    /// the directory is missing (only a file system's refusal to fsync
+    /// directories is let be).
+    #[test]
+    fn directory_fsync_reports_real_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        sync_dir(tmp.path()).unwrap();
+        let missing = sync_dir(&tmp.path().join("missing")).unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        assert!(refuses_dir_sync(libc::EINVAL) && !refuses_dir_sync(libc::EIO));
     }
 
     #[test]
