@@ -74,7 +74,8 @@ pub fn read_regular_text(path: &Path, what: &str) -> Result<String> {
 }
 
 /// Remove the temporary files a killed writer left in `dir` (names `.<file>.tmp*`
-/// from `write_atomic` and `.<stem>.tmp.png` / `.<stem>.svg.tmp` from the figures).
+/// from `write_atomic` and `.<stem>.tmp<pid>.png` / `.<stem>.svg.tmp<pid>` from
+/// the figures). Call it only under `dir`'s lock.
 pub fn remove_stale_temps(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {

@@ -412,7 +412,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Plot { dir } => {
-            runner::figures(&dir)?;
+            runner::plot(&dir)?;
             println!("redrew {}", dir.join("figures").display());
             Ok(0)
         }

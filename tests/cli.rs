@@ -247,6 +247,36 @@ fn a_diagnostic_panel_adds_hypothesis_rows_and_no_reference_claims() {
         .is_none());
 }
 
+/// `plot` takes the run directory's lock as `run` and `rejudge` do: a lock
+/// held elsewhere (here: another host's) refuses it with exit 2, naming the
+/// holder; once free, the redraw leaves neither lock nor temporary file.
+#[test]
+fn plot_takes_the_run_lock() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/expressivity.toml");
+    let (out, o) = quick_run(&spec);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = out.path().to_str().unwrap();
+    let lock = out.path().join(".lock");
+    std::fs::write(&lock, "4194305 7 node-b17\n").unwrap();
+    let o = overfit(&["plot", dir]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("process 4194305 on host node-b17"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&lock).unwrap();
+    let o = overfit(&["plot", dir]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!lock.exists());
+    let hidden = std::fs::read_dir(out.path().join("figures"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|name| name.starts_with('.'))
+        .collect::<Vec<_>>();
+    assert!(hidden.is_empty(), "{hidden:?}");
+}
+
 /// A run folder whose metrics are in the compressed form (metrics.csv.gz
 /// only, as a run writes above 1 MB): `plot` redraws the same figures from
 /// it and `check` prints the same table as from the plain form.

@@ -386,14 +386,14 @@ fn save(stem: &Path, fig: Fig, cols: usize) -> Result<()> {
     });
 
     // BitMapBackend picks the encoder from the extension: keep ".png" last.
-    let png_tmp = dir.join(format!(".{name}.tmp.png"));
+    let png_tmp = dir.join(format!(".{name}.tmp{}.png", std::process::id()));
     let drawn = {
         let root = BitMapBackend::new(&png_tmp, (w, h)).into_drawing_area();
         render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())
     };
     finish(drawn, &png_tmp, &png)?;
 
-    let svg_tmp = dir.join(format!(".{name}.svg.tmp"));
+    let svg_tmp = dir.join(format!(".{name}.svg.tmp{}", std::process::id()));
     let drawn = {
         let root = SVGBackend::new(&svg_tmp, (w, h)).into_drawing_area();
         render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())

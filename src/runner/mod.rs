@@ -82,6 +82,22 @@ impl RunContext {
     }
 }
 
+/// `overfit plot`: redraw the figures of the finished run in `dir` under
+/// the run directory's lock (as `rejudge`), so that no run replaces it and
+/// no other redraw writes its figures meanwhile.
+pub fn plot(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::bad(format!(
+            "{}: not a run directory (it does not exist or is not a directory)",
+            dir.display()
+        )));
+    }
+    let _lock = crate::fsio::lock_out_dir(dir)?;
+    // Under the lock, no other process's temporary figure files are here.
+    crate::fsio::remove_stale_temps(&RunDir::new(dir).figures());
+    figures(dir)
+}
+
 /// Redraw the figures of a finished run from its recorded files.
 pub fn figures(dir: &Path) -> Result<()> {
     let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
