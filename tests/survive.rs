@@ -66,6 +66,11 @@ fn summary_less_timing(dir: &Path) -> serde_json::Value {
     obj.remove("elapsed_s");
     obj.remove("threads");
     obj.remove("provenance");
+    // The hash of the run's own spec.toml, whose first line names the spec
+    // it was resolved from (a merge's: the merged spec in the unit store).
+    let spec = std::fs::read(dir.join("spec.toml")).unwrap();
+    let hash = obj.remove("spec_hash").unwrap();
+    assert_eq!(hash, overfit::record::spec_hash(&spec), "{}", dir.display());
     v
 }
 

@@ -64,7 +64,8 @@ done
 python3 - "$work" <<'EOF'
 import json, os, sys
 work = sys.argv[1]
-volatile = {"elapsed_s", "threads", "machine", "provenance"}
+# spec_hash: the hash of spec.toml, which is compared byte for byte itself.
+volatile = {"elapsed_s", "threads", "machine", "provenance", "spec_hash"}
 def summary(path):
     d = json.load(open(path))
     d = {k: v for k, v in d.items() if k not in volatile}

@@ -5,7 +5,7 @@
 #   1. the README's array script (--array=0-3, --quick), `sbatch --wait`, every
 #      task COMPLETED with exit 0, the README's merge line: metrics.csv and every
 #      other file byte-identical to a single-process `overfit run --quick`
-#      (summary.json less timing, machine and provenance keys, spec.toml less its comment);
+#      (summary.json less timing, machine, provenance and spec_hash keys, spec.toml less its comment);
 #   2. task 2 cancelled: merge refuses (exit 2) naming the missing shard; the
 #      index resubmitted alone (`sbatch --array=2`) with `--shard slurm/4`, then
 #      merge: the same bytes; the same resubmission with a bare `--shard slurm`
@@ -73,7 +73,8 @@ def strip(v, path=""):
     if isinstance(v, dict):
         out = {}
         for k, x in v.items():
-            if (path == "" and k in ("elapsed_s", "threads", "machine", "provenance")) or timing.search(k):
+            # spec_hash hashes spec.toml whole, whose comment names its source.
+            if (path == "" and k in ("elapsed_s", "threads", "machine", "provenance", "spec_hash")) or timing.search(k):
                 dropped.add(path + k)
                 continue
             out[k] = strip(x, path + k + ".")
