@@ -150,6 +150,26 @@ enum Link {
     Mul,
 }
 
+/// A loop of `iterations` x [`CHAIN`] (100) copies of `$link`, an
+/// instruction of {x} and {y} whose result {x} feeds the next copy.
+#[cfg(target_arch = "x86_64")]
+macro_rules! dependent_chain {
+    ($link:literal, $x:expr, $y:expr, $iterations:expr) => {
+        std::arch::asm!(
+            "2:",
+            ".rept 100",
+            $link,
+            ".endr",
+            "dec {n}",
+            "jnz 2b",
+            x = inout(reg) $x => _,
+            y = in(reg) $y,
+            n = inout(reg) $iterations => _,
+            options(nomem, nostack),
+        )
+    };
+}
+
 /// Run `iterations` x [`CHAIN`] dependent `link`s; seconds taken.
 #[cfg(target_arch = "x86_64")]
 fn chain(link: Link, iterations: u64) -> f64 {
@@ -157,30 +177,8 @@ fn chain(link: Link, iterations: u64) -> f64 {
     // SAFETY: register arithmetic only; no memory, no stack.
     unsafe {
         match link {
-            Link::Add => std::arch::asm!(
-                "2:",
-                ".rept 100",
-                "add {x}, {one}",
-                ".endr",
-                "dec {n}",
-                "jnz 2b",
-                x = inout(reg) 0u64 => _,
-                one = in(reg) 1u64,
-                n = inout(reg) iterations => _,
-                options(nomem, nostack),
-            ),
-            Link::Mul => std::arch::asm!(
-                "2:",
-                ".rept 100",
-                "imul {x}, {factor}",
-                ".endr",
-                "dec {n}",
-                "jnz 2b",
-                x = inout(reg) 3u64 => _,
-                factor = in(reg) 5u64,
-                n = inout(reg) iterations => _,
-                options(nomem, nostack),
-            ),
+            Link::Add => dependent_chain!("add {x}, {y}", 0u64, 1u64, iterations),
+            Link::Mul => dependent_chain!("imul {x}, {y}", 3u64, 5u64, iterations),
         }
     }
     start.elapsed().as_secs_f64()
