@@ -401,7 +401,10 @@ fn save(stem: &Path, fig: Fig, cols: usize) -> Result<()> {
     finish(drawn, &svg_tmp, &svg)
 }
 
-/// Moves a drawn temporary file onto its final name, or removes it.
+/// Moves a drawn temporary file onto its final name, or removes it: the
+/// file is synced before the rename and its directory after, as
+/// `fsio::write_atomic` does, so a crash leaves the old figure or the new
+/// one, never an empty file under the figure's name.
 fn finish(drawn: std::result::Result<(), String>, tmp: &Path, dst: &Path) -> Result<()> {
     if let Err(e) = drawn {
         let _ = fs::remove_file(tmp);
@@ -413,10 +416,18 @@ fn finish(drawn: std::result::Result<(), String>, tmp: &Path, dst: &Path) -> Res
             dst.display()
         )));
     }
-    fs::rename(tmp, dst).map_err(|e| {
-        let _ = fs::remove_file(tmp);
-        Error::io(dst, e)
-    })
+    let dir = dst
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| fs::rename(tmp, dst))
+        .and_then(|()| crate::fsio::sync_dir(dir))
+        .map_err(|e| {
+            let _ = fs::remove_file(tmp);
+            Error::io(dst, e)
+        })
 }
 
 #[cfg(test)]
