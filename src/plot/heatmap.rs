@@ -44,6 +44,7 @@ pub(super) fn heatmap_entries(p: &HeatmapPanel) -> Vec<Entry> {
         .enumerate()
         .filter(|(_, s)| !s.label.is_empty())
         .map(|(k, s)| Entry {
+            note: false,
             label: s.label.clone(),
             glyph: Glyph::Curve {
                 color: overlay_color(k),
@@ -66,6 +67,7 @@ pub(super) fn heatmap_entries(p: &HeatmapPanel) -> Vec<Entry> {
     });
     if missing {
         entries.push(Entry {
+            note: false,
             label: if p.missing_label.is_empty() {
                 "no data".into()
             } else {

@@ -15,6 +15,7 @@ pub(super) fn hist_entries(p: &HistPanel) -> Vec<Entry> {
         return Vec::new();
     }
     let entry = |(i, g): (usize, &(String, Vec<f64>))| Entry {
+        note: false,
         label: g.0.clone(),
         glyph: Glyph::Bar(series_color(i)),
     };

@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::elements::{dot, is_circle, marker, marker_outline};
 use super::geometry::Rect;
-use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN, REF_GREY};
+use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN};
 use super::{Area, Chart, DrawResult};
 
 /// Rows and columns of a legend strip `width` pixels wide.
@@ -16,8 +16,8 @@ use super::{Area, Chart, DrawResult};
 /// Notes (what a panel could not show in place) are not in the grid: each
 /// takes a row of its own under it.
 pub(super) fn strip_grid(entries: &[Entry], width: u32) -> (usize, usize) {
-    let notes = entries.iter().filter(|e| is_note(e)).count();
-    let entries: Vec<&Entry> = entries.iter().filter(|e| !is_note(e)).collect();
+    let notes = entries.iter().filter(|e| e.note).count();
+    let entries: Vec<&Entry> = entries.iter().filter(|e| !e.note).collect();
     let widths: Vec<i32> = entries.iter().map(|e| entry_w(e)).collect();
     let avail = width as i32 - 2 * MARGIN as i32;
     let fits = |c: usize| {
@@ -31,15 +31,6 @@ pub(super) fn strip_grid(entries: &[Entry], width: u32) -> (usize, usize) {
         .find(|&c| c == 1 || fits(c))
         .unwrap_or(1);
     (entries.len().div_ceil(cols) + notes, cols)
-}
-
-/// Whether `e` is a note rather than a series: its glyph is reference grey
-/// (values drawn at an axis limit, reference lines off the axis).
-fn is_note(e: &Entry) -> bool {
-    match e.glyph {
-        Glyph::Curve { color, .. } | Glyph::Marker { color, .. } => color == REF_GREY,
-        _ => false,
-    }
 }
 
 /// The height of a legend strip with `rows` rows.
@@ -67,6 +58,10 @@ pub(super) enum Glyph {
 
 #[derive(Clone, PartialEq, Debug)]
 pub(super) struct Entry {
+    /// A note on what the panel could not show in place (values drawn at
+    /// an axis limit, reference lines off the axis), not a series: it takes
+    /// a row of its own under the legend's grid.
+    pub(super) note: bool,
     pub(super) label: String,
     pub(super) glyph: Glyph,
 }
@@ -255,7 +250,7 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
     let row = legend_row_h();
     let cols = cols.max(1);
     let (w, _) = strip.dim_in_pixel();
-    let (notes, entries): (Vec<&Entry>, Vec<&Entry>) = entries.iter().partition(|e| is_note(e));
+    let (notes, entries): (Vec<&Entry>, Vec<&Entry>) = entries.iter().partition(|e| e.note);
     let widths: Vec<i32> = entries.iter().map(|e| entry_w(e)).collect();
     // Column widths: the widest entry of each column.
     let col_w: Vec<i32> = (0..cols)

@@ -72,6 +72,7 @@ pub(super) fn line_entries(p: &LinePanel) -> Vec<Entry> {
         s.band.is_none() && n > 0 && (1..n).all(|k| !(ok(k - 1) && ok(k)))
     };
     let entry = |(i, (s, l)): (usize, (&Series, Look))| Entry {
+        note: false,
         label: s.label.clone(),
         glyph: if scatter(s) {
             Glyph::Marker {
@@ -256,6 +257,7 @@ fn limit_notes(p: &LinePanel) -> Vec<Entry> {
             let v = short_num(v);
             let what = if k == 1 { "value" } else { "values" };
             out.push(Entry {
+                note: true,
                 label: format!("{k} {what} {word} {v} drawn at {v}"),
                 glyph: Glyph::Marker {
                     shape,
@@ -279,6 +281,7 @@ fn limit_notes(p: &LinePanel) -> Vec<Entry> {
                 &h.label
             };
             out.push(Entry {
+                note: true,
                 label: format!("{name} = {} ({off} the axis)", short_num(h.y)),
                 glyph: Glyph::Curve {
                     color: REF_GREY,

@@ -391,21 +391,26 @@ fn save(stem: &Path, fig: Fig, cols: usize) -> Result<()> {
         let root = BitMapBackend::new(&png_tmp, (w, h)).into_drawing_area();
         render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())
     };
-    finish(drawn, &png_tmp, &png)?;
+    finish(drawn, &png_tmp, &png, &dir)?;
 
     let svg_tmp = dir.join(format!(".{name}.svg.tmp{}", std::process::id()));
     let drawn = {
         let root = SVGBackend::new(&svg_tmp, (w, h)).into_drawing_area();
         render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())
     };
-    finish(drawn, &svg_tmp, &svg)
+    finish(drawn, &svg_tmp, &svg, &dir)
 }
 
-/// Moves a drawn temporary file onto its final name, or removes it: the
-/// file is synced before the rename and its directory after, as
+/// Moves a drawn temporary file onto its final name in `dir`, or removes
+/// it: the file is synced before the rename and its directory after, as
 /// `fsio::write_atomic` does, so a crash leaves the old figure or the new
 /// one, never an empty file under the figure's name.
-fn finish(drawn: std::result::Result<(), String>, tmp: &Path, dst: &Path) -> Result<()> {
+fn finish(
+    drawn: std::result::Result<(), String>,
+    tmp: &Path,
+    dst: &Path,
+    dir: &Path,
+) -> Result<()> {
     if let Err(e) = drawn {
         let _ = fs::remove_file(tmp);
         return Err(Error::bad(format!("{}: {e}", dst.display())));
@@ -416,10 +421,6 @@ fn finish(drawn: std::result::Result<(), String>, tmp: &Path, dst: &Path) -> Res
             dst.display()
         )));
     }
-    let dir = dst
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     fs::File::open(tmp)
         .and_then(|f| f.sync_all())
         .and_then(|()| fs::rename(tmp, dst))

@@ -27,6 +27,7 @@ fn field_value(p: &ScatterPanel, i: usize, j: usize) -> f64 {
 pub(super) fn scatter_entries(p: &ScatterPanel) -> Vec<Entry> {
     let mut entries: Vec<Entry> = (0..2)
         .map(|class| Entry {
+            note: false,
             label: if p.class_labels[class].is_empty() {
                 format!("class {class}")
             } else {
@@ -51,6 +52,7 @@ pub(super) fn scatter_entries(p: &ScatterPanel) -> Vec<Entry> {
             halo: false,
         };
         entries.push(Entry {
+            note: false,
             label: "decision boundary".into(),
             glyph,
         });
