@@ -357,6 +357,10 @@ pub struct Machine {
     /// summary is rewritten, as by `overfit rejudge`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kernels: String,
+    /// Keys this binary does not know, kept as read so that a rewrite (such
+    /// as `overfit rejudge`) keeps what a newer binary recorded.
+    #[serde(flatten)]
+    pub extra: crate::record::Extra,
 }
 
 impl Machine {
@@ -369,6 +373,7 @@ impl Machine {
             blas_core_choice: core_choice(),
             blas_threads: threads(),
             kernels: crate::nets::isa::Isa::detect().name().to_string(),
+            extra: Default::default(),
         }
     }
 }

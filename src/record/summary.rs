@@ -22,7 +22,7 @@ pub struct Summary {
     pub quick: bool,
     /// The CPU and BLAS core the run used (absent in older summaries).
     #[serde(default)]
-    pub machine: MachineRecord,
+    pub machine: crate::blas::Machine,
     /// Where the result came from: commit, command, times, resources
     /// (absent in older summaries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,33 +61,6 @@ pub fn spec_hash(bytes: &[u8]) -> String {
 /// The keys of a summary.json object that its type does not name: kept as
 /// read and written back after the known ones.
 pub type Extra = serde_json::Map<String, serde_json::Value>;
-
-/// summary.json's `machine`: `crate::blas::Machine`'s fields, and the keys
-/// a newer binary added (`extra`, kept through a rewrite). Reads as the
-/// `Machine` it holds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct MachineRecord {
-    #[serde(flatten)]
-    pub machine: crate::blas::Machine,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl From<crate::blas::Machine> for MachineRecord {
-    fn from(machine: crate::blas::Machine) -> Self {
-        MachineRecord {
-            machine,
-            extra: Extra::new(),
-        }
-    }
-}
-
-impl std::ops::Deref for MachineRecord {
-    type Target = crate::blas::Machine;
-    fn deref(&self) -> &crate::blas::Machine {
-        &self.machine
-    }
-}
 
 impl Summary {
     pub fn read(dir: &Path) -> Result<Summary> {

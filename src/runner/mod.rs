@@ -86,16 +86,24 @@ impl RunContext {
 /// the run directory's lock (as `rejudge`), so that no run replaces it and
 /// no other redraw writes its figures meanwhile.
 pub fn plot(dir: &Path) -> Result<()> {
+    let _lock = lock_finished_run(dir)?;
+    // Under the lock, no other process's temporary figure files are here.
+    crate::fsio::remove_stale_temps(&RunDir::new(dir).figures());
+    figures(dir)
+}
+
+/// The lock of the finished run in `dir`, taken by the commands that
+/// rewrite part of it (`plot`, `rejudge`), so that no run replaces it and
+/// no other such command writes meanwhile; exit 2 when `dir` is not a
+/// directory.
+fn lock_finished_run(dir: &Path) -> Result<crate::fsio::OutLock> {
     if !dir.is_dir() {
         return Err(Error::bad(format!(
             "{}: not a run directory (it does not exist or is not a directory)",
             dir.display()
         )));
     }
-    let _lock = crate::fsio::lock_out_dir(dir)?;
-    // Under the lock, no other process's temporary figure files are here.
-    crate::fsio::remove_stale_temps(&RunDir::new(dir).figures());
-    figures(dir)
+    crate::fsio::lock_out_dir(dir)
 }
 
 /// Redraw the figures of a finished run from its recorded files.
@@ -113,14 +121,7 @@ pub fn figures(dir: &Path) -> Result<()> {
 /// Exit 2 when the study cannot, or when `overfit run` would refuse the
 /// spec (the study's `validate`, with the same message).
 pub fn rejudge(dir: &Path) -> Result<crate::record::Rejudge> {
-    if !dir.is_dir() {
-        return Err(Error::bad(format!(
-            "{}: not a run directory (it does not exist or is not a directory)",
-            dir.display()
-        )));
-    }
-    // Under the run directory's lock, so that no run replaces it meanwhile.
-    let _lock = crate::fsio::lock_out_dir(dir)?;
+    let _lock = lock_finished_run(dir)?;
     let mut summary = Summary::read(dir)?;
     let spec_path = RunDir::new(dir).spec();
     let text = crate::fsio::read_regular_text(&spec_path, "a TOML spec file")?;
@@ -162,7 +163,7 @@ fn summary(
         elapsed_s: elapsed(start),
         threads: ctx.threads,
         quick: ctx.quick,
-        machine: crate::blas::Machine::current().into(),
+        machine: crate::blas::Machine::current(),
         provenance: Some(crate::record::Provenance::now(elapsed(start), units)),
         spec_hash: None,
         claims,
