@@ -57,8 +57,9 @@ impl Target {
                     .collect(),
             ),
         };
+        let repetitions = relative.len();
         let measured: Vec<f64> = relative.into_iter().filter(|v| v.is_finite()).collect();
-        let unmeasured = ratios.len().max(lines.len()) - measured.len();
+        let unmeasured = repetitions - measured.len();
         let met = measured.iter().filter(|&&v| v >= 1.0).count();
         match (measured.len(), unmeasured) {
             (0, _) => format!("{text}: not measured"),
