@@ -6,7 +6,7 @@
 //! of the batch; read the ratios off one report. `passes` times the passes
 //! compiled once per instruction set (`per_isa!`) at batch 128 on the
 //! course CNN's shapes: conv2's im2col and col2im, max-pool after conv1
-//! (forward and backward), ReLU on conv1's output (forward and backward),
+//! (forward and backward; beside it the window-at-a-time reference), ReLU on conv1's output (forward and backward),
 //! and the SGD update of the (16,150,80) CNN's 62006 parameters.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -15,6 +15,7 @@ use overfit::nets::cnn::layers::{
     col2im_pass_on, im2col_pass_on, max_pool_backward_on, max_pool_forward_on, relu_backward_on,
     relu_forward_on, Conv2d, MaxPool2, Shape,
 };
+use overfit::nets::cnn::pool::{max_pool_windows_backward_on, max_pool_windows_forward_on};
 use overfit::nets::cnn::train::sgd_update_on;
 use overfit::nets::cnn::SgdConfig;
 use overfit::nets::isa::Isa;
@@ -123,6 +124,12 @@ fn passes(c: &mut Criterion) {
             b.iter(|| {
                 max_pool_forward_on(isa, &pool, &xp, batch, &mut yp, &mut argmax);
                 max_pool_backward_on(isa, &pool, &yp, &argmax, batch, &mut dxp);
+            })
+        });
+        group.bench_function(BenchmarkId::new("max-pool-windows", name), |b| {
+            b.iter(|| {
+                max_pool_windows_forward_on(isa, &pool, &xp, batch, &mut yp, &mut argmax);
+                max_pool_windows_backward_on(isa, &pool, &yp, &argmax, batch, &mut dxp);
             })
         });
         group.bench_function(BenchmarkId::new("relu", name), |b| {

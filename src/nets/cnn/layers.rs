@@ -13,6 +13,9 @@
 //! Every layer here has a naive f64 twin in `cnn::reference` that the tests
 //! compare against.
 
+pub use super::pool::{
+    max_pool_backward, max_pool_backward_on, max_pool_forward, max_pool_forward_on, MaxPool2,
+};
 use crate::nets::isa::per_isa;
 use ndarray::linalg::general_mat_mul;
 use ndarray::ArrayView2;
@@ -437,102 +440,6 @@ per_isa! {
 
 /// Bytes of im2col scratch per chunk (about a quarter of a 1 MiB L2 cache).
 pub const COLS_BUDGET: usize = 256 * 1024;
-
-// ---------------------------------------------------------------- max-pool
-
-/// 2 x 2 max-pooling, stride 2 (PyTorch MaxPool2d(2, 2): odd trailing rows
-/// and columns are dropped). Records which of the four inputs won (0..3,
-/// first maximum in row-major order wins ties) for the backward pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MaxPool2 {
-    pub input: Shape,
-}
-
-impl MaxPool2 {
-    pub fn output(&self) -> Shape {
-        Shape::new(self.input.h / 2, self.input.w / 2, self.input.c)
-    }
-
-    pub fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], argmax: &mut [u8]) {
-        max_pool_forward(self, x, batch, y, argmax)
-    }
-
-    /// dx = 0 except dx[winner] = dy.
-    pub fn backward(&self, dy: &[f32], argmax: &[u8], batch: usize, dx: &mut [f32]) {
-        max_pool_backward(self, dy, argmax, batch, dx)
-    }
-}
-
-per_isa! {
-    /// `MaxPool2::forward`.
-    pub fn max_pool_forward / max_pool_forward_on(
-        pool: &MaxPool2,
-        x: &[f32],
-        batch: usize,
-        y: &mut [f32],
-        argmax: &mut [u8],
-    ) {
-        let (i, o) = (pool.input, pool.output());
-        let c = i.c;
-        if o.is_empty() {
-            return;
-        }
-        let line = i.w * c;
-        let outputs = y[..batch * o.len()].chunks_exact_mut(o.w * c);
-        let winners = argmax[..batch * o.len()].chunks_exact_mut(o.w * c);
-        for (r, (y_row, arg_row)) in outputs.zip(winners).enumerate() {
-            let (b, oy) = (r / o.h, r % o.h);
-            let top = &x[b * i.len() + 2 * oy * line..][..line];
-            let bottom = &x[b * i.len() + (2 * oy + 1) * line..][..line];
-            let pixels = y_row.chunks_exact_mut(c).zip(arg_row.chunks_exact_mut(c));
-            for (ox, (y_px, arg_px)) in pixels.enumerate() {
-                let (t, u) = top[2 * ox * c..][..2 * c].split_at(c);
-                let (v, w) = bottom[2 * ox * c..][..2 * c].split_at(c);
-                let window = t.iter().zip(u).zip(v).zip(w);
-                for ((((&v0, &v1), &v2), &v3), (m, best)) in window.zip(y_px.iter_mut().zip(arg_px))
-                {
-                    // The first maximum in the order v0, v1, v2, v3, without
-                    // branches; the first NaN wins, as in PyTorch.
-                    let wins = |v: f32, mv: f32| v > mv || (v.is_nan() && !mv.is_nan());
-                    let (mut mv, mut q) = (v0, 0u8);
-                    (mv, q) = if wins(v1, mv) { (v1, 1) } else { (mv, q) };
-                    (mv, q) = if wins(v2, mv) { (v2, 2) } else { (mv, q) };
-                    (mv, q) = if wins(v3, mv) { (v3, 3) } else { (mv, q) };
-                    *m = mv;
-                    *best = q;
-                }
-            }
-        }
-    }
-}
-
-per_isa! {
-    /// `MaxPool2::backward`.
-    pub fn max_pool_backward / max_pool_backward_on(
-        pool: &MaxPool2,
-        dy: &[f32],
-        argmax: &[u8],
-        batch: usize,
-        dx: &mut [f32],
-    ) {
-        let (i, o) = (pool.input, pool.output());
-        let c = i.c;
-        dx[..batch * i.len()].fill(0.0);
-        for b in 0..batch {
-            let img = &mut dx[b * i.len()..(b + 1) * i.len()];
-            for oy in 0..o.h {
-                for ox in 0..o.w {
-                    let out = ((b * o.h + oy) * o.w + ox) * c;
-                    for ch in 0..c {
-                        let q = argmax[out + ch] as usize;
-                        let (ry, rx) = (q / 2, q % 2);
-                        img[((2 * oy + ry) * i.w + 2 * ox + rx) * c + ch] = dy[out + ch];
-                    }
-                }
-            }
-        }
-    }
-}
 
 // ---------------------------------------------------------------- relu
 

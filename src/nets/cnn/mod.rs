@@ -17,6 +17,7 @@ pub mod direct;
 pub mod fit;
 pub mod layers;
 pub mod model;
+pub mod pool;
 pub mod reference;
 pub mod train;
 

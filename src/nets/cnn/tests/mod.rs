@@ -99,4 +99,5 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 mod checkpoints;
 mod layers;
 mod model;
+mod pool;
 mod references;
