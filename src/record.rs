@@ -449,9 +449,15 @@ pub fn verdict_of(verdicts: &[(String, Verdict)], id: &str) -> Verdict {
         .1
 }
 
-/// Linear-interpolated quantile of unsorted values (NaN-free input), q in [0, 1].
+/// Linear-interpolated quantile of unsorted values, q in [0, 1]: with v
+/// sorted and pos = q (N - 1), v[lo] + (v[hi] - v[lo]) (pos - lo) for the
+/// neighbours lo <= pos <= hi, and v[lo] itself where they are equal, pos
+/// is whole, or v[lo] = -inf below a finite v[hi] (so infinities come out
+/// as themselves, not inf - inf = NaN; between -inf and inf it is NaN).
+/// NaN for no values or when any value is NaN: a NaN has no place in an
+/// order, and sorting it to one end would give a quantile that hides it.
 pub fn quantile(values: &[f64], q: f64) -> f64 {
-    if values.is_empty() {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
         return f64::NAN;
     }
     let mut v: Vec<f64> = values.to_vec();
@@ -459,6 +465,9 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
     let pos = q * (v.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
+    if lo == hi || v[lo] == v[hi] || (v[lo] == f64::NEG_INFINITY && v[hi].is_finite()) {
+        return v[lo];
+    }
     v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
@@ -555,6 +564,15 @@ mod tests {
         assert_eq!(quantile(&v, 0.5), 3.0);
         assert_eq!(quantile(&v, 0.0), 1.0);
         assert!((quantile(&v, 0.2) - 1.8).abs() < 1e-12);
+        // Infinities are values like others (inf - inf made these NaN).
+        let inf = f64::INFINITY;
+        assert_eq!(quantile(&[inf], 0.5), inf);
+        assert_eq!(quantile(&[1.0, inf, inf], 0.8), inf);
+        assert_eq!(quantile(&[-inf, 1.0], 0.0), -inf);
+        assert_eq!(quantile(&[-inf, 1.0], 0.5), -inf);
+        // A NaN is not sorted to an end and hidden: the quantile is NaN.
+        assert!(quantile(&[1.0, 2.0, f64::NAN], 0.5).is_nan());
+        assert!(quantile(&[1.0, 2.0, -f64::NAN], 0.0).is_nan());
     }
 
     /// Both forms read back the rows written; the form follows the size

@@ -823,6 +823,12 @@ const XOR_SWEEP_CASES: &[(&str, &str, &str)] = &[
     ),
     ("a1 = 1.25", "a1 = 0.9", "theorem_sweep.slack.a1"),
     ("level = 0.05", "level = 1.0", "theorem_sweep.level"),
+    // 9999 permutations cannot give p below 1e-4: no trend test could hold.
+    (
+        "level = 0.05",
+        "level = 0.00005",
+        "theorem_sweep.permutations",
+    ),
     (
         "permutations = 9999",
         "permutations = 10",

@@ -435,7 +435,14 @@ fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
 
 /// A copy of the committed run figures/relu_label_noise (what rejudge reads).
 fn committed_relu_label_noise() -> tempfile::TempDir {
-    let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures/relu_label_noise");
+    committed_run("relu_label_noise")
+}
+
+/// A copy of the committed run `figures/NAME`: the files rejudge reads.
+fn committed_run(name: &str) -> tempfile::TempDir {
+    let run = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("figures")
+        .join(name);
     let copy = tempfile::tempdir().unwrap();
     for file in ["spec.toml", "runs.csv", "metrics.csv", "summary.json"] {
         if run.join(file).is_file() {
@@ -443,6 +450,23 @@ fn committed_relu_label_noise() -> tempfile::TempDir {
         }
     }
     copy
+}
+
+/// Rejudging trains nothing, so a build without `--features cuda` rejudges
+/// a run whose spec asked for `train.device = "cuda"` (it used to refuse:
+/// validation checked the device as if for training).
+#[test]
+fn rejudge_accepts_a_run_that_trained_on_a_gpu() {
+    let copy = committed_run("randomization");
+    let spec_path = copy.path().join("spec.toml");
+    let spec = std::fs::read_to_string(&spec_path).unwrap();
+    let on_gpu = spec.replacen("[train]\n", "[train]\ndevice = \"cuda\"\n", 1);
+    assert_ne!(on_gpu, spec);
+    std::fs::write(&spec_path, on_gpu).unwrap();
+    let o = overfit(&["rejudge", copy.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.ends_with(": 0 row change(s)\n"), "{stdout}");
 }
 
 /// A spec that `run` refuses is refused by `rejudge` too, with the same

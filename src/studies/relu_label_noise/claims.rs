@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{position, Family, ReluNoiseSpec, Row};
 use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
-use crate::studies::toolkit::{decrease_p_value, spearman_rho};
+use crate::studies::toolkit::spearman_decrease;
 use crate::theory::label_noise::{floor_boundary, limit_snr, normal_cdf, Regime};
 
 const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
@@ -170,8 +170,8 @@ fn evidence(spec: &ReluNoiseSpec) -> String {
 /// (rho, p-value, pairs).
 fn decrease_test(pairs: &[(f64, f64)]) -> (f64, f64, usize) {
     let (x, y): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
-    let rho = spearman_rho(&x, &y);
-    (rho, decrease_p_value(rho, pairs.len()), pairs.len())
+    let (rho, p) = spearman_decrease(&x, &y);
+    (rho, p, pairs.len())
 }
 
 /// eta = 0: at every ratio the clean error falls as n grows (benign).

@@ -55,9 +55,9 @@ pub fn load_cifar_pair(
     ] {
         if got < want {
             return Err(loaded.bad_value(
-                &format!("{key} = {want}"),
+                key,
                 format!(
-                    "{} holds only {got} images of classes {classes:?}",
+                    "{want}: {} holds only {got} images of classes {classes:?}",
                     dir.display()
                 ),
             ));
@@ -128,7 +128,6 @@ macro_rules! cnn_train_spec {
                     self.weight_decay,
                     self.runs,
                     self.eval_batch,
-                    self.device,
                 )
             }
 
@@ -151,20 +150,18 @@ pub fn default_eval_batch() -> usize {
 }
 
 /// The shared `[train]` keys' checks (`cnn_train_spec!`): `train.runs` and
-/// `train.eval_batch` >= 1, `train.momentum` in [0, 1), `train.weight_decay` >= 0,
-/// `train.device` one this binary was built for (whether a GPU is present
-/// is `open_device`'s check).
+/// `train.eval_batch` >= 1, `train.momentum` in [0, 1), `train.weight_decay`
+/// finite and >= 0. `train.device` is not checked here: validation also runs
+/// for `rejudge`, which trains nothing, so a CPU-only build must accept a run
+/// that asked for "cuda"; `open_device` refuses a device this binary was not
+/// built for, or cannot open, when a run needs it.
 pub fn check_sgd_keys(
     spec: &LoadedSpec,
     momentum: f32,
     weight_decay: f32,
     runs: usize,
     eval_batch: usize,
-    device: Device,
 ) -> Result<()> {
-    if let Some(why) = device.unbuilt() {
-        return Err(spec.bad_value("train.device", format!("\"{}\": {why}", device.name())));
-    }
     for (key, v) in [("train.runs", runs), ("train.eval_batch", eval_batch)] {
         if v == 0 {
             return Err(spec.bad_value(key, "must be >= 1"));
@@ -174,7 +171,10 @@ pub fn check_sgd_keys(
         return Err(spec.bad_value("train.momentum", format!("{momentum} is outside [0, 1)")));
     }
     if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
-        return Err(spec.bad_value("train.weight_decay", format!("{weight_decay} must be >= 0")));
+        return Err(spec.bad_value(
+            "train.weight_decay",
+            format!("{weight_decay} must be finite and >= 0"),
+        ));
     }
     Ok(())
 }
@@ -199,7 +199,15 @@ pub fn open_device(spec: &LoadedSpec, asked: Device) -> Result<OpenedDevice> {
         .choose()
         .map_err(|m| spec.bad_value("train.device", format!("\"{}\": {m}", asked.name())))?;
     let gpu = match &chosen {
-        ChosenDevice::Cpu => None,
+        ChosenDevice::Cpu => {
+            if asked == Device::Auto {
+                // Said once per run of a spec, not per training run: why
+                // "auto" found no GPU (no driver, no device, a CPU-only build).
+                let why = Device::Cuda.choose().err().unwrap_or_default();
+                eprintln!("train.device = \"auto\": {why}; training on the CPU");
+            }
+            None
+        }
         #[cfg(feature = "cuda")]
         ChosenDevice::Cuda(gpu) => Some(gpu.name().to_string()),
     };

@@ -8,7 +8,10 @@
 pub mod cnn;
 pub mod csv;
 pub mod probe;
+pub mod ranks;
 pub mod stats;
+
+pub use ranks::{average_ranks, fewer_failures_along, spearman_decrease, spearman_rho};
 
 use crate::error::Result;
 use crate::plot::Series;
@@ -184,122 +187,6 @@ pub fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Seri
     }
 }
 
-/// Average ranks (1-based; tied values share the mean of their ranks).
-pub fn average_ranks(v: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..v.len()).collect();
-    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut ranks = vec![0.0; v.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let tie = order[start..]
-            .iter()
-            .take_while(|&&k| v[k] == v[order[start]])
-            .count();
-        // Positions start..start+tie (0-based) share rank start + (tie + 1)/2.
-        let shared = start as f64 + (tie as f64 + 1.0) / 2.0;
-        for &k in &order[start..start + tie] {
-            ranks[k] = shared;
-        }
-        start += tie;
-    }
-    ranks
-}
-
-/// Spearman's rank correlation rho: the Pearson correlation of the average
-/// ranks of x and y (pairs (x_i, y_i)). NaN when there are fewer than 3
-/// pairs or either side is constant (no ranking to correlate).
-pub fn spearman_rho(x: &[f64], y: &[f64]) -> f64 {
-    assert_eq!(x.len(), y.len(), "spearman_rho: paired samples");
-    if x.len() < 3 {
-        return f64::NAN;
-    }
-    let (rx, ry) = (average_ranks(x), average_ranks(y));
-    let mean = (x.len() as f64 + 1.0) / 2.0;
-    let dot = |a: &[f64], b: &[f64]| -> f64 {
-        a.iter().zip(b).map(|(u, v)| (u - mean) * (v - mean)).sum()
-    };
-    let (sxx, syy) = (dot(&rx, &rx), dot(&ry, &ry));
-    if sxx == 0.0 || syy == 0.0 {
-        return f64::NAN;
-    }
-    dot(&rx, &ry) / (sxx * syy).sqrt()
-}
-
-/// One-sided p-value of a decreasing trend, P(rho' <= rho) under
-/// independence, for Spearman's rho over `pairs` pairs, by the usual
-/// Student-t approximation t = rho sqrt((N - 2)/(1 - rho^2)) with N - 2
-/// degrees of freedom: P(T <= t) = I_{v/(v + t^2)}(v/2, 1/2)/2 for t <= 0
-/// (I the regularised incomplete beta), 1 minus that for t > 0. NaN for an
-/// undefined rho or N < 3.
-pub fn decrease_p_value(rho: f64, pairs: usize) -> f64 {
-    if !rho.is_finite() || pairs < 3 {
-        return f64::NAN;
-    }
-    let dof = (pairs - 2) as f64;
-    if rho.abs() >= 1.0 {
-        return if rho < 0.0 { 0.0 } else { 1.0 };
-    }
-    let t = rho * (dof / (1.0 - rho * rho)).sqrt();
-    let tail = 0.5 * statrs::function::beta::beta_reg(dof / 2.0, 0.5, dof / (dof + t * t));
-    if t <= 0.0 {
-        tail
-    } else {
-        1.0 - tail
-    }
-}
-
-/// One-sided test that a failure becomes rarer along ordered groups
-/// (`groups[g]` = (failures, runs) of group g, in the order of the factor):
-/// the statistic U = sum over groups a < b of (F_a S_b - S_a F_b), with F
-/// failures and S = runs - F successes (Kendall's S between the group order
-/// and success; the Jonckheere-Terpstra statistic for a two-valued outcome,
-/// centred), and its permutation p-value P(U' >= U) when the runs' outcomes
-/// are exchangeable across groups, from `permutations` random relabellings
-/// by `rng` and the +1 rule (p >= 1/(permutations + 1)).
-/// Returns (U, p); p is NaN when no run or every run failed (U is then 0
-/// under every relabelling: nothing to rank). Cost: permutations x runs.
-pub fn fewer_failures_along(
-    groups: &[(usize, usize)],
-    permutations: usize,
-    rng: &mut crate::rng::Rng,
-) -> (f64, f64) {
-    use rand::seq::SliceRandom;
-    let statistic = |fails: &[usize]| -> f64 {
-        let mut u = 0.0;
-        for a in 0..groups.len() {
-            for b in a + 1..groups.len() {
-                let (fa, fb) = (fails[a] as f64, fails[b] as f64);
-                let (sa, sb) = (groups[a].1 as f64 - fa, groups[b].1 as f64 - fb);
-                u += fa * sb - sa * fb;
-            }
-        }
-        u
-    };
-    let observed: Vec<usize> = groups.iter().map(|g| g.0).collect();
-    let u = statistic(&observed);
-    let total: usize = groups.iter().map(|g| g.1).sum();
-    let failed: usize = observed.iter().sum();
-    if failed == 0 || failed == total {
-        return (u, f64::NAN);
-    }
-    let mut outcomes: Vec<bool> = (0..total).map(|i| i < failed).collect();
-    let mut at_least = 0usize;
-    let mut fails = vec![0; groups.len()];
-    for _ in 0..permutations {
-        outcomes.shuffle(rng);
-        let mut start = 0;
-        for (g, &(_, runs)) in groups.iter().enumerate() {
-            fails[g] = outcomes[start..start + runs].iter().filter(|&&f| f).count();
-            start += runs;
-        }
-        // U is a sum of products of counts: exact in f64, so >= compares exactly.
-        if statistic(&fails) >= u {
-            at_least += 1;
-        }
-    }
-    (u, (at_least + 1) as f64 / (permutations + 1) as f64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,31 +240,5 @@ mod tests {
         assert!(fewer_failures_along(&[(50, 50), (20, 20)], 100, &mut rng)
             .1
             .is_nan());
-    }
-
-    #[test]
-    fn ranks_average_ties() {
-        assert_eq!(
-            average_ranks(&[3.0, 1.0, 3.0, 2.0]),
-            vec![3.5, 1.0, 3.5, 2.0]
-        );
-    }
-
-    #[test]
-    fn spearman_and_its_p_value() {
-        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let down = [9.0, 7.0, 7.5, 4.0, 2.0, 1.0];
-        let rho = spearman_rho(&x, &down);
-        assert!(
-            (rho - (1.0 - 6.0 * 68.0 / (6.0 * 35.0))).abs() < 1e-12,
-            "{rho}"
-        );
-        assert!(decrease_p_value(rho, 6) < 0.01);
-        assert!(decrease_p_value(-rho, 6) > 0.99);
-        assert!((decrease_p_value(0.0, 30) - 0.5).abs() < 1e-12);
-        assert!(spearman_rho(&x, &[1.0; 6]).is_nan());
-        // t = -2.0 with 10 degrees of freedom: P(T <= -2) = 0.036694...
-        let rho = -2.0 / (10.0f64 + 4.0).sqrt();
-        assert!((decrease_p_value(rho, 12) - 0.036_694).abs() < 1e-5);
     }
 }

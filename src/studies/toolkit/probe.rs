@@ -27,7 +27,8 @@ pub struct NeuronProbe {
     pub mass_pos: f64,
     pub mass_neg: f64,
     /// max_j |a_j(t)| / |a_j(0)| over the neurons Theorem 1 covers
-    /// (|a_j(0)| >= ||w_j(0)||; NaN when there is none).
+    /// (|a_j(0)| >= ||w_j(0)||) with a_j(0) != 0; NaN when no neuron counts,
+    /// and when one of them is NaN (a diverged neuron).
     pub max_growth: f64,
 }
 
@@ -59,9 +60,9 @@ pub fn probe_neurons(
     let mut w = vec![0.0; d];
     let (mut cos_pos, mut cos_neg) = (Vec::new(), Vec::new());
     let mut p = NeuronProbe::default();
-    if !eligible.iter().any(|&e| e) {
-        p.max_growth = f64::NAN;
-    }
+    // None until a tracked neuron counts: a probe that measured nothing
+    // reports NaN, not a growth of 0 that a growth bound would pass.
+    let mut max_growth: Option<f64> = None;
     let mut heavy: Vec<(f64, usize)> = Vec::with_capacity(net.width());
     for j in 0..net.width() {
         let a = net.neuron(j, &mut w);
@@ -72,7 +73,12 @@ pub fn probe_neurons(
             p.mass_neg += a * a;
         }
         if eligible[j] && a0[j] != 0.0 {
-            p.max_growth = p.max_growth.max(a.abs() / a0[j].abs());
+            let growth = a.abs() / a0[j].abs();
+            // A NaN (a diverged neuron) wins and stays, where f64::max drops it.
+            max_growth = Some(match max_growth {
+                Some(m) if m.is_nan() || m >= growth => m,
+                _ => growth,
+            });
         }
         heavy.push((a * a + w2, j));
         let active = (0..data.len())
@@ -103,6 +109,7 @@ pub fn probe_neurons(
     } else {
         cos_pos.iter().filter(|&&c| c >= 0.999).count() as f64 / cos_pos.len() as f64
     };
+    p.max_growth = max_growth.unwrap_or(f64::NAN);
     p.clusters = count_clusters(net, &mut heavy, opts);
     p
 }
@@ -150,4 +157,34 @@ fn count_clusters(net: &WideNet, heavy: &mut [(f64, usize)], opts: &ProbeOptions
         .iter()
         .filter(|c| c.2 >= opts.cluster_mass * total)
         .count()
+}
+
+#[cfg(test)]
+mod growth_tests {
+    use super::*;
+    use crate::nets::wide::{Points, WideNet};
+
+    fn growth(a: &[f64], a0: &[f64], eligible: &[bool]) -> f64 {
+        let net = WideNet::from_arrays(a, &vec![1.0; 2 * a.len()], 2).unwrap();
+        let data = Points::new(2, vec![1.0, 0.5], vec![1.0]).unwrap();
+        let opts = ProbeOptions {
+            gamma: 0.0,
+            cluster_cos: 0.99,
+            cluster_mass: 0.5,
+        };
+        probe_neurons(&net, a0, eligible, &data, &[], &[], &opts).max_growth
+    }
+
+    /// max_growth is the largest |a_j| / |a_j(0)| over the tracked neurons,
+    /// NaN when none can be measured (it was 0, which passes a growth bound)
+    /// and when a tracked neuron's growth is NaN (f64::max dropped it).
+    #[test]
+    fn max_growth_is_nan_when_nothing_or_a_nan_is_measured() {
+        assert_eq!(growth(&[2.0, -3.0], &[1.0, 1.0], &[true, true]), 3.0);
+        assert_eq!(growth(&[2.0, -3.0], &[1.0, 1.0], &[true, false]), 2.0);
+        assert!(growth(&[2.0, -3.0], &[0.0, 0.0], &[true, true]).is_nan());
+        assert!(growth(&[2.0, -3.0], &[1.0, 1.0], &[false, false]).is_nan());
+        assert!(growth(&[f64::NAN, 5.0], &[1.0, 1.0], &[true, true]).is_nan());
+        assert!(growth(&[5.0, f64::NAN], &[1.0, 1.0], &[true, true]).is_nan());
+    }
 }

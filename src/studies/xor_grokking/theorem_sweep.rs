@@ -25,7 +25,7 @@ use super::claims::values_at;
 use super::{train_run, DataSpec, XorSpec};
 use crate::data::xor_cluster::Representation;
 use crate::error::Result;
-use crate::record::{quantile, Claim, Measured, Metrics, Prediction};
+use crate::record::{fmt_num, quantile, Claim, Measured, Metrics, Prediction};
 use crate::rng::Numbering;
 use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::studies::toolkit::check_unique;
@@ -178,12 +178,17 @@ pub(super) fn validate(
             ),
         );
     }
-    if sweep.permutations < 99 {
+    // The smallest permutation p-value is 1/(permutations + 1): at or above
+    // the level, no trend test could hold.
+    let smallest_p = 1.0 / (sweep.permutations as f64 + 1.0);
+    if sweep.permutations < 99 || smallest_p >= sweep.level {
         return bad(
             "permutations",
             format!(
-                "{} is below 99: the smallest p-value would be above 0.01",
-                sweep.permutations
+                "{}: the smallest p-value 1/(permutations + 1) = {} must be <= 0.01 and below level = {}",
+                sweep.permutations,
+                fmt_num(smallest_p),
+                sweep.level
             ),
         );
     }
