@@ -30,6 +30,19 @@ pub(super) struct Axis {
     /// (a saturated colour scale): the end is then a tick labelled "≤ a" or
     /// "≥ b". Linear axes only.
     open: (bool, bool),
+    /// Tick at these values instead of round numbers (a heatmap's grid).
+    grid_values: Option<GridValues>,
+}
+
+/// The most grid values an axis ticks.
+const GRID_VALUES: usize = 10;
+
+/// Sorted grid values in transformed coordinates (a fixed array, so an
+/// `Axis` stays `Copy`).
+#[derive(Clone, Copy, Debug)]
+struct GridValues {
+    t: [f64; GRID_VALUES],
+    len: usize,
 }
 
 impl Axis {
@@ -40,6 +53,30 @@ impl Axis {
             log,
             n: 6,
             open: (false, false),
+            grid_values: None,
+        }
+    }
+
+    /// The axis ticked at the grid `values` that lie on it (a heatmap's cell
+    /// centres: a tick then names a cell, not a round number between cells),
+    /// every k-th of them when more than `n` would crowd it. Without two
+    /// drawable values, or with more than 10 (a dense grid reads better by
+    /// round numbers or decades), the round-number ticks stay.
+    pub(super) fn at_grid(self, values: &[f64]) -> Self {
+        let mut t: Vec<f64> = values.iter().filter_map(|&v| tv(self.log, v)).collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        if t.len() < 2 || t.len() > GRID_VALUES {
+            return self;
+        }
+        let mut grid = GridValues {
+            t: [0.0; GRID_VALUES],
+            len: t.len(),
+        };
+        grid.t[..t.len()].copy_from_slice(&t);
+        Axis {
+            grid_values: Some(grid),
+            ..self
         }
     }
 
@@ -69,6 +106,10 @@ impl Axis {
 
     /// The labelled ticks, at most `n`, in transformed coordinates.
     pub(super) fn ticks(&self, n: usize) -> Vec<f64> {
+        if let Some(g) = &self.grid_values {
+            let every = g.len.div_ceil(n.max(2));
+            return g.t[..g.len].iter().copied().step_by(every).collect();
+        }
         if self.log {
             return log_ticks(self.a, self.b, n, None);
         }
@@ -95,6 +136,11 @@ impl Axis {
     }
 
     pub(super) fn label(&self, t: f64) -> String {
+        if self.grid_values.is_some() && !self.log {
+            // The grid value itself, not rounded to a tick step (a log
+            // axis' labels below already print any value).
+            return format!("{}", round_sig(t, 6));
+        }
         if !self.log {
             let end = 1e-9 * (self.b - self.a);
             if self.open.0 && (t - self.a).abs() <= end {
@@ -489,5 +535,24 @@ mod tests {
         let t = log.t(100.0).unwrap();
         assert_eq!(log.map(&t, (0, 800)), 400);
         assert_eq!(log.map(&log.t(10.0).unwrap(), (800, 0)), 600);
+    }
+
+    /// A heatmap's axis ticks its grid values (n = 50, 75, ... was ticked
+    /// 40, 60, ...), every k-th when they would crowd, and keeps round
+    /// numbers for a dense grid.
+    #[test]
+    fn grid_axes_tick_their_grid_values() {
+        let ns = [50.0, 75.0, 100.0, 125.0, 150.0];
+        let ax = Axis::new((37.5, 162.5), false).at_grid(&ns);
+        let labels: Vec<String> = ax.ticks(6).iter().map(|&t| ax.label(t)).collect();
+        assert_eq!(labels, ["50", "75", "100", "125", "150"]);
+        assert_eq!(ax.ticks(3), vec![50.0, 100.0, 150.0]);
+        let alphas = [1e-16, 1e-15, 1e-14];
+        let log = Axis::new((-16.5, -13.5), true).at_grid(&alphas);
+        let labels: Vec<String> = log.ticks(6).iter().map(|&t| log.label(t)).collect();
+        assert_eq!(labels, ["10⁻¹⁶", "10⁻¹⁵", "10⁻¹⁴"]);
+        let dense: Vec<f64> = (0..11).map(f64::from).collect();
+        let plain = Axis::new((-0.5, 10.5), false);
+        assert_eq!(plain.at_grid(&dense).ticks(6), plain.ticks(6));
     }
 }

@@ -95,8 +95,8 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
             axis_range(log, None, std::iter::empty(), 0.0)
         }
     };
-    let xa = Axis::new(span(&ex, p.log_x), p.log_x);
-    let ya = Axis::new(span(&ey, p.log_y), p.log_y);
+    let xa = Axis::new(span(&ex, p.log_x), p.log_x).at_grid(&p.x_values);
+    let ya = Axis::new(span(&ey, p.log_y), p.log_y).at_grid(&p.y_values);
     let rect = Rect::of(&xa, &ya);
     let value = |i: usize, j: usize| {
         p.values
