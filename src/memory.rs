@@ -115,7 +115,8 @@ pub fn limit(max_memory: Option<u64>) -> Option<(f64, String)> {
 }
 
 /// The memory this process may still use: MemAvailable of /proc/meminfo,
-/// or less when a cgroup (v2) memory.max leaves less. None off Linux.
+/// or less when a cgroup's limit leaves less (`cgroup_headroom` over the
+/// process's own cgroup, from /proc/self/cgroup). None off Linux.
 pub fn available() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib: u64 = meminfo
@@ -127,17 +128,71 @@ pub fn available() -> Option<u64> {
         .parse()
         .ok()?;
     let mut bytes = kib.saturating_mul(1024);
-    let read = |name: &str| -> Option<u64> {
-        std::fs::read_to_string(format!("/sys/fs/cgroup/{name}"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    };
-    if let (Some(max), Some(current)) = (read("memory.max"), read("memory.current")) {
-        bytes = bytes.min(max.saturating_sub(current));
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    if let Some(left) = cgroup_headroom(std::path::Path::new("/sys/fs/cgroup"), &own) {
+        bytes = bytes.min(left);
     }
     Some(bytes)
+}
+
+/// The least `limit - usage` over the memory cgroups that hold this
+/// process (`cgroup_dirs`), read under `root` (/sys/fs/cgroup): v2's
+/// memory.max and memory.current, v1's memory.limit_in_bytes and
+/// memory.usage_in_bytes. A cgroup limits its whole subtree, so every
+/// ancestor counts: a SLURM job's limit sits at .../job_N/ (or
+/// .../job_N/step_0/), not at the root, which a job without a cgroup
+/// namespace sees as unlimited. "max" (no limit) and missing files are
+/// skipped; None when no level has a limit.
+fn cgroup_headroom(root: &std::path::Path, proc_self_cgroup: &str) -> Option<u64> {
+    let read = |path: std::path::PathBuf| -> Option<u64> {
+        std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    };
+    cgroup_dirs(root, proc_self_cgroup)
+        .into_iter()
+        .filter_map(|(dir, v2)| {
+            let (max, current) = if v2 {
+                ("memory.max", "memory.current")
+            } else {
+                ("memory.limit_in_bytes", "memory.usage_in_bytes")
+            };
+            Some(read(dir.join(max))?.saturating_sub(read(dir.join(current))?))
+        })
+        .min()
+}
+
+/// The memory cgroup directories of this process under `root`, innermost
+/// first, with whether each is v2, from the text of /proc/self/cgroup:
+/// the v2 line `0::/path` gives root/path, a v1 line `N:...memory...:/path`
+/// gives root/memory/path; each with its ancestors up to the hierarchy's
+/// root. Components other than names (`..`, `.`) end the walk there.
+fn cgroup_dirs(root: &std::path::Path, proc_self_cgroup: &str) -> Vec<(std::path::PathBuf, bool)> {
+    let mut dirs = Vec::new();
+    for line in proc_self_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (base, v2) = if id == "0" && controllers.is_empty() {
+            (root.to_path_buf(), true)
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (root.join("memory"), false)
+        } else {
+            continue;
+        };
+        let names: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+        if names.iter().any(|c| *c == "." || *c == "..") {
+            dirs.push((base, v2));
+            continue;
+        }
+        for depth in (0..=names.len()).rev() {
+            dirs.push((
+                names[..depth].iter().fold(base.clone(), |d, c| d.join(c)),
+                v2,
+            ));
+        }
+    }
+    dirs
 }
 
 /// `--max-memory SIZE`: bytes, or a number with a binary suffix K, M, G or
@@ -251,6 +306,42 @@ mod tests {
         assert!(check(&p, None, bad).is_ok());
         assert_eq!(concurrent(16, 3.0), 3.0);
         assert_eq!(concurrent(2, 1e9), 2.0);
+    }
+
+    /// A SLURM job without a cgroup namespace: its limit is at
+    /// job_7/memory.max (4 GiB, 1 GiB used), its step's is "max", the root
+    /// has no files; the root alone (the old reading) saw no limit.
+    #[test]
+    fn the_own_cgroup_and_its_ancestors_limit_memory() {
+        let root = std::env::temp_dir().join(format!("overfit-cgroup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let job = root.join("system.slice/slurmstepd.scope/job_7");
+        let step = job.join("step_0");
+        std::fs::create_dir_all(&step).unwrap();
+        let write =
+            |dir: &std::path::Path, name: &str, v: &str| std::fs::write(dir.join(name), v).unwrap();
+        write(&job, "memory.max", "4294967296\n");
+        write(&job, "memory.current", "1073741824\n");
+        write(&step, "memory.max", "max\n");
+        write(&step, "memory.current", "1000\n");
+        let own = "0::/system.slice/slurmstepd.scope/job_7/step_0\n";
+        assert_eq!(cgroup_headroom(&root, own), Some(3 << 30));
+        // A tighter step limit wins; "max" everywhere, or no cgroup line, is no limit.
+        write(&step, "memory.max", "2147483648\n");
+        assert_eq!(cgroup_headroom(&root, own), Some((2 << 30) - 1000));
+        assert_eq!(cgroup_headroom(&root, "0::/elsewhere\n"), None);
+        assert_eq!(cgroup_headroom(&root, ""), None);
+        // cgroup v1: the memory controller's own hierarchy.
+        let v1 = root.join("memory/slurm/uid_0/job_7");
+        std::fs::create_dir_all(&v1).unwrap();
+        write(&v1, "memory.limit_in_bytes", "1048576");
+        write(&v1, "memory.usage_in_bytes", "524288");
+        let own = "12:pids:/slurm/uid_0/job_7\n4:cpuset,memory:/slurm/uid_0/job_7\n";
+        assert_eq!(cgroup_headroom(&root, own), Some(524288));
+        let dirs = cgroup_dirs(&root, own);
+        assert_eq!(dirs.len(), 4, "{dirs:?}");
+        assert_eq!(dirs[3], (root.join("memory"), false));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
