@@ -7,12 +7,11 @@
 //! all runs, since the runner holds them until it writes metrics.csv.
 
 use super::{
-    benign_regression, cnn_sweep, early_alignment, expressivity, label_noise, leaky_relu_benign,
-    optimization_threshold, randomization, relu_label_noise, toolkit, xor_grokking,
+    benign_regression, early_alignment, expressivity, label_noise, leaky_relu_benign,
+    optimization_threshold, relu_label_noise, toolkit, xor_grokking,
 };
 use crate::error::Result;
 use crate::memory::{concurrent, Peak, F32, F64, METRIC_ROW};
-use crate::nets::cnn::Arch;
 use crate::spec::LoadedSpec;
 
 /// Two-layer network GD on n training and t test points in R^dim, width m
@@ -117,7 +116,8 @@ pub fn xor_grokking(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
 }
 
 /// Boursier & Flammarion (early alignment): per run the wide net (a, w: m
-/// (d + 1)) with four n x m working arrays, the snapshots (snapshot steps x
+/// (d + 1)) and its passes over the n points (`wide_passes`), a probe's
+/// list of neurons (m x 16 bytes), the snapshots (snapshot steps x
 /// neurons x (d + 1)), the scan directions (2 x resolution x d), the fit
 /// grid; 11 metric rows per logged step and n final outputs; the lambda
 /// sweep's runs alike with 2 rows per logged step. f64.
@@ -145,11 +145,7 @@ pub fn early_alignment(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
         3.0 * F64 * c,
         &[("model.m", m), ("model.bias", d + 1.0)],
     )
-    .add(
-        "the n x m working arrays",
-        4.0 * F64 * c,
-        &[("model.m", m), ("data.n", n)],
-    )
+    .add("the probes' neuron lists", 16.0 * c, &[("model.m", m)])
     .add(
         "the snapshots",
         F64,
@@ -192,14 +188,15 @@ pub fn early_alignment(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
             ],
         );
     }
+    wide_passes(&mut peak, c, m, ("data.n", n));
     Ok(peak)
 }
 
 /// Wen et al. (linear classifiers): per job X (n x q, q = min(p, n + 1) for
 /// isotropic noise, else p) three times (data, copies, directions), the
 /// n x n Gram, its eigenvectors and the SVM's dual state (4 n^2); 10 metric
-/// rows per (job, eta). Logistic GD: n x q data, a trace of 5 values per
-/// step. f64.
+/// rows per (job, eta). Logistic GD: n x q data, per logged step
+/// (`label_noise::GD_LOG`) a trace of 5 values and 5 rows. f64.
 pub fn label_noise(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     let s: label_noise::LabelNoiseSpec = spec.study_section()?;
     let d = &s.data;
@@ -247,6 +244,11 @@ pub fn label_noise(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
             .fold(0.0, f64::max);
         let runs = (g.p_over_n.len() * g.eta.len()) as f64 * g.seeds as f64;
         let cg = concurrent(threads, runs);
+        // A run logs only the steps of its log schedule (not every step):
+        // per logged step a trace row (5 f64), 4 metric rows and a gd.csv
+        // row (counted as a fifth metric row).
+        let (dense, ratio) = label_noise::GD_LOG;
+        let logged = toolkit::logged_steps_bound(g.steps, dense, ratio);
         peak.add(
             "the GD samples",
             3.0 * F64 * cg,
@@ -254,18 +256,19 @@ pub fn label_noise(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
         )
         .add(
             "the GD traces",
-            5.0 * F64 * (g.p_over_n.len() * g.eta.len()) as f64,
+            (5.0 * F64 + 5.0 * METRIC_ROW) * (g.p_over_n.len() * g.eta.len()) as f64,
             &[
                 ("logistic_gd.seeds", g.seeds as f64),
-                ("logistic_gd.steps", g.steps as f64),
+                ("logistic_gd.steps", logged),
             ],
         );
     }
     Ok(peak)
 }
 
-/// Karhadkar et al.: per job `two_layer(n, 0, d, m)` with d = d/n x n, and
-/// the Monte Carlo test law (mc_samples x m); 10 metric rows per job. f64.
+/// Karhadkar et al.: per job the largest group's `two_layer(n, 0, d, m)`
+/// with d = d/n x n, and the Monte Carlo test law (below); 10 metric rows
+/// per job of every group. f64.
 pub fn leaky_relu_benign(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     let s: leaky_relu_benign::LeakySpec = spec.study_section()?;
     // (n key, d/n key, the n, the largest d/n, seeds, cells per n)
@@ -304,6 +307,11 @@ pub fn leaky_relu_benign(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
         .sum();
     let c = concurrent(threads, jobs);
     let m = s.model.m as f64;
+    // The groups' networks never train at once (`c` units of one group at
+    // a time): the largest counts. Their metric rows are all held, so they
+    // go outside the max (a max over the running sum dropped the earlier
+    // groups' rows whenever a later group's network was larger).
+    let mut network = Peak::new();
     let mut peak = Peak::new();
     for &(n_key, d_key, ns, d_over_n, seeds, knobs) in &cells {
         let n = ns.iter().copied().max().unwrap_or(0) as f64;
@@ -316,7 +324,7 @@ pub fn leaky_relu_benign(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
             (d_key, (d_over_n * n).round()),
             ("model.m", m),
         );
-        peak = merge_max(peak, part);
+        network = merge_max(network, part);
         let key = n_key.replace(".n", ".seeds");
         peak.add(
             "the metric rows",
@@ -324,19 +332,26 @@ pub fn leaky_relu_benign(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
             &[(key.as_str(), seeds as f64)],
         );
     }
+    peak.extend(network);
+    // `gaussian_test_error`: c (m), G = W^T W and its factor L (2 m^2), and
+    // per chunk of b = min(mc_samples, TEST_CHUNK) draws the labels (b) and
+    // u, h (b x m each), since the draws are made chunk by chunk.
+    let b = (s.data.mc_samples as f64).min(leaky_relu_benign::TEST_CHUNK as f64);
     peak.add(
-        "the Monte Carlo test draws",
+        "the Monte Carlo test law's covariance",
         F64 * c,
-        &[
-            ("data.mc_samples", s.data.mc_samples as f64),
-            ("model.m", m),
-        ],
+        &[("model.m", 2.0 * m * m + m)],
+    )
+    .add(
+        "the Monte Carlo test draws in flight",
+        F64 * c,
+        &[("data.mc_samples", b), ("model.m", 2.0 * m + 1.0)],
     );
     Ok(peak)
 }
 
 /// The larger of two estimates (parts that never run at the same time).
-fn merge_max(a: Peak, b: Peak) -> Peak {
+pub(super) fn merge_max(a: Peak, b: Peak) -> Peak {
     // (both hold PROGRAM once: comparing totals compares the terms)
     if b.bytes() > a.bytes() {
         b
@@ -346,8 +361,8 @@ fn merge_max(a: Peak, b: Peak) -> Peak {
 }
 
 /// Boursier & Flammarion (threshold): per unit the training and test
-/// points ((n + n_test) d), the wide net (3 m (d + 1)) and four n x m
-/// working arrays, the loss curve; 12 metric rows per grid run (both grids)
+/// points ((n + n_test) d), the wide net (3 m (d + 1)) and its passes over
+/// max(n, n_test) points (`wide_passes`), the loss curve; 12 metric rows per grid run (both grids)
 /// and 4 per sweep horizon. f64.
 pub fn optimization_threshold(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     let s: optimization_threshold::ThresholdSpec = spec.study_section()?;
@@ -390,16 +405,17 @@ pub fn optimization_threshold(spec: &LoadedSpec, threads: usize) -> Result<Peak>
         &[("model.m", m), ("dims[].d", dim + 1.0)],
     )
     .add(
-        "the n x m working arrays",
-        4.0 * F64 * c,
-        &[("model.m", m), ("dims[].n", n.max(t))],
-    )
-    .add(
         "the loss curves",
         16.0,
         &[("grid runs (seeds)", grid), ("train.ratio", logged)],
-    )
-    .add(
+    );
+    let points = if n >= t {
+        ("dims[].n", n)
+    } else {
+        ("teacher.n_test", t)
+    };
+    wide_passes(&mut peak, c, m, points);
+    peak.add(
         "the metric rows",
         12.0 * METRIC_ROW,
         &[("grid runs (seeds)", grid)],
@@ -413,6 +429,21 @@ pub fn optimization_threshold(spec: &LoadedSpec, threads: usize) -> Result<Peak>
         ],
     );
     Ok(peak)
+}
+
+/// A `nets::wide` network's passes over `points` points, per unit: the
+/// per-block partial sums (ceil(m / MAX_BLOCK) blocks x LANES per point,
+/// `WideNet::pass`), the outputs and residuals (2 per point). No n x m
+/// array: the fused kernel never forms one (counting four put 98 MiB on an
+/// optimization_threshold run that peaked at 17 MB). f64.
+fn wide_passes(peak: &mut Peak, c: f64, m: f64, (key, points): (&str, f64)) {
+    use crate::nets::wide::{LANES, MAX_BLOCK};
+    let blocks = (m / MAX_BLOCK as f64).ceil();
+    peak.add(
+        "the wide network's partial sums",
+        F64 * c * (blocks * LANES as f64 + 2.0),
+        &[(key, points)],
+    );
 }
 
 /// Zhang et al. Theorem 1: per Gaussian unit the points and two working
@@ -479,203 +510,70 @@ pub fn expressivity(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     Ok(peak)
 }
 
-/// Floats per example of a CNN's activations (`nets::cnn::Model::workspace`:
-/// every layer's output, input included) and its parameter count, from the
-/// architecture alone (building the model would allocate it). The course
-/// CNN: conv 5x5 without padding, 3x32x32 -> 6x28x28 -> pool 6x14x14 ->
-/// k x10x10 -> pool k x5x5 -> h1 -> h2 -> classes.
-pub fn cnn_shape(arch: &Arch, classes: usize) -> (f64, f64) {
-    let c = classes as f64;
-    match arch {
-        Arch::CourseCnn { k, h1, h2 } => {
-            let (k, h1, h2) = (*k as f64, *h1 as f64, *h2 as f64);
-            let acts = 3072.0
-                + 2.0 * 4704.0
-                + 1176.0
-                + 2.0 * 100.0 * k
-                + 2.0 * 25.0 * k
-                + 2.0 * (h1 + h2)
-                + c;
-            let params = 456.0 + k * 151.0 + 25.0 * k * h1 + h1 + h1 * h2 + h2 + h2 * c + c;
-            (acts, params)
-        }
-        Arch::Mlp { widths } => {
-            let mut acts = 2.0 * 3072.0 + c;
-            let mut params = 0.0;
-            let mut inputs = 3072.0;
-            for &w in widths {
-                let w = w as f64;
-                acts += 2.0 * w;
-                params += inputs * w + w;
-                inputs = w;
-            }
-            (acts, params + inputs * c + c)
-        }
-    }
-}
-
-/// One CNN training per unit: its parameters, gradients, momentum and a
-/// checkpoint copy (4 x params f32), the forward and backward activations
-/// of a batch of max(batch, eval_batch) examples (2 x acts f32).
-pub fn cnn_unit(
-    peak: &mut Peak,
-    c: f64,
-    arch_key: &str,
-    arch: &Arch,
-    classes: usize,
-    (batch_key, batch): (&str, f64),
-) {
-    let (acts, params) = cnn_shape(arch, classes);
-    peak.add(
-        "the models (weights, gradients, momentum, checkpoint)",
-        4.0 * F32 * c,
-        &[(arch_key, params)],
-    )
-    .add(
-        "the batch activations",
-        2.0 * F32 * c,
-        &[(batch_key, batch), (arch_key, acts)],
-    );
-}
-
-/// The larger of a training batch and an evaluation batch, with its key.
-fn batch_key(batch: usize, eval_batch: usize) -> (&'static str, f64) {
-    if batch >= eval_batch {
-        ("train.batch", batch as f64)
-    } else {
-        ("train.eval_batch", eval_batch as f64)
-    }
-}
-
-/// The course CNN sweep: the CIFAR training and test images (f32); per unit
-/// `cnn_unit`; 12 metric rows per evaluated epoch of every run.
-pub fn cnn_sweep(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
-    let s: cnn_sweep::CnnSweepSpec = spec.study_section()?;
-    let (d, t) = (&s.data, &s.train);
-    let runs = (s.model.archs.len() * d.label_noise.len().max(1)) as f64 * t.runs as f64;
-    let c = concurrent(threads, runs);
-    let mut peak = Peak::new();
-    peak.add(
-        "the training images",
-        F32 * 3072.0,
-        &[("data.train", d.train as f64)],
-    )
-    .add(
-        "the test images",
-        F32 * 3072.0,
-        &[("data.test", d.test as f64)],
-    )
-    .add(
-        "the metric rows",
-        12.0 * METRIC_ROW * (s.model.archs.len() * d.label_noise.len().max(1)) as f64,
-        &[
-            ("train.runs", t.runs as f64),
-            ("train.epochs", (t.epochs / t.eval_every.max(1) + 1) as f64),
-        ],
-    );
-    let mut worst = Peak::new();
-    for &[k, h1, h2] in &s.model.archs {
-        let mut unit = Peak::new();
-        let arch = Arch::CourseCnn { k, h1, h2 };
-        cnn_unit(
-            &mut unit,
-            c,
-            "model.archs",
-            &arch,
-            d.classes.len(),
-            batch_key(t.batch, t.eval_batch),
-        );
-        worst = merge_max(worst, unit);
-    }
-    Ok(merge(peak, worst))
-}
-
-/// The randomization tests: the CIFAR images, one randomized copy of the
-/// training and test images per (setting, seed) (f32); per unit
-/// `cnn_unit`; 8 metric rows per epoch of every run.
-pub fn randomization(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
-    let s: randomization::RandomizationSpec = spec.study_section()?;
-    let (d, t) = (&s.data, &s.train);
-    let settings = (d.settings.len() + d.corruption.len()) as f64;
-    let runs = s.model.archs.len() as f64 * settings * t.runs as f64;
-    let c = concurrent(threads, runs);
-    let images = (d.train + d.test) as f64;
-    let mut peak = Peak::new();
-    peak.add("the images", F32 * 3072.0, &[("data.train", images)])
-        .add(
-            "the randomized copies",
-            F32 * 3072.0 * settings,
-            &[("train.runs", t.runs as f64), ("data.train", images)],
-        )
-        .add(
-            "the metric rows",
-            8.0 * METRIC_ROW * s.model.archs.len() as f64 * settings,
-            &[
-                ("train.runs", t.runs as f64),
-                ("train.max_epochs", t.max_epochs as f64),
-            ],
-        );
-    let mut worst = Peak::new();
-    for (arch, &batch) in s.model.archs.iter().zip(&t.batch) {
-        let mut unit = Peak::new();
-        cnn_unit(
-            &mut unit,
-            c,
-            "model.archs",
-            arch,
-            d.classes.len(),
-            batch_key(batch, t.eval_batch),
-        );
-        worst = merge_max(worst, unit);
-    }
-    Ok(merge(peak, worst))
-}
-
 /// The sum of two estimates (parts held at the same time).
-fn merge(mut a: Peak, b: Peak) -> Peak {
+pub(super) fn merge(mut a: Peak, b: Peak) -> Peak {
     a.extend(b);
     a
 }
 
-/// Wen et al. with a ReLU network: per job `two_layer(n, 0, p, m)` at the
-/// largest (p, m) of the grid and the Monte Carlo test law (test_draws x m);
-/// 10 metric rows per job. f64.
+/// Wen et al. with a ReLU network: per job, at the (family, ratio, n) whose
+/// unit is largest, `two_layer(n, 0, p, m)` and `relu_test_law(p, m)`
+/// (taking p and m from different shapes would count a p x m first layer
+/// that no job has: m p / n is the ratio, so the largest p and the largest
+/// m are 100x apart in the full spec); 10 metric rows per job.
 pub fn relu_label_noise(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     let s: relu_label_noise::ReluNoiseSpec = spec.study_section()?;
     let (d, g) = (&s.data, &s.grid);
-    let n = d.n.iter().copied().max().unwrap_or(0) as f64;
-    let (mut p, mut m) = (0.0f64, 0.0f64);
+    let jobs = (2 * g.ratios.len() * d.n.len() * d.eta.len()) as f64 * d.seeds as f64;
+    let c = concurrent(threads, jobs);
+    let mut worst = Peak::new();
     for family in relu_label_noise::Family::ALL {
         for &r in &g.ratios {
-            for &nn in &d.n {
-                let (pp, mm) = g.shape(family, r, nn);
-                p = p.max(pp as f64);
-                m = m.max(mm as f64);
+            for &n in &d.n {
+                let (p, m) = g.shape(family, r, n);
+                let (p, m) = (p as f64, m as f64);
+                let mut unit = Peak::new();
+                two_layer(
+                    &mut unit,
+                    c,
+                    ("data.n", n as f64),
+                    ("data.n", 0.0),
+                    ("grid.ratios", p),
+                    ("grid.ratios", m),
+                );
+                relu_test_law(&mut unit, c, d.test_draws as f64, p, m);
+                worst = merge_max(worst, unit);
             }
         }
     }
-    let jobs = (2 * g.ratios.len() * d.n.len() * d.eta.len()) as f64 * d.seeds as f64;
-    let c = concurrent(threads, jobs);
     let mut peak = Peak::new();
-    two_layer(
-        &mut peak,
-        c,
-        ("data.n", n),
-        ("data.n", 0.0),
-        ("grid.ratios", p),
-        ("grid.ratios", m),
-    );
     peak.add(
-        "the Monte Carlo test draws",
-        2.0 * F64 * c,
-        &[("data.test_draws", d.test_draws as f64), ("grid.ratios", m)],
-    )
-    .add(
         "the metric rows",
         10.0 * METRIC_ROW * (2 * g.ratios.len() * d.n.len() * d.eta.len()) as f64,
         &[("data.seeds", d.seeds as f64)],
     );
-    Ok(peak)
+    Ok(merge(peak, worst))
+}
+
+/// `relu_label_noise::mixture_test_error` on a p x m first layer, per unit:
+/// c (m), the factor B (k x m, k = min(p, m)) and, when p > m, the Gram
+/// W^T W it is factored from (m x m), so 2 k m at most; then u (b x k) and
+/// h (b x m) for b = min(draws, `TEST_CHUNK`) draws at a time, since the
+/// draws are made chunk by chunk (counting all draws at once put 2.4 GiB on
+/// a quick run that peaked at 25 MB). f64.
+fn relu_test_law(peak: &mut Peak, c: f64, draws: f64, p: f64, m: f64) {
+    let b = draws.min(relu_label_noise::TEST_CHUNK as f64);
+    let k = p.min(m);
+    peak.add(
+        "the Monte Carlo test law's factor",
+        F64 * c,
+        &[("grid.ratios", 2.0 * k * m + m)],
+    )
+    .add(
+        "the Monte Carlo test draws in flight",
+        F64 * c,
+        &[("data.test_draws", b), ("grid.ratios", k + m)],
+    );
 }
 
 /// Bartlett et al.: per job Z and X (2 n p), K, its factor and C (3 n^2),
@@ -706,62 +604,8 @@ pub fn benign_regression(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
     Ok(peak)
 }
 
+mod cnn;
+pub use cnn::{cnn_shape, cnn_sweep, cnn_unit, cnn_workspace, randomization};
+
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    /// Every shipped spec, full and quick, estimates below 16 GiB with 16
-    /// threads (so it runs on a workstation), and above zero.
-    #[test]
-    fn every_shipped_spec_fits_a_workstation() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            for quick in [false, true] {
-                let spec = crate::spec::load(&path, quick).unwrap();
-                let study = super::super::find(&spec).unwrap();
-                study.validate(&spec).unwrap();
-                let b = study.peak_memory(&spec, 16).unwrap().bytes();
-                let what = format!(
-                    "{} (quick {quick}): {}",
-                    path.display(),
-                    crate::memory::human(b)
-                );
-                assert!(b > 1e5 && b < 16.0 * (1u64 << 30) as f64, "{what}");
-                eprintln!("{what}");
-            }
-        }
-    }
-
-    /// The estimates are upper bounds: for every committed full run that
-    /// recorded its peak resident memory, the estimate of its resolved spec
-    /// at its thread count is above it.
-    #[test]
-    fn estimates_bound_the_measured_peaks() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
-        let mut checked = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let run = entry.unwrap().path();
-            let Ok(text) = std::fs::read_to_string(run.join("summary.json")) else {
-                continue;
-            };
-            let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let Some(rss) = summary["provenance"]["peak_rss_mib"].as_f64() else {
-                continue;
-            };
-            let threads = summary["threads"].as_u64().unwrap() as usize;
-            let spec = crate::spec::load(&run.join("spec.toml"), false).unwrap();
-            let study = super::super::find(&spec).unwrap();
-            let b = study.peak_memory(&spec, threads).unwrap().bytes();
-            let what = format!(
-                "{}: estimate {} measured {rss:.0} MiB",
-                run.display(),
-                crate::memory::human(b)
-            );
-            assert!(b >= rss * (1u64 << 20) as f64, "{what}");
-            eprintln!("{what}");
-            checked += 1;
-        }
-        assert!(checked >= 5, "{checked}");
-    }
-}
+mod tests;

@@ -464,6 +464,11 @@ fn run_grid_job(
     Ok(JobRecord { runs })
 }
 
+/// The logistic-GD runs' logged steps: `log_schedule(steps, dense, ratio)`
+/// with (dense, ratio) = `GD_LOG`; each logged step keeps a trace row, 4
+/// metric rows and a gd.csv row (`studies::memory::label_noise`).
+pub const GD_LOG: (usize, f64) = (10, 1.25);
+
 fn run_gd_job(
     spec: &LabelNoiseSpec,
     g: &GdSpec,
@@ -490,7 +495,7 @@ fn run_gd_job(
     let svm_margin = 1.0 / w_svm.dot(&w_svm).sqrt();
     let lr = g.lr_factor / logistic_smoothness(x)?;
     let mut gd = LogisticGd::new(x, y.view(), lr);
-    let schedule = log_schedule(g.steps, 10, 1.25, &[]);
+    let schedule = log_schedule(g.steps, GD_LOG.0, GD_LOG.1, &[]);
     let mut trace = Vec::new();
     for &t in schedule.iter().filter(|&&t| t > 0) {
         while gd.step_count() < t {

@@ -51,7 +51,7 @@ use crate::spec::{open_unit, positive, LoadedSpec};
 use crate::theory::label_noise::harmful_gamma;
 
 pub use figures::plot;
-pub use test_error::gaussian_test_error;
+pub use test_error::{gaussian_test_error, TEST_CHUNK};
 
 // ---------------------------------------------------------------- the spec
 

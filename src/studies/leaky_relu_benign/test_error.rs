@@ -11,6 +11,11 @@ use crate::data::gaussian_mixture::rademacher_labels;
 use crate::error::{Error, Result};
 use crate::nets::activation::Activation;
 
+/// Draws `gaussian_test_error` holds at once: its labels (b), u and h (b x
+/// m each) are built for `TEST_CHUNK` draws at a time, so its memory does
+/// not grow with the number of draws (`studies::memory::leaky_relu_benign`).
+pub const TEST_CHUNK: usize = 4096;
+
 /// The clean test error of f(x) = sum_j a_j sigma(<w_j, x>) on
 /// x = sqrt(gamma) y v + sqrt(1 - gamma) xi, xi ~ N(0, (I - v v^T)/d), y uniform on {+-1}, by Monte Carlo
 /// over the exact m-dimensional law of the pre-activations (module docs).
@@ -42,7 +47,7 @@ pub fn gaussian_test_error(
             "test-error covariance not positive semidefinite: {e}"
         ))
     })?;
-    let chunk = 4096;
+    let chunk = TEST_CHUNK;
     let (sg, sn) = (gamma.sqrt(), (1.0 - gamma).sqrt());
     let mut errors = 0;
     let mut done = 0;

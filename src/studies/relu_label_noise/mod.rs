@@ -291,6 +291,11 @@ struct RunRecord {
     engine: String,
 }
 
+/// Draws `mixture_test_error` holds at once: its u (b x k) and h (b x m)
+/// are built for `TEST_CHUNK` draws at a time, so its memory does not grow
+/// with the number of draws (`studies::memory::relu_label_noise`).
+pub const TEST_CHUNK: usize = 4096;
+
 /// The clean test error of f(x) = sum_j a_j sigma(<w_j, x>) on
 /// x = y mu + xi, xi ~ N(0, I_p), y uniform on {+-1}, by Monte Carlo over the
 /// exact law of the pre-activations z = y c + h, c = W^T mu, h ~ N(0, W^T W)
@@ -320,7 +325,7 @@ pub fn mixture_test_error(
         }
     };
     let k = factor.nrows();
-    let chunk = 4096;
+    let chunk = TEST_CHUNK;
     let mut errors = 0;
     let mut done = 0;
     while done < draws {
