@@ -984,3 +984,100 @@ fn a_corrupt_unit_is_recomputed_on_resume_and_named_at_its_source_by_merge() {
         unit.display()
     );
 }
+
+/// The CNN sweep in its --quick form (4 epochs per model, checkpoints on),
+/// reading the shared CIFAR subset, into `out` with these extra arguments.
+fn cnn_quick(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "experiments/cnn_label_noise_sweep.toml",
+        "--quick",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    overfit(&args)
+}
+
+/// Every file of DIR/checkpoints, by name, with its bytes.
+fn checkpoints(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let root = dir.join("checkpoints");
+    let mut files: Vec<_> = walk(&root)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+            (rel, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A merge of CNN shards carries their checkpoints: the merged
+/// checkpoints/ is byte-identical to a single-process run's (merge used to
+/// copy only the units and drop every checkpoint, exit 0). A file that two
+/// shards both give with other bytes is refused, naming it.
+#[test]
+fn merged_cnn_shards_keep_the_checkpoints() {
+    let Some(data) = common::cifar_data("merged_cnn_shards_keep_the_checkpoints") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n);
+    let o = cnn_quick(&data, &d("one"), &["--threads", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let single = checkpoints(&d("one"));
+    assert!(single.len() >= 12, "{} checkpoints", single.len());
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let o = cnn_quick(
+            &data,
+            &d(&format!("s{i}")),
+            &["--threads", "1", "--shard", &shard],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let merge = |out: &str| {
+        overfit(&[
+            "merge",
+            d("s0").to_str().unwrap(),
+            d("s1").to_str().unwrap(),
+            "--out",
+            d(out).to_str().unwrap(),
+        ])
+    };
+    let o = merge("merged");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged = checkpoints(&d("merged"));
+    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&merged), names(&single));
+    assert!(merged == single, "checkpoint bytes differ");
+    assert_same_results(&d("one"), &d("merged"), "merged CNN shards");
+
+    // Shard 1 gives one of shard 0's checkpoints too: with the same bytes it
+    // is the same output; with other bytes the merge is refused.
+    let s0 = d("s0/.units/outputs/checkpoints");
+    let (name, bytes) = {
+        let p = walk(&s0).into_iter().min().unwrap();
+        (
+            p.file_name().unwrap().to_owned(),
+            std::fs::read(&p).unwrap(),
+        )
+    };
+    let twin = d("s1/.units/outputs/checkpoints").join(&name);
+    std::fs::write(&twin, &bytes).unwrap();
+    let o = merge("same");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(checkpoints(&d("same")) == single);
+    let mut other = bytes.clone();
+    *other.last_mut().unwrap() ^= 1;
+    std::fs::write(&twin, &other).unwrap();
+    let o = merge("clash");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&name.to_string_lossy().to_string()), "{err}");
+    assert!(!d("clash/summary.json").exists());
+}

@@ -78,7 +78,7 @@ impl RunContext {
     /// move into the result directory with the rest of the result when the
     /// run finishes, so an earlier result in DIR keeps its own until then.
     pub fn outputs_dir(&self) -> PathBuf {
-        UnitStore::new(&self.out).root().join("outputs")
+        UnitStore::new(&self.out).outputs_dir()
     }
 }
 

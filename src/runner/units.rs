@@ -19,6 +19,13 @@ pub struct UnitStore {
     noted: std::sync::Mutex<bool>,
 }
 
+/// The folder of the store where a study writes files that belong to its
+/// result (checkpoints; `RunContext::outputs_dir`), beside the sweeps'.
+pub const OUTPUTS: &str = "outputs";
+
+/// The file of the store that lists the builds of its units (`binaries`).
+const BINARIES: &str = "binaries";
+
 /// How `binaries` lists the build of units kept from before it recorded them.
 pub const UNKNOWN_BUILD: &str = "unknown (units written before builds were recorded)";
 
@@ -59,7 +66,12 @@ impl UnitStore {
     }
 
     fn binaries_path(&self) -> PathBuf {
-        self.root.join("binaries")
+        self.root.join(BINARIES)
+    }
+
+    /// DIR/.units/outputs (`OUTPUTS`).
+    pub fn outputs_dir(&self) -> PathBuf {
+        self.root.join(OUTPUTS)
     }
 
     /// The binaries (`binary_id`) that computed the units here, in the
@@ -219,12 +231,18 @@ impl UnitStore {
         let _ = fs::remove_dir_all(&self.root);
     }
 
-    /// Copy every unit of `other` into this store (used by `overfit merge`).
+    /// Copy every unit of `other` into this store, and the files its study
+    /// wrote for the result (`outputs_dir`, the CNN checkpoints), which the
+    /// merged result would otherwise lack (used by `overfit merge`).
     pub fn absorb(&self, other: &UnitStore) -> Result<usize> {
         let mut copied = 0;
         let entries = fs::read_dir(&other.root)
             .map_err(|e| Error::bad(format!("{}: {e}", other.root.display())))?;
         for sweep in entries.flatten().filter(|e| e.path().is_dir()) {
+            if sweep.file_name() == OUTPUTS {
+                copy_tree(&sweep.path(), &self.outputs_dir())?;
+                continue;
+            }
             let target = self.root.join(sweep.file_name());
             fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
             for unit in fs::read_dir(sweep.path())
@@ -250,4 +268,42 @@ impl UnitStore {
         self.add_binaries(&other.binaries())?;
         Ok(copied)
     }
+}
+
+/// Whether a store entry is hidden (`.name`): a writer's temporary file,
+/// never part of a result.
+fn is_hidden(entry: &fs::DirEntry) -> bool {
+    entry.file_name().to_string_lossy().starts_with('.')
+}
+
+/// Copy every file below `from` (less hidden ones) to the same place below
+/// `to`. A file already there with the same bytes is kept (shards of one run
+/// write each output once, so equal bytes are the same output); one with
+/// other bytes is refused, naming both, since either copy would silently
+/// lose the other.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    let entries = fs::read_dir(from).map_err(|e| Error::io(from, e))?;
+    for e in entries.flatten().filter(|e| !is_hidden(e)) {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+            continue;
+        }
+        let bytes = fs::read(&src).map_err(|err| Error::io(&src, err))?;
+        match fs::read(&dst) {
+            Ok(old) if old == bytes => continue,
+            Ok(_) => {
+                return Err(Error::bad(format!(
+                    "merge: {} differs from the file of that name another shard gave ({}); the shards are not of one run",
+                    src.display(),
+                    dst.display()
+                )))
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error::io(&dst, err)),
+        }
+        write_atomic(&dst, &bytes)?;
+    }
+    Ok(())
 }
