@@ -1081,3 +1081,52 @@ fn merged_cnn_shards_keep_the_checkpoints() {
     assert!(err.contains(&name.to_string_lossy().to_string()), "{err}");
     assert!(!d("clash/summary.json").exists());
 }
+
+/// A run that fails after writing its result and before committing it
+/// (`OVERFIT_FAIL_BEFORE_COMMIT`, standing in for a full disk or a kill
+/// there) keeps its checkpoints in the unit store: `--resume` then
+/// finishes with all of them, byte-identical to an uninterrupted run's (the
+/// checkpoints used to be moved into the staging folder and lost with it,
+/// and the resumed run, its units all kept, finished without them).
+#[test]
+fn a_failure_before_the_commit_keeps_the_checkpoints_for_resume() {
+    let Some(data) =
+        common::cifar_data("a_failure_before_the_commit_keeps_the_checkpoints_for_resume")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n);
+    let o = cnn_quick(&data, &d("one"), &["--threads", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let single = checkpoints(&d("one"));
+    assert!(!single.is_empty());
+    let failed = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args([
+            "run",
+            "experiments/cnn_label_noise_sweep.toml",
+            "--quick",
+            "--data",
+            data.to_str().unwrap(),
+            "--threads",
+            "2",
+            "--out",
+            d("run").to_str().unwrap(),
+        ])
+        .env(overfit::runner::FAIL_BEFORE_COMMIT_ENV, "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(overfit::runner::FAIL_BEFORE_COMMIT_ENV),
+        "{err}"
+    );
+    assert!(!d("run/summary.json").exists());
+    let o = cnn_quick(&data, &d("run"), &["--threads", "2", "--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(units(&d("run")).1, 0, "the resume recomputed units");
+    assert!(checkpoints(&d("run")) == single, "checkpoints lost");
+    assert_same_results(&d("one"), &d("run"), "resumed after a failed commit");
+}

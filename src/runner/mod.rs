@@ -74,9 +74,10 @@ impl RunContext {
 
     /// Where a study writes files during the run that belong to its result
     /// (checkpoints): DIR/.units/outputs/, part of the run's unit store (so
-    /// a fresh run starts it empty and `--resume` keeps it). Its entries
-    /// move into the result directory with the rest of the result when the
-    /// run finishes, so an earlier result in DIR keeps its own until then.
+    /// a fresh run starts it empty and `--resume` keeps it). Its files are
+    /// linked into the result directory with the rest of the result when
+    /// the run finishes (`link_tree`), so an earlier result in DIR keeps its
+    /// own until then, and the store keeps them until the result is in.
     pub fn outputs_dir(&self) -> PathBuf {
         UnitStore::new(&self.out).outputs_dir()
     }
@@ -390,8 +391,9 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         write_atomic(&new.file(name), text.as_bytes())?;
     }
     summary.write(staging.path())?;
-    move_entries(&ctx.outputs_dir(), staging.path())?;
+    link_tree(&ctx.outputs_dir(), staging.path())?;
     figures(staging.path())?;
+    fail_before_commit_if_asked()?;
     staging.commit(&[crate::fsio::LOCK_FILE])?;
     store.close();
     Ok(Outcome::Finished(Box::new(summary)))
@@ -436,16 +438,42 @@ fn refuse_foreign_out(out: &Path) -> Result<()> {
     }
 }
 
-/// Move every entry of `from` (if it exists) into `to` (same file system).
-fn move_entries(from: &Path, to: &Path) -> Result<()> {
+/// Hard-link every file below `from` (if it exists; hidden temporaries
+/// left out) to the same place below `to`, or copy it (synced) where links
+/// fail. The originals stay in the unit store until the commit replaces
+/// DIR whole, so a run that fails or is killed before then keeps them for
+/// `--resume` (moving them used to lose them with the staging folder while
+/// the units stayed, so the resumed run finished without them).
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(from) else {
         return Ok(());
     };
-    for e in entries.flatten() {
-        let target = to.join(e.file_name());
-        std::fs::rename(e.path(), &target).map_err(|err| Error::io(&target, err))?;
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    for e in entries.flatten().filter(|e| !units::is_hidden(e)) {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            link_tree(&src, &dst)?;
+        } else if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst)
+                .and_then(|_| std::fs::File::open(&dst)?.sync_all())
+                .map_err(|err| Error::io(&dst, err))?;
+        }
     }
     Ok(())
+}
+
+/// The environment variable that makes a run fail after its result is
+/// written in the staging folder and before the commit, as a full disk or
+/// a crash there would: for the tests that the writing phase loses nothing.
+pub const FAIL_BEFORE_COMMIT_ENV: &str = "OVERFIT_FAIL_BEFORE_COMMIT";
+
+fn fail_before_commit_if_asked() -> Result<()> {
+    match std::env::var_os(FAIL_BEFORE_COMMIT_ENV) {
+        Some(_) => Err(Error::bad(format!(
+            "{FAIL_BEFORE_COMMIT_ENV} is set: failing before the result is committed"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Exit 2 when the unit store holds an interrupted run's work (finished

@@ -272,7 +272,7 @@ impl UnitStore {
 
 /// Whether a store entry is hidden (`.name`): a writer's temporary file,
 /// never part of a result.
-fn is_hidden(entry: &fs::DirEntry) -> bool {
+pub(super) fn is_hidden(entry: &fs::DirEntry) -> bool {
     entry.file_name().to_string_lossy().starts_with('.')
 }
 
