@@ -575,6 +575,8 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         let spec_path = store.root().join("spec.toml");
         let spec = std::fs::read_to_string(&spec_path)
             .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
+        // The package version guards the unit format; the builds that
+        // computed the units are compared by `warn_mixed_builds`.
         if manifest.version != env!("CARGO_PKG_VERSION") {
             return Err(Error::bad(format!(
                 "merge: {} was written by overfit {}, this is {}",

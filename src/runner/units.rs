@@ -29,15 +29,11 @@ const BINARIES: &str = "binaries";
 /// How `binaries` lists the build of units kept from before it recorded them.
 pub const UNKNOWN_BUILD: &str = "unknown (units written before builds were recorded)";
 
-/// This binary, as `binaries` lists it: its commit, and " (dirty)" when
-/// built from a work tree with changes.
-pub fn binary_id() -> String {
-    let dirty = if env!("OVERFIT_GIT_DIRTY") == "true" {
-        " (dirty)"
-    } else {
-        ""
-    };
-    format!("{}{dirty}", env!("OVERFIT_GIT_COMMIT"))
+/// This binary, as `binaries` lists it: its commit, and for a build from a
+/// work tree with changes, " (dirty, changes <hash>)" with a hash of those
+/// changes (build.rs), so that two dirty builds of one commit differ.
+pub fn binary_id() -> &'static str {
+    env!("OVERFIT_BUILD_ID")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -92,7 +88,7 @@ impl UnitStore {
     pub fn other_builds(&self) -> Vec<String> {
         self.binaries()
             .into_iter()
-            .filter(|b| *b != binary_id())
+            .filter(|b| b != binary_id())
             .collect()
     }
 
@@ -220,7 +216,7 @@ impl UnitStore {
         let _ = fs::remove_file(self.state_path(label, index));
         let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
         if !*noted {
-            self.add_binaries(&[binary_id()])?;
+            self.add_binaries(&[binary_id().to_string()])?;
             *noted = true;
         }
         Ok(())
