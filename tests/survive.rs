@@ -1130,3 +1130,50 @@ fn a_failure_before_the_commit_keeps_the_checkpoints_for_resume() {
     assert!(checkpoints(&d("run")) == single, "checkpoints lost");
     assert_same_results(&d("one"), &d("run"), "resumed after a failed commit");
 }
+
+/// A spec name that labels a sweep in the same unit-store folder as the
+/// study's fixed sweep (label_noise_phase's `logistic_gd`), or as the
+/// store's own `outputs`, is refused with exit 2 naming the key `name`. It
+/// used to run in one process, while its shards merged to `missing field
+/// runs` (one sweep's units read as the other's), and `outputs` put unit
+/// files into the result.
+#[test]
+fn a_spec_name_that_shares_a_sweep_folder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/label_noise_phase.toml"),
+    )
+    .unwrap();
+    for name in ["logistic_gd", "outputs", "binaries"] {
+        let spec = tmp.path().join(format!("{name}.toml"));
+        let renamed: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("name = ") {
+                    format!("name = \"{name}\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(&spec, renamed.join("\n")).unwrap();
+        let out = tmp.path().join(format!("out-{name}"));
+        let o = overfit(&[
+            "run",
+            spec.to_str().unwrap(),
+            "--quick",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "name = {name}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(spec.to_str().unwrap())
+                && err.contains("key `name`")
+                && err.contains(name),
+            "{err}"
+        );
+        assert!(!out.join("summary.json").exists());
+    }
+}

@@ -346,6 +346,11 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     // The plan (which loads the data, and can fail) comes before the store
     // is opened, which starts a fresh run by clearing it.
     let plan = study.plan(&spec, ctx)?;
+    let labels: Vec<String> = plan.sweeps().into_iter().map(|s| s.label).collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    units::check_labels(&labels, &spec.header.name, |msg| {
+        spec.bad_value("name", msg)
+    })?;
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
     if ctx.resume {
         warn_mixed_builds(&store, &store.root().display().to_string());

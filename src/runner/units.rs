@@ -36,6 +36,55 @@ pub fn binary_id() -> &'static str {
     env!("OVERFIT_BUILD_ID")
 }
 
+/// The store folder of the sweep labelled `label`: the label with every
+/// character but ASCII letters, digits, `-` and `_` replaced by `_`.
+fn folder_name(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Refuse sweep labels that would share a folder of the store: two labels
+/// with one `folder_name` (their units would overwrite each other, and a
+/// merge would hand one sweep's units to the other), or a label whose
+/// folder is the store's own (`OUTPUTS`, whose files would go into the
+/// result, or `BINARIES`), or empty. Studies label sweeps with the spec's
+/// `name` beside fixed labels, so the error names the spec's key `name`
+/// (through `bad_name`) when the name is at fault.
+pub(super) fn check_labels(
+    labels: &[&str],
+    name: &str,
+    bad_name: impl Fn(String) -> Error,
+) -> Result<()> {
+    let name_folder = folder_name(name);
+    for (i, label) in labels.iter().enumerate() {
+        let folder = folder_name(label);
+        let clash = if folder.is_empty() || folder == OUTPUTS || folder == BINARIES {
+            Some(format!("the unit store's own `{folder}`"))
+        } else {
+            labels[..i]
+                .iter()
+                .find(|l| folder_name(l) == folder)
+                .map(|l| format!("`{folder}`, the unit-store folder of the study's sweep {l:?}"))
+        };
+        let Some(clash) = clash else { continue };
+        let msg = format!("{label:?} would put a sweep's units in {clash}");
+        return Err(if folder == name_folder {
+            bad_name(format!("{msg}; choose another name"))
+        } else {
+            Error::bad(format!("a study bug: {msg}"))
+        });
+    }
+    Ok(())
+}
+
 #[derive(Serialize, Deserialize)]
 struct UnitFile<T> {
     result: T,
@@ -108,17 +157,7 @@ impl UnitStore {
     }
 
     fn sweep_dir(&self, label: &str) -> PathBuf {
-        let safe: String = label
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.root.join(safe)
+        self.root.join(folder_name(label))
     }
 
     pub fn path(&self, label: &str, index: usize) -> PathBuf {
@@ -302,4 +341,35 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         write_atomic(&dst, &bytes)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(labels: &[&str], name: &str) -> std::result::Result<(), String> {
+        check_labels(labels, name, |m| Error::bad(format!("key `name`: {m}")))
+            .map_err(|e| e.to_string())
+    }
+
+    /// A spec name beside a study's fixed labels must not share a folder
+    /// with one of them or with the store's own entries.
+    #[test]
+    fn labels_that_share_a_folder_are_refused() {
+        assert!(check(&["logistic_gd", "my run"], "my run").is_ok());
+        let err = check(&["logistic_gd", "logistic_gd"], "logistic_gd").unwrap_err();
+        assert!(
+            err.starts_with("key `name`: \"logistic_gd\" would put"),
+            "{err}"
+        );
+        // Equal once sanitised ('.' and ' ' become '_').
+        let err = check(&["grokking_map", "grokking.map"], "grokking.map").unwrap_err();
+        assert!(err.contains("`grokking_map`"), "{err}");
+        for reserved in ["outputs", "binaries", ""] {
+            let err = check(&["fixed", reserved], reserved).unwrap_err();
+            assert!(err.contains("the unit store's own"), "{err}");
+        }
+        let err = check(&["a", "a"], "other").unwrap_err();
+        assert!(err.starts_with("a study bug"), "{err}");
+    }
 }
