@@ -67,7 +67,7 @@ fn summary_less_timing(dir: &Path) -> serde_json::Value {
     obj.remove("threads");
     obj.remove("provenance");
     // The hash of the run's own spec.toml, whose first line names the spec
-    // it was resolved from (a merge's: the merged spec in the unit store).
+    // it was resolved from (a run from another path than the compared one).
     let spec = std::fs::read(dir.join("spec.toml")).unwrap();
     let hash = obj.remove("spec_hash").unwrap();
     assert_eq!(hash, overfit::record::spec_hash(&spec), "{}", dir.display());
@@ -1055,6 +1055,12 @@ fn merged_cnn_shards_keep_the_checkpoints() {
     assert_eq!(names(&merged), names(&single));
     assert!(merged == single, "checkpoint bytes differ");
     assert_same_results(&d("one"), &d("merged"), "merged CNN shards");
+    // The merged spec.toml is the single run's, header included (it used
+    // to name the merge's copy in .units/ and drop "--quick, --data").
+    assert_eq!(
+        String::from_utf8(std::fs::read(d("merged/spec.toml")).unwrap()).unwrap(),
+        String::from_utf8(std::fs::read(d("one/spec.toml")).unwrap()).unwrap()
+    );
 
     // Shard 1 gives one of shard 0's checkpoints too: with the same bytes it
     // is the same output; with other bytes the merge is refused.

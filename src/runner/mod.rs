@@ -329,6 +329,9 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         spec.set_data_dir(dir)?;
         resolved = study.validate(&spec)?;
     }
+    if ctx.require_cached {
+        resolved = with_header_of(spec_path, &resolved)?;
+    }
     let runs = Runs::of_text(&spec.header.study, &resolved);
     if !ctx.require_cached {
         check_memory(&spec, study, ctx)?;
@@ -402,6 +405,22 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     staging.commit(&[crate::fsio::LOCK_FILE])?;
     store.close();
     Ok(Outcome::Finished(Box::new(summary)))
+}
+
+/// `resolved` with the header line of the resolved spec at `path` (a
+/// merge's: its shards' resolved spec, saying which spec file and which
+/// options made it), instead of its own, which would name the merge's
+/// passing copy in the unit store and none of the options.
+fn with_header_of(path: &Path, resolved: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let is_header = |l: &&str| l.starts_with("# resolved spec");
+    match (
+        text.lines().next().filter(is_header),
+        resolved.split_once('\n'),
+    ) {
+        (Some(header), Some((own, body))) if is_header(&own) => Ok(format!("{header}\n{body}")),
+        _ => Ok(resolved.to_string()),
+    }
 }
 
 /// The first entry at the top of `dir` that no run writes, if any (none
@@ -604,14 +623,8 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
             Some(_) => {}
             None => first_runs = Some((manifest_path.clone(), name, manifest.runs.clone())),
         }
-        let ident = |t: &str| {
-            t.lines()
-                .filter(|l| !l.starts_with('#'))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
         match &spec_text {
-            Some((first, t)) if ident(t) != ident(&spec) => {
+            Some((first, t)) if units::spec_identity(t) != units::spec_identity(&spec) => {
                 return Err(Error::bad(format!(
                     "merge: {} and {} ran different specs",
                     first.display(),

@@ -29,8 +29,11 @@ pub(crate) struct Progress {
 }
 
 struct State {
-    /// Units finished (computed, loaded or left to another shard).
+    /// Units computed in this process so far.
     done: u64,
+    /// Units this process computes: all of the run's less those loaded from
+    /// the unit store or left to other shards, as they are found.
+    todo: u64,
     /// Cost of the units computed in this process.
     computed: f64,
     /// Cost of the units not yet finished.
@@ -61,6 +64,7 @@ impl Progress {
             start: now,
             state: Mutex::new(State {
                 done: 0,
+                todo: units as u64,
                 computed: 0.0,
                 remaining: sweeps.iter().flat_map(|s| &s.costs).sum(),
                 last_log: now,
@@ -70,13 +74,18 @@ impl Progress {
 
     /// A unit of cost `cost` finished: `computed` when it ran here (else
     /// it was loaded from the unit store or belongs to another shard, and
-    /// only leaves the remaining cost).
+    /// only leaves the remaining cost and the bar's length: the bar counts
+    /// this process's work, so a shard or a resume does not start near the
+    /// end of it).
     pub(crate) fn finished(&self, cost: f64, computed: bool) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.done += 1;
         s.remaining -= cost;
         if computed {
+            s.done += 1;
             s.computed += cost;
+        } else {
+            s.todo -= 1;
+            self.bar.set_length(s.todo);
         }
         let elapsed = self.start.elapsed().as_secs_f64();
         let left = eta(elapsed, s.computed, s.remaining);
@@ -84,13 +93,12 @@ impl Progress {
             self.bar.set_message(format!(", about {left:.0} s to go"));
         }
         self.bar.set_position(s.done);
-        if self.to_log && s.last_log.elapsed() >= Self::EVERY {
+        if self.to_log && computed && s.last_log.elapsed() >= Self::EVERY {
             s.last_log = Instant::now();
-            let total = self.bar.length().unwrap_or(0);
             let left = left.map_or(String::new(), |l| format!(", about {l:.0} s to go"));
             eprintln!(
-                "{}: {}/{total} units, {elapsed:.0} s elapsed{left}",
-                self.label, s.done
+                "{}: {}/{} units, {elapsed:.0} s elapsed{left}",
+                self.label, s.done, s.todo
             );
         }
     }
@@ -102,7 +110,22 @@ impl Progress {
 
 #[cfg(test)]
 mod tests {
-    use super::eta;
+    use super::{eta, Progress};
+    use crate::studies::Sweep;
+
+    /// Shard 1/4 of 8 units: the 6 units of other shards and one loaded
+    /// from the store shorten the bar instead of filling it (it used to
+    /// show 7/8 before this process had computed anything).
+    #[test]
+    fn the_bar_counts_only_this_processs_units() {
+        let p = Progress::new("t", &[Sweep::new("s", vec![1.0; 8])]);
+        for _ in 0..7 {
+            p.finished(1.0, false);
+        }
+        assert_eq!((p.bar.position(), p.bar.length()), (0, Some(1)));
+        p.finished(1.0, true);
+        assert_eq!((p.bar.position(), p.bar.length()), (1, Some(1)));
+    }
 
     /// Cheap units first, the expensive one last: after the cheap ones
     /// (cost 10 of 100 in 40 s) the estimate is 360 s, where counting units

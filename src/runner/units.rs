@@ -90,8 +90,10 @@ struct UnitFile<T> {
     result: T,
 }
 
-/// A resolved spec without its comment lines (which name the path it came from).
-fn spec_identity(text: &str) -> String {
+/// A resolved spec without its comment lines (which name the path it came
+/// from): what `--resume` (`open`) and `merge` compare. One rule for both:
+/// TOML comments may be indented.
+pub(super) fn spec_identity(text: &str) -> String {
     text.lines()
         .filter(|l| !l.trim_start().starts_with('#'))
         .collect::<Vec<_>>()
