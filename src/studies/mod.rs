@@ -136,7 +136,13 @@ impl Results {
             .enumerate()
             .map(|(i, u)| {
                 u.0.try_into()
-                    .map_err(|e| Error::bad(format!("unit {i} of sweep {sweep}: {e}")))
+                    // toml's message ends in a newline: the error is one line.
+                    .map_err(|e| {
+                        Error::bad(format!(
+                            "unit {i} of sweep {sweep}: {}",
+                            e.to_string().trim_end()
+                        ))
+                    })
             })
             .collect()
     }
