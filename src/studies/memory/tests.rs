@@ -24,13 +24,11 @@ fn every_shipped_spec_fits_a_workstation() {
     }
 }
 
-/// The estimates are upper bounds: for every committed full run that
-/// recorded its peak resident memory, the estimate of its resolved spec
-/// at its thread count is above it.
-#[test]
-fn estimates_bound_the_measured_peaks() {
+/// Every committed full run that recorded its peak resident memory: its
+/// folder, resolved spec, thread count and peak (MiB).
+fn committed_peaks() -> Vec<(std::path::PathBuf, crate::spec::LoadedSpec, usize, f64)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
-    let mut checked = 0;
+    let mut runs = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let run = entry.unwrap().path();
         let Ok(text) = std::fs::read_to_string(run.join("summary.json")) else {
@@ -42,8 +40,19 @@ fn estimates_bound_the_measured_peaks() {
         };
         let threads = summary["threads"].as_u64().unwrap() as usize;
         let spec = crate::spec::load(&run.join("spec.toml"), false).unwrap();
-        let study = crate::studies::find(&spec).unwrap();
-        let b = study.peak_memory(&spec, threads).unwrap().bytes();
+        runs.push((run, spec, threads, rss));
+    }
+    runs
+}
+
+/// The estimates are upper bounds: for every committed full run that
+/// recorded its peak resident memory, the estimate of its resolved spec
+/// at its thread count is above it.
+#[test]
+fn estimates_bound_the_measured_peaks() {
+    let runs = committed_peaks();
+    for (run, spec, threads, rss) in &runs {
+        let b = estimate(spec, *threads);
         let what = format!(
             "{}: estimate {} measured {rss:.0} MiB",
             run.display(),
@@ -51,9 +60,8 @@ fn estimates_bound_the_measured_peaks() {
         );
         assert!(b >= rss * (1u64 << 20) as f64, "{what}");
         eprintln!("{what}");
-        checked += 1;
     }
-    assert!(checked >= 5, "{checked}");
+    assert!(runs.len() >= 5, "{}", runs.len());
 }
 
 /// The committed spec `name` (full) with `key` (a dotted path) set to `value`.
@@ -85,19 +93,8 @@ fn estimate(spec: &crate::spec::LoadedSpec, threads: usize) -> f64 {
 /// seed) broke this 1.7-5x (relu_label_noise 601 MiB for 53 measured).
 #[test]
 fn estimates_stay_near_the_measured_peaks() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
     let mut far = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let run = entry.unwrap().path();
-        let Ok(text) = std::fs::read_to_string(run.join("summary.json")) else {
-            continue;
-        };
-        let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let Some(rss) = summary["provenance"]["peak_rss_mib"].as_f64() else {
-            continue;
-        };
-        let threads = summary["threads"].as_u64().unwrap() as usize;
-        let spec = crate::spec::load(&run.join("spec.toml"), false).unwrap();
+    for (run, spec, threads, rss) in committed_peaks() {
         let mib = (estimate(&spec, threads) - crate::memory::PROGRAM) / (1u64 << 20) as f64;
         if mib > 3.0 * rss {
             far.push(format!(
