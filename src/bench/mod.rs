@@ -17,7 +17,7 @@ use crate::nets::loss::Loss;
 use crate::nets::two_layer::{
     engine_cost, DualUpdate, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
 };
-use crate::studies::memory::{cnn_unit, two_layer as two_layer_peak};
+use crate::studies::memory::{cnn_unit, cnn_workspace, two_layer as two_layer_peak};
 
 pub mod peak;
 pub mod suite;
@@ -326,25 +326,36 @@ pub struct CnnBench {
 }
 
 impl CnnBench {
-    /// Peak memory: the images (3072 f32 each) and one CNN training
-    /// (`studies::memory::cnn_unit`) with a shard per thread.
+    /// Peak memory: the images (3072 f32 each) and the CPU training `cnn`
+    /// builds (`Cpu::new`): the model, one workspace of ceil(batch /
+    /// shards) examples per shard (one shard per thread, at most one per
+    /// image of the batch) and an evaluation workspace of one example, each
+    /// with its own im2col scratch and parameter gradient
+    /// (`studies::memory::cnn_workspace`). Counting one workspace of the
+    /// whole batch left out the other shards' scratch and gradients.
     pub fn peak_memory(&self) -> Peak {
         let (k, h1, h2) = self.arch;
         let arch = crate::nets::cnn::Arch::CourseCnn { k, h1, h2 };
+        let shards = self.threads.max(1).min(self.batch.max(1));
+        let per_shard = ("--batch", self.batch.div_ceil(shards) as f64);
         let mut peak = Peak::new();
         peak.add(
             "the images",
             F32 * 3072.0,
             &[("--images", self.images as f64)],
         );
-        cnn_unit(
-            &mut peak,
-            1.0,
-            "--arch",
-            &arch,
-            4,
-            ("--batch", self.batch as f64),
-        );
+        cnn_unit(&mut peak, 1.0, "--arch", &arch, 4, per_shard);
+        if shards > 1 {
+            cnn_workspace(
+                &mut peak,
+                (shards - 1) as f64,
+                "--arch",
+                &arch,
+                4,
+                per_shard,
+            );
+        }
+        cnn_workspace(&mut peak, 1.0, "--arch", &arch, 4, ("eval_batch", 1.0));
         peak
     }
 }
@@ -476,7 +487,29 @@ fn time_cnn<B: crate::nets::cnn::Backend>(
 
 #[cfg(test)]
 mod tests {
-    use super::value_of;
+    use super::{value_of, CnnBench};
+
+    /// `bench cnn` builds a workspace per shard (thread) and one for
+    /// evaluation, each with its own scratch: more threads need more
+    /// memory (the estimate ignored the threads).
+    #[test]
+    fn the_cnn_bench_counts_a_workspace_per_shard() {
+        let bench = |threads: usize| CnnBench {
+            arch: (16, 150, 80),
+            batch: 128,
+            images: 4000,
+            data: None,
+            threads,
+            epochs: 1,
+            device: crate::nets::cnn::Device::Cpu,
+        };
+        let (one, two) = (
+            bench(1).peak_memory().bytes(),
+            bench(2).peak_memory().bytes(),
+        );
+        // A second shard adds at least one im2col scratch (28 x 28 x 75 f32).
+        assert!(two - one > 4.0 * 28.0 * 28.0 * 75.0, "{one} {two}");
+    }
 
     #[test]
     fn value_of_reads_one_key_exactly() {
