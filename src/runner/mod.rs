@@ -469,21 +469,17 @@ fn refuse_foreign_out(out: &Path) -> Result<()> {
 /// `--resume` (moving them used to lose them with the staging folder while
 /// the units stayed, so the resumed run finished without them).
 fn link_tree(from: &Path, to: &Path) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(from) else {
+    if !from.is_dir() {
         return Ok(());
-    };
-    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-    for e in entries.flatten().filter(|e| !units::is_hidden(e)) {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            link_tree(&src, &dst)?;
-        } else if std::fs::hard_link(&src, &dst).is_err() {
-            std::fs::copy(&src, &dst)
-                .and_then(|_| std::fs::File::open(&dst)?.sync_all())
-                .map_err(|err| Error::io(&dst, err))?;
-        }
     }
-    Ok(())
+    units::for_each_file(from, to, &mut |src, dst| {
+        if std::fs::hard_link(src, dst).is_err() {
+            std::fs::copy(src, dst)
+                .and_then(|_| std::fs::File::open(dst)?.sync_all())
+                .map_err(|err| Error::io(dst, err))?;
+        }
+        Ok(())
+    })
 }
 
 /// The environment variable that makes a run fail after its result is

@@ -309,8 +309,30 @@ impl UnitStore {
 
 /// Whether a store entry is hidden (`.name`): a writer's temporary file,
 /// never part of a result.
-pub(super) fn is_hidden(entry: &fs::DirEntry) -> bool {
+fn is_hidden(entry: &fs::DirEntry) -> bool {
     entry.file_name().to_string_lossy().starts_with('.')
+}
+
+/// Call `each(src, dst)` for every file `src` below `from` (hidden ones
+/// left out), `dst` being its place below `to`, creating the folders below
+/// `to` on the way: the one walk behind `copy_tree` (merge) and the
+/// runner's `link_tree` (a finished run's outputs).
+pub(super) fn for_each_file(
+    from: &Path,
+    to: &Path,
+    each: &mut impl FnMut(&Path, &Path) -> Result<()>,
+) -> Result<()> {
+    fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    let entries = fs::read_dir(from).map_err(|e| Error::io(from, e))?;
+    for e in entries.flatten().filter(|e| !is_hidden(e)) {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            for_each_file(&src, &dst, each)?;
+        } else {
+            each(&src, &dst)?;
+        }
+    }
+    Ok(())
 }
 
 /// Copy every file below `from` (less hidden ones) to the same place below
@@ -319,17 +341,10 @@ pub(super) fn is_hidden(entry: &fs::DirEntry) -> bool {
 /// other bytes is refused, naming both, since either copy would silently
 /// lose the other.
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-    let entries = fs::read_dir(from).map_err(|e| Error::io(from, e))?;
-    for e in entries.flatten().filter(|e| !is_hidden(e)) {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            copy_tree(&src, &dst)?;
-            continue;
-        }
-        let bytes = fs::read(&src).map_err(|err| Error::io(&src, err))?;
-        match fs::read(&dst) {
-            Ok(old) if old == bytes => continue,
+    for_each_file(from, to, &mut |src, dst| {
+        let bytes = fs::read(src).map_err(|err| Error::io(src, err))?;
+        match fs::read(dst) {
+            Ok(old) if old == bytes => return Ok(()),
             Ok(_) => {
                 return Err(Error::bad(format!(
                     "merge: {} differs from the file of that name another shard gave ({}); the shards are not of one run",
@@ -338,11 +353,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
                 )))
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(Error::io(&dst, err)),
+            Err(err) => return Err(Error::io(dst, err)),
         }
-        write_atomic(&dst, &bytes)?;
-    }
-    Ok(())
+        write_atomic(dst, &bytes)
+    })
 }
 
 #[cfg(test)]
