@@ -30,7 +30,7 @@ pub fn average_ranks(v: &[f64]) -> Vec<f64> {
 /// pairs, either side is constant (no ranking to correlate) or holds a NaN.
 pub fn spearman_rho(x: &[f64], y: &[f64]) -> f64 {
     match CentredRanks::of(x, y) {
-        Some(r) => r.dot(&r.y) / (r.dot(&r.x) * dot(&r.y, &r.y)).sqrt(),
+        Some(r) => r.rho(r.dot(&r.y)),
         None => f64::NAN,
     }
 }
@@ -62,6 +62,11 @@ impl CentredRanks {
     /// sum_i x_i b_i: rho's numerator for the pairing b of the y ranks.
     fn dot(&self, b: &[f64]) -> f64 {
         dot(&self.x, b)
+    }
+
+    /// rho from its numerator (the denominator does not depend on the pairing).
+    fn rho(&self, numerator: f64) -> f64 {
+        numerator / (self.dot(&self.x) * dot(&self.y, &self.y)).sqrt()
     }
 }
 
@@ -95,7 +100,7 @@ pub fn spearman_decrease(x: &[f64], y: &[f64]) -> (f64, f64) {
         return (f64::NAN, f64::NAN);
     };
     let observed = r.dot(&r.y);
-    let rho = observed / (r.dot(&r.x) * dot(&r.y, &r.y)).sqrt();
+    let rho = r.rho(observed);
     let p = if x.len() <= EXACT_PAIRS {
         exact_share_at_most(&r, observed)
     } else {
