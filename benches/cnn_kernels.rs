@@ -12,8 +12,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use overfit::nets::cnn::direct;
 use overfit::nets::cnn::layers::{
-    col2im_pass_on, im2col_pass_on, max_pool_backward_on, max_pool_forward_on, relu_backward_on,
-    relu_forward_on, Conv2d, MaxPool2, Shape,
+    col2im_pass_on, im2col_pass_on, max_pool_backward_on, max_pool_forward_on,
+    max_pool_relu_forward_on, relu_backward_on, relu_forward_on, Conv2d, MaxPool2, Shape,
 };
 use overfit::nets::cnn::pool::{max_pool_windows_backward_on, max_pool_windows_forward_on};
 use overfit::nets::cnn::train::sgd_update_on;
@@ -130,6 +130,13 @@ fn passes(c: &mut Criterion) {
             b.iter(|| {
                 max_pool_windows_forward_on(isa, &pool, &xp, batch, &mut yp, &mut argmax);
                 max_pool_windows_backward_on(isa, &pool, &yp, &argmax, batch, &mut dxp);
+            })
+        });
+        // The model's ReLU then pool: one pass (compare with max-pool + relu).
+        group.bench_function(BenchmarkId::new("max-pool-relu", name), |b| {
+            b.iter(|| {
+                max_pool_relu_forward_on(isa, &pool, &xp, batch, &mut yp, &mut argmax);
+                max_pool_backward_on(isa, &pool, &yp, &argmax, batch, &mut dxp);
             })
         });
         group.bench_function(BenchmarkId::new("relu", name), |b| {

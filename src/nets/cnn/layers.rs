@@ -14,7 +14,8 @@
 //! compare against.
 
 pub use super::pool::{
-    max_pool_backward, max_pool_backward_on, max_pool_forward, max_pool_forward_on, MaxPool2,
+    max_pool_backward, max_pool_backward_on, max_pool_forward, max_pool_forward_on,
+    max_pool_relu_forward, max_pool_relu_forward_on, MaxPool2, RELU_OFF,
 };
 use crate::nets::isa::per_isa;
 use ndarray::linalg::general_mat_mul;
@@ -443,12 +444,24 @@ pub const COLS_BUDGET: usize = 256 * 1024;
 
 // ---------------------------------------------------------------- relu
 
+/// relu(v) = v where v > 0, else +0; NaN passes through, as in PyTorch
+/// (f32::max would turn it into 0 and hide a diverged net from its loss).
+/// -0 gives +0, so every non-positive input gives the same bits, which lets
+/// max-pooling apply ReLU after the maximum (`MaxPool2::forward_relu`).
+#[inline(always)]
+pub fn relu(v: f32) -> f32 {
+    if v > 0.0 || v.is_nan() {
+        v
+    } else {
+        0.0
+    }
+}
+
 per_isa! {
-    /// y = max(x, 0) elementwise; NaN passes through, as in PyTorch (f32::max
-    /// would turn it into 0 and hide a diverged net from its loss).
+    /// y = relu(x) elementwise.
     pub fn relu_forward / relu_forward_on(x: &[f32], y: &mut [f32]) {
         for (o, &v) in y.iter_mut().zip(x) {
-            *o = if v.is_nan() { v } else { v.max(0.0) };
+            *o = relu(v);
         }
     }
 }

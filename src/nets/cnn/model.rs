@@ -319,6 +319,15 @@ impl Model {
             .any(|l| matches!(l.op, Op::Conv(_) | Op::Linear(_)))
     }
 
+    /// Whether layer `i` is a ReLU whose max-pool (layer i + 1) applies it:
+    /// the CPU passes skip it and form no output for it
+    /// (`MaxPool2::forward_relu`, which gives the same bits). The layer list,
+    /// which the GPU engine runs as it is, keeps both layers.
+    pub(crate) fn relu_in_pool(&self, i: usize) -> bool {
+        matches!(self.layers[i].op, Op::Relu)
+            && matches!(self.layers.get(i + 1).map(|l| &l.op), Some(Op::Pool(_)))
+    }
+
     /// Number of outputs (logits).
     pub fn classes(&self) -> usize {
         self.layers.last().map(|l| l.output.c).unwrap_or(0)
@@ -335,8 +344,14 @@ impl Model {
         let mut acts = vec![vec![0.0; cap * self.input.len()]];
         let mut argmax = Vec::new();
         let mut cols_len = 0;
-        for l in &self.layers {
-            acts.push(vec![0.0; cap * l.output.len()]);
+        for (i, l) in self.layers.iter().enumerate() {
+            // A ReLU that its pool applies never forms its output.
+            let len = if self.relu_in_pool(i) {
+                0
+            } else {
+                cap * l.output.len()
+            };
+            acts.push(vec![0.0; len]);
             if let Op::Conv(c) = &l.op {
                 cols_len = cols_len.max(c.scratch_len(cap));
             }
@@ -367,10 +382,16 @@ impl Model {
             ws.capacity
         );
         for (i, l) in self.layers.iter().enumerate() {
+            if self.relu_in_pool(i) {
+                continue;
+            }
+            // A pool after a ReLU reads the ReLU's input and applies it.
+            let relu_first = i > 0 && self.relu_in_pool(i - 1);
             let (before, after) = ws.acts.split_at_mut(i + 1);
-            let x = &before[i][..batch * l.input.len()];
+            let x = &before[i - usize::from(relu_first)][..batch * l.input.len()];
             let y = &mut after[0][..batch * l.output.len()];
             match &l.op {
+                Op::Pool(p) if relu_first => p.forward_relu(x, batch, y, &mut ws.argmax[i]),
                 Op::Conv(c) => c.forward(
                     &self.params[l.w.clone()],
                     &self.params[l.b.clone()],
@@ -400,10 +421,16 @@ impl Model {
     pub fn backward(&self, ws: &mut Workspace, batch: usize) {
         let grads = &mut ws.grads;
         for (i, l) in self.layers.iter().enumerate().rev() {
+            if self.relu_in_pool(i) {
+                continue;
+            }
+            // A pool that applied the ReLU before it gives that ReLU's dx.
+            let relu_first = i > 0 && self.relu_in_pool(i - 1);
             let (dbefore, dafter) = ws.dacts.split_at_mut(i + 1);
             let dy = &dafter[0][..batch * l.output.len()];
-            let dx = &mut dbefore[i][..batch * l.input.len()];
-            let x = &ws.acts[i][..batch * l.input.len()];
+            let below = i - usize::from(relu_first);
+            let dx = &mut dbefore[below][..batch * l.input.len()];
+            let x = &ws.acts[below][..batch * l.input.len()];
             let y = &ws.acts[i + 1][..batch * l.output.len()];
             let need_dx = self.needs_input_gradient(i);
             match &l.op {

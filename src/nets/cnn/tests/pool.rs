@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 
-use super::super::layers::Shape;
+use super::super::layers::{relu_backward_on, relu_forward_on, Shape};
 use super::super::pool::*;
 use crate::nets::isa::Isa;
 
@@ -48,6 +48,35 @@ fn compare(isa: Isa, pool: MaxPool2, batch: usize, x: &[f32], dy: &[f32]) {
         bits(&dx_ref),
         "{isa:?} {pool:?} batch {batch}: dx"
     );
+    compare_relu_first(isa, pool, batch, x, dy);
+}
+
+/// The pool with ReLU inside against ReLU then the window loop, forward and
+/// backward: the same bits for y and dx (the winners differ where ReLU is
+/// off, which is the point: they route no gradient).
+fn compare_relu_first(isa: Isa, pool: MaxPool2, batch: usize, x: &[f32], dy: &[f32]) {
+    let outs = batch * pool.output().len();
+    let mut r = vec![0.0; x.len()];
+    relu_forward_on(isa, x, &mut r);
+    let (mut y_ref, mut arg_ref) = (vec![0.0; outs], vec![0u8; outs]);
+    max_pool_windows_forward_on(isa, &pool, &r, batch, &mut y_ref, &mut arg_ref);
+    let mut dr = vec![0.0; x.len()];
+    max_pool_windows_backward_on(isa, &pool, dy, &arg_ref, batch, &mut dr);
+    let mut dx_ref = vec![0.0; x.len()];
+    relu_backward_on(isa, &r, &dr, &mut dx_ref);
+
+    let (mut y, mut arg) = (vec![f32::NAN; outs], vec![9u8; outs]);
+    max_pool_relu_forward_on(isa, &pool, x, batch, &mut y, &mut arg);
+    let mut dx = vec![f32::NAN; x.len()];
+    max_pool_backward_on(isa, &pool, dy, &arg, batch, &mut dx);
+    let what = format!("{isa:?} {pool:?} batch {batch}, ReLU inside");
+    assert_eq!(bits(&y), bits(&y_ref), "{what}: y");
+    assert_eq!(bits(&dx), bits(&dx_ref), "{what}: dx");
+    // The window loop's backward (the fast pass's fallback rows) reads the
+    // fused winners the same way.
+    let mut dx_windows = vec![f32::NAN; x.len()];
+    max_pool_windows_backward_on(isa, &pool, dy, &arg, batch, &mut dx_windows);
+    assert_eq!(bits(&dx_windows), bits(&dx_ref), "{what}: dx, window loop");
 }
 
 proptest! {
