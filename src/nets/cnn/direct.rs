@@ -39,7 +39,7 @@
 //! to f32 rounding (tested against the f64 reference and the im2col path).
 
 use super::layers::Conv2d;
-use crate::nets::isa::{Isa, Lanes, Plain};
+use crate::nets::isa::{per_isa, Isa, Lanes, Plain};
 
 /// Output columns held per row (a whole number of vectors at every width).
 const ROW: usize = 32;
@@ -79,46 +79,64 @@ pub fn scratch_len(c: &Conv2d) -> usize {
     xp_len(c) + dyp_len(c)
 }
 
-/// xp[ci][iy][ix] = x[iy, ix, ci] for one NHWC image (one pass over x);
-/// columns past the image are 0. RGB input (c_in = 3, conv1) has its own
-/// copy loop with the channel count known to the compiler.
-fn to_planes(c: &Conv2d, x: &[f32], xp: &mut [f32]) {
-    match c.input.c {
-        3 => to_planes_c::<3>(c, x, xp),
-        _ => to_planes_c::<0>(c, x, xp),
+per_isa! {
+    /// xp[ci][iy][ix] = x[iy, ix, ci] for one NHWC image; columns past the
+    /// image are 0. Compiled per instruction set.
+    #[allow(dead_code)] // called as `to_planes_on`, with the kernel's set
+    fn to_planes / to_planes_on(c: &Conv2d, x: &[f32], xp: &mut [f32]) {
+        let (i, s) = (c.input, stride(c));
+        let lines = x[..i.len()].chunks_exact(i.w * i.c);
+        for (iy, line) in lines.enumerate() {
+            for (ci, plane) in xp[..xp_len(c)].chunks_exact_mut(plane_len(c)).enumerate() {
+                let row = &mut plane[iy * s..(iy + 1) * s];
+                match (i.c, i.w) {
+                    (3, 32) => deinterleave::<3, 32>(line, ci, row),
+                    _ => deinterleave_any(i.c, i.w, line, ci, row),
+                }
+                row[i.w..].fill(0.0);
+            }
+        }
     }
 }
 
-/// `to_planes` for C channels (0: read from `c.input.c`).
+per_isa! {
+    /// dyp[co][oy][ox] = dy[oy, ox, co] for one image; lanes ox >= OW are 0.
+    /// Compiled per instruction set.
+    #[allow(dead_code)] // called as `dy_to_planes_on`, with the kernel's set
+    fn dy_to_planes / dy_to_planes_on(c: &Conv2d, dy: &[f32], dyp: &mut [f32]) {
+        let o = c.output();
+        for (co, plane) in dyp[..dyp_len(c)].chunks_exact_mut(o.h * ROW).enumerate() {
+            for (oy, row) in plane.chunks_exact_mut(ROW).enumerate() {
+                let line = &dy[oy * o.w * o.c..(oy + 1) * o.w * o.c];
+                match (o.c, o.w) {
+                    (6, 28) => deinterleave::<6, 28>(line, co, row),
+                    _ => deinterleave_any(o.c, o.w, line, co, row),
+                }
+                row[o.w..].fill(0.0);
+            }
+        }
+    }
+}
+
+/// row[x] = line[x C + ch] for x < W: channel `ch` of a line of W pixels of
+/// C channels. With both sizes known (conv1's input lines, 32 x 3, and its
+/// output lines, 28 x 6) the compiler turns the strided reads into
+/// shuffles: 2.2% of a batch-128 step for both `to_planes` calls instead of
+/// 3.6% (baseline build) or 5.2% (the loop of `deinterleave_any` compiled
+/// for AVX-512, which gathers).
 #[inline(always)]
-fn to_planes_c<const C: usize>(c: &Conv2d, x: &[f32], xp: &mut [f32]) {
-    let (i, s) = (c.input, stride(c));
-    let cin = if C > 0 { C } else { i.c };
-    debug_assert_eq!(cin, i.c);
-    let xp = &mut xp[..xp_len(c)];
-    for (iy, line) in x[..i.len()].chunks_exact(i.w * cin).enumerate() {
-        for (ci, plane) in xp.chunks_exact_mut(plane_len(c)).enumerate() {
-            let row = &mut plane[iy * s..(iy + 1) * s];
-            for (d, px) in row[..i.w].iter_mut().zip(line.chunks_exact(cin)) {
-                *d = px[ci];
-            }
-            row[i.w..].fill(0.0);
-        }
+fn deinterleave<const C: usize, const W: usize>(line: &[f32], ch: usize, row: &mut [f32]) {
+    let (line, row) = (&line[..W * C], &mut row[..W]);
+    for x in 0..W {
+        row[x] = line[x * C + ch];
     }
 }
 
-/// dyp[co][oy][ox] = dy[oy, ox, co] for one image; lanes ox >= OW are 0.
-fn dy_to_planes(c: &Conv2d, dy: &[f32], dyp: &mut [f32]) {
-    let o = c.output();
-    let dyp = &mut dyp[..dyp_len(c)];
-    for (co, plane) in dyp.chunks_exact_mut(o.h * ROW).enumerate() {
-        for (oy, row) in plane.chunks_exact_mut(ROW).enumerate() {
-            let line = &dy[oy * o.w * o.c..(oy + 1) * o.w * o.c];
-            for (d, px) in row[..o.w].iter_mut().zip(line.chunks_exact(o.c)) {
-                *d = px[co];
-            }
-            row[o.w..].fill(0.0);
-        }
+/// `deinterleave` for sizes known at run time only.
+#[inline(always)]
+fn deinterleave_any(c: usize, w: usize, line: &[f32], ch: usize, row: &mut [f32]) {
+    for (d, px) in row[..w].iter_mut().zip(line[..w * c].chunks_exact(c)) {
+        *d = px[ch];
     }
 }
 
@@ -200,6 +218,17 @@ enum Kernel {
 }
 
 impl Kernel {
+    /// The instruction set the kernel runs on (the portable ones: any).
+    fn isa(self) -> Isa {
+        match self {
+            Kernel::Plain8 | Kernel::Plain16 => Isa::Plain,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => Isa::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => Isa::Avx512,
+        }
+    }
+
     fn of(isa: Isa) -> Kernel {
         match isa {
             Isa::Plain => Kernel::Plain8,
@@ -225,7 +254,7 @@ fn forward_with(
     let (i, o) = (c.input, c.output());
     for b in 0..batch {
         let xp = &mut scratch[..xp_len(c)];
-        to_planes(c, &x[b * i.len()..(b + 1) * i.len()], xp);
+        to_planes_on(kernel.isa(), c, &x[b * i.len()..(b + 1) * i.len()], xp);
         let yb = &mut y[b * o.len()..(b + 1) * o.len()];
         let wb = (w, bias);
         match kernel {
@@ -261,8 +290,8 @@ fn backward_params_with(
     db.fill(0.0);
     for b in 0..batch {
         let (xp, dyp) = scratch.split_at_mut(xp_len(c));
-        to_planes(c, &x[b * i.len()..(b + 1) * i.len()], xp);
-        dy_to_planes(c, &dy[b * o.len()..(b + 1) * o.len()], dyp);
+        to_planes_on(kernel.isa(), c, &x[b * i.len()..(b + 1) * i.len()], xp);
+        dy_to_planes_on(kernel.isa(), c, &dy[b * o.len()..(b + 1) * o.len()], dyp);
         let grads = (&mut *dw, &mut *db);
         match kernel {
             #[cfg(target_arch = "x86_64")]
