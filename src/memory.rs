@@ -138,7 +138,11 @@ pub fn available() -> Option<u64> {
 /// The least `limit - usage` over the memory cgroups that hold this
 /// process (`cgroup_dirs`), read under `root` (/sys/fs/cgroup): v2's
 /// memory.max and memory.current, v1's memory.limit_in_bytes and
-/// memory.usage_in_bytes. A cgroup limits its whole subtree, so every
+/// memory.usage_in_bytes. Usage counts the page cache, which the kernel
+/// reclaims before it refuses memory, so the inactive file pages
+/// (memory.stat's `inactive_file`, v1 `total_inactive_file`: the working
+/// set of kubelet and `docker stats`) are taken off it; without that, a job
+/// that had read large files looked full. A cgroup limits its whole subtree, so every
 /// ancestor counts: a SLURM job's limit sits at .../job_N/ (or
 /// .../job_N/step_0/), not at the root, which a job without a cgroup
 /// namespace sees as unlimited. "max" (no limit) and missing files are
@@ -147,15 +151,28 @@ fn cgroup_headroom(root: &std::path::Path, proc_self_cgroup: &str) -> Option<u64
     let read = |path: std::path::PathBuf| -> Option<u64> {
         std::fs::read_to_string(path).ok()?.trim().parse().ok()
     };
+    let stat = |path: std::path::PathBuf, key: &str| -> Option<u64> {
+        let text = std::fs::read_to_string(path).ok()?;
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == key).then(|| v.trim().parse().ok()).flatten()
+        })
+    };
     cgroup_dirs(root, proc_self_cgroup)
         .into_iter()
         .filter_map(|(dir, v2)| {
-            let (max, current) = if v2 {
-                ("memory.max", "memory.current")
+            let (max, current, cache) = if v2 {
+                ("memory.max", "memory.current", "inactive_file")
             } else {
-                ("memory.limit_in_bytes", "memory.usage_in_bytes")
+                (
+                    "memory.limit_in_bytes",
+                    "memory.usage_in_bytes",
+                    "total_inactive_file",
+                )
             };
-            Some(read(dir.join(max))?.saturating_sub(read(dir.join(current))?))
+            let reclaimable = stat(dir.join("memory.stat"), cache).unwrap_or(0);
+            let used = read(dir.join(current))?.saturating_sub(reclaimable);
+            Some(read(dir.join(max))?.saturating_sub(used))
         })
         .min()
 }
@@ -329,6 +346,13 @@ mod tests {
         // A tighter step limit wins; "max" everywhere, or no cgroup line, is no limit.
         write(&step, "memory.max", "2147483648\n");
         assert_eq!(cgroup_headroom(&root, own), Some((2 << 30) - 1000));
+        // The job read large files: 512 MiB of its usage is inactive page
+        // cache, which the kernel reclaims before it refuses memory.
+        let stat = "anon 536870912\nfile 536870912\nactive_file 0\ninactive_file 536870912\n";
+        write(&job, "memory.stat", stat);
+        write(&step, "memory.max", "max\n");
+        assert_eq!(cgroup_headroom(&root, own), Some((3 << 30) + (1 << 29)));
+        write(&step, "memory.max", "2147483648\n");
         assert_eq!(cgroup_headroom(&root, "0::/elsewhere\n"), None);
         assert_eq!(cgroup_headroom(&root, ""), None);
         // cgroup v1: the memory controller's own hierarchy.
@@ -338,6 +362,13 @@ mod tests {
         write(&v1, "memory.usage_in_bytes", "524288");
         let own = "12:pids:/slurm/uid_0/job_7\n4:cpuset,memory:/slurm/uid_0/job_7\n";
         assert_eq!(cgroup_headroom(&root, own), Some(524288));
+        // Inactive page cache is reclaimable: it does not count as used.
+        write(
+            &v1,
+            "memory.stat",
+            "cache 400000\ntotal_inactive_file 200000\n",
+        );
+        assert_eq!(cgroup_headroom(&root, own), Some(524288 + 200000));
         let dirs = cgroup_dirs(&root, own);
         assert_eq!(dirs.len(), 4, "{dirs:?}");
         assert_eq!(dirs[3], (root.join("memory"), false));
