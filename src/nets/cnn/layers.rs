@@ -197,6 +197,39 @@ impl Conv2d {
         col2im_pass(self, dcols, batch, dx)
     }
 
+    /// `col2im` without padding: each kernel row of a patch adds into one
+    /// contiguous run of dx, with a fixed run length (`RUN` floats; 0: the
+    /// layer's, known at run time only). The same adds in the same order
+    /// as the general loop, so the same bits.
+    #[inline(always)]
+    fn col2im_unpadded<const RUN: usize>(&self, dcols: &[f32], batch: usize, dx: &mut [f32]) {
+        let (i, o, k) = (self.input, self.output(), self.k);
+        let run = k * i.c;
+        debug_assert!(RUN == 0 || RUN == run);
+        let line = i.w * i.c;
+        let kk = self.patch_len();
+        dx[..batch * i.len()].fill(0.0);
+        for (r, row) in dcols[..batch * o.h * o.w * kk].chunks_exact(kk).enumerate() {
+            let (b, p) = (r / (o.h * o.w), r % (o.h * o.w));
+            let (oy, ox) = (p / o.w, p % o.w);
+            let base = b * i.len() + oy * line + ox * i.c;
+            for (ky, seg) in row.chunks_exact(run).enumerate() {
+                let dst = &mut dx[base + ky * line..][..run];
+                if RUN > 0 {
+                    let s: &[f32; RUN] = seg.try_into().expect("RUN floats");
+                    let d: &mut [f32; RUN] = dst.try_into().expect("RUN floats");
+                    for (d, &s) in d.iter_mut().zip(s) {
+                        *d += s;
+                    }
+                } else {
+                    for (d, &s) in dst.iter_mut().zip(seg) {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+
     /// Images per im2col chunk: as many as keep one chunk's cols within
     /// `COLS_BUDGET` bytes (at least one), so cols stay in the L2 cache.
     pub fn chunk(&self) -> usize {
@@ -400,6 +433,15 @@ per_isa! {
         dx: &mut [f32],
     ) {
         let (i, o, k, pad) = (conv.input, conv.output(), conv.k, conv.pad);
+        if pad == 0 {
+            // As im2col: fixed-length runs for the course CNN's conv2 (5 x 6).
+            match k * i.c {
+                15 => conv.col2im_unpadded::<15>(dcols, batch, dx),
+                30 => conv.col2im_unpadded::<30>(dcols, batch, dx),
+                _ => conv.col2im_unpadded::<0>(dcols, batch, dx),
+            }
+            return;
+        }
         let kk = conv.patch_len();
         dx[..batch * i.len()].fill(0.0);
         for b in 0..batch {

@@ -252,6 +252,36 @@ proptest! {
         check_conv(seed, n, c_in, h, w, c_out, k, pad);
     }
 
+    /// col2im's fixed-length runs (c = 3 and 6 at k = 5: the course CNN's
+    /// runs of 15 and 30) and its run-time ones, against a loop over every
+    /// (image, oy, ox, ky, kx, channel) in the same order: the same bits.
+    #[test]
+    fn col2im_adds_in_the_loop_order(seed in 0u64..1000, n in 1usize..3, c_in in 1usize..8,
+        h in 5usize..9, w in 5usize..9, k in 4usize..6) {
+        let conv = Conv2d { input: Shape::new(h, w, c_in), c_out: 1, k, pad: 0 };
+        let (i, o) = (conv.input, conv.output());
+        let dcols = f32s(&randn(conv.cols_len(n), &mut rng(seed)));
+        let mut want = vec![0.0f32; n * i.len()];
+        let mut at = 0;
+        for b in 0..n {
+            for oy in 0..o.h {
+                for ox in 0..o.w {
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            for ci in 0..c_in {
+                                want[b * i.len() + ((oy + ky) * i.w + ox + kx) * c_in + ci] += dcols[at];
+                                at += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut dx = vec![f32::NAN; n * i.len()];
+        conv.col2im(&dcols, n, &mut dx);
+        prop_assert_eq!(bits(&dx), bits(&want));
+    }
+
     #[test]
     fn pool_flatten_linear_match_references(seed in 0u64..1000, n in 1usize..4, c in 1usize..4,
         h in 2usize..9, w in 2usize..9, outs in 1usize..6, ties in any::<bool>()) {

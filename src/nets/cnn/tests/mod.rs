@@ -56,6 +56,12 @@ fn nchw(n: usize, c: usize, h: usize, w: usize, rng: &mut crate::rng::Rng) -> Nc
     }
 }
 
+/// The bit patterns of `v` (for same-bits comparisons: NaN payloads and
+/// signed zeros included).
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 fn f32s(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }

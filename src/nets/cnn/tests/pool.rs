@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::super::layers::{relu_backward_on, relu_forward_on, Shape};
 use super::super::pool::*;
+use super::bits;
 use crate::nets::isa::Isa;
 
 /// Values that tie often, and NaNs whose payloads tell them apart.
@@ -22,10 +23,6 @@ fn tie_prone(code: u8) -> f32 {
         7 => f32::from_bits(0x7fc0_0001 + u32::from(code)),
         _ => f32::from(code) / 7.0,
     }
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|x| x.to_bits()).collect()
 }
 
 /// Runs both versions on `isa` and compares every output bit.
