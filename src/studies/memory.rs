@@ -74,7 +74,7 @@ pub fn xor_grokking(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
         ("model.m", s.model.m as f64),
     );
     for p in &s.panels {
-        let logged = toolkit::logged_steps_bound(p.steps, p.dense_until, 1.05);
+        let logged = toolkit::logged_steps_bound(p.steps, p.dense_until, xor_grokking::LOG_RATIO);
         // Three copies of every row at findings time: the units' stored
         // results (`UnitResult`, a toml::Value each, held until `take`), the
         // records parsed from them, and the merged metrics (the 300-run full
@@ -105,7 +105,11 @@ pub fn xor_grokking(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
         );
     }
     if let Some(g) = &s.grokking_map {
-        let logged = toolkit::logged_steps_bound(g.max_steps, 20, 1.05);
+        let logged = toolkit::logged_steps_bound(
+            g.max_steps,
+            xor_grokking::MAP_DENSE_UNTIL,
+            xor_grokking::LOG_RATIO,
+        );
         peak.add(
             "the grokking map's metric rows",
             8.0 * METRIC_ROW * c,
@@ -500,7 +504,11 @@ pub fn expressivity(spec: &LoadedSpec, threads: usize) -> Result<Peak> {
             ("gd.d", gd.d as f64 + 1.0),
             ("gd.n", n),
         );
-        let logged = toolkit::logged_steps_bound(gd.steps, 10, 1.1);
+        let logged = toolkit::logged_steps_bound(
+            gd.steps,
+            expressivity::LOG_DENSE_UNTIL,
+            expressivity::LOG_RATIO,
+        );
         peak.add(
             "the GD metric rows",
             2.0 * METRIC_ROW * gd.n.len() as f64,

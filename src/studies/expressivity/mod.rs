@@ -67,6 +67,12 @@ const SRC: &str = "Zhang, Bengio, Hardt, Recht, Vinyals, ICLR 2017";
 /// The run counts `--seeds` sets (`studies::run_keys`).
 pub const RUN_KEYS: &[&str] = &["gaussian.seeds", "cifar.seeds", "gd.seeds"];
 
+/// The GD runs log every step up to `LOG_DENSE_UNTIL`, then steps growing by
+/// `LOG_RATIO` (`toolkit::log_schedule`; the memory estimate counts the rows
+/// from the same two).
+pub const LOG_DENSE_UNTIL: usize = 10;
+pub const LOG_RATIO: f64 = 1.1;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpressivitySpec {
@@ -358,7 +364,7 @@ fn gd_run(spec: &GdContrast, seed: u64, n: usize, s: usize) -> Result<GdRecord> 
     };
     let kind = choose_engine(EngineKind::Primal, n, d + 1, m, spec.steps);
     let mut gd = TwoLayerGd::new(cfg, kind, x, y.clone(), w0, a0)?;
-    let schedule = log_schedule(spec.steps, 10, 1.1, &[]);
+    let schedule = log_schedule(spec.steps, LOG_DENSE_UNTIL, LOG_RATIO, &[]);
     let label = format!("gd:n{n}:d{d}:s{s}");
     let mut rec = GdRecord {
         metrics: Metrics::default(),

@@ -8,6 +8,9 @@ use crate::error::Result;
 use crate::record::{quantile, Claim, Metrics};
 use crate::studies::toolkit::log_schedule;
 
+/// The grokking map's runs log every step up to here (then `LOG_RATIO`).
+pub const MAP_DENSE_UNTIL: usize = 20;
+
 /// The metrics run label of map cell (alpha index i, omega index j): the
 /// figure looks cells up by it, never parses it.
 pub(super) fn map_run(i: usize, j: usize) -> String {
@@ -30,7 +33,7 @@ pub(super) fn map_unit(
     seed: u64,
     (i, j, r): (usize, usize, usize),
 ) -> Result<f64> {
-    let schedule = log_schedule(map.max_steps, 20, 1.05, &[]);
+    let schedule = log_schedule(map.max_steps, MAP_DENSE_UNTIL, super::LOG_RATIO, &[]);
     let label = format!("{}:{r}", map_run(i, j));
     // Common random numbers: run r sees the same data and W(0)/omega in every cell.
     let rec = train_run(

@@ -62,6 +62,13 @@ pub(crate) const MAP_STREAMS: Numbering = Numbering::from("xor_cluster:map", &[]
 /// The run counts `--seeds` sets (`studies::run_keys`).
 pub const RUN_KEYS: &[&str] = &["panels[].runs", "grokking_map.runs", "theorem_sweep.runs"];
 
+/// The runs log every step up to a panel's `dense_until` (the grokking
+/// map's: `MAP_DENSE_UNTIL`), then steps growing by `LOG_RATIO`
+/// (`toolkit::log_schedule`; the memory estimate counts the rows from the
+/// same values).
+pub const LOG_RATIO: f64 = 1.05;
+pub use self::map::MAP_DENSE_UNTIL;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct XorSpec {
@@ -620,7 +627,7 @@ impl Plan for Run {
             .map(|p| p.step)
             .filter(|&t| t <= panel.steps)
             .collect();
-        let schedule = log_schedule(panel.steps, panel.dense_until, 1.05, &extra);
+        let schedule = log_schedule(panel.steps, panel.dense_until, LOG_RATIO, &extra);
         let fig = if r == 0 {
             figure_steps(spec, panel)
         } else {
