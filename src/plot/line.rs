@@ -160,9 +160,13 @@ fn equal_units<DB: DrawingBackend>(
 /// Where the label of a reference line at plot fraction `f` goes: (at the
 /// right end?, above the line?), the first of right-above, left-above,
 /// right-below and left-below whose box (`w` by `h` plot fractions) no
-/// drawn point falls in, else right, above unless near the top. The box
-/// chosen joins `occupied`.
-fn ref_label_spot(f: f64, (w, h): (f64, f64), occupied: &mut Vec<(f64, f64)>) -> (bool, bool) {
+/// drawn point falls in; None when every box has curves in it (the caller
+/// then names the line in the legend). The box chosen joins `occupied`.
+fn ref_label_spot(
+    f: f64,
+    (w, h): (f64, f64),
+    occupied: &mut Vec<(f64, f64)>,
+) -> Option<(bool, bool)> {
     let bounds = |(right, above): (bool, bool)| {
         let (x0, x1) = if right {
             (0.99 - w, 0.99)
@@ -182,13 +186,13 @@ fn ref_label_spot(f: f64, (w, h): (f64, f64), occupied: &mut Vec<(f64, f64)>) ->
             && !(occupied.iter()).any(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
     };
     let spots = [(true, true), (false, true), (true, false), (false, false)];
-    let spot = (spots.into_iter().find(free)).unwrap_or((true, f < 0.9));
+    let spot = spots.into_iter().find(free)?;
     let (x0, x1, y0, y1) = bounds(spot);
     for (i, j) in (0..5).flat_map(|i| (0..3).map(move |j| (i, j))) {
         let (a, b) = (f64::from(i) / 4.0, f64::from(j) / 2.0);
         occupied.push((x0 + (x1 - x0) * a, y0 + (y1 - y0) * b));
     }
-    spot
+    Some(spot)
 }
 
 /// The fixed y range's ends (low, high) in values, when it is usable.
@@ -382,18 +386,40 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         }
     }
     // Reference-line labels where no curve runs (after the curves are known).
-    let spots: Vec<(bool, bool)> = (refs.iter())
-        .map(|&(t, label)| {
-            let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
-            let h = (NOTE_PX + 8.0) / f64::from(plot.1.max(1));
-            ref_label_spot(ya.frac(t), (w, h), &mut occupied)
-        })
-        .collect();
-    let entries = if own_legend {
+    let mut entries = if own_legend {
         line_entries(p)
     } else {
         Vec::new()
     };
+    // A line whose label would sit on curves is named in the legend instead
+    // (None: no label on the line). A shared legend has no room for one
+    // panel's line: its label then goes at the right end, above unless near
+    // the top.
+    let spots: Vec<Option<(bool, bool)>> = (refs.iter())
+        .map(|&(t, label)| {
+            let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
+            let h = (NOTE_PX + 8.0) / f64::from(plot.1.max(1));
+            match ref_label_spot(ya.frac(t), (w, h), &mut occupied) {
+                Some(spot) => Some(spot),
+                None if label.is_empty() => None,
+                None if own_legend => {
+                    entries.push(Entry {
+                        note: true,
+                        label: label.to_string(),
+                        glyph: Glyph::Curve {
+                            color: REF_GREY,
+                            dashed: true,
+                            marker: None,
+                            band: false,
+                            halo: false,
+                        },
+                    });
+                    None
+                }
+                None => Some((true, ya.frac(t) < 0.9)),
+            }
+        })
+        .collect();
 
     let place = plan_legend(&area, &entries, &occupied, plot, true);
     let (main, strip) = legend_split(area, &place);
@@ -402,14 +428,14 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     for (color, poly) in bands {
         chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?;
     }
-    for ((t, label), (right, above)) in refs.into_iter().zip(spots) {
+    for ((t, label), spot) in refs.into_iter().zip(spots) {
         chart.draw_series(DashedLineSeries::new(
             vec![(rect.x0, t), (rect.x1, t)],
             3,
             6,
             REF_GREY.stroke_width(2),
         ))?;
-        if !label.is_empty() {
+        if let (false, Some((right, above))) = (label.is_empty(), spot) {
             let (dy, v) = if above {
                 (-5, VPos::Bottom)
             } else {
@@ -595,19 +621,71 @@ mod tests {
     }
 
     /// A reference line's label goes where no curve runs: left when a
-    /// curve passes over the right end, and the box it takes is reserved.
+    /// curve passes over the right end, and the box it takes is reserved;
+    /// no spot when curves run along both sides at both ends.
     #[test]
     fn reference_labels_avoid_curves() {
         let mut occupied: Vec<(f64, f64)> =
             (0..20).map(|k| (0.6 + 0.02 * f64::from(k), 0.53)).collect();
         assert_eq!(
             ref_label_spot(0.5, (0.3, 0.06), &mut occupied),
-            (false, true)
+            Some((false, true))
         );
         assert_eq!(
             ref_label_spot(0.5, (0.3, 0.06), &mut occupied),
-            (true, false)
+            Some((true, false))
         );
+        let mut along: Vec<(f64, f64)> = (0..=50)
+            .flat_map(|k| [0.47, 0.53].map(|y| (0.02 * f64::from(k), y)))
+            .collect();
+        assert_eq!(ref_label_spot(0.5, (0.3, 0.06), &mut along), None);
+    }
+
+    /// A reference line with curves on it at both ends and on both sides
+    /// is named in the legend, not written over the curves; a free one
+    /// keeps its label on the line.
+    #[test]
+    fn a_covered_reference_label_goes_to_the_legend() {
+        let x: Vec<f64> = (0..=40).map(f64::from).collect();
+        let panel = |level: f64| LinePanel {
+            y_range: Some((0.0, 2.0)),
+            series: [0.97, 1.03]
+                .iter()
+                .map(|&y| Series {
+                    label: format!("curve at {y}"),
+                    x: x.clone(),
+                    y: vec![y; x.len()],
+                    ..Default::default()
+                })
+                .collect(),
+            hlines: vec![HLine {
+                y: level,
+                label: "noise level".into(),
+            }],
+            ..Default::default()
+        };
+        // The x of the text element that reads `content`.
+        let text_x = |svg: &str, content: &str| -> String {
+            let element = (svg.split("<text").skip(1))
+                .find(|t| t.contains(&format!(">\n{content}\n</text>")))
+                .unwrap_or_else(|| panic!("no text {content}: {svg}"));
+            element["x=\"".len() + element.find("x=\"").unwrap()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        // Covered: the line's name is a legend entry, aligned with the curves'.
+        let covered = svg_of(&[panel(1.0)]);
+        assert_eq!(covered.matches("noise level").count(), 1, "{covered}");
+        assert_eq!(
+            text_x(&covered, "noise level"),
+            text_x(&covered, "curve at 0.97")
+        );
+        // Free: the label sits on the line, outside the legend.
+        let free = svg_of(&[panel(0.3)]);
+        assert_eq!(free.matches("noise level").count(), 1, "{free}");
+        assert_ne!(text_x(&free, "noise level"), text_x(&free, "curve at 0.97"));
     }
 
     /// Values under a floor or outside a fixed y range, and reference
