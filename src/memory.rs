@@ -135,7 +135,7 @@ pub fn available() -> Option<u64> {
     Some(bytes)
 }
 
-/// The least `limit - usage` over the memory cgroups that hold this
+/// The least `limit - (usage - inactive file pages)` over the memory cgroups that hold this
 /// process (`cgroup_dirs`), read under `root` (/sys/fs/cgroup): v2's
 /// memory.max and memory.current, v1's memory.limit_in_bytes and
 /// memory.usage_in_bytes. Usage counts the page cache, which the kernel

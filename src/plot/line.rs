@@ -160,12 +160,14 @@ fn equal_units<DB: DrawingBackend>(
 /// Where the label of a reference line at plot fraction `f` goes: (at the
 /// right end?, above the line?), the first of right-above, left-above,
 /// right-below and left-below whose box (`w` by `h` plot fractions) no
-/// drawn point falls in; None when every box has curves in it (the caller
-/// then names the line in the legend). The box chosen joins `occupied`.
+/// drawn point falls in and which stays inside the plot; when there is
+/// none, right and above unless near the top if `fallback`, else None (the
+/// caller names the line in its legend). The box chosen joins `occupied`.
 fn ref_label_spot(
     f: f64,
     (w, h): (f64, f64),
     occupied: &mut Vec<(f64, f64)>,
+    fallback: bool,
 ) -> Option<(bool, bool)> {
     let bounds = |(right, above): (bool, bool)| {
         let (x0, x1) = if right {
@@ -186,13 +188,49 @@ fn ref_label_spot(
             && !(occupied.iter()).any(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
     };
     let spots = [(true, true), (false, true), (true, false), (false, false)];
-    let spot = spots.into_iter().find(free)?;
+    let spot = (spots.into_iter().find(free)).or(fallback.then_some((true, f < 0.9)))?;
     let (x0, x1, y0, y1) = bounds(spot);
     for (i, j) in (0..5).flat_map(|i| (0..3).map(move |j| (i, j))) {
         let (a, b) = (f64::from(i) / 4.0, f64::from(j) / 2.0);
         occupied.push((x0 + (x1 - x0) * a, y0 + (y1 - y0) * b));
     }
     Some(spot)
+}
+
+/// Where each reference line's label goes (`ref_label_spot`, from its
+/// plot-fraction height `frac(t)`); a line whose label would sit on curves
+/// is named in the legend instead, when the panel has its own (`entries`;
+/// None: no label on the line). A shared legend has no room for one
+/// panel's line: its label then goes at the right end, above unless near
+/// the top.
+fn ref_label_spots(
+    refs: &[(f64, &str)],
+    frac: impl Fn(f64) -> f64,
+    plot: (u32, u32),
+    occupied: &mut Vec<(f64, f64)>,
+    mut entries: Option<&mut Vec<Entry>>,
+) -> Vec<Option<(bool, bool)>> {
+    (refs.iter())
+        .map(|&(t, label)| {
+            let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
+            let h = (NOTE_PX + 8.0) / f64::from(plot.1.max(1));
+            let spot = ref_label_spot(frac(t), (w, h), occupied, entries.is_none());
+            if let (None, false, Some(entries)) = (spot, label.is_empty(), entries.as_deref_mut()) {
+                entries.push(Entry {
+                    note: true,
+                    label: label.to_string(),
+                    glyph: Glyph::Curve {
+                        color: REF_GREY,
+                        dashed: true,
+                        marker: None,
+                        band: false,
+                        halo: false,
+                    },
+                });
+            }
+            spot
+        })
+        .collect()
 }
 
 /// The fixed y range's ends (low, high) in values, when it is usable.
@@ -391,35 +429,13 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     } else {
         Vec::new()
     };
-    // A line whose label would sit on curves is named in the legend instead
-    // (None: no label on the line). A shared legend has no room for one
-    // panel's line: its label then goes at the right end, above unless near
-    // the top.
-    let spots: Vec<Option<(bool, bool)>> = (refs.iter())
-        .map(|&(t, label)| {
-            let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
-            let h = (NOTE_PX + 8.0) / f64::from(plot.1.max(1));
-            match ref_label_spot(ya.frac(t), (w, h), &mut occupied) {
-                Some(spot) => Some(spot),
-                None if label.is_empty() => None,
-                None if own_legend => {
-                    entries.push(Entry {
-                        note: true,
-                        label: label.to_string(),
-                        glyph: Glyph::Curve {
-                            color: REF_GREY,
-                            dashed: true,
-                            marker: None,
-                            band: false,
-                            halo: false,
-                        },
-                    });
-                    None
-                }
-                None => Some((true, ya.frac(t) < 0.9)),
-            }
-        })
-        .collect();
+    let spots = ref_label_spots(
+        &refs,
+        |t| ya.frac(t),
+        plot,
+        &mut occupied,
+        own_legend.then_some(&mut entries),
+    );
 
     let place = plan_legend(&area, &entries, &occupied, plot, true);
     let (main, strip) = legend_split(area, &place);
@@ -628,64 +644,17 @@ mod tests {
         let mut occupied: Vec<(f64, f64)> =
             (0..20).map(|k| (0.6 + 0.02 * f64::from(k), 0.53)).collect();
         assert_eq!(
-            ref_label_spot(0.5, (0.3, 0.06), &mut occupied),
+            ref_label_spot(0.5, (0.3, 0.06), &mut occupied, false),
             Some((false, true))
         );
         assert_eq!(
-            ref_label_spot(0.5, (0.3, 0.06), &mut occupied),
+            ref_label_spot(0.5, (0.3, 0.06), &mut occupied, false),
             Some((true, false))
         );
         let mut along: Vec<(f64, f64)> = (0..=50)
             .flat_map(|k| [0.47, 0.53].map(|y| (0.02 * f64::from(k), y)))
             .collect();
-        assert_eq!(ref_label_spot(0.5, (0.3, 0.06), &mut along), None);
-    }
-
-    /// A reference line with curves on it at both ends and on both sides
-    /// is named in the legend, not written over the curves; a free one
-    /// keeps its label on the line.
-    #[test]
-    fn a_covered_reference_label_goes_to_the_legend() {
-        let x: Vec<f64> = (0..=40).map(f64::from).collect();
-        let panel = |level: f64| LinePanel {
-            y_range: Some((0.0, 2.0)),
-            series: [0.97, 1.03]
-                .iter()
-                .map(|&y| Series {
-                    label: format!("curve at {y}"),
-                    x: x.clone(),
-                    y: vec![y; x.len()],
-                    ..Default::default()
-                })
-                .collect(),
-            hlines: vec![HLine {
-                y: level,
-                label: "noise level".into(),
-            }],
-            ..Default::default()
-        };
-        // The x of the text element that reads `content`.
-        let text_x = |svg: &str, content: &str| -> String {
-            let element = (svg.split("<text").skip(1))
-                .find(|t| t.contains(&format!(">\n{content}\n</text>")))
-                .unwrap_or_else(|| panic!("no text {content}: {svg}"));
-            element["x=\"".len() + element.find("x=\"").unwrap()..]
-                .split('"')
-                .next()
-                .unwrap()
-                .to_string()
-        };
-        // Covered: the line's name is a legend entry, aligned with the curves'.
-        let covered = svg_of(&[panel(1.0)]);
-        assert_eq!(covered.matches("noise level").count(), 1, "{covered}");
-        assert_eq!(
-            text_x(&covered, "noise level"),
-            text_x(&covered, "curve at 0.97")
-        );
-        // Free: the label sits on the line, outside the legend.
-        let free = svg_of(&[panel(0.3)]);
-        assert_eq!(free.matches("noise level").count(), 1, "{free}");
-        assert_ne!(text_x(&free, "noise level"), text_x(&free, "curve at 0.97"));
+        assert_eq!(ref_label_spot(0.5, (0.3, 0.06), &mut along, false), None);
     }
 
     /// Values under a floor or outside a fixed y range, and reference

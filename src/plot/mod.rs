@@ -464,4 +464,58 @@ mod tests {
         let err = line_panels(&dir.path().join("none"), &[], 2).unwrap_err();
         assert!(err.to_string().contains("none.png"), "{err}");
     }
+
+    /// The SVG text of one line panel.
+    fn svg_of(panel: LinePanel) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        line_panels(&dir.path().join("fig"), &[panel], 2).unwrap();
+        fs::read_to_string(dir.path().join("fig.svg")).unwrap()
+    }
+
+    /// A reference line with curves on it at both ends and on both sides
+    /// is named in the legend, not written over the curves; a free one
+    /// keeps its label on the line.
+    #[test]
+    fn a_covered_reference_label_goes_to_the_legend() {
+        let x: Vec<f64> = (0..=40).map(f64::from).collect();
+        let panel = |level: f64| LinePanel {
+            y_range: Some((0.0, 2.0)),
+            series: [0.97, 1.03]
+                .iter()
+                .map(|&y| Series {
+                    label: format!("curve at {y}"),
+                    x: x.clone(),
+                    y: vec![y; x.len()],
+                    ..Default::default()
+                })
+                .collect(),
+            hlines: vec![HLine {
+                y: level,
+                label: "noise level".into(),
+            }],
+            ..Default::default()
+        };
+        // The x of the text element that reads `content`.
+        let text_x = |svg: &str, content: &str| -> String {
+            let element = (svg.split("<text").skip(1))
+                .find(|t| t.contains(&format!(">\n{content}\n</text>")))
+                .unwrap_or_else(|| panic!("no text {content}: {svg}"));
+            element["x=\"".len() + element.find("x=\"").unwrap()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        // Covered: the line's name is a legend entry, aligned with the curves'.
+        let covered = svg_of(panel(1.0));
+        assert_eq!(covered.matches("noise level").count(), 1, "{covered}");
+        assert_eq!(
+            text_x(&covered, "noise level"),
+            text_x(&covered, "curve at 0.97")
+        );
+        // Free: the label sits on the line, outside the legend.
+        let free = svg_of(panel(0.3));
+        assert_eq!(free.matches("noise level").count(), 1, "{free}");
+        assert_ne!(text_x(&free, "noise level"), text_x(&free, "curve at 0.97"));
+    }
 }

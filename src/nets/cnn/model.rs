@@ -500,7 +500,9 @@ fn split_wb<'a>(
 pub struct Workspace {
     capacity: usize,
     input: Shape,
-    /// acts[0]: the input batch (NHWC); acts[i + 1]: output of layer i.
+    /// acts[0]: the input batch (NHWC); acts[i + 1]: output of layer i,
+    /// empty for a ReLU its pool applies (`Model::relu_in_pool`); dacts
+    /// alike, their gradients.
     acts: Vec<Vec<f32>>,
     dacts: Vec<Vec<f32>>,
     /// im2col scratch shared by the conv layers (one chunk), and its gradient.
