@@ -197,6 +197,21 @@ fn ref_label_spot(
     Some(spot)
 }
 
+/// A legend note for a reference line: its dashed grey stroke and `label`.
+fn reference_entry(label: String) -> Entry {
+    Entry {
+        note: true,
+        label,
+        glyph: Glyph::Curve {
+            color: REF_GREY,
+            dashed: true,
+            marker: None,
+            band: false,
+            halo: false,
+        },
+    }
+}
+
 /// Where each reference line's label goes (`ref_label_spot`, from its
 /// plot-fraction height `frac(t)`); a line whose label would sit on curves
 /// is named in the legend instead, when the panel has its own (`entries`;
@@ -216,17 +231,7 @@ fn ref_label_spots(
             let h = (NOTE_PX + 8.0) / f64::from(plot.1.max(1));
             let spot = ref_label_spot(frac(t), (w, h), occupied, entries.is_none());
             if let (None, false, Some(entries)) = (spot, label.is_empty(), entries.as_deref_mut()) {
-                entries.push(Entry {
-                    note: true,
-                    label: label.to_string(),
-                    glyph: Glyph::Curve {
-                        color: REF_GREY,
-                        dashed: true,
-                        marker: None,
-                        band: false,
-                        halo: false,
-                    },
-                });
+                entries.push(reference_entry(label.to_string()));
             }
             spot
         })
@@ -322,17 +327,10 @@ fn limit_notes(p: &LinePanel) -> Vec<Entry> {
             } else {
                 &h.label
             };
-            out.push(Entry {
-                note: true,
-                label: format!("{name} = {} ({off} the axis)", short_num(h.y)),
-                glyph: Glyph::Curve {
-                    color: REF_GREY,
-                    dashed: true,
-                    marker: None,
-                    band: false,
-                    halo: false,
-                },
-            });
+            out.push(reference_entry(format!(
+                "{name} = {} ({off} the axis)",
+                short_num(h.y)
+            )));
         }
     }
     out
