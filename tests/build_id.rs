@@ -34,6 +34,19 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Runs shard `i` of 2 of the quick xor spec into `out`; it must succeed.
+fn run_shard(i: usize, out: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
+        .args(["run", "experiments/xor_grokking.toml", "--quick", "--shard"])
+        .arg(format!("{i}/2"))
+        .arg("--out")
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn has_git() -> bool {
     Command::new("git")
         .arg("--version")
@@ -92,20 +105,7 @@ fn the_store_records_this_builds_id() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("s");
-    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args([
-            "run",
-            "experiments/xor_grokking.toml",
-            "--quick",
-            "--shard",
-            "0/2",
-            "--out",
-        ])
-        .arg(&out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    run_shard(0, &out);
     let recorded = std::fs::read_to_string(out.join(".units/binaries")).unwrap();
     let (_, _, id) = build_script::build_id(Path::new(env!("CARGO_MANIFEST_DIR")));
     assert_eq!(recorded, format!("{id}\n"));
@@ -120,15 +120,7 @@ fn a_merge_of_two_dirty_builds_warns() {
     let tmp = tempfile::tempdir().unwrap();
     let d = |n: &str| tmp.path().join(n);
     for i in 0..2 {
-        let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-            .args(["run", "experiments/xor_grokking.toml", "--quick", "--shard"])
-            .arg(format!("{i}/2"))
-            .arg("--out")
-            .arg(d(&format!("s{i}")))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        run_shard(i, &d(&format!("s{i}")));
     }
     let this = std::fs::read_to_string(d("s0/.units/binaries")).unwrap();
     let commit = this.split_whitespace().next().unwrap().to_string();

@@ -245,9 +245,7 @@ fn resume_with_other_seeds_is_refused_and_the_resolved_spec_repeats_the_run() {
 
     let before = std::fs::read(tmp.path().join("a/metrics.csv")).unwrap();
     let o = run("3", &["--resume"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = common::one_line_refusal(&o, "");
     for needle in ["runs = 2", "runs = 3", "--seeds 3", "spec.toml"] {
         assert!(err.contains(needle), "{err:?} does not name {needle:?}");
     }
@@ -415,9 +413,7 @@ fn shards_with_seeds_merge_to_the_unsharded_result() {
         "--seeds 3 in 2 shards",
     );
     let o = overfit(&["merge", &d("s0"), &d("t1"), "--out", &d("bad")]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = common::one_line_refusal(&o, "");
     for needle in [
         "s0/.units/shard.json",
         "t1/.units/shard.json",
@@ -464,9 +460,7 @@ fn merge_into_one_of_its_shards_is_refused() {
     let parent = tmp.path().to_str().unwrap().to_string();
     for out in [d("s0"), s0_dot, s1_inner, parent] {
         let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &out]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "--out {out}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let err = common::one_line_refusal(&o, &format!("--out {out}: "));
         assert!(
             err.contains("--out") && err.contains("shard directory"),
             "{err}"
@@ -499,9 +493,7 @@ fn an_interrupted_runs_units_are_kept_until_resumed() {
     let done = unit_files(&out);
     assert!(done > 0);
     let fresh = overfit(&["run", SPEC, "--quick", "--out", out_s]);
-    let err = String::from_utf8_lossy(&fresh.stderr);
-    assert_eq!(fresh.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = common::one_line_refusal(&fresh, "");
     assert!(err.contains("--resume") && err.contains(".units"), "{err}");
     assert_eq!(unit_files(&out), done, "the refused run touched the units");
     // A merge into a directory holding such units (here a copy of this
@@ -1081,9 +1073,7 @@ fn merged_cnn_shards_keep_the_checkpoints() {
     *other.last_mut().unwrap() ^= 1;
     std::fs::write(&twin, &other).unwrap();
     let o = merge("clash");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = common::one_line_refusal(&o, "");
     assert!(err.contains(&name.to_string_lossy().to_string()), "{err}");
     assert!(!d("clash/summary.json").exists());
 }
@@ -1171,9 +1161,7 @@ fn a_spec_name_that_shares_a_sweep_folder_is_refused() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "name = {name}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let err = common::one_line_refusal(&o, &format!("name = {name}: "));
         assert!(
             err.contains(spec.to_str().unwrap())
                 && err.contains("key `name`")

@@ -37,3 +37,13 @@ pub fn cifar_data(test: &str) -> Option<std::path::PathBuf> {
     );
     None
 }
+
+/// A refused command's stderr, after asserting the contract for bad input:
+/// exit code 2 and one line (`context` prefixes the failure messages).
+#[track_caller]
+pub fn one_line_refusal(o: &std::process::Output, context: &str) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{context}{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
