@@ -1,14 +1,14 @@
 //! Line panels: curves with quantile bands, markers and reference lines.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axes::{axis_range, short_num, tv, Axis};
 use super::elements::{draw_curve, draw_markers, EDGE_ABOVE, EDGE_BELOW, MARKER_SHAPES};
 use super::frame::{draw_box, frame, frame_size, titled};
 use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
 use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
-use super::style::{font, series_color, text_w, LINE_W, NOTE_PX, REF_GREY};
+use super::reference::{band_spans, draw_references, ref_label_spots, reference_entry, Span};
+use super::style::{series_color, LINE_W, REF_GREY};
 use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
 
 /// How a series is drawn: colour, dash and marker shape (if any).
@@ -157,87 +157,6 @@ fn equal_units<DB: DrawingBackend>(
     (x, y)
 }
 
-/// Where the label of a reference line at plot fraction `f` goes: (at the
-/// right end?, above the line?), the first of right-above, left-above,
-/// right-below and left-below whose box (`w` by `h` plot fractions) no
-/// drawn point falls in and which stays inside the plot; when there is
-/// none, right and above unless near the top if `fallback`, else None (the
-/// caller names the line in its legend). The box chosen joins `occupied`.
-fn ref_label_spot(
-    f: f64,
-    (w, h): (f64, f64),
-    occupied: &mut Vec<(f64, f64)>,
-    fallback: bool,
-) -> Option<(bool, bool)> {
-    let bounds = |(right, above): (bool, bool)| {
-        let (x0, x1) = if right {
-            (0.99 - w, 0.99)
-        } else {
-            (0.01, 0.01 + w)
-        };
-        let (y0, y1) = if above {
-            (f + 0.004, f + h)
-        } else {
-            (f - h, f - 0.004)
-        };
-        (x0, x1, y0, y1)
-    };
-    let free = |spot: &(bool, bool)| {
-        let (x0, x1, y0, y1) = bounds(*spot);
-        (spot.1 && y1 < 1.0 || !spot.1 && y0 > 0.0)
-            && !(occupied.iter()).any(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
-    };
-    let spots = [(true, true), (false, true), (true, false), (false, false)];
-    let spot = (spots.into_iter().find(free)).or(fallback.then_some((true, f < 0.9)))?;
-    let (x0, x1, y0, y1) = bounds(spot);
-    for (i, j) in (0..5).flat_map(|i| (0..3).map(move |j| (i, j))) {
-        let (a, b) = (f64::from(i) / 4.0, f64::from(j) / 2.0);
-        occupied.push((x0 + (x1 - x0) * a, y0 + (y1 - y0) * b));
-    }
-    Some(spot)
-}
-
-/// A legend note for a reference line: its dashed grey stroke and `label`.
-fn reference_entry(label: String) -> Entry {
-    Entry {
-        note: true,
-        label,
-        glyph: Glyph::Curve {
-            color: REF_GREY,
-            dashed: true,
-            marker: None,
-            band: false,
-            halo: false,
-        },
-    }
-}
-
-/// Where each reference line's label goes (`ref_label_spot`, from its
-/// plot-fraction height `frac(t)`); a line whose label would sit on curves
-/// is named in the legend instead, when the panel has its own (`entries`;
-/// None: no label on the line). A shared legend has no room for one
-/// panel's line: its label then goes at the right end, above unless near
-/// the top.
-fn ref_label_spots(
-    refs: &[(f64, &str)],
-    frac: impl Fn(f64) -> f64,
-    plot: (u32, u32),
-    occupied: &mut Vec<(f64, f64)>,
-    mut entries: Option<&mut Vec<Entry>>,
-) -> Vec<Option<(bool, bool)>> {
-    (refs.iter())
-        .map(|&(t, label)| {
-            let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
-            let h = (NOTE_PX + 8.0) / f64::from(plot.1.max(1));
-            let spot = ref_label_spot(frac(t), (w, h), occupied, entries.is_none());
-            if let (None, false, Some(entries)) = (spot, label.is_empty(), entries.as_deref_mut()) {
-                entries.push(reference_entry(label.to_string()));
-            }
-            spot
-        })
-        .collect()
-}
-
 /// The fixed y range's ends (low, high) in values, when it is usable.
 fn fixed_y(p: &LinePanel) -> Option<(f64, f64)> {
     let (a, b) = p.y_range?;
@@ -353,6 +272,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     // Geometry first (transformed and clipped), so the legend can avoid it.
     let mut occupied = Vec::new();
     let mut bands: Vec<(RGBColor, Vec<(f64, f64)>)> = Vec::new();
+    let mut spans: Vec<Span> = Vec::new();
     let at = |v: f64| to_limits(v, lim, p.log_y).0;
     for (i, s) in p.series.iter().enumerate() {
         let Some((lo, hi)) = &s.band else { continue };
@@ -379,6 +299,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
                             }
                         }
                     }
+                    band_spans(&run, &rect, &mut spans);
                     bands.push((series_color(i), thin(poly, &rect, plot)));
                 }
             }
@@ -427,11 +348,11 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     } else {
         Vec::new()
     };
-    let spots = ref_label_spots(
+    let placed = ref_label_spots(
         &refs,
         |t| ya.frac(t),
         plot,
-        &mut occupied,
+        (&mut occupied, &spans),
         own_legend.then_some(&mut entries),
     );
 
@@ -442,30 +363,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     for (color, poly) in bands {
         chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?;
     }
-    for ((t, label), spot) in refs.into_iter().zip(spots) {
-        chart.draw_series(DashedLineSeries::new(
-            vec![(rect.x0, t), (rect.x1, t)],
-            3,
-            6,
-            REF_GREY.stroke_width(2),
-        ))?;
-        if let (false, Some((right, above))) = (label.is_empty(), spot) {
-            let (dy, v) = if above {
-                (-5, VPos::Bottom)
-            } else {
-                (6, VPos::Top)
-            };
-            let (x, dx, hp) = if right {
-                (rect.x1, -10, HPos::Right)
-            } else {
-                (rect.x0, 10, HPos::Left)
-            };
-            let style = font(NOTE_PX).color(&REF_GREY).pos(Pos::new(hp, v));
-            chart.draw_series(std::iter::once(
-                EmptyElement::at((x, t)) + Text::new(label.to_string(), (dx, dy), style),
-            ))?;
-        }
-    }
+    draw_references(&mut chart, &rect, placed)?;
     for (color, dashed, piece) in curves {
         draw_curve(&mut chart, piece, color, LINE_W, dashed)?;
     }
@@ -632,27 +530,6 @@ mod tests {
         let glyphs: Vec<Glyph> = line_entries(&p).into_iter().map(|e| e.glyph).collect();
         assert!(matches!(glyphs[0], Glyph::Marker { .. }), "{glyphs:?}");
         assert!(matches!(glyphs[1], Glyph::Curve { .. }), "{glyphs:?}");
-    }
-
-    /// A reference line's label goes where no curve runs: left when a
-    /// curve passes over the right end, and the box it takes is reserved;
-    /// no spot when curves run along both sides at both ends.
-    #[test]
-    fn reference_labels_avoid_curves() {
-        let mut occupied: Vec<(f64, f64)> =
-            (0..20).map(|k| (0.6 + 0.02 * f64::from(k), 0.53)).collect();
-        assert_eq!(
-            ref_label_spot(0.5, (0.3, 0.06), &mut occupied, false),
-            Some((false, true))
-        );
-        assert_eq!(
-            ref_label_spot(0.5, (0.3, 0.06), &mut occupied, false),
-            Some((true, false))
-        );
-        let mut along: Vec<(f64, f64)> = (0..=50)
-            .flat_map(|k| [0.47, 0.53].map(|y| (0.02 * f64::from(k), y)))
-            .collect();
-        assert_eq!(ref_label_spot(0.5, (0.3, 0.06), &mut along, false), None);
     }
 
     /// Values under a floor or outside a fixed y range, and reference

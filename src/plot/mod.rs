@@ -43,6 +43,7 @@ mod heatmap;
 mod histogram;
 mod legend;
 mod line;
+mod reference;
 mod scatter;
 mod style;
 
@@ -81,7 +82,9 @@ pub struct Series {
     pub markers: bool,
 }
 
-/// A horizontal reference line (e.g. chance level 0.5), drawn dotted and labelled.
+/// A horizontal reference line (e.g. chance level 0.5), drawn dotted and
+/// labelled: on the line where no curve runs, else (`plot::reference`) in
+/// the panel's own legend, or as a callout joined to the line by a leader.
 #[derive(Debug, Clone, Default)]
 pub struct HLine {
     pub y: f64,

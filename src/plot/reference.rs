@@ -1,0 +1,395 @@
+//! Reference lines of a line panel (a theory's value drawn across the
+//! plot) and where their labels go: on the line where no curve runs, else
+//! in the panel's own legend, else (a shared legend) in the nearest free
+//! box above or below, joined to its line by a leader.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::geometry::Rect;
+use super::legend::{sample_polyline, Entry, Glyph};
+use super::style::{font, text_w, NOTE_PX, REF_GREY};
+use super::{Chart, DrawResult};
+
+/// A label box (x0, x1, y0, y1) in plot fractions.
+type Bounds = (f64, f64, f64, f64);
+
+/// Where a reference line's label box sits, in plot fractions: at the
+/// right or the left end, above or below the line, `shift` further away
+/// from it than a label on the line (0: on the line; more: a callout
+/// whose leader joins it to the line).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct LabelSpot {
+    pub(super) right: bool,
+    pub(super) above: bool,
+    pub(super) shift: f64,
+}
+
+impl LabelSpot {
+    /// The box (x0, x1, y0, y1) of a `w` by `h` label for a line at `f`.
+    fn bounds(&self, f: f64, (w, h): (f64, f64)) -> Bounds {
+        let (x0, x1) = if self.right {
+            (0.99 - w, 0.99)
+        } else {
+            (0.01, 0.01 + w)
+        };
+        let (y0, y1) = if self.above {
+            (f + 0.004 + self.shift, f + h + self.shift)
+        } else {
+            (f - h - self.shift, f - 0.004 - self.shift)
+        };
+        (x0, x1, y0, y1)
+    }
+
+    /// The plot-fraction x of the leader: the middle of the label box.
+    fn leader_x(&self, w: f64) -> f64 {
+        if self.right {
+            0.99 - w / 2.0
+        } else {
+            0.01 + w / 2.0
+        }
+    }
+}
+
+/// The four label boxes `shift` away from the line, in the order tried:
+/// right-above, left-above, right-below, left-below.
+fn four_spots(shift: f64) -> [LabelSpot; 4] {
+    [(true, true), (false, true), (true, false), (false, false)].map(|(right, above)| LabelSpot {
+        right,
+        above,
+        shift,
+    })
+}
+
+/// Whether a box (x0, x1, y0, y1) lies inside the plot with no point of
+/// `occupied` in it.
+fn box_is_free((x0, x1, y0, y1): Bounds, occupied: &[(f64, f64)]) -> bool {
+    y1 < 1.0
+        && y0 > 0.0
+        && !(occupied.iter()).any(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
+}
+
+/// The label spot (`w` by `h` plot fractions) on a reference line at plot
+/// fraction `f`: the first of `four_spots(0)` whose box no drawn point
+/// (`occupied`) falls in and which stays inside the plot.
+pub(super) fn on_line_spot(f: f64, wh: (f64, f64), occupied: &[(f64, f64)]) -> Option<LabelSpot> {
+    four_spots(0.0)
+        .into_iter()
+        .find(|s| box_is_free(s.bounds(f, wh), occupied))
+}
+
+/// A band's vertical extent at one x: (x, low, high) in plot fractions.
+pub(super) type Span = (f64, f64, f64);
+
+/// What a callout must keep clear of, in plot fractions.
+pub(super) struct Avoid<'a> {
+    /// Drawn points: curves, markers, band samples, lines, labels.
+    pub(super) points: &'a [(f64, f64)],
+    /// The bands' vertical extents (x, low, high).
+    pub(super) spans: &'a [Span],
+    /// The labels already placed.
+    pub(super) boxes: &'a [Bounds],
+    /// Every reference line's height.
+    pub(super) lines: &'a [f64],
+}
+
+/// A callout for a label with no free spot on its line: the four boxes
+/// moved away from the line in steps of h / 2, the nearest whose box holds
+/// no drawn point, meets no band and no other label, and whose leader
+/// crosses no label. Tried in tiers: the box widened by h / 3 above and
+/// below (markers have a radius) and no other reference line between the
+/// box and its line (the reader pairs a label with the nearest line); then
+/// unwidened; then each again across other lines. When none is free:
+/// right and on the line, above unless near the top.
+pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSpot {
+    let fits = |s: &LabelSpot, pad: f64, across: bool| {
+        let (x0, x1, y0, y1) = s.bounds(f, (w, h));
+        let (lo, hi) = (y0 - pad, y1 + pad);
+        let (reach_lo, reach_hi) = if s.above { (f, y1) } else { (y0, f) };
+        let lx = s.leader_x(w);
+        box_is_free((x0, x1, lo, hi), avoid.points)
+            && !(avoid.spans.iter()).any(|&(x, a, b)| x >= x0 && x <= x1 && b >= lo && a <= hi)
+            && !(avoid.boxes.iter()).any(|b| {
+                let meets_box = b.0 <= x1 && b.1 >= x0 && b.2 <= y1 && b.3 >= y0;
+                let meets_leader = b.0 <= lx && b.1 >= lx && b.2 <= reach_hi && b.3 >= reach_lo;
+                meets_box || meets_leader
+            })
+            && (across
+                || !(avoid.lines.iter())
+                    .any(|&g| (g - f).abs() > 1e-12 && g >= reach_lo && g <= reach_hi))
+    };
+    let steps = (2.0 / h.max(1e-3)).ceil() as u32;
+    let tiers = [(h / 3.0, false), (0.0, false), (h / 3.0, true), (0.0, true)];
+    let found = tiers.into_iter().find_map(|(pad, across)| {
+        (1..=steps)
+            .flat_map(|k| four_spots(f64::from(k) * h / 2.0))
+            .find(|s| fits(s, pad, across))
+    });
+    found.unwrap_or(LabelSpot {
+        right: true,
+        above: f < 0.9,
+        shift: 0.0,
+    })
+}
+
+/// Reserves the box of `spot` (a label `w` by `h` on a line at `f`) in
+/// `boxes` and, with a callout's leader, in `occupied`.
+pub(super) fn reserve(
+    spot: LabelSpot,
+    f: f64,
+    (w, h): (f64, f64),
+    occupied: &mut Vec<(f64, f64)>,
+    boxes: &mut Vec<Bounds>,
+) {
+    let (x0, x1, y0, y1) = spot.bounds(f, (w, h));
+    boxes.push((x0, x1, y0, y1));
+    for (i, j) in (0..5).flat_map(|i| (0..3).map(move |j| (i, j))) {
+        let (a, b) = (f64::from(i) / 4.0, f64::from(j) / 2.0);
+        occupied.push((x0 + (x1 - x0) * a, y0 + (y1 - y0) * b));
+    }
+    if spot.shift > 0.0 {
+        let x = spot.leader_x(w);
+        let end = if spot.above { y0 } else { y1 };
+        let unit = Rect {
+            x0: 0.0,
+            x1: 1.0,
+            y0: 0.0,
+            y1: 1.0,
+        };
+        sample_polyline(&[(x, f), (x, end)], &unit, occupied);
+    }
+}
+
+/// A band's vertical extents for `callout_spot`: (x, low, high) in plot
+/// fractions of `rect`, at each of the `run`'s points (x, low, high in
+/// transformed coordinates) and 7 between each pair.
+pub(super) fn band_spans(run: &[(f64, f64, f64)], rect: &Rect, out: &mut Vec<Span>) {
+    let span = |(x, lo, hi): (f64, f64, f64)| {
+        let ((fx, a), (_, b)) = (rect.norm((x, lo)), rect.norm((x, hi)));
+        (fx, a.min(b), a.max(b))
+    };
+    for w in run.windows(2) {
+        for k in 0..8 {
+            let t = f64::from(k) / 8.0;
+            let mix = |a: f64, b: f64| a + (b - a) * t;
+            out.push(span((
+                mix(w[0].0, w[1].0),
+                mix(w[0].1, w[1].1),
+                mix(w[0].2, w[1].2),
+            )));
+        }
+    }
+    out.extend(run.last().map(|&q| span(q)));
+}
+
+/// A legend note for a reference line: its dashed grey stroke and `label`.
+pub(super) fn reference_entry(label: String) -> Entry {
+    Entry {
+        note: true,
+        label,
+        glyph: Glyph::Curve {
+            color: REF_GREY,
+            dashed: true,
+            marker: None,
+            band: false,
+            halo: false,
+        },
+    }
+}
+
+/// A reference line at transformed height `t` with its label.
+pub(super) struct PlacedReference<'a> {
+    t: f64,
+    label: &'a str,
+    /// The label's box width in plot fractions, and where it goes (None:
+    /// no label on the line).
+    w: f64,
+    spot: Option<LabelSpot>,
+}
+
+/// Where each reference line's label goes, from its plot-fraction height
+/// `frac(t)`. First every label that has a free spot on its line
+/// (`on_line_spot`, in order, each box reserved); then the others: named
+/// in the panel's legend when it has its own (`entries`; no label on the
+/// line), else (a shared legend has no room for one panel's line) a
+/// callout (`callout_spot`, avoiding the band `spans`).
+pub(super) fn ref_label_spots<'a>(
+    refs: &[(f64, &'a str)],
+    frac: impl Fn(f64) -> f64,
+    plot: (u32, u32),
+    (occupied, spans): (&mut Vec<(f64, f64)>, &[Span]),
+    mut entries: Option<&mut Vec<Entry>>,
+) -> Vec<PlacedReference<'a>> {
+    let size = |label: &str| {
+        let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
+        (w, (NOTE_PX + 8.0) / f64::from(plot.1.max(1)))
+    };
+    let mut boxes = Vec::new();
+    let mut placed: Vec<PlacedReference<'a>> = (refs.iter())
+        .map(|&(t, label)| {
+            let (w, h) = size(label);
+            let spot = on_line_spot(frac(t), (w, h), occupied);
+            if let Some(spot) = spot {
+                reserve(spot, frac(t), (w, h), occupied, &mut boxes);
+            }
+            PlacedReference { t, label, w, spot }
+        })
+        .collect();
+    let lines: Vec<f64> = refs.iter().map(|r| frac(r.0)).collect();
+    for r in placed.iter_mut().filter(|r| r.spot.is_none()) {
+        match entries.as_deref_mut() {
+            Some(entries) if !r.label.is_empty() => {
+                entries.push(reference_entry(r.label.to_string()))
+            }
+            Some(_) => {}
+            None => {
+                let (f, wh) = (frac(r.t), size(r.label));
+                let avoid = Avoid {
+                    points: occupied,
+                    spans,
+                    boxes: &boxes,
+                    lines: &lines,
+                };
+                let spot = callout_spot(f, wh, &avoid);
+                reserve(spot, f, wh, occupied, &mut boxes);
+                r.spot = Some(spot);
+            }
+        }
+    }
+    placed
+}
+
+/// Draws the reference lines across `rect` (dashed grey) with their labels
+/// and the leaders of callouts.
+pub(super) fn draw_references<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    rect: &Rect,
+    refs: Vec<PlacedReference<'_>>,
+) -> DrawResult<(), DB> {
+    let at = |fx: f64, fy: f64| {
+        (
+            rect.x0 + (rect.x1 - rect.x0) * fx,
+            rect.y0 + (rect.y1 - rect.y0) * fy,
+        )
+    };
+    for r in refs {
+        chart.draw_series(DashedLineSeries::new(
+            vec![(rect.x0, r.t), (rect.x1, r.t)],
+            3,
+            6,
+            REF_GREY.stroke_width(2),
+        ))?;
+        let Some(spot) = r.spot.filter(|_| !r.label.is_empty()) else {
+            continue;
+        };
+        let sign = if spot.above { 1.0 } else { -1.0 };
+        let t = r.t + sign * spot.shift * (rect.y1 - rect.y0);
+        if spot.shift > 0.0 {
+            let x = at(spot.leader_x(r.w), 0.0).0;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x, r.t), (x, t)],
+                REF_GREY.stroke_width(1),
+            )))?;
+        }
+        let (dy, v) = if spot.above {
+            (-5, VPos::Bottom)
+        } else {
+            (6, VPos::Top)
+        };
+        let (x, dx, hp) = if spot.right {
+            (rect.x1, -10, HPos::Right)
+        } else {
+            (rect.x0, 10, HPos::Left)
+        };
+        let style = font(NOTE_PX).color(&REF_GREY).pos(Pos::new(hp, v));
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((x, t)) + Text::new(r.label.to_string(), (dx, dy), style),
+        ))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on_line(right: bool, above: bool) -> Option<LabelSpot> {
+        Some(LabelSpot {
+            right,
+            above,
+            shift: 0.0,
+        })
+    }
+
+    /// A reference line's label goes where no curve runs: left when a
+    /// curve passes over the right end, and the box it takes is reserved;
+    /// no spot when curves run along both sides at both ends.
+    #[test]
+    fn reference_labels_avoid_curves() {
+        let mut occupied: Vec<(f64, f64)> =
+            (0..20).map(|k| (0.6 + 0.02 * f64::from(k), 0.53)).collect();
+        let wh = (0.3, 0.06);
+        for expected in [on_line(false, true), on_line(true, false)] {
+            let spot = on_line_spot(0.5, wh, &occupied);
+            assert_eq!(spot, expected);
+            reserve(spot.unwrap(), 0.5, wh, &mut occupied, &mut Vec::new());
+        }
+        assert_eq!(on_line_spot(0.5, wh, &curves_along_the_line()), None);
+    }
+
+    /// Points on both sides of a line at 0.5, at both ends.
+    fn curves_along_the_line() -> Vec<(f64, f64)> {
+        (0..=50)
+            .flat_map(|k| [0.47, 0.53].map(|y| (0.02 * f64::from(k), y)))
+            .collect()
+    }
+
+    /// A covered label's callout is the nearest box away from the line
+    /// that clears the curves by h / 3, meets no band and leaves no other
+    /// reference line between itself and its line; its leader is
+    /// reserved. When the curves fill the plot: the old place on the line.
+    #[test]
+    fn a_callout_clears_curves_bands_and_other_lines() {
+        let wh = (0.3, 0.06);
+        let along = curves_along_the_line();
+        let avoid = |points, spans, lines| Avoid {
+            points,
+            spans,
+            boxes: &[],
+            lines,
+        };
+        let spot = callout_spot(0.5, wh, &avoid(&along, &[], &[0.5]));
+        assert!(spot.right && spot.above, "{spot:?}");
+        assert!((spot.shift - 0.06).abs() < 1e-12, "{spot:?}");
+        let (x0, x1, y0, _) = spot.bounds(0.5, wh);
+        assert!(y0 - 0.02 > 0.53, "the box clears the curves by h / 3: {y0}");
+        let mut reserved = along.clone();
+        reserve(spot, 0.5, wh, &mut reserved, &mut Vec::new());
+        let leader = spot.leader_x(0.3);
+        assert!(x0 < leader && leader < x1);
+        assert!((reserved.iter()).any(|&(x, y)| x == leader && y > 0.5 && y < y0));
+        // Another reference line just above sends the callout below.
+        let spot = callout_spot(0.5, wh, &avoid(&along, &[], &[0.5, 0.56]));
+        assert!(spot.right && !spot.above, "{spot:?}");
+        // A band over the right half, up to 0.8, sends it left.
+        let band: Vec<Span> = (25..=50).map(|k| (0.02 * f64::from(k), 0.4, 0.8)).collect();
+        let spot = callout_spot(0.5, wh, &avoid(&along, &band, &[0.5]));
+        assert!(!spot.right && spot.above, "{spot:?}");
+        // A label box on the leader's path is not crossed.
+        let boxes = [(0.8, 0.9, 0.52, 0.6)];
+        let spot = callout_spot(
+            0.5,
+            wh,
+            &Avoid {
+                boxes: &boxes,
+                ..avoid(&along, &[], &[0.5])
+            },
+        );
+        assert!(!spot.right && spot.above, "{spot:?}");
+        let full: Vec<(f64, f64)> = (0..=50)
+            .flat_map(|i| (0..=50).map(move |j| (0.02 * f64::from(i), 0.02 * f64::from(j))))
+            .collect();
+        let spot = callout_spot(0.5, wh, &avoid(&full, &[], &[0.5]));
+        assert_eq!(Some(spot), on_line(true, true));
+    }
+}
