@@ -6,7 +6,9 @@ use super::axes::{axis_range, short_num, tv, Axis};
 use super::elements::{draw_curve, draw_markers, EDGE_ABOVE, EDGE_BELOW, MARKER_SHAPES};
 use super::frame::{draw_box, frame, frame_size, titled};
 use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
-use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
+use super::legend::{
+    draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph, LegendPlace,
+};
 use super::reference::{band_spans, draw_references, ref_label_spots, reference_entry, Span};
 use super::style::{series_color, LINE_W, REF_GREY};
 use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
@@ -310,9 +312,6 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         .filter_map(|h| Some((ya.t(h.y)?, h.label.as_str())))
         .filter(|r| rect.contains((rect.x0, r.0)))
         .collect();
-    for &(t, _) in &refs {
-        sample_polyline(&[(rect.x0, t), (rect.x1, t)], &rect, &mut occupied);
-    }
     let mut curves: Vec<Curve> = Vec::new();
     let mut marks: Vec<Marks> = Vec::new();
     for (i, (s, look)) in p.series.iter().zip(looks(&p.series)).enumerate() {
@@ -342,21 +341,34 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             marks.push((shape, color, at_end));
         }
     }
-    // Reference-line labels where no curve runs (after the curves are known).
-    let mut entries = if own_legend {
-        line_entries(p)
-    } else {
-        Vec::new()
+    // Reference-line labels where no curve runs (after the curves are known),
+    // then the legend, which avoids them and the lines.
+    let labels_and_legend = |plot: (u32, u32)| {
+        let mut occupied = occupied.clone();
+        let mut entries = if own_legend {
+            line_entries(p)
+        } else {
+            Vec::new()
+        };
+        let placed = ref_label_spots(
+            &refs,
+            |t| ya.frac(t),
+            plot,
+            (&mut occupied, &spans),
+            own_legend.then_some(&mut entries),
+        );
+        for &(t, _) in &refs {
+            sample_polyline(&[(rect.x0, t), (rect.x1, t)], &rect, &mut occupied);
+        }
+        let place = plan_legend(&area, &entries, &occupied, plot, true);
+        (placed, entries, place)
     };
-    let placed = ref_label_spots(
-        &refs,
-        |t| ya.frac(t),
-        plot,
-        (&mut occupied, &spans),
-        own_legend.then_some(&mut entries),
-    );
-
-    let place = plan_legend(&area, &entries, &occupied, plot, true);
+    let (mut placed, mut entries, mut place) = labels_and_legend(plot);
+    if let LegendPlace::Below { height, .. } = place {
+        // The strip under the panel shortens the plot, and a label's height
+        // in plot fractions with it: place the labels again at that size.
+        (placed, entries, place) = labels_and_legend((plot.0, plot.1.saturating_sub(height)));
+    }
     let (main, strip) = legend_split(area, &place);
     let (xa, ya) = equal_units(&main, p, xa, ya);
     let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, true, 0)?;

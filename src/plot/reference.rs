@@ -61,29 +61,13 @@ fn four_spots(shift: f64) -> [LabelSpot; 4] {
     })
 }
 
-/// Whether a box (x0, x1, y0, y1) lies inside the plot with no point of
-/// `occupied` in it.
-fn box_is_free((x0, x1, y0, y1): Bounds, occupied: &[(f64, f64)]) -> bool {
-    y1 < 1.0
-        && y0 > 0.0
-        && !(occupied.iter()).any(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
-}
-
-/// The label spot (`w` by `h` plot fractions) on a reference line at plot
-/// fraction `f`: the first of `four_spots(0)` whose box no drawn point
-/// (`occupied`) falls in and which stays inside the plot.
-pub(super) fn on_line_spot(f: f64, wh: (f64, f64), occupied: &[(f64, f64)]) -> Option<LabelSpot> {
-    four_spots(0.0)
-        .into_iter()
-        .find(|s| box_is_free(s.bounds(f, wh), occupied))
-}
-
 /// A band's vertical extent at one x: (x, low, high) in plot fractions.
 pub(super) type Span = (f64, f64, f64);
 
-/// What a callout must keep clear of, in plot fractions.
+/// What a label must keep clear of, in plot fractions.
+#[derive(Clone, Copy)]
 pub(super) struct Avoid<'a> {
-    /// Drawn points: curves, markers, band samples, lines, labels.
+    /// Drawn points: curves, markers, band samples, labels, leaders.
     pub(super) points: &'a [(f64, f64)],
     /// The bands' vertical extents (x, low, high).
     pub(super) spans: &'a [Span],
@@ -91,39 +75,82 @@ pub(super) struct Avoid<'a> {
     pub(super) boxes: &'a [Bounds],
     /// Every reference line's height.
     pub(super) lines: &'a [f64],
+    /// The margin (x, y) a label keeps from points and bands: a marker's
+    /// radius, since markers are stored as their centres.
+    pub(super) clear: (f64, f64),
+}
+
+impl<'a> Avoid<'a> {
+    /// The same margins, bands and lines with the drawn `points` and the
+    /// label `boxes` as they are now.
+    fn with(self, points: &'a [(f64, f64)], boxes: &'a [Bounds]) -> Self {
+        Avoid {
+            points,
+            boxes,
+            ..self
+        }
+    }
+
+    /// Whether the box of a label for the line at `f` lies inside the
+    /// plot, holds no drawn point, meets no band and no other reference
+    /// line (all with the `clear` margin), and meets no label.
+    fn is_free(&self, f: f64, (x0, x1, y0, y1): Bounds) -> bool {
+        let (cx, cy) = self.clear;
+        let (a0, a1, b0, b1) = (x0 - cx, x1 + cx, y0 - cy, y1 + cy);
+        y1 < 1.0
+            && y0 > 0.0
+            && !(self.points.iter()).any(|&(x, y)| x >= a0 && x <= a1 && y >= b0 && y <= b1)
+            && !(self.spans.iter()).any(|&(x, lo, hi)| x >= a0 && x <= a1 && hi >= b0 && lo <= b1)
+            && !(self.lines.iter()).any(|&g| (g - f).abs() > 1e-12 && g >= b0 && g <= b1)
+            && !(self.boxes.iter()).any(|b| b.0 <= x1 && b.1 >= x0 && b.2 <= y1 && b.3 >= y0)
+    }
+}
+
+/// The label spot (`w` by `h` plot fractions) on a reference line at plot
+/// fraction `f`: the first of `four_spots(0)` whose box is free.
+pub(super) fn on_line_spot(f: f64, wh: (f64, f64), avoid: &Avoid) -> Option<LabelSpot> {
+    four_spots(0.0)
+        .into_iter()
+        .find(|s| avoid.is_free(f, s.bounds(f, wh)))
 }
 
 /// A callout for a label with no free spot on its line: the four boxes
-/// moved away from the line in steps of h / 2, the nearest whose box holds
-/// no drawn point, meets no band and no other label, and whose leader
-/// crosses no label. Tried in tiers: the box widened by h / 3 above and
-/// below (markers have a radius) and no other reference line between the
-/// box and its line (the reader pairs a label with the nearest line); then
-/// unwidened; then each again across other lines. When none is free:
-/// right and on the line, above unless near the top.
+/// moved away from the line in steps of h / 2, the nearest whose box is
+/// free and whose leader crosses no label, tried in tiers: with no other
+/// reference line between the box and its line (the reader pairs a label
+/// with the nearest line), then across other lines; then both again
+/// without the `clear` margin; then with the leader across labels (a
+/// leader over a label reads better than a label over curves); failing
+/// all, right and on the line, above unless near the top.
 pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSpot {
-    let fits = |s: &LabelSpot, pad: f64, across: bool| {
+    let fits = |s: &LabelSpot, avoid: &Avoid, across: bool, over_labels: bool| {
         let (x0, x1, y0, y1) = s.bounds(f, (w, h));
-        let (lo, hi) = (y0 - pad, y1 + pad);
         let (reach_lo, reach_hi) = if s.above { (f, y1) } else { (y0, f) };
         let lx = s.leader_x(w);
-        box_is_free((x0, x1, lo, hi), avoid.points)
-            && !(avoid.spans.iter()).any(|&(x, a, b)| x >= x0 && x <= x1 && b >= lo && a <= hi)
-            && !(avoid.boxes.iter()).any(|b| {
-                let meets_box = b.0 <= x1 && b.1 >= x0 && b.2 <= y1 && b.3 >= y0;
-                let meets_leader = b.0 <= lx && b.1 >= lx && b.2 <= reach_hi && b.3 >= reach_lo;
-                meets_box || meets_leader
-            })
+        avoid.is_free(f, (x0, x1, y0, y1))
+            && (over_labels
+                || !(avoid.boxes.iter())
+                    .any(|b| b.0 <= lx && b.1 >= lx && b.2 <= reach_hi && b.3 >= reach_lo))
             && (across
                 || !(avoid.lines.iter())
                     .any(|&g| (g - f).abs() > 1e-12 && g >= reach_lo && g <= reach_hi))
     };
     let steps = (2.0 / h.max(1e-3)).ceil() as u32;
-    let tiers = [(h / 3.0, false), (0.0, false), (h / 3.0, true), (0.0, true)];
-    let found = tiers.into_iter().find_map(|(pad, across)| {
+    let unpadded = Avoid {
+        clear: (0.0, 0.0),
+        ..*avoid
+    };
+    let tiers = [
+        (avoid, false, false),
+        (avoid, true, false),
+        (&unpadded, false, false),
+        (&unpadded, true, false),
+        (&unpadded, true, true),
+    ];
+    let found = tiers.into_iter().find_map(|(avoid, across, over_labels)| {
         (1..=steps)
             .flat_map(|k| four_spots(f64::from(k) * h / 2.0))
-            .find(|s| fits(s, pad, across))
+            .find(|s| fits(s, avoid, across, over_labels))
     });
     found.unwrap_or(LabelSpot {
         right: true,
@@ -224,18 +251,30 @@ pub(super) fn ref_label_spots<'a>(
         let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
         (w, (NOTE_PX + 8.0) / f64::from(plot.1.max(1)))
     };
+    // A marker's radius (7 px) and a pixel.
+    let clear = (
+        8.0 / f64::from(plot.0.max(1)),
+        8.0 / f64::from(plot.1.max(1)),
+    );
+    let lines: Vec<f64> = refs.iter().map(|r| frac(r.0)).collect();
+    let fixed = Avoid {
+        points: &[],
+        spans,
+        boxes: &[],
+        lines: &lines,
+        clear,
+    };
     let mut boxes = Vec::new();
     let mut placed: Vec<PlacedReference<'a>> = (refs.iter())
         .map(|&(t, label)| {
             let (w, h) = size(label);
-            let spot = on_line_spot(frac(t), (w, h), occupied);
+            let spot = on_line_spot(frac(t), (w, h), &fixed.with(occupied, &boxes));
             if let Some(spot) = spot {
                 reserve(spot, frac(t), (w, h), occupied, &mut boxes);
             }
             PlacedReference { t, label, w, spot }
         })
         .collect();
-    let lines: Vec<f64> = refs.iter().map(|r| frac(r.0)).collect();
     for r in placed.iter_mut().filter(|r| r.spot.is_none()) {
         match entries.as_deref_mut() {
             Some(entries) if !r.label.is_empty() => {
@@ -244,13 +283,7 @@ pub(super) fn ref_label_spots<'a>(
             Some(_) => {}
             None => {
                 let (f, wh) = (frac(r.t), size(r.label));
-                let avoid = Avoid {
-                    points: occupied,
-                    spans,
-                    boxes: &boxes,
-                    lines: &lines,
-                };
-                let spot = callout_spot(f, wh, &avoid);
+                let spot = callout_spot(f, wh, &fixed.with(occupied, &boxes));
                 reserve(spot, f, wh, occupied, &mut boxes);
                 r.spot = Some(spot);
             }
@@ -321,20 +354,50 @@ mod tests {
         })
     }
 
-    /// A reference line's label goes where no curve runs: left when a
-    /// curve passes over the right end, and the box it takes is reserved;
-    /// no spot when curves run along both sides at both ends.
+    /// What the tests avoid: `points`, `spans`, the line at 0.5 and
+    /// `others`, a margin of 0.02 across and 0.01 up.
+    fn avoid<'a>(points: &'a [(f64, f64)], spans: &'a [Span], lines: &'a [f64]) -> Avoid<'a> {
+        Avoid {
+            points,
+            spans,
+            boxes: &[],
+            lines,
+            clear: (0.02, 0.01),
+        }
+    }
+
+    /// A reference line's label goes where no curve runs, clear of it by
+    /// the margin: left when a curve passes over the right end (or a
+    /// marker just beside it, or a band), and the box it takes is
+    /// reserved; no spot when curves run along both sides at both ends.
     #[test]
     fn reference_labels_avoid_curves() {
+        let wh = (0.3, 0.06);
         let mut occupied: Vec<(f64, f64)> =
             (0..20).map(|k| (0.6 + 0.02 * f64::from(k), 0.53)).collect();
-        let wh = (0.3, 0.06);
+        let mut boxes = Vec::new();
         for expected in [on_line(false, true), on_line(true, false)] {
-            let spot = on_line_spot(0.5, wh, &occupied);
+            let free = Avoid {
+                boxes: &boxes,
+                ..avoid(&occupied, &[], &[0.5])
+            };
+            let spot = on_line_spot(0.5, wh, &free);
             assert_eq!(spot, expected);
-            reserve(spot.unwrap(), 0.5, wh, &mut occupied, &mut Vec::new());
+            reserve(spot.unwrap(), 0.5, wh, &mut occupied, &mut boxes);
         }
-        assert_eq!(on_line_spot(0.5, wh, &curves_along_the_line()), None);
+        // A marker centre 0.005 above the right box's top is too close.
+        let marker = [(0.9, 0.565)];
+        assert_eq!(
+            on_line_spot(0.5, wh, &avoid(&marker, &[], &[0.5])),
+            on_line(false, true)
+        );
+        let band: Vec<Span> = vec![(0.95, 0.3, 0.9)];
+        assert_eq!(
+            on_line_spot(0.5, wh, &avoid(&[], &band, &[0.5])),
+            on_line(false, true)
+        );
+        let along = curves_along_the_line();
+        assert_eq!(on_line_spot(0.5, wh, &avoid(&along, &[], &[0.5])), None);
     }
 
     /// Points on both sides of a line at 0.5, at both ends.
@@ -344,25 +407,19 @@ mod tests {
             .collect()
     }
 
-    /// A covered label's callout is the nearest box away from the line
-    /// that clears the curves by h / 3, meets no band and leaves no other
-    /// reference line between itself and its line; its leader is
-    /// reserved. When the curves fill the plot: the old place on the line.
+    /// A covered label's callout is the nearest free box away from the
+    /// line, with no other reference line between itself and its line; its
+    /// leader is reserved and crosses no label. When the curves fill the
+    /// plot: the old place on the line.
     #[test]
     fn a_callout_clears_curves_bands_and_other_lines() {
         let wh = (0.3, 0.06);
         let along = curves_along_the_line();
-        let avoid = |points, spans, lines| Avoid {
-            points,
-            spans,
-            boxes: &[],
-            lines,
-        };
         let spot = callout_spot(0.5, wh, &avoid(&along, &[], &[0.5]));
         assert!(spot.right && spot.above, "{spot:?}");
         assert!((spot.shift - 0.06).abs() < 1e-12, "{spot:?}");
         let (x0, x1, y0, _) = spot.bounds(0.5, wh);
-        assert!(y0 - 0.02 > 0.53, "the box clears the curves by h / 3: {y0}");
+        assert!(y0 - 0.01 > 0.53, "the box clears the curves: {y0}");
         let mut reserved = along.clone();
         reserve(spot, 0.5, wh, &mut reserved, &mut Vec::new());
         let leader = spot.leader_x(0.3);
