@@ -189,7 +189,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
             } else {
                 hlines.push(HLine {
                     y,
-                    label: format!("linear prediction, p/n = {r} (n -> inf)"),
+                    label: format!("linear, p/n = {r} (n -> inf)"),
                 });
             }
         }
@@ -197,7 +197,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
             hlines.push(HLine {
                 y: floor,
                 label: format!(
-                    "linear prediction, p/n = {}: below {} (Monte Carlo resolution)",
+                    "linear, p/n = {}: below {} (the Monte Carlo resolution)",
                     below.join(", "),
                     fmt_num(floor)
                 ),
@@ -216,7 +216,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                 label: "Bayes error".into(),
             });
         } else {
-            title.push_str(" (Bayes error falls with p: see summary.json)");
+            title.push_str(" (Bayes error falls with p)");
         }
         panels.push(LinePanel {
             title,
