@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::elements::{dot, is_circle, marker, marker_outline};
 use super::geometry::Rect;
-use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN};
+use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN, REF_DOT, REF_GAP, REF_GREY, REF_W};
 use super::{Area, Chart, DrawResult};
 
 /// Rows and columns of a legend strip `width` pixels wide.
@@ -54,6 +54,8 @@ pub(super) enum Glyph {
     },
     Swatch(RGBColor),
     Bar(RGBColor),
+    /// A reference line's dotted grey stroke, as the plot draws it.
+    Reference,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -191,6 +193,13 @@ fn draw_entry<DB: DrawingBackend>(
             let r = [(x + 6, y - 11), (x + GLYPH_W - 6, y + 11)];
             area.draw(&Rectangle::new(r, color.mix(0.28).filled()))?;
             area.draw(&Rectangle::new(r, color.stroke_width(LINE_W)))?;
+        }
+        Glyph::Reference => {
+            let (dot, step) = (REF_DOT as i32, (REF_DOT + REF_GAP) as usize);
+            for a in (0..GLYPH_W).step_by(step) {
+                let ends = vec![(x + a, y), (x + (a + dot).min(GLYPH_W), y)];
+                area.draw(&PathElement::new(ends, REF_GREY.stroke_width(REF_W)))?;
+            }
         }
     }
     let style = font(LEGEND_PX).pos(Pos::new(HPos::Left, VPos::Center));

@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::geometry::Rect;
 use super::legend::{sample_polyline, Entry, Glyph};
-use super::style::{font, text_w, NOTE_PX, REF_GREY};
+use super::style::{font, text_w, NOTE_PX, REF_DOT, REF_GAP, REF_GREY, REF_W};
 use super::{Chart, DrawResult};
 
 /// A label box (x0, x1, y0, y1) in plot fractions.
@@ -209,18 +209,12 @@ pub(super) fn band_spans(run: &[(f64, f64, f64)], rect: &Rect, out: &mut Vec<Spa
     out.extend(run.last().map(|&q| span(q)));
 }
 
-/// A legend note for a reference line: its dashed grey stroke and `label`.
+/// A legend note for a reference line: its dotted grey stroke and `label`.
 pub(super) fn reference_entry(label: String) -> Entry {
     Entry {
         note: true,
         label,
-        glyph: Glyph::Curve {
-            color: REF_GREY,
-            dashed: true,
-            marker: None,
-            band: false,
-            halo: false,
-        },
+        glyph: Glyph::Reference,
     }
 }
 
@@ -308,9 +302,9 @@ pub(super) fn draw_references<DB: DrawingBackend>(
     for r in refs {
         chart.draw_series(DashedLineSeries::new(
             vec![(rect.x0, r.t), (rect.x1, r.t)],
-            3,
-            6,
-            REF_GREY.stroke_width(2),
+            REF_DOT,
+            REF_GAP,
+            REF_GREY.stroke_width(REF_W),
         ))?;
         let Some(spot) = r.spot.filter(|_| !r.label.is_empty()) else {
             continue;

@@ -28,6 +28,11 @@ pub(super) const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 0, 0),       // black
 ];
 pub(super) const REF_GREY: RGBColor = RGBColor(90, 90, 90);
+/// A reference line's stroke, in the plot and in a legend: `REF_DOT` px
+/// drawn every `REF_DOT + REF_GAP` px, `REF_W` px wide, in `REF_GREY`.
+pub(super) const REF_DOT: u32 = 3;
+pub(super) const REF_GAP: u32 = 6;
+pub(super) const REF_W: u32 = 2;
 pub(super) const MISSING_GREY: RGBColor = RGBColor(200, 200, 200);
 
 pub(super) fn series_color(i: usize) -> RGBColor {
