@@ -36,7 +36,19 @@ fn viridis(f: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-/// The legend of a heatmap: labelled overlays, and "no data" if a cell is missing.
+/// The colour of category `k` of `n`: viridis at k / (n - 1).
+fn category_color(k: usize, n: usize) -> RGBColor {
+    viridis(k as f64 / (n.max(2) - 1) as f64)
+}
+
+/// The category a cell's value indexes, if it is one (`p.categories`).
+fn category(p: &HeatmapPanel, v: f64) -> Option<usize> {
+    let k = v.round();
+    (v.is_finite() && v == k && k >= 0.0 && (k as usize) < p.categories.len()).then_some(k as usize)
+}
+
+/// The legend of a heatmap: labelled overlays, the categories' swatches,
+/// and "no data" if a cell is missing.
 pub(super) fn heatmap_entries(p: &HeatmapPanel) -> Vec<Entry> {
     let mut entries: Vec<Entry> = p
         .overlays
@@ -55,15 +67,25 @@ pub(super) fn heatmap_entries(p: &HeatmapPanel) -> Vec<Entry> {
             },
         })
         .collect();
+    let n = p.categories.len();
+    entries.extend(p.categories.iter().enumerate().map(|(k, name)| Entry {
+        note: false,
+        label: name.clone(),
+        glyph: Glyph::Swatch(category_color(k, n)),
+    }));
+    let shown = |v: &f64| {
+        if n > 0 {
+            category(p, *v).is_some()
+        } else {
+            v.is_finite()
+        }
+    };
     let xs_ok = |i: &usize| tv(p.log_x, p.x_values[*i]).is_some();
     let ys_ok = |j: &usize| tv(p.log_y, p.y_values[*j]).is_some();
     let missing = (0..p.x_values.len()).filter(xs_ok).any(|i| {
-        (0..p.y_values.len()).filter(ys_ok).any(|j| {
-            !p.values
-                .get(i)
-                .and_then(|r| r.get(j))
-                .is_some_and(|v| v.is_finite())
-        })
+        (0..p.y_values.len())
+            .filter(ys_ok)
+            .any(|j| !p.values.get(i).and_then(|r| r.get(j)).is_some_and(shown))
     });
     if missing {
         entries.push(Entry {
@@ -151,10 +173,15 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
     let place = plan_legend(&area, &entries, &[], (1, 1), false);
     let (area, strip) = legend_split(area, &place);
 
-    // Colour bar strip on the right.
+    // Colour bar strip on the right (categories are named in the legend).
     let (w, h) = area.dim_in_pixel();
     let cb = ColourBar::new((vmin, vmax), open, h, &p.value_label);
-    let (main, bar_area) = area.split_horizontally(w - cb.width(w));
+    let bar_w = if p.categories.is_empty() {
+        cb.width(w)
+    } else {
+        0
+    };
+    let (main, bar_area) = area.split_horizontally(w - bar_w);
 
     let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, false, 0)?;
     let mut rects = Vec::with_capacity(shown.len());
@@ -163,10 +190,10 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
             continue;
         };
         let v = value(i, j);
-        let color = if v.is_finite() {
-            viridis((v - vmin) / (vmax - vmin))
-        } else {
-            MISSING_GREY
+        let color = match (p.categories.len(), category(p, v)) {
+            (0, _) if v.is_finite() => viridis((v - vmin) / (vmax - vmin)),
+            (n, Some(k)) if n > 0 => category_color(k, n),
+            _ => MISSING_GREY,
         };
         rects.push(Rectangle::new([(x0, y0), (x1, y1)], color.filled()));
     }
@@ -188,6 +215,9 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
     draw_legend(&chart, strip.as_ref(), &entries, &place)?;
 
     // The colour bar: a chart of its own, aligned with the main plot.
+    if !p.categories.is_empty() {
+        return Ok(());
+    }
     let fs = frame_size(&main, &xa, &ya, &p.x_label, &p.y_label, 0);
     cb.draw(&bar_area, fs.x_area, &p.value_label)
 }
@@ -300,6 +330,35 @@ mod tests {
 
     /// Cells clamped to a fixed scale: the colour bar's ends say "≤" / "≥",
     /// and the lowest cell has the low end's colour.
+    /// Categories get one colour each and a legend swatch each, no
+    /// colour bar; a value that indexes no category is drawn as missing.
+    #[test]
+    fn categories_are_named_in_the_legend_not_on_a_bar() {
+        let panel = HeatmapPanel {
+            x_values: vec![1.0, 2.0, 3.0],
+            y_values: vec![1.0, 2.0],
+            values: vec![vec![0.0, 2.0], vec![1.0, 1.5], vec![0.0, f64::NAN]],
+            value_label: "regime code".into(),
+            categories: vec!["benign".into(), "tempered".into(), "catastrophic".into()],
+            ..Default::default()
+        };
+        let entries = heatmap_entries(&panel);
+        let labels: Vec<&str> = entries.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels, ["benign", "tempered", "catastrophic", "no data"]);
+        assert_eq!(entries[0].glyph, Glyph::Swatch(viridis(0.0)));
+        assert_eq!(entries[2].glyph, Glyph::Swatch(viridis(1.0)));
+        let dir = tempfile::tempdir().unwrap();
+        heatmap_panels(&dir.path().join("cat"), &[panel], 1).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("cat.svg")).unwrap();
+        assert!(!svg.contains("regime code"), "no colour bar: {svg}");
+        // Cells: two benign (viridis' dark end), one catastrophic (its
+        // bright end), two missing (1.5 and NaN).
+        let fills = |c: &str| svg.to_uppercase().matches(&format!("FILL=\"{c}\"")).count();
+        assert!(fills("#440154") >= 3, "benign cells and swatch");
+        assert!(fills("#FDE725") >= 2, "catastrophic cell and swatch");
+        assert!(fills("#C8C8C8") >= 3, "missing cells and swatch");
+    }
+
     #[test]
     fn saturated_colour_bar_says_so() {
         let dir = tempfile::tempdir().unwrap();
@@ -344,6 +403,7 @@ mod tests {
             value_label: "log10(t + 1)".into(),
             missing_label: String::new(),
             value_range: None,
+            categories: Vec::new(),
             log_x: true,
             log_y: true,
             overlays: vec![Series {

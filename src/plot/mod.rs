@@ -189,6 +189,11 @@ pub fn scatter_panels(stem: &Path, panels: &[ScatterPanel], cols: usize) -> Resu
 /// entries of a ragged `values` count as NaN. Overlays are drawn with a white
 /// halo so they stay visible on any cell colour; a "no data" swatch joins
 /// the legend when some cell is NaN.
+///
+/// With `categories`, the values are indices into it (0, 1, ...): each
+/// cell takes its category's colour, the legend names every category with
+/// a swatch and there is no colour bar (a value that is not an index is
+/// drawn as missing).
 #[derive(Debug, Clone, Default)]
 pub struct HeatmapPanel {
     pub title: String,
@@ -199,6 +204,8 @@ pub struct HeatmapPanel {
     pub values: Vec<Vec<f64>>,
     pub value_label: String,
     pub value_range: Option<(f64, f64)>,
+    /// The names of the categories the values index; empty: a continuous scale.
+    pub categories: Vec<String>,
     /// The legend's name for grey (missing) cells; empty: "no data".
     pub missing_label: String,
     pub log_x: bool,

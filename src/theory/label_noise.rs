@@ -218,6 +218,33 @@ pub enum Regime {
     Catastrophic,
 }
 
+impl Regime {
+    /// Every regime, from the best to the worst.
+    pub const ALL: [Regime; 3] = [Regime::Benign, Regime::Tempered, Regime::Catastrophic];
+
+    /// The regime's name, as summary.json writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::Benign => "benign",
+            Regime::Tempered => "tempered",
+            Regime::Catastrophic => "catastrophic",
+        }
+    }
+
+    /// A phase diagram's cell value: the regime's index in `ALL` (NaN: no
+    /// regime), with the names as the heatmap's categories.
+    pub fn cell(regime: Option<Regime>) -> f64 {
+        regime.map_or(f64::NAN, |r| {
+            (Regime::ALL.iter().position(|&a| a == r).unwrap_or(0)) as f64
+        })
+    }
+
+    /// The categories of `cell`'s values.
+    pub fn categories() -> Vec<String> {
+        Regime::ALL.iter().map(|r| r.name().to_string()).collect()
+    }
+}
+
 /// The finite-n rule that sorts a cell's error curve (over increasing n) into a
 /// regime. With e_K the error at the largest n, b_K the Bayes error there and
 /// e_1 - b_1 the excess at the smallest n:

@@ -115,19 +115,10 @@ fn heat(
         value_label: "log10 median clean error".into(),
         missing_label: String::new(),
         value_range: Some((-8.0, 0.5f64.log10())),
+        categories: Vec::new(),
         log_x: true,
         log_y: false,
         overlays,
-    }
-}
-
-/// A regime as a heatmap value: 0 benign, 1 tempered, 2 catastrophic.
-fn regime_code(r: Option<Regime>) -> f64 {
-    match r {
-        Some(Regime::Benign) => 0.0,
-        Some(Regime::Tempered) => 1.0,
-        Some(Regime::Catastrophic) => 2.0,
-        None => f64::NAN,
     }
 }
 
@@ -155,21 +146,19 @@ fn phase_diagram_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) 
     let mut regimes = heat(
         spec,
         "measured regime over n (min-norm)".into(),
-        &|ri, ei| regime_code(grid.measured_regime(ri, ei, false)),
+        &|ri, ei| Regime::cell(grid.measured_regime(ri, ei, false)),
         boundary_series(spec, grid, false),
     );
-    regimes.value_label = "0 benign, 1 tempered, 2 catastrophic".into();
-    regimes.value_range = Some((0.0, 2.0));
+    regimes.categories = Regime::categories();
     panels.push(regimes);
     if grid.has_theory() {
         let mut th = heat(
             spec,
             "closed-form regime over n".into(),
-            &|ri, ei| regime_code(grid.theory_regime(ri, ei)),
+            &|ri, ei| Regime::cell(grid.theory_regime(ri, ei)),
             Vec::new(),
         );
-        th.value_label = "0 benign, 1 tempered, 2 catastrophic".into();
-        th.value_range = Some((0.0, 2.0));
+        th.categories = Regime::categories();
         panels.push(th);
     }
     plot::heatmap_panels(&fig_dir.join("phase_diagram"), &panels, 2)?;

@@ -73,6 +73,7 @@ fn heatmap_figure(spec: &LeakySpec, rows: &[Row], fig_dir: &Path) -> Result<()> 
             value_label: "log10 clean test error (0 errors: 95% upper bound)".into(),
             missing_label: String::new(),
             value_range: Some((-5.0, 0.5f64.log10())),
+            categories: Vec::new(),
             log_x: false,
             log_y: false,
             overlays: Vec::new(),

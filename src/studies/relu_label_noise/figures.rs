@@ -121,6 +121,7 @@ fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()
         value_label: "log10 median clean error".into(),
         missing_label: String::new(),
         value_range: Some((floor.log10(), 0.5f64.log10())),
+        categories: Vec::new(),
         log_x: true,
         log_y: false,
         overlays: overlays(family),
@@ -141,15 +142,9 @@ fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()
         let mut p = panel(
             family,
             format!("{} family: regime over n", family.name()),
-            &|r, e| match grid.regime(family, r, e) {
-                Some(Regime::Benign) => 0.0,
-                Some(Regime::Tempered) => 1.0,
-                Some(Regime::Catastrophic) => 2.0,
-                None => f64::NAN,
-            },
+            &|r, e| Regime::cell(grid.regime(family, r, e)),
         );
-        p.value_label = "0 benign, 1 tempered, 2 catastrophic".into();
-        p.value_range = Some((0.0, 2.0));
+        p.categories = Regime::categories();
         panels.push(p);
     }
     plot::heatmap_panels(&fig_dir.join("phase_diagram"), &panels, 2)

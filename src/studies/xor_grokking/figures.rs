@@ -341,6 +341,7 @@ fn grokking_map(spec: &XorSpec, map: &MapSpec, metrics: &Metrics, fig_dir: &Path
                 value_label: "log10(t + 1)".into(),
                 missing_label: "not reached (or no record)".into(),
                 value_range: None,
+                categories: Vec::new(),
                 log_x: true,
                 log_y: true,
                 overlays: vec![Series {
