@@ -29,7 +29,7 @@ pub(super) fn looks(series: &[Series]) -> Vec<Look> {
     let shape = |l: &Look| l.marker.map(|m| m % MARKER_SHAPES);
     let mut out: Vec<Look> = Vec::with_capacity(series.len());
     for (i, s) in series.iter().enumerate() {
-        let color = series_color(i);
+        let color = series_color(s.color.unwrap_or(i));
         let asked = Look {
             color,
             dashed: s.dashed,
@@ -273,6 +273,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
 
     // Geometry first (transformed and clipped), so the legend can avoid it.
     let mut occupied = Vec::new();
+    let looks = looks(&p.series);
     let mut bands: Vec<(RGBColor, Vec<(f64, f64)>)> = Vec::new();
     let mut spans: Vec<Span> = Vec::new();
     let at = |v: f64| to_limits(v, lim, p.log_y).0;
@@ -302,7 +303,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
                         }
                     }
                     band_spans(&run, &rect, &mut spans);
-                    bands.push((series_color(i), thin(poly, &rect, plot)));
+                    bands.push((looks[i].color, thin(poly, &rect, plot)));
                 }
             }
             run.clear();
@@ -314,7 +315,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         .collect();
     let mut curves: Vec<Curve> = Vec::new();
     let mut marks: Vec<Marks> = Vec::new();
-    for (i, (s, look)) in p.series.iter().zip(looks(&p.series)).enumerate() {
+    for (i, (s, look)) in p.series.iter().zip(looks).enumerate() {
         let color = look.color;
         let mut points = Vec::new();
         for run in runs(&s.x, &drawn[i].0, &xa, &ya) {
@@ -517,6 +518,28 @@ mod tests {
         assert!((across - up).abs() <= 2.0, "across {across}, up {up}");
     }
 
+    /// Two series of one quantity share the colour they ask for (a
+    /// dashed prediction, a measured curve with markers); a third keeps
+    /// its own index's colour.
+    #[test]
+    fn series_can_share_a_colour() {
+        let series = [
+            (Some(0), true, false),
+            (Some(0), false, true),
+            (None, true, false),
+        ]
+        .map(|(color, dashed, markers)| Series {
+            color,
+            dashed,
+            markers,
+            ..Default::default()
+        });
+        let l = looks(&series);
+        assert_eq!((l[0].color, l[1].color), (series_color(0), series_color(0)));
+        assert_eq!((l[0].dashed, l[1].dashed), (true, false));
+        assert_eq!(l[2].color, series_color(2));
+    }
+
     /// A series of isolated points gets a marker glyph, a curve a line.
     #[test]
     fn scatter_series_get_marker_glyphs() {
@@ -612,6 +635,7 @@ mod tests {
                     band: Some((lo, hi)),
                     dashed: false,
                     markers: false,
+                    color: None,
                 },
                 Series {
                     label: "test".into(),
@@ -620,6 +644,7 @@ mod tests {
                     band: None,
                     dashed: true,
                     markers: true,
+                    color: None,
                 },
                 Series {
                     label: "empty".into(),

@@ -71,7 +71,9 @@ use style::{ensure_font, FIG_W, MARGIN, MIN_PANEL_W};
 /// point with a NaN/infinite coordinate, or a non-positive one on a log axis,
 /// is skipped and splits the curve. `band` is `(lower, upper)`, paired with
 /// `x` the same way. `dashed` draws the curve dashed; `markers` adds a marker
-/// (shape chosen per series) at every point.
+/// (shape chosen per series) at every point. `color` picks the palette
+/// colour by index (None: the series' own index), so that two series of
+/// one quantity (predicted, measured) can share it.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
     pub label: String,
@@ -80,6 +82,7 @@ pub struct Series {
     pub band: Option<(Vec<f64>, Vec<f64>)>,
     pub dashed: bool,
     pub markers: bool,
+    pub color: Option<usize>,
 }
 
 /// A horizontal reference line (e.g. chance level 0.5), drawn dotted and

@@ -26,6 +26,7 @@ fn curves(spec: &Spec, dashed: bool, cell: impl Fn(f64, usize) -> Vec<f64>) -> V
             band: (!dashed).then(|| (stat(0.2), stat(0.8))),
             dashed,
             markers: !dashed,
+            color: None,
         }
     };
     d.alpha.iter().map(|&alpha| curve(alpha)).collect()

@@ -120,6 +120,7 @@ fn error_vs_params_panel(
             band: None,
             dashed: true,
             markers: true,
+            color: None,
         });
     }
     Some(LinePanel {

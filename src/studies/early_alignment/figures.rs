@@ -65,6 +65,7 @@ pub fn scatter_series(label: &str, pts: &[(f64, f64)]) -> Series {
         band: None,
         dashed: false,
         markers: true,
+        color: None,
     }
 }
 
@@ -77,6 +78,7 @@ fn vline(label: &str, x: f64, y0: f64, y1: f64) -> Series {
         band: None,
         dashed: true,
         markers: false,
+        color: None,
     }
 }
 

@@ -87,6 +87,7 @@ fn series_vs_n(
         )),
         dashed,
         markers: true,
+        color: None,
     })
 }
 
@@ -125,6 +126,7 @@ fn max_weight_vs_n(spec: &ExpressivitySpec, fits: &[Fit], fig_dir: &Path) -> Res
                 band: None,
                 dashed: true,
                 markers: false,
+                color: None,
             });
         }
     }
@@ -238,6 +240,7 @@ fn gd_training_error(gd: &GdContrast, metrics: &Metrics, fig_dir: &Path) -> Resu
             )),
             dashed: false,
             markers: false,
+            color: None,
         });
     }
     if !series.is_empty() {

@@ -208,6 +208,7 @@ fn error_vs_n_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) -> 
                 )),
                 markers: true,
                 dashed: false,
+                color: None,
             });
             if grid.has_theory() {
                 series.push(Series {
@@ -419,9 +420,10 @@ fn svp_transition_panel(spec: &LabelNoiseSpec, grid: &Grid<'_>, over: &[usize]) 
     };
     let ns: Vec<f64> = d.n.iter().map(|&n| n as f64).collect();
     let mut series = Vec::new();
-    for &ei in &picks {
+    for (k, &ei) in picks.iter().enumerate() {
         series.push(Series {
             label: format!("eta = {} (predicted)", d.eta[ei]),
+            color: Some(k),
             x: ns.clone(),
             y: (0..d.n.len())
                 .map(|ni| predicted_half_ratio(spec, d.n[ni], grid.flip_fraction(ni, ei)))
@@ -431,6 +433,7 @@ fn svp_transition_panel(spec: &LabelNoiseSpec, grid: &Grid<'_>, over: &[usize]) 
         });
         series.push(Series {
             label: format!("eta = {} (measured)", d.eta[ei]),
+            color: Some(k),
             x: ns.clone(),
             y: (0..d.n.len())
                 .map(|ni| measured_half(spec, grid, over, ni, ei))
@@ -441,6 +444,7 @@ fn svp_transition_panel(spec: &LabelNoiseSpec, grid: &Grid<'_>, over: &[usize]) 
     }
     series.push(Series {
         label: "2 ln n (no mean: Ardeshir et al.)".into(),
+        color: Some(picks.len()),
         x: ns.clone(),
         y: ns.iter().map(|&n| 2.0 * n.ln()).collect(),
         dashed: true,

@@ -172,6 +172,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                 band: Some((q(0.2), q(0.8))),
                 markers: true,
                 dashed: false,
+                color: None,
             });
         }
         // The linear floors, one line each; those below the Monte Carlo

@@ -75,6 +75,7 @@ fn theorem_sweep(rows: &[CellRow], fig_dir: &Path) -> Result<()> {
                         )),
                         dashed: false,
                         markers: true,
+                        color: None,
                     }
                 })
                 .collect()
@@ -166,6 +167,7 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
             band: Some((lo, hi)),
             dashed: false,
             markers: false,
+            color: None,
         });
     }
     let refs: Vec<&ReferencePoint> = panel.references(spec).iter().collect();
@@ -180,6 +182,7 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
                     band: None,
                     dashed: true,
                     markers: true,
+                    color: None,
                 });
             }
         }
@@ -351,6 +354,7 @@ fn grokking_map(spec: &XorSpec, map: &MapSpec, metrics: &Metrics, fig_dir: &Path
                     band: None,
                     dashed: true,
                     markers: false,
+                    color: None,
                 }],
             }],
             1,

@@ -366,6 +366,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
                 band: (!panel.diagnostic).then(|| (pick(0.2), pick(0.8))),
                 dashed: panel.diagnostic,
                 markers: false,
+                color: None,
             });
             if split_id == 0 {
                 let law: SignOnlyLaw = regime(spec, panel.alpha, panel.omega(spec)).sign_only_law();
@@ -377,6 +378,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
                     band: None,
                     dashed: true,
                     markers: false,
+                    color: None,
                 });
             }
         }
@@ -391,6 +393,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
             band: None,
             dashed: false,
             markers: true,
+            color: None,
         });
         panels.push(LinePanel {
             title: format!("{split} accuracy, alpha = {:e}", stated.alpha),
