@@ -210,6 +210,19 @@ fn drawn_y(p: &LinePanel, xa: &Axis) -> Vec<(Vec<f64>, Vec<i8>)> {
         .collect()
 }
 
+/// Which points moved to a limit (`moved[k] == flag`) get its edge
+/// marker: all of them when the series has markers (each is a datum),
+/// else only where a run of them begins and ends, so that a dense curve
+/// along the limit shows where it reaches and leaves it instead of a smear
+/// of markers.
+fn marked_at_limit(moved: &[i8], flag: i8, every: bool) -> Vec<usize> {
+    let at = |k: Option<usize>| k.and_then(|k| moved.get(k)) == Some(&flag);
+    (0..moved.len())
+        .filter(|&k| moved[k] == flag)
+        .filter(|&k| every || !at(k.checked_sub(1)) || !at(Some(k + 1)))
+        .collect()
+}
+
 /// Legend notes for what the axis does not show in place: points drawn at
 /// a limit (counted) and reference lines outside a fixed y range.
 fn limit_notes(p: &LinePanel) -> Vec<Entry> {
@@ -333,9 +346,9 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         occupied.extend(points.iter().map(|q| rect.norm(*q)));
         marks.push((look.marker.unwrap_or(i), color, points));
         for (shape, end, flag) in [(EDGE_BELOW, lim.0, -1), (EDGE_ABOVE, lim.1, 1)] {
-            let at_end: Vec<(f64, f64)> = (s.x.iter().zip(&drawn[i].1))
-                .filter(|q| *q.1 == flag)
-                .filter_map(|q| Some((xa.t(*q.0)?, ya.t(end?)?)))
+            let at_end: Vec<(f64, f64)> = marked_at_limit(&drawn[i].1, flag, look.marker.is_some())
+                .into_iter()
+                .filter_map(|k| Some((xa.t(*s.x.get(k)?)?, ya.t(end?)?)))
                 .filter(|q| rect.contains(*q))
                 .collect();
             occupied.extend(at_end.iter().map(|q| rect.norm(*q)));
@@ -516,6 +529,17 @@ mod tests {
         let across = (pts[0].0 - pts[2].0).abs();
         let up = (pts[3].1 - pts[1].1).abs();
         assert!((across - up).abs() <= 2.0, "across {across}, up {up}");
+    }
+
+    /// A curve without markers marks a run of points at a limit at its
+    /// two ends; a series with markers marks every point.
+    #[test]
+    fn edge_markers_mark_the_ends_of_a_run_on_a_curve() {
+        let moved = [0, 1, 1, 1, 1, 0, 1, 0, -1, -1];
+        assert_eq!(marked_at_limit(&moved, 1, false), [1, 4, 6]);
+        assert_eq!(marked_at_limit(&moved, 1, true), [1, 2, 3, 4, 6]);
+        assert_eq!(marked_at_limit(&moved, -1, false), [8, 9]);
+        assert_eq!(marked_at_limit(&[1, 1, 1], 1, false), [0, 2]);
     }
 
     /// Two series of one quantity share the colour they ask for (a
