@@ -284,15 +284,21 @@ impl Fig<'_> {
         }
     }
 
-    /// One legend for the whole figure, when every panel has the same
-    /// non-empty legend and there are several panels.
+    /// One legend for the whole figure, when there are several panels and
+    /// one panel's non-empty legend holds every other panel's entries in
+    /// its order (a panel may draw fewer of the figure's things: a decision
+    /// boundary that does not exist yet).
     fn shared_legend(&self) -> Option<Vec<Entry>> {
         if self.len() < 2 {
             return None;
         }
-        let first = self.entries(0);
-        let same = (1..self.len()).all(|i| self.entries(i) == first);
-        (same && !first.is_empty()).then_some(first)
+        let all: Vec<Vec<Entry>> = (0..self.len()).map(|i| self.entries(i)).collect();
+        let fullest = all.iter().max_by_key(|e| e.len())?;
+        let within = |e: &Vec<Entry>| {
+            let mut rest = fullest.iter();
+            e.iter().all(|x| rest.any(|y| y == x))
+        };
+        (!fullest.is_empty() && all.iter().all(within)).then(|| fullest.clone())
     }
 }
 
@@ -476,6 +482,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = line_panels(&dir.path().join("none"), &[], 2).unwrap_err();
         assert!(err.to_string().contains("none.png"), "{err}");
+    }
+
+    /// Panels share one legend when one panel's entries hold every other
+    /// panel's, in order (a panel without the decision boundary yet);
+    /// not when a panel has an entry of its own.
+    #[test]
+    fn a_legend_is_shared_when_one_panel_holds_the_others_entries() {
+        let panel = |labels: &[&str]| LinePanel {
+            series: (labels.iter())
+                .map(|&l| Series {
+                    label: l.into(),
+                    x: vec![1.0, 2.0],
+                    y: vec![1.0, 2.0],
+                    color: Some(l.len()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let labels =
+            |e: Option<Vec<Entry>>| e.map(|e| e.into_iter().map(|e| e.label).collect::<Vec<_>>());
+        let nested = [panel(&["points"]), panel(&["points", "boundary"])];
+        assert_eq!(
+            labels(Fig::Lines(&nested).shared_legend()),
+            Some(vec!["points".into(), "boundary".into()])
+        );
+        let apart = [panel(&["points", "x"]), panel(&["points", "boundary"])];
+        assert_eq!(labels(Fig::Lines(&apart).shared_legend()), None);
+        assert_eq!(
+            labels(Fig::Lines(&[panel(&[]), panel(&[])]).shared_legend()),
+            None
+        );
     }
 
     /// The SVG text of one line panel.
