@@ -328,8 +328,6 @@ mod tests {
         }
     }
 
-    /// Cells clamped to a fixed scale: the colour bar's ends say "≤" / "≥",
-    /// and the lowest cell has the low end's colour.
     /// Categories get one colour each and a legend swatch each, no
     /// colour bar; a value that indexes no category is drawn as missing.
     #[test]
@@ -359,6 +357,8 @@ mod tests {
         assert!(fills("#C8C8C8") >= 3, "missing cells and swatch");
     }
 
+    /// Cells clamped to a fixed scale: the colour bar's ends say "≤" / "≥",
+    /// and the lowest cell has the low end's colour.
     #[test]
     fn saturated_colour_bar_says_so() {
         let dir = tempfile::tempdir().unwrap();

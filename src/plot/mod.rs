@@ -284,21 +284,27 @@ impl Fig<'_> {
         }
     }
 
-    /// One legend for the whole figure, when there are several panels and
-    /// one panel's non-empty legend holds every other panel's entries in
-    /// its order (a panel may draw fewer of the figure's things: a decision
-    /// boundary that does not exist yet).
+    /// One legend for the whole figure, when there are several panels, each
+    /// with a legend of its own, their notes (values drawn at a limit, lines
+    /// off the axis) are the same, and one panel's entries hold every other
+    /// panel's in its order (a panel may draw fewer of the figure's things:
+    /// a decision boundary that does not exist yet). A panel without a
+    /// legend (one series) keeps the figure from sharing one: its curve's
+    /// colour would be read as another panel's first entry.
     fn shared_legend(&self) -> Option<Vec<Entry>> {
         if self.len() < 2 {
             return None;
         }
         let all: Vec<Vec<Entry>> = (0..self.len()).map(|i| self.entries(i)).collect();
+        let notes = |e: &Vec<Entry>| e.iter().filter(|x| x.note).cloned().collect::<Vec<_>>();
         let fullest = all.iter().max_by_key(|e| e.len())?;
         let within = |e: &Vec<Entry>| {
             let mut rest = fullest.iter();
-            e.iter().all(|x| rest.any(|y| y == x))
+            e.iter().any(|x| !x.note)
+                && notes(e) == notes(fullest)
+                && e.iter().all(|x| rest.any(|y| y == x))
         };
-        (!fullest.is_empty() && all.iter().all(within)).then(|| fullest.clone())
+        all.iter().all(within).then(|| fullest.clone())
     }
 }
 
@@ -485,8 +491,9 @@ mod tests {
     }
 
     /// Panels share one legend when one panel's entries hold every other
-    /// panel's, in order (a panel without the decision boundary yet);
-    /// not when a panel has an entry of its own.
+    /// panel's, in order (a panel without the decision boundary yet); not
+    /// when a panel has an entry of its own, the order differs, or a panel
+    /// has no legend (a single series).
     #[test]
     fn a_legend_is_shared_when_one_panel_holds_the_others_entries() {
         let panel = |labels: &[&str]| LinePanel {
@@ -495,24 +502,28 @@ mod tests {
                     label: l.into(),
                     x: vec![1.0, 2.0],
                     y: vec![1.0, 2.0],
-                    color: Some(l.len()),
+                    // One colour per label, whatever the panel.
+                    color: ["points", "boundary", "x"].iter().position(|&k| k == l),
                     ..Default::default()
                 })
                 .collect(),
             ..Default::default()
         };
-        let labels =
-            |e: Option<Vec<Entry>>| e.map(|e| e.into_iter().map(|e| e.label).collect::<Vec<_>>());
-        let nested = [panel(&["points"]), panel(&["points", "boundary"])];
+        let shared = |panels: &[LinePanel]| {
+            (Fig::Lines(panels).shared_legend())
+                .map(|e| e.into_iter().map(|e| e.label).collect::<Vec<_>>())
+        };
+        let (a, b, x) = ("points", "boundary", "x");
         assert_eq!(
-            labels(Fig::Lines(&nested).shared_legend()),
-            Some(vec!["points".into(), "boundary".into()])
+            shared(&[panel(&[a, b]), panel(&[a, x, b])]),
+            Some(vec![a.into(), x.into(), b.into()])
         );
-        let apart = [panel(&["points", "x"]), panel(&["points", "boundary"])];
-        assert_eq!(labels(Fig::Lines(&apart).shared_legend()), None);
+        assert_eq!(shared(&[panel(&[b, a]), panel(&[a, x, b])]), None);
+        assert_eq!(shared(&[panel(&[a, x]), panel(&[a, b])]), None);
+        assert_eq!(shared(&[panel(&[a]), panel(&[a, b])]), None);
         assert_eq!(
-            labels(Fig::Lines(&[panel(&[]), panel(&[])]).shared_legend()),
-            None
+            shared(&[panel(&[a, b]), panel(&[a, b])]),
+            Some(vec![a.into(), b.into()])
         );
     }
 

@@ -97,7 +97,9 @@ impl<'a> Avoid<'a> {
     fn is_free(&self, f: f64, (x0, x1, y0, y1): Bounds) -> bool {
         let (cx, cy) = self.clear;
         let (a0, a1, b0, b1) = (x0 - cx, x1 + cx, y0 - cy, y1 + cy);
-        y1 < 1.0
+        x0 > 0.0
+            && x1 < 1.0
+            && y1 < 1.0
             && y0 > 0.0
             && !(self.points.iter()).any(|&(x, y)| x >= a0 && x <= a1 && y >= b0 && y <= b1)
             && !(self.spans.iter()).any(|&(x, lo, hi)| x >= a0 && x <= a1 && hi >= b0 && lo <= b1)
@@ -121,7 +123,7 @@ pub(super) fn on_line_spot(f: f64, wh: (f64, f64), avoid: &Avoid) -> Option<Labe
 /// with the nearest line), then across other lines; then both again
 /// without the `clear` margin; then with the leader across labels (a
 /// leader over a label reads better than a label over curves); failing
-/// all, right and on the line, above unless near the top.
+/// all, right and on the line, above where the box fits under the top.
 pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSpot {
     let fits = |s: &LabelSpot, avoid: &Avoid, across: bool, over_labels: bool| {
         let (x0, x1, y0, y1) = s.bounds(f, (w, h));
@@ -154,7 +156,7 @@ pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSp
     });
     found.unwrap_or(LabelSpot {
         right: true,
-        above: f < 0.9,
+        above: f + h < 1.0,
         shift: 0.0,
     })
 }
@@ -187,7 +189,7 @@ pub(super) fn reserve(
     }
 }
 
-/// A band's vertical extents for `callout_spot`: (x, low, high) in plot
+/// A band's vertical extents for the label boxes: (x, low, high) in plot
 /// fractions of `rect`, at each of the `run`'s points (x, low, high in
 /// transformed coordinates) and 7 between each pair.
 pub(super) fn band_spans(run: &[(f64, f64, f64)], rect: &Rect, out: &mut Vec<Span>) {
@@ -233,7 +235,8 @@ pub(super) struct PlacedReference<'a> {
 /// (`on_line_spot`, in order, each box reserved); then the others: named
 /// in the panel's legend when it has its own (`entries`; no label on the
 /// line), else (a shared legend has no room for one panel's line) a
-/// callout (`callout_spot`, avoiding the band `spans`).
+/// callout (`callout_spot`, avoiding the band `spans`). A line with an
+/// empty label has no label and takes no room.
 pub(super) fn ref_label_spots<'a>(
     refs: &[(f64, &'a str)],
     frac: impl Fn(f64) -> f64,
@@ -262,6 +265,14 @@ pub(super) fn ref_label_spots<'a>(
     let mut placed: Vec<PlacedReference<'a>> = (refs.iter())
         .map(|&(t, label)| {
             let (w, h) = size(label);
+            if label.is_empty() {
+                return PlacedReference {
+                    t,
+                    label,
+                    w,
+                    spot: None,
+                };
+            }
             let spot = on_line_spot(frac(t), (w, h), &fixed.with(occupied, &boxes));
             if let Some(spot) = spot {
                 reserve(spot, frac(t), (w, h), occupied, &mut boxes);
@@ -269,12 +280,9 @@ pub(super) fn ref_label_spots<'a>(
             PlacedReference { t, label, w, spot }
         })
         .collect();
-    for r in placed.iter_mut().filter(|r| r.spot.is_none()) {
+    for r in (placed.iter_mut()).filter(|r| r.spot.is_none() && !r.label.is_empty()) {
         match entries.as_deref_mut() {
-            Some(entries) if !r.label.is_empty() => {
-                entries.push(reference_entry(r.label.to_string()))
-            }
-            Some(_) => {}
+            Some(entries) => entries.push(reference_entry(r.label.to_string())),
             None => {
                 let (f, wh) = (frac(r.t), size(r.label));
                 let spot = callout_spot(f, wh, &fixed.with(occupied, &boxes));
@@ -286,7 +294,7 @@ pub(super) fn ref_label_spots<'a>(
     placed
 }
 
-/// Draws the reference lines across `rect` (dashed grey) with their labels
+/// Draws the reference lines across `rect` (dotted grey) with their labels
 /// and the leaders of callouts.
 pub(super) fn draw_references<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
@@ -348,8 +356,8 @@ mod tests {
         })
     }
 
-    /// What the tests avoid: `points`, `spans`, the line at 0.5 and
-    /// `others`, a margin of 0.02 across and 0.01 up.
+    /// What the tests avoid: `points`, `spans`, the reference `lines`,
+    /// with a margin of 0.02 across and 0.01 up.
     fn avoid<'a>(points: &'a [(f64, f64)], spans: &'a [Span], lines: &'a [f64]) -> Avoid<'a> {
         Avoid {
             points,

@@ -232,11 +232,15 @@ impl Regime {
     }
 
     /// A phase diagram's cell value: the regime's index in `ALL` (NaN: no
-    /// regime), with the names as the heatmap's categories.
+    /// regime), with the names as the heatmap's categories. The test
+    /// `regime_cells_index_all` keeps the two in step.
     pub fn cell(regime: Option<Regime>) -> f64 {
-        regime.map_or(f64::NAN, |r| {
-            (Regime::ALL.iter().position(|&a| a == r).unwrap_or(0)) as f64
-        })
+        match regime {
+            Some(Regime::Benign) => 0.0,
+            Some(Regime::Tempered) => 1.0,
+            Some(Regime::Catastrophic) => 2.0,
+            None => f64::NAN,
+        }
     }
 
     /// The categories of `cell`'s values.
@@ -316,6 +320,18 @@ pub fn harmful_gamma(c: f64, leaky_slope: f64, d: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::Regime;
+
+    /// A regime's phase-diagram cell is its index in `Regime::ALL`.
+    #[test]
+    fn regime_cells_index_all() {
+        for (k, r) in Regime::ALL.into_iter().enumerate() {
+            assert_eq!(Regime::cell(Some(r)), k as f64);
+            assert_eq!(Regime::categories()[k], r.name());
+        }
+        assert!(Regime::cell(None).is_nan());
+    }
+
     use super::*;
 
     #[test]

@@ -1,7 +1,6 @@
-//! The figure, drawn from runs.csv and the spec: the measured excess risk
-//! against n (one line per alpha, median and 20-80% band), the theorem's
-//! terms at c = 1 for the same alphas, and the measured/predicted variance
-//! ratio against the spec's window [1/c, c].
+//! The figure, from runs.csv and the spec: the measured excess risk against n (one line per
+//! alpha, median and 20-80% band), the theorem's terms at c = 1 for the same alphas, and the
+//! measured/predicted variance ratio against the spec's window [1/c, c].
 
 use std::path::Path;
 
@@ -26,7 +25,7 @@ fn curves(spec: &Spec, dashed: bool, cell: impl Fn(f64, usize) -> Vec<f64>) -> V
             band: (!dashed).then(|| (stat(0.2), stat(0.8))),
             dashed,
             markers: !dashed,
-            color: None,
+            ..Default::default()
         }
     };
     d.alpha.iter().map(|&alpha| curve(alpha)).collect()

@@ -291,7 +291,8 @@ fn fig3_projections(spec: &XorSpec, neurons: &Neurons, fig_dir: &Path) -> Result
         });
     }
     if !hists.is_empty() {
-        let cols = hists.len().min(5);
+        // At most 3 a row: 5 across printed at a text width made 4 pt ticks.
+        let cols = hists.len().min(3);
         plot::hist_panels(&fig_dir.join("fig3_projections"), &hists, cols)?;
     }
     Ok(())
