@@ -38,7 +38,7 @@ impl Rect {
 }
 
 /// Liang-Barsky: the part of segment p-q inside `r`, as parameters (t0, t1).
-fn clip_segment(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
+pub(super) fn clip_segment(p: (f64, f64), q: (f64, f64), r: &Rect) -> Option<(f64, f64)> {
     let (dx, dy) = (q.0 - p.0, q.1 - p.1);
     let mut t0 = 0.0f64;
     let mut t1 = 1.0f64;

@@ -9,7 +9,9 @@ use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
 use super::legend::{
     draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph, LegendPlace,
 };
-use super::reference::{band_spans, draw_references, ref_label_spots, reference_entry, Span};
+use super::reference::{
+    band_spans, draw_references, ref_label_spots, reference_entry, Segment, Span,
+};
 use super::style::{series_color, LINE_W, REF_GREY};
 use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
 
@@ -289,6 +291,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     let looks = looks(&p.series);
     let mut bands: Vec<(RGBColor, Vec<(f64, f64)>)> = Vec::new();
     let mut spans: Vec<Span> = Vec::new();
+    let mut segments: Vec<Segment> = Vec::new();
     let at = |v: f64| to_limits(v, lim, p.log_y).0;
     for (i, s) in p.series.iter().enumerate() {
         let Some((lo, hi)) = &s.band else { continue };
@@ -338,6 +341,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             for piece in clip_polyline(&run, &rect) {
                 let piece = thin(piece, &rect, plot);
                 sample_polyline(&piece, &rect, &mut occupied);
+                segments.extend(piece.windows(2).map(|w| (rect.norm(w[0]), rect.norm(w[1]))));
                 curves.push((color, look.dashed, piece));
             }
         }
@@ -368,7 +372,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             &refs,
             |t| ya.frac(t),
             plot,
-            (&mut occupied, &spans),
+            (&mut occupied, &spans, &segments),
             own_legend.then_some(&mut entries),
         );
         for &(t, _) in &refs {

@@ -6,7 +6,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::geometry::Rect;
+use super::geometry::{clip_segment, Rect};
 use super::legend::{sample_polyline, Entry, Glyph};
 use super::style::{font, text_w, NOTE_PX, REF_DOT, REF_GAP, REF_GREY, REF_W};
 use super::{Chart, DrawResult};
@@ -64,6 +64,9 @@ fn four_spots(shift: f64) -> [LabelSpot; 4] {
 /// A band's vertical extent at one x: (x, low, high) in plot fractions.
 pub(super) type Span = (f64, f64, f64);
 
+/// A drawn curve's segment, its ends in plot fractions.
+pub(super) type Segment = ((f64, f64), (f64, f64));
+
 /// What a label must keep clear of, in plot fractions.
 #[derive(Clone, Copy)]
 pub(super) struct Avoid<'a> {
@@ -71,6 +74,9 @@ pub(super) struct Avoid<'a> {
     pub(super) points: &'a [(f64, f64)],
     /// The bands' vertical extents (x, low, high).
     pub(super) spans: &'a [Span],
+    /// The curves' segments: a box between two sampled `points` of a
+    /// segment that crosses it is not free.
+    pub(super) segments: &'a [Segment],
     /// The labels already placed.
     pub(super) boxes: &'a [Bounds],
     /// Every reference line's height.
@@ -97,12 +103,19 @@ impl<'a> Avoid<'a> {
     fn is_free(&self, f: f64, (x0, x1, y0, y1): Bounds) -> bool {
         let (cx, cy) = self.clear;
         let (a0, a1, b0, b1) = (x0 - cx, x1 + cx, y0 - cy, y1 + cy);
+        let padded = Rect {
+            x0: a0,
+            x1: a1,
+            y0: b0,
+            y1: b1,
+        };
         x0 > 0.0
             && x1 < 1.0
             && y1 < 1.0
             && y0 > 0.0
             && !(self.points.iter()).any(|&(x, y)| x >= a0 && x <= a1 && y >= b0 && y <= b1)
             && !(self.spans.iter()).any(|&(x, lo, hi)| x >= a0 && x <= a1 && hi >= b0 && lo <= b1)
+            && !(self.segments.iter()).any(|&(p, q)| clip_segment(p, q, &padded).is_some())
             && !(self.lines.iter()).any(|&g| (g - f).abs() > 1e-12 && g >= b0 && g <= b1)
             && !(self.boxes.iter()).any(|b| b.0 <= x1 && b.1 >= x0 && b.2 <= y1 && b.3 >= y0)
     }
@@ -241,7 +254,7 @@ pub(super) fn ref_label_spots<'a>(
     refs: &[(f64, &'a str)],
     frac: impl Fn(f64) -> f64,
     plot: (u32, u32),
-    (occupied, spans): (&mut Vec<(f64, f64)>, &[Span]),
+    (occupied, spans, segments): (&mut Vec<(f64, f64)>, &[Span], &[Segment]),
     mut entries: Option<&mut Vec<Entry>>,
 ) -> Vec<PlacedReference<'a>> {
     let size = |label: &str| {
@@ -257,6 +270,7 @@ pub(super) fn ref_label_spots<'a>(
     let fixed = Avoid {
         points: &[],
         spans,
+        segments,
         boxes: &[],
         lines: &lines,
         clear,
@@ -362,6 +376,7 @@ mod tests {
         Avoid {
             points,
             spans,
+            segments: &[],
             boxes: &[],
             lines,
             clear: (0.02, 0.01),
@@ -400,6 +415,13 @@ mod tests {
         );
         let along = curves_along_the_line();
         assert_eq!(on_line_spot(0.5, wh, &avoid(&along, &[], &[0.5])), None);
+        // A segment across the right box, with no sampled point in it.
+        let across = [((0.6, 0.45), (1.0, 0.62))];
+        let free = Avoid {
+            segments: &across,
+            ..avoid(&[], &[], &[0.5])
+        };
+        assert_eq!(on_line_spot(0.5, wh, &free), on_line(false, true));
     }
 
     /// Points on both sides of a line at 0.5, at both ends.
