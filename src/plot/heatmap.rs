@@ -47,6 +47,16 @@ fn category(p: &HeatmapPanel, v: f64) -> Option<usize> {
     (v.is_finite() && v == k && k >= 0.0 && (k as usize) < p.categories.len()).then_some(k as usize)
 }
 
+/// Whether a cell's value has a colour: a category's index, or (without
+/// categories) any finite value; else the cell is drawn as missing.
+fn has_colour(p: &HeatmapPanel, v: f64) -> bool {
+    if p.categories.is_empty() {
+        v.is_finite()
+    } else {
+        category(p, v).is_some()
+    }
+}
+
 /// The legend of a heatmap: labelled overlays, the categories' swatches,
 /// and "no data" if a cell is missing.
 pub(super) fn heatmap_entries(p: &HeatmapPanel) -> Vec<Entry> {
@@ -73,19 +83,15 @@ pub(super) fn heatmap_entries(p: &HeatmapPanel) -> Vec<Entry> {
         label: name.clone(),
         glyph: Glyph::Swatch(category_color(k, n)),
     }));
-    let shown = |v: &f64| {
-        if n > 0 {
-            category(p, *v).is_some()
-        } else {
-            v.is_finite()
-        }
-    };
     let xs_ok = |i: &usize| tv(p.log_x, p.x_values[*i]).is_some();
     let ys_ok = |j: &usize| tv(p.log_y, p.y_values[*j]).is_some();
     let missing = (0..p.x_values.len()).filter(xs_ok).any(|i| {
-        (0..p.y_values.len())
-            .filter(ys_ok)
-            .any(|j| !p.values.get(i).and_then(|r| r.get(j)).is_some_and(shown))
+        (0..p.y_values.len()).filter(ys_ok).any(|j| {
+            !p.values
+                .get(i)
+                .and_then(|r| r.get(j))
+                .is_some_and(|&v| has_colour(p, v))
+        })
     });
     if missing {
         entries.push(Entry {
@@ -175,13 +181,9 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
 
     // Colour bar strip on the right (categories are named in the legend).
     let (w, h) = area.dim_in_pixel();
-    let cb = ColourBar::new((vmin, vmax), open, h, &p.value_label);
-    let bar_w = if p.categories.is_empty() {
-        cb.width(w)
-    } else {
-        0
-    };
-    let (main, bar_area) = area.split_horizontally(w - bar_w);
+    let bar =
+        (p.categories.is_empty()).then(|| ColourBar::new((vmin, vmax), open, h, &p.value_label));
+    let (main, bar_area) = area.split_horizontally(w - bar.as_ref().map_or(0, |cb| cb.width(w)));
 
     let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, false, 0)?;
     let mut rects = Vec::with_capacity(shown.len());
@@ -190,10 +192,10 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
             continue;
         };
         let v = value(i, j);
-        let color = match (p.categories.len(), category(p, v)) {
-            (0, _) if v.is_finite() => viridis((v - vmin) / (vmax - vmin)),
-            (n, Some(k)) if n > 0 => category_color(k, n),
-            _ => MISSING_GREY,
+        let color = match category(p, v) {
+            Some(k) => category_color(k, p.categories.len()),
+            None if has_colour(p, v) => viridis((v - vmin) / (vmax - vmin)),
+            None => MISSING_GREY,
         };
         rects.push(Rectangle::new([(x0, y0), (x1, y1)], color.filled()));
     }
@@ -215,9 +217,7 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
     draw_legend(&chart, strip.as_ref(), &entries, &place)?;
 
     // The colour bar: a chart of its own, aligned with the main plot.
-    if !p.categories.is_empty() {
-        return Ok(());
-    }
+    let Some(cb) = bar else { return Ok(()) };
     let fs = frame_size(&main, &xa, &ya, &p.x_label, &p.y_label, 0);
     cb.draw(&bar_area, fs.x_area, &p.value_label)
 }

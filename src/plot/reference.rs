@@ -116,8 +116,19 @@ impl<'a> Avoid<'a> {
             && !(self.points.iter()).any(|&(x, y)| x >= a0 && x <= a1 && y >= b0 && y <= b1)
             && !(self.spans.iter()).any(|&(x, lo, hi)| x >= a0 && x <= a1 && hi >= b0 && lo <= b1)
             && !(self.segments.iter()).any(|&(p, q)| clip_segment(p, q, &padded).is_some())
-            && !(self.lines.iter()).any(|&g| (g - f).abs() > 1e-12 && g >= b0 && g <= b1)
-            && !(self.boxes.iter()).any(|b| b.0 <= x1 && b.1 >= x0 && b.2 <= y1 && b.3 >= y0)
+            && !self.other_line_within(f, b0, b1)
+            && !self.meets_label((x0, x1, y0, y1))
+    }
+
+    /// Whether a reference line other than the one at `f` lies between
+    /// heights `lo` and `hi`.
+    fn other_line_within(&self, f: f64, lo: f64, hi: f64) -> bool {
+        (self.lines.iter()).any(|&g| (g - f).abs() > 1e-12 && g >= lo && g <= hi)
+    }
+
+    /// Whether the box (a leader: one of zero width) meets a placed label.
+    fn meets_label(&self, (x0, x1, y0, y1): Bounds) -> bool {
+        (self.boxes.iter()).any(|b| b.0 <= x1 && b.1 >= x0 && b.2 <= y1 && b.3 >= y0)
     }
 }
 
@@ -143,12 +154,8 @@ pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSp
         let (reach_lo, reach_hi) = if s.above { (f, y1) } else { (y0, f) };
         let lx = s.leader_x(w);
         avoid.is_free(f, (x0, x1, y0, y1))
-            && (over_labels
-                || !(avoid.boxes.iter())
-                    .any(|b| b.0 <= lx && b.1 >= lx && b.2 <= reach_hi && b.3 >= reach_lo))
-            && (across
-                || !(avoid.lines.iter())
-                    .any(|&g| (g - f).abs() > 1e-12 && g >= reach_lo && g <= reach_hi))
+            && (over_labels || !avoid.meets_label((lx, lx, reach_lo, reach_hi)))
+            && (across || !avoid.other_line_within(f, reach_lo, reach_hi))
     };
     let steps = (8.0 / h.max(1e-3)).ceil() as u32;
     let unpadded = Avoid {
@@ -175,7 +182,8 @@ pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSp
 }
 
 /// Reserves the box of `spot` (a label `w` by `h` on a line at `f`) in
-/// `boxes` and, with a callout's leader, in `occupied`.
+/// `boxes`, and its points and a callout's leader in `occupied` (which the
+/// legend avoids).
 pub(super) fn reserve(
     spot: LabelSpot,
     f: f64,
@@ -315,12 +323,6 @@ pub(super) fn draw_references<DB: DrawingBackend>(
     rect: &Rect,
     refs: Vec<PlacedReference<'_>>,
 ) -> DrawResult<(), DB> {
-    let at = |fx: f64, fy: f64| {
-        (
-            rect.x0 + (rect.x1 - rect.x0) * fx,
-            rect.y0 + (rect.y1 - rect.y0) * fy,
-        )
-    };
     for r in refs {
         chart.draw_series(DashedLineSeries::new(
             vec![(rect.x0, r.t), (rect.x1, r.t)],
@@ -328,13 +330,13 @@ pub(super) fn draw_references<DB: DrawingBackend>(
             REF_GAP,
             REF_GREY.stroke_width(REF_W),
         ))?;
-        let Some(spot) = r.spot.filter(|_| !r.label.is_empty()) else {
+        let Some(spot) = r.spot else {
             continue;
         };
         let sign = if spot.above { 1.0 } else { -1.0 };
         let t = r.t + sign * spot.shift * (rect.y1 - rect.y0);
         if spot.shift > 0.0 {
-            let x = at(spot.leader_x(r.w), 0.0).0;
+            let x = rect.x0 + (rect.x1 - rect.x0) * spot.leader_x(r.w);
             chart.draw_series(std::iter::once(PathElement::new(
                 vec![(x, r.t), (x, t)],
                 REF_GREY.stroke_width(1),

@@ -19,12 +19,7 @@ const MODEL_NOTE: &str = "the paper's own model is not recoverable; tested in th
 
 /// The regime's name in summary.json ("n/a" when it could not be measured).
 fn regime_name(r: Option<Regime>) -> &'static str {
-    match r {
-        Some(Regime::Benign) => "benign",
-        Some(Regime::Tempered) => "tempered",
-        Some(Regime::Catastrophic) => "catastrophic",
-        None => "n/a",
-    }
+    r.map_or("n/a", Regime::name)
 }
 
 /// The grid as the claims read it, with the sizes and the ratio they quote.
