@@ -71,6 +71,15 @@ fn conv1(c: &mut Criterion) {
                 },
             );
         }
+        // The two passes apart, with the dispatched instruction set.
+        group.bench_function(BenchmarkId::new("direct-forward", batch), |b| {
+            b.iter(|| direct::forward(&conv, &w, &bias, &x, batch, &mut scratch, &mut y))
+        });
+        group.bench_function(BenchmarkId::new("direct-params", batch), |b| {
+            b.iter(|| {
+                direct::backward_params(&conv, &x, &dy, batch, &mut scratch, (&mut dw, &mut db))
+            })
+        });
         group.bench_function(BenchmarkId::new("im2col-sgemm", batch), |b| {
             b.iter(|| {
                 conv.forward_im2col(&w, &bias, &x, batch, &mut scratch, &mut y);

@@ -49,6 +49,38 @@ const L: usize = 8;
 const CB: usize = 2;
 /// Kernel size served.
 const K: usize = 5;
+/// Output channels the forward kernel holds at once with 8-lane vectors (4
+/// a row, so 8 accumulators) and with 16-lane vectors (2 a row, 12).
+const FORWARD_BLOCK_8: usize = 2;
+const FORWARD_BLOCK_16: usize = 6;
+
+/// The output-channel blocks `forward_image` visits, in order: `nb` channels
+/// at a time while `nb` remain, then `CB` at a time (c_out is even).
+fn forward_blocks(c_out: usize, nb: usize) -> impl Iterator<Item = (usize, usize)> {
+    let whole = c_out / nb * nb;
+    let full = (0..whole).step_by(nb).map(move |c0| (c0, nb));
+    full.chain((whole..c_out).step_by(CB).map(|c0| (c0, CB)))
+}
+
+/// The weights in the order the forward kernel reads them, block after
+/// block (`forward_blocks`): within the block of channels c0..c0+B,
+///
+///   packed[c0 kk + ((ci K + ky) K + kx) B + b] = w[(c0 + b) kk + (ky K + kx) cin + ci],
+///
+/// so each step of the (ci, ky, kx) loop reads its B weights from one
+/// pointer at fixed offsets. Only the layout changes, not the sums.
+fn pack_weights(c: &Conv2d, w: &[f32], nb: usize) -> Vec<f32> {
+    let (kk, cin) = (c.patch_len(), c.input.c);
+    let mut packed = Vec::with_capacity(c.c_out * kk);
+    for (c0, nb) in forward_blocks(c.c_out, nb) {
+        for ci in 0..cin {
+            for tap in 0..K * K {
+                packed.extend((c0..c0 + nb).map(|co| w[co * kk + tap * cin + ci]));
+            }
+        }
+    }
+    packed
+}
 
 /// Whether `c` is served by the direct kernels (see the module doc).
 pub fn fits(c: &Conv2d) -> bool {
@@ -230,6 +262,18 @@ impl Kernel {
         }
     }
 
+    /// Output channels `forward_image` holds in registers at once (its NB).
+    fn forward_block(self) -> usize {
+        match self {
+            Kernel::Plain8 => FORWARD_BLOCK_8,
+            Kernel::Plain16 => FORWARD_BLOCK_16,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => FORWARD_BLOCK_8,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => FORWARD_BLOCK_16,
+        }
+    }
+
     fn of(isa: Isa) -> Kernel {
         match isa {
             Isa::Plain => Kernel::Plain8,
@@ -253,11 +297,12 @@ fn forward_with(
     assert!(fits(c) && w.len() >= c.weight_len() && bias.len() >= c.c_out);
     assert!(scratch.len() >= scratch_len(c));
     let (i, o) = (c.input, c.output());
+    let packed = pack_weights(c, w, kernel.forward_block());
     for b in 0..batch {
         let xp = &mut scratch[..xp_len(c)];
         to_planes_on(kernel.isa(), c, &x[b * i.len()..(b + 1) * i.len()], xp);
         let yb = &mut y[b * o.len()..(b + 1) * o.len()];
-        let wb = (w, bias);
+        let wb = (packed.as_slice(), bias);
         match kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is chosen only when the CPU reports avx2 and fma;
@@ -267,9 +312,13 @@ fn forward_with(
             // SAFETY: `Isa::Avx512` only when the CPU reports avx512f; lengths as above.
             Kernel::Avx512 => unsafe { avx512::forward_image(c, wb, xp, yb) },
             // SAFETY: as above (lengths).
-            Kernel::Plain8 => unsafe { forward_image::<Plain<f32, 8>, 4, 2>(c, wb, xp, yb) },
+            Kernel::Plain8 => unsafe {
+                forward_image::<Plain<f32, 8>, 4, FORWARD_BLOCK_8>(c, wb, xp, yb)
+            },
             // SAFETY: as above (lengths).
-            Kernel::Plain16 => unsafe { forward_image::<Plain<f32, 16>, 2, 6>(c, wb, xp, yb) },
+            Kernel::Plain16 => unsafe {
+                forward_image::<Plain<f32, 16>, 2, FORWARD_BLOCK_16>(c, wb, xp, yb)
+            },
         }
     }
 }
@@ -316,6 +365,10 @@ fn backward_params_with(
 /// speed only: NB V accumulators hide the FMA latency (8 or more wanted where
 /// two FMA units each take a whole vector, as on AVX-512 Intel parts).
 ///
+/// `w` is `pack_weights(c, w, NB)`, so each step reads its channels'
+/// weights from one pointer (before, six strided indices a step, their
+/// addresses and bounds checks spilled registers in the hot loop).
+///
 /// # Safety
 /// `xp` must hold `xp_len(c)` floats, `w` `c.weight_len()`, `yb` one output image;
 /// every load stays inside its input plane because `stride >= ROW + k - 1`.
@@ -329,14 +382,12 @@ unsafe fn forward_image<T: Lanes<Elem = f32>, const V: usize, const NB: usize>(
     debug_assert!(xp.len() >= xp_len(c) && wb.0.len() >= c.weight_len());
     debug_assert_eq!(V * T::WIDTH, ROW);
     for oy in 0..c.output().h {
-        let mut c0 = 0;
-        while c0 + NB <= c.c_out {
-            forward_block::<T, V, NB>(c, wb, xp, yb, oy, c0);
-            c0 += NB;
-        }
-        while c0 < c.c_out {
-            forward_block::<T, V, CB>(c, wb, xp, yb, oy, c0);
-            c0 += CB;
+        for (c0, b) in forward_blocks(c.c_out, NB) {
+            if b == NB {
+                forward_block::<T, V, NB>(c, wb, xp, yb, oy, c0);
+            } else {
+                forward_block::<T, V, CB>(c, wb, xp, yb, oy, c0);
+            }
         }
     }
 }
@@ -359,6 +410,7 @@ unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
     for (b, a) in acc.iter_mut().enumerate() {
         *a = [T::splat(bias[c0 + b]); V];
     }
+    let mut wp = w[c0 * kk..(c0 + B) * kk].as_ptr();
     for ci in 0..cin {
         for ky in 0..K {
             let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
@@ -368,11 +420,12 @@ unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
                     *x = T::load(line.add(kx + v * lw));
                 }
                 for (b, a) in acc.iter_mut().enumerate() {
-                    let wv = T::splat(w[(c0 + b) * kk + (ky * K + kx) * cin + ci]);
+                    let wv = T::splat(*wp.add(b));
                     for (a, x) in a.iter_mut().zip(&xv) {
                         *a = T::fma(wv, *x, *a);
                     }
                 }
+                wp = wp.add(B);
             }
         }
     }
@@ -454,7 +507,7 @@ unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize>(
 /// with that set enabled (so the lane operations inline as instructions).
 #[cfg(target_arch = "x86_64")]
 macro_rules! simd_kernels {
-    ($module:ident, $features:literal, $lanes:ty, $groups:literal, $forward_block:literal) => {
+    ($module:ident, $features:literal, $lanes:ty, $groups:literal, $forward_block:path) => {
         mod $module {
             use super::Conv2d;
             use std::arch::x86_64::*;
@@ -468,7 +521,7 @@ macro_rules! simd_kernels {
                 xp: &[f32],
                 yb: &mut [f32],
             ) {
-                super::forward_image::<$lanes, $groups, $forward_block>(c, wb, xp, yb)
+                super::forward_image::<$lanes, $groups, { $forward_block }>(c, wb, xp, yb)
             }
 
             /// # Safety
@@ -486,9 +539,9 @@ macro_rules! simd_kernels {
     };
 }
 #[cfg(target_arch = "x86_64")]
-simd_kernels!(avx2, "avx2,fma", __m256, 4, 2);
+simd_kernels!(avx2, "avx2,fma", __m256, 4, super::FORWARD_BLOCK_8);
 #[cfg(target_arch = "x86_64")]
-simd_kernels!(avx512, "avx512f", __m512, 2, 6);
+simd_kernels!(avx512, "avx512f", __m512, 2, super::FORWARD_BLOCK_16);
 
 /// Test hooks: run one instantiation explicitly, so the tests compare each
 /// instruction set with the portable lanes of its width, bit for bit.
