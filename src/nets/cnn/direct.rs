@@ -53,6 +53,11 @@ const K: usize = 5;
 /// a row, so 8 accumulators) and with 16-lane vectors (2 a row, 12).
 const FORWARD_BLOCK_8: usize = 2;
 const FORWARD_BLOCK_16: usize = 6;
+/// Output channels the weight-gradient kernel holds at once: B K
+/// accumulators, B rows of dY and one row of x must fit the registers (16
+/// with AVX2, 32 with AVX-512).
+const PARAMS_BLOCK_8: usize = 2;
+const PARAMS_BLOCK_16: usize = 4;
 
 /// The output-channel blocks `forward_image` visits, in order: `nb` channels
 /// at a time while `nb` remain, then `CB` at a time (c_out is even).
@@ -351,9 +356,13 @@ fn backward_params_with(
             // SAFETY: as in `forward_with`.
             Kernel::Avx512 => unsafe { avx512::params_image(c, xp, dyp, grads) },
             // SAFETY: lengths asserted above.
-            Kernel::Plain8 => unsafe { params_image::<Plain<f32, 8>, 4>(c, xp, dyp, grads) },
+            Kernel::Plain8 => unsafe {
+                params_image::<Plain<f32, 8>, 4, PARAMS_BLOCK_8>(c, xp, dyp, grads)
+            },
             // SAFETY: lengths asserted above.
-            Kernel::Plain16 => unsafe { params_image::<Plain<f32, 16>, 2>(c, xp, dyp, grads) },
+            Kernel::Plain16 => unsafe {
+                params_image::<Plain<f32, 16>, 2, PARAMS_BLOCK_16>(c, xp, dyp, grads)
+            },
         }
     }
 }
@@ -442,61 +451,85 @@ unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
 
 /// One image: dw[co,ky,kx,ci] += sum_{oy,ox} dyp[co][oy][ox] xp[ci][oy+ky][ox+kx]
 /// and db[co] += sum_{oy,ox} dyp[co][oy][ox] (summed in the ci = ky = 0 pass).
+/// The output channels go PB at a time while PB remain, then `CB` at a time
+/// (`forward_blocks`); each weight's sum is its own, so PB changes speed
+/// only: a row of x, loaded once per kx, serves PB channels, and on AVX-512
+/// Intel parts, where most of those loads straddle two cache lines, 2
+/// channels left the kernel waiting on loads.
 ///
 /// # Safety
 /// `xp` must hold `xp_len(c)` floats and `dyp` `dyp_len(c)` (lanes past the
 /// output width 0, so the columns past the image contribute nothing);
 /// `V T::WIDTH = ROW`.
 #[inline(always)]
-unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize>(
+unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize, const PB: usize>(
     c: &Conv2d,
     xp: &[f32],
     dyp: &[f32],
     (dw, db): (&mut [f32], &mut [f32]),
 ) {
-    let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
     debug_assert!(xp.len() >= xp_len(c) && dyp.len() >= dyp_len(c));
     debug_assert_eq!(V * T::WIDTH, ROW);
+    for (c0, b) in forward_blocks(c.c_out, PB) {
+        if b == PB {
+            params_block::<T, V, PB>(c, xp, dyp, (dw, db), c0);
+        } else {
+            params_block::<T, V, CB>(c, xp, dyp, (dw, db), c0);
+        }
+    }
+}
+
+/// `params_image` for channels c0..c0+B: B K vectors of accumulators.
+///
+/// # Safety
+/// As `params_image`, and `c0 + B <= c_out`.
+#[inline(always)]
+unsafe fn params_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
+    c: &Conv2d,
+    xp: &[f32],
+    dyp: &[f32],
+    (dw, db): (&mut [f32], &mut [f32]),
+    c0: usize,
+) {
+    let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
     let lw = T::WIDTH;
     let mut lanes = [0.0f32; ROW];
     let lanes = &mut lanes[..lw];
-    for c0 in (0..c.c_out).step_by(CB) {
-        for ci in 0..cin {
-            for ky in 0..K {
-                let mut acc = [[T::zero(); K]; CB];
-                let mut bias_acc = [T::zero(); CB];
-                let with_bias = ci == 0 && ky == 0;
-                for oy in 0..o.h {
-                    let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
-                    for v in 0..V {
-                        let mut d = [T::zero(); CB];
-                        for (b, d) in d.iter_mut().enumerate() {
-                            *d = T::load(dyp.as_ptr().add(((c0 + b) * o.h + oy) * ROW + v * lw));
+    for ci in 0..cin {
+        for ky in 0..K {
+            let mut acc = [[T::zero(); K]; B];
+            let mut bias_acc = [T::zero(); B];
+            let with_bias = ci == 0 && ky == 0;
+            for oy in 0..o.h {
+                let line = xp.as_ptr().add(ci * plane_len(c) + (oy + ky) * s);
+                for v in 0..V {
+                    let mut d = [T::zero(); B];
+                    for (b, d) in d.iter_mut().enumerate() {
+                        *d = T::load(dyp.as_ptr().add(((c0 + b) * o.h + oy) * ROW + v * lw));
+                    }
+                    if with_bias {
+                        for (a, d) in bias_acc.iter_mut().zip(&d) {
+                            *a = T::add(*a, *d);
                         }
-                        if with_bias {
-                            for (a, d) in bias_acc.iter_mut().zip(&d) {
-                                *a = T::add(*a, *d);
-                            }
-                        }
-                        for kx in 0..K {
-                            let xr = T::load(line.add(kx + v * lw));
-                            for (a, d) in acc.iter_mut().zip(&d) {
-                                a[kx] = T::fma(*d, xr, a[kx]);
-                            }
+                    }
+                    for kx in 0..K {
+                        let xr = T::load(line.add(kx + v * lw));
+                        for (a, d) in acc.iter_mut().zip(&d) {
+                            a[kx] = T::fma(*d, xr, a[kx]);
                         }
                     }
                 }
-                for (b, a) in acc.iter().enumerate() {
-                    for (kx, v) in a.iter().enumerate() {
-                        v.store(lanes.as_mut_ptr());
-                        dw[(c0 + b) * kk + (ky * K + kx) * cin + ci] += lanes.iter().sum::<f32>();
-                    }
+            }
+            for (b, a) in acc.iter().enumerate() {
+                for (kx, v) in a.iter().enumerate() {
+                    v.store(lanes.as_mut_ptr());
+                    dw[(c0 + b) * kk + (ky * K + kx) * cin + ci] += lanes.iter().sum::<f32>();
                 }
-                if with_bias {
-                    for (b, v) in bias_acc.iter().enumerate() {
-                        v.store(lanes.as_mut_ptr());
-                        db[c0 + b] += lanes.iter().sum::<f32>();
-                    }
+            }
+            if with_bias {
+                for (b, v) in bias_acc.iter().enumerate() {
+                    v.store(lanes.as_mut_ptr());
+                    db[c0 + b] += lanes.iter().sum::<f32>();
                 }
             }
         }
@@ -507,7 +540,7 @@ unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize>(
 /// with that set enabled (so the lane operations inline as instructions).
 #[cfg(target_arch = "x86_64")]
 macro_rules! simd_kernels {
-    ($module:ident, $features:literal, $lanes:ty, $groups:literal, $forward_block:path) => {
+    ($module:ident, $features:literal, $lanes:ty, $groups:literal, $forward_block:path, $params_block:path) => {
         mod $module {
             use super::Conv2d;
             use std::arch::x86_64::*;
@@ -533,15 +566,29 @@ macro_rules! simd_kernels {
                 dyp: &[f32],
                 grads: (&mut [f32], &mut [f32]),
             ) {
-                super::params_image::<$lanes, $groups>(c, xp, dyp, grads)
+                super::params_image::<$lanes, $groups, { $params_block }>(c, xp, dyp, grads)
             }
         }
     };
 }
 #[cfg(target_arch = "x86_64")]
-simd_kernels!(avx2, "avx2,fma", __m256, 4, super::FORWARD_BLOCK_8);
+simd_kernels!(
+    avx2,
+    "avx2,fma",
+    __m256,
+    4,
+    super::FORWARD_BLOCK_8,
+    super::PARAMS_BLOCK_8
+);
 #[cfg(target_arch = "x86_64")]
-simd_kernels!(avx512, "avx512f", __m512, 2, super::FORWARD_BLOCK_16);
+simd_kernels!(
+    avx512,
+    "avx512f",
+    __m512,
+    2,
+    super::FORWARD_BLOCK_16,
+    super::PARAMS_BLOCK_16
+);
 
 /// Test hooks: run one instantiation explicitly, so the tests compare each
 /// instruction set with the portable lanes of its width, bit for bit.
