@@ -11,14 +11,16 @@
 //!
 //!   y[oy, ox..ox+8, co] = bias[co] + sum_{ci,ky,kx} w[co, ky, kx, ci] * xp[ci][oy+ky][ox+kx .. ox+kx+8]
 //!
-//! holding 2 output channels x 4 lane groups (32 columns) in registers, and
+//! holding 2 output channels x 4 lane groups (32 columns) in registers (6
+//! x 2 with AVX-512), with the weights packed in the order they are read, and
 //!
 //!   dW[co, ky, kx, ci] = sum_{b, oy, ox} dyp[co][oy][ox] * xp[ci][oy+ky][ox+kx],
 //!   db[co] = sum_{b, oy, ox} dyp[co][oy][ox]
 //!
-//! holding 2 channels x 5 kx (and the 2 bias sums) in registers, where `dyp`
-//! is dY in planes with the lanes past the output width zero. The flops are the gemm's
-//! (2 B OH OW K c_out each way); no cols matrix is formed.
+//! holding 2 channels x 5 kx (4 x 5 with AVX-512; and the bias sums) in
+//! registers, where `dyp` is dY in planes with the lanes past the output
+//! width zero. The flops are the gemm's (2 B OH OW K c_out each way); no
+//! cols matrix is formed.
 //!
 //! Which layers: stride 1 (as every conv here), no padding, 5 x 5 kernels, an
 //! even c_out, and an output 25 to 32 columns wide (four 8-lane groups); see
