@@ -1,6 +1,7 @@
 //! A checkpoint written by the CNN engine loads into the same architecture
 //! in PyTorch (benches/peers/cnn_check_logits.py) and gives the same logits.
-//! Skipped, with the reason printed, where python3 with torch is missing.
+//! Runs the Python of `OVERFIT_PYTHON`, else python3 (`bench::python`);
+//! skipped, with the reason printed, where it has no torch.
 
 mod common;
 
@@ -13,7 +14,7 @@ use rand::RngExt;
 
 #[test]
 fn checkpoint_gives_the_same_logits_in_pytorch() {
-    let has_torch = Command::new("python3")
+    let has_torch = Command::new(overfit::bench::python())
         .args(["-c", "import torch, numpy"])
         .output()
         .map(|o| o.status.success())
@@ -21,7 +22,7 @@ fn checkpoint_gives_the_same_logits_in_pytorch() {
     if !has_torch {
         common::skip(
             "checkpoint_gives_the_same_logits_in_pytorch",
-            "python3 with torch and numpy is not available",
+            "no python with torch and numpy (python3, or OVERFIT_PYTHON)",
         );
         return;
     }
@@ -62,7 +63,7 @@ fn checkpoint_gives_the_same_logits_in_pytorch() {
     std::fs::write(&case_path, checkpoint::to_bytes(&case, &Default::default())).unwrap();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/cnn_check_logits.py");
-    let out = Command::new("python3")
+    let out = Command::new(overfit::bench::python())
         .arg(script)
         .arg(&model_path)
         .arg(&case_path)

@@ -259,6 +259,12 @@ impl CnnBench {
 /// environment's python with torch), else `python3` on PATH.
 pub const PYTHON_ENV: &str = "OVERFIT_PYTHON";
 
+/// The Python named by [`PYTHON_ENV`], else `python3` (the peers and the
+/// PyTorch test run it).
+pub fn python() -> String {
+    std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".to_string())
+}
+
 /// The text after `key=` in a `key=value ...` line.
 pub fn field_of<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line.split_whitespace()
@@ -282,7 +288,7 @@ pub fn peer(script: &str, args: &[String], key: &str) -> Result<(String, f64)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/peers")
         .join(script);
-    let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".to_string());
+    let python = python();
     let out = std::process::Command::new(&python)
         .arg(&path)
         .args(args)
