@@ -3,7 +3,8 @@
 //! sgemm path they replace, on the course CNN's conv1 (32 x 32 x 3 -> 6
 //! channels, 5 x 5) at the protocol's batch of 4 and at batch 128.
 //! Each measurement is one forward pass and one parameter gradient (dW, db)
-//! of the batch; read the ratios off one report. `passes` times the passes
+//! of the batch, except `direct-forward` and `direct-params`, which time the
+//! dispatched direct kernel's two passes apart; read the ratios off one report. `passes` times the passes
 //! compiled once per instruction set (`per_isa!`) at batch 128 on the
 //! course CNN's shapes: conv2's im2col and col2im, max-pool after conv1
 //! (forward and backward; beside it the window-at-a-time reference), ReLU on conv1's output (forward and backward),

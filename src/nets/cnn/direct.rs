@@ -47,7 +47,8 @@ use crate::nets::isa::{per_isa, Isa, Lanes, Plain};
 const ROW: usize = 32;
 /// The narrowest lanes served (the portable and AVX2 kernels).
 const L: usize = 8;
-/// Output channels held in registers at once.
+/// The smallest block of output channels the kernels serve (c_out must be a
+/// multiple), and the remainder blocks after the bigger ones below.
 const CB: usize = 2;
 /// Kernel size served.
 const K: usize = 5;
@@ -56,14 +57,16 @@ const K: usize = 5;
 const FORWARD_BLOCK_8: usize = 2;
 const FORWARD_BLOCK_16: usize = 6;
 /// Output channels the weight-gradient kernel holds at once: B K
-/// accumulators, B rows of dY and one row of x must fit the registers (16
-/// with AVX2, 32 with AVX-512).
+/// accumulators, B rows of dY, one row of x and, in the bias pass, B bias
+/// sums must fit the registers (16 with AVX2: 15; 32 with AVX-512: 29).
 const PARAMS_BLOCK_8: usize = 2;
 const PARAMS_BLOCK_16: usize = 4;
 
-/// The output-channel blocks `forward_image` visits, in order: `nb` channels
-/// at a time while `nb` remain, then `CB` at a time (c_out is even).
+/// The output-channel blocks the kernels visit, in order, as (first
+/// channel, channels): `nb` at a time while `nb` remain, then `CB` at a time
+/// (c_out and nb are multiples of CB).
 fn forward_blocks(c_out: usize, nb: usize) -> impl Iterator<Item = (usize, usize)> {
+    debug_assert!(c_out.is_multiple_of(CB) && nb.is_multiple_of(CB));
     let whole = c_out / nb * nb;
     let full = (0..whole).step_by(nb).map(move |c0| (c0, nb));
     full.chain((whole..c_out).step_by(CB).map(|c0| (c0, CB)))
@@ -75,18 +78,30 @@ fn forward_blocks(c_out: usize, nb: usize) -> impl Iterator<Item = (usize, usize
 ///   packed[c0 kk + ((ci K + ky) K + kx) B + b] = w[(c0 + b) kk + (ky K + kx) cin + ci],
 ///
 /// so each step of the (ci, ky, kx) loop reads its B weights from one
-/// pointer at fixed offsets. Only the layout changes, not the sums.
-fn pack_weights(c: &Conv2d, w: &[f32], nb: usize) -> Vec<f32> {
+/// pointer at fixed offsets. Only the layout changes, not the sums. Written
+/// into `out` (`c.weight_len()` floats of the caller's scratch).
+fn pack_weights<'a>(c: &Conv2d, w: &[f32], nb: usize, out: &'a mut [f32]) -> Packed<'a> {
     let (kk, cin) = (c.patch_len(), c.input.c);
-    let mut packed = Vec::with_capacity(c.c_out * kk);
-    for (c0, nb) in forward_blocks(c.c_out, nb) {
+    let out = &mut out[..c.weight_len()];
+    let mut next = out.iter_mut();
+    for (c0, b) in forward_blocks(c.c_out, nb) {
         for ci in 0..cin {
             for tap in 0..K * K {
-                packed.extend((c0..c0 + nb).map(|co| w[co * kk + tap * cin + ci]));
+                for co in c0..c0 + b {
+                    *next.next().expect("c.weight_len() floats") = w[co * kk + tap * cin + ci];
+                }
             }
         }
     }
-    packed
+    Packed { nb, w: out }
+}
+
+/// Weights packed by `pack_weights` for blocks of `nb` channels: the
+/// forward kernel of block size NB checks that it was given its own.
+#[derive(Clone, Copy)]
+struct Packed<'a> {
+    nb: usize,
+    w: &'a [f32],
 }
 
 /// Whether `c` is served by the direct kernels (see the module doc).
@@ -113,9 +128,10 @@ fn dyp_len(c: &Conv2d) -> usize {
     c.c_out * c.output().h * ROW
 }
 
-/// Floats of scratch the direct path needs (input planes and dY planes of one image).
+/// Floats of scratch the direct path needs: the input planes of one image,
+/// then its dY planes (weight gradient) or the packed weights (forward).
 pub fn scratch_len(c: &Conv2d) -> usize {
-    xp_len(c) + dyp_len(c)
+    xp_len(c) + dyp_len(c).max(c.weight_len())
 }
 
 per_isa! {
@@ -304,12 +320,12 @@ fn forward_with(
     assert!(fits(c) && w.len() >= c.weight_len() && bias.len() >= c.c_out);
     assert!(scratch.len() >= scratch_len(c));
     let (i, o) = (c.input, c.output());
-    let packed = pack_weights(c, w, kernel.forward_block());
+    let (xp, rest) = scratch.split_at_mut(xp_len(c));
+    let packed = pack_weights(c, w, kernel.forward_block(), rest);
     for b in 0..batch {
-        let xp = &mut scratch[..xp_len(c)];
         to_planes_on(kernel.isa(), c, &x[b * i.len()..(b + 1) * i.len()], xp);
         let yb = &mut y[b * o.len()..(b + 1) * o.len()];
-        let wb = (packed.as_slice(), bias);
+        let wb = (packed, bias);
         match kernel {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is chosen only when the CPU reports avx2 and fma;
@@ -376,22 +392,26 @@ fn backward_params_with(
 /// speed only: NB V accumulators hide the FMA latency (8 or more wanted where
 /// two FMA units each take a whole vector, as on AVX-512 Intel parts).
 ///
-/// `w` is `pack_weights(c, w, NB)`, so each step reads its channels'
-/// weights from one pointer (before, six strided indices a step, their
-/// addresses and bounds checks spilled registers in the hot loop).
+/// The weights come packed for blocks of NB (`pack_weights`), so each step
+/// reads its channels' weights from one pointer (before, six strided
+/// indices a step, whose addresses and bounds checks spilled registers in
+/// the hot loop).
 ///
 /// # Safety
-/// `xp` must hold `xp_len(c)` floats, `w` `c.weight_len()`, `yb` one output image;
-/// every load stays inside its input plane because `stride >= ROW + k - 1`.
+/// `xp` must hold `xp_len(c)` floats, the packed weights `c.weight_len()`,
+/// `yb` one output image; every load stays inside its input plane because
+/// `stride >= ROW + k - 1`.
 #[inline(always)]
 unsafe fn forward_image<T: Lanes<Elem = f32>, const V: usize, const NB: usize>(
     c: &Conv2d,
-    wb: (&[f32], &[f32]),
+    (packed, bias): (Packed<'_>, &[f32]),
     xp: &[f32],
     yb: &mut [f32],
 ) {
-    debug_assert!(xp.len() >= xp_len(c) && wb.0.len() >= c.weight_len());
+    assert_eq!(packed.nb, NB, "weights packed for another block size");
+    debug_assert!(xp.len() >= xp_len(c) && packed.w.len() >= c.weight_len());
     debug_assert_eq!(V * T::WIDTH, ROW);
+    let wb = (packed.w, bias);
     for oy in 0..c.output().h {
         for (c0, b) in forward_blocks(c.c_out, NB) {
             if b == NB {
@@ -552,7 +572,7 @@ macro_rules! simd_kernels {
             #[target_feature(enable = $features)]
             pub unsafe fn forward_image(
                 c: &Conv2d,
-                wb: (&[f32], &[f32]),
+                wb: (super::Packed<'_>, &[f32]),
                 xp: &[f32],
                 yb: &mut [f32],
             ) {
