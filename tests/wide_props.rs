@@ -124,10 +124,14 @@ proptest! {
     }
 
     /// Balancedness a_j^2 - ||w_j||^2: since dL/da_j = <w_j, g_j> and dL/dw_j =
-    /// a_j g_j, one GD step changes it by exactly lr^2 ((dL/da_j)^2 -
-    /// ||dL/dw_j||^2) (the first-order terms cancel: gradient flow preserves
-    /// it). Over a fixed flow time T lr the drift is then O(lr): halving lr
-    /// (and doubling the steps) halves it.
+    /// a_j g_j, one GD step changes it by exactly lr^2 q_j, q_j = (dL/da_j)^2 -
+    /// ||dL/dw_j||^2 (the first-order terms cancel: gradient flow preserves
+    /// it). Over a fixed flow time T = steps lr the drift is then the sum of
+    /// those changes along the path, at most lr^2 sum_t |q_j(t)| = lr (lr
+    /// sum_t |q_j(t)|) ~ lr int |q_j|: O(lr), so halving lr (and doubling
+    /// the steps) halves the bound. The bound, not the drift itself, is
+    /// compared across the two step sizes: the signed sum can cancel to
+    /// near zero, and with ReLU kinks the two paths cancel differently.
     #[test]
     fn balancedness_is_preserved_to_second_order(seed in any::<u64>(), gamma in prop_oneof![Just(0.0), 0.05f64..0.9]) {
         let (n, d, m) = (4, 3, 64);
@@ -146,17 +150,35 @@ proptest! {
             let change = bal(&a1, &w1, j) - bal(&a, &w, j);
             prop_assert!((change - predicted).abs() <= 1e-12 * (1.0 + a[j] * a[j]), "neuron {j}: {change} vs {predicted}");
         }
-        // A fixed flow time: drift proportional to lr.
-        let drift = |lr: f64, steps: usize| {
+        // A fixed flow time: the drift is the sum of the per-step changes, and
+        // its bound lr^2 sum_t |q_j(t)| is proportional to lr.
+        let drift_bound = |lr: f64, steps: usize| -> Result<f64, TestCaseError> {
             let mut gd = WideGd::new(WideConfig { gamma, lr, loss: SquareLoss::HalfSquare }, WideNet::from_arrays(&a, &w, d).unwrap(), data.clone()).unwrap();
-            gd.run(steps).unwrap();
+            let (mut summed, mut bound) = (vec![0.0; m], vec![0.0; m]);
+            for _ in 0..steps {
+                let (a_t, w_t) = gd.net().to_arrays();
+                let (_, ga, gw) = reference_gradients(&a_t, &w_t, &data, gamma, SquareLoss::HalfSquare);
+                for j in 0..m {
+                    let q = ga[j] * ga[j] - gw[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f64>();
+                    summed[j] += lr * lr * q;
+                    bound[j] += lr * lr * q.abs();
+                }
+                gd.step().unwrap();
+            }
             let (a1, w1) = gd.net().to_arrays();
-            (0..m).map(|j| (bal(&a1, &w1, j) - bal(&a, &w, j)).abs()).fold(0.0f64, f64::max)
+            for j in 0..m {
+                let drift = bal(&a1, &w1, j) - bal(&a, &w, j);
+                prop_assert!((drift - summed[j]).abs() <= 1e-10 * (1.0 + a[j] * a[j]), "lr {lr}, neuron {j}: drift {drift} vs summed {}", summed[j]);
+            }
+            Ok(bound.iter().fold(0.0f64, |x, &y| x.max(y)))
         };
-        let (big, small) = (drift(0.01, 50), drift(0.005, 100));
+        // Step sizes small enough for the O(lr) regime: at lr = 0.01 and
+        // 0.005 (T = 0.5) lr sum_t |q| still differed by 25% between the two
+        // paths for one seed (fast dynamics at lambda = 3), a ratio of 2.51.
+        let (big, small) = (drift_bound(0.002, 250)?, drift_bound(0.001, 500)?);
         prop_assume!(big > 1e-12);
         let ratio = big / small;
-        prop_assert!((1.6..=2.4).contains(&ratio), "drift ratio {ratio} (expected ~2): {big} vs {small}");
+        prop_assert!((1.6..=2.4).contains(&ratio), "bound ratio {ratio} (expected ~2): {big} vs {small}");
     }
 
     /// At theta -> 0 (h = 0) the loss gradient in w_j is -a_j D(w_j, 0) for the
