@@ -146,7 +146,8 @@ proptest! {
         gd.step().unwrap();
         let (a1, w1) = gd.net().to_arrays();
         for j in 0..m {
-            let predicted = lr * lr * (ga[j] * ga[j] - gw[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f64>());
+            // q_j = (dL/da_j)^2 - ||dL/dw_j||^2 is `bal` of the gradients.
+            let predicted = lr * lr * bal(&ga, &gw, j);
             let change = bal(&a1, &w1, j) - bal(&a, &w, j);
             prop_assert!((change - predicted).abs() <= 1e-12 * (1.0 + a[j] * a[j]), "neuron {j}: {change} vs {predicted}");
         }
@@ -159,7 +160,7 @@ proptest! {
                 let (a_t, w_t) = gd.net().to_arrays();
                 let (_, ga, gw) = reference_gradients(&a_t, &w_t, &data, gamma, SquareLoss::HalfSquare);
                 for j in 0..m {
-                    let q = ga[j] * ga[j] - gw[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f64>();
+                    let q = bal(&ga, &gw, j);
                     summed[j] += lr * lr * q;
                     bound[j] += lr * lr * q.abs();
                 }

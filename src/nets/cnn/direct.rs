@@ -65,7 +65,7 @@ const PARAMS_BLOCK_16: usize = 4;
 /// The output-channel blocks the kernels visit, in order, as (first
 /// channel, channels): `nb` at a time while `nb` remain, then `CB` at a time
 /// (c_out and nb are multiples of CB).
-fn forward_blocks(c_out: usize, nb: usize) -> impl Iterator<Item = (usize, usize)> {
+fn channel_blocks(c_out: usize, nb: usize) -> impl Iterator<Item = (usize, usize)> {
     debug_assert!(c_out.is_multiple_of(CB) && nb.is_multiple_of(CB));
     let whole = c_out / nb * nb;
     let full = (0..whole).step_by(nb).map(move |c0| (c0, nb));
@@ -73,7 +73,7 @@ fn forward_blocks(c_out: usize, nb: usize) -> impl Iterator<Item = (usize, usize
 }
 
 /// The weights in the order the forward kernel reads them, block after
-/// block (`forward_blocks`): within the block of channels c0..c0+B,
+/// block (`channel_blocks`): within the block of channels c0..c0+B,
 ///
 ///   packed[c0 kk + ((ci K + ky) K + kx) B + b] = w[(c0 + b) kk + (ky K + kx) cin + ci],
 ///
@@ -84,7 +84,7 @@ fn pack_weights<'a>(c: &Conv2d, w: &[f32], nb: usize, out: &'a mut [f32]) -> Pac
     let (kk, cin) = (c.patch_len(), c.input.c);
     let out = &mut out[..c.weight_len()];
     let mut next = out.iter_mut();
-    for (c0, b) in forward_blocks(c.c_out, nb) {
+    for (c0, b) in channel_blocks(c.c_out, nb) {
         for ci in 0..cin {
             for tap in 0..K * K {
                 for co in c0..c0 + b {
@@ -413,7 +413,7 @@ unsafe fn forward_image<T: Lanes<Elem = f32>, const V: usize, const NB: usize>(
     debug_assert_eq!(V * T::WIDTH, ROW);
     let wb = (packed.w, bias);
     for oy in 0..c.output().h {
-        for (c0, b) in forward_blocks(c.c_out, NB) {
+        for (c0, b) in channel_blocks(c.c_out, NB) {
             if b == NB {
                 forward_block::<T, V, NB>(c, wb, xp, yb, oy, c0);
             } else {
@@ -474,7 +474,7 @@ unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
 /// One image: dw[co,ky,kx,ci] += sum_{oy,ox} dyp[co][oy][ox] xp[ci][oy+ky][ox+kx]
 /// and db[co] += sum_{oy,ox} dyp[co][oy][ox] (summed in the ci = ky = 0 pass).
 /// The output channels go PB at a time while PB remain, then `CB` at a time
-/// (`forward_blocks`); each weight's sum is its own, so PB changes speed
+/// (`channel_blocks`); each weight's sum is its own, so PB changes speed
 /// only: a row of x, loaded once per kx, serves PB channels, and on AVX-512
 /// Intel parts, where most of those loads straddle two cache lines, 2
 /// channels left the kernel waiting on loads.
@@ -492,7 +492,7 @@ unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize, const PB: usize>(
 ) {
     debug_assert!(xp.len() >= xp_len(c) && dyp.len() >= dyp_len(c));
     debug_assert_eq!(V * T::WIDTH, ROW);
-    for (c0, b) in forward_blocks(c.c_out, PB) {
+    for (c0, b) in channel_blocks(c.c_out, PB) {
         if b == PB {
             params_block::<T, V, PB>(c, xp, dyp, (dw, db), c0);
         } else {
