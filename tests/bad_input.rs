@@ -882,6 +882,29 @@ fn bad_relu_label_noise_specs() {
     expect_bad_variants(RELU_LABEL_NOISE, RELU_LABEL_NOISE_CASES);
 }
 
+/// Its leaky-ReLU grid: the slope is checked, and a contrast (which pairs
+/// a ReLU grid's runs with leaky ones) is refused.
+const LEAKY_LABEL_NOISE_CASES: &[(&str, &str, &str)] = &[
+    (
+        "leaky_slope = 0.1 ",
+        "leaky_slope = 0.0 ",
+        "model.leaky_slope",
+    ),
+    (
+        "[grid]\n",
+        "[contrast]\nfamily = \"width\"\nratio = 20.0\nn = 100\neta = 0.1\nleaky_slope = 0.1\n\n[grid]\n",
+        "contrast",
+    ),
+];
+
+#[test]
+fn bad_leaky_label_noise_specs() {
+    expect_bad_variants(
+        "experiments/leaky_label_noise.toml",
+        LEAKY_LABEL_NOISE_CASES,
+    );
+}
+
 /// Issue 15 item 16: every listed CIFAR batch file is opened and checked.
 /// A data_batch_1.bin that is a broken link, a link loop or a directory, a
 /// bad label in a batch past the images needed, and a gap in the numbering

@@ -5,15 +5,22 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{position, Family, ReluNoiseSpec, Row};
+use super::{activation_name, network_name, position, Family, ReluNoiseSpec, Row};
+use crate::nets::activation::Activation;
 use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::spearman_decrease;
 use crate::theory::label_noise::{floor_boundary, limit_snr, normal_cdf, Regime};
 
 const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
-const MODEL_NOTE: &str = "tested on a two-layer ReLU network (first layer trained by GD on the logistic loss, second fixed at +-1/sqrt(m)) in the standard Gaussian-mixture model x = y mu + N(0, I_p); the paper's statement, no network theorem";
+/// How the paper's statements are tested here, for every claim's source.
+fn model_note(spec: &ReluNoiseSpec) -> String {
+    format!(
+        "tested on a two-layer {} network (first layer trained by GD on the logistic loss, second fixed at +-1/sqrt(m)) in the standard Gaussian-mixture model x = y mu + N(0, I_p); the paper's statement, no network theorem",
+        network_name(spec.model.activation())
+    )
+}
 
-/// The ReLU grid's runs, looked up by cell.
+/// The grid's runs (of the model's activation, not the contrast's), looked up by cell.
 pub(super) struct Grid<'a> {
     pub spec: &'a ReluNoiseSpec,
     rows: Vec<&'a Row>,
@@ -23,7 +30,12 @@ impl<'a> Grid<'a> {
     pub fn new(spec: &'a ReluNoiseSpec, rows: &'a [Row]) -> Self {
         Grid {
             spec,
-            rows: rows.iter().filter(|r| r.is_relu()).collect(),
+            rows: {
+                let grid_activation = activation_name(spec.model.activation());
+                rows.iter()
+                    .filter(|r| r.activation == grid_activation)
+                    .collect()
+            },
         }
     }
 
@@ -230,7 +242,7 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
             spec.grid.ratios,
             evidence(spec)
         ),
-        format!("{SRC}, benign without label noise ({MODEL_NOTE})"),
+        format!("{SRC}, benign without label noise ({})", model_note(spec)),
         Prediction::AtMost { bound: c.alpha },
         measured,
     ))
@@ -255,7 +267,10 @@ fn floor_claims(grid: &Grid, family: Family, eta: f64) -> Vec<Claim> {
             })
             .collect();
     let linear = linear_floor(r, eta);
-    let source = format!("{SRC}, label noise breaks benign overfitting under mild overparameterization ({MODEL_NOTE})");
+    let source = format!(
+        "{SRC}, label noise breaks benign overfitting under mild overparameterization ({})",
+        model_note(spec)
+    );
     let at_max: Vec<f64> = grid
         .fit_errors(family, r, n1, eta)
         .unwrap_or_default()
@@ -333,7 +348,7 @@ fn larger_models_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
             "eta = {eta}, {}, n = {n1}: the clean error falls as the model grows (parameters/n {first} -> {last}); one-sided Spearman rank test of per-run clean error against parameters/n (linear prediction, n -> inf floor: {} -> {}); measured: p-value; {}",
             describe(spec, family), fmt_num(linear_floor(first, eta)), fmt_num(linear_floor(last, eta)), evidence(spec)
         ),
-        format!("{SRC}, larger models counter label noise ({MODEL_NOTE})"),
+        format!("{SRC}, larger models counter label noise ({})", model_note(spec)),
         Prediction::AtMost { bound: spec.claims.alpha },
         if short.is_empty() {
             Measured { value: p, q20: None, q80: None, runs: count, note: format!("rho {}; median error by parameters/n: {}", fmt_num(rho), medians.join(", ")) }
@@ -382,8 +397,12 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
                 let least = rows.iter().map(|r| r.train_accuracy).fold(1.0, f64::min);
                 let unfit: usize = rows.iter().map(|r| r.unfit).sum();
                 let dead: usize = rows.iter().map(|r| r.unfit_dead).sum();
+                let at_zero = match spec.model.activation() {
+                    Activation::Relu => "with every unit off (f = 0: no gradient flows from them)",
+                    Activation::LeakyRelu { .. } => "at f = 0 exactly",
+                };
                 format!(
-                    "runs not interpolating by family and parameters/n: {}; their least training accuracy {}; misfitted training points at the stop: {unfit}, of which {dead} with every unit off (f = 0: no gradient flows from them)",
+                    "runs not interpolating by family and parameters/n: {}; their least training accuracy {}; misfitted training points at the stop: {unfit}, of which {dead} {at_zero}",
                     short.join("; "),
                     fmt_num(least)
                 )
@@ -425,7 +444,10 @@ pub(super) fn analyze(
     details.insert("model".into(), json!({
         "data": "x = y mu + N(0, I_p), explicit vectors, ||mu||^2 = coefficient p^p_exponent, exactly round(eta n) training labels flipped, clean test labels",
         "signal": format!("||mu||^2 = {} p^{}", d.signal.coefficient, d.signal.p_exponent),
-        "network": "f(x) = sum_j a_j relu(<w_j, x>), a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)",
+        "network": match spec.model.activation() {
+            Activation::Relu => "f(x) = sum_j a_j relu(<w_j, x>), a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)".to_string(),
+            Activation::LeakyRelu { slope } => format!("f(x) = sum_j a_j sigma(<w_j, x>), sigma(z) = max(z, {slope} z) (leaky ReLU), a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)"),
+        },
         "training": "full-batch GD on the mean logistic loss, first layer only, lr = lr_factor * 4n / lambda_max(X X^T), until zero training error or max_steps",
         "claims_evidence": format!("the claims read each cell's interpolating runs only, and only cells where at least {} of the runs interpolate (else the claim is inconclusive); phase_cells' median_clean_error_by_n and the figures use every run", spec.claims.min_interpolated),
         "test_error": format!("Monte Carlo over the exact law of the pre-activations: {} noise draws, each scored at y = +1 and y = -1 ({} test points per network; resolution {})", d.test_draws, 2 * d.test_draws, fmt_num(0.5 / d.test_draws as f64)),
@@ -582,6 +604,7 @@ mod tests {
                 lr_factor: 1.0,
                 max_steps: 10,
                 engine: crate::nets::two_layer::EngineKind::Auto,
+                leaky_slope: None,
             },
             grid: GridSpec {
                 ratios: vec![2.0, 5.0, 20.0],

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::claims::{contrast_pairs, linear_boundary, linear_floor, Grid};
-use super::{Family, ReluNoiseSpec, Row};
+use super::{network_name, Family, ReluNoiseSpec, Row};
 use crate::error::Result;
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
 use crate::record::{fmt_num, quantile, RunDir};
@@ -155,6 +155,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
     let eta = spec.figures.error_vs_n_eta;
     let floor = resolution(spec);
     let ns: Vec<f64> = d.n.iter().map(|&n| n as f64).collect();
+    let net = network_name(spec.model.activation());
     let mut panels = Vec::new();
     for family in Family::ALL {
         let mut series = Vec::new();
@@ -166,7 +167,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                     .collect()
             };
             series.push(Series {
-                label: format!("m p / n = {r} (ReLU network)"),
+                label: format!("m p / n = {r} ({net} network)"),
                 x: ns.clone(),
                 y: q(0.5),
                 band: Some((q(0.2), q(0.8))),

@@ -138,6 +138,20 @@ pub struct ModelSpec {
     pub max_steps: usize,
     #[serde(default = "default_engine")]
     pub engine: EngineKind,
+    /// The grid's networks: ReLU when absent, leaky ReLU with this
+    /// negative-side slope when set (then the spec has no contrast).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaky_slope: Option<f64>,
+}
+
+impl ModelSpec {
+    /// The activation of the grid's networks (`leaky_slope`).
+    pub fn activation(&self) -> Activation {
+        match self.leaky_slope {
+            None => Activation::Relu,
+            Some(slope) => Activation::LeakyRelu { slope },
+        }
+    }
 }
 
 fn default_engine() -> EngineKind {
@@ -493,16 +507,26 @@ impl Row {
     }
 }
 
-fn activation_name(act: Activation) -> &'static str {
+/// The network's name in claims and figures: "ReLU", "leaky-ReLU (slope s)".
+pub(super) fn network_name(act: Activation) -> String {
+    match act {
+        Activation::Relu => "ReLU".into(),
+        Activation::LeakyRelu { slope } => format!("leaky-ReLU (slope {slope})"),
+    }
+}
+
+pub(super) fn activation_name(act: Activation) -> &'static str {
     match act {
         Activation::Relu => "relu",
         Activation::LeakyRelu { .. } => "leaky_relu",
     }
 }
 
-/// The grid's jobs (every family, ratio, n, eta, seed; ReLU), then the contrast's leaky-ReLU jobs.
+/// The grid's jobs (every family, ratio, n, eta, seed; the model's
+/// activation), then the contrast's leaky-ReLU jobs.
 fn jobs(spec: &ReluNoiseSpec) -> Vec<Job> {
     let (d, g) = (&spec.data, &spec.grid);
+    let activation = spec.model.activation();
     let mut out = Vec::new();
     for family in Family::ALL {
         for ri in 0..g.ratios.len() {
@@ -515,7 +539,7 @@ fn jobs(spec: &ReluNoiseSpec) -> Vec<Job> {
                             ni,
                             ei,
                             seed,
-                            activation: Activation::Relu,
+                            activation,
                         });
                     }
                 }

@@ -86,6 +86,17 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             }
         }
     }
+    if let Some(slope) = s.model.leaky_slope {
+        if !open_unit(slope) {
+            return bad("model.leaky_slope", "must be in (0, 1)".into());
+        }
+        if s.contrast.is_some() {
+            return bad(
+                "contrast",
+                "needs a ReLU grid (no model.leaky_slope): it pairs the grid's ReLU runs with leaky-ReLU ones".into(),
+            );
+        }
+    }
     if let Some(k) = &s.contrast {
         if position(&g.ratios, k.ratio).is_none() {
             return bad(
