@@ -15,7 +15,7 @@ const SRC: &str = "Wen, Teng, Zhang ICLR 2023 (arXiv 2206.00501)";
 /// How the paper's statements are tested here, for every claim's source.
 fn model_note(spec: &ReluNoiseSpec) -> String {
     format!(
-        "tested on a two-layer {} network (first layer trained by GD on the logistic loss, second fixed at +-1/sqrt(m)) in the standard Gaussian-mixture model x = y mu + N(0, I_p); the paper's statement, no network theorem",
+        "tested on a two-layer {} (first layer trained by GD on the logistic loss, second fixed at +-1/sqrt(m)) in the standard Gaussian-mixture model x = y mu + N(0, I_p); the paper's statement, no network theorem",
         network_name(spec.model.activation())
     )
 }

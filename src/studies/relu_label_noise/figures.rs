@@ -167,7 +167,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                     .collect()
             };
             series.push(Series {
-                label: format!("m p / n = {r} ({net} network)"),
+                label: format!("m p / n = {r} ({net})"),
                 x: ns.clone(),
                 y: q(0.5),
                 band: Some((q(0.2), q(0.8))),

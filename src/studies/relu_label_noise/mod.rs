@@ -507,11 +507,11 @@ impl Row {
     }
 }
 
-/// The network's name in claims and figures: "ReLU", "leaky-ReLU (slope s)".
+/// The network in claims and figures: "ReLU network", "leaky-ReLU network, slope s".
 pub(super) fn network_name(act: Activation) -> String {
     match act {
-        Activation::Relu => "ReLU".into(),
-        Activation::LeakyRelu { slope } => format!("leaky-ReLU (slope {slope})"),
+        Activation::Relu => "ReLU network".into(),
+        Activation::LeakyRelu { slope } => format!("leaky-ReLU network, slope {slope}"),
     }
 }
 
