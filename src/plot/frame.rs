@@ -7,15 +7,29 @@ use super::axes::Axis;
 use super::style::{fit_font, font, text_w, DESC_PX, MARGIN, TICK_LEN, TICK_PX, TITLE_PX};
 use super::{Area, Chart, DrawResult};
 
-/// The panel area below its title.
-pub(super) fn titled<DB: DrawingBackend>(area: &Area<DB>, title: &str) -> DrawResult<Area<DB>, DB> {
+/// The panel area below its title, drawn at `px` (`title_px`: one size for
+/// every panel of a figure).
+pub(super) fn titled<DB: DrawingBackend>(
+    area: &Area<DB>,
+    title: &str,
+    px: f64,
+) -> DrawResult<Area<DB>, DB> {
     if title.trim().is_empty() {
         return Ok(area.margin(MARGIN / 2, 0, 0, 0));
     }
-    let (w, _) = area.dim_in_pixel();
-    let px = fit_font(title, TITLE_PX, 18.0, w.saturating_sub(2 * MARGIN));
     let area = area.margin(MARGIN / 2, 0, 0, 0);
     area.titled(title, font(px))
+}
+
+/// The title size of a figure whose panels are `width` pixels wide: the
+/// largest, up to `TITLE_PX`, at which every title fits (not below 18 px).
+/// One size for all, so a longer title does not make its panel's smaller
+/// than its neighbours'.
+pub(super) fn title_px<'a>(titles: impl Iterator<Item = &'a str>, width: u32) -> f64 {
+    titles
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| fit_font(t, TITLE_PX, 18.0, width.saturating_sub(2 * MARGIN)))
+        .fold(TITLE_PX, f64::min)
 }
 
 pub(super) fn max_label_width(axis: &Axis, n: usize) -> u32 {

@@ -111,8 +111,9 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &HeatmapPanel,
     own_legend: bool,
+    title_px: f64,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title)?;
+    let area = titled(area, &p.title, title_px)?;
     let ex = cell_edges(&p.x_values, p.log_x);
     let ey = cell_edges(&p.y_values, p.log_y);
     let span = |e: &[Option<(f64, f64)>], log: bool| {

@@ -51,8 +51,9 @@ pub(super) fn hist_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &HistPanel,
     own_legend: bool,
+    title_px: f64,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title)?;
+    let area = titled(area, &p.title, title_px)?;
     let finite = || {
         p.groups
             .iter()

@@ -276,8 +276,9 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &LinePanel,
     own_legend: bool,
+    title_px: f64,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title)?;
+    let area = titled(area, &p.title, title_px)?;
     let xa = x_axis(p);
     let lim = y_limits(p);
     let drawn = drawn_y(p, &xa);

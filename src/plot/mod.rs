@@ -260,18 +260,29 @@ impl Fig<'_> {
         }
     }
 
-    /// Panel `i`; `own_legend` false leaves its legend to the figure.
+    /// Panel `i`; `own_legend` false leaves its legend to the figure; its
+    /// title at `title_px`.
     fn draw_panel<DB: DrawingBackend>(
         &self,
         i: usize,
         area: &Area<DB>,
         own_legend: bool,
+        title_px: f64,
     ) -> DrawResult<(), DB> {
         match self {
-            Fig::Lines(p) => line_panel(area, &p[i], own_legend),
-            Fig::Hists(p) => hist_panel(area, &p[i], own_legend),
-            Fig::Scatters(p) => scatter_panel(area, &p[i], own_legend),
-            Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own_legend),
+            Fig::Lines(p) => line_panel(area, &p[i], own_legend, title_px),
+            Fig::Hists(p) => hist_panel(area, &p[i], own_legend, title_px),
+            Fig::Scatters(p) => scatter_panel(area, &p[i], own_legend, title_px),
+            Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own_legend, title_px),
+        }
+    }
+
+    fn title(&self, i: usize) -> &str {
+        match self {
+            Fig::Lines(p) => &p[i].title,
+            Fig::Hists(p) => &p[i].title,
+            Fig::Scatters(p) => &p[i].title,
+            Fig::Heatmaps(p) => &p[i].title,
         }
     }
 
@@ -343,8 +354,10 @@ fn render<DB: DrawingBackend>(
         _ => (root.clone(), None),
     };
     let cells = panels.split_evenly((rows, cols));
+    let narrowest = cells.iter().map(|c| c.dim_in_pixel().0).min().unwrap_or(0);
+    let title_px = frame::title_px((0..fig.len()).map(|i| fig.title(i)), narrowest);
     for (i, area) in cells.iter().enumerate().take(fig.len()) {
-        fig.draw_panel(i, area, shared.is_none())?;
+        fig.draw_panel(i, area, shared.is_none(), title_px)?;
     }
     match (shared, strip) {
         (Some(sh), Some(strip)) => draw_strip(&strip, &sh.entries, sh.cols)?,
@@ -525,6 +538,51 @@ mod tests {
             shared(&[panel(&[a, b]), panel(&[a, b])]),
             Some(vec![a.into(), b.into()])
         );
+    }
+
+    /// The font size of the SVG text element whose text is `text`.
+    fn font_size_of(svg: &str, text: &str) -> f64 {
+        let at = svg
+            .find(&format!(">\n{text}\n</text>"))
+            .expect("the text is drawn");
+        let head = &svg[svg[..at].rfind("<text").unwrap()..at];
+        let size = head.split("font-size=\"").nth(1).unwrap();
+        size[..size.find('"').unwrap()].parse().unwrap()
+    }
+
+    /// A long title shrinks every title of its figure to its size, so the
+    /// panels' titles match; alone, the short title is drawn larger.
+    #[test]
+    fn every_panel_of_a_figure_has_the_same_title_size() {
+        let (short, long) = ("short", "a much longer title ".repeat(4));
+        let panel = |title: &str| LinePanel {
+            title: title.into(),
+            series: vec![Series {
+                label: "curve".into(),
+                x: vec![0.0, 1.0],
+                y: vec![0.0, 1.0],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        line_panels(
+            &dir.path().join("two"),
+            &[panel(short), panel(long.trim_end())],
+            2,
+        )
+        .unwrap();
+        let svg = fs::read_to_string(dir.path().join("two.svg")).unwrap();
+        let (a, b) = (
+            font_size_of(&svg, short),
+            font_size_of(&svg, long.trim_end()),
+        );
+        assert_eq!(a, b, "the titles of one figure differ in size");
+        line_panels(&dir.path().join("one"), &[panel(short)], 2).unwrap();
+        let svg = fs::read_to_string(dir.path().join("one.svg")).unwrap();
+        // (The SVG states sizes in points: px / 1.24.)
+        let full = font_size_of(&svg, short);
+        assert!(a < full && full > 0.0, "shared {a}, alone {full}");
     }
 
     /// The SVG text of one line panel.

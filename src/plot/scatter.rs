@@ -64,8 +64,9 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &ScatterPanel,
     own_legend: bool,
+    title_px: f64,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title)?;
+    let area = titled(area, &p.title, title_px)?;
     let pts: Vec<(f64, f64, usize)> = p
         .points
         .iter()
