@@ -8,7 +8,8 @@
 //! test labels are clean. Bayes error Phi(-||mu||).
 //!
 //! Model: f(x) = sum_j a_j sigma(<w_j, x>), sigma = ReLU (leaky ReLU in the
-//! contrast), a_j = +1/sqrt(m), -1/sqrt(m), ... fixed, w_j(0) ~ N(0, omega^2 I_p)
+//! contrast, and in every run of a spec with `model.leaky_slope`:
+//! experiments/leaky_label_noise.toml), a_j = +1/sqrt(m), -1/sqrt(m), ... fixed, w_j(0) ~ N(0, omega^2 I_p)
 //! with omega = init_scale / sqrt(p). Model size is the trained layer's
 //! parameter count over n, m p / n, reached two ways: the width family (p
 //! fixed, m = ratio n / p) and the dimension family (m fixed, p = ratio n / m).
