@@ -891,9 +891,14 @@ const LEAKY_LABEL_NOISE_CASES: &[(&str, &str, &str)] = &[
         "model.leaky_slope",
     ),
     (
+        "leaky_slope = 0.1 ",
+        "leaky_slope = 1.0 ",
+        "model.leaky_slope",
+    ),
+    (
         "[grid]\n",
         "[contrast]\nfamily = \"width\"\nratio = 20.0\nn = 100\neta = 0.1\nleaky_slope = 0.1\n\n[grid]\n",
-        "contrast",
+        "`contrast`: needs a ReLU grid",
     ),
 ];
 
