@@ -474,17 +474,20 @@ pub(super) fn analyze(
     if let Some(c) = contrast(spec, rows) {
         details.insert("activation_contrast".into(), c);
     }
-    details.insert(
-        "runs".into(),
-        json!({
-            "planned": planned, "recorded": rows.len(),
-            "interpolated": rows.iter().filter(|r| r.interpolated).count(),
-            "unfit_points_at_stop": rows.iter().map(|r| r.unfit).sum::<usize>(),
-            "unfit_points_with_every_unit_off": rows.iter().map(|r| r.unfit_dead).sum::<usize>(),
-            "dual_engine": rows.iter().filter(|r| r.engine == "dual").count(),
-            "total_gd_steps": rows.iter().map(|r| r.steps).sum::<usize>(),
-        }),
-    );
+    let mut runs = json!({
+        "planned": planned, "recorded": rows.len(),
+        "interpolated": rows.iter().filter(|r| r.interpolated).count(),
+        "unfit_points_at_stop": rows.iter().map(|r| r.unfit).sum::<usize>(),
+        "dual_engine": rows.iter().filter(|r| r.engine == "dual").count(),
+        "total_gd_steps": rows.iter().map(|r| r.steps).sum::<usize>(),
+    });
+    // f = 0 means every unit off for a ReLU network, not for a leaky one.
+    let at_zero = match spec.model.activation() {
+        Activation::Relu => "unfit_points_with_every_unit_off",
+        Activation::LeakyRelu { .. } => "unfit_points_at_zero_output",
+    };
+    runs[at_zero] = json!(rows.iter().map(|r| r.unfit_dead).sum::<usize>());
+    details.insert("runs".into(), runs);
     (claims, details)
 }
 

@@ -83,6 +83,7 @@ fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()
     let excess = spec.claims.regime.benign_excess;
     let floor = resolution(spec);
     let top = d.eta.iter().cloned().fold(0.0, f64::max);
+    let net = network_name(spec.model.activation());
     let overlays = |family: Family| -> Vec<Series> {
         let mut measured = Series {
             label: "measured benign boundary".into(),
@@ -134,7 +135,7 @@ fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()
         };
         panels.push(panel(
             family,
-            format!("{} family ({shape}), n = {n1}", family.name()),
+            format!("{net}: {} family ({shape}), n = {n1}", family.name()),
             &|r, e| grid.median(family, r, n1, e).max(floor).log10(),
         ));
     }

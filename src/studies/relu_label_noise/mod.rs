@@ -1,6 +1,6 @@
 //! Study: the label-noise phase change of Wen, Teng, Zhang (ICLR 2023,
-//! arXiv 2206.00501) with a two-layer ReLU network trained by gradient
-//! descent, over label noise and model size relative to n.
+//! arXiv 2206.00501) with a two-layer ReLU (or leaky-ReLU) network trained
+//! by gradient descent, over label noise and model size relative to n.
 //!
 //! Data (`data::gaussian_mixture`, explicit vectors in R^p): y ~ Unif{+-1},
 //! x = y mu + xi, xi ~ N(0, I_p), ||mu||^2 = c p^a (c = 1, a = 1/2 as in
@@ -294,10 +294,11 @@ struct RunRecord {
     interpolated: bool,
     train_accuracy: f64,
     train_loss: f64,
-    /// Training points misfitted at the stop, and those of them on which
-    /// every unit is off (f(x_i) = 0: no gradient flows from them, so GD
-    /// cannot fit them however long it runs, unless other points' steps
-    /// switch a unit back on).
+    /// Training points misfitted at the stop, and those of them with
+    /// f(x_i) = 0 exactly. For ReLU that is every unit off: no gradient
+    /// flows from them, so GD cannot fit them however long it runs, unless
+    /// other points' steps switch a unit back on. (A leaky ReLU always
+    /// passes gradient.)
     unfit: usize,
     unfit_dead: usize,
     /// Misclassified test points and test points (2 per draw).
