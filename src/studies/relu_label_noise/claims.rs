@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{activation_name, network_name, position, Family, ReluNoiseSpec, Row};
+use super::{network_name, position, zero_output, Family, ReluNoiseSpec, Row};
 use crate::nets::activation::Activation;
 use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::spearman_decrease;
@@ -30,12 +30,10 @@ impl<'a> Grid<'a> {
     pub fn new(spec: &'a ReluNoiseSpec, rows: &'a [Row]) -> Self {
         Grid {
             spec,
-            rows: {
-                let grid_activation = activation_name(spec.model.activation());
-                rows.iter()
-                    .filter(|r| r.activation == grid_activation)
-                    .collect()
-            },
+            rows: rows
+                .iter()
+                .filter(|r| r.trained_with(spec.model.activation()))
+                .collect(),
         }
     }
 
@@ -398,10 +396,7 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
                 let least = rows.iter().map(|r| r.train_accuracy).fold(1.0, f64::min);
                 let unfit: usize = rows.iter().map(|r| r.unfit).sum();
                 let dead: usize = rows.iter().map(|r| r.unfit_dead).sum();
-                let at_zero = match spec.model.activation() {
-                    Activation::Relu => "with every unit off (f = 0: no gradient flows from them)",
-                    Activation::LeakyRelu { .. } => "at f = 0 exactly",
-                };
+                let (_, at_zero) = zero_output(spec.model.activation());
                 format!(
                     "runs not interpolating by family and parameters/n: {}; their least training accuracy {}; misfitted training points at the stop: {unfit}, of which {dead} {at_zero}",
                     short.join("; "),
@@ -448,10 +443,13 @@ pub(super) fn analyze(
     details.insert("model".into(), json!({
         "data": "x = y mu + N(0, I_p), explicit vectors, ||mu||^2 = coefficient p^p_exponent, exactly round(eta n) training labels flipped, clean test labels",
         "signal": format!("||mu||^2 = {} p^{}", d.signal.coefficient, d.signal.p_exponent),
-        "network": match spec.model.activation() {
-            Activation::Relu => "f(x) = sum_j a_j relu(<w_j, x>), a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)".to_string(),
-            Activation::LeakyRelu { slope } => format!("f(x) = sum_j a_j sigma(<w_j, x>), sigma(z) = max(z, {slope} z) (leaky ReLU), a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)"),
-        },
+        "network": format!(
+            "f(x) = sum_j a_j {}, a_j = +-1/sqrt(m) alternating, fixed; w_j(0) ~ N(0, (init_scale/sqrt(p))^2 I_p)",
+            match spec.model.activation() {
+                Activation::Relu => "relu(<w_j, x>)".to_string(),
+                Activation::LeakyRelu { slope } => format!("sigma(<w_j, x>), sigma(z) = max(z, {slope} z) (leaky ReLU)"),
+            }
+        ),
         "training": "full-batch GD on the mean logistic loss, first layer only, lr = lr_factor * 4n / lambda_max(X X^T), until zero training error or max_steps",
         "claims_evidence": format!("the claims read each cell's interpolating runs only, and only cells where at least {} of the runs interpolate (else the claim is inconclusive); phase_cells' median_clean_error_by_n and the figures use every run", spec.claims.min_interpolated),
         "test_error": format!("Monte Carlo over the exact law of the pre-activations: {} noise draws, each scored at y = +1 and y = -1 ({} test points per network; resolution {})", d.test_draws, 2 * d.test_draws, fmt_num(0.5 / d.test_draws as f64)),
@@ -481,11 +479,7 @@ pub(super) fn analyze(
         "dual_engine": rows.iter().filter(|r| r.engine == "dual").count(),
         "total_gd_steps": rows.iter().map(|r| r.steps).sum::<usize>(),
     });
-    // f = 0 means every unit off for a ReLU network, not for a leaky one.
-    let at_zero = match spec.model.activation() {
-        Activation::Relu => "unfit_points_with_every_unit_off",
-        Activation::LeakyRelu { .. } => "unfit_points_at_zero_output",
-    };
+    let (at_zero, _) = zero_output(spec.model.activation());
     runs[at_zero] = json!(rows.iter().map(|r| r.unfit_dead).sum::<usize>());
     details.insert("runs".into(), runs);
     (claims, details)
@@ -537,7 +531,7 @@ pub(super) fn contrast_pairs<'a>(
     rows: &'a [Row],
 ) -> Option<(Vec<&'a Row>, Vec<&'a Row>)> {
     let k = spec.contrast.as_ref()?;
-    let pick = |relu: bool| -> Vec<&Row> {
+    let pick = |act: Activation| -> Vec<&Row> {
         let mut v: Vec<&Row> = rows
             .iter()
             .filter(|r| {
@@ -545,13 +539,16 @@ pub(super) fn contrast_pairs<'a>(
                     && r.ratio == k.ratio
                     && r.n == k.n
                     && r.eta == k.eta
-                    && r.is_relu() == relu
+                    && r.trained_with(act)
             })
             .collect();
         v.sort_by_key(|r| r.seed);
         v
     };
-    Some((pick(true), pick(false)))
+    let leaky = Activation::LeakyRelu {
+        slope: k.leaky_slope,
+    };
+    Some((pick(Activation::Relu), pick(leaky)))
 }
 
 /// ReLU against leaky ReLU at the contrast cell, paired by seed.

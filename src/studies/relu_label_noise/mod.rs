@@ -504,8 +504,10 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    pub fn is_relu(&self) -> bool {
-        self.activation == "relu"
+    /// Whether the run's network has the activation `act` (by kind: the
+    /// leaky slope is the spec's, not recorded per run).
+    pub fn trained_with(&self, act: Activation) -> bool {
+        self.activation == activation_name(act)
     }
 }
 
@@ -517,7 +519,20 @@ pub(super) fn network_name(act: Activation) -> String {
     }
 }
 
-pub(super) fn activation_name(act: Activation) -> &'static str {
+/// What a misfitted point at f = 0 exactly means for the grid's network:
+/// its key in the run details and its phrase in the interpolation check.
+pub(super) fn zero_output(act: Activation) -> (&'static str, &'static str) {
+    match act {
+        Activation::Relu => (
+            "unfit_points_with_every_unit_off",
+            "with every unit off (f = 0: no gradient flows from them)",
+        ),
+        // A leaky ReLU passes gradient at f = 0: nothing is switched off.
+        Activation::LeakyRelu { .. } => ("unfit_points_at_zero_output", "at f = 0 exactly"),
+    }
+}
+
+fn activation_name(act: Activation) -> &'static str {
     match act {
         Activation::Relu => "relu",
         Activation::LeakyRelu { .. } => "leaky_relu",
