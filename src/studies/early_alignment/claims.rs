@@ -17,6 +17,10 @@ use crate::theory::early_alignment::{
 
 const SRC: &str = "Boursier & Flammarion, JMLR 26 (2025)";
 
+/// The constructed two-neuron interpolator's training MSE, exact up to
+/// rounding (about 1e-33 on the 3-point data, whose labels are of order 1).
+const INTERPOLATOR_MSE: f64 = 1e-20;
+
 /// What the claims are judged from besides the runs: the spec, the data, and
 /// the theory computed on the data (scan, OLS fit, the alignment step).
 pub(super) struct ClaimInputs<'a> {
@@ -66,7 +70,7 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
         Claim::new(
             "ols_fit.final_loss",
             format!(
-                "the final mean-MSE training loss equals the OLS residual of (x, 1) -> y computed by least squares{paper}"
+                "the final mean-MSE training loss equals the OLS residual of (x, 1) -> y computed by least squares{paper}, so the network does not interpolate"
             ),
             format!("{SRC}, App. B.1 (spurious convergence to the OLS fit)"),
             Prediction::Near { value: c.fit.mse, tolerance: c.spec.tolerances.final_loss_rel * c.fit.mse },
@@ -99,18 +103,22 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                     })
                     .sum::<f64>()
                     / 3.0;
+                // A check: that the width is no excuse. Whether the network
+                // interpolates is `ols_fit.final_loss`'s question (until
+                // 2026-12-05 this row asked it again, final MSE / OLS
+                // residual >= spurious_mse_ratio, which held whenever
+                // final_loss did: a review).
                 out.push(Claim::new(
-                    "ols_fit.no_interpolation",
+                    "ols_fit.two_neurons_interpolate",
                     format!(
-                        "the network does not interpolate although two ReLU neurons could: {} relu({} x + {}) + {} relu({} x + {}) has training MSE {} (final MSE / OLS residual)",
+                        "two ReLU neurons interpolate the data, so the network's failure to is not for want of width: {} relu({} x + {}) + {} relu({} x + {}) has training MSE <= {INTERPOLATOR_MSE:e}",
                         fmt_num(neurons[0].a), neurons[0].w_x, fmt_num(neurons[0].w_b),
                         fmt_num(neurons[1].a), neurons[1].w_x, fmt_num(neurons[1].w_b),
-                        fmt_num(interp_mse)
                     ),
                     format!("{SRC}, App. B.1"),
-                    Prediction::AtLeast { bound: c.spec.tolerances.spurious_mse_ratio },
-                    Measured::single(final_mse / c.fit.mse).with_note(format!("constructed 2-neuron interpolator MSE {interp_mse:e}")),
-                ));
+                    Prediction::AtMost { bound: INTERPOLATOR_MSE },
+                    Measured::single(interp_mse),
+                ).as_check());
             }
         }
     }
@@ -341,9 +349,14 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
     let flow = flow_time_per_step(c.spec.train.lr, c.spec.train.loss);
     let small: Vec<&(f64, f64, f64)> = rows.iter().filter(|r| r.0 <= sw.small_max).collect();
     // A small-scale run without a final MSE makes the share undefined.
+    // At the OLS fit from both sides: a run still on the initial plateau,
+    // above the OLS residual, is not at the spurious fit (until 2026-12-05
+    // the test was one-sided, final MSE >= ratio x OLS, which such a run
+    // passed: a review).
+    let tolerance = 1.0 - c.spec.tolerances.spurious_mse_ratio;
     let spurious = if small.iter().all(|r| r.1.is_finite()) {
-        let at_ols = c.spec.tolerances.spurious_mse_ratio * c.fit.mse;
-        small.iter().filter(|r| r.1 >= at_ols).count() as f64 / small.len() as f64
+        let at_ols = |mse: f64| (mse / c.fit.mse - 1.0).abs() <= tolerance;
+        small.iter().filter(|r| at_ols(r.1)).count() as f64 / small.len() as f64
     } else {
         f64::NAN
     };
@@ -362,7 +375,7 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
     vec![
         Claim::new(
             "lambda_sweep.small_init_spurious",
-            format!("every run with lambda <= {} ends at the spurious OLS fit (final MSE >= {} x OLS residual): share of those runs", sw.small_max, c.spec.tolerances.spurious_mse_ratio),
+            format!("every run with lambda <= {} ends at the spurious OLS fit (|final MSE / OLS residual - 1| <= {}): share of those runs", sw.small_max, fmt_num(tolerance)),
             format!("{SRC}, Sections 3-4 (early alignment is a two-edged sword)"),
             Prediction::AtLeast { bound: 1.0 },
             Measured { value: spurious, q20: None, q80: None, runs: small.len(), note: String::new() },

@@ -16,8 +16,9 @@ pub struct Tolerances {
     pub final_loss_rel: f64,
     /// `ols_fit.predictions`: max_k |h(x_k) - OLS prediction_k| <= this.
     pub prediction_dev: f64,
-    /// A run ends at the spurious OLS fit when its final MSE >= this x the OLS
-    /// residual (`ols_fit.no_interpolation`, `lambda_sweep.small_init_spurious`).
+    /// A run ends at the spurious OLS fit when its final MSE is within
+    /// (1 - this) x the OLS residual of it, from either side
+    /// (`lambda_sweep.small_init_spurious`).
     pub spurious_mse_ratio: f64,
     /// `alignment.median_cosine`: the median cosine at the alignment step >= this.
     pub median_cosine: f64,

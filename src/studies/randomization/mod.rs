@@ -24,9 +24,9 @@
 //! Claims: every setting fits (one claim per setting and model); random
 //! labels take longer than true labels by a small constant factor (ratio of
 //! epochs to fit, per seed); test error rises with the corruption p
-//! (Spearman rank correlation above its one-sided critical value, and no
-//! step down beyond the seed spread) and is at chance for random labels
-//! (`claims`). Figures (`figures`): Fig. 1a-c of the paper.
+//! (a one-sided permutation test of Spearman's rank correlation, and every
+//! step up beyond the seed spread). A check: random labels give test error
+//! at chance (`claims`). Figures (`figures`): Fig. 1a-c of the paper.
 
 mod claims;
 mod figures;

@@ -456,7 +456,7 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
         ).as_check(),
         Claim::new(
             "grokking_map.time_grows_like_omega_over_alpha",
-            format!("log-log slope of the grokking step against omega/alpha past the fast regime ({} diagonals)", log_ratio.len()),
+            format!("log-log slope of the grokking step against omega/alpha past the fast regime ({} diagonals): log10(step + 1), so that step 0 has a logarithm", log_ratio.len()),
             "this project's heuristic from Xu et al.'s dynamics: the init's direction is overwritten when alpha t ~ omega (A5 bounds omega/alpha)",
             Prediction::Near { value: 1.0, tolerance: map.slope_tolerance },
             Measured::single(slope),

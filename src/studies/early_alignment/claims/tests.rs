@@ -160,7 +160,7 @@ fn verdicts(s: &Setup, r: Run) -> Vec<(String, Verdict)> {
 const THREE_POINTS: [&str; 14] = [
     "ols_fit.final_loss",
     "ols_fit.predictions",
-    "ols_fit.no_interpolation",
+    "ols_fit.two_neurons_interpolate",
     "alignment.loss_flat",
     "alignment.median_cosine",
     "alignment.clusters",
@@ -204,6 +204,7 @@ fn tightened_spec_tolerances_fail_the_agreeing_run() {
     type Tighten = fn(&mut Tolerances);
     let near = Run {
         final_mse: 0.9999,
+        sweep_small_mse: 0.9999,
         output_shift: 1e-3,
         half: 1.1,
         sweep_slope: 1.05,
@@ -214,19 +215,16 @@ fn tightened_spec_tolerances_fail_the_agreeing_run() {
         tighten(&mut s.spec.tolerances);
         assert_eq!(verdict(&verdicts(&s, near), id), Fails, "{id}");
     };
-    let three_point_cases: [(&str, Tighten); 9] = [
+    let three_point_cases: [(&str, Tighten); 8] = [
         ("ols_fit.final_loss", |t| t.final_loss_rel = 1e-5),
         ("ols_fit.predictions", |t| t.prediction_dev = 1e-4),
-        ("ols_fit.no_interpolation", |t| {
-            t.spurious_mse_ratio = 0.999_99
-        }),
         ("alignment.median_cosine", |t| t.median_cosine = 0.999_99),
         ("alignment.negative_neurons_stay_small", |t| {
             t.negative_share = 1e-4
         }),
         ("plateau.half_time_near_tau_one", |t| t.half_time_rel = 0.05),
         ("lambda_sweep.small_init_spurious", |t| {
-            t.spurious_mse_ratio = 1.000_01
+            t.spurious_mse_ratio = 0.999_99
         }),
         ("lambda_sweep.large_init_interpolates", |t| {
             t.interpolating_mse_ratio = 1e-4
@@ -258,7 +256,7 @@ fn claims_fail_on_contradicting_measurements() {
             final_mse: 0.5,
             ..AGREE
         },
-        &["ols_fit.final_loss", "ols_fit.no_interpolation"],
+        &["ols_fit.final_loss"],
     );
     fails(
         Run {
@@ -331,6 +329,14 @@ fn claims_fail_on_contradicting_measurements() {
         },
         &["lambda_sweep.small_init_spurious"],
     );
+    // Still on the initial plateau, above the OLS residual: not at the OLS fit.
+    fails(
+        Run {
+            sweep_small_mse: 3.0,
+            ..AGREE
+        },
+        &["lambda_sweep.small_init_spurious"],
+    );
     fails(
         Run {
             sweep_large_mse: 1.0,
@@ -393,7 +399,8 @@ fn growth_bound_leaves_out_t_zero() {
     );
 }
 
-/// Runs that recorded nothing leave every claim inconclusive.
+/// Runs that recorded nothing leave every claim inconclusive (the check of
+/// the constructed interpolator reads the data alone, not the runs).
 #[test]
 fn claims_inconclusive_on_undefined_measurements() {
     let nan = f64::NAN;
@@ -413,7 +420,12 @@ fn claims_inconclusive_on_undefined_measurements() {
     };
     let v = verdicts(&three_points(), undefined);
     assert_eq!(v.len(), THREE_POINTS.len());
-    assert!(v.iter().all(|(_, v)| *v == Inconclusive), "{v:?}");
+    let from_runs = v
+        .iter()
+        .filter(|(id, _)| id != "ols_fit.two_neurons_interpolate");
+    assert!(from_runs.clone().all(|(_, v)| *v == Inconclusive), "{v:?}");
+    assert_eq!(from_runs.count(), THREE_POINTS.len() - 1);
+    assert_eq!(verdict(&v, "ols_fit.two_neurons_interpolate"), Holds);
     let v = verdicts(&setup("early_alignment_stewart", 5), undefined);
     for id in SPARSE {
         assert_eq!(verdict(&v, id), Inconclusive, "{id}");
