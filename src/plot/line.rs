@@ -15,6 +15,13 @@ use super::reference::{
 use super::style::{series_color, LINE_W, REF_GREY};
 use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
 
+/// A marker's radius in pixels, and a marker's drawn on an earlier
+/// series' marker (within `COINCIDING_PX` of its centre): small enough that
+/// the earlier one's rim, 3 pixels and its white edge, shows around it.
+const MARKER_R: i32 = 7;
+const MARKER_ON_EARLIER_R: i32 = 4;
+const COINCIDING_PX: f64 = 3.0;
+
 /// How a series is drawn: colour, dash and marker shape (if any).
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub(super) struct Look {
@@ -398,8 +405,24 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     for (color, dashed, piece) in curves {
         draw_curve(&mut chart, piece, color, LINE_W, dashed)?;
     }
+    // A marker that lands on an earlier series' marker is drawn smaller, so
+    // the earlier one shows as a ring around it: two series that coincide
+    // (two medians at 0, say) stay visible as two.
+    let mut taken: Vec<(f64, f64)> = Vec::new();
     for (shape, color, points) in marks {
-        draw_markers(&mut chart, points, shape, color, 7)?;
+        let pixels = |q: (f64, f64)| {
+            let (u, v) = rect.norm(q);
+            (u * f64::from(plot.0), v * f64::from(plot.1))
+        };
+        let on_earlier = |q: &(f64, f64)| {
+            let (x, y) = pixels(*q);
+            let near = |t: &(f64, f64)| (t.0 - x).hypot(t.1 - y) <= COINCIDING_PX;
+            taken.iter().any(near)
+        };
+        let (covered, free): (Vec<_>, Vec<_>) = points.iter().copied().partition(on_earlier);
+        draw_markers(&mut chart, free, shape, color, MARKER_R)?;
+        draw_markers(&mut chart, covered, shape, color, MARKER_ON_EARLIER_R)?;
+        taken.extend(points.into_iter().map(pixels));
     }
     draw_box(&chart)?;
     draw_legend(&chart, strip.as_ref(), &entries, &place)
@@ -509,6 +532,34 @@ mod tests {
         // y grows upwards: y = 8 is highest (smallest pixel row), 2 lowest.
         let uy = (y1 - y2) / 2.0;
         assert!(uy > 20.0 && (y2 - y3 - 4.0 * uy).abs() <= 1.5, "{pts:?}");
+    }
+
+    /// Two series on the same points: the later one's markers are drawn
+    /// smaller, so the earlier one's show around them. Series 0 and 5 both
+    /// get the circle (5 shapes), so both are found among the SVG's circles.
+    #[test]
+    fn a_marker_on_an_earlier_series_marker_is_drawn_smaller() {
+        let on = |i: usize, y: f64| Series {
+            label: format!("series {i}"),
+            x: vec![1.0, 2.0, 3.0],
+            y: vec![y; 3],
+            markers: true,
+            ..Default::default()
+        };
+        let mut series: Vec<Series> = (0..6).map(|i| on(i, 1.0 + i as f64)).collect();
+        series[5].y = series[0].y.clone();
+        let p = LinePanel {
+            x_range: Some((0.0, 4.0)),
+            y_range: Some((0.0, 8.0)),
+            series,
+            ..Default::default()
+        };
+        let svg = svg_of(&[p]);
+        let (mut full, mut small) = (circles(&svg, "7"), circles(&svg, "4"));
+        full.dedup();
+        small.dedup();
+        assert_eq!(full.len(), 3, "series 0 at full size: {full:?}");
+        assert_eq!(small, full, "series 5 smaller, on series 0's points");
     }
 
     /// Equal units: points on the unit circle lie as far from its centre
