@@ -103,7 +103,8 @@ pub struct HLine {
 /// one) is drawn at that limit with a downward-triangle marker, one above a
 /// fixed `y_range` at its top with an upward triangle, and the legend counts
 /// them ("k values < 1e-16 drawn at 1e-16"); a reference line outside a
-/// fixed `y_range` is named in the legend. Bands are clipped.
+/// fixed `y_range` is named in the legend. Bands are clipped. A marker
+/// drawn on an earlier series' marker is drawn smaller, so both show.
 #[derive(Debug, Clone, Default)]
 pub struct LinePanel {
     pub title: String,
