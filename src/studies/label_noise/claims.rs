@@ -673,6 +673,35 @@ mod tests {
         assert_eq!(verdict(&v, "logistic_gd.fits_noisy_labels"), Fails);
     }
 
+    /// The phase diagram counts only the cells with p/n > 1 (below p = n the
+    /// min-norm solution does not interpolate): chance error in the p/n < 1
+    /// cells alone leaves the row holding on the others; and the SVP
+    /// pooling rows are hypotheses, not paper claims.
+    #[test]
+    fn the_phase_diagram_reads_interpolating_cells_and_svp_pools_are_hypotheses() {
+        let s = spec();
+        let mut rows = agreeing_rows(&s);
+        rows.iter_mut()
+            .filter(|r| r.p_over_n < 1.0)
+            .for_each(|r| (r.snr_min_norm, r.snr_svm) = (0.0, 0.0));
+        let claims = analyze(&s, &rows, &agreeing_gd(&s)).0;
+        let row = |id: &str| claims.iter().find(|c| c.id == id).unwrap();
+        let phase = row("phase_diagram.regimes_match_theory");
+        let interpolating = s.data.p_over_n.iter().filter(|&&r| r > 1.0).count();
+        assert!(
+            interpolating < s.data.p_over_n.len(),
+            "the quick grid has p/n < 1"
+        );
+        assert_eq!(phase.measured.runs, interpolating * s.data.eta.len());
+        assert_eq!(phase.verdict(), Holds, "{:?}", phase.measured);
+        for id in [
+            "svp.coincide_where_predicted",
+            "svp.differ_where_not_predicted",
+        ] {
+            assert_eq!(row(id).kind, crate::record::Kind::Hypothesis, "{id}");
+        }
+    }
+
     /// Cells without a finite SNR leave the claims that read them inconclusive.
     #[test]
     fn claims_inconclusive_on_undefined_measurements() {

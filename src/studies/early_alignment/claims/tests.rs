@@ -77,6 +77,11 @@ const AGREE: Run = Run {
 };
 
 fn verdicts(s: &Setup, r: Run) -> Vec<(String, Verdict)> {
+    verdicts_of(&claims_of(s, r))
+}
+
+/// The claim rows `judge` writes for the synthetic run `r`.
+fn claims_of(s: &Setup, r: Run) -> Vec<Claim> {
     let inputs = s.inputs();
     let (ta, d_max) = (inputs.t_align as u64, s.scan.d_max);
     let flow = flow_time_per_step(s.spec.train.lr, s.spec.train.loss);
@@ -153,7 +158,7 @@ fn verdicts(s: &Setup, r: Run) -> Vec<(String, Verdict)> {
             })
             .collect(),
     };
-    verdicts_of(&judge(&inputs, &main, &sweep))
+    judge(&inputs, &main, &sweep)
 }
 
 /// The claims of the two committed specs.
@@ -194,6 +199,19 @@ fn claims_hold_on_agreeing_measurements() {
     for id in SPARSE {
         assert_eq!(verdict(&v, id), Holds, "{id}");
     }
+}
+
+/// The constructed interpolator's row is a check (it reads the data, not
+/// the run); the network's own fit is the claim `ols_fit.final_loss`.
+#[test]
+fn the_two_neuron_interpolator_is_a_check() {
+    let rows = claims_of(&three_points(), AGREE);
+    let kind = |id: &str| rows.iter().find(|c| c.id == id).unwrap().kind;
+    assert_eq!(
+        kind("ols_fit.two_neurons_interpolate"),
+        crate::record::Kind::Check
+    );
+    assert_eq!(kind("ols_fit.final_loss"), crate::record::Kind::Claim);
 }
 
 /// The spec's tolerances are what the verdicts read: for each key, a run
