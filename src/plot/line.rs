@@ -15,12 +15,39 @@ use super::reference::{
 use super::style::{series_color, LINE_W, REF_GREY};
 use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
 
-/// A marker's radius in pixels, and a marker's drawn on an earlier
-/// series' marker (within `COINCIDING_PX` of its centre): small enough that
-/// the earlier one's rim, 3 pixels and its white edge, shows around it.
-const MARKER_R: i32 = 7;
-const MARKER_ON_EARLIER_R: i32 = 4;
+/// A marker's radius in pixels, by how many earlier series have a marker
+/// within `COINCIDING_PX` of its centre: 7 on its own, then smaller, so each
+/// earlier marker shows as a rim around the later ones.
+const MARKER_RADII: [i32; 3] = [7, 4, 2];
 const COINCIDING_PX: f64 = 3.0;
+
+/// One series' markers (its points, or its triangles at a limit): the
+/// series' index and the markers' pixel positions.
+type MarkerGroup = (usize, Vec<(f64, f64)>);
+
+/// The radius of each marker of each group, the groups in drawing order,
+/// each `(series, pixel positions)`: `MARKER_RADII[k]`, k the number of
+/// earlier series (a series' own groups, its limit triangles among them, do
+/// not count) with a marker within `COINCIDING_PX`, the last radius for
+/// more. Cost O(markers^2) distance tests, a few thousand a panel.
+fn marker_radii(groups: &[MarkerGroup]) -> Vec<Vec<i32>> {
+    let radius = |g: usize, (x, y): (f64, f64)| {
+        let mut under: Vec<usize> = groups[..g]
+            .iter()
+            .filter(|(series, pts)| {
+                *series != groups[g].0
+                    && pts
+                        .iter()
+                        .any(|t| (t.0 - x).hypot(t.1 - y) <= COINCIDING_PX)
+            })
+            .map(|(series, _)| *series)
+            .collect();
+        under.dedup(); // one series' groups are adjacent
+        MARKER_RADII[under.len().min(MARKER_RADII.len() - 1)]
+    };
+    let radii = |(g, (_, pts)): (usize, &MarkerGroup)| pts.iter().map(|&q| radius(g, q)).collect();
+    groups.iter().enumerate().map(radii).collect()
+}
 
 /// How a series is drawn: colour, dash and marker shape (if any).
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -339,6 +366,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         .collect();
     let mut curves: Vec<Curve> = Vec::new();
     let mut marks: Vec<Marks> = Vec::new();
+    let mut mark_series: Vec<usize> = Vec::new();
     for (i, (s, look)) in p.series.iter().zip(looks).enumerate() {
         let color = look.color;
         let mut points = Vec::new();
@@ -357,6 +385,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         points.dedup();
         occupied.extend(points.iter().map(|q| rect.norm(*q)));
         marks.push((look.marker.unwrap_or(i), color, points));
+        mark_series.push(i);
         for (shape, end, flag) in [(EDGE_BELOW, lim.0, -1), (EDGE_ABOVE, lim.1, 1)] {
             let at_end: Vec<(f64, f64)> = marked_at_limit(&drawn[i].1, flag, look.marker.is_some())
                 .into_iter()
@@ -365,6 +394,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
                 .collect();
             occupied.extend(at_end.iter().map(|q| rect.norm(*q)));
             marks.push((shape, color, at_end));
+            mark_series.push(i);
         }
     }
     // Reference-line labels where no curve runs (after the curves are known),
@@ -405,24 +435,20 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     for (color, dashed, piece) in curves {
         draw_curve(&mut chart, piece, color, LINE_W, dashed)?;
     }
-    // A marker that lands on an earlier series' marker is drawn smaller, so
-    // the earlier one shows as a ring around it: two series that coincide
-    // (two medians at 0, say) stay visible as two.
-    let mut taken: Vec<(f64, f64)> = Vec::new();
-    for (shape, color, points) in marks {
-        let pixels = |q: (f64, f64)| {
-            let (u, v) = rect.norm(q);
-            (u * f64::from(plot.0), v * f64::from(plot.1))
-        };
-        let on_earlier = |q: &(f64, f64)| {
-            let (x, y) = pixels(*q);
-            let near = |t: &(f64, f64)| (t.0 - x).hypot(t.1 - y) <= COINCIDING_PX;
-            taken.iter().any(near)
-        };
-        let (covered, free): (Vec<_>, Vec<_>) = points.iter().copied().partition(on_earlier);
-        draw_markers(&mut chart, free, shape, color, MARKER_R)?;
-        draw_markers(&mut chart, covered, shape, color, MARKER_ON_EARLIER_R)?;
-        taken.extend(points.into_iter().map(pixels));
+    // Markers on earlier series' markers are drawn smaller (`marker_radii`),
+    // so series that coincide (two medians at 0, say) stay visible.
+    let pixel = |q: &(f64, f64)| {
+        let (x, y) = chart.backend_coord(q);
+        (f64::from(x), f64::from(y))
+    };
+    let groups: Vec<MarkerGroup> = (mark_series.iter().zip(&marks))
+        .map(|(&series, (_, _, points))| (series, points.iter().map(pixel).collect()))
+        .collect();
+    for ((shape, color, points), radii) in marks.into_iter().zip(marker_radii(&groups)) {
+        for r in MARKER_RADII {
+            let at_r = (points.iter().zip(&radii)).filter(|(_, &ri)| ri == r);
+            draw_markers(&mut chart, at_r.map(|(q, _)| *q).collect(), shape, color, r)?;
+        }
     }
     draw_box(&chart)?;
     draw_legend(&chart, strip.as_ref(), &entries, &place)
@@ -560,6 +586,22 @@ mod tests {
         small.dedup();
         assert_eq!(full.len(), 3, "series 0 at full size: {full:?}");
         assert_eq!(small, full, "series 5 smaller, on series 0's points");
+    }
+
+    /// A series' own limit triangles keep the full size on its markers; a
+    /// second series on them is drawn smaller, a third smaller still, and
+    /// a marker 4 pixels away from any other keeps the full size.
+    #[test]
+    fn marker_radii_shrink_per_earlier_series_only() {
+        let at = |pts: &[(f64, f64)]| pts.to_vec();
+        let groups = vec![
+            (0, at(&[(10.0, 10.0), (50.0, 50.0)])),
+            (0, at(&[(10.0, 10.0)])), // series 0's triangle at the limit
+            (1, at(&[(11.0, 11.0), (54.0, 50.0)])),
+            (2, at(&[(10.0, 11.0)])),
+        ];
+        let r = marker_radii(&groups);
+        assert_eq!(r, vec![vec![7, 7], vec![7], vec![4, 7], vec![2]]);
     }
 
     /// Equal units: points on the unit circle lie as far from its centre

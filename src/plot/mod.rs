@@ -103,8 +103,9 @@ pub struct HLine {
 /// one) is drawn at that limit with a downward-triangle marker, one above a
 /// fixed `y_range` at its top with an upward triangle, and the legend counts
 /// them ("k values < 1e-16 drawn at 1e-16"); a reference line outside a
-/// fixed `y_range` is named in the legend. Bands are clipped. A marker
-/// drawn on an earlier series' marker is drawn smaller, so both show.
+/// fixed `y_range` is named in the legend. Bands are clipped. A marker on
+/// earlier series' markers is drawn smaller (radius 7, then 4, then 2
+/// pixels), so coinciding series show as rings around each other.
 #[derive(Debug, Clone, Default)]
 pub struct LinePanel {
     pub title: String,
