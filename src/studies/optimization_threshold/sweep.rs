@@ -21,7 +21,7 @@ use super::claims::{mean, median, SRC};
 use super::run::{SweepJob, SweepRecord};
 use super::ThresholdSpec;
 use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
-use crate::studies::toolkit::spearman_decrease;
+use crate::studies::toolkit::spearman_increase;
 use crate::studies::toolkit::stats::line_fit;
 use crate::theory::early_alignment::{
     flow_time_per_step, ols_expected_excess_risk, ols_expected_train_mse,
@@ -107,11 +107,8 @@ fn trend_claim(
         .iter()
         .map(|(_, r)| (1.0 - ratio.of(r, last)).abs())
         .collect();
-    // An increase of the deviation with lambda is a decrease of its negative:
-    // p = P(rho' >= rho), rho of (ln lambda, deviation).
-    let falling: Vec<f64> = dev.iter().map(|v| -v).collect();
-    let (minus_rho, p) = spearman_decrease(&ln_lambda, &falling);
-    let rho = 0.0 - minus_rho; // not -minus_rho: rho 0 stays +0
+    // The deviation rises with lambda: p = P(rho' >= rho).
+    let (rho, p) = spearman_increase(&ln_lambda, &dev);
     Claim::new(
         format!("sweep.n{n}.{}_trend_in_lambda", ratio.id()),
         format!(

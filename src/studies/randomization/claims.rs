@@ -10,7 +10,7 @@ use statrs::distribution::{Binomial, DiscreteCDF};
 use super::{RandomizationSpec, RunRecord};
 use crate::data::randomize::Randomization;
 use crate::record::{quantile, Claim, Measured, Prediction};
-use crate::studies::toolkit::{sd, spearman_decrease};
+use crate::studies::toolkit::{sd, spearman_increase};
 
 /// The runs of one (model, randomization), in seed order.
 pub(super) struct Cell<'a> {
@@ -203,15 +203,12 @@ fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usiz
             errs.push(v);
         }
     }
-    // The rank test of an increase is the test of a decrease of -error.
-    let falling: Vec<f64> = errs.iter().map(|e| -e).collect();
-    let (minus_rho, p) = spearman_decrease(&ps, &falling);
+    let (rho, p) = spearman_increase(&ps, &errs);
     let level = 1.0 - cs.trend_confidence;
     out.push(Claim::new(
         format!("test_error_rises.{arch}.spearman"),
         format!(
-            "{arch}: test error (at the stop) increases with the label corruption p: one-sided permutation p-value of Spearman's rank correlation over all runs (rho = {:.4}) at most {level:.2}",
-            -minus_rho
+            "{arch}: test error (at the stop) increases with the label corruption p: one-sided permutation p-value of Spearman's rank correlation over all runs (rho = {rho:.4}) at most {level:.2}"
         ),
         "Zhang et al. ICLR 2017, Fig. 1c: test error grows steadily with the label corruption, to chance at p = 1",
         Prediction::AtMost { bound: level },

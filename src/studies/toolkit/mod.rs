@@ -11,7 +11,9 @@ pub mod probe;
 pub mod ranks;
 pub mod stats;
 
-pub use ranks::{average_ranks, fewer_failures_along, spearman_decrease, spearman_rho};
+pub use ranks::{
+    average_ranks, fewer_failures_along, spearman_decrease, spearman_increase, spearman_rho,
+};
 
 use crate::error::Result;
 use crate::plot::Series;

@@ -109,6 +109,15 @@ pub fn spearman_decrease(x: &[f64], y: &[f64]) -> (f64, f64) {
     (rho, p)
 }
 
+/// Spearman's rho of paired x, y and the one-sided p-value of an increasing
+/// trend, P(rho' >= rho): the decrease test of -y, its rho negated back
+/// (as 0 - rho, so that a rho of 0 stays +0).
+pub fn spearman_increase(x: &[f64], y: &[f64]) -> (f64, f64) {
+    let falling: Vec<f64> = y.iter().map(|v| -v).collect();
+    let (minus_rho, p) = spearman_decrease(x, &falling);
+    (0.0 - minus_rho, p)
+}
+
 /// The share of all N! pairings (Heap's algorithm) whose numerator is
 /// <= `observed`.
 fn exact_share_at_most(r: &CentredRanks, observed: f64) -> f64 {
@@ -251,8 +260,14 @@ mod tests {
         let x6 = [20.0, 20.0, 20.0, 40.0, 40.0, 40.0];
         let (_, p) = spearman_decrease(&x6, &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]);
         assert!((p - 0.05).abs() < 1e-15, "{p}");
-        // A rising trend: its decrease p-value is near 1.
-        assert!(spearman_decrease(&x, &[1.0, 2.0, 4.0, 3.0, 5.0, 6.0]).1 > 0.95);
+        // A rising trend: its decrease p-value is near 1, and the increase
+        // test of it is the decrease test of the falling one, rho negated.
+        let up = [1.0, 2.0, 4.0, 3.0, 5.0, 6.0];
+        assert!(spearman_decrease(&x, &up).1 > 0.95);
+        let (rho_up, p_up) = spearman_increase(&x, &up);
+        let (rho_down, p_down) = spearman_decrease(&x, &up.map(|v| -v));
+        assert_eq!((rho_up, p_up), (-rho_down, p_down));
+        assert!(p_up < 0.05, "{p_up}");
         assert!(spearman_rho(&x, &[1.0; 6]).is_nan());
         assert!(spearman_decrease(&[1.0, 2.0], &[2.0, 1.0]).1.is_nan());
     }
