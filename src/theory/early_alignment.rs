@@ -28,6 +28,7 @@ use ndarray::{Array1, Array2};
 
 use crate::error::Result;
 use crate::nets::wide::{Points, SquareLoss};
+use crate::record::fmt_num;
 
 /// sigma'(z) with sigma'(0) = gamma.
 fn slope(z: f64, gamma: f64) -> f64 {
@@ -335,6 +336,29 @@ pub struct ScalarNeuron {
     pub w_b: f64,
 }
 
+impl ScalarNeuron {
+    /// a relu(w_x x + w_b).
+    pub fn output(&self, x: f64) -> f64 {
+        self.a * (self.w_x * x + self.w_b).max(0.0)
+    }
+
+    /// The neuron as a formula with its signs folded in, e.g.
+    /// `4 relu(-x - 0.475)`.
+    pub fn formula(&self) -> String {
+        let slope = match self.w_x {
+            1.0 => String::new(),
+            -1.0 => "-".to_string(),
+            w => format!("{} ", fmt_num(w)),
+        };
+        let sign = if self.w_b < 0.0 { '-' } else { '+' };
+        format!(
+            "{} relu({slope}x {sign} {})",
+            fmt_num(self.a),
+            fmt_num(self.w_b.abs())
+        )
+    }
+}
+
 /// Two ReLU neurons that interpolate three points x1 < x2 < x3 with y1, y2 > 0
 /// when the line through the first two points crosses zero at r in (x2, x3)
 /// with a negative slope s (JMLR App. B.1's data is such a case):
@@ -411,9 +435,19 @@ mod tests {
     fn the_two_neuron_interpolator_fits_the_three_points() {
         let n = two_neuron_interpolator([-0.75, -0.5, 0.125], [1.1, 0.1, 0.8]).unwrap();
         for (x, y) in [(-0.75, 1.1), (-0.5, 0.1), (0.125, 0.8)] {
-            let f: f64 = n.iter().map(|u| u.a * (u.w_x * x + u.w_b).max(0.0)).sum();
+            let f: f64 = n.iter().map(|u| u.output(x)).sum();
             assert!((f - y).abs() < 1e-12, "{f} vs {y}");
         }
+    }
+
+    #[test]
+    fn a_neuron_formula_folds_its_signs() {
+        let neuron = |a, w_x, w_b| ScalarNeuron { a, w_x, w_b };
+        assert_eq!(neuron(4.0, -1.0, -0.475).formula(), "4 relu(-x - 0.475)");
+        assert_eq!(neuron(2.5, 1.0, 0.175).formula(), "2.5 relu(x + 0.175)");
+        assert_eq!(neuron(-1.0, 0.5, 0.0).formula(), "-1 relu(0.5 x + 0)");
+        assert_eq!(neuron(1.0, 2.0, -3.0).output(1.0), 0.0);
+        assert_eq!(neuron(1.5, 2.0, -3.0).output(2.0), 1.5);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::record::{extreme, fmt_num, Claim, Measured, Prediction};
 use crate::studies::toolkit::stats::line_fit;
 use crate::theory::early_alignment::{
     alignment_time, flow_time_per_step, growth_bound, two_neuron_interpolator, Attracts, OlsFit,
-    SphereScan,
+    ScalarNeuron, SphereScan,
 };
 
 const SRC: &str = "Boursier & Flammarion, JMLR 26 (2025)";
@@ -95,10 +95,7 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                     .iter()
                     .zip(y)
                     .map(|(&xv, &yv)| {
-                        let f: f64 = neurons
-                            .iter()
-                            .map(|u| u.a * (u.w_x * xv + u.w_b).max(0.0))
-                            .sum();
+                        let f: f64 = neurons.iter().map(|u| u.output(xv)).sum();
                         (f - yv) * (f - yv)
                     })
                     .sum::<f64>()
@@ -111,9 +108,8 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                 out.push(Claim::new(
                     "ols_fit.two_neurons_interpolate",
                     format!(
-                        "two ReLU neurons interpolate the data, so the network's failure to is not for want of width: {} relu({} x + {}) + {} relu({} x + {}) has training MSE <= {INTERPOLATOR_MSE:e}",
-                        fmt_num(neurons[0].a), neurons[0].w_x, fmt_num(neurons[0].w_b),
-                        fmt_num(neurons[1].a), neurons[1].w_x, fmt_num(neurons[1].w_b),
+                        "two ReLU neurons can interpolate the data, so a network that does not is not short of width: {} has training MSE <= {INTERPOLATOR_MSE:e}",
+                        neurons.iter().map(ScalarNeuron::formula).collect::<Vec<_>>().join(" + "),
                     ),
                     format!("{SRC}, App. B.1"),
                     Prediction::AtMost { bound: INTERPOLATOR_MSE },
