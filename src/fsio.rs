@@ -279,6 +279,27 @@ pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
     })
 }
 
+/// The topmost of `dir` and its ancestors that does not exist yet: the
+/// first folder `prepare_out_dir` would create (None when `dir` exists).
+pub fn first_missing(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf)
+}
+
+/// Remove DIR/figures, DIR and DIR's ancestors up to `top` (`first_missing`),
+/// each only while it is empty (`fs::remove_dir` refuses a folder that holds
+/// anything), so that only folders left empty by a failed start go.
+pub fn remove_empty_dirs(dir: &Path, top: &Path) {
+    let _ = fs::remove_dir(dir.join("figures"));
+    for folder in dir.ancestors() {
+        if fs::remove_dir(folder).is_err() || folder == top {
+            break;
+        }
+    }
+}
+
 /// Create the output directory (and figures/) or fail with exit 2 naming it,
 /// and lock it for this process (`OutLock`: hold the guard while writing).
 /// Checks writability up front, of `dir` and of the staging location

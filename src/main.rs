@@ -4,15 +4,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use overfit::bench::{self, Device, TwoLayerBench, WideBench};
-use overfit::memory::{self, Peak};
-use overfit::nets::two_layer::EngineKind;
 use overfit::record::Summary;
 use overfit::report::{self, Format, Totals};
 use overfit::runner::{self, Outcome, RunContext, Shard};
 use overfit::Error;
+
+// The `overfit bench` subcommand: its arguments and what it prints.
+#[path = "cli/bench.rs"]
+mod bench_cli;
+use bench_cli::{bench_command, BenchEngine};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +38,7 @@ struct Cli {
 // the subcommand's help line).
 #[derive(Args)]
 struct RunArgs {
+    /// The study's TOML spec (experiments/*.toml).
     spec: PathBuf,
     /// Output directory (default results/<spec name>/, results/<spec name>-quick/ with --quick).
     #[arg(long)]
@@ -71,8 +74,10 @@ enum Command {
     Run(RunArgs),
     /// Join the output directories of `run --shard` into one finished run.
     Merge {
+        /// The shards' output directories, every shard of the run.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
+        /// Where the merged run is written.
         #[arg(long)]
         out: PathBuf,
         /// Worker threads for the final figures and claims.
@@ -82,6 +87,7 @@ enum Command {
     /// Print the claims table of a finished run and its totals (claims,
     /// hypotheses and checks apart); exit 1 if any row fails, 0 otherwise.
     Check {
+        /// A finished run's output directory.
         dir: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
@@ -92,18 +98,26 @@ enum Command {
     /// The wall times of every run under DIR (from their summary.json), as a
     /// Markdown table: what the README's study-time table is generated from.
     Times {
+        /// The folder holding the runs, one subfolder each.
         #[arg(default_value = "figures")]
         dir: PathBuf,
     },
     /// Redraw the figures of a finished run from its recorded metrics.
-    Plot { dir: PathBuf },
+    Plot {
+        /// A finished run's output directory.
+        dir: PathBuf,
+    },
     /// Recompute a finished run's claims by this version's rules from its
     /// recorded outputs (nothing retrained), rewrite its summary.json with
     /// them and a `rejudged` entry, and print what changed (verdicts,
     /// kinds, predictions, measurements, statements).
-    Rejudge { dir: PathBuf },
+    Rejudge {
+        /// A finished run's output directory.
+        dir: PathBuf,
+    },
     /// List the specs in experiments/.
     List {
+        /// The folder of specs.
         #[arg(long, default_value = "experiments")]
         dir: PathBuf,
         /// text: a line each; markdown: a table with each spec's committed
@@ -133,122 +147,6 @@ enum FormatArg {
 enum ListFormat {
     Text,
     Markdown,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum EngineArg {
-    Primal,
-    Dual,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DeviceArg {
-    Cpu,
-    Cuda,
-    Auto,
-}
-
-impl From<DeviceArg> for Device {
-    fn from(d: DeviceArg) -> Device {
-        match d {
-            DeviceArg::Cpu => Device::Cpu,
-            DeviceArg::Cuda => Device::Cuda,
-            DeviceArg::Auto => Device::Auto,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Dtype {
-    F64,
-    F32,
-}
-
-#[derive(Subcommand)]
-enum BenchEngine {
-    /// Full-batch GD steps of the two-layer ReLU net (logistic loss).
-    TwoLayer {
-        #[arg(long, default_value_t = 40000)]
-        p: usize,
-        #[arg(long, default_value_t = 200)]
-        n: usize,
-        #[arg(long, default_value_t = 1000)]
-        m: usize,
-        #[arg(long, value_enum, default_value = "dual")]
-        engine: EngineArg,
-        #[arg(long, value_enum, default_value = "f64")]
-        dtype: Dtype,
-        #[arg(long, default_value_t = 20)]
-        steps: usize,
-        #[arg(long, value_parser = parse_threads)]
-        threads: Option<usize>,
-        /// Also time the PyTorch peer (benches/peers/two_layer_step.py) and print the speed-up.
-        #[arg(long)]
-        peer: bool,
-    },
-    /// Full-batch GD steps of the wide path (m neurons, n points in R^d, square loss).
-    Wide {
-        #[arg(long, default_value_t = 200000)]
-        m: usize,
-        #[arg(long, default_value_t = 3)]
-        n: usize,
-        #[arg(long, default_value_t = 2)]
-        d: usize,
-        #[arg(long, default_value_t = 1000)]
-        steps: usize,
-        #[arg(long, value_parser = parse_threads)]
-        threads: Option<usize>,
-    },
-    /// Every benchmark of the README's performance table, repeated, with the
-    /// PyTorch peers (`--peer`); prints the table (the raw lines go to stderr).
-    All {
-        #[arg(long, value_parser = parse_threads)]
-        threads: Option<usize>,
-        /// Repetitions of every benchmark and of its peer.
-        #[arg(long, default_value_t = 3)]
-        reps: usize,
-        /// Also time the PyTorch peers (python3 with torch, or OVERFIT_PYTHON).
-        #[arg(long)]
-        peer: bool,
-        /// CIFAR-10 binary folder for the CNN rows (random pixels when absent).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Small sizes that run in seconds (for tests; not a measurement).
-        #[arg(long)]
-        quick: bool,
-        /// Also write the table to this file (atomically), e.g. benches/results/perf.md,
-        /// and the raw bench and peer lines beside it (perf.lines.txt).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// cpu: the README's CPU table; cuda: the CNN rows on the GPU, against
-        /// PyTorch on the same GPU (a --features cuda build).
-        #[arg(long, value_enum, default_value = "cpu")]
-        device: DeviceArg,
-    },
-    /// Mini-batch SGD of the course CNN (k, h1, h2) on CIFAR images; prints images_per_s.
-    Cnn {
-        /// k,h1,h2 of the course CNN.
-        #[arg(long, default_value = "16,150,80")]
-        arch: String,
-        #[arg(long, default_value_t = 4)]
-        batch: usize,
-        #[arg(long, default_value_t = 4000)]
-        images: usize,
-        /// CIFAR-10 binary folder (random pixels when absent).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        #[arg(long, default_value_t = 1)]
-        epochs: usize,
-        #[arg(long, value_parser = parse_threads)]
-        threads: Option<usize>,
-        /// cpu, cuda (needs a build with --features cuda and a GPU) or auto (the GPU if present).
-        #[arg(long, value_enum, default_value = "cpu")]
-        device: DeviceArg,
-        /// Also time the PyTorch peer (benches/peers/cnn_train.py) on the same
-        /// images, batch and threads, and print the speed-up.
-        #[arg(long)]
-        peer: bool,
-    },
 }
 
 /// The most worker threads any command takes: far above any machine's
@@ -312,9 +210,10 @@ fn main() -> ExitCode {
         // --help and --version print in full; argument errors get the contract's one line.
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
+            let args: Vec<String> = std::env::args().collect();
             eprintln!(
-                "error: {} (see overfit --help)",
-                overfit::error::one_line(&one_line_clap_error(&e))
+                "error: {}",
+                overfit::error::one_line(&one_line_clap_error(&e, &args))
             );
             return ExitCode::from(2);
         }
@@ -336,31 +235,52 @@ fn main() -> ExitCode {
 }
 
 /// A clap error as one line: its first line, with what follows a trailing
-/// colon (clap lists the missing arguments on the next lines) folded in.
-fn one_line_clap_error(e: &clap::Error) -> String {
+/// colon (clap lists the missing arguments on the next lines) folded in,
+/// clap's tips (`tip: a similar argument exists: '--quick'`) kept, and the
+/// help of the (sub)command `args` name: `(see overfit run --help)`.
+fn one_line_clap_error(e: &clap::Error, args: &[String]) -> String {
     let text = e.to_string();
-    let mut lines = text
+    let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"));
-    let first = lines
-        .next()
-        .unwrap_or("bad arguments")
-        .trim_start_matches("error: ")
-        .to_string();
-    if first.ends_with(':') {
-        let rest: Vec<&str> = lines.collect();
+        .filter(|l| !l.is_empty())
+        .collect();
+    let command = command_path(args);
+    let (tips, mut rest): (Vec<&str>, Vec<&str>) = lines
+        .into_iter()
+        .filter(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .partition(|l| l.starts_with("tip:"));
+    let first = if rest.is_empty() {
+        "bad arguments".to_string()
+    } else {
+        rest.remove(0).trim_start_matches("error: ").to_string()
+    };
+    let mut line = if first.ends_with(':') {
         format!("{first} {}", rest.join(", "))
     } else {
         first
+    };
+    for tip in tips {
+        line.push_str("; ");
+        line.push_str(tip);
     }
+    format!("{line} (see {command} --help)")
 }
 
-/// Refuse a bench whose estimated peak memory is above the limit (`overfit::memory`).
-fn check_bench_memory(bench: &str, peak: &Peak, max_memory: Option<u64>) -> Result<(), Error> {
-    memory::check(peak, memory::limit(max_memory), |flag, msg| {
-        Error::bad(format!("bench {bench} {flag}: {msg}"))
-    })
+/// The subcommands that `args` (the program's arguments, its name first)
+/// name, after `overfit`: `overfit bench wide` for `overfit bench wide --m 0`.
+/// Options are skipped; the first other word that names no subcommand ends it.
+fn command_path(args: &[String]) -> String {
+    let mut command = Cli::command();
+    let mut path = vec!["overfit".to_string()];
+    for word in args.iter().skip(1).filter(|w| !w.starts_with('-')) {
+        let Some(sub) = command.find_subcommand(word).cloned() else {
+            break;
+        };
+        path.push(word.clone());
+        command = sub;
+    }
+    path.join(" ")
 }
 
 fn dispatch(cli: Cli) -> Result<u8, Error> {
@@ -418,7 +338,12 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
         }
         Command::List { dir, format, runs } => {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .map_err(|e| Error::bad(format!("{}: {e}", dir.display())))?
+                .map_err(|e| {
+                    Error::bad(format!(
+                        "--dir {}: {e} (the folder of specs: run from the repository root or pass --dir)",
+                        dir.display()
+                    ))
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
@@ -508,154 +433,48 @@ fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// `overfit bench ENGINE`: one timing line, with the PyTorch peer's under `--peer`.
-fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Error> {
-    match engine {
-        BenchEngine::TwoLayer {
-            p,
-            n,
-            m,
-            engine,
-            dtype,
-            steps,
-            threads,
-            peer,
-        } => {
-            if let Dtype::F32 = dtype {
-                return Err(Error::bad("bench two-layer --dtype f32: the two-layer engine is f64 only (theory runs use f64)"));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clap_line(args: &[&str]) -> String {
+        match Cli::try_parse_from(args) {
+            Ok(_) => panic!("{args:?} parsed"),
+            Err(e) => {
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                one_line_clap_error(&e, &args)
             }
-            let engine = match engine {
-                EngineArg::Primal => EngineKind::Primal,
-                EngineArg::Dual => EngineKind::Dual,
-            };
-            let threads = threads.unwrap_or_else(default_threads);
-            let b = TwoLayerBench {
-                p,
-                n,
-                m,
-                engine,
-                steps,
-                threads,
-            };
-            check_bench_memory("two-layer", &b.peak_memory(), max_memory)?;
-            let line = bench::two_layer(&b)?;
-            println!("{line}");
-            if peer {
-                let ours = bench::value_of(&line, "s_per_step");
-                let (peer_line, theirs) =
-                    bench::peer("two_layer_step.py", &b.peer_args(), "s_per_step")?;
-                println!("{peer_line}");
-                // PyTorch has no dual step: the dual engine is timed against its primal one.
-                let key = match engine {
-                    EngineKind::Dual => "speedup_vs_pytorch_primal",
-                    _ => "speedup_vs_pytorch",
-                };
-                println!("{key}={}", bench::peak::truncated(theirs / ours, 2));
-            }
-            Ok(0)
         }
-        BenchEngine::All {
-            threads,
-            reps,
-            peer,
-            data,
-            quick,
-            out,
-            device,
-        } => {
-            if reps == 0 {
-                return Err(Error::bad("bench all --reps: need at least 1"));
-            }
-            let opts = bench::suite::SuiteOptions {
-                threads: threads.unwrap_or_else(default_threads),
-                reps,
-                peer,
-                data,
-                quick,
-                // auto: the GPU table when a GPU opens, else the CPU's.
-                device: match Device::from(device) {
-                    Device::Auto => Device::Auto.choose().map_or(Device::Cpu, |d| d.device()),
-                    asked => asked,
-                },
-            };
-            let mut raw = String::new();
-            let table = bench::suite::run(&opts, |line| {
-                eprintln!("{line}");
-                raw.push_str(line);
-                raw.push('\n');
-            })?;
-            print!("{table}");
-            if let Some(path) = out {
-                // The raw lines beside the table (perf.md -> perf.lines.txt):
-                // every field behind its cells, the peers' lines included.
-                overfit::fsio::write_atomic(&path.with_extension("lines.txt"), raw.as_bytes())?;
-                overfit::fsio::write_atomic(&path, table.as_bytes())?;
-            }
-            Ok(0)
-        }
-        BenchEngine::Wide {
-            m,
-            n,
-            d,
-            steps,
-            threads,
-        } => {
-            let b = WideBench {
-                m,
-                n,
-                d,
-                steps,
-                threads: threads.unwrap_or_else(default_threads),
-            };
-            check_bench_memory("wide", &b.peak_memory(), max_memory)?;
-            let line = bench::wide(&b)?;
-            println!("{line}");
-            Ok(0)
-        }
-        BenchEngine::Cnn {
-            arch,
-            batch,
-            images,
-            data,
-            epochs,
-            threads,
-            device,
-            peer,
-        } => {
-            let parts: Vec<usize> = arch
-                .split(',')
-                .map(|v| v.trim().parse::<usize>())
-                .collect::<Result<_, _>>()
-                .ok()
-                .filter(|v: &Vec<usize>| v.len() == 3)
-                .ok_or_else(|| {
-                    Error::bad(format!(
-                        "bench cnn --arch {arch:?}: expected k,h1,h2 (three whole numbers)"
-                    ))
-                })?;
-            let threads = threads.unwrap_or_else(default_threads);
-            let b = bench::CnnBench {
-                arch: (parts[0], parts[1], parts[2]),
-                batch,
-                images,
-                data,
-                threads,
-                epochs,
-                device: device.into(),
-            };
-            check_bench_memory("cnn", &b.peak_memory(), max_memory)?;
-            let line = bench::cnn(&b)?;
-            println!("{line}");
-            if peer {
-                let (peer_line, theirs) =
-                    bench::peer("cnn_train.py", &b.peer_args(&line), "images_per_s")?;
-                println!("{peer_line}");
-                println!(
-                    "speedup_vs_pytorch={}",
-                    bench::peak::truncated(bench::value_of(&line, "images_per_s") / theirs, 2)
-                );
-            }
-            Ok(0)
-        }
+    }
+
+    #[test]
+    fn a_clap_error_is_one_line_with_its_tip_and_the_subcommand_help() {
+        let line = clap_line(&["overfit", "run", "x.toml", "--qiuck"]);
+        assert!(line.contains("unexpected argument '--qiuck'"), "{line}");
+        assert!(
+            line.contains("tip: a similar argument exists: '--quick'"),
+            "{line}"
+        );
+        assert!(line.ends_with("(see overfit run --help)"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+        let line = clap_line(&["overfit", "bench", "wide", "--peeer"]);
+        assert!(line.ends_with("(see overfit bench wide --help)"), "{line}");
+        let line = clap_line(&["overfit", "bench", "two-layer", "--p", "0"]);
+        assert!(
+            line.contains("invalid value '0' for '--p <P>': need at least 1"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("(see overfit bench two-layer --help)"),
+            "{line}"
+        );
+        let line = clap_line(&["overfit", "runn"]);
+        assert!(line.ends_with("(see overfit --help)"), "{line}");
+        let line = clap_line(&["overfit", "merge"]);
+        assert!(
+            line.contains("required arguments were not provided"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "{line}");
     }
 }

@@ -341,6 +341,7 @@ fn run(args: &[&str]) -> std::process::Output {
 }
 
 fn expect_bad(args: &[&str], needle: &str, out: &Path) {
+    let existed = out.exists();
     let o = run(args);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(
@@ -362,6 +363,11 @@ fn expect_bad(args: &[&str], needle: &str, out: &Path) {
     for f in ["metrics.csv", "summary.json", "spec.toml"] {
         assert!(!out.join(f).exists(), "{args:?}: partial output {f} left");
     }
+    assert!(
+        existed || !out.exists(),
+        "{args:?}: the refused run left {} behind",
+        out.display()
+    );
 }
 
 /// A typo inside [quick] is named `quick.<key>` by a --quick run too.
@@ -370,6 +376,11 @@ fn quick_typos_are_named_as_quick_keys() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let spec = variant(tmp.path(), 0, "model = { m = 100 }", "model = { m_ = 100 }");
+    expect_bad_quick_run(&spec, &out, &["key `quick.model.m_`"]);
+}
+
+/// `overfit run SPEC --quick --out OUT` is refused, naming each of `needles`.
+fn expect_bad_quick_run(spec: &Path, out: &Path, needles: &[&str]) {
     let args = [
         "run",
         spec.to_str().unwrap(),
@@ -377,7 +388,33 @@ fn quick_typos_are_named_as_quick_keys() {
         "--out",
         out.to_str().unwrap(),
     ];
-    expect_bad(&args, "key `quick.model.m_`", &out);
+    for needle in needles {
+        expect_bad(&args, needle, out);
+    }
+}
+
+/// A bad value that `[quick]` replaces is refused by a --quick run too,
+/// naming the key and the form it was read in: a smoke test with --quick
+/// must not pass a spec that the full run refuses.
+#[test]
+fn a_quick_run_checks_the_values_quick_replaces() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("new").join("out");
+    for (k, (from, to, key)) in [
+        ("m = 1000", "m = -5", "`model.m`"),
+        ("m = 1000", "m = 1000.5", "`model.m`"),
+        ("[model]", "[modle]", "`modle`"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let spec = variant(tmp.path(), k, from, to);
+        expect_bad_quick_run(&spec, &out, &[key, "without its [quick] overrides"]);
+    }
+    assert!(
+        !tmp.path().join("new").exists(),
+        "a refused run left its parent folder"
+    );
 }
 
 #[test]

@@ -247,12 +247,24 @@ fn check_resume_runs(spec: &LoadedSpec, runs: &Runs, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A run without --quick checks the spec's `[quick]` overrides as a
-/// --quick run would take them (the study's `validate`), so that a typo or
-/// a bad value there is found now, not by the first --quick run. An error
-/// names a key the overrides set as `quick.<key>` (`LoadedSpec::key_name`),
-/// or else says that the overrides were applied.
-fn check_quick(spec: &LoadedSpec, study: &dyn studies::Study) -> Result<()> {
+/// A run checks the spec in the form it does not run as well (the study's
+/// `validate`), so that a typo or a bad value is found by whichever run
+/// comes first: a --quick run reads the spec without its `[quick]`
+/// overrides, as a full run will (a bad value that `[quick]` replaces would
+/// otherwise pass every smoke test and fail the long run), and a full run
+/// reads the overrides as a --quick run would take them. An error names a
+/// key the overrides set as `quick.<key>` (`LoadedSpec::key_name`), or else
+/// says which form was read.
+fn check_other_form(spec: &LoadedSpec, study: &dyn studies::Study) -> Result<()> {
+    if spec.quick {
+        let full = crate::spec::load(&spec.path, false);
+        return match full.and_then(|full| study.validate(&full)) {
+            Err(Error::BadInput(msg)) => Err(Error::bad(format!(
+                "{msg} (in the spec without its [quick] overrides, as a run without --quick reads it)"
+            ))),
+            other => other.map(|_| ()),
+        };
+    }
     let Some(quick) = spec.with_quick() else {
         return Ok(());
     };
@@ -308,9 +320,16 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     if let (Some(n), false) = (ctx.seeds, keys.is_empty()) {
         spec.set_run_counts(keys, n);
     }
+    // The spec without its overrides is the base a --quick run changes, so
+    // it is checked first (an unknown table there is named as such, not as
+    // a table that [quick] left incomplete); a full run checks its own form
+    // first, then the overrides.
+    if ctx.quick && !ctx.require_cached {
+        check_other_form(&spec, study)?;
+    }
     let mut resolved = study.validate(&spec)?;
     if !ctx.quick && !ctx.require_cached {
-        check_quick(&spec, study)?;
+        check_other_form(&spec, study)?;
     }
     if let Some(dir) = &ctx.data {
         let reads_a_folder = resolved
@@ -339,7 +358,17 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     if ctx.resume {
         check_resume_runs(&spec, &runs, &ctx.out)?;
     }
-    let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
+    // The folders this run creates are removed again if it fails before
+    // its first unit (a missing data folder, say): a failed start leaves
+    // nothing behind.
+    let created = crate::fsio::first_missing(&ctx.out);
+    let undo = |e: Error| {
+        if let Some(top) = &created {
+            crate::fsio::remove_empty_dirs(&ctx.out, top);
+        }
+        e
+    };
+    let lock = crate::fsio::prepare_out_dir(&ctx.out).map_err(undo)?;
     // Under the lock: a run in progress is named by the lock, not by its units.
     let store = UnitStore::new(&ctx.out);
     if !ctx.resume && !ctx.require_cached {
@@ -348,12 +377,21 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let start = Instant::now();
     // The plan (which loads the data, and can fail) comes before the store
     // is opened, which starts a fresh run by clearing it.
-    let plan = study.plan(&spec, ctx)?;
-    let labels: Vec<String> = plan.sweeps().into_iter().map(|s| s.label).collect();
-    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-    units::check_labels(&labels, &spec.header.name, |msg| {
-        spec.bad_value("name", msg)
-    })?;
+    let plan = study.plan(&spec, ctx).and_then(|plan| {
+        let labels: Vec<String> = plan.sweeps().into_iter().map(|s| s.label).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        units::check_labels(&labels, &spec.header.name, |msg| {
+            spec.bad_value("name", msg)
+        })?;
+        Ok(plan)
+    });
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => {
+            drop(lock);
+            return Err(undo(e));
+        }
+    };
     store.open(&resolved, ctx.resume || ctx.require_cached)?;
     if ctx.resume {
         warn_mixed_builds(&store, &store.root().display().to_string());

@@ -1,0 +1,356 @@
+//! `overfit bench`: the arguments of each benchmark and what it prints
+//! (one timing line, the PyTorch peer's line and the speed-up with
+//! `--peer`, or the whole performance table).
+
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+
+use overfit::bench::{self, Device, TwoLayerBench, WideBench};
+use overfit::memory::{self, Peak};
+use overfit::nets::two_layer::EngineKind;
+use overfit::Error;
+
+use crate::{default_threads, parse_threads};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EngineArg {
+    Primal,
+    Dual,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Cuda,
+    Auto,
+}
+
+impl From<DeviceArg> for Device {
+    fn from(d: DeviceArg) -> Device {
+        match d {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => Device::Cuda,
+            DeviceArg::Auto => Device::Auto,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Dtype {
+    F64,
+    F32,
+}
+
+#[derive(Subcommand)]
+pub enum BenchEngine {
+    /// Full-batch GD steps of the two-layer ReLU net (logistic loss).
+    TwoLayer {
+        /// Input dimension p.
+        #[arg(long, default_value_t = 40000, value_parser = parse_count)]
+        p: usize,
+        /// Training points n.
+        #[arg(long, default_value_t = 200, value_parser = parse_count)]
+        n: usize,
+        /// Hidden neurons m.
+        #[arg(long, default_value_t = 1000, value_parser = parse_count)]
+        m: usize,
+        #[arg(long, value_enum, default_value = "dual")]
+        engine: EngineArg,
+        #[arg(long, value_enum, default_value = "f64")]
+        dtype: Dtype,
+        /// GD steps timed (after one untimed warm-up step).
+        #[arg(long, default_value_t = 20, value_parser = parse_count)]
+        steps: usize,
+        /// Worker threads (default: every available CPU).
+        #[arg(long, value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// Also time the PyTorch peer (benches/peers/two_layer_step.py) and print the speed-up.
+        #[arg(long)]
+        peer: bool,
+    },
+    /// Full-batch GD steps of the wide path (m neurons, n points in R^d, square loss).
+    Wide {
+        /// Neurons m.
+        #[arg(long, default_value_t = 200000, value_parser = parse_count)]
+        m: usize,
+        /// Training points n.
+        #[arg(long, default_value_t = 3, value_parser = parse_count)]
+        n: usize,
+        /// Input dimension d (bias included).
+        #[arg(long, default_value_t = 2, value_parser = parse_count)]
+        d: usize,
+        /// GD steps timed.
+        #[arg(long, default_value_t = 1000, value_parser = parse_count)]
+        steps: usize,
+        /// Worker threads (default: every available CPU).
+        #[arg(long, value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// Also time the PyTorch peer (benches/peers/wide_step.py) and print the speed-up.
+        #[arg(long)]
+        peer: bool,
+    },
+    /// Every benchmark of the README's performance table, repeated, with the
+    /// PyTorch peers (`--peer`); prints the table (the raw lines go to stderr).
+    All {
+        /// Worker threads (default: every available CPU).
+        #[arg(long, value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// Repetitions of every benchmark and of its peer.
+        #[arg(long, default_value_t = 3, value_parser = parse_count)]
+        reps: usize,
+        /// Also time the PyTorch peers (python3 with torch, or OVERFIT_PYTHON).
+        #[arg(long)]
+        peer: bool,
+        /// CIFAR-10 binary folder for the CNN rows (random pixels when absent).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Small sizes that run in seconds (for tests; not a measurement).
+        #[arg(long)]
+        quick: bool,
+        /// Also write the table to this file (atomically), e.g. benches/results/perf.md,
+        /// and the raw bench and peer lines beside it (perf.lines.txt).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// cpu: the README's CPU table; cuda: the CNN rows on the GPU, against
+        /// PyTorch on the same GPU (a --features cuda build).
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
+    },
+    /// Mini-batch SGD of the course CNN (k, h1, h2) on CIFAR images; prints images_per_s.
+    Cnn {
+        /// k,h1,h2 of the course CNN.
+        #[arg(long, default_value = "16,150,80")]
+        arch: String,
+        /// Mini-batch size.
+        #[arg(long, default_value_t = 4, value_parser = parse_count)]
+        batch: usize,
+        /// Training images an epoch.
+        #[arg(long, default_value_t = 4000, value_parser = parse_count)]
+        images: usize,
+        /// CIFAR-10 binary folder (random pixels when absent).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Epochs timed.
+        #[arg(long, default_value_t = 1, value_parser = parse_count)]
+        epochs: usize,
+        /// Worker threads (default: every available CPU).
+        #[arg(long, value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// cpu, cuda (needs a build with --features cuda and a GPU) or auto (the GPU if present).
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
+        /// Also time the PyTorch peer (benches/peers/cnn_train.py) on the same
+        /// images, batch and threads, and print the speed-up.
+        #[arg(long)]
+        peer: bool,
+    },
+}
+
+/// A size or count on the command line: a whole number >= 1.
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("need at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("not a whole number".to_string()),
+    }
+}
+
+/// Refuse a bench whose estimated peak memory is above the limit (`overfit::memory`).
+fn check_bench_memory(bench: &str, peak: &Peak, max_memory: Option<u64>) -> Result<(), Error> {
+    memory::check(peak, memory::limit(max_memory), |flag, msg| {
+        Error::bad(format!("bench {bench} {flag}: {msg}"))
+    })
+}
+
+/// `overfit bench all`: the performance table on stdout, the raw bench and
+/// peer lines on stderr, and both written atomically with `--out FILE`
+/// (the lines beside it, perf.md -> perf.lines.txt: every field behind the
+/// table's cells).
+fn bench_all(opts: &bench::suite::SuiteOptions, out: Option<PathBuf>) -> Result<u8, Error> {
+    let mut raw = String::new();
+    let table = bench::suite::run(opts, |line| {
+        eprintln!("{line}");
+        raw.push_str(line);
+        raw.push('\n');
+    })?;
+    print!("{table}");
+    if let Some(path) = out {
+        overfit::fsio::write_atomic(&path.with_extension("lines.txt"), raw.as_bytes())?;
+        overfit::fsio::write_atomic(&path, table.as_bytes())?;
+    }
+    Ok(0)
+}
+
+/// Time the PyTorch peer `script` on the bench's problem (`args`), print
+/// its line and `key=` the speed-up read from `field` of both lines: a
+/// rate (`*_per_s`, higher is faster) as ours / theirs, a time (seconds a
+/// step) as theirs / ours.
+fn print_peer_speedup(
+    script: &str,
+    args: &[String],
+    line: &str,
+    field: &str,
+    key: &str,
+) -> Result<(), Error> {
+    let ours = bench::value_of(line, field);
+    let (peer_line, theirs) = bench::peer(script, args, field)?;
+    println!("{peer_line}");
+    let speedup = if field.ends_with("_per_s") {
+        ours / theirs
+    } else {
+        theirs / ours
+    };
+    println!("{key}={}", bench::peak::truncated(speedup, 2));
+    Ok(())
+}
+
+/// `overfit bench ENGINE`: one timing line, with the PyTorch peer's under `--peer`.
+pub fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8, Error> {
+    match engine {
+        BenchEngine::TwoLayer {
+            p,
+            n,
+            m,
+            engine,
+            dtype,
+            steps,
+            threads,
+            peer,
+        } => {
+            if let Dtype::F32 = dtype {
+                return Err(Error::bad("bench two-layer --dtype f32: the two-layer engine is f64 only (theory runs use f64)"));
+            }
+            let engine = match engine {
+                EngineArg::Primal => EngineKind::Primal,
+                EngineArg::Dual => EngineKind::Dual,
+            };
+            let threads = threads.unwrap_or_else(default_threads);
+            let b = TwoLayerBench {
+                p,
+                n,
+                m,
+                engine,
+                steps,
+                threads,
+            };
+            check_bench_memory("two-layer", &b.peak_memory(), max_memory)?;
+            let line = bench::two_layer(&b)?;
+            println!("{line}");
+            if peer {
+                // PyTorch has no dual step: the dual engine is timed against its primal one.
+                let key = match engine {
+                    EngineKind::Dual => "speedup_vs_pytorch_primal",
+                    _ => "speedup_vs_pytorch",
+                };
+                print_peer_speedup(
+                    "two_layer_step.py",
+                    &b.peer_args(),
+                    &line,
+                    "s_per_step",
+                    key,
+                )?;
+            }
+            Ok(0)
+        }
+        BenchEngine::All {
+            threads,
+            reps,
+            peer,
+            data,
+            quick,
+            out,
+            device,
+        } => {
+            let opts = bench::suite::SuiteOptions {
+                threads: threads.unwrap_or_else(default_threads),
+                reps,
+                peer,
+                data,
+                quick,
+                // auto: the GPU table when a GPU opens, else the CPU's.
+                device: match Device::from(device) {
+                    Device::Auto => Device::Auto.choose().map_or(Device::Cpu, |d| d.device()),
+                    asked => asked,
+                },
+            };
+            bench_all(&opts, out)
+        }
+        BenchEngine::Wide {
+            m,
+            n,
+            d,
+            steps,
+            threads,
+            peer,
+        } => {
+            let b = WideBench {
+                m,
+                n,
+                d,
+                steps,
+                threads: threads.unwrap_or_else(default_threads),
+            };
+            check_bench_memory("wide", &b.peak_memory(), max_memory)?;
+            let line = bench::wide(&b)?;
+            println!("{line}");
+            if peer {
+                let args = b.peer_args();
+                print_peer_speedup(
+                    "wide_step.py",
+                    &args,
+                    &line,
+                    "s_per_step",
+                    "speedup_vs_pytorch",
+                )?;
+            }
+            Ok(0)
+        }
+        BenchEngine::Cnn {
+            arch,
+            batch,
+            images,
+            data,
+            epochs,
+            threads,
+            device,
+            peer,
+        } => {
+            let parts: Vec<usize> = arch
+                .split(',')
+                .map(|v| v.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .ok()
+                .filter(|v: &Vec<usize>| v.len() == 3)
+                .ok_or_else(|| {
+                    Error::bad(format!(
+                        "bench cnn --arch {arch:?}: expected k,h1,h2 (three whole numbers)"
+                    ))
+                })?;
+            let threads = threads.unwrap_or_else(default_threads);
+            let b = bench::CnnBench {
+                arch: (parts[0], parts[1], parts[2]),
+                batch,
+                images,
+                data,
+                threads,
+                epochs,
+                device: device.into(),
+            };
+            check_bench_memory("cnn", &b.peak_memory(), max_memory)?;
+            let line = bench::cnn(&b)?;
+            println!("{line}");
+            if peer {
+                let args = b.peer_args(&line);
+                print_peer_speedup(
+                    "cnn_train.py",
+                    &args,
+                    &line,
+                    "images_per_s",
+                    "speedup_vs_pytorch",
+                )?;
+            }
+            Ok(0)
+        }
+    }
+}
