@@ -345,6 +345,7 @@ fn update_rows(
             r0 + t * TILE,
             tile,
             tables,
+            Isa::detect(),
         );
     }
 }
@@ -372,7 +373,10 @@ impl Table {
 per_isa! {
     /// One tile of at most `TILE` rows of Z starting at row r0: build the
     /// tables of its rows of K diag(d) (`tables`: one per block), then look
-    /// up every column.
+    /// up every column. `transpose_on` is the set the 8 x 8 block
+    /// transposition uses (`transpose_8x8`; the set in use, `Isa::detect`,
+    /// in production; the tests pass each set of `Isa::available()`): it is
+    /// exact, so any set gives these bits.
     #[allow(clippy::too_many_arguments)]
     fn update_tile / update_tile_on(
         k: ArrayView2<f64>,
@@ -385,6 +389,7 @@ per_isa! {
         r0: usize,
         z: ArrayViewMut2<f64>,
         tables: &mut [Table],
+        transpose_on: Isa,
     ) {
         let mut z = z;
         let (rows, m) = z.dim();
@@ -411,9 +416,6 @@ per_isa! {
             }
         }
         let tables = &*tables;
-        // The set in use (`OVERFIT_ISA` caps it), read once a tile; the
-        // transposition is exact, so any set gives these bits.
-        let transpose_on = Isa::detect();
         let zs = z.as_slice_mut().expect("GramUpdate: Z in standard layout");
         let group_starts = starts.chunks_exact(blocks * COLUMNS_AT_ONCE);
         for (group, starts) in group_starts.enumerate() {
@@ -689,6 +691,7 @@ mod tests {
                     t * TILE,
                     tile,
                     &mut tables,
+                    isa,
                 );
             }
             assert!(
@@ -757,6 +760,7 @@ mod tests {
                     r0,
                     tile,
                     tables,
+                    isa,
                 );
             }
             (starts, z, c)

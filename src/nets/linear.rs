@@ -35,7 +35,7 @@ use ndarray_linalg::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::loss::sigmoid;
+use super::loss::Loss;
 use crate::error::{Error, Result};
 
 fn linalg_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -426,7 +426,7 @@ impl<'a> LogisticGd<'a> {
         Zip::from(&mut self.coef)
             .and(&self.margins)
             .and(&self.y)
-            .for_each(|c, &z, &y| *c = y * sigmoid(-y * z) / n);
+            .for_each(|c, &z, &y| *c = -Loss::Logistic.derivative(z, y) / n);
         ndarray::linalg::general_mat_vec_mul(self.lr, &self.x.t(), &self.coef, 1.0, &mut self.w);
         self.step += 1;
     }

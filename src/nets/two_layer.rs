@@ -664,7 +664,7 @@ impl TwoLayerGd {
         if trained.second() {
             Zip::from(&mut self.a)
                 .and(&self.grad_a)
-                .for_each(|a, &ga| *a = shrink * *a - lr * ga);
+                .for_each(|a, &ga| *a = moved_coefficient(*a, ga, shrink, -lr));
         }
         self.step += 1;
         self.refresh_outputs();

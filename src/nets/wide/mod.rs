@@ -30,8 +30,8 @@
 //! (rayon); each block writes its own lane partial sums of the outputs, which
 //! are then added in block order and lane order: the result is bit-identical
 //! whatever the thread count. The kernel (`kernel.rs`) is written once over
-//! `nets::isa::Lanes` and runs with AVX2+FMA, chosen at run time when the
-//! CPU has it, or with the portable lanes: both do the same fused
+//! `nets::isa::Lanes` and runs with AVX-512 or AVX2+FMA, the best the CPU
+//! has, chosen at run time, or with the portable lanes: all do the same fused
 //! multiply-adds in the same order per neuron (`f64::mul_add` rounds once,
 //! like the FMA instruction), so the SIMD width does not change a single bit
 //! either.

@@ -339,6 +339,47 @@ fn sgd_follows_the_pytorch_formula() {
     assert!((w[0] - (0.949 - 0.096849)).abs() < 1e-6);
 }
 
+/// The update on every set, on slices long enough for full vectors and
+/// their tails, against the formula evaluated in f64 over three steps:
+/// g = grad + wd w, v <- mu v + g, w <- w - lr v.
+#[test]
+fn sgd_follows_the_formula_on_every_set_and_length() {
+    use crate::nets::isa::Isa;
+    let cfg = SgdConfig {
+        lr: 0.05,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+    };
+    let mut g = rng(41);
+    for len in [1, 7, 8, 15, 16, 17, 33, 67] {
+        let w0: Vec<f32> = (0..len).map(|_| g.random_range(-1.0..1.0)).collect();
+        let grads: Vec<Vec<f32>> = (0..3)
+            .map(|_| (0..len).map(|_| g.random_range(-1.0..1.0)).collect())
+            .collect();
+        let (mut w64, mut v64): (Vec<f64>, Vec<f64>) =
+            (w0.iter().map(|&x| x as f64).collect(), vec![0.0; len]);
+        for grad in &grads {
+            for ((w, v), &gr) in w64.iter_mut().zip(&mut v64).zip(grad) {
+                let gr = gr as f64 + cfg.weight_decay as f64 * *w;
+                *v = cfg.momentum as f64 * *v + gr;
+                *w -= cfg.lr as f64 * *v;
+            }
+        }
+        for isa in Isa::available() {
+            let (mut w, mut v) = (w0.clone(), vec![0.0f32; len]);
+            for grad in &grads {
+                super::super::train::sgd_update_on(isa, cfg, &mut w, &mut v, grad);
+            }
+            for (i, (&got, &want)) in w.iter().zip(&w64).enumerate() {
+                assert!(
+                    (got as f64 - want).abs() < 1e-6,
+                    "{isa:?} len {len} [{i}]: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn training_fits_a_tiny_set_and_is_reproducible() {
     let run = || {
