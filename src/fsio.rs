@@ -280,8 +280,16 @@ pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
 }
 
 /// The topmost of `dir` and its ancestors that does not exist yet: the
-/// first folder `prepare_out_dir` would create (None when `dir` exists).
+/// first folder `prepare_out_dir` would create. None when `dir` exists, and
+/// when it has a `..` (`a/missing/../b` names `a/b`, which may exist: the
+/// ancestors of such a path are not the folders it creates).
 pub fn first_missing(dir: &Path) -> Option<PathBuf> {
+    if dir
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return None;
+    }
     dir.ancestors()
         .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
         .last()
@@ -498,6 +506,28 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only folders a run created, still empty, are removed: the topmost
+    /// missing one and those below it, never one that existed or holds a file.
+    #[test]
+    fn a_failed_start_removes_only_the_empty_folders_it_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let out = root.join("a/b/c");
+        assert_eq!(first_missing(&out), Some(root.join("a")));
+        assert_eq!(first_missing(root), None);
+        assert_eq!(first_missing(&root.join("x/../y")), None, "a path with ..");
+        fs::create_dir_all(out.join("figures")).unwrap();
+        remove_empty_dirs(&out, &root.join("a"));
+        assert!(!root.join("a").exists());
+        fs::create_dir_all(out.join("figures")).unwrap();
+        fs::write(root.join("a/b/kept.txt"), b"").unwrap();
+        remove_empty_dirs(&out, &root.join("a"));
+        assert!(!out.exists() && root.join("a/b/kept.txt").exists());
+        fs::create_dir_all(root.join("own")).unwrap();
+        remove_empty_dirs(&root.join("own/new"), &root.join("own/new"));
+        assert!(root.join("own").exists(), "an existing parent stays");
+    }
 
     /// A killed child that its parent has not reaped (a zombie) keeps its
     /// /proc entry and start time; its lock is stale all the same.

@@ -46,10 +46,11 @@ struct RunArgs {
     /// Apply the spec's [quick] overrides (a small version for tests).
     #[arg(long)]
     quick: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: every available CPU).
     #[arg(long, value_parser = parse_threads)]
     threads: Option<usize>,
-    /// Override the number of runs (seeds) of every configuration.
+    /// Override the number of runs (seeds) of every configuration (default:
+    /// the spec's own run counts).
     #[arg(long, value_parser = parse_seeds)]
     seeds: Option<usize>,
     /// Override the spec's master seed (a replicate with fresh draws; default
@@ -269,16 +270,16 @@ fn one_line_clap_error(e: &clap::Error, args: &[String]) -> String {
 
 /// The subcommands that `args` (the program's arguments, its name first)
 /// name, after `overfit`: `overfit bench wide` for `overfit bench wide --m 0`.
-/// Options are skipped; the first other word that names no subcommand ends it.
+/// Options and other words (option values, a spec's path) are skipped: a
+/// command without subcommands matches none of them.
 fn command_path(args: &[String]) -> String {
     let mut command = Cli::command();
     let mut path = vec!["overfit".to_string()];
     for word in args.iter().skip(1).filter(|w| !w.starts_with('-')) {
-        let Some(sub) = command.find_subcommand(word).cloned() else {
-            break;
-        };
-        path.push(word.clone());
-        command = sub;
+        if let Some(sub) = command.find_subcommand(word).cloned() {
+            path.push(word.clone());
+            command = sub;
+        }
     }
     path.join(" ")
 }
@@ -468,6 +469,8 @@ mod tests {
             line.ends_with("(see overfit bench two-layer --help)"),
             "{line}"
         );
+        let line = clap_line(&["overfit", "--max-memory", "4G", "bench", "wide", "--m", "0"]);
+        assert!(line.ends_with("(see overfit bench wide --help)"), "{line}");
         let line = clap_line(&["overfit", "runn"]);
         assert!(line.ends_with("(see overfit --help)"), "{line}");
         let line = clap_line(&["overfit", "merge"]);

@@ -411,10 +411,34 @@ fn a_quick_run_checks_the_values_quick_replaces() {
         let spec = variant(tmp.path(), k, from, to);
         expect_bad_quick_run(&spec, &out, &[key, "without its [quick] overrides"]);
     }
-    assert!(
-        !tmp.path().join("new").exists(),
-        "a refused run left its parent folder"
-    );
+}
+
+/// A run whose plan fails (here: an empty CIFAR folder, no data needed)
+/// removes the folders it created, and never a folder that existed:
+/// `x/../keep` names `keep`, which stays.
+#[test]
+fn a_failed_start_leaves_no_folder_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    let keep = tmp.path().join("keep");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::create_dir_all(&keep).unwrap();
+    let args = |out: &Path| {
+        let (data, out) = (empty.to_str().unwrap(), out.to_str().unwrap());
+        let spec = "experiments/cnn_sweep_seed003.toml";
+        ["run", spec, "--quick", "--data", data, "--out", out].map(String::from)
+    };
+    let out = tmp.path().join("new/out");
+    let new_out = args(&out);
+    expect_bad(&new_out.each_ref().map(String::as_str), "empty", &out);
+    assert!(!tmp.path().join("new").exists(), "left new/");
+    // A path with `..` is left alone (x/ stays: its ancestors are not
+    // what it creates), and so is the folder it names.
+    let o = run(&args(&tmp.path().join("x/../keep"))
+        .each_ref()
+        .map(String::as_str));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(keep.is_dir(), "removed a folder that existed");
 }
 
 #[test]

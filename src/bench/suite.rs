@@ -12,6 +12,7 @@ use super::{
     cnn, field_of, peer, two_layer, value_of, wide, CnnBench, Device, TwoLayerBench, WideBench,
 };
 use crate::error::Result;
+use crate::memory::Peak;
 use crate::nets::two_layer::EngineKind;
 
 /// `overfit bench all` arguments.
@@ -70,7 +71,7 @@ impl Target {
 }
 
 /// One benchmark: how to run ours, which peer measures the same thing.
-enum Bench {
+pub enum Bench {
     TwoLayer(TwoLayerBench),
     Wide(WideBench),
     Cnn(CnnBench),
@@ -89,7 +90,7 @@ struct Row {
 
 impl Bench {
     /// Our key=value line.
-    fn run(&self) -> Result<String> {
+    pub fn run(&self) -> Result<String> {
         match self {
             Bench::TwoLayer(b) => two_layer(b),
             Bench::Wide(b) => wide(b),
@@ -97,9 +98,18 @@ impl Bench {
         }
     }
 
+    /// Its estimated peak memory (`crate::memory`).
+    pub fn peak_memory(&self) -> Peak {
+        match self {
+            Bench::TwoLayer(b) => b.peak_memory(),
+            Bench::Wide(b) => b.peak_memory(),
+            Bench::Cnn(b) => b.peak_memory(),
+        }
+    }
+
     /// The peer's line and its timing (seconds a step, or images a second),
     /// on the device our line `ours` says it ran on.
-    fn run_peer(&self, ours: &str) -> Result<(String, f64)> {
+    pub fn run_peer(&self, ours: &str) -> Result<(String, f64)> {
         match self {
             Bench::TwoLayer(b) => peer("two_layer_step.py", &b.peer_args(), "s_per_step"),
             Bench::Wide(b) => peer("wide_step.py", &b.peer_args(), "s_per_step"),
@@ -108,15 +118,15 @@ impl Bench {
     }
 
     /// The timing key of both lines; a rate when `images_per_s`.
-    fn key(&self) -> &'static str {
+    pub fn key(&self) -> &'static str {
         match self {
             Bench::Cnn(_) => "images_per_s",
             _ => "s_per_step",
         }
     }
 
-    /// Ours over theirs as "how many times faster".
-    fn speedup(&self, ours: f64, theirs: f64) -> f64 {
+    /// Ours over theirs as "how many times faster" (timings read by `key`).
+    pub fn speedup(&self, ours: f64, theirs: f64) -> f64 {
         match self {
             Bench::Cnn(_) => ours / theirs,
             _ => theirs / ours,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 
+use overfit::bench::suite::Bench;
 use overfit::bench::{self, Device, TwoLayerBench, WideBench};
 use overfit::memory::{self, Peak};
 use overfit::nets::two_layer::EngineKind;
@@ -182,27 +183,28 @@ fn bench_all(opts: &bench::suite::SuiteOptions, out: Option<PathBuf>) -> Result<
     Ok(0)
 }
 
-/// Time the PyTorch peer `script` on the bench's problem (`args`), print
-/// its line and `key=` the speed-up read from `field` of both lines: a
-/// rate (`*_per_s`, higher is faster) as ours / theirs, a time (seconds a
-/// step) as theirs / ours.
-fn print_peer_speedup(
-    script: &str,
-    args: &[String],
-    line: &str,
-    field: &str,
-    key: &str,
-) -> Result<(), Error> {
-    let ours = bench::value_of(line, field);
-    let (peer_line, theirs) = bench::peer(script, args, field)?;
-    println!("{peer_line}");
-    let speedup = if field.ends_with("_per_s") {
-        ours / theirs
-    } else {
-        theirs / ours
-    };
-    println!("{key}={}", bench::peak::truncated(speedup, 2));
-    Ok(())
+/// One benchmark: refuse it above the memory limit, print our line, and
+/// with `speedup_key` (`--peer`) time the PyTorch peer of the same problem,
+/// print its line and `speedup_key=` ours over theirs (`Bench::speedup`).
+fn bench_one(
+    bench: Bench,
+    name: &str,
+    max_memory: Option<u64>,
+    speedup_key: Option<&str>,
+) -> Result<u8, Error> {
+    check_bench_memory(name, &bench.peak_memory(), max_memory)?;
+    let line = bench.run()?;
+    println!("{line}");
+    if let Some(key) = speedup_key {
+        let (peer_line, theirs) = bench.run_peer(&line)?;
+        println!("{peer_line}");
+        let ours = bench::value_of(&line, bench.key());
+        println!(
+            "{key}={}",
+            bench::peak::truncated(bench.speedup(ours, theirs), 2)
+        );
+    }
+    Ok(0)
 }
 
 /// `overfit bench ENGINE`: one timing line, with the PyTorch peer's under `--peer`.
@@ -234,24 +236,17 @@ pub fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8,
                 steps,
                 threads,
             };
-            check_bench_memory("two-layer", &b.peak_memory(), max_memory)?;
-            let line = bench::two_layer(&b)?;
-            println!("{line}");
-            if peer {
-                // PyTorch has no dual step: the dual engine is timed against its primal one.
-                let key = match engine {
-                    EngineKind::Dual => "speedup_vs_pytorch_primal",
-                    _ => "speedup_vs_pytorch",
-                };
-                print_peer_speedup(
-                    "two_layer_step.py",
-                    &b.peer_args(),
-                    &line,
-                    "s_per_step",
-                    key,
-                )?;
-            }
-            Ok(0)
+            // PyTorch has no dual step: the dual engine is timed against its primal one.
+            let key = match engine {
+                EngineKind::Dual => "speedup_vs_pytorch_primal",
+                _ => "speedup_vs_pytorch",
+            };
+            bench_one(
+                Bench::TwoLayer(b),
+                "two-layer",
+                max_memory,
+                peer.then_some(key),
+            )
         }
         BenchEngine::All {
             threads,
@@ -291,20 +286,8 @@ pub fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8,
                 steps,
                 threads: threads.unwrap_or_else(default_threads),
             };
-            check_bench_memory("wide", &b.peak_memory(), max_memory)?;
-            let line = bench::wide(&b)?;
-            println!("{line}");
-            if peer {
-                let args = b.peer_args();
-                print_peer_speedup(
-                    "wide_step.py",
-                    &args,
-                    &line,
-                    "s_per_step",
-                    "speedup_vs_pytorch",
-                )?;
-            }
-            Ok(0)
+            let key = peer.then_some("speedup_vs_pytorch");
+            bench_one(Bench::Wide(b), "wide", max_memory, key)
         }
         BenchEngine::Cnn {
             arch,
@@ -337,20 +320,8 @@ pub fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8,
                 epochs,
                 device: device.into(),
             };
-            check_bench_memory("cnn", &b.peak_memory(), max_memory)?;
-            let line = bench::cnn(&b)?;
-            println!("{line}");
-            if peer {
-                let args = b.peer_args(&line);
-                print_peer_speedup(
-                    "cnn_train.py",
-                    &args,
-                    &line,
-                    "images_per_s",
-                    "speedup_vs_pytorch",
-                )?;
-            }
-            Ok(0)
+            let key = peer.then_some("speedup_vs_pytorch");
+            bench_one(Bench::Cnn(b), "cnn", max_memory, key)
         }
     }
 }

@@ -13,52 +13,50 @@
 //! earlier entry); then column j of Y is the sum, over the blocks, of the
 //! entry that the block's `BITS` mask bits of column j select.
 //!
-//! Cost a step: n^2 2^BITS / BITS adds for the tables and n^2 m / BITS for
-//! the lookups, against the gemm's 2 n^2 m flops: at n = 200, m = 1000 and
-//! BITS = 6, 7.0e6 adds against 8.0e7 flops. The lookups are loads of one
-//! table entry (a `TILE`-row vector, one cache line) and adds, with no
-//! gather; the tables of one tile (n / BITS x 2^BITS x TILE doubles, 139 KB
-//! at n = 200) stay in L2 while every column is looked up. The cache is not
-//! what bounds them: with every lookup of a tile on one entry a table (all
-//! in L1; `table_lookups_in_l1` in `cargo bench --bench two_layer --
-//! dual_update`) the product took 0.71-0.78 ms against 0.78-0.89 ms with
-//! the tables in L2 (AMD EPYC Zen 4, one thread, interleaved runs). The
-//! codes are stored as the entries' first elements (u16, TILE c), a column
-//! group's contiguous block after block, so a lookup compiled to two
-//! instructions (an extract of its start from the 8 loaded at once, an add
-//! from memory; about 1.3 cycles a lookup at 3.5 GHz): 0.52-0.53 ms against
-//! 0.58-0.60 ms for one u64 of 8 byte codes cut with shifts (5-7
-//! instructions a lookup, with bounds checks), which in turn beat the
-//! compiler's byte extracts (`vpextrb`) of byte codes, 0.78-0.84 ms against
-//! 0.86-0.89 ms in an earlier sitting (all interleaved, same bits). In a
-//! later sitting, scalar loads of the starts (forced, `read_volatile`) were
-//! slower than the extracts: 0.71-0.73 ms against 0.65-0.66. The extracts
-//! themselves (`vpextrw`, vector-to-integer moves, where `perf` put most of
-//! the loop's samples) then gave way to a block's 8 starts read as four u32
-//! and cut in general registers (a mask, or a shift and a mask, then the
-//! add from memory): 0.64-0.70 ms against 0.68-0.74 ms, lower in each of 4
-//! interleaved pairs (a slower sitting than the figures above; with it,
-//! BITS = 7 was again no faster, 0.60-0.70 ms against 0.61-0.63). Moving C
-//! inside each tile's update of Z (where Z's old value is already in a
-//! register) instead of in the mask-code pass made the whole dual step
-//! slower in each of 7 interleaved pairs (`overfit bench two-layer --engine
-//! dual --threads 1`: 0.80-0.85 ms against 0.61-0.66 in the first four);
-//! the same bytes of C move either way (why it is slower is not measured;
-//! one guess is that C's loads then compete with the lookups' for the load
-//! ports). `perf` of the
-//! product now: the lookup loop about 60%, the tables 10%, the update of Z
+//! Cost a step: n^2 2^BITS / BITS adds for the tables and n^2 m / BITS for the
+//! lookups, against the gemm's 2 n^2 m flops: at n = 200, m = 1000 and BITS =
+//! 6, 7.0e6 adds against 8.0e7 flops. The lookups are loads of one table entry
+//! (a `TILE`-row vector, one cache line) and adds, with no gather; the tables
+//! of one tile (n / BITS x 2^BITS x TILE doubles, 139 KB at n = 200) stay in L2
+//! while every column is looked up. The cache is not what bounds them: with
+//! every lookup of a tile on one entry a table (all in L1;
+//! `table_lookups_in_l1` in `cargo bench --bench two_layer -- dual_update`) the
+//! product took 0.71-0.78 ms against 0.78-0.89 ms with the tables in L2 (AMD
+//! EPYC Zen 4, one thread, interleaved runs). The codes are stored as the
+//! entries' first elements (u16, TILE c), a column group's contiguous block
+//! after block, so a lookup compiled to two instructions (an extract of its
+//! start from the 8 loaded at once, an add from memory; about 1.3 cycles a
+//! lookup at 3.5 GHz): 0.52-0.53 ms against 0.58-0.60 ms for one u64 of 8 byte
+//! codes cut with shifts (5-7 instructions a lookup, with bounds checks), which
+//! in turn beat the compiler's byte extracts (`vpextrb`) of byte codes,
+//! 0.78-0.84 ms against 0.86-0.89 ms in an earlier sitting (all interleaved,
+//! same bits). In a later sitting, scalar loads of the starts (forced,
+//! `read_volatile`) were slower than the extracts: 0.71-0.73 ms against
+//! 0.65-0.66. The extracts themselves (`vpextrw`, vector-to-integer moves,
+//! where `perf` put most of the loop's samples) then gave way to a block's 8
+//! starts read as four u32 and cut in general registers (a mask, or a shift and
+//! a mask, then the add from memory): 0.64-0.70 ms against 0.68-0.74 ms, lower
+//! in each of 4 interleaved pairs (a slower sitting than the figures above;
+//! with it, BITS = 7 was again no faster, 0.60-0.70 ms against 0.61-0.63).
+//! Moving C inside each tile's update of Z (where Z's old value is already in a
+//! register) instead of in the mask-code pass made the whole dual step slower
+//! in each of 7 interleaved pairs (`overfit bench two-layer --engine dual
+//! --threads 1`: 0.80-0.85 ms against 0.61-0.66 in the first four); the same
+//! bytes of C move either way (why it is slower is not measured; one guess is
+//! that C's loads then compete with the lookups' for the load ports). `perf` of
+//! the product now: the lookup loop about 60%, the tables 10%, the update of Z
 //! from the 8 x 8 blocks of sums (a transposition in registers) most of the
-//! rest, the mask codes 4%. The transposition (`transpose_8x8`) with
-//! AVX-512 shuffles: 0.71-0.82 ms against 0.80-0.87 ms before (interleaved,
-//! same bits). BITS = 7 measured no faster with the u16 starts (0.58-0.62
-//! ms against 0.58-0.63, interleaved). Measured on the same Zen 4 in one
-//! earlier sitting (a build with the tables in 2 MB-aligned buffers, which later
-//! measured no different): BITS = 6 was the fastest of 4..=8 (0.70 ms
-//! against 0.84 at 7, 0.95 at 8, the gemm 1.78 ms); `TILE` = 16 was slower
-//! than 8, and so was building the tables of a few blocks at a time so that
-//! the lookups hit L1 (with running sums streamed through L2 instead).
-//! Writing the transposition as a constant-size array, so that it would not
-//! depend on the tile's rows, made the product 3x slower.
+//! rest, the mask codes 4%. The transposition (`transpose_8x8`) with AVX-512
+//! shuffles: 0.71-0.82 ms against 0.80-0.87 ms before (interleaved, same bits).
+//! BITS = 7 measured no faster with the u16 starts (0.58-0.62 ms against
+//! 0.58-0.63, interleaved). Measured on the same Zen 4 in one earlier sitting
+//! (a build with the tables in 2 MB-aligned buffers, which later measured no
+//! different): BITS = 6 was the fastest of 4..=8 (0.70 ms against 0.84 at 7,
+//! 0.95 at 8, the gemm 1.78 ms); `TILE` = 16 was slower than 8, and so was
+//! building the tables of a few blocks at a time so that the lookups hit L1
+//! (with running sums streamed through L2 instead). Writing the transposition
+//! as a constant-size array, so that it would not depend on the tile's rows,
+//! made the product 3x slower.
 //!
 //! Every element of Z is summed in one fixed order (blocks in order, each
 //! table entry from its lowest bit up) whatever the thread count, so the
@@ -373,10 +371,8 @@ impl Table {
 per_isa! {
     /// One tile of at most `TILE` rows of Z starting at row r0: build the
     /// tables of its rows of K diag(d) (`tables`: one per block), then look
-    /// up every column. `transpose_on` is the set the 8 x 8 block
-    /// transposition uses (`transpose_8x8`; the set in use, `Isa::detect`,
-    /// in production; the tests pass each set of `Isa::available()`): it is
-    /// exact, so any set gives these bits.
+    /// up every column. `transpose_on`: the set of the exact block
+    /// transposition (`transpose_8x8`), `Isa::detect()` but in tests.
     #[allow(clippy::too_many_arguments)]
     fn update_tile / update_tile_on(
         k: ArrayView2<f64>,

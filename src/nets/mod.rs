@@ -25,9 +25,11 @@ pub(crate) fn first_layer_coefficient(d_i: f64, a_j: f64, slope: f64) -> f64 {
     d_i * a_j * slope
 }
 
-/// C_ij <- beta C_ij + alpha G_ij: the dual coefficients' move in a GD step
-/// (beta = 1 - lr lambda, alpha = -lr), made by `two_layer` from a stored G
-/// (the gemm update) or inside `gram_update` (the table update).
+/// C_ij <- beta C_ij + alpha G_ij: a parameter's move in a GD step with
+/// weight decay (beta = 1 - lr lambda, alpha = -lr). The dual coefficients
+/// move so, by `two_layer` from a stored G (the gemm update) or inside
+/// `gram_update` (the table update), and so does the second layer a_j by
+/// its gradient.
 #[inline(always)]
 pub(crate) fn moved_coefficient(c_ij: f64, g_ij: f64, beta: f64, alpha: f64) -> f64 {
     beta * c_ij + alpha * g_ij

@@ -358,17 +358,11 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     if ctx.resume {
         check_resume_runs(&spec, &runs, &ctx.out)?;
     }
-    // The folders this run creates are removed again if it fails before
-    // its first unit (a missing data folder, say): a failed start leaves
-    // nothing behind.
+    // The folders this run creates are removed again, still empty and
+    // under its lock, if its plan fails (a missing data folder, say): such
+    // a failed start leaves nothing behind.
     let created = crate::fsio::first_missing(&ctx.out);
-    let undo = |e: Error| {
-        if let Some(top) = &created {
-            crate::fsio::remove_empty_dirs(&ctx.out, top);
-        }
-        e
-    };
-    let lock = crate::fsio::prepare_out_dir(&ctx.out).map_err(undo)?;
+    let lock = crate::fsio::prepare_out_dir(&ctx.out)?;
     // Under the lock: a run in progress is named by the lock, not by its units.
     let store = UnitStore::new(&ctx.out);
     if !ctx.resume && !ctx.require_cached {
@@ -389,7 +383,10 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         Ok(plan) => plan,
         Err(e) => {
             drop(lock);
-            return Err(undo(e));
+            if let Some(top) = &created {
+                crate::fsio::remove_empty_dirs(&ctx.out, top);
+            }
+            return Err(e);
         }
     };
     store.open(&resolved, ctx.resume || ctx.require_cached)?;

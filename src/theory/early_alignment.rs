@@ -342,21 +342,31 @@ impl ScalarNeuron {
         self.a * (self.w_x * x + self.w_b).max(0.0)
     }
 
-    /// The neuron as a formula with its signs folded in, e.g.
-    /// `4 relu(-x - 0.475)`.
-    pub fn formula(&self) -> String {
+    /// `relu(w_x x + w_b)` with the signs folded in, e.g. `relu(-x - 0.475)`.
+    fn relu_term(&self) -> String {
         let slope = match self.w_x {
             1.0 => String::new(),
             -1.0 => "-".to_string(),
             w => format!("{} ", fmt_num(w)),
         };
         let sign = if self.w_b < 0.0 { '-' } else { '+' };
-        format!(
-            "{} relu({slope}x {sign} {})",
-            fmt_num(self.a),
-            fmt_num(self.w_b.abs())
-        )
+        format!("relu({slope}x {sign} {})", fmt_num(self.w_b.abs()))
     }
+}
+
+/// The network sum_j a_j relu(w_j x + b_j) as a formula with every sign
+/// folded in, e.g. `4 relu(-x - 0.475) - 2.5 relu(x + 0.175)`.
+pub fn network_formula(neurons: &[ScalarNeuron]) -> String {
+    let mut out = String::new();
+    for (j, u) in neurons.iter().enumerate() {
+        let a = match (j, u.a < 0.0) {
+            (0, _) => fmt_num(u.a),
+            (_, true) => format!(" - {}", fmt_num(-u.a)),
+            (_, false) => format!(" + {}", fmt_num(u.a)),
+        };
+        out.push_str(&format!("{a} {}", u.relu_term()));
+    }
+    out
 }
 
 /// Two ReLU neurons that interpolate three points x1 < x2 < x3 with y1, y2 > 0
@@ -441,11 +451,17 @@ mod tests {
     }
 
     #[test]
-    fn a_neuron_formula_folds_its_signs() {
+    fn a_network_formula_folds_its_signs() {
         let neuron = |a, w_x, w_b| ScalarNeuron { a, w_x, w_b };
-        assert_eq!(neuron(4.0, -1.0, -0.475).formula(), "4 relu(-x - 0.475)");
-        assert_eq!(neuron(2.5, 1.0, 0.175).formula(), "2.5 relu(x + 0.175)");
-        assert_eq!(neuron(-1.0, 0.5, 0.0).formula(), "-1 relu(0.5 x + 0)");
+        let formula = |ns: &[ScalarNeuron]| network_formula(ns);
+        assert_eq!(
+            formula(&[neuron(4.0, -1.0, -0.475), neuron(2.5, 1.0, 0.175)]),
+            "4 relu(-x - 0.475) + 2.5 relu(x + 0.175)"
+        );
+        assert_eq!(
+            formula(&[neuron(-1.0, 0.5, 0.0), neuron(-1.5, 2.0, -3.0)]),
+            "-1 relu(0.5 x + 0) - 1.5 relu(2 x - 3)"
+        );
         assert_eq!(neuron(1.0, 2.0, -3.0).output(1.0), 0.0);
         assert_eq!(neuron(1.5, 2.0, -3.0).output(2.0), 1.5);
     }

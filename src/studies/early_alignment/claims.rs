@@ -11,8 +11,8 @@ use crate::nets::wide::Points;
 use crate::record::{extreme, fmt_num, Claim, Measured, Prediction};
 use crate::studies::toolkit::stats::line_fit;
 use crate::theory::early_alignment::{
-    alignment_time, flow_time_per_step, growth_bound, two_neuron_interpolator, Attracts, OlsFit,
-    ScalarNeuron, SphereScan,
+    alignment_time, flow_time_per_step, growth_bound, network_formula, two_neuron_interpolator,
+    Attracts, OlsFit, SphereScan,
 };
 
 const SRC: &str = "Boursier & Flammarion, JMLR 26 (2025)";
@@ -108,8 +108,8 @@ fn ols_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
                 out.push(Claim::new(
                     "ols_fit.two_neurons_interpolate",
                     format!(
-                        "two ReLU neurons can interpolate the data, so a network that does not is not short of width: {} has training MSE <= {INTERPOLATOR_MSE:e}",
-                        neurons.iter().map(ScalarNeuron::formula).collect::<Vec<_>>().join(" + "),
+                        "two ReLU neurons can interpolate the data, so any network of 2 or more neurons has the width to: {} has training MSE <= {INTERPOLATOR_MSE:e}",
+                        network_formula(&neurons),
                     ),
                     format!("{SRC}, App. B.1"),
                     Prediction::AtMost { bound: INTERPOLATOR_MSE },
