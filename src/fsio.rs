@@ -279,31 +279,56 @@ pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
     })
 }
 
-/// The topmost of `dir` and its ancestors that does not exist yet: the
-/// first folder `prepare_out_dir` would create. None when `dir` exists, and
-/// when it has a `..` (`a/missing/../b` names `a/b`, which may exist: the
-/// ancestors of such a path are not the folders it creates).
-pub fn first_missing(dir: &Path) -> Option<PathBuf> {
-    if dir
-        .components()
-        .any(|c| c == std::path::Component::ParentDir)
-    {
-        return None;
-    }
-    dir.ancestors()
-        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-        .last()
-        .map(Path::to_path_buf)
+/// The folders `prepare_out_dir` is about to create for DIR: the topmost
+/// missing one of DIR and its ancestors (with those below it), and DIR/figures.
+/// A run that fails at its start removes them again, each only while it is
+/// empty (`fs::remove_dir` refuses a folder that holds anything).
+pub struct NewFolders {
+    dir: PathBuf,
+    /// None when DIR exists, or when the part of its path still to be made
+    /// has a `..` (`a/missing/../b` names `a/b`, which may exist: the
+    /// ancestors of such a path are not the folders it creates).
+    top: Option<PathBuf>,
+    figures: bool,
 }
 
-/// Remove DIR/figures, DIR and DIR's ancestors up to `top` (`first_missing`),
-/// each only while it is empty (`fs::remove_dir` refuses a folder that holds
-/// anything), so that only folders left empty by a failed start go.
-pub fn remove_empty_dirs(dir: &Path, top: &Path) {
-    let _ = fs::remove_dir(dir.join("figures"));
-    for folder in dir.ancestors() {
-        if fs::remove_dir(folder).is_err() || folder == top {
-            break;
+impl NewFolders {
+    /// Read before `prepare_out_dir(dir)`.
+    pub fn before(dir: &Path) -> NewFolders {
+        let missing = dir
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last();
+        let parent_dir = |c: std::path::Component| c == std::path::Component::ParentDir;
+        let unclear = missing.is_some_and(|top| {
+            let below = dir.strip_prefix(top).unwrap_or(dir);
+            top.components().next_back().is_some_and(parent_dir)
+                || below.components().any(parent_dir)
+        });
+        NewFolders {
+            dir: dir.to_path_buf(),
+            // Through an unclear path, an existing DIR/figures can look missing.
+            figures: !unclear && !dir.join("figures").exists(),
+            top: missing.filter(|_| !unclear).map(Path::to_path_buf),
+        }
+    }
+
+    /// Remove DIR/figures if it is new (under DIR's lock, so that no other
+    /// run can have taken it over).
+    pub fn remove_figures(&self) {
+        if self.figures {
+            let _ = fs::remove_dir(self.dir.join("figures"));
+        }
+    }
+
+    /// Remove DIR and its new ancestors, innermost first, each only while
+    /// empty (after the lock file has gone with the lock).
+    pub fn remove_folders(&self) {
+        let Some(top) = &self.top else { return };
+        for folder in self.dir.ancestors() {
+            if fs::remove_dir(folder).is_err() || folder == top {
+                break;
+            }
         }
     }
 }
@@ -319,7 +344,12 @@ pub fn prepare_out_dir(dir: &Path) -> Result<OutLock> {
             dir.display()
         )));
     }
+    let new = NewFolders::before(dir);
     fs::create_dir_all(dir.join("figures")).map_err(|e| {
+        // Halfway (a name too long for the file system, say): nothing is
+        // locked yet, and what was made goes again.
+        new.remove_figures();
+        new.remove_folders();
         Error::bad(format!(
             "--out {}: cannot create directory ({e})",
             dir.display()
@@ -508,25 +538,41 @@ mod tests {
     use super::*;
 
     /// Only folders a run created, still empty, are removed: the topmost
-    /// missing one and those below it, never one that existed or holds a file.
+    /// missing one and those below it, and a new figures/ in an existing
+    /// DIR; never one that existed or holds a file.
     #[test]
     fn a_failed_start_removes_only_the_empty_folders_it_created() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
         let out = root.join("a/b/c");
-        assert_eq!(first_missing(&out), Some(root.join("a")));
-        assert_eq!(first_missing(root), None);
-        assert_eq!(first_missing(&root.join("x/../y")), None, "a path with ..");
+        let top = |dir: &Path| NewFolders::before(dir).top;
+        assert_eq!(top(&out), Some(root.join("a")));
+        assert_eq!(top(root), None);
+        assert_eq!(top(&root.join("x/../y")), None, "a .. in the new part");
+        let below = root.join("a");
+        fs::create_dir_all(&below).unwrap();
+        assert_eq!(top(&below.join("../n/q")), Some(below.join("../n")));
+        fs::remove_dir(&below).unwrap();
+        let new = NewFolders::before(&out);
         fs::create_dir_all(out.join("figures")).unwrap();
-        remove_empty_dirs(&out, &root.join("a"));
+        new.remove_figures();
+        new.remove_folders();
         assert!(!root.join("a").exists());
         fs::create_dir_all(out.join("figures")).unwrap();
         fs::write(root.join("a/b/kept.txt"), b"").unwrap();
-        remove_empty_dirs(&out, &root.join("a"));
+        new.remove_figures();
+        new.remove_folders();
         assert!(!out.exists() && root.join("a/b/kept.txt").exists());
-        fs::create_dir_all(root.join("own")).unwrap();
-        remove_empty_dirs(&root.join("own/new"), &root.join("own/new"));
-        assert!(root.join("own").exists(), "an existing parent stays");
+        let own = root.join("own");
+        fs::create_dir_all(&own).unwrap();
+        let new = NewFolders::before(&own);
+        fs::create_dir_all(own.join("figures")).unwrap();
+        new.remove_figures();
+        new.remove_folders();
+        assert!(
+            own.is_dir() && !own.join("figures").exists(),
+            "DIR stays, its new figures/ goes"
+        );
     }
 
     /// A killed child that its parent has not reaped (a zombie) keeps its

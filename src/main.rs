@@ -246,7 +246,19 @@ fn one_line_clap_error(e: &clap::Error, args: &[String]) -> String {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    let command = command_path(args);
+    let (command, at) = command_path(args);
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // clap would print the whole help; the contract's line names the choices.
+        let subcommands: Vec<&str> = at
+            .get_subcommands()
+            .map(|c| c.get_name())
+            .filter(|n| *n != "help")
+            .collect();
+        return format!(
+            "{command}: missing subcommand, one of {} (see {command} --help)",
+            subcommands.join(", ")
+        );
+    }
     let (tips, mut rest): (Vec<&str>, Vec<&str>) = lines
         .into_iter()
         .filter(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
@@ -270,18 +282,39 @@ fn one_line_clap_error(e: &clap::Error, args: &[String]) -> String {
 
 /// The subcommands that `args` (the program's arguments, its name first)
 /// name, after `overfit`: `overfit bench wide` for `overfit bench wide --m 0`.
-/// Options and other words (option values, a spec's path) are skipped: a
-/// command without subcommands matches none of them.
-fn command_path(args: &[String]) -> String {
-    let mut command = Cli::command();
+/// An option's value (`--max-memory 4G`, `--out bench`) is skipped, and the
+/// first other word that names none of the current command's subcommands
+/// ends the path (a misspelt one: `overfit bench wde` points at `overfit bench`).
+fn command_path(args: &[String]) -> (String, clap::Command) {
+    let root = Cli::command();
+    let takes_value = |command: &clap::Command, word: &str| {
+        let long = word.strip_prefix("--").filter(|w| !w.contains('='));
+        let found = |c: &clap::Command| {
+            c.get_arguments()
+                .find(|a| long.is_some_and(|l| a.get_long() == Some(l)))
+                .map(|a| a.get_action().takes_values())
+        };
+        found(command).or_else(|| found(&root)).unwrap_or(false)
+    };
+    let mut command = root.clone();
     let mut path = vec!["overfit".to_string()];
-    for word in args.iter().skip(1).filter(|w| !w.starts_with('-')) {
-        if let Some(sub) = command.find_subcommand(word).cloned() {
-            path.push(word.clone());
-            command = sub;
+    let mut words = args.iter().skip(1);
+    while let Some(word) = words.next() {
+        if word.starts_with('-') {
+            if takes_value(&command, word) {
+                words.next();
+            }
+            continue;
+        }
+        match command.find_subcommand(word).cloned() {
+            Some(sub) => {
+                path.push(word.clone());
+                command = sub;
+            }
+            None => break,
         }
     }
-    path.join(" ")
+    (path.join(" "), command)
 }
 
 fn dispatch(cli: Cli) -> Result<u8, Error> {
@@ -471,6 +504,15 @@ mod tests {
         );
         let line = clap_line(&["overfit", "--max-memory", "4G", "bench", "wide", "--m", "0"]);
         assert!(line.ends_with("(see overfit bench wide --help)"), "{line}");
+        let line = clap_line(&["overfit", "--max-memory", "bench", "wide"]);
+        assert!(line.ends_with("(see overfit --help)"), "{line}");
+        let line = clap_line(&["overfit", "bench", "wde", "two-layer"]);
+        assert!(line.ends_with("(see overfit bench --help)"), "{line}");
+        let line = clap_line(&["overfit", "bench"]);
+        assert!(
+            line.starts_with("overfit bench: missing subcommand, one of two-layer, wide, all, cnn"),
+            "{line}"
+        );
         let line = clap_line(&["overfit", "runn"]);
         assert!(line.ends_with("(see overfit --help)"), "{line}");
         let line = clap_line(&["overfit", "merge"]);
