@@ -322,11 +322,13 @@ impl NewFolders {
     }
 
     /// Remove DIR and its new ancestors, innermost first, each only while
-    /// empty (after the lock file has gone with the lock).
+    /// empty (after the lock file has gone with the lock); one that was
+    /// never made (a creation that failed halfway) is passed over.
     pub fn remove_folders(&self) {
         let Some(top) = &self.top else { return };
         for folder in self.dir.ancestors() {
-            if fs::remove_dir(folder).is_err() || folder == top {
+            let kept = folder.is_dir() && fs::remove_dir(folder).is_err();
+            if kept || folder == top {
                 break;
             }
         }
@@ -573,6 +575,12 @@ mod tests {
             own.is_dir() && !own.join("figures").exists(),
             "DIR stays, its new figures/ goes"
         );
+        // A creation that failed halfway: the deepest folders were never made.
+        let half = root.join("half/made/never");
+        let new = NewFolders::before(&half);
+        fs::create_dir_all(root.join("half/made")).unwrap();
+        new.remove_folders();
+        assert!(!root.join("half").exists(), "the made part goes");
     }
 
     /// A killed child that its parent has not reaped (a zombie) keeps its
