@@ -283,7 +283,7 @@ pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
 /// missing one of DIR and its ancestors (with those below it), and DIR/figures.
 /// A run that fails at its start removes them again, each only while it is
 /// empty (`fs::remove_dir` refuses a folder that holds anything).
-pub struct NewFolders {
+struct NewFolders {
     dir: PathBuf,
     /// None when DIR exists, or when the part of its path still to be made
     /// has a `..` (`a/missing/../b` names `a/b`, which may exist: the
@@ -293,8 +293,8 @@ pub struct NewFolders {
 }
 
 impl NewFolders {
-    /// Read before `prepare_out_dir(dir)`.
-    pub fn before(dir: &Path) -> NewFolders {
+    /// Read before `prepare_out_dir(dir)` creates anything.
+    fn before(dir: &Path) -> NewFolders {
         let missing = dir
             .ancestors()
             .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
@@ -315,7 +315,7 @@ impl NewFolders {
 
     /// Remove DIR/figures if it is new (under DIR's lock, so that no other
     /// run can have taken it over).
-    pub fn remove_figures(&self) {
+    fn remove_figures(&self) {
         if self.figures {
             let _ = fs::remove_dir(self.dir.join("figures"));
         }
@@ -324,7 +324,7 @@ impl NewFolders {
     /// Remove DIR and its new ancestors, innermost first, each only while
     /// empty (after the lock file has gone with the lock); one that was
     /// never made (a creation that failed halfway) is passed over.
-    pub fn remove_folders(&self) {
+    fn remove_folders(&self) {
         let Some(top) = &self.top else { return };
         for folder in self.dir.ancestors() {
             let kept = folder.is_dir() && fs::remove_dir(folder).is_err();
@@ -335,11 +335,31 @@ impl NewFolders {
     }
 }
 
+/// An output directory made ready by `prepare_out_dir`: its lock (hold it
+/// while writing) and the folders preparing it created.
+pub struct PreparedOut {
+    lock: OutLock,
+    new: NewFolders,
+}
+
+impl PreparedOut {
+    /// Give up a run that failed at its start (its plan: a missing data
+    /// folder, say), leaving nothing behind: the new DIR/figures goes under
+    /// the lock, then the lock, then DIR and its new ancestors, each only
+    /// while it is empty.
+    pub fn abandon(self) {
+        let PreparedOut { lock, new } = self;
+        new.remove_figures();
+        drop(lock);
+        new.remove_folders();
+    }
+}
+
 /// Create the output directory (and figures/) or fail with exit 2 naming it,
-/// and lock it for this process (`OutLock`: hold the guard while writing).
+/// and lock it for this process (`PreparedOut`: hold it while writing).
 /// Checks writability up front, of `dir` and of the staging location
 /// beside it (`probe_staging`), so a long run cannot fail at the end.
-pub fn prepare_out_dir(dir: &Path) -> Result<OutLock> {
+pub fn prepare_out_dir(dir: &Path) -> Result<PreparedOut> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::bad(format!(
             "--out {}: exists and is not a directory",
@@ -372,7 +392,7 @@ pub fn prepare_out_dir(dir: &Path) -> Result<OutLock> {
     // Under the lock, no other run's temporary files can be here.
     remove_stale_temps(dir);
     remove_stale_temps(&dir.join("figures"));
-    Ok(lock)
+    Ok(PreparedOut { lock, new })
 }
 
 /// Do in miniature, before any work, what `Staging` does at the end of a

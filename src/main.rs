@@ -240,12 +240,6 @@ fn main() -> ExitCode {
 /// clap's tips (`tip: a similar argument exists: '--quick'`) kept, and the
 /// help of the (sub)command `args` name: `(see overfit run --help)`.
 fn one_line_clap_error(e: &clap::Error, args: &[String]) -> String {
-    let text = e.to_string();
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
     let (command, at) = command_path(args);
     if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         // clap would print the whole help; the contract's line names the choices.
@@ -259,8 +253,11 @@ fn one_line_clap_error(e: &clap::Error, args: &[String]) -> String {
             subcommands.join(", ")
         );
     }
-    let (tips, mut rest): (Vec<&str>, Vec<&str>) = lines
-        .into_iter()
+    let text = e.to_string();
+    let (tips, mut rest): (Vec<&str>, Vec<&str>) = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
         .filter(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
         .partition(|l| l.starts_with("tip:"));
     let first = if rest.is_empty() {

@@ -358,11 +358,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     if ctx.resume {
         check_resume_runs(&spec, &runs, &ctx.out)?;
     }
-    // The folders this run creates are removed again, still empty, if its
-    // plan fails (a missing data folder, say): such a failed start leaves
-    // nothing behind.
-    let new_folders = crate::fsio::NewFolders::before(&ctx.out);
-    let lock = crate::fsio::prepare_out_dir(&ctx.out)?;
+    let out_dir = crate::fsio::prepare_out_dir(&ctx.out)?;
     // Under the lock: a run in progress is named by the lock, not by its units.
     let store = UnitStore::new(&ctx.out);
     if !ctx.resume && !ctx.require_cached {
@@ -382,9 +378,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => {
-            new_folders.remove_figures();
-            drop(lock);
-            new_folders.remove_folders();
+            out_dir.abandon(); // a failed start leaves nothing behind
             return Err(e);
         }
     };

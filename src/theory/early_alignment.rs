@@ -453,13 +453,12 @@ mod tests {
     #[test]
     fn a_network_formula_folds_its_signs() {
         let neuron = |a, w_x, w_b| ScalarNeuron { a, w_x, w_b };
-        let formula = |ns: &[ScalarNeuron]| network_formula(ns);
         assert_eq!(
-            formula(&[neuron(4.0, -1.0, -0.475), neuron(2.5, 1.0, 0.175)]),
+            network_formula(&[neuron(4.0, -1.0, -0.475), neuron(2.5, 1.0, 0.175)]),
             "4 relu(-x - 0.475) + 2.5 relu(x + 0.175)"
         );
         assert_eq!(
-            formula(&[neuron(-1.0, 0.5, 0.0), neuron(-1.5, 2.0, -3.0)]),
+            network_formula(&[neuron(-1.0, 0.5, 0.0), neuron(-1.5, 2.0, -3.0)]),
             "-1 relu(0.5 x + 0) - 1.5 relu(2 x - 3)"
         );
         assert_eq!(neuron(1.0, 2.0, -3.0).output(1.0), 0.0);
