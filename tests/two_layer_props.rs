@@ -7,7 +7,7 @@ use overfit::nets::isa::Isa;
 use overfit::nets::loss::{Loss, SquareLoss};
 use overfit::nets::two_layer::{
     backprop_coefficients_on, loss_and_gradients, outputs_from_preactivations, reference_outputs,
-    DualUpdate, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+    EngineKind, FirstLayerProduct, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use proptest::prelude::*;
 
@@ -126,22 +126,24 @@ proptest! {
         }
     }
 
-    /// The dual step's product K G by table lookup follows the gemm's
-    /// trajectory to rounding: ReLU and leaky ReLU (whose sigma' the table
-    /// reads from Z's signs), weight decay, either trained layer set, sizes
-    /// that are and are not multiples of the table's blocks and tiles.
+    /// Each engine's product by table lookup (the dual's K G, the primal's
+    /// X^T G) follows the gemm's trajectory to rounding: ReLU and leaky ReLU
+    /// (whose sigma' the table reads from Z's signs), weight decay, either
+    /// trained layer set, sizes that are and are not multiples of the
+    /// table's blocks and tiles.
     #[test]
-    fn dual_table_update_agrees_with_the_gemm(n in 1usize..40, d in 1usize..24, m in 1usize..80, steps in 1usize..12, seed in any::<u64>(), act in activations(), loss in losses(), decay in prop_oneof![Just(0.0), 0.0f64..0.5], both in any::<bool>()) {
+    fn table_update_agrees_with_the_gemm(n in 1usize..40, d in 1usize..24, m in 1usize..80, steps in 1usize..12, seed in any::<u64>(), act in activations(), loss in losses(), decay in prop_oneof![Just(0.0), 0.0f64..0.5], both in any::<bool>(), dual in any::<bool>()) {
         let x = matrix(n, d, seed, 1.0 / (d as f64).sqrt());
         let w0 = matrix(d, m, seed ^ 1, 0.5);
         let a0 = matrix(1, m, seed ^ 2, 1.0).row(0).to_owned();
         let y = labels(n, seed);
         let trained = if both { TrainedLayers::Both } else { TrainedLayers::First };
         let cfg = GdConfig { activation: act, loss, lr: 0.05, weight_decay: decay, trained };
-        let mut gemm = TwoLayerGd::new(cfg, EngineKind::Dual, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
-        let mut table = TwoLayerGd::new(cfg, EngineKind::Dual, x, y, w0.clone(), a0).unwrap();
-        gemm.set_dual_update(DualUpdate::Gemm);
-        table.set_dual_update(DualUpdate::Table);
+        let kind = if dual { EngineKind::Dual } else { EngineKind::Primal };
+        let mut gemm = TwoLayerGd::new(cfg, kind, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
+        let mut table = TwoLayerGd::new(cfg, kind, x, y, w0.clone(), a0).unwrap();
+        gemm.set_product(FirstLayerProduct::Gemm);
+        table.set_product(FirstLayerProduct::Table);
         for _ in 0..steps {
             // A run that overflows (the exponential loss at a large step) says
             // nothing of agreement; the table's must then be finite too.
@@ -357,25 +359,19 @@ fn in_pool(threads: usize, job: &(dyn Fn() -> Vec<u64> + Sync)) -> Vec<u64> {
         .install(job)
 }
 
-/// Five dual steps from (x, y, w0, a0) under `cfg` (the update `forced`
-/// when given): the bits of the loss, the training outputs, W(t) and a(t).
-fn dual_run_bits(
+/// Five steps of engine `kind` from (x, y, w0, a0) under `cfg` (the product
+/// `forced` when given): the bits of the loss, the training outputs, W(t)
+/// and a(t).
+fn run_bits(
     cfg: GdConfig,
-    forced: Option<DualUpdate>,
+    kind: EngineKind,
+    forced: Option<FirstLayerProduct>,
     (x, y, w0, a0): (&Array2<f64>, &Array1<f64>, &Array2<f64>, &Array1<f64>),
 ) -> Vec<u64> {
-    let mut gd = TwoLayerGd::new(
-        cfg,
-        EngineKind::Dual,
-        x.clone(),
-        y.clone(),
-        w0.clone(),
-        a0.clone(),
-    )
-    .unwrap();
+    let mut gd = TwoLayerGd::new(cfg, kind, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
     if let Some(update) = forced {
-        gd.set_dual_update(update);
-        assert_eq!(gd.dual_update(), Some(update));
+        gd.set_product(update);
+        assert_eq!(gd.product(), update);
     }
     for _ in 0..5 {
         gd.step().unwrap();
@@ -437,13 +433,16 @@ fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
         weight_decay: 0.01,
         trained: TrainedLayers::First,
     };
-    let run = || dual_run_bits(cfg, None, (&x, &y, &w0, &a0));
-    let one = in_pool(1, &run);
-    assert_eq!(in_pool(2, &run), one, "dual run on 2 threads");
-    assert_eq!(in_pool(3, &run), one, "dual run on 3 threads");
+    for kind in [EngineKind::Dual, EngineKind::Primal] {
+        // m = 400: both engines take the table product.
+        let run = || run_bits(cfg, kind, None, (&x, &y, &w0, &a0));
+        let one = in_pool(1, &run);
+        assert_eq!(in_pool(2, &run), one, "{kind:?} run on 2 threads");
+        assert_eq!(in_pool(3, &run), one, "{kind:?} run on 3 threads");
+    }
 }
 
-/// The dual step's gemm update (`DualUpdate::Gemm`, forced here: at m =
+/// The dual step's gemm update (`FirstLayerProduct::Gemm`, forced here: at m =
 /// 400 the engine would pick the table) keeps the one-thread bits on 2 and
 /// 3 threads: with n m = 48000 >= `PARALLEL_FROM` (2^15) the move C <-
 /// shrink C - lr G runs as a parallel elementwise pass and `par_gemm` cuts
@@ -464,16 +463,22 @@ fn the_dual_gemm_update_has_the_same_bits_on_any_thread_count() {
         weight_decay: 0.01,
         trained: TrainedLayers::Both,
     };
-    let run = || dual_run_bits(cfg, Some(DualUpdate::Gemm), (&x, &y, &w0, &a0));
+    let run = || {
+        run_bits(
+            cfg,
+            EngineKind::Dual,
+            Some(FirstLayerProduct::Gemm),
+            (&x, &y, &w0, &a0),
+        )
+    };
     let one = in_pool(1, &run);
     assert_eq!(in_pool(2, &run), one, "dual gemm run on 2 threads");
     assert_eq!(in_pool(3, &run), one, "dual gemm run on 3 threads");
 }
 
-/// The dual engine takes the table update from 64 neurons, the gemm below;
-/// the primal engine has neither.
+/// Both engines take the table product from 64 neurons, the gemm below.
 #[test]
-fn the_dual_update_is_the_table_from_64_neurons() {
+fn the_product_is_the_table_from_64_neurons() {
     let (n, d) = (6, 4);
     let x = matrix(n, d, 1, 1.0);
     let y = labels(n, 2);
@@ -489,11 +494,12 @@ fn the_dual_update_is_the_table_from_64_neurons() {
         let a0 = matrix(1, m, 4, 1.0).row(0).to_owned();
         TwoLayerGd::new(cfg, kind, x.clone(), y.clone(), w0, a0)
             .unwrap()
-            .dual_update()
+            .product()
     };
-    assert_eq!(engine(EngineKind::Dual, 63), Some(DualUpdate::Gemm));
-    assert_eq!(engine(EngineKind::Dual, 64), Some(DualUpdate::Table));
-    assert_eq!(engine(EngineKind::Primal, 64), None);
+    for kind in [EngineKind::Dual, EngineKind::Primal] {
+        assert_eq!(engine(kind, 63), FirstLayerProduct::Gemm, "{kind:?}");
+        assert_eq!(engine(kind, 64), FirstLayerProduct::Table, "{kind:?}");
+    }
 }
 
 /// A step whose outputs overflow to +-inf with the right signs leaves the

@@ -15,7 +15,7 @@ use crate::nets::gram_update;
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
 use crate::nets::two_layer::{
-    engine_cost, DualUpdate, EngineKind, GdConfig, TrainedLayers, TwoLayerGd,
+    engine_cost, EngineKind, FirstLayerProduct, GdConfig, TrainedLayers, TwoLayerGd,
 };
 use crate::studies::memory::{cnn_unit, cnn_workspace, two_layer as two_layer_peak};
 
@@ -87,11 +87,14 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
             gd.step()?;
         }
         let per_step = t1.elapsed().as_secs_f64() / b.steps as f64;
-        // The flops the step performs: the dual step's product K G by table
-        // lookup counts its adds (`gram_update::adds`), not the gemm's flops.
-        let (product, step_flops) = match gd.dual_update() {
-            Some(DualUpdate::Table) => ("table", gram_update::adds(b.n, b.m)),
-            _ => ("gemm", engine_cost(b.engine, b.n, b.p, b.m, 1) - engine_cost(b.engine, b.n, b.p, b.m, 0)),
+        // The flops the step performs: a product by table lookup counts its
+        // adds (`gram_update::adds`), not the gemm's flops: the dual's K G
+        // (n rows), the primal's X^T G (p rows) beside its gemm Z = X W.
+        let gemm_flops = engine_cost(b.engine, b.n, b.p, b.m, 1) - engine_cost(b.engine, b.n, b.p, b.m, 0);
+        let (product, step_flops) = match (gd.product(), b.engine) {
+            (FirstLayerProduct::Table, EngineKind::Dual) => ("table", gram_update::adds(b.n, b.n, b.m)),
+            (FirstLayerProduct::Table, _) => ("table", gemm_flops / 2.0 + gram_update::adds(b.p, b.n, b.m)),
+            (FirstLayerProduct::Gemm, _) => ("gemm", gemm_flops),
         };
         Ok(format!(
             "bench=two-layer engine={} product={product} p={} n={} m={} dtype=f64 threads={} steps={} setup_s={:.4} s_per_step={:.6e} {} {}",

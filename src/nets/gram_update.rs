@@ -1,9 +1,13 @@
-//! The dual step's product K G when sigma' takes two values (ReLU, leaky
-//! ReLU), by table lookup (the method of four Russians) instead of a gemm.
+//! The product L G of a two-layer GD step when sigma' takes two values
+//! (ReLU, leaky ReLU), by table lookup (the method of four Russians)
+//! instead of a gemm.
 //!
 //! The dual engine (`two_layer`) moves the training pre-activations by
 //!     Z <- beta Z + alpha K G,   G_ij = d_i a_j sigma'(Z_ij),
-//! with K = X X^T (n x n), Z and G n x m, d_i = l'(f_i, y_i) / n. For these
+//! with K = X X^T (n x n), Z and G n x m, d_i = l'(f_i, y_i) / n (`apply`);
+//! the primal engine moves the weights by W <- beta W + alpha X^T G, W d x m,
+//! with the same G (`apply_to`). Below, K stands for either left factor
+//! (X^T has d rows) and Z for the matrix that moves. For these
 //! activations sigma'(z) = 1 for z > 0 and gamma otherwise, so with the 0/1
 //! mask M_ij = 1{Z_ij > 0}
 //!     (K G)_rj = a_j [gamma (K d)_r + (1 - gamma) Y_rj],   Y = K diag(d) M.
@@ -82,11 +86,12 @@ const COLUMNS_AT_ONCE: usize = 8;
 // an entry's first element fits a u16.
 const _: () = assert!(COLUMNS_AT_ONCE == 8 && TILE * 8 == 64 && TILE << (BITS - 1) <= 0xffff);
 
-/// Scalar adds of one `GramUpdate::apply` on n x m: the tables (2^BITS - 1
+/// Scalar adds of one product by table lookup into `rows` x m (n summation
+/// indices; `apply`: rows = n, `apply_to`: rows = d): the tables (2^BITS - 1
 /// vector adds of `TILE` rows a block and tile) and the lookups (one per
-/// block but the first, a column and tile). The gemm it replaces: 2 n^2 m.
-pub fn adds(n: usize, m: usize) -> f64 {
-    let rows = n.div_ceil(TILE) * TILE;
+/// block but the first, a column and tile). The gemm it replaces: 2 rows n m.
+pub fn adds(rows: usize, n: usize, m: usize) -> f64 {
+    let rows = rows.div_ceil(TILE) * TILE;
     let blocks = n.div_ceil(BITS);
     (rows * blocks * (ENTRIES - 1) + rows * m * blocks.saturating_sub(1)) as f64
 }
@@ -127,16 +132,62 @@ impl GramUpdate {
         z: ArrayViewMut2<f64>,
         c: Option<ArrayViewMut2<f64>>,
     ) {
-        let gamma = act.slope();
-        let (n, m) = z.dim();
+        let n = z.nrows();
         assert_eq!(k.dim(), (n, n), "GramUpdate: K must be n x n");
+        let moves = c.map(|c| (c, alpha, beta));
+        self.read_masks(z.view(), d, a, act, moves);
+        self.update(alpha, k, d, a, act, beta, z);
+    }
+
+    /// The primal step's product, W <- beta W + alpha X^T G with the same G
+    /// (its signs read from Z, n x m): X^T is d x n (any layout; its columns
+    /// are X's rows), W d x m in standard layout. Same result as
+    /// `par_gemm(alpha, X^T, G, beta, W)` up to rounding.
+    /// O(n d (m + 2^BITS) / BITS) adds against the gemm's 2 n d m flops.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_to(
+        &mut self,
+        alpha: f64,
+        x_t: ArrayView2<f64>,
+        d: &[f64],
+        a: &[f64],
+        act: Activation,
+        beta: f64,
+        z: ArrayView2<f64>,
+        w: ArrayViewMut2<f64>,
+    ) {
+        let (n, m) = z.dim();
+        assert_eq!(
+            (x_t.ncols(), w.dim()),
+            (n, (x_t.nrows(), m)),
+            "GramUpdate: X^T must be d x n and W d x m"
+        );
+        self.read_masks(z, d, a, act, None);
+        self.update(alpha, x_t, d, a, act, beta, w);
+    }
+
+    /// The mask codes of Z's signs into `starts` (`mask_codes`), and with
+    /// `moves` = (C, alpha, beta) the coefficients' move C <- beta C + alpha G.
+    fn read_masks(
+        &mut self,
+        z: ArrayView2<f64>,
+        d: &[f64],
+        a: &[f64],
+        act: Activation,
+        moves: Option<(ArrayViewMut2<f64>, f64, f64)>,
+    ) {
+        let (n, m) = z.dim();
         assert_eq!((d.len(), a.len()), (n, m), "GramUpdate: d and a lengths");
         let blocks = n.div_ceil(BITS);
         let groups = m.div_ceil(COLUMNS_AT_ONCE);
         self.starts.resize(groups * blocks * COLUMNS_AT_ONCE, 0);
-        if let Some(c) = &c {
-            assert_eq!(c.dim(), (n, m), "GramUpdate: C must be n x m");
-        }
+        let (c, alpha, beta) = match moves {
+            Some((c, alpha, beta)) => {
+                assert_eq!(c.dim(), (n, m), "GramUpdate: C must be n x m");
+                (Some(c), alpha, beta)
+            }
+            None => (None, 0.0, 1.0),
+        };
         // The mask codes (and C's move) of column groups g0..g1, columns
         // j0..j1: a slice of `starts` and of C each, so they can run side by
         // side (from `PARALLEL_FROM` elements); every element is computed as
@@ -176,6 +227,24 @@ impl GramUpdate {
                 }
             });
         }
+    }
+
+    /// Target <- beta Target + alpha L G (L r x n, the target r x m; G from
+    /// the codes `read_masks` left), tile by tile across the rayon pool.
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        alpha: f64,
+        k: ArrayView2<f64>,
+        d: &[f64],
+        a: &[f64],
+        act: Activation,
+        beta: f64,
+        z: ArrayViewMut2<f64>,
+    ) {
+        let gamma = act.slope();
+        let n = k.ncols();
+        let blocks = n.div_ceil(BITS);
         let offset = if gamma == 0.0 {
             None
         } else {
@@ -183,7 +252,8 @@ impl GramUpdate {
             Some((self.kd.as_slice(), gamma))
         };
 
-        let tiles = n.div_ceil(TILE);
+        let rows = z.nrows();
+        let tiles = rows.div_ceil(TILE);
         let workers = rayon::current_num_threads().clamp(1, tiles.max(1));
         let tiles_per_worker = tiles.div_ceil(workers.max(1)).max(1);
         self.tables.resize_with(workers, Vec::new);
@@ -211,11 +281,11 @@ impl GramUpdate {
         rayon::scope(|scope| {
             for (w, tables) in self.tables.iter_mut().enumerate() {
                 let r0 = w * rows_per_worker;
-                if r0 >= n {
+                if r0 >= rows {
                     break;
                 }
-                let rows = rows_per_worker.min(n - r0);
-                let (chunk, tail) = rest.split_at(Axis(0), rows);
+                let chunk_rows = rows_per_worker.min(rows - r0);
+                let (chunk, tail) = rest.split_at(Axis(0), chunk_rows);
                 rest = tail;
                 scope.spawn(move |_| {
                     update_rows(k, d, starts, a, offset, alpha, beta, r0, chunk, tables);
@@ -389,7 +459,7 @@ per_isa! {
     ) {
         let mut z = z;
         let (rows, m) = z.dim();
-        let n = k.nrows();
+        let n = k.ncols();
         let blocks = n.div_ceil(BITS);
         let tables = &mut tables[..blocks];
         for (b, table) in tables.iter_mut().enumerate() {
@@ -401,8 +471,16 @@ per_isa! {
                 let i = b * BITS + bit;
                 let mut column = [0.0f64; TILE];
                 if i < n {
-                    for (l, v) in column.iter_mut().take(rows).enumerate() {
-                        *v = d[i] * k[[r0 + l, i]];
+                    let k_column = k.slice(s![r0..r0 + rows, i]);
+                    for (v, &kli) in column.iter_mut().zip(&k_column) {
+                        *v = d[i] * kli;
+                    }
+                    // The next tile's elements of this column: with K = X^T
+                    // each column is a row of X, far from the next, and the
+                    // loads waited on memory one after another.
+                    if r0 + 2 * TILE <= k.nrows() {
+                        prefetch(&k[[r0 + TILE, i]]);
+                        prefetch(&k[[r0 + 2 * TILE - 1, i]]);
                     }
                 }
                 let (without, with) = table.0.split_at_mut(1 << bit);
@@ -440,6 +518,12 @@ per_isa! {
             // The 8 x 8 block of Y, row by row: Z's rows are contiguous in j.
             // The last group may have fewer than 8 columns in Z.
             let width = COLUMNS_AT_ONCE.min(m - j0);
+            let ahead = j0 + PREFETCH_COLUMNS;
+            if ahead < m {
+                for l in 0..rows {
+                    prefetch(&zs[l * m + ahead]);
+                }
+            }
             let block = transpose_8x8(transpose_on, &sums);
             for (l, y) in block.iter().take(rows).enumerate() {
                 let s: [f64; COLUMNS_AT_ONCE] = match offset {
@@ -463,6 +547,23 @@ per_isa! {
             }
         }
     }
+}
+
+/// Columns of Z ahead of the group being updated whose rows are fetched
+/// early: Z's tile is 8 rows read once, each in its own stream.
+const PREFETCH_COLUMNS: usize = 64;
+
+/// A hint that `v`'s cache line is read soon (no effect on the result).
+#[inline(always)]
+fn prefetch(v: &f64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program sees and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((v as *const f64).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
 }
 
 /// block[l][q] = sums[q][l]: the 8 x 8 block of sums (one per column, each
@@ -528,273 +629,6 @@ fn transpose_8x8_avx512(sums: &[[f64; TILE]; COLUMNS_AT_ONCE]) -> [[f64; COLUMNS
     block
 }
 
-/// Loop-by-loop reference of `GramUpdate::apply` for the tests:
-/// Z_rj <- beta Z_rj + alpha sum_i K_ri d_i a_j sigma'(Z_ij).
 #[cfg(test)]
-pub fn reference_apply(
-    alpha: f64,
-    k: ArrayView2<f64>,
-    d: &[f64],
-    a: &[f64],
-    gamma: f64,
-    beta: f64,
-    mut z: ArrayViewMut2<f64>,
-) {
-    let (n, m) = z.dim();
-    let slope = |v: f64| if v > 0.0 { 1.0 } else { gamma };
-    let g = ndarray::Array2::from_shape_fn((n, m), |(i, j)| d[i] * a[j] * slope(z[[i, j]]));
-    for r in 0..n {
-        for j in 0..m {
-            let kg: f64 = (0..n).map(|i| k[[r, i]] * g[[i, j]]).sum();
-            z[[r, j]] = beta * z[[r, j]] + alpha * kg;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::Array2;
-    use rand::RngExt as _;
-
-    fn problem(n: usize, m: usize, seed: u64) -> (Array2<f64>, Vec<f64>, Vec<f64>, Array2<f64>) {
-        let mut rng = crate::rng::stream(seed, 0, "gram_update");
-        let x = Array2::from_shape_simple_fn((n, 7), || rng.random_range(-1.0..1.0));
-        let k = x.dot(&x.t());
-        let d = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let a = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let mut z = Array2::from_shape_simple_fn((n, m), || rng.random_range(-1.0..1.0));
-        z[[0, 0]] = 0.0; // sigma'(0) = gamma
-        (k, d, a, z)
-    }
-
-    /// |fast - reference| <= 1e-13 (|beta Z| + |alpha| sum_i |K_ri d_i a_j|): the rounding
-    /// of two sums of n terms in other orders.
-    fn assert_close(fast: &Array2<f64>, reference: &Array2<f64>, bound: &Array2<f64>) {
-        for ((&f, &r), &s) in fast.iter().zip(reference).zip(bound) {
-            assert!((f - r).abs() <= 1e-13 * s, "{f} vs {r} (scale {s})");
-        }
-    }
-
-    fn scale(
-        k: &Array2<f64>,
-        d: &[f64],
-        a: &[f64],
-        alpha: f64,
-        beta: f64,
-        z: &Array2<f64>,
-    ) -> Array2<f64> {
-        let (n, m) = z.dim();
-        Array2::from_shape_fn((n, m), |(r, j)| {
-            let s: f64 = (0..n).map(|i| (k[[r, i]] * d[i] * a[j]).abs()).sum();
-            (beta * z[[r, j]]).abs() + alpha.abs() * s + f64::MIN_POSITIVE
-        })
-    }
-
-    #[test]
-    fn matches_the_reference_and_the_gemm() {
-        for (n, m) in [(1, 1), (5, 3), (8, 8), (13, 21), (40, 17), (67, 130)] {
-            for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
-                let gamma = act.slope();
-                let (k, d, a, z0) = problem(n, m, (n * 1000 + m) as u64);
-                let (alpha, beta) = (-0.3, 0.99);
-                let mut fast = z0.clone();
-                let mut c = Array2::from_shape_fn((n, m), |(i, j)| i as f64 - 0.5 * j as f64);
-                let c0 = c.clone();
-                GramUpdate::new().apply(
-                    alpha,
-                    k.view(),
-                    &d,
-                    &a,
-                    act,
-                    beta,
-                    fast.view_mut(),
-                    Some(c.view_mut()),
-                );
-                let mut reference = z0.clone();
-                reference_apply(alpha, k.view(), &d, &a, gamma, beta, reference.view_mut());
-                let bound = scale(&k, &d, &a, alpha, beta, &z0);
-                assert_close(&fast, &reference, &bound);
-                // The gemm the dual step ran before: G then Z <- beta Z + alpha K G.
-                let g = Array2::from_shape_fn((n, m), |(i, j)| {
-                    d[i] * a[j] * if z0[[i, j]] > 0.0 { 1.0 } else { gamma }
-                });
-                let mut gemm = z0.clone();
-                crate::blas::par_gemm(alpha, &k.view(), &g.view(), beta, &mut gemm.view_mut());
-                assert_close(&fast, &gemm, &bound);
-                // The coefficients' move, bit for bit as the gemm step makes it
-                // from the stored G (`two_layer`: C <- shrink C - lr G).
-                let lr = -alpha;
-                for ((&moved, &before), &gij) in c.iter().zip(&c0).zip(&g) {
-                    assert_eq!(moved.to_bits(), (beta * before - lr * gij).to_bits());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn every_isa_and_thread_count_gives_the_same_bits() {
-        // n m past `PARALLEL_FROM`, so that the mask codes are cut too.
-        let (n, m) = (45, 803);
-        const { assert!(45 * 803 >= PARALLEL_FROM) };
-        let (k, d, a, z0) = problem(n, m, 7);
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let (mut z, mut c) = (z0.clone(), z0.mapv(|v| 0.5 - v));
-            pool.install(|| {
-                let (zv, cv) = (z.view_mut(), Some(c.view_mut()));
-                let leaky = Activation::LeakyRelu { slope: 0.1 };
-                GramUpdate::new().apply(-0.5, k.view(), &d, &a, leaky, 0.9, zv, cv)
-            });
-            (z, c)
-        };
-        let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        let (one, c_one) = run(1);
-        for threads in 2..=4 {
-            let (z, c) = run(threads);
-            assert_eq!(bits(&z), bits(&one), "Z on {threads} threads");
-            assert_eq!(bits(&c), bits(&c_one), "C on {threads} threads");
-        }
-        let one = {
-            const RELU: Activation = Activation::Relu;
-            let mut z = z0.clone();
-            GramUpdate::new().apply(-0.5, k.view(), &d, &a, RELU, 1.0, z.view_mut(), None);
-            z
-        };
-        let blocks = n.div_ceil(BITS);
-        let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
-        let mut starts = vec![0u16; starts_len];
-        mask_codes_on(Isa::Plain, z0.view(), &mut starts, None);
-        let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
-        for isa in Isa::available() {
-            let mut other = vec![0u16; starts_len];
-            mask_codes_on(isa, z0.view(), &mut other, None);
-            assert_eq!(other, starts, "{isa:?} starts");
-            let mut z = z0.clone();
-            for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
-                update_tile_on(
-                    isa,
-                    k.view(),
-                    &d,
-                    &starts,
-                    &a,
-                    None,
-                    -0.5,
-                    1.0,
-                    t * TILE,
-                    tile,
-                    &mut tables,
-                    isa,
-                );
-            }
-            assert!(
-                z.iter().zip(&one).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{isa:?}"
-            );
-        }
-    }
-
-    /// The two per-ISA passes on the paths the test above leaves to the
-    /// chosen set: the leaky-ReLU offset (`update_tile_on` with Some((K d,
-    /// gamma)), Z_rj <- beta Z_rj + alpha a_j (gamma (K d)_r + (1 - gamma)
-    /// Y_rj)) and the coefficients' move inside the mask codes
-    /// (`mask_codes_on` with a `CoefficientMove`, C <- beta C + alpha G).
-    /// Every instruction set this CPU runs gives the portable compilation's
-    /// bits for Z, the starts and C (Rust neither contracts nor reorders
-    /// float operations, so only the vector width may change, never a
-    /// result). Shapes with a partial tile, a partial block and a partial
-    /// column group (n = 45, m = 83), Z with exact zeros (sigma'(0) =
-    /// gamma). The portable result is then checked against independent
-    /// formulas, so the bits compared are right ones: C bit for bit against
-    /// beta C + alpha d_i a_j sigma'(Z_ij) (the gemm step's formula), Z
-    /// against `reference_apply` to 1e-13 scale (`assert_close`: two sums
-    /// of n terms in other orders).
-    #[test]
-    fn leaky_offset_and_coefficient_move_give_the_same_bits_on_every_set() {
-        let (n, m) = (45, 83);
-        let (k, d, a, mut z0) = problem(n, m, 11);
-        for i in (0..n).step_by(7) {
-            z0[[i, (3 * i) % m]] = 0.0;
-        }
-        let (alpha, beta) = (-0.5, 0.9);
-        let act = Activation::LeakyRelu { slope: 0.1 };
-        let gamma = act.slope();
-        let mut kd = Vec::new();
-        gram_times(k.view(), &d, &mut kd);
-        let c0 = Array2::from_shape_fn((n, m), |(i, j)| 0.25 * i as f64 - 0.125 * j as f64);
-        let blocks = n.div_ceil(BITS);
-        let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
-        let run = |isa: Isa| {
-            let mut starts = vec![0u16; starts_len];
-            let mut c = c0.clone();
-            let coefficients = CoefficientMove {
-                c: c.view_mut(),
-                d: &d,
-                a: &a,
-                act,
-                alpha,
-                beta,
-            };
-            mask_codes_on(isa, z0.view(), &mut starts, Some(coefficients));
-            let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
-            let mut z = z0.clone();
-            for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
-                let offset = Some((kd.as_slice(), gamma));
-                let (r0, tables) = (t * TILE, &mut tables[..]);
-                update_tile_on(
-                    isa,
-                    k.view(),
-                    &d,
-                    &starts,
-                    &a,
-                    offset,
-                    alpha,
-                    beta,
-                    r0,
-                    tile,
-                    tables,
-                    isa,
-                );
-            }
-            (starts, z, c)
-        };
-        let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        let (starts, z, c) = run(Isa::Plain);
-        for isa in Isa::available() {
-            let (other_starts, other_z, other_c) = run(isa);
-            assert_eq!(other_starts, starts, "{isa:?} starts");
-            assert_eq!(bits(&other_z), bits(&z), "{isa:?} Z with the leaky offset");
-            assert_eq!(bits(&other_c), bits(&c), "{isa:?} C moved in the mask pass");
-        }
-        for (((&moved, &before), &zij), (i, j)) in c
-            .iter()
-            .zip(&c0)
-            .zip(&z0)
-            .zip((0..n).flat_map(|i| (0..m).map(move |j| (i, j))))
-        {
-            let gij = d[i] * a[j] * if zij > 0.0 { 1.0 } else { gamma };
-            let want = beta * before + alpha * gij;
-            assert_eq!(moved.to_bits(), want.to_bits(), "C[{i},{j}]");
-        }
-        let mut reference = z0.clone();
-        reference_apply(alpha, k.view(), &d, &a, gamma, beta, reference.view_mut());
-        assert_close(&z, &reference, &scale(&k, &d, &a, alpha, beta, &z0));
-    }
-
-    #[test]
-    fn the_block_transposition_is_exact_on_every_set() {
-        let sums: [[f64; TILE]; COLUMNS_AT_ONCE] =
-            std::array::from_fn(|q| std::array::from_fn(|l| (q * TILE + l) as f64 - 0.5));
-        for isa in Isa::available() {
-            let block = transpose_8x8(isa, &sums);
-            for (l, row) in block.iter().enumerate() {
-                for (q, &v) in row.iter().enumerate() {
-                    assert_eq!(v.to_bits(), sums[q][l].to_bits(), "{isa:?} [{l}][{q}]");
-                }
-            }
-        }
-    }
-}
+#[path = "gram_update_tests.rs"]
+mod tests;

@@ -7,14 +7,21 @@
 //! (`with_bias_column`), which makes the bias part of w_j, as in the papers.
 //!
 //! Two exact engines share one step (`backprop_coefficients`):
-//! - primal: Z = X W by gemm, dW = X^T G by gemm; O(n d m) per step.
+//! - primal: Z = X W by gemm, then W <- (1 - lr lambda) W - lr X^T G;
+//!   O(n d m) per step. Since sigma' takes two values, G = diag(d) S diag(a)
+//!   with S read from the signs of Z, and from 64 neurons X^T G is computed
+//!   by table lookup (`gram_update`, n d m / 6 adds) rather than by gemm
+//!   (2 n d m flops), which halves the step's arithmetic.
 //! - dual: full-batch GD keeps W(t) = s(t) W(0) + X^T C(t) (C is n x m,
 //!   s(t) = (1 - lr lambda)^t from weight decay), so Z(t) = s Z(0) + K C(t) with
 //!   K = X X^T precomputed. One n x n x m product K G a step: O(n^2 m),
 //!   independent of d. Since sigma' takes two values, G = diag(d) S diag(a)
 //!   with S read from the signs of Z, and from 64 neurons the product is
 //!   computed by table lookup (`gram_update`, n^2 m / 6 adds) rather than
-//!   by gemm (2 n^2 m flops); `DualUpdate` chooses, the gemm is the reference.
+//!   by gemm (2 n^2 m flops).
+//!
+//! In both, `FirstLayerProduct` chooses between the table and the gemm; the
+//! gemm is the reference.
 //!   Any other point set v (test data, probe directions such as mu1) is
 //!   evaluated through its cross-Gram v X^T and its initial projections v W(0).
 //!
@@ -80,14 +87,15 @@ pub enum EngineKind {
 /// 2 n^2 d) and Z(0) (2 n d m) once, then one 2 n^2 m gemm a step.
 /// `Auto` costs what the cheaper of the two costs.
 ///
-/// The dual's per-step count is the gemm form (`DualUpdate::Gemm`). From
-/// `TABLE_FROM_NEURONS` neurons the step uses the table lookup instead,
-/// about n^2 m / 6 adds (`gram_update::adds`), so the model overstates the
-/// dual's cost: `Auto` picks the dual for n < about 2 d, where with the
-/// table (2.5x faster than the gemm at n = 200, m = 1000) it would pay up
-/// to about n = 5 d. Kept as it is: the choice decides which
-/// engine's rounding a committed run has, and changing it would change
-/// those runs' bits.
+/// Both per-step counts are the gemm forms (`FirstLayerProduct::Gemm`).
+/// From `TABLE_FROM_NEURONS` neurons each step computes its product by
+/// table lookup instead, about n^2 m / 6 adds for the dual's K G and
+/// n d m / 6 for the primal's X^T G (`gram_update::adds`), so the model
+/// overstates both: `Auto` picks the dual for n < about 2 d, where with
+/// the tables (the dual's 2.5x faster than its gemm at n = 200, m = 1000;
+/// the primal's step about 1.2x) it would pay up to about n = 4 d. Kept
+/// as it is: the choice decides which engine's rounding a committed run
+/// has, and changing it would change those runs' bits.
 pub fn engine_cost(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize) -> f64 {
     let (nf, df, mf, t) = (n as f64, d as f64, m as f64, steps as f64);
     match kind {
@@ -279,8 +287,20 @@ pub fn backprop_coefficients_on(
     total / n as f64
 }
 
+/// d_i = l'(f_i, y_i) / n for every training row, as `backprop_coefficients`
+/// has them: G_ij = d_i a_j sigma'(Z_ij) for the table products.
+fn output_coefficients(loss: Loss, f: &Array1<f64>, y: &Array1<f64>, d: &mut Vec<f64>) {
+    let n = y.len() as f64;
+    d.clear();
+    d.extend(
+        f.iter()
+            .zip(y)
+            .map(|(&fi, &yi)| output_coefficient(loss, fi, yi, n)),
+    );
+}
+
 /// d_i = l'(f_i, y_i) / n, the per-sample factor of G_ij = d_i a_j sigma'(Z_ij):
-/// one formula for the fused core and the dual step's table update.
+/// one formula for the fused core and the table products.
 #[inline(always)]
 fn output_coefficient(loss: Loss, f: f64, y: f64, n: f64) -> f64 {
     loss.derivative(f, y) / n
@@ -388,33 +408,42 @@ pub fn reference_outputs(
 
 /// How the first layer is stored while training.
 enum FirstLayer {
-    /// W itself (d x m), with X kept for the gemms.
-    Primal { x: Array2<f64>, w: Array2<f64> },
+    /// W itself (d x m), with X kept for the products.
+    Primal {
+        x: Array2<f64>,
+        w: Array2<f64>,
+        update: FirstLayerProduct,
+        /// Scratch of the table update, as the dual's.
+        table: GramUpdate,
+        d: Vec<f64>,
+    },
     /// W = s W(0) + X^T C: the Gram K = X X^T, s and C (Z is updated through K).
     Dual {
         k: Array2<f64>,
         s: f64,
         c: Array2<f64>,
         x_train: Array2<f64>,
-        update: DualUpdate,
+        update: FirstLayerProduct,
         /// Scratch of the table update: its tables, and d_i = l'(f_i, y_i) / n.
         table: GramUpdate,
         d: Vec<f64>,
     },
 }
 
-/// How the dual step computes its product K G (the step's only O(n^2 m) work).
+/// How a step computes the product that moves the first layer: the dual's
+/// K G (its only O(n^2 m) work), the primal's X^T G (half its O(n d m) work).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DualUpdate {
+pub enum FirstLayerProduct {
     /// A gemm on G (`par_gemm`): the reference.
     Gemm,
     /// Table lookup on the signs of Z (`gram_update`): exact for the
     /// two-valued sigma' of ReLU and leaky ReLU, equal to the gemm up to
-    /// rounding, 2.5x faster on one thread at n = 200, m = 1000.
+    /// rounding; the dual's K G is 2.5x faster on one thread at n = 200,
+    /// m = 1000.
     Table,
 }
 
-/// Neurons from which the dual step uses `DualUpdate::Table`: below, its
+/// Neurons from which a step uses `FirstLayerProduct::Table`: below, its
 /// tables (2^6 entries a block of 6 samples) cost more than they save.
 const TABLE_FROM_NEURONS: usize = 64;
 
@@ -482,8 +511,19 @@ impl TwoLayerGd {
             )));
         }
         let z = x.dot(&w0);
+        let update = if m >= TABLE_FROM_NEURONS {
+            FirstLayerProduct::Table
+        } else {
+            FirstLayerProduct::Gemm
+        };
         let layer = match kind {
-            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal { x, w: w0 },
+            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal {
+                x,
+                w: w0,
+                update,
+                table: GramUpdate::new(),
+                d: Vec::with_capacity(n),
+            },
             EngineKind::Dual => {
                 let k = x.dot(&x.t());
                 FirstLayer::Dual {
@@ -491,11 +531,7 @@ impl TwoLayerGd {
                     s: 1.0,
                     c: Array2::zeros((n, m)),
                     x_train: x,
-                    update: if m >= TABLE_FROM_NEURONS {
-                        DualUpdate::Table
-                    } else {
-                        DualUpdate::Gemm
-                    },
+                    update,
                     table: GramUpdate::new(),
                     d: Vec::with_capacity(n),
                 }
@@ -526,20 +562,19 @@ impl TwoLayerGd {
     pub fn engine(&self) -> EngineKind {
         self.kind
     }
-    /// The dual step's product K G: the table from `TABLE_FROM_NEURONS`
-    /// neurons, else the gemm; this sets it (tests, benches). No effect on
-    /// the primal engine.
-    pub fn set_dual_update(&mut self, how: DualUpdate) {
-        if let FirstLayer::Dual { update, .. } = &mut self.layer {
-            *update = how;
+    /// The step's product (the dual's K G, the primal's X^T G): the table
+    /// from `TABLE_FROM_NEURONS` neurons, else the gemm; this sets it
+    /// (tests, benches).
+    pub fn set_product(&mut self, how: FirstLayerProduct) {
+        match &mut self.layer {
+            FirstLayer::Dual { update, .. } | FirstLayer::Primal { update, .. } => *update = how,
         }
         self.refresh_outputs(); // G, if the new update reads it
     }
-    /// The dual step's product K G, `None` for the primal engine.
-    pub fn dual_update(&self) -> Option<DualUpdate> {
+    /// The step's product (the dual's K G, the primal's X^T G).
+    pub fn product(&self) -> FirstLayerProduct {
         match &self.layer {
-            FirstLayer::Dual { update, .. } => Some(*update),
-            FirstLayer::Primal { .. } => None,
+            FirstLayer::Dual { update, .. } | FirstLayer::Primal { update, .. } => *update,
         }
     }
     pub fn step_count(&self) -> usize {
@@ -558,7 +593,7 @@ impl TwoLayerGd {
     }
 
     fn refresh_outputs(&mut self) {
-        let table = self.dual_update() == Some(DualUpdate::Table);
+        let table = self.product() == FirstLayerProduct::Table;
         let (cfg, z, a, y) = (&self.cfg, &self.z, &self.a, &self.y);
         let grad_a = if cfg.trained.second() {
             Some(&mut self.grad_a)
@@ -599,14 +634,32 @@ impl TwoLayerGd {
         // The first layer moves before a: the table update reads a(t).
         if trained.first() {
             match &mut self.layer {
-                FirstLayer::Primal { x, w } => {
-                    // W <- shrink W - lr X^T G inside the gemm (beta = shrink):
-                    // no d x m gradient buffer and no extra pass over W.
-                    // Both gemms are cut into blocks (`par_gemm`: the first by the
-                    // d rows of W, so X is packed once; the second by the m
-                    // neurons), so the step uses every thread and its bits do
+                FirstLayer::Primal {
+                    x,
+                    w,
+                    update,
+                    table,
+                    d,
+                } => {
+                    // W <- shrink W - lr X^T G inside the product (beta =
+                    // shrink): no d x m gradient buffer and no extra pass
+                    // over W. Both products are cut into blocks (`par_gemm`:
+                    // the first by the d rows of W, so X is packed once; the
+                    // second by the m neurons; the table by tiles of W's
+                    // rows), so the step uses every thread and its bits do
                     // not depend on how many.
-                    par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
+                    match update {
+                        FirstLayerProduct::Gemm => {
+                            par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
+                        }
+                        FirstLayerProduct::Table => {
+                            output_coefficients(self.cfg.loss, &self.f, &self.y, d);
+                            let a = self.a.as_slice().expect("a is contiguous");
+                            let act = self.cfg.activation;
+                            let z = self.z.view();
+                            table.apply_to(-lr, x.t(), d, a, act, shrink, z, w.view_mut());
+                        }
+                    }
                     par_gemm(1.0, &x.view(), &w.view(), 0.0, &mut self.z.view_mut());
                 }
                 FirstLayer::Dual {
@@ -623,7 +676,7 @@ impl TwoLayerGd {
                     // product, no copy.
                     *s *= shrink;
                     match update {
-                        DualUpdate::Gemm => {
+                        FirstLayerProduct::Gemm => {
                             let move_c =
                                 |c: &mut f64, &g: &f64| *c = moved_coefficient(*c, g, shrink, -lr);
                             let pairs = Zip::from(&mut *c).and(&self.g);
@@ -640,18 +693,10 @@ impl TwoLayerGd {
                                 &mut self.z.view_mut(),
                             );
                         }
-                        DualUpdate::Table => {
-                            // G_ij = d_i a_j sigma'(Z_ij), d_i as `backprop_coefficients` has it;
-                            // C moves in the same pass (G is not stored).
-                            let n = self.y.len() as f64;
-                            let loss = self.cfg.loss;
-                            d.clear();
-                            d.extend(
-                                self.f
-                                    .iter()
-                                    .zip(&self.y)
-                                    .map(|(&fi, &yi)| output_coefficient(loss, fi, yi, n)),
-                            );
+                        FirstLayerProduct::Table => {
+                            // G_ij = d_i a_j sigma'(Z_ij); C moves in the
+                            // same pass (G is not stored).
+                            output_coefficients(self.cfg.loss, &self.f, &self.y, d);
                             let a = self.a.as_slice().expect("a is contiguous");
                             let (act, z, c) =
                                 (self.cfg.activation, self.z.view_mut(), Some(c.view_mut()));

@@ -1,0 +1,389 @@
+//! Tests of `gram_update` (a file of their own for the 800-line limit):
+//! every product by table lookup against a loop-by-loop reference and the
+//! gemm it replaces, and the same bits on every instruction set and thread
+//! count.
+
+use super::*;
+use ndarray::Array2;
+use rand::RngExt as _;
+
+/// Loop-by-loop reference of both products:
+/// W_rj <- beta W_rj + alpha sum_i L_ri d_i a_j sigma'(Z_ij), with L r x n,
+/// Z n x m (the signs) and W r x m (`apply_to`: L = X^T, W the weights).
+#[allow(clippy::too_many_arguments)]
+pub fn reference_apply_to(
+    alpha: f64,
+    l: ArrayView2<f64>,
+    d: &[f64],
+    a: &[f64],
+    gamma: f64,
+    beta: f64,
+    z: ArrayView2<f64>,
+    mut w: ArrayViewMut2<f64>,
+) {
+    let (n, m) = z.dim();
+    let g = stored_g(z, d, a, gamma);
+    for r in 0..l.nrows() {
+        for j in 0..m {
+            let lg: f64 = (0..n).map(|i| l[[r, i]] * g[[i, j]]).sum();
+            w[[r, j]] = beta * w[[r, j]] + alpha * lg;
+        }
+    }
+}
+
+/// G_ij = d_i a_j sigma'(Z_ij), sigma' = 1 above 0 and gamma otherwise: the
+/// matrix the gemm steps store.
+pub fn stored_g(z: ArrayView2<f64>, d: &[f64], a: &[f64], gamma: f64) -> Array2<f64> {
+    let slope = |v: f64| if v > 0.0 { 1.0 } else { gamma };
+    Array2::from_shape_fn(z.dim(), |(i, j)| d[i] * a[j] * slope(z[[i, j]]))
+}
+
+/// `apply`'s form, Z_rj <- beta Z_rj + alpha sum_i K_ri d_i a_j sigma'(Z_ij),
+/// the signs read before the update.
+pub fn reference_apply(
+    alpha: f64,
+    k: ArrayView2<f64>,
+    d: &[f64],
+    a: &[f64],
+    gamma: f64,
+    beta: f64,
+    z: ArrayViewMut2<f64>,
+) {
+    let signs = z.to_owned();
+    reference_apply_to(alpha, k, d, a, gamma, beta, signs.view(), z);
+}
+
+fn problem(n: usize, m: usize, seed: u64) -> (Array2<f64>, Vec<f64>, Vec<f64>, Array2<f64>) {
+    let mut rng = crate::rng::stream(seed, 0, "gram_update");
+    let x = Array2::from_shape_simple_fn((n, 7), || rng.random_range(-1.0..1.0));
+    let k = x.dot(&x.t());
+    let d = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let a = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let mut z = Array2::from_shape_simple_fn((n, m), || rng.random_range(-1.0..1.0));
+    z[[0, 0]] = 0.0; // sigma'(0) = gamma
+    (k, d, a, z)
+}
+
+/// |fast - reference| <= 1e-13 (|beta Z| + |alpha| sum_i |K_ri d_i a_j|): the rounding
+/// of two sums of n terms in other orders.
+fn assert_close(fast: &Array2<f64>, reference: &Array2<f64>, bound: &Array2<f64>) {
+    for ((&f, &r), &s) in fast.iter().zip(reference).zip(bound) {
+        assert!((f - r).abs() <= 1e-13 * s, "{f} vs {r} (scale {s})");
+    }
+}
+
+fn scale(
+    k: ArrayView2<f64>,
+    d: &[f64],
+    a: &[f64],
+    alpha: f64,
+    beta: f64,
+    z: &Array2<f64>,
+) -> Array2<f64> {
+    let n = k.ncols();
+    Array2::from_shape_fn(z.dim(), |(r, j)| {
+        let s: f64 = (0..n).map(|i| (k[[r, i]] * d[i] * a[j]).abs()).sum();
+        (beta * z[[r, j]]).abs() + alpha.abs() * s + f64::MIN_POSITIVE
+    })
+}
+
+/// `fast` = W moved by `alpha L G + beta W` (W = `before`, G from the signs
+/// of `z`) against `reference_apply_to` and the gemm the steps ran before
+/// (G stored, then `par_gemm`), to `scale`; returns G.
+#[allow(clippy::too_many_arguments)]
+fn assert_matches_the_reference_and_the_gemm(
+    fast: &Array2<f64>,
+    l: ArrayView2<f64>,
+    d: &[f64],
+    a: &[f64],
+    gamma: f64,
+    (alpha, beta): (f64, f64),
+    z: ArrayView2<f64>,
+    before: &Array2<f64>,
+) -> Array2<f64> {
+    let mut reference = before.clone();
+    reference_apply_to(alpha, l, d, a, gamma, beta, z, reference.view_mut());
+    let bound = scale(l, d, a, alpha, beta, before);
+    assert_close(fast, &reference, &bound);
+    let g = stored_g(z, d, a, gamma);
+    let mut gemm = before.clone();
+    crate::blas::par_gemm(alpha, &l, &g.view(), beta, &mut gemm.view_mut());
+    assert_close(fast, &gemm, &bound);
+    g
+}
+
+/// The primal form (`apply_to`): W (r x m) moves by X^T G with X^T a
+/// transposed view of X (n x r), as the primal step passes it; against the
+/// loop reference and the gemm it replaces, on shapes that are and are not
+/// multiples of the blocks (6), tiles (8) and column groups (8).
+#[test]
+fn the_primal_form_matches_the_reference_and_the_gemm() {
+    for (n, r, m) in [
+        (1, 1, 1),
+        (5, 3, 2),
+        (13, 40, 21),
+        (40, 9, 17),
+        (67, 130, 70),
+    ] {
+        for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
+            let gamma = act.slope();
+            let mut rng = crate::rng::stream((n * 10000 + r * 100 + m) as u64, 0, "apply_to");
+            let mut uniform = |rows, cols| {
+                Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-1.0..1.0))
+            };
+            let (x, mut z, w0) = (uniform(n, r), uniform(n, m), uniform(r, m));
+            z[[0, 0]] = 0.0; // sigma'(0) = gamma
+            let (d, a) = (uniform(1, n).row(0).to_vec(), uniform(1, m).row(0).to_vec());
+            let (alpha, beta) = (-0.3, 0.99);
+            let mut fast = w0.clone();
+            GramUpdate::new().apply_to(alpha, x.t(), &d, &a, act, beta, z.view(), fast.view_mut());
+            assert_matches_the_reference_and_the_gemm(
+                &fast,
+                x.t(),
+                &d,
+                &a,
+                gamma,
+                (alpha, beta),
+                z.view(),
+                &w0,
+            );
+        }
+    }
+}
+
+#[test]
+fn matches_the_reference_and_the_gemm() {
+    for (n, m) in [(1, 1), (5, 3), (8, 8), (13, 21), (40, 17), (67, 130)] {
+        for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
+            let gamma = act.slope();
+            let (k, d, a, z0) = problem(n, m, (n * 1000 + m) as u64);
+            let (alpha, beta) = (-0.3, 0.99);
+            let mut fast = z0.clone();
+            let mut c = Array2::from_shape_fn((n, m), |(i, j)| i as f64 - 0.5 * j as f64);
+            let c0 = c.clone();
+            GramUpdate::new().apply(
+                alpha,
+                k.view(),
+                &d,
+                &a,
+                act,
+                beta,
+                fast.view_mut(),
+                Some(c.view_mut()),
+            );
+            let signs = z0.view();
+            let ab = (alpha, beta);
+            let g = assert_matches_the_reference_and_the_gemm(
+                &fast,
+                k.view(),
+                &d,
+                &a,
+                gamma,
+                ab,
+                signs,
+                &z0,
+            );
+            // The coefficients' move, bit for bit as the gemm step makes it
+            // from the stored G (`two_layer`: C <- shrink C - lr G).
+            let lr = -alpha;
+            for ((&moved, &before), &gij) in c.iter().zip(&c0).zip(&g) {
+                assert_eq!(moved.to_bits(), (beta * before - lr * gij).to_bits());
+            }
+        }
+    }
+}
+
+#[test]
+fn every_isa_and_thread_count_gives_the_same_bits() {
+    // n m past `PARALLEL_FROM`, so that the mask codes are cut too.
+    let (n, m) = (45, 803);
+    const { assert!(45 * 803 >= PARALLEL_FROM) };
+    let (k, d, a, z0) = problem(n, m, 7);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let (mut z, mut c) = (z0.clone(), z0.mapv(|v| 0.5 - v));
+        pool.install(|| {
+            let (zv, cv) = (z.view_mut(), Some(c.view_mut()));
+            let leaky = Activation::LeakyRelu { slope: 0.1 };
+            GramUpdate::new().apply(-0.5, k.view(), &d, &a, leaky, 0.9, zv, cv)
+        });
+        (z, c)
+    };
+    let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let (one, c_one) = run(1);
+    for threads in 2..=4 {
+        let (z, c) = run(threads);
+        assert_eq!(bits(&z), bits(&one), "Z on {threads} threads");
+        assert_eq!(bits(&c), bits(&c_one), "C on {threads} threads");
+    }
+    let one = {
+        const RELU: Activation = Activation::Relu;
+        let mut z = z0.clone();
+        GramUpdate::new().apply(-0.5, k.view(), &d, &a, RELU, 1.0, z.view_mut(), None);
+        z
+    };
+    let blocks = n.div_ceil(BITS);
+    let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
+    let mut starts = vec![0u16; starts_len];
+    mask_codes_on(Isa::Plain, z0.view(), &mut starts, None);
+    let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
+    for isa in Isa::available() {
+        let mut other = vec![0u16; starts_len];
+        mask_codes_on(isa, z0.view(), &mut other, None);
+        assert_eq!(other, starts, "{isa:?} starts");
+        let mut z = z0.clone();
+        for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
+            update_tile_on(
+                isa,
+                k.view(),
+                &d,
+                &starts,
+                &a,
+                None,
+                -0.5,
+                1.0,
+                t * TILE,
+                tile,
+                &mut tables,
+                isa,
+            );
+        }
+        assert!(
+            z.iter().zip(&one).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{isa:?}"
+        );
+    }
+}
+
+/// The primal form keeps its one-thread bits on 2 to 4 threads: W's tiles
+/// are cut across the workers (r = 203 rows, a partial tile), X^T is a
+/// transposed view, leaky ReLU (the offset X^T d).
+#[test]
+fn the_primal_form_has_the_same_bits_on_any_thread_count() {
+    let (n, r, m) = (45, 203, 803);
+    let mut rng = crate::rng::stream(11, 0, "apply_to threads");
+    let mut uniform =
+        |rows, cols| Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-1.0..1.0));
+    let (x, z, w0) = (uniform(n, r), uniform(n, m), uniform(r, m));
+    let (d, a) = (uniform(1, n).row(0).to_vec(), uniform(1, m).row(0).to_vec());
+    let leaky = Activation::LeakyRelu { slope: 0.1 };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut w = w0.clone();
+        pool.install(|| {
+            GramUpdate::new().apply_to(-0.5, x.t(), &d, &a, leaky, 0.9, z.view(), w.view_mut())
+        });
+        w.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    };
+    let one = run(1);
+    for threads in 2..=4 {
+        assert_eq!(run(threads), one, "W on {threads} threads");
+    }
+}
+
+/// The two per-ISA passes on the paths the test above leaves to the
+/// chosen set: the leaky-ReLU offset (`update_tile_on` with Some((K d,
+/// gamma)), Z_rj <- beta Z_rj + alpha a_j (gamma (K d)_r + (1 - gamma)
+/// Y_rj)) and the coefficients' move inside the mask codes
+/// (`mask_codes_on` with a `CoefficientMove`, C <- beta C + alpha G).
+/// Every instruction set this CPU runs gives the portable compilation's
+/// bits for Z, the starts and C (Rust neither contracts nor reorders
+/// float operations, so only the vector width may change, never a
+/// result). Shapes with a partial tile, a partial block and a partial
+/// column group (n = 45, m = 83), Z with exact zeros (sigma'(0) =
+/// gamma). The portable result is then checked against independent
+/// formulas, so the bits compared are right ones: C bit for bit against
+/// beta C + alpha d_i a_j sigma'(Z_ij) (the gemm step's formula), Z
+/// against `reference_apply` to 1e-13 scale (`assert_close`: two sums
+/// of n terms in other orders).
+#[test]
+fn leaky_offset_and_coefficient_move_give_the_same_bits_on_every_set() {
+    let (n, m) = (45, 83);
+    let (k, d, a, mut z0) = problem(n, m, 11);
+    for i in (0..n).step_by(7) {
+        z0[[i, (3 * i) % m]] = 0.0;
+    }
+    let (alpha, beta) = (-0.5, 0.9);
+    let act = Activation::LeakyRelu { slope: 0.1 };
+    let gamma = act.slope();
+    let mut kd = Vec::new();
+    gram_times(k.view(), &d, &mut kd);
+    let c0 = Array2::from_shape_fn((n, m), |(i, j)| 0.25 * i as f64 - 0.125 * j as f64);
+    let blocks = n.div_ceil(BITS);
+    let starts_len = m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE;
+    let run = |isa: Isa| {
+        let mut starts = vec![0u16; starts_len];
+        let mut c = c0.clone();
+        let coefficients = CoefficientMove {
+            c: c.view_mut(),
+            d: &d,
+            a: &a,
+            act,
+            alpha,
+            beta,
+        };
+        mask_codes_on(isa, z0.view(), &mut starts, Some(coefficients));
+        let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
+        let mut z = z0.clone();
+        for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
+            let offset = Some((kd.as_slice(), gamma));
+            let (r0, tables) = (t * TILE, &mut tables[..]);
+            update_tile_on(
+                isa,
+                k.view(),
+                &d,
+                &starts,
+                &a,
+                offset,
+                alpha,
+                beta,
+                r0,
+                tile,
+                tables,
+                isa,
+            );
+        }
+        (starts, z, c)
+    };
+    let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let (starts, z, c) = run(Isa::Plain);
+    for isa in Isa::available() {
+        let (other_starts, other_z, other_c) = run(isa);
+        assert_eq!(other_starts, starts, "{isa:?} starts");
+        assert_eq!(bits(&other_z), bits(&z), "{isa:?} Z with the leaky offset");
+        assert_eq!(bits(&other_c), bits(&c), "{isa:?} C moved in the mask pass");
+    }
+    for (((&moved, &before), &zij), (i, j)) in c
+        .iter()
+        .zip(&c0)
+        .zip(&z0)
+        .zip((0..n).flat_map(|i| (0..m).map(move |j| (i, j))))
+    {
+        let gij = d[i] * a[j] * if zij > 0.0 { 1.0 } else { gamma };
+        let want = beta * before + alpha * gij;
+        assert_eq!(moved.to_bits(), want.to_bits(), "C[{i},{j}]");
+    }
+    let mut reference = z0.clone();
+    reference_apply(alpha, k.view(), &d, &a, gamma, beta, reference.view_mut());
+    assert_close(&z, &reference, &scale(k.view(), &d, &a, alpha, beta, &z0));
+}
+
+#[test]
+fn the_block_transposition_is_exact_on_every_set() {
+    let sums: [[f64; TILE]; COLUMNS_AT_ONCE] =
+        std::array::from_fn(|q| std::array::from_fn(|l| (q * TILE + l) as f64 - 0.5));
+    for isa in Isa::available() {
+        let block = transpose_8x8(isa, &sums);
+        for (l, row) in block.iter().enumerate() {
+            for (q, &v) in row.iter().enumerate() {
+                assert_eq!(v.to_bits(), sums[q][l].to_bits(), "{isa:?} [{l}][{q}]");
+            }
+        }
+    }
+}
