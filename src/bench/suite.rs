@@ -240,7 +240,7 @@ fn rows(opts: &SuiteOptions) -> Vec<Row> {
     let pixels = pixels(opts);
     vec![
         Row {
-            label: format!("two-layer GD step, primal, p = {p}, n = 200, m = 1000, f64"),
+            label: format!("two-layer GD step, primal (X^T G by table lookup; its GFLOP/s count the gemm Z = X W's flops and the table's adds), p = {p}, n = 200, m = 1000, f64"),
             bench: Bench::TwoLayer(two_layer(EngineKind::Primal, primal_steps)),
             targets: vec![Target::Speedup(2.0)],
         },
