@@ -62,6 +62,21 @@
 //! as a constant-size array, so that it would not depend on the tile's rows,
 //! made the product 3x slower.
 //!
+//! The primal form (`apply_to`, session 53) runs the same tiles over W's d
+//! rows: d n (m + 2^BITS) / BITS adds, 1.4e9 at d = 40000, n = 200, m = 1000
+//! against the gemm's 1.6e10 flops. There the left factor X^T does not fit
+//! in cache, and each tile's table build reads one cache line from each of n
+//! rows of X, 320 KB apart: `perf` put 39% of the product on those loads,
+//! waiting on memory one after another, and 16% at the update of W's rows,
+//! and the step was no faster than the gemm's (0.234 s against 0.235-0.247
+//! s, 2 threads, Intel Xeon, SkylakeX core). Prefetching the next tile's
+//! pieces of X^T while building the tables, and W's rows 64 columns ahead
+//! while updating them (`prefetch`, for left factors from
+//! `PREFETCH_FROM_BYTES`), then reading the pieces by index rather than
+//! through ndarray's `slice` (a call, 2.7% of the step), made it 0.165-0.169
+//! s, 1.32x faster than the gemm's in the same sitting (and 1.12-1.43x at
+//! d = 25 to 2000; `benches/results/xeon3-s53/primal-table.txt`).
+//!
 //! Every element of Z is summed in one fixed order (blocks in order, each
 //! table entry from its lowest bit up) whatever the thread count, so the
 //! bits do not depend on it; they differ from the gemm's by rounding only
@@ -461,6 +476,7 @@ per_isa! {
         let (rows, m) = z.dim();
         let n = k.ncols();
         let blocks = n.div_ceil(BITS);
+        let far = prefetches(k);
         let tables = &mut tables[..blocks];
         for (b, table) in tables.iter_mut().enumerate() {
             // Entry c sums the columns of c's bits, lowest bit first: the
@@ -471,14 +487,13 @@ per_isa! {
                 let i = b * BITS + bit;
                 let mut column = [0.0f64; TILE];
                 if i < n {
-                    let k_column = k.slice(s![r0..r0 + rows, i]);
-                    for (v, &kli) in column.iter_mut().zip(&k_column) {
-                        *v = d[i] * kli;
+                    for (l, v) in column.iter_mut().take(rows).enumerate() {
+                        *v = d[i] * k[[r0 + l, i]];
                     }
                     // The next tile's elements of this column: with K = X^T
                     // each column is a row of X, far from the next, and the
                     // loads waited on memory one after another.
-                    if r0 + 2 * TILE <= k.nrows() {
+                    if far && r0 + 2 * TILE <= k.nrows() {
                         prefetch(&k[[r0 + TILE, i]]);
                         prefetch(&k[[r0 + 2 * TILE - 1, i]]);
                     }
@@ -489,8 +504,48 @@ per_isa! {
                 }
             }
         }
-        let tables = &*tables;
         let zs = z.as_slice_mut().expect("GramUpdate: Z in standard layout");
+        let tile = TileUpdate { tables: &*tables, starts, blocks, a, offset, alpha, beta, r0, rows, m };
+        // Two copies of the loop: the prefetches' branch alone, never taken,
+        // made the dual step (K in L2) about 5% slower.
+        if far {
+            tile.update::<true>(zs, transpose_on);
+        } else {
+            tile.update::<false>(zs, transpose_on);
+        }
+    }
+}
+
+/// The lookups and the update of one tile's rows of Z (`update_tile`), with
+/// Z's rows fetched `PREFETCH_COLUMNS` ahead when `PREFETCH`.
+struct TileUpdate<'a> {
+    tables: &'a [Table],
+    starts: &'a [u16],
+    blocks: usize,
+    a: &'a [f64],
+    offset: Option<(&'a [f64], f64)>,
+    alpha: f64,
+    beta: f64,
+    r0: usize,
+    rows: usize,
+    m: usize,
+}
+
+impl TileUpdate<'_> {
+    #[inline(always)]
+    fn update<const PREFETCH: bool>(&self, zs: &mut [f64], transpose_on: Isa) {
+        let TileUpdate {
+            tables,
+            starts,
+            blocks,
+            a,
+            offset,
+            alpha,
+            beta,
+            r0,
+            rows,
+            m,
+        } = *self;
         let group_starts = starts.chunks_exact(blocks * COLUMNS_AT_ONCE);
         for (group, starts) in group_starts.enumerate() {
             let j0 = group * COLUMNS_AT_ONCE;
@@ -519,7 +574,7 @@ per_isa! {
             // The last group may have fewer than 8 columns in Z.
             let width = COLUMNS_AT_ONCE.min(m - j0);
             let ahead = j0 + PREFETCH_COLUMNS;
-            if ahead < m {
+            if PREFETCH && ahead < m {
                 for l in 0..rows {
                     prefetch(&zs[l * m + ahead]);
                 }
@@ -547,6 +602,17 @@ per_isa! {
             }
         }
     }
+}
+
+/// Left factors from this size (bytes) are read with prefetches
+/// (`update_tile`): below it they stay in L2 (the dual's K at n = 200 is
+/// 320 KB), above it (the primal's X^T, 64 MB at d = 40000, n = 200) each
+/// tile's column pieces come from memory.
+const PREFETCH_FROM_BYTES: usize = 1 << 20;
+
+/// Whether `update_tile` reads the left factor `k` with prefetches.
+fn prefetches(k: ArrayView2<f64>) -> bool {
+    k.len() * std::mem::size_of::<f64>() >= PREFETCH_FROM_BYTES
 }
 
 /// Columns of Z ahead of the group being updated whose rows are fetched

@@ -115,16 +115,21 @@ fn assert_matches_the_reference_and_the_gemm(
 /// The primal form (`apply_to`): W (r x m) moves by X^T G with X^T a
 /// transposed view of X (n x r), as the primal step passes it; against the
 /// loop reference and the gemm it replaces, on shapes that are and are not
-/// multiples of the blocks (6), tiles (8) and column groups (8).
+/// multiples of the blocks (6), tiles (8) and column groups (8); the last
+/// shape's X^T (1.08 MB) is read with prefetches, the others' without.
 #[test]
 fn the_primal_form_matches_the_reference_and_the_gemm() {
-    for (n, r, m) in [
+    let shapes = [
         (1, 1, 1),
         (5, 3, 2),
         (13, 40, 21),
         (40, 9, 17),
         (67, 130, 70),
-    ] {
+        (45, 3000, 19),
+    ];
+    for (n, r, m) in shapes {
+        let layout = Array2::<f64>::zeros((n, r));
+        assert_eq!(prefetches(layout.t()), r == 3000, "n {n} r {r}");
         for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
             let gamma = act.slope();
             let mut rng = crate::rng::stream((n * 10000 + r * 100 + m) as u64, 0, "apply_to");

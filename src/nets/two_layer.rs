@@ -93,7 +93,7 @@ pub enum EngineKind {
 /// n d m / 6 for the primal's X^T G (`gram_update::adds`), so the model
 /// overstates both: `Auto` picks the dual for n < about 2 d, where with
 /// the tables (the dual's 2.5x faster than its gemm at n = 200, m = 1000;
-/// the primal's step about 1.2x) it would pay up to about n = 4 d. Kept
+/// the primal's step 1.3x) it would pay up to about n = 4 d. Kept
 /// as it is: the choice decides which engine's rounding a committed run
 /// has, and changing it would change those runs' bits.
 pub fn engine_cost(kind: EngineKind, n: usize, d: usize, m: usize, steps: usize) -> f64 {
