@@ -505,7 +505,18 @@ per_isa! {
             }
         }
         let zs = z.as_slice_mut().expect("GramUpdate: Z in standard layout");
-        let tile = TileUpdate { tables: &*tables, starts, blocks, a, offset, alpha, beta, r0, rows, m };
+        let tile = TileUpdate {
+            tables: &*tables,
+            starts,
+            blocks,
+            a,
+            offset,
+            alpha,
+            beta,
+            r0,
+            rows,
+            m,
+        };
         // Two copies of the loop: the prefetches' branch alone, never taken,
         // made the dual step (K in L2) about 5% slower.
         if far {
