@@ -91,7 +91,10 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(&fig_dir).map_err(|e| Error::io(&fig_dir, e))?;
     let rec = Recorded::read(dir)?;
 
-    let mut panels = vec![loss_panel(&spec, &metrics, &rec)];
+    let loss = loss_panel(&spec, &metrics, &rec);
+    let zoom = phases_zoom(&loss);
+    let mut panels = vec![loss];
+    panels.extend(zoom);
     panels.extend(alignment_panels(&spec, &metrics, &rec));
     plot::line_panels(&fig_dir.join("loss_phases"), &panels, 2)?;
 
@@ -173,6 +176,62 @@ fn loss_panel(spec: &EarlySpec, metrics: &Metrics, rec: &Recorded) -> LinePanel 
         }],
         ..Default::default()
     }
+}
+
+/// The loss panel again on linear iterations around its phase lines, which
+/// on the log axis of a run 100 times longer than its phases sit within a
+/// few pixels of each other (the loss panel's legend names them). The
+/// window spans the lines within a factor 4 of their median (a line far
+/// later, such as the growth end of a run that keeps learning, would
+/// squeeze the rest to one edge), with a fifth of their spread on each side
+/// (at least 10% of the last). None without two such lines.
+fn phases_zoom(loss: &LinePanel) -> Option<LinePanel> {
+    let (curve, lines) = loss.series.split_first()?;
+    let mut at: Vec<f64> = lines.iter().map(|l| l.x[0]).collect();
+    at.sort_by(f64::total_cmp);
+    let median = *at.get(at.len() / 2)?;
+    let near = |x: f64| (median / 4.0..=median * 4.0).contains(&x);
+    let (first, last) = at
+        .iter()
+        .filter(|&&x| near(x))
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    if at.iter().filter(|&&x| near(x)).count() < 2 {
+        return None;
+    }
+    let pad = (0.2 * (last - first)).max(0.1 * last);
+    let (x0, x1) = ((first - pad).max(1.0), last + pad);
+    let window = |x: f64| (x0..=x1).contains(&x);
+    let inside: Vec<(f64, f64)> = curve
+        .x
+        .iter()
+        .zip(&curve.y)
+        .filter(|(&x, _)| window(x))
+        .map(|(&x, &y)| (x, y))
+        .collect();
+    let mut series = vec![Series {
+        x: inside.iter().map(|p| p.0).collect(),
+        y: inside.iter().map(|p| p.1).collect(),
+        ..curve.clone()
+    }];
+    // Every line stays, in order, so each keeps its colour; one outside the
+    // window is not drawn. The legend is the loss panel's.
+    series.extend(lines.iter().map(|line| {
+        let mut line = line.clone();
+        if !window(line.x[0]) {
+            line.x.fill(f64::NAN);
+        }
+        line
+    }));
+    for s in &mut series {
+        s.label.clear();
+    }
+    Some(LinePanel {
+        title: "the phases, on linear iterations (lines as at left)".into(),
+        log_x: false,
+        x_range: Some((x0, x1)),
+        series,
+        ..loss.clone()
+    })
 }
 
 /// The growth of a_j against Theorem 1's bound, the median cosine of the
@@ -543,4 +602,53 @@ fn lambda_sweep_figure(
         ],
         2,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The zoom keeps the lines near their median (1.5e3 to 6e3 here) and
+    /// leaves out, undrawn but in its place, one 200 times later; every
+    /// series stays in order (their colours), and the curve is cut to the
+    /// window.
+    #[test]
+    fn the_phases_zoom_spans_the_lines_near_their_median() {
+        let curve: Vec<f64> = (0..2000).map(|i| 1000.0 * f64::from(i)).collect();
+        let mut series = vec![Series {
+            label: "loss".into(),
+            y: curve.iter().map(|x| 1.0 / (1.0 + x)).collect(),
+            x: curve,
+            ..Default::default()
+        }];
+        for (i, at) in [1.5e3, 3.7e3, 4.3e3, 6.2e3, 1.4e6].into_iter().enumerate() {
+            series.push(vline(&format!("line {i}"), at, 0.0, 1.0));
+        }
+        let loss = LinePanel {
+            series,
+            log_x: true,
+            ..Default::default()
+        };
+        let zoom = phases_zoom(&loss).expect("four lines near the median");
+        let (x0, x1) = zoom.x_range.expect("a window");
+        // Spread 4.7e3: a fifth, 940, on each side.
+        assert!(
+            (x0 - 560.0).abs() < 1e-9 && (x1 - 7140.0).abs() < 1e-9,
+            "{x0} {x1}"
+        );
+        assert_eq!(zoom.series.len(), 6);
+        assert!(zoom.series[5].x.iter().all(|x| x.is_nan()));
+        assert!(zoom.series[1..5]
+            .iter()
+            .all(|s| s.x.iter().all(|x| x.is_finite())));
+        assert!(zoom.series[0].x.iter().all(|&x| (x0..=x1).contains(&x)));
+        assert_eq!(zoom.series[0].x.len(), 7); // 1000, 2000, ..., 7000
+        assert!(zoom.series.iter().all(|s| s.label.is_empty()) && !zoom.log_x);
+        // Fewer than two lines: no zoom.
+        let lone = LinePanel {
+            series: loss.series[..2].to_vec(),
+            ..Default::default()
+        };
+        assert!(phases_zoom(&lone).is_none());
+    }
 }
