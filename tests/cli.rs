@@ -520,10 +520,15 @@ fn rejudge_says_whether_it_read_the_run_spec() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).to_string()
     };
+    // A run from before the hash was recorded: its summary without one.
+    let summary_path = copy.path().join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    summary.as_object_mut().unwrap().remove("spec_hash");
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
     assert!(rejudge().starts_with("spec.toml: the run recorded no hash\n"));
     let spec_path = copy.path().join("spec.toml");
     let run_hash = overfit::record::spec_hash(&std::fs::read(&spec_path).unwrap());
-    let summary_path = copy.path().join("summary.json");
     let mut summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
     summary["spec_hash"] = run_hash.clone().into();
