@@ -569,7 +569,7 @@ mod tests {
             GemmCut::Columns(PAR_GEMM_COLUMNS)
         );
         assert_eq!(GemmCut::of(200, 40000, 1000), GemmCut::Columns(250));
-        // The primal step's X^T G.
+        // The primal step's X^T G by gemm (below 64 neurons, or forced).
         assert_eq!(GemmCut::of(40000, 200, 1000), GemmCut::Rows(2500));
         assert_eq!(GemmCut::of(1000, 9, 50), GemmCut::Rows(PAR_GEMM_COLUMNS));
         assert_eq!(GemmCut::of(129, 9, 3), GemmCut::Rows(PAR_GEMM_COLUMNS));

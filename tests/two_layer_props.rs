@@ -384,7 +384,7 @@ fn run_bits(
 }
 
 #[test]
-fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
+fn the_step_core_and_both_engines_have_the_same_bits_on_any_thread_count() {
     for (n, m, seed) in [(64, 600, 1u64), (203, 333, 2), (9, 4000, 3), (130, 260, 4)] {
         let mut z = matrix(n, m, seed, 2.0);
         z[[n - 1, 0]] = 0.0;
@@ -434,8 +434,9 @@ fn the_step_core_and_the_dual_engine_have_the_same_bits_on_any_thread_count() {
         trained: TrainedLayers::First,
     };
     for kind in [EngineKind::Dual, EngineKind::Primal] {
-        // m = 400: both engines take the table product.
-        let run = || run_bits(cfg, kind, None, (&x, &y, &w0, &a0));
+        // m = 400: both engines take the table product (checked by run_bits).
+        let table = Some(FirstLayerProduct::Table);
+        let run = || run_bits(cfg, kind, table, (&x, &y, &w0, &a0));
         let one = in_pool(1, &run);
         assert_eq!(in_pool(2, &run), one, "{kind:?} run on 2 threads");
         assert_eq!(in_pool(3, &run), one, "{kind:?} run on 3 threads");

@@ -74,8 +74,8 @@
 //! while updating them (`prefetch`, for left factors from
 //! `PREFETCH_FROM_BYTES`), then reading the pieces by index rather than
 //! through ndarray's `slice` (a call, 2.7% of the step), made it 0.165-0.169
-//! s, 1.32x faster than the gemm's in the same sitting (and 1.12-1.43x at
-//! d = 25 to 2000; `benches/results/xeon3-s53/primal-table.txt`).
+//! s, 1.31-1.32x faster than the gemm's in the same sitting (and 1.12-1.42x
+//! at d = 25 to 2000; `benches/results/xeon3-s53/primal-table.txt`).
 //!
 //! Every element of Z is summed in one fixed order (blocks in order, each
 //! table entry from its lowest bit up) whatever the thread count, so the
@@ -111,7 +111,7 @@ pub fn adds(rows: usize, n: usize, m: usize) -> f64 {
     (rows * blocks * (ENTRIES - 1) + rows * m * blocks.saturating_sub(1)) as f64
 }
 
-/// Scratch of `GramUpdate::apply`: one table set per worker, the mask codes
+/// Scratch of `GramUpdate::apply` and `apply_to`: one table set per worker, the mask codes
 /// (as entry starts, `mask_codes`).
 #[derive(Default)]
 pub struct GramUpdate {
@@ -621,9 +621,12 @@ impl TileUpdate<'_> {
 /// tile's column pieces come from memory.
 const PREFETCH_FROM_BYTES: usize = 1 << 20;
 
-/// Whether `update_tile` reads the left factor `k` with prefetches.
+/// Whether `update_tile` reads the left factor `k` with prefetches: from
+/// `PREFETCH_FROM_BYTES`, when a tile's piece of each column is contiguous
+/// and the columns are far apart (X^T, a view of X; the prefetches fetch
+/// one such piece, not the rows of a row-major K).
 fn prefetches(k: ArrayView2<f64>) -> bool {
-    k.len() * std::mem::size_of::<f64>() >= PREFETCH_FROM_BYTES
+    k.strides()[0] == 1 && k.len() * std::mem::size_of::<f64>() >= PREFETCH_FROM_BYTES
 }
 
 /// Columns of Z ahead of the group being updated whose rows are fetched

@@ -116,7 +116,8 @@ fn assert_matches_the_reference_and_the_gemm(
 /// transposed view of X (n x r), as the primal step passes it; against the
 /// loop reference and the gemm it replaces, on shapes that are and are not
 /// multiples of the blocks (6), tiles (8) and column groups (8); the last
-/// shape's X^T (1.08 MB) is read with prefetches, the others' without.
+/// two shapes' X^T (1.08 MB) is read with prefetches, the others' without,
+/// the last with W's rows fetched ahead (m > 64) and a partial tile.
 #[test]
 fn the_primal_form_matches_the_reference_and_the_gemm() {
     let shapes = [
@@ -126,10 +127,12 @@ fn the_primal_form_matches_the_reference_and_the_gemm() {
         (40, 9, 17),
         (67, 130, 70),
         (45, 3000, 19),
+        (45, 3001, 130),
     ];
     for (n, r, m) in shapes {
         let layout = Array2::<f64>::zeros((n, r));
-        assert_eq!(prefetches(layout.t()), r == 3000, "n {n} r {r}");
+        assert_eq!(prefetches(layout.t()), r >= 3000, "n {n} r {r}");
+        assert!(!prefetches(layout.view()), "a row-major left factor");
         for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
             let gamma = act.slope();
             let mut rng = crate::rng::stream((n * 10000 + r * 100 + m) as u64, 0, "apply_to");

@@ -19,11 +19,11 @@
 //!   with S read from the signs of Z, and from 64 neurons the product is
 //!   computed by table lookup (`gram_update`, n^2 m / 6 adds) rather than
 //!   by gemm (2 n^2 m flops).
+//!   Any other point set v (test data, probe directions such as mu1) is
+//!   evaluated through its cross-Gram v X^T and its initial projections v W(0).
 //!
 //! In both, `FirstLayerProduct` chooses between the table and the gemm; the
 //! gemm is the reference.
-//!   Any other point set v (test data, probe directions such as mu1) is
-//!   evaluated through its cross-Gram v X^T and its initial projections v W(0).
 //!
 //! Neither engine allocates inside `step` beyond `par_gemm`'s short list of
 //! blocks and the n per-row losses of `backprop_coefficients` (the table
@@ -208,7 +208,7 @@ fn outputs_into(
 /// L = 1/n sum_i l(f_i, y_i), and writes, when asked,
 ///   G_ij     = (1/n) l'(f_i, y_i) a_j sigma'(Z_ij)     (so dL/dW = X^T G),
 ///   grad_a_j = (1/n) sum_i l'(f_i, y_i) sigma(Z_ij)    (= dL/da_j).
-/// (The dual step's table update reads G's factors instead: `g_out` None.)
+/// (The table products of both engines read G's factors instead: `g_out` None.)
 /// Returns L. Cost O(n m). Without grad_a and with n m >= `PARALLEL_FROM`,
 /// the rows are cut into one chunk per thread of the current rayon pool
 /// (`backprop_rows`); every row is computed as on one thread and the
@@ -480,8 +480,9 @@ pub struct TwoLayerGd {
     /// Current training pre-activations Z(t), n x m.
     z: Array2<f64>,
     /// Scratch: outputs f(x_i), the coefficients G (n x m once a step reads
-    /// it; empty under the dual table update, which moves C in the pass that
-    /// reads Z's signs) and the second-layer gradient.
+    /// it; empty under either engine's table product, which reads G's
+    /// factors, the dual's moving C in the pass that reads Z's signs) and the
+    /// second-layer gradient.
     f: Array1<f64>,
     g: Array2<f64>,
     grad_a: Array1<f64>,

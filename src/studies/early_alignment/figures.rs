@@ -201,16 +201,14 @@ fn phases_zoom(loss: &LinePanel) -> Option<LinePanel> {
     let pad = (0.2 * (last - first)).max(0.1 * last);
     let (x0, x1) = ((first - pad).max(1.0), last + pad);
     let window = |x: f64| (x0..=x1).contains(&x);
-    let inside: Vec<(f64, f64)> = curve
-        .x
-        .iter()
-        .zip(&curve.y)
-        .filter(|(&x, _)| window(x))
-        .map(|(&x, &y)| (x, y))
-        .collect();
+    // The curve's points in the window and one on either side, so that
+    // the axis (which clips) shows it reaching both edges.
+    let first_in = curve.x.iter().position(|&x| window(x))?;
+    let last_in = curve.x.iter().rposition(|&x| window(x))?;
+    let kept = first_in.saturating_sub(1)..(last_in + 2).min(curve.x.len());
     let mut series = vec![Series {
-        x: inside.iter().map(|p| p.0).collect(),
-        y: inside.iter().map(|p| p.1).collect(),
+        x: curve.x[kept.clone()].to_vec(),
+        y: curve.y[kept].to_vec(),
         ..curve.clone()
     }];
     // Every line stays, in order, so each keeps its colour; one outside the
@@ -641,8 +639,9 @@ mod tests {
         assert!(zoom.series[1..5]
             .iter()
             .all(|s| s.x.iter().all(|x| x.is_finite())));
-        assert!(zoom.series[0].x.iter().all(|&x| (x0..=x1).contains(&x)));
-        assert_eq!(zoom.series[0].x.len(), 7); // 1000, 2000, ..., 7000
+        // 1000, 2000, ..., 7000 in the window, and 0 and 8000 beside it.
+        let kept: Vec<f64> = (0..=8).map(|i| 1000.0 * f64::from(i)).collect();
+        assert_eq!(zoom.series[0].x, kept);
         assert!(zoom.series.iter().all(|s| s.label.is_empty()) && !zoom.log_x);
         // Fewer than two lines: no zoom.
         let lone = LinePanel {
