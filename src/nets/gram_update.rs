@@ -517,8 +517,11 @@ per_isa! {
             rows,
             m,
         };
-        // Two copies of the loop: the prefetches' branch alone, never taken,
-        // made the dual step (K in L2) about 5% slower.
+        // Two copies of the loop, so that the dual step (K in L2) runs none
+        // of the prefetches' code: with their branch, never taken, it
+        // measured about 5% slower against 0272a02's binary, a comparison
+        // later found within the noise of builds made differently
+        // (benches/results/xeon3-s53/primal-table.txt).
         if far {
             tile.update::<true>(zs, transpose_on);
         } else {
