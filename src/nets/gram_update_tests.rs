@@ -266,6 +266,52 @@ fn every_isa_and_thread_count_gives_the_same_bits() {
     }
 }
 
+/// The primal form's tiles give `apply_to`'s bits on every instruction set
+/// this CPU runs, with X^T a transposed view read with prefetches (r =
+/// 3001, 1.08 MB) and without (r = 203), partial tiles and column groups.
+#[test]
+fn the_primal_form_has_the_same_bits_on_every_set() {
+    let (n, m) = (45, 130);
+    for r in [203, 3001] {
+        let mut rng = crate::rng::stream(r as u64, 0, "apply_to sets");
+        let mut uniform =
+            |rows, cols| Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-1.0..1.0));
+        let (x, z, w0) = (uniform(n, r), uniform(n, m), uniform(r, m));
+        let (d, a) = (uniform(1, n).row(0).to_vec(), uniform(1, m).row(0).to_vec());
+        assert_eq!(prefetches(x.t()), r == 3001);
+        let (alpha, beta) = (-0.5, 0.9);
+        let mut one = w0.clone();
+        let relu = Activation::Relu;
+        GramUpdate::new().apply_to(alpha, x.t(), &d, &a, relu, beta, z.view(), one.view_mut());
+        let blocks = n.div_ceil(BITS);
+        let mut starts = vec![0u16; m.div_ceil(COLUMNS_AT_ONCE) * blocks * COLUMNS_AT_ONCE];
+        let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
+        for isa in Isa::available() {
+            mask_codes_on(isa, z.view(), &mut starts, None);
+            let mut w = w0.clone();
+            for (t, tile) in w.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
+                let (r0, tables) = (t * TILE, &mut tables[..]);
+                update_tile_on(
+                    isa,
+                    x.t(),
+                    &d,
+                    &starts,
+                    &a,
+                    None,
+                    alpha,
+                    beta,
+                    r0,
+                    tile,
+                    tables,
+                    isa,
+                );
+            }
+            let same = w.iter().zip(&one).all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(same, "r {r} {isa:?}");
+        }
+    }
+}
+
 /// The primal form keeps its one-thread bits on 2 to 4 threads: W's tiles
 /// are cut across the workers (r = 203 rows, a partial tile), X^T is a
 /// transposed view, leaky ReLU (the offset X^T d).
