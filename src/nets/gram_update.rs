@@ -277,8 +277,10 @@ impl GramUpdate {
         }
         let starts = &self.starts[..];
         let rows_per_worker = tiles_per_worker * TILE;
+        let isa = Isa::detect();
         if workers == 1 {
             update_rows(
+                isa,
                 k,
                 d,
                 starts,
@@ -303,7 +305,7 @@ impl GramUpdate {
                 let (chunk, tail) = rest.split_at(Axis(0), chunk_rows);
                 rest = tail;
                 scope.spawn(move |_| {
-                    update_rows(k, d, starts, a, offset, alpha, beta, r0, chunk, tables);
+                    update_rows(isa, k, d, starts, a, offset, alpha, beta, r0, chunk, tables);
                 });
             }
         });
@@ -400,9 +402,11 @@ impl CoefficientMove<'_> {
     }
 }
 
-/// The update of Z's rows r0.. (the rows of `z`), tile by tile.
+/// The update of Z's rows r0.. (the rows of `z`), tile by tile, on `isa`
+/// (`Isa::detect()` but in tests, which run every set through this loop).
 #[allow(clippy::too_many_arguments)]
 fn update_rows(
+    isa: Isa,
     k: ArrayView2<f64>,
     d: &[f64],
     starts: &[u16],
@@ -417,7 +421,8 @@ fn update_rows(
     let rows = z.nrows();
     for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
         debug_assert!(t * TILE < rows);
-        update_tile(
+        update_tile_on(
+            isa,
             k,
             d,
             starts,
@@ -428,7 +433,7 @@ fn update_rows(
             r0 + t * TILE,
             tile,
             tables,
-            Isa::detect(),
+            isa,
         );
     }
 }
@@ -459,6 +464,10 @@ per_isa! {
     /// up every column. `transpose_on`: the set of the exact block
     /// transposition (`transpose_8x8`), `Isa::detect()` but in tests.
     #[allow(clippy::too_many_arguments)]
+    #[expect(
+        dead_code,
+        reason = "update_rows reads the set once a product and calls update_tile_on"
+    )]
     fn update_tile / update_tile_on(
         k: ArrayView2<f64>,
         d: &[f64],

@@ -243,22 +243,8 @@ fn every_isa_and_thread_count_gives_the_same_bits() {
         mask_codes_on(isa, z0.view(), &mut other, None);
         assert_eq!(other, starts, "{isa:?} starts");
         let mut z = z0.clone();
-        for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
-            update_tile_on(
-                isa,
-                k.view(),
-                &d,
-                &starts,
-                &a,
-                None,
-                -0.5,
-                1.0,
-                t * TILE,
-                tile,
-                &mut tables,
-                isa,
-            );
-        }
+        let (k, zv) = (k.view(), z.view_mut());
+        update_rows(isa, k, &d, &starts, &a, None, -0.5, 1.0, 0, zv, &mut tables);
         assert!(
             z.iter().zip(&one).all(|(x, y)| x.to_bits() == y.to_bits()),
             "{isa:?}"
@@ -289,23 +275,20 @@ fn the_primal_form_has_the_same_bits_on_every_set() {
         for isa in Isa::available() {
             mask_codes_on(isa, z.view(), &mut starts, None);
             let mut w = w0.clone();
-            for (t, tile) in w.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
-                let (r0, tables) = (t * TILE, &mut tables[..]);
-                update_tile_on(
-                    isa,
-                    x.t(),
-                    &d,
-                    &starts,
-                    &a,
-                    None,
-                    alpha,
-                    beta,
-                    r0,
-                    tile,
-                    tables,
-                    isa,
-                );
-            }
+            let (x_t, wv) = (x.t(), w.view_mut());
+            update_rows(
+                isa,
+                x_t,
+                &d,
+                &starts,
+                &a,
+                None,
+                alpha,
+                beta,
+                0,
+                wv,
+                &mut tables,
+            );
             let same = w.iter().zip(&one).all(|(p, q)| p.to_bits() == q.to_bits());
             assert!(same, "r {r} {isa:?}");
         }
@@ -385,24 +368,21 @@ fn leaky_offset_and_coefficient_move_give_the_same_bits_on_every_set() {
         mask_codes_on(isa, z0.view(), &mut starts, Some(coefficients));
         let mut tables = vec![Table([[0.0; TILE]; ENTRIES]); blocks];
         let mut z = z0.clone();
-        for (t, tile) in z.axis_chunks_iter_mut(Axis(0), TILE).enumerate() {
-            let offset = Some((kd.as_slice(), gamma));
-            let (r0, tables) = (t * TILE, &mut tables[..]);
-            update_tile_on(
-                isa,
-                k.view(),
-                &d,
-                &starts,
-                &a,
-                offset,
-                alpha,
-                beta,
-                r0,
-                tile,
-                tables,
-                isa,
-            );
-        }
+        let offset = Some((kd.as_slice(), gamma));
+        let (kv, zv) = (k.view(), z.view_mut());
+        update_rows(
+            isa,
+            kv,
+            &d,
+            &starts,
+            &a,
+            offset,
+            alpha,
+            beta,
+            0,
+            zv,
+            &mut tables,
+        );
         (starts, z, c)
     };
     let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();

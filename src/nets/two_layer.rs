@@ -409,24 +409,13 @@ pub fn reference_outputs(
 /// How the first layer is stored while training.
 enum FirstLayer {
     /// W itself (d x m), with X kept for the products.
-    Primal {
-        x: Array2<f64>,
-        w: Array2<f64>,
-        update: FirstLayerProduct,
-        /// Scratch of the table update, as the dual's.
-        table: GramUpdate,
-        d: Vec<f64>,
-    },
+    Primal { x: Array2<f64>, w: Array2<f64> },
     /// W = s W(0) + X^T C: the Gram K = X X^T, s and C (Z is updated through K).
     Dual {
         k: Array2<f64>,
         s: f64,
         c: Array2<f64>,
         x_train: Array2<f64>,
-        update: FirstLayerProduct,
-        /// Scratch of the table update: its tables, and d_i = l'(f_i, y_i) / n.
-        table: GramUpdate,
-        d: Vec<f64>,
     },
 }
 
@@ -486,6 +475,11 @@ pub struct TwoLayerGd {
     f: Array1<f64>,
     g: Array2<f64>,
     grad_a: Array1<f64>,
+    /// The product that moves the first layer, and the table product's
+    /// scratch: its tables and d_i = l'(f_i, y_i) / n.
+    product: FirstLayerProduct,
+    table: GramUpdate,
+    d: Vec<f64>,
     step: usize,
     last_loss: f64,
 }
@@ -512,19 +506,8 @@ impl TwoLayerGd {
             )));
         }
         let z = x.dot(&w0);
-        let update = if m >= TABLE_FROM_NEURONS {
-            FirstLayerProduct::Table
-        } else {
-            FirstLayerProduct::Gemm
-        };
         let layer = match kind {
-            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal {
-                x,
-                w: w0,
-                update,
-                table: GramUpdate::new(),
-                d: Vec::with_capacity(n),
-            },
+            EngineKind::Primal | EngineKind::Auto => FirstLayer::Primal { x, w: w0 },
             EngineKind::Dual => {
                 let k = x.dot(&x.t());
                 FirstLayer::Dual {
@@ -532,9 +515,6 @@ impl TwoLayerGd {
                     s: 1.0,
                     c: Array2::zeros((n, m)),
                     x_train: x,
-                    update,
-                    table: GramUpdate::new(),
-                    d: Vec::with_capacity(n),
                 }
             }
         };
@@ -553,6 +533,13 @@ impl TwoLayerGd {
             f: Array1::zeros(n),
             g: Array2::zeros((0, 0)),
             grad_a: Array1::zeros(m),
+            product: if m >= TABLE_FROM_NEURONS {
+                FirstLayerProduct::Table
+            } else {
+                FirstLayerProduct::Gemm
+            },
+            table: GramUpdate::new(),
+            d: Vec::with_capacity(n),
             step: 0,
             last_loss: f64::NAN,
         };
@@ -567,16 +554,12 @@ impl TwoLayerGd {
     /// from `TABLE_FROM_NEURONS` neurons, else the gemm; this sets it
     /// (tests, benches).
     pub fn set_product(&mut self, how: FirstLayerProduct) {
-        match &mut self.layer {
-            FirstLayer::Dual { update, .. } | FirstLayer::Primal { update, .. } => *update = how,
-        }
-        self.refresh_outputs(); // G, if the new update reads it
+        self.product = how;
+        self.refresh_outputs(); // G, if the new product reads it
     }
     /// The step's product (the dual's K G, the primal's X^T G).
     pub fn product(&self) -> FirstLayerProduct {
-        match &self.layer {
-            FirstLayer::Dual { update, .. } | FirstLayer::Primal { update, .. } => *update,
-        }
+        self.product
     }
     pub fn step_count(&self) -> usize {
         self.step
@@ -594,7 +577,7 @@ impl TwoLayerGd {
     }
 
     fn refresh_outputs(&mut self) {
-        let table = self.product() == FirstLayerProduct::Table;
+        let table = self.product == FirstLayerProduct::Table;
         let (cfg, z, a, y) = (&self.cfg, &self.z, &self.a, &self.y);
         let grad_a = if cfg.trained.second() {
             Some(&mut self.grad_a)
@@ -634,14 +617,19 @@ impl TwoLayerGd {
         let shrink = 1.0 - lr * weight_decay;
         // The first layer moves before a: the table update reads a(t).
         if trained.first() {
+            let table_product = self.product == FirstLayerProduct::Table;
+            if table_product {
+                // G_ij = d_i a_j sigma'(Z_ij): the table reads its factors
+                // (G is not stored).
+                output_coefficients(self.cfg.loss, &self.f, &self.y, &mut self.d);
+            }
+            let (table, d) = (&mut self.table, &self.d[..]);
+            let (a, act) = (
+                self.a.as_slice().expect("a is contiguous"),
+                self.cfg.activation,
+            );
             match &mut self.layer {
-                FirstLayer::Primal {
-                    x,
-                    w,
-                    update,
-                    table,
-                    d,
-                } => {
+                FirstLayer::Primal { x, w } => {
                     // W <- shrink W - lr X^T G inside the product (beta =
                     // shrink): no d x m gradient buffer and no extra pass
                     // over W. Both products are cut into blocks (`par_gemm`:
@@ -649,60 +637,39 @@ impl TwoLayerGd {
                     // second by the m neurons; the table by tiles of W's
                     // rows), so the step uses every thread and its bits do
                     // not depend on how many.
-                    match update {
-                        FirstLayerProduct::Gemm => {
-                            par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
-                        }
-                        FirstLayerProduct::Table => {
-                            output_coefficients(self.cfg.loss, &self.f, &self.y, d);
-                            let a = self.a.as_slice().expect("a is contiguous");
-                            let act = self.cfg.activation;
-                            let z = self.z.view();
-                            table.apply_to(-lr, x.t(), d, a, act, shrink, z, w.view_mut());
-                        }
+                    if table_product {
+                        let z = self.z.view();
+                        table.apply_to(-lr, x.t(), d, a, act, shrink, z, w.view_mut());
+                    } else {
+                        par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
                     }
                     par_gemm(1.0, &x.view(), &w.view(), 0.0, &mut self.z.view_mut());
                 }
-                FirstLayer::Dual {
-                    k,
-                    s,
-                    c,
-                    update,
-                    table,
-                    d,
-                    ..
-                } => {
+                FirstLayer::Dual { k, s, c, .. } => {
                     // C <- shrink C - lr G and s <- shrink s, hence
                     // Z = s Z(0) + K C moves by Z <- shrink Z - lr K G: one
                     // product, no copy.
                     *s *= shrink;
-                    match update {
-                        FirstLayerProduct::Gemm => {
-                            let move_c =
-                                |c: &mut f64, &g: &f64| *c = moved_coefficient(*c, g, shrink, -lr);
-                            let pairs = Zip::from(&mut *c).and(&self.g);
-                            if rayon::current_num_threads() > 1 && self.g.len() >= PARALLEL_FROM {
-                                pairs.par_for_each(move_c); // elementwise: the same bits
-                            } else {
-                                pairs.for_each(move_c);
-                            }
-                            par_gemm(
-                                -lr,
-                                &k.view(),
-                                &self.g.view(),
-                                shrink,
-                                &mut self.z.view_mut(),
-                            );
+                    if table_product {
+                        // C moves in the pass that reads Z's signs.
+                        let (z, c) = (self.z.view_mut(), Some(c.view_mut()));
+                        table.apply(-lr, k.view(), d, a, act, shrink, z, c);
+                    } else {
+                        let move_c =
+                            |c: &mut f64, &g: &f64| *c = moved_coefficient(*c, g, shrink, -lr);
+                        let pairs = Zip::from(&mut *c).and(&self.g);
+                        if rayon::current_num_threads() > 1 && self.g.len() >= PARALLEL_FROM {
+                            pairs.par_for_each(move_c); // elementwise: the same bits
+                        } else {
+                            pairs.for_each(move_c);
                         }
-                        FirstLayerProduct::Table => {
-                            // G_ij = d_i a_j sigma'(Z_ij); C moves in the
-                            // same pass (G is not stored).
-                            output_coefficients(self.cfg.loss, &self.f, &self.y, d);
-                            let a = self.a.as_slice().expect("a is contiguous");
-                            let (act, z, c) =
-                                (self.cfg.activation, self.z.view_mut(), Some(c.view_mut()));
-                            table.apply(-lr, k.view(), d, a, act, shrink, z, c);
-                        }
+                        par_gemm(
+                            -lr,
+                            &k.view(),
+                            &self.g.view(),
+                            shrink,
+                            &mut self.z.view_mut(),
+                        );
                     }
                 }
             }
