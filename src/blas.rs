@@ -22,7 +22,7 @@
 use std::ffi::{c_char, c_int, CStr};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, Axis, LinalgScalar};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, LinalgScalar};
 use rayon::prelude::*;
 
 extern "C" {
@@ -390,12 +390,18 @@ pub const PAR_GEMM_ROW_BLOCKS: usize = 16;
 
 /// A packed operand larger than this many elements (8 MiB of f64, past a
 /// core's L2 and its share of L3) is read from memory by each block's
-/// packing; [`GemmCut`] then makes at most [`PAR_GEMM_FEW_BLOCKS`] of them.
+/// packing; [`GemmCut`] then cuts the inner dimension, which packs it once,
+/// or makes at most [`PAR_GEMM_FEW_BLOCKS`] blocks.
 pub const PAR_GEMM_BIG_OPERAND: usize = 1 << 20;
 
-/// Column blocks when A is big ([`PAR_GEMM_BIG_OPERAND`]): enough for 2 or
-/// 4 threads.
+/// Blocks when A is big ([`PAR_GEMM_BIG_OPERAND`]): enough for 2 or 4
+/// threads.
 pub const PAR_GEMM_FEW_BLOCKS: usize = 4;
+
+/// The shortest inner block of an inner cut ([`GemmCut::Inner`]): long
+/// enough that each block's gemm runs at its full rate (OpenBLAS's SkylakeX
+/// dgemm takes 384 of k at a time).
+pub const PAR_GEMM_INNER: usize = 1024;
 
 /// How [`par_gemm`] cuts C (m x n) into blocks, from the shapes alone.
 /// Each block is one gemm, and a gemm packs (copies into the BLAS's tile
@@ -407,7 +413,12 @@ pub const PAR_GEMM_FEW_BLOCKS: usize = 4;
 /// Cooperlake): W <- W - lr X^T G (C is 40000 x 1000, A = X^T) cut by
 /// columns packed X 8 times, 13% of the step (`perf`), and by rows packs it
 /// once; Z = X W cut in 4 column blocks instead of 8 made the step 4-12%
-/// faster (medians of two interleaved batches of runs).
+/// faster (medians of two interleaved batches of runs). When A is big and
+/// C small, as in Z = X W (C 200 x 1000, A = X 200 x 40000), cutting k packs
+/// each of X and W once: the step went from 0.170-0.178 to 0.153-0.161 s
+/// against the 4 column blocks, which packed X 4 times (3 alternated rounds,
+/// Xeon, core SkylakeX, session 54; 2 inner blocks gave 0.150-0.155 s but
+/// leave threads 3 and 4 idle).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GemmCut {
     /// One gemm.
@@ -416,6 +427,10 @@ pub enum GemmCut {
     Columns(usize),
     /// Row blocks of this many rows (the last one shorter).
     Rows(usize),
+    /// Blocks of this many of the inner dimension k (the last one shorter):
+    /// C = alpha sum_b A_b B_b + beta C, one gemm a block, the first into C
+    /// and each other into its own m x n buffer, added to C in block order.
+    Inner(usize),
 }
 
 impl GemmCut {
@@ -425,7 +440,12 @@ impl GemmCut {
             GemmCut::Rows(m.div_ceil(PAR_GEMM_ROW_BLOCKS).max(PAR_GEMM_COLUMNS))
         } else if n > PAR_GEMM_COLUMNS {
             if m * k > PAR_GEMM_BIG_OPERAND {
-                GemmCut::Columns(n.div_ceil(PAR_GEMM_FEW_BLOCKS).max(PAR_GEMM_COLUMNS))
+                // The partial products (m x n each) stay small next to A.
+                if k >= 2 * PAR_GEMM_INNER && n * PAR_GEMM_FEW_BLOCKS <= k {
+                    GemmCut::Inner(k.div_ceil(PAR_GEMM_FEW_BLOCKS).max(PAR_GEMM_INNER))
+                } else {
+                    GemmCut::Columns(n.div_ceil(PAR_GEMM_FEW_BLOCKS).max(PAR_GEMM_COLUMNS))
+                }
             } else {
                 GemmCut::Columns(PAR_GEMM_COLUMNS)
             }
@@ -437,7 +457,8 @@ impl GemmCut {
 
 /// C <- alpha A B + beta C, with A (m x k), B (k x n), C (m x n), in
 /// parallel on the current rayon pool: C is cut into blocks of rows or of
-/// columns ([`GemmCut`]), and each block is one single-threaded BLAS gemm.
+/// columns, or the product into blocks of the inner dimension
+/// ([`GemmCut`]), and each block is one single-threaded BLAS gemm.
 /// The blocks depend on the shapes alone, so the result is bit-identical
 /// for every thread count (tested). A different cut can change the last
 /// bits: 256-column blocks instead of 128 changed one output's last digit
@@ -446,7 +467,9 @@ impl GemmCut {
 /// against the runs it could touch (every quick two-layer spec and a
 /// relu_label_noise grid with full-size cells, on the Cooperlake, SkylakeX,
 /// Haswell and Zen cores: same bytes); no committed run has an A big
-/// enough for the 4-block cut. Cost 2 m k n.
+/// enough for the inner or the 4-block cut (`tests/refactor/compare.sh`
+/// with the four full primal runs: same bytes). Cost 2 m k n, and with the
+/// inner cut (blocks - 1) m n adds and as many m x n buffers.
 pub fn par_gemm<T: LinalgScalar + Send + Sync>(
     alpha: T,
     a: &ArrayView2<T>,
@@ -476,13 +499,35 @@ pub fn par_gemm<T: LinalgScalar + Send + Sync>(
                 .into_par_iter()
                 .for_each(|(a, mut c)| general_mat_mul(alpha, &a, b, beta, &mut c));
         }
+        GemmCut::Inner(depth) => {
+            let mut pieces: Vec<_> = a
+                .axis_chunks_iter(Axis(1), depth)
+                .zip(b.axis_chunks_iter(Axis(0), depth))
+                .collect();
+            let first = pieces.remove(0);
+            let mut partial: Vec<Array2<T>> =
+                pieces.iter().map(|_| Array2::zeros(c.dim())).collect();
+            rayon::join(
+                || general_mat_mul(alpha, &first.0, &first.1, beta, c),
+                || {
+                    pieces
+                        .into_par_iter()
+                        .zip(partial.par_iter_mut())
+                        .for_each(|((a, b), p)| {
+                            general_mat_mul(alpha, &a, &b, T::zero(), &mut p.view_mut())
+                        })
+                },
+            );
+            for p in &partial {
+                c.zip_mut_with(p, |c, &p| *c = *c + p);
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
 
     #[test]
     fn openblas_runs_on_one_thread_from_the_start() {
@@ -568,12 +613,17 @@ mod tests {
             GemmCut::of(200, 200, 1000),
             GemmCut::Columns(PAR_GEMM_COLUMNS)
         );
-        assert_eq!(GemmCut::of(200, 40000, 1000), GemmCut::Columns(250));
+        assert_eq!(GemmCut::of(200, 40000, 1000), GemmCut::Inner(10000));
+        // A big A beside a C too wide for partial products of it.
+        assert_eq!(GemmCut::of(200, 40000, 20000), GemmCut::Columns(5000));
+        assert_eq!(GemmCut::of(1100, 1000, 2000), GemmCut::Columns(500));
+        assert_eq!(GemmCut::of(600, 1800, 700), GemmCut::Columns(175));
         // The primal step's X^T G by gemm (below 64 neurons, or forced).
         assert_eq!(GemmCut::of(40000, 200, 1000), GemmCut::Rows(2500));
         assert_eq!(GemmCut::of(1000, 9, 50), GemmCut::Rows(PAR_GEMM_COLUMNS));
         assert_eq!(GemmCut::of(129, 9, 3), GemmCut::Rows(PAR_GEMM_COLUMNS));
-        assert_eq!(GemmCut::of(5, 210000, 520), GemmCut::Columns(130));
+        assert_eq!(GemmCut::of(5, 210000, 520), GemmCut::Inner(52500));
+        assert_eq!(GemmCut::of(9, 120001, 130), GemmCut::Inner(30001));
     }
 
     #[test]
@@ -586,6 +636,8 @@ mod tests {
             (1000, 20, 50),
             (4001, 9, 130),
             (5, 210000, 520),
+            (9, 120001, 130), // inner blocks, the last one shorter
+            (600, 1800, 700), // 4 column blocks of a big A
         ] {
             let (a, b) = (matrix(m, k, 1), matrix(k, n, 2));
             let start = matrix(m, n, 3);

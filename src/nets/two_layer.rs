@@ -634,9 +634,10 @@ impl TwoLayerGd {
                     // shrink): no d x m gradient buffer and no extra pass
                     // over W. Both products are cut into blocks (`par_gemm`:
                     // the first by the d rows of W, so X is packed once; the
-                    // second by the m neurons; the table by tiles of W's
-                    // rows), so the step uses every thread and its bits do
-                    // not depend on how many.
+                    // second by the m neurons, or for a big X by blocks of
+                    // the d inputs, so X and W are packed once; the table by
+                    // tiles of W's rows), so the step uses every thread and
+                    // its bits do not depend on how many.
                     if table_product {
                         let z = self.z.view();
                         table.apply_to(-lr, x.t(), d, a, act, shrink, z, w.view_mut());
