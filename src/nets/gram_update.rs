@@ -83,6 +83,7 @@
 //! (`tests`: the gemm and a loop-by-loop reference against it).
 
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
+use rayon::prelude::*;
 
 use crate::nets::activation::Activation;
 use crate::nets::isa::{per_isa, Isa};
@@ -312,13 +313,49 @@ impl GramUpdate {
     }
 }
 
-/// kd <- K d, (K d)_r = sum_i K_ri d_i row by row (the leaky offset; O(n^2)).
+/// Rows of K d a block of `gram_times`'s column form: 16 KB of sums, held in
+/// L1 while the columns pass.
+const GRAM_TIMES_ROWS: usize = 2048;
+
+/// kd <- K d, (K d)_r = sum_i K_ri d_i (the leaky offset; O(r n) for K r x
+/// n). Each sum starts at -0.0 and adds its terms in the order of i, as
+/// `Iterator::sum` does, in either form, so both give the same bits: K's
+/// rows when they are contiguous (the dual's K), or else down its columns
+/// (the primal's X^T, whose columns are X's rows), the sums of a block of
+/// rows at a time. The row form over X^T read each sum's terms 8 d bytes
+/// apart in one chain of dependent adds, on one thread; the column form
+/// streams X's rows, its blocks across the rayon pool: the leaky primal
+/// step (p = 40000, n = 200, m = 1000, 2 threads) went from 0.164-0.170 to
+/// 0.153-0.154 s (3 alternated rounds, Xeon, SkylakeX core, session 54).
 fn gram_times(k: ArrayView2<f64>, d: &[f64], kd: &mut Vec<f64>) {
     kd.clear();
-    kd.extend(
-        k.outer_iter()
-            .map(|row| row.iter().zip(d).map(|(&kri, &di)| kri * di).sum::<f64>()),
-    );
+    let columns_contiguous = k.ncols() > 1 && k.strides()[0] == 1;
+    if !columns_contiguous {
+        kd.extend(
+            k.outer_iter()
+                .map(|row| row.iter().zip(d).map(|(&kri, &di)| kri * di).sum::<f64>()),
+        );
+        return;
+    }
+    kd.resize(k.nrows(), -0.0);
+    let block_sums = |(b, sums): (usize, &mut [f64])| {
+        let r0 = b * GRAM_TIMES_ROWS;
+        for (column, &di) in k.columns().into_iter().zip(d) {
+            let column = column.to_slice().expect("gram_times: contiguous columns");
+            for (sum, &kri) in sums.iter_mut().zip(&column[r0..]) {
+                *sum += kri * di;
+            }
+        }
+    };
+    if rayon::current_num_threads() > 1 && k.len() >= PARALLEL_FROM {
+        kd.par_chunks_mut(GRAM_TIMES_ROWS)
+            .enumerate()
+            .for_each(block_sums);
+    } else {
+        kd.chunks_mut(GRAM_TIMES_ROWS)
+            .enumerate()
+            .for_each(block_sums);
+    }
 }
 
 per_isa! {

@@ -421,3 +421,41 @@ fn the_block_transposition_is_exact_on_every_set() {
         }
     }
 }
+
+/// The leaky offset K d in both forms of `gram_times`: down X^T's columns
+/// (the primal's left factor, a transposed view; several row blocks, the
+/// last one partial, on 1 and 2 threads) and along a standard K's rows give
+/// the bits of each row's `Iterator::sum` of K_ri d_i, -0.0 included (a row
+/// of zeros against negative d: every term -0.0, so a sum that started at
+/// +0.0 would end at +0.0).
+#[test]
+fn the_leaky_offset_has_the_bits_of_each_rows_sum_in_both_layouts() {
+    let (n, rows) = (13, 2 * GRAM_TIMES_ROWS + 37);
+    let mut rng = crate::rng::stream(5, 0, "gram_times");
+    let mut x = Array2::from_shape_simple_fn((n, rows), || rng.random_range(-1.0..1.0));
+    x.column_mut(3).fill(0.0);
+    let d: Vec<f64> = (0..n).map(|i| -0.5 - i as f64).collect();
+    let expected: Vec<f64> = x
+        .t()
+        .outer_iter()
+        .map(|row| row.iter().zip(&d).map(|(&kri, &di)| kri * di).sum())
+        .collect();
+    assert!(expected[3] == 0.0 && expected[3].is_sign_negative());
+    let standard = x.t().as_standard_layout().into_owned();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for k in [x.t(), standard.view()] {
+            let mut kd = vec![7.0; 3];
+            pool.install(|| gram_times(k, &d, &mut kd));
+            let same = kd.len() == rows
+                && kd
+                    .iter()
+                    .zip(&expected)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "strides {:?}, {threads} threads", k.strides());
+        }
+    }
+}
