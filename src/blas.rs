@@ -399,8 +399,8 @@ pub const PAR_GEMM_BIG_OPERAND: usize = 1 << 20;
 pub const PAR_GEMM_FEW_BLOCKS: usize = 4;
 
 /// The shortest inner block of an inner cut ([`GemmCut::Inner`]): long
-/// enough that each block's gemm runs at its full rate (OpenBLAS's SkylakeX
-/// dgemm takes 384 of k at a time).
+/// enough that each block's gemm spends its time in the kernel rather than
+/// on C (a gemm reads and writes C once for each few hundred of k).
 pub const PAR_GEMM_INNER: usize = 1024;
 
 /// How [`par_gemm`] cuts C (m x n) into blocks, from the shapes alone.

@@ -443,6 +443,57 @@ fn the_step_core_and_both_engines_have_the_same_bits_on_any_thread_count() {
     }
 }
 
+/// The primal step whose forward Z = X W runs in the table's pass over W
+/// (`GramUpdate::apply_to_then_forward`: X 30 x 40000 is big enough for
+/// the inner cut, `blas::GemmCut::Inner`) follows the gemm step's
+/// trajectory to rounding, ReLU and leaky ReLU, with weight decay, and
+/// keeps its bits on 1 to 3 threads.
+#[test]
+fn the_primal_step_with_the_forward_in_the_tables_pass() {
+    let (n, d, m) = (30, 40000, 130);
+    assert!(matches!(
+        overfit::blas::GemmCut::of(n, d, m),
+        overfit::blas::GemmCut::Inner(_)
+    ));
+    let x = matrix(n, d, 27, 1.0 / (d as f64).sqrt());
+    let (w0, y) = (matrix(d, m, 28, 1.0), labels(n, 29));
+    let a0 = matrix(1, m, 30, 1.0).row(0).to_owned();
+    for activation in [Activation::Relu, Activation::LeakyRelu { slope: 0.1 }] {
+        let cfg = GdConfig {
+            activation,
+            loss: Loss::Logistic,
+            lr: 0.5,
+            weight_decay: 0.01,
+            trained: TrainedLayers::Both,
+        };
+        let data = (&x, &y, &w0, &a0);
+        let table = Some(FirstLayerProduct::Table);
+        let run = || run_bits(cfg, EngineKind::Primal, table, data);
+        let one = in_pool(1, &run);
+        for threads in [2, 3] {
+            assert_eq!(
+                in_pool(threads, &run),
+                one,
+                "{activation:?}: {threads} threads"
+            );
+        }
+        let gemm = run_bits(cfg, EngineKind::Primal, Some(FirstLayerProduct::Gemm), data);
+        // Loss, n outputs, d m weights, m output weights, as run_bits lays them out.
+        let values = |bits: &[u64]| bits.iter().map(|&b| f64::from_bits(b)).collect::<Vec<_>>();
+        let (fused, gemm) = (values(&one), values(&gemm));
+        let scale = 1.0 + gemm.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+        let worst = fused
+            .iter()
+            .zip(&gemm)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst <= 1e-10 * scale,
+            "{activation:?}: off the gemm's step by {worst:e}"
+        );
+    }
+}
+
 /// The dual step's gemm update (`FirstLayerProduct::Gemm`, forced here: at m =
 /// 400 the engine would pick the table) keeps the one-thread bits on 2 and
 /// 3 threads: with n m = 48000 >= `PARALLEL_FROM` (2^15) the move C <-

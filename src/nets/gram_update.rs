@@ -76,6 +76,14 @@
 //! through ndarray's `slice` (a call, 2.7% of the step), made it 0.165-0.169
 //! s, 1.31-1.32x faster than the gemm's in the same sitting (and 1.12-1.42x
 //! at d = 25 to 2000; `benches/results/xeon3-s53/primal-table.txt`).
+//! When the forward Z = X W that follows is cut by blocks of the d inputs
+//! (`blas::GemmCut::Inner`), `apply_to_then_forward` (session 54) runs it
+//! inside the same pass, one gemm on each 384 rows of W right after the
+//! table updated them, so the gemm packs them from cache rather than from
+//! memory: OpenBLAS's packing of W went from 9.6% to 8.0% of the step and
+//! of X from 3.5% to 2.6% (`perf`), and the step from a median of 0.160 s to
+//! 0.150 s (5 alternated rounds each, 0.155-0.163 s against 0.143-0.154 s;
+//! d = 40000, n = 200, m = 1000, 2 threads, Intel Xeon, SkylakeX core).
 //!
 //! Every element of Z is summed in one fixed order (blocks in order, each
 //! table entry from its lowest bit up) whatever the thread count, so the
@@ -119,6 +127,8 @@ pub struct GramUpdate {
     tables: Vec<Vec<Table>>,
     starts: Vec<u16>,
     kd: Vec<f64>,
+    /// The products of W's blocks after the first (`apply_to_then_forward`).
+    forward_partials: Vec<ndarray::Array2<f64>>,
 }
 
 impl GramUpdate {
@@ -258,24 +268,12 @@ impl GramUpdate {
         beta: f64,
         z: ArrayViewMut2<f64>,
     ) {
-        let gamma = act.slope();
-        let n = k.ncols();
-        let blocks = n.div_ceil(BITS);
-        let offset = if gamma == 0.0 {
-            None
-        } else {
-            gram_times(k, d, &mut self.kd);
-            Some((self.kd.as_slice(), gamma))
-        };
-
         let rows = z.nrows();
         let tiles = rows.div_ceil(TILE);
         let workers = rayon::current_num_threads().clamp(1, tiles.max(1));
         let tiles_per_worker = tiles.div_ceil(workers.max(1)).max(1);
-        self.tables.resize_with(workers, Vec::new);
-        for t in &mut self.tables {
-            t.resize(blocks, Table([[0.0; TILE]; ENTRIES]));
-        }
+        self.prepare(k, d, act, workers);
+        let offset = leaky_offset(&self.kd, act);
         let starts = &self.starts[..];
         let rows_per_worker = tiles_per_worker * TILE;
         let isa = Isa::detect();
@@ -316,6 +314,29 @@ impl GramUpdate {
 /// Rows of K d a block of `gram_times`'s column form: 16 KB of sums, held in
 /// L1 while the columns pass.
 const GRAM_TIMES_ROWS: usize = 2048;
+
+impl GramUpdate {
+    /// One table set per worker, and the leaky offset (K d, gamma) when
+    /// sigma' is not 0 below 0 (`update_tile`'s `offset`).
+    /// The offset is then `leaky_offset(&self.kd, act)`.
+    fn prepare(&mut self, k: ArrayView2<f64>, d: &[f64], act: Activation, workers: usize) {
+        let blocks = k.ncols().div_ceil(BITS);
+        self.tables.resize_with(workers, Vec::new);
+        for t in &mut self.tables {
+            t.resize(blocks, Table([[0.0; TILE]; ENTRIES]));
+        }
+        if act.slope() != 0.0 {
+            gram_times(k, d, &mut self.kd);
+        }
+    }
+}
+
+/// `update_tile`'s `offset`: K d (`GramUpdate::prepare`) and gamma, when
+/// sigma' is not 0 below 0.
+fn leaky_offset(kd: &[f64], act: Activation) -> Option<(&[f64], f64)> {
+    let gamma = act.slope();
+    (gamma != 0.0).then_some((kd, gamma))
+}
 
 /// kd <- K d, (K d)_r = sum_i K_ri d_i (the leaky offset; O(r n) for K r x
 /// n). Each sum starts at -0.0 and adds its terms in the order of i, as
@@ -757,6 +778,9 @@ fn transpose_8x8_avx512(sums: &[[f64; TILE]; COLUMNS_AT_ONCE]) -> [[f64; COLUMNS
     }
     block
 }
+
+#[path = "gram_update_forward.rs"]
+mod forward;
 
 #[cfg(test)]
 #[path = "gram_update_tests.rs"]

@@ -459,3 +459,55 @@ fn the_leaky_offset_has_the_bits_of_each_rows_sum_in_both_layouts() {
         }
     }
 }
+
+/// `apply_to_then_forward`: W gets `apply_to`'s bits, and Z is X times the
+/// new W to rounding (|error| <= 1e-13 sum_k |X_ik W_kj|: sums of 868 terms
+/// in other orders), with the same bits on 1 to 3 threads. Three blocks
+/// (the last one shorter) of two pieces each but the last (a shorter
+/// second piece), ReLU and leaky ReLU (the offset X^T d).
+#[test]
+fn the_forward_in_the_tables_pass_is_x_times_the_new_w() {
+    use super::forward::FORWARD_ROWS;
+    let (n, m, depth) = (13, 70, FORWARD_ROWS + 16);
+    let inputs = 2 * depth + 68;
+    let mut rng = crate::rng::stream(9, 0, "forward");
+    let mut random =
+        |rows, cols| Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-1.0..1.0));
+    let (x, w0, z0) = (random(n, inputs), random(inputs, m), random(n, m));
+    let d: Vec<f64> = random(1, n).into_raw_vec_and_offset().0;
+    let a: Vec<f64> = random(1, m).into_raw_vec_and_offset().0;
+    let (alpha, beta) = (-0.3, 0.99);
+    for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.2 }] {
+        let mut w_expected = w0.clone();
+        let (xt, z) = (x.t(), z0.view());
+        GramUpdate::new().apply_to(alpha, xt, &d, &a, act, beta, z, w_expected.view_mut());
+        let z_expected = x.dot(&w_expected);
+        let bound = x.mapv(f64::abs).dot(&w_expected.mapv(f64::abs));
+        let run = |threads: usize| {
+            let (mut z, mut w) = (z0.clone(), w0.clone());
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (zv, wv) = (z.view_mut(), w.view_mut());
+            let mut table = GramUpdate::new();
+            pool.install(|| {
+                table.apply_to_then_forward(alpha, x.view(), &d, &a, act, beta, depth, zv, wv)
+            });
+            (z, w)
+        };
+        let (z1, w1) = run(1);
+        let same = |p: &Array2<f64>, q: &Array2<f64>| {
+            p.iter().zip(q).all(|(u, v)| u.to_bits() == v.to_bits())
+        };
+        assert!(same(&w1, &w_expected), "{act:?}: W differs from apply_to's");
+        assert_close(&z1, &z_expected, &bound);
+        for threads in [2, 3] {
+            let (z, w) = run(threads);
+            assert!(
+                same(&z, &z1) && same(&w, &w1),
+                "{act:?}: {threads} threads differ from 1"
+            );
+        }
+    }
+}

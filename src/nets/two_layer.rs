@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use super::activation::Activation;
 use super::loss::Loss;
 use super::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
-use crate::blas::par_gemm;
+use crate::blas::{par_gemm, GemmCut};
 use crate::error::{Error, Result};
 use crate::nets::gram_update::GramUpdate;
 use crate::nets::isa::per_isa;
@@ -637,14 +637,29 @@ impl TwoLayerGd {
                     // second by the m neurons, or for a big X by blocks of
                     // the d inputs, so X and W are packed once; the table by
                     // tiles of W's rows), so the step uses every thread and
-                    // its bits do not depend on how many.
-                    if table_product {
-                        let z = self.z.view();
-                        table.apply_to(-lr, x.t(), d, a, act, shrink, z, w.view_mut());
-                    } else {
-                        par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
+                    // its bits do not depend on how many. With the table and
+                    // a forward cut by the d inputs, the forward runs inside
+                    // the table's pass, on W's rows just updated, still in
+                    // cache (`apply_to_then_forward`).
+                    let forward = |x: &Array2<f64>, w: &Array2<f64>, z: &mut Array2<f64>| {
+                        par_gemm(1.0, &x.view(), &w.view(), 0.0, &mut z.view_mut())
+                    };
+                    let (n, inputs) = x.dim();
+                    match (table_product, GemmCut::of(n, inputs, w.ncols())) {
+                        (true, GemmCut::Inner(depth)) => {
+                            let (x, z, w) = (x.view(), self.z.view_mut(), w.view_mut());
+                            table.apply_to_then_forward(-lr, x, d, a, act, shrink, depth, z, w);
+                        }
+                        (true, _) => {
+                            let z = self.z.view();
+                            table.apply_to(-lr, x.t(), d, a, act, shrink, z, w.view_mut());
+                            forward(x, w, &mut self.z);
+                        }
+                        (false, _) => {
+                            par_gemm(-lr, &x.t(), &self.g.view(), shrink, &mut w.view_mut());
+                            forward(x, w, &mut self.z);
+                        }
                     }
-                    par_gemm(1.0, &x.view(), &w.view(), 0.0, &mut self.z.view_mut());
                 }
                 FirstLayer::Dual { k, s, c, .. } => {
                     // C <- shrink C - lr G and s <- shrink s, hence
