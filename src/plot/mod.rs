@@ -176,6 +176,10 @@ pub struct ScatterPanel {
     pub class_labels: [String; 2],
     #[allow(clippy::type_complexity)]
     pub field: Option<(Vec<f64>, Vec<f64>, Vec<Vec<f64>>)>,
+    /// Text notes, each anchored at a point (x, y) of the data and set
+    /// beside it on the side of the plot's centre (above it for a point on
+    /// the centre line), so that it stays inside the frame.
+    pub notes: Vec<(f64, f64, String)>,
 }
 
 /// Scatter panels in a grid of `cols` columns; writes stem.png and stem.svg.

@@ -8,8 +8,9 @@ use super::elements::draw_markers;
 use super::frame::{draw_box, frame, frame_size, titled, TickCounts};
 use super::geometry::{cell_edges, clip_polyline, edges_span, Rect};
 use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
-use super::style::{tint, LINE_W, PALETTE};
+use super::style::{font, tint, LINE_W, NOTE_PX, PALETTE, REF_GREY};
 use super::{Area, DrawResult, ScatterPanel};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const CLASS_COLORS: [RGBColor; 2] = [PALETTE[0], PALETTE[1]];
 const CLASS_SHAPES: [usize; 2] = [0, 2];
@@ -97,6 +98,7 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
     let value = |i: usize, j: usize| field_value(p, i, j);
 
     let mut occupied: Vec<(f64, f64)> = pts.iter().map(|q| rect.norm((q.0, q.1))).collect();
+    occupied.extend(p.notes.iter().map(|&(x, y, _)| rect.norm((x, y))));
     let mut boundary = Vec::new();
     if let Some((_, _, gx, gy, _)) = &cells {
         for (a, b) in zero_contour(gx, gy, &value) {
@@ -183,6 +185,25 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
         let (color, shape) = (CLASS_COLORS[class], CLASS_SHAPES[class]);
         let mine = pts.iter().filter(|q| q.2 == class).map(|q| (q.0, q.1));
         draw_markers(&mut chart, mine.collect(), shape, color, r)?;
+    }
+    for (x, y, text) in &p.notes {
+        // Toward the centre: a note at the right edge ends left of its point.
+        let side = |v: f64, lo: f64, hi: f64| (v - 0.5 * (lo + hi)) / (hi - lo);
+        let (sx, sy) = (side(*x, rect.x0, rect.x1), side(*y, rect.y0, rect.y1));
+        let (dx, hp) = match sx {
+            s if s > 0.1 => (-12, HPos::Right),
+            s if s < -0.1 => (12, HPos::Left),
+            _ => (0, HPos::Center),
+        };
+        let (dy, vp) = if sy > 0.1 {
+            (12, VPos::Top)
+        } else {
+            (-12, VPos::Bottom)
+        };
+        let style = font(NOTE_PX).color(&REF_GREY).pos(Pos::new(hp, vp));
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((*x, *y)) + Text::new(text.clone(), (dx, dy), style),
+        ))?;
     }
     draw_box(&chart)?;
     draw_legend(&chart, strip.as_ref(), &entries, &place)
@@ -275,6 +296,7 @@ mod tests {
                 points: points.clone(),
                 class_labels: ["y = +1".into(), "y = -1".into()],
                 field: Some((grid.clone(), grid, field)),
+                notes: vec![(2.0, 0.0, "right".into()), (0.0, -2.0, "below".into())],
             },
             ScatterPanel {
                 title: "no field".into(),

@@ -256,6 +256,7 @@ fn fig2_decision_boundary(
                 .collect(),
             class_labels: ["y = +1".into(), "y = -1".into()],
             field: Some((grid.clone(), grid, field)),
+            notes: cluster_notes(points, mu_norm),
         });
     }
     if !scatter.is_empty() {
@@ -263,6 +264,38 @@ fn fig2_decision_boundary(
         plot::scatter_panels(&fig_dir.join("fig2_decision_boundary"), &scatter, cols)?;
     }
     Ok(())
+}
+
+/// Each cluster's label counts, "47 +1, 3 -1" beside its centre (+-||mu||,
+/// 0) or (0, +-||mu||) in fig 2's coordinates, when every point lies within
+/// ||mu|| / 4 of its nearest centre: clusters far apart next to their
+/// spread, each then a few pixels wide at the figure's scale with its
+/// flipped labels hidden under the others. None otherwise (the clusters
+/// overlap, and the nearest centre need not be a point's own).
+fn cluster_notes(points: &[PointRow], mu_norm: f64) -> Vec<(f64, f64, String)> {
+    let centres = [
+        (mu_norm, 0.0),
+        (-mu_norm, 0.0),
+        (0.0, mu_norm),
+        (0.0, -mu_norm),
+    ];
+    let mut counts = [[0usize; 2]; 4];
+    for p in points {
+        let distance = |&(c1, c2): &(f64, f64)| (p.u1 - c1).hypot(p.u2 - c2);
+        let nearest = (0..4)
+            .min_by(|&i, &j| distance(&centres[i]).total_cmp(&distance(&centres[j])))
+            .expect("four centres");
+        if !(distance(&centres[nearest]) <= mu_norm / 4.0) {
+            return Vec::new();
+        }
+        counts[nearest][usize::from(p.label < 0.0)] += 1;
+    }
+    centres
+        .iter()
+        .zip(counts)
+        .filter(|(_, [plus, minus])| plus + minus > 0)
+        .map(|(&(c1, c2), [plus, minus])| (c1, c2, format!("{plus} +1, {minus} -1")))
+        .collect()
 }
 
 /// Fig 3: at each histogram step, the projections <w_j, mu1> and
@@ -362,4 +395,42 @@ fn grokking_map(spec: &XorSpec, map: &MapSpec, metrics: &Metrics, fig_dir: &Path
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(u1: f64, u2: f64, label: f64) -> PointRow {
+        PointRow {
+            panel: "figure".into(),
+            run: 0,
+            u1,
+            u2,
+            label,
+        }
+    }
+
+    #[test]
+    fn cluster_notes_count_each_separated_clusters_labels() {
+        let mut points = vec![point(100.0, 1.0, 1.0), point(98.0, -2.0, -1.0)];
+        points.extend((0..3).map(|i| point(-1.0, -100.0 + f64::from(i), -1.0)));
+        let notes = cluster_notes(&points, 100.0);
+        assert_eq!(
+            notes,
+            vec![
+                (100.0, 0.0, "1 +1, 1 -1".to_string()),
+                (0.0, -100.0, "0 +1, 3 -1".to_string())
+            ]
+        );
+        // A point between clusters: they overlap, so no counts are shown.
+        points.push(point(40.0, 40.0, 1.0));
+        assert!(cluster_notes(&points, 100.0).is_empty());
+        points.pop();
+        points.push(point(f64::NAN, 0.0, 1.0));
+        assert!(
+            cluster_notes(&points, 100.0).is_empty(),
+            "a NaN point has no cluster"
+        );
+    }
 }
