@@ -285,7 +285,9 @@ fn cluster_notes(points: &[PointRow], mu_norm: f64) -> Vec<(f64, f64, String)> {
         let nearest = (0..4)
             .min_by(|&i, &j| distance(&centres[i]).total_cmp(&distance(&centres[j])))
             .expect("four centres");
-        if !(distance(&centres[nearest]) <= mu_norm / 4.0) {
+        // False for a NaN distance too.
+        let within = distance(&centres[nearest]) <= mu_norm / 4.0;
+        if !within {
             return Vec::new();
         }
         counts[nearest][usize::from(p.label < 0.0)] += 1;
