@@ -398,12 +398,14 @@ pub const PAR_GEMM_BIG_OPERAND: usize = 1 << 20;
 /// threads.
 pub const PAR_GEMM_FEW_BLOCKS: usize = 4;
 
-/// The shortest inner block of an inner cut ([`GemmCut::Inner`]): long
+/// About the shortest block of an inner cut ([`GemmCut::Inner`], whose
+/// blocks have nearly equal depths): long
 /// enough that each block's gemm spends its time in the kernel rather than
 /// on C (a gemm reads and writes C once for each few hundred of k).
 pub const PAR_GEMM_INNER: usize = 1024;
 
-/// How [`par_gemm`] cuts C (m x n) into blocks, from the shapes alone.
+/// How [`par_gemm`] cuts C (m x n), or for a big A the inner dimension k,
+/// into blocks, from the shapes alone.
 /// Each block is one gemm, and a gemm packs (copies into the BLAS's tile
 /// layout) the operand it does not cut in full: cutting C's columns packs
 /// all of A (m x k) once a block, cutting its rows packs all of B (k x n)
@@ -442,7 +444,10 @@ impl GemmCut {
             if m * k > PAR_GEMM_BIG_OPERAND {
                 // The partial products (m x n each) stay small next to A.
                 if k >= 2 * PAR_GEMM_INNER && n * PAR_GEMM_FEW_BLOCKS <= k {
-                    GemmCut::Inner(k.div_ceil(PAR_GEMM_FEW_BLOCKS).max(PAR_GEMM_INNER))
+                    // Blocks of nearly equal depth (the last shorter by less
+                    // than their number), each at least PAR_GEMM_INNER.
+                    let blocks = (k / PAR_GEMM_INNER).clamp(2, PAR_GEMM_FEW_BLOCKS);
+                    GemmCut::Inner(k.div_ceil(blocks))
                 } else {
                     GemmCut::Columns(n.div_ceil(PAR_GEMM_FEW_BLOCKS).max(PAR_GEMM_COLUMNS))
                 }
@@ -624,6 +629,8 @@ mod tests {
         assert_eq!(GemmCut::of(129, 9, 3), GemmCut::Rows(PAR_GEMM_COLUMNS));
         assert_eq!(GemmCut::of(5, 210000, 520), GemmCut::Inner(52500));
         assert_eq!(GemmCut::of(9, 120001, 130), GemmCut::Inner(30001));
+        // 3 blocks of 1167, 1167 and 1166, not 1024, 1024, 1024 and 428.
+        assert_eq!(GemmCut::of(300, 3500, 520), GemmCut::Inner(1167));
     }
 
     #[test]

@@ -120,8 +120,9 @@ pub fn adds(rows: usize, n: usize, m: usize) -> f64 {
     (rows * blocks * (ENTRIES - 1) + rows * m * blocks.saturating_sub(1)) as f64
 }
 
-/// Scratch of `GramUpdate::apply` and `apply_to`: one table set per worker, the mask codes
-/// (as entry starts, `mask_codes`).
+/// Scratch of `GramUpdate::apply`, `apply_to` and `apply_to_then_forward`:
+/// one table set per worker, the mask codes (as entry starts,
+/// `mask_codes`), the leaky offset K d and the forward's block products.
 #[derive(Default)]
 pub struct GramUpdate {
     tables: Vec<Vec<Table>>,
@@ -340,10 +341,10 @@ fn leaky_offset(kd: &[f64], act: Activation) -> Option<(&[f64], f64)> {
 
 /// kd <- K d, (K d)_r = sum_i K_ri d_i (the leaky offset; O(r n) for K r x
 /// n). Each sum starts at -0.0 and adds its terms in the order of i, as
-/// `Iterator::sum` does, in either form, so both give the same bits: K's
-/// rows when they are contiguous (the dual's K), or else down its columns
-/// (the primal's X^T, whose columns are X's rows), the sums of a block of
-/// rows at a time. The row form over X^T read each sum's terms 8 d bytes
+/// `Iterator::sum` does, in either form, so both give the same bits: down
+/// K's columns when they are contiguous (the primal's X^T, whose columns are
+/// X's rows), the sums of a block of rows at a time, or else along its rows
+/// (the dual's K). The row form over X^T read each sum's terms 8 d bytes
 /// apart in one chain of dependent adds, on one thread; the column form
 /// streams X's rows, its blocks across the rayon pool: the leaky primal
 /// step (p = 40000, n = 200, m = 1000, 2 threads) went from 0.164-0.170 to

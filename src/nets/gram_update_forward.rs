@@ -12,7 +12,9 @@ use crate::nets::isa::Isa;
 /// Rows of W updated, then multiplied into Z, at a time: 3 MB of W at m =
 /// 1000, in L2 or L3 when the gemm packs it. 96 to 768 rows measured alike
 /// within the noise (d = 40000, n = 200, 2 threads, Xeon: 128 against 384
-/// rows in 5 alternated rounds, medians 0.150 and 0.150 s a step).
+/// rows in 5 alternated rounds, medians 0.150 and 0.150 s a step). Each
+/// piece is one gemm added onto the block's product, so this number is part
+/// of the result: another one changes Z's last bits.
 pub const FORWARD_ROWS: usize = 384;
 
 impl GramUpdate {
@@ -27,7 +29,10 @@ impl GramUpdate {
     /// to Z in block order, so the bits depend on the shapes alone, not on
     /// the thread count; they differ from `par_gemm`'s by rounding (the same
     /// terms, summed in other blocks). Blocks are shared among the rayon
-    /// pool's threads, at most one worker a block.
+    /// pool's threads, at most one worker a block: with more threads than
+    /// blocks (4 at most) the others idle, where `apply_to` would have
+    /// shared the table's tiles among all of them (not measured: the
+    /// machines of this project have 2 cores).
     #[allow(clippy::too_many_arguments)]
     pub fn apply_to_then_forward(
         &mut self,
@@ -51,7 +56,11 @@ impl GramUpdate {
         assert!(depth > 0, "GramUpdate: blocks of at least one row");
         let x_t = x.t();
         self.read_masks(z.view(), d, a, act, None);
-        let blocks = inputs.div_ceil(depth).max(1);
+        if inputs == 0 {
+            z.fill(0.0); // X W with no inputs
+            return;
+        }
+        let blocks = inputs.div_ceil(depth);
         let workers = rayon::current_num_threads().clamp(1, blocks);
         let blocks_per_worker = blocks.div_ceil(workers);
         self.prepare(x_t, d, act, workers);

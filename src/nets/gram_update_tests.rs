@@ -461,14 +461,17 @@ fn the_leaky_offset_has_the_bits_of_each_rows_sum_in_both_layouts() {
 }
 
 /// `apply_to_then_forward`: W gets `apply_to`'s bits, and Z is X times the
-/// new W to rounding (|error| <= 1e-13 sum_k |X_ik W_kj|: sums of 868 terms
+/// new W to rounding (|error| <= 1e-13 sum_k |X_ik W_kj|: sums of 862 terms
 /// in other orders), with the same bits on 1 to 3 threads. Three blocks
 /// (the last one shorter) of two pieces each but the last (a shorter
-/// second piece), ReLU and leaky ReLU (the offset X^T d).
+/// second piece; blocks and pieces start inside a tile of 8 rows), ReLU
+/// and leaky ReLU (the offset X^T d). Then scratch left by a call of other
+/// shapes (more blocks, other n and m) and a NaN in Z (not above 0 for the
+/// masks; X W overwrites it) give a fresh scratch's bits.
 #[test]
 fn the_forward_in_the_tables_pass_is_x_times_the_new_w() {
     use super::forward::FORWARD_ROWS;
-    let (n, m, depth) = (13, 70, FORWARD_ROWS + 16);
+    let (n, m, depth) = (13, 70, FORWARD_ROWS + 13);
     let inputs = 2 * depth + 68;
     let mut rng = crate::rng::stream(9, 0, "forward");
     let mut random =
@@ -509,5 +512,26 @@ fn the_forward_in_the_tables_pass_is_x_times_the_new_w() {
                 "{act:?}: {threads} threads differ from 1"
             );
         }
+        let mut reused = GramUpdate::new();
+        let (x2, mut w2, mut z2) = (random(5, 207), random(207, 9), random(5, 9));
+        let (d2, a2) = (vec![0.5; 5], vec![-1.0; 9]);
+        let (xv, zv, wv) = (x2.view(), z2.view_mut(), w2.view_mut());
+        reused.apply_to_then_forward(alpha, xv, &d2, &a2, act, beta, 50, zv, wv);
+        let mut z_nan = z0.clone();
+        z_nan[[2, 5]] = f64::NAN;
+        let with = |table: &mut GramUpdate| {
+            let (mut z, mut w) = (z_nan.clone(), w0.clone());
+            let (xv, zv, wv) = (x.view(), z.view_mut(), w.view_mut());
+            table.apply_to_then_forward(alpha, xv, &d, &a, act, beta, depth, zv, wv);
+            (z, w)
+        };
+        let (z_fresh, w_fresh) = with(&mut GramUpdate::new());
+        let (z_reused, w_reused) = with(&mut reused);
+        assert!(
+            z_fresh.iter().all(|v| v.is_finite()),
+            "{act:?}: Z keeps a NaN"
+        );
+        let reuse_same = same(&z_reused, &z_fresh) && same(&w_reused, &w_fresh);
+        assert!(reuse_same, "{act:?}: reused scratch");
     }
 }
