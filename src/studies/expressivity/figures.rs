@@ -166,19 +166,22 @@ fn fit_error_vs_n(spec: &ExpressivitySpec, fits: &[Fit], fig_dir: &Path) -> Resu
         if c.targets.contains(&Targets::Sign) {
             let prefix = format!("cifar:{}:", Targets::Sign.tag());
             let name = format!("CIFAR images (d = 3072), {} labels", Targets::Sign.tag());
-            if let Some(s) = series_vs_n(fits, &prefix, None, "relative_fit_error", name, true) {
+            if let Some(s) = series_vs_n(fits, &prefix, None, "relative_fit_error", name, false) {
                 err_series.push(s);
             }
         }
     }
-    if let Some(s) = series_vs_n(
+    // A bound, not a measurement: the only dashed curve, without markers.
+    if let Some(mut s) = series_vs_n(
         fits,
         "gaussian:sign:",
         None,
         "relative_rounding_bound",
-        "rounding certificate 2 gamma_(n+1) max_i sum_j |w_j| A_ij / max|y| (all d)".into(),
+        "upper bound: rounding certificate 2 gamma_(n+1) max_i sum_j |w_j| A_ij / max|y| (all d)"
+            .into(),
         true,
     ) {
+        s.markers = false;
         err_series.push(s);
     }
     if err_series.is_empty() {
