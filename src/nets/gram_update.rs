@@ -310,13 +310,7 @@ impl GramUpdate {
             }
         });
     }
-}
 
-/// Rows of K d a block of `gram_times`'s column form: 16 KB of sums, held in
-/// L1 while the columns pass.
-const GRAM_TIMES_ROWS: usize = 2048;
-
-impl GramUpdate {
     /// One table set per worker, and the leaky offset (K d, gamma) when
     /// sigma' is not 0 below 0 (`update_tile`'s `offset`).
     /// The offset is then `leaky_offset(&self.kd, act)`.
@@ -331,6 +325,10 @@ impl GramUpdate {
         }
     }
 }
+
+/// Rows of K d a block of `gram_times`'s column form: 16 KB of sums, held in
+/// L1 while the columns pass.
+const GRAM_TIMES_ROWS: usize = 2048;
 
 /// `update_tile`'s `offset`: K d (`GramUpdate::prepare`) and gamma, when
 /// sigma' is not 0 below 0.

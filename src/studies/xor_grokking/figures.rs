@@ -221,6 +221,7 @@ fn fig2_decision_boundary(
 ) -> Result<()> {
     let mu_norm = spec.data.mu_norm_sq.sqrt();
     let act = spec.model.activation;
+    let notes = cluster_notes(points, mu_norm);
     let mut scatter = Vec::new();
     for &t in &spec.figures.boundary_steps {
         let Some(rows) = neurons.iter().find(|(s, _)| *s == t).map(|(_, r)| r) else {
@@ -256,7 +257,7 @@ fn fig2_decision_boundary(
                 .collect(),
             class_labels: ["y = +1".into(), "y = -1".into()],
             field: Some((grid.clone(), grid, field)),
-            notes: cluster_notes(points, mu_norm),
+            notes: notes.clone(),
         });
     }
     if !scatter.is_empty() {
