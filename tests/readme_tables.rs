@@ -1,4 +1,4 @@
-//! The README's tables are generated:
+//! The README's tables (and benches/HISTORY.md's) are generated:
 //! - each block between `<!-- claims DIR -->` and `<!-- /claims -->` must
 //!   equal `overfit check DIR --format markdown` of the committed
 //!   summary.json, and every committed figures/*/summary.json has its block;
@@ -114,6 +114,44 @@ fn a_csv_becomes_a_markdown_table() {
     );
 }
 
+/// The generated blocks of one markdown file: (kind, block).
+fn generated_blocks(text: &str) -> Vec<(&'static str, Block)> {
+    ["claims", "times", "perf", "table", "specs"]
+        .into_iter()
+        .flat_map(|kind| {
+            let (open, close) = (format!("<!-- {kind} "), format!("<!-- /{kind} -->"));
+            blocks_between(text, &open, &close)
+                .into_iter()
+                .map(move |b| (kind, b))
+        })
+        .collect()
+}
+
+/// Rewrites `file`'s generated blocks from their sources when
+/// OVERFIT_UPDATE_README is set; otherwise the blocks that differ from them
+/// ("kind arg" each).
+fn stale_blocks(file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let all = generated_blocks(&text);
+    if std::env::var_os("OVERFIT_UPDATE_README").is_some() {
+        let mut edits: Vec<_> = all
+            .iter()
+            .map(|(kind, (arg, _, range))| (range.clone(), source(kind, arg)))
+            .collect();
+        edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
+        let mut new = text.clone();
+        for (range, block) in edits {
+            new.replace_range(range, &block);
+        }
+        std::fs::write(file, new).unwrap();
+        return Vec::new();
+    }
+    all.iter()
+        .filter(|(kind, (arg, text, _))| *text != source(kind, arg))
+        .map(|(kind, (arg, _, _))| format!("{kind} {arg}"))
+        .collect()
+}
+
 #[test]
 fn every_table_in_the_readme_is_generated_from_its_source() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -122,7 +160,6 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
     let claims = blocks(&readme);
     let times = blocks_between(&readme, "<!-- times ", "<!-- /times -->");
     let perf = blocks_between(&readme, "<!-- perf ", "<!-- /perf -->");
-    let tables = blocks_between(&readme, "<!-- table ", "<!-- /table -->");
     let specs = blocks_between(&readme, "<!-- specs ", "<!-- /specs -->");
     assert!(
         !times.is_empty() && !perf.is_empty() && specs.len() == 1,
@@ -133,32 +170,7 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
             .any(|(file, _, _)| file == "benches/results/perf.md"),
         "the README shows the main performance table, benches/results/perf.md"
     );
-    let all: Vec<(&str, &Block)> = claims
-        .iter()
-        .map(|b| ("claims", b))
-        .chain(times.iter().map(|b| ("times", b)))
-        .chain(perf.iter().map(|b| ("perf", b)))
-        .chain(tables.iter().map(|b| ("table", b)))
-        .chain(specs.iter().map(|b| ("specs", b)))
-        .collect();
-    if std::env::var_os("OVERFIT_UPDATE_README").is_some() {
-        let mut edits: Vec<_> = all
-            .iter()
-            .map(|(kind, (arg, _, range))| (range.clone(), source(kind, arg)))
-            .collect();
-        edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
-        let mut text = readme.clone();
-        for (range, new) in edits {
-            text.replace_range(range, &new);
-        }
-        std::fs::write(&path, text).unwrap();
-        return;
-    }
-    let stale: Vec<String> = all
-        .iter()
-        .filter(|(kind, (arg, text, _))| *text != source(kind, arg))
-        .map(|(kind, (arg, _, _))| format!("{kind} {arg}"))
-        .collect();
+    let stale = stale_blocks(&path);
     assert!(
         stale.is_empty(),
         "README blocks differ from what they are generated from: {stale:?}; \
@@ -175,6 +187,26 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
         }
     }
     assert!(missing.is_empty(), "no README claims table for {missing:?}");
+}
+
+/// benches/HISTORY.md, the performance record the README links to, holds
+/// generated blocks too (earlier machines' tables, the timing runs).
+#[test]
+fn every_table_in_the_performance_history_is_generated_from_its_source() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/HISTORY.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        generated_blocks(&text)
+            .iter()
+            .any(|(kind, (arg, _, _))| *kind == "times" && arg == "benches/results/study_times"),
+        "benches/HISTORY.md shows the timing runs, benches/results/study_times"
+    );
+    let stale = stale_blocks(&path);
+    assert!(
+        stale.is_empty(),
+        "benches/HISTORY.md blocks differ from what they are generated from: {stale:?}; \
+         rerun with OVERFIT_UPDATE_README=1 after checking the new results"
+    );
 }
 
 /// The image links `](path)` in `markdown` that name a local file (not a URL).
