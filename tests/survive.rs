@@ -539,8 +539,11 @@ fn an_interrupted_runs_units_are_kept_until_resumed() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("delete") && err.contains(".units"), "{err}");
-    // Units of another build: the resume says so and summary.json names it.
+    // Units of another build and machine: the resume says so and
+    // summary.json names them.
     std::fs::write(out.join(".units/binaries"), "0000000000 (another build)\n").unwrap();
+    let haswell = "OpenBLAS-0.3.21 core Haswell, kernels avx2, device cpu";
+    std::fs::write(out.join(".units/machines"), format!("{haswell}\n")).unwrap();
     let resumed = overfit(&["run", SPEC, "--quick", "--resume", "--out", out_s]);
     let err = String::from_utf8_lossy(&resumed.stderr);
     assert!(resumed.status.success(), "{err}");
@@ -548,9 +551,16 @@ fn an_interrupted_runs_units_are_kept_until_resumed() {
         err.contains("mixes builds") && err.contains("another build"),
         "{err}"
     );
+    assert!(
+        err.contains("mixes machines") && err.contains(haswell),
+        "{err}"
+    );
     let builds = summary_json(&out)["provenance"]["unit_binaries"].clone();
     assert_eq!(builds[0], "0000000000 (another build)", "{builds}");
     assert_eq!(builds.as_array().map(Vec::len), Some(2), "{builds}");
+    let machines = summary_json(&out)["provenance"]["unit_machines"].clone();
+    assert_eq!(machines[0], haswell, "{machines}");
+    assert_eq!(machines.as_array().map(Vec::len), Some(2), "{machines}");
 
     let Some(data) =
         common::cifar_data("an_interrupted_runs_units_are_kept_until_resumed (its --data half)")

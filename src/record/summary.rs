@@ -105,6 +105,13 @@ pub struct Provenance {
     /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_binaries: Option<Vec<String>>,
+    /// The machines whose units this run assembled (BLAS library and core,
+    /// the kernels' instruction set, the device: `runner::units::machine_id`),
+    /// when there was more than one: a `--resume` or `merge` across nodes
+    /// of different kinds. Absent otherwise, and in summaries written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_machines: Option<Vec<String>>,
     /// Keys this binary does not know, kept as read (see `Summary::extra`).
     #[serde(flatten)]
     pub extra: Extra,
@@ -135,6 +142,7 @@ impl Provenance {
             peak_rss_mib: peak_rss_mib(),
             units: Some(units),
             unit_binaries: None,
+            unit_machines: None,
             extra: Extra::new(),
         }
     }

@@ -14,7 +14,7 @@ mod units;
 pub use pool::unit_state_path;
 pub use shard::{Runs, Shard};
 use units::binary_id;
-pub use units::UnitStore;
+pub use units::{note_device, UnitStore};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -413,8 +413,13 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     let units = results.units;
     let output = plan.findings(results)?;
     let mut summary = summary(&spec, ctx, start, units, output.claims, output.details);
-    if let (Some(p), false) = (summary.provenance.as_mut(), store.other_builds().is_empty()) {
-        p.unit_binaries = Some(store.binaries());
+    if let Some(p) = summary.provenance.as_mut() {
+        if !store.other_builds().is_empty() {
+            p.unit_binaries = Some(store.binaries());
+        }
+        if !store.other_machines().is_empty() {
+            p.unit_machines = Some(store.machines());
+        }
     }
     // The new result is built whole beside DIR and swapped in: DIR is always
     // wholly the earlier run (with its units, for --resume) or wholly this one.
@@ -569,8 +574,9 @@ fn check_merge_out(shard_dirs: &[PathBuf], out_arg: &Path) -> Result<()> {
 }
 
 /// Warn on stderr, after `who`, when units in the store were computed by
-/// builds other than this binary (`--resume`, `merge`); summary.json's
-/// provenance then lists the builds (`execute`).
+/// builds other than this binary, or on other machines (BLAS core, kernels,
+/// device: `units::machine_id`) than this process's (`--resume`, `merge`);
+/// summary.json's provenance then lists them (`execute`).
 fn warn_mixed_builds(store: &UnitStore, who: &str) {
     let others = store.other_builds();
     if !others.is_empty() {
@@ -578,6 +584,14 @@ fn warn_mixed_builds(store: &UnitStore, who: &str) {
             "warning: {who}: units here were computed by overfit {}; this binary is {}: the result mixes builds (summary.json's provenance.unit_binaries names them)",
             others.join(", "),
             binary_id()
+        );
+    }
+    let others = store.other_machines();
+    if !others.is_empty() {
+        eprintln!(
+            "warning: {who}: units here were computed with {}; this process runs {}: the result mixes machines, whose sums may round differently (summary.json's provenance.unit_machines names them)",
+            others.join("; "),
+            units::machine_id()
         );
     }
 }

@@ -26,6 +26,10 @@ pub const OUTPUTS: &str = "outputs";
 /// The file of the store that lists the builds of its units (`binaries`).
 const BINARIES: &str = "binaries";
 
+/// The file of the store that lists what else set its units' last bits
+/// (`machine_id`): the BLAS core, the kernels' instruction set, the device.
+const MACHINES: &str = "machines";
+
 /// How `binaries` lists the build of units kept from before it recorded them.
 pub const UNKNOWN_BUILD: &str = "unknown (units written before builds were recorded)";
 
@@ -34,6 +38,38 @@ pub const UNKNOWN_BUILD: &str = "unknown (units written before builds were recor
 /// changes (build.rs), so that two dirty builds of one commit differ.
 pub fn binary_id() -> &'static str {
     env!("OVERFIT_BUILD_ID")
+}
+
+/// How `machines` lists the machine of units kept from before it recorded them.
+pub const UNKNOWN_MACHINE: &str = "unknown (units written before machines were recorded)";
+
+/// The device this process trains on when it is not the CPU (`note_device`).
+static DEVICE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Say that this process's units train on `device` (a GPU, by name), for
+/// `machine_id`; the CPU is the default and needs no note.
+pub fn note_device(device: &str) {
+    *DEVICE.lock().unwrap_or_else(|e| e.into_inner()) = Some(device.to_string());
+}
+
+/// What besides the build sets the last bits of this process's units, as
+/// `machines` lists it: the BLAS library and the core it runs (the f32 CNN's
+/// and, in principle, every gemm's sums round by the core's kernel), the
+/// instruction set of the crate's own kernels (conv1's weight gradient sums
+/// across its lanes), and the device when it is not the CPU. A `--resume` or
+/// `merge` that assembles units of two of these (a cluster of AMD and Intel
+/// nodes, a requeued task on another node) warns, as for two builds: the
+/// result may differ in its last bits from any uninterrupted run.
+pub fn machine_id() -> String {
+    let m = crate::blas::Machine::current();
+    let device = DEVICE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    format!(
+        "{} core {}, kernels {}, device {}",
+        m.blas,
+        m.blas_core,
+        m.kernels,
+        device.as_deref().unwrap_or("cpu")
+    )
 }
 
 /// The store folder of the sweep labelled `label`: the label with every
@@ -66,7 +102,8 @@ pub(super) fn check_labels(
     let name_folder = folder_name(name);
     for (i, label) in labels.iter().enumerate() {
         let folder = folder_name(label);
-        let clash = if folder.is_empty() || folder == OUTPUTS || folder == BINARIES {
+        let clash = if folder.is_empty() || [OUTPUTS, BINARIES, MACHINES].contains(&folder.as_str())
+        {
             Some(format!("the unit store's own `{folder}`"))
         } else {
             labels[..i]
@@ -125,12 +162,21 @@ impl UnitStore {
     /// order they first saved one (`UNKNOWN_BUILD` for units kept from
     /// before builds were recorded).
     pub fn binaries(&self) -> Vec<String> {
-        fs::read_to_string(self.binaries_path())
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect()
+        read_list(&self.binaries_path())
+    }
+
+    /// The machines (`machine_id`) that computed the units here, in the
+    /// order they first saved one (`UNKNOWN_MACHINE` for units kept from
+    /// before machines were recorded).
+    pub fn machines(&self) -> Vec<String> {
+        read_list(&self.root.join(MACHINES))
+    }
+
+    /// The machines here other than this process's, when any (summary.json's
+    /// `provenance.unit_machines` then lists every machine here).
+    pub fn other_machines(&self) -> Vec<String> {
+        let this = machine_id();
+        self.machines().into_iter().filter(|m| *m != this).collect()
     }
 
     /// The builds here other than this binary, when any: a `--resume` or
@@ -144,18 +190,11 @@ impl UnitStore {
     }
 
     fn add_binaries(&self, new: &[String]) -> Result<()> {
-        let mut all = self.binaries();
-        let before = all.len();
-        for b in new {
-            if !all.contains(b) {
-                all.push(b.clone());
-            }
-        }
-        if all.len() == before {
-            return Ok(());
-        }
-        let text: String = all.iter().map(|b| format!("{b}\n")).collect();
-        write_atomic(&self.binaries_path(), text.as_bytes())
+        add_to_list(&self.binaries_path(), new)
+    }
+
+    fn add_machines(&self, new: &[String]) -> Result<()> {
+        add_to_list(&self.root.join(MACHINES), new)
     }
 
     fn sweep_dir(&self, label: &str) -> PathBuf {
@@ -213,9 +252,14 @@ impl UnitStore {
             fs::remove_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         }
         fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
-        if resume && self.binaries().is_empty() && self.kept_work() > 0 {
-            // Units kept from before builds were recorded: their build is unknown.
-            self.add_binaries(&[UNKNOWN_BUILD.to_string()])?;
+        if resume && self.kept_work() > 0 {
+            // Units kept from before builds (machines) were recorded: theirs is unknown.
+            if self.binaries().is_empty() {
+                self.add_binaries(&[UNKNOWN_BUILD.to_string()])?;
+            }
+            if self.machines().is_empty() {
+                self.add_machines(&[UNKNOWN_MACHINE.to_string()])?;
+            }
         }
         remove_stale_temps(&self.root);
         if let Ok(entries) = fs::read_dir(&self.root) {
@@ -253,13 +297,17 @@ impl UnitStore {
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let text = toml::to_string(&UnitFile { result })
             .map_err(|e| Error::bad(format!("unit {label}/{index}: cannot serialise ({e})")))?;
-        write_atomic(&self.path(label, index), text.as_bytes())?;
-        let _ = fs::remove_file(self.state_path(label, index));
+        // The build and machine are listed before the first unit lands, so
+        // a process killed between the two leaves no unit of an unlisted one.
         let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
         if !*noted {
             self.add_binaries(&[binary_id().to_string()])?;
+            self.add_machines(&[machine_id()])?;
             *noted = true;
         }
+        drop(noted);
+        write_atomic(&self.path(label, index), text.as_bytes())?;
+        let _ = fs::remove_file(self.state_path(label, index));
         Ok(())
     }
 
@@ -298,13 +346,54 @@ impl UnitStore {
                         unit.path().display()
                     )));
                 }
-                write_atomic(&target.join(unit.file_name()), &bytes)?;
+                let dst = target.join(unit.file_name());
+                match fs::read(&dst) {
+                    Ok(old) if old == bytes => continue,
+                    Ok(_) => {
+                        return Err(Error::bad(format!(
+                            "merge: {} differs from the unit of that index another shard gave ({}); the shards are not of one run",
+                            unit.path().display(),
+                            dst.display()
+                        )))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&dst, e)),
+                }
+                write_atomic(&dst, &bytes)?;
                 copied += 1;
             }
         }
         self.add_binaries(&other.binaries())?;
+        self.add_machines(&other.machines())?;
         Ok(copied)
     }
+}
+
+/// The non-empty lines of a store's list file (`binaries`, `machines`);
+/// none when it does not exist.
+fn read_list(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Append to a store's list file the entries of `new` it lacks, in order.
+fn add_to_list(path: &Path, new: &[String]) -> Result<()> {
+    let mut all = read_list(path);
+    let before = all.len();
+    for b in new {
+        if !all.contains(b) {
+            all.push(b.clone());
+        }
+    }
+    if all.len() == before {
+        return Ok(());
+    }
+    let text: String = all.iter().map(|b| format!("{b}\n")).collect();
+    write_atomic(path, text.as_bytes())
 }
 
 /// Whether a store entry is hidden (`.name`): a writer's temporary file,
@@ -368,6 +457,45 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
+    /// A unit is listed with this process's build and machine; a merge
+    /// keeps a unit two shards gave with the same bytes once, refuses one
+    /// whose copies differ, naming both, and lists every shard's machines.
+    #[test]
+    fn absorb_refuses_differing_copies_of_a_unit_and_lists_machines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = |name: &str| UnitStore::new(&tmp.path().join(name));
+        let (a, b, c, merged) = (store("a"), store("b"), store("c"), store("m"));
+        for s in [&a, &b, &c, &merged] {
+            s.open("name = \"x\"\n", false).unwrap();
+        }
+        a.save("sweep", 0, &1.5f64).unwrap();
+        b.save("sweep", 0, &1.5f64).unwrap();
+        b.save("sweep", 1, &2.5f64).unwrap();
+        c.save("sweep", 1, &-2.5f64).unwrap();
+        assert_eq!(a.binaries(), vec![binary_id().to_string()]);
+        assert_eq!(a.machines(), vec![machine_id()]);
+        assert!(a.other_machines().is_empty());
+        let other = "OpenBLAS-0.3.21 core Haswell, kernels avx2, device cpu".to_string();
+        add_to_list(&b.root().join(MACHINES), std::slice::from_ref(&other)).unwrap();
+
+        assert_eq!(merged.absorb(&a).unwrap(), 1);
+        assert_eq!(
+            merged.absorb(&b).unwrap(),
+            1,
+            "unit 0 is a's, with the same bytes"
+        );
+        assert_eq!(merged.load::<f64>("sweep", 1).unwrap(), Some(2.5));
+        assert_eq!(merged.machines(), vec![machine_id(), other.clone()]);
+        assert_eq!(merged.other_machines(), vec![other]);
+        let err = merged.absorb(&c).unwrap_err().to_string();
+        assert!(
+            err.contains("differs from the unit of that index another shard gave")
+                && err.contains(&c.path("sweep", 1).display().to_string()),
+            "{err}"
+        );
+        assert_eq!(merged.load::<f64>("sweep", 1).unwrap(), Some(2.5), "kept");
+    }
+
     /// A spec name beside a study's fixed labels must not share a folder
     /// with one of them or with the store's own entries.
     #[test]
@@ -381,7 +509,7 @@ mod tests {
         // Equal once sanitised ('.' and ' ' become '_').
         let err = check(&["grokking_map", "grokking.map"], "grokking.map").unwrap_err();
         assert!(err.contains("`grokking_map`"), "{err}");
-        for reserved in ["outputs", "binaries", ""] {
+        for reserved in ["outputs", "binaries", "machines", ""] {
             let err = check(&["fixed", reserved], reserved).unwrap_err();
             assert!(err.contains("the unit store's own"), "{err}");
         }

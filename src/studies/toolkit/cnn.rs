@@ -209,7 +209,10 @@ pub fn open_device(spec: &LoadedSpec, asked: Device) -> Result<OpenedDevice> {
             None
         }
         #[cfg(feature = "cuda")]
-        ChosenDevice::Cuda(gpu) => Some(gpu.name().to_string()),
+        ChosenDevice::Cuda(gpu) => {
+            crate::runner::note_device(&format!("cuda ({})", gpu.name()));
+            Some(gpu.name().to_string())
+        }
     };
     Ok(OpenedDevice {
         asked,
