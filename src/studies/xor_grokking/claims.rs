@@ -308,8 +308,12 @@ pub(super) struct MeasuredReference {
 }
 
 impl MeasuredReference {
-    pub fn within(&self) -> bool {
-        (self.ours.value - self.paper).abs() <= self.tolerance
+    /// Whether our median is within the tolerance of the paper's; None when
+    /// our median or the tolerance is undefined (no logged value), which is
+    /// neither (review finding, 2026-12-06: it counted as outside).
+    pub fn within(&self) -> Option<bool> {
+        let gap = (self.ours.value - self.paper).abs();
+        (!gap.is_nan() && !self.tolerance.is_nan()).then_some(gap <= self.tolerance)
     }
 }
 
@@ -346,20 +350,30 @@ pub(super) fn reference_points(
 /// The paper's Fig 1 medians at the panel's reference points, as claims. A
 /// diagnostic panel's setting is not the paper's: its points go to
 /// summary.json's details (`panel_details`), and it makes one hypothesis
-/// row of them, the fraction within tolerance (all of them, predicted).
+/// row of them, the fraction within tolerance (all of them, predicted):
+/// undefined when a point has no value (review finding, 2026-12-06: such a
+/// point counted as outside, so the row failed on a missing measurement).
 fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
     if p.panel.diagnostic {
         let points = reference_points(p.spec, p.panel, p.metrics);
-        let outside: Vec<String> = points
-            .iter()
-            .filter(|r| !r.within())
-            .map(|r| format!("{} t = {}", r.split, r.step))
-            .collect();
+        let at = |want: Option<bool>| -> Vec<String> {
+            let chosen = points.iter().filter(|r| r.within() == want);
+            chosen
+                .map(|r| format!("{} t = {}", r.split, r.step))
+                .collect()
+        };
+        let (outside, unmeasured) = (at(Some(false)), at(None));
         // No point: 0/0, undefined, so the row is inconclusive.
-        let within = (points.len() - outside.len()) as f64 / points.len() as f64;
+        let within = if unmeasured.is_empty() {
+            (points.len() - outside.len()) as f64 / points.len() as f64
+        } else {
+            f64::NAN
+        };
         let mut measured = Measured::single(within);
         measured.runs = p.runs;
-        let note = if outside.is_empty() {
+        let note = if !unmeasured.is_empty() {
+            format!("no value (no logged run) at: {}", unmeasured.join(", "))
+        } else if outside.is_empty() {
             format!(
                 "{} points, each in details.{}.reference_points",
                 points.len(),
@@ -392,6 +406,52 @@ fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
         .collect()
 }
 
+/// The largest relative spread (hi - lo)/(1 + lo) of the median grokking
+/// steps on a diagonal, over the diagonals with two or more cells, with how
+/// many were compared and how many were left out because no cell on them
+/// grokked (all infinite: nothing to compare). A diagonal where some cells
+/// grok and others do not has spread infinity. NaN when a cell is NaN or
+/// no diagonal is compared (review finding, 2026-12-06: the spread started
+/// at 0, so a map with nothing to compare, or none of whose cells grokked,
+/// held at 0, and f64::min/max skipped a NaN cell).
+fn diagonal_spread(diagonals: &std::collections::BTreeMap<i64, Vec<f64>>) -> (f64, usize, usize) {
+    let multi = || diagonals.values().filter(|v| v.len() >= 2);
+    let never = multi()
+        .filter(|v| v.iter().all(|&x| x == f64::INFINITY))
+        .count();
+    let spreads: Vec<f64> = multi()
+        .filter(|v| !v.iter().all(|&x| x == f64::INFINITY))
+        .map(|vals| {
+            let (lo, hi) = (extreme(vals, f64::min), extreme(vals, f64::max));
+            if hi.is_infinite() {
+                f64::INFINITY
+            } else {
+                (hi - lo) / (1.0 + lo)
+            }
+        })
+        .collect();
+    // `extreme`: NaN on no spread or a NaN one (a NaN cell gives one).
+    (extreme(&spreads, f64::max), spreads.len(), never)
+}
+
+/// The note of the diagonal-spread check: why it is undefined, and which
+/// diagonals it leaves out.
+fn spread_note(spread: f64, compared: usize, never: usize) -> String {
+    let left_out = if never > 0 {
+        format!("; {never} diagonals with >= 2 cells left out: no cell on them grokked")
+    } else {
+        String::new()
+    };
+    let why = if compared == 0 {
+        "no diagonal with >= 2 cells of which one grokked: nothing to compare; "
+    } else if spread.is_nan() {
+        "a cell's median grokking step is undefined; "
+    } else {
+        ""
+    };
+    format!("{why}common random numbers across cells{left_out}")
+}
+
 /// The grokking map's claims over `grid[i][j]`, the median grokking step of
 /// (alphas[i], omegas[j]) (infinite where not reached), `runs` runs a cell.
 pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<Claim> {
@@ -406,23 +466,7 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
             diagonals.entry(key).or_default().push(v);
         }
     }
-    let mut spread = 0.0f64;
-    let mut compared = 0;
-    for vals in diagonals.values().filter(|v| v.len() >= 2) {
-        compared += 1;
-        let (lo, hi) = (
-            vals.iter().cloned().fold(f64::INFINITY, f64::min),
-            vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-        );
-        let rel = if hi.is_infinite() && lo.is_infinite() {
-            0.0
-        } else if hi.is_infinite() {
-            f64::INFINITY
-        } else {
-            (hi - lo) / (1.0 + lo)
-        };
-        spread = spread.max(rel);
-    }
+    let (spread, compared, never) = diagonal_spread(&diagonals);
     // Larger init relative to the step means a longer memorisation phase.
     // Heuristic: w_j(t) ~ omega w~_j + alpha t v_j, so the init's random
     // direction is overwritten once alpha t ~ omega: t* grows like omega/alpha,
@@ -449,10 +493,10 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
     vec![
         Claim::new(
             "grokking_map.depends_on_omega_over_alpha_only",
-            format!("median grokking step is the same on every diagonal omega/alpha = const ({compared} diagonals with >= 2 cells): max (hi - lo)/(1 + lo)"),
+            format!("median grokking step is the same on every diagonal omega/alpha = const ({compared} diagonals with >= 2 cells and a cell that groks): max (hi - lo)/(1 + lo)"),
             "positive homogeneity of the ReLU net with f ~ 0 (g_i = 1/2) in Xu et al.'s dynamics (this project's corollary)",
             Prediction::AtMost { bound: map.diagonal_spread },
-            Measured { value: spread, q20: None, q80: None, runs, note: "common random numbers across cells".into() },
+            Measured { value: spread, q20: None, q80: None, runs, note: spread_note(spread, compared, never) },
         ).as_check(),
         Claim::new(
             "grokking_map.time_grows_like_omega_over_alpha",
@@ -524,5 +568,88 @@ mod tests {
             ..map()
         };
         assert_eq!(verdicts_of(&no_fit, 0.0).1, Inconclusive);
+    }
+
+    /// The diagonal-spread check of `grid`, its verdict and note.
+    fn spread_check(map: &MapSpec, grid: &[Vec<f64>]) -> (Verdict, String) {
+        let claims = map_claims(map, grid, map.runs);
+        let c = claims.iter().find(|c| c.id.ends_with("only")).unwrap();
+        (c.verdict(), c.measured.note.clone())
+    }
+
+    /// The diagonal check is inconclusive with nothing to compare (no
+    /// diagonal of two cells; no cell that groks) or a NaN cell, and leaves
+    /// a diagonal where no cell groks out, saying so; each held at spread 0
+    /// before the 2026-12-06 review finding.
+    #[test]
+    fn diagonal_check_needs_a_diagonal_to_compare_and_defined_cells() {
+        let inf = f64::INFINITY;
+        assert_eq!(spread_check(&map(), &vec![vec![inf; 3]; 3]).0, Inconclusive);
+        let one_row = MapSpec {
+            alphas: vec![1.0],
+            ..map()
+        };
+        let (v, note) = spread_check(&one_row, &[vec![100.0, 1000.0, 10000.0]]);
+        assert_eq!(v, Inconclusive);
+        assert!(note.contains("nothing to compare"), "{note}");
+        // omega/alpha = 1 on the diagonal (0, 0), (1, 1), (2, 2): NaN at (1, 1).
+        let mut grid = vec![
+            vec![100.0, inf, inf],
+            vec![10.0, f64::NAN, inf],
+            vec![1.0, 10.0, 100.0],
+        ];
+        assert_eq!(spread_check(&map(), &grid).0, Inconclusive);
+        // Diagonal 10 ((0, 1), (1, 2)) never groks; 1 and 0.1 agree.
+        grid[1][1] = 100.0;
+        let (v, note) = spread_check(&map(), &grid);
+        assert_eq!(v, Holds);
+        assert!(
+            note.contains("1 diagonals with >= 2 cells left out"),
+            "{note}"
+        );
+        // One cell of a diagonal groks and another does not: spread
+        // infinity, which `judge` takes as undefined (as before the finding).
+        grid[2][2] = inf;
+        assert_eq!(spread_check(&map(), &grid).0, Inconclusive);
+    }
+
+    /// The diagnostic panel of experiments/xor_grokking.toml with one run
+    /// at the paper's median at every reference point but `skip`: its
+    /// reference_points_within row.
+    fn diagnostic_row(skip: Option<usize>) -> Claim {
+        let path = std::path::Path::new("experiments/xor_grokking.toml");
+        let loaded = crate::spec::load(path, false).unwrap();
+        let spec: XorSpec = loaded.study_section().unwrap();
+        let panel = spec.panels.iter().find(|p| p.diagnostic).unwrap();
+        let mut metrics = Metrics::default();
+        let points = panel
+            .references(&spec)
+            .iter()
+            .filter(|r| r.step <= panel.steps);
+        for (_, r) in points.enumerate().filter(|(k, _)| Some(*k) != skip) {
+            metrics.push("diag:0", r.step as u64, &r.split, "accuracy", r.median);
+        }
+        let p = PanelRuns {
+            spec: &spec,
+            panel,
+            metrics: &metrics,
+            recs: &[],
+            reg: regime(&spec, panel.alpha, panel.omega(&spec)),
+            assumptions_note: String::new(),
+            runs: 1,
+            horizon: 1,
+        };
+        reference_claims(&p).remove(0)
+    }
+
+    /// A reference point with no logged value makes the fraction undefined,
+    /// naming the point, where it counted as outside (fails) before the
+    /// 2026-12-06 review finding; every point at the paper's median holds.
+    #[test]
+    fn reference_points_within_is_inconclusive_on_a_missing_point() {
+        assert_eq!(diagnostic_row(None).verdict(), Holds);
+        let row = diagnostic_row(Some(2));
+        assert_eq!(row.verdict(), Inconclusive, "{:?}", row.measured);
+        assert!(row.reason.contains("train t = 9"), "{}", row.reason);
     }
 }

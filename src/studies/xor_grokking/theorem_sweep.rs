@@ -282,8 +282,12 @@ pub(super) struct CellRow {
     #[serde(serialize_with = "display")]
     pub window_start: f64,
     pub runs: usize,
-    /// Runs with at least one of the four cluster centres misclassified.
+    /// Runs with at least one of the four cluster centres misclassified
+    /// (of those that logged the count).
     pub failures: usize,
+    /// failures / runs; NaN when a run logged no finite count at t = sqrt(n)
+    /// (`centres_per_run`), and then the trend claims through the cell are
+    /// inconclusive.
     #[serde(serialize_with = "display")]
     pub failure_fraction: f64,
     /// 95% Wilson interval of the failure fraction.
@@ -321,11 +325,15 @@ pub(super) fn sweep_findings(
             cell.rows.extend(m.rows.iter().cloned());
         }
         let t = reg.fit_horizon() as u64;
-        let centres = values_at(&cell, "test", "cluster_centres_correct", t);
+        let centres = centres_per_run(chunk, t);
         let test = values_at(&cell, "test", "accuracy", t);
         let train = values_at(&cell, "train", "accuracy", t);
         let failures = centres.iter().filter(|&&k| k < 4.0).count();
-        let (low, high) = wilson_interval(failures as f64, chunk.len() as f64, 1.96);
+        let measured = centres.iter().all(|k| k.is_finite());
+        let (low, high) = match measured {
+            true => wilson_interval(failures as f64, chunk.len() as f64, 1.96),
+            false => (f64::NAN, f64::NAN),
+        };
         rows.push(CellRow {
             variant: sweep.variant(v).into(),
             c: sweep.cs[c],
@@ -338,7 +346,10 @@ pub(super) fn sweep_findings(
             window_start: reg.generalization_start(sweep.cs[c]),
             runs: chunk.len(),
             failures,
-            failure_fraction: failures as f64 / chunk.len() as f64,
+            failure_fraction: match measured {
+                true => failures as f64 / chunk.len() as f64,
+                false => f64::NAN,
+            },
             failure_low: low,
             failure_high: high,
             median_test_accuracy: quantile(&test, 0.5),
@@ -365,6 +376,22 @@ pub(super) fn sweep_findings(
     });
     let csv = ("theorem_sweep.csv".to_string(), to_csv_with_header(&rows));
     (metrics, details, claims, csv)
+}
+
+/// Each run's number of correctly classified cluster centres at step `t`:
+/// NaN for a run that logged none there, or more than one (review finding,
+/// 2026-12-06: failures were counted over the logged values but divided by
+/// the number of runs, so a run without the value counted as a success).
+fn centres_per_run(chunk: &[Metrics], t: u64) -> Vec<f64> {
+    chunk
+        .iter()
+        .map(
+            |m| match values_at(m, "test", "cluster_centres_correct", t)[..] {
+                [k] => k,
+                _ => f64::NAN,
+            },
+        )
+        .collect()
 }
 
 /// The rows of variant `v` at C index `c` (in n order), or at n index `n` (in C order).
@@ -404,23 +431,38 @@ fn trend_claims(
         };
         let groups: Vec<(usize, usize)> = cells.iter().map(|r| (r.failures, r.runs)).collect();
         let mut rng = crate::rng::stream(seed, 0, &format!("xor_cluster:theorem_sweep:{id}"));
-        let (u, p) = fewer_failures_along(&groups, sweep.permutations, &mut rng);
+        // A cell without every run's count has no failure fraction: nothing to rank.
+        let unmeasured = cells.iter().any(|r| r.failure_fraction.is_nan());
+        let (u, p) = match unmeasured {
+            true => (f64::NAN, f64::NAN),
+            false => fewer_failures_along(&groups, sweep.permutations, &mut rng),
+        };
         let counts: Vec<String> = cells
             .iter()
             .map(|r| {
                 format!(
-                    "{}/{} at {factor} = {}",
+                    "{}/{} at {factor} = {}{}",
                     r.failures,
                     r.runs,
                     if factor == "n" {
                         r.n.to_string()
                     } else {
                         r.c.to_string()
+                    },
+                    if r.failure_fraction.is_nan() {
+                        " (a run's count missing)"
+                    } else {
+                        ""
                     }
                 )
             })
             .collect();
-        let note = if p.is_nan() {
+        let note = if unmeasured {
+            format!(
+                "no trend to rank: a run without its cluster-centre count at t = sqrt(n) leaves a cell's failure fraction undefined (failures {})",
+                counts.join(", ")
+            )
+        } else if p.is_nan() {
             format!(
                 "no trend to rank: {} ({})",
                 if groups.iter().all(|g| g.0 == 0) {
@@ -511,7 +553,8 @@ fn trend_claims(
 /// Per (variant, C): the least-squares slope -k of ln((F + 1/2)/(R + 1))
 /// against ln n (F failures of R runs; the 1/2 keeps cells without a
 /// failure finite), i.e. failure ~ n^-k. A report, not a claim: the
-/// theorem's Omega(1) has no stated constant.
+/// theorem's Omega(1) has no stated constant. NaN through a cell whose
+/// failure fraction is undefined.
 fn rate_exponents(sweep: &TheoremSweepSpec, rows: &[CellRow]) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for v in 0..sweep.balanced.len() {
@@ -520,7 +563,10 @@ fn rate_exponents(sweep: &TheoremSweepSpec, rows: &[CellRow]) -> Vec<serde_json:
             let x: Vec<f64> = cells.iter().map(|r| (r.n as f64).ln()).collect();
             let y: Vec<f64> = cells
                 .iter()
-                .map(|r| ((r.failures as f64 + 0.5) / (r.runs as f64 + 1.0)).ln())
+                .map(|r| match r.failure_fraction.is_nan() {
+                    true => f64::NAN,
+                    false => ((r.failures as f64 + 0.5) / (r.runs as f64 + 1.0)).ln(),
+                })
                 .collect();
             let slope = line_fit(&x, &y).slope;
             out.push(serde_json::json!({
@@ -612,5 +658,50 @@ mod tests {
             verdict_of(&v, "sweep.uniform.part3_at_largest_cell"),
             Verdict::Holds
         );
+    }
+
+    /// A run without a cluster-centre count (no row, or NaN) leaves its
+    /// cell's failure fraction undefined and the trend claims through the
+    /// cell inconclusive; before the 2026-12-06 review finding it counted
+    /// as a success, and the claims held. The other claims are unchanged.
+    #[test]
+    fn a_run_without_its_count_makes_its_cell_undefined() {
+        let (spec, sweep) = spec();
+        let falling = |c: usize, n: usize| 36 - 8 * n - 4 * c;
+        for missing in [None, Some(f64::NAN)] {
+            let mut runs = runs(&spec, &sweep, falling, 0.97);
+            // Unit (uniform, C index 0, n index 1, run 39): a success.
+            let unit = [0, 0, 1, 39];
+            let run = &mut runs[sweep.runs + 39];
+            run.rows.retain(|r| r.metric != "cluster_centres_correct");
+            if let Some(value) = missing {
+                let t = sweep.regime(&spec, 0, 1).fit_horizon() as u64;
+                run.push(
+                    &sweep.label(unit),
+                    t,
+                    "test",
+                    "cluster_centres_correct",
+                    value,
+                );
+            }
+            let (_, details, claims, (_, text)) = sweep_findings(&spec, &sweep, 1, runs);
+            let undefined = [
+                "sweep.uniform.C2.failures_fall_with_n",
+                "sweep.uniform.n100.failures_fall_with_c",
+            ];
+            for c in &claims {
+                let want = match undefined.contains(&c.id.as_str()) {
+                    true => Verdict::Inconclusive,
+                    false => Verdict::Holds,
+                };
+                assert_eq!(c.verdict(), want, "{} {:?}", c.id, c.measured);
+            }
+            let row = text
+                .lines()
+                .find(|l| l.starts_with("uniform,2,100,"))
+                .unwrap();
+            assert!(row.contains(",NaN,NaN,NaN,"), "{row}");
+            assert!(details["failure_rate_exponent"][0]["k"].is_null());
+        }
     }
 }

@@ -222,7 +222,8 @@ fn paper_points(spec: &XorSpec, panel: &PanelSpec) -> Vec<(f64, f64, usize)> {
 /// holds when the interval contains 1. Each resample redraws our runs, and
 /// perturbs the paper's medians by the sampling error of a median of as many
 /// runs (from a second resample, at s t_k), since the paper's medians are
-/// themselves over 100 runs.
+/// themselves over 100 runs. Inconclusive when the interval does not hold
+/// the estimate or too many resample fits fail (`time_scale_value`).
 pub(super) fn paper_time_scale_claim(
     spec: &XorSpec,
     panel: &PanelSpec,
@@ -270,6 +271,7 @@ pub(super) fn paper_time_scale_claim(
         })
         .filter(|s| s.is_finite())
         .collect();
+    let failed = picks.len() - draws.len();
     draws.sort_by(f64::total_cmp);
     let (lo, hi) = (
         quantile(&draws, (1.0 - coverage) / 2.0),
@@ -287,9 +289,18 @@ pub(super) fn paper_time_scale_claim(
     } else {
         String::new()
     };
+    let (value, why) = time_scale_value(s_hat, (lo, hi), failed, picks.len());
+    let note = format!(
+        "s = {s_hat:.3}, {}% bootstrap interval [{lo:.3}, {hi:.3}] over runs ({} resamples, {failed} failed fits dropped); the paper's train medians fitted to the sign-only law give s = {s_law:.3}",
+        coverage * 100.0, picks.len());
+    let note = if why.is_empty() {
+        note
+    } else {
+        format!("{why}; {note}")
+    };
     let claim = Claim::new(
         format!("{}.paper_time_scale", panel.id),
-        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1. Measured: |s - 1| over the interval's half-width on 1's side (at most 1 iff the interval contains 1){what}", points.len(), coverage * 100.0),
+        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1. Measured: |s - 1| over the interval's half-width on 1's side (at most 1 iff the interval contains 1; undefined when the interval excludes s or over 1% of the resample fits fail){what}", points.len(), coverage * 100.0),
         if panel.diagnostic {
             format!("Xu et al. ICLR 2024, Fig 1 right's medians, against a diagnostic run at omega/alpha = {:.3}, not the paper's setting (a hypothesis of this project that would explain the right panel's time-scale disagreement)", panel.omega(spec) / panel.alpha)
         } else {
@@ -299,9 +310,7 @@ pub(super) fn paper_time_scale_claim(
         // measurement's (until 2026-12-04 the row showed 1 +- its
         // half-widths as the prediction, a data-derived number).
         Prediction::AtMost { bound: 1.0 },
-        Measured { value: interval_distance(s_hat, lo, hi, 1.0), q20: None, q80: None, runs, note: format!(
-            "s = {s_hat:.3}, {}% bootstrap interval [{lo:.3}, {hi:.3}] over runs ({} resamples); the paper's train medians fitted to the sign-only law give s = {s_law:.3}",
-            coverage * 100.0, draws.len()) },
+        Measured { value, q20: None, q80: None, runs, note },
     );
     if panel.diagnostic {
         claim.as_hypothesis()
@@ -313,13 +322,53 @@ pub(super) fn paper_time_scale_claim(
 /// How far `target` lies from the estimate `s` in units of the interval
 /// [lo, hi]'s half-width on `target`'s side: at most 1 iff the interval
 /// holds `target` (infinite when a zero half-width leaves it out).
+/// NaN, so inconclusive, when the interval does not hold `s` (review
+/// finding, 2026-12-06): a percentile bootstrap interval need not contain
+/// the estimate, and then the half-width on one side is negative, the
+/// distance <= 0 and the row held with 1 outside the interval (s = 0.95 in
+/// [0.60, 0.90] gave -1); likewise `target` = `s` gave 0 with both outside.
 fn interval_distance(s: f64, lo: f64, hi: f64, target: f64) -> f64 {
+    if !(lo <= s && s <= hi) {
+        return f64::NAN;
+    }
     let half = if target >= s { hi - s } else { s - lo };
     if target == s {
         0.0
     } else {
         (target - s).abs() / half
     }
+}
+
+/// The largest fraction of bootstrap resamples whose fit may fail (no s
+/// covering half the paper's points) before the interval is not trusted:
+/// the failed draws are dropped, and if they are the extreme ones, more than
+/// a small share of them moves a 2.5% tail's endpoint.
+const MAX_FAILED_FITS: f64 = 0.01;
+
+/// The time-scale row's value, `interval_distance(s, lo, hi, 1)`, and why it
+/// is undefined (empty when it is not): NaN when more than
+/// `MAX_FAILED_FITS` of the `resamples` fits failed (review finding,
+/// 2026-12-06: they were dropped silently), when there is no estimate or
+/// interval, or when the interval does not hold the estimate.
+fn time_scale_value(
+    s: f64,
+    (lo, hi): (f64, f64),
+    failed: usize,
+    resamples: usize,
+) -> (f64, String) {
+    if failed as f64 > MAX_FAILED_FITS * resamples as f64 {
+        let why = format!("{failed} of {resamples} bootstrap fits failed, more than {}%: the interval would come from the rest only", MAX_FAILED_FITS * 100.0);
+        return (f64::NAN, why);
+    }
+    let value = interval_distance(s, lo, hi, 1.0);
+    let why = if !(s.is_finite() && lo.is_finite() && hi.is_finite()) {
+        "no fit of s, or no bootstrap interval".to_string()
+    } else if value.is_nan() {
+        format!("the bootstrap interval [{lo:.3}, {hi:.3}] does not contain the estimate s = {s:.3}: its half-width on 1's side is not a width")
+    } else {
+        String::new()
+    };
+    (value, why)
 }
 
 /// The figure of item 1: train and test accuracy against t + 1, with the
@@ -430,6 +479,37 @@ mod tests {
         assert_eq!(dist(1.0, 1.0, 1.0, 1.0), 0.0);
         assert_eq!(dist(2.0, 2.0, 2.0, 1.0), f64::INFINITY);
         assert!(dist(f64::NAN, 0.5, 1.5, 1.0).is_nan());
+    }
+
+    /// An interval that excludes the estimate gives no distance, whether or
+    /// not it holds 1: the half-width on 1's side would be negative (it held
+    /// at -1 before the 2026-12-06 review finding), or s = 1 would give 0.
+    #[test]
+    fn interval_distance_is_undefined_when_the_interval_excludes_the_estimate() {
+        use super::interval_distance as dist;
+        assert!(dist(0.95, 0.60, 0.90, 1.0).is_nan());
+        assert!(dist(1.0, 1.1, 1.3, 1.0).is_nan());
+        assert!(dist(0.5, 0.6, 1.2, 1.0).is_nan());
+        assert!(dist(1.0, f64::NAN, 1.2, 1.0).is_nan());
+    }
+
+    /// More than 1% of the resample fits failed: no value, and the reason
+    /// says how many; at 1% the committed value stands, and an interval
+    /// without the estimate says so.
+    #[test]
+    fn time_scale_value_is_undefined_past_the_failed_fit_share() {
+        use super::time_scale_value as value;
+        let (v, why) = value(0.95, (0.85, 1.1), 5, 400);
+        assert!(v.is_nan() && why.contains("5 of 400"), "{v} {why}");
+        let (v, why) = value(0.95, (0.85, 1.1), 4, 400);
+        assert!(
+            (v - 0.05 / 0.15).abs() < 1e-12 && why.is_empty(),
+            "{v} {why}"
+        );
+        let (v, why) = value(0.95, (0.60, 0.90), 0, 400);
+        assert!(v.is_nan() && why.contains("does not contain"), "{v} {why}");
+        let (v, why) = value(f64::NAN, (0.60, 0.90), 0, 400);
+        assert!(v.is_nan() && why.contains("no fit"), "{v} {why}");
     }
 
     use super::*;
