@@ -11,16 +11,31 @@ use crate::record::{Claim, Measured, Prediction};
 /// model whose median best-epoch train error is at most
 /// `claims.interpolation_error` (NaN when none is, within the budget), and
 /// how many models interpolate. `by_size` holds the 0%-noise cells by size.
+/// A width below the first interpolating one (or any width, when none
+/// interpolates) whose median is undefined might be the first: then the
+/// threshold is NaN (review finding, 2026-12-06: such a width was skipped,
+/// so a larger one could be taken as the first and hold a lower bound).
 fn first_interpolating(spec: &CnnSweepSpec, by_size: &[&Cell], runs: usize) -> Measured {
     let error = spec.claims.interpolation_error;
-    let interpolates = |c: &&&Cell| c.median(|r| r.best_train_error) <= error;
-    let measured = match by_size.iter().find(interpolates) {
-        Some(c) => Measured::single(c.params as f64).with_note(format!(
+    let medians: Vec<f64> = by_size
+        .iter()
+        .map(|c| c.median(|r| r.best_train_error))
+        .collect();
+    let first = medians.iter().position(|&m| m <= error);
+    let undefined = medians[..first.unwrap_or(medians.len())]
+        .iter()
+        .position(|m| m.is_nan());
+    let measured = match (undefined, first) {
+        (Some(j), _) => Measured::single(f64::NAN).with_note(format!(
+            "the median best-epoch train error of {} params is undefined: the first width with error <= {error} is unknown",
+            by_size[j].params
+        )),
+        (None, Some(i)) => Measured::single(by_size[i].params as f64).with_note(format!(
             "{} of {} architectures interpolate",
-            by_size.iter().filter(interpolates).count(),
+            medians.iter().filter(|&&m| m <= error).count(),
             by_size.len()
         )),
-        None => Measured::single(f64::NAN).with_note(format!(
+        (None, None) => Measured::single(f64::NAN).with_note(format!(
             "no architecture reached training error <= {error} within {}",
             spec.budget_text()
         )),

@@ -28,8 +28,10 @@
 mod claims;
 mod figures;
 mod interpolation;
+mod largest;
 mod rejudge;
 mod reported_peak;
+mod scale;
 mod spec;
 mod table1;
 mod tables;

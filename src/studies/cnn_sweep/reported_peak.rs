@@ -4,7 +4,8 @@
 //! above). Nakkiran et al.'s location rule (`claims::find_peak`) does not
 //! test it: its window follows our threshold width, not their range.
 
-use super::claims::{curve, median_difference_se, peak_prominence, seed_sd, Cell, Curve};
+use super::claims::{curve, interior, peak_prominence, Cell, Curve};
+use super::scale::{median_difference_se, seed_sd};
 use super::CnnSweepSpec;
 use crate::record::{Claim, Measured, Prediction};
 
@@ -25,9 +26,7 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
     let se = median_difference_se(seed_sd(cs.peak_scale, &samples), runs);
     let in_range = |i: usize| (low..=high).contains(&(sorted[i].params as f64));
     let (h, at) = peak_prominence(&y, in_range);
-    let interior_in_range = (1..sorted.len().saturating_sub(1))
-        .filter(|&i| in_range(i))
-        .count();
+    let interior_in_range = interior(sorted.len()).filter(|&i| in_range(i)).count();
     let (value, note) = if interior_in_range == 0 {
         let why = format!("no width strictly inside the curve lies in [{low}, {high}]");
         (f64::NAN, why)

@@ -178,7 +178,7 @@ pub struct ClaimSpec {
     /// difference of two cells' medians.
     #[serde(default = "default_k")]
     pub peak_k: f64,
-    /// The seed sd that standard error is built from (`claims::seed_sd`).
+    /// The seed sd that standard error is built from (`scale::seed_sd`).
     #[serde(default)]
     pub peak_scale: PeakScale,
     /// The course project's 0%-noise peak range [low, high] in parameters,
@@ -191,13 +191,13 @@ pub struct ClaimSpec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PeakScale {
-    /// sqrt of the df-weighted mean of the widths' variances (`claims::pooled_sd`):
+    /// sqrt of the df-weighted mean of the widths' variances (`scale::pooled_sd`):
     /// efficient, but one collapsed run (a constant predictor among trained
     /// ones) sets it.
     #[default]
     Pooled,
     /// The median over widths of each width's sd, over its expectation
-    /// factor (`claims::median_sd`): unmoved by a minority of widths with
+    /// factor (`scale::median_sd`): unmoved by a minority of widths with
     /// a collapsed run.
     Median,
 }

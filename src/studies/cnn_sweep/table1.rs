@@ -3,7 +3,8 @@
 //! judged; a row reported at another epoch budget than the one our run
 //! trained for is not compared (inconclusive).
 
-use super::claims::{pooled_sd, Cell};
+use super::claims::Cell;
+use super::scale::pooled_sd;
 use super::CnnSweepSpec;
 use crate::record::{Claim, Measured, Prediction};
 

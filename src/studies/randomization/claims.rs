@@ -70,6 +70,9 @@ pub(super) fn claims(spec: &RandomizationSpec, cells: &[Vec<Cell>], n_test: usiz
 /// in every run, with the hyperparameters of every other setting: the
 /// paper's headline claim (Sec. 2), a real outcome of SGD within the epoch
 /// budget, so a claim (it was filed as a check until a review found it).
+/// A cell without runs measures nothing: NaN, inconclusive (review finding,
+/// 2026-12-06: the fraction was 0 of max(1, 0) and failed; unreachable
+/// while `train.runs >= 1`, so no committed run changes).
 fn fit_claim(spec: &RandomizationSpec, arch: &str, c: &Cell) -> Claim {
     let budget = spec.train.max_epochs;
     let missed: Vec<String> = c
@@ -79,7 +82,8 @@ fn fit_claim(spec: &RandomizationSpec, arch: &str, c: &Cell) -> Claim {
         .filter(|(_, r)| r.epochs_to_fit.is_none())
         .map(|(s, r)| format!("s{s} (train error {:.4})", r.final_train_error))
         .collect();
-    let fitted = (c.runs.len() - missed.len()) as f64 / c.runs.len().max(1) as f64;
+    // 0 / 0 is NaN: an empty cell is undefined, not a fraction of 0.
+    let fitted = (c.runs.len() - missed.len()) as f64 / c.runs.len() as f64;
     let epochs = c.values(epochs_of);
     Claim::new(
         format!("fits.{arch}.{}", c.r.label()),
@@ -93,7 +97,9 @@ fn fit_claim(spec: &RandomizationSpec, arch: &str, c: &Cell) -> Claim {
             runs: c.runs.len(),
             ..Measured::single(fitted)
         }
-        .with_note(if missed.is_empty() {
+        .with_note(if c.runs.is_empty() {
+            "no runs in the cell".to_string()
+        } else if missed.is_empty() {
             format!(
                 "epochs to fit: median {}, range {}-{}",
                 quantile(&epochs, 0.5),
@@ -416,6 +422,25 @@ mod tests {
             .iter()
             .find(|c| c.0 == "test_error_rises.mlp8.spearman");
         assert!(!rank.unwrap().1, "{falling:?}");
+    }
+
+    /// A cell without runs is inconclusive, not a fitted fraction of 0.
+    #[test]
+    fn a_cell_without_runs_is_inconclusive() {
+        let spec: RandomizationSpec = toml::from_str(
+            "[data]\ntrain = 10\ntest = 2000\nsettings = [\"true\"]\n\
+             [model]\narchs = [{ kind = \"mlp\", widths = [8] }]\n\
+             [train]\nmax_epochs = 50\nbatch = [4]\nlr = [0.01]\nmomentum = 0.9\nruns = 2\n",
+        )
+        .unwrap();
+        let empty = Cell {
+            r: Randomization::TrueLabels,
+            runs: Vec::new(),
+        };
+        let c = fit_claim(&spec, "mlp8", &empty);
+        assert!(c.measured.value.is_nan(), "{c:?}");
+        assert_eq!(c.verdict(), Verdict::Inconclusive);
+        assert_eq!(c.reason, "no runs in the cell");
     }
 
     /// A random-label run cut at the budget bounds its slowdown from below:
