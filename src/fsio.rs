@@ -1,7 +1,11 @@
 //! The bottom layer of file output: atomic writes (temp file, fsync,
 //! rename, fsync of the directory), path comparison, and the lock on an
-//! output directory. Nothing
+//! output directory (`lock`). Nothing
 //! here knows about studies or runs, so every layer above can use it.
+
+mod lock;
+
+pub use lock::{lock_out_dir, OutLock, LOCK_FILE};
 
 use std::fs;
 use std::io::Write as _;
@@ -109,174 +113,6 @@ pub fn canonical(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-/// The process holding a lock: its PID and its start time (clock ticks
-/// after boot, from /proc; 0 where /proc is missing), so a PID reused by
-/// another process does not pass for the holder, and the host it runs on
-/// (absent in locks written before it was recorded, and where the name is
-/// unknown): on a file system shared between nodes, /proc here says
-/// nothing about a process on another node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Holder {
-    pid: u32,
-    start: u64,
-    host: Option<String>,
-}
-
-/// This machine's host name (`gethostname`), if it has one without spaces.
-fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: `buf` is writable for its whole length, which is passed.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0)?;
-    let name = std::str::from_utf8(&buf[..end]).ok()?;
-    let usable = !name.is_empty() && !name.contains(char::is_whitespace);
-    usable.then(|| name.to_string())
-}
-
-impl Holder {
-    fn current() -> Holder {
-        let pid = std::process::id();
-        Holder {
-            pid,
-            start: Self::start_of(pid).unwrap_or(0),
-            host: hostname(),
-        }
-    }
-
-    /// Field 22 (starttime) of /proc/PID/stat, counted after the command
-    /// name; None when the process is gone, or has ended but keeps its
-    /// /proc entry: a zombie (state Z: killed, not yet reaped by its
-    /// parent) or a dead task (X).
-    fn start_of(pid: u32) -> Option<u64> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-        if matches!(fields.next()?, "Z" | "X" | "x") {
-            return None;
-        }
-        fields.nth(18)?.parse().ok()
-    }
-
-    /// "PID START [HOST]" (HOST absent in older locks).
-    fn parse(text: &str) -> Option<Holder> {
-        let mut it = text.split_whitespace();
-        let pid = it.next()?.parse().ok()?;
-        let start = it.next()?.parse().ok()?;
-        let host = it.next().map(str::to_string);
-        Some(Holder { pid, start, host })
-    }
-
-    fn text(&self) -> String {
-        match &self.host {
-            Some(host) => format!("{} {} {host}\n", self.pid, self.start),
-            None => format!("{} {}\n", self.pid, self.start),
-        }
-    }
-
-    /// Whether the lock names a host other than `me`'s (or `me`'s host is
-    /// unknown): its process cannot be looked up here.
-    fn elsewhere(&self, me: &Holder) -> bool {
-        self.host.is_some() && self.host != me.host
-    }
-
-    /// Whether the holder still runs (always assumed without /proc; a
-    /// zombie has ended, `start_of`).
-    fn alive(&self) -> bool {
-        if !Path::new("/proc/self/stat").exists() {
-            return true;
-        }
-        Self::start_of(self.pid) == Some(self.start)
-    }
-}
-
-/// The name of an output directory's lock file.
-pub const LOCK_FILE: &str = ".lock";
-
-/// The lock on an output directory: DIR/.lock names the process writing it
-/// and its host, and is removed when the guard drops. A run killed with
-/// SIGKILL leaves it behind; the next run on the same host takes it over
-/// with a warning once that process is gone. A lock from another host is
-/// never taken over: whoever knows that job is dead removes the file.
-pub struct OutLock {
-    path: PathBuf,
-    /// False when this process already held the lock (merge, then its run).
-    owned: bool,
-}
-
-impl Drop for OutLock {
-    fn drop(&mut self) {
-        if self.owned {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Take DIR/.lock or fail with exit 2 naming its holder. The file is
-/// written whole under a private name and hard-linked into place, which
-/// fails atomically when it exists. A stale lock (its process, on this
-/// host, has ended) is removed, if it still holds the same text, and taken
-/// once more; a lock written on another host is refused.
-pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
-    let path = dir.join(LOCK_FILE);
-    let me = Holder::current();
-    let fresh = dir.join(format!(".lock-new-{}", me.pid));
-    fs::write(&fresh, me.text()).map_err(|e| Error::io(&fresh, e))?;
-    let taken = (|| {
-        for _ in 0..2 {
-            match fs::hard_link(&fresh, &path) {
-                Ok(()) => return Ok(true),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(Error::io(&path, e)),
-            }
-            let text = fs::read_to_string(&path).unwrap_or_default();
-            match Holder::parse(&text) {
-                Some(h) if h == me => return Ok(false),
-                Some(h) if h.elsewhere(&me) => {
-                    return Err(Error::bad(format!(
-                        "--out {}: locked by overfit process {} on host {}, which cannot be checked from here; if that job is dead, remove {}",
-                        dir.display(),
-                        h.pid,
-                        h.host.as_deref().unwrap_or_default(),
-                        path.display()
-                    )))
-                }
-                Some(h) if h.alive() => {
-                    return Err(Error::bad(format!(
-                        "--out {}: in use by overfit process {} ({}); wait for it to finish or choose another --out",
-                        dir.display(),
-                        h.pid,
-                        path.display()
-                    )))
-                }
-                holder => {
-                    let who = holder.map_or("an unreadable lock".to_string(), |h| {
-                        format!("process {}, which is no longer running", h.pid)
-                    });
-                    eprintln!(
-                        "warning: {}: taking over the stale lock of {who}",
-                        path.display()
-                    );
-                    if fs::read_to_string(&path).unwrap_or_default() == text {
-                        let _ = fs::remove_file(&path);
-                    }
-                }
-            }
-        }
-        Err(Error::bad(format!(
-            "--out {}: another run took the lock {} first",
-            dir.display(),
-            path.display()
-        )))
-    })();
-    let _ = fs::remove_file(&fresh);
-    Ok(OutLock {
-        path,
-        owned: taken?,
-    })
 }
 
 /// The folders `prepare_out_dir` is about to create for DIR: the topmost
@@ -601,61 +437,6 @@ mod tests {
         fs::create_dir_all(root.join("half/made")).unwrap();
         new.remove_folders();
         assert!(!root.join("half").exists(), "the made part goes");
-    }
-
-    /// A killed child that its parent has not reaped (a zombie) keeps its
-    /// /proc entry and start time; its lock is stale all the same.
-    #[test]
-    fn a_zombie_holder_has_ended() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        let holder = Holder {
-            pid: child.id(),
-            start: Holder::start_of(child.id()).unwrap(),
-            host: hostname(),
-        };
-        assert!(holder.alive());
-        child.kill().unwrap();
-        // Not reaped yet: wait until the kernel has made it a zombie.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while holder.alive() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        assert!(!holder.alive(), "a zombie counted as a running holder");
-        child.wait().unwrap();
-        assert!(!holder.alive());
-    }
-
-    /// A lock names its host. One from another host is refused, naming the
-    /// host, the PID and the file to remove, and left in place; a stale one
-    /// from this host, or from a binary that wrote no host, is taken over.
-    #[test]
-    fn a_lock_from_another_host_is_never_taken_over() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        let lock = dir.join(LOCK_FILE);
-        let guard = lock_out_dir(dir).unwrap();
-        let me = Holder::current();
-        assert!(me.host.is_some(), "no host name here");
-        assert_eq!(Holder::parse(&fs::read_to_string(&lock).unwrap()), Some(me));
-        drop(guard);
-        // PID 4194305 is above Linux's largest (2^22): never running here.
-        fs::write(&lock, "4194305 7 node-b17\n").unwrap();
-        let err = lock_out_dir(dir).err().unwrap().to_string();
-        assert!(
-            err.contains("process 4194305 on host node-b17")
-                && err.contains(&format!("remove {}", lock.display())),
-            "{err}"
-        );
-        assert_eq!(fs::read_to_string(&lock).unwrap(), "4194305 7 node-b17\n");
-        let here = hostname().unwrap();
-        for stale in [format!("4194305 7 {here}\n"), "4194305 7\n".to_string()] {
-            fs::write(&lock, stale).unwrap();
-            drop(lock_out_dir(dir).unwrap());
-            assert!(!lock.exists());
-        }
     }
 
     /// A directory fsync passes on a directory and reports the error where

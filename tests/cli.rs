@@ -277,6 +277,72 @@ fn plot_takes_the_run_lock() {
     assert!(hidden.is_empty(), "{hidden:?}");
 }
 
+/// A requeued SLURM task that lands on another node takes over the lock its
+/// killed earlier instance left (the same job ID, a lower restart count),
+/// saying so on stderr; a task of another job is refused as before (exit
+/// 2, naming the holder's host) and the lock is left in place.
+#[test]
+fn a_requeued_slurm_task_takes_over_its_earlier_instance_lock() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/expressivity.toml");
+    let (out, o) = quick_run(&spec);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = out.path().to_str().unwrap();
+    let lock = out.path().join(".lock");
+    // PID 4194305 is above Linux's largest: never running here.
+    let left = "4194305 7 node-a17 slurm-job=777 slurm-restart=0\n";
+    let plot_in_job = |job: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_overfit"));
+        for var in ["SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"] {
+            c.env_remove(var);
+        }
+        c.args(["plot", dir])
+            .env("SLURM_JOB_ID", job)
+            .env("SLURM_RESTART_COUNT", "1")
+            .output()
+            .expect("binary runs")
+    };
+    std::fs::write(&lock, left).unwrap();
+    let o = plot_in_job("778");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("on host node-a17"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), left);
+    let o = plot_in_job("777");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("taking over the stale lock of process 4194305 on host node-a17")
+            && stderr.contains("earlier instance of this SLURM job"),
+        "{stderr}"
+    );
+    assert!(!lock.exists());
+}
+
+/// `plot` checks the run's spec.toml as `run` and `rejudge` do: a
+/// hand-edited value the figure code relies on (label_noise's
+/// claims.mild_ratio, not one of data.p_over_n) exits 2 with one line
+/// naming the key (it panicked until 2026-12-06, review finding).
+#[test]
+fn plot_refuses_a_spec_that_run_refuses() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/label_noise_phase.toml");
+    let (out, o) = quick_run(&spec);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let spec_path = out.path().join("spec.toml");
+    let text = std::fs::read_to_string(&spec_path).unwrap();
+    let bad = text.replacen("mild_ratio = 2.0", "mild_ratio = 2.5", 1);
+    // No ratios of its own: the figure falls back on the mild ratio.
+    let start = bad.find("error_vs_n_ratios = [").unwrap();
+    let end = start + bad[start..].find(']').unwrap() + 1;
+    let bad = format!("{}error_vs_n_ratios = []{}", &bad[..start], &bad[end..]);
+    assert!(bad.contains("mild_ratio = 2.5"));
+    std::fs::write(&spec_path, bad).unwrap();
+    let o = overfit(&["plot", out.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("claims.mild_ratio"), "{stderr}");
+}
+
 /// A run folder whose metrics are in the compressed form (metrics.csv.gz
 /// only, as a run writes above 1 MB): `plot` redraws the same figures from
 /// it and `check` prints the same table as from the plain form.

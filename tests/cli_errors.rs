@@ -261,3 +261,55 @@ fn a_blow_up_in_the_last_step_exits_3() {
     );
     assert!(!out.join("summary.json").exists());
 }
+
+/// A divergence names the run that diverged (exit 3, one line): the
+/// expressivity study's GD contrast (its run label `gd:n..:d..:s..`) and
+/// leaky_relu_benign's runs (their label in metrics.csv). Both used to say
+/// only "the training loss is ... at step ..." (until 2026-12-06, review
+/// finding).
+#[test]
+fn a_divergence_names_its_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cases = [
+        (
+            "experiments/expressivity.toml",
+            &[("\nlr = 1.0\n", "\nlr = 1e300\n")][..],
+            "run gd:n20:d20:s",
+        ),
+        (
+            // Initial weights near f64's largest: the hinge loss overflows.
+            "experiments/leaky_relu_benign.toml",
+            &[
+                ("\ninit_scale = 1.0 ", "\ninit_scale = 1.79e308 "),
+                ("model = { m = 16,", "model = { m = 2,"),
+            ][..],
+            "run heatmap_n",
+        ),
+    ];
+    for (i, (spec, edits, label)) in cases.into_iter().enumerate() {
+        let mut text = std::fs::read_to_string(root.join(spec)).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from:?} not in {spec}");
+            text = text.replacen(from, to, 1);
+        }
+        let path = tmp.path().join(format!("case{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = tmp.path().join(format!("out{i}"));
+        let (code, err) = stderr_of(&[
+            "run",
+            path.to_str().unwrap(),
+            "--quick",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(3), "{spec}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{spec}: {err}");
+        assert!(
+            err.contains(label) && err.contains("at step"),
+            "{spec}: {err}"
+        );
+    }
+}

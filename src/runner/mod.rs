@@ -107,10 +107,16 @@ fn lock_finished_run(dir: &Path) -> Result<crate::fsio::OutLock> {
     crate::fsio::lock_out_dir(dir)
 }
 
-/// Redraw the figures of a finished run from its recorded files.
+/// Redraw the figures of a finished run from its recorded files. Its
+/// spec.toml is checked first as `run` and `rejudge` check it (the study's
+/// `validate`): the figure code relies on validated values, so a hand-edited
+/// spec exits 2 naming the key instead of panicking (since 2026-12-06,
+/// review finding).
 pub fn figures(dir: &Path) -> Result<()> {
     let spec = crate::spec::load(&RunDir::new(dir).spec(), false)?;
-    studies::find(&spec)?.figures(&spec, dir)
+    let study = studies::find(&spec)?;
+    study.validate(&spec)?;
+    study.figures(&spec, dir)
 }
 
 /// Recompute the claims of the finished run in `dir` from its recorded

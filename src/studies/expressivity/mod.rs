@@ -48,7 +48,7 @@ use self::claims::{cell_medians, claims, growth_exponents};
 use super::toolkit::{check_unique, log_schedule};
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::cifar;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nets::activation::Activation;
 use crate::nets::expressivity::{construct, fit_report, ConstructionOptions};
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
@@ -389,7 +389,11 @@ fn gd_run(spec: &GdContrast, seed: u64, n: usize, s: usize) -> Result<GdRecord> 
             break;
         }
         if t < spec.steps {
-            gd.step()?;
+            // A divergence names its run (as xor_grokking's do).
+            gd.step().map_err(|e| match e {
+                Error::Numerical(msg) => Error::Numerical(format!("run {label}: {msg}")),
+                other => other,
+            })?;
         }
     }
     let m = &mut rec.metrics;

@@ -37,7 +37,7 @@ use super::toolkit::csv::to_csv;
 use super::{Findings, Plan, Results, StudyFns, Sweep, UnitResult};
 use crate::data::gaussian_mixture::SignalNoiseModel;
 use crate::data::label_noise::{flip_binary, FlipRule};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nets::activation::Activation;
 use crate::nets::init::{gaussian_first_layer, second_layer, SecondLayerInit};
 use crate::nets::loss::Loss;
@@ -358,6 +358,21 @@ enum Group {
     GammaSweep,
 }
 
+impl Job {
+    /// The job's run label in metrics.csv (`heatmap_n20_d40_gamma0.1:0`).
+    fn label(&self) -> String {
+        let Job {
+            group,
+            n,
+            d,
+            gamma,
+            seed,
+            ..
+        } = self;
+        format!("{group:?}_n{n}_d{d}_gamma{gamma}:{seed}").to_lowercase()
+    }
+}
+
 fn jobs(spec: &LeakySpec) -> Vec<Job> {
     let mut out = Vec::new();
     let h = &spec.heatmap;
@@ -485,7 +500,12 @@ impl Plan for Run {
     fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
         let j = &self.all[i];
         let stream = job_stream(j, self.config_index[i]);
-        UnitResult::of(train_run(&self.spec, self.seed, stream, j.n, j.d, j.gamma))
+        // A divergence names its run, by its label in metrics.csv.
+        let run = train_run(&self.spec, self.seed, stream, j.n, j.d, j.gamma);
+        UnitResult::of(run.map_err(|e| match e {
+            Error::Numerical(msg) => Error::Numerical(format!("run {}: {msg}", j.label())),
+            other => other,
+        }))
     }
 
     fn findings(self: Box<Self>, mut results: Results) -> Result<Findings> {
@@ -500,11 +520,7 @@ fn findings(spec: &LeakySpec, all: &[Job], records: &[RunRecord]) -> Findings {
     let mut rows = Vec::new();
     let mut engines: Vec<String> = Vec::new();
     for (j, rec) in all.iter().zip(records) {
-        let label = format!(
-            "{:?}_n{}_d{}_gamma{}:{}",
-            j.group, j.n, j.d, j.gamma, j.seed
-        )
-        .to_lowercase();
+        let label = j.label();
         metrics.push(
             &label,
             rec.steps as u64,
