@@ -398,9 +398,11 @@ fn plot_and_check_read_a_gzip_metrics_folder() {
 }
 
 /// The studies whose run directories hold what their claims read (runs.csv;
-/// randomization: metrics.csv's "final" rows).
-const REJUDGED: [&str; 4] = [
+/// randomization: metrics.csv's "final" rows; label_noise: cells.csv and
+/// gd.csv).
+const REJUDGED: [&str; 5] = [
     "cnn_sweep",
+    "label_noise",
     "leaky_relu_benign",
     "relu_label_noise",
     "randomization",
@@ -424,7 +426,8 @@ fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
             continue;
         }
         let copy = tempfile::tempdir().unwrap();
-        for file in ["spec.toml", "runs.csv", "metrics.csv", "summary.json"] {
+        let recorded = ["runs.csv", "metrics.csv", "cells.csv", "gd.csv"];
+        for file in ["spec.toml", "summary.json"].iter().chain(&recorded) {
             if run.join(file).is_file() {
                 std::fs::copy(run.join(file), copy.path().join(file)).unwrap();
             }

@@ -158,7 +158,13 @@ fn noisy_plateau(cx: &Cx<'_>) -> Vec<Claim> {
                 fmt(normal_cdf(-grid.median_snr(mild, nmin_i, ei))),
                 fmt(normal_cdf(-grid.median_snr(mild, nmax_i, ei)))
             )),
-        ).as_check());
+        )
+        // The paper's phase change, read against this project's closed form's
+        // n -> infinity limit: a hypothesis, like snr_growth, not a check (it
+        // was one from 68988d4 to a review finding of 2026-12-06: it is no
+        // identity and no fit; a simulation without label noise, or a
+        // min-norm solution that grew with n, fails it).
+        .as_hypothesis());
         claims.push(Claim::new(
             format!("noisy_plateau.eta{eta}.snr_level"),
             format!("eta = {eta}, p/n = {r_mild}, n = {nmax}: median SNR equals the closed form (clean error {})", fmt(normal_cdf(-th_max))),
@@ -225,7 +231,7 @@ fn support_vector_proliferation(
     for ri in 0..d.p_over_n.len() {
         for ni in 0..d.n.len() {
             for ei in 0..d.eta.len() {
-                let flags = grid.values(ri, ni, ei, |r| r.all_support);
+                let flags = grid.svm_values(ri, ni, ei, |r| r.all_support);
                 let Some(prob) = grid.theory(ri, ni, ei).svp_probability() else {
                     continue;
                 };
@@ -255,6 +261,7 @@ fn support_vector_proliferation(
     }
     let svp_src = "Hsu-Muthukumar-Xu 2021, Ardeshir-Sanford-Hsu 2021 (SVP once p >~ n log n); mixture-aware probability from the leave-one-out formula in theory::label_noise::MinNormTheory::svp_probability";
     // A pool with no run leaves its fraction undefined: inconclusive, with why.
+    // A run without an SVP flag (NaN) leaves it undefined too.
     let pooled = |(sum, runs): (f64, usize), cells: String| {
         let m = Measured {
             value: sum / runs as f64,
@@ -263,10 +270,14 @@ fn support_vector_proliferation(
             runs,
             note: String::new(),
         };
-        if runs > 0 {
-            m
-        } else {
+        if runs == 0 {
             m.with_note(format!("no run in a cell where {cells}"))
+        } else if sum.is_nan() {
+            m.with_note(format!(
+                "a run in a cell where {cells} has no SVP flag (NaN)"
+            ))
+        } else {
+            m
         }
     };
     claims.push(Claim::new(
@@ -309,16 +320,24 @@ fn phase_diagram(
     // --- The phase diagram: measured vs theory regimes.
     let mut cells = Vec::new();
     let (mut agree, mut total) = (0usize, 0usize);
+    // Interpolating cells without a regime (a seed without a finite SNR):
+    // the fraction is undefined, not taken over the others.
+    let mut unjudged = Vec::new();
     for ri in 0..d.p_over_n.len() {
         for ei in 0..d.eta.len() {
             let meas = grid.measured_regime(ri, ei, false);
             let th = grid.theory_regime(ri, ei);
             // The taxonomy sorts interpolators; below p = n the min-norm
             // solution is least squares, which does not interpolate.
-            let interpolates = d.p_over_n[ri] > 1.0;
-            if let (Some(a), Some(b), true) = (meas, th, interpolates) {
-                total += 1;
-                agree += usize::from(a == b);
+            match (meas, th, d.p_over_n[ri] > 1.0) {
+                (Some(a), Some(b), true) => {
+                    total += 1;
+                    agree += usize::from(a == b);
+                }
+                (_, _, true) => {
+                    unjudged.push(format!("p/n = {}, eta = {}", d.p_over_n[ri], d.eta[ei]))
+                }
+                _ => {}
             }
             let ff = grid.flip_fraction(nmax_i, ei);
             cells.push(serde_json::json!({
@@ -334,18 +353,28 @@ fn phase_diagram(
         }
     }
     {
-        let note = if total > 0 {
+        let note = if !unjudged.is_empty() {
+            format!(
+                "no measured or closed-form regime (a median clean error is undefined) in {}",
+                unjudged.join("; ")
+            )
+        } else if total > 0 {
             format!("{agree} of {total} cells")
         } else {
             "no (p/n, eta) cell with p/n > 1 has both a measured and a closed-form regime"
                 .to_string()
+        };
+        let value = if unjudged.is_empty() {
+            agree as f64 / total as f64
+        } else {
+            f64::NAN
         };
         claims.push(Claim::new(
             "phase_diagram.regimes_match_theory",
             format!("fraction of (p/n, eta) cells with p/n > 1 (where the min-norm solution interpolates) whose measured regime (benign / tempered / catastrophic, rule: {}) equals the regime of the closed-form curve under the same rule", c.regime.describe()),
             format!("{SRC} phase diagram; Mallinar et al. NeurIPS 2022 taxonomy"),
             Prediction::AtLeast { bound: c.regime_agreement },
-            Measured { value: agree as f64 / total as f64, q20: None, q80: None, runs: total, note },
+            Measured { value, q20: None, q80: None, runs: total, note },
         ));
     }
     details.insert("regime_rule".into(), serde_json::json!(c.regime.describe()));
@@ -495,272 +524,4 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::verdict_of as verdict;
-    use crate::record::verdicts as verdicts_of;
-    use crate::record::Verdict::{self, *};
-
-    const SEEDS: usize = 10;
-
-    fn spec() -> LabelNoiseSpec {
-        crate::spec::committed("label_noise_phase", true)
-    }
-
-    /// Rows that agree with the closed form: the theory's SNR in every seed,
-    /// SVP flags in proportion to its predicted probability, exact identities.
-    fn agreeing_rows(spec: &LabelNoiseSpec) -> Vec<Row> {
-        let (d, grid) = (&spec.data, Grid::new(spec, &[]));
-        let mut rows = Vec::new();
-        for (ri, &ratio) in d.p_over_n.iter().enumerate() {
-            for (ni, &n) in d.n.iter().enumerate() {
-                for (ei, &eta) in d.eta.iter().enumerate() {
-                    let (th, p) = (grid.theory(ri, ni, ei), grid.p(ri, ni));
-                    let snr = th.snr().unwrap_or(f64::NAN);
-                    for seed in 0..SEEDS {
-                        let all_support = match th.svp_probability() {
-                            Some(prob) => f64::from(((seed as f64 + 0.5) / SEEDS as f64) < prob),
-                            None => f64::NAN,
-                        };
-                        rows.push(Row {
-                            p_over_n: ratio,
-                            n,
-                            p,
-                            eta,
-                            seed,
-                            snr_min_norm: snr,
-                            train_accuracy_min_norm: 1.0,
-                            snr_svm: if p > n { snr } else { f64::NAN },
-                            all_support,
-                            one_minus_cos: if all_support == 1.0 { 0.0 } else { 0.1 },
-                        });
-                    }
-                }
-            }
-        }
-        rows
-    }
-
-    /// Logistic GD whose 1 - cos falls by 100x between t/100 and t and that fits every label.
-    fn agreeing_gd(spec: &LabelNoiseSpec) -> Vec<GdRow> {
-        let g = spec.logistic_gd.as_ref().unwrap();
-        let mut rows = Vec::new();
-        for &p_over_n in &g.p_over_n {
-            for &eta in &g.eta {
-                for seed in 0..g.seeds {
-                    for (step, one_minus_cos) in [(1, 0.5), (g.steps / 100, 0.1), (g.steps, 1e-3)]
-                        .map(|(t, c)| (t as u64, c))
-                    {
-                        rows.push(GdRow {
-                            p_over_n,
-                            eta,
-                            seed,
-                            step,
-                            one_minus_cos,
-                            margin_ratio: 1.0,
-                            train_accuracy: 1.0,
-                            snr: 1.0,
-                            svm_snr: 1.0,
-                        });
-                    }
-                }
-            }
-        }
-        rows
-    }
-
-    fn verdicts(spec: &LabelNoiseSpec, rows: &[Row], gd: &[GdRow]) -> Vec<(String, Verdict)> {
-        verdicts_of(&analyze(spec, rows, gd).0)
-    }
-
-    /// Every claim id the quick spec produces, so that the tests below cover each.
-    const IDS: [&str; 12] = [
-        "benign_without_noise.snr_growth",
-        "benign_without_noise.snr_level",
-        "noisy_plateau.eta0.1.not_benign",
-        "noisy_plateau.eta0.1.snr_level",
-        "larger_models_counter_noise.eta0.1",
-        "svp.coincide_where_predicted",
-        "svp.differ_where_not_predicted",
-        "svp.calibration_in_transition",
-        "phase_diagram.regimes_match_theory",
-        "svp.implies_equal_solutions",
-        "min_norm.fits_noisy_labels",
-        "logistic_gd.direction_converges_to_svm",
-    ];
-
-    /// Not vacuous: measurements equal to the closed form make every claim hold.
-    #[test]
-    fn claims_hold_on_agreeing_measurements() {
-        let s = spec();
-        let v = verdicts(&s, &agreeing_rows(&s), &agreeing_gd(&s));
-        for id in IDS.iter().chain(&["logistic_gd.fits_noisy_labels"]) {
-            assert_eq!(verdict(&v, id), Holds, "{id}: {v:?}");
-        }
-        assert_eq!(v.len(), IDS.len() + 1, "{v:?}");
-    }
-
-    /// Each claim, violated in turn, fails.
-    #[test]
-    fn claims_fail_on_contradicting_measurements() {
-        let s = spec();
-        let d = &s.data;
-        let (mild, nmax) = (s.claims.mild_ratio, *d.n.last().unwrap());
-        let (rows, gd) = (agreeing_rows(&s), agreeing_gd(&s));
-        let with = |f: &dyn Fn(&mut Row)| -> Vec<(String, Verdict)> {
-            let mut r = rows.clone();
-            r.iter_mut().for_each(f);
-            verdicts(&s, &r, &gd)
-        };
-        let at = |r: &Row, ratio: f64, eta: f64| r.p_over_n == ratio && r.n == nmax && r.eta == eta;
-        // Clean SNR at the largest n halved: no growth, and off the closed form.
-        let v = with(&|r| {
-            if at(r, mild, 0.0) {
-                r.snr_min_norm *= 0.5
-            }
-        });
-        assert_eq!(verdict(&v, "benign_without_noise.snr_growth"), Fails);
-        assert_eq!(verdict(&v, "benign_without_noise.snr_level"), Fails);
-        // Noisy SNR doubled: above the n -> infinity ceiling and off the closed form.
-        let v = with(&|r| {
-            if at(r, mild, 0.1) {
-                r.snr_min_norm *= 2.0
-            }
-        });
-        assert_eq!(verdict(&v, "noisy_plateau.eta0.1.not_benign"), Fails);
-        assert_eq!(verdict(&v, "noisy_plateau.eta0.1.snr_level"), Fails);
-        // Larger models lower the SNR.
-        let v = with(&|r| {
-            if r.n == nmax && r.eta == 0.1 && r.p_over_n > 1.0 {
-                r.snr_min_norm = 1.0 / r.p_over_n
-            }
-        });
-        assert_eq!(verdict(&v, "larger_models_counter_noise.eta0.1"), Fails);
-        // Never SVP: no coincidence where predicted, and uncalibrated.
-        let v = with(&|r| {
-            if r.all_support == 1.0 {
-                r.all_support = 0.0
-            }
-        });
-        assert_eq!(verdict(&v, "svp.coincide_where_predicted"), Fails);
-        assert_eq!(verdict(&v, "svp.calibration_in_transition"), Fails);
-        // Always SVP where an SVM exists.
-        let v = with(&|r| {
-            if r.all_support == 0.0 {
-                (r.all_support, r.one_minus_cos) = (1.0, 0.0)
-            }
-        });
-        assert_eq!(verdict(&v, "svp.differ_where_not_predicted"), Fails);
-        // Chance-level error everywhere: catastrophic cells where theory is not.
-        let v = with(&|r| (r.snr_min_norm, r.snr_svm) = (0.0, 0.0));
-        assert_eq!(verdict(&v, "phase_diagram.regimes_match_theory"), Fails);
-        // The identities broken.
-        let v = with(&|r| {
-            if r.all_support == 1.0 {
-                r.one_minus_cos = 0.5
-            }
-        });
-        assert_eq!(verdict(&v, "svp.implies_equal_solutions"), Fails);
-        let v = with(&|r| r.train_accuracy_min_norm = 0.9);
-        assert_eq!(verdict(&v, "min_norm.fits_noisy_labels"), Fails);
-        // Logistic GD stuck at its early direction, and not fitting.
-        let mut stuck = gd.clone();
-        stuck
-            .iter_mut()
-            .for_each(|g| (g.one_minus_cos, g.train_accuracy) = (0.1, 0.5));
-        let v = verdicts(&s, &rows, &stuck);
-        assert_eq!(verdict(&v, "logistic_gd.direction_converges_to_svm"), Fails);
-        assert_eq!(verdict(&v, "logistic_gd.fits_noisy_labels"), Fails);
-    }
-
-    /// The phase diagram counts only the cells with p/n > 1 (below p = n the
-    /// min-norm solution does not interpolate): chance error in the p/n < 1
-    /// cells alone leaves the row holding on the others; and the SVP
-    /// pooling rows are hypotheses, not paper claims.
-    #[test]
-    fn the_phase_diagram_reads_interpolating_cells_and_svp_pools_are_hypotheses() {
-        let s = spec();
-        let mut rows = agreeing_rows(&s);
-        rows.iter_mut()
-            .filter(|r| r.p_over_n < 1.0)
-            .for_each(|r| (r.snr_min_norm, r.snr_svm) = (0.0, 0.0));
-        let claims = analyze(&s, &rows, &agreeing_gd(&s)).0;
-        let row = |id: &str| claims.iter().find(|c| c.id == id).unwrap();
-        let phase = row("phase_diagram.regimes_match_theory");
-        let interpolating = s.data.p_over_n.iter().filter(|&&r| r > 1.0).count();
-        assert!(
-            interpolating < s.data.p_over_n.len(),
-            "the quick grid has p/n < 1"
-        );
-        assert_eq!(phase.measured.runs, interpolating * s.data.eta.len());
-        assert_eq!(phase.verdict(), Holds, "{:?}", phase.measured);
-        for id in [
-            "svp.coincide_where_predicted",
-            "svp.differ_where_not_predicted",
-        ] {
-            assert_eq!(row(id).kind, crate::record::Kind::Hypothesis, "{id}");
-        }
-    }
-
-    /// Cells without a finite SNR leave the claims that read them inconclusive.
-    #[test]
-    fn claims_inconclusive_on_undefined_measurements() {
-        let s = spec();
-        let nmax = *s.data.n.last().unwrap();
-        let mut rows = agreeing_rows(&s);
-        rows.iter_mut()
-            .filter(|r| r.n == nmax && r.p_over_n == s.claims.mild_ratio)
-            .for_each(|r| r.snr_min_norm = f64::NAN);
-        let v = verdicts(&s, &rows, &agreeing_gd(&s));
-        for id in [
-            "benign_without_noise.snr_growth",
-            "benign_without_noise.snr_level",
-            "noisy_plateau.eta0.1.not_benign",
-            "noisy_plateau.eta0.1.snr_level",
-            "larger_models_counter_noise.eta0.1",
-        ] {
-            assert_eq!(verdict(&v, id), Inconclusive, "{id}");
-        }
-    }
-
-    /// No runs at all: the pooled, mean and median claims are rows that are
-    /// inconclusive with their reason, not left out of the summary.
-    #[test]
-    fn empty_cases_are_inconclusive_rows_with_reasons() {
-        let s = spec();
-        let claims = analyze(&s, &[], &[]).0;
-        for (id, why) in [
-            ("svp.coincide_where_predicted", "no run in a cell"),
-            ("svp.differ_where_not_predicted", "no run in a cell"),
-            (
-                "svp.calibration_in_transition",
-                "no transition cell has runs",
-            ),
-            ("phase_diagram.regimes_match_theory", "no (p/n, eta) cell"),
-            ("svp.implies_equal_solutions", "no run had every point"),
-            (
-                "logistic_gd.direction_converges_to_svm",
-                "no logistic GD run",
-            ),
-            ("logistic_gd.fits_noisy_labels", "no logistic GD run"),
-        ] {
-            let c = claims.iter().find(|c| c.id == id);
-            let c = c.unwrap_or_else(|| panic!("{id} missing"));
-            assert_eq!(c.verdict(), Inconclusive, "{id}");
-            assert!(c.reason.contains(why), "{id}: {}", c.reason);
-        }
-        // Runs that stop before t_early leave the direction undefined while
-        // the fit fraction is still measured.
-        let g = s.logistic_gd.as_ref().unwrap();
-        let late: Vec<GdRow> = agreeing_gd(&s)
-            .into_iter()
-            .filter(|r| r.step as usize > g.steps / 100)
-            .collect();
-        let v = verdicts(&s, &agreeing_rows(&s), &late);
-        assert_eq!(
-            verdict(&v, "logistic_gd.direction_converges_to_svm"),
-            Inconclusive
-        );
-        assert_eq!(verdict(&v, "logistic_gd.fits_noisy_labels"), Holds);
-    }
-}
+mod tests;

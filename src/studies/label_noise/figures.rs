@@ -255,7 +255,7 @@ fn error_vs_n_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) -> 
 /// The fraction of the seeds of cell (ratio, n, eta) where every training
 /// point is a support vector (NaN: no SVM).
 fn svp_fraction(grid: &Grid<'_>, ri: usize, ni: usize, ei: usize) -> f64 {
-    let v = grid.values(ri, ni, ei, |r| r.all_support);
+    let v = grid.svm_values(ri, ni, ei, |r| r.all_support);
     if v.is_empty() {
         f64::NAN
     } else {
@@ -291,7 +291,7 @@ fn svm_vs_min_norm_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path
         log_y: true,
         y_range: Some((1e-17, 1.0)),
         series: per_eta_series(spec, &over, &xs, &|ri, ei| {
-            quantile(&grid.values(ri, nmax_i, ei, |r| r.one_minus_cos), 0.5)
+            quantile(&grid.svm_values(ri, nmax_i, ei, |r| r.one_minus_cos), 0.5)
         }),
         ..Default::default()
     });

@@ -32,7 +32,12 @@ impl<'a> Grid<'a> {
         Grid { spec, cells }
     }
 
-    /// The finite values of `f` over the seeds of cell (ratio, n, eta).
+    /// The values of `f` over every seed of cell (ratio, n, eta), NaN
+    /// included: a seed that could not be measured leaves the cell's median,
+    /// pool or count undefined, so the rows that read it are inconclusive.
+    /// (Review finding, 2026-12-06: the non-finite values were filtered out
+    /// here, so a seed with a NaN SNR silently left the claims' medians and
+    /// the SVP pools.)
     pub(super) fn values(
         &self,
         ri: usize,
@@ -40,21 +45,44 @@ impl<'a> Grid<'a> {
         ei: usize,
         f: impl Fn(&Row) -> f64,
     ) -> Vec<f64> {
-        self.cells[ri][ni][ei]
-            .iter()
-            .map(|r| f(r))
-            .filter(|v| v.is_finite())
-            .collect()
+        self.cells[ri][ni][ei].iter().map(|r| f(r)).collect()
     }
 
-    /// Median over seeds of the min-norm SNR of cell (ratio, n, eta) (NaN: none).
+    /// Whether the runs of (ratio, n) fit an SVM: p > n, where X X^T is
+    /// invertible (`run_grid_job` fits one exactly there; p = n is refused
+    /// by validation).
+    pub(super) fn has_svm(&self, ri: usize, ni: usize) -> bool {
+        self.p(ri, ni) > self.spec.data.n[ni]
+    }
+
+    /// The values of an SVM quantity (`snr_svm`, `all_support`,
+    /// `one_minus_cos`) over the seeds of the cell: none where p < n, whose
+    /// rows hold NaN by design (no SVM is fitted); elsewhere `values`, NaN
+    /// included.
+    pub(super) fn svm_values(
+        &self,
+        ri: usize,
+        ni: usize,
+        ei: usize,
+        f: impl Fn(&Row) -> f64,
+    ) -> Vec<f64> {
+        if self.has_svm(ri, ni) {
+            self.values(ri, ni, ei, f)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Median over seeds of the min-norm SNR of cell (ratio, n, eta) (NaN:
+    /// no seed, or a seed without a number).
     pub(super) fn median_snr(&self, ri: usize, ni: usize, ei: usize) -> f64 {
         quantile(&self.values(ri, ni, ei, |r| r.snr_min_norm), 0.5)
     }
 
-    /// Median over seeds of the SVM's SNR of the cell (NaN: no SVM).
+    /// Median over seeds of the SVM's SNR of the cell (NaN: no SVM, or a
+    /// seed without a number).
     pub(super) fn median_svm_snr(&self, ri: usize, ni: usize, ei: usize) -> f64 {
-        quantile(&self.values(ri, ni, ei, |r| r.snr_svm), 0.5)
+        quantile(&self.svm_values(ri, ni, ei, |r| r.snr_svm), 0.5)
     }
 
     /// The dimension p of (ratio, n).

@@ -401,6 +401,21 @@ fn noisy_labels(
     Array1::from(flip_binary(&clean, eta, rule, rng).0)
 }
 
+/// A numerical error (exit 3) prefixed with the run it stopped, so that its
+/// one line names the run; other errors pass as they are.
+fn in_run(label: String, e: Error) -> Error {
+    match e {
+        Error::Numerical(msg) => Error::Numerical(format!("{label}: {msg}")),
+        other => other,
+    }
+}
+
+/// The logistic-GD run (ratio ri, eta ei, seed s) as errors name it.
+fn gd_label(g: &GdSpec, ri: usize, ei: usize, s: usize) -> String {
+    let (r, eta, n) = (g.p_over_n[ri], g.eta[ei], g.n);
+    format!("logistic GD run p/n = {r}, n = {n}, eta = {eta}, seed {s}")
+}
+
 /// The stream index of grid job (ratio ri, size ni, seed s): stable when seeds are added.
 fn grid_stream(ri: usize, ni: usize, s: usize) -> u64 {
     GRID_STREAMS.index(&[ri, ni, s])
@@ -428,19 +443,18 @@ fn run_grid_job(
     for (ei, &eta) in spec.data.eta.iter().enumerate() {
         let mut rng = crate::rng::stream(seed, stream, &format!("flip{ei}"));
         let y = noisy_labels(&sample, eta, spec.data.flip_rule, &mut rng);
+        let at_eta = |e| in_run(format!("eta = {eta}"), e);
         let w_mn = match &gram {
-            Some(g) => x.t().dot(&g.interpolator_coefficients(y.view())?),
-            None => min_norm_solution(x, y.view())?.0,
+            Some(g) => x
+                .t()
+                .dot(&g.interpolator_coefficients(y.view()).map_err(at_eta)?),
+            None => min_norm_solution(x, y.view()).map_err(at_eta)?.0,
         };
         let svm = match &gram {
             Some(g) => {
                 let q = signed_gram(g.gram.view(), y.view());
-                let sol = svm_active_set(q.view(), &spec.svm).map_err(|e| {
-                    Error::Numerical(format!(
-                        "SVM at p/n = {}, n = {n}, eta = {eta}, seed {s}: {e}",
-                        spec.data.p_over_n[ri]
-                    ))
-                })?;
+                let sol = svm_active_set(q.view(), &spec.svm)
+                    .map_err(|e| Error::Numerical(format!("eta = {eta}: SVM: {e}")))?;
                 let w = sol.weights(x, y.view());
                 let support = sol.support_count(1e-9);
                 Some(SvmRun {
@@ -505,9 +519,7 @@ fn run_gd_job(
         let norm = w.dot(&w).sqrt();
         let min_margin = gd.margins().iter().cloned().fold(f64::INFINITY, f64::min);
         if !norm.is_finite() {
-            return Err(Error::Numerical(format!(
-                "logistic GD: ||w|| = {norm} at step {t}"
-            )));
+            return Err(Error::Numerical(format!("||w|| = {norm} at step {t}")));
         }
         trace.push([
             t as f64,
@@ -538,27 +550,36 @@ struct Run {
     gd_jobs: Vec<(usize, usize, usize)>,
 }
 
-pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
-    let spec: LabelNoiseSpec = loaded.study_section()?;
+/// The grid's (p/n index, n index, seed) units in run order (cells.csv's
+/// order, each unit's rows one per eta).
+fn grid_jobs(spec: &LabelNoiseSpec) -> Vec<(usize, usize, usize)> {
     let d = &spec.data;
     let seeds = d.seeds;
-    let jobs = (0..d.p_over_n.len())
+    (0..d.p_over_n.len())
         .flat_map(|ri| (0..d.n.len()).flat_map(move |ni| (0..seeds).map(move |s| (ri, ni, s))))
-        .collect();
-    let gd_jobs = spec.logistic_gd.as_ref().map_or(Vec::new(), |g| {
+        .collect()
+}
+
+/// The logistic-GD (p/n index, eta index, seed) units in run order.
+fn gd_jobs(spec: &LabelNoiseSpec) -> Vec<(usize, usize, usize)> {
+    spec.logistic_gd.as_ref().map_or(Vec::new(), |g| {
         let gd_seeds = g.seeds;
         (0..g.p_over_n.len())
             .flat_map(|ri| {
                 (0..g.eta.len()).flat_map(move |ei| (0..gd_seeds).map(move |s| (ri, ei, s)))
             })
             .collect()
-    });
+    })
+}
+
+pub fn plan(loaded: &LoadedSpec, _: &RunContext) -> Result<Box<dyn Plan>> {
+    let spec: LabelNoiseSpec = loaded.study_section()?;
     Ok(Box::new(Run {
         seed: loaded.header.seed,
         name: loaded.header.name.clone(),
+        jobs: grid_jobs(&spec),
+        gd_jobs: gd_jobs(&spec),
         spec,
-        jobs,
-        gd_jobs,
     }))
 }
 
@@ -586,11 +607,15 @@ impl Plan for Run {
         match (sweep, &self.spec.logistic_gd) {
             (0, _) => {
                 let (ri, ni, s) = self.jobs[i];
-                UnitResult::of(run_grid_job(&self.spec, self.seed, ri, ni, s))
+                let (r, n) = (self.spec.data.p_over_n[ri], self.spec.data.n[ni]);
+                let run = run_grid_job(&self.spec, self.seed, ri, ni, s);
+                let label = format!("grid run p/n = {r}, n = {n}, seed {s}");
+                UnitResult::of(run.map_err(|e| in_run(label, e)))
             }
             (_, Some(g)) => {
                 let (ri, ei, s) = self.gd_jobs[i];
-                UnitResult::of(run_gd_job(&self.spec, g, self.seed, ri, ei, s))
+                let run = run_gd_job(&self.spec, g, self.seed, ri, ei, s);
+                UnitResult::of(run.map_err(|e| in_run(gd_label(g, ri, ei, s), e)))
             }
             (_, None) => unreachable!("no GD sweep without [logistic_gd]"),
         }
@@ -766,5 +791,8 @@ pub const STUDY: StudyFns = StudyFns {
     plan,
     figures: plot,
     peak_memory: super::memory::label_noise,
-    rejudge: None,
+    rejudge: Some(csv::rejudge),
 };
+
+#[cfg(test)]
+mod tests;

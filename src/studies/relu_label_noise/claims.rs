@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{network_name, position, zero_output, Family, ReluNoiseSpec, Row};
 use crate::nets::activation::Activation;
-use crate::record::{fmt_num, quantile, Claim, Measured, Prediction};
+use crate::record::{extreme, fmt_num, quantile, Claim, Measured, Prediction};
 use crate::studies::toolkit::spearman_decrease;
 use crate::theory::label_noise::{floor_boundary, limit_snr, normal_cdf, Regime};
 
@@ -67,7 +67,9 @@ impl<'a> Grid<'a> {
     /// evidence), or None when fewer than claims.min_interpolated of its runs
     /// interpolate.
     pub fn fit_errors(&self, family: Family, ratio: f64, n: usize, eta: f64) -> Option<Vec<f64>> {
-        if self.interpolated(family, ratio, n, eta) < self.spec.claims.min_interpolated {
+        let fraction = self.interpolated(family, ratio, n, eta);
+        // A cell without runs (NaN) is short too.
+        if fraction.is_nan() || fraction < self.spec.claims.min_interpolated {
             return None;
         }
         let runs = self.runs(family, ratio, n, eta);
@@ -102,10 +104,10 @@ impl<'a> Grid<'a> {
             .collect()
     }
 
-    /// Fraction of the cell's runs that fit every noisy label.
+    /// Fraction of the cell's runs that fit every noisy label (NaN: no run).
     pub fn interpolated(&self, family: Family, ratio: f64, n: usize, eta: f64) -> f64 {
         let runs = self.runs(family, ratio, n, eta);
-        runs.iter().filter(|r| r.interpolated).count() as f64 / runs.len().max(1) as f64
+        runs.iter().filter(|r| r.interpolated).count() as f64 / runs.len() as f64
     }
 
     /// The regime of cell (family, ratio, eta) over n, from median clean errors.
@@ -185,6 +187,12 @@ fn decrease_test(pairs: &[(f64, f64)]) -> (f64, f64, usize) {
 }
 
 /// eta = 0: at every ratio the clean error falls as n grows (benign).
+/// Measured: the largest p-value over the ratios, undefined (inconclusive)
+/// when any ratio's is, its note naming those ratios. (Review finding,
+/// 2026-12-06: the ratios whose p-value was undefined, all errors tied or
+/// no interpolating run with a finite error, were skipped, so the claim
+/// could hold on the others, against the pre-registration's "every ratio's
+/// p-value <= alpha".)
 fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
     let spec = grid.spec;
     let (d, c) = (&spec.data, &spec.claims);
@@ -197,7 +205,7 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
         .flat_map(|&r| d.n.iter().map(move |&n| (r, n, 0.0)))
         .collect();
     let short = grid.short_cells(family, &cells);
-    let mut worst = f64::NAN;
+    let mut p_values = Vec::new();
     let mut notes = Vec::new();
     for &r in &spec.grid.ratios {
         let pairs: Vec<(f64, f64)> =
@@ -210,9 +218,7 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
                 })
                 .collect();
         let (rho, p, _) = decrease_test(&pairs);
-        if p.is_finite() {
-            worst = if worst.is_nan() { p } else { worst.max(p) };
-        }
+        p_values.push((r, p));
         notes.push(format!(
             "ratio {r}: rho {}, p {}, median {} -> {}",
             fmt_num(rho),
@@ -221,9 +227,22 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
             fmt_num(grid.fit_median(family, r, n1, 0.0))
         ));
     }
+    let undefined: Vec<String> = p_values
+        .iter()
+        .filter(|(_, p)| p.is_nan())
+        .map(|(r, _)| r.to_string())
+        .collect();
+    if !undefined.is_empty() {
+        let why = format!(
+            "undefined p-value (errors all equal, or no interpolating run with a finite error) at ratio {}",
+            undefined.join(", ")
+        );
+        notes.insert(0, why);
+    }
+    let ps: Vec<f64> = p_values.iter().map(|&(_, p)| p).collect();
     let measured = if short.is_empty() {
         Measured {
-            value: worst,
+            value: extreme(&ps, f64::max),
             q20: None,
             q80: None,
             runs: spec.grid.ratios.len(),
@@ -235,7 +254,7 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
     Some(Claim::new(
         format!("benign_without_noise.{}", family.name()),
         format!(
-            "eta = 0, {}: at every parameters/n in {:?} the clean error falls as n grows from {n0} to {n1} (benign overfitting without label noise); one-sided Spearman rank test of per-run clean error against n at each ratio; measured: the largest p-value over the ratios (every ratio must reject at alpha; ratios whose errors are all equal are skipped); {}",
+            "eta = 0, {}: at every parameters/n in {:?} the clean error falls as n grows from {n0} to {n1} (benign overfitting without label noise); one-sided Spearman rank test of per-run clean error against n at each ratio; measured: the largest p-value over the ratios (every ratio must reject at alpha; a ratio whose p-value is undefined, errors all equal or none finite, leaves the claim inconclusive: since 2026-12-06, review finding, before which such ratios were skipped); {}",
             describe(spec, family),
             spec.grid.ratios,
             evidence(spec)
@@ -386,11 +405,15 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
         format!("this experiment's premise ({SRC}: the phase change concerns interpolating models)"),
         Prediction::AtLeast { bound: 1.0 },
         Measured {
-            value: fitted as f64 / rows.len().max(1) as f64,
+            // No run: 0/0, undefined (it was 0, a failure, until a review
+            // finding of 2026-12-06).
+            value: fitted as f64 / rows.len() as f64,
             q20: None,
             q80: None,
             runs: rows.len(),
-            note: if short.is_empty() {
+            note: if rows.is_empty() {
+                "no run recorded".to_string()
+            } else if short.is_empty() {
                 String::new()
             } else {
                 let least = rows.iter().map(|r| r.train_accuracy).fold(1.0, f64::min);
@@ -585,206 +608,4 @@ fn contrast(spec: &ReluNoiseSpec, rows: &[Row]) -> Option<Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{ClaimSpec, DataSpec, FigureSpec, GridSpec, ModelSpec, SignalSpec};
-    use super::*;
-    use crate::record::Verdict;
-
-    fn spec() -> ReluNoiseSpec {
-        ReluNoiseSpec {
-            data: DataSpec {
-                n: vec![50, 100, 200],
-                eta: vec![0.0, 0.1],
-                flip_rule: crate::data::label_noise::FlipRule::Exact,
-                signal: SignalSpec {
-                    coefficient: 1.0,
-                    p_exponent: 0.5,
-                },
-                seeds: 6,
-                test_draws: 1000,
-            },
-            model: ModelSpec {
-                init_scale: 1.0,
-                lr_factor: 1.0,
-                max_steps: 10,
-                engine: crate::nets::two_layer::EngineKind::Auto,
-                leaky_slope: None,
-            },
-            grid: GridSpec {
-                ratios: vec![2.0, 5.0, 20.0],
-                width_p: 25,
-                dimension_m: 10,
-            },
-            contrast: None,
-            claims: ClaimSpec::default(),
-            figures: FigureSpec::default(),
-        }
-    }
-
-    /// Rows of every grid cell with clean error `error(family, ratio, n, eta, seed)`.
-    fn rows(
-        spec: &ReluNoiseSpec,
-        error: impl Fn(Family, f64, usize, f64, usize) -> f64,
-    ) -> Vec<Row> {
-        let mut out = Vec::new();
-        for family in Family::ALL {
-            for &ratio in &spec.grid.ratios {
-                for &n in &spec.data.n {
-                    for &eta in &spec.data.eta {
-                        for seed in 0..spec.data.seeds {
-                            let (p, m) = spec.grid.shape(family, ratio, n);
-                            out.push(Row {
-                                family,
-                                ratio,
-                                params_over_n: ratio,
-                                n,
-                                p,
-                                m,
-                                eta,
-                                seed,
-                                activation: "relu".into(),
-                                steps: 10,
-                                interpolated: true,
-                                train_accuracy: 1.0,
-                                unfit: 0,
-                                unfit_dead: 0,
-                                clean_error: error(family, ratio, n, eta, seed),
-                                test_points: 2000.0,
-                                bayes_error: 0.0,
-                                engine: "primal".into(),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    fn verdict(claims: &[Claim], id: &str) -> Verdict {
-        claims
-            .iter()
-            .find(|c| c.id == id)
-            .unwrap_or_else(|| panic!("no claim {id}"))
-            .verdict()
-    }
-
-    /// Measurements that follow Wen et al.'s picture pass; measurements that
-    /// contradict it (errors rising with n without noise, falling to Bayes
-    /// with noise, rising with model size) fail the same claims.
-    #[test]
-    fn claims_hold_on_agreeing_and_fail_on_contradicting_measurements() {
-        let spec = spec();
-        let jitter = |s: usize| 1e-4 * s as f64;
-        let agree = rows(&spec, |_, ratio, n, eta, s| {
-            if eta == 0.0 {
-                0.3 / n as f64 + jitter(s)
-            } else {
-                0.2 / ratio.sqrt() + 1.0 / n as f64 + jitter(s)
-            }
-        });
-        let (claims, _) = analyze(&spec, &agree, agree.len());
-        for id in [
-            "benign_without_noise.width",
-            "noisy_floor.dimension.eta0.1.above_bayes",
-            "noisy_floor.width.eta0.1.levels_off",
-            "larger_models_counter_noise.width.eta0.1",
-            "interpolation.every_run",
-            "runs.none_dropped",
-        ] {
-            assert_eq!(verdict(&claims, id), Verdict::Holds, "{id}");
-        }
-        let contradict = rows(&spec, |_, ratio, n, eta, s| {
-            if eta == 0.0 {
-                1e-3 * n as f64 + jitter(s)
-            } else {
-                0.03 * ratio.sqrt() * 100.0 / n as f64 + jitter(s)
-            }
-        });
-        let (claims, _) = analyze(&spec, &contradict, contradict.len() + 1);
-        for id in [
-            "benign_without_noise.width",
-            "noisy_floor.width.eta0.1.levels_off",
-            "larger_models_counter_noise.dimension.eta0.1",
-            "runs.none_dropped",
-        ] {
-            assert_eq!(verdict(&claims, id), Verdict::Fails, "{id}");
-        }
-        // Errors at Bayes with noise: not above it.
-        let benign = rows(&spec, |_, _, _, _, s| jitter(s));
-        let (claims, _) = analyze(&spec, &benign, benign.len());
-        assert_eq!(
-            verdict(&claims, "noisy_floor.width.eta0.1.above_bayes"),
-            Verdict::Fails
-        );
-    }
-
-    /// The claims read interpolating runs only: runs that stop short do not
-    /// enter them (a cell with wild errors on its non-interpolating half
-    /// still passes), and a claim that needs a cell where fewer than
-    /// min_interpolated of the runs interpolate is inconclusive, not judged.
-    #[test]
-    fn claims_read_interpolating_runs_and_skip_short_cells() {
-        let spec = spec();
-        let mut rows = rows(&spec, |_, ratio, n, eta, s| {
-            let base = if eta == 0.0 {
-                0.3 / n as f64
-            } else {
-                0.2 / ratio.sqrt() + 1.0 / n as f64
-            };
-            base + 1e-4 * s as f64
-        });
-        for r in rows.iter_mut() {
-            // Half of every eta = 0, n = 200 cell stops short with a huge
-            // error: were those runs read, the error would rise with n.
-            if r.eta == 0.0 && r.n == 200 && r.seed % 2 == 0 {
-                r.interpolated = false;
-                r.unfit = 1;
-                r.unfit_dead = 1;
-                r.clean_error = 0.9;
-            }
-            // Width family, ratio 2, n = 200, eta = 0.1: 2 of 6 interpolate.
-            if r.family == Family::Width
-                && r.ratio == 2.0
-                && r.n == 200
-                && r.eta == 0.1
-                && r.seed >= 2
-            {
-                r.interpolated = false;
-            }
-        }
-        let (claims, details) = analyze(&spec, &rows, rows.len());
-        for id in [
-            "benign_without_noise.width",
-            "benign_without_noise.dimension",
-            "larger_models_counter_noise.dimension.eta0.1",
-            "noisy_floor.dimension.eta0.1.levels_off",
-        ] {
-            assert_eq!(verdict(&claims, id), Verdict::Holds, "{id}");
-        }
-        for id in [
-            "larger_models_counter_noise.width.eta0.1",
-            "noisy_floor.width.eta0.1.above_bayes",
-            "noisy_floor.width.eta0.1.levels_off",
-        ] {
-            let claim = claims.iter().find(|c| c.id == id).unwrap();
-            assert_eq!(claim.verdict(), Verdict::Inconclusive, "{id}");
-            assert!(
-                claim.reason.contains("n = 200, eta = 0.1: 2 of 6"),
-                "{}",
-                claim.reason
-            );
-        }
-        assert_eq!(verdict(&claims, "interpolation.every_run"), Verdict::Fails);
-        assert_eq!(verdict(&claims, "runs.none_dropped"), Verdict::Holds);
-        let runs = &details["runs"];
-        assert_eq!(runs["unfit_points_with_every_unit_off"], json!(2 * 3 * 3));
-    }
-
-    #[test]
-    fn linear_boundary_is_where_the_floor_meets_the_excess() {
-        let r = linear_boundary(0.1, 0.01).unwrap();
-        assert!((linear_floor(r, 0.1) - 0.01).abs() < 1e-9);
-        assert!(linear_boundary(0.0, 0.01).is_none());
-    }
-}
+mod tests;
