@@ -323,8 +323,15 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     }
     let study = studies::find(&spec)?;
     let keys = study.run_keys();
-    if let (Some(n), false) = (ctx.seeds, keys.is_empty()) {
-        spec.set_run_counts(keys, n);
+    match (ctx.seeds, keys.is_empty()) {
+        (Some(n), false) => spec.set_run_counts(keys, n),
+        // Said, not silent (it was only in summary.json's details): the
+        // run is the same with or without the option.
+        (Some(n), true) if !ctx.require_cached => eprintln!(
+            "warning: --seeds {n}: study {} runs one run per configuration and has no run count to set; ignored",
+            spec.header.study
+        ),
+        _ => {}
     }
     // The spec without its overrides is the base a --quick run changes, so
     // it is checked first (an unknown table there is named as such, not as
