@@ -3,16 +3,14 @@
 //! trajectories). The claims read the rows in memory, the figures and
 //! `overfit rejudge` read the files back by column name.
 
-use std::fmt::Debug;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::{gd_jobs, grid_jobs, LabelNoiseSpec, GD_LOG};
-use crate::error::{Error, Result};
-use crate::record::RunDir;
+use crate::error::Result;
 use crate::spec::LoadedSpec;
-use crate::studies::toolkit::csv::read_csv;
+use crate::studies::toolkit::csv::rejudge_rows;
 use crate::studies::toolkit::log_schedule;
 use crate::studies::Judgement;
 
@@ -54,13 +52,11 @@ pub(super) struct GdRow {
 
 /// `overfit rejudge`: the claims from cells.csv and gd.csv (when the spec has
 /// logistic GD), each row naming its run (p/n, n, eta, seed; p/n, eta, seed,
-/// step) in the spec's order; else exit 2 naming the file and the row.
+/// step) in the spec's order (`toolkit::csv::rejudge_rows`); else exit 2
+/// naming the file and the row.
 pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
     let spec: LabelNoiseSpec = loaded.study_section()?;
-    let run_dir = RunDir::new(dir);
     let d = &spec.data;
-    let cells_path = run_dir.file("cells.csv");
-    let rows: Vec<Row> = read_csv(&cells_path)?;
     let planned: Vec<(f64, usize, f64, usize)> = grid_jobs(&spec)
         .into_iter()
         .flat_map(|(ri, ni, s)| {
@@ -69,15 +65,11 @@ pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
                 .map(move |&eta| (d.p_over_n[ri], d.n[ni], eta, s))
         })
         .collect();
-    same_runs(
-        &cells_path,
-        &planned,
-        rows.iter().map(|r| (r.p_over_n, r.n, r.eta, r.seed)),
-    )?;
+    let rows: Vec<Row> = rejudge_rows(dir, "cells.csv", &planned, |r: &Row| {
+        (r.p_over_n, r.n, r.eta, r.seed)
+    })?;
     let gd_rows: Vec<GdRow> = match &spec.logistic_gd {
         Some(g) => {
-            let gd_path = run_dir.file("gd.csv");
-            let rows: Vec<GdRow> = read_csv(&gd_path)?;
             let steps: Vec<u64> = log_schedule(g.steps, GD_LOG.0, GD_LOG.1, &[])
                 .into_iter()
                 .filter(|&t| t > 0)
@@ -91,41 +83,12 @@ pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
                         .map(move |&t| (g.p_over_n[ri], g.eta[ei], s, t))
                 })
                 .collect();
-            same_runs(
-                &gd_path,
-                &planned,
-                rows.iter().map(|r| (r.p_over_n, r.eta, r.seed, r.step)),
-            )?;
-            rows
+            rejudge_rows(dir, "gd.csv", &planned, |r: &GdRow| {
+                (r.p_over_n, r.eta, r.seed, r.step)
+            })?
         }
         None => Vec::new(),
     };
     let (claims, details) = super::claims::analyze(&spec, &rows, &gd_rows);
     Ok(Judgement { claims, details })
-}
-
-/// The rows of `path` are the planned ones, in order: the same count, and
-/// row i names run `planned[i]` (counting the header as row 1).
-fn same_runs<K: PartialEq + Debug>(
-    path: &Path,
-    planned: &[K],
-    got: impl ExactSizeIterator<Item = K>,
-) -> Result<()> {
-    if got.len() != planned.len() {
-        let (n, want) = (got.len(), planned.len());
-        return Err(Error::bad(format!(
-            "{}: {n} rows, the spec plans {want}",
-            path.display()
-        )));
-    }
-    for (i, (got, want)) in got.zip(planned).enumerate() {
-        if got != *want {
-            return Err(Error::bad(format!(
-                "{}: row {} is run {got:?}, the spec plans {want:?} there",
-                path.display(),
-                i + 2
-            )));
-        }
-    }
-    Ok(())
 }

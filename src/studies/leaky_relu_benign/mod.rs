@@ -584,9 +584,10 @@ fn rejudge(loaded: &LoadedSpec, dir: &std::path::Path) -> Result<super::Judgemen
         .iter()
         .map(|j| (j.group, j.n, j.d, j.knob, j.gamma, j.seed))
         .collect();
-    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, &planned, |r: &Row| {
-        (r.group, r.n, r.d, r.knob, r.gamma, r.seed)
-    })?;
+    let rows: Vec<Row> =
+        super::toolkit::csv::rejudge_rows(dir, "runs.csv", &planned, |r: &Row| {
+            (r.group, r.n, r.d, r.knob, r.gamma, r.seed)
+        })?;
     let (claims, details) = claims::analyze(&spec, &rows);
     Ok(super::Judgement { claims, details })
 }

@@ -701,9 +701,10 @@ fn rejudge(loaded: &LoadedSpec, dir: &std::path::Path) -> Result<super::Judgemen
             )
         })
         .collect();
-    let rows: Vec<Row> = super::toolkit::csv::rejudge_rows(dir, &planned, |r: &Row| {
-        (r.family, r.ratio, r.n, r.eta, r.seed, r.activation.clone())
-    })?;
+    let rows: Vec<Row> =
+        super::toolkit::csv::rejudge_rows(dir, "runs.csv", &planned, |r: &Row| {
+            (r.family, r.ratio, r.n, r.eta, r.seed, r.activation.clone())
+        })?;
     let (claims, details) = claims::analyze(&spec, &rows, planned.len());
     Ok(super::Judgement { claims, details })
 }

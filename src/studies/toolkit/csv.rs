@@ -41,17 +41,18 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         .collect()
 }
 
-/// The rows of a finished run's runs.csv in `dir`, for `overfit rejudge`: one
-/// row per planned job, in the spec's order, the row's `identity` (the job it
+/// The rows of a finished run's `file` (runs.csv, or a study's own table) in
+/// `dir`, for `overfit rejudge`: one row per planned job, in the spec's order, the row's `identity` (the job it
 /// says it ran) equal to the spec's `planned[i]`; else exit 2 naming the file
 /// and the row (counting the header as row 1). A count check alone would judge
 /// another spec's rows, or rows in another order, as this run's.
 pub fn rejudge_rows<T: DeserializeOwned, K: PartialEq + Debug>(
     dir: &Path,
+    file: &str,
     planned: &[K],
     identity: impl Fn(&T) -> K,
 ) -> Result<Vec<T>> {
-    let path = crate::record::RunDir::new(dir).file("runs.csv");
+    let path = crate::record::RunDir::new(dir).file(file);
     let rows: Vec<T> = read_csv(&path)?;
     if rows.len() != planned.len() {
         return Err(Error::bad(format!(
@@ -135,15 +136,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("runs.csv"), "step,x,y\n3,1,2\n4,1,2\n").unwrap();
         let step = |p: &Point| p.step;
-        assert_eq!(rejudge_rows(dir.path(), &[3, 4], step).unwrap().len(), 2);
-        let err = rejudge_rows(dir.path(), &[3, 4, 5], step)
+        assert_eq!(
+            rejudge_rows(dir.path(), "runs.csv", &[3, 4], step)
+                .unwrap()
+                .len(),
+            2
+        );
+        let err = rejudge_rows(dir.path(), "runs.csv", &[3, 4, 5], step)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("runs.csv: 2 rows, the spec plans 3 runs"),
             "{err}"
         );
-        let err = rejudge_rows(dir.path(), &[4, 3], step)
+        let err = rejudge_rows(dir.path(), "runs.csv", &[4, 3], step)
             .unwrap_err()
             .to_string();
         assert!(
