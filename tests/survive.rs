@@ -1181,3 +1181,64 @@ fn a_spec_name_that_shares_a_sweep_folder_is_refused() {
         assert!(!out.join("summary.json").exists());
     }
 }
+
+/// Shards trained on GPU nodes merge on a node without a GPU (a cluster's
+/// login node), and the merged summary names the device the shards ran:
+/// the merge trains nothing, so it opens no device (it used to open the
+/// spec's `cuda` and exit 2). The GPU shards are CPU shards whose resolved
+/// spec and recorded machine say `cuda`, as a GPU run writes them.
+#[test]
+fn gpu_shards_merge_where_there_is_no_gpu() {
+    let Some(data) = common::cifar_data("gpu_shards_merge_where_there_is_no_gpu") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n);
+    for i in 0..2 {
+        let shard = d(&format!("s{i}"));
+        let o = overfit(&[
+            "run",
+            "experiments/randomization.toml",
+            "--quick",
+            "--data",
+            data.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            shard.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let edit = |file: &str, from: &str, to: &str| {
+            let path = shard.join(".units").join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(from), "{}: {text}", path.display());
+            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        };
+        // The resolved spec's keys are sorted; `device` follows `checkpoint_every`.
+        edit(
+            "spec.toml",
+            "\ncheckpoint_every = 0\n",
+            "\ncheckpoint_every = 0\ndevice = \"cuda\"\n",
+        );
+        edit("machines", ", device cpu", ", device cuda (Fake GPU 80GB)");
+    }
+    let merged = d("merged");
+    let o = overfit(&[
+        "merge",
+        d("s0").to_str().unwrap(),
+        d("s1").to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = summary_json(&merged);
+    assert_eq!(
+        summary["details"]["device"], "cuda",
+        "{}",
+        summary["details"]
+    );
+    assert_eq!(summary["details"]["gpu"], "Fake GPU 80GB");
+    assert!(std::fs::read_to_string(merged.join("spec.toml"))
+        .unwrap()
+        .contains("device = \"cuda\""));
+}

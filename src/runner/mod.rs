@@ -14,7 +14,7 @@ mod units;
 pub use pool::unit_state_path;
 pub use shard::{Runs, Shard};
 use units::binary_id;
-pub use units::{note_device, UnitStore};
+pub use units::{note_device, UnitStore, UNKNOWN_MACHINE};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

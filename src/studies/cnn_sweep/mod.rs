@@ -50,7 +50,7 @@ pub use self::spec::{
 pub(crate) use self::spec::{JOB_STREAMS, NOISE_STREAMS};
 use super::toolkit::cell_runs;
 use super::toolkit::cnn::{
-    epoch_metrics, load_cifar_pair, open_device, record_device, train_state, training_flops,
+    device_of_run, epoch_metrics, load_cifar_pair, record_device, train_state, training_flops,
     CifarPair, OpenedDevice,
 };
 use super::toolkit::csv::to_csv;
@@ -259,7 +259,7 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
-    let device = open_device(loaded, spec.train.device)?;
+    let device = device_of_run(loaded, spec.train.device, ctx)?;
     spec.train.device = device.ran;
     let data = load_data(loaded, &spec, &dir)?;
     let runs = spec.train.runs;

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use self::claims::{claims, epochs_of, Cell};
 use super::toolkit::cnn::{
-    cnn_train_spec, epoch_metrics, load_cifar_pair, open_device, record_device, train_state,
+    cnn_train_spec, device_of_run, epoch_metrics, load_cifar_pair, record_device, train_state,
     training_flops, CifarPair, OpenedDevice,
 };
 use super::toolkit::{cell_runs, check_unique, fail};
@@ -432,7 +432,7 @@ pub fn plan(loaded: &LoadedSpec, ctx: &RunContext) -> Result<Box<dyn Plan>> {
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(&spec.data.dir));
-    let device = open_device(loaded, spec.train.device)?;
+    let device = device_of_run(loaded, spec.train.device, ctx)?;
     spec.train.device = device.ran;
     let data = load_cifar_pair(
         loaded,

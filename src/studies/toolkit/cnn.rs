@@ -221,13 +221,63 @@ pub fn open_device(spec: &LoadedSpec, asked: Device) -> Result<OpenedDevice> {
     })
 }
 
+/// The device of the runs of a spec asking for `asked`: `open_device`,
+/// except in a run whose units are all computed (`overfit merge`, which
+/// trains nothing), which opens none, so that shards trained on GPUs merge
+/// on a node without one (a cluster's login node; opening the GPU there
+/// used to refuse the merge with exit 2). What ran is then read from the
+/// machines that computed the units (`recorded_device`).
+pub fn device_of_run(spec: &LoadedSpec, asked: Device, ctx: &RunContext) -> Result<OpenedDevice> {
+    if ctx.require_cached {
+        let machines = crate::runner::UnitStore::new(&ctx.out).machines();
+        Ok(recorded_device(asked, &machines))
+    } else {
+        open_device(spec, asked)
+    }
+}
+
+/// The device that computed units on `machines` (`runner::units::machine_id`,
+/// which ends in ", device cpu" or ", device cuda (NAME)"): `asked` when it
+/// names one (`open_device` let no shard run on another); for `auto`, the
+/// CPU or CUDA when every machine names that one, and `auto` itself when
+/// they differ or none says (units kept from before machines were
+/// recorded). `gpu` names every GPU found, in order, unless the CPU ran.
+pub fn recorded_device(asked: Device, machines: &[String]) -> OpenedDevice {
+    let devices: Vec<&str> = machines
+        .iter()
+        .filter_map(|m| Some(m.split_once(", device ")?.1))
+        .collect();
+    let mut gpus: Vec<&str> = devices
+        .iter()
+        .filter_map(|d| d.strip_prefix("cuda (")?.strip_suffix(')'))
+        .collect();
+    gpus.sort_unstable();
+    gpus.dedup();
+    let on_cpu = devices.contains(&"cpu");
+    let ran = match (asked, on_cpu, gpus.is_empty()) {
+        (Device::Auto, true, true) => Device::Cpu,
+        (Device::Auto, false, false) => Device::Cuda,
+        (Device::Auto, _, _) => Device::Auto,
+        (named, _, _) => named,
+    };
+    OpenedDevice {
+        asked,
+        ran,
+        gpu: (ran != Device::Cpu && !gpus.is_empty()).then(|| gpus.join(", ")),
+    }
+}
+
 /// Record in summary.json's `details` which device ran (`details.device`),
 /// when the spec asked for other than the default `cpu`: a CPU run's
 /// summary stays byte for byte what it was before the key existed. On a
 /// GPU, `details.gpu` names it as the driver does.
 pub fn record_device(details: &mut serde_json::Value, device: &OpenedDevice) {
     if !device.asked.is_cpu() {
-        details["device"] = serde_json::json!(device.ran.name());
+        details["device"] = serde_json::json!(match device.ran {
+            // A merge of `auto` shards that ran on both, or on unknown devices.
+            Device::Auto => "cpu and cuda, or unknown (provenance.unit_machines)",
+            ran => ran.name(),
+        });
     }
     if let Some(name) = &device.gpu {
         details["gpu"] = serde_json::json!(name);
@@ -294,6 +344,43 @@ pub fn group_of(run: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A merge reads the device from the units' machines: the GPU's name,
+    /// `auto` resolved when every shard agrees, and `auto` kept (recorded
+    /// as such) when they differ or none says.
+    #[test]
+    fn a_merge_records_the_device_its_units_ran_on() {
+        let on = |device: &str| {
+            format!("OpenBLAS-0.3.21 core SkylakeX, kernels avx512, device {device}")
+        };
+        let h100 = on("cuda (NVIDIA H100 80GB HBM3)");
+        let cpu = on("cpu");
+        let of = |asked, machines: &[&String]| {
+            let machines: Vec<String> = machines.iter().map(|m| m.to_string()).collect();
+            let d = recorded_device(asked, &machines);
+            (d.ran, d.gpu)
+        };
+        let gpu = Some("NVIDIA H100 80GB HBM3".to_string());
+        assert_eq!(
+            of(Device::Cuda, &[&h100, &h100]),
+            (Device::Cuda, gpu.clone())
+        );
+        assert_eq!(of(Device::Auto, &[&h100]), (Device::Cuda, gpu.clone()));
+        assert_eq!(of(Device::Auto, &[&cpu]), (Device::Cpu, None));
+        assert_eq!(of(Device::Auto, &[&cpu, &h100]), (Device::Auto, gpu));
+        let unknown = crate::runner::UNKNOWN_MACHINE.to_string();
+        assert_eq!(of(Device::Auto, &[&unknown]), (Device::Auto, None));
+        assert_eq!(of(Device::Cpu, &[&unknown]), (Device::Cpu, None));
+        assert_eq!(of(Device::Cpu, &[&cpu]), (Device::Cpu, None));
+        let mut details = serde_json::json!({});
+        let mixed = recorded_device(Device::Auto, &[cpu, h100]);
+        record_device(&mut details, &mixed);
+        assert!(
+            details["device"].as_str().unwrap().contains("cpu and cuda"),
+            "{details}"
+        );
+        assert_eq!(details["gpu"], "NVIDIA H100 80GB HBM3");
+    }
 
     #[test]
     fn groups_are_the_first_two_parts() {
