@@ -985,6 +985,19 @@ fn a_corrupt_unit_is_recomputed_on_resume_and_named_at_its_source_by_merge() {
         "names {}: {err}",
         unit.display()
     );
+
+    // A unit that reads as a unit but not as the study's result (kept from
+    // a build whose study returned another) is refused in one line naming
+    // the unit and how to compute it again.
+    std::fs::write(&unit, "[result]\nbogus = 1\n").unwrap();
+    let o = overfit(&["merge", &d("s0"), &d("s1"), "--out", &d("merged2")]);
+    let err = common::one_line_refusal(&o, "a unit of another shape: ");
+    assert!(
+        err.contains("is not what this build's study returns")
+            && err.contains(unit.file_name().unwrap().to_str().unwrap())
+            && err.contains("in its shard"),
+        "{err}"
+    );
 }
 
 /// The CNN sweep in its --quick form (4 epochs per model, checkpoints on),
@@ -1214,22 +1227,45 @@ fn gpu_shards_merge_where_there_is_no_gpu() {
             assert!(text.contains(from), "{}: {text}", path.display());
             std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
         };
-        // The resolved spec's keys are sorted; `device` follows `checkpoint_every`.
-        edit(
-            "spec.toml",
-            "\ncheckpoint_every = 0\n",
-            "\ncheckpoint_every = 0\ndevice = \"cuda\"\n",
-        );
+        // First where a hand would put it, which is not where the binary
+        // writes it: the resolved spec's keys are sorted.
+        edit("spec.toml", "\n[train]\n", "\n[train]\ndevice = \"cuda\"\n");
         edit("machines", ", device cpu", ", device cuda (Fake GPU 80GB)");
     }
+    let merge = |out: &Path| {
+        overfit(&[
+            "merge",
+            d("s0").to_str().unwrap(),
+            d("s1").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    // Shards whose spec.toml does not resolve to itself again are refused
+    // as edited, in merge's words (it used to say "--resume: ...").
+    let o = merge(&d("edited"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    // After the warning that the units came from another machine.
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("error: merge: ") && last.contains("edited"),
+        "{err}"
+    );
+    for i in 0..2 {
+        let path = d(&format!("s{i}/.units/spec.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replacen("\n[train]\ndevice = \"cuda\"\n", "\n[train]\n", 1)
+            .replacen(
+                "\ncheckpoint_every = 0\n",
+                "\ncheckpoint_every = 0\ndevice = \"cuda\"\n",
+                1,
+            );
+        std::fs::write(&path, text).unwrap();
+    }
     let merged = d("merged");
-    let o = overfit(&[
-        "merge",
-        d("s0").to_str().unwrap(),
-        d("s1").to_str().unwrap(),
-        "--out",
-        merged.to_str().unwrap(),
-    ]);
+    let o = merge(&merged);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary = summary_json(&merged);
     assert_eq!(

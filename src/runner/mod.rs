@@ -13,8 +13,8 @@ mod units;
 
 pub use pool::unit_state_path;
 pub use shard::{Runs, Shard};
-use units::binary_id;
-pub use units::{note_device, UnitStore, UNKNOWN_MACHINE};
+use units::{binary_id, MERGED_SPEC};
+pub use units::{note_device, Opening, UnitStore, UNKNOWN_MACHINE};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -395,7 +395,14 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
             return Err(e);
         }
     };
-    store.open(&resolved, ctx.resume || ctx.require_cached)?;
+    store.open(
+        &resolved,
+        match (ctx.require_cached, ctx.resume) {
+            (true, _) => Opening::Merged,
+            (false, true) => Opening::Resumed,
+            (false, false) => Opening::Fresh,
+        },
+    )?;
     if ctx.resume {
         warn_mixed_builds(&store, &store.root().display().to_string());
     }
@@ -609,9 +616,6 @@ fn warn_mixed_builds(store: &UnitStore, who: &str) {
     }
 }
 
-/// The resolved spec a merge writes into its output's unit store, and then runs.
-const MERGED_SPEC: &str = "merged-spec.toml";
-
 /// `overfit merge`: check that the shard directories belong to one spec and
 /// version and cover every shard exactly once, gather their units into
 /// `ctx.out`, and finish the run there (claims, figures) from the units alone.
@@ -724,7 +728,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     if !store.root().join(MERGED_SPEC).exists() {
         refuse_kept_work(&store, "merge: --out", "merge into another directory")?;
     }
-    store.open(&resolved, false)?;
+    store.open(&resolved, Opening::Fresh)?;
     for d in shard_dirs {
         store.absorb(&UnitStore::new(d))?;
     }

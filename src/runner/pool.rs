@@ -95,6 +95,9 @@ pub(crate) fn run_units(plan: &dyn Plan, ctx: &RunContext, label: &str) -> Resul
             total,
             computed_here,
         },
+        labels: sweeps.into_iter().map(|s| s.label).collect(),
+        out: ctx.out.clone(),
+        merged: ctx.require_cached,
     }))
 }
 

@@ -137,6 +137,18 @@ pub(super) fn spec_identity(text: &str) -> String {
         .join("\n")
 }
 
+/// The resolved spec a merge writes into its output's unit store, and then runs.
+pub(super) const MERGED_SPEC: &str = "merged-spec.toml";
+
+/// How `UnitStore::open` starts: a fresh run (earlier units discarded),
+/// a `--resume`, or a merge's run of the units it gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    Fresh,
+    Resumed,
+    Merged,
+}
+
 impl UnitStore {
     pub fn new(out: &Path) -> Self {
         UnitStore {
@@ -235,18 +247,26 @@ impl UnitStore {
     /// Start (or continue, with `resume`) a run of the spec whose resolved text is given.
     /// A fresh run discards any earlier units (`execute` refuses to start one
     /// over an interrupted run's work unless told to resume); resuming a
-    /// different spec is an error.
-    pub fn open(&self, resolved_spec: &str, resume: bool) -> Result<()> {
+    /// different spec is an error. `Opening::Merged` is a merge's run of the
+    /// units it gathered: there a different spec means the shards' resolved
+    /// spec does not resolve to itself again (edited by hand?).
+    pub fn open(&self, resolved_spec: &str, how: Opening) -> Result<()> {
         let spec_path = self.root.join("spec.toml");
         let same = fs::read_to_string(&spec_path)
             .map(|old| spec_identity(&old) == spec_identity(resolved_spec))
             .unwrap_or(false);
+        let resume = how != Opening::Fresh;
         if resume && spec_path.exists() && !same {
-            return Err(Error::bad(format!(
-                "--resume: {} holds units of a different spec; delete {} to start over",
-                self.root.display(),
-                self.root.display()
-            )));
+            let root = self.root.display();
+            return Err(Error::bad(match how {
+                Opening::Merged => format!(
+                    "merge: the shards' spec.toml, resolved again, is a different spec ({root}/spec.toml against the resolution of {}); were the shards' spec.toml edited?",
+                    self.root.join(MERGED_SPEC).display()
+                ),
+                _ => format!(
+                    "--resume: {root} holds units of a different spec; delete {root} to start over"
+                ),
+            }));
         }
         if !resume && self.root.exists() {
             fs::remove_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
@@ -466,7 +486,7 @@ mod tests {
         let store = |name: &str| UnitStore::new(&tmp.path().join(name));
         let (a, b, c, merged) = (store("a"), store("b"), store("c"), store("m"));
         for s in [&a, &b, &c, &merged] {
-            s.open("name = \"x\"\n", false).unwrap();
+            s.open("name = \"x\"\n", Opening::Fresh).unwrap();
         }
         a.save("sweep", 0, &1.5f64).unwrap();
         b.save("sweep", 0, &1.5f64).unwrap();

@@ -126,23 +126,41 @@ pub struct Results {
     pub(crate) seconds: Vec<f64>,
     /// How many units there are and how many this process computed.
     pub(crate) units: crate::record::UnitCounts,
+    /// Each sweep's label, and the run directory whose unit store holds
+    /// them: where a unit that does not read back lives.
+    pub(crate) labels: Vec<String>,
+    pub(crate) out: std::path::PathBuf,
+    /// Whether the units were gathered from shards (`overfit merge`).
+    pub(crate) merged: bool,
 }
 
 impl Results {
-    /// The results of sweep `sweep` in unit order, as the type its units returned.
+    /// The results of sweep `sweep` in unit order, as the type its units
+    /// returned. A unit that does not read as that type (kept by a
+    /// `--resume` or a merge from a build whose study returned another) is
+    /// bad input naming its file, so the user can delete it and resume.
     pub fn take<T: DeserializeOwned>(&mut self, sweep: usize) -> Result<Vec<T>> {
+        let (store, label) = (
+            crate::runner::UnitStore::new(&self.out),
+            &self.labels[sweep],
+        );
+        let redo = if self.merged {
+            "it is a shard's copy: delete the unit in its shard, run that shard again with --resume, then merge again"
+        } else {
+            "delete it and run again with --resume to compute it again"
+        };
         std::mem::take(&mut self.sweeps[sweep])
             .into_iter()
             .enumerate()
             .map(|(i, u)| {
-                u.0.try_into()
-                    // toml's message ends in a newline: the error is one line.
-                    .map_err(|e| {
-                        Error::bad(format!(
-                            "unit {i} of sweep {sweep}: {}",
-                            e.to_string().trim_end()
-                        ))
-                    })
+                u.0.try_into().map_err(|e: toml::de::Error| {
+                    Error::bad(format!(
+                        "{}: unit {i} of sweep {label:?} is not what this build's study returns ({}); {redo}",
+                        store.path(label, i).display(),
+                        // toml's message spans lines: the error is one line.
+                        e.message().split_whitespace().collect::<Vec<_>>().join(" ")
+                    ))
+                })
             })
             .collect()
     }
