@@ -14,7 +14,9 @@ use crate::fsio::write_atomic;
 mod rejudge;
 pub use rejudge::{row_changes, value_changes, verdict_changes, Rejudge};
 mod summary;
-pub use summary::{spec_hash, unix_now, utc_date, Extra, Provenance, Summary, UnitCounts};
+pub use summary::{
+    spec_hash, unix_now, utc_date, words_hash, Extra, Provenance, Summary, UnitCounts,
+};
 
 /// One measurement: run id, step, split ("train", "test", ...), metric name, value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1278,3 +1278,89 @@ fn gpu_shards_merge_where_there_is_no_gpu() {
         .unwrap()
         .contains("device = \"cuda\""));
 }
+
+/// Units are tied to the data they read, not only to its path: a
+/// `--resume` over other files at the same `--data` path, and a merge of
+/// shards that read different files, are refused in one line (both used
+/// to assemble a result from two datasets, exit 0). The data's identity is
+/// in summary.json's provenance.data.
+#[test]
+fn units_of_other_data_at_the_same_path_are_refused() {
+    let Some(data) = common::cifar_data("units_of_other_data_at_the_same_path_are_refused") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n);
+    let copy = d("cifar");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(&data).unwrap().flatten() {
+        let to = copy.join(entry.file_name());
+        std::fs::write(&to, std::fs::read(entry.path()).unwrap()).unwrap();
+    }
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "experiments/randomization.toml",
+            "--quick",
+            "--data",
+            copy.to_str().unwrap(),
+            "--out",
+        ];
+        let out = d(out);
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        overfit(&args)
+    };
+    let o = run("s0", &["--shard", "0/2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let recorded = std::fs::read_to_string(d("s0/.units/data")).unwrap();
+    assert!(recorded.starts_with("CIFAR "), "{recorded}");
+
+    // The first pixel of the first ten training records, changed in place.
+    let batch = copy.join("data_batch_1.bin");
+    let mut bytes = std::fs::read(&batch).unwrap();
+    for record in 0..10 {
+        bytes[record * 3073 + 1] ^= 0x55;
+    }
+    std::fs::write(&batch, bytes).unwrap();
+    let o = run("s1", &["--shard", "1/2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(
+        std::fs::read_to_string(d("s1/.units/data")).unwrap(),
+        recorded
+    );
+
+    let o = run("s0", &["--shard", "0/2", "--resume"]);
+    let err = common::one_line_refusal(&o, "--resume on other data: ");
+    assert!(
+        err.contains("--resume") && err.contains("read other data"),
+        "{err}"
+    );
+    let o = overfit(&[
+        "merge",
+        d("s0").to_str().unwrap(),
+        d("s1").to_str().unwrap(),
+        "--out",
+        d("merged").to_str().unwrap(),
+    ]);
+    let err = common::one_line_refusal(&o, "merge of other data: ");
+    assert!(
+        err.contains("read other data") && err.contains(d("s1").to_str().unwrap()),
+        "{err}"
+    );
+
+    // On the data it read, a shard resumes, and a run records it.
+    std::fs::write(
+        &batch,
+        std::fs::read(data.join("data_batch_1.bin")).unwrap(),
+    )
+    .unwrap();
+    let o = run("s0", &["--shard", "0/2", "--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run("whole", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        summary_json(&d("whole"))["provenance"]["data"],
+        recorded.trim_end()
+    );
+}

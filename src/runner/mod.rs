@@ -395,17 +395,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
             return Err(e);
         }
     };
-    store.open(
-        &resolved,
-        match (ctx.require_cached, ctx.resume) {
-            (true, _) => Opening::Merged,
-            (false, true) => Opening::Resumed,
-            (false, false) => Opening::Fresh,
-        },
-    )?;
-    if ctx.resume {
-        warn_mixed_builds(&store, &store.root().display().to_string());
-    }
+    let data = open_store(&store, &resolved, plan.as_ref(), ctx)?;
     let results = match pool::run_units(plan.as_ref(), ctx, &spec.header.name)? {
         pool::Ran::All(results) => results,
         pool::Ran::Part { here, total } => {
@@ -440,6 +430,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         if !store.other_machines().is_empty() {
             p.unit_machines = Some(store.machines());
         }
+        p.data = data;
     }
     // The new result is built whole beside DIR and swapped in: DIR is always
     // wholly the earlier run (with its units, for --resume) or wholly this one.
@@ -458,6 +449,39 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     staging.commit(&[crate::fsio::LOCK_FILE])?;
     store.close();
     Ok(Outcome::Finished(Box::new(summary)))
+}
+
+/// Open the run's unit store for the spec `resolved` (fresh, resumed or a
+/// merge's), refuse kept units that read other data than the plan's
+/// (`Plan::data_identity`, which it returns), and warn when a `--resume`
+/// mixes builds or machines.
+fn open_store(
+    store: &UnitStore,
+    resolved: &str,
+    plan: &dyn crate::studies::Plan,
+    ctx: &RunContext,
+) -> Result<Option<String>> {
+    store.open(
+        resolved,
+        match (ctx.require_cached, ctx.resume) {
+            (true, _) => Opening::Merged,
+            (false, true) => Opening::Resumed,
+            (false, false) => Opening::Fresh,
+        },
+    )?;
+    let data = plan.data_identity();
+    if let Some(data) = &data {
+        let who = if ctx.require_cached {
+            "merge"
+        } else {
+            "--resume"
+        };
+        store.check_data(data, who)?;
+    }
+    if ctx.resume {
+        warn_mixed_builds(store, &store.root().display().to_string());
+    }
+    Ok(data)
 }
 
 /// `resolved` with the header line of the resolved spec at `path` (a

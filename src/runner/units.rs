@@ -30,6 +30,11 @@ const BINARIES: &str = "binaries";
 /// (`machine_id`): the BLAS core, the kernels' instruction set, the device.
 const MACHINES: &str = "machines";
 
+/// The file of the store that names the data its units read beyond the
+/// spec (`Plan::data_identity`: the CIFAR images, by a hash of what was
+/// loaded), so a `--resume` or a merge on other data is refused.
+const DATA: &str = "data";
+
 /// How `binaries` lists the build of units kept from before it recorded them.
 pub const UNKNOWN_BUILD: &str = "unknown (units written before builds were recorded)";
 
@@ -91,7 +96,7 @@ fn folder_name(label: &str) -> String {
 /// with one `folder_name` (their units would overwrite each other, and a
 /// merge would hand one sweep's units to the other), or a label whose
 /// folder is the store's own (`OUTPUTS`, whose files would go into the
-/// result, or `BINARIES`), or empty. Studies label sweeps with the spec's
+/// result, or a list file: `BINARIES`, `MACHINES`, `DATA`), or empty. Studies label sweeps with the spec's
 /// `name` beside fixed labels, so the error names the spec's key `name`
 /// (through `bad_name`) when the name is at fault.
 pub(super) fn check_labels(
@@ -102,7 +107,8 @@ pub(super) fn check_labels(
     let name_folder = folder_name(name);
     for (i, label) in labels.iter().enumerate() {
         let folder = folder_name(label);
-        let clash = if folder.is_empty() || [OUTPUTS, BINARIES, MACHINES].contains(&folder.as_str())
+        let clash = if folder.is_empty()
+            || [OUTPUTS, BINARIES, MACHINES, DATA].contains(&folder.as_str())
         {
             Some(format!("the unit store's own `{folder}`"))
         } else {
@@ -199,6 +205,29 @@ impl UnitStore {
             .into_iter()
             .filter(|b| b != binary_id())
             .collect()
+    }
+
+    /// The data the units here read (`DATA`), when a study named it.
+    pub fn data(&self) -> Option<String> {
+        let text = fs::read_to_string(self.root.join(DATA)).ok()?;
+        Some(text.trim_end().to_string())
+    }
+
+    /// Check that this run reads the data the kept units read, and record
+    /// it: a `--resume` or merge whose units read other data (another copy
+    /// of CIFAR at `--data`, or other files at the same path) is bad input
+    /// naming both, since the result would mix them. `who` begins the
+    /// message (`--resume`, `merge`).
+    pub fn check_data(&self, identity: &str, who: &str) -> Result<()> {
+        match self.data() {
+            Some(kept) if kept != identity => Err(Error::bad(format!(
+                "{who}: the units in {} read other data ({kept}) than this run ({identity}); point --data at the data they read, or delete {} to start over",
+                self.root.display(),
+                self.root.display()
+            ))),
+            Some(_) => Ok(()),
+            None => write_atomic(&self.root.join(DATA), format!("{identity}\n").as_bytes()),
+        }
     }
 
     fn add_binaries(&self, new: &[String]) -> Result<()> {
@@ -383,6 +412,18 @@ impl UnitStore {
                 copied += 1;
             }
         }
+        if let Some(theirs) = other.data() {
+            match self.data() {
+                Some(ours) if ours != theirs => {
+                    return Err(Error::bad(format!(
+                        "merge: {} read other data ({theirs}) than the shards before it ({ours})",
+                        other.root.display()
+                    )))
+                }
+                Some(_) => {}
+                None => self.check_data(&theirs, "merge")?,
+            }
+        }
         self.add_binaries(&other.binaries())?;
         self.add_machines(&other.machines())?;
         Ok(copied)
@@ -529,7 +570,7 @@ mod tests {
         // Equal once sanitised ('.' and ' ' become '_').
         let err = check(&["grokking_map", "grokking.map"], "grokking.map").unwrap_err();
         assert!(err.contains("`grokking_map`"), "{err}");
-        for reserved in ["outputs", "binaries", "machines", ""] {
+        for reserved in ["outputs", "binaries", "machines", "data", ""] {
             let err = check(&["fixed", reserved], reserved).unwrap_err();
             assert!(err.contains("the unit store's own"), "{err}");
         }

@@ -87,6 +87,13 @@ pub trait Plan: Sync {
     fn run_unit(&self, sweep: usize, index: usize) -> Result<UnitResult>;
     /// The measurements, claims and files from every unit's result.
     fn findings(self: Box<Self>, results: Results) -> Result<Findings>;
+    /// What the units read beyond the spec, when anything (the CIFAR
+    /// images: their counts and `record::words_hash` of what was loaded),
+    /// so that `--resume` and `merge` refuse units computed on other data
+    /// (`UnitStore::check_data`) and summary.json's provenance.data names it.
+    fn data_identity(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A sweep of a plan: `label` names its folder in the unit store; unit i

@@ -293,6 +293,10 @@ impl Plan for Run {
         vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
     }
 
+    fn data_identity(&self) -> Option<String> {
+        Some(self.data.identity())
+    }
+
     fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
         let (l, a, s) = self.jobs[i];
         let checkpoint_dir = self.ctx.outputs_dir().join("checkpoints");

@@ -639,6 +639,18 @@ impl Plan for Run {
         sweeps
     }
 
+    /// The CIFAR pool, when it loaded: its shape and `record::words_hash`
+    /// of its entries' f64 bits.
+    fn data_identity(&self) -> Option<String> {
+        let pool = self.pool.as_ref()?;
+        let hash = crate::record::words_hash(pool.iter().map(|v| v.to_bits()));
+        Some(format!(
+            "CIFAR pool of {} distinct images x {} pixel values, words hash {hash}",
+            pool.nrows(),
+            pool.ncols()
+        ))
+    }
+
     fn run_unit(&self, sweep: usize, i: usize) -> Result<UnitResult> {
         if sweep == 0 {
             let pool = self.pool.as_ref();

@@ -473,6 +473,10 @@ impl Plan for Run {
         vec![Sweep::new(&self.name, self.jobs.iter().map(cost).collect())]
     }
 
+    fn data_identity(&self) -> Option<String> {
+        Some(self.data.identity())
+    }
+
     fn run_unit(&self, _: usize, i: usize) -> Result<UnitResult> {
         let state = train_state(&self.ctx, &self.name, i, self.spec.train.checkpoint_every);
         UnitResult::of(train_run(

@@ -37,6 +37,32 @@ pub struct CifarPair {
     pub test: CifarSet,
 }
 
+impl CifarPair {
+    /// What a run's units read (`Plan::data_identity`): the image counts
+    /// and `record::words_hash` of the pixels' f32 bits, two to a word, then
+    /// the labels, eight to a word, train set before test set.
+    pub fn identity(&self) -> String {
+        let words = [&self.train, &self.test].into_iter().flat_map(|set| {
+            let pixels = set.pixels.chunks(2).map(|p| {
+                let bits = |i: usize| p.get(i).map_or(0, |v| u64::from(v.to_bits()));
+                bits(0) | bits(1) << 32
+            });
+            let labels = set.labels.chunks(8).map(|l| {
+                let mut word = [0u8; 8];
+                word[..l.len()].copy_from_slice(l);
+                u64::from_le_bytes(word)
+            });
+            pixels.chain(labels)
+        });
+        format!(
+            "CIFAR {} train and {} test images, words hash {}",
+            self.train.len(),
+            self.test.len(),
+            crate::record::words_hash(words)
+        )
+    }
+}
+
 /// The first `train` training and `test` test images of `classes` in
 /// `dir`, for a spec whose [data] table holds `train`, `test` and
 /// `classes`: too few images is bad input naming the spec and the key.
