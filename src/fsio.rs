@@ -179,6 +179,11 @@ pub struct PreparedOut {
 }
 
 impl PreparedOut {
+    /// Whether this process still holds DIR/.lock (`OutLock::check_held`).
+    pub fn check_lock(&self) -> Result<()> {
+        self.lock.check_held()
+    }
+
     /// Give up a run that failed at its start (its plan: a missing data
     /// folder, say), leaving nothing behind: the new DIR/figures goes under
     /// the lock, then the lock, then DIR and its new ancestors, each only

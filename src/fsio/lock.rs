@@ -200,11 +200,39 @@ pub struct OutLock {
     path: PathBuf,
     /// False when this process already held the lock (merge, then its run).
     owned: bool,
+    /// What the lock file says while this process holds it (`Holder::text`).
+    text: String,
+}
+
+impl OutLock {
+    /// Whether DIR/.lock still names this process. It can name another
+    /// when three processes race for one stale lock: the second, finding
+    /// the first's new lock where the stale one was, moves it aside and
+    /// back, and a third can link its own in between, leaving the first
+    /// without its file (`claim_stale`). A run checks before it swaps its
+    /// result in, so that it never replaces a directory another run holds.
+    pub fn check_held(&self) -> Result<()> {
+        let now = fs::read_to_string(&self.path).unwrap_or_default();
+        if now == self.text {
+            return Ok(());
+        }
+        Err(Error::bad(format!(
+            "{}: this run's lock ({}) was taken by {} while it ran; its result is not written (its finished units are kept for --resume once that run ends)",
+            self.path.display(),
+            self.text.trim_end(),
+            match now.trim_end() {
+                "" => "nothing (the file is gone)".to_string(),
+                other => format!("another process ({other})"),
+            }
+        )))
+    }
 }
 
 impl Drop for OutLock {
+    /// Remove the lock when this process took it and it still names it
+    /// (never another's, `check_held`).
     fn drop(&mut self) {
-        if self.owned {
+        if self.owned && fs::read_to_string(&self.path).is_ok_and(|t| t == self.text) {
             let _ = fs::remove_file(&self.path);
         }
     }
@@ -256,6 +284,9 @@ fn judge(holder: Option<Holder>, me: &Holder, dir: &Path, path: &Path) -> Found 
 /// lock the first has taken since, which it links back (never over a lock
 /// made meanwhile) and does not claim. (Until 2026-12-06, review finding,
 /// the check and the removal were two steps, and both could take over.)
+/// A third process can link its lock while the second has the first's
+/// aside; the link back then fails and the first is left without its
+/// file: `OutLock::check_held` catches that before the first writes.
 fn claim_stale(path: &Path, text: &str, pid: u32) -> bool {
     let claimed = path.with_file_name(format!("{LOCK_FILE}-stale-{pid}"));
     if fs::rename(path, &claimed).is_err() {
@@ -313,6 +344,7 @@ fn lock_as(dir: &Path, me: &Holder) -> Result<OutLock> {
     Ok(OutLock {
         path,
         owned: taken?,
+        text: me.text(),
     })
 }
 
@@ -498,5 +530,30 @@ mod tests {
         fs::remove_file(&lock).unwrap();
         assert!(!claim_stale(&lock, stale, 3), "no lock to claim");
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    /// A process whose lock another took (the three-way race of
+    /// `claim_stale`) learns it before writing, and leaves the other's
+    /// lock in place when it ends (it used to remove whatever was there).
+    #[test]
+    fn a_lost_lock_is_noticed_and_left_to_its_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let me = me_in("node-a", None);
+        let lock = lock_as(tmp.path(), &me).unwrap();
+        lock.check_held().unwrap();
+        let path = tmp.path().join(LOCK_FILE);
+        let other = "4242 9 node-b\n";
+        fs::write(&path, other).unwrap();
+        let err = lock.check_held().unwrap_err().to_string();
+        assert!(
+            err.contains("4242 9 node-b") && err.contains("not written"),
+            "{err}"
+        );
+        drop(lock);
+        assert_eq!(fs::read_to_string(&path).unwrap(), other);
+        fs::remove_file(&path).unwrap();
+        let lock = lock_as(tmp.path(), &me).unwrap();
+        drop(lock);
+        assert!(!path.exists(), "a held lock is removed at the end");
     }
 }

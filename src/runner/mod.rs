@@ -446,6 +446,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     link_tree(&ctx.outputs_dir(), staging.path())?;
     figures(staging.path())?;
     fail_before_commit_if_asked()?;
+    out_dir.check_lock()?;
     staging.commit(&[crate::fsio::LOCK_FILE])?;
     store.close();
     Ok(Outcome::Finished(Box::new(summary)))
