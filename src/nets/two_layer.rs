@@ -27,7 +27,11 @@
 //!
 //! Neither engine allocates inside `step` beyond `par_gemm`'s short list of
 //! blocks and the n per-row losses of `backprop_coefficients` (the table
-//! update's scratch is allocated at its first step and kept).
+//! update's scratch, the fused primal forward's partial products included,
+//! is allocated at its first step and kept). The exception is the gemm
+//! reference product of a primal step with a big X: `par_gemm`'s inner cut
+//! (`blas::GemmCut::Inner`) allocates its (blocks - 1) n x m partial
+//! products at every call.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};

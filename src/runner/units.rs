@@ -96,9 +96,10 @@ fn folder_name(label: &str) -> String {
 /// with one `folder_name` (their units would overwrite each other, and a
 /// merge would hand one sweep's units to the other), or a label whose
 /// folder is the store's own (`OUTPUTS`, whose files would go into the
-/// result, or a list file: `BINARIES`, `MACHINES`, `DATA`), or empty. Studies label sweeps with the spec's
-/// `name` beside fixed labels, so the error names the spec's key `name`
-/// (through `bad_name`) when the name is at fault.
+/// result, or a list file: `BINARIES`, `MACHINES`, `DATA`), or empty.
+/// Studies label sweeps with the spec's `name` beside fixed labels, so the
+/// error names the spec's key `name` (through `bad_name`) when the name is
+/// at fault.
 pub(super) fn check_labels(
     labels: &[&str],
     name: &str,

@@ -267,7 +267,8 @@ pub fn device_of_run(spec: &LoadedSpec, asked: Device, ctx: &RunContext) -> Resu
 /// names one (`open_device` let no shard run on another); for `auto`, the
 /// CPU or CUDA when every machine names that one, and `auto` itself when
 /// they differ or none says (units kept from before machines were
-/// recorded). `gpu` names every GPU found, in order, unless the CPU ran.
+/// recorded). `gpu` names every GPU found (sorted, once each) unless the
+/// CPU ran.
 pub fn recorded_device(asked: Device, machines: &[String]) -> OpenedDevice {
     let devices: Vec<&str> = machines
         .iter()
