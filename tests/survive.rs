@@ -1003,9 +1003,15 @@ fn a_corrupt_unit_is_recomputed_on_resume_and_named_at_its_source_by_merge() {
 /// The CNN sweep in its --quick form (4 epochs per model, checkpoints on),
 /// reading the shared CIFAR subset, into `out` with these extra arguments.
 fn cnn_quick(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    quick_on_data("experiments/cnn_label_noise_sweep.toml", data, out, extra)
+}
+
+/// `spec` in its --quick form reading the CIFAR files in `data`, into
+/// `out`, with these extra arguments.
+fn quick_on_data(spec: &str, data: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "run",
-        "experiments/cnn_label_noise_sweep.toml",
+        spec,
         "--quick",
         "--data",
         data.to_str().unwrap(),
@@ -1014,6 +1020,20 @@ fn cnn_quick(data: &Path, out: &Path, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     overfit(&args)
+}
+
+/// `overfit merge` of shards `s0` and `s1` into `out`.
+fn merge_two(s0: &Path, s1: &Path, out: &Path) -> Output {
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    overfit(&["merge", &path(s0), &path(s1), "--out", &path(out)])
+}
+
+/// Replace the first `from` in the file at `path` with `to` (asserting
+/// that it is there).
+fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{}: {text}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
 /// Every file of DIR/checkpoints, by name, with its bytes.
@@ -1054,15 +1074,7 @@ fn merged_cnn_shards_keep_the_checkpoints() {
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let merge = |out: &str| {
-        overfit(&[
-            "merge",
-            d("s0").to_str().unwrap(),
-            d("s1").to_str().unwrap(),
-            "--out",
-            d(out).to_str().unwrap(),
-        ])
-    };
+    let merge = |out: &str| merge_two(&d("s0"), &d("s1"), &d(out));
     let o = merge("merged");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let merged = checkpoints(&d("merged"));
@@ -1207,43 +1219,32 @@ fn gpu_shards_merge_where_there_is_no_gpu() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let d = |n: &str| tmp.path().join(n);
+    let units = |i: usize, file: &str| d(&format!("s{i}/.units/{file}"));
     for i in 0..2 {
-        let shard = d(&format!("s{i}"));
-        let o = overfit(&[
-            "run",
+        let shard = format!("{i}/2");
+        let o = quick_on_data(
             "experiments/randomization.toml",
-            "--quick",
-            "--data",
-            data.to_str().unwrap(),
-            "--shard",
-            &format!("{i}/2"),
-            "--out",
-            shard.to_str().unwrap(),
-        ]);
+            &data,
+            &d(&format!("s{i}")),
+            &["--shard", &shard],
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let edit = |file: &str, from: &str, to: &str| {
-            let path = shard.join(".units").join(file);
-            let text = std::fs::read_to_string(&path).unwrap();
-            assert!(text.contains(from), "{}: {text}", path.display());
-            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-        };
         // First where a hand would put it, which is not where the binary
         // writes it: the resolved spec's keys are sorted.
-        edit("spec.toml", "\n[train]\n", "\n[train]\ndevice = \"cuda\"\n");
-        edit("machines", ", device cpu", ", device cuda (Fake GPU 80GB)");
+        replace_in(
+            &units(i, "spec.toml"),
+            "\n[train]\n",
+            "\n[train]\ndevice = \"cuda\"\n",
+        );
+        replace_in(
+            &units(i, "machines"),
+            ", device cpu",
+            ", device cuda (Fake GPU 80GB)",
+        );
     }
-    let merge = |out: &Path| {
-        overfit(&[
-            "merge",
-            d("s0").to_str().unwrap(),
-            d("s1").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-    };
     // Shards whose spec.toml does not resolve to itself again are refused
     // as edited, in merge's words (it used to say "--resume: ...").
-    let o = merge(&d("edited"));
+    let o = merge_two(&d("s0"), &d("s1"), &d("edited"));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     // After the warning that the units came from another machine.
@@ -1252,20 +1253,18 @@ fn gpu_shards_merge_where_there_is_no_gpu() {
         last.starts_with("error: merge: ") && last.contains("edited"),
         "{err}"
     );
+    // Now where the binary writes it, after `checkpoint_every`.
     for i in 0..2 {
-        let path = d(&format!("s{i}/.units/spec.toml"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replacen("\n[train]\ndevice = \"cuda\"\n", "\n[train]\n", 1)
-            .replacen(
-                "\ncheckpoint_every = 0\n",
-                "\ncheckpoint_every = 0\ndevice = \"cuda\"\n",
-                1,
-            );
-        std::fs::write(&path, text).unwrap();
+        let spec = units(i, "spec.toml");
+        replace_in(&spec, "\n[train]\ndevice = \"cuda\"\n", "\n[train]\n");
+        replace_in(
+            &spec,
+            "\ncheckpoint_every = 0\n",
+            "\ncheckpoint_every = 0\ndevice = \"cuda\"\n",
+        );
     }
     let merged = d("merged");
-    let o = merge(&merged);
+    let o = merge_two(&d("s0"), &d("s1"), &merged);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary = summary_json(&merged);
     assert_eq!(
@@ -1298,18 +1297,7 @@ fn units_of_other_data_at_the_same_path_are_refused() {
         std::fs::write(&to, std::fs::read(entry.path()).unwrap()).unwrap();
     }
     let run = |out: &str, extra: &[&str]| {
-        let mut args = vec![
-            "run",
-            "experiments/randomization.toml",
-            "--quick",
-            "--data",
-            copy.to_str().unwrap(),
-            "--out",
-        ];
-        let out = d(out);
-        args.push(out.to_str().unwrap());
-        args.extend_from_slice(extra);
-        overfit(&args)
+        quick_on_data("experiments/randomization.toml", &copy, &d(out), extra)
     };
     let o = run("s0", &["--shard", "0/2"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -1336,13 +1324,7 @@ fn units_of_other_data_at_the_same_path_are_refused() {
         err.contains("--resume") && err.contains("read other data"),
         "{err}"
     );
-    let o = overfit(&[
-        "merge",
-        d("s0").to_str().unwrap(),
-        d("s1").to_str().unwrap(),
-        "--out",
-        d("merged").to_str().unwrap(),
-    ]);
+    let o = merge_two(&d("s0"), &d("s1"), &d("merged"));
     let err = common::one_line_refusal(&o, "merge of other data: ");
     assert!(
         err.contains("read other data") && err.contains(d("s1").to_str().unwrap()),

@@ -462,17 +462,16 @@ fn open_store(
     plan: &dyn crate::studies::Plan,
     ctx: &RunContext,
 ) -> Result<Option<String>> {
-    store.open(
-        resolved,
-        match (ctx.require_cached, ctx.resume) {
-            (true, _) => Opening::Merged,
-            (false, true) => Opening::Resumed,
-            (false, false) => Opening::Fresh,
-        },
-    )?;
+    let how = match (ctx.require_cached, ctx.resume) {
+        (true, _) => Opening::Merged,
+        (false, true) => Opening::Resumed,
+        (false, false) => Opening::Fresh,
+    };
+    store.open(resolved, how)?;
     let data = plan.data_identity();
     if let Some(data) = &data {
-        let who = if ctx.require_cached {
+        // A fresh store has no data yet: the check only records it.
+        let who = if how == Opening::Merged {
             "merge"
         } else {
             "--resume"

@@ -227,8 +227,12 @@ impl UnitStore {
                 self.root.display()
             ))),
             Some(_) => Ok(()),
-            None => write_atomic(&self.root.join(DATA), format!("{identity}\n").as_bytes()),
+            None => self.record_data(identity),
         }
+    }
+
+    fn record_data(&self, identity: &str) -> Result<()> {
+        write_atomic(&self.root.join(DATA), format!("{identity}\n").as_bytes())
     }
 
     fn add_binaries(&self, new: &[String]) -> Result<()> {
@@ -422,7 +426,7 @@ impl UnitStore {
                     )))
                 }
                 Some(_) => {}
-                None => self.check_data(&theirs, "merge")?,
+                None => self.record_data(&theirs)?,
             }
         }
         self.add_binaries(&other.binaries())?;

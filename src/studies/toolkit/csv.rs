@@ -41,11 +41,12 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         .collect()
 }
 
-/// The rows of a finished run's `file` (runs.csv, or a study's own table) in
-/// `dir`, for `overfit rejudge`: one row per planned job, in the spec's order, the row's `identity` (the job it
-/// says it ran) equal to the spec's `planned[i]`; else exit 2 naming the file
-/// and the row (counting the header as row 1). A count check alone would judge
-/// another spec's rows, or rows in another order, as this run's.
+/// The rows of a finished run's `file` (runs.csv, or a study's own table)
+/// in `dir`, for `overfit rejudge`: one row per planned job, in the spec's
+/// order, the row's `identity` (the job it says it ran) equal to the spec's
+/// `planned[i]`; else exit 2 naming the file and the row (counting the
+/// header as row 1). A count check alone would judge another spec's rows,
+/// or rows in another order, as this run's.
 pub fn rejudge_rows<T: DeserializeOwned, K: PartialEq + Debug>(
     dir: &Path,
     file: &str,
