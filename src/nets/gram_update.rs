@@ -94,6 +94,7 @@ use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use crate::nets::activation::Activation;
+use crate::nets::block8::transpose_8x8;
 use crate::nets::isa::{per_isa, Isa};
 use crate::nets::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 
@@ -713,69 +714,6 @@ fn prefetch(v: &f64) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = v;
-}
-
-/// block[l][q] = sums[q][l]: the 8 x 8 block of sums (one per column, each
-/// over `TILE` rows) as Z's rows need it. Exact, so every instruction set
-/// gives the same bits; `isa` may use AVX-512's shuffles (24 of them, in
-/// registers), where the compiler's version of the plain loop moved the
-/// elements through memory one by one.
-#[inline(always)]
-fn transpose_8x8(
-    isa: Isa,
-    sums: &[[f64; TILE]; COLUMNS_AT_ONCE],
-) -> [[f64; COLUMNS_AT_ONCE]; TILE] {
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU runs AVX-512 F (checked just above; std caches
-        // the CPUID query, so the check is one load).
-        return unsafe { transpose_8x8_avx512(sums) };
-    }
-    let _ = isa;
-    std::array::from_fn(|l| std::array::from_fn(|q| sums[q][l]))
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn transpose_8x8_avx512(sums: &[[f64; TILE]; COLUMNS_AT_ONCE]) -> [[f64; COLUMNS_AT_ONCE]; TILE] {
-    use std::arch::x86_64::*;
-    // SAFETY (the loads and stores): each row is 8 f64, one __m512d.
-    let r: [__m512d; 8] = std::array::from_fn(|q| unsafe { _mm512_loadu_pd(sums[q].as_ptr()) });
-    // Pairs of rows interleaved (t0 = r0[0] r1[0] r0[2] r1[2] ...), then
-    // 128-bit lanes gathered in two rounds of shuffles.
-    let lo = |a, b| _mm512_unpacklo_pd(a, b);
-    let hi = |a, b| _mm512_unpackhi_pd(a, b);
-    let (t0, t1, t2, t3) = (
-        lo(r[0], r[1]),
-        hi(r[0], r[1]),
-        lo(r[2], r[3]),
-        hi(r[2], r[3]),
-    );
-    let (t4, t5, t6, t7) = (
-        lo(r[4], r[5]),
-        hi(r[4], r[5]),
-        lo(r[6], r[7]),
-        hi(r[6], r[7]),
-    );
-    let even = |a, b| _mm512_shuffle_f64x2::<0x88>(a, b);
-    let odd = |a, b| _mm512_shuffle_f64x2::<0xdd>(a, b);
-    let (u0, u1, u2, u3) = (even(t0, t2), even(t1, t3), odd(t0, t2), odd(t1, t3));
-    let (u4, u5, u6, u7) = (even(t4, t6), even(t5, t7), odd(t4, t6), odd(t5, t7));
-    let rows = [
-        even(u0, u4),
-        even(u1, u5),
-        even(u2, u6),
-        even(u3, u7),
-        odd(u0, u4),
-        odd(u1, u5),
-        odd(u2, u6),
-        odd(u3, u7),
-    ];
-    let mut block = [[0.0; COLUMNS_AT_ONCE]; TILE];
-    for (out, row) in block.iter_mut().zip(rows) {
-        unsafe { _mm512_storeu_pd(out.as_mut_ptr(), row) };
-    }
-    block
 }
 
 #[path = "gram_update_forward.rs"]

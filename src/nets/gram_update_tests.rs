@@ -408,20 +408,6 @@ fn leaky_offset_and_coefficient_move_give_the_same_bits_on_every_set() {
     assert_close(&z, &reference, &scale(k.view(), &d, &a, alpha, beta, &z0));
 }
 
-#[test]
-fn the_block_transposition_is_exact_on_every_set() {
-    let sums: [[f64; TILE]; COLUMNS_AT_ONCE] =
-        std::array::from_fn(|q| std::array::from_fn(|l| (q * TILE + l) as f64 - 0.5));
-    for isa in Isa::available() {
-        let block = transpose_8x8(isa, &sums);
-        for (l, row) in block.iter().enumerate() {
-            for (q, &v) in row.iter().enumerate() {
-                assert_eq!(v.to_bits(), sums[q][l].to_bits(), "{isa:?} [{l}][{q}]");
-            }
-        }
-    }
-}
-
 /// The leaky offset K d in both forms of `gram_times`: down X^T's columns
 /// (the primal's left factor, a transposed view; several row blocks, the
 /// last one partial, on 1 and 2 threads) and along a standard K's rows give

@@ -2,6 +2,7 @@
 //! data, initial weights and hyperparameters.
 
 pub mod activation;
+mod block8;
 pub mod cnn;
 pub mod expressivity;
 pub mod gram_update;
@@ -9,6 +10,7 @@ pub mod init;
 pub mod isa;
 pub mod linear;
 pub mod loss;
+pub mod outputs;
 pub mod two_layer;
 pub mod wide;
 

@@ -43,7 +43,11 @@ use super::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 use crate::blas::{par_gemm, GemmCut};
 use crate::error::{Error, Result};
 use crate::nets::gram_update::GramUpdate;
-use crate::nets::isa::per_isa;
+use crate::nets::isa::{per_isa, Isa};
+pub use crate::nets::outputs::{
+    output_of_row, outputs_from_preactivations, outputs_from_preactivations_on,
+};
+use crate::nets::outputs::{outputs_into, ROW_BLOCK};
 
 /// Which layers gradient descent moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,73 +143,6 @@ pub fn with_bias_column(x: ArrayView2<f64>) -> Array2<f64> {
     out
 }
 
-/// f_i = sum_j a_j sigma(Z_ij) for every row of a pre-activation matrix.
-pub fn outputs_from_preactivations(
-    z: ArrayView2<f64>,
-    a: ArrayView1<f64>,
-    act: Activation,
-) -> Array1<f64> {
-    let mut f = Array1::zeros(z.nrows());
-    outputs_into(z, a, act, f.view_mut());
-    f
-}
-
-/// One output, f = sum_j a_j sigma(z_j), summed in j order from -0.0 (as
-/// `Iterator::sum` does): the serial reference every output of
-/// `outputs_from_preactivations` is bit-identical to.
-pub fn output_of_row(z: ArrayView1<f64>, a: ArrayView1<f64>, act: Activation) -> f64 {
-    z.iter()
-        .zip(a.iter())
-        .map(|(&zij, &aj)| aj * act.value(zij))
-        .sum()
-}
-
-/// Rows summed at once by `outputs_into`: 4 independent add chains hide
-/// the add latency that a single serial sum waits on.
-const ROWS_AT_ONCE: usize = 4;
-
-/// f_i = sum_j a_j sigma(Z_ij) into `f` (n), O(n m). Each f_i is summed in
-/// j order from -0.0, so it is bit-identical to `output_of_row`, but
-/// `ROWS_AT_ONCE` rows are summed side by side: one row's serial sum is
-/// bound by the add latency (m dependent adds), four rows fill the pipeline.
-#[inline(always)]
-fn outputs_into(
-    z: ArrayView2<f64>,
-    a: ArrayView1<f64>,
-    act: Activation,
-    mut f: ArrayViewMut1<f64>,
-) {
-    let (n, m) = z.dim();
-    let (Some(zs), Some(a_s)) = (z.as_slice(), a.as_slice()) else {
-        for (fi, row) in f.iter_mut().zip(z.outer_iter()) {
-            *fi = output_of_row(row, a, act);
-        }
-        return;
-    };
-    let blocks = n / ROWS_AT_ONCE;
-    for b in 0..blocks {
-        let i0 = b * ROWS_AT_ONCE;
-        let block = &zs[i0 * m..(i0 + ROWS_AT_ONCE) * m];
-        let (z0, rest) = block.split_at(m);
-        let (z1, rest) = rest.split_at(m);
-        let (z2, z3) = rest.split_at(m);
-        let mut acc = [-0.0f64; ROWS_AT_ONCE];
-        let columns = a_s.iter().zip(z0).zip(z1).zip(z2).zip(z3);
-        for ((((&aj, &v0), &v1), &v2), &v3) in columns {
-            acc[0] += aj * act.value(v0);
-            acc[1] += aj * act.value(v1);
-            acc[2] += aj * act.value(v2);
-            acc[3] += aj * act.value(v3);
-        }
-        for (r, acc_r) in acc.into_iter().enumerate() {
-            f[i0 + r] = acc_r;
-        }
-    }
-    for i in blocks * ROWS_AT_ONCE..n {
-        f[i] = output_of_row(z.row(i), a, act);
-    }
-}
-
 /// The fused elementwise core of one GD step, shared by both engines.
 ///
 /// Given Z (n x m), computes f_i = sum_j a_j sigma(Z_ij), the mean loss
@@ -221,7 +158,8 @@ fn outputs_into(
 /// compilation with the same bits; it runs with AVX2 at most: the AVX-512
 /// compilation was 1.2x slower than the portable one, AVX2 1.3x faster
 /// (`cargo bench --bench two_layer -- backprop`, n = 200, m = 1000, AMD
-/// EPYC Zen 4).
+/// EPYC Zen 4). The outputs f_i are summed apart from that cap, on the
+/// CPU's widest set (`outputs::outputs_into`).
 #[allow(clippy::too_many_arguments)]
 pub fn backprop_coefficients(
     z: ArrayView2<f64>,
@@ -233,7 +171,7 @@ pub fn backprop_coefficients(
     g_out: Option<&mut Array2<f64>>,
     grad_a: Option<&mut Array1<f64>>,
 ) -> f64 {
-    let isa = crate::nets::isa::Isa::detect().min(crate::nets::isa::Isa::AVX2_OR_PLAIN);
+    let isa = Isa::detect().min(Isa::AVX2_OR_PLAIN);
     backprop_coefficients_on(isa, z, a, y, act, loss, f_out, g_out, grad_a)
 }
 
@@ -244,7 +182,7 @@ pub fn backprop_coefficients(
 /// When the CPU does not run `isa`.
 #[allow(clippy::too_many_arguments)]
 pub fn backprop_coefficients_on(
-    isa: crate::nets::isa::Isa,
+    isa: Isa,
     z: ArrayView2<f64>,
     a: ArrayView1<f64>,
     y: ArrayView1<f64>,
@@ -257,7 +195,7 @@ pub fn backprop_coefficients_on(
     let (n, m) = z.dim();
     let mut losses = vec![0.0; n];
     let threads = rayon::current_num_threads();
-    let rows_per_chunk = n.div_ceil(threads.max(1)).next_multiple_of(ROWS_AT_ONCE);
+    let rows_per_chunk = n.div_ceil(threads.max(1)).next_multiple_of(ROW_BLOCK);
     if grad_a.is_some() || threads < 2 || n * m < PARALLEL_FROM || rows_per_chunk >= n {
         let (f, g) = (f_out.view_mut(), g_out.map(|g| g.view_mut()));
         backprop_rows_on(isa, z, a, y, act, loss, n, f, g, &mut losses, grad_a);
@@ -335,7 +273,7 @@ per_isa! {
         if let Some(ga) = grad_a.as_deref_mut() {
             ga.fill(0.0);
         }
-        outputs_into(z, a, act, f_out.view_mut());
+        outputs_into(z, a, act, f_out.view_mut(), Isa::detect());
         for (i, zrow) in z.outer_iter().enumerate() {
             let fi = f_out[i];
             losses[i] = loss.value(fi, y[i]);
