@@ -521,3 +521,36 @@ fn the_forward_in_the_tables_pass_is_x_times_the_new_w() {
         assert!(reuse_same, "{act:?}: reused scratch");
     }
 }
+
+/// Every mask code is its definition, c = sum over bit of 1{Z[6 b + bit, j]
+/// > 0} << bit, stored as TILE c at ((g blocks + b) 8 + q), on every
+/// instruction set: n not a multiple of BITS (a short last block), m not a
+/// multiple of 8 (a padded last group), exact zeros and NaN (not above 0),
+/// and a `starts` full of other values beforehand, all overwritten.
+#[test]
+fn mask_codes_are_their_definition() {
+    let (n, m) = (20, 29);
+    let mut rng = crate::rng::stream(7, 0, "mask codes");
+    let mut z = Array2::from_shape_simple_fn((n, m), || rng.random_range(-1.0..1.0));
+    z[[0, 0]] = 0.0;
+    z[[19, 28]] = f64::NAN;
+    z[[18, 27]] = -0.0;
+    let blocks = n.div_ceil(BITS);
+    let groups = m.div_ceil(COLUMNS_AT_ONCE);
+    let mut want = vec![0u16; groups * blocks * COLUMNS_AT_ONCE];
+    for (g, b, q) in
+        (0..groups).flat_map(|g| (0..blocks).flat_map(move |b| (0..8).map(move |q| (g, b, q))))
+    {
+        let j = g * COLUMNS_AT_ONCE + q;
+        let code: usize = (0..BITS)
+            .filter(|bit| b * BITS + bit < n && j < m && z[[b * BITS + bit, j]] > 0.0)
+            .map(|bit| 1 << bit)
+            .sum();
+        want[(g * blocks + b) * COLUMNS_AT_ONCE + q] = (TILE * code) as u16;
+    }
+    for isa in Isa::available() {
+        let mut starts = vec![0xabcd; want.len()];
+        mask_codes_on(isa, z.view(), &mut starts, None);
+        assert_eq!(starts, want, "{isa:?}");
+    }
+}
