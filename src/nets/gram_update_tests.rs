@@ -522,11 +522,12 @@ fn the_forward_in_the_tables_pass_is_x_times_the_new_w() {
     }
 }
 
-/// Every mask code is its definition, c = sum over bit of 1{Z[6 b + bit, j]
-/// > 0} << bit, stored as TILE c at ((g blocks + b) 8 + q), on every
-/// instruction set: n not a multiple of BITS (a short last block), m not a
-/// multiple of 8 (a padded last group), exact zeros and NaN (not above 0),
-/// and a `starts` full of other values beforehand, all overwritten.
+/// Every mask code is its definition, c = sum over bit of
+/// 1{Z[6 b + bit, j] > 0} << bit, stored as TILE c at ((g blocks + b) 8 + q),
+/// on every instruction set: n not a multiple of BITS (a short last
+/// block), m not a multiple of 8 (a padded last group), exact zeros and NaN
+/// (not above 0), and a `starts` full of other values beforehand, all
+/// overwritten.
 #[test]
 fn mask_codes_are_their_definition() {
     let (n, m) = (20, 29);
