@@ -2,7 +2,7 @@
 //! elements become eight columns, so that one vector holds one element of
 //! each of eight rows. Used where eight independent sums run side by side
 //! in one register: the table product's sums meeting Z's rows
-//! (`gram_update`) and the outputs of eight rows of Z (`two_layer`).
+//! (`gram_update`) and the outputs of eight rows of Z (`outputs`).
 
 use crate::nets::isa::Isa;
 

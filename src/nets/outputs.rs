@@ -105,11 +105,12 @@ pub(crate) fn outputs_into(
 /// one vector holds column j of eight rows, and lane r adds
 /// a_j sigma(Z_rj) with the scalar code's operations (sigma(z) = z for
 /// z > 0, else gamma z, as `Activation::value`; a product, then a sum), so
-/// every lane has its row's bits. Two blocks run side by side
-/// (`rows_avx512::<2>`), two add chains. Z (n x m, row-major, m = a's
-/// length > 0) as a slice. Returns the rows done, n rounded down to a
-/// multiple of 8. (Four rows in scalar code took 1.6 cycles an element on
-/// the model-207 Xeon; one block of eight at a time, 0.9.)
+/// every lane has its row's bits. Z (n x m, row-major, m = a's length > 0)
+/// as a slice. Returns the rows done, n rounded down to a multiple of 8.
+/// (Four rows in scalar code took 1.6 cycles an element on the model-207
+/// Xeon; a block of eight, 0.9. Two blocks side by side, two add chains,
+/// measured no faster: 55-58 us against 45-58 for one block, `cargo bench
+/// --bench two_layer -- outputs_n`, n = 200, m = 1000, same sitting.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn outputs_by_eight_avx512(
@@ -118,31 +119,11 @@ fn outputs_by_eight_avx512(
     act: Activation,
     f: &mut ArrayViewMut1<f64>,
 ) -> usize {
-    let n = zs.len() / a.len();
-    let done = n - n % ROW_BLOCK;
-    let pairs_end = done - done % (2 * ROW_BLOCK);
-    for i0 in (0..pairs_end).step_by(2 * ROW_BLOCK) {
-        rows_avx512::<2>(zs, a, act, i0, f);
-    }
-    if pairs_end < done {
-        rows_avx512::<1>(zs, a, act, pairs_end, f);
-    }
-    done
-}
-
-/// f_i for the `BLOCKS` x 8 rows from i0 (`outputs_by_eight_avx512`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn rows_avx512<const BLOCKS: usize>(
-    zs: &[f64],
-    a: &[f64],
-    act: Activation,
-    i0: usize,
-    f: &mut ArrayViewMut1<f64>,
-) {
     use crate::nets::block8::transpose_registers;
     use std::arch::x86_64::*;
     let m = a.len();
+    let n = zs.len() / m;
+    let done = n - n % ROW_BLOCK;
     let full_columns = m - m % 8;
     let (gamma, zero) = (_mm512_set1_pd(act.slope()), _mm512_setzero_pd());
     let add_column = |sums: __m512d, aj: f64, column: __m512d| {
@@ -150,30 +131,28 @@ fn rows_avx512<const BLOCKS: usize>(
         let value = _mm512_mask_blend_pd(positive, _mm512_mul_pd(gamma, column), column);
         _mm512_add_pd(sums, _mm512_mul_pd(_mm512_set1_pd(aj), value))
     };
-    let rows: [[&[f64]; ROW_BLOCK]; BLOCKS] =
-        std::array::from_fn(|b| std::array::from_fn(|r| &zs[(i0 + b * ROW_BLOCK + r) * m..][..m]));
-    let mut sums = [_mm512_set1_pd(-0.0); BLOCKS];
-    for j0 in (0..full_columns).step_by(8) {
-        for (sums, rows) in sums.iter_mut().zip(&rows) {
+    for i0 in (0..done).step_by(ROW_BLOCK) {
+        let rows: [&[f64]; ROW_BLOCK] = std::array::from_fn(|r| &zs[(i0 + r) * m..][..m]);
+        let mut sums = _mm512_set1_pd(-0.0);
+        for j0 in (0..full_columns).step_by(8) {
             // SAFETY: j0 + 8 <= m, each row's length.
             let block =
                 std::array::from_fn(|r| unsafe { _mm512_loadu_pd(rows[r].as_ptr().add(j0)) });
             for (column, &aj) in transpose_registers(block).into_iter().zip(&a[j0..j0 + 8]) {
-                *sums = add_column(*sums, aj, column);
+                sums = add_column(sums, aj, column);
             }
         }
-    }
-    for (b, (sums, rows)) in sums.iter_mut().zip(&rows).enumerate() {
         for (j, &aj) in a.iter().enumerate().skip(full_columns) {
             let column: [f64; 8] = std::array::from_fn(|r| rows[r][j]);
             // SAFETY: 8 f64.
-            *sums = add_column(*sums, aj, unsafe { _mm512_loadu_pd(column.as_ptr()) });
+            sums = add_column(sums, aj, unsafe { _mm512_loadu_pd(column.as_ptr()) });
         }
         let mut out = [0.0; 8];
         // SAFETY: 8 f64.
-        unsafe { _mm512_storeu_pd(out.as_mut_ptr(), *sums) };
+        unsafe { _mm512_storeu_pd(out.as_mut_ptr(), sums) };
         for (r, sum) in out.into_iter().enumerate() {
-            f[i0 + b * ROW_BLOCK + r] = sum;
+            f[i0 + r] = sum;
         }
     }
+    done
 }
