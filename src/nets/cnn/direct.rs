@@ -39,9 +39,14 @@
 //! kernel gives the bits of the 8-lane portable one, the AVX-512 kernel those
 //! of the 16-lane portable one (`Plain<f32, 16>`), and the two widths agree
 //! to f32 rounding (tested against the f64 reference and the im2col path).
+//!
+//! The forward rows go into their NHWC lines, and the weight-gradient
+//! accumulators are summed across their lanes, through `direct_rows`
+//! (with AVX-512 shuffles there, the same floats in the same order).
 
+use super::direct_rows::DirectLanes;
 use super::layers::Conv2d;
-use crate::nets::isa::{per_isa, Isa, Lanes, Plain};
+use crate::nets::isa::{per_isa, Isa, Plain};
 
 /// Output columns held per row (a whole number of vectors at every width).
 const ROW: usize = 32;
@@ -402,7 +407,7 @@ fn backward_params_with(
 /// `yb` one output image; every load stays inside its input plane because
 /// `stride >= ROW + k - 1`.
 #[inline(always)]
-unsafe fn forward_image<T: Lanes<Elem = f32>, const V: usize, const NB: usize>(
+unsafe fn forward_image<T: DirectLanes, const V: usize, const NB: usize>(
     c: &Conv2d,
     (packed, bias): (Packed<'_>, &[f32]),
     xp: &[f32],
@@ -428,7 +433,7 @@ unsafe fn forward_image<T: Lanes<Elem = f32>, const V: usize, const NB: usize>(
 /// # Safety
 /// As `forward_image`, and `c0 + B <= c_out`.
 #[inline(always)]
-unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
+unsafe fn forward_block<T: DirectLanes, const V: usize, const B: usize>(
     c: &Conv2d,
     (w, bias): (&[f32], &[f32]),
     xp: &[f32],
@@ -460,15 +465,8 @@ unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
             }
         }
     }
-    let mut row_out = [0.0f32; ROW];
-    for (b, a) in acc.iter().enumerate() {
-        for (v, a) in a.iter().enumerate() {
-            a.store(row_out[v * lw..].as_mut_ptr());
-        }
-        for (ox, &v) in row_out[..o.w].iter().enumerate() {
-            yb[(oy * o.w + ox) * o.c + c0 + b] = v;
-        }
-    }
+    let line = &mut yb[oy * o.w * o.c..(oy + 1) * o.w * o.c];
+    T::store_row(&acc, o.w, c0, line);
 }
 
 /// One image: dw[co,ky,kx,ci] += sum_{oy,ox} dyp[co][oy][ox] xp[ci][oy+ky][ox+kx]
@@ -484,7 +482,7 @@ unsafe fn forward_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
 /// output width 0, so the columns past the image contribute nothing);
 /// `V T::WIDTH = ROW`.
 #[inline(always)]
-unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize, const PB: usize>(
+unsafe fn params_image<T: DirectLanes, const V: usize, const PB: usize>(
     c: &Conv2d,
     xp: &[f32],
     dyp: &[f32],
@@ -506,7 +504,7 @@ unsafe fn params_image<T: Lanes<Elem = f32>, const V: usize, const PB: usize>(
 /// # Safety
 /// As `params_image`, and `c0 + B <= c_out`.
 #[inline(always)]
-unsafe fn params_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
+unsafe fn params_block<T: DirectLanes, const V: usize, const B: usize>(
     c: &Conv2d,
     xp: &[f32],
     dyp: &[f32],
@@ -515,8 +513,6 @@ unsafe fn params_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
 ) {
     let (o, s, kk, cin) = (c.output(), stride(c), c.patch_len(), c.input.c);
     let lw = T::WIDTH;
-    let mut lanes = [0.0f32; ROW];
-    let lanes = &mut lanes[..lw];
     for ci in 0..cin {
         for ky in 0..K {
             let mut acc = [[T::zero(); K]; B];
@@ -542,16 +538,18 @@ unsafe fn params_block<T: Lanes<Elem = f32>, const V: usize, const B: usize>(
                     }
                 }
             }
-            for (b, a) in acc.iter().enumerate() {
-                for (kx, v) in a.iter().enumerate() {
-                    v.store(lanes.as_mut_ptr());
-                    dw[(c0 + b) * kk + (ky * K + kx) * cin + ci] += lanes.iter().sum::<f32>();
+            let mut sums = [[0.0f32; K]; B];
+            T::lane_sums(acc.as_flattened(), sums.as_flattened_mut());
+            for (b, sums) in sums.iter().enumerate() {
+                for (kx, sum) in sums.iter().enumerate() {
+                    dw[(c0 + b) * kk + (ky * K + kx) * cin + ci] += sum;
                 }
             }
             if with_bias {
-                for (b, v) in bias_acc.iter().enumerate() {
-                    v.store(lanes.as_mut_ptr());
-                    db[c0 + b] += lanes.iter().sum::<f32>();
+                let mut sums = [0.0f32; B];
+                T::lane_sums(&bias_acc, &mut sums);
+                for (db, sum) in db[c0..c0 + B].iter_mut().zip(sums) {
+                    *db += sum;
                 }
             }
         }

@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod checkpoint;
 pub mod direct;
+mod direct_rows;
 pub mod fit;
 pub mod layers;
 pub mod model;
