@@ -21,8 +21,8 @@ pub(super) trait DirectLanes: Lanes<Elem = f32> {
     /// dropped.
     ///
     /// # Safety
-    /// As the trait `Lanes` (the lanes' set enabled); V `WIDTH` >= width and
-    /// c0 + B <= C.
+    /// As the trait `Lanes` (the lanes' set enabled); width <= V `WIDTH` <=
+    /// 64 and c0 + B <= C.
     #[inline(always)]
     unsafe fn store_row<const V: usize, const B: usize>(
         acc: &[[Self; V]; B],
@@ -55,6 +55,7 @@ unsafe fn store_row_by_lane<T: Lanes<Elem = f32>, const V: usize, const B: usize
     c0: usize,
     line: &mut [f32],
 ) {
+    debug_assert!(width <= V * T::WIDTH && V * T::WIDTH <= 64);
     let channels = line.len() / width;
     let mut row = [0.0f32; 64];
     for (b, a) in acc.iter().enumerate() {
@@ -257,5 +258,92 @@ mod avx512 {
         let mut all = [0.0f32; 16];
         _mm512_storeu_ps(all.as_mut_ptr(), total);
         sums.copy_from_slice(&all[..sums.len()]);
+    }
+}
+
+/// The AVX-512 paths against the lane-by-lane reference on every width and
+/// length they can be asked for, bit for bit, with sentinels around the
+/// line (an overrun the kernel tests could only see as a corrupted heap).
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use rand::RngExt;
+    use std::arch::x86_64::*;
+
+    /// Random floats with signed zeros among them.
+    fn floats(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| match i % 7 {
+                0 => -0.0,
+                3 => 0.0,
+                _ => rng.random_range(-1.0f32..1.0),
+            })
+            .collect()
+    }
+
+    /// # Safety
+    /// AVX-512 F available.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn both_ways(values: &[f32], width: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<u32>) {
+        let mut rows = [[_mm512_setzero_ps(); 2]; 6];
+        for (b, row) in rows.iter_mut().enumerate() {
+            for (v, r) in row.iter_mut().enumerate() {
+                *r = _mm512_loadu_ps(values[(2 * b + v) * 16..].as_ptr());
+            }
+        }
+        const SENTINEL: f32 = 12345.0;
+        let (mut fast, mut slow) = (
+            vec![SENTINEL; 6 * width + 32],
+            vec![SENTINEL; 6 * width + 32],
+        );
+        <__m512 as DirectLanes>::store_row(&rows, width, 0, &mut fast[16..16 + 6 * width]);
+        store_row_by_lane(&rows, width, 0, &mut slow[16..16 + 6 * width]);
+        let acc: Vec<__m512> = rows.iter().flatten().copied().collect();
+        let (mut fast_sums, mut slow_sums) = (vec![0.0; acc.len()], vec![0.0; acc.len()]);
+        <__m512 as DirectLanes>::lane_sums(&acc, &mut fast_sums);
+        lane_sums_by_lane(&acc, &mut slow_sums);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        (bits(&fast), bits(&slow), bits(&fast_sums), bits(&slow_sums))
+    }
+
+    #[test]
+    fn the_avx512_paths_move_and_add_as_the_reference() {
+        if !is_x86_feature_detected!("avx512f") {
+            println!("skipped: this CPU has no AVX-512 F, whose paths this tests");
+            return;
+        }
+        let mut rng = crate::rng::stream(60, 0, "direct-rows-test");
+        for width in 17..=32 {
+            let values = floats(&mut rng, 6 * 32);
+            // SAFETY: AVX-512 F was detected above.
+            let (fast, slow, fast_sums, slow_sums) = unsafe { both_ways(&values, width) };
+            assert_eq!(fast, slow, "store_row at width {width}");
+            assert_eq!(fast_sums, slow_sums, "lane_sums of 12 rows");
+        }
+        for n in 1..=20 {
+            let values = floats(&mut rng, 16 * n);
+            // SAFETY: as above.
+            let (fast, slow) = unsafe { sums_both_ways(&values, n) };
+            assert_eq!(fast, slow, "lane_sums of {n} accumulators");
+        }
+        // All-zero lanes of either sign: Iterator::sum's neutral element shows.
+        // SAFETY: as above.
+        let (fast, slow) = unsafe { sums_both_ways(&[-0.0; 32], 2) };
+        assert_eq!(fast, slow);
+    }
+
+    /// # Safety
+    /// AVX-512 F available.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn sums_both_ways(values: &[f32], n: usize) -> (Vec<u32>, Vec<u32>) {
+        let acc: Vec<__m512> = (0..n)
+            .map(|j| _mm512_loadu_ps(values[16 * j..].as_ptr()))
+            .collect();
+        let (mut fast, mut slow) = (vec![0.0f32; n], vec![0.0f32; n]);
+        <__m512 as DirectLanes>::lane_sums(&acc, &mut fast);
+        lane_sums_by_lane(&acc, &mut slow);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        (bits(&fast), bits(&slow))
     }
 }
