@@ -19,6 +19,7 @@ use crate::nets::two_layer::{
 };
 use crate::studies::memory::{cnn_unit, cnn_workspace, two_layer as two_layer_peak};
 
+pub mod fma_probe;
 pub mod peak;
 pub mod suite;
 

@@ -16,6 +16,7 @@
 //! benchmark used, at once, right after its timing, so that it sees the
 //! all-core clock of a loaded machine rather than the single-core boost.
 
+use super::fma_probe::fma_probe_field;
 use crate::blas::{cpu_is_amd, cpu_level, cpuinfo_field, SimdLevel};
 
 /// Where a [`Peak`]'s clock came from.
@@ -232,20 +233,21 @@ pub fn truncated(x: f64, decimals: usize) -> String {
 }
 
 /// `gflops=.. peak_gflops=.. peak_fraction=.. peak=CORESthr*Ufma*Llanes*2*GHZ
-/// clock=SOURCE` for a bench line that ran `flops` floating-point operations
+/// clock=SOURCE fma_probe_gflops=..` (`fma_probe`, after the clock) for a bench line that ran `flops` floating-point operations
 /// on elements of `elem_bytes` in `seconds` with `threads` threads.
 pub fn flop_rate_fields(flops: f64, seconds: f64, threads: usize, elem_bytes: usize) -> String {
     let achieved = flops / seconds / 1e9;
     match Peak::of_this_cpu(threads, elem_bytes) {
         Some(p) => format!(
-            "gflops={achieved:.2} peak_gflops={:.1} peak_fraction={} peak={}thr*{}fma*{}lanes*2*{:.3}GHz clock={}",
+            "gflops={achieved:.2} peak_gflops={:.1} peak_fraction={} peak={}thr*{}fma*{}lanes*2*{:.3}GHz clock={}{}",
             p.gflops(),
             truncated(achieved / p.gflops(), 3),
             p.cores,
             p.fma_units,
             p.lanes,
             p.ghz,
-            p.clock.name()
+            p.clock.name(),
+            fma_probe_field(threads, elem_bytes)
         ),
         None => format!("gflops={achieved:.2} peak_gflops=unknown"),
     }

@@ -383,7 +383,9 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
     }
     out.push_str("\n| benchmark | overfit | GFLOP/s (fraction of peak) | PyTorch | overfit / PyTorch | target |\n|---|---|---|---|---|---|\n");
     let mut peaks = Vec::new();
+    let mut probes = Vec::new();
     for ((row, lines), peers) in rows.iter().zip(&ours).zip(&theirs) {
+        probes.push(lowest_probe_fraction(lines));
         let key = row.bench.key();
         let ours_v: Vec<f64> = lines.iter().map(|l| value_of(l, key)).collect();
         let rates: Vec<String> = lines
@@ -450,8 +452,37 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
             "\nPeak = cores x FMA units x lanes x 2 flops x clock (`bench::peak`; clock=measured: timed on the benchmark's threads by a chain of dependent adds right after each timing; every line's own peak is in the raw lines), first repetition of each row: {}. Fractions and ratios are cut, not rounded, to the digits shown.\n",
             peaks.join("; ")
         ));
+        if probes.iter().any(Option::is_some) {
+            let each: Vec<String> = probes
+                .iter()
+                .map(|p| p.map_or("none".to_string(), |f| truncated(f, 2)))
+                .collect();
+            out.push_str(&format!(
+                "The lowest FMA probe of a thread (`bench::fma_probe`: each thread's FMA throughput right after each repetition, which the clock's add chain does not see), as a fraction of one core's peak, in the rows' order: {}.\n",
+                each.join(", ")
+            ));
+        }
     }
     Ok(out)
+}
+
+/// The lowest `fma_probe_gflops` of any thread in `lines` over one core's
+/// share of that line's peak (`peak_gflops` over the cores of `peak=`), or
+/// None when no line has both.
+fn lowest_probe_fraction(lines: &[String]) -> Option<f64> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let cores: f64 = field_of(l, "peak")?.split_once("thr")?.0.parse().ok()?;
+            let one_core = value_of(l, "peak_gflops") / cores;
+            let probes = field_of(l, "fma_probe_gflops")?;
+            let lowest = probes
+                .split(',')
+                .filter_map(|p| p.parse::<f64>().ok())
+                .fold(f64::INFINITY, f64::min);
+            (lowest.is_finite() && one_core > 0.0).then_some(lowest / one_core)
+        })
+        .reduce(f64::min)
 }
 
 /// A machine field of a bench line (`blas::machine_fields`) for `bench
@@ -503,5 +534,22 @@ mod tests {
             "user:OPENBLAS_CORETYPE=Zen"
         );
         assert_eq!(header_field(line, "peak"), "unknown");
+    }
+
+    /// The lowest probe of any thread of any repetition, over one core's
+    /// share of its own line's peak; lines without a probe are passed over.
+    #[test]
+    fn the_lowest_probe_is_a_fraction_of_one_cores_peak() {
+        let line = |peak: f64, probes: &str| {
+            format!("bench=x peak_gflops={peak} peak=2thr*2fma*16lanes*2*2.700GHz clock=measured {probes}")
+        };
+        let lines = [
+            line(345.6, "fma_probe_gflops=172.8,99.5"),
+            line(345.6, ""),
+            line(320.0, "fma_probe_gflops=150.0,160.0"),
+        ];
+        let lowest = lowest_probe_fraction(&lines).expect("two lines have probes");
+        assert!((lowest - 99.5 / 172.8).abs() < 1e-12, "{lowest}");
+        assert_eq!(lowest_probe_fraction(&lines[1..2]), None);
     }
 }
