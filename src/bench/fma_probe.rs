@@ -183,7 +183,7 @@ mod tests {
                 "probe {rates:?} GFLOP/s, one core's peak {one_core}"
             );
         }
-        let f64_rates = fma_probe_gflops(2, 8).expect("the probe ran for f32");
+        let f64_rates = fma_probe_gflops(2, 8).expect("the probe ran once, so it runs for f64");
         assert_eq!(f64_rates.len(), 2);
         assert!(fma_probe_field(1, 8).starts_with(" fma_probe_gflops="));
     }
