@@ -443,27 +443,35 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
             }
         }
     }
-    if opts.device != Device::Cpu {
-        out.push_str("\nNo peak is stated for the GPU: its rows give GFLOP/s only.\n");
-    } else if peaks.is_empty() {
-        out.push_str("\nNo peak: no clock could be measured or read on this machine.\n");
-    } else {
-        out.push_str(&format!(
-            "\nPeak = cores x FMA units x lanes x 2 flops x clock (`bench::peak`; clock=measured: timed on the benchmark's threads by a chain of dependent adds right after each timing; every line's own peak is in the raw lines), first repetition of each row: {}. Fractions and ratios are cut, not rounded, to the digits shown.\n",
-            peaks.join("; ")
-        ));
-        if probes.iter().any(Option::is_some) {
-            let each: Vec<String> = probes
-                .iter()
-                .map(|p| p.map_or("none".to_string(), |f| truncated(f, 2)))
-                .collect();
-            out.push_str(&format!(
-                "The lowest FMA probe of a thread (`bench::fma_probe`: each thread's FMA throughput right after each repetition, which the clock's add chain does not see), as a fraction of one core's peak, in the rows' order: {}.\n",
-                each.join(", ")
-            ));
-        }
-    }
+    out.push_str(&footer(opts.device, &peaks, &probes));
     Ok(out)
+}
+
+/// The table's footer: how the peak was had (each row's first
+/// repetition's `peaks`) and each row's lowest FMA probe (`probes`,
+/// `lowest_probe_fraction`); for the GPU, that no peak is stated.
+fn footer(device: Device, peaks: &[String], probes: &[Option<f64>]) -> String {
+    if device != Device::Cpu {
+        return "\nNo peak is stated for the GPU: its rows give GFLOP/s only.\n".to_string();
+    }
+    if peaks.is_empty() {
+        return "\nNo peak: no clock could be measured or read on this machine.\n".to_string();
+    }
+    let mut out = format!(
+        "\nPeak = cores x FMA units x lanes x 2 flops x clock (`bench::peak`; clock=measured: timed on the benchmark's threads by a chain of dependent adds right after each timing; every line's own peak is in the raw lines), first repetition of each row: {}. Fractions and ratios are cut, not rounded, to the digits shown.\n",
+        peaks.join("; ")
+    );
+    if probes.iter().any(Option::is_some) {
+        let each: Vec<String> = probes
+            .iter()
+            .map(|p| p.map_or("none".to_string(), |f| truncated(f, 2)))
+            .collect();
+        out.push_str(&format!(
+            "The lowest FMA probe of a thread (`bench::fma_probe`: each thread's FMA throughput right after each repetition, which the clock's add chain does not see), as a fraction of one core's peak, in the rows' order: {}.\n",
+            each.join(", ")
+        ));
+    }
+    out
 }
 
 /// The lowest `fma_probe_gflops` of any thread in `lines` over one core's
