@@ -170,6 +170,9 @@ mod tests {
     /// wrong flops count would read far above it).
     #[test]
     fn the_probe_reads_at_most_a_core_peak() {
+        let _alone = crate::bench::TIMED_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let Some(rates) = fma_probe_gflops(1, 4) else {
             println!("skipped: no AVX2 + FMA on this CPU, no probe");
             return;

@@ -292,8 +292,17 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_add_chain_runs_at_one_link_a_cycle() {
-        let adds = cycles_per_second(Link::Add, 1);
-        let muls = cycles_per_second(Link::Mul, 3);
+        // Alone among the timed tests (`TIMED_TESTS`), and the two chains timed in turns,
+        // the fastest of each counting, so that a clock that moves during
+        // the test (CPU burners, a wide-vector licence) moves both alike.
+        let _alone = crate::bench::TIMED_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (mut adds, mut muls) = (0.0f64, 0.0f64);
+        for _ in 0..5 {
+            adds = adds.max(cycles_per_second(Link::Add, 1));
+            muls = muls.max(cycles_per_second(Link::Mul, 3));
+        }
         let ratio = adds / muls;
         assert!(
             (0.85..1.15).contains(&ratio),
