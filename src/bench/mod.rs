@@ -21,6 +21,7 @@ use crate::studies::memory::{cnn_unit, cnn_workspace, two_layer as two_layer_pea
 
 pub mod fma_probe;
 pub mod peak;
+pub mod suite;
 
 /// Held by the library tests that time the CPU (the clock chains, the FMA
 /// probe), so that none runs while another loads the cores: once the
@@ -29,7 +30,6 @@ pub mod peak;
 /// FMAs lowered the clock of a core between the two chains' timings).
 #[cfg(test)]
 pub(crate) static TIMED_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-pub mod suite;
 
 use peak::flop_rate_fields;
 

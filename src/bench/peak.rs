@@ -233,8 +233,9 @@ pub fn truncated(x: f64, decimals: usize) -> String {
 }
 
 /// `gflops=.. peak_gflops=.. peak_fraction=.. peak=CORESthr*Ufma*Llanes*2*GHZ
-/// clock=SOURCE fma_probe_gflops=..` (`fma_probe`, after the clock) for a bench line that ran `flops` floating-point operations
-/// on elements of `elem_bytes` in `seconds` with `threads` threads.
+/// clock=SOURCE fma_probe_gflops=..` (`fma_probe`, after the clock) for a
+/// bench line that ran `flops` floating-point operations on elements of
+/// `elem_bytes` in `seconds` with `threads` threads.
 pub fn flop_rate_fields(flops: f64, seconds: f64, threads: usize, elem_bytes: usize) -> String {
     let achieved = flops / seconds / 1e9;
     match Peak::of_this_cpu(threads, elem_bytes) {

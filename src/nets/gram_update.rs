@@ -60,7 +60,12 @@
 //! building the tables of a few blocks at a time so that the lookups hit L1
 //! (with running sums streamed through L2 instead). Writing the transposition
 //! as a constant-size array, so that it would not depend on the tile's rows,
-//! made the product 3x slower.
+//! made the product 3x slower. Two column groups looked up side by side (16
+//! independent add chains where 8 hold one group's sums; each column still
+//! summed block by block, so the same bits) made the dual step slower in 5
+//! of 6 alternated pairs on the model-207 Xeon (session 61,
+//! `benches/results/xeon207-s61/lookup-chains.txt`): the loop is not bound by
+//! its adds' latency.
 //!
 //! The primal form (`apply_to`, session 53) runs the same tiles over W's d
 //! rows: d n (m + 2^BITS) / BITS adds, 1.4e9 at d = 40000, n = 200, m = 1000
