@@ -89,6 +89,10 @@
 //! of X from 3.5% to 2.6% (`perf`), and the step from a median of 0.160 s to
 //! 0.150 s (5 alternated rounds each, 0.155-0.163 s against 0.143-0.154 s;
 //! d = 40000, n = 200, m = 1000, 2 threads, Intel Xeon, SkylakeX core).
+//! Since session 61 that pass cuts the d inputs into blocks of its own
+//! (`forward_depth`: 8 at d = 40000, where the gemm's cut made 4), which
+//! the threads take in turn (`nets::job_queue`) rather than a fixed half
+//! each.
 //!
 //! Every element of Z is summed in one fixed order (blocks in order, each
 //! table entry from its lowest bit up) whatever the thread count, so the
@@ -723,6 +727,7 @@ fn prefetch(v: &f64) {
 
 #[path = "gram_update_forward.rs"]
 mod forward;
+pub use forward::forward_depth;
 
 #[cfg(test)]
 #[path = "gram_update_tests.rs"]

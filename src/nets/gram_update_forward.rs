@@ -3,11 +3,13 @@
 //! limit).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
+use rayon::prelude::*;
 
 use super::{leaky_offset, update_rows, GramUpdate, Table};
 use crate::nets::activation::Activation;
 use crate::nets::isa::Isa;
+use crate::nets::job_queue::in_turn;
 
 /// Rows of W updated, then multiplied into Z, at a time: 3 MB of W at m =
 /// 1000, in L2 or L3 when the gemm packs it. 96 to 768 rows measured alike
@@ -17,6 +19,28 @@ use crate::nets::isa::Isa;
 /// of the result: another one changes Z's last bits.
 pub const FORWARD_ROWS: usize = 384;
 
+/// Blocks of the d inputs in the primal step's fused forward
+/// (`forward_depth`), each with its own n x m product (so (blocks - 1) n x
+/// m buffers): enough that the threads, taking blocks as they finish, end
+/// close together when one core runs slower. On the model-207 Xeon's
+/// 2-core VM, timing each thread's share of the step in session 61, with a
+/// fixed two of four blocks a thread, the slower thread took 1.2-1.6x the
+/// other's time in most steps (`benches/results/xeon207-s61/job-queue.txt`),
+/// and the step is the slower one's.
+pub const FORWARD_BLOCKS: usize = 8;
+
+/// The block depth of the primal step's fused forward for d inputs: whole
+/// pieces of `FORWARD_ROWS` rows, shared out into at most `FORWARD_BLOCKS`
+/// blocks (the last one shorter). A function of d alone, hence so are the
+/// bits.
+pub fn forward_depth(inputs: usize) -> usize {
+    inputs
+        .div_ceil(FORWARD_ROWS)
+        .div_ceil(FORWARD_BLOCKS)
+        .max(1)
+        * FORWARD_ROWS
+}
+
 impl GramUpdate {
     /// The primal step's W <- beta W + alpha X^T G (`apply_to`, with the
     /// same bits) and then Z <- X W with the new W, in one pass over W: the
@@ -24,15 +48,15 @@ impl GramUpdate {
     /// table updated it, from cache, where a separate Z = X W read all of W
     /// again from memory. X is n x d, Z n x m (its signs are read first), W
     /// d x m, all in standard layout. The d rows are cut into blocks of
-    /// `depth` (`blas::GemmCut::Inner`), each block's pieces summed by gemms
-    /// into its own n x m product (the first into Z), and the products added
-    /// to Z in block order, so the bits depend on the shapes alone, not on
-    /// the thread count; they differ from `par_gemm`'s by rounding (the same
-    /// terms, summed in other blocks). Blocks are shared among the rayon
-    /// pool's threads, at most one worker a block: with more threads than
-    /// blocks (4 at most) the others idle, where `apply_to` would have
-    /// shared the table's tiles among all of them (not measured: the
-    /// machines of this project have 2 cores).
+    /// `depth` (the step takes `forward_depth(d)`), each block's pieces
+    /// summed by gemms into its own n x m product (the first into Z), and
+    /// the products added to Z in block order, so the bits depend on the
+    /// shapes alone, not on the thread count; they differ from `par_gemm`'s
+    /// by rounding (the same terms, summed in other blocks). The rayon
+    /// pool's threads (at most one a block) take the blocks one at a time,
+    /// in order, each the next one left when it finishes its last: a thread
+    /// whose core runs slower takes fewer (a fixed half each had the step
+    /// wait on the slower core; see `FORWARD_BLOCKS`).
     #[allow(clippy::too_many_arguments)]
     pub fn apply_to_then_forward(
         &mut self,
@@ -62,7 +86,6 @@ impl GramUpdate {
         }
         let blocks = inputs.div_ceil(depth);
         let workers = rayon::current_num_threads().clamp(1, blocks);
-        let blocks_per_worker = blocks.div_ceil(workers);
         self.prepare(x_t, d, act, workers);
         self.forward_partials
             .resize_with(blocks - 1, || Array2::zeros((n, m)));
@@ -100,27 +123,36 @@ impl GramUpdate {
                 general_mat_mul(1.0, &x_piece, &piece.view(), keep, &mut product);
             }
         };
-        let mut jobs: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
         let mut products = std::iter::once(z.view_mut())
             .chain(self.forward_partials.iter_mut().map(|p| p.view_mut()));
         let mut rest = w;
+        let mut jobs = Vec::with_capacity(blocks);
         for b in 0..blocks {
             let (rows, tail) = rest.split_at(Axis(0), depth.min(inputs - b * depth));
             rest = tail;
             let product = products.next().expect("one product a block");
-            jobs[b / blocks_per_worker].push((b, rows, product));
+            jobs.push((b, rows, product));
         }
-        rayon::scope(|scope| {
-            for (job, tables) in jobs.into_iter().zip(self.tables.iter_mut()) {
-                scope.spawn(move |_| {
-                    for (b, rows, product) in job {
-                        block_pass(b, rows, product, tables);
-                    }
-                });
+        in_turn(
+            &mut self.tables[..workers],
+            jobs,
+            |tables, (b, rows, product)| block_pass(b, rows, product, tables),
+        );
+        // Each element of Z adds the products in block order, whichever
+        // thread adds its row.
+        let partials = &self.forward_partials[..];
+        let add_partials = |(i, mut row): (usize, ArrayViewMut1<f64>)| {
+            for p in partials {
+                row.zip_mut_with(&p.row(i), |z, &p| *z += p);
             }
-        });
-        for p in &self.forward_partials {
-            z.zip_mut_with(p, |z, &p| *z += p);
+        };
+        if workers > 1 && !partials.is_empty() {
+            z.outer_iter_mut()
+                .into_par_iter()
+                .enumerate()
+                .for_each(add_partials);
+        } else {
+            z.outer_iter_mut().enumerate().for_each(add_partials);
         }
     }
 }

@@ -555,3 +555,24 @@ fn mask_codes_are_their_definition() {
         assert_eq!(starts, want, "{isa:?}");
     }
 }
+
+/// `forward_depth`: whole pieces, at most `FORWARD_BLOCKS` blocks, none
+/// empty; 8 blocks at the benchmark's d = 40000.
+#[test]
+fn the_forward_blocks_are_whole_pieces_and_few() {
+    use super::forward::{FORWARD_BLOCKS, FORWARD_ROWS};
+    for inputs in (1..20_000).step_by(37).chain([40_000, 1 << 20]) {
+        let depth = forward_depth(inputs);
+        let blocks = inputs.div_ceil(depth);
+        assert_eq!(depth % FORWARD_ROWS, 0, "d = {inputs}");
+        assert!(blocks <= FORWARD_BLOCKS, "d = {inputs}: {blocks} blocks");
+        assert!(
+            (blocks - 1) * depth < inputs,
+            "d = {inputs}: an empty block"
+        );
+    }
+    assert_eq!(
+        (forward_depth(40_000), 40_000usize.div_ceil(5376)),
+        (5376, 8)
+    );
+}

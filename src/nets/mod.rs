@@ -8,6 +8,7 @@ pub mod expressivity;
 pub mod gram_update;
 pub mod init;
 pub mod isa;
+mod job_queue;
 pub mod linear;
 pub mod loss;
 pub mod outputs;

@@ -42,7 +42,7 @@ use super::loss::Loss;
 use super::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 use crate::blas::{par_gemm, GemmCut};
 use crate::error::{Error, Result};
-use crate::nets::gram_update::GramUpdate;
+use crate::nets::gram_update::{forward_depth, GramUpdate};
 use crate::nets::isa::{per_isa, Isa};
 pub use crate::nets::outputs::{
     output_of_row, outputs_from_preactivations, outputs_from_preactivations_on,
@@ -582,13 +582,15 @@ impl TwoLayerGd {
                     // its bits do not depend on how many. With the table and
                     // a forward cut by the d inputs, the forward runs inside
                     // the table's pass, on W's rows just updated, still in
-                    // cache (`apply_to_then_forward`).
+                    // cache (`apply_to_then_forward`, in its own blocks of
+                    // the d inputs, `forward_depth`).
                     let forward = |x: &Array2<f64>, w: &Array2<f64>, z: &mut Array2<f64>| {
                         par_gemm(1.0, &x.view(), &w.view(), 0.0, &mut z.view_mut())
                     };
                     let (n, inputs) = x.dim();
                     match (table_product, GemmCut::of(n, inputs, w.ncols())) {
-                        (true, GemmCut::Inner(depth)) => {
+                        (true, GemmCut::Inner(_)) => {
+                            let depth = forward_depth(inputs);
                             let (x, z, w) = (x.view(), self.z.view_mut(), w.view_mut());
                             table.apply_to_then_forward(-lr, x, d, a, act, shrink, depth, z, w);
                         }

@@ -16,8 +16,8 @@ use crate::spec::LoadedSpec;
 
 /// Two-layer network GD on n training and t test points in R^dim, width m
 /// (`nets::two_layer`, primal or dual engine), per unit: the points
-/// (n + t) dim, W d x m, nine n x m and one t x m working matrices (three
-/// of them the primal forward's block products, `blas::GemmCut::Inner`),
+/// (n + t) dim, W d x m, 13 n x m and one t x m working matrices (7 of
+/// them the primal forward's block products, `nets::gram_update::forward_depth`),
 /// and the dual engine's n x n Gram with its factor (2 n^2). f64.
 #[allow(clippy::too_many_arguments)]
 pub fn two_layer(
@@ -33,7 +33,7 @@ pub fn two_layer(
         .add("the first layer W", F64 * c, &[(m_key, m), (p_key, dim)])
         .add(
             "the network's n x m working matrices",
-            9.0 * F64 * c,
+            13.0 * F64 * c,
             &[(n_key, n), (m_key, m)],
         )
         .add("the test outputs", F64 * c, &[(t_key, t), (m_key, m)])
