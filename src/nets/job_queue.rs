@@ -9,8 +9,9 @@
 //! job, and so the thread count, does not change the bits. Used where the
 //! jobs are long (the primal forward's blocks, tens of ms each): the dual
 //! step's passes cut into 8 jobs a worker (tens of microseconds each) made
-//! its two-thread step slower in 8 of 8 alternated runs (same file), so
-//! they keep their fixed share each.
+//! its two-thread step slower in 8 of 8 alternated runs, and the update
+//! alone (4 jobs a worker) no faster within the noise (10 of 16; same
+//! file), so they keep their fixed share each.
 
 use std::sync::Mutex;
 
