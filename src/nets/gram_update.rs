@@ -64,8 +64,10 @@
 //! independent add chains where 8 hold one group's sums; each column still
 //! summed block by block, so the same bits) made the dual step slower in 5
 //! of 6 alternated pairs on the model-207 Xeon (session 61,
-//! `benches/results/xeon207-s61/lookup-chains.txt`): the loop is not bound by
-//! its adds' latency.
+//! `benches/results/xeon207-s61/lookup-chains.txt`), as 16 columns had been
+//! no faster in session 58's C microbenchmark
+//! (`benches/results/xeon207-s58/dual-outputs.txt`): the loop is not bound
+//! by its adds' latency.
 //!
 //! The primal form (`apply_to`, session 53) runs the same tiles over W's d
 //! rows: d n (m + 2^BITS) / BITS adds, 1.4e9 at d = 40000, n = 200, m = 1000
