@@ -107,6 +107,7 @@ use rayon::prelude::*;
 use crate::nets::activation::Activation;
 use crate::nets::block8::transpose_8x8;
 use crate::nets::isa::{per_isa, Isa};
+use crate::nets::job_queue::on_own_threads;
 use crate::nets::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 
 /// Summation indices per table: a table has 2^BITS entries (at most 13: an
@@ -134,11 +135,15 @@ pub fn adds(rows: usize, n: usize, m: usize) -> f64 {
 
 /// Scratch of `GramUpdate::apply`, `apply_to` and `apply_to_then_forward`:
 /// one table set per worker, the mask codes (as entry starts,
-/// `mask_codes`), the leaky offset K d and the forward's block products.
+/// `mask_codes`, in parts: `Codes`), the leaky offset K d and the
+/// forward's block products.
 #[derive(Default)]
 pub struct GramUpdate {
     tables: Vec<Vec<Table>>,
     starts: Vec<u16>,
+    /// The blocks where the codes' parts begin, and the number of blocks
+    /// (`Codes::bounds`).
+    part_blocks: Vec<usize>,
     kd: Vec<f64>,
     /// The products of W's blocks after the first (`apply_to_then_forward`).
     forward_partials: Vec<ndarray::Array2<f64>>,
@@ -227,45 +232,47 @@ impl GramUpdate {
             }
             None => (None, 0.0, 1.0),
         };
-        // The mask codes (and C's move) of column groups g0..g1, columns
-        // j0..j1: a slice of `starts` and of C each, so they can run side by
-        // side (from `PARALLEL_FROM` elements); every element is computed as
-        // in one pass.
-        let codes_of_columns =
-            |g0: usize, g1: usize, starts: &mut [u16], c: Option<ArrayViewMut2<f64>>| {
-                let (j0, j1) = (g0 * COLUMNS_AT_ONCE, (g1 * COLUMNS_AT_ONCE).min(m));
-                let coefficients = c.map(|c| CoefficientMove {
-                    c,
-                    d,
-                    a: &a[j0..j1],
-                    act,
-                    alpha,
-                    beta,
-                });
-                mask_codes(z.slice(s![.., j0..j1]), starts, coefficients);
-            };
-        let workers = rayon::current_num_threads().clamp(1, groups.max(1));
-        if workers == 1 || n * m < PARALLEL_FROM {
-            codes_of_columns(0, groups, &mut self.starts, c);
-        } else {
-            let groups_per_worker = groups.div_ceil(workers);
-            let (mut starts_rest, mut c_rest) = (&mut self.starts[..], c);
-            rayon::scope(|scope| {
-                for g0 in (0..groups).step_by(groups_per_worker) {
-                    let g1 = (g0 + groups_per_worker).min(groups);
-                    let (starts, tail) = std::mem::take(&mut starts_rest)
-                        .split_at_mut((g1 - g0) * blocks * COLUMNS_AT_ONCE);
-                    starts_rest = tail;
-                    let columns = (g1 * COLUMNS_AT_ONCE).min(m) - g0 * COLUMNS_AT_ONCE;
-                    let c = c_rest.take().map(|c| {
-                        let (c, tail) = c.split_at(Axis(1), columns);
-                        c_rest = Some(tail);
-                        c
-                    });
-                    scope.spawn(move |_| codes_of_columns(g0, g1, starts, c));
-                }
+        // Z's rows cut at block boundaries, each part near where `update`
+        // cuts the same rows into a worker's tiles (the dual step's Z), part
+        // i run on thread i as the tiles are: the thread that updated a row
+        // reads it back here from its own cache (`job_queue`). Every element
+        // is computed as in one pass.
+        let tiles = n.div_ceil(TILE);
+        let workers = match n * m < PARALLEL_FROM {
+            true => 1,
+            false => rayon::current_num_threads().clamp(1, tiles.max(1)),
+        };
+        let rows_per_worker = tiles.div_ceil(workers) * TILE;
+        self.part_blocks.clear();
+        let firsts = (0..workers).map(|w| (w * rows_per_worker / BITS).min(blocks));
+        self.part_blocks.extend(firsts);
+        self.part_blocks.push(blocks);
+        self.part_blocks.dedup();
+        let mut parts = Vec::with_capacity(workers);
+        let (mut starts_rest, mut c_rest) = (&mut self.starts[..], c);
+        for bounds in self.part_blocks.windows(2) {
+            let (i0, i1) = (bounds[0] * BITS, (bounds[1] * BITS).min(n));
+            let codes = groups * (bounds[1] - bounds[0]) * COLUMNS_AT_ONCE;
+            let (starts, tail) = std::mem::take(&mut starts_rest).split_at_mut(codes);
+            starts_rest = tail;
+            let c = c_rest.take().map(|c| {
+                let (c, tail) = c.split_at(Axis(0), i1 - i0);
+                c_rest = Some(tail);
+                c
             });
+            parts.push((i0, i1, starts, c));
         }
+        on_own_threads(parts, |_, (i0, i1, starts, c)| {
+            let coefficients = c.map(|c| CoefficientMove {
+                c,
+                d: &d[i0..i1],
+                a,
+                act,
+                alpha,
+                beta,
+            });
+            mask_codes(z.slice(s![i0..i1, ..]), starts, coefficients);
+        });
     }
 
     /// Target <- beta Target + alpha L G (L r x n, the target r x m; G from
@@ -281,45 +288,27 @@ impl GramUpdate {
         beta: f64,
         z: ArrayViewMut2<f64>,
     ) {
-        let rows = z.nrows();
+        let (rows, m) = z.dim();
         let tiles = rows.div_ceil(TILE);
         let workers = rayon::current_num_threads().clamp(1, tiles.max(1));
-        let tiles_per_worker = tiles.div_ceil(workers.max(1)).max(1);
+        let rows_per_worker = tiles.div_ceil(workers) * TILE;
         self.prepare(k, d, act, workers);
         let offset = leaky_offset(&self.kd, act);
-        let starts = &self.starts[..];
-        let rows_per_worker = tiles_per_worker * TILE;
+        let codes = Codes::new(&self.starts, &self.part_blocks, m);
         let isa = Isa::detect();
-        if workers == 1 {
-            update_rows(
-                isa,
-                k,
-                d,
-                starts,
-                a,
-                offset,
-                alpha,
-                beta,
-                0,
-                z,
-                &mut self.tables[0],
-            );
-            return;
-        }
+        let mut parts = Vec::with_capacity(workers);
         let mut rest = z;
-        rayon::scope(|scope| {
-            for (w, tables) in self.tables.iter_mut().enumerate() {
-                let r0 = w * rows_per_worker;
-                if r0 >= rows {
-                    break;
-                }
-                let chunk_rows = rows_per_worker.min(rows - r0);
-                let (chunk, tail) = rest.split_at(Axis(0), chunk_rows);
-                rest = tail;
-                scope.spawn(move |_| {
-                    update_rows(isa, k, d, starts, a, offset, alpha, beta, r0, chunk, tables);
-                });
+        for (w, tables) in self.tables.iter_mut().enumerate() {
+            let r0 = w * rows_per_worker;
+            if r0 >= rows {
+                break;
             }
+            let (chunk, tail) = rest.split_at(Axis(0), rows_per_worker.min(rows - r0));
+            rest = tail;
+            parts.push((r0, chunk, tables));
+        }
+        on_own_threads(parts, |_, (r0, chunk, tables)| {
+            update_rows(isa, k, d, codes, a, offset, alpha, beta, r0, chunk, tables);
         });
     }
 
@@ -398,7 +387,8 @@ per_isa! {
     /// contiguous, block by block, in the order its lookups read them; the
     /// columns past m (the last group's padding) have c = 0. Moves the
     /// coefficients row by row as it reads Z, when asked. Z (n x m) may be
-    /// a block of columns of a larger Z: its rows are contiguous.
+    /// a block of rows of a larger Z beginning at a block (a part of
+    /// `Codes`): its rows are contiguous.
     fn mask_codes / mask_codes_on(
         z: ArrayView2<f64>,
         starts: &mut [u16],
@@ -471,6 +461,49 @@ impl CoefficientMove<'_> {
     }
 }
 
+/// The mask codes of Z's rows (`mask_codes`), cut at block boundaries
+/// into parts (`GramUpdate::read_masks`: one a worker): part p holds blocks
+/// bounds[p]..bounds[p + 1] of every column group, group after group, as
+/// `mask_codes` writes them for those rows alone; the last bound is the
+/// number of blocks. One part is `mask_codes`'s layout for all of Z.
+#[derive(Clone, Copy)]
+struct Codes<'a> {
+    starts: &'a [u16],
+    bounds: &'a [usize],
+    groups: usize,
+}
+
+impl<'a> Codes<'a> {
+    /// The codes of an n x m Z whose parts begin at the blocks `bounds`.
+    fn new(starts: &'a [u16], bounds: &'a [usize], m: usize) -> Self {
+        let groups = m.div_ceil(COLUMNS_AT_ONCE);
+        let blocks = bounds.last().copied().unwrap_or(0);
+        assert_eq!(
+            starts.len(),
+            groups * blocks * COLUMNS_AT_ONCE,
+            "Codes: starts"
+        );
+        Self {
+            starts,
+            bounds,
+            groups,
+        }
+    }
+
+    /// Column group g's starts in each part, block after block, with the
+    /// part's first block, the parts in order.
+    fn of_group(&self, g: usize) -> impl Iterator<Item = (&'a [u16], usize)> {
+        let (starts, groups) = (self.starts, self.groups);
+        self.bounds.windows(2).map(move |part| {
+            let len = (part[1] - part[0]) * COLUMNS_AT_ONCE;
+            (
+                &starts[groups * part[0] * COLUMNS_AT_ONCE + g * len..][..len],
+                part[0],
+            )
+        })
+    }
+}
+
 /// The update of Z's rows r0.. (the rows of `z`), tile by tile, on `isa`
 /// (`Isa::detect()` but in tests, which run every set through this loop).
 #[allow(clippy::too_many_arguments)]
@@ -478,7 +511,7 @@ fn update_rows(
     isa: Isa,
     k: ArrayView2<f64>,
     d: &[f64],
-    starts: &[u16],
+    codes: Codes,
     a: &[f64],
     offset: Option<(&[f64], f64)>,
     alpha: f64,
@@ -494,7 +527,7 @@ fn update_rows(
             isa,
             k,
             d,
-            starts,
+            codes,
             a,
             offset,
             alpha,
@@ -540,7 +573,7 @@ per_isa! {
     fn update_tile / update_tile_on(
         k: ArrayView2<f64>,
         d: &[f64],
-        starts: &[u16],
+        codes: Codes,
         a: &[f64],
         offset: Option<(&[f64], f64)>,
         alpha: f64,
@@ -585,8 +618,7 @@ per_isa! {
         let zs = z.as_slice_mut().expect("GramUpdate: Z in standard layout");
         let tile = TileUpdate {
             tables: &*tables,
-            starts,
-            blocks,
+            codes,
             a,
             offset,
             alpha,
@@ -612,8 +644,7 @@ per_isa! {
 /// Z's rows fetched `PREFETCH_COLUMNS` ahead when `PREFETCH`.
 struct TileUpdate<'a> {
     tables: &'a [Table],
-    starts: &'a [u16],
-    blocks: usize,
+    codes: Codes<'a>,
     a: &'a [f64],
     offset: Option<(&'a [f64], f64)>,
     alpha: f64,
@@ -628,8 +659,7 @@ impl TileUpdate<'_> {
     fn update<const PREFETCH: bool>(&self, zs: &mut [f64], transpose_on: Isa) {
         let TileUpdate {
             tables,
-            starts,
-            blocks,
+            codes,
             a,
             offset,
             alpha,
@@ -638,28 +668,34 @@ impl TileUpdate<'_> {
             rows,
             m,
         } = *self;
-        let group_starts = starts.chunks_exact(blocks * COLUMNS_AT_ONCE);
-        for (group, starts) in group_starts.enumerate() {
+        for group in 0..codes.groups {
             let j0 = group * COLUMNS_AT_ONCE;
-            let mut blocks_starts = starts.chunks_exact(COLUMNS_AT_ONCE).zip(tables);
-            // sums[q] = rows r0.. of Y's column j0 + q.
+            // sums[q] = rows r0.. of Y's column j0 + q, block after block
+            // through the parts.
             let mut sums = [[0.0; TILE]; COLUMNS_AT_ONCE];
-            if let Some((first, table)) = blocks_starts.next() {
-                for (sum, &start) in sums.iter_mut().zip(first) {
-                    *sum = *table.entry(start);
+            for (part, (starts, first_block)) in codes.of_group(group).enumerate() {
+                let mut blocks_starts = starts
+                    .chunks_exact(COLUMNS_AT_ONCE)
+                    .zip(&tables[first_block..]);
+                if part == 0 {
+                    if let Some((first, table)) = blocks_starts.next() {
+                        for (sum, &start) in sums.iter_mut().zip(first) {
+                            *sum = *table.entry(start);
+                        }
+                    }
                 }
-            }
-            for (block_starts, table) in blocks_starts {
-                // Two starts a u32, cut in general registers: faster than
-                // the compiler's vector extracts (`vpextrw`) of the 8 (the
-                // module docs).
-                let packed: [u32; 4] = std::array::from_fn(|h| {
-                    u32::from(block_starts[2 * h]) | (u32::from(block_starts[2 * h + 1]) << 16)
-                });
-                for (q, sum) in sums.iter_mut().enumerate() {
-                    let start = (packed[q / 2] >> (16 * (q % 2))) as u16;
-                    let e = table.entry(start);
-                    *sum = std::array::from_fn(|l| sum[l] + e[l]);
+                for (block_starts, table) in blocks_starts {
+                    // Two starts a u32, cut in general registers: faster
+                    // than the compiler's vector extracts (`vpextrw`) of the
+                    // 8 (the module docs).
+                    let packed: [u32; 4] = std::array::from_fn(|h| {
+                        u32::from(block_starts[2 * h]) | (u32::from(block_starts[2 * h + 1]) << 16)
+                    });
+                    for (q, sum) in sums.iter_mut().enumerate() {
+                        let start = (packed[q / 2] >> (16 * (q % 2))) as u16;
+                        let e = table.entry(start);
+                        *sum = std::array::from_fn(|l| sum[l] + e[l]);
+                    }
                 }
             }
             // The 8 x 8 block of Y, row by row: Z's rows are contiguous in j.

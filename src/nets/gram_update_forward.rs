@@ -6,7 +6,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::{leaky_offset, update_rows, GramUpdate, Table};
+use super::{leaky_offset, update_rows, Codes, GramUpdate, Table};
 use crate::nets::activation::Activation;
 use crate::nets::isa::Isa;
 use crate::nets::job_queue::in_turn;
@@ -95,7 +95,10 @@ impl GramUpdate {
             }
         }
         let offset = leaky_offset(&self.kd, act);
-        let (starts, isa) = (&self.starts[..], Isa::detect());
+        let (codes, isa) = (
+            Codes::new(&self.starts, &self.part_blocks, m),
+            Isa::detect(),
+        );
 
         // Block b: rows b depth.. of W, updated and multiplied piece by piece
         // into `product` (Z for b = 0).
@@ -110,7 +113,7 @@ impl GramUpdate {
                     isa,
                     x_t,
                     d,
-                    starts,
+                    codes,
                     a,
                     offset,
                     alpha,

@@ -244,7 +244,9 @@ fn every_isa_and_thread_count_gives_the_same_bits() {
         assert_eq!(other, starts, "{isa:?} starts");
         let mut z = z0.clone();
         let (k, zv) = (k.view(), z.view_mut());
-        update_rows(isa, k, &d, &starts, &a, None, -0.5, 1.0, 0, zv, &mut tables);
+        let bounds = [0, blocks];
+        let codes = Codes::new(&starts, &bounds, m);
+        update_rows(isa, k, &d, codes, &a, None, -0.5, 1.0, 0, zv, &mut tables);
         assert!(
             z.iter().zip(&one).all(|(x, y)| x.to_bits() == y.to_bits()),
             "{isa:?}"
@@ -280,7 +282,7 @@ fn the_primal_form_has_the_same_bits_on_every_set() {
                 isa,
                 x_t,
                 &d,
-                &starts,
+                Codes::new(&starts, &[0, blocks], m),
                 &a,
                 None,
                 alpha,
@@ -374,7 +376,7 @@ fn leaky_offset_and_coefficient_move_give_the_same_bits_on_every_set() {
             isa,
             kv,
             &d,
-            &starts,
+            Codes::new(&starts, &[0, blocks], m),
             &a,
             offset,
             alpha,

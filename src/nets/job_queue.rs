@@ -12,6 +12,14 @@
 //! its two-thread step slower in 8 of 8 alternated runs, and the update
 //! alone (4 jobs a worker) no faster within the noise (10 of 16; same
 //! file), so they keep their fixed share each.
+//!
+//! Those fixed shares are cut the same way in each pass (Z's rows, at the
+//! same points), and `on_own_threads` runs share i on the pool's thread i
+//! every time, so that a core reads the rows it wrote in the pass before,
+//! still in its own L2. With `rayon::scope`, which thread took which share
+//! followed the order of the spawns and the steals, and the dual step's
+//! mask pass, cut by columns, read half of Z from the other core's cache
+//! (session 62, `benches/results/xeon207-s62/row-affinity.txt`).
 
 use std::sync::Mutex;
 
@@ -43,6 +51,28 @@ pub(crate) fn in_turn<S: Send, J: Send>(
     }
 }
 
+/// `work(i, part)` for each of `parts`, part i on the current pool's
+/// thread i (with more parts than threads, thread t runs parts t, t + T,
+/// ...), and returns when all are done; with one part or one thread, all
+/// on this thread. The parts are the workers' own pieces of the output, so
+/// the bits do not depend on which thread runs which.
+pub(crate) fn on_own_threads<P: Send>(parts: Vec<P>, work: impl Fn(usize, P) + Sync) {
+    if parts.len() < 2 || rayon::current_num_threads() < 2 {
+        for (i, part) in parts.into_iter().enumerate() {
+            work(i, part);
+        }
+        return;
+    }
+    let slots: Vec<Mutex<Option<P>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    rayon::broadcast(|thread| {
+        let own = slots.iter().enumerate().skip(thread.index());
+        for (i, slot) in own.step_by(thread.num_threads()) {
+            let part = slot.lock().expect("on_own_threads: a part's slot").take();
+            work(i, part.expect("on_own_threads: each part once"));
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +100,33 @@ mod tests {
                 let mut seen: Vec<usize> = states.concat();
                 seen.sort_unstable();
                 assert_eq!(seen, (0..37).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    /// Each part runs once, part i on thread i mod the pool's threads,
+    /// whatever the pool and the number of parts.
+    #[test]
+    fn each_part_runs_once_on_its_own_thread() {
+        for threads in 1..=3 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for parts in 0..=7 {
+                let mut out = vec![(usize::MAX, usize::MAX); parts];
+                pool.install(|| {
+                    on_own_threads(out.iter_mut().collect(), |i, slot| {
+                        assert_eq!(*slot, (usize::MAX, usize::MAX), "part {i} twice");
+                        *slot = (i, rayon::current_thread_index().unwrap());
+                    });
+                });
+                for (i, &(part, thread)) in out.iter().enumerate() {
+                    assert_eq!(part, i, "{threads} threads, {parts} parts");
+                    if parts > 1 {
+                        assert_eq!(thread, i % threads, "{threads} threads, {parts} parts");
+                    }
+                }
             }
         }
     }

@@ -26,7 +26,8 @@
 //! gemm is the reference.
 //!
 //! Neither engine allocates inside `step` beyond `par_gemm`'s short list of
-//! blocks and the n per-row losses of `backprop_coefficients` (the table
+//! blocks, the n per-row losses of `backprop_coefficients` and the lists of
+//! a pass's parts, one a thread (`job_queue::on_own_threads`) (the table
 //! update's scratch, the fused primal forward's partial products included,
 //! is allocated at its first step and kept). The exception is the gemm
 //! reference product of a primal step with a big X: `par_gemm`'s inner cut
@@ -44,6 +45,7 @@ use crate::blas::{par_gemm, GemmCut};
 use crate::error::{Error, Result};
 use crate::nets::gram_update::{forward_depth, GramUpdate};
 use crate::nets::isa::{per_isa, Isa};
+use crate::nets::job_queue::on_own_threads;
 pub use crate::nets::outputs::{
     output_of_row, outputs_from_preactivations, outputs_from_preactivations_on,
 };
@@ -200,29 +202,29 @@ pub fn backprop_coefficients_on(
         let (f, g) = (f_out.view_mut(), g_out.map(|g| g.view_mut()));
         backprop_rows_on(isa, z, a, y, act, loss, n, f, g, &mut losses, grad_a);
     } else {
+        // Cut as `GramUpdate` cuts Z's rows, part i on thread i
+        // (`job_queue::on_own_threads`): each thread reads the rows it
+        // updated.
         let (mut f_rest, mut g_rest) = (f_out.view_mut(), g_out.map(|g| g.view_mut()));
         let mut losses_rest = &mut losses[..];
-        rayon::scope(|scope| {
-            for r0 in (0..n).step_by(rows_per_chunk) {
-                let rows = rows_per_chunk.min(n - r0);
-                let (f, f_tail) = f_rest.split_at(Axis(0), rows);
-                let (g, g_tail) = match g_rest {
-                    Some(g) => {
-                        let (g, tail) = g.split_at(Axis(0), rows);
-                        (Some(g), Some(tail))
-                    }
-                    None => (None, None),
-                };
-                let (l, l_tail) = losses_rest.split_at_mut(rows);
-                (f_rest, g_rest, losses_rest) = (f_tail, g_tail, l_tail);
-                let (zc, yc) = (
-                    z.slice_move(s![r0..r0 + rows, ..]),
-                    y.slice_move(s![r0..r0 + rows]),
-                );
-                scope.spawn(move |_| {
-                    backprop_rows_on(isa, zc, a, yc, act, loss, n, f, g, l, None);
-                });
-            }
+        let mut parts = Vec::with_capacity(threads);
+        for r0 in (0..n).step_by(rows_per_chunk) {
+            let rows = rows_per_chunk.min(n - r0);
+            let (f, f_tail) = f_rest.split_at(Axis(0), rows);
+            let (g, g_tail) = match g_rest {
+                Some(g) => {
+                    let (g, tail) = g.split_at(Axis(0), rows);
+                    (Some(g), Some(tail))
+                }
+                None => (None, None),
+            };
+            let (l, l_tail) = losses_rest.split_at_mut(rows);
+            (f_rest, g_rest, losses_rest) = (f_tail, g_tail, l_tail);
+            parts.push((r0, rows, f, g, l));
+        }
+        on_own_threads(parts, |_, (r0, rows, f, g, l)| {
+            let (zc, yc) = (z.slice(s![r0..r0 + rows, ..]), y.slice(s![r0..r0 + rows]));
+            backprop_rows_on(isa, zc, a, yc, act, loss, n, f, g, l, None);
         });
     }
     let total: f64 = losses.iter().fold(0.0, |t, &l| t + l);
