@@ -15,11 +15,11 @@
 //!
 //! Those fixed shares are cut the same way in each pass (Z's rows, at the
 //! same points), and `on_own_threads` runs share i on the pool's thread i
-//! every time, so that a core reads the rows it wrote in the pass before,
-//! still in its own L2. With `rayon::scope`, which thread took which share
-//! followed the order of the spawns and the steals, and the dual step's
-//! mask pass, cut by columns, read half of Z from the other core's cache
-//! (session 62, `benches/results/xeon207-s62/row-affinity.txt`).
+//! when it can, so that a core reads the rows it wrote in the pass before,
+//! still in its own L2. Before, which thread took which share followed the
+//! order of the spawns and the steals, and the dual step's mask pass, cut
+//! by columns, read half of Z from the other core's cache (session 62,
+//! `benches/results/xeon207-s62/row-affinity.txt`).
 
 use std::sync::Mutex;
 
@@ -51,24 +51,43 @@ pub(crate) fn in_turn<S: Send, J: Send>(
     }
 }
 
-/// `work(i, part)` for each of `parts`, part i on the current pool's
-/// thread i (with more parts than threads, thread t runs parts t, t + T,
-/// ...), and returns when all are done; with one part or one thread, all
-/// on this thread. The parts are the workers' own pieces of the output, so
-/// the bits do not depend on which thread runs which.
+/// `work(i, part)` for each of `parts` (at most one a thread of the current
+/// pool), and returns when all are done: the calling thread, pool thread
+/// t, runs part t itself and hands the others to the pool, where on two
+/// threads the other thread takes the other part when it is free. So a
+/// caller that stays on one thread (a training loop) has part i run on
+/// thread i pass after pass, while a busy pool (units trained side by
+/// side, one a thread) costs no wait: the caller then runs the parts left
+/// to it. (`rayon::broadcast`, which runs part i on thread i always, made
+/// the main job, two units at once on two threads, 1.2-1.4x slower: each
+/// pass waited for the other unit's thread; session 62.) With one part or
+/// one thread, all on this thread. The parts are the workers' own pieces
+/// of the output, so the bits do not depend on which thread runs which.
 pub(crate) fn on_own_threads<P: Send>(parts: Vec<P>, work: impl Fn(usize, P) + Sync) {
-    if parts.len() < 2 || rayon::current_num_threads() < 2 {
+    let threads = rayon::current_num_threads();
+    assert!(
+        parts.len() <= threads.max(1),
+        "on_own_threads: a part a thread at most"
+    );
+    if parts.len() < 2 {
         for (i, part) in parts.into_iter().enumerate() {
             work(i, part);
         }
         return;
     }
-    let slots: Vec<Mutex<Option<P>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
-    rayon::broadcast(|thread| {
-        let own = slots.iter().enumerate().skip(thread.index());
-        for (i, slot) in own.step_by(thread.num_threads()) {
-            let part = slot.lock().expect("on_own_threads: a part's slot").take();
-            work(i, part.expect("on_own_threads: each part once"));
+    let work = &work;
+    rayon::scope(|scope| {
+        let own = rayon::current_thread_index().expect("a scope runs on the pool");
+        let mut mine = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            if i == own {
+                mine = Some(part);
+            } else {
+                scope.spawn(move |_| work(i, part));
+            }
+        }
+        if let Some(part) = mine {
+            work(own, part);
         }
     });
 }
@@ -104,27 +123,28 @@ mod tests {
         }
     }
 
-    /// Each part runs once, part i on thread i mod the pool's threads,
-    /// whatever the pool and the number of parts.
+    /// Each part runs once, whatever the pool and the number of parts, and
+    /// the caller's own part (its thread's index) on the caller's thread.
     #[test]
-    fn each_part_runs_once_on_its_own_thread() {
+    fn each_part_runs_once_and_the_callers_on_its_thread() {
         for threads in 1..=3 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            for parts in 0..=7 {
+            for parts in 0..=threads {
                 let mut out = vec![(usize::MAX, usize::MAX); parts];
-                pool.install(|| {
+                let caller = pool.install(|| {
                     on_own_threads(out.iter_mut().collect(), |i, slot| {
                         assert_eq!(*slot, (usize::MAX, usize::MAX), "part {i} twice");
                         *slot = (i, rayon::current_thread_index().unwrap());
                     });
+                    rayon::current_thread_index().unwrap()
                 });
                 for (i, &(part, thread)) in out.iter().enumerate() {
                     assert_eq!(part, i, "{threads} threads, {parts} parts");
-                    if parts > 1 {
-                        assert_eq!(thread, i % threads, "{threads} threads, {parts} parts");
+                    if i == caller {
+                        assert_eq!(thread, caller, "{threads} threads, {parts} parts");
                     }
                 }
             }
