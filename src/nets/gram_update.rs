@@ -107,7 +107,7 @@ use rayon::prelude::*;
 use crate::nets::activation::Activation;
 use crate::nets::block8::transpose_8x8;
 use crate::nets::isa::{per_isa, Isa};
-use crate::nets::job_queue::on_own_threads;
+use crate::nets::job_queue::{on_own_threads, row_parts};
 use crate::nets::{first_layer_coefficient, moved_coefficient, PARALLEL_FROM};
 
 /// Summation indices per table: a table has 2^BITS entries (at most 13: an
@@ -122,6 +122,9 @@ const COLUMNS_AT_ONCE: usize = 8;
 // The sums of a group are one 8 x 8 block, a table entry is one cache line,
 // an entry's first element fits a u16.
 const _: () = assert!(COLUMNS_AT_ONCE == 8 && TILE * 8 == 64 && TILE << (BITS - 1) <= 0xffff);
+// The outputs (`two_layer::backprop_coefficients`) cut Z's rows by
+// `row_parts` in blocks of ROW_BLOCK rows, the update in tiles: the same cut.
+const _: () = assert!(TILE == crate::nets::outputs::ROW_BLOCK);
 
 /// Scalar adds of one product by table lookup into `rows` x m (n summation
 /// indices; `apply`: rows = n, `apply_to`: rows = d): the tables (2^BITS - 1
@@ -237,12 +240,10 @@ impl GramUpdate {
         // i run on thread i as the tiles are: the thread that updated a row
         // reads it back here from its own cache (`job_queue`). Every element
         // is computed as in one pass.
-        let tiles = n.div_ceil(TILE);
-        let workers = match n * m < PARALLEL_FROM {
-            true => 1,
-            false => rayon::current_num_threads().clamp(1, tiles.max(1)),
+        let (workers, rows_per_worker) = match n * m < PARALLEL_FROM {
+            true => (1, n),
+            false => row_parts(n, TILE),
         };
-        let rows_per_worker = tiles.div_ceil(workers) * TILE;
         self.part_blocks.clear();
         let firsts = (0..workers).map(|w| (w * rows_per_worker / BITS).min(blocks));
         self.part_blocks.extend(firsts);
@@ -289,9 +290,7 @@ impl GramUpdate {
         z: ArrayViewMut2<f64>,
     ) {
         let (rows, m) = z.dim();
-        let tiles = rows.div_ceil(TILE);
-        let workers = rayon::current_num_threads().clamp(1, tiles.max(1));
-        let rows_per_worker = tiles.div_ceil(workers) * TILE;
+        let (workers, rows_per_worker) = row_parts(rows, TILE);
         self.prepare(k, d, act, workers);
         let offset = leaky_offset(&self.kd, act);
         let codes = Codes::new(&self.starts, &self.part_blocks, m);

@@ -51,6 +51,16 @@ pub(crate) fn in_turn<S: Send, J: Send>(
     }
 }
 
+/// How `rows` rows are cut into one part a thread of the current pool, in
+/// whole multiples of `multiple` rows (the last part may be shorter):
+/// (parts, rows a part). The dual step's passes all cut Z's rows by it, so
+/// that a thread's rows are the same in each (`on_own_threads`).
+pub(crate) fn row_parts(rows: usize, multiple: usize) -> (usize, usize) {
+    let blocks = rows.div_ceil(multiple);
+    let parts = rayon::current_num_threads().clamp(1, blocks.max(1));
+    (parts, blocks.div_ceil(parts) * multiple)
+}
+
 /// `work(i, part)` for each of `parts` (at most one a thread of the current
 /// pool), and returns when all are done: the calling thread, pool thread
 /// t, runs part t itself and hands the others to the pool, where on two

@@ -45,7 +45,7 @@ use crate::blas::{par_gemm, GemmCut};
 use crate::error::{Error, Result};
 use crate::nets::gram_update::{forward_depth, GramUpdate};
 use crate::nets::isa::{per_isa, Isa};
-use crate::nets::job_queue::on_own_threads;
+use crate::nets::job_queue::{on_own_threads, row_parts};
 pub use crate::nets::outputs::{
     output_of_row, outputs_from_preactivations, outputs_from_preactivations_on,
 };
@@ -197,7 +197,7 @@ pub fn backprop_coefficients_on(
     let (n, m) = z.dim();
     let mut losses = vec![0.0; n];
     let threads = rayon::current_num_threads();
-    let rows_per_chunk = n.div_ceil(threads.max(1)).next_multiple_of(ROW_BLOCK);
+    let rows_per_chunk = row_parts(n, ROW_BLOCK).1;
     if grad_a.is_some() || threads < 2 || n * m < PARALLEL_FROM || rows_per_chunk >= n {
         let (f, g) = (f_out.view_mut(), g_out.map(|g| g.view_mut()));
         backprop_rows_on(isa, z, a, y, act, loss, n, f, g, &mut losses, grad_a);
