@@ -42,6 +42,16 @@
 //! a mask, then the add from memory): 0.64-0.70 ms against 0.68-0.74 ms, lower
 //! in each of 4 interleaved pairs (a slower sitting than the figures above;
 //! with it, BITS = 7 was again no faster, 0.60-0.70 ms against 0.61-0.63).
+//! The mask and the shift's mask were there only to keep each entry's slice
+//! in bounds; with the starts checked once a product (`Codes::new`, one OR
+//! over them) and the entries read unchecked (`Table::entry`), a pair's cut
+//! is a zero-extending move and a shift (23 instructions a block of 8
+//! lookups against 35): the product (`cargo bench --bench two_layer --
+//! 'dual_update_n200_m1000/table$'`, 2 threads) 347-510 us against 435-638
+//! us, its mean lower in 4 of 4 alternated rounds (3 of 4 on one thread;
+//! without the check, 348-505 against 542-691 us), the same bits. The main
+//! job (`--seeds 4`) was no faster: its lookups wait on their loads (model-207
+//! Xeon, session 63, `benches/results/xeon207-s63/lookup-unchecked.txt`).
 //! Moving C inside each tile's update of Z (where Z's old value is already in a
 //! register) instead of in the mask-code pass made the whole dual step slower
 //! in each of 7 interleaved pairs (`overfit bench two-layer --engine dual
@@ -465,6 +475,8 @@ impl CoefficientMove<'_> {
 /// bounds[p]..bounds[p + 1] of every column group, group after group, as
 /// `mask_codes` writes them for those rows alone; the last bound is the
 /// number of blocks. One part is `mask_codes`'s layout for all of Z.
+/// Every start is an entry's, TILE c with c < ENTRIES (`new` checks it):
+/// the lookups read the tables unchecked (`Table::entry`).
 #[derive(Clone, Copy)]
 struct Codes<'a> {
     starts: &'a [u16],
@@ -482,6 +494,13 @@ impl<'a> Codes<'a> {
             groups * blocks * COLUMNS_AT_ONCE,
             "Codes: starts"
         );
+        // The starts TILE c, c < ENTRIES, are the u16s with no bit outside
+        // TILE (ENTRIES - 1): one OR over them (vector ors, about a
+        // microsecond a step at n = 200, m = 1000).
+        const START_BITS: u16 = (TILE * (ENTRIES - 1)) as u16;
+        const _: () = assert!(TILE.is_power_of_two() && ENTRIES.is_power_of_two());
+        let stray = starts.iter().fold(0, |bits, &start| bits | start) & !START_BITS;
+        assert_eq!(stray, 0, "Codes: a start that begins no table entry");
         Self {
             starts,
             bounds,
@@ -546,16 +565,22 @@ fn update_rows(
 struct Table([[f64; TILE]; ENTRIES]);
 
 impl Table {
-    /// The entry that begins at element `start` (`mask_codes`: TILE c).
-    /// The mask keeps the slice in bounds, so the compiler checks nothing:
-    /// a lookup is the start cut from a u32 of two (a mask, or a shift and
-    /// a mask, in general registers) and an add from memory.
+    /// The entry that begins at element `start`: a lookup is the start cut
+    /// from a u32 of two (a zero-extending move, or a shift) and an add from
+    /// memory, with no mask to keep a slice in bounds (module docs).
+    ///
+    /// # Safety
+    /// `start` is TILE c with c < ENTRIES (as `mask_codes` writes them and
+    /// `Codes::new` checks), so that the entry's TILE elements lie in the
+    /// table.
     #[inline(always)]
-    fn entry(&self, start: u16) -> &[f64; TILE] {
-        let first = usize::from(start) & (TILE * (ENTRIES - 1));
-        self.0.as_flattened()[first..first + TILE]
-            .try_into()
-            .expect("TILE elements")
+    unsafe fn entry(&self, start: u16) -> &[f64; TILE] {
+        let first = usize::from(start);
+        debug_assert!(first % TILE == 0 && first < TILE * ENTRIES, "start {first}");
+        // SAFETY: first + TILE <= TILE * ENTRIES, the table's elements (the
+        // caller's contract), and [f64; TILE] has f64's alignment.
+        let entries = self.0.as_flattened().as_ptr();
+        unsafe { &*entries.add(first).cast::<[f64; TILE]>() }
     }
 }
 
@@ -679,7 +704,8 @@ impl TileUpdate<'_> {
                 if part == 0 {
                     if let Some((first, table)) = blocks_starts.next() {
                         for (sum, &start) in sums.iter_mut().zip(first) {
-                            *sum = *table.entry(start);
+                            // SAFETY: `Codes::new` checked every start.
+                            *sum = *unsafe { table.entry(start) };
                         }
                     }
                 }
@@ -692,7 +718,8 @@ impl TileUpdate<'_> {
                     });
                     for (q, sum) in sums.iter_mut().enumerate() {
                         let start = (packed[q / 2] >> (16 * (q % 2))) as u16;
-                        let e = table.entry(start);
+                        // SAFETY: `Codes::new` checked every start.
+                        let e = unsafe { table.entry(start) };
                         *sum = std::array::from_fn(|l| sum[l] + e[l]);
                     }
                 }

@@ -558,6 +558,27 @@ fn mask_codes_are_their_definition() {
     }
 }
 
+/// The lookups read the tables unchecked (`Table::entry`), so `Codes::new`
+/// takes every start that begins an entry and refuses any other: past the
+/// last entry, inside an entry, the largest u16.
+#[test]
+fn codes_refuse_a_start_that_begins_no_entry() {
+    let (blocks, m) = (2, 8);
+    let last_entry = (TILE * (ENTRIES - 1)) as u16;
+    let good: Vec<u16> = (0..blocks * COLUMNS_AT_ONCE)
+        .map(|i| (TILE * (i % ENTRIES)) as u16)
+        .chain([last_entry])
+        .skip(1)
+        .collect();
+    Codes::new(&good, &[0, blocks], m);
+    for bad in [(TILE * ENTRIES) as u16, last_entry + 1, u16::MAX] {
+        let mut starts = good.clone();
+        starts[5] = bad;
+        let refused = std::panic::catch_unwind(|| Codes::new(&starts, &[0, blocks], m).groups);
+        assert!(refused.is_err(), "start {bad} taken");
+    }
+}
+
 /// `forward_depth`: whole pieces, at most `FORWARD_BLOCKS` blocks, none
 /// empty; 8 blocks at the benchmark's d = 40000.
 #[test]
