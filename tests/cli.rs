@@ -812,3 +812,39 @@ fn bench_all_prints_one_row_per_benchmark_with_its_machine() {
         "{raw}"
     );
 }
+
+/// `bench two-layer --product` forces the first layer's product, and each
+/// line names the one it timed: the engine's own choice is a table from 64
+/// neurons and a gemm below.
+#[test]
+fn bench_two_layer_names_the_product_it_timed() {
+    let product_of = |m: &str, product: &str| {
+        let o = overfit(&[
+            "bench",
+            "two-layer",
+            "--engine",
+            "primal",
+            "--p",
+            "30",
+            "--n",
+            "12",
+            "--m",
+            m,
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+            "--product",
+            product,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let line = String::from_utf8_lossy(&o.stdout).to_string();
+        overfit::bench::field_of(&line, "product")
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(product_of("64", "auto"), "table");
+    assert_eq!(product_of("63", "auto"), "gemm");
+    assert_eq!(product_of("64", "gemm"), "gemm");
+    assert_eq!(product_of("8", "table"), "table");
+}

@@ -40,6 +40,9 @@ pub struct TwoLayerBench {
     pub n: usize,
     pub m: usize,
     pub engine: EngineKind,
+    /// The product that moves the first layer; `None`: the engine's own
+    /// choice (a table from `TABLE_FROM_NEURONS` neurons).
+    pub product: Option<FirstLayerProduct>,
     pub steps: usize,
     pub threads: usize,
 }
@@ -90,6 +93,9 @@ pub fn two_layer(b: &TwoLayerBench) -> Result<String> {
         let t0 = Instant::now();
         let mut gd = TwoLayerGd::new(cfg, b.engine, x, y, w0, a0)?;
         let setup = t0.elapsed().as_secs_f64();
+        if let Some(product) = b.product {
+            gd.set_product(product);
+        }
         gd.step()?; // warm-up: first touch of the buffers
         let t1 = Instant::now();
         for _ in 0..b.steps {

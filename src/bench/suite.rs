@@ -224,6 +224,7 @@ fn rows(opts: &SuiteOptions) -> Vec<Row> {
         n: 200,
         m: 1000,
         engine,
+        product: None,
         steps,
         threads,
     };

@@ -9,7 +9,7 @@ use clap::{Subcommand, ValueEnum};
 use overfit::bench::suite::Bench;
 use overfit::bench::{self, Device, TwoLayerBench, WideBench};
 use overfit::memory::{self, Peak};
-use overfit::nets::two_layer::EngineKind;
+use overfit::nets::two_layer::{EngineKind, FirstLayerProduct};
 use overfit::Error;
 
 use crate::{default_threads, parse_threads};
@@ -18,6 +18,17 @@ use crate::{default_threads, parse_threads};
 pub enum EngineArg {
     Primal,
     Dual,
+}
+
+/// How the step computes the first layer's product (X^T G or K G).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProductArg {
+    /// The engine's own choice: a table lookup from 64 neurons, else a gemm.
+    Auto,
+    /// Table lookup on the signs of Z.
+    Table,
+    /// A gemm on G (the reference).
+    Gemm,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,6 +69,10 @@ pub enum BenchEngine {
         m: usize,
         #[arg(long, value_enum, default_value = "dual")]
         engine: EngineArg,
+        /// How the step computes the first layer's product: the engine's
+        /// choice, or a table lookup or gemm forced (to compare them).
+        #[arg(long, value_enum, default_value = "auto")]
+        product: ProductArg,
         #[arg(long, value_enum, default_value = "f64")]
         dtype: Dtype,
         /// GD steps timed (after one untimed warm-up step).
@@ -215,6 +230,7 @@ pub fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8,
             n,
             m,
             engine,
+            product,
             dtype,
             steps,
             threads,
@@ -233,6 +249,11 @@ pub fn bench_command(engine: BenchEngine, max_memory: Option<u64>) -> Result<u8,
                 n,
                 m,
                 engine,
+                product: match product {
+                    ProductArg::Auto => None,
+                    ProductArg::Table => Some(FirstLayerProduct::Table),
+                    ProductArg::Gemm => Some(FirstLayerProduct::Gemm),
+                },
                 steps,
                 threads,
             };
