@@ -439,7 +439,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
                 )
             })
         }) {
-            if !peaks.contains(&p) {
+            if peaks.last() != Some(&p) {
                 peaks.push(p);
             }
         }
@@ -459,7 +459,7 @@ fn footer(device: Device, peaks: &[String], probes: &[Option<f64>]) -> String {
         return "\nNo peak: no clock could be measured or read on this machine.\n".to_string();
     }
     let mut out = format!(
-        "\nPeak = cores x FMA units x lanes x 2 flops x clock (`bench::peak`; clock=measured: timed on the benchmark's threads by a chain of dependent adds right after each timing; every line's own peak is in the raw lines), first repetition of each row: {}. Fractions and ratios are cut, not rounded, to the digits shown.\n",
+        "\nPeak = cores x FMA units x lanes x 2 flops x clock (`bench::peak`; clock=measured: timed on the benchmark's threads by a chain of dependent adds right after each timing; every line's own peak is in the raw lines), first repetition of each row, in row order (a value equal to the one before it given once): {}. Fractions and ratios are cut, not rounded, to the digits shown.\n",
         peaks.join("; ")
     );
     if probes.iter().any(Option::is_some) {

@@ -178,7 +178,11 @@ pub fn backprop_coefficients(
 }
 
 /// `backprop_coefficients` compiled for the instruction set `isa` (one of
-/// `Isa::available()`).
+/// `Isa::available()`). The outputs f_i are summed on the CPU's widest set
+/// whatever `isa` (`outputs::outputs_into`; every set gives the serial
+/// `output_of_row`'s bits, which the tests check set by set through
+/// `outputs_from_preactivations_on`), so `isa` picks the compilation of G,
+/// grad_a and the losses only.
 ///
 /// # Panics
 /// When the CPU does not run `isa`.
