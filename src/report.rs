@@ -485,6 +485,7 @@ mod tests {
             spec_hash: None,
             claims,
             details: serde_json::Value::Null,
+            files: None,
             rejudged: Vec::new(),
             extra: Default::default(),
         }

@@ -721,6 +721,53 @@ fn an_out_dir_holding_other_files_is_refused_and_kept() {
     }
 }
 
+/// An earlier run's directory lists its files in summary.json, so a file
+/// a user put beside them, at any depth, is refused and kept, as at the
+/// top; the figures a later `overfit plot` adds join the list, so a run
+/// may still replace them.
+#[test]
+fn a_run_dir_holding_a_users_file_below_its_top_is_refused_and_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let out_arg = out.to_str().unwrap();
+    let again = || run(&["run", GOOD, "--quick", "--out", out_arg]);
+    let o = again();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let files: Vec<&str> = summary["files"]
+        .as_array()
+        .expect("summary.json lists the run's files")
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"summary.json") && files.contains(&"spec.toml"),
+        "{files:?}"
+    );
+    let figure = *files
+        .iter()
+        .find(|f| f.starts_with("figures/"))
+        .expect("a figure");
+    for mine in ["figures/my_edit.svg", "my_analysis.csv"] {
+        std::fs::write(out.join(mine), "mine").unwrap();
+        let err = common::one_line_refusal(&again(), "");
+        assert!(err.contains(&format!("`{mine}`")), "{err}");
+        assert_eq!(std::fs::read_to_string(out.join(mine)).unwrap(), "mine");
+        std::fs::remove_file(out.join(mine)).unwrap();
+    }
+    // A figure the list lacks, as one a newer binary's `plot` draws: the
+    // redraw adds it to the list.
+    let mut fewer = summary.clone();
+    fewer["files"] = serde_json::json!(files.iter().filter(|f| *f != &figure).collect::<Vec<_>>());
+    std::fs::write(out.join("summary.json"), fewer.to_string()).unwrap();
+    assert!(common::one_line_refusal(&again(), "").contains(figure));
+    let o = run(&["plot", out_arg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = again();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn a_failed_run_keeps_the_previous_results() {
     let tmp = tempfile::tempdir().unwrap();

@@ -36,6 +36,14 @@ pub struct Summary {
     /// Study-specific details (assumption checks, engine used, ...).
     #[serde(default)]
     pub details: serde_json::Value,
+    /// The files of the run directory, relative paths with `/` between the
+    /// parts, sorted: what the run wrote, summary.json included, and the
+    /// figures a later `overfit plot` added. A later run into the same
+    /// --out replaces these and refuses a directory holding any other
+    /// (`runner::out_dir`). Absent in summaries written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
     /// Each time `overfit rejudge` recomputed the claims from the run's
     /// recorded outputs, oldest first (absent when never).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -6,11 +6,13 @@
 //! metrics.csv, extra CSVs, summary.json with provenance, figures), every
 //! file atomically.
 
+mod out_dir;
 mod pool;
 mod progress;
 mod shard;
 mod units;
 
+use out_dir::refuse_foreign_out;
 pub use pool::unit_state_path;
 pub use shard::{Runs, Shard};
 use units::{binary_id, MERGED_SPEC};
@@ -90,7 +92,27 @@ pub fn plot(dir: &Path) -> Result<()> {
     let _lock = lock_finished_run(dir)?;
     // Under the lock, no other process's temporary figure files are here.
     crate::fsio::remove_stale_temps(&RunDir::new(dir).figures());
-    figures(dir)
+    let before = out_dir::file_identities(dir);
+    figures(dir)?;
+    // The files this redraw wrote (each written whole under a new name and
+    // renamed into place, so a new inode) join summary.json's list of the
+    // run's files (`out_dir`), so that a later run may replace them.
+    let Ok(mut summary) = Summary::read(dir) else {
+        return Ok(());
+    };
+    if let Some(files) = summary.files.as_mut() {
+        let added: Vec<String> = out_dir::file_identities(dir)
+            .into_iter()
+            .filter(|f| !before.contains(f) && !files.contains(&f.0))
+            .map(|f| f.0)
+            .collect();
+        if !added.is_empty() {
+            files.extend(added);
+            files.sort();
+            summary.write(dir)?;
+        }
+    }
+    Ok(())
 }
 
 /// The lock of the finished run in `dir`, taken by the commands that
@@ -175,6 +197,7 @@ fn summary(
         spec_hash: None,
         claims,
         details,
+        files: None,
         rejudged: Vec::new(),
         extra: Default::default(),
     }
@@ -445,6 +468,9 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     summary.write(staging.path())?;
     link_tree(&ctx.outputs_dir(), staging.path())?;
     figures(staging.path())?;
+    // The result is complete: list its files (summary.json's own is there).
+    summary.files = Some(out_dir::files_below(staging.path()));
+    summary.write(staging.path())?;
     fail_before_commit_if_asked()?;
     out_dir.check_lock()?;
     staging.commit(&[crate::fsio::LOCK_FILE])?;
@@ -497,45 +523,6 @@ fn with_header_of(path: &Path, resolved: &str) -> Result<String> {
     ) {
         (Some(header), Some((own, body))) if is_header(&own) => Ok(format!("{header}\n{body}")),
         _ => Ok(resolved.to_string()),
-    }
-}
-
-/// The first entry at the top of `dir` that no run writes, if any (none
-/// when it does not exist). A run replaces its directory whole
-/// (`fsio::Staging`), so anything else there would be deleted: a run's
-/// entries are the resolved spec, summary.json, figures/, the metrics and
-/// the studies' other tables (`*.csv`, `*.csv.gz`), the CNN checkpoints/,
-/// and the hidden files of a run in progress (the unit store .units/, the
-/// lock, temporary files).
-fn foreign_entry(dir: &Path) -> Option<String> {
-    let is_run_output = |name: &str| {
-        matches!(
-            name,
-            "spec.toml" | "summary.json" | "figures" | "checkpoints"
-        ) || name.ends_with(".csv")
-            || name.ends_with(".csv.gz")
-            || name == ".units"
-            || name.starts_with(crate::fsio::LOCK_FILE)
-            || name.starts_with(".write-probe")
-            || (name.starts_with('.') && name.contains(".tmp"))
-    };
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|name| !is_run_output(name))
-        .min()
-}
-
-/// Refuse an --out that holds what no run writes (`foreign_entry`), before
-/// anything is written: the new result replaces the whole directory.
-fn refuse_foreign_out(out: &Path) -> Result<()> {
-    match foreign_entry(out) {
-        Some(name) => Err(Error::bad(format!(
-            "--out {}: holds `{name}`, which no run writes; a run replaces the whole directory, so choose a new or empty --out (or an earlier run's)",
-            out.display()
-        ))),
-        None => Ok(()),
     }
 }
 
