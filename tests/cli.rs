@@ -551,6 +551,60 @@ fn committed_run(name: &str) -> tempfile::TempDir {
     copy
 }
 
+/// A recorded error that is no rate in [0, 1] (a hand-edited or corrupt
+/// runs.csv or metrics.csv) is bad input naming the file, row or run, and
+/// column, and summary.json is left as it was: it used to move verdicts.
+#[test]
+fn rejudge_refuses_an_error_that_is_no_rate() {
+    let cases = [
+        (
+            "cnn_sweep_seed003",
+            "runs.csv",
+            "row 2: best_train_error is -5",
+        ),
+        ("randomization", "metrics.csv", "final test_error is inf"),
+    ];
+    for (name, file, said) in cases {
+        let copy = committed_run(name);
+        let path = copy.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let bad = match file {
+            "runs.csv" => {
+                let mut lines: Vec<String> = text.lines().map(String::from).collect();
+                let header: Vec<&str> = lines[0].split(',').collect();
+                let col = header
+                    .iter()
+                    .position(|h| *h == "best_train_error")
+                    .unwrap();
+                let mut cells: Vec<String> = lines[1].split(',').map(String::from).collect();
+                cells[col] = "-5".into();
+                lines[1] = cells.join(",");
+                lines.join("\n") + "\n"
+            }
+            _ => {
+                let line = text
+                    .lines()
+                    .find(|l| l.contains(",final,test_error,"))
+                    .unwrap();
+                let (head, _) = line.rsplit_once(',').unwrap();
+                text.replacen(line, &format!("{head},inf"), 1)
+            }
+        };
+        assert_ne!(bad, text);
+        std::fs::write(&path, bad).unwrap();
+        let summary = std::fs::read(copy.path().join("summary.json")).unwrap();
+        let o = overfit(&["rejudge", copy.path().to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(file) && stderr.contains(said), "{stderr}");
+        assert_eq!(
+            std::fs::read(copy.path().join("summary.json")).unwrap(),
+            summary
+        );
+    }
+}
+
 /// Rejudging trains nothing, so a build without `--features cuda` rejudges
 /// a run whose spec asked for `train.device = "cuda"` (it used to refuse:
 /// validation checked the device as if for training).

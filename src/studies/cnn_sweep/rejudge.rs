@@ -12,7 +12,7 @@ use super::{CnnSweepSpec, RunRecord};
 use crate::error::{Error, Result};
 use crate::record::RunDir;
 use crate::spec::LoadedSpec;
-use crate::studies::toolkit::csv::read_csv;
+use crate::studies::toolkit::csv::{error_rate, read_csv};
 use crate::studies::Judgement;
 
 /// The claims of the run in `dir` from its runs.csv, which must hold one
@@ -32,7 +32,8 @@ pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
 
 /// `rows` as records `[level][architecture][seed]`, or why they are not
 /// the spec's models (a row count, or the first row whose noise level,
-/// architecture, seed, epochs or parameter count is not the expected one).
+/// architecture, seed, epochs or parameter count is not the expected one,
+/// or whose error is no rate in [0, 1]).
 fn records_in_spec_order(
     spec: &CnnSweepSpec,
     rows: &[SeedRow],
@@ -75,6 +76,15 @@ fn records_in_spec_order(
                         expected.2,
                         expected.3
                     ));
+                }
+                let row = format!("row {}", i + 2);
+                for (column, value) in [
+                    ("best_train_error", r.best_train_error),
+                    ("last10_test_error", r.last10_test_error),
+                    ("final_train_error", r.final_train_error),
+                    ("final_test_error", r.final_test_error),
+                ] {
+                    error_rate(value, &format!("{row}: {column}"))?;
                 }
                 models.push(r.record());
             }

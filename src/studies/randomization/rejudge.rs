@@ -11,6 +11,7 @@ use super::{run_label, RandomizationSpec, RunRecord};
 use crate::error::{Error, Result};
 use crate::record::{Metrics, RunDir, Summary};
 use crate::spec::LoadedSpec;
+use crate::studies::toolkit::csv::error_rate;
 use crate::studies::Judgement;
 
 /// The claims of the run in `dir` from its metrics' "final" rows: each run
@@ -64,14 +65,18 @@ pub(super) fn rejudge(loaded: &LoadedSpec, dir: &Path) -> Result<Judgement> {
                             ))
                         })
                 };
+                let rate = |metric: &str| {
+                    error_rate(value(metric)?, &format!("run {label}'s final {metric}"))
+                        .map_err(|why| Error::bad(format!("{}: {why}", path.display())))
+                };
                 // Not within the budget: NaN, as train_run writes None.
                 let count = |v: f64| v.is_finite().then_some(v);
                 cell.push(RunRecord {
                     metrics: Metrics::default(),
                     epochs_to_fit: count(value("epochs_to_fit")?).map(|e| e as usize),
                     steps_to_fit: count(value("steps_to_fit")?).map(|s| s as u64),
-                    final_train_error: value("final_train_error")?,
-                    test_error: value("test_error")?,
+                    final_train_error: rate("final_train_error")?,
+                    test_error: rate("test_error")?,
                 });
             }
             row.push(cell);

@@ -41,6 +41,16 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         .collect()
 }
 
+/// A recorded error rate (a fraction of examples), for `overfit rejudge`:
+/// `value` itself when it lies in [0, 1], else why not, naming `what` (the
+/// run and column): a hand-edited or corrupt table must not move a verdict.
+pub fn error_rate(value: f64, what: &str) -> std::result::Result<f64, String> {
+    match (0.0..=1.0).contains(&value) {
+        true => Ok(value),
+        false => Err(format!("{what} is {value}, not an error rate in [0, 1]")),
+    }
+}
+
 /// The rows of a finished run's `file` (runs.csv, or a study's own table)
 /// in `dir`, for `overfit rejudge`: one row per planned job, in the spec's
 /// order, the row's `identity` (the job it says it ran) equal to the spec's
