@@ -236,6 +236,36 @@ pub fn prepare_out_dir(dir: &Path) -> Result<PreparedOut> {
     Ok(PreparedOut { lock, new })
 }
 
+/// Check, before any work, that the files `paths` (one command's outputs,
+/// given by the option `flag`) can be written where they are asked for:
+/// none is a directory, and each one's folder exists and takes a file
+/// (a probe, created and removed). Exit 2 naming the option and the path,
+/// so a long command cannot fail at its end with half its outputs written.
+pub fn check_out_files(flag: &str, paths: &[PathBuf]) -> Result<()> {
+    for path in paths {
+        if path.is_dir() {
+            return Err(Error::bad(format!(
+                "{flag} {}: is a directory; give a file name",
+                path.display()
+            )));
+        }
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let probe = folder.join(format!(".write-probe{}", std::process::id()));
+        fs::write(&probe, b"").map_err(|e| {
+            Error::bad(format!(
+                "{flag} {}: its folder {} takes no file ({e})",
+                path.display(),
+                folder.display()
+            ))
+        })?;
+        let _ = fs::remove_file(probe);
+    }
+    Ok(())
+}
+
 /// Do in miniature, before any work, what `Staging` does at the end of a
 /// run: create a directory beside the existing `dir` (its staging
 /// location), hard-link a file of `dir` into it (as `commit` carries the

@@ -76,6 +76,30 @@ fn threads_are_bounded_up_front() {
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
 
+/// `bench all --out FILE` is checked before any benchmark runs (it used to
+/// fail minutes later, after writing FILE's raw lines): a directory, or a
+/// file in a folder that does not exist, is refused naming it, and nothing
+/// is written.
+#[test]
+fn bench_all_checks_its_out_file_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("table");
+    std::fs::create_dir(&folder).unwrap();
+    let absent = tmp.path().join("absent/table.md");
+    for out in [&folder, &absent] {
+        let out_arg = out.to_str().unwrap();
+        let args = ["bench", "all", "--quick", "--reps", "1", "--out", out_arg];
+        let (code, err) = stderr_of(&args);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("--out") && err.contains(out_arg), "{err}");
+        assert!(!err.contains("bench="), "it ran a benchmark first: {err}");
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the folder made here: {left:?}");
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
+}
+
 /// A shard count no merge could hold is refused at `run`, and an edited
 /// shard.json with I >= N or N = 0 is refused by `merge` naming the file
 /// (both used to panic).

@@ -184,6 +184,10 @@ fn check_bench_memory(bench: &str, peak: &Peak, max_memory: Option<u64>) -> Resu
 /// (the lines beside it, perf.md -> perf.lines.txt: every field behind the
 /// table's cells).
 fn bench_all(opts: &bench::suite::SuiteOptions, out: Option<PathBuf>) -> Result<u8, Error> {
+    let lines_of = |path: &PathBuf| path.with_extension("lines.txt");
+    if let Some(path) = &out {
+        overfit::fsio::check_out_files("--out", &[path.clone(), lines_of(path)])?;
+    }
     let mut raw = String::new();
     let table = bench::suite::run(opts, |line| {
         eprintln!("{line}");
@@ -192,7 +196,7 @@ fn bench_all(opts: &bench::suite::SuiteOptions, out: Option<PathBuf>) -> Result<
     })?;
     print!("{table}");
     if let Some(path) = out {
-        overfit::fsio::write_atomic(&path.with_extension("lines.txt"), raw.as_bytes())?;
+        overfit::fsio::write_atomic(&lines_of(&path), raw.as_bytes())?;
         overfit::fsio::write_atomic(&path, table.as_bytes())?;
     }
     Ok(0)
