@@ -1187,6 +1187,28 @@ fn oversized_runs_are_refused_before_allocating() {
     }
 }
 
+/// Snapshot steps past the run's last step, and more snapshot neurons than
+/// the model has, are refused naming the key: both used to be cut to what
+/// the run has without a word (review finding, session 65).
+#[test]
+fn snapshots_the_run_cannot_take_are_refused() {
+    expect_bad_variants(
+        "experiments/early_alignment_3pts.toml",
+        &[
+            (
+                "snapshot_steps = [1000, 6500]",
+                "snapshot_steps = [1000, 2000001]",
+                "probes.snapshot_steps",
+            ),
+            (
+                "snapshot_neurons = 1500",
+                "snapshot_neurons = 200001",
+                "probes.snapshot_neurons",
+            ),
+        ],
+    );
+}
+
 /// Issue 15 items 11 and 15: a logged-step list that would grow without
 /// bound (train.ratio just above 1) and a signal that overflows the Gram
 /// matrix (p_exponent = 400: a raw LAPACK message, exit 3) exit 2 naming the key.

@@ -131,10 +131,10 @@ fn default_ratio() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct ProbeSpec {
     /// Neurons (the first ones, a uniform sample since init is i.i.d.) whose
-    /// directions are saved for the figures.
+    /// directions are saved for the figures, at most model.m.
     pub snapshot_neurons: usize,
-    /// Steps at which those neurons are saved (0, the alignment step and the
-    /// last step are always added).
+    /// Steps at which those neurons are saved, each at most train.steps (0,
+    /// the alignment step and the last step are always added).
     pub snapshot_steps: Vec<usize>,
     /// The step that ends the alignment phase for the claims (the paper's
     /// reading); when absent, tau_eps with eps = `alignment_eps`.
@@ -282,6 +282,22 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
     s.tolerances.validate(spec)?;
     if p.alignment_step.is_some_and(|t| t > s.train.steps) {
         return bad("probes.alignment_step", "is past train.steps");
+    }
+    // Both used to be cut to what the run has without a word.
+    if let Some(t) = p.snapshot_steps.iter().find(|&&t| t > s.train.steps) {
+        return bad(
+            "probes.snapshot_steps",
+            &format!("holds step {t}, past train.steps = {}", s.train.steps),
+        );
+    }
+    if p.snapshot_neurons > s.model.m {
+        return bad(
+            "probes.snapshot_neurons",
+            &format!(
+                "is {}, more than model.m = {}",
+                p.snapshot_neurons, s.model.m
+            ),
+        );
     }
     if s.claims.is_empty() {
         return bad(
