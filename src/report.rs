@@ -372,6 +372,12 @@ pub fn spec_table(
     specs: &[(std::path::PathBuf, crate::spec::Header)],
     runs: &std::path::Path,
 ) -> crate::error::Result<String> {
+    if !runs.is_dir() {
+        return Err(crate::error::Error::bad(format!(
+            "--runs {}: not a folder (the folder of committed runs, one subfolder a spec name)",
+            runs.display()
+        )));
+    }
     let mut s = String::from(
         "| spec | study | what it runs (its description) | its committed run |\n|---|---|---|---|\n",
     );
@@ -418,6 +424,18 @@ pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|d| d.join("summary.json").is_file())
         .collect();
+    // An empty table is never what was asked for (a typo, or a run's own
+    // folder given for the folder of runs) and would land in a README block.
+    if dirs.is_empty() {
+        let hint = match root.join("summary.json").is_file() {
+            true => "; it is a run itself: give the folder that holds the runs",
+            false => "",
+        };
+        return Err(crate::error::Error::bad(format!(
+            "{}: no run folder (a subfolder holding summary.json) here{hint}",
+            root.display()
+        )));
+    }
     dirs.sort();
     let mut s = String::from(
         "| run | wall | CPU s | CPU / wall | peak memory | threads | machine | date (UTC) | commit |\n|---|---|---|---|---|---|---|---|---|\n",

@@ -76,6 +76,29 @@ fn threads_are_bounded_up_front() {
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
 
+/// `times` and `list --runs` on a folder with no runs exit 2 naming it (they
+/// printed an empty or all "no committed run" table, exit 0, which a README
+/// block would take in); `times` on a run's own folder says to give its parent.
+#[test]
+fn tables_of_a_folder_without_runs_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().to_str().unwrap();
+    let refused = |args: &[&str], said: &str| {
+        let (code, err) = stderr_of(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    };
+    refused(&["times", folder], "no run folder");
+    let run = tmp.path().join("a_run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::write(run.join("summary.json"), "{}").unwrap();
+    refused(&["times", run.to_str().unwrap()], "it is a run itself");
+    let absent = tmp.path().join("absent");
+    let absent = absent.to_str().unwrap();
+    refused(&["list", "--format", "markdown", "--runs", absent], absent);
+}
+
 /// `bench all --out FILE` is checked before any benchmark runs (it used to
 /// fail minutes later, after writing FILE's raw lines): a directory, or a
 /// file in a folder that does not exist, is refused naming it, and nothing
