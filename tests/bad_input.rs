@@ -838,6 +838,11 @@ fn bad_cifar_data_files() {
             &out,
         );
     }
+    // A benchmark asking for more images than the folder holds (20 here)
+    // is refused, not run on fewer.
+    let small = make("small", head("data_batch_1.bin", 10));
+    let a = ["bench", "cnn", "--images", "400", "--data", small.as_str()];
+    expect_bad(&a, "--images 400", &out);
 }
 
 /// The cnn_sweep peak's settings (issue 14 item 5), named by key.

@@ -414,6 +414,16 @@ pub fn cnn(b: &CnnBench) -> Result<String> {
                 &[1, 6, 7, 8],
                 Some(b.images),
             )?;
+            // Fewer than asked would time another problem than the line's
+            // options say (and than the peer's, which reads them).
+            if set.labels.len() < b.images {
+                return Err(Error::bad(format!(
+                    "bench cnn --images {}: {} holds {} training images of the four classes; ask for at most that many",
+                    b.images,
+                    dir.display(),
+                    set.labels.len()
+                )));
+            }
             (set.pixels, set.labels, "cifar")
         }
         None => {

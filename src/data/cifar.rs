@@ -60,8 +60,12 @@ pub enum Split {
 /// refused here for the same reason.
 pub fn split_files(dir: &Path, split: Split) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
+        let what = match dir.exists() {
+            true => "is not a folder: the CIFAR-10 data is a folder",
+            false => "CIFAR-10 folder not found",
+        };
         return Err(Error::bad(format!(
-            "{}: CIFAR-10 folder not found (expected data_batch_*.bin and test_batch.bin in the binary format; give it with --data DIR or the spec's data.dir)",
+            "{}: {what} (expected data_batch_*.bin and test_batch.bin in the binary format; give it with --data DIR or the spec's data.dir)",
             dir.display()
         )));
     }
