@@ -6,7 +6,8 @@
 # (default: two that take under a minute), and compares the run directories
 # file by file: metrics.csv, the extra CSVs, spec.toml and every figure
 # byte for byte; summary.json without the keys that record when, where and
-# how long (elapsed_s, threads, machine, provenance, details.*_seconds).
+# how long (elapsed_s, threads, machine, provenance, details.*_seconds), and
+# the list of the run's files (files; the trees are compared themselves).
 # Exits 1 on any difference, listing it; 0 when every file matches.
 # Usage: bash tests/refactor/compare.sh [BASE]   (THREADS=N, FULL="spec ...",
 #        OVERFIT_COMPARE_DIR=DIR, OVERFIT_COMPARE_OLD_BIN=path/to/base/overfit)
@@ -64,8 +65,9 @@ done
 python3 - "$work" <<'EOF'
 import json, os, sys
 work = sys.argv[1]
-# spec_hash: the hash of spec.toml, which is compared byte for byte itself.
-volatile = {"elapsed_s", "threads", "machine", "provenance", "spec_hash"}
+# spec_hash: the hash of spec.toml, which is compared byte for byte itself;
+# files: the run's list of its files (since session 65), compared as the trees below.
+volatile = {"elapsed_s", "threads", "machine", "provenance", "spec_hash", "files"}
 def summary(path):
     d = json.load(open(path))
     d = {k: v for k, v in d.items() if k not in volatile}
