@@ -457,8 +457,10 @@ mod tests {
     /// The two-sided threshold: theirs is architecture 2 (4000 params, the
     /// Table 1 row of fewest parameters with train error 0), so with one
     /// width either side it must lie in 2000-8000 params: it holds from
-    /// architecture 1 to 3, fails below and above, and is inconclusive when
-    /// no model interpolates. At the grid's top the interval stops there.
+    /// architecture 1 to 3, fails below and above, and when no model
+    /// interpolates (the threshold then lies above the grid's largest, above
+    /// the interval). At the grid's top the interval stops there, and no
+    /// model interpolating leaves it inconclusive.
     #[test]
     fn the_two_sided_threshold_holds_only_near_theirs() {
         let near = "interpolation_threshold_near_table1";
@@ -479,7 +481,7 @@ mod tests {
         };
         assert_eq!(
             [at(0), at(1), at(2), at(3), at(4), at(99)],
-            [Fails, Holds, Holds, Holds, Fails, Inconclusive]
+            [Fails, Holds, Holds, Holds, Fails, Fails]
         );
         let c = claims(
             &s,
@@ -516,6 +518,12 @@ mod tests {
                 high: top
             }
         );
+        // There, no model interpolating leaves the threshold unknown: the
+        // measured value would be the largest, inside the interval (a lower
+        // bound cannot show it above), and it may lie just past the grid.
+        let none: Value = |_, _, _| 0.1;
+        let v = verdicts(&s, &records(&s, 3, test_error, table1, none, final_train));
+        assert_eq!(verdict(&v, near), Inconclusive);
     }
 
     /// A Table 1 row reported at another budget than our models trained for

@@ -70,8 +70,9 @@ pub(super) fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize
 /// `model.archs` (ordered by parameters) of theirs, the Table 1 row of
 /// fewest parameters reporting that training error. Predicted: the interval
 /// from the width `rows` below theirs to the one `rows` above (the grid's
-/// ends where it stops). `row` holds the 0%-noise cells, in the order of
-/// `model.archs`.
+/// ends where it stops). Fails, too, when no model interpolates and the
+/// largest lies above the interval. `row` holds the 0%-noise cells, in the
+/// order of `model.archs`.
 pub(super) fn interpolation_near_claim(
     spec: &CnnSweepSpec,
     row: &[Cell],
@@ -94,6 +95,28 @@ pub(super) fn interpolation_near_claim(
         .expect("their cell is in the row");
     let low = by_size[at.saturating_sub(rows)].params as f64;
     let high = by_size[(at + rows).min(by_size.len() - 1)].params as f64;
+    let mut measured = first_interpolating(spec, &by_size, runs);
+    // None interpolates (and no width's median is undefined): the first that
+    // would lies above the grid's largest. When that one is above the
+    // interval, so is the threshold: the claim fails, with the largest as
+    // the lower bound it is (review finding, session 65: it was
+    // inconclusive, so this side could not fail). When the interval ends
+    // at the largest, that bound cannot show the threshold above it, and
+    // the claim stays unknown (inconclusive).
+    let largest = by_size[by_size.len() - 1].params as f64;
+    let none = by_size
+        .iter()
+        .all(|c| c.median(|r| r.best_train_error) > cs.interpolation_error);
+    if none && largest > high {
+        measured = Measured {
+            value: largest,
+            note: format!(
+                "a lower bound: {}; the threshold lies above the largest, {largest} params",
+                measured.note
+            ),
+            ..measured
+        };
+    }
     Some(Claim::new(
         "interpolation_threshold_near_table1",
         format!(
@@ -105,6 +128,6 @@ pub(super) fn interpolation_near_claim(
             cs.table1_source, theirs.1.train_error, theirs.1.arch, theirs.1.epochs
         ),
         Prediction::Interval { low, high },
-        first_interpolating(spec, &by_size, runs),
+        measured,
     ))
 }
