@@ -77,6 +77,19 @@ fn rel_err(a: &[f64], b: &[f64]) -> f64 {
         / (1.0 + scale)
 }
 
+/// max |a - b| over max |b|: the error relative to the reference's own
+/// scale, for tensors whose scale is far below 1 (NaN when b is all 0).
+fn err_over_scale(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    diff / scale
+}
+
 fn f64s(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| x as f64).collect()
 }

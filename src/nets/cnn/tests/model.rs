@@ -186,7 +186,11 @@ fn model_forward_and_gradient_match_the_layer_by_layer_reference() {
         let ours = state_dict(&as_model);
         for (name, gref) in grads {
             let t = ours.iter().find(|t| t.name == name).unwrap();
-            assert!(rel_err(&f64s(&t.data), &gref) < 1e-4, "{arch:?} {name}");
+            // Relative to the tensor's own scale: these gradients are
+            // 1e-2 to 2e-1, where `rel_err`'s 1 + scale would let an error
+            // of a few percent pass (review, session 65; they agree to 7e-7).
+            let err = err_over_scale(&f64s(&t.data), &gref);
+            assert!(err < 1e-5, "{arch:?} {name}: {err:e}");
         }
     }
 }
