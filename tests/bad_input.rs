@@ -894,6 +894,16 @@ const CNN_BUDGET_CASES: &[(&str, &str, &str)] = &[
         "interpolation_error = -0.1",
         "claims.interpolation_rows",
     ),
+    (
+        "table1_confidence = 0.95",
+        "table1_confidence = 1.0",
+        "claims.table1_confidence",
+    ),
+    (
+        "table1_resolution = 0.01",
+        "table1_resolution = -0.01",
+        "claims.table1_resolution",
+    ),
 ];
 
 #[test]

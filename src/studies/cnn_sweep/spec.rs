@@ -151,6 +151,15 @@ pub struct ClaimSpec {
     pub table1: Vec<TableRow>,
     #[serde(default = "default_table_source")]
     pub table1_source: String,
+    /// Coverage of the prediction interval each Table 1 row is judged with
+    /// (`table1::table1_claims`; a constant 0.95 in the code until session 65).
+    #[serde(default = "default_table1_confidence")]
+    pub table1_confidence: f64,
+    /// Their accuracies are floored to whole percent, so their test error
+    /// overstates ours by up to this: each row's interval reaches that much
+    /// lower (a constant 0.01 in the code until session 65).
+    #[serde(default = "default_table1_resolution")]
+    pub table1_resolution: f64,
     /// The reported lower bound on the interpolation threshold (parameters), if claimed.
     #[serde(default)]
     pub interpolation_above: Option<f64>,
@@ -215,6 +224,12 @@ impl ClaimSpec {
 fn default_table_source() -> String {
     "course project (github ItayAbuhazera/OverparameterizationProject), Table 1".into()
 }
+fn default_table1_confidence() -> f64 {
+    0.95
+}
+fn default_table1_resolution() -> f64 {
+    0.01
+}
 fn yes() -> bool {
     true
 }
@@ -233,6 +248,8 @@ impl Default for ClaimSpec {
         ClaimSpec {
             table1: Vec::new(),
             table1_source: default_table_source(),
+            table1_confidence: default_table1_confidence(),
+            table1_resolution: default_table1_resolution(),
             interpolation_above: None,
             interpolation_error: 0.0,
             interpolation_rows: None,
@@ -365,6 +382,14 @@ fn check_claims(spec: &LoadedSpec, s: &CnnSweepSpec) -> Result<()> {
     if !(c.peak_ratio.is_finite() && c.peak_ratio >= 1.0) {
         let msg = format!("{} must be finite and >= 1", c.peak_ratio);
         return fail(spec, "claims.peak_ratio", msg);
+    }
+    if !(c.table1_confidence > 0.0 && c.table1_confidence < 1.0) {
+        let msg = format!("{} is outside (0, 1)", c.table1_confidence);
+        return fail(spec, "claims.table1_confidence", msg);
+    }
+    if !(c.table1_resolution.is_finite() && c.table1_resolution >= 0.0) {
+        let msg = format!("{} must be finite and >= 0", c.table1_resolution);
+        return fail(spec, "claims.table1_resolution", msg);
     }
     if !(0.0..1.0).contains(&c.peak_epsilon) {
         let msg = format!("{} is outside [0, 1)", c.peak_epsilon);

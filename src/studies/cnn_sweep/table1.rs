@@ -9,11 +9,12 @@ use super::CnnSweepSpec;
 use crate::record::{Claim, Measured, Prediction};
 
 /// Table 1: their test error (mean of the last 10 epochs, accuracy floored to
-/// whole percent, so their error overstates ours by up to 0.01), one seed,
-/// against the median of our `runs` seeds. The tolerance is settled before
-/// any row is judged and is the same for every row: a 95% prediction
-/// interval for one seed's value around ours, t_{0.975, df} s_p
-/// sqrt(1 + 1/runs), where s_p is the seed sd pooled over the rows (df =
+/// whole percent, so their error overstates ours by up to
+/// `claims.table1_resolution`, 0.01), one seed, against the median of our
+/// `runs` seeds. The tolerance is settled before any row is judged and is
+/// the same for every row: a prediction interval (coverage c =
+/// `claims.table1_confidence`, 0.95) for one seed's value around ours,
+/// t_{(1 + c)/2, df} s_p sqrt(1 + 1/runs), where s_p is the seed sd pooled over the rows (df =
 /// rows (runs - 1) degrees of freedom), so no row's verdict follows its own
 /// noisy sd. A row whose epochs differ from the budget our run trained that
 /// architecture for is inconclusive: a model at 40 epochs is not a
@@ -34,10 +35,12 @@ pub(super) fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> V
         .map(|c| c.values(|r| r.last10_test_error))
         .collect();
     let (pooled_sd, df) = pooled_sd(&samples);
-    let t = student_t_quantile(0.975, df);
+    let (coverage, floor) = (cs.table1_confidence, cs.table1_resolution);
+    let q = (1.0 + coverage) / 2.0;
+    let t = student_t_quantile(q, df);
     let half_width = t * pooled_sd * (1.0 + 1.0 / runs as f64).sqrt();
     let tolerance_note = format!(
-        "interval: [theirs - 0.01 (whole-percent floor) - h, theirs + h], h = t(0.975, df = {df}) {t:.3} x pooled seed sd {pooled_sd:.4} x sqrt(1 + 1/{runs}) = {half_width:.4}"
+        "interval: [theirs - {floor} (whole-percent floor) - h, theirs + h], h = t({q}, df = {df}) {t:.3} x pooled seed sd {pooled_sd:.4} x sqrt(1 + 1/{runs}) = {half_width:.4}"
     );
     cs.table1
         .iter()
@@ -57,7 +60,7 @@ pub(super) fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> V
             };
             let prediction = if half_width.is_finite() {
                 Prediction::Interval {
-                    low: t1.test_error - 0.01 - half_width,
+                    low: t1.test_error - floor - half_width,
                     high: t1.test_error + half_width,
                 }
             } else {
@@ -67,8 +70,8 @@ pub(super) fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> V
             Claim::new(
                 format!("table1.test_error.p{}", c.params),
                 format!(
-                    "architecture {:?} ({} params): test error, mean of the last 10 of {} epochs (median over runs), matches the project's Table 1 ({} epochs) within a 95% prediction interval from the pooled seed spread",
-                    t1.arch, c.params, ours, theirs
+                    "architecture {:?} ({} params): test error, mean of the last 10 of {} epochs (median over runs), matches the project's Table 1 ({} epochs) within a {}% prediction interval from the pooled seed spread",
+                    t1.arch, c.params, ours, theirs, 100.0 * coverage
                 ),
                 cs.table1_source.clone(),
                 prediction,
