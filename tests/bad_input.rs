@@ -1202,6 +1202,20 @@ fn oversized_runs_are_refused_before_allocating() {
     }
 }
 
+/// The SVM-direction claim's early step, steps / direction_early_factor,
+/// must be a step of the run: a factor of 1 or less is refused.
+#[test]
+fn an_early_step_that_is_not_earlier_is_refused() {
+    expect_bad_variants(
+        "experiments/label_noise_phase.toml",
+        &[(
+            "direction_early_factor = 100.0",
+            "direction_early_factor = 1.0",
+            "logistic_gd.direction_early_factor",
+        )],
+    );
+}
+
 /// Snapshot steps past the run's last step, and more snapshot neurons than
 /// the model has, are refused naming the key: both used to be cut to what
 /// the run has without a word (review finding, session 65).

@@ -452,7 +452,7 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
     // --- Logistic GD -> SVM direction.
     if let Some(g) = &spec.logistic_gd {
         let t_final = g.steps as f64;
-        let t_early = t_final / 100.0;
+        let t_early = t_final / g.direction_early_factor;
         let mut ratios = Vec::new();
         let mut fits = (0usize, 0usize);
         let mut final_cos = Vec::new();
@@ -478,7 +478,7 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
             final_cos.push(last.one_minus_cos);
         }
         // The bound reads the step actually recorded (the last at or before
-        // t_final / 100: the log-spaced schedule rarely has that step
+        // t_final / direction_early_factor: the log-spaced schedule rarely has that step
         // itself), the smallest over runs where they differ: the strictest.
         let t_read = early_steps
             .iter()
@@ -503,8 +503,8 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
             claims.push(Claim::new(
                 "logistic_gd.direction_converges_to_svm",
                 format!(
-                    "logistic-loss GD's normalised direction converges to the hard-margin SVM's: 1 - cos(w(t), w_svm) at t = {} divided by its value at t = {} (the last record at or before t / 100; median over runs; theory 1/log^2 t asymptotically, so the ratio is at most log(t_early)/log(t_final) = {} even at the slower 1/log t rate)",
-                    g.steps, t_read as u64, fmt(rate)
+                    "logistic-loss GD's normalised direction converges to the hard-margin SVM's: 1 - cos(w(t), w_svm) at t = {} divided by its value at t = {} (the last record at or before t / {}; median over runs; theory 1/log^2 t asymptotically, so the ratio is at most log(t_early)/log(t_final) = {} even at the slower 1/log t rate)",
+                    g.steps, t_read as u64, g.direction_early_factor, fmt(rate)
                 ),
                 "Soudry, Hoffer, Nacson, Gunasekar, Srebro JMLR 2018 Theorem 3 (w(t) = w_svm log t + O(1))",
                 Prediction::AtMost { bound: rate },

@@ -128,10 +128,18 @@ pub struct GdSpec {
     /// Step size lr = lr_factor / L, L = lambda_max(X^T X)/(4n) the loss's smoothness.
     #[serde(default = "one")]
     pub lr_factor: f64,
+    /// `logistic_gd.direction_converges_to_svm` compares 1 - cos(w(t),
+    /// w_svm) at t = steps with its value at the last record at or before
+    /// steps / this (a constant 100 in the code until session 65).
+    #[serde(default = "hundred")]
+    pub direction_early_factor: f64,
 }
 
 fn one() -> f64 {
     1.0
+}
+fn hundred() -> f64 {
+    100.0
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -320,6 +328,13 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
         if g.eta.iter().any(|e| !(0.0..0.5).contains(e)) {
             return bad("logistic_gd.eta", "needs rates in [0, 0.5)".into());
+        }
+        let factor = g.direction_early_factor;
+        if !(factor > 1.0 && factor <= g.steps as f64) {
+            return bad(
+                "logistic_gd.direction_early_factor",
+                format!("{factor} must lie in (1, steps = {}]", g.steps),
+            );
         }
         if !(g.lr_factor > 0.0 && g.lr_factor < 2.0) {
             return bad(
