@@ -30,6 +30,11 @@ fn variant_of(good: &str, dir: &Path, k: usize, from: &str, to: &str) -> PathBuf
 /// (replace this, with this, the error must mention this)
 const SPEC_CASES: &[(&str, &str, &str)] = &[
     (
+        "bootstrap_max_failed = 0.01",
+        "bootstrap_max_failed = 1.5",
+        "theory.bootstrap_max_failed",
+    ),
+    (
         "fit_fraction = 0.9",
         "fit_fraction = nan",
         "theory.fit_fraction",

@@ -181,6 +181,18 @@ pub struct TheorySpec {
     pub bootstrap_coverage: f64,
     /// Resamples of that bootstrap.
     pub bootstrap_resamples: usize,
+    /// The largest fraction of those resamples whose fit may fail (no s
+    /// covering half the paper's points) before the interval is not
+    /// trusted (the row is then inconclusive): the failed draws are
+    /// dropped, and if they are the extreme ones, more than a small share
+    /// of them moves a tail's endpoint. A constant 0.01 in the code until
+    /// session 65.
+    #[serde(default = "default_bootstrap_max_failed")]
+    pub bootstrap_max_failed: f64,
+}
+
+fn default_bootstrap_max_failed() -> f64 {
+    0.01
 }
 
 fn default_sign_only_until() -> usize {
@@ -208,6 +220,7 @@ impl Default for TheorySpec {
             chance_exponent: 0.5,
             bootstrap_coverage: 0.95,
             bootstrap_resamples: 400,
+            bootstrap_max_failed: default_bootstrap_max_failed(),
         }
     }
 }

@@ -289,7 +289,8 @@ pub(super) fn paper_time_scale_claim(
     } else {
         String::new()
     };
-    let (value, why) = time_scale_value(s_hat, (lo, hi), failed, picks.len());
+    let max_failed = spec.theory.bootstrap_max_failed;
+    let (value, why) = time_scale_value(s_hat, (lo, hi), (failed, picks.len()), max_failed);
     let note = format!(
         "s = {s_hat:.3}, {}% bootstrap interval [{lo:.3}, {hi:.3}] over runs ({} resamples, {failed} failed fits dropped); the paper's train medians fitted to the sign-only law give s = {s_law:.3}",
         coverage * 100.0, picks.len());
@@ -300,7 +301,7 @@ pub(super) fn paper_time_scale_claim(
     };
     let claim = Claim::new(
         format!("{}.paper_time_scale", panel.id),
-        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1. Measured: |s - 1| over the interval's half-width on 1's side (at most 1 iff the interval contains 1; undefined when the interval excludes s or over 1% of the resample fits fail){what}", points.len(), coverage * 100.0),
+        format!("the time-scale factor s mapping the paper's Fig 1 right medians ({} points, paper at t ~ ours at s t) onto our medians is 1: its {}% bootstrap interval contains 1. Measured: |s - 1| over the interval's half-width on 1's side (at most 1 iff the interval contains 1; undefined when the interval excludes s or over {}% of the resample fits fail){what}", points.len(), coverage * 100.0, spec.theory.bootstrap_max_failed * 100.0),
         if panel.diagnostic {
             format!("Xu et al. ICLR 2024, Fig 1 right's medians, against a diagnostic run at omega/alpha = {:.3}, not the paper's setting (a hypothesis of this project that would explain the right panel's time-scale disagreement)", panel.omega(spec) / panel.alpha)
         } else {
@@ -339,25 +340,19 @@ fn interval_distance(s: f64, lo: f64, hi: f64, target: f64) -> f64 {
     }
 }
 
-/// The largest fraction of bootstrap resamples whose fit may fail (no s
-/// covering half the paper's points) before the interval is not trusted:
-/// the failed draws are dropped, and if they are the extreme ones, more than
-/// a small share of them moves a 2.5% tail's endpoint.
-const MAX_FAILED_FITS: f64 = 0.01;
-
 /// The time-scale row's value, `interval_distance(s, lo, hi, 1)`, and why it
-/// is undefined (empty when it is not): NaN when more than
-/// `MAX_FAILED_FITS` of the `resamples` fits failed (review finding,
-/// 2026-12-06: they were dropped silently), when there is no estimate or
-/// interval, or when the interval does not hold the estimate.
+/// is undefined (empty when it is not): NaN when more than `max_failed`
+/// (`theory.bootstrap_max_failed`) of the `resamples` fits failed (review
+/// finding, 2026-12-06: they were dropped silently), when there is no
+/// estimate or interval, or when the interval does not hold the estimate.
 fn time_scale_value(
     s: f64,
     (lo, hi): (f64, f64),
-    failed: usize,
-    resamples: usize,
+    (failed, resamples): (usize, usize),
+    max_failed: f64,
 ) -> (f64, String) {
-    if failed as f64 > MAX_FAILED_FITS * resamples as f64 {
-        let why = format!("{failed} of {resamples} bootstrap fits failed, more than {}%: the interval would come from the rest only", MAX_FAILED_FITS * 100.0);
+    if failed as f64 > max_failed * resamples as f64 {
+        let why = format!("{failed} of {resamples} bootstrap fits failed, more than {}%: the interval would come from the rest only", max_failed * 100.0);
         return (f64::NAN, why);
     }
     let value = interval_distance(s, lo, hi, 1.0);
@@ -493,22 +488,23 @@ mod tests {
         assert!(dist(1.0, f64::NAN, 1.2, 1.0).is_nan());
     }
 
-    /// More than 1% of the resample fits failed: no value, and the reason
-    /// says how many; at 1% the committed value stands, and an interval
+    /// More than 1% (theory.bootstrap_max_failed) of the resample fits
+    /// failed: no value, and the reason says how many; at 1% the committed
+    /// value stands, and an interval
     /// without the estimate says so.
     #[test]
     fn time_scale_value_is_undefined_past_the_failed_fit_share() {
         use super::time_scale_value as value;
-        let (v, why) = value(0.95, (0.85, 1.1), 5, 400);
+        let (v, why) = value(0.95, (0.85, 1.1), (5, 400), 0.01);
         assert!(v.is_nan() && why.contains("5 of 400"), "{v} {why}");
-        let (v, why) = value(0.95, (0.85, 1.1), 4, 400);
+        let (v, why) = value(0.95, (0.85, 1.1), (4, 400), 0.01);
         assert!(
             (v - 0.05 / 0.15).abs() < 1e-12 && why.is_empty(),
             "{v} {why}"
         );
-        let (v, why) = value(0.95, (0.60, 0.90), 0, 400);
+        let (v, why) = value(0.95, (0.60, 0.90), (0, 400), 0.01);
         assert!(v.is_nan() && why.contains("does not contain"), "{v} {why}");
-        let (v, why) = value(f64::NAN, (0.60, 0.90), 0, 400);
+        let (v, why) = value(f64::NAN, (0.60, 0.90), (0, 400), 0.01);
         assert!(v.is_nan() && why.contains("no fit"), "{v} {why}");
     }
 

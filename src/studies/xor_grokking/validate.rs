@@ -177,6 +177,9 @@ fn claim_thresholds(spec: &LoadedSpec, s: &XorSpec) -> Result<()> {
     if !open_unit(t.bootstrap_coverage) {
         return bad("theory.bootstrap_coverage", "must lie in (0, 1)");
     }
+    if !(0.0..1.0).contains(&t.bootstrap_max_failed) {
+        return bad("theory.bootstrap_max_failed", "must lie in [0, 1)");
+    }
     if t.bootstrap_resamples < 20 {
         return bad(
             "theory.bootstrap_resamples",
