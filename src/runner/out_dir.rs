@@ -73,11 +73,11 @@ fn is_run_internal(top: bool, name: &str) -> bool {
 }
 
 /// The first entry of `dir` that no run wrote, if any (none when `dir`
-/// does not exist): with summary.json's list of the run's files, the first
-/// file not on it; without, the first top-level entry not named as a run's
-/// are (the resolved spec, summary.json, figures/, the metrics and the
-/// studies' other tables `*.csv`, `*.csv.gz`, the CNN checkpoints/, and the
-/// hidden entries of a run in progress).
+/// does not exist): first, a top-level entry named as none of a run's are
+/// (the resolved spec, summary.json, figures/, the metrics and the studies'
+/// other tables `*.csv`, `*.csv.gz`, the CNN checkpoints/, and the hidden
+/// entries of a run in progress); then, where summary.json lists the run's
+/// files, the first file below `dir` not on that list.
 pub(super) fn foreign_entry(dir: &Path) -> Option<String> {
     let is_run_output = |name: &str| {
         matches!(
