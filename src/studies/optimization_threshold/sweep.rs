@@ -174,8 +174,8 @@ fn limit_claim(
     Claim::new(
         format!("sweep.n{n}.{}_limit", ratio.id()),
         format!(
-            "d = {}, n = {n}, step {}: lambda -> 0 limit of {}: intercept of its least-squares line against 1/ln(1/lambda) over the {} smallest lambdas ({} runs; tolerance {} plus {} standard errors {}); median at the smallest lambda {}: {}",
-            w.d, w.horizons[last], ratio.text(), w.limit_points, pts.len(), fmt_num(tol), spec.theory.z, fmt_num(se), fmt_num(w.lambdas[w.lambdas.len() - 1]), fmt_num(median(&smallest))
+            "d = {}, n = {n}, step {}: lambda -> 0 limit of {}: intercept of its least-squares line against 1/ln(1/lambda) over the {} smallest lambdas ({} runs; tolerance {} plus {} standard errors of {} each, {} in all); median at the smallest lambda {}: {}",
+            w.d, w.horizons[last], ratio.text(), w.limit_points, pts.len(), fmt_num(tol), spec.theory.z, fmt_num(se), fmt_num(widened), fmt_num(w.lambdas[w.lambdas.len() - 1]), fmt_num(median(&smallest))
         ),
         format!("{SRC}, Theorem and Fig 1 (the network converges near the OLS estimator beta_hat above the threshold)"),
         Prediction::Near { value: 1.0, tolerance: widened },
