@@ -594,9 +594,7 @@ fn rejudge_refuses_an_error_that_is_no_rate() {
         std::fs::write(&path, bad).unwrap();
         let summary = std::fs::read(copy.path().join("summary.json")).unwrap();
         let o = overfit(&["rejudge", copy.path().to_str().unwrap()]);
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
-        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        let stderr = common::one_line_refusal(&o, &format!("{name}: "));
         assert!(stderr.contains(file) && stderr.contains(said), "{stderr}");
         assert_eq!(
             std::fs::read(copy.path().join("summary.json")).unwrap(),

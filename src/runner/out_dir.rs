@@ -39,8 +39,10 @@ pub(super) fn file_identities(dir: &Path) -> Vec<(String, u128)> {
     };
     files_below(dir)
         .into_iter()
-        .filter_map(|f| Some((identity(std::fs::metadata(dir.join(&f)).ok()?)?, f)))
-        .map(|(id, f)| (f, id))
+        .filter_map(|f| {
+            let id = identity(std::fs::metadata(dir.join(&f)).ok()?)?;
+            Some((f, id))
+        })
         .collect()
 }
 

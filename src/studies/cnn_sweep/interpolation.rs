@@ -7,6 +7,14 @@ use super::claims::Cell;
 use super::CnnSweepSpec;
 use crate::record::{Claim, Measured, Prediction};
 
+/// The measured interpolation threshold (`first_interpolating`).
+struct Threshold {
+    measured: Measured,
+    /// No model interpolates and every median is defined: the first that
+    /// would lies above the grid's largest.
+    above_grid: bool,
+}
+
 /// The measured interpolation threshold: the parameters of the smallest
 /// model whose median best-epoch train error is at most
 /// `claims.interpolation_error` (NaN when none is, within the budget), and
@@ -15,7 +23,7 @@ use crate::record::{Claim, Measured, Prediction};
 /// interpolates) whose median is undefined might be the first: then the
 /// threshold is NaN (review finding, 2026-12-06: such a width was skipped,
 /// so a larger one could be taken as the first and hold a lower bound).
-fn first_interpolating(spec: &CnnSweepSpec, by_size: &[&Cell], runs: usize) -> Measured {
+fn first_interpolating(spec: &CnnSweepSpec, by_size: &[&Cell], runs: usize) -> Threshold {
     let error = spec.claims.interpolation_error;
     let medians: Vec<f64> = by_size
         .iter()
@@ -40,7 +48,10 @@ fn first_interpolating(spec: &CnnSweepSpec, by_size: &[&Cell], runs: usize) -> M
             spec.budget_text()
         )),
     };
-    Measured { runs, ..measured }
+    Threshold {
+        measured: Measured { runs, ..measured },
+        above_grid: (undefined, first) == (None, None),
+    }
 }
 
 /// The 0%-noise cells ordered by parameters.
@@ -61,7 +72,7 @@ pub(super) fn interpolation_claim(spec: &CnnSweepSpec, row: &[Cell], runs: usize
         format!("the smallest parameter count whose best-epoch training error (median over runs) is <= {} lies above n = {bound}", cs.interpolation_error),
         format!("{} (first 0 train error at 33370 params, n = 20000)", cs.table1_source),
         Prediction::AtLeast { bound },
-        first_interpolating(spec, &by_size(row), runs),
+        first_interpolating(spec, &by_size(row), runs).measured,
     ))
 }
 
@@ -95,19 +106,18 @@ pub(super) fn interpolation_near_claim(
         .expect("their cell is in the row");
     let low = by_size[at.saturating_sub(rows)].params as f64;
     let high = by_size[(at + rows).min(by_size.len() - 1)].params as f64;
-    let mut measured = first_interpolating(spec, &by_size, runs);
-    // None interpolates (and no width's median is undefined): the first that
-    // would lies above the grid's largest. When that one is above the
-    // interval, so is the threshold: the claim fails, with the largest as
-    // the lower bound it is (review finding, session 65: it was
-    // inconclusive, so this side could not fail). When the interval ends
-    // at the largest, that bound cannot show the threshold above it, and
-    // the claim stays unknown (inconclusive).
+    let Threshold {
+        mut measured,
+        above_grid,
+    } = first_interpolating(spec, &by_size, runs);
+    // Above the grid's largest, which is above the interval: so is the
+    // threshold, and the claim fails, with the largest as the lower bound
+    // it is (review finding, session 65: it was inconclusive, so this side
+    // could not fail). When the interval ends at the largest, that bound
+    // cannot show the threshold above it, and the claim stays unknown
+    // (inconclusive).
     let largest = by_size[by_size.len() - 1].params as f64;
-    let none = by_size
-        .iter()
-        .all(|c| c.median(|r| r.best_train_error) > cs.interpolation_error);
-    if none && largest > high {
+    if above_grid && largest > high {
         measured = Measured {
             value: largest,
             note: format!(

@@ -77,14 +77,13 @@ fn records_in_spec_order(
                         expected.3
                     ));
                 }
-                let row = format!("row {}", i + 2);
                 for (column, value) in [
                     ("best_train_error", r.best_train_error),
                     ("last10_test_error", r.last10_test_error),
                     ("final_train_error", r.final_train_error),
                     ("final_test_error", r.final_test_error),
                 ] {
-                    error_rate(value, &format!("{row}: {column}"))?;
+                    error_rate(value, &format!("row {}: {column}", i + 2))?;
                 }
                 models.push(r.record());
             }

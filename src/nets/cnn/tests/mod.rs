@@ -66,20 +66,8 @@ fn f32s(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
-/// max |a - b| / (1 + max |b|): relative to the scale of the reference.
-fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-        / (1.0 + scale)
-}
-
-/// max |a - b| over max |b|: the error relative to the reference's own
-/// scale, for tensors whose scale is far below 1 (NaN when b is all 0).
-fn err_over_scale(a: &[f64], b: &[f64]) -> f64 {
+/// max |a - b| and max |b|: an error and the reference's scale.
+fn diff_and_scale(a: &[f64], b: &[f64]) -> (f64, f64) {
     assert_eq!(a.len(), b.len());
     let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let diff = a
@@ -87,6 +75,19 @@ fn err_over_scale(a: &[f64], b: &[f64]) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max);
+    (diff, scale)
+}
+
+/// max |a - b| / (1 + max |b|): relative to the scale of the reference.
+fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+    let (diff, scale) = diff_and_scale(a, b);
+    diff / (1.0 + scale)
+}
+
+/// max |a - b| over max |b|: the error relative to the reference's own
+/// scale, for tensors whose scale is far below 1 (NaN when b is all 0).
+fn err_over_scale(a: &[f64], b: &[f64]) -> f64 {
+    let (diff, scale) = diff_and_scale(a, b);
     diff / scale
 }
 
