@@ -490,8 +490,7 @@ mod tests {
 
     /// More than 1% (theory.bootstrap_max_failed) of the resample fits
     /// failed: no value, and the reason says how many; at 1% the committed
-    /// value stands, and an interval
-    /// without the estimate says so.
+    /// value stands, and an interval without the estimate says so.
     #[test]
     fn time_scale_value_is_undefined_past_the_failed_fit_share() {
         use super::time_scale_value as value;
