@@ -220,6 +220,31 @@ pub const SWITCH_ENV: &str = "OVERFIT_BLAS_SWITCH";
 /// over a weaker `OPENBLAS_CORETYPE` already in the environment.
 pub const OPT_OUT_ENV: &str = "OVERFIT_BLAS_CORE";
 
+/// What `OVERFIT_BLAS_CORE` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoreMode {
+    /// Unset or empty: switch to a better core unless `OPENBLAS_CORETYPE` is set.
+    Auto,
+    /// `keep`: never switch.
+    Keep,
+    /// `upgrade`: switch even over a weaker `OPENBLAS_CORETYPE`.
+    Upgrade,
+}
+
+/// `OVERFIT_BLAS_CORE` read; an unknown value is an error (the binary exits
+/// 2 with it, and makes no switch before): a misspelt `keep` must not
+/// switch cores silently.
+pub fn core_mode() -> Result<CoreMode, String> {
+    match std::env::var(OPT_OUT_ENV).unwrap_or_default().as_str() {
+        "" => Ok(CoreMode::Auto),
+        "keep" => Ok(CoreMode::Keep),
+        "upgrade" => Ok(CoreMode::Upgrade),
+        other => Err(format!(
+            "{OPT_OUT_ENV}={other:?}: expected \"keep\" or \"upgrade\" (or unset)"
+        )),
+    }
+}
+
 /// The user's `OPENBLAS_CORETYPE`, if set and non-empty (OpenBLAS detects
 /// the CPU itself when the variable is empty, as when it is unset).
 fn user_coretype() -> Option<String> {
@@ -256,11 +281,11 @@ pub fn core_choice() -> String {
 /// choice; `OVERFIT_BLAS_CORE=upgrade` overrides a weaker one, for machines
 /// whose environment sets it), not with `OVERFIT_BLAS_CORE=keep`, not twice.
 pub fn core_upgrade() -> Option<&'static str> {
-    let mode = std::env::var(OPT_OUT_ENV).unwrap_or_default();
-    if mode == "keep" || std::env::var_os(SWITCH_ENV).is_some() {
+    let mode = core_mode().ok()?;
+    if mode == CoreMode::Keep || std::env::var_os(SWITCH_ENV).is_some() {
         return None;
     }
-    if user_coretype().is_some() && mode != "upgrade" {
+    if user_coretype().is_some() && mode != CoreMode::Upgrade {
         return None;
     }
     let target = best_core(cpu_level(), cpu_is_amd())?;

@@ -5,7 +5,7 @@
 
 mod lock;
 
-pub use lock::{lock_out_dir, OutLock, LOCK_FILE};
+pub use lock::{lock_out_dir, OutLock, Taker, LOCK_FILE};
 
 use std::fs;
 use std::io::Write as _;
@@ -222,7 +222,7 @@ pub fn prepare_out_dir(dir: &Path) -> Result<PreparedOut> {
     fs::write(&probe, b"")
         .map_err(|e| Error::bad(format!("--out {}: not writable ({e})", dir.display())))?;
     let _ = fs::remove_file(probe);
-    let lock = lock_out_dir(dir)?;
+    let lock = lock_out_dir(dir, Taker::Run)?;
     // Under the lock, so that no other run's `Staging::new` clears the probe.
     probe_staging(dir).map_err(|e| {
         Error::bad(format!(

@@ -26,12 +26,20 @@ struct Cli {
     /// Say on stderr which CPU and BLAS core this run uses, and why.
     #[arg(long, global = true)]
     verbose: bool,
-    /// run and bench: the most memory the run may need by its estimate
-    /// (e.g. 8G, 512M; default: the memory available now). Above it, exit 2.
-    #[arg(long, global = true, value_parser = overfit::memory::parse_size)]
-    max_memory: Option<u64>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--max-memory`, for the commands that allocate a run (`run`, `bench`):
+/// the others never read it, so they do not take it (review finding,
+/// 2026-12-07: it was global, and `check --max-memory 1K` said nothing).
+#[derive(Args, Clone, Copy)]
+struct MemoryArg {
+    /// The most memory the run may need by its estimate (e.g. 8G, 512M;
+    /// default: the memory available now). Above it, exit 2 naming the key
+    /// that drives the estimate.
+    #[arg(long, global = true, value_parser = overfit::memory::parse_size)]
+    max_memory: Option<u64>,
 }
 
 // `overfit run`'s arguments (a plain comment: a doc comment would replace
@@ -67,6 +75,8 @@ struct RunArgs {
     /// CIFAR-10 binary folder for CIFAR specs (overrides the spec's data.dir).
     #[arg(long)]
     data: Option<PathBuf>,
+    #[command(flatten)]
+    memory: MemoryArg,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +143,8 @@ enum Command {
     Bench {
         #[command(subcommand)]
         engine: BenchEngine,
+        #[command(flatten)]
+        memory: MemoryArg,
     },
 }
 
@@ -220,6 +232,10 @@ fn main() -> ExitCode {
         }
     };
     if let Err(e) = overfit::nets::isa::Isa::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = overfit::blas::core_mode() {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
@@ -315,9 +331,8 @@ fn command_path(args: &[String]) -> (String, clap::Command) {
 }
 
 fn dispatch(cli: Cli) -> Result<u8, Error> {
-    let max_memory = cli.max_memory;
     match cli.command {
-        Command::Run(args) => run(args, max_memory),
+        Command::Run(args) => run(args),
         Command::Merge { dirs, out, threads } => {
             let ctx = RunContext::new(&out, threads.unwrap_or_else(default_threads));
             let summary = runner::merge(&dirs, &ctx)?;
@@ -406,12 +421,12 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Bench { engine } => bench_command(engine, max_memory),
+        Command::Bench { engine, memory } => bench_command(engine, memory.max_memory),
     }
 }
 
 /// `overfit run`: the output directory (default results/NAME[-quick][-shardIofN]), then the run.
-fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
+fn run(args: RunArgs) -> Result<u8, Error> {
     let RunArgs {
         spec,
         out,
@@ -422,6 +437,7 @@ fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
         resume,
         shard,
         data,
+        memory,
     } = args;
     let shard = shard.as_deref().map(Shard::parse).transpose()?;
     let out = match out {
@@ -451,7 +467,7 @@ fn run(args: RunArgs, max_memory: Option<u64>) -> Result<u8, Error> {
         resume,
         shard,
         data,
-        max_memory,
+        max_memory: memory.max_memory,
         ..RunContext::new(&out, threads.unwrap_or_else(default_threads))
     };
     match runner::execute(&spec, &ctx)? {
@@ -499,10 +515,21 @@ mod tests {
             line.ends_with("(see overfit bench two-layer --help)"),
             "{line}"
         );
-        let line = clap_line(&["overfit", "--max-memory", "4G", "bench", "wide", "--m", "0"]);
+        let line = clap_line(&["overfit", "bench", "--max-memory", "4G", "wide", "--m", "0"]);
         assert!(line.ends_with("(see overfit bench wide --help)"), "{line}");
+        // --max-memory belongs to run and bench (not global): before the
+        // subcommand it is refused, and clap points to where it goes.
         let line = clap_line(&["overfit", "--max-memory", "bench", "wide"]);
-        assert!(line.ends_with("(see overfit --help)"), "{line}");
+        assert!(
+            line.contains("unexpected argument '--max-memory'")
+                && line.contains("'bench --max-memory' exists"),
+            "{line}"
+        );
+        let line = clap_line(&["overfit", "check", "x", "--max-memory", "1K"]);
+        assert!(
+            line.contains("unexpected argument '--max-memory'"),
+            "{line}"
+        );
         let line = clap_line(&["overfit", "bench", "wde", "two-layer"]);
         assert!(line.ends_with("(see overfit bench --help)"), "{line}");
         let line = clap_line(&["overfit", "bench"]);

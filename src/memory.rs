@@ -276,16 +276,26 @@ pub fn check(
     if total <= limit {
         return Ok(());
     }
+    // Below the program's own share no spec key can help: say so, naming
+    // the limit rather than a key (review finding, 2026-12-07).
+    if limit < PROGRAM {
+        return Err(Error::bad(format!(
+            "{source}: the limit of {} is below the program's own share of about {} (memory::PROGRAM), so no run fits under it",
+            human(limit),
+            human(PROGRAM)
+        )));
+    }
     let (key, what, bytes) = peak
         .largest()
         .expect("an estimate above the limit has terms");
     Err(bad(
         key,
         format!(
-            "the run needs about {} of memory, above the limit of {} ({source}); the largest part is {what}, {}",
+            "the run needs about {} of memory, above the limit of {} ({source}); the largest part is {what}, {}, besides the program's own {}",
             human(total),
             human(limit),
-            human(bytes)
+            human(bytes),
+            human(PROGRAM)
         ),
     ))
 }
@@ -321,6 +331,16 @@ mod tests {
         assert!(msg.contains("key `data.n`") && msg.contains("GiB"), "{msg}");
         assert_eq!(e.exit_code(), 2);
         assert!(check(&p, None, bad).is_ok());
+        // Below the program's own share, the limit is named, not a key.
+        let msg = check(&p, Some((1e6, "--max-memory".into())), bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("--max-memory: the limit of")
+                && msg.contains("memory::PROGRAM")
+                && !msg.contains("data.n"),
+            "{msg}"
+        );
         assert_eq!(concurrent(16, 3.0), 3.0);
         assert_eq!(concurrent(2, 1e9), 2.0);
     }

@@ -969,6 +969,45 @@ fn bad_xor_theorem_sweep_specs() {
     expect_bad_variants("experiments/xor_theorem.toml", XOR_SWEEP_CASES);
 }
 
+/// The grokking map's grid and threshold (a review found them unchecked).
+const GROKKING_MAP_CASES: &[(&str, &str, &str)] = &[
+    (
+        "alphas = [1e-16,",
+        "alphas = [-1e-16,",
+        "grokking_map.alphas[0]",
+    ),
+    (
+        "omegas = [1e-20, 1e-19,",
+        "omegas = [1e-20, 0.0,",
+        "grokking_map.omegas[1]",
+    ),
+    (
+        "omegas = [1e-20, 1e-19,",
+        "omegas = [1e-20, 1e-20,",
+        "grokking_map.omegas[1]",
+    ),
+    (
+        "max_steps = 3000",
+        "max_steps = 0",
+        "grokking_map.max_steps",
+    ),
+    (
+        "threshold = 0.9",
+        "threshold = 0.5",
+        "grokking_map.threshold",
+    ),
+    (
+        "threshold = 0.9",
+        "threshold = 1.9",
+        "grokking_map.threshold",
+    ),
+];
+
+#[test]
+fn bad_grokking_map_specs() {
+    expect_bad_variants("experiments/xor_grokking_map.toml", GROKKING_MAP_CASES);
+}
+
 const RELU_LABEL_NOISE: &str = "experiments/relu_label_noise.toml";
 
 /// The relu_label_noise study's own keys.
@@ -1146,7 +1185,7 @@ fn oversized_runs_are_refused_before_allocating() {
         (
             GOOD,
             ("eta = 0.05", "eta = 0.05"),
-            &["--max-memory", "1K"],
+            &["--max-memory", "100M"],
             "--max-memory",
         ),
         (
@@ -1191,6 +1230,24 @@ fn oversized_runs_are_refused_before_allocating() {
         assert!(err.contains("of memory, above the limit"), "{err}");
         assert!(start.elapsed().as_secs_f64() < 20.0, "{needle}: slow");
     }
+    // A limit under the program's own share names the limit, not a key
+    // that could not bring the estimate under it.
+    let spec = root().join(GOOD);
+    let a = [
+        "run",
+        spec.to_str().unwrap(),
+        "--quick",
+        "--max-memory",
+        "1K",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    expect_bad(&a, "--max-memory: the limit of", &out);
+    let err = String::from_utf8_lossy(&run(&a).stderr).to_string();
+    assert!(
+        err.contains("memory::PROGRAM") && !err.contains("key `"),
+        "{err}"
+    );
     let benches: &[(&[&str], &str)] = &[
         (&["bench", "two-layer", "--m", "100000000"], "--m"),
         (

@@ -162,3 +162,26 @@ fn an_empty_coretype_is_not_a_user_choice() {
         "{choice}"
     );
 }
+
+/// `OVERFIT_BLAS_CORE` takes `keep` or `upgrade`; any other value (a
+/// misspelt `keep`) is a one-line error naming the variable, exit 2, with no
+/// switch of cores made before it (review finding, 2026-12-07: it was
+/// ignored).
+#[test]
+fn an_unknown_blas_core_mode_is_refused() {
+    for bad in ["kep", "Keep", "bogus"] {
+        let mut cmd = tiny_bench();
+        cmd.env_remove("OVERFIT_BLAS_SWITCH")
+            .env("OVERFIT_BLAS_CORE", bad);
+        let out = cmd.output().expect("binary runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "OVERFIT_BLAS_CORE={bad:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: OVERFIT_BLAS_CORE="), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}

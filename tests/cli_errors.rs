@@ -266,6 +266,15 @@ fn a_blow_up_in_the_last_step_exits_3() {
         err.contains("run left:") && err.contains("output") && err.contains("step 1"),
         "{err}"
     );
+    // It says where the finished units are and that a changed spec needs
+    // them gone, so the fixed rerun is not refused twice.
+    assert!(
+        err.contains(&format!(
+            "kept in {} for --resume",
+            out.join(".units").display()
+        )) && err.contains("delete it to rerun a changed spec"),
+        "{err}"
+    );
     assert!(!out.join("summary.json").exists());
 
     let Some(data) = common::cifar_data("a_blow_up_in_the_last_step_exits_3 (its CNN half)") else {
@@ -359,4 +368,91 @@ fn a_divergence_names_its_run() {
             "{spec}: {err}"
         );
     }
+}
+
+/// A merge reads the data folder its shards recorded (`data.dir`): when it
+/// is gone, merge exits 2 naming it and the spec that recorded it, before
+/// writing anything; with the folder back, the same merge succeeds (review
+/// finding, 2026-12-07: the error told the user to pass `--data`, which
+/// merge does not take).
+#[test]
+fn a_merge_names_the_data_folder_its_shards_read() {
+    let Some(data) = common::cifar_data("a_merge_names_the_data_folder_its_shards_read") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let link = tmp.path().join("cif");
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    let d = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    for shard in ["0/2", "1/2"] {
+        let out = d(&format!("s{}", &shard[..1]));
+        let (code, err) = stderr_of(&[
+            "run",
+            "experiments/cnn_sweep_seed003.toml",
+            "--quick",
+            "--threads",
+            "1",
+            "--shard",
+            shard,
+            "--data",
+            link.to_str().unwrap(),
+            "--out",
+            &out,
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    std::fs::remove_file(&link).unwrap();
+    let merge = ["merge", &d("s0"), &d("s1"), "--out", &d("merged")];
+    let (code, err) = stderr_of(&merge);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(link.to_str().unwrap()) && err.contains("data.dir") && !err.contains("--data"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("merged").exists());
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    let (code, err) = stderr_of(&merge);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// `--shard slurm` names the SLURM variable a bad number came from (review
+/// finding, 2026-12-07: it said only `"abc" is not a whole number`).
+#[test]
+fn a_bad_slurm_variable_is_named() {
+    let shard = |id: &str, count: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_overfit"))
+            .args([
+                "run",
+                "experiments/xor_grokking.toml",
+                "--quick",
+                "--shard",
+                "slurm",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("SLURM_ARRAY_TASK_ID", id)
+            .env("SLURM_ARRAY_TASK_COUNT", count)
+            .env_remove("SLURM_ARRAY_TASK_MIN")
+            .env_remove("SLURM_ARRAY_TASK_MAX")
+            .output()
+            .expect("binary runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = shard("abc", "2");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("SLURM_ARRAY_TASK_ID = \"abc\" is not a whole number"),
+        "{err}"
+    );
+    let (code, err) = shard("2", "1");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "got I = 2, N = 1 (I from SLURM_ARRAY_TASK_ID, N from SLURM_ARRAY_TASK_COUNT)"
+        ),
+        "{err}"
+    );
 }

@@ -205,7 +205,8 @@ fn shards_merge_to_the_single_process_result() {
     assert!(o.status.success());
     let o = overfit(&["merge", &d("s0"), &d("other"), &d("s2"), "--out", &d("bad")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("different specs"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("different specs (first difference: "), "{err}");
 }
 
 /// The effective runs (after --seeds) are part of a run: its resolved
@@ -335,7 +336,13 @@ fn a_seed_override_is_a_replicate_recorded_in_the_resolved_spec() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("different spec"), "{err}");
+    // It names what differs, so the user can resume with the right flag.
+    assert!(
+        err.contains(
+            "different spec (first difference: seed = 7 in the units' spec, 8 in this run's)"
+        ),
+        "{err}"
+    );
 }
 
 /// Shards of a study with two sweeps (expressivity: the construction, then

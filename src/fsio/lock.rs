@@ -248,8 +248,35 @@ enum Found {
     Stale(String),
 }
 
+/// Who takes a lock, for its errors' words: a run on its `--out`, or
+/// `plot` / `rejudge` on the finished run they rewrite (which have no
+/// `--out` to choose).
+#[derive(Clone, Copy)]
+pub enum Taker {
+    Run,
+    Rewrite,
+}
+
+impl Taker {
+    /// The directory as the user named it.
+    fn dir(self, dir: &Path) -> String {
+        match self {
+            Taker::Run => format!("--out {}", dir.display()),
+            Taker::Rewrite => dir.display().to_string(),
+        }
+    }
+
+    /// What else the user can do while another process holds the lock.
+    fn otherwise(self) -> &'static str {
+        match self {
+            Taker::Run => " or choose another --out",
+            Taker::Rewrite => "",
+        }
+    }
+}
+
 /// Judge the lock `holder` (None: unreadable) on `dir` for `me`.
-fn judge(holder: Option<Holder>, me: &Holder, dir: &Path, path: &Path) -> Found {
+fn judge(holder: Option<Holder>, me: &Holder, dir: &Path, path: &Path, taker: Taker) -> Found {
     match holder {
         Some(h) if h == *me => Found::Mine,
         Some(h) if h.elsewhere(me) && h.earlier_instance_of(me) => Found::Stale(format!(
@@ -260,17 +287,18 @@ fn judge(holder: Option<Holder>, me: &Holder, dir: &Path, path: &Path) -> Found 
             me.slurm.as_ref().map_or(0, |j| j.restart)
         )),
         Some(h) if h.elsewhere(me) => Found::Held(Error::bad(format!(
-            "--out {}: locked by overfit process {} on host {}, which cannot be checked from here; if that job is dead, remove {}",
-            dir.display(),
+            "{}: locked by overfit process {} on host {}, which cannot be checked from here; if that job is dead, remove {}",
+            taker.dir(dir),
             h.pid,
             h.host.as_deref().unwrap_or_default(),
             path.display()
         ))),
         Some(h) if h.alive() => Found::Held(Error::bad(format!(
-            "--out {}: in use by overfit process {} ({}); wait for it to finish or choose another --out",
-            dir.display(),
+            "{}: in use by overfit process {} ({}); wait for it to finish{}",
+            taker.dir(dir),
             h.pid,
-            path.display()
+            path.display(),
+            taker.otherwise()
         ))),
         Some(h) => Found::Stale(format!("process {}, which is no longer running", h.pid)),
         None => Found::Stale("an unreadable lock".to_string()),
@@ -304,12 +332,18 @@ fn claim_stale(path: &Path, text: &str, pid: u32) -> bool {
 /// written whole under a private name and hard-linked into place, which
 /// fails atomically when it exists. A stale lock (`judge`) is claimed
 /// (`claim_stale`) and taken once more; any other is refused.
-pub fn lock_out_dir(dir: &Path) -> Result<OutLock> {
-    lock_as(dir, &Holder::current())
+pub fn lock_out_dir(dir: &Path, taker: Taker) -> Result<OutLock> {
+    lock_taken_by(dir, &Holder::current(), taker)
+}
+
+/// `lock_out_dir` for a run by the process `me`.
+#[cfg(test)]
+fn lock_as(dir: &Path, me: &Holder) -> Result<OutLock> {
+    lock_taken_by(dir, me, Taker::Run)
 }
 
 /// `lock_out_dir` for the process `me`.
-fn lock_as(dir: &Path, me: &Holder) -> Result<OutLock> {
+fn lock_taken_by(dir: &Path, me: &Holder, taker: Taker) -> Result<OutLock> {
     let path = dir.join(LOCK_FILE);
     let fresh = dir.join(format!("{LOCK_FILE}-new-{}", me.pid));
     fs::write(&fresh, me.text()).map_err(|e| Error::io(&fresh, e))?;
@@ -321,7 +355,7 @@ fn lock_as(dir: &Path, me: &Holder) -> Result<OutLock> {
                 Err(e) => return Err(Error::io(&path, e)),
             }
             let text = fs::read_to_string(&path).unwrap_or_default();
-            match judge(Holder::parse(&text), me, dir, &path) {
+            match judge(Holder::parse(&text), me, dir, &path, taker) {
                 Found::Mine => return Ok(false),
                 Found::Held(e) => return Err(e),
                 Found::Stale(who) => {
@@ -335,8 +369,8 @@ fn lock_as(dir: &Path, me: &Holder) -> Result<OutLock> {
             }
         }
         Err(Error::bad(format!(
-            "--out {}: another run took the lock {} first",
-            dir.display(),
+            "{}: another process took the lock {} first",
+            taker.dir(dir),
             path.display()
         )))
     })();
@@ -378,6 +412,44 @@ mod tests {
         assert!(!holder.alive());
     }
 
+    /// A lock held by a live process is refused in the words of who asks:
+    /// a run is told its `--out` and that it may choose another; `plot` and
+    /// `rejudge`, which have no `--out`, are told the directory alone
+    /// (review finding, 2026-12-07).
+    #[test]
+    fn a_held_lock_is_refused_in_the_takers_words() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let holder = Holder {
+            pid: child.id(),
+            start: Holder::start_of(child.id()).unwrap(),
+            host: hostname(),
+            slurm: None,
+        };
+        fs::write(dir.join(LOCK_FILE), holder.text()).unwrap();
+        let run = lock_out_dir(dir, Taker::Run).err().unwrap().to_string();
+        let rewrite = lock_out_dir(dir, Taker::Rewrite).err().unwrap().to_string();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let pid = holder.pid.to_string();
+        assert!(
+            run.starts_with(&format!("--out {}:", dir.display()))
+                && run.contains(&pid)
+                && run.ends_with("or choose another --out"),
+            "{run}"
+        );
+        assert!(
+            rewrite.starts_with(&format!("{}:", dir.display()))
+                && rewrite.contains(&pid)
+                && !rewrite.contains("--out"),
+            "{rewrite}"
+        );
+    }
+
     /// A lock names its host. One from another host is refused, naming the
     /// host, the PID and the file to remove, and left in place; a stale one
     /// from this host, or from a binary that wrote no host, is taken over.
@@ -386,14 +458,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let lock = dir.join(LOCK_FILE);
-        let guard = lock_out_dir(dir).unwrap();
+        let guard = lock_out_dir(dir, Taker::Run).unwrap();
         let me = Holder::current();
         assert!(me.host.is_some(), "no host name here");
         assert_eq!(Holder::parse(&fs::read_to_string(&lock).unwrap()), Some(me));
         drop(guard);
         // PID 4194305 is above Linux's largest (2^22): never running here.
         fs::write(&lock, "4194305 7 node-b17\n").unwrap();
-        let err = lock_out_dir(dir).err().unwrap().to_string();
+        let err = lock_out_dir(dir, Taker::Run).err().unwrap().to_string();
         assert!(
             err.contains("process 4194305 on host node-b17")
                 && err.contains(&format!("remove {}", lock.display())),
@@ -403,7 +475,7 @@ mod tests {
         let here = hostname().unwrap();
         for stale in [format!("4194305 7 {here}\n"), "4194305 7\n".to_string()] {
             fs::write(&lock, stale).unwrap();
-            drop(lock_out_dir(dir).unwrap());
+            drop(lock_out_dir(dir, Taker::Run).unwrap());
             assert!(!lock.exists());
         }
     }

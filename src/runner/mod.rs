@@ -6,16 +6,18 @@
 //! metrics.csv, extra CSVs, summary.json with provenance, figures), every
 //! file atomically.
 
+mod merge;
 mod out_dir;
 mod pool;
 mod progress;
 mod shard;
 mod units;
 
+pub use merge::merge;
 use out_dir::refuse_foreign_out;
 pub use pool::unit_state_path;
 pub use shard::{Runs, Shard};
-use units::{binary_id, MERGED_SPEC};
+use units::binary_id;
 pub use units::{note_device, Opening, UnitStore, UNKNOWN_MACHINE};
 
 use std::path::{Path, PathBuf};
@@ -126,7 +128,7 @@ fn lock_finished_run(dir: &Path) -> Result<crate::fsio::OutLock> {
             dir.display()
         )));
     }
-    crate::fsio::lock_out_dir(dir)
+    crate::fsio::lock_out_dir(dir, crate::fsio::Taker::Rewrite)
 }
 
 /// Redraw the figures of a finished run from its recorded files. Its
@@ -419,7 +421,8 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
         }
     };
     let data = open_store(&store, &resolved, plan.as_ref(), ctx)?;
-    let results = match pool::run_units(plan.as_ref(), ctx, &spec.header.name)? {
+    let ran = pool::run_units(plan.as_ref(), ctx, &spec.header.name);
+    let results = match ran.map_err(|e| with_kept_units(e, &store))? {
         pool::Ran::All(results) => results,
         pool::Ran::Part { here, total } => {
             let shard = ctx.shard.expect("only shards leave units out");
@@ -560,6 +563,20 @@ fn fail_before_commit_if_asked() -> Result<()> {
     }
 }
 
+/// A diverged unit stops the run (exit 3); the units finished before it
+/// stay for --resume, which a run of a changed spec (the usual fix, a
+/// smaller step size) cannot use: the error says so, so that the next run
+/// is not refused twice (review finding, 2026-12-07).
+fn with_kept_units(e: Error, store: &UnitStore) -> Error {
+    match e {
+        Error::Numerical(msg) => Error::Numerical(format!(
+            "{msg}; the units finished before it are kept in {} for --resume of this spec (delete it to rerun a changed spec)",
+            store.root().display()
+        )),
+        other => other,
+    }
+}
+
 /// Exit 2 when the unit store holds an interrupted run's work (finished
 /// units or checkpoints), which the caller would clear: `what` names the
 /// option, `instead` the other way out besides deleting the store.
@@ -573,35 +590,6 @@ fn refuse_kept_work(store: &UnitStore, what: &str, instead: &str) -> Result<()> 
             store.root().display()
         ))),
     }
-}
-
-/// Refuse a merge's --out that would destroy a shard or other files, before
-/// anything is touched: the output's unit store is cleared before the
-/// shards' units are copied in, and the output is replaced whole at the end,
-/// so an output at or inside a shard, or a shard inside the output, would
-/// destroy the shard (and `refuse_foreign_out` guards the rest).
-fn check_merge_out(shard_dirs: &[PathBuf], out_arg: &Path) -> Result<()> {
-    let out = crate::fsio::canonical(out_arg);
-    for d in shard_dirs {
-        let shard = crate::fsio::canonical(d);
-        let relation = if out == shard {
-            Some("is")
-        } else if out.starts_with(&shard) {
-            Some("is inside")
-        } else if shard.starts_with(&out) {
-            Some("contains")
-        } else {
-            None
-        };
-        if let Some(relation) = relation {
-            return Err(Error::bad(format!(
-                "merge: --out {} {relation} the shard directory {}; merge into a new directory",
-                out_arg.display(),
-                d.display()
-            )));
-        }
-    }
-    refuse_foreign_out(out_arg)
 }
 
 /// Warn on stderr, after `who`, when units in the store were computed by
@@ -624,139 +612,5 @@ fn warn_mixed_builds(store: &UnitStore, who: &str) {
             others.join("; "),
             units::machine_id()
         );
-    }
-}
-
-/// `overfit merge`: check that the shard directories belong to one spec and
-/// version and cover every shard exactly once, gather their units into
-/// `ctx.out`, and finish the run there (claims, figures) from the units alone.
-pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
-    if shard_dirs.is_empty() {
-        return Err(Error::bad("merge: name the shard directories to merge"));
-    }
-    check_merge_out(shard_dirs, &ctx.out)?;
-    let mut spec_text: Option<(PathBuf, String)> = None;
-    let mut seen: Vec<Option<PathBuf>> = Vec::new();
-    let mut quick = false;
-    let mut seeds = None;
-    let mut seed = None;
-    let mut first_runs: Option<(PathBuf, Option<String>, Runs)> = None;
-    let spec_name = |text: &str| {
-        text.parse::<toml::Table>()
-            .ok()
-            .and_then(|t| t.get("name")?.as_str().map(str::to_string))
-    };
-    for d in shard_dirs {
-        let store = UnitStore::new(d);
-        let manifest_path = store.root().join("shard.json");
-        let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
-            Error::bad(format!(
-                "merge: {} is not a shard directory (no {})",
-                d.display(),
-                manifest_path.display()
-            ))
-        })?;
-        let manifest: ShardManifest = serde_json::from_str(&text)
-            .map_err(|e| Error::bad(format!("{}: {e}", manifest_path.display())))?;
-        manifest
-            .shard
-            .checked()
-            .map_err(|e| Error::bad(format!("{}: key `shard`: {e}", manifest_path.display())))?;
-        let spec_path = store.root().join("spec.toml");
-        let spec = std::fs::read_to_string(&spec_path)
-            .map_err(|e| Error::bad(format!("{}: {e}", spec_path.display())))?;
-        // The package version guards the unit format; the builds that
-        // computed the units are compared by `warn_mixed_builds`.
-        if manifest.version != env!("CARGO_PKG_VERSION") {
-            return Err(Error::bad(format!(
-                "merge: {} was written by overfit {}, this is {}",
-                d.display(),
-                manifest.version,
-                env!("CARGO_PKG_VERSION")
-            )));
-        }
-        // Shards of one spec name with other runs ran with other --seeds.
-        let name = spec_name(&spec);
-        match &first_runs {
-            Some((first, first_name, runs)) if *runs != manifest.runs && *first_name == name => {
-                return Err(Error::bad(format!(
-                    "merge: {} has {runs} but {} has {} (shards of one run share --seeds)",
-                    first.display(),
-                    manifest_path.display(),
-                    manifest.runs
-                )));
-            }
-            Some(_) => {}
-            None => first_runs = Some((manifest_path.clone(), name, manifest.runs.clone())),
-        }
-        match &spec_text {
-            Some((first, t)) if units::spec_identity(t) != units::spec_identity(&spec) => {
-                return Err(Error::bad(format!(
-                    "merge: {} and {} ran different specs",
-                    first.display(),
-                    d.display()
-                )));
-            }
-            Some(_) => {}
-            None => spec_text = Some((d.clone(), spec)),
-        }
-        if seen.is_empty() {
-            seen = vec![None; manifest.shard.count];
-        }
-        if manifest.shard.count != seen.len() {
-            return Err(Error::bad(format!(
-                "merge: {} is shard {}/{} but the first shard says N = {}",
-                d.display(),
-                manifest.shard.index,
-                manifest.shard.count,
-                seen.len()
-            )));
-        }
-        if let Some(prev) = &seen[manifest.shard.index] {
-            return Err(Error::bad(format!(
-                "merge: shard {} appears twice ({} and {})",
-                manifest.shard.index,
-                prev.display(),
-                d.display()
-            )));
-        }
-        seen[manifest.shard.index] = Some(d.clone());
-        quick = manifest.quick;
-        seeds = manifest.seeds;
-        seed = manifest.seed;
-    }
-    if let Some(missing) = seen.iter().position(Option::is_none) {
-        return Err(Error::bad(format!(
-            "merge: shard {missing}/{} is missing",
-            seen.len()
-        )));
-    }
-    let (_, resolved) = spec_text.expect("at least one shard");
-    let _lock = crate::fsio::prepare_out_dir(&ctx.out)?;
-    let store = UnitStore::new(&ctx.out);
-    // An interrupted run's units are kept as by `execute`; a failed merge's
-    // own (its merged spec beside them) are replaced.
-    if !store.root().join(MERGED_SPEC).exists() {
-        refuse_kept_work(&store, "merge: --out", "merge into another directory")?;
-    }
-    store.open(&resolved, Opening::Fresh)?;
-    for d in shard_dirs {
-        store.absorb(&UnitStore::new(d))?;
-    }
-    warn_mixed_builds(&store, "merge");
-    let merged_spec = store.root().join(MERGED_SPEC);
-    write_atomic(&merged_spec, resolved.as_bytes())?;
-    let ctx = RunContext {
-        require_cached: true,
-        shard: None,
-        resume: false,
-        quick,
-        seeds,
-        seed,
-        ..ctx.clone()
-    };
-    match execute(&merged_spec, &ctx)? {
-        Outcome::Finished(summary) => Ok(*summary),
-        Outcome::ShardWritten(msg) => Err(Error::bad(format!("merge: incomplete ({msg})"))),
     }
 }

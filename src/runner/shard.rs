@@ -44,26 +44,40 @@ impl Shard {
                     )));
                 }
             }
-            (id, count)
+            (
+                (id, "SLURM_ARRAY_TASK_ID"),
+                (count, "SLURM_ARRAY_TASK_COUNT"),
+            )
         } else if let Some(n) = text.strip_prefix("slurm/") {
-            (var("SLURM_ARRAY_TASK_ID")?, n.to_string())
+            (
+                (var("SLURM_ARRAY_TASK_ID")?, "SLURM_ARRAY_TASK_ID"),
+                (n.to_string(), "N"),
+            )
         } else {
             let (i, n) = text.split_once('/').ok_or_else(|| {
                 Error::bad(format!(
                     "--shard {text:?}: expected I/N (e.g. 0/4), slurm or slurm/N"
                 ))
             })?;
-            (i.to_string(), n.to_string())
+            ((i.to_string(), "I"), (n.to_string(), "N"))
         };
-        let parse = |s: &str| {
-            s.trim()
-                .parse::<usize>()
-                .map_err(|_| Error::bad(format!("--shard {text:?}: {s:?} is not a whole number")))
+        // Each number named by where it came from, so that a bad SLURM
+        // variable is named (review finding, 2026-12-07).
+        let parse = |(s, from): &(String, &str)| {
+            s.trim().parse::<usize>().map_err(|_| {
+                Error::bad(format!(
+                    "--shard {text:?}: {from} = {s:?} is not a whole number"
+                ))
+            })
         };
         let (index, count) = (parse(&i)?, parse(&n)?);
-        Shard { index, count }
-            .checked()
-            .map_err(|e| Error::bad(format!("--shard {text:?}: {e}")))
+        Shard { index, count }.checked().map_err(|e| {
+            let from = match (i.1, n.1) {
+                ("I", "N") => String::new(),
+                (i, n) => format!(" (I from {i}, N from {n})"),
+            };
+            Error::bad(format!("--shard {text:?}: {e}{from}"))
+        })
     }
 
     /// The most shards of one run: more than any cluster's array limit,

@@ -144,6 +144,52 @@ pub(super) fn spec_identity(text: &str) -> String {
         .join("\n")
 }
 
+/// Where two resolved specs differ, for the refusals of `--resume` and
+/// `merge`: " (first difference: KEY = A in `first`, B in `second`)" for
+/// the first dotted key, in key order, whose value differs or that only one
+/// has (an array is one value); empty when either does not parse or no
+/// value differs (a comment-only difference).
+pub(super) fn spec_difference(first: (&str, &str), second: (&str, &str)) -> String {
+    fn flatten(prefix: &str, table: &toml::Table, into: &mut Vec<(String, String)>) {
+        for (key, value) in table {
+            let key = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                toml::Value::Table(inner) => flatten(&key, inner, into),
+                other => into.push((key, other.to_string())),
+            }
+        }
+    }
+    let flat = |text: &str| {
+        let table: toml::Table = text.parse().ok()?;
+        let mut pairs = Vec::new();
+        flatten("", &table, &mut pairs);
+        Some(
+            pairs
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        )
+    };
+    let (Some(a), Some(b)) = (flat(first.1), flat(second.1)) else {
+        return String::new();
+    };
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let absent = "(absent)".to_string();
+    let Some(key) = keys.into_iter().find(|k| a.get(*k) != b.get(*k)) else {
+        return String::new();
+    };
+    format!(
+        " (first difference: {key} = {} in {}, {} in {})",
+        a.get(key).unwrap_or(&absent),
+        first.0,
+        b.get(key).unwrap_or(&absent),
+        second.0
+    )
+}
+
 /// The resolved spec a merge writes into its output's unit store, and then runs.
 pub(super) const MERGED_SPEC: &str = "merged-spec.toml";
 
@@ -298,7 +344,11 @@ impl UnitStore {
                     self.root.join(MERGED_SPEC).display()
                 ),
                 _ => format!(
-                    "--resume: {root} holds units of a different spec; delete {root} to start over"
+                    "--resume: {root} holds units of a different spec{}; run with what they were run with, or delete {root} to start over",
+                    spec_difference(
+                        ("the units' spec", &fs::read_to_string(&spec_path).unwrap_or_default()),
+                        ("this run's", resolved_spec)
+                    )
                 ),
             }));
         }

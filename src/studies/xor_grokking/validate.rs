@@ -1,6 +1,6 @@
 //! The spec's checks that its types cannot express (exit 2, naming the key).
 
-use super::{theorem_sweep, XorSpec};
+use super::{theorem_sweep, MapSpec, XorSpec};
 use crate::data::xor_cluster::Representation;
 use crate::error::Result;
 use crate::spec::{open_unit, positive, LoadedSpec};
@@ -113,25 +113,59 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
         }
     }
     if let Some(map) = &s.grokking_map {
-        if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
-            return bad("grokking_map", "needs alphas, omegas and runs >= 1");
-        }
-        for (key, v) in [
-            ("grokking_map.diagonal_spread", map.diagonal_spread),
-            ("grokking_map.slope_tolerance", map.slope_tolerance),
-        ] {
-            if !positive(v) {
-                return bad(key, "must be a positive number");
-            }
-        }
-        if !(map.fit_above_fastest >= 1.0 && map.fit_above_fastest.is_finite()) {
-            return bad("grokking_map.fit_above_fastest", "must be >= 1");
-        }
+        validate_map(spec, map)?;
     }
     if let Some(sweep) = &s.theorem_sweep {
         theorem_sweep::validate(spec, &s, sweep)?;
     }
     Ok(spec.resolved_toml(&s))
+}
+
+/// The grokking map's grid, threshold and claim tolerances.
+fn validate_map(spec: &LoadedSpec, map: &MapSpec) -> Result<()> {
+    let bad = |k: &str, m: &str| Err(spec.bad_value(k, m));
+    if map.alphas.is_empty() || map.omegas.is_empty() || map.runs == 0 {
+        return bad("grokking_map", "needs alphas, omegas and runs >= 1");
+    }
+    // A step size or an init scale <= 0 has no omega/alpha diagonal (and a
+    // negative step size is gradient ascent); a repeated value would give
+    // two cells the same run ids.
+    for (key, values) in [
+        ("grokking_map.alphas[{}]", &map.alphas),
+        ("grokking_map.omegas[{}]", &map.omegas),
+    ] {
+        if let Some(i) = values.iter().position(|&v| !positive(v)) {
+            let key = key.replace("{}", &i.to_string());
+            return bad(&key, &format!("{} must be a positive number", values[i]));
+        }
+        check_unique(spec, key, values)?;
+    }
+    if map.max_steps == 0 {
+        return bad("grokking_map.max_steps", "must be >= 1");
+    }
+    // Grokking is clean test accuracy rising above chance (0.5 on two
+    // classes); a threshold at or below chance is reached at step 0.
+    if !(map.threshold > 0.5 && map.threshold <= 1.0) {
+        return bad(
+            "grokking_map.threshold",
+            &format!(
+                "{} is outside (0.5, 1]: chance accuracy would reach it",
+                map.threshold
+            ),
+        );
+    }
+    for (key, v) in [
+        ("grokking_map.diagonal_spread", map.diagonal_spread),
+        ("grokking_map.slope_tolerance", map.slope_tolerance),
+    ] {
+        if !positive(v) {
+            return bad(key, "must be a positive number");
+        }
+    }
+    if !(map.fit_above_fastest >= 1.0 && map.fit_above_fastest.is_finite()) {
+        return bad("grokking_map.fit_above_fastest", "must be >= 1");
+    }
+    Ok(())
 }
 
 /// The claims' thresholds and tolerances: out of range, a claim would hold
