@@ -8,6 +8,7 @@ use super::largest::largest_below_peak;
 use super::scale::{median_difference_se, seed_sd};
 use super::{CnnSweepSpec, PeakScale, RunRecord};
 use crate::record::{quantile, Claim, Measured, Prediction};
+use crate::studies::toolkit::stats::median_variance_factor;
 
 /// Per (noise level, architecture): the values of each run.
 pub(super) struct Cell<'a> {
@@ -103,9 +104,10 @@ pub fn peak_prominence(y: &[f64], admit: impl Fn(usize) -> bool) -> (f64, Option
 ///   error, whose parameter count lies in [p_t / r, p_t r] (r =
 ///   `claims.peak_ratio`), the one of largest `prominence` h;
 /// - the scale: the standard error of a difference of two cells' medians,
-///   se = 1.2533 s sqrt(2 / runs), s the seed sd over the widths
+///   se = s sqrt(2 v_runs), s the seed sd over the widths
 ///   (`seed_sd`: pooled, or the robust median of `claims.peak_scale`),
-///   1.2533 = sqrt(pi / 2) the median's efficiency factor.
+///   v_runs the variance of a median of `runs` normal values over sigma^2
+///   (`scale::median_difference_se`).
 pub(super) struct Peak {
     /// Index of the threshold width.
     pub threshold: Option<usize>,
@@ -254,7 +256,7 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
         (None, Some(t), Some(i)) => (
             peak.height / peak.se,
             format!(
-                "peak at {} params, {:.2} x the threshold width {} params; h = {:.4}, se = 1.2533 x {} {:.4} x sqrt(2/{runs}) = {:.4}; {anywhere}",
+                "peak at {} params, {:.2} x the threshold width {} params; h = {:.4}, se = {} {:.4} x sqrt(2 x {:.4}) = {:.4} ({:.4}: the variance of a median of {runs} normal seeds over sigma^2); {anywhere}",
                 params(i),
                 params(i) as f64 / params(t) as f64,
                 params(t),
@@ -264,7 +266,9 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
                     PeakScale::Median => "median over widths of the seed sd / c_k",
                 },
                 peak.seed_sd,
-                peak.se
+                median_variance_factor(runs),
+                peak.se,
+                median_variance_factor(runs)
             ),
         ),
         (None, None, _) => unreachable!("find_peak: no threshold is undefined"),
@@ -425,7 +429,7 @@ mod tests {
         // The peak violated three ways: a monotone curve (no peak), a peak
         // far below the threshold width (architecture 2, 4000 params, while
         // the curve is flat in the window), a peak in the window within
-        // the seed noise (h = 0.005, se = 1.2533 x 0.01 x sqrt(2/3) = 0.0102).
+        // the seed noise (h = 0.005, se = 0.01 x sqrt(2 x 0.4487) = 0.0095).
         let falling = |_: usize, a: usize, k: usize| 0.3 - 0.01 * a as f64 + 0.001 * k as f64;
         let misplaced =
             |_: usize, a: usize, k: usize| 0.2 + if a == 2 { 0.1 } else { 0.0 } + 0.001 * k as f64;

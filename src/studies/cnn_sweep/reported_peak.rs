@@ -13,8 +13,8 @@ use crate::record::{Claim, Measured, Prediction};
 /// (over seeds) last-10 test error vs parameters (`sorted` by size), the
 /// most prominent interior local maximum with low <= params <= high rises
 /// above the lowest error on each side by at least `claims.peak_k`
-/// standard errors of a difference of two medians, se = 1.2533 s
-/// sqrt(2 / runs), s the seed sd of that metric over the widths
+/// standard errors of a difference of two medians, se = s sqrt(2 v_runs)
+/// (`scale::median_difference_se`), s the seed sd of that metric over the widths
 /// (`claims.peak_scale`), as for `peak_near_interpolation`. Measured: h /
 /// se, 0 when the range holds no interior local maximum (a measured
 /// absence: fails); inconclusive when no width strictly inside the curve
@@ -113,7 +113,7 @@ mod tests {
     /// bump of under 2 standard errors, fails; one seed is inconclusive.
     #[test]
     fn the_reported_peak_holds_only_in_its_range_and_above_the_noise() {
-        // Seed sd 0.002, se = 1.2533 x 0.002 x sqrt(2/3) = 0.00205.
+        // Seed sd 0.002, se = 0.002 x sqrt(2 x 0.4487) = 0.0018947.
         let bump_at_30000 = [0.14, 0.13, 0.15, 0.12, 0.12, 0.11, 0.11];
         assert_eq!(verdict_on(bump_at_30000, 3).0, Holds);
         let bump_at_50000 = [0.14, 0.13, 0.13, 0.12, 0.15, 0.11, 0.11];
@@ -122,7 +122,7 @@ mod tests {
         let (v, h_over_se) = verdict_on(small_bump, 3);
         assert_eq!(v, Fails);
         assert!(
-            (h_over_se - 0.003 / 0.002_046_6).abs() < 0.01,
+            (h_over_se - 0.003 / 0.001_894_7).abs() < 0.01,
             "{h_over_se}"
         );
         assert_eq!(verdict_on(bump_at_30000, 1).0, Inconclusive);
