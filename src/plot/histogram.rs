@@ -47,6 +47,15 @@ fn bin_counts(vals: &[f64], (lo, hi): (f64, f64), bins: usize) -> Vec<usize> {
     c
 }
 
+/// The range the bins span: `x_range` if set, else the values' own.
+fn bin_range(p: &HistPanel) -> (f64, f64) {
+    let finite = p
+        .groups
+        .iter()
+        .flat_map(|g| g.1.iter().copied().filter(|v| v.is_finite()));
+    axis_range(false, p.x_range, finite, 0.0)
+}
+
 pub(super) fn hist_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &HistPanel,
@@ -60,7 +69,7 @@ pub(super) fn hist_panel<DB: DrawingBackend>(
             .flat_map(|g| g.1.iter().copied().filter(|v| v.is_finite()))
     };
     let n_all = finite().count();
-    let (lo, hi) = axis_range(false, None, finite(), 0.0);
+    let (lo, hi) = bin_range(p);
     let bins = if p.bins > 0 {
         p.bins.min(10_000)
     } else {
@@ -137,6 +146,27 @@ mod tests {
         assert_eq!(bin_edge((-2.0, 2.0), 8, 8), 2.0);
     }
 
+    /// Values within a hair of each other fill one bin of a fixed range (a
+    /// spike), where bins fitted to them spread them over all bins.
+    #[test]
+    fn a_fixed_range_draws_close_values_as_a_spike() {
+        let vals: Vec<f64> = (0..500).map(|i| 0.78699 + 1e-8 * f64::from(i)).collect();
+        let mut p = HistPanel {
+            groups: vec![("cosine".into(), vals.clone())],
+            bins: 80,
+            x_range: Some((-1.0, 1.0)),
+            ..Default::default()
+        };
+        let filled = |p: &HistPanel| {
+            let c = bin_counts(&vals, bin_range(p), p.bins);
+            c.iter().filter(|&&n| n > 0).count()
+        };
+        assert_eq!(bin_range(&p), (-1.0, 1.0));
+        assert_eq!(filled(&p), 1);
+        p.x_range = None;
+        assert!(filled(&p) > 40, "fitted bins: {}", filled(&p));
+    }
+
     #[test]
     fn hist_panels_writes_png_and_svg() {
         let dir = tempfile::tempdir().unwrap();
@@ -153,18 +183,21 @@ mod tests {
                 x_label: "projection".into(),
                 groups: vec![("<w, mu1>".into(), a), ("<w, mu2>".into(), b)],
                 bins: 30,
+                x_range: None,
             },
             HistPanel {
                 title: "constant".into(),
                 x_label: "v".into(),
                 groups: vec![("c".into(), vec![3.0; 10])],
                 bins: 0,
+                x_range: None,
             },
             HistPanel {
                 title: "empty".into(),
                 x_label: "v".into(),
                 groups: vec![],
                 bins: 10,
+                x_range: None,
             },
         ];
         hist_panels(&stem, &panels, 3).unwrap();

@@ -137,17 +137,23 @@ pub fn line_panels(stem: &Path, panels: &[LinePanel], cols: usize) -> Result<()>
 
 /// Overlaid histograms (e.g. <w_j, mu1> and <w_j, mu2> over neurons), one panel each.
 ///
-/// All groups of a panel share the same `bins` equal-width bins over the
-/// range of their finite values (`bins == 0` picks a count from the data
-/// size); each group is drawn as a translucent filled step outline, and the
-/// y axis counts values per bin. A legend is drawn when there is more than
-/// one group.
+/// All groups of a panel share the same `bins` equal-width bins over
+/// `x_range`, or without one the range of their finite values (`bins == 0`
+/// picks a count from the data size); each group is drawn as a translucent
+/// filled step outline, and the y axis counts values per bin. A legend is
+/// drawn when there is more than one group.
 #[derive(Debug, Clone, Default)]
 pub struct HistPanel {
     pub title: String,
     pub x_label: String,
     pub groups: Vec<(String, Vec<f64>)>,
     pub bins: usize,
+    /// The bins' range and the x axis, fixed (values outside count in the
+    /// end bins). Panels of one quantity given the same range can be
+    /// compared, and values within a hair of each other are drawn as the
+    /// spike they are; None fits the bins to the values, which spreads any
+    /// values, however close, over the whole axis.
+    pub x_range: Option<(f64, f64)>,
 }
 
 /// Histogram panels in a grid of `cols` columns; writes stem.png and stem.svg.

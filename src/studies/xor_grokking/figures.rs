@@ -324,6 +324,7 @@ fn fig3_projections(spec: &XorSpec, neurons: &Neurons, fig_dir: &Path) -> Result
                 ),
             ],
             bins: 30,
+            x_range: None,
         });
     }
     if !hists.is_empty() {
