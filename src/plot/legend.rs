@@ -56,6 +56,9 @@ pub(super) enum Glyph {
     Bar(RGBColor),
     /// A reference line's dotted grey stroke, as the plot draws it.
     Reference,
+    /// None: a note in words alone (a panel's `notes`), its text where a
+    /// glyph's label would start, so it lines up with the entries above.
+    Blank,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -74,6 +77,15 @@ const LEG_GAP: i32 = 28;
 
 fn legend_row_h() -> i32 {
     (LEGEND_PX * 1.45).round() as i32
+}
+
+/// A note in words alone (see [`Glyph::Blank`]), under the legend's grid.
+pub(super) fn text_note(text: &str) -> Entry {
+    Entry {
+        note: true,
+        label: text.to_string(),
+        glyph: Glyph::Blank,
+    }
 }
 
 pub(super) fn entry_w(e: &Entry) -> i32 {
@@ -201,6 +213,7 @@ fn draw_entry<DB: DrawingBackend>(
                 area.draw(&PathElement::new(ends, REF_GREY.stroke_width(REF_W)))?;
             }
         }
+        Glyph::Blank => {}
     }
     let style = font(LEGEND_PX).pos(Pos::new(HPos::Left, VPos::Center));
     area.draw_text(&e.label, &style, (x + GLYPH_W + 10, y))

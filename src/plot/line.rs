@@ -7,7 +7,7 @@ use super::elements::{draw_curve, draw_markers, EDGE_ABOVE, EDGE_BELOW, MARKER_S
 use super::frame::{draw_box, frame, frame_size, titled};
 use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
 use super::legend::{
-    draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph, LegendPlace,
+    draw_legend, legend_split, plan_legend, sample_polyline, text_note, Entry, Glyph, LegendPlace,
 };
 use super::reference::{
     band_spans, draw_references, ref_label_spots, reference_entry, Segment, Span,
@@ -260,7 +260,7 @@ fn marked_at_limit(moved: &[i8], flag: i8, every: bool) -> Vec<usize> {
 }
 
 /// Legend notes for what the axis does not show in place: points drawn at
-/// a limit (counted) and reference lines outside a fixed y range.
+/// a limit (counted), reference lines outside a fixed y range, the panel's `notes`.
 fn limit_notes(p: &LinePanel) -> Vec<Entry> {
     let lim = y_limits(p);
     let moved: Vec<i8> = drawn_y(p, &x_axis(p))
@@ -303,6 +303,7 @@ fn limit_notes(p: &LinePanel) -> Vec<Entry> {
             )));
         }
     }
+    out.extend(p.notes.iter().map(|t| text_note(t)));
     out
 }
 
@@ -777,6 +778,7 @@ mod tests {
                 y: 0.5,
                 label: "chance".into(),
             }],
+            notes: vec!["a note in words: what the panel leaves out".into()],
         };
         let degenerate = LinePanel {
             title: "degenerate".into(),

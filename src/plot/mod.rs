@@ -121,6 +121,9 @@ pub struct LinePanel {
     pub equal_aspect: bool,
     pub series: Vec<Series>,
     pub hlines: Vec<HLine>,
+    /// Notes in words under the legend: what the panel leaves out and why
+    /// (a rule a reader needs to read the curves, not a series).
+    pub notes: Vec<String>,
 }
 
 /// Panels laid out in a grid of `cols` columns; writes stem.png and stem.svg.
@@ -484,6 +487,38 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A panel's notes close its legend as rows of words alone (no glyph),
+    /// after the series, even with a single series, and the figure shows
+    /// them.
+    #[test]
+    fn a_panels_notes_close_its_legend() {
+        let one = Series {
+            label: "a".into(),
+            x: vec![1.0, 2.0],
+            y: vec![1.0, 2.0],
+            ..Default::default()
+        };
+        let mut panel = LinePanel {
+            series: vec![one.clone()],
+            notes: vec!["cells short of runs are left out".into()],
+            ..Default::default()
+        };
+        let last = |p: &LinePanel| line_entries(p).last().cloned().unwrap();
+        let note = last(&panel);
+        assert!(note.note && note.glyph == legend::Glyph::Blank, "{note:?}");
+        assert_eq!(note.label, "cells short of runs are left out");
+        panel.series.push(Series {
+            label: "b".into(),
+            ..one
+        });
+        assert_eq!(line_entries(&panel).len(), 3);
+        assert_eq!(last(&panel), note);
+        let dir = tempfile::tempdir().unwrap();
+        line_panels(&dir.path().join("notes"), &[panel], 1).unwrap();
+        let svg = fs::read_to_string(dir.path().join("notes.svg")).unwrap();
+        assert!(svg.contains("cells short of runs are left out"), "{svg}");
+    }
 
     /// Asserts that `<stem>.png` and `<stem>.svg` were written, non-empty,
     /// with no temporary file left next to them.

@@ -135,6 +135,7 @@ fn error_vs_params_panel(
         equal_aspect: false,
         series,
         hlines: Vec::new(),
+        notes: Vec::new(),
     })
 }
 
@@ -194,5 +195,6 @@ fn test_error_vs_epoch_panel(
         equal_aspect: false,
         series,
         hlines: Vec::new(),
+        notes: Vec::new(),
     }
 }

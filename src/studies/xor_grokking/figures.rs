@@ -208,6 +208,7 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
             y: 0.5,
             label: "chance".into(),
         }],
+        notes: Vec::new(),
     }
 }
 

@@ -454,6 +454,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
                 y: 0.9,
                 label: "0.9".into(),
             }],
+            notes: Vec::new(),
         });
     }
     plot::line_panels(&fig_dir.join("fig1_right_time_scale"), &panels, 2)
