@@ -110,12 +110,24 @@ impl<'a> Grid<'a> {
         runs.iter().filter(|r| r.interpolated).count() as f64 / runs.len() as f64
     }
 
-    /// The regime of cell (family, ratio, eta) over n, from median clean errors.
-    pub fn regime(&self, family: Family, ratio: f64, eta: f64) -> Option<Regime> {
+    /// The regime of cell (family, ratio, eta) over n, from its median
+    /// clean error at each n over the runs `evidence` reads (None when some
+    /// n has none: with `Interpolating`, a cell short of interpolating runs
+    /// is never classified, so never benign on runs that did not fit).
+    pub fn regime(
+        &self,
+        evidence: Evidence,
+        family: Family,
+        ratio: f64,
+        eta: f64,
+    ) -> Option<Regime> {
         let ns = &self.spec.data.n;
         let errors: Vec<f64> = ns
             .iter()
-            .map(|&n| self.median(family, ratio, n, eta))
+            .map(|&n| match evidence {
+                Evidence::EveryRun => self.median(family, ratio, n, eta),
+                Evidence::Interpolating => self.fit_median(family, ratio, n, eta),
+            })
             .collect();
         if errors.iter().any(|e| !e.is_finite()) {
             return None;
@@ -125,17 +137,28 @@ impl<'a> Grid<'a> {
     }
 
     /// The measured benign boundary at eta: the smallest ratio from which
-    /// every larger ratio is benign (NaN if the largest is not).
-    pub fn benign_from(&self, family: Family, eta: f64) -> f64 {
+    /// every larger ratio is benign by `regime` on `evidence` (NaN if the
+    /// largest is not).
+    pub fn benign_from(&self, evidence: Evidence, family: Family, eta: f64) -> f64 {
         let mut from = f64::NAN;
         for &r in self.spec.grid.ratios.iter().rev() {
-            if self.regime(family, r, eta) != Some(Regime::Benign) {
+            if self.regime(evidence, family, r, eta) != Some(Regime::Benign) {
                 break;
             }
             from = r;
         }
         from
     }
+}
+
+/// Which runs of a cell a regime reads: every run (the phase cells'
+/// medians), or its interpolating runs when at least
+/// claims.min_interpolated of them interpolate (the claims' evidence, and
+/// the figures').
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    EveryRun,
+    Interpolating,
 }
 
 /// The linear prediction: the n -> infinity clean-error floor of the
@@ -474,7 +497,7 @@ pub(super) fn analyze(
             }
         ),
         "training": "full-batch GD on the mean logistic loss, first layer only, lr = lr_factor * 4n / lambda_max(X X^T), until zero training error or max_steps",
-        "claims_evidence": format!("the claims read each cell's interpolating runs only, and only cells where at least {} of the runs interpolate (else the claim is inconclusive); phase_cells' median_clean_error_by_n and the figures use every run", spec.claims.min_interpolated),
+        "claims_evidence": format!("the claims read each cell's interpolating runs only, and only cells where at least {} of the runs interpolate (else the claim is inconclusive); phase_cells' median_clean_error_by_n and regime, and benign_boundary's measured_benign_from_ratio, use every run; the figures and measured_benign_from_ratio_interpolating use the claims' evidence (a cell short of it is grey, never benign)", spec.claims.min_interpolated),
         "test_error": format!("Monte Carlo over the exact law of the pre-activations: {} noise draws, each scored at y = +1 and y = -1 ({} test points per network; resolution {})", d.test_draws, 2 * d.test_draws, fmt_num(0.5 / d.test_draws as f64)),
         "linear_prediction": "the min-norm linear interpolator of theory::label_noise with p_lin / n = m p / n: its n -> infinity clean-error floor Phi(-sqrt((r - 1) s^2/(1 - s^2))), s = 1 - 2 eta (the ||mu|| -> infinity limit, a lower bound at any signal); a reference, not the network's prediction",
         "regime_rule": spec.claims.regime.describe(),
@@ -486,7 +509,8 @@ pub(super) fn analyze(
             let grid = &grid;
             d.eta.iter().map(move |&eta| json!({
                 "family": family.name(), "eta": eta,
-                "measured_benign_from_ratio": grid.benign_from(family, eta),
+                "measured_benign_from_ratio": grid.benign_from(Evidence::EveryRun, family, eta),
+                "measured_benign_from_ratio_interpolating": grid.benign_from(Evidence::Interpolating, family, eta),
                 "linear_benign_above_ratio": linear_boundary(eta, spec.claims.regime.benign_excess),
             }))
         })
@@ -532,7 +556,7 @@ fn phase_cells(grid: &Grid) -> Vec<Value> {
                     "interpolated_fraction_by_n": d.n.iter().map(|&n| grid.interpolated(family, r, n, eta)).collect::<Vec<_>>(),
                     "median_train_accuracy_by_n": d.n.iter().map(|&n| median_of(&grid.runs(family, r, n, eta), |x| x.train_accuracy)).collect::<Vec<_>>(),
                     "median_steps_by_n": d.n.iter().map(|&n| median_of(&grid.runs(family, r, n, eta), |x| x.steps as f64)).collect::<Vec<_>>(),
-                    "regime": grid.regime(family, r, eta),
+                    "regime": grid.regime(Evidence::EveryRun, family, r, eta),
                     "linear_floor": floor,
                     "network_minus_linear_floor_at_largest_n": net - floor,
                 }));

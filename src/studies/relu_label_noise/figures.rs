@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use super::claims::{contrast_pairs, linear_boundary, linear_floor, Grid};
+use super::claims::{contrast_pairs, linear_boundary, linear_floor, Evidence, Grid};
 use super::{network_name, Family, ReluNoiseSpec, Row};
 use crate::error::Result;
 use crate::plot::{self, HLine, HeatmapPanel, LinePanel, Series};
@@ -99,37 +99,6 @@ fn at_floor(error: f64, floor: f64) -> f64 {
     }
 }
 
-/// The regime of cell (family, ratio, eta) over n from the medians of its
-/// interpolating runs (the rule of `Grid::regime`, on the claims'
-/// evidence); None where some n is short of interpolating runs, so the
-/// cell is never drawn benign on runs that did not fit their labels.
-fn fit_regime(grid: &Grid, family: Family, ratio: f64, eta: f64) -> Option<Regime> {
-    let ns = &grid.spec.data.n;
-    let errors: Vec<f64> = ns
-        .iter()
-        .map(|&n| grid.fit_median(family, ratio, n, eta))
-        .collect();
-    if errors.iter().any(|e| !e.is_finite()) {
-        return None;
-    }
-    let bayes: Vec<f64> = ns.iter().map(|&n| grid.bayes(family, ratio, n)).collect();
-    Some(grid.spec.claims.regime.classify(&errors, &bayes))
-}
-
-/// The drawn benign boundary at eta: the smallest ratio from which every
-/// larger ratio is benign by `fit_regime` (NaN, no dot, if the largest is
-/// not); a cell short of interpolating runs ends the walk.
-fn fit_benign_from(grid: &Grid, family: Family, eta: f64) -> f64 {
-    let mut from = f64::NAN;
-    for &r in grid.spec.grid.ratios.iter().rev() {
-        if fit_regime(grid, family, r, eta) != Some(Regime::Benign) {
-            break;
-        }
-        from = r;
-    }
-    from
-}
-
 /// claims.min_interpolated as a percentage, for the figures' notes.
 fn min_interpolated_pct(spec: &ReluNoiseSpec) -> String {
     format!("{}%", fmt_num(100.0 * spec.claims.min_interpolated))
@@ -157,7 +126,9 @@ fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()
             ..Default::default()
         };
         for &eta in &d.eta {
-            measured.x.push(fit_benign_from(grid, family, eta));
+            measured
+                .x
+                .push(grid.benign_from(Evidence::Interpolating, family, eta));
             measured.y.push(eta);
         }
         let mut linear = Series {
@@ -209,7 +180,7 @@ fn phase_diagram(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()
         let mut p = panel(
             family,
             format!("{} family: regime over n", family.name()),
-            &|r, e| Regime::cell(fit_regime(grid, family, r, e)),
+            &|r, e| Regime::cell(grid.regime(Evidence::Interpolating, family, r, e)),
         );
         p.categories = Regime::categories();
         panels.push(p);
@@ -332,11 +303,15 @@ mod tests {
             for &eta in &spec.data.eta {
                 for &r in &spec.grid.ratios {
                     if short(family, r, eta) {
-                        assert_eq!(fit_regime(&grid, family, r, eta), None, "{r} {eta}");
+                        assert_eq!(
+                            grid.regime(Evidence::Interpolating, family, r, eta),
+                            None,
+                            "{r} {eta}"
+                        );
                         seen += 1;
                     }
                 }
-                let from = fit_benign_from(&grid, family, eta);
+                let from = grid.benign_from(Evidence::Interpolating, family, eta);
                 for &r in spec.grid.ratios.iter().filter(|&&r| r >= from) {
                     assert!(!short(family, r, eta), "dot over a short cell: {r} {eta}");
                 }
@@ -344,12 +319,21 @@ mod tests {
         }
         assert!(seen > 10, "{seen} short cells");
         let d = Family::Dimension;
-        assert_eq!(grid.regime(d, 20.0, 0.05), Some(Regime::Benign));
-        assert_eq!(fit_regime(&grid, d, 20.0, 0.05), None);
-        assert!(fit_benign_from(&grid, d, 0.05).is_nan());
+        assert_eq!(
+            grid.regime(Evidence::EveryRun, d, 20.0, 0.05),
+            Some(Regime::Benign)
+        );
+        assert_eq!(grid.regime(Evidence::Interpolating, d, 20.0, 0.05), None);
+        assert!(grid.benign_from(Evidence::Interpolating, d, 0.05).is_nan());
         // Width family at eta = 0: ratio 1 fits in 3 of 10 runs at n = 50.
-        assert_eq!(grid.benign_from(Family::Width, 0.0), 1.0);
-        assert_eq!(fit_benign_from(&grid, Family::Width, 0.0), 2.0);
+        assert_eq!(
+            grid.benign_from(Evidence::EveryRun, Family::Width, 0.0),
+            1.0
+        );
+        assert_eq!(
+            grid.benign_from(Evidence::Interpolating, Family::Width, 0.0),
+            2.0
+        );
     }
 
     /// A cell without interpolating runs stays NaN (drawn as missing), not
