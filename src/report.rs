@@ -294,7 +294,21 @@ fn json(summary: &Summary) -> String {
 /// LaTeX text: the special characters escaped.
 fn tex(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        // The two-character operators of the predictions as math symbols
+        // (they printed as `$>$=` and `+-`; review finding, 2026-12-07).
+        let symbol = match (ch, chars.peek()) {
+            ('>', Some('=')) => Some("$\\geq$"),
+            ('<', Some('=')) => Some("$\\leq$"),
+            ('+', Some('-')) => Some("$\\pm$"),
+            _ => None,
+        };
+        if let Some(symbol) = symbol {
+            chars.next();
+            out.push_str(symbol);
+            continue;
+        }
         match ch {
             '\\' => out.push_str("\\textbackslash{}"),
             '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
@@ -305,6 +319,7 @@ fn tex(text: &str) -> String {
             '^' => out.push_str("\\textasciicircum{}"),
             '<' => out.push_str("$<$"),
             '>' => out.push_str("$>$"),
+            '|' => out.push_str("$|$"),
             _ => out.push(ch),
         }
     }
@@ -710,6 +725,10 @@ mod tests {
         assert!(
             tex.contains("\\texttt{a\\_1}") && tex.contains("\\toprule"),
             "{tex}"
+        );
+        assert_eq!(
+            super::tex(">= 2 +- 0.1, <= |x| > 1"),
+            "$\\geq$ 2 $\\pm$ 0.1, $\\leq$ $|$x$|$ $>$ 1"
         );
         let js: serde_json::Value = serde_json::from_str(&table(&s, Format::Json)).unwrap();
         assert_eq!(js["totals"]["checks_fail"], 1);

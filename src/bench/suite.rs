@@ -351,7 +351,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         ));
     }
     out.push_str(&format!(
-        "Machine: {} ({:?}, kernels {}), {} core {} ({}), {} threads of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
+        "Machine: {} ({:?}, kernels {}), {} core {} ({}), {} thread{} of {} cores; load average {} before, {} after; {} UTC; overfit {}{}.\n",
         field("cpu"),
         crate::blas::cpu_level(),
         field("kernels"),
@@ -359,6 +359,7 @@ pub fn run(opts: &SuiteOptions, mut progress: impl FnMut(&str)) -> Result<String
         field("blas_core"),
         field("blas_core_choice"),
         field("threads"),
+        if field("threads") == "1" { "" } else { "s" },
         std::thread::available_parallelism().map_or(1, |c| c.get()),
         load_before,
         load_average(),

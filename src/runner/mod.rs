@@ -377,7 +377,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
             .is_some();
         if !reads_a_folder {
             return Err(Error::bad(format!(
-                "--data {}: it sets a spec's `data.dir`, which study `{}` ({}) does not have; set the study's data folder in the spec",
+                "--data {}: it sets a spec's `data.dir`, which study `{}` ({}) does not have: it reads no data folder, so run it without --data",
                 dir.display(),
                 spec.header.study,
                 spec_path.display()
