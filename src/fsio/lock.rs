@@ -386,11 +386,9 @@ fn lock_taken_by(dir: &Path, me: &Holder, taker: Taker) -> Result<OutLock> {
 mod tests {
     use super::*;
 
-    /// A killed child that its parent has not reaped (a zombie) keeps its
-    /// /proc entry and start time; its lock is stale all the same.
-    #[test]
-    fn a_zombie_holder_has_ended() {
-        let mut child = std::process::Command::new("sleep")
+    /// A `sleep 30` child of this process and the lock holder it would be.
+    fn sleeping_holder() -> (std::process::Child, Holder) {
+        let child = std::process::Command::new("sleep")
             .arg("30")
             .spawn()
             .unwrap();
@@ -400,6 +398,14 @@ mod tests {
             host: hostname(),
             slurm: None,
         };
+        (child, holder)
+    }
+
+    /// A killed child that its parent has not reaped (a zombie) keeps its
+    /// /proc entry and start time; its lock is stale all the same.
+    #[test]
+    fn a_zombie_holder_has_ended() {
+        let (mut child, holder) = sleeping_holder();
         assert!(holder.alive());
         child.kill().unwrap();
         // Not reaped yet: wait until the kernel has made it a zombie.
@@ -420,16 +426,7 @@ mod tests {
     fn a_held_lock_is_refused_in_the_takers_words() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        let holder = Holder {
-            pid: child.id(),
-            start: Holder::start_of(child.id()).unwrap(),
-            host: hostname(),
-            slurm: None,
-        };
+        let (mut child, holder) = sleeping_holder();
         fs::write(dir.join(LOCK_FILE), holder.text()).unwrap();
         let run = lock_out_dir(dir, Taker::Run).err().unwrap().to_string();
         let rewrite = lock_out_dir(dir, Taker::Rewrite).err().unwrap().to_string();

@@ -256,7 +256,7 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
         (None, Some(t), Some(i)) => (
             peak.height / peak.se,
             format!(
-                "peak at {} params, {:.2} x the threshold width {} params; h = {:.4}, se = {} {:.4} x sqrt(2 x {:.4}) = {:.4} ({:.4}: the variance of a median of {runs} normal seeds over sigma^2); {anywhere}",
+                "peak at {} params, {:.2} x the threshold width {} params; h = {:.4}, se = {} {:.4} x sqrt(2 x {v:.4}) = {:.4} ({v:.4}: the variance of a median of {runs} normal seeds over sigma^2); {anywhere}",
                 params(i),
                 params(i) as f64 / params(t) as f64,
                 params(t),
@@ -266,9 +266,8 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
                     PeakScale::Median => "median over widths of the seed sd / c_k",
                 },
                 peak.seed_sd,
-                median_variance_factor(runs),
                 peak.se,
-                median_variance_factor(runs)
+                v = median_variance_factor(runs)
             ),
         ),
         (None, None, _) => unreachable!("find_peak: no threshold is undefined"),
