@@ -400,7 +400,9 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
             });
             match format {
                 ListFormat::Text => {
+                    let (mut listed, mut unreadable) = (0, 0);
                     for (p, s) in loaded {
+                        listed += 1;
                         match s {
                             Ok(s) => println!(
                                 "{:<40} {:<14} {}",
@@ -408,8 +410,19 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                                 s.header.study,
                                 s.header.description
                             ),
-                            Err(e) => println!("{:<40} (unreadable: {e})", p.display()),
+                            Err(e) => {
+                                unreadable += 1;
+                                println!("{:<40} (unreadable: {e})", p.display())
+                            }
                         }
+                    }
+                    // Every spec is listed, and a script still learns that
+                    // some do not load (review finding, 2026-12-07: exit 0).
+                    if unreadable > 0 {
+                        return Err(Error::bad(format!(
+                            "--dir {}: {unreadable} of {listed} specs do not load (marked unreadable above)",
+                            dir.display()
+                        )));
                     }
                 }
                 ListFormat::Markdown => {

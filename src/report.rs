@@ -435,7 +435,12 @@ pub fn spec_table(
 /// times cover only those.
 pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
     let mut dirs: Vec<_> = std::fs::read_dir(root)
-        .map_err(|e| crate::error::Error::bad(format!("{}: {e}", root.display())))?
+        .map_err(|e| {
+            crate::error::Error::bad(format!(
+                "{}: {e} (the folder of runs, one subfolder each: run from the repository root for `figures`, or pass DIR)",
+                root.display()
+            ))
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|d| d.join("summary.json").is_file())
         .collect();

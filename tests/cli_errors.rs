@@ -78,7 +78,8 @@ fn threads_are_bounded_up_front() {
 
 /// `times` and `list --runs` on a folder with no runs exit 2 naming it (they
 /// printed an empty or all "no committed run" table, exit 0, which a README
-/// block would take in); `times` on a run's own folder says to give its parent.
+/// block would take in); `times` on a run's own folder says to give its parent,
+/// and on a missing folder where the runs are looked for.
 #[test]
 fn tables_of_a_folder_without_runs_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -97,6 +98,9 @@ fn tables_of_a_folder_without_runs_are_refused() {
     let absent = tmp.path().join("absent");
     let absent = absent.to_str().unwrap();
     refused(&["list", "--format", "markdown", "--runs", absent], absent);
+    // A folder that does not exist (`times` outside the repository reads
+    // `figures` there) says where the runs are looked for.
+    refused(&["times", absent], "run from the repository root");
 }
 
 /// `bench all --out FILE` is checked before any benchmark runs (it used to
@@ -198,8 +202,11 @@ fn a_fifo_is_refused_not_read() {
         .args(["list", "--dir", tmp.path().to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    // Listed with the reason, and the exit status says a spec did not load.
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not a regular file"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 of 1 specs do not load"), "{err}");
 }
 
 /// Control characters in a path are escaped and a huge value is cut, so

@@ -502,9 +502,15 @@ fn an_interrupted_runs_units_are_kept_until_resumed() {
     let fresh = overfit(&["run", SPEC, "--quick", "--out", out_s]);
     let err = common::one_line_refusal(&fresh, "");
     assert!(err.contains("--resume") && err.contains(".units"), "{err}");
+    // A finished shard is named as one, not as an interrupted run.
+    assert!(
+        err.contains("finished shard") && err.contains("overfit merge"),
+        "{err}"
+    );
     assert_eq!(unit_files(&out), done, "the refused run touched the units");
     // A merge into a directory holding such units (here a copy of this
-    // one) is refused too: it would clear them.
+    // one, without its shard manifest: an interrupted run's) is refused
+    // too: it would clear them.
     let (other, copy) = (tmp.path().join("b"), tmp.path().join("c"));
     let shard1 = [
         "run",
@@ -521,6 +527,7 @@ fn an_interrupted_runs_units_are_kept_until_resumed() {
         .status()
         .unwrap()
         .success());
+    std::fs::remove_file(copy.join(".units/shard.json")).unwrap();
     let merge = overfit(&[
         "merge",
         out_s,

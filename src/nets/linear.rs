@@ -457,19 +457,41 @@ pub fn cosine(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
     }
 }
 
-/// Row-wise sign agreement y_i <w, x_i> > 0 as a fraction.
+/// Row-wise sign agreement y_i <w, x_i> > 0 as a fraction; NaN for no rows
+/// (0 of 0 is no accuracy; it read 0 before the 2026-12-07 review).
 pub fn training_accuracy(x: ArrayView2<f64>, y: ArrayView1<f64>, w: ArrayView1<f64>) -> f64 {
     let f = x.dot(&w);
     let hits = Zip::from(&f)
         .and(&y)
         .fold(0usize, |acc, &fi, &yi| acc + usize::from(fi * yi > 0.0));
-    hits as f64 / x.len_of(Axis(0)).max(1) as f64
+    hits as f64 / x.len_of(Axis(0)) as f64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::array;
+
+    /// The fraction of rows fit, and no fraction of no rows (both
+    /// accuracies: the linear one here and the two-layer net's).
+    #[test]
+    fn accuracies_of_no_rows_are_undefined() {
+        let (x, y, w) = (
+            array![[1.0, 0.0], [0.0, 1.0]],
+            array![1.0, 1.0],
+            array![1.0, -1.0],
+        );
+        assert_eq!(training_accuracy(x.view(), y.view(), w.view()), 0.5);
+        let none = ndarray::Array2::<f64>::zeros((0, 2));
+        let empty = ndarray::Array1::<f64>::zeros(0);
+        assert!(training_accuracy(none.view(), empty.view(), w.view()).is_nan());
+        use crate::nets::two_layer::sign_accuracy;
+        assert_eq!(
+            sign_accuracy(array![0.5, 0.0].view(), array![1.0, 1.0].view()),
+            0.5
+        );
+        assert!(sign_accuracy(empty.view(), empty.view()).is_nan());
+    }
 
     #[test]
     fn two_point_svm_by_hand() {

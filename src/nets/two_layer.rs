@@ -717,12 +717,14 @@ impl TwoLayerGd {
     }
 }
 
-/// Mean over the rows where sign(f_i) matches the label y_i (ties count as wrong).
+/// Mean over the rows where sign(f_i) matches the label y_i (ties count as
+/// wrong); NaN for no rows (0 of 0 is no accuracy; it read 0 before the
+/// 2026-12-07 review).
 pub fn sign_accuracy(f: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
     let hits = f
         .iter()
         .zip(y.iter())
         .filter(|(&fi, &yi)| fi * yi > 0.0)
         .count();
-    hits as f64 / f.len().max(1) as f64
+    hits as f64 / f.len() as f64
 }

@@ -8,6 +8,7 @@ use super::out_dir::refuse_foreign_out;
 use super::units::{self, Opening, UnitStore, MERGED_SPEC};
 use super::{
     execute, refuse_kept_work, warn_mixed_builds, Outcome, RunContext, Runs, ShardManifest,
+    SHARD_MANIFEST,
 };
 use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
@@ -86,7 +87,7 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
     };
     for d in shard_dirs {
         let store = UnitStore::new(d);
-        let manifest_path = store.root().join("shard.json");
+        let manifest_path = store.root().join(SHARD_MANIFEST);
         let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
             Error::bad(format!(
                 "merge: {} is not a shard directory (no {})",

@@ -218,6 +218,9 @@ pub enum Outcome {
     ShardWritten(String),
 }
 
+/// The file, in the unit store, of the manifest a shard leaves for `overfit merge`.
+const SHARD_MANIFEST: &str = "shard.json";
+
 /// The manifest a shard leaves for `overfit merge`.
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
 struct ShardManifest {
@@ -435,7 +438,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
                 runs,
             };
             write_atomic(
-                &store.root().join("shard.json"),
+                &store.root().join(SHARD_MANIFEST),
                 serde_json::to_string_pretty(&manifest)
                     .expect("manifest")
                     .as_bytes(),
@@ -581,8 +584,17 @@ fn with_kept_units(e: Error, store: &UnitStore) -> Error {
 /// units or checkpoints), which the caller would clear: `what` names the
 /// option, `instead` the other way out besides deleting the store.
 fn refuse_kept_work(store: &UnitStore, what: &str, instead: &str) -> Result<()> {
+    let manifest = store.root().join(SHARD_MANIFEST);
     match store.kept_work() {
         0 => Ok(()),
+        // A finished shard is no interrupted run (review finding, 2026-12-07).
+        kept if manifest.is_file() => Err(Error::bad(format!(
+            "{what} {}: {} holds a finished shard's {kept} units ({}), waiting for `overfit merge`; {instead}, or delete {} to start over",
+            store.root().parent().unwrap_or(store.root()).display(),
+            store.root().display(),
+            manifest.display(),
+            store.root().display()
+        ))),
         kept => Err(Error::bad(format!(
             "{what} {}: {} holds {kept} finished units or checkpoints of an interrupted run; {instead}, or delete {} to start over",
             store.root().parent().unwrap_or(store.root()).display(),

@@ -7,7 +7,8 @@
 //! window loop's innermost run is one pixel's `c` channels. After conv1 that
 //! is 6 floats, which an AVX-512 loop covers with a 4-lane part and two
 //! scalar, branchy leftovers (profile: 6% of a batch-128 training step).
-//! Cost of either: 3 comparisons per output, 4 h w c / 4 outputs per image.
+//! Cost of either, on an h x w x c input: h w c / 4 outputs per image, 3
+//! comparisons each, 3 h w c / 4 in all.
 //!
 //! The model's ReLU before each pool runs inside the pool
 //! (`max_pool_relu_forward`): max(relu(a), relu(b), ...) = relu(max(a, b,

@@ -126,7 +126,10 @@ fn trend_claim(
 /// is outside even that; inconclusive when it is inside but z SE > tol: the
 /// extrapolation is then too uncertain to resolve the tolerance, and a
 /// tolerance widened by z SE would admit any intercept near enough to 1 (a
-/// claim that could not fail).
+/// claim that could not fail). The SE is the least-squares one, which takes
+/// the `limit_points` x seeds points as independent, though the points of
+/// one seed share its data (a review of 2026-12-07 found it larger than the
+/// seed-clustered SE at n = 80, so no verdict moved; kept as pre-registered).
 fn limit_claim(
     spec: &ThresholdSpec,
     n: usize,

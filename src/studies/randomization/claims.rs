@@ -189,7 +189,8 @@ fn slowdown_claim(spec: &RandomizationSpec, arch: &str, tr: &Cell, rl: &Cell) ->
 
 /// Claim 3: test error rises with the corruption p (the label-corruption curve,
 /// at least three levels): a Spearman trend test over all runs, and every
-/// step of p up by more than 2 standard errors of the difference.
+/// step of p up by more than `claims.rise_standard_errors` standard errors
+/// of the difference.
 fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usize) -> Vec<Claim> {
     let cs = &spec.claims;
     let mut curve: Vec<&Cell> = row.iter().filter(|c| c.r.corruption().is_some()).collect();
@@ -225,8 +226,11 @@ fn trend_claims(spec: &RandomizationSpec, arch: &str, row: &[Cell], n_test: usiz
         .with_note(format!("{} points, p in {:?}", ps.len(), curve.iter().map(|c| c.r.corruption().unwrap()).collect::<Vec<_>>())),
     ));
     // Each step: mean test error at p_{i+1} above the mean at p_i by more
-    // than `rise_standard_errors` standard errors of the difference (seed
-    // sd, or the test-set binomial sd for 1 run).
+    // than `rise_standard_errors` standard errors of the difference. A
+    // cell's sd is the larger of its seed sd and the test set's binomial sd
+    // sqrt(m (1 - m) / n_test) (the binomial alone for 1 run): a few seeds
+    // that happen to agree do not make a step look surer than the test
+    // set's own counting noise allows.
     let stats: Vec<(f64, f64)> = curve
         .iter()
         .map(|c| {

@@ -59,14 +59,15 @@ impl Curves {
             .collect()
     }
 
-    /// Mean and standard error of the mean over all runs at every step.
+    /// Mean and standard error of the mean over all runs at every step; the
+    /// standard error is NaN from one run (review finding, 2026-12-07: the
+    /// divisor max(n - 1, 1) gave 0 there, a tolerance of no noise at all).
     fn mean_and_se(&self) -> Vec<(f64, f64)> {
         let n = self.runs.len() as f64;
         (0..self.steps.len())
             .map(|k| {
                 let mean = self.runs.iter().map(|r| r[k]).sum::<f64>() / n;
-                let var = self.runs.iter().map(|r| (r[k] - mean).powi(2)).sum::<f64>()
-                    / (n - 1.0).max(1.0);
+                let var = self.runs.iter().map(|r| (r[k] - mean).powi(2)).sum::<f64>() / (n - 1.0);
                 (mean, (var / n).sqrt())
             })
             .collect()
@@ -136,7 +137,11 @@ pub(super) fn sign_only_law_claims(
     let th = &spec.theory;
     let (k, z) = (th.finite_width_deficit, th.standard_errors);
     let eps = th.finite_width_allowance(spec.model.m);
-    let max_se = window.iter().map(|(_, (_, se))| *se).fold(0.0, f64::max);
+    // NaN (so the row is inconclusive) when a standard error is undefined.
+    let max_se = extreme(
+        &window.iter().map(|(_, (_, se))| *se).collect::<Vec<_>>(),
+        f64::max,
+    );
     let setting = format!(
         "alpha/omega = {:e}; kappa = {:.4}, delta = {:.4}, sigma = {:.4}",
         panel.alpha / panel.omega(spec),
@@ -509,6 +514,27 @@ mod tests {
     }
 
     use super::*;
+
+    /// The standard error of a mean of one run is undefined, not 0; of two
+    /// it is |a - b| / 2.
+    #[test]
+    fn the_standard_error_of_one_run_is_undefined() {
+        let one = Curves {
+            steps: vec![1.0],
+            runs: vec![vec![0.7]],
+        };
+        let (mean, se) = one.mean_and_se()[0];
+        assert!(mean == 0.7 && se.is_nan(), "{mean} {se}");
+        let two = Curves {
+            steps: vec![1.0],
+            runs: vec![vec![0.6], vec![0.8]],
+        };
+        let (mean, se) = two.mean_and_se()[0];
+        assert!(
+            (mean - 0.7).abs() < 1e-12 && (se - 0.1).abs() < 1e-12,
+            "{mean} {se}"
+        );
+    }
 
     /// Interpolation is exact at the knots, linear between, None outside.
     #[test]
