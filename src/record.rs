@@ -217,13 +217,19 @@ impl Prediction {
         }
     }
 
-    /// Every parameter is a number (bounds may be infinite, not NaN;
-    /// tolerances not negative).
+    /// Every parameter is a finite number (tolerances not negative). An
+    /// infinite bound or tolerance admits every finite value (or none), a
+    /// claim that cannot fail: a tolerance over a zero slope was one
+    /// (review finding, 2026-12-07; infinite bounds counted as defined).
     pub fn is_defined(&self) -> bool {
         match *self {
-            Prediction::AtLeast { bound } | Prediction::AtMost { bound } => !bound.is_nan(),
-            Prediction::Near { value, tolerance } => value.is_finite() && tolerance >= 0.0,
-            Prediction::Interval { low, high } => !low.is_nan() && !high.is_nan() && low <= high,
+            Prediction::AtLeast { bound } | Prediction::AtMost { bound } => bound.is_finite(),
+            Prediction::Near { value, tolerance } => {
+                value.is_finite() && tolerance.is_finite() && tolerance >= 0.0
+            }
+            Prediction::Interval { low, high } => {
+                low.is_finite() && high.is_finite() && low <= high
+            }
         }
     }
 
@@ -507,6 +513,34 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An infinite bound or tolerance makes the claim inconclusive, never
+    /// a hold that nothing could fail.
+    #[test]
+    fn infinite_predictions_are_undefined() {
+        let inf = f64::INFINITY;
+        for p in [
+            Prediction::AtLeast { bound: -inf },
+            Prediction::AtMost { bound: inf },
+            Prediction::Near {
+                value: 1.0,
+                tolerance: inf,
+            },
+            Prediction::Interval {
+                low: -inf,
+                high: 0.5,
+            },
+        ] {
+            assert!(!p.is_defined(), "{p:?}");
+            let c = Claim::new("x", "s", "src", p.clone(), Measured::single(1e9));
+            assert_eq!(c.verdict(), Verdict::Inconclusive, "{p:?}");
+        }
+        assert!(Prediction::Near {
+            value: 1.0,
+            tolerance: 0.0
+        }
+        .is_defined());
+    }
 
     #[test]
     fn undefined_predictions_read_back_as_written() {

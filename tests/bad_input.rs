@@ -1300,6 +1300,21 @@ fn snapshots_the_run_cannot_take_are_refused() {
     );
 }
 
+/// `sparse_fit` on a target without a kink (its knots on one line) is
+/// refused naming data.knots_y: the claim's bound, kinks - 1, wrapped to
+/// 2^64 - 1 there and held for any count (review finding, 2026-12-07).
+#[test]
+fn a_sparse_fit_without_a_kink_is_refused() {
+    expect_bad_variants(
+        "experiments/early_alignment_stewart.toml",
+        &[(
+            "knots_y = [0.0, 0.7, 0.5, 1.0, 0.0, 1.0, 0.6, 0.7, 0.0]",
+            "knots_y = [-1.0, -0.7, -0.55, -0.4, 0.0, 0.5, 0.6, 0.7, 1.0]",
+            "data.knots_y",
+        )],
+    );
+}
+
 /// Issue 15 items 11 and 15: a logged-step list that would grow without
 /// bound (train.ratio just above 1) and a signal that overflows the Gram
 /// matrix (p_exponent = 400: a raw LAPACK message, exit 3) exit 2 naming the key.

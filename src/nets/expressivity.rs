@@ -133,6 +133,18 @@ pub fn project(a: ArrayView1<f64>, z: ArrayView1<f64>) -> f64 {
         .fold(0.0, |s, (&ak, &zk)| s + ak * zk)
 }
 
+/// The larger of two values, NaN when either is: `f64::max` drops a NaN,
+/// and a NaN output or weight then left the fit's worst error at 0, so the
+/// "fits every labelling" claim held on a NaN fit (review finding,
+/// 2026-12-07).
+fn max_or_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 /// sum_j w_j relu(x - b_j) for a projection x, summed in index order. O(n).
 pub fn eval_projection(b: &[f64], w: &[f64], x: f64) -> f64 {
     b.iter()
@@ -163,9 +175,9 @@ impl ReluInterpolant {
     pub fn parameter_count(&self) -> usize {
         self.a.len() + self.b.len() + self.w.len()
     }
-    /// max_j |w_j| (0 for an empty network).
+    /// max_j |w_j| (0 for an empty network; NaN when a weight is).
     pub fn max_abs_weight(&self) -> f64 {
-        self.w.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+        self.w.iter().fold(0.0f64, |m, v| max_or_nan(m, v.abs()))
     }
     /// c(z) for one point. O(d + n).
     pub fn eval(&self, z: ArrayView1<f64>) -> f64 {
@@ -442,9 +454,9 @@ pub fn fit_report(net: &ReluInterpolant, z: ArrayView2<f64>, y: ArrayView1<f64>)
             .map(|(&bj, &wj)| wj.abs() * (x - bj).max(0.0))
             .sum();
         let r = if res == 0.0 { 0.0 } else { res / (g * scale) };
-        max_abs = max_abs.max(res);
-        bound_max = bound_max.max(g * scale);
-        ratio = ratio.max(r);
+        max_abs = max_or_nan(max_abs, res);
+        bound_max = max_or_nan(bound_max, g * scale);
+        ratio = max_or_nan(ratio, r);
         y_max = y_max.max(yi.abs());
         hits += usize::from(c * yi > 0.0);
     }
@@ -473,6 +485,27 @@ mod tests {
 
     fn gaussian(n: usize, d: usize, rng: &mut crate::rng::Rng) -> Array2<f64> {
         Array2::from_shape_simple_fn((n, d), || Distribution::<f64>::sample(&StandardNormal, rng))
+    }
+
+    /// A NaN weight gives a NaN fit, never a perfect one: the worst error,
+    /// the rounding ratio and the largest weight are NaN, so the claims
+    /// that read them are inconclusive.
+    #[test]
+    fn a_nan_weight_is_no_fit() {
+        let net = ReluInterpolant::new(array![1.0], vec![0.5, 1.5], vec![1.0, f64::NAN]);
+        let (z, y) = (array![[1.0], [2.0]], array![0.5, 1.0]);
+        let r = fit_report(&net, z.view(), y.view());
+        assert!(
+            r.max_abs_error.is_nan() && r.relative_error.is_nan(),
+            "{r:?}"
+        );
+        assert!(
+            r.rounding_ratio.is_nan() && r.relative_bound.is_nan(),
+            "{r:?}"
+        );
+        assert!(net.max_abs_weight().is_nan());
+        let finite = ReluInterpolant::new(array![1.0], vec![0.5, 1.5], vec![1.0, -2.0]);
+        assert_eq!(finite.max_abs_weight(), 2.0);
     }
 
     #[test]

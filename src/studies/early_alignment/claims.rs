@@ -294,7 +294,7 @@ fn sparse_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
             "sparse_fit.effective_neurons",
             format!("the final network is an effective fit with fewer neurons than the target has kinks ({k}): direction clusters holding >= {}% of the mass at the end{paper}", 100.0 * c.spec.probes.cluster_mass),
             format!("{SRC}, App. B.2 (simplicity bias of early alignment)"),
-            Prediction::AtMost { bound: (k - 1) as f64 },
+            Prediction::AtMost { bound: k as f64 - 1.0 },
             Measured::single(last),
         ),
         Claim::new(

@@ -312,6 +312,20 @@ pub fn validate(spec: &LoadedSpec) -> Result<String> {
             "\"sparse_fit\" needs data.kind = \"interpolated\" (the target's kinks)",
         );
     }
+    // The claim predicts fewer clusters than the target has kinks; with
+    // none its bound was 0 - 1 in usize, which wraps to 2^64 - 1 in a
+    // release build, so any count held (review finding, 2026-12-07).
+    if let DataSpec::Interpolated {
+        knots_x, knots_y, ..
+    } = &s.data
+    {
+        if s.claims.contains(&ClaimKind::SparseFit) && kinks(knots_x, knots_y) == 0 {
+            return bad(
+                "data.knots_y",
+                "\"sparse_fit\" needs a target with a kink (a change of slope at an interior knot); these knots lie on one line",
+            );
+        }
+    }
     if let Some(sw) = &s.lambda_sweep {
         if sw.lambdas.len() < 2 || sw.lambdas.iter().any(|l| !positive(*l)) {
             return bad("lambda_sweep.lambdas", "needs >= 2 positive scales");
