@@ -3,13 +3,16 @@
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axes::{axis_range, tv, Axis};
 use super::elements::{dot, draw_curve, draw_markers};
-use super::frame::{draw_box, frame, frame_size, max_label_width, titled};
+use super::frame::{draw_box, frame, frame_size, max_label_width, titled, TitleFont};
 use super::geometry::{cell_edges, clip_polyline, edges_span, runs, thin, Rect};
 use super::legend::{draw_legend, legend_split, plan_legend, Entry, Glyph};
-use super::style::{fit_font, font, DESC_PX, LINE_W, MARGIN, MISSING_GREY, TICK_LEN, TICK_PX};
+use super::style::{
+    fit_lines, font, line_h, DESC_PX, LINE_W, MARGIN, MISSING_GREY, TICK_LEN, TICK_PX,
+};
 use super::{Area, Curve, DrawResult, HeatmapPanel, Marks};
 
 /// matplotlib's viridis sampled at 9 evenly spaced points.
@@ -111,9 +114,9 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &HeatmapPanel,
     own_legend: bool,
-    title_px: f64,
+    title_font: TitleFont,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title, title_px)?;
+    let area = titled(area, &p.title, title_font)?;
     let ex = cell_edges(&p.x_values, p.log_x);
     let ey = cell_edges(&p.y_values, p.log_y);
     let span = |e: &[Option<(f64, f64)>], log: bool| {
@@ -230,8 +233,8 @@ struct ColourBar {
     axis: Axis,
     /// The most labelled ticks.
     n: usize,
-    /// The font size of the description.
-    desc_px: f64,
+    /// The description, broken into lines that fit along the bar.
+    desc: Vec<String>,
     /// The width of the tick labels and description right of the bar.
     label_area: u32,
 }
@@ -245,12 +248,13 @@ impl ColourBar {
         let bar_h = h.saturating_sub(2 * MARGIN + 80).max(60);
         let n_cb = ((f64::from(bar_h) / (TICK_PX * 2.4)) as usize).clamp(2, 10);
         let cb_lab = max_label_width(&cb_axis, n_cb);
-        let cb_desc_px = fit_font(label, DESC_PX, 16.0, bar_h);
-        let cb_label_area = (2 * TICK_LEN) as u32 + cb_lab + 12 + cb_desc_px as u32 + 8;
+        let desc = fit_lines(label, DESC_PX, bar_h).1;
+        let extra = (desc.len() as u32 - 1) * line_h(DESC_PX) as u32;
+        let cb_label_area = (2 * TICK_LEN) as u32 + cb_lab + 12 + DESC_PX as u32 + extra + 8;
         ColourBar {
             axis: cb_axis,
             n: n_cb,
-            desc_px: cb_desc_px,
+            desc,
             label_area: cb_label_area,
         }
     }
@@ -278,16 +282,32 @@ impl ColourBar {
             .x_label_area_size(x_area)
             .set_label_area_size(LabelAreaPosition::Right, self.label_area)
             .build_cartesian_2d(RangedCoordf64::from(0.0..1.0), self.axis.with_n(self.n))?;
-        bar.configure_mesh()
-            .disable_mesh()
+        let mut mesh = bar.configure_mesh();
+        if self.desc.len() == 1 {
+            mesh.y_desc(label);
+        }
+        mesh.disable_mesh()
             .disable_x_axis()
             .y_labels(self.n)
-            .y_desc(label)
             .y_label_style(font(TICK_PX))
-            .axis_desc_style(font(self.desc_px))
+            .axis_desc_style(font(DESC_PX))
             .axis_style(BLACK.stroke_width(2))
             .set_all_tick_mark_size(TICK_LEN)
             .draw()?;
+        if self.desc.len() > 1 {
+            // Where the mesh puts a one-line description: along the right
+            // edge of the label area, read top to bottom, the first line
+            // outermost.
+            let (_, yr) = bar.plotting_area().get_pixel_range();
+            let (_, by) = bar_area.get_base_pixel();
+            let (w, _) = bar_area.dim_in_pixel();
+            let style = (font(DESC_PX).transform(FontTransform::Rotate90))
+                .pos(Pos::new(HPos::Center, VPos::Top));
+            let (x0, cy) = (w as i32 - MARGIN as i32, (yr.start + yr.end) / 2 - by);
+            for (k, line) in self.desc.iter().enumerate() {
+                bar_area.draw_text(line, &style, (x0 - k as i32 * line_h(DESC_PX), cy))?;
+            }
+        }
         let steps = 256;
         bar.draw_series((0..steps).map(|k| {
             let f0 = f64::from(k) / f64::from(steps);

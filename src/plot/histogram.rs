@@ -3,7 +3,7 @@
 use plotters::prelude::*;
 
 use super::axes::{axis_range, Axis};
-use super::frame::{draw_box, frame, frame_size, titled};
+use super::frame::{draw_box, frame, frame_size, titled, TitleFont};
 use super::geometry::Rect;
 use super::legend::{draw_legend, legend_split, plan_legend, Entry, Glyph};
 use super::style::{series_color, LINE_W};
@@ -60,9 +60,9 @@ pub(super) fn hist_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &HistPanel,
     own_legend: bool,
-    title_px: f64,
+    title_font: TitleFont,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title, title_px)?;
+    let area = titled(area, &p.title, title_font)?;
     let finite = || {
         p.groups
             .iter()

@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use super::axes::{axis_range, short_num, tv, Axis};
 use super::elements::{draw_curve, draw_markers, EDGE_ABOVE, EDGE_BELOW, MARKER_SHAPES};
-use super::frame::{draw_box, frame, frame_size, titled};
+use super::frame::{draw_box, frame, frame_size, titled, TitleFont};
 use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
 use super::legend::{
     draw_legend, legend_split, plan_legend, sample_polyline, text_note, Entry, Glyph, LegendPlace,
@@ -311,9 +311,9 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &LinePanel,
     own_legend: bool,
-    title_px: f64,
+    title_font: TitleFont,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title, title_px)?;
+    let area = titled(area, &p.title, title_font)?;
     let xa = x_axis(p);
     let lim = y_limits(p);
     let drawn = drawn_y(p, &xa);

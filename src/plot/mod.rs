@@ -276,19 +276,19 @@ impl Fig<'_> {
     }
 
     /// Panel `i`; `own_legend` false leaves its legend to the figure; its
-    /// title at `title_px`.
+    /// title in `title_font`.
     fn draw_panel<DB: DrawingBackend>(
         &self,
         i: usize,
         area: &Area<DB>,
         own_legend: bool,
-        title_px: f64,
+        title_font: frame::TitleFont,
     ) -> DrawResult<(), DB> {
         match self {
-            Fig::Lines(p) => line_panel(area, &p[i], own_legend, title_px),
-            Fig::Hists(p) => hist_panel(area, &p[i], own_legend, title_px),
-            Fig::Scatters(p) => scatter_panel(area, &p[i], own_legend, title_px),
-            Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own_legend, title_px),
+            Fig::Lines(p) => line_panel(area, &p[i], own_legend, title_font),
+            Fig::Hists(p) => hist_panel(area, &p[i], own_legend, title_font),
+            Fig::Scatters(p) => scatter_panel(area, &p[i], own_legend, title_font),
+            Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own_legend, title_font),
         }
     }
 
@@ -370,9 +370,9 @@ fn render<DB: DrawingBackend>(
     };
     let cells = panels.split_evenly((rows, cols));
     let narrowest = cells.iter().map(|c| c.dim_in_pixel().0).min().unwrap_or(0);
-    let title_px = frame::title_px((0..fig.len()).map(|i| fig.title(i)), narrowest);
+    let title_font = frame::title_font((0..fig.len()).map(|i| fig.title(i)), narrowest);
     for (i, area) in cells.iter().enumerate().take(fig.len()) {
-        fig.draw_panel(i, area, shared.is_none(), title_px)?;
+        fig.draw_panel(i, area, shared.is_none(), title_font)?;
     }
     match (shared, strip) {
         (Some(sh), Some(strip)) => draw_strip(&strip, &sh.entries, sh.cols)?,
@@ -587,18 +587,18 @@ mod tests {
         );
     }
 
-    /// The font size of the SVG text element whose text is `text`.
+    /// The font size of the first SVG text element whose text starts with
+    /// `text` (a wrapped title's first line).
     fn font_size_of(svg: &str, text: &str) -> f64 {
-        let at = svg
-            .find(&format!(">\n{text}\n</text>"))
-            .expect("the text is drawn");
+        let at = svg.find(&format!(">\n{text}")).expect("the text is drawn");
         let head = &svg[svg[..at].rfind("<text").unwrap()..at];
         let size = head.split("font-size=\"").nth(1).unwrap();
         size[..size.find('"').unwrap()].parse().unwrap()
     }
 
-    /// A long title shrinks every title of its figure to its size, so the
-    /// panels' titles match; alone, the short title is drawn larger.
+    /// A long title shrinks every title of its figure to its size (here
+    /// to `MIN_TEXT_PX`, where it wraps), so the panels' titles match;
+    /// alone, the short title is drawn larger.
     #[test]
     fn every_panel_of_a_figure_has_the_same_title_size() {
         let (short, long) = ("short", "a much longer title ".repeat(4));
@@ -620,16 +620,68 @@ mod tests {
         )
         .unwrap();
         let svg = fs::read_to_string(dir.path().join("two.svg")).unwrap();
-        let (a, b) = (
-            font_size_of(&svg, short),
-            font_size_of(&svg, long.trim_end()),
-        );
+        let (a, b) = (font_size_of(&svg, short), font_size_of(&svg, "a much"));
         assert_eq!(a, b, "the titles of one figure differ in size");
         line_panels(&dir.path().join("one"), &[panel(short)], 2).unwrap();
         let svg = fs::read_to_string(dir.path().join("one.svg")).unwrap();
         // (The SVG states sizes in points: px / 1.24.)
         let full = font_size_of(&svg, short);
         assert!(a < full && full > 0.0, "shared {a}, alone {full}");
+    }
+
+    /// Every (font size, text) of an SVG's text elements.
+    fn texts(svg: &str) -> Vec<(f64, String)> {
+        (svg.split("<text").skip(1))
+            .map(|t| {
+                let size = t.split("font-size=\"").nth(1).unwrap();
+                let size: f64 = size[..size.find('"').unwrap()].parse().unwrap();
+                let body = &t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()];
+                (size, body.trim().to_string())
+            })
+            .collect()
+    }
+
+    /// Titles and axis descriptions too long for their panels keep
+    /// `MIN_TEXT_PX` and are broken into lines (they shrank to 16-18 px,
+    /// 4.5 pt printed, in three-panel figures); every word is drawn, and no
+    /// text of the figure is smaller than the notes.
+    #[test]
+    fn long_titles_and_axis_labels_wrap_at_the_smallest_size() {
+        let words = "the train MSE over the least-squares residual of the same data";
+        let panel = |k: usize| LinePanel {
+            title: format!("panel {k}: {words}, median over runs"),
+            x_label: format!("lambda, the initial scale, {words}"),
+            y_label: words.into(),
+            series: vec![Series {
+                label: "curve".into(),
+                x: vec![1.0, 2.0],
+                y: vec![1.0, 2.0],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        line_panels(
+            &dir.path().join("three"),
+            &[panel(0), panel(1), panel(2)],
+            3,
+        )
+        .unwrap();
+        let svg = fs::read_to_string(dir.path().join("three.svg")).unwrap();
+        let texts = texts(&svg);
+        let pt = |px: f64| px / 1.24 - 1e-9;
+        for (size, text) in &texts {
+            assert!(*size >= pt(style::NOTE_PX), "{text} at {size}");
+        }
+        for word in words.split(' ').chain(["lambda,", "panel", "median"]) {
+            let drawn = (texts.iter()).filter(|(_, t)| t.split(' ').any(|w| w == word));
+            assert!(drawn.count() >= 3, "{word} is missing");
+        }
+        let long =
+            (texts.iter()).filter(|(_, t)| t.contains("least-squares") || t.contains("median"));
+        for (size, text) in long {
+            assert!(*size >= pt(style::MIN_TEXT_PX), "{text} at {size}");
+        }
     }
 
     /// The SVG text of one line panel.

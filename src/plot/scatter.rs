@@ -5,7 +5,7 @@ use plotters::prelude::*;
 
 use super::axes::{axis_range, Axis};
 use super::elements::draw_markers;
-use super::frame::{draw_box, frame, frame_size, titled, TickCounts};
+use super::frame::{draw_box, frame, frame_size, titled, TickCounts, TitleFont};
 use super::geometry::{cell_edges, clip_polyline, edges_span, Rect};
 use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
 use super::style::{font, tint, LINE_W, NOTE_PX, PALETTE, REF_GREY};
@@ -65,9 +65,9 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &ScatterPanel,
     own_legend: bool,
-    title_px: f64,
+    title_font: TitleFont,
 ) -> DrawResult<(), DB> {
-    let area = titled(area, &p.title, title_px)?;
+    let area = titled(area, &p.title, title_font)?;
     let pts: Vec<(f64, f64, usize)> = p
         .points
         .iter()

@@ -64,6 +64,19 @@ pub(super) fn ensure_font() -> bool {
     })
 }
 
+/// The smallest size a title or an axis description shrinks to. A figure
+/// `FIG_W` px wide is printed at a text width, 6.5 in = 468 pt, and the
+/// SVG sets text at px / 1.24: 30 px is 7.1 pt there. Titles and axis
+/// descriptions used to shrink to whatever width they were given (down to
+/// 16 px, 3.8 pt; 4.5 pt in committed figures); a text too long at this
+/// size is broken into lines instead.
+pub(super) const MIN_TEXT_PX: f64 = 30.0;
+
+/// The distance between the baselines of wrapped lines at `px`.
+pub(super) fn line_h(px: f64) -> i32 {
+    (px * 1.1).round() as i32
+}
+
 /// The largest font size up to `max_px` (not below `min_px`) at which `text`
 /// fits in `avail` pixels.
 pub(super) fn fit_font(text: &str, max_px: f64, min_px: f64, avail: u32) -> f64 {
@@ -73,6 +86,37 @@ pub(super) fn fit_font(text: &str, max_px: f64, min_px: f64, avail: u32) -> f64 
     }
 }
 
+/// `text` at the largest size up to `max_px` (not below `MIN_TEXT_PX`) at
+/// which it fits in `avail` pixels, as one line; if it does not fit at
+/// `MIN_TEXT_PX` (or `max_px` if that is smaller), broken at spaces into
+/// the fewest lines that do (a word wider than `avail` keeps a line of
+/// its own and overhangs).
+pub(super) fn fit_lines(text: &str, max_px: f64, avail: u32) -> (f64, Vec<String>) {
+    let px = fit_font(text, max_px, MIN_TEXT_PX.min(max_px), avail);
+    if text_w(text, px) <= avail {
+        return (px, vec![text.to_string()]);
+    }
+    (px, wrap(text, px, avail))
+}
+
+/// `text` broken at spaces into lines no wider than `avail` at `px`.
+pub(super) fn wrap(text: &str, px: f64, avail: u32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if text_w(&format!("{line} {word}"), px) <= avail => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
+}
+
 /// The width of `text` in pixels at `px`.
 pub(super) fn text_w(text: &str, px: f64) -> u32 {
     (FONT, px)
@@ -80,4 +124,29 @@ pub(super) fn text_w(text: &str, px: f64) -> u32 {
         .box_size(text)
         .map(|s| s.0)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines keep their words in order, each line fits (but a lone word
+    /// too wide for any line), and a text that fits stays one line.
+    #[test]
+    fn wrap_breaks_at_spaces_into_lines_that_fit() {
+        assert!(ensure_font());
+        let text = "train MSE over the least-squares residual of the same data";
+        let avail = text_w(text, 30.0) / 2;
+        let lines = wrap(text, 30.0, avail);
+        assert!(lines.len() >= 2, "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert!(lines.iter().all(|l| text_w(l, 30.0) <= avail), "{lines:?}");
+        assert_eq!(wrap("a b", 30.0, 1), vec!["a", "b"]);
+        assert_eq!(
+            fit_lines(text, 30.0, 10_000),
+            (30.0, vec![text.to_string()])
+        );
+        let (px, lines) = fit_lines(text, 34.0, avail);
+        assert!(px == MIN_TEXT_PX && lines.len() >= 2, "{px} {lines:?}");
+    }
 }
