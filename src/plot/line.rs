@@ -57,19 +57,22 @@ pub(super) struct Look {
     pub(super) marker: Option<usize>,
 }
 
-/// Each series' look: its palette colour with the dash and marker it asks
-/// for, except that a look an earlier series of the panel already has
-/// (the palette has 7 colours) is changed, first by flipping the dash,
-/// then by adding a marker shape, so no two series share a legend glyph.
+/// Each series' look: grey dashes (a reference), else its palette colour
+/// with the dash and marker it asks for, except that a look an earlier
+/// series has (7 colours) is changed, first by flipping the dash, then by
+/// adding a marker shape, so no two series share a legend glyph.
 pub(super) fn looks(series: &[Series]) -> Vec<Look> {
     let shape = |l: &Look| l.marker.map(|m| m % MARKER_SHAPES);
     let mut out: Vec<Look> = Vec::with_capacity(series.len());
     for (i, s) in series.iter().enumerate() {
-        let color = series_color(s.color.unwrap_or(i));
+        let color = match s.reference {
+            true => REF_GREY,
+            false => series_color(s.color.unwrap_or(i)),
+        };
         let asked = Look {
             color,
-            dashed: s.dashed,
-            marker: s.markers.then_some(i),
+            dashed: s.dashed || s.reference,
+            marker: (s.markers && !s.reference).then_some(i),
         };
         let mut options = vec![
             asked,
@@ -758,7 +761,7 @@ mod tests {
                     band: Some((lo, hi)),
                     dashed: false,
                     markers: false,
-                    color: None,
+                    ..Default::default()
                 },
                 Series {
                     label: "test".into(),
@@ -767,7 +770,7 @@ mod tests {
                     band: None,
                     dashed: true,
                     markers: true,
-                    color: None,
+                    ..Default::default()
                 },
                 Series {
                     label: "empty".into(),

@@ -73,7 +73,10 @@ use style::{ensure_font, FIG_W, MARGIN, MIN_PANEL_W};
 /// `x` the same way. `dashed` draws the curve dashed; `markers` adds a marker
 /// (shape chosen per series) at every point. `color` picks the palette
 /// colour by index (None: the series' own index), so that two series of
-/// one quantity (predicted, measured) can share it.
+/// one quantity (predicted, measured) can share it. `reference` marks a
+/// guide, not a measurement (a slope drawn for comparison): it is drawn
+/// dashed in the reference lines' grey, without markers, whatever
+/// `dashed`, `markers` and `color` say, so that it is not read as data.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
     pub label: String,
@@ -83,6 +86,7 @@ pub struct Series {
     pub dashed: bool,
     pub markers: bool,
     pub color: Option<usize>,
+    pub reference: bool,
 }
 
 /// A horizontal reference line (e.g. chance level 0.5), drawn dotted and
@@ -682,6 +686,55 @@ mod tests {
         for (size, text) in long {
             assert!(*size >= pt(style::MIN_TEXT_PX), "{text} at {size}");
         }
+    }
+
+    /// A reference series is grey and dashed without markers, in the plot
+    /// and in the legend, whatever it asks for; a measured series beside
+    /// it keeps its palette colour.
+    #[test]
+    fn a_reference_series_is_grey_and_dashed() {
+        let curve = |label: &str, reference: bool| Series {
+            label: label.into(),
+            x: vec![1.0, 10.0],
+            y: vec![1.0, 100.0],
+            markers: true,
+            color: Some(1),
+            reference,
+            ..Default::default()
+        };
+        let series = [curve("measured", false), curve("n^2 guide", true)];
+        let l = line::looks(&series);
+        assert_eq!(
+            (l[0].color, l[0].marker.is_some()),
+            (style::series_color(1), true)
+        );
+        assert_eq!(
+            l[1],
+            line::Look {
+                color: style::REF_GREY,
+                dashed: true,
+                marker: None
+            }
+        );
+        let panel = LinePanel {
+            series: series.to_vec(),
+            ..Default::default()
+        };
+        let entries = line_entries(&panel);
+        assert!(
+            matches!(entries[1].glyph, legend::Glyph::Curve { color, dashed: true, marker: None, .. } if color == style::REF_GREY),
+            "{entries:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        line_panels(&dir.path().join("guide"), &[panel], 1).unwrap();
+        let svg = fs::read_to_string(dir.path().join("guide.svg")).unwrap();
+        let grey = format!(
+            "#{:02X}{:02X}{:02X}",
+            style::REF_GREY.0,
+            style::REF_GREY.1,
+            style::REF_GREY.2
+        );
+        assert!(svg.contains(&grey), "no grey stroke");
     }
 
     /// The SVG text of one line panel.

@@ -130,6 +130,7 @@ fn error_vs_params_panel(
                 dashed: true,
                 markers: true,
                 color: None,
+                reference: false,
             });
         }
     }

@@ -66,6 +66,7 @@ pub fn scatter_series(label: &str, pts: &[(f64, f64)]) -> Series {
         dashed: false,
         markers: true,
         color: None,
+        reference: false,
     }
 }
 
@@ -79,6 +80,7 @@ fn vline(label: &str, x: f64, y0: f64, y1: f64) -> Series {
         dashed: true,
         markers: false,
         color: None,
+        reference: false,
     }
 }
 

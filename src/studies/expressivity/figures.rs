@@ -88,6 +88,7 @@ fn series_vs_n(
         dashed,
         markers: true,
         color: None,
+        reference: false,
     })
 }
 
@@ -119,14 +120,14 @@ fn max_weight_vs_n(spec: &ExpressivitySpec, fits: &[Fit], fig_dir: &Path) -> Res
     if let Some(first) = w_series.first() {
         if let (Some(&n0), Some(&w0)) = (first.x.first(), first.y.first()) {
             let n_max = spec.gaussian.n.iter().copied().max().unwrap_or(1) as f64;
+            // A guide, not data: grey dashes (it was drawn in the next
+            // palette colour, dashed like the Gaussian-label medians).
             w_series.push(Series {
-                label: "n^2 (theory's slope), through the first median".into(),
+                label: "guide: n^2 (theory's slope), through the first median".into(),
                 x: vec![n0, n_max],
                 y: vec![w0, w0 * (n_max / n0).powi(2)],
-                band: None,
-                dashed: true,
-                markers: false,
-                color: None,
+                reference: true,
+                ..Default::default()
             });
         }
     }
@@ -244,6 +245,7 @@ fn gd_training_error(gd: &GdContrast, metrics: &Metrics, fig_dir: &Path) -> Resu
             dashed: false,
             markers: false,
             color: None,
+            reference: false,
         });
     }
     if !series.is_empty() {

@@ -209,6 +209,7 @@ fn error_vs_n_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) -> 
                 markers: true,
                 dashed: false,
                 color: None,
+                reference: false,
             });
             if grid.has_theory() {
                 series.push(Series {

@@ -220,6 +220,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                 markers: true,
                 dashed: false,
                 color: None,
+                reference: false,
             });
         }
         // The linear floors, one line each; those below the Monte Carlo

@@ -187,6 +187,7 @@ pub fn band(x: Vec<f64>, vals: &[Vec<f64>], label: String, dashed: bool) -> Seri
         dashed,
         markers: true,
         color: None,
+        reference: false,
     }
 }
 

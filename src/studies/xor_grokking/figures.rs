@@ -76,6 +76,7 @@ fn theorem_sweep(rows: &[CellRow], fig_dir: &Path) -> Result<()> {
                         dashed: false,
                         markers: true,
                         color: None,
+                        reference: false,
                     }
                 })
                 .collect()
@@ -168,6 +169,7 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
             dashed: false,
             markers: false,
             color: None,
+            reference: false,
         });
     }
     let refs: Vec<&ReferencePoint> = panel.references(spec).iter().collect();
@@ -183,6 +185,7 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
                     dashed: true,
                     markers: true,
                     color: None,
+                    reference: false,
                 });
             }
         }
@@ -394,6 +397,7 @@ fn grokking_map(spec: &XorSpec, map: &MapSpec, metrics: &Metrics, fig_dir: &Path
                     dashed: true,
                     markers: false,
                     color: None,
+                    reference: false,
                 }],
             }],
             1,

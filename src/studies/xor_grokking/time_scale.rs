@@ -416,6 +416,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
                 dashed: panel.diagnostic,
                 markers: false,
                 color: None,
+                reference: false,
             });
             if split_id == 0 {
                 let law: SignOnlyLaw = regime(spec, panel.alpha, panel.omega(spec)).sign_only_law();
@@ -428,6 +429,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
                     dashed: true,
                     markers: false,
                     color: None,
+                    reference: false,
                 });
             }
         }
@@ -443,6 +445,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
             dashed: false,
             markers: true,
             color: None,
+            reference: false,
         });
         panels.push(LinePanel {
             title: format!("{split} accuracy, alpha = {:e}", stated.alpha),
