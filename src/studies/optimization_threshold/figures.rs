@@ -134,6 +134,7 @@ fn loss_panels(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> [LinePa
         dashed: true,
         ..Default::default()
     });
+    let interpolation = spec.theory.interpolation_ratio;
     let train_panel = LinePanel {
         title: format!("d = {d}: training loss"),
         x_label: "n (training samples)".into(),
@@ -141,10 +142,17 @@ fn loss_panels(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> [LinePa
         log_x: true,
         log_y: true,
         series: train,
-        hlines: vec![HLine {
-            y: s2,
-            label: "sigma^2".into(),
-        }],
+        hlines: vec![
+            HLine {
+                y: s2,
+                label: "sigma^2".into(),
+            },
+            // The bound the claims hold the small init to below n*.
+            HLine {
+                y: interpolation * s2,
+                label: format!("theory: interpolates below n* (<= {interpolation} sigma^2)"),
+            },
+        ],
         ..Default::default()
     };
     let test_panel = LinePanel {
@@ -191,6 +199,13 @@ fn alignment_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> Lin
         y_floor: None,
         equal_aspect: false,
         series: cs,
+        hlines: vec![HLine {
+            y: spec.theory.aligned_share,
+            label: format!(
+                "theory: >= {} aligned above n* (small init)",
+                spec.theory.aligned_share
+            ),
+        }],
         ..Default::default()
     }
 }
@@ -271,7 +286,10 @@ fn nstar_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> LinePan
         series,
         hlines: vec![HLine {
             y: spec.threshold.ratio,
-            label: "n* rule ratio".into(),
+            label: format!(
+                "n* rule ratio = theory's bound above n*: >= {}",
+                spec.threshold.ratio
+            ),
         }],
         ..Default::default()
     }
@@ -291,6 +309,10 @@ fn sweep_values(metrics: &Metrics, n: usize, lambda: usize, step: u64, metric: &
 /// The sweep: train MSE / OLS residual and excess / OLS excess at the last
 /// horizon against lambda (one line per n), and train MSE / OLS residual
 /// against the horizon at the smallest lambda (one line per n).
+/// The ratio the sweep's claims predict as lambda -> 0: GD ends at the
+/// least-squares fit.
+const OLS_LIMIT: &str = "theory: OLS (lambda -> 0 limit)";
+
 fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
     let w = &spec.sweep;
     let last = *w.horizons.last().expect("validated") as u64;
@@ -312,7 +334,7 @@ fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
             .collect(),
         hlines: vec![HLine {
             y: 1.0,
-            label: "OLS".into(),
+            label: OLS_LIMIT.into(),
         }],
         ..Default::default()
     };
@@ -340,7 +362,7 @@ fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
             .collect(),
         hlines: vec![HLine {
             y: 1.0,
-            label: "OLS".into(),
+            label: OLS_LIMIT.into(),
         }],
         ..Default::default()
     };
@@ -357,4 +379,35 @@ fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
         ),
         horizon,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures mark the bounds the claims judge against: the
+    /// interpolation bound on the training loss, the aligned share, the
+    /// n* rule's ratio, and the sweep's OLS limit, each named as theory.
+    #[test]
+    fn the_claims_bounds_are_drawn_as_theory() {
+        let loaded =
+            crate::spec::load(Path::new("experiments/optimization_threshold.toml"), false).unwrap();
+        let spec: ThresholdSpec = loaded.study_section().unwrap();
+        let (ds, metrics) = (&spec.dims[0], Metrics { rows: Vec::new() });
+        let s2 = spec.teacher.sigma.powi(2);
+        let theory = |p: &LinePanel, y: f64| {
+            (p.hlines.iter()).any(|h| (h.y - y).abs() < 1e-12 && h.label.contains("theory"))
+        };
+        let [train, _] = loss_panels(&spec, ds, &metrics);
+        assert!(theory(&train, spec.theory.interpolation_ratio * s2));
+        let aligned = alignment_panel(&spec, ds, &metrics);
+        assert!(theory(&aligned, spec.theory.aligned_share));
+        assert!(theory(
+            &nstar_panel(&spec, ds, &metrics),
+            spec.threshold.ratio
+        ));
+        for p in sweep_panels(&spec, &metrics) {
+            assert!(theory(&p, 1.0), "{}", p.title);
+        }
+    }
 }

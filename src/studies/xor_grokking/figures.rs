@@ -9,7 +9,7 @@ use std::path::Path;
 use super::csv::{read_neurons, read_points, NeuronRow, PointRow};
 use super::map::map_run;
 use super::theorem_sweep::CellRow;
-use super::{regime, MapSpec, PanelSpec, ReferencePoint, XorSpec};
+use super::{regime, ClaimKind, MapSpec, PanelSpec, ReferencePoint, XorSpec};
 use crate::error::{Error, Result};
 use crate::plot::{self, HLine, HeatmapPanel, HistPanel, LinePanel, ScatterPanel, Series};
 use crate::record::{quantile, Metrics, RunDir};
@@ -41,15 +41,16 @@ pub fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
     }
     if spec.theorem_sweep.is_some() {
         let rows = read_csv::<CellRow>(&rd.file("theorem_sweep.csv"))?;
-        theorem_sweep(&rows, &fig_dir)?;
+        theorem_sweep(&spec, &rows, &fig_dir)?;
     }
     Ok(())
 }
 
 /// The theorem sweep: per cluster-count variant, the fraction of runs that
 /// misclassify a cluster centre at t = sqrt(n) (95% Wilson band), and the
-/// median clean test accuracy there (20-80% band), against n, one line per C.
-fn theorem_sweep(rows: &[CellRow], fig_dir: &Path) -> Result<()> {
+/// median clean test accuracy there (20-80% band), against n, one line per C,
+/// under Theorem 3.1 part 3's bound (the claims' `late_accuracy`).
+fn theorem_sweep(spec: &XorSpec, rows: &[CellRow], fig_dir: &Path) -> Result<()> {
     let mut variants: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
     variants.dedup();
     let mut cs: Vec<f64> = rows.iter().map(|r| r.c).collect();
@@ -103,10 +104,16 @@ fn theorem_sweep(rows: &[CellRow], fig_dir: &Path) -> Result<()> {
                     r.test_accuracy_q80,
                 )
             }),
-            hlines: vec![HLine {
-                y: 0.5,
-                label: "chance".into(),
-            }],
+            hlines: vec![
+                HLine {
+                    y: 0.5,
+                    label: "chance".into(),
+                },
+                HLine {
+                    y: spec.theory.late_accuracy,
+                    label: format!("theory: >= {} (Thm 3.1 part 3)", spec.theory.late_accuracy),
+                },
+            ],
             ..Default::default()
         });
     }
@@ -190,6 +197,11 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
             }
         }
     }
+    // Last, so that the measured and paper series keep their palette
+    // colours from panel to panel.
+    if panel.claims.contains(&ClaimKind::Theorem) {
+        series.push(part3_mark(spec, panel));
+    }
     LinePanel {
         title: format!(
             "{}alpha = {:e}, omega = {:e}, {} runs",
@@ -212,6 +224,25 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
             label: "chance".into(),
         }],
         notes: Vec::new(),
+    }
+}
+
+/// Theorem 3.1 part 3 on a panel whose claims test it: clean test accuracy
+/// at least `late_accuracy` from part 3's start C n^0.01 to the horizon
+/// sqrt(n) (where the claim reads it), a grey guide at t + 1.
+fn part3_mark(spec: &XorSpec, panel: &PanelSpec) -> Series {
+    let reg = regime(spec, panel.alpha, panel.omega(spec));
+    let horizon = reg.fit_horizon().min(panel.steps) as f64;
+    let start = reg.generalization_start(spec.theory.c).min(horizon);
+    let bound = spec.theory.late_accuracy;
+    Series {
+        label: format!(
+            "theory: test accuracy >= {bound} for C n^0.01 <= t <= sqrt(n) (Thm 3.1 part 3)"
+        ),
+        x: vec![start + 1.0, horizon + 1.0],
+        y: vec![bound; 2],
+        reference: true,
+        ..Default::default()
     }
 }
 
@@ -418,6 +449,53 @@ mod tests {
             u2,
             label,
         }
+    }
+
+    /// Fig 1 marks Theorem 3.1 part 3 (accuracy >= 0.95 from C n^0.01 to
+    /// sqrt(n)) on a panel with the theorem's claims, as a guide, and on
+    /// no other panel.
+    #[test]
+    fn fig1_marks_the_theorems_bound_where_the_claims_test_it() {
+        let loaded = crate::spec::load(Path::new("experiments/xor_theorem.toml"), false).unwrap();
+        let spec: XorSpec = loaded.study_section().unwrap();
+        let mut panel = spec.panels[0].clone();
+        assert!(panel.claims.contains(&ClaimKind::Theorem));
+        let drawn = fig1_panel(&spec, &panel, &Metrics { rows: Vec::new() });
+        let mark = (drawn.series.iter())
+            .find(|s| s.label.starts_with("theory: test accuracy >= 0.95"))
+            .expect("the theorem's mark");
+        let reg = regime(&spec, panel.alpha, panel.omega(&spec));
+        let horizon = reg.fit_horizon().min(panel.steps) as f64;
+        assert!(mark.reference);
+        assert_eq!(mark.y, [spec.theory.late_accuracy; 2]);
+        assert_eq!(mark.x[1], horizon + 1.0);
+        assert!(mark.x[0] < mark.x[1], "{:?}", mark.x);
+        panel.claims.retain(|c| *c != ClaimKind::Theorem);
+        let drawn = fig1_panel(&spec, &panel, &Metrics { rows: Vec::new() });
+        assert!(drawn.series.iter().all(|s| !s.label.starts_with("theory")));
+    }
+
+    /// The sweep's accuracy panels draw part 3's bound, labelled as theory.
+    #[test]
+    fn the_theorem_sweep_draws_part_3s_bound() {
+        let loaded = crate::spec::load(Path::new("experiments/xor_theorem.toml"), false).unwrap();
+        let spec: XorSpec = loaded.study_section().unwrap();
+        let rows: Vec<CellRow> = [32, 100]
+            .iter()
+            .map(|&n| CellRow {
+                variant: "uniform".into(),
+                c: 2.0,
+                n,
+                median_test_accuracy: 0.8,
+                test_accuracy_q20: 0.7,
+                test_accuracy_q80: 0.9,
+                ..Default::default()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        theorem_sweep(&spec, &rows, dir.path()).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("theorem_sweep.svg")).unwrap();
+        assert!(svg.contains("theory: &gt;= 0.95 (Thm 3.1 part 3)"), "{svg}");
     }
 
     #[test]
