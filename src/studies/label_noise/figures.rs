@@ -169,6 +169,15 @@ fn phase_diagram_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) 
 /// the spec's choice), one panel per eta, with the closed form and its
 /// n -> infinity floors.
 fn error_vs_n_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) -> Result<()> {
+    plot::line_panels(
+        &fig_dir.join("error_vs_n"),
+        &error_vs_n_panels(spec, grid),
+        2,
+    )
+}
+
+/// The panels of [`error_vs_n_figure`].
+fn error_vs_n_panels(spec: &LabelNoiseSpec, grid: &Grid<'_>) -> Vec<LinePanel> {
     let d = &spec.data;
     let nmax_i = d.n.len() - 1;
     let ratios: Vec<usize> = if spec.figures.error_vs_n_ratios.is_empty() {
@@ -188,7 +197,10 @@ fn error_vs_n_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) -> 
     for (ei, &eta) in d.eta.iter().enumerate() {
         let mut series = Vec::new();
         let mut hlines = Vec::new();
-        for &ri in &ratios {
+        // One colour per p/n in every panel, simulation (solid, markers)
+        // and closed form (dashed) alike: the closed form took the next
+        // palette colour, so each ratio's pair read as two quantities.
+        for (k, &ri) in ratios.iter().enumerate() {
             let r = d.p_over_n[ri];
             let q = |ni: usize, level: f64| {
                 normal_cdf(-quantile(
@@ -208,12 +220,13 @@ fn error_vs_n_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) -> 
                 )),
                 markers: true,
                 dashed: false,
-                color: None,
+                color: Some(k),
                 reference: false,
             });
             if grid.has_theory() {
                 series.push(Series {
                     label: format!("p/n = {r} (closed form)"),
+                    color: Some(k),
                     x: ns.clone(),
                     y: (0..d.n.len())
                         .map(|ni| grid.theory(ri, ni, ei).clean_error().unwrap_or(f64::NAN))
@@ -249,8 +262,7 @@ fn error_vs_n_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path) -> 
             ..Default::default()
         });
     }
-    plot::line_panels(&fig_dir.join("error_vs_n"), &line, 2)?;
-    Ok(())
+    line
 }
 
 /// The fraction of the seeds of cell (ratio, n, eta) where every training
@@ -564,4 +576,40 @@ fn logistic_gd_figure(g: &GdSpec, gd_rows: &[GdRow], fig_dir: &Path) -> Result<(
         2,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In error_vs_n each p/n keeps one colour, its simulation and its
+    /// closed form alike, in every panel, and no two ratios share one.
+    #[test]
+    fn error_vs_n_colours_each_ratio_once() {
+        let loaded =
+            crate::spec::load(Path::new("experiments/label_noise_phase.toml"), false).unwrap();
+        let spec: LabelNoiseSpec = loaded.study_section().unwrap();
+        let grid = Grid::new(&spec, &[]);
+        assert!(grid.has_theory());
+        let panels = error_vs_n_panels(&spec, &grid);
+        let colour = |p: &LinePanel, label: &str| {
+            let s = (p.series.iter()).find(|s| s.label == label);
+            s.unwrap_or_else(|| panic!("no {label}")).color
+        };
+        let mut seen = Vec::new();
+        for s in panels[0]
+            .series
+            .iter()
+            .filter(|s| s.label.ends_with("(simulation)"))
+        {
+            let ratio = s.label.trim_end_matches(" (simulation)");
+            for p in &panels {
+                assert_eq!(colour(p, &s.label), s.color);
+                assert_eq!(colour(p, &format!("{ratio} (closed form)")), s.color);
+            }
+            assert!(s.color.is_some() && !seen.contains(&s.color), "{seen:?}");
+            seen.push(s.color);
+        }
+        assert!(seen.len() >= 2);
+    }
 }
