@@ -7,7 +7,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::elements::{dot, is_circle, marker, marker_outline};
 use super::geometry::Rect;
-use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN, REF_DOT, REF_GAP, REF_GREY, REF_W};
+use super::reference::RefKind;
+use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN, REF_GREY, REF_W};
 use super::{Area, Chart, DrawResult};
 
 /// Rows and columns of a legend strip `width` pixels wide.
@@ -54,8 +55,8 @@ pub(super) enum Glyph {
     },
     Swatch(RGBColor),
     Bar(RGBColor),
-    /// A reference line's dotted grey stroke, as the plot draws it.
-    Reference,
+    /// A reference line's grey stroke, as the plot draws its kind.
+    Reference(RefKind),
     /// None: a note in words alone (a panel's `notes`), its text where a
     /// glyph's label would start, so it lines up with the entries above.
     Blank,
@@ -206,8 +207,9 @@ fn draw_entry<DB: DrawingBackend>(
             area.draw(&Rectangle::new(r, color.mix(0.28).filled()))?;
             area.draw(&Rectangle::new(r, color.stroke_width(LINE_W)))?;
         }
-        Glyph::Reference => {
-            let (dot, step) = (REF_DOT as i32, (REF_DOT + REF_GAP) as usize);
+        Glyph::Reference(kind) => {
+            let (dash, gap) = kind.dash();
+            let (dot, step) = (dash as i32, (dash + gap) as usize);
             for a in (0..GLYPH_W).step_by(step) {
                 let ends = vec![(x + a, y), (x + (a + dot).min(GLYPH_W), y)];
                 area.draw(&PathElement::new(ends, REF_GREY.stroke_width(REF_W)))?;

@@ -300,10 +300,8 @@ fn limit_notes(p: &LinePanel) -> Vec<Entry> {
             } else {
                 &h.label
             };
-            out.push(reference_entry(format!(
-                "{name} = {} ({off} the axis)",
-                short_num(h.y)
-            )));
+            let label = format!("{name} = {} ({off} the axis)", short_num(h.y));
+            out.push(reference_entry(label, h.kind));
         }
     }
     out.extend(p.notes.iter().map(|t| text_note(t)));
@@ -364,8 +362,8 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             run.clear();
         }
     }
-    let refs: Vec<(f64, &str)> = (p.hlines.iter())
-        .filter_map(|h| Some((ya.t(h.y)?, h.label.as_str())))
+    let refs: Vec<_> = (p.hlines.iter())
+        .filter_map(|h| Some((ya.t(h.y)?, h.label.as_str(), h.kind)))
         .filter(|r| rect.contains((rect.x0, r.0)))
         .collect();
     let mut curves: Vec<Curve> = Vec::new();
@@ -417,7 +415,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             (&mut occupied, &spans, &segments),
             own_legend.then_some(&mut entries),
         );
-        for &(t, _) in &refs {
+        for &(t, ..) in &refs {
             sample_polyline(&[(rect.x0, t), (rect.x1, t)], &rect, &mut occupied);
         }
         let place = plan_legend(&area, &entries, &occupied, plot, true);
@@ -708,6 +706,7 @@ mod tests {
             hlines: vec![HLine {
                 y: -5.0,
                 label: "floor".into(),
+                ..Default::default()
             }],
             ..Default::default()
         };
@@ -780,6 +779,7 @@ mod tests {
             hlines: vec![HLine {
                 y: 0.5,
                 label: "chance".into(),
+                kind: crate::plot::RefKind::Chance,
             }],
             notes: vec!["a note in words: what the panel leaves out".into()],
         };

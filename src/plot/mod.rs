@@ -1,4 +1,4 @@
-//! Publication-quality figures: line panels (with quantile bands, dotted
+//! Publication-quality figures: line panels (with quantile bands, grey
 //! reference lines and log axes), overlaid histograms, class scatter plots
 //! over a decision field, and heatmaps with a colour bar and overlay curves.
 //!
@@ -60,6 +60,7 @@ use heatmap::{heatmap_entries, heatmap_panel};
 use histogram::{hist_entries, hist_panel};
 use legend::{draw_strip, entry_w, strip_grid, strip_h, Entry};
 use line::{line_entries, line_panel};
+pub use reference::RefKind;
 use scatter::{scatter_entries, scatter_panel};
 use style::{ensure_font, FIG_W, MARGIN, MIN_PANEL_W};
 
@@ -89,13 +90,15 @@ pub struct Series {
     pub reference: bool,
 }
 
-/// A horizontal reference line (e.g. chance level 0.5), drawn dotted and
-/// labelled: on the line where no curve runs, else (`plot::reference`) in
-/// the panel's own legend, or as a callout joined to the line by a leader.
+/// A horizontal reference line (e.g. chance level 0.5), drawn in its
+/// kind's grey stroke and labelled: on the line where no curve runs, else
+/// (`plot::reference`) in the panel's own legend, or as a callout joined
+/// to the line by a leader.
 #[derive(Debug, Clone, Default)]
 pub struct HLine {
     pub y: f64,
     pub label: String,
+    pub kind: RefKind,
 }
 
 /// One panel of [`line_panels`]: curves with optional bands and reference
@@ -764,6 +767,7 @@ mod tests {
             hlines: vec![HLine {
                 y: level,
                 label: "noise level".into(),
+                ..Default::default()
             }],
             ..Default::default()
         };

@@ -11,6 +11,32 @@ use super::legend::{sample_polyline, Entry, Glyph};
 use super::style::{font, text_w, NOTE_PX, REF_DOT, REF_GAP, REF_GREY, REF_W};
 use super::{Chart, DrawResult};
 
+/// What a reference line stands for. Each kind has its own grey stroke, in
+/// the plot and in the legend, so that a theory's value, chance and a
+/// plain level are told apart (all were dotted alike).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RefKind {
+    /// A level to read the curves against (sigma^2, equality): dots.
+    #[default]
+    Level,
+    /// A theory's predicted value, the one a claim compares against: long
+    /// dashes.
+    Theory,
+    /// Chance: short dashes.
+    Chance,
+}
+
+impl RefKind {
+    /// The stroke: dash and gap lengths in pixels.
+    pub(super) fn dash(self) -> (u32, u32) {
+        match self {
+            RefKind::Level => (REF_DOT, REF_GAP),
+            RefKind::Theory => (18, 8),
+            RefKind::Chance => (8, 6),
+        }
+    }
+}
+
 /// A label box (x0, x1, y0, y1) in plot fractions.
 type Bounds = (f64, f64, f64, f64);
 
@@ -232,12 +258,12 @@ pub(super) fn band_spans(run: &[(f64, f64, f64)], rect: &Rect, out: &mut Vec<Spa
     out.extend(run.last().map(|&q| span(q)));
 }
 
-/// A legend note for a reference line: its dotted grey stroke and `label`.
-pub(super) fn reference_entry(label: String) -> Entry {
+/// A legend note for a reference line: its kind's grey stroke and `label`.
+pub(super) fn reference_entry(label: String, kind: RefKind) -> Entry {
     Entry {
         note: true,
         label,
-        glyph: Glyph::Reference,
+        glyph: Glyph::Reference(kind),
     }
 }
 
@@ -245,6 +271,7 @@ pub(super) fn reference_entry(label: String) -> Entry {
 pub(super) struct PlacedReference<'a> {
     t: f64,
     label: &'a str,
+    kind: RefKind,
     /// The label's box width in plot fractions, and where it goes (None:
     /// no label on the line).
     w: f64,
@@ -259,7 +286,7 @@ pub(super) struct PlacedReference<'a> {
 /// callout (`callout_spot`, avoiding the band `spans`). A line with an
 /// empty label has no label and takes no room.
 pub(super) fn ref_label_spots<'a>(
-    refs: &[(f64, &'a str)],
+    refs: &[(f64, &'a str, RefKind)],
     frac: impl Fn(f64) -> f64,
     plot: (u32, u32),
     (occupied, spans, segments): (&mut Vec<(f64, f64)>, &[Span], &[Segment]),
@@ -285,12 +312,13 @@ pub(super) fn ref_label_spots<'a>(
     };
     let mut boxes = Vec::new();
     let mut placed: Vec<PlacedReference<'a>> = (refs.iter())
-        .map(|&(t, label)| {
+        .map(|&(t, label, kind)| {
             let (w, h) = size(label);
             if label.is_empty() {
                 return PlacedReference {
                     t,
                     label,
+                    kind,
                     w,
                     spot: None,
                 };
@@ -299,12 +327,18 @@ pub(super) fn ref_label_spots<'a>(
             if let Some(spot) = spot {
                 reserve(spot, frac(t), (w, h), occupied, &mut boxes);
             }
-            PlacedReference { t, label, w, spot }
+            PlacedReference {
+                t,
+                label,
+                kind,
+                w,
+                spot,
+            }
         })
         .collect();
     for r in (placed.iter_mut()).filter(|r| r.spot.is_none() && !r.label.is_empty()) {
         match entries.as_deref_mut() {
-            Some(entries) => entries.push(reference_entry(r.label.to_string())),
+            Some(entries) => entries.push(reference_entry(r.label.to_string(), r.kind)),
             None => {
                 let (f, wh) = (frac(r.t), size(r.label));
                 let spot = callout_spot(f, wh, &fixed.with(occupied, &boxes));
@@ -316,7 +350,7 @@ pub(super) fn ref_label_spots<'a>(
     placed
 }
 
-/// Draws the reference lines across `rect` (dotted grey) with their labels
+/// Draws the reference lines across `rect` (their kinds' grey strokes) with their labels
 /// and the leaders of callouts.
 pub(super) fn draw_references<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
@@ -324,10 +358,11 @@ pub(super) fn draw_references<DB: DrawingBackend>(
     refs: Vec<PlacedReference<'_>>,
 ) -> DrawResult<(), DB> {
     for r in refs {
+        let (dash, gap) = r.kind.dash();
         chart.draw_series(DashedLineSeries::new(
             vec![(rect.x0, r.t), (rect.x1, r.t)],
-            REF_DOT,
-            REF_GAP,
+            dash,
+            gap,
             REF_GREY.stroke_width(REF_W),
         ))?;
         let Some(spot) = r.spot else {
@@ -383,6 +418,38 @@ mod tests {
             lines,
             clear: (0.02, 0.01),
         }
+    }
+
+    /// Theory, chance and other levels have strokes of their own, and a
+    /// line off a fixed axis is named in the legend with its kind's stroke.
+    #[test]
+    fn each_kind_of_reference_has_its_own_stroke() {
+        let kinds = [RefKind::Level, RefKind::Theory, RefKind::Chance];
+        for (i, a) in kinds.iter().enumerate() {
+            for b in &kinds[i + 1..] {
+                assert_ne!(a.dash(), b.dash(), "{a:?} and {b:?}");
+            }
+        }
+        let line = |y: f64, kind: RefKind| crate::plot::HLine {
+            y,
+            label: format!("{kind:?}"),
+            kind,
+        };
+        let panel = crate::plot::LinePanel {
+            y_range: Some((0.0, 1.0)),
+            hlines: vec![line(2.0, RefKind::Theory), line(-1.0, RefKind::Chance)],
+            ..Default::default()
+        };
+        let glyphs: Vec<Glyph> = (super::super::line::line_entries(&panel).iter())
+            .map(|e| e.glyph)
+            .collect();
+        assert_eq!(
+            glyphs,
+            [
+                Glyph::Reference(RefKind::Theory),
+                Glyph::Reference(RefKind::Chance)
+            ]
+        );
     }
 
     /// A reference line's label goes where no curve runs, clear of it by

@@ -1,6 +1,5 @@
-//! The figure, from runs.csv and the spec: the measured excess risk against n (one line per
-//! alpha, median and 20-80% band), the theorem's terms at c = 1 for the same alphas, and the
-//! measured/predicted variance ratio against the spec's window [1/c, c].
+//! The figure from runs.csv and the spec: excess risk against n (median, 20-80%, a line per
+//! alpha), the theorem's terms at c = 1, and measured/predicted variance in the window [1/c, c].
 
 use std::path::Path;
 
@@ -64,6 +63,7 @@ pub(super) fn plot(loaded: &LoadedSpec, dir: &Path) -> Result<()> {
         .map(|y| HLine {
             y,
             label: format!("{y:.2}"),
+            ..Default::default()
         })
         .into();
     let panels = [

@@ -175,6 +175,7 @@ fn loss_panel(spec: &EarlySpec, metrics: &Metrics, rec: &Recorded) -> LinePanel 
         hlines: vec![HLine {
             y: spec.train.loss.factor() * rec.ols_mse,
             label: "OLS residual (least squares)".into(),
+            ..Default::default()
         }],
         ..Default::default()
     }
@@ -291,6 +292,7 @@ fn alignment_panels(spec: &EarlySpec, metrics: &Metrics, rec: &Recorded) -> Vec<
         hlines: vec![HLine {
             y: 1.0 - spec.tolerances.median_cosine,
             label: format!("cosine {}", spec.tolerances.median_cosine),
+            ..Default::default()
         }],
         y_range: Some((1e-8, 2.0)),
         ..Default::default()
@@ -583,6 +585,7 @@ fn lambda_sweep_figure(
                 hlines: vec![HLine {
                     y: rec.ols_mse,
                     label: "OLS residual".into(),
+                    ..Default::default()
                 }],
                 ..Default::default()
             },

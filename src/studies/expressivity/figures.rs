@@ -265,6 +265,7 @@ fn gd_training_error(gd: &GdContrast, metrics: &Metrics, fig_dir: &Path) -> Resu
                 hlines: vec![HLine {
                     y: 0.5,
                     label: "chance".into(),
+                    kind: crate::plot::RefKind::Chance,
                 }],
                 ..Default::default()
             }],

@@ -245,6 +245,7 @@ fn error_vs_n_panels(spec: &LabelNoiseSpec, grid: &Grid<'_>) -> Vec<LinePanel> {
                         None => hlines.push(HLine {
                             y: floor,
                             label: format!("n -> inf floor, p/n = {r}"),
+                            kind: crate::plot::RefKind::Theory,
                         }),
                     }
                 }
@@ -320,6 +321,7 @@ fn svm_vs_min_norm_figure(spec: &LabelNoiseSpec, grid: &Grid<'_>, fig_dir: &Path
         hlines: vec![HLine {
             y: 1.0,
             label: "equal".into(),
+            ..Default::default()
         }],
         ..Default::default()
     });
@@ -569,6 +571,7 @@ fn logistic_gd_figure(g: &GdSpec, gd_rows: &[GdRow], fig_dir: &Path) -> Result<(
                 hlines: vec![HLine {
                     y: 1.0,
                     label: "SVM".into(),
+                    ..Default::default()
                 }],
                 ..Default::default()
             },

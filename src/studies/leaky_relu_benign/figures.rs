@@ -168,6 +168,7 @@ fn gamma_sweep_panel(spec: &LeakySpec, g: &GammaSweepSpec, rows: &[Row]) -> Line
         hlines: vec![HLine {
             y: spec.claims.harmful_error,
             label: "1/8".into(),
+            kind: crate::plot::RefKind::Theory,
         }],
         ..Default::default()
     }
@@ -217,10 +218,12 @@ fn harmful_panel(spec: &LeakySpec, hm: &HarmfulSpec, rows: &[Row]) -> LinePanel 
             HLine {
                 y: spec.claims.harmful_error,
                 label: "1/8 (theorem)".into(),
+                kind: crate::plot::RefKind::Theory,
             },
             HLine {
                 y: 0.5,
                 label: "chance".into(),
+                kind: crate::plot::RefKind::Chance,
             },
         ],
         ..Default::default()

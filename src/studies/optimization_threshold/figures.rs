@@ -146,11 +146,13 @@ fn loss_panels(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> [LinePa
             HLine {
                 y: s2,
                 label: "sigma^2".into(),
+                ..Default::default()
             },
             // The bound the claims hold the small init to below n*.
             HLine {
                 y: interpolation * s2,
                 label: format!("theory: interpolates below n* (<= {interpolation} sigma^2)"),
+                kind: crate::plot::RefKind::Theory,
             },
         ],
         ..Default::default()
@@ -165,6 +167,7 @@ fn loss_panels(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> [LinePa
         hlines: vec![HLine {
             y: s2,
             label: "sigma^2 (Bayes)".into(),
+            ..Default::default()
         }],
         ..Default::default()
     };
@@ -205,6 +208,7 @@ fn alignment_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> Lin
                 "theory: >= {} aligned above n* (small init)",
                 spec.theory.aligned_share
             ),
+            kind: crate::plot::RefKind::Theory,
         }],
         ..Default::default()
     }
@@ -251,6 +255,7 @@ fn training_curves(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
             hlines: vec![HLine {
                 y: s2,
                 label: "sigma^2".into(),
+                ..Default::default()
             }],
             ..Default::default()
         });
@@ -290,6 +295,7 @@ fn nstar_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> LinePan
                 "n* rule ratio = theory's bound above n*: >= {}",
                 spec.threshold.ratio
             ),
+            kind: crate::plot::RefKind::Theory,
         }],
         ..Default::default()
     }
@@ -335,6 +341,7 @@ fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
         hlines: vec![HLine {
             y: 1.0,
             label: OLS_LIMIT.into(),
+            kind: crate::plot::RefKind::Theory,
         }],
         ..Default::default()
     };
@@ -363,6 +370,7 @@ fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
         hlines: vec![HLine {
             y: 1.0,
             label: OLS_LIMIT.into(),
+            kind: crate::plot::RefKind::Theory,
         }],
         ..Default::default()
     };

@@ -157,6 +157,7 @@ fn corruption_curves(spec: &RandomizationSpec, finals: &Finals, fig_dir: &Path) 
         hlines: vec![HLine {
             y: 1.0 - 1.0 / classes as f64,
             label: format!("chance 1 - 1/{classes}"),
+            kind: crate::plot::RefKind::Chance,
         }],
         ..Default::default()
     };

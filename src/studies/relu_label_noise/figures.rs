@@ -234,6 +234,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                 hlines.push(HLine {
                     y,
                     label: format!("linear, p/n = {r} (n -> inf)"),
+                    kind: crate::plot::RefKind::Theory,
                 });
             }
         }
@@ -245,6 +246,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
                     below.join(", "),
                     fmt_num(floor)
                 ),
+                kind: crate::plot::RefKind::Theory,
             });
         }
         // The Bayes error, where it is one number for the whole panel (p fixed).
@@ -258,6 +260,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
             hlines.push(HLine {
                 y: bayes[0].max(floor),
                 label: "Bayes error".into(),
+                ..Default::default()
             });
         } else {
             title.push_str(" (Bayes error falls with p)");

@@ -108,10 +108,12 @@ fn theorem_sweep(spec: &XorSpec, rows: &[CellRow], fig_dir: &Path) -> Result<()>
                 HLine {
                     y: 0.5,
                     label: "chance".into(),
+                    kind: crate::plot::RefKind::Chance,
                 },
                 HLine {
                     y: spec.theory.late_accuracy,
                     label: format!("theory: >= {} (Thm 3.1 part 3)", spec.theory.late_accuracy),
+                    kind: crate::plot::RefKind::Theory,
                 },
             ],
             ..Default::default()
@@ -222,6 +224,7 @@ fn fig1_panel(spec: &XorSpec, panel: &PanelSpec, metrics: &Metrics) -> LinePanel
         hlines: vec![HLine {
             y: 0.5,
             label: "chance".into(),
+            kind: crate::plot::RefKind::Chance,
         }],
         notes: Vec::new(),
     }

@@ -461,6 +461,7 @@ pub(super) fn closed_form_figure(spec: &XorSpec, metrics: &Metrics, fig_dir: &Pa
             hlines: vec![HLine {
                 y: 0.9,
                 label: "0.9".into(),
+                ..Default::default()
             }],
             notes: Vec::new(),
         });
