@@ -291,10 +291,7 @@ fn nstar_panel(spec: &ThresholdSpec, ds: &DimSpec, metrics: &Metrics) -> LinePan
         series,
         hlines: vec![HLine {
             y: spec.threshold.ratio,
-            label: format!(
-                "n* rule ratio = theory's bound above n*: >= {}",
-                spec.threshold.ratio
-            ),
+            label: format!("theory: >= {} above n* (the n* rule)", spec.threshold.ratio),
             kind: crate::plot::RefKind::Theory,
         }],
         ..Default::default()
