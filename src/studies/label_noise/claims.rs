@@ -240,6 +240,14 @@ fn support_vector_proliferation(
                 }
                 let with_svp = flags.iter().sum::<f64>();
                 let frac = with_svp / flags.len() as f64;
+                // An undefined prediction joins no pool by comparison (NaN
+                // compares false), so it makes every pool undefined instead
+                // of leaving the cell out unseen (review finding, 2026-12-07).
+                if prob.is_nan() {
+                    transition.push((with_svp, flags.len(), prob));
+                    likely.0 = f64::NAN;
+                    unlikely.0 = f64::NAN;
+                }
                 if prob > c.svp_unlikely && prob < c.svp_likely {
                     transition.push((with_svp, flags.len(), prob));
                 }
@@ -274,7 +282,7 @@ fn support_vector_proliferation(
             m.with_note(format!("no run in a cell where {cells}"))
         } else if sum.is_nan() {
             m.with_note(format!(
-                "a run in a cell where {cells} has no SVP flag (NaN)"
+                "a run in a cell where {cells} has no SVP flag (NaN), or a cell has no predicted P(SVP)"
             ))
         } else {
             m

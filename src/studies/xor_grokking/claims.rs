@@ -82,7 +82,18 @@ pub(super) fn panel_claims(
     };
     let mut claims = Vec::new();
     if panel.claims.contains(&ClaimKind::Theorem) {
-        claims.extend(theorem_claims(&p));
+        // Outside A1-A6 the rows test this project's extrapolation of the
+        // theorem, not the paper: hypotheses, as the final-generalization
+        // row past the horizon (review finding, 2026-12-07: they counted
+        // among the paper's claims).
+        let outside = !failed.is_empty();
+        claims.extend(theorem_claims(&p).into_iter().map(|c| {
+            if outside {
+                c.as_hypothesis()
+            } else {
+                c
+            }
+        }));
     }
     if panel.claims.contains(&ClaimKind::Mechanism) {
         claims.extend(mechanism_claims(&p));
@@ -117,22 +128,25 @@ fn theorem_claims(p: &PanelRuns) -> Vec<Claim> {
     // Part 1: every run fits the noisy labels at every logged 1 <= t <= sqrt(n).
     // A run that logged no step there cannot show it: the fraction is then
     // undefined (an empty `all` would count it as fitting).
+    // A run with no train rows at all, or a NaN accuracy, is unlogged too
+    // (review finding, 2026-12-07: it counted as a run that did not fit).
+    let series = metrics.series("train", "accuracy");
     let mut fitting = 0;
-    let mut unlogged = 0;
-    for (_, series) in metrics.series("train", "accuracy") {
+    let mut unlogged = runs.saturating_sub(series.len());
+    for (_, series) in series {
         let in_horizon: Vec<f64> = series
             .iter()
             .filter(|(t, _)| (1..=horizon as u64).contains(t))
             .map(|&(_, acc)| acc)
             .collect();
-        if in_horizon.is_empty() {
+        if in_horizon.is_empty() || in_horizon.iter().any(|acc| acc.is_nan()) {
             unlogged += 1;
         } else if in_horizon.iter().all(|&acc| acc == 1.0) {
             fitting += 1;
         }
     }
     let (fraction, note) = if unlogged > 0 {
-        let note = format!("{unlogged} runs logged no step in 1 <= t <= {horizon}");
+        let note = format!("{unlogged} runs logged no step (or a NaN) in 1 <= t <= {horizon}");
         (f64::NAN, note)
     } else {
         (fitting as f64 / runs as f64, String::new())
@@ -409,50 +423,90 @@ fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
         .collect()
 }
 
-/// The largest relative spread (hi - lo)/(1 + lo) of the median grokking
-/// steps on a diagonal, over the diagonals with two or more cells, with how
-/// many were compared and how many were left out because no cell on them
-/// grokked (all infinite: nothing to compare). A diagonal where some cells
-/// grok and others do not has spread infinity. NaN when a cell is NaN or
-/// no diagonal is compared (review finding, 2026-12-06: the spread started
-/// at 0, so a map with nothing to compare, or none of whose cells grokked,
-/// held at 0, and f64::min/max skipped a NaN cell).
-fn diagonal_spread(diagonals: &std::collections::BTreeMap<i64, Vec<f64>>) -> (f64, usize, usize) {
-    let multi = || diagonals.values().filter(|v| v.len() >= 2);
-    let never = multi()
-        .filter(|v| v.iter().all(|&x| x == f64::INFINITY))
-        .count();
-    let spreads: Vec<f64> = multi()
-        .filter(|v| !v.iter().all(|&x| x == f64::INFINITY))
-        .map(|vals| {
-            let (lo, hi) = (extreme(vals, f64::min), extreme(vals, f64::max));
-            if hi.is_infinite() {
-                f64::INFINITY
-            } else {
-                (hi - lo) / (1.0 + lo)
-            }
-        })
-        .collect();
-    // `extreme`: NaN on no spread or a NaN one (a NaN cell gives one).
-    (extreme(&spreads, f64::max), spreads.len(), never)
+/// The diagonal check's measurement: the largest relative spread
+/// (hi - lo)/(1 + lo) of the median grokking steps on a diagonal, over the
+/// diagonals with two or more cells, how many were compared, and how many
+/// were left out because no cell on them grokked (nothing to compare).
+struct DiagonalSpread {
+    /// NaN when a cell is NaN or no diagonal is compared (review finding,
+    /// 2026-12-06: the spread started at 0, so a map with nothing to
+    /// compare held at 0, and f64::min/max skipped a NaN cell).
+    largest: f64,
+    compared: usize,
+    never: usize,
+    /// Diagonals where some cells grok and others do not within `max_steps`:
+    /// their hi is only known to exceed `max_steps`, so their spread is at
+    /// least (max_steps - lo)/(1 + lo), and `largest` is a lower bound.
+    censored: usize,
 }
 
-/// The note of the diagonal-spread check: why it is undefined, and which
-/// diagonals it leaves out.
-fn spread_note(spread: f64, compared: usize, never: usize) -> String {
-    let left_out = if never > 0 {
-        format!("; {never} diagonals with >= 2 cells left out: no cell on them grokked")
-    } else {
-        String::new()
-    };
-    let why = if compared == 0 {
-        "no diagonal with >= 2 cells of which one grokked: nothing to compare; "
-    } else if spread.is_nan() {
-        "a cell's median grokking step is undefined; "
-    } else {
-        ""
-    };
-    format!("{why}common random numbers across cells{left_out}")
+impl DiagonalSpread {
+    fn of(diagonals: &std::collections::BTreeMap<i64, Vec<f64>>, max_steps: usize) -> Self {
+        let multi = || diagonals.values().filter(|v| v.len() >= 2);
+        let never = multi()
+            .filter(|v| v.iter().all(|&x| x == f64::INFINITY))
+            .count();
+        let mut censored = 0;
+        let spreads: Vec<f64> = multi()
+            .filter(|v| !v.iter().all(|&x| x == f64::INFINITY))
+            .map(|vals| {
+                let (lo, hi) = (extreme(vals, f64::min), extreme(vals, f64::max));
+                let hi = if hi.is_infinite() {
+                    censored += 1;
+                    max_steps as f64
+                } else {
+                    hi
+                };
+                (hi - lo) / (1.0 + lo)
+            })
+            .collect();
+        DiagonalSpread {
+            // `extreme`: NaN on no spread or a NaN one (a NaN cell gives one).
+            largest: extreme(&spreads, f64::max),
+            compared: spreads.len(),
+            never,
+            censored,
+        }
+    }
+
+    /// The value judged against `bound`: the largest spread; with censored
+    /// diagonals a lower bound, which decides only when it exceeds `bound`
+    /// (a certain failure), and is undefined otherwise. Until 2026-12-07
+    /// (review finding) a censored diagonal made the row undefined even
+    /// when the cells were thousands of steps apart.
+    fn judged(&self, bound: f64) -> f64 {
+        if self.censored > 0 && (self.largest.is_nan() || self.largest <= bound) {
+            f64::NAN
+        } else {
+            self.largest
+        }
+    }
+
+    /// Why the row is undefined, whether its value is a lower bound, and
+    /// which diagonals it leaves out.
+    fn note(&self, bound: f64) -> String {
+        let left_out = if self.never > 0 {
+            format!(
+                "; {} diagonals with >= 2 cells left out: no cell on them grokked",
+                self.never
+            )
+        } else {
+            String::new()
+        };
+        let censored = self.censored;
+        let why = if self.compared == 0 {
+            "no diagonal with >= 2 cells of which one grokked: nothing to compare; ".to_string()
+        } else if self.largest.is_nan() {
+            "a cell's median grokking step is undefined; ".to_string()
+        } else if censored > 0 && self.judged(bound).is_nan() {
+            format!("{censored} diagonals mix cells that grok and cells that do not within max_steps: the spread is at least {:.4}, which does not decide against the bound; ", self.largest)
+        } else if censored > 0 {
+            format!("a lower bound: {censored} diagonals mix cells that grok and cells that do not within max_steps (counted as grokking at max_steps); ")
+        } else {
+            String::new()
+        };
+        format!("{why}common random numbers across cells{left_out}")
+    }
 }
 
 /// The grokking map's claims over `grid[i][j]`, the median grokking step of
@@ -469,17 +523,17 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
             diagonals.entry(key).or_default().push(v);
         }
     }
-    let (spread, compared, never) = diagonal_spread(&diagonals);
+    let spread = DiagonalSpread::of(&diagonals, map.max_steps);
+    let compared = spread.compared;
     // Larger init relative to the step means a longer memorisation phase.
     // Heuristic: w_j(t) ~ omega w~_j + alpha t v_j, so the init's random
     // direction is overwritten once alpha t ~ omega: t* grows like omega/alpha,
     // a log-log slope of 1 past the fast regime. Fitted over the diagonals
     // whose grokking step is finite and above `fit_above_fastest` x the fastest.
-    let floor = diagonals
-        .values()
-        .flatten()
-        .cloned()
-        .fold(f64::INFINITY, f64::min);
+    // NaN when a cell is, so that no fit runs on the other cells alone
+    // (review finding, 2026-12-07: a fold from infinity skipped it).
+    let cells: Vec<f64> = diagonals.values().flatten().cloned().collect();
+    let floor = extreme(&cells, f64::min);
     let (log_ratio, log_step): (Vec<f64>, Vec<f64>) = diagonals
         .iter()
         .filter_map(|(key, vals)| {
@@ -499,7 +553,7 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
             format!("median grokking step is the same on every diagonal omega/alpha = const ({compared} diagonals with >= 2 cells and a cell that groks): max (hi - lo)/(1 + lo)"),
             "positive homogeneity of the ReLU net with f ~ 0 (g_i = 1/2) in Xu et al.'s dynamics (this project's corollary)",
             Prediction::AtMost { bound: map.diagonal_spread },
-            Measured { value: spread, q20: None, q80: None, runs, note: spread_note(spread, compared, never) },
+            Measured { value: spread.judged(map.diagonal_spread), q20: None, q80: None, runs, note: spread.note(map.diagonal_spread) },
         ).as_check(),
         Claim::new(
             "grokking_map.time_grows_like_omega_over_alpha",
@@ -610,10 +664,20 @@ mod tests {
             note.contains("1 diagonals with >= 2 cells left out"),
             "{note}"
         );
-        // One cell of a diagonal groks and another does not: spread
-        // infinity, which `judge` takes as undefined (as before the finding).
+        // One cell of a diagonal groks (at step 100) and another does not
+        // within max_steps: the spread is at least (100000 - 100) / 101, far
+        // above the bound, so the row fails (it was undefined before the
+        // 2026-12-07 finding) and says its value is a lower bound.
         grid[2][2] = inf;
-        assert_eq!(spread_check(&map(), &grid).0, Inconclusive);
+        let (v, note) = spread_check(&map(), &grid);
+        assert_eq!(v, Fails);
+        assert!(note.contains("a lower bound"), "{note}");
+        // The same diagonal when its grokking cells are close to max_steps:
+        // at least (100000 - 99999) / 100000, within the bound, undecided.
+        (grid[0][0], grid[1][1]) = (99_999.0, 99_999.0);
+        let (v, note) = spread_check(&map(), &grid);
+        assert_eq!(v, Inconclusive);
+        assert!(note.contains("does not decide"), "{note}");
     }
 
     /// The diagnostic panel of experiments/xor_grokking.toml with one run

@@ -326,8 +326,11 @@ pub(super) fn sweep_findings(
         }
         let t = reg.fit_horizon() as u64;
         let centres = centres_per_run(chunk, t);
-        let test = values_at(&cell, "test", "accuracy", t);
-        let train = values_at(&cell, "train", "accuracy", t);
+        // Per run (review finding, 2026-12-07: the logged rows were pooled,
+        // so a run without its row dropped out of a median still said to
+        // be over every run).
+        let test = per_run(chunk, "test", "accuracy", t);
+        let train = per_run(chunk, "train", "accuracy", t);
         let failures = centres.iter().filter(|&&k| k < 4.0).count();
         let measured = centres.iter().all(|k| k.is_finite());
         let (low, high) = match measured {
@@ -355,7 +358,10 @@ pub(super) fn sweep_findings(
             median_test_accuracy: quantile(&test, 0.5),
             test_accuracy_q20: quantile(&test, 0.2),
             test_accuracy_q80: quantile(&test, 0.8),
-            fit_fraction: train.iter().filter(|&&a| a == 1.0).count() as f64 / train.len() as f64,
+            fit_fraction: match train.iter().any(|a| a.is_nan()) {
+                true => f64::NAN,
+                false => train.iter().filter(|&&a| a == 1.0).count() as f64 / train.len() as f64,
+            },
         });
         cells_details.push(serde_json::json!({
             "variant": sweep.variant(v), "C": sweep.cs[c], "n": sweep.ns[n],
@@ -383,14 +389,19 @@ pub(super) fn sweep_findings(
 /// 2026-12-06: failures were counted over the logged values but divided by
 /// the number of runs, so a run without the value counted as a success).
 fn centres_per_run(chunk: &[Metrics], t: u64) -> Vec<f64> {
+    per_run(chunk, "test", "cluster_centres_correct", t)
+}
+
+/// Each run's one value of `split`/`metric` at step `t`, NaN for a run that
+/// logged none there or more than one (so a median over them is undefined,
+/// not one over the runs that happened to log).
+fn per_run(chunk: &[Metrics], split: &str, metric: &str, t: u64) -> Vec<f64> {
     chunk
         .iter()
-        .map(
-            |m| match values_at(m, "test", "cluster_centres_correct", t)[..] {
-                [k] => k,
-                _ => f64::NAN,
-            },
-        )
+        .map(|m| match values_at(m, split, metric, t)[..] {
+            [k] => k,
+            _ => f64::NAN,
+        })
         .collect()
 }
 
@@ -429,11 +440,16 @@ fn trend_claims(
         } else {
             SRC.to_string()
         };
-        let groups: Vec<(usize, usize)> = cells.iter().map(|r| (r.failures, r.runs)).collect();
+        // A cell whose part-3 window C n^0.01 <= t <= sqrt(n) is empty has
+        // no promise at t = sqrt(n): it is left out of the ranking (review
+        // finding, 2026-12-07: C = 8 at n = 32 was ranked).
+        let promised = |r: &CellRow| r.window_start <= r.horizon as f64;
+        let ranked: Vec<&CellRow> = cells.iter().copied().filter(|r| promised(r)).collect();
+        let groups: Vec<(usize, usize)> = ranked.iter().map(|r| (r.failures, r.runs)).collect();
         let mut rng = crate::rng::stream(seed, 0, &format!("xor_cluster:theorem_sweep:{id}"));
         // A cell without every run's count has no failure fraction: nothing to rank.
-        let unmeasured = cells.iter().any(|r| r.failure_fraction.is_nan());
-        let (u, p) = match unmeasured {
+        let unmeasured = ranked.iter().any(|r| r.failure_fraction.is_nan());
+        let (u, p) = match unmeasured || ranked.len() < 2 {
             true => (f64::NAN, f64::NAN),
             false => fewer_failures_along(&groups, sweep.permutations, &mut rng),
         };
@@ -449,7 +465,9 @@ fn trend_claims(
                     } else {
                         r.c.to_string()
                     },
-                    if r.failure_fraction.is_nan() {
+                    if !promised(r) {
+                        " (left out: C n^0.01 > sqrt(n), an empty part-3 window)"
+                    } else if r.failure_fraction.is_nan() {
                         " (a run's count missing)"
                     } else {
                         ""
@@ -457,7 +475,12 @@ fn trend_claims(
                 )
             })
             .collect();
-        let note = if unmeasured {
+        let note = if ranked.len() < 2 {
+            format!(
+                "no trend to rank: fewer than 2 cells with a part-3 window (failures {})",
+                counts.join(", ")
+            )
+        } else if unmeasured {
             format!(
                 "no trend to rank: a run without its cluster-centre count at t = sqrt(n) leaves a cell's failure fraction undefined (failures {})",
                 counts.join(", ")
@@ -487,7 +510,7 @@ fn trend_claims(
                 value: p,
                 q20: None,
                 q80: None,
-                runs: cells.iter().map(|r| r.runs).sum(),
+                runs: ranked.iter().map(|r| r.runs).sum(),
                 note,
             },
         );
@@ -622,7 +645,7 @@ mod tests {
     #[test]
     fn trend_claims_follow_the_fabricated_failures() {
         let (spec, sweep) = spec();
-        let falling = |c: usize, n: usize| 36 - 8 * n - 4 * c;
+        let falling = |c: usize, n: usize| 40 - 6 * n - 10 * c;
         let (_, details, claims, (name, text)) =
             sweep_findings(&spec, &sweep, 1, runs(&spec, &sweep, falling, 0.97));
         let v = verdicts(&claims);
@@ -660,6 +683,34 @@ mod tests {
         );
     }
 
+    /// The cell C = 8, n = 32 has an empty part-3 window (C n^0.01 = 8.28 >
+    /// sqrt(32)): it is left out of the trends through it, so its 0
+    /// failures (against 14 at n = 100) do not sink "falls with n" at C = 8,
+    /// and the note names it.
+    #[test]
+    fn a_cell_without_a_part3_window_is_left_out_of_the_trends() {
+        let (spec, sweep) = spec();
+        let reg = sweep.regime(&spec, 2, 0);
+        assert!(reg.generalization_start(sweep.cs[2]) > reg.fit_horizon() as f64);
+        let falling = |c: usize, n: usize| match (c, n) {
+            (2, 0) => 0,
+            _ => 40 - 6 * n - 10 * c,
+        };
+        let (_, _, claims, _) =
+            sweep_findings(&spec, &sweep, 1, runs(&spec, &sweep, falling, 0.97));
+        let c8 = claims
+            .iter()
+            .find(|c| c.id == "sweep.uniform.C8.failures_fall_with_n")
+            .unwrap();
+        assert_eq!(c8.verdict(), Verdict::Holds, "{:?}", c8.measured);
+        assert_eq!(c8.measured.runs, 3 * sweep.runs);
+        assert!(
+            c8.measured.note.contains("0/40 at n = 32 (left out"),
+            "{}",
+            c8.measured.note
+        );
+    }
+
     /// A run without a cluster-centre count (no row, or NaN) leaves its
     /// cell's failure fraction undefined and the trend claims through the
     /// cell inconclusive; before the 2026-12-06 review finding it counted
@@ -667,7 +718,7 @@ mod tests {
     #[test]
     fn a_run_without_its_count_makes_its_cell_undefined() {
         let (spec, sweep) = spec();
-        let falling = |c: usize, n: usize| 36 - 8 * n - 4 * c;
+        let falling = |c: usize, n: usize| 40 - 6 * n - 10 * c;
         for missing in [None, Some(f64::NAN)] {
             let mut runs = runs(&spec, &sweep, falling, 0.97);
             // Unit (uniform, C index 0, n index 1, run 39): a success.

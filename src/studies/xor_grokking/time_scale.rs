@@ -195,10 +195,13 @@ pub(super) fn sign_only_law_claims(
         .map(|(t, (mean, _))| (mean - law.train_accuracy(*t)).abs())
         .collect::<Vec<_>>();
     let gap = extreme(&gap, f64::max);
-    let scale_gap = window
-        .iter()
-        .map(|(t, _)| (law.train_accuracy((1.0 + eps) * t) - law.train_accuracy(*t)).abs())
-        .fold(0.0, f64::max);
+    let scale_gap = extreme(
+        &window
+            .iter()
+            .map(|(t, _)| (law.train_accuracy((1.0 + eps) * t) - law.train_accuracy(*t)).abs())
+            .collect::<Vec<_>>(),
+        f64::max,
+    );
     let curve_claim = Claim::new(
         format!("{}.sign_only_law_curve", panel.id),
         format!("max over 1 <= t <= {until} of |mean train accuracy - sign-only law| ({setting})"),
