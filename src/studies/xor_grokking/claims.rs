@@ -320,6 +320,8 @@ pub(super) struct MeasuredReference {
     /// our own 20-80% band (sd ~ band / 1.683).
     pub tolerance: f64,
     pub readoff: f64,
+    /// `median_variance_factor(runs)`, the v of `tolerance`, for the note.
+    pub median_variance: f64,
 }
 
 impl MeasuredReference {
@@ -348,7 +350,8 @@ pub(super) fn reference_points(
             let sd = (ours.q80.unwrap_or(0.0) - ours.q20.unwrap_or(0.0)) / 1.683;
             // The exact variance of a median of `runs` normal draws (until
             // 2026-12-07 the large-sample 1.2533^2 / runs, 0.6% wide at 100).
-            let se_median = sd * median_variance_factor(vals.len().max(1)).sqrt();
+            let median_variance = median_variance_factor(vals.len().max(1));
+            let se_median = sd * median_variance.sqrt();
             let readoff = r.readoff.unwrap_or(spec.figures.readoff_tolerance);
             MeasuredReference {
                 split: r.split.clone(),
@@ -358,6 +361,7 @@ pub(super) fn reference_points(
                 tolerance: readoff
                     + spec.theory.standard_errors * std::f64::consts::SQRT_2 * se_median,
                 readoff,
+                median_variance,
                 ours,
             }
         })
@@ -411,7 +415,7 @@ fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
     reference_points(p.spec, p.panel, p.metrics)
         .into_iter()
         .map(|r| {
-            let note = format!("tolerance = {} read-off + {} sqrt(2 v) x sd, v = {:.5} the variance of a median of {} normal runs over sigma^2, sd from the measured 20-80% band", r.readoff, p.spec.theory.standard_errors, median_variance_factor(r.ours.runs.max(1)), r.ours.runs);
+            let note = format!("tolerance = {} read-off + {} sqrt(2 v) x sd, v = {:.5} the variance of a median of {} normal runs over sigma^2, sd from the measured 20-80% band", r.readoff, p.spec.theory.standard_errors, r.median_variance, r.ours.runs);
             Claim::new(
                 p.id(&format!("fig1_{}_t{}", r.split, r.step)),
                 format!("median {} accuracy at t = {} matches the paper's figure", r.split, r.step),
