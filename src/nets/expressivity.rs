@@ -591,16 +591,56 @@ mod tests {
         assert!((ratio - 1e3).abs() < 1e1, "{ratio}");
     }
 
+    /// min_{i<j} |z_i - z_j| / max_i |z_i| (Euclidean norms); infinite below two points.
+    fn min_relative_distance(z: ArrayView2<f64>) -> f64 {
+        let scale = z
+            .outer_iter()
+            .map(|r| r.dot(&r).sqrt())
+            .fold(0.0f64, f64::max);
+        let mut closest = f64::INFINITY;
+        for i in 0..z.nrows() {
+            for j in 0..i {
+                let diff = &z.row(i) - &z.row(j);
+                closest = closest.min(diff.dot(&diff).sqrt());
+            }
+        }
+        closest / scale
+    }
+
+    #[test]
+    fn the_draw_ci_refused_is_left_out_as_too_close() {
+        // proptest's minimal failing input of the red CI run (n = 246, d = 1).
+        let mut rng = crate::rng::stream(6740975009508539153, 0, "points");
+        let z = gaussian(246, 1, &mut rng);
+        let gap = min_relative_distance(z.view());
+        assert!(gap < 1e-8, "{gap}");
+        let e = construct(
+            z.view(),
+            Array1::ones(246).view(),
+            &Default::default(),
+            &mut rng,
+        );
+        assert!(e.unwrap_err().to_string().contains("too close"));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
         /// Any targets on random distinct points: every target reproduced within
         /// the backward-error bound, relative error small, exactly 2n + d parameters,
         /// max|w| within the gap bound, the O(n) recursion close to forward substitution.
+        ///
+        /// "Distinct" is the construction's precondition: two of n <= 300 Gaussian
+        /// points in d = 1 fall within its 1e-8 relative gap about once in a few
+        /// thousand draws, and the construction rightly refuses them (CI saw n = 246,
+        /// points 145 and 245 at 3.05e-9). Such draws are left out here, with a
+        /// margin (1e-6 relative distance) so a random direction in d > 1 still
+        /// separates them; refusing them is `nearly_identical_points_are_named`'s test.
         #[test]
         fn reproduces_any_targets(n in 1usize..=300, d in 1usize..=30, seed in any::<u64>(), pm1 in any::<bool>()) {
             let mut rng = crate::rng::stream(seed, 0, "points");
             let z = gaussian(n, d, &mut rng);
+            prop_assume!(min_relative_distance(z.view()) >= 1e-6);
             let y: Array1<f64> = if pm1 {
                 gaussian(n, 1, &mut rng).column(0).mapv(|v| if v >= 0.0 { 1.0 } else { -1.0 })
             } else {
