@@ -65,8 +65,15 @@ proptest! {
         let q = signed_gram(x.dot(&x.t()).view(), y.view());
         let opts = SvmOptions { gap_tolerance: 1e-10, ..SvmOptions::default() };
         let fast = svm_active_set(q.view(), &opts).unwrap();
-        let slow = svm_coordinate_ascent(q.view(), None, &opts).unwrap();
+        // Coordinate ascent's work grows like (R / gamma)^2 = max_i |x_i|^2 ||w||^2:
+        // two nearly opposite signed points (cos ~ -1 + 1e-5, about once in a
+        // thousand runs at extra = 0) make it zig-zag past max_sweeps with a gap
+        // far above 1e-8 (review, 2026-12-07: 2.4e-5 per case by exact replay).
+        // Such draws are outside its budget; the active set is judged on all.
+        let r2_over_gamma2 = q.diag().fold(0.0f64, |m, &v| m.max(v)) * fast.weight_norm_sq();
         assert_kkt(&fast, "active set")?;
+        prop_assume!(r2_over_gamma2 <= 1e4, "(R/gamma)^2 over 1e4");
+        let slow = svm_coordinate_ascent(q.view(), None, &opts).unwrap();
         assert_kkt(&slow, "coordinate ascent")?;
         let (wf, ws) = (fast.weights(x.view(), y.view()), slow.weights(x.view(), y.view()));
         let diff = (&wf - &ws).mapv(|v| v * v).sum().sqrt();

@@ -107,9 +107,14 @@ proptest! {
         let cfg = GdConfig { activation: act, loss, lr: 0.05, weight_decay: decay, trained };
         let mut primal = TwoLayerGd::new(cfg, EngineKind::Primal, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
         let mut dual = TwoLayerGd::new(cfg, EngineKind::Dual, x, y, w0.clone(), a0).unwrap();
+        // The exponential loss at lr 0.05 on unscaled x can overshoot to an
+        // infinite loss, which `step` refuses (a divergence, not a disagreement:
+        // about 1e-5 of cases, review 2026-12-07); the dual engine must then agree.
         for _ in 0..steps {
-            primal.step().unwrap();
-            dual.step().unwrap();
+            let primal_ok = primal.step().is_ok();
+            let dual_ok = dual.step().is_ok();
+            prop_assert_eq!(primal_ok, dual_ok, "one engine diverged alone");
+            prop_assume!(primal_ok);
         }
         let scale = 1.0 + primal.train_outputs().iter().fold(0.0f64, |a, v| a.max(v.abs()));
         for (p, q) in primal.train_outputs().iter().zip(dual.train_outputs().iter()) {
@@ -184,7 +189,9 @@ proptest! {
         let cfg = GdConfig { activation: act, loss, lr, weight_decay: decay, trained };
         let kind = if dual { EngineKind::Dual } else { EngineKind::Primal };
         let mut gd = TwoLayerGd::new(cfg, kind, x.clone(), y.clone(), w0.clone(), a0.clone()).unwrap();
-        gd.step().unwrap();
+        // A step whose exponential loss overflows is refused as a divergence
+        // (about 4e-6 of cases at lr up to 0.5); the formula is about finite steps.
+        prop_assume!(gd.step().is_ok());
         let (_, gw, ga) = loss_and_gradients(x.view(), y.view(), w0.view(), a0.view(), act, loss);
         // The terms' sizes: |X|^T |G| and |d|^T |sigma(Z)|, d_i = l'(f_i, y_i) / n.
         let z = x.dot(&w0);
@@ -291,8 +298,11 @@ proptest! {
         for act in [Activation::Relu, Activation::LeakyRelu { slope: 0.2 }] {
             let f = reference_outputs(x.view(), w.view(), a.view(), act);
             let fc = reference_outputs((&x * c).view(), w.view(), a.view(), act);
-            for (u, v) in f.iter().zip(fc.iter()) {
-                prop_assert!((v - c * u).abs() <= 1e-9 * (c * u).abs().max(1e-300) + 1e-300);
+            // Relative to the terms c sum_j |a_j sigma(z_j)|: f itself can nearly
+            // cancel (review, 2026-12-07: 8 failures in 1.2e8 rows against |c f|).
+            let terms = x.dot(&w).mapv(|z| act.value(z).abs()).dot(&a.mapv(f64::abs));
+            for ((u, v), t) in f.iter().zip(fc.iter()).zip(terms.iter()) {
+                prop_assert!((v - c * u).abs() <= 1e-9 * (c * t).max(1e-300) + 1e-300);
             }
         }
     }

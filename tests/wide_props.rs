@@ -153,7 +153,8 @@ proptest! {
         }
         // A fixed flow time: the drift is the sum of the per-step changes, and
         // its bound lr^2 sum_t |q_j(t)| is proportional to lr.
-        let drift_bound = |lr: f64, steps: usize| -> Result<f64, TestCaseError> {
+        // Each path also returns its final ReLU pattern: sign <w_j, x_k> per (j, k).
+        let drift_bound = |lr: f64, steps: usize| -> Result<(f64, Vec<bool>), TestCaseError> {
             let mut gd = WideGd::new(WideConfig { gamma, lr, loss: SquareLoss::HalfSquare }, WideNet::from_arrays(&a, &w, d).unwrap(), data.clone()).unwrap();
             let (mut summed, mut bound) = (vec![0.0; m], vec![0.0; m]);
             for _ in 0..steps {
@@ -171,13 +172,21 @@ proptest! {
                 let drift = bal(&a1, &w1, j) - bal(&a, &w, j);
                 prop_assert!((drift - summed[j]).abs() <= 1e-10 * (1.0 + a[j] * a[j]), "lr {lr}, neuron {j}: drift {drift} vs summed {}", summed[j]);
             }
-            Ok(bound.iter().fold(0.0f64, |x, &y| x.max(y)))
+            let pattern = (0..m).flat_map(|j| (0..n).map(move |k| (j, k)))
+                .map(|(j, k)| w1[j * d..(j + 1) * d].iter().zip(data.row(k)).map(|(u, v)| u * v).sum::<f64>() > 0.0)
+                .collect();
+            Ok((bound.iter().fold(0.0f64, |x, &y| x.max(y)), pattern))
         };
         // Step sizes small enough for the O(lr) regime: at lr = 0.01 and
         // 0.005 (T = 0.5) lr sum_t |q| still differed by 25% between the two
         // paths for one seed (fast dynamics at lambda = 3), a ratio of 2.51.
-        let (big, small) = (drift_bound(0.002, 250)?, drift_bound(0.001, 500)?);
+        let ((big, big_pattern), (small, small_pattern)) = (drift_bound(0.002, 250)?, drift_bound(0.001, 500)?);
         prop_assume!(big > 1e-12);
+        // A preactivation that ends next to its kink can cross it on one path
+        // only, and the two integrals of |q_j| then differ by O(1) (review,
+        // 2026-12-07: a ratio of 2.245 from a 12% jump); the O(lr) law is about
+        // paths through the same activation pattern.
+        prop_assume!(big_pattern == small_pattern, "a preactivation crossed its kink on one path only");
         let ratio = big / small;
         prop_assert!((1.6..=2.4).contains(&ratio), "bound ratio {ratio} (expected ~2): {big} vs {small}");
     }
@@ -204,9 +213,14 @@ proptest! {
                 prop_assert!((u - v).abs() <= 1e-6 * dn, "{minus_grad:?} vs {dv:?}");
             }
             prop_assert!(cosine(&minus_grad, &dv) > 1.0 - 1e-9);
-            // G(w) = <w, D(w, 0)> (positive homogeneity).
+            // G(w) = <w, D(w, 0)> (positive homogeneity). Rounding is relative to
+            // the terms |w| sum_k |y_k| |x_k| / n, not to |D|, which can nearly
+            // cancel in d = 1 (review, 2026-12-07: about 1e-5 of cases failed a
+            // tolerance of 1e-12 scale |D|).
             let g_dot: f64 = wj.iter().zip(&dv).map(|(a, b)| a * b).sum();
-            prop_assert!((g_value(wj, &data, gamma) - g_dot).abs() <= 1e-12 * (scale * dn).max(1e-300) + 1e-30);
+            let w_norm = wj.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let terms = (0..n).map(|k| data.y[k].abs() * data.row(k).iter().map(|v| v * v).sum::<f64>().sqrt()).sum::<f64>() / n as f64;
+            prop_assert!((g_value(wj, &data, gamma) - g_dot).abs() <= 1e-12 * w_norm * (dn + terms) + 1e-30);
         }
     }
 

@@ -671,8 +671,14 @@ mod tests {
             let ys: Vec<f64> = ys.into_iter().map(|p| p.1).collect();
             let fast = solve_weights_linear(&xs, c.net.thresholds(), &ys).unwrap();
             let fast_net = ReluInterpolant::new(c.net.direction().to_owned(), c.net.thresholds().to_vec(), fast);
+            // The recursion has no backward-error bound: its error grows like
+            // 1 / (the projections' smallest relative gap G), which a random
+            // direction leaves just above its 1e-8 floor about once in 3e5 cases
+            // (review, 2026-12-07: worst simulated 2e-14 / G; 11.6% of +-1 targets
+            // at n = 300 and G = 1e-8 exceeded 1e-6). Above G = 1e-7 the bound is 1e-6.
+            let fast_tol = 1e-6f64.max(1e-13 / c.min_relative_gap);
             let rf = fit_report(&fast_net, z.view(), y.view());
-            prop_assert!(rf.relative_error <= 1e-6, "fast path {:?}", rf);
+            prop_assert!(rf.relative_error <= fast_tol, "fast path {:?} tol {}", rf, fast_tol);
         }
 
         /// Identical rows with different targets are an error naming both indices;
@@ -683,6 +689,8 @@ mod tests {
             prop_assume!(i != j);
             let mut rng = crate::rng::stream(seed, 0, "dup");
             let mut z = gaussian(n, d, &mut rng);
+            // The other points must be distinct, as in `reproduces_any_targets`.
+            prop_assume!(min_relative_distance(z.view()) >= 1e-6);
             let row = z.row(i).to_owned();
             z.row_mut(j).assign(&row);
             let mut y: Array1<f64> = (0..n).map(|k| k as f64).collect();
