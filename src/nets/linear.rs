@@ -287,7 +287,7 @@ pub fn svm_coordinate_ascent(
         let total = alpha.sum();
         if total > 0.0 && alpha.dot(&margins).max(0.0).sqrt() < floor * total {
             return Err(Error::Numerical(format!(
-                "SVM: after {sweeps} sweeps the dual certifies a margin below {MIN_MARGIN} of the shortest ||x_i||: the data are not linearly separable through the origin"
+                "SVM: after {sweeps} sweeps the dual certifies a margin below {MIN_MARGIN} of the shortest ||x_i||: the data are not linearly separable through the origin, or only with a smaller margin"
             )));
         }
     }
