@@ -3,8 +3,13 @@
 # CNN engine's tests) ROUNDS times (default 5), each beside 3 CPU-burning
 # processes, and fail unless every round passes. The tests compare trainings
 # bit for bit, so a result that depends on scheduling shows up here.
+# Every round draws the same proptest cases (PROPTEST_RNG_SEED): a round that
+# fails here then fails from scheduling, not from a new random draw, and the
+# rounds do not multiply the chance of a rare draw the plain test run already
+# takes (a red CI from one such draw, 2026-12-07).
 # Usage: bash tests/stress/run.sh [ROUNDS]
 set -uo pipefail
+export PROPTEST_RNG_SEED=20261207
 cd "$(dirname "$0")/../.."
 rounds=${1:-5}
 cargo test --release --lib --no-run -q 2>/dev/null || { echo "stress: build failed"; exit 1; }
