@@ -127,3 +127,58 @@ pub(super) fn draw_curve<'a, DB: DrawingBackend + 'a>(
     }
     Ok(())
 }
+
+/// A marker's radius in pixels, by how many earlier series have a marker
+/// within `COINCIDING_PX` of its centre: 7 on its own, then smaller, so each
+/// earlier marker shows as a rim around the later ones.
+pub(super) const MARKER_RADII: [i32; 3] = [7, 4, 2];
+const COINCIDING_PX: f64 = 3.0;
+
+/// One series' markers (its points, or its triangles at a limit): the
+/// series' index and the markers' pixel positions.
+pub(super) type MarkerGroup = (usize, Vec<(f64, f64)>);
+
+/// The radius of each marker of each group, the groups in drawing order,
+/// each `(series, pixel positions)`: `MARKER_RADII[k]`, k the number of
+/// earlier series (a series' own groups, its limit triangles among them, do
+/// not count) with a marker within `COINCIDING_PX`, the last radius for
+/// more. Cost O(markers^2) distance tests, a few thousand a panel.
+pub(super) fn marker_radii(groups: &[MarkerGroup]) -> Vec<Vec<i32>> {
+    let radius = |g: usize, (x, y): (f64, f64)| {
+        let mut under: Vec<usize> = groups[..g]
+            .iter()
+            .filter(|(series, pts)| {
+                *series != groups[g].0
+                    && pts
+                        .iter()
+                        .any(|t| (t.0 - x).hypot(t.1 - y) <= COINCIDING_PX)
+            })
+            .map(|(series, _)| *series)
+            .collect();
+        under.dedup(); // one series' groups are adjacent
+        MARKER_RADII[under.len().min(MARKER_RADII.len() - 1)]
+    };
+    let radii = |(g, (_, pts)): (usize, &MarkerGroup)| pts.iter().map(|&q| radius(g, q)).collect();
+    groups.iter().enumerate().map(radii).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A series' own limit triangles keep the full size on its markers; a
+    /// second series on them is drawn smaller, a third smaller still, and
+    /// a marker 4 pixels away from any other keeps the full size.
+    #[test]
+    fn marker_radii_shrink_per_earlier_series_only() {
+        let at = |pts: &[(f64, f64)]| pts.to_vec();
+        let groups = vec![
+            (0, at(&[(10.0, 10.0), (50.0, 50.0)])),
+            (0, at(&[(10.0, 10.0)])), // series 0's triangle at the limit
+            (1, at(&[(11.0, 11.0), (54.0, 50.0)])),
+            (2, at(&[(10.0, 11.0)])),
+        ];
+        let r = marker_radii(&groups);
+        assert_eq!(r, vec![vec![7, 7], vec![7], vec![4, 7], vec![2]]);
+    }
+}

@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::elements::{dot, is_circle, marker, marker_outline};
 use super::geometry::Rect;
 use super::reference::RefKind;
-use super::style::{font, text_w, LEGEND_PX, LINE_W, MARGIN, REF_GREY, REF_W};
+use super::style::{font, text_w, wrap, LEGEND_PX, LINE_W, MARGIN, REF_GREY, REF_W};
 use super::{Area, Chart, DrawResult};
 
 /// Rows and columns of a legend strip `width` pixels wide.
@@ -17,6 +17,7 @@ use super::{Area, Chart, DrawResult};
 /// Notes (what a panel could not show in place) are not in the grid: each
 /// takes a row of its own under it.
 pub(super) fn strip_grid(entries: &[Entry], width: u32) -> (usize, usize) {
+    let entries = &wrap_notes(entries, width);
     let notes = entries.iter().filter(|e| e.note).count();
     let entries: Vec<&Entry> = entries.iter().filter(|e| !e.note).collect();
     let widths: Vec<i32> = entries.iter().map(|e| entry_w(e)).collect();
@@ -87,6 +88,29 @@ pub(super) fn text_note(text: &str) -> Entry {
         label: text.to_string(),
         glyph: Glyph::Blank,
     }
+}
+
+/// `entries` with every note too wide for a strip `width` pixels wide
+/// broken into notes of one line each (the first keeps the glyph): at the
+/// legend's size a long note ran past the figure's edge.
+pub(super) fn wrap_notes(entries: &[Entry], width: u32) -> Vec<Entry> {
+    let avail = width.saturating_sub(2 * MARGIN + (GLYPH_W + 10) as u32);
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        if !e.note || text_w(&e.label, LEGEND_PX) <= avail {
+            out.push(e.clone());
+            continue;
+        }
+        for (k, line) in wrap(&e.label, LEGEND_PX, avail).into_iter().enumerate() {
+            let glyph = if k == 0 { e.glyph } else { Glyph::Blank };
+            out.push(Entry {
+                note: true,
+                label: line,
+                glyph,
+            });
+        }
+    }
+    out
 }
 
 pub(super) fn entry_w(e: &Entry) -> i32 {
@@ -274,6 +298,7 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
     let row = legend_row_h();
     let cols = cols.max(1);
     let (w, _) = strip.dim_in_pixel();
+    let entries = &wrap_notes(entries, w);
     let (notes, entries): (Vec<&Entry>, Vec<&Entry>) = entries.iter().partition(|e| e.note);
     let widths: Vec<i32> = entries.iter().map(|e| entry_w(e)).collect();
     // Column widths: the widest entry of each column.
@@ -296,8 +321,12 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
         draw_entry(strip, e, (x, r * row + row / 2 + 2))?;
     }
     let grid_rows = entries.len().div_ceil(cols) as i32;
+    // One x for all notes, so the lines of a wrapped note line up.
+    let x = (notes.iter())
+        .map(|e| left.min(((w as i32 - entry_w(e)) / 2).max(MARGIN as i32)))
+        .min()
+        .unwrap_or(left);
     for (k, e) in notes.iter().enumerate() {
-        let x = left.min(((w as i32 - entry_w(e)) / 2).max(MARGIN as i32));
         draw_entry(strip, e, (x, (grid_rows + k as i32) * row + row / 2 + 2))?;
     }
     Ok(())

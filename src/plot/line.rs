@@ -3,51 +3,20 @@
 use plotters::prelude::*;
 
 use super::axes::{axis_range, short_num, tv, Axis};
-use super::elements::{draw_curve, draw_markers, EDGE_ABOVE, EDGE_BELOW, MARKER_SHAPES};
+use super::elements::{
+    draw_curve, draw_markers, marker_radii, MarkerGroup, EDGE_ABOVE, EDGE_BELOW, MARKER_RADII,
+    MARKER_SHAPES,
+};
 use super::frame::{draw_box, frame, frame_size, titled, TitleFont};
 use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
 use super::legend::{
     draw_legend, legend_split, plan_legend, sample_polyline, text_note, Entry, Glyph, LegendPlace,
 };
 use super::reference::{
-    band_spans, draw_references, ref_label_spots, reference_entry, Segment, Span,
+    band_spans, draw_references, ref_label_spots, reference_entry, RefLegend, Segment, Span,
 };
 use super::style::{series_color, LINE_W, REF_GREY};
 use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
-
-/// A marker's radius in pixels, by how many earlier series have a marker
-/// within `COINCIDING_PX` of its centre: 7 on its own, then smaller, so each
-/// earlier marker shows as a rim around the later ones.
-const MARKER_RADII: [i32; 3] = [7, 4, 2];
-const COINCIDING_PX: f64 = 3.0;
-
-/// One series' markers (its points, or its triangles at a limit): the
-/// series' index and the markers' pixel positions.
-type MarkerGroup = (usize, Vec<(f64, f64)>);
-
-/// The radius of each marker of each group, the groups in drawing order,
-/// each `(series, pixel positions)`: `MARKER_RADII[k]`, k the number of
-/// earlier series (a series' own groups, its limit triangles among them, do
-/// not count) with a marker within `COINCIDING_PX`, the last radius for
-/// more. Cost O(markers^2) distance tests, a few thousand a panel.
-fn marker_radii(groups: &[MarkerGroup]) -> Vec<Vec<i32>> {
-    let radius = |g: usize, (x, y): (f64, f64)| {
-        let mut under: Vec<usize> = groups[..g]
-            .iter()
-            .filter(|(series, pts)| {
-                *series != groups[g].0
-                    && pts
-                        .iter()
-                        .any(|t| (t.0 - x).hypot(t.1 - y) <= COINCIDING_PX)
-            })
-            .map(|(series, _)| *series)
-            .collect();
-        under.dedup(); // one series' groups are adjacent
-        MARKER_RADII[under.len().min(MARKER_RADII.len() - 1)]
-    };
-    let radii = |(g, (_, pts)): (usize, &MarkerGroup)| pts.iter().map(|&q| radius(g, q)).collect();
-    groups.iter().enumerate().map(radii).collect()
-}
 
 /// How a series is drawn: colour, dash and marker shape (if any).
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -308,12 +277,16 @@ fn limit_notes(p: &LinePanel) -> Vec<Entry> {
     out
 }
 
+/// Draws panel `p` in `area`, with its own legend, or (`shared`: the
+/// entries of the figure's legend) none. Returns the reference entries the
+/// figure's legend should hold (labels with no free box in the plot) and
+/// the height of the legend strip cut from the panel (0: none).
 pub(super) fn line_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &LinePanel,
-    own_legend: bool,
+    shared: Option<&[Entry]>,
     title_font: TitleFont,
-) -> DrawResult<(), DB> {
+) -> DrawResult<(Vec<Entry>, u32), DB> {
     let area = titled(area, &p.title, title_font)?;
     let xa = x_axis(p);
     let lim = y_limits(p);
@@ -363,7 +336,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         }
     }
     let refs: Vec<_> = (p.hlines.iter())
-        .filter_map(|h| Some((ya.t(h.y)?, h.label.as_str(), h.kind)))
+        .filter_map(|h| Some((ya.t(h.y)?, h.label.as_str(), h.kind, h.y)))
         .filter(|r| rect.contains((rect.x0, r.0)))
         .collect();
     let mut curves: Vec<Curve> = Vec::new();
@@ -403,29 +376,29 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     // then the legend, which avoids them and the lines.
     let labels_and_legend = |plot: (u32, u32)| {
         let mut occupied = occupied.clone();
-        let mut entries = if own_legend {
-            line_entries(p)
-        } else {
-            Vec::new()
+        let mut entries = shared.map_or_else(|| line_entries(p), |_| Vec::new());
+        let mut unplaced = Vec::new();
+        let legend = match shared {
+            None => RefLegend::Own(&mut entries),
+            Some(named) => RefLegend::Shared {
+                named,
+                unplaced: &mut unplaced,
+            },
         };
-        let placed = ref_label_spots(
-            &refs,
-            |t| ya.frac(t),
-            plot,
-            (&mut occupied, &spans, &segments),
-            own_legend.then_some(&mut entries),
-        );
+        let at = (&mut occupied, &spans[..], &segments[..]);
+        let placed = ref_label_spots(&refs, |t| ya.frac(t), plot, at, legend);
         for &(t, ..) in &refs {
             sample_polyline(&[(rect.x0, t), (rect.x1, t)], &rect, &mut occupied);
         }
         let place = plan_legend(&area, &entries, &occupied, plot, true);
-        (placed, entries, place)
+        (placed, entries, place, unplaced)
     };
-    let (mut placed, mut entries, mut place) = labels_and_legend(plot);
+    let (mut placed, mut entries, mut place, mut unplaced) = labels_and_legend(plot);
     if let LegendPlace::Below { height, .. } = place {
         // The strip under the panel shortens the plot, and a label's height
         // in plot fractions with it: place the labels again at that size.
-        (placed, entries, place) = labels_and_legend((plot.0, plot.1.saturating_sub(height)));
+        (placed, entries, place, unplaced) =
+            labels_and_legend((plot.0, plot.1.saturating_sub(height)));
     }
     let (main, strip) = legend_split(area, &place);
     let (xa, ya) = equal_units(&main, p, xa, ya);
@@ -453,7 +426,12 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         }
     }
     draw_box(&chart)?;
-    draw_legend(&chart, strip.as_ref(), &entries, &place)
+    draw_legend(&chart, strip.as_ref(), &entries, &place)?;
+    let strip_h = match place {
+        LegendPlace::Below { height, .. } => height,
+        _ => 0,
+    };
+    Ok((unplaced, strip_h))
 }
 
 #[cfg(test)]
@@ -588,22 +566,6 @@ mod tests {
         small.dedup();
         assert_eq!(full.len(), 3, "series 0 at full size: {full:?}");
         assert_eq!(small, full, "series 5 smaller, on series 0's points");
-    }
-
-    /// A series' own limit triangles keep the full size on its markers; a
-    /// second series on them is drawn smaller, a third smaller still, and
-    /// a marker 4 pixels away from any other keeps the full size.
-    #[test]
-    fn marker_radii_shrink_per_earlier_series_only() {
-        let at = |pts: &[(f64, f64)]| pts.to_vec();
-        let groups = vec![
-            (0, at(&[(10.0, 10.0), (50.0, 50.0)])),
-            (0, at(&[(10.0, 10.0)])), // series 0's triangle at the limit
-            (1, at(&[(11.0, 11.0), (54.0, 50.0)])),
-            (2, at(&[(10.0, 11.0)])),
-        ];
-        let r = marker_radii(&groups);
-        assert_eq!(r, vec![vec![7, 7], vec![7], vec![4, 7], vec![2]]);
     }
 
     /// Equal units: points on the unit circle lie as far from its centre

@@ -39,6 +39,7 @@ mod axes;
 mod elements;
 mod frame;
 mod geometry;
+mod grid;
 mod heatmap;
 mod histogram;
 mod legend;
@@ -58,11 +59,11 @@ use crate::error::{Error, Result};
 use axes::Axis;
 use heatmap::{heatmap_entries, heatmap_panel};
 use histogram::{hist_entries, hist_panel};
-use legend::{draw_strip, entry_w, strip_grid, strip_h, Entry};
+use legend::{draw_strip, strip_h, Entry};
 use line::{line_entries, line_panel};
 pub use reference::RefKind;
 use scatter::{scatter_entries, scatter_panel};
-use style::{ensure_font, FIG_W, MARGIN, MIN_PANEL_W};
+use style::ensure_font;
 
 // ------------------------------------------------------------------ public API
 
@@ -282,20 +283,25 @@ impl Fig<'_> {
         }
     }
 
-    /// Panel `i`; `own_legend` false leaves its legend to the figure; its
-    /// title in `title_font`.
+    /// Panel `i`, with its own legend or (`shared`: the entries of the
+    /// figure's legend) none; its title in `title_font`. Returns the
+    /// reference entries the figure's legend should add and the height of
+    /// the legend strip drawn under the plot (`line_panel`; other panels:
+    /// none and not measured).
     fn draw_panel<DB: DrawingBackend>(
         &self,
         i: usize,
         area: &Area<DB>,
-        own_legend: bool,
+        shared: Option<&[Entry]>,
         title_font: frame::TitleFont,
-    ) -> DrawResult<(), DB> {
+    ) -> DrawResult<(Vec<Entry>, Option<u32>), DB> {
+        let own = shared.is_none();
+        let none = |_| (Vec::new(), None);
         match self {
-            Fig::Lines(p) => line_panel(area, &p[i], own_legend, title_font),
-            Fig::Hists(p) => hist_panel(area, &p[i], own_legend, title_font),
-            Fig::Scatters(p) => scatter_panel(area, &p[i], own_legend, title_font),
-            Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own_legend, title_font),
+            Fig::Lines(p) => line_panel(area, &p[i], shared, title_font).map(|(u, h)| (u, Some(h))),
+            Fig::Hists(p) => hist_panel(area, &p[i], own, title_font).map(none),
+            Fig::Scatters(p) => scatter_panel(area, &p[i], own, title_font).map(none),
+            Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own, title_font).map(none),
         }
     }
 
@@ -341,33 +347,17 @@ impl Fig<'_> {
     }
 }
 
-/// Grid shape and figure size in pixels: (rows, cols, width, height).
-fn layout(n: usize, cols: usize, aspect: f64) -> (usize, usize, u32, u32) {
-    let cols = cols.clamp(1, n.max(1));
-    let rows = n.div_ceil(cols).max(1);
-    let pw = (FIG_W / cols as u32).max(MIN_PANEL_W);
-    let ph = ((f64::from(pw) * aspect).round() as u32).clamp(440, 1000);
-    (rows, cols, pw * cols as u32, ph * rows as u32)
-}
-
-/// A legend shared by all panels: in the first empty grid cell, or in a
-/// strip of `height` pixels under the grid with `cols` entries a row.
-struct Shared {
-    entries: Vec<Entry>,
-    in_cell: bool,
-    cols: usize,
-    height: u32,
-}
-
+/// Draws `fig` on `root` as `plan` lays it out. Returns the reference
+/// entries its panels could not label in place, and each panel's legend
+/// strip height where measured.
 fn render<DB: DrawingBackend>(
     root: &Area<DB>,
     fig: &Fig,
-    rows: usize,
-    cols: usize,
-    shared: &Option<Shared>,
-) -> DrawResult<(), DB> {
+    plan: &grid::Plan,
+) -> DrawResult<grid::Drawn, DB> {
     root.fill(&WHITE)?;
     let (_, h) = root.dim_in_pixel();
+    let shared = &plan.shared;
     let (panels, strip) = match shared {
         Some(sh) if !sh.in_cell => {
             let (a, b) = root.split_vertically(h - sh.height);
@@ -375,11 +365,15 @@ fn render<DB: DrawingBackend>(
         }
         _ => (root.clone(), None),
     };
-    let cells = panels.split_evenly((rows, cols));
+    let cells = grid::cells(&panels, &plan.heights, plan.cols);
     let narrowest = cells.iter().map(|c| c.dim_in_pixel().0).min().unwrap_or(0);
     let title_font = frame::title_font((0..fig.len()).map(|i| fig.title(i)), narrowest);
+    let mut drawn = grid::Drawn::default();
     for (i, area) in cells.iter().enumerate().take(fig.len()) {
-        fig.draw_panel(i, area, shared.is_none(), title_font)?;
+        let named = shared.as_ref().map(|sh| sh.entries.as_slice());
+        let (left_out, strip) = fig.draw_panel(i, area, named, title_font)?;
+        drawn.unplaced.extend(left_out);
+        drawn.strips.push(strip);
     }
     match (shared, strip) {
         (Some(sh), Some(strip)) => draw_strip(&strip, &sh.entries, sh.cols)?,
@@ -392,7 +386,8 @@ fn render<DB: DrawingBackend>(
         }
         _ => {}
     }
-    root.present()
+    root.present()?;
+    Ok(drawn)
 }
 
 /// Draws `fig` to `<stem>.png` and `<stem>.svg`, each atomically.
@@ -418,45 +413,36 @@ fn save(stem: &Path, fig: Fig, cols: usize) -> Result<()> {
         )));
     }
     fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let (rows, cols, w, mut h) = layout(fig.len(), cols, fig.aspect());
-    let shared = fig.shared_legend().map(|entries| {
-        // An empty cell of the grid holds the legend if it fits there.
-        let (cw, ch) = (w / cols as u32, h / rows as u32);
-        let widest = entries.iter().map(entry_w).max().unwrap_or(0);
-        if rows * cols > fig.len()
-            && widest + 2 * MARGIN as i32 <= cw as i32
-            && strip_h(entries.len()) <= ch
-        {
-            return Shared {
-                entries,
-                in_cell: true,
-                cols: 1,
-                height: 0,
-            };
-        }
-        let (r, c) = strip_grid(&entries, w);
-        let height = strip_h(r) + MARGIN;
-        h += height;
-        Shared {
-            entries,
-            in_cell: false,
-            cols: c,
-            height,
-        }
-    });
 
     // BitMapBackend picks the encoder from the extension: keep ".png" last.
+    // Drawn again while a drawing changes the layout (`grid::Drawn`; a
+    // few rounds at most).
     let png_tmp = dir.join(format!(".{name}.tmp{}.png", std::process::id()));
-    let drawn = {
-        let root = BitMapBackend::new(&png_tmp, (w, h)).into_drawing_area();
-        render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())
+    let mut seen = grid::Drawn::default();
+    let (plan, drawn) = loop {
+        let plan = grid::plan(&fig, cols, &seen);
+        let drawn = {
+            let root = BitMapBackend::new(&png_tmp, (plan.w, plan.h)).into_drawing_area();
+            render(&root, &fig, &plan).map_err(|e| e.to_string())
+        };
+        let shared = plan.shared.is_some();
+        match drawn {
+            Ok(d) => {
+                if !seen.absorb(d, shared) || seen.rounds >= 6 {
+                    break (plan, Ok(()));
+                }
+            }
+            Err(e) => break (plan, Err(e)),
+        }
     };
     finish(drawn, &png_tmp, &png, &dir)?;
 
     let svg_tmp = dir.join(format!(".{name}.svg.tmp{}", std::process::id()));
     let drawn = {
-        let root = SVGBackend::new(&svg_tmp, (w, h)).into_drawing_area();
-        render(&root, &fig, rows, cols, &shared).map_err(|e| e.to_string())
+        let root = SVGBackend::new(&svg_tmp, (plan.w, plan.h)).into_drawing_area();
+        render(&root, &fig, &plan)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     };
     finish(drawn, &svg_tmp, &svg, &dir)
 }

@@ -6,9 +6,10 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::axes::short_num;
 use super::geometry::{clip_segment, Rect};
 use super::legend::{sample_polyline, Entry, Glyph};
-use super::style::{font, text_w, NOTE_PX, REF_DOT, REF_GAP, REF_GREY, REF_W};
+use super::style::{font, line_h, text_w, wrap, NOTE_PX, REF_DOT, REF_GAP, REF_GREY, REF_W};
 use super::{Chart, DrawResult};
 
 /// What a reference line stands for. Each kind has its own grey stroke, in
@@ -110,6 +111,10 @@ pub(super) struct Avoid<'a> {
     /// The margin (x, y) a label keeps from points and bands: a marker's
     /// radius, since markers are stored as their centres.
     pub(super) clear: (f64, f64),
+    /// The height a label keeps from every other reference line, margins
+    /// or not: a label's own height, since a label where another line's
+    /// label would sit reads as that line's.
+    pub(super) line_gap: f64,
 }
 
 impl<'a> Avoid<'a> {
@@ -129,6 +134,14 @@ impl<'a> Avoid<'a> {
     fn is_free(&self, f: f64, (x0, x1, y0, y1): Bounds) -> bool {
         let (cx, cy) = self.clear;
         let (a0, a1, b0, b1) = (x0 - cx, x1 + cx, y0 - cy, y1 + cy);
+        // The gap to other lines, on the box's side of its own line only:
+        // a line beyond its own is never read as the label's.
+        let (lo, hi) = (y0 - self.line_gap, y1 + self.line_gap);
+        let (lo, hi) = if y0 >= f {
+            (lo.max(f), hi)
+        } else {
+            (lo, hi.min(f))
+        };
         let padded = Rect {
             x0: a0,
             x1: a1,
@@ -142,7 +155,7 @@ impl<'a> Avoid<'a> {
             && !(self.points.iter()).any(|&(x, y)| x >= a0 && x <= a1 && y >= b0 && y <= b1)
             && !(self.spans.iter()).any(|&(x, lo, hi)| x >= a0 && x <= a1 && hi >= b0 && lo <= b1)
             && !(self.segments.iter()).any(|&(p, q)| clip_segment(p, q, &padded).is_some())
-            && !self.other_line_within(f, b0, b1)
+            && !self.other_line_within(f, b0.min(lo), b1.max(hi))
             && !self.meets_label((x0, x1, y0, y1))
     }
 
@@ -171,16 +184,16 @@ pub(super) fn on_line_spot(f: f64, wh: (f64, f64), avoid: &Avoid) -> Option<Labe
 /// free and whose leader crosses no label, tried in tiers: with no other
 /// reference line between the box and its line (the reader pairs a label
 /// with the nearest line), then across other lines; then both again
-/// without the `clear` margin; then with the leader across labels (a
-/// leader over a label reads better than a label over curves); failing
-/// all, right and on the line, above where the box fits under the top.
-pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSpot {
-    let fits = |s: &LabelSpot, avoid: &Avoid, across: bool, over_labels: bool| {
+/// without the `clear` margin; None failing all. (A leader across a
+/// label, tried last once, read as a line through the label's words; a
+/// label with no box goes to the legend instead.)
+pub(super) fn callout_free(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> Option<LabelSpot> {
+    let fits = |s: &LabelSpot, avoid: &Avoid, across: bool| {
         let (x0, x1, y0, y1) = s.bounds(f, (w, h));
         let (reach_lo, reach_hi) = if s.above { (f, y1) } else { (y0, f) };
         let lx = s.leader_x(w);
         avoid.is_free(f, (x0, x1, y0, y1))
-            && (over_labels || !avoid.meets_label((lx, lx, reach_lo, reach_hi)))
+            && !avoid.meets_label((lx, lx, reach_lo, reach_hi))
             && (across || !avoid.other_line_within(f, reach_lo, reach_hi))
     };
     let steps = (8.0 / h.max(1e-3)).ceil() as u32;
@@ -189,18 +202,26 @@ pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSp
         ..*avoid
     };
     let tiers = [
-        (avoid, false, false),
-        (avoid, true, false),
-        (&unpadded, false, false),
-        (&unpadded, true, false),
-        (&unpadded, true, true),
+        (avoid, false),
+        (avoid, true),
+        (&unpadded, false),
+        (&unpadded, true),
     ];
-    let found = tiers.into_iter().find_map(|(avoid, across, over_labels)| {
+    // A binding, not the tail expression: the tail's temporaries would
+    // outlive `unpadded` (edition 2021).
+    #[allow(clippy::let_and_return)]
+    let found = tiers.into_iter().find_map(|(avoid, across)| {
         (1..=steps)
             .flat_map(|k| four_spots(f64::from(k) * h / 8.0))
-            .find(|s| fits(s, avoid, across, over_labels))
+            .find(|s| fits(s, avoid, across))
     });
-    found.unwrap_or(LabelSpot {
+    found
+}
+
+/// [`callout_free`]'s box, else right and on the line, above where the
+/// box fits under the top.
+pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSpot {
+    callout_free(f, (w, h), avoid).unwrap_or(LabelSpot {
         right: true,
         above: f + h < 1.0,
         shift: 0.0,
@@ -267,34 +288,66 @@ pub(super) fn reference_entry(label: String, kind: RefKind) -> Entry {
     }
 }
 
+/// The legend entry of reference line `i` of `refs` (height, label, kind,
+/// value): its label, and where another line of the panel has the same
+/// stroke, its value too (", at 0.09"), since the stroke alone cannot tell
+/// the reader which of the lines the entry names.
+fn legend_entry(refs: &[(f64, &str, RefKind, f64)], i: usize) -> Entry {
+    let (_, label, kind, y) = refs[i];
+    let shared_stroke = (refs.iter().enumerate()).any(|(j, r)| j != i && r.2 == kind);
+    match shared_stroke {
+        true => reference_entry(format!("{label}, at {}", short_num(y)), kind),
+        false => reference_entry(label.to_string(), kind),
+    }
+}
+
 /// A reference line at transformed height `t` with its label.
 pub(super) struct PlacedReference<'a> {
     t: f64,
     label: &'a str,
     kind: RefKind,
-    /// The label's box width in plot fractions, and where it goes (None:
-    /// no label on the line).
+    /// The label's lines, its box width in plot fractions, and where it
+    /// goes (None: no label on the line).
+    lines: Vec<String>,
     w: f64,
     spot: Option<LabelSpot>,
 }
 
+/// Where the labels of a panel's reference lines go when they have no
+/// spot on their line.
+pub(super) enum RefLegend<'e> {
+    /// The panel's own legend: such a label joins it (no label in the plot).
+    Own(&'e mut Vec<Entry>),
+    /// A legend shared by the figure, which holds the reference entries
+    /// `named` (their lines take no label in the plot): such a label gets
+    /// a callout, else (no free box: a label over curves is unreadable) it
+    /// is added to `unplaced` for the figure to name in its legend.
+    Shared {
+        named: &'e [Entry],
+        unplaced: &'e mut Vec<Entry>,
+    },
+}
+
 /// Where each reference line's label goes, from its plot-fraction height
 /// `frac(t)`. First every label that has a free spot on its line
-/// (`on_line_spot`, in order, each box reserved); then the others: named
-/// in the panel's legend when it has its own (`entries`; no label on the
-/// line), else (a shared legend has no room for one panel's line) a
-/// callout (`callout_spot`, avoiding the band `spans`). A line with an
-/// empty label has no label and takes no room.
+/// (`on_line_spot`, in order, each box reserved); then the others, as
+/// `legend` says: into the panel's own legend, else a callout
+/// (`callout_free`, avoiding the band `spans`; lines half as wide if the
+/// label has no box at full width), else `unplaced` (drawn on its line
+/// for now). A line with an empty label, or one the shared legend names,
+/// has no label and takes no room.
 pub(super) fn ref_label_spots<'a>(
-    refs: &[(f64, &'a str, RefKind)],
+    refs: &[(f64, &'a str, RefKind, f64)],
     frac: impl Fn(f64) -> f64,
     plot: (u32, u32),
     (occupied, spans, segments): (&mut Vec<(f64, f64)>, &[Span], &[Segment]),
-    mut entries: Option<&mut Vec<Entry>>,
+    mut legend: RefLegend<'_>,
 ) -> Vec<PlacedReference<'a>> {
-    let size = |label: &str| {
-        let w = f64::from(text_w(label, NOTE_PX) + 12) / f64::from(plot.0.max(1));
-        (w, (NOTE_PX + 8.0) / f64::from(plot.1.max(1)))
+    let size = |lines: &[String]| {
+        let widest = lines.iter().map(|l| text_w(l, NOTE_PX)).max().unwrap_or(0);
+        let tall = NOTE_PX + 8.0 + f64::from(line_h(NOTE_PX)) * (lines.len() - 1) as f64;
+        let w = f64::from(widest + 12) / f64::from(plot.0.max(1));
+        (w, tall / f64::from(plot.1.max(1)))
     };
     // A marker's radius (7 px) and a pixel.
     let clear = (
@@ -309,21 +362,23 @@ pub(super) fn ref_label_spots<'a>(
         boxes: &[],
         lines: &lines,
         clear,
+        line_gap: (NOTE_PX + 8.0) / f64::from(plot.1.max(1)),
+    };
+    let unlabelled = |i: usize| {
+        refs[i].1.is_empty()
+            || matches!(&legend, RefLegend::Shared { named, .. }
+                if named.contains(&legend_entry(refs, i)))
     };
     let mut boxes = Vec::new();
-    let mut placed: Vec<PlacedReference<'a>> = (refs.iter())
-        .map(|&(t, label, kind)| {
-            let (w, h) = size(label);
-            if label.is_empty() {
-                return PlacedReference {
-                    t,
-                    label,
-                    kind,
-                    w,
-                    spot: None,
-                };
-            }
-            let spot = on_line_spot(frac(t), (w, h), &fixed.with(occupied, &boxes));
+    let mut placed: Vec<PlacedReference<'a>> = (refs.iter().enumerate())
+        .map(|(i, &(t, label, kind, _))| {
+            let lines = label_lines(label, plot.0);
+            let (w, h) = size(&lines);
+            let spot = if unlabelled(i) {
+                None
+            } else {
+                on_line_spot(frac(t), (w, h), &fixed.with(occupied, &boxes))
+            };
             if let Some(spot) = spot {
                 reserve(spot, frac(t), (w, h), occupied, &mut boxes);
             }
@@ -331,21 +386,38 @@ pub(super) fn ref_label_spots<'a>(
                 t,
                 label,
                 kind,
+                lines,
                 w,
                 spot,
             }
         })
         .collect();
-    for r in (placed.iter_mut()).filter(|r| r.spot.is_none() && !r.label.is_empty()) {
-        match entries.as_deref_mut() {
-            Some(entries) => entries.push(reference_entry(r.label.to_string(), r.kind)),
-            None => {
-                let (f, wh) = (frac(r.t), size(r.label));
-                let spot = callout_spot(f, wh, &fixed.with(occupied, &boxes));
-                reserve(spot, f, wh, occupied, &mut boxes);
-                r.spot = Some(spot);
+    let pending = |(i, r): &(usize, &mut PlacedReference)| r.spot.is_none() && !unlabelled(*i);
+    let pending: Vec<_> = placed.iter_mut().enumerate().filter(pending).collect();
+    for (i, r) in pending {
+        let entry = legend_entry(refs, i);
+        let unplaced = match &mut legend {
+            RefLegend::Own(entries) => {
+                entries.push(entry);
+                continue;
             }
-        }
+            RefLegend::Shared { unplaced, .. } => unplaced,
+        };
+        let f = frac(r.t);
+        let avoid = fixed.with(occupied, &boxes);
+        // A label too wide for any free box (at the notes' size a long one
+        // spans most of a plot) tries lines half as wide.
+        let narrow = label_lines(r.label, plot.0 / 2);
+        let found = [r.lines.clone(), narrow]
+            .into_iter()
+            .find_map(|lines| Some((callout_free(f, size(&lines), &avoid)?, lines)));
+        let (spot, lines) = found.unwrap_or_else(|| {
+            unplaced.push(entry);
+            (callout_spot(f, size(&r.lines), &avoid), r.lines.clone())
+        });
+        let wh = size(&lines);
+        reserve(spot, f, wh, occupied, &mut boxes);
+        (r.lines, r.w, r.spot) = (lines, wh.0, Some(spot));
     }
     placed
 }
@@ -380,7 +452,7 @@ pub(super) fn draw_references<DB: DrawingBackend>(
         let (dy, v) = if spot.above {
             (-5, VPos::Bottom)
         } else {
-            (6, VPos::Top)
+            (BELOW_DY, VPos::Top)
         };
         let (x, dx, hp) = if spot.right {
             (rect.x1, -10, HPos::Right)
@@ -388,11 +460,37 @@ pub(super) fn draw_references<DB: DrawingBackend>(
             (rect.x0, 10, HPos::Left)
         };
         let style = font(NOTE_PX).color(&REF_GREY).pos(Pos::new(hp, v));
-        chart.draw_series(std::iter::once(
-            EmptyElement::at((x, t)) + Text::new(r.label.to_string(), (dx, dy), style),
-        ))?;
+        let lines = r.lines;
+        // Stacked away from the line: the last line nearest it above, the
+        // first below.
+        let n = lines.len() as i32;
+        for (k, line) in lines.into_iter().enumerate() {
+            let k = if spot.above {
+                k as i32 - (n - 1)
+            } else {
+                k as i32
+            };
+            let at = (dx, dy + k * line_h(NOTE_PX));
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x, t)) + Text::new(line, at, style.clone()),
+            ))?;
+        }
     }
     Ok(())
+}
+
+/// How far under its line a label below it hangs, in pixels: a 5 px gap
+/// plus the part of the glyphs plotters draws above a top-anchored text
+/// (its ascenders, about 0.13 of the size: at 30 px a 6 px offset let the
+/// dashes touch the letters). The label's box (`NOTE_PX + 8` tall) still
+/// holds the text and its descenders.
+const BELOW_DY: i32 = 7 + (NOTE_PX * 0.15) as i32;
+
+/// A reference label broken into lines that fit across a plot `plot_w`
+/// pixels wide (with the label's 10 px inset on each side): at the notes'
+/// size a long label ran past the plot into the next panel.
+pub(super) fn label_lines(label: &str, plot_w: u32) -> Vec<String> {
+    wrap(label, NOTE_PX, plot_w.saturating_sub(24))
 }
 
 #[cfg(test)]
@@ -417,6 +515,7 @@ mod tests {
             boxes: &[],
             lines,
             clear: (0.02, 0.01),
+            line_gap: 0.0,
         }
     }
 
@@ -491,6 +590,74 @@ mod tests {
             ..avoid(&[], &[], &[0.5])
         };
         assert_eq!(on_line_spot(0.5, wh, &free), on_line(false, true));
+    }
+
+    /// A label keeps its own height clear of every other line on its side
+    /// of its own line (next to another line it reads as that one's); a
+    /// line beyond its own does not count.
+    #[test]
+    fn a_label_keeps_its_height_from_other_lines() {
+        let wh = (0.3, 0.06);
+        let near = Avoid {
+            line_gap: 0.06,
+            ..avoid(&[], &[], &[0.5, 0.58])
+        };
+        assert_eq!(on_line_spot(0.5, wh, &near), on_line(true, false));
+        let beyond = Avoid {
+            line_gap: 0.06,
+            ..avoid(&[], &[], &[0.5, 0.45])
+        };
+        assert_eq!(on_line_spot(0.5, wh, &beyond), on_line(true, true));
+    }
+
+    /// With a shared legend, a label with no free box is left to it (not
+    /// drawn over the curves), with its value where another line has its
+    /// stroke; a label the legend names takes no place in the plot.
+    #[test]
+    fn a_label_with_no_box_goes_to_the_shared_legend() {
+        let full: Vec<(f64, f64)> = (0..=50)
+            .flat_map(|i| (0..=50).map(move |j| (0.02 * f64::from(i), 0.02 * f64::from(j))))
+            .collect();
+        let refs = [
+            (0.5, "theory", RefKind::Theory, 0.5),
+            (0.2, "floor", RefKind::Theory, 0.2),
+            (0.8, "chance", RefKind::Chance, 0.8),
+        ];
+        let named = |label: &str, y: f64, kind| match kind {
+            RefKind::Chance => reference_entry(label.into(), kind),
+            _ => reference_entry(format!("{label}, at {}", short_num(y)), kind),
+        };
+        let mut unplaced = Vec::new();
+        let legend = RefLegend::Shared {
+            named: &[],
+            unplaced: &mut unplaced,
+        };
+        let at = (&mut full.clone(), &[][..], &[][..]);
+        ref_label_spots(&refs, |t| t, (600, 400), at, legend);
+        let expected: Vec<Entry> = refs.iter().map(|r| named(r.1, r.3, r.2)).collect();
+        assert_eq!(unplaced, expected);
+        let mut again = Vec::new();
+        let legend = RefLegend::Shared {
+            named: &expected,
+            unplaced: &mut again,
+        };
+        let at = (&mut full.clone(), &[][..], &[][..]);
+        let placed = ref_label_spots(&refs, |t| t, (600, 400), at, legend);
+        assert!(again.is_empty() && placed.iter().all(|r| r.spot.is_none()));
+        // With room, the label sits on its line and nothing is left out.
+        let mut none = Vec::new();
+        let legend = RefLegend::Shared {
+            named: &[],
+            unplaced: &mut none,
+        };
+        let placed = ref_label_spots(
+            &refs,
+            |t| t,
+            (600, 400),
+            (&mut Vec::new(), &[], &[]),
+            legend,
+        );
+        assert!(none.is_empty() && placed.iter().all(|r| r.spot.is_some()));
     }
 
     /// Points on both sides of a line at 0.5, at both ends.

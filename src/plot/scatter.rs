@@ -6,10 +6,10 @@ use plotters::prelude::*;
 use super::axes::{axis_range, Axis};
 use super::elements::draw_markers;
 use super::frame::{draw_box, frame, frame_size, titled, TickCounts, TitleFont};
-use super::geometry::{cell_edges, clip_polyline, edges_span, Rect};
+use super::geometry::{cell_edges, clip_polyline, clip_segment, edges_span, Rect};
 use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
-use super::style::{font, tint, LINE_W, NOTE_PX, PALETTE, REF_GREY};
-use super::{Area, DrawResult, ScatterPanel};
+use super::style::{font, line_h, text_w, tint, wrap, LINE_W, NOTE_PX, PALETTE, REF_GREY};
+use super::{Area, Chart, DrawResult, ScatterPanel};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const CLASS_COLORS: [RGBColor; 2] = [PALETTE[0], PALETTE[1]];
@@ -169,9 +169,9 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
                 grid_style,
             )))?;
         }
-        for piece in boundary {
+        for piece in &boundary {
             chart.draw_series(std::iter::once(PathElement::new(
-                piece,
+                piece.clone(),
                 BLACK.stroke_width(LINE_W),
             )))?;
         }
@@ -188,7 +188,57 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
             draw_markers(&mut chart, mine.collect(), shape, color, r)?;
         }
     }
-    for (x, y, text) in &p.notes {
+    draw_notes(&mut chart, &rect, &p.notes, &boundary)?;
+    draw_box(&chart)?;
+    draw_legend(&chart, strip.as_ref(), &entries, &place)
+}
+
+/// A note's box [x0, y0, x1, y1] in pixels, `w` by `h`, for a point at
+/// `(px, py)`: `dx` beside it (`hp`: which end of the note is there), `dy`
+/// above (< 0) or below.
+fn note_box(px: i32, py: i32, (dx, hp): (i32, HPos), dy: i32, (w, h): (i32, i32)) -> [i32; 4] {
+    let x0 = match hp {
+        HPos::Left => px + dx,
+        HPos::Right => px + dx - w,
+        HPos::Center => px - w / 2,
+    };
+    let y0 = if dy < 0 { py + dy - h } else { py + dy };
+    [x0, y0, x0 + w, y0 + h]
+}
+
+/// The panel's notes, each beside its point toward the plot's centre,
+/// clear of earlier notes and, where a place nearby is, of the drawn
+/// `lines` (the decision boundary's pieces); a note no place keeps clear
+/// of the lines is broken into two lines and tried again.
+fn draw_notes<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    rect: &Rect,
+    notes: &[(f64, f64, String)],
+    lines: &[Vec<(f64, f64)>],
+) -> DrawResult<(), DB> {
+    let pixel = |q: &(f64, f64)| {
+        let (x, y) = chart.backend_coord(q);
+        (f64::from(x), f64::from(y))
+    };
+    let segments: Vec<_> = (lines.iter())
+        .flat_map(|l| l.windows(2).map(|w| (pixel(&w[0]), pixel(&w[1]))))
+        .collect();
+    let (left, top) = chart.backend_coord(&(rect.x0, rect.y1));
+    let (right, bottom) = chart.backend_coord(&(rect.x1, rect.y0));
+    let inside = |b: [i32; 4]| b[0] >= left && b[2] <= right && b[1] >= top && b[3] <= bottom;
+    // A line through a note's words (at the notes' size a note beside a
+    // point reaches the boundary between the classes) hides them.
+    let crosses = |b: [i32; 4]| {
+        let pad = Rect {
+            x0: f64::from(b[0] - 3),
+            x1: f64::from(b[2] + 3),
+            y0: f64::from(b[1] - 3),
+            y1: f64::from(b[3] + 3),
+        };
+        (segments.iter()).any(|&(p, q)| clip_segment(p, q, &pad).is_some())
+    };
+    let mut note_boxes: Vec<[i32; 4]> = Vec::new();
+    for (x, y, text) in notes {
         // Toward the centre: a note at the right edge ends left of its point.
         let side = |v: f64, lo: f64, hi: f64| (v - 0.5 * (lo + hi)) / (hi - lo);
         let (sx, sy) = (side(*x, rect.x0, rect.x1), side(*y, rect.y0, rect.y1));
@@ -197,18 +247,52 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
             s if s < -0.1 => (12, HPos::Left),
             _ => (0, HPos::Center),
         };
-        let (dy, vp) = if sy > 0.1 {
-            (12, VPos::Top)
-        } else {
-            (-12, VPos::Bottom)
+        let dy: i32 = if sy > 0.1 { 12 } else { -12 };
+        let (px, py) = chart.backend_coord(&(*x, *y));
+        // Half a line apart at least: notes that merely touch read as one.
+        let gap = (NOTE_PX as i32 + 4) / 2;
+        let meets = |b: [i32; 4]| {
+            (note_boxes.iter())
+                .any(|o| b[0] < o[2] + gap && o[0] < b[2] + gap && b[1] < o[3] && o[1] < b[3])
         };
+        // At the notes' size two notes on one level can meet between their
+        // points: a note that would cover an earlier one, or a line, moves a
+        // line further from its point, else to its other side (no further:
+        // a note far from its point is read as another point's), inside
+        // the plot.
+        let spot = |rows: &[String], clean: bool| {
+            let w = rows.iter().map(|r| text_w(r, NOTE_PX)).max().unwrap_or(0) as i32;
+            let wh = (
+                w,
+                NOTE_PX as i32 + 4 + line_h(NOTE_PX) * (rows.len() as i32 - 1),
+            );
+            let step = NOTE_PX as i32 + 4;
+            [dy, dy + dy.signum() * step, -dy, -dy - dy.signum() * step]
+                .into_iter()
+                .map(|d| (d, note_box(px, py, (dx, hp), d, wh)))
+                .find(|&(_, b)| inside(b) && !meets(b) && (!clean || !crosses(b)))
+        };
+        let one = vec![text.clone()];
+        // Lines of at most 0.6 of the note: two, where a space allows.
+        let two = wrap(text, NOTE_PX, text_w(text, NOTE_PX) * 3 / 5 + 1);
+        let (rows, (dy, b)) = (spot(&one, true).map(|s| (&one, s)))
+            .or_else(|| spot(&two, true).map(|s| (&two, s)))
+            .or_else(|| spot(&one, false).map(|s| (&one, s)))
+            .unwrap_or((&one, (dy, note_box(px, py, (dx, hp), dy, (0, 0)))));
+        note_boxes.push(b);
+        let vp = if dy < 0 { VPos::Bottom } else { VPos::Top };
         let style = font(NOTE_PX).color(&REF_GREY).pos(Pos::new(hp, vp));
-        chart.draw_series(std::iter::once(
-            EmptyElement::at((*x, *y)) + Text::new(text.clone(), (dx, dy), style),
-        ))?;
+        // Stacked away from the point: the last line nearest it above.
+        let n = rows.len() as i32;
+        for (k, row) in rows.iter().enumerate() {
+            let k = if dy < 0 { k as i32 - (n - 1) } else { k as i32 };
+            let at = (dx, dy + k * line_h(NOTE_PX));
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((*x, *y)) + Text::new(row.clone(), at, style.clone()),
+            ))?;
+        }
     }
-    draw_box(&chart)?;
-    draw_legend(&chart, strip.as_ref(), &entries, &place)
+    Ok(())
 }
 
 /// Marching squares: the segments of the zero level set of `value` on the
