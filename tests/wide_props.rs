@@ -13,7 +13,7 @@ use overfit::nets::wide::{
     init_params, reference_gradients, reference_outputs, InitScheme, Points, SquareLoss,
     WideConfig, WideGd, WideInit, WideNet,
 };
-use overfit::theory::early_alignment::{cosine, d_vector, g_value, ols};
+use overfit::theory::early_alignment::{cosine, d_vector, dot, g_value, norm, ols};
 use proptest::prelude::*;
 
 /// Deterministic values in [-scale, scale] (keeps shrinking meaningful).
@@ -173,7 +173,7 @@ proptest! {
                 prop_assert!((drift - summed[j]).abs() <= 1e-10 * (1.0 + a[j] * a[j]), "lr {lr}, neuron {j}: drift {drift} vs summed {}", summed[j]);
             }
             let pattern = (0..m).flat_map(|j| (0..n).map(move |k| (j, k)))
-                .map(|(j, k)| w1[j * d..(j + 1) * d].iter().zip(data.row(k)).map(|(u, v)| u * v).sum::<f64>() > 0.0)
+                .map(|(j, k)| dot(&w1[j * d..(j + 1) * d], data.row(k)) > 0.0)
                 .collect();
             Ok((bound.iter().fold(0.0f64, |x, &y| x.max(y)), pattern))
         };
@@ -206,7 +206,7 @@ proptest! {
         for j in 0..m {
             let wj = &w[j * d..(j + 1) * d];
             let dv = d_vector(wj, &data, gamma);
-            let dn = dv.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let dn = norm(&dv);
             if dn < 1e-6 || a[j].abs() < 1e-3 * scale { continue; }
             let minus_grad: Vec<f64> = gw[j * d..(j + 1) * d].iter().map(|g| -g / a[j]).collect();
             for (u, v) in minus_grad.iter().zip(&dv) {
@@ -217,10 +217,9 @@ proptest! {
             // the terms |w| sum_k |y_k| |x_k| / n, not to |D|, which can nearly
             // cancel in d = 1 (review, 2026-12-07: about 1e-5 of cases failed a
             // tolerance of 1e-12 scale |D|).
-            let g_dot: f64 = wj.iter().zip(&dv).map(|(a, b)| a * b).sum();
-            let w_norm = wj.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let terms = (0..n).map(|k| data.y[k].abs() * data.row(k).iter().map(|v| v * v).sum::<f64>().sqrt()).sum::<f64>() / n as f64;
-            prop_assert!((g_value(wj, &data, gamma) - g_dot).abs() <= 1e-12 * w_norm * (dn + terms) + 1e-30);
+            let g_dot = dot(wj, &dv);
+            let terms = (0..n).map(|k| data.y[k].abs() * norm(data.row(k))).sum::<f64>() / n as f64;
+            prop_assert!((g_value(wj, &data, gamma) - g_dot).abs() <= 1e-12 * norm(wj) * (dn + terms) + 1e-30);
         }
     }
 

@@ -39,11 +39,13 @@ fn slope(z: f64, gamma: f64) -> f64 {
     }
 }
 
-fn dot(u: &[f64], v: &[f64]) -> f64 {
+/// <u, v>, summed in index order.
+pub fn dot(u: &[f64], v: &[f64]) -> f64 {
     u.iter().zip(v).map(|(a, b)| a * b).sum()
 }
 
-fn norm(u: &[f64]) -> f64 {
+/// |u| = sqrt(<u, u>).
+pub fn norm(u: &[f64]) -> f64 {
     dot(u, u).sqrt()
 }
 
