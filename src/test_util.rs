@@ -1,4 +1,16 @@
-//! Assertions shared by the unit tests.
+//! Assertions and fixtures shared by the unit tests.
+
+/// The study section of a committed spec, read as the full (not `--quick`)
+/// run would read it; `path` is relative to the crate's root, so a test
+/// finds `experiments/..` and `figures/..` from any working directory.
+pub fn study_section<T: serde::de::DeserializeOwned>(path: &str) -> T {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let loaded =
+        crate::spec::load(&path, false).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    loaded
+        .study_section()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
 /// Bit-for-bit equality of two float vectors (weights, outputs). On failure
 /// it says how many entries differ and shows the first, never the whole

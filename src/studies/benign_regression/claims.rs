@@ -147,17 +147,12 @@ pub(super) fn judge(spec: &Spec, rows: &[Row]) -> (Vec<Claim>, serde_json::Value
 mod tests {
     use super::*;
     use crate::record::Verdict::{self, *};
+    use crate::test_util::study_section;
 
     /// Measurements that contradict the theorem fail its claims.
     #[test]
     fn claims_fail_on_contradicting_measurements() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/experiments/benign_regression.toml"
-        );
-        let s: Spec = crate::spec::load(path.as_ref(), false)
-            .and_then(|l| l.study_section())
-            .unwrap();
+        let s: Spec = study_section("experiments/benign_regression.toml");
         let n: Vec<f64> = [50.0, 100.0, 200.0, 400.0]
             .iter()
             .flat_map(|&n| [n; 3])

@@ -584,14 +584,13 @@ fn logistic_gd_figure(g: &GdSpec, gd_rows: &[GdRow], fig_dir: &Path) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::study_section;
 
     /// In error_vs_n each p/n keeps one colour, its simulation and its
     /// closed form alike, in every panel, and no two ratios share one.
     #[test]
     fn error_vs_n_colours_each_ratio_once() {
-        let loaded =
-            crate::spec::load(Path::new("experiments/label_noise_phase.toml"), false).unwrap();
-        let spec: LabelNoiseSpec = loaded.study_section().unwrap();
+        let spec: LabelNoiseSpec = study_section("experiments/label_noise_phase.toml");
         let grid = Grid::new(&spec, &[]);
         assert!(grid.has_theory());
         let panels = error_vs_n_panels(&spec, &grid);

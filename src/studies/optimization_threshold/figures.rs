@@ -389,15 +389,14 @@ fn sweep_panels(spec: &ThresholdSpec, metrics: &Metrics) -> Vec<LinePanel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::study_section;
 
     /// The figures mark the bounds the claims judge against: the
     /// interpolation bound on the training loss, the aligned share, the
     /// n* rule's ratio, and the sweep's OLS limit, each named as theory.
     #[test]
     fn the_claims_bounds_are_drawn_as_theory() {
-        let loaded =
-            crate::spec::load(Path::new("experiments/optimization_threshold.toml"), false).unwrap();
-        let spec: ThresholdSpec = loaded.study_section().unwrap();
+        let spec: ThresholdSpec = study_section("experiments/optimization_threshold.toml");
         let (ds, metrics) = (&spec.dims[0], Metrics { rows: Vec::new() });
         let s2 = spec.teacher.sigma.powi(2);
         let theory = |p: &LinePanel, y: f64| {

@@ -284,6 +284,7 @@ fn error_vs_n(spec: &ReluNoiseSpec, grid: &Grid, fig_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::study_section;
 
     /// On the committed ReLU run, a cell where fewer than min_interpolated
     /// of the runs interpolate at some n is never drawn benign and ends the
@@ -292,8 +293,7 @@ mod tests {
     #[test]
     fn cells_short_of_interpolating_runs_are_never_benign() {
         let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures/relu_label_noise");
-        let loaded = crate::spec::load(&run.join("spec.toml"), false).unwrap();
-        let spec: ReluNoiseSpec = loaded.study_section().unwrap();
+        let spec: ReluNoiseSpec = study_section("figures/relu_label_noise/spec.toml");
         let rows: Vec<Row> = read_csv(&run.join("runs.csv")).unwrap();
         let grid = Grid::new(&spec, &rows);
         let short = |family: Family, r: f64, eta: f64| {

@@ -575,6 +575,7 @@ mod tests {
     use super::*;
     use crate::record::Verdict::{self, *};
     use crate::record::{verdict_of, verdicts};
+    use crate::test_util::study_section;
 
     fn map() -> MapSpec {
         MapSpec {
@@ -688,9 +689,7 @@ mod tests {
     /// at the paper's median at every reference point but `skip`: its
     /// reference_points_within row.
     fn diagnostic_row(skip: Option<usize>) -> Claim {
-        let path = std::path::Path::new("experiments/xor_grokking.toml");
-        let loaded = crate::spec::load(path, false).unwrap();
-        let spec: XorSpec = loaded.study_section().unwrap();
+        let spec: XorSpec = study_section("experiments/xor_grokking.toml");
         let panel = spec.panels.iter().find(|p| p.diagnostic).unwrap();
         let mut metrics = Metrics::default();
         let points = panel

@@ -443,6 +443,7 @@ fn grokking_map(spec: &XorSpec, map: &MapSpec, metrics: &Metrics, fig_dir: &Path
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::study_section;
 
     fn point(u1: f64, u2: f64, label: f64) -> PointRow {
         PointRow {
@@ -459,8 +460,7 @@ mod tests {
     /// no other panel.
     #[test]
     fn fig1_marks_the_theorems_bound_where_the_claims_test_it() {
-        let loaded = crate::spec::load(Path::new("experiments/xor_theorem.toml"), false).unwrap();
-        let spec: XorSpec = loaded.study_section().unwrap();
+        let spec: XorSpec = study_section("experiments/xor_theorem.toml");
         let mut panel = spec.panels[0].clone();
         assert!(panel.claims.contains(&ClaimKind::Theorem));
         let drawn = fig1_panel(&spec, &panel, &Metrics { rows: Vec::new() });
@@ -481,8 +481,7 @@ mod tests {
     /// The sweep's accuracy panels draw part 3's bound, labelled as theory.
     #[test]
     fn the_theorem_sweep_draws_part_3s_bound() {
-        let loaded = crate::spec::load(Path::new("experiments/xor_theorem.toml"), false).unwrap();
-        let spec: XorSpec = loaded.study_section().unwrap();
+        let spec: XorSpec = study_section("experiments/xor_theorem.toml");
         let rows: Vec<CellRow> = [32, 100]
             .iter()
             .map(|&n| CellRow {

@@ -604,11 +604,10 @@ fn rate_exponents(sweep: &TheoremSweepSpec, rows: &[CellRow]) -> Vec<serde_json:
 mod tests {
     use super::*;
     use crate::record::{verdict_of, verdicts, Verdict};
+    use crate::test_util::study_section;
 
     fn spec() -> (XorSpec, TheoremSweepSpec) {
-        let loaded =
-            crate::spec::load(std::path::Path::new("experiments/xor_theorem.toml"), false).unwrap();
-        let spec: XorSpec = loaded.study_section().unwrap();
+        let spec: XorSpec = study_section("experiments/xor_theorem.toml");
         let mut sweep = spec.theorem_sweep.clone().unwrap();
         sweep.runs = 40;
         sweep.permutations = 999;
