@@ -453,6 +453,8 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         memory,
     } = args;
     let shard = shard.as_deref().map(Shard::parse).transpose()?;
+    let resolved = overfit::spec::ResolvedOptions::of_file(&spec);
+    let (quick, seed) = (quick || resolved.quick, seed.or(resolved.seed));
     let out = match out {
         Some(o) => o,
         None => {

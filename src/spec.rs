@@ -131,6 +131,8 @@ pub fn parse(path: &Path, text: &str, quick: bool) -> Result<LoadedSpec> {
     if quick {
         match quick_table.clone() {
             Some(q) => merge(&mut table, q),
+            // A --quick run's resolved spec: its overrides are its values.
+            None if ResolvedOptions::of_text(text).quick => {}
             None => {
                 return Err(Error::bad(format!(
                     "{}: --quick given but the spec has no [quick] table",
@@ -313,6 +315,47 @@ impl LoadedSpec {
     }
 }
 
+/// The command-line options a resolved spec's first line says were applied
+/// (`# resolved spec (--quick, --seed 77 applied) from ...`, written by
+/// `LoadedSpec::resolved_toml`) that decide where a run goes and how it is
+/// labelled. Running a resolved spec again re-applies them, so a quick or
+/// replicate run's spec.toml, run without options, goes to its own
+/// `-quick` / `-seedS` directory and is labelled quick, as the first run
+/// was, and never replaces a full run's directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResolvedOptions {
+    /// `--quick`: the `[quick]` overrides are already the spec's values.
+    pub quick: bool,
+    /// `--seed S`: the header's seed is a replicate's.
+    pub seed: Option<u64>,
+}
+
+impl ResolvedOptions {
+    /// Read from a spec's text: none unless its first line is a resolved
+    /// spec's comment that lists the options applied.
+    pub fn of_text(text: &str) -> ResolvedOptions {
+        let first = text.lines().next().unwrap_or("");
+        let Some(list) = first
+            .strip_prefix("# resolved spec (")
+            .and_then(|rest| rest.split_once(" applied) from ").map(|(list, _)| list))
+        else {
+            return ResolvedOptions::default();
+        };
+        let options: Vec<&str> = list.split(", ").collect();
+        ResolvedOptions {
+            quick: options.contains(&"--quick"),
+            seed: (options.iter()).find_map(|o| o.strip_prefix("--seed ")?.parse().ok()),
+        }
+    }
+
+    /// Read from a spec file; none when it cannot be read (the run that
+    /// loads it then says why).
+    pub fn of_file(path: &Path) -> ResolvedOptions {
+        crate::fsio::read_regular_text(path, "a TOML spec file")
+            .map_or_else(|_| ResolvedOptions::default(), |t| Self::of_text(&t))
+    }
+}
+
 /// Call `f(key, table, name)` for every table that holds the key `path`
 /// names: a dotted path whose segments `name[]` walk every table of an array
 /// of tables (`panels[].runs` visits `panels[0].runs`, `panels[1].runs`, ...).
@@ -440,6 +483,50 @@ mod tests {
         let s = parse(Path::new("x.toml"), TEXT, false).unwrap();
         let b: Body = s.study_section().unwrap();
         assert_eq!(b.data.n, 10);
+    }
+
+    /// A resolved spec names the options applied on its first line; they
+    /// are read back (and only from there), and its spec takes --quick as
+    /// already applied, where a plain spec without [quick] refuses it.
+    #[test]
+    fn a_resolved_specs_options_are_read_back() {
+        let mut s = parse(Path::new("x.toml"), TEXT, true).unwrap();
+        s.set_seed(77);
+        s.seeds = Some(4);
+        let body: Body = s.study_section().unwrap();
+        let text = s.resolved_toml(&body);
+        let read = ResolvedOptions::of_text(&text);
+        assert_eq!(
+            read,
+            ResolvedOptions {
+                quick: true,
+                seed: Some(77)
+            }
+        );
+        let again = parse(Path::new("r.toml"), &text, true).unwrap();
+        assert_eq!(again.study_section::<Body>().unwrap().data.n, 2);
+
+        s.quick = false;
+        let read = ResolvedOptions::of_text(&s.resolved_toml(&body));
+        assert_eq!(
+            read,
+            ResolvedOptions {
+                quick: false,
+                seed: Some(77)
+            }
+        );
+        let full = parse(Path::new("x.toml"), TEXT, false).unwrap();
+        let text = full.resolved_toml(&body);
+        assert_eq!(ResolvedOptions::of_text(&text), ResolvedOptions::default());
+        let e = parse(Path::new("r.toml"), &text, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no [quick] table"), "{e}");
+        let later_line = format!("seed = 1\n{}", "# resolved spec (--quick applied) from x");
+        assert_eq!(
+            ResolvedOptions::of_text(&later_line),
+            ResolvedOptions::default()
+        );
     }
 
     #[test]

@@ -659,6 +659,59 @@ fn a_quick_run_leaves_the_full_run_alone() {
     );
 }
 
+/// A quick replicate's resolved spec.toml, run again without options, goes
+/// to the replicate's own directory, labelled quick with its seed, as the
+/// first run was: it used to go to results/<name> as a full run and replace
+/// the finished full run there. Run from inside that directory it is
+/// refused (it would overwrite itself), and nothing is replaced.
+#[test]
+fn a_quick_replicates_resolved_spec_runs_again_where_it_ran() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC);
+    let full = tmp.path().join("results/xor_grokking");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("metrics.csv"), "the full run\n").unwrap();
+    let run_in_tmp = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_overfit"))
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let first = run_in_tmp(&["run", spec.to_str().unwrap(), "--quick", "--seed", "77"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let replicate = tmp.path().join("results/xor_grokking-seed77-quick");
+    let metrics = std::fs::read(metrics_file(&replicate)).unwrap();
+
+    let o = run_in_tmp(&["run", "results/xor_grokking-seed77-quick/spec.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("would overwrite this input spec"));
+
+    std::fs::copy(replicate.join("spec.toml"), tmp.path().join("again.toml")).unwrap();
+    let o = run_in_tmp(&["run", "again.toml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("wrote results/xor_grokking-seed77-quick"),
+        "{stdout}"
+    );
+    let summary = summary_json(&replicate);
+    assert_eq!(summary["quick"], true);
+    assert_eq!(summary["seed"], 77);
+    assert_eq!(std::fs::read(metrics_file(&replicate)).unwrap(), metrics);
+    let resolved = std::fs::read_to_string(replicate.join("spec.toml")).unwrap();
+    assert!(resolved.starts_with("# resolved spec (--quick, --seed 77 applied) from again.toml"));
+    assert_eq!(
+        std::fs::read_to_string(full.join("metrics.csv")).unwrap(),
+        "the full run\n"
+    );
+    assert_eq!(std::fs::read_dir(&full).unwrap().count(), 1);
+}
+
 /// A second run on a directory in use exits 2 naming the holder's PID; the
 /// lock goes with the run; a stale lock (its process gone, or its PID now
 /// another process's) is taken over with a warning.
