@@ -914,6 +914,13 @@ fn killed_cnn_training_resumes_from_its_checkpoint_epoch() {
             "state files {pending:?} were left but not used: {stderr}"
         );
     }
+    // One build on one machine did all the work: a state that landed
+    // before any unit once left both unlisted, and the resume called them
+    // unknown (a mixed result).
+    assert!(!stderr.contains("the result mixes"), "{stderr}");
+    let provenance = &summary_json(&killed)["provenance"];
+    assert!(provenance.get("unit_machines").is_none(), "{provenance}");
+    assert!(provenance.get("unit_binaries").is_none(), "{provenance}");
     assert_same_results(&full, &killed, "killed in the middle of a model's training");
     assert!(
         state_files(&killed).is_empty(),

@@ -15,7 +15,7 @@ mod units;
 
 pub use merge::merge;
 use out_dir::refuse_foreign_out;
-pub use pool::unit_state_path;
+pub use pool::{list_this_process, unit_state_path};
 pub use shard::{Runs, Shard};
 use units::binary_id;
 pub use units::{note_device, Opening, UnitStore, UNKNOWN_MACHINE};

@@ -182,6 +182,18 @@ pub fn unit_state_path(ctx: &RunContext, label: &str, index: usize) -> PathBuf {
     UnitStore::new(&ctx.out).state_path(label, index)
 }
 
+/// The call a unit makes before it writes its mid-run state: the run's
+/// unit store lists this build and machine (`UnitStore::list_this_process`),
+/// so a state resumed elsewhere is known to mix them, and a run killed
+/// after its first checkpoint but before its first unit is not resumed as
+/// one of unknown build and machine.
+pub fn list_this_process(ctx: &RunContext) -> crate::nets::cnn::BeforeSave {
+    let out = ctx.out.clone();
+    crate::nets::cnn::BeforeSave(std::sync::Arc::new(move || {
+        UnitStore::new(&out).list_this_process()
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

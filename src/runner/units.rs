@@ -401,17 +401,22 @@ impl UnitStore {
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let text = toml::to_string(&UnitFile { result })
             .map_err(|e| Error::bad(format!("unit {label}/{index}: cannot serialise ({e})")))?;
-        // The build and machine are listed before the first unit lands, so
-        // a process killed between the two leaves no unit of an unlisted one.
+        self.list_this_process()?;
+        write_atomic(&self.path(label, index), text.as_bytes())?;
+        let _ = fs::remove_file(self.state_path(label, index));
+        Ok(())
+    }
+
+    /// List this build and machine here (once per store value): called
+    /// before a unit's result or mid-run state lands, so a process killed
+    /// between the two leaves no work of an unlisted one.
+    pub fn list_this_process(&self) -> Result<()> {
         let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
         if !*noted {
             self.add_binaries(&[binary_id().to_string()])?;
             self.add_machines(&[machine_id()])?;
             *noted = true;
         }
-        drop(noted);
-        write_atomic(&self.path(label, index), text.as_bytes())?;
-        let _ = fs::remove_file(self.state_path(label, index));
         Ok(())
     }
 

@@ -82,13 +82,26 @@ pub struct FitOutcome {
 }
 
 /// Where a run keeps its resumable state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TrainStateFile {
     pub path: PathBuf,
     /// Write the state every this many epochs (0: never).
     pub save_every: usize,
     /// Start from the file when it exists (otherwise it is ignored and overwritten).
     pub resume: bool,
+    /// Called before each write of the state (the runner's unit store lists
+    /// the build and machine that wrote it, as before a unit's result lands).
+    pub before_save: Option<BeforeSave>,
+}
+
+/// A call made before a state file is written; its error stops the run.
+#[derive(Clone)]
+pub struct BeforeSave(pub std::sync::Arc<dyn Fn() -> Result<()> + Send + Sync>);
+
+impl std::fmt::Debug for BeforeSave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeSave")
+    }
 }
 
 const STATE_FORMAT: &str = "overfit-cnn-train-state-1";
@@ -226,6 +239,9 @@ impl Epochs<'_> {
             }
             if let Some(st) = state.filter(|s| s.save_every > 0) {
                 if epoch > 0 && epoch % st.save_every == 0 && epoch < cfg.epochs {
+                    if let Some(BeforeSave(before)) = &st.before_save {
+                        before()?;
+                    }
                     let (model, sgd) = backend.host()?;
                     save_state(&st.path, model, sgd, epoch, &evals)?;
                 }

@@ -26,6 +26,6 @@ pub mod train;
 mod tests;
 
 pub use backend::{evaluate_on, Backend, ChosenDevice, Cpu, Device, Forward};
-pub use fit::{fit, EpochEval, FitConfig, FitData, FitOutcome, TrainStateFile};
+pub use fit::{fit, BeforeSave, EpochEval, FitConfig, FitData, FitOutcome, TrainStateFile};
 pub use model::{evaluate, Arch, Evaluation, Images, LayerSpec, Model, Workspace};
 pub use train::{train_epoch, EpochStats, Sgd, SgdConfig};

@@ -318,6 +318,7 @@ pub fn train_state(ctx: &RunContext, name: &str, i: usize, save_every: usize) ->
         path: crate::runner::unit_state_path(ctx, name, i),
         save_every,
         resume: ctx.resume,
+        before_save: Some(crate::runner::list_this_process(ctx)),
     }
 }
 

@@ -151,6 +151,7 @@ fn fit_resumes_from_its_state_file_bit_identically() {
             path: dir.path().join(format!("state{interrupt}.safetensors")),
             save_every: 3,
             resume: true,
+            before_save: None,
         };
         // Killed during epoch interrupt + 1: the state holds the last multiple of 3.
         assert!(fit_run(9, Some(&state), false, Some(interrupt)).is_err());
@@ -165,6 +166,7 @@ fn fit_resumes_from_its_state_file_bit_identically() {
         path: dir.path().join("state7.safetensors"),
         save_every: 0,
         resume: false,
+        before_save: None,
     };
     let fresh = fit_run(9, Some(&state), false, None).unwrap().0;
     assert_same_outcome(&fresh, &full, "resume off");
