@@ -98,11 +98,22 @@ fn main() {
         git(here, &["rev-parse", "--git-dir"]),
         git(here, &["rev-parse", "--git-common-dir"]),
     ) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
-        println!("cargo:rerun-if-changed={dir}/index");
-        println!("cargo:rerun-if-changed={common}/packed-refs");
-        if let Some(branch) = git(here, &["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={common}/{branch}");
+        let branch = git(here, &["symbolic-ref", "-q", "HEAD"]);
+        let watched = [
+            Some(format!("{dir}/HEAD")),
+            Some(format!("{dir}/index")),
+            Some(format!("{common}/packed-refs")),
+            branch.map(|b| format!("{common}/{b}")),
+        ];
+        // Only files that exist: cargo takes a missing one as changed and
+        // rebuilt the crate on every command in a repository without
+        // packed-refs. The branch's commit is in its loose ref or, once
+        // packed, in packed-refs; packing deletes the loose file, which is
+        // a change cargo sees.
+        for path in watched.into_iter().flatten() {
+            if Path::new(&path).exists() {
+                println!("cargo:rerun-if-changed={path}");
+            }
         }
     }
     println!("cargo:rustc-env=OVERFIT_GIT_COMMIT={commit}");
