@@ -18,35 +18,41 @@ pub(super) struct Shared {
 }
 
 /// A figure's layout: its size in pixels, the grid's columns and the
-/// height of each row, and the legend the panels share, if they do.
+/// height of each row, the legend the panels share, if they do, and the
+/// margin right of each line panel's plot for reference labels (0: none;
+/// every panel gets it, so the plots of a column stay aligned).
 pub(super) struct Plan {
     pub(super) w: u32,
     pub(super) h: u32,
     pub(super) cols: usize,
     pub(super) heights: Vec<u32>,
     pub(super) shared: Option<Shared>,
+    pub(super) margin: u32,
 }
 
 /// What drawing a figure showed about its layout: the reference entries
-/// its panels could not label in place (`unplaced`), and the height of
-/// each panel's legend strip (`strips`; None: not measured). Accumulated
+/// its panels could not label in place (`unplaced`), the height of each
+/// panel's legend strip (`strips`; None: not measured), and the widest
+/// margin a panel's reference labels asked for (`margin`). Accumulated
 /// over the drawings of one figure, it lays out the next.
 #[derive(Default)]
 pub(super) struct Drawn {
     pub(super) unplaced: Vec<Entry>,
     pub(super) strips: Vec<Option<u32>>,
+    pub(super) margin: u32,
     pub(super) rounds: usize,
 }
 
 impl Drawn {
     /// Takes in the drawing `d` (of a figure with a shared legend or not);
     /// whether the layout changes: a new unplaced entry for a shared legend,
-    /// or a taller strip. Strips keep their tallest height, so a legend that
-    /// fits in its plot once its row has grown keeps the row grown, and the
-    /// rounds end.
+    /// a taller strip or a wider margin. Strips and the margin keep their
+    /// largest size, so a legend that fits in its plot once its row has
+    /// grown keeps the row grown (a label, the margin), and the rounds end.
     pub(super) fn absorb(&mut self, d: Drawn, shared: bool) -> bool {
         self.rounds += 1;
-        let mut changed = false;
+        let mut changed = d.margin > self.margin;
+        self.margin = self.margin.max(d.margin);
         for e in d.unplaced {
             if shared && !self.unplaced.contains(&e) {
                 self.unplaced.push(e);
@@ -123,6 +129,7 @@ pub(super) fn plan(fig: &Fig, cols: usize, seen: &Drawn) -> Plan {
         cols,
         heights,
         shared,
+        margin: seen.margin,
     }
 }
 
@@ -220,12 +227,14 @@ mod tests {
     /// Drawings accumulate: a new left-out entry changes a shared legend's
     /// layout (not a figure without one), a taller strip changes the rows,
     /// and a strip keeps its tallest height (a legend that fits in its
-    /// plot once the row has grown leaves the row grown: no oscillation).
+    /// plot once the row has grown leaves the row grown: no oscillation);
+    /// a wider margin changes the layout and is kept, a narrower one not.
     #[test]
     fn drawings_change_the_layout_until_nothing_new_shows() {
         let drawn = |unplaced: Vec<Entry>, strips: Vec<Option<u32>>| Drawn {
             unplaced,
             strips,
+            margin: 0,
             rounds: 0,
         };
         let mut seen = Drawn::default();
@@ -239,6 +248,14 @@ mod tests {
         assert_eq!(seen.strips, vec![None, Some(120)]);
         assert_eq!(seen.unplaced, vec![note]);
         assert_eq!(seen.rounds, 5);
+        let margin = |m: u32| Drawn {
+            margin: m,
+            ..drawn(vec![], vec![])
+        };
+        assert!(seen.absorb(margin(150), true));
+        assert!(!seen.absorb(margin(90), true) && seen.margin == 150);
+        let fig = [crate::plot::LinePanel::default()];
+        assert_eq!(plan(&Fig::Lines(&fig), 1, &seen).margin, 150);
     }
 
     /// The cells tile the area: equal columns, rows of the given heights.

@@ -277,31 +277,19 @@ fn limit_notes(p: &LinePanel) -> Vec<Entry> {
     out
 }
 
-/// Draws panel `p` in `area`, with its own legend, or (`shared`: the
-/// entries of the figure's legend) none. Returns the reference entries the
-/// figure's legend should hold (labels with no free box in the plot) and
-/// the height of the legend strip cut from the panel (0: none).
-pub(super) fn line_panel<DB: DrawingBackend>(
-    area: &Area<DB>,
+/// The bands of panel `p` on axes `xa`, `ya`, clipped to `rect` and
+/// thinned for a plot `plot` pixels in size: (colour, polygon) each. Their
+/// samples go to `occupied` and their vertical extents to `spans`, for the
+/// labels and the legend to avoid.
+fn band_polygons(
     p: &LinePanel,
-    shared: Option<&[Entry]>,
-    title_font: TitleFont,
-) -> DrawResult<(Vec<Entry>, u32), DB> {
-    let area = titled(area, &p.title, title_font)?;
-    let xa = x_axis(p);
-    let lim = y_limits(p);
-    let drawn = drawn_y(p, &xa);
-    let ya = y_axis(p, &xa, &drawn);
-    let (xa, ya) = equal_units(&area, p, xa, ya);
-    let rect = Rect::of(&xa, &ya);
-    let plot = frame_size(&area, &xa, &ya, &p.x_label, &p.y_label, 0).plot;
-
-    // Geometry first (transformed and clipped), so the legend can avoid it.
-    let mut occupied = Vec::new();
-    let looks = looks(&p.series);
+    (xa, ya): (&Axis, &Axis),
+    (rect, plot): (&Rect, (u32, u32)),
+    looks: &[Look],
+    (occupied, spans): (&mut Vec<(f64, f64)>, &mut Vec<Span>),
+) -> Vec<(RGBColor, Vec<(f64, f64)>)> {
     let mut bands: Vec<(RGBColor, Vec<(f64, f64)>)> = Vec::new();
-    let mut spans: Vec<Span> = Vec::new();
-    let mut segments: Vec<Segment> = Vec::new();
+    let lim = y_limits(p);
     let at = |v: f64| to_limits(v, lim, p.log_y).0;
     for (i, s) in p.series.iter().enumerate() {
         let Some((lo, hi)) = &s.band else { continue };
@@ -318,7 +306,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             if run.len() >= 2 {
                 let mut poly: Vec<(f64, f64)> = run.iter().map(|q| (q.0, q.2)).collect();
                 poly.extend(run.iter().rev().map(|q| (q.0, q.1)));
-                let poly = clip_polygon(&poly, &rect);
+                let poly = clip_polygon(&poly, rect);
                 if poly.len() >= 3 {
                     for q in &run {
                         for f in [0.0, 0.25, 0.5, 0.75, 1.0] {
@@ -328,13 +316,50 @@ pub(super) fn line_panel<DB: DrawingBackend>(
                             }
                         }
                     }
-                    band_spans(&run, &rect, &mut spans);
-                    bands.push((looks[i].color, thin(poly, &rect, plot)));
+                    band_spans(&run, rect, spans);
+                    bands.push((looks[i].color, thin(poly, rect, plot)));
                 }
             }
             run.clear();
         }
     }
+    bands
+}
+
+/// Draws panel `p` in `area`, with its own legend, or (`shared`: the
+/// entries of the figure's legend) none, and `margin` pixels right of the
+/// plot for reference labels with no room in it. Returns the reference
+/// entries the figure's legend should hold (labels with no room in the
+/// plot or the margin), the height of the legend strip cut from the panel
+/// (0: none) and the margin its labels ask for (0: none).
+pub(super) fn line_panel<DB: DrawingBackend>(
+    area: &Area<DB>,
+    p: &LinePanel,
+    shared: Option<&[Entry]>,
+    title_font: TitleFont,
+    margin: u32,
+) -> DrawResult<(Vec<Entry>, u32, u32), DB> {
+    let area = titled(area, &p.title, title_font)?;
+    let xa = x_axis(p);
+    let lim = y_limits(p);
+    let drawn = drawn_y(p, &xa);
+    let ya = y_axis(p, &xa, &drawn);
+    let (xa, ya) = equal_units(&area, p, xa, ya);
+    let rect = Rect::of(&xa, &ya);
+    let plot = frame_size(&area, &xa, &ya, &p.x_label, &p.y_label, margin).plot;
+
+    // Geometry first (transformed and clipped), so the legend can avoid it.
+    let mut occupied = Vec::new();
+    let looks = looks(&p.series);
+    let mut spans: Vec<Span> = Vec::new();
+    let mut segments: Vec<Segment> = Vec::new();
+    let bands = band_polygons(
+        p,
+        (&xa, &ya),
+        (&rect, plot),
+        &looks,
+        (&mut occupied, &mut spans),
+    );
     let refs: Vec<_> = (p.hlines.iter())
         .filter_map(|h| Some((ya.t(h.y)?, h.label.as_str(), h.kind, h.y)))
         .filter(|r| rect.contains((rect.x0, r.0)))
@@ -377,12 +402,14 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     let labels_and_legend = |plot: (u32, u32)| {
         let mut occupied = occupied.clone();
         let mut entries = shared.map_or_else(|| line_entries(p), |_| Vec::new());
-        let mut unplaced = Vec::new();
+        let (mut unplaced, mut asks) = (Vec::new(), 0);
         let legend = match shared {
             None => RefLegend::Own(&mut entries),
             Some(named) => RefLegend::Shared {
                 named,
                 unplaced: &mut unplaced,
+                margin,
+                asks: &mut asks,
             },
         };
         let at = (&mut occupied, &spans[..], &segments[..]);
@@ -391,7 +418,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
             sample_polyline(&[(rect.x0, t), (rect.x1, t)], &rect, &mut occupied);
         }
         let place = plan_legend(&area, &entries, &occupied, plot, true);
-        (placed, entries, place, unplaced)
+        (placed, entries, place, (unplaced, asks))
     };
     let (mut placed, mut entries, mut place, mut unplaced) = labels_and_legend(plot);
     if let LegendPlace::Below { height, .. } = place {
@@ -402,7 +429,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     }
     let (main, strip) = legend_split(area, &place);
     let (xa, ya) = equal_units(&main, p, xa, ya);
-    let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, true, 0)?;
+    let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, true, margin)?;
     for (color, poly) in bands {
         chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?;
     }
@@ -431,7 +458,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         LegendPlace::Below { height, .. } => height,
         _ => 0,
     };
-    Ok((unplaced, strip_h))
+    Ok((unplaced.0, strip_h, unplaced.1))
 }
 
 #[cfg(test)]

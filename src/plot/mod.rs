@@ -44,6 +44,7 @@ mod heatmap;
 mod histogram;
 mod legend;
 mod line;
+mod margin;
 mod reference;
 mod scatter;
 mod style;
@@ -94,7 +95,8 @@ pub struct Series {
 /// A horizontal reference line (e.g. chance level 0.5), drawn in its
 /// kind's grey stroke and labelled: on the line where no curve runs, else
 /// (`plot::reference`) in the panel's own legend, or as a callout joined
-/// to the line by a leader.
+/// to the line by a leader that crosses no data, else in the right margin
+/// at the line's height (`plot::margin`), else in the shared legend.
 #[derive(Debug, Clone, Default)]
 pub struct HLine {
     pub y: f64,
@@ -284,21 +286,24 @@ impl Fig<'_> {
     }
 
     /// Panel `i`, with its own legend or (`shared`: the entries of the
-    /// figure's legend) none; its title in `title_font`. Returns the
-    /// reference entries the figure's legend should add and the height of
-    /// the legend strip drawn under the plot (`line_panel`; other panels:
-    /// none and not measured).
+    /// figure's legend) none; its title in `title_font`, a line panel's
+    /// plot `margin` pixels from its right edge. Returns the reference
+    /// entries the figure's legend should add, the height of the legend
+    /// strip drawn under the plot and the margin its labels ask for
+    /// (`line_panel`; other panels: none, not measured and none).
     fn draw_panel<DB: DrawingBackend>(
         &self,
         i: usize,
         area: &Area<DB>,
         shared: Option<&[Entry]>,
-        title_font: frame::TitleFont,
-    ) -> DrawResult<(Vec<Entry>, Option<u32>), DB> {
+        (title_font, margin): (frame::TitleFont, u32),
+    ) -> DrawResult<(Vec<Entry>, Option<u32>, u32), DB> {
         let own = shared.is_none();
-        let none = |_| (Vec::new(), None);
+        let none = |_| (Vec::new(), None, 0);
         match self {
-            Fig::Lines(p) => line_panel(area, &p[i], shared, title_font).map(|(u, h)| (u, Some(h))),
+            Fig::Lines(p) => {
+                line_panel(area, &p[i], shared, title_font, margin).map(|(u, h, m)| (u, Some(h), m))
+            }
             Fig::Hists(p) => hist_panel(area, &p[i], own, title_font).map(none),
             Fig::Scatters(p) => scatter_panel(area, &p[i], own, title_font).map(none),
             Fig::Heatmaps(p) => heatmap_panel(area, &p[i], own, title_font).map(none),
@@ -371,7 +376,8 @@ fn render<DB: DrawingBackend>(
     let mut drawn = grid::Drawn::default();
     for (i, area) in cells.iter().enumerate().take(fig.len()) {
         let named = shared.as_ref().map(|sh| sh.entries.as_slice());
-        let (left_out, strip) = fig.draw_panel(i, area, named, title_font)?;
+        let (left_out, strip, asks) = fig.draw_panel(i, area, named, (title_font, plan.margin))?;
+        drawn.margin = drawn.margin.max(asks);
         drawn.unplaced.extend(left_out);
         drawn.strips.push(strip);
     }

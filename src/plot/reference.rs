@@ -1,7 +1,8 @@
 //! Reference lines of a line panel (a theory's value drawn across the
 //! plot) and where their labels go: on the line where no curve runs, else
 //! in the panel's own legend, else (a shared legend) in the nearest free
-//! box above or below, joined to its line by a leader.
+//! box above or below, joined to its line by a leader that crosses no
+//! data, else in the right margin at the line's height (`margin`).
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -9,6 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::axes::short_num;
 use super::geometry::{clip_segment, Rect};
 use super::legend::{sample_polyline, Entry, Glyph};
+use super::margin::{draw_margin_label, draws_leader, margin_or_legend};
 use super::style::{font, line_h, text_w, wrap, NOTE_PX, REF_DOT, REF_GAP, REF_GREY, REF_W};
 use super::{Chart, DrawResult};
 
@@ -132,8 +134,7 @@ impl<'a> Avoid<'a> {
     /// plot, holds no drawn point, meets no band and no other reference
     /// line (all with the `clear` margin), and meets no label.
     fn is_free(&self, f: f64, (x0, x1, y0, y1): Bounds) -> bool {
-        let (cx, cy) = self.clear;
-        let (a0, a1, b0, b1) = (x0 - cx, x1 + cx, y0 - cy, y1 + cy);
+        let cy = self.clear.1;
         // The gap to other lines, on the box's side of its own line only:
         // a line beyond its own is never read as the label's.
         let (lo, hi) = (y0 - self.line_gap, y1 + self.line_gap);
@@ -142,21 +143,30 @@ impl<'a> Avoid<'a> {
         } else {
             (lo, hi.min(f))
         };
-        let padded = Rect {
-            x0: a0,
-            x1: a1,
-            y0: b0,
-            y1: b1,
-        };
         x0 > 0.0
             && x1 < 1.0
             && y1 < 1.0
             && y0 > 0.0
-            && !(self.points.iter()).any(|&(x, y)| x >= a0 && x <= a1 && y >= b0 && y <= b1)
-            && !(self.spans.iter()).any(|&(x, lo, hi)| x >= a0 && x <= a1 && hi >= b0 && lo <= b1)
-            && !(self.segments.iter()).any(|&(p, q)| clip_segment(p, q, &padded).is_some())
-            && !self.other_line_within(f, b0.min(lo), b1.max(hi))
+            && !self.meets_data((x0, x1, y0, y1))
+            && !self.other_line_within(f, (y0 - cy).min(lo), (y1 + cy).max(hi))
             && !self.meets_label((x0, x1, y0, y1))
+    }
+
+    /// Whether the box (a leader: one of zero width), widened by the
+    /// `clear` margin, holds a drawn point, meets a band or is crossed by
+    /// a curve's segment.
+    fn meets_data(&self, (x0, x1, y0, y1): Bounds) -> bool {
+        let (cx, cy) = self.clear;
+        let r = Rect {
+            x0: x0 - cx,
+            x1: x1 + cx,
+            y0: y0 - cy,
+            y1: y1 + cy,
+        };
+        let inside = |x: f64| x >= r.x0 && x <= r.x1;
+        (self.points.iter()).any(|&(x, y)| inside(x) && y >= r.y0 && y <= r.y1)
+            || (self.spans.iter()).any(|&(x, lo, hi)| inside(x) && hi >= r.y0 && lo <= r.y1)
+            || (self.segments.iter()).any(|&(p, q)| clip_segment(p, q, &r).is_some())
     }
 
     /// Whether a reference line other than the one at `f` lies between
@@ -181,19 +191,24 @@ pub(super) fn on_line_spot(f: f64, wh: (f64, f64), avoid: &Avoid) -> Option<Labe
 
 /// A callout for a label with no free spot on its line: the four boxes
 /// moved away from the line in steps of h / 8, the nearest whose box is
-/// free and whose leader crosses no label, tried in tiers: with no other
-/// reference line between the box and its line (the reader pairs a label
-/// with the nearest line), then across other lines; then both again
-/// without the `clear` margin; None failing all. (A leader across a
-/// label, tried last once, read as a line through the label's words; a
-/// label with no box goes to the legend instead.)
+/// free and whose leader crosses no label and no data, tried in tiers:
+/// with no other reference line between the box and its line (the reader
+/// pairs a label with the nearest line), then across other lines; then
+/// both again without the `clear` margin around the box (the leader keeps
+/// it); None failing all. (A leader across a label, tried last once, read
+/// as a line through the label's words; a leader across the curves, hung
+/// from a line over the data to a box under it, was hard to follow to
+/// its line: such a label goes to the margin instead.)
 pub(super) fn callout_free(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> Option<LabelSpot> {
+    let padded = avoid;
     let fits = |s: &LabelSpot, avoid: &Avoid, across: bool| {
         let (x0, x1, y0, y1) = s.bounds(f, (w, h));
         let (reach_lo, reach_hi) = if s.above { (f, y1) } else { (y0, f) };
+        let leader = if s.above { (f, y0) } else { (y1, f) };
         let lx = s.leader_x(w);
         avoid.is_free(f, (x0, x1, y0, y1))
             && !avoid.meets_label((lx, lx, reach_lo, reach_hi))
+            && !padded.meets_data((lx, lx, leader.0, leader.1))
             && (across || !avoid.other_line_within(f, reach_lo, reach_hi))
     };
     let steps = (8.0 / h.max(1e-3)).ceil() as u32;
@@ -216,16 +231,6 @@ pub(super) fn callout_free(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> Option<
             .find(|s| fits(s, avoid, across))
     });
     found
-}
-
-/// [`callout_free`]'s box, else right and on the line, above where the
-/// box fits under the top.
-pub(super) fn callout_spot(f: f64, (w, h): (f64, f64), avoid: &Avoid) -> LabelSpot {
-    callout_free(f, (w, h), avoid).unwrap_or(LabelSpot {
-        right: true,
-        above: f + h < 1.0,
-        shift: 0.0,
-    })
 }
 
 /// Reserves the box of `spot` (a label `w` by `h` on a line at `f`) in
@@ -304,13 +309,15 @@ fn legend_entry(refs: &[(f64, &str, RefKind, f64)], i: usize) -> Entry {
 /// A reference line at transformed height `t` with its label.
 pub(super) struct PlacedReference<'a> {
     t: f64,
-    label: &'a str,
+    pub(super) label: &'a str,
     kind: RefKind,
     /// The label's lines, its box width in plot fractions, and where it
     /// goes (None: no label on the line).
-    lines: Vec<String>,
+    pub(super) lines: Vec<String>,
     w: f64,
     spot: Option<LabelSpot>,
+    /// The centre (plot fraction) of a label in the right margin.
+    pub(super) margin: Option<f64>,
 }
 
 /// Where the labels of a panel's reference lines go when they have no
@@ -320,11 +327,17 @@ pub(super) enum RefLegend<'e> {
     Own(&'e mut Vec<Entry>),
     /// A legend shared by the figure, which holds the reference entries
     /// `named` (their lines take no label in the plot): such a label gets
-    /// a callout, else (no free box: a label over curves is unreadable) it
-    /// is added to `unplaced` for the figure to name in its legend.
+    /// a callout, else (no free box: a label over curves is unreadable) a
+    /// place in the right margin, `margin` pixels wide, at its line's
+    /// height; a margin too narrow for it raises `asks` to the width it
+    /// needs (the figure is drawn again with that margin), and labels that
+    /// do not fit one above the other there are added to `unplaced` for
+    /// the figure to name in its legend.
     Shared {
         named: &'e [Entry],
         unplaced: &'e mut Vec<Entry>,
+        margin: u32,
+        asks: &'e mut u32,
     },
 }
 
@@ -333,9 +346,9 @@ pub(super) enum RefLegend<'e> {
 /// (`on_line_spot`, in order, each box reserved); then the others, as
 /// `legend` says: into the panel's own legend, else a callout
 /// (`callout_free`, avoiding the band `spans`; lines half as wide if the
-/// label has no box at full width), else `unplaced` (drawn on its line
-/// for now). A line with an empty label, or one the shared legend names,
-/// has no label and takes no room.
+/// label has no box at full width), else the right margin or `unplaced`
+/// (`margin_or_legend`). A line with an empty label, or one the shared
+/// legend names, has no label and takes no room.
 pub(super) fn ref_label_spots<'a>(
     refs: &[(f64, &'a str, RefKind, f64)],
     frac: impl Fn(f64) -> f64,
@@ -389,20 +402,19 @@ pub(super) fn ref_label_spots<'a>(
                 lines,
                 w,
                 spot,
+                margin: None,
             }
         })
         .collect();
     let pending = |(i, r): &(usize, &mut PlacedReference)| r.spot.is_none() && !unlabelled(*i);
     let pending: Vec<_> = placed.iter_mut().enumerate().filter(pending).collect();
+    let mut rest = Vec::new();
     for (i, r) in pending {
         let entry = legend_entry(refs, i);
-        let unplaced = match &mut legend {
-            RefLegend::Own(entries) => {
-                entries.push(entry);
-                continue;
-            }
-            RefLegend::Shared { unplaced, .. } => unplaced,
-        };
+        if let RefLegend::Own(entries) = &mut legend {
+            entries.push(entry);
+            continue;
+        }
         let f = frac(r.t);
         let avoid = fixed.with(occupied, &boxes);
         // A label too wide for any free box (at the notes' size a long one
@@ -411,19 +423,28 @@ pub(super) fn ref_label_spots<'a>(
         let found = [r.lines.clone(), narrow]
             .into_iter()
             .find_map(|lines| Some((callout_free(f, size(&lines), &avoid)?, lines)));
-        let (spot, lines) = found.unwrap_or_else(|| {
-            unplaced.push(entry);
-            (callout_spot(f, size(&r.lines), &avoid), r.lines.clone())
-        });
+        let Some((spot, lines)) = found else {
+            rest.push((entry, f, r));
+            continue;
+        };
         let wh = size(&lines);
         reserve(spot, f, wh, occupied, &mut boxes);
         (r.lines, r.w, r.spot) = (lines, wh.0, Some(spot));
+    }
+    if let RefLegend::Shared {
+        unplaced,
+        margin,
+        asks,
+        ..
+    } = legend
+    {
+        margin_or_legend(rest, plot, (margin, asks), unplaced);
     }
     placed
 }
 
 /// Draws the reference lines across `rect` (their kinds' grey strokes) with their labels
-/// and the leaders of callouts.
+/// and the leaders of callouts (`draws_leader`), in the plot or its margin.
 pub(super) fn draw_references<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     rect: &Rect,
@@ -437,12 +458,19 @@ pub(super) fn draw_references<DB: DrawingBackend>(
             gap,
             REF_GREY.stroke_width(REF_W),
         ))?;
+        if let Some(c) = r.margin {
+            let at = rect.y0 + c * (rect.y1 - rect.y0);
+            draw_margin_label(chart, (rect.x1, r.t, at), r.lines)?;
+            continue;
+        }
         let Some(spot) = r.spot else {
             continue;
         };
         let sign = if spot.above { 1.0 } else { -1.0 };
         let t = r.t + sign * spot.shift * (rect.y1 - rect.y0);
-        if spot.shift > 0.0 {
+        let leader_px =
+            chart.backend_coord(&(rect.x0, t)).1 - chart.backend_coord(&(rect.x0, r.t)).1;
+        if spot.shift > 0.0 && draws_leader(leader_px) {
             let x = rect.x0 + (rect.x1 - rect.x0) * spot.leader_x(r.w);
             chart.draw_series(std::iter::once(PathElement::new(
                 vec![(x, r.t), (x, t)],
@@ -610,11 +638,15 @@ mod tests {
         assert_eq!(on_line_spot(0.5, wh, &beyond), on_line(true, true));
     }
 
-    /// With a shared legend, a label with no free box is left to it (not
-    /// drawn over the curves), with its value where another line has its
+    /// With a shared legend, a label with no free box goes to the right
+    /// margin: none yet where the margin is too narrow (the figure is asked
+    /// for one), at its line's height where it is wide enough; labels that
+    /// do not fit one above the other there, or whose margin would take
+    /// over a third of the plot's width, are left to the legend (not drawn
+    /// over the curves), with their values where another line has their
     /// stroke; a label the legend names takes no place in the plot.
     #[test]
-    fn a_label_with_no_box_goes_to_the_shared_legend() {
+    fn a_label_with_no_box_goes_to_the_margin_else_the_shared_legend() {
         let full: Vec<(f64, f64)> = (0..=50)
             .flat_map(|i| (0..=50).map(move |j| (0.02 * f64::from(i), 0.02 * f64::from(j))))
             .collect();
@@ -623,32 +655,46 @@ mod tests {
             (0.2, "floor", RefKind::Theory, 0.2),
             (0.8, "chance", RefKind::Chance, 0.8),
         ];
+        let place = |plot: (u32, u32), margin: u32, named: &[Entry]| {
+            let (mut unplaced, mut asks) = (Vec::new(), 0);
+            let legend = RefLegend::Shared {
+                named,
+                unplaced: &mut unplaced,
+                margin,
+                asks: &mut asks,
+            };
+            let at = (&mut full.clone(), &[][..], &[][..]);
+            let placed = ref_label_spots(&refs, |t| t, plot, at, legend);
+            let spots: Vec<_> = placed.iter().map(|r| (r.spot, r.margin)).collect();
+            (spots, unplaced, asks)
+        };
+        let (spots, unplaced, asks) = place((600, 400), 0, &[]);
+        assert!(asks > 0 && unplaced.is_empty(), "{asks} {unplaced:?}");
+        assert!(spots.iter().all(|s| *s == (None, None)), "{spots:?}");
+        let (spots, unplaced, again) = place((600, 400), asks, &[]);
+        assert!(unplaced.is_empty() && again == 0, "{unplaced:?} {again}");
+        let centres: Vec<_> = spots.iter().map(|s| s.1).collect();
+        assert_eq!(centres, [Some(0.5), Some(0.2), Some(0.8)]);
+        // A plot 90 px tall has no room for three labels one above the other.
+        let (_, unplaced, _) = place((600, 90), asks, &[]);
         let named = |label: &str, y: f64, kind| match kind {
             RefKind::Chance => reference_entry(label.into(), kind),
             _ => reference_entry(format!("{label}, at {}", short_num(y)), kind),
         };
-        let mut unplaced = Vec::new();
-        let legend = RefLegend::Shared {
-            named: &[],
-            unplaced: &mut unplaced,
-        };
-        let at = (&mut full.clone(), &[][..], &[][..]);
-        ref_label_spots(&refs, |t| t, (600, 400), at, legend);
         let expected: Vec<Entry> = refs.iter().map(|r| named(r.1, r.3, r.2)).collect();
         assert_eq!(unplaced, expected);
-        let mut again = Vec::new();
-        let legend = RefLegend::Shared {
-            named: &expected,
-            unplaced: &mut again,
-        };
-        let at = (&mut full.clone(), &[][..], &[][..]);
-        let placed = ref_label_spots(&refs, |t| t, (600, 400), at, legend);
-        assert!(again.is_empty() && placed.iter().all(|r| r.spot.is_none()));
+        // Nor a plot 150 px wide for a margin over a third of its width.
+        let (_, unplaced, asks_narrow) = place((150, 400), 0, &[]);
+        assert!(asks_narrow == 0 && unplaced == expected, "{unplaced:?}");
+        let (spots, again, _) = place((600, 90), asks, &expected);
+        assert!(again.is_empty() && spots.iter().all(|s| *s == (None, None)));
         // With room, the label sits on its line and nothing is left out.
         let mut none = Vec::new();
         let legend = RefLegend::Shared {
             named: &[],
             unplaced: &mut none,
+            margin: 0,
+            asks: &mut 0,
         };
         let placed = ref_label_spots(
             &refs,
@@ -667,47 +713,56 @@ mod tests {
             .collect()
     }
 
+    /// [`curves_along_the_line`] with gaps at x = 0.16 and 0.84, where the
+    /// leaders of a 0.3 wide box at the left or the right end run.
+    fn curves_with_gaps() -> Vec<(f64, f64)> {
+        let off = |x: f64| (x - 0.16).abs() > 0.05 && (x - 0.84).abs() > 0.05;
+        curves_along_the_line()
+            .into_iter()
+            .filter(|q| off(q.0))
+            .collect()
+    }
+
     /// A covered label's callout is the nearest free box away from the
-    /// line, with no other reference line between itself and its line; its
-    /// leader is reserved and crosses no label. When the curves fill the
-    /// plot: the old place on the line.
+    /// line whose leader crosses no curve, with no other reference line
+    /// between itself and its line; its leader is reserved and crosses no
+    /// label. Where every leader would cross the curves, or the curves
+    /// fill the plot: none.
     #[test]
     fn a_callout_clears_curves_bands_and_other_lines() {
         let wh = (0.3, 0.06);
         let along = curves_along_the_line();
-        let spot = callout_spot(0.5, wh, &avoid(&along, &[], &[0.5]));
+        assert_eq!(callout_free(0.5, wh, &avoid(&along, &[], &[0.5])), None);
+        let gaps = curves_with_gaps();
+        let spot = callout_free(0.5, wh, &avoid(&gaps, &[], &[0.5])).unwrap();
         assert!(spot.right && spot.above, "{spot:?}");
         // The first step of h / 8 that clears the curves by the margin.
         assert!((spot.shift - 0.0375).abs() < 1e-12, "{spot:?}");
         let (x0, x1, y0, _) = spot.bounds(0.5, wh);
         assert!(y0 - 0.01 > 0.53, "the box clears the curves: {y0}");
-        let mut reserved = along.clone();
+        let mut reserved = gaps.clone();
         reserve(spot, 0.5, wh, &mut reserved, &mut Vec::new());
         let leader = spot.leader_x(0.3);
         assert!(x0 < leader && leader < x1);
         assert!((reserved.iter()).any(|&(x, y)| x == leader && y > 0.5 && y < y0));
         // Another reference line just above sends the callout below.
-        let spot = callout_spot(0.5, wh, &avoid(&along, &[], &[0.5, 0.56]));
+        let spot = callout_free(0.5, wh, &avoid(&gaps, &[], &[0.5, 0.56])).unwrap();
         assert!(spot.right && !spot.above, "{spot:?}");
         // A band over the right half, up to 0.8, sends it left.
         let band: Vec<Span> = (25..=50).map(|k| (0.02 * f64::from(k), 0.4, 0.8)).collect();
-        let spot = callout_spot(0.5, wh, &avoid(&along, &band, &[0.5]));
+        let spot = callout_free(0.5, wh, &avoid(&gaps, &band, &[0.5])).unwrap();
         assert!(!spot.right && spot.above, "{spot:?}");
         // A label box on the leader's path is not crossed.
         let boxes = [(0.8, 0.9, 0.52, 0.6)];
-        let spot = callout_spot(
-            0.5,
-            wh,
-            &Avoid {
-                boxes: &boxes,
-                ..avoid(&along, &[], &[0.5])
-            },
-        );
+        let beside = Avoid {
+            boxes: &boxes,
+            ..avoid(&gaps, &[], &[0.5])
+        };
+        let spot = callout_free(0.5, wh, &beside).unwrap();
         assert!(!spot.right && spot.above, "{spot:?}");
         let full: Vec<(f64, f64)> = (0..=50)
             .flat_map(|i| (0..=50).map(move |j| (0.02 * f64::from(i), 0.02 * f64::from(j))))
             .collect();
-        let spot = callout_spot(0.5, wh, &avoid(&full, &[], &[0.5]));
-        assert_eq!(Some(spot), on_line(true, true));
+        assert_eq!(callout_free(0.5, wh, &avoid(&full, &[], &[0.5])), None);
     }
 }
