@@ -310,6 +310,12 @@ impl Measured {
         self.note = note.into();
         self
     }
+
+    /// The number of runs the value summarises (`single` says 1).
+    pub fn with_runs(mut self, runs: usize) -> Self {
+        self.runs = runs;
+        self
+    }
 }
 
 /// What a row of summary.json is.

@@ -25,12 +25,6 @@ pub(super) fn terms(spec: &Spec, alpha: f64, n: usize) -> Terms {
     theory::bound_terms(&lambda, n, spec.claims.b).expect("validate checked that k* exists")
 }
 
-fn measured(value: f64, runs: usize, note: String) -> Measured {
-    let mut m = Measured::single(value).with_note(note);
-    m.runs = runs;
-    m
-}
-
 /// "R falls with n" from per-run (n, R) pairs: the one-sided p-value.
 pub fn falls_claim(spec: &Spec, alpha: f64, n: &[f64], risk: &[f64]) -> Claim {
     let (tau, p_value) = kendall_decrease(n, risk);
@@ -39,7 +33,9 @@ pub fn falls_claim(spec: &Spec, alpha: f64, n: &[f64], risk: &[f64]) -> Claim {
         format!("benign spectrum k^-{alpha}: the excess risk R(theta_hat) falls as n grows (one-sided Kendall trend test over all runs; measured: its p-value)"),
         format!("{SRC}, Theorem 4 and Definition 3: R -> 0 on benign sequences"),
         Prediction::AtMost { bound: spec.claims.trend_p_value },
-        measured(if tau.is_nan() { f64::NAN } else { p_value }, n.len(), format!("tau = {}", fmt_num(tau))),
+        Measured::single(if tau.is_nan() { f64::NAN } else { p_value })
+            .with_runs(n.len())
+            .with_note(format!("tau = {}", fmt_num(tau))),
     )
 }
 
@@ -59,7 +55,7 @@ pub fn tracks_claim(spec: &Spec, alpha: f64, cells: &[(usize, f64)]) -> Claim {
         format!("spectrum k^-{alpha}: the noise-averaged variance sigma^2 tr(C) is sigma^2 (k*/n + n/R_k*) up to c = {} at every n with k* < {} n (b = {}); measured: the median ratio farthest from 1 (n = {n})", c.constant, c.k_star_fraction, c.b),
         format!("{SRC}, Theorem 4: variance within universal constants of sigma^2 (k*/n + n/R_k*) when k* < n/c_1 (b, c, c_1 unspecified; b, c, 1/c_1 fixed in the spec before the run)"),
         Prediction::Interval { low: 1.0 / c.constant, high: c.constant },
-        measured(ratio, cells.len(), list.join(", ")),
+        Measured::single(ratio).with_runs(cells.len()).with_note(list.join(", ")),
     )
 }
 
@@ -136,7 +132,7 @@ pub(super) fn judge(spec: &Spec, rows: &[Row]) -> (Vec<Claim>, serde_json::Value
         "theta_hat = X^T (X X^T)^-1 y fits every noisy label: largest max_i |x_i^T theta_hat - y_i| / max(1, max_i |y_i|) over runs",
         "X^T (X X^T)^-1 y solves X theta = y exactly when X has full row rank (p > n)",
         Prediction::AtMost { bound: RESIDUAL_TOLERANCE },
-        measured(worst, rows.len(), String::new()),
+        Measured::single(worst).with_runs(rows.len()),
     ).as_check());
     let regimes: Vec<_> = d.alpha.iter().map(|&a| (a, regime(a))).collect();
     let details = json!({"theta_star": "e_1", "common_random_numbers": "one Z per (n, seed) for every alpha", "regimes": regimes, "theory": table});

@@ -285,7 +285,7 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
         ),
         source,
         Prediction::AtLeast { bound: cs.peak_k },
-        Measured { runs, ..Measured::single(value) }.with_note(note),
+        Measured::single(value).with_runs(runs).with_note(note),
     )
 }
 

@@ -61,7 +61,7 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
         ),
         "course project (github ItayAbuhazera/OverparameterizationProject), Table 1 and text: a weak peak near 20000-30000 params (0.146 at 23299)",
         Prediction::AtLeast { bound: cs.peak_k },
-        Measured { runs, ..Measured::single(value) }.with_note(note),
+        Measured::single(value).with_runs(runs).with_note(note),
     )
 }
 

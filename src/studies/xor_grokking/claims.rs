@@ -390,8 +390,7 @@ fn reference_claims(p: &PanelRuns) -> Vec<Claim> {
         } else {
             f64::NAN
         };
-        let mut measured = Measured::single(within);
-        measured.runs = p.runs;
+        let measured = Measured::single(within).with_runs(p.runs);
         let note = if !unmeasured.is_empty() {
             format!("no value (no logged run) at: {}", unmeasured.join(", "))
         } else if outside.is_empty() {
