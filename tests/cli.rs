@@ -430,16 +430,14 @@ fn plot_and_check_read_a_gzip_metrics_folder() {
 /// The studies whose run directories hold what their claims read (runs.csv;
 /// randomization: metrics.csv's "final" rows; label_noise: cells.csv and
 /// gd.csv).
-const REJUDGED: [&str; 5] = [
-    "cnn_sweep",
-    "label_noise",
-    "leaky_relu_benign",
-    "relu_label_noise",
-    "randomization",
-];
+/// The studies whose claims `rejudge` recomputes, from the registry.
+fn rejudged() -> Vec<&'static str> {
+    let studies = overfit::studies::REGISTRY.iter();
+    studies.filter(|s| s.rejudges()).map(|s| s.name()).collect()
+}
 
 /// `rejudge` recomputes a committed run's claims from its runs.csv (no
-/// data, no training): every committed run of a study in `REJUDGED`
+/// data, no training): every committed run of a study that `rejudges`
 /// already holds the claims and details this version's rules give, so a
 /// rule change cannot leave a committed verdict stale. A study whose
 /// outputs cannot be rejudged is bad input (exit 2, one line naming the
@@ -447,12 +445,12 @@ const REJUDGED: [&str; 5] = [
 #[test]
 fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures");
-    let mut judged = std::collections::BTreeSet::new();
+    let (rejudged, mut judged) = (rejudged(), std::collections::BTreeSet::new());
     for run in std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()) {
         let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
         let before: serde_json::Value = serde_json::from_str(&summary).unwrap();
         let study = before["study"].as_str().unwrap().to_string();
-        if !REJUDGED.contains(&study.as_str()) {
+        if !rejudged.contains(&study.as_str()) {
             continue;
         }
         let copy = tempfile::tempdir().unwrap();
@@ -490,7 +488,7 @@ fn rejudge_reproduces_every_committed_run_and_refuses_other_studies() {
     }
     assert_eq!(
         judged.len(),
-        REJUDGED.len(),
+        rejudged.len(),
         "committed runs of {judged:?} only"
     );
     // Outputs that lack a value a claim reads are bad input naming it.
