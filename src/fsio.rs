@@ -15,13 +15,19 @@ use crate::error::{Error, Result};
 
 /// Write `bytes` to `path` atomically: temp file in the same directory,
 /// fsync, rename, fsync of the directory (so the new name survives a crash).
+/// Each call has its own temp file (process id and a call number), so two
+/// threads writing one path both succeed, the later rename winning: with
+/// one temp name per process, one thread's rename took the other's file
+/// and the other failed (two CNN units listing the build at once).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let tmp = dir.join(format!(".{name}.tmp{}-{call}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -429,6 +435,27 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Threads writing one path at once all succeed, and the file holds
+    /// one whole write, no temp file left.
+    #[test]
+    fn concurrent_writes_to_one_path_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list");
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..50 {
+                        write_atomic(path, &[t; 64]).unwrap();
+                    }
+                });
+            }
+        });
+        let bytes = fs::read(&path).unwrap();
+        assert!(bytes.len() == 64 && bytes.iter().all(|&b| b == bytes[0]));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     /// Only folders a run created, still empty, are removed: the topmost
     /// missing one and those below it, and a new figures/ in an existing
