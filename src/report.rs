@@ -442,6 +442,8 @@ pub fn wall_times(root: &std::path::Path) -> crate::error::Result<String> {
             ))
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        // Not a hidden folder: a killed run's staging copy (`.NAME.staging-PID`).
+        .filter(|d| !d.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .filter(|d| d.join("summary.json").is_file())
         .collect();
     // An empty table is never what was asked for (a typo, or a run's own
@@ -530,7 +532,8 @@ mod tests {
     }
 
     /// A run that computed only some of its units says so beside its wall
-    /// time; a whole run and an old summary without the counts do not.
+    /// time; a whole run and an old summary without the counts do not; a
+    /// hidden folder (a killed run's staging copy) is no row.
     #[test]
     fn wall_times_mark_a_resumed_run() {
         let tmp = tempfile::tempdir().unwrap();
@@ -553,7 +556,10 @@ mod tests {
         write("a_whole", Some((117, 117)));
         write("b_resumed", Some((117, 40)));
         write("c_old", None);
+        // A killed run's staging folder is not a run.
+        write(".d_killed.staging-4242", Some((117, 117)));
         let table = wall_times(tmp.path()).unwrap();
+        assert!(!table.contains("staging"), "{table}");
         let line = |name: &str| {
             table
                 .lines()
