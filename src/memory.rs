@@ -238,8 +238,11 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
         .parse()
         .map_err(|_| format!("{text:?}: expected a size such as 8G, 512M or 1000000"))?;
     let bytes = v * 1024f64.powi(power);
-    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+    if bytes.is_nan() || bytes < 1.0 {
         return Err(format!("{text:?}: the size must be at least 1 byte"));
+    }
+    if bytes >= u64::MAX as f64 {
+        return Err(format!("{text:?}: the size must be below 16 EiB"));
     }
     Ok(bytes as u64)
 }
@@ -315,6 +318,12 @@ mod tests {
         for bad in ["", "G", "8X", "-1G", "0", "nan", "1e30T"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
+        // Too large is said as such (it was called "at least 1 byte").
+        for huge in ["99999999999999999999G", "20000000000T", "1e300"] {
+            let e = parse_size(huge).unwrap_err();
+            assert!(e.ends_with("the size must be below 16 EiB"), "{e}");
+        }
+        assert!(parse_size("0.1").unwrap_err().ends_with("at least 1 byte"));
     }
 
     #[test]
