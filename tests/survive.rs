@@ -432,6 +432,70 @@ fn shards_with_seeds_merge_to_the_unsharded_result() {
     assert!(!tmp.path().join("bad/metrics.csv").exists());
 }
 
+/// A shard that holds every unit (a spec of one unit in two shards,
+/// `--shard 0/1`) is still a shard that `merge` finishes: it used to finish
+/// as a whole run, and the merge refused it as "not a shard directory".
+/// A plain run over its units is refused, naming its `--shard` and what
+/// `--resume` alone does (finishes the whole run there); a merge killed
+/// while copying can run again into the same `--out`.
+#[test]
+fn a_shard_holding_every_unit_merges_and_keeps_its_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let one_unit = "experiments/early_alignment_stewart.toml";
+    let run = |extra: &[&str], out: &str| {
+        let mut args = vec!["run", one_unit, "--quick", "--out", out];
+        args.extend(extra);
+        overfit(&args)
+    };
+    assert!(run(&[], &d("one")).status.success());
+    for (shards, merged) in [(vec!["0/2", "1/2"], "m2"), (vec!["0/1"], "m1")] {
+        let outs: Vec<String> = (shards.iter()).map(|s| d(&s.replace('/', "of"))).collect();
+        for (shard, out) in shards.iter().zip(&outs) {
+            let o = run(&["--shard", shard], out);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert!(!Path::new(out).join("summary.json").exists(), "{shard}");
+        }
+        let mut args = vec!["merge"];
+        args.extend(outs.iter().map(String::as_str));
+        let out = d(merged);
+        args.extend(["--out", &out]);
+        let o = overfit(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_same_results(&tmp.path().join("one"), Path::new(&out), merged);
+    }
+    let o = run(&[], &d("0of2"));
+    assert_eq!(o.status.code(), Some(2));
+    let says = "pass --resume --shard 0/2 to run that shard again (--resume alone finishes the whole run here";
+    assert!(String::from_utf8_lossy(&o.stderr).contains(says));
+    let o = run(&["--resume", "--shard", "0/2"], &d("0of2"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // A merge killed at any moment, then the same merge again.
+    let shards: Vec<String> = (0..3).map(|i| d(&format!("x{i}"))).collect();
+    for (i, out) in shards.iter().enumerate() {
+        let shard = format!("{i}/3");
+        let o = overfit(&["run", SPEC, "--quick", "--shard", &shard, "--out", out]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    for delay_ms in [0, 15, 40, 100] {
+        let out = d(&format!("killed{delay_ms}"));
+        let mut args = vec!["merge".to_string()];
+        args.extend(shards.iter().cloned());
+        args.extend(["--out".to_string(), out.clone()]);
+        let mut child = spawn_args(&args);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let o = overfit(&args);
+        assert!(
+            o.status.success(),
+            "after {delay_ms} ms: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
 /// `merge --out` at or inside one of its shards is refused before anything
 /// is touched (it used to clear that shard's units, then fail).
 #[test]

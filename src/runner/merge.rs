@@ -184,12 +184,14 @@ pub fn merge(shard_dirs: &[PathBuf], ctx: &RunContext) -> Result<Summary> {
         refuse_kept_work(&store, "merge: --out", "merge into another directory")?;
     }
     store.open(&resolved, Opening::Fresh)?;
+    // Written before the first copy, so a merge killed while copying is
+    // known as a merge's and the same merge can run again over it.
+    let merged_spec = store.root().join(MERGED_SPEC);
+    write_atomic(&merged_spec, resolved.as_bytes())?;
     for d in shard_dirs {
         store.absorb(&UnitStore::new(d))?;
     }
     warn_mixed_builds(&store, "merge");
-    let merged_spec = store.root().join(MERGED_SPEC);
-    write_atomic(&merged_spec, resolved.as_bytes())?;
     let ctx = RunContext {
         require_cached: true,
         shard: None,

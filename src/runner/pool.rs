@@ -17,8 +17,8 @@ use crate::studies::{Plan, Results, UnitResult};
 pub(crate) enum Ran {
     /// Every unit's result, computed here or loaded from the store.
     All(Results),
-    /// A shard's share: `here` of `total` units are in the store;
-    /// `overfit merge` completes the run.
+    /// A shard's share (`--shard`, all units or not): `here` of `total`
+    /// units are in the store; `overfit merge` completes the run.
     Part { here: usize, total: usize },
 }
 
@@ -79,7 +79,9 @@ pub(crate) fn run_units(plan: &dyn Plan, ctx: &RunContext, label: &str) -> Resul
     }
     progress.finish();
     let total: usize = results.iter().map(Vec::len).sum();
-    if missing > 0 {
+    // A shard is a shard even when it holds every unit (a spec of one
+    // unit, `--shard 0/1`): `overfit merge` finishes it with the others.
+    if missing > 0 || ctx.shard.is_some() {
         return Ok(Ran::Part {
             here: total - missing,
             total,
