@@ -403,14 +403,7 @@ pub fn execute(spec_path: &Path, ctx: &RunContext) -> Result<Outcome> {
     // Under the lock: a run in progress is named by the lock, not by its units.
     let store = UnitStore::new(&ctx.out);
     if !ctx.resume && !ctx.require_cached {
-        let instead = match finished_shard(&store) {
-            Some(s) => format!(
-                "pass --resume --shard {}/{} to run that shard again (--resume alone finishes the whole run here, and the shard is then no longer one to merge)",
-                s.index, s.count
-            ),
-            None => "pass --resume to continue it".to_string(),
-        };
-        refuse_kept_work(&store, "--out", &instead)?;
+        refuse_kept_work(&store, "--out", &resume_hint(&store))?;
     }
     let start = Instant::now();
     // The plan (which loads the data, and can fail) comes before the store
@@ -587,9 +580,6 @@ fn with_kept_units(e: Error, store: &UnitStore) -> Error {
     }
 }
 
-/// Exit 2 when the unit store holds an interrupted run's work (finished
-/// units or checkpoints), which the caller would clear: `what` names the
-/// option, `instead` the other way out besides deleting the store.
 /// The shard whose finished units `store` holds (its manifest), if any.
 fn finished_shard(store: &UnitStore) -> Option<Shard> {
     let text = std::fs::read_to_string(store.root().join(SHARD_MANIFEST)).ok()?;
@@ -598,6 +588,21 @@ fn finished_shard(store: &UnitStore) -> Option<Shard> {
         .map(|m| m.shard)
 }
 
+/// How a run that would clear `store`'s kept work continues it instead: a
+/// finished shard's by `--resume --shard I/N`.
+fn resume_hint(store: &UnitStore) -> String {
+    match finished_shard(store) {
+        Some(s) => format!(
+            "pass --resume --shard {}/{} to run that shard again (--resume alone finishes the whole run here, and the shard is then no longer one to merge)",
+            s.index, s.count
+        ),
+        None => "pass --resume to continue it".to_string(),
+    }
+}
+
+/// Exit 2 when the unit store holds an interrupted run's work (finished
+/// units or checkpoints), which the caller would clear: `what` names the
+/// option, `instead` the other way out besides deleting the store.
 fn refuse_kept_work(store: &UnitStore, what: &str, instead: &str) -> Result<()> {
     let manifest = store.root().join(SHARD_MANIFEST);
     match store.kept_work() {
