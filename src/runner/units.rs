@@ -352,8 +352,8 @@ impl UnitStore {
                 ),
             }));
         }
-        if !resume && self.root.exists() {
-            fs::remove_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        if !resume {
+            self.remove_root()?;
         }
         fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, e))?;
         if resume && self.kept_work() > 0 {
@@ -420,9 +420,30 @@ impl UnitStore {
         Ok(())
     }
 
+    /// Remove the store in a step a kill cannot split: renamed aside to a
+    /// hidden `.units.tmp-removing<pid>` (a name every run ignores), then
+    /// deleted. Deleted in place, a kill midway left part of it, which the
+    /// next run or merge took for an interrupted run's units (a merge's
+    /// own, once its merged spec was gone) and refused. Leftovers of a
+    /// killed removal are deleted here too.
+    fn remove_root(&self) -> Result<()> {
+        let parent = self.root.parent().unwrap_or(Path::new("."));
+        let aside = parent.join(format!(".units.tmp-removing{}", std::process::id()));
+        if self.root.exists() {
+            fs::rename(&self.root, &aside).map_err(|e| Error::io(&self.root, e))?;
+        }
+        for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with(".units.tmp-removing") && entry.path().is_dir() {
+                fs::remove_dir_all(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Remove the cache once the run's final files are written.
     pub fn close(&self) {
-        let _ = fs::remove_dir_all(&self.root);
+        let _ = self.remove_root();
     }
 
     /// Copy every unit of `other` into this store, and the files its study
@@ -572,6 +593,23 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Closing removes the store and a killed removal's leftover beside
+    /// it; a fresh opening does the same before it starts.
+    #[test]
+    fn removal_goes_through_a_hidden_name_and_clears_leftovers() {
+        let out = tempfile::tempdir().unwrap();
+        let store = UnitStore::new(out.path());
+        let leftover = out.path().join(".units.tmp-removing1");
+        std::fs::create_dir_all(leftover.join("sweep")).unwrap();
+        store.open("a = 1\n", Opening::Fresh).unwrap();
+        store.save("sweep", 0, &1.0f64).unwrap();
+        assert!(!leftover.exists());
+        std::fs::create_dir_all(leftover.join("sweep")).unwrap();
+        store.close();
+        let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 
     fn check(labels: &[&str], name: &str) -> std::result::Result<(), String> {
         check_labels(labels, name, |m| Error::bad(format!("key `name`: {m}")))
