@@ -326,7 +326,8 @@ impl LoadedSpec {
 pub struct ResolvedOptions {
     /// `--quick`: the `[quick]` overrides are already the spec's values.
     pub quick: bool,
-    /// `--seed S`: the header's seed is a replicate's.
+    /// `--seed S`: the spec is a replicate's, of the seed its `seed` key
+    /// holds.
     pub seed: Option<u64>,
 }
 
@@ -342,9 +343,16 @@ impl ResolvedOptions {
             return ResolvedOptions::default();
         };
         let options: Vec<&str> = list.split(", ").collect();
+        // A replicate's seed is the file's `seed` (edited since, it is a
+        // replicate of that seed), the first line only saying it is one.
+        let file_seed = || {
+            let table: toml::Table = text.parse().ok()?;
+            u64::try_from(table.get("seed")?.as_integer()?).ok()
+        };
+        let replicate = options.iter().any(|o| o.starts_with("--seed "));
         ResolvedOptions {
             quick: options.contains(&"--quick"),
-            seed: (options.iter()).find_map(|o| o.strip_prefix("--seed ")?.parse().ok()),
+            seed: if replicate { file_seed() } else { None },
         }
     }
 
@@ -522,6 +530,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no [quick] table"), "{e}");
+        // An edited replicate's seed is its file's.
+        let edited = s.resolved_toml(&body).replace("seed = 77", "seed = 78");
+        assert_eq!(ResolvedOptions::of_text(&edited).seed, Some(78));
         let later_line = format!("seed = 1\n{}", "# resolved spec (--quick applied) from x");
         assert_eq!(
             ResolvedOptions::of_text(&later_line),
