@@ -102,14 +102,17 @@ fn main() {
         let watched = [
             Some(format!("{dir}/HEAD")),
             Some(format!("{dir}/index")),
+            Some(format!("{dir}/logs/HEAD")),
             Some(format!("{common}/packed-refs")),
+            Some(format!("{common}/refs/heads")),
             branch.map(|b| format!("{common}/{b}")),
         ];
-        // Only files that exist: cargo takes a missing one as changed and
+        // Only paths that exist: cargo takes a missing one as changed and
         // rebuilt the crate on every command in a repository without
-        // packed-refs. The branch's commit is in its loose ref or, once
-        // packed, in packed-refs; packing deletes the loose file, which is
-        // a change cargo sees.
+        // packed-refs. The branch's commit is in its loose ref or in
+        // packed-refs; a commit on a packed branch writes a new loose ref,
+        // seen in the refs/heads folder (cargo scans a watched folder),
+        // and every move of HEAD appends to logs/HEAD.
         for path in watched.into_iter().flatten() {
             if Path::new(&path).exists() {
                 println!("cargo:rerun-if-changed={path}");
