@@ -190,10 +190,8 @@ pub fn unit_state_path(ctx: &RunContext, label: &str, index: usize) -> PathBuf {
 /// after its first checkpoint but before its first unit is not resumed as
 /// one of unknown build and machine.
 pub fn list_this_process(ctx: &RunContext) -> crate::nets::cnn::BeforeSave {
-    let out = ctx.out.clone();
-    crate::nets::cnn::BeforeSave(std::sync::Arc::new(move || {
-        UnitStore::new(&out).list_this_process()
-    }))
+    let store = UnitStore::new(&ctx.out);
+    crate::nets::cnn::BeforeSave(std::sync::Arc::new(move || store.list_this_process()))
 }
 
 #[cfg(test)]

@@ -427,14 +427,15 @@ impl UnitStore {
     /// own, once its merged spec was gone) and refused. Leftovers of a
     /// killed removal are deleted here too.
     fn remove_root(&self) -> Result<()> {
+        const REMOVING: &str = ".units.tmp-removing";
         let parent = self.root.parent().unwrap_or(Path::new("."));
-        let aside = parent.join(format!(".units.tmp-removing{}", std::process::id()));
+        let aside = parent.join(format!("{REMOVING}{}", std::process::id()));
         if self.root.exists() {
             fs::rename(&self.root, &aside).map_err(|e| Error::io(&self.root, e))?;
         }
         for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with(".units.tmp-removing") && entry.path().is_dir() {
+            if name.starts_with(REMOVING) && entry.path().is_dir() {
                 fs::remove_dir_all(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
             }
         }
