@@ -98,22 +98,20 @@ fn main() {
         git(here, &["rev-parse", "--git-dir"]),
         git(here, &["rev-parse", "--git-common-dir"]),
     ) {
-        let branch = git(here, &["symbolic-ref", "-q", "HEAD"]);
         let watched = [
-            Some(format!("{dir}/HEAD")),
-            Some(format!("{dir}/index")),
-            Some(format!("{dir}/logs/HEAD")),
-            Some(format!("{common}/packed-refs")),
-            Some(format!("{common}/refs/heads")),
-            branch.map(|b| format!("{common}/{b}")),
+            format!("{dir}/HEAD"),
+            format!("{dir}/index"),
+            format!("{dir}/logs/HEAD"),
+            format!("{common}/packed-refs"),
+            format!("{common}/refs/heads"),
         ];
         // Only paths that exist: cargo takes a missing one as changed and
         // rebuilt the crate on every command in a repository without
-        // packed-refs. The branch's commit is in its loose ref or in
-        // packed-refs; a commit on a packed branch writes a new loose ref,
-        // seen in the refs/heads folder (cargo scans a watched folder),
-        // and every move of HEAD appends to logs/HEAD.
-        for path in watched.into_iter().flatten() {
+        // packed-refs. The branch's commit is in its loose ref, below the
+        // refs/heads folder (cargo scans a watched folder, so a new loose
+        // ref of a packed branch is seen), or in packed-refs; every move
+        // of HEAD also appends to logs/HEAD.
+        for path in watched {
             if Path::new(&path).exists() {
                 println!("cargo:rerun-if-changed={path}");
             }
