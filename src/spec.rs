@@ -302,7 +302,7 @@ impl LoadedSpec {
             .chain(self.data_override.as_ref().map(|d| format!("--data {d}")))
             .collect();
         let mut text = format!(
-            "# resolved spec{} from {}\n",
+            "{RESOLVED_COMMENT}{} from {}\n",
             if applied.is_empty() {
                 String::new()
             } else {
@@ -314,6 +314,10 @@ impl LoadedSpec {
         text
     }
 }
+
+/// How a resolved spec's first line begins (`LoadedSpec::resolved_toml`
+/// writes it, `ResolvedOptions::of_text` reads it back).
+const RESOLVED_COMMENT: &str = "# resolved spec";
 
 /// The command-line options a resolved spec's first line says were applied
 /// (`# resolved spec (--quick, --seed 77 applied) from ...`, written by
@@ -337,7 +341,8 @@ impl ResolvedOptions {
     pub fn of_text(text: &str) -> ResolvedOptions {
         let first = text.lines().next().unwrap_or("");
         let Some(list) = first
-            .strip_prefix("# resolved spec (")
+            .strip_prefix(RESOLVED_COMMENT)
+            .and_then(|rest| rest.strip_prefix(" ("))
             .and_then(|rest| rest.split_once(" applied) from ").map(|(list, _)| list))
         else {
             return ResolvedOptions::default();
