@@ -11,9 +11,14 @@ const SPEC: &str = "experiments/xor_grokking.toml";
 
 /// Run the binary with these arguments to the end.
 fn overfit<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    overfit_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+/// The binary run in `cwd` (where results/ goes without --out).
+fn overfit_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_overfit"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(cwd)
         .output()
         .expect("binary runs")
 }
@@ -692,35 +697,42 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// A stand-in for a finished full run in `root`/results/xor_grokking.
+fn full_run_in(root: &Path) -> std::path::PathBuf {
+    let full = root.join("results/xor_grokking");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("metrics.csv"), "the full run\n").unwrap();
+    full
+}
+
+/// The stand-in full run as `full_run_in` wrote it, nothing added.
+fn assert_full_run_untouched(full: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(full.join("metrics.csv")).unwrap(),
+        "the full run\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(full).unwrap().count(),
+        1,
+        "files added to the full run"
+    );
+}
+
 /// Without --out a --quick run writes results/<name>-quick, and a finished
 /// full run in results/<name> survives it (it used to be replaced).
 #[test]
 fn a_quick_run_leaves_the_full_run_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC);
-    let full = tmp.path().join("results/xor_grokking");
-    std::fs::create_dir_all(&full).unwrap();
-    std::fs::write(full.join("metrics.csv"), "the full run\n").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_overfit"))
-        .args(["run", spec.to_str().unwrap(), "--quick"])
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
+    let full = full_run_in(tmp.path());
+    let o = overfit_in(tmp.path(), &["run", spec.to_str().unwrap(), "--quick"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("results/xor_grokking-quick"));
     assert!(tmp
         .path()
         .join("results/xor_grokking-quick/metrics.csv")
         .is_file());
-    assert_eq!(
-        std::fs::read_to_string(full.join("metrics.csv")).unwrap(),
-        "the full run\n"
-    );
-    assert_eq!(
-        std::fs::read_dir(&full).unwrap().count(),
-        1,
-        "files added to the full run"
-    );
+    assert_full_run_untouched(&full);
 }
 
 /// A quick replicate's resolved spec.toml, run again without options, goes
@@ -732,16 +744,8 @@ fn a_quick_run_leaves_the_full_run_alone() {
 fn a_quick_replicates_resolved_spec_runs_again_where_it_ran() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC);
-    let full = tmp.path().join("results/xor_grokking");
-    std::fs::create_dir_all(&full).unwrap();
-    std::fs::write(full.join("metrics.csv"), "the full run\n").unwrap();
-    let run_in_tmp = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_overfit"))
-            .args(args)
-            .current_dir(tmp.path())
-            .output()
-            .unwrap()
-    };
+    let full = full_run_in(tmp.path());
+    let run_in_tmp = |args: &[&str]| overfit_in(tmp.path(), args);
     let first = run_in_tmp(&["run", spec.to_str().unwrap(), "--quick", "--seed", "77"]);
     assert!(
         first.status.success(),
@@ -769,11 +773,7 @@ fn a_quick_replicates_resolved_spec_runs_again_where_it_ran() {
     assert_eq!(std::fs::read(metrics_file(&replicate)).unwrap(), metrics);
     let resolved = std::fs::read_to_string(replicate.join("spec.toml")).unwrap();
     assert!(resolved.starts_with("# resolved spec (--quick, --seed 77 applied) from again.toml"));
-    assert_eq!(
-        std::fs::read_to_string(full.join("metrics.csv")).unwrap(),
-        "the full run\n"
-    );
-    assert_eq!(std::fs::read_dir(&full).unwrap().count(), 1);
+    assert_full_run_untouched(&full);
 }
 
 /// A second run on a directory in use exits 2 naming the holder's PID; the
