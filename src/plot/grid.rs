@@ -9,9 +9,11 @@ use super::style::{FIG_W, MARGIN, MIN_PANEL_W};
 use super::{Area, Fig};
 
 /// A legend shared by all panels: in the first empty grid cell, or in a
-/// strip of `height` pixels under the grid with `cols` entries a row.
+/// strip of `height` pixels under the grid with `cols` entries a row. With
+/// `own_notes` it names the series only, and each panel draws its notes.
 pub(super) struct Shared {
     pub(super) entries: Vec<Entry>,
+    pub(super) own_notes: bool,
     pub(super) in_cell: bool,
     pub(super) cols: usize,
     pub(super) height: u32,
@@ -82,7 +84,7 @@ pub(super) fn plan(fig: &Fig, cols: usize, seen: &Drawn) -> Plan {
     let (rows, cols, w, ph) = layout(fig.len(), cols, fig.aspect());
     let mut h = ph * rows as u32;
     let extra = &seen.unplaced;
-    let shared = fig.shared_legend().map(|mut entries| {
+    let shared = fig.shared_legend().map(|(mut entries, own_notes)| {
         entries.extend(
             extra
                 .iter()
@@ -99,6 +101,7 @@ pub(super) fn plan(fig: &Fig, cols: usize, seen: &Drawn) -> Plan {
         {
             return Shared {
                 entries,
+                own_notes,
                 in_cell: true,
                 cols: 1,
                 height: 0,
@@ -109,17 +112,19 @@ pub(super) fn plan(fig: &Fig, cols: usize, seen: &Drawn) -> Plan {
         h += height;
         Shared {
             entries,
+            own_notes,
             in_cell: false,
             cols: c,
             height,
         }
     });
-    // Line panels are measured (`Drawn`): none grows before its first drawing.
+    // Line panels are measured (`Drawn`): none grows before its first
+    // drawing. Only line panels keep their notes under a shared legend.
     let grow = (0..fig.len()).map(|i| match (&shared, seen.strips.get(i)) {
-        (Some(_), _) => 0,
-        (None, Some(Some(measured))) => excess(*measured, ph, true),
-        (None, _) if matches!(fig, Fig::Lines(_)) => 0,
-        (None, _) => excess(strip_height(fig, i, w / cols as u32), ph, false),
+        (Some(sh), _) if !sh.own_notes => 0,
+        (_, Some(Some(measured))) => excess(*measured, ph, true),
+        _ if matches!(fig, Fig::Lines(_)) => 0,
+        _ => excess(strip_height(fig, i, w / cols as u32), ph, false),
     });
     let heights = row_heights(ph, cols, &grow.collect::<Vec<_>>());
     h += heights.iter().sum::<u32>() - ph * rows as u32;

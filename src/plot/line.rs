@@ -16,7 +16,7 @@ use super::reference::{
     band_spans, draw_references, ref_label_spots, reference_entry, RefLegend, Segment, Span,
 };
 use super::style::{series_color, LINE_W, REF_GREY};
-use super::{Area, Curve, DrawResult, LinePanel, Marks, Series};
+use super::{Area, Curve, DrawResult, LinePanel, Marks, PanelLegend, Series};
 
 /// How a series is drawn: colour, dash and marker shape (if any).
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -326,16 +326,16 @@ fn band_polygons(
     bands
 }
 
-/// Draws panel `p` in `area`, with its own legend, or (`shared`: the
-/// entries of the figure's legend) none, and `margin` pixels right of the
-/// plot for reference labels with no room in it. Returns the reference
+/// Draws panel `p` in `area`, with the part of the figure's legend
+/// `legend` leaves it, and `margin` pixels right of the plot for reference
+/// labels with no room in it. Returns the reference
 /// entries the figure's legend should hold (labels with no room in the
 /// plot or the margin), the height of the legend strip cut from the panel
 /// (0: none) and the margin its labels ask for (0: none).
 pub(super) fn line_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &LinePanel,
-    shared: Option<&[Entry]>,
+    legend: PanelLegend,
     title_font: TitleFont,
     margin: u32,
 ) -> DrawResult<(Vec<Entry>, u32, u32), DB> {
@@ -401,11 +401,15 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     // then the legend, which avoids them and the lines.
     let labels_and_legend = |plot: (u32, u32)| {
         let mut occupied = occupied.clone();
-        let mut entries = shared.map_or_else(|| line_entries(p), |_| Vec::new());
+        let mut entries = match legend {
+            PanelLegend::Own => line_entries(p),
+            PanelLegend::Notes => limit_notes(p),
+            PanelLegend::Shared(_) => Vec::new(),
+        };
         let (mut unplaced, mut asks) = (Vec::new(), 0);
-        let legend = match shared {
-            None => RefLegend::Own(&mut entries),
-            Some(named) => RefLegend::Shared {
+        let legend = match legend {
+            PanelLegend::Own | PanelLegend::Notes => RefLegend::Own(&mut entries),
+            PanelLegend::Shared(named) => RefLegend::Shared {
                 named,
                 unplaced: &mut unplaced,
                 margin,

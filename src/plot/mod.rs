@@ -285,24 +285,24 @@ impl Fig<'_> {
         }
     }
 
-    /// Panel `i`, with its own legend or (`shared`: the entries of the
-    /// figure's legend) none; its title in `title_font`, a line panel's
-    /// plot `margin` pixels from its right edge. Returns the reference
-    /// entries the figure's legend should add, the height of the legend
-    /// strip drawn under the plot and the margin its labels ask for
-    /// (`line_panel`; other panels: none, not measured and none).
+    /// Panel `i`, with the part of the legend `legend` leaves it; its
+    /// title in `title_font`, a line panel's plot `margin` pixels from its
+    /// right edge. Returns the reference entries the figure's legend should
+    /// add, the height of the legend strip drawn under the plot and the
+    /// margin its labels ask for (`line_panel`; other panels: none, not
+    /// measured and none).
     fn draw_panel<DB: DrawingBackend>(
         &self,
         i: usize,
         area: &Area<DB>,
-        shared: Option<&[Entry]>,
+        legend: PanelLegend,
         (title_font, margin): (frame::TitleFont, u32),
     ) -> DrawResult<(Vec<Entry>, Option<u32>, u32), DB> {
-        let own = shared.is_none();
+        let own = matches!(legend, PanelLegend::Own);
         let none = |_| (Vec::new(), None, 0);
         match self {
             Fig::Lines(p) => {
-                line_panel(area, &p[i], shared, title_font, margin).map(|(u, h, m)| (u, Some(h), m))
+                line_panel(area, &p[i], legend, title_font, margin).map(|(u, h, m)| (u, Some(h), m))
             }
             Fig::Hists(p) => hist_panel(area, &p[i], own, title_font).map(none),
             Fig::Scatters(p) => scatter_panel(area, &p[i], own, title_font).map(none),
@@ -329,27 +329,53 @@ impl Fig<'_> {
     }
 
     /// One legend for the whole figure, when there are several panels, each
-    /// with a legend of its own, their notes (values drawn at a limit, lines
-    /// off the axis) are the same, and one panel's entries hold every other
+    /// with a legend of its own, and one panel's entries hold every other
     /// panel's in its order (a panel may draw fewer of the figure's things:
     /// a decision boundary that does not exist yet). A panel without a
     /// legend (one series) keeps the figure from sharing one: its curve's
-    /// colour would be read as another panel's first entry.
-    fn shared_legend(&self) -> Option<Vec<Entry>> {
+    /// colour would be read as another panel's first entry. Its notes
+    /// (values drawn at a limit, lines off the axis) join the shared legend
+    /// when every panel has the same; else (line panels) the shared legend
+    /// names the series and each panel keeps its own notes, `true` in the
+    /// second field: four copies of one series legend, each with a note
+    /// or two of its own, took more room than the plots.
+    fn shared_legend(&self) -> Option<(Vec<Entry>, bool)> {
         if self.len() < 2 {
             return None;
         }
         let all: Vec<Vec<Entry>> = (0..self.len()).map(|i| self.entries(i)).collect();
+        let series = |e: &Vec<Entry>| e.iter().filter(|x| !x.note).cloned().collect::<Vec<_>>();
         let notes = |e: &Vec<Entry>| e.iter().filter(|x| x.note).cloned().collect::<Vec<_>>();
-        let fullest = all.iter().max_by_key(|e| e.len())?;
+        let fullest = all.iter().max_by_key(|e| series(e).len())?;
         let within = |e: &Vec<Entry>| {
             let mut rest = fullest.iter();
-            e.iter().any(|x| !x.note)
-                && notes(e) == notes(fullest)
-                && e.iter().all(|x| rest.any(|y| y == x))
+            e.iter().any(|x| !x.note) && series(e).iter().all(|x| rest.any(|y| y == x))
         };
-        all.iter().all(within).then(|| fullest.clone())
+        if !all.iter().all(within) {
+            return None;
+        }
+        if all.iter().all(|e| notes(e) == notes(fullest)) {
+            Some((fullest.clone(), false))
+        } else if matches!(self, Fig::Lines(_)) {
+            Some((series(fullest), true))
+        } else {
+            None
+        }
     }
+}
+
+/// The part of a figure's legend a panel draws under or in its plot.
+#[derive(Clone, Copy)]
+enum PanelLegend<'e> {
+    /// All of it: the figure has no shared legend.
+    Own,
+    /// Its notes and the labels of its reference lines that found no room
+    /// in the plot; the figure's legend names the series
+    /// (`grid::Shared::own_notes`).
+    Notes,
+    /// None: the figure's legend holds these entries, and the reference
+    /// labels with no room in any plot.
+    Shared(&'e [Entry]),
 }
 
 /// Draws `fig` on `root` as `plan` lays it out. Returns the reference
@@ -375,8 +401,12 @@ fn render<DB: DrawingBackend>(
     let title_font = frame::title_font((0..fig.len()).map(|i| fig.title(i)), narrowest);
     let mut drawn = grid::Drawn::default();
     for (i, area) in cells.iter().enumerate().take(fig.len()) {
-        let named = shared.as_ref().map(|sh| sh.entries.as_slice());
-        let (left_out, strip, asks) = fig.draw_panel(i, area, named, (title_font, plan.margin))?;
+        let legend = match shared {
+            None => PanelLegend::Own,
+            Some(sh) if sh.own_notes => PanelLegend::Notes,
+            Some(sh) => PanelLegend::Shared(&sh.entries),
+        };
+        let (left_out, strip, asks) = fig.draw_panel(i, area, legend, (title_font, plan.margin))?;
         drawn.margin = drawn.margin.max(asks);
         drawn.unplaced.extend(left_out);
         drawn.strips.push(strip);
@@ -570,7 +600,7 @@ mod tests {
         };
         let shared = |panels: &[LinePanel]| {
             (Fig::Lines(panels).shared_legend())
-                .map(|e| e.into_iter().map(|e| e.label).collect::<Vec<_>>())
+                .map(|(e, _)| e.into_iter().map(|e| e.label).collect::<Vec<_>>())
         };
         let (a, b, x) = ("points", "boundary", "x");
         assert_eq!(
