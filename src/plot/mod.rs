@@ -614,6 +614,21 @@ mod tests {
             shared(&[panel(&[a, b]), panel(&[a, b])]),
             Some(vec![a.into(), b.into()])
         );
+        // Notes of their own: the figure names the series, each panel its notes.
+        let noted = |note: &str| LinePanel {
+            notes: vec![note.into()],
+            ..panel(&[a, b])
+        };
+        let sharing = |panels: &[LinePanel]| {
+            (Fig::Lines(panels).shared_legend()).map(|(e, own)| (e.len(), own))
+        };
+        assert_eq!(
+            shared(&[noted("n1"), noted("n2")]),
+            Some(vec![a.into(), b.into()])
+        );
+        assert_eq!(sharing(&[noted("n1"), noted("n2")]), Some((2, true)));
+        assert_eq!(sharing(&[noted("n1"), noted("n1")]), Some((3, false)));
+        assert_eq!(sharing(&[noted("n1"), panel(&[a, x])]), None);
     }
 
     /// The font size of the first SVG text element whose text starts with
