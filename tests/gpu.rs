@@ -277,6 +277,7 @@ mod on_device {
         evaluate_on, fit, train_epoch, Arch, Backend, Cpu, Device, FitConfig, FitData, FitOutcome,
         Images, LayerSpec, Model, Sgd, SgdConfig,
     };
+    use overfit::nets::max_or_nan;
 
     /// The GPU, or None after printing why the calling test skips: only
     /// when there is no device or driver. A device that fails later in
@@ -297,17 +298,18 @@ mod on_device {
         overfit::rng::stream(seed, 0, "gpu-test")
     }
 
-    /// max |got - want| <= tol * max |want| (relative to the tensor's scale).
+    /// max |got - want| <= tol * max |want| (relative to the tensor's
+    /// scale), and no NaN on either side (`max_or_nan`).
     fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
         assert_eq!(got.len(), want.len(), "{what}: lengths");
-        let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let scale = (want.iter()).fold(1e-6f64, |m, v| max_or_nan(m, f64::from(v.abs())));
         let err = got
             .iter()
             .zip(want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+            .map(|(a, b)| f64::from((a - b).abs()))
+            .fold(0.0, max_or_nan);
         assert!(
-            err <= tol * scale,
+            err <= f64::from(tol) * scale,
             "{what}: max error {err:e} vs scale {scale:e}"
         );
     }

@@ -5,6 +5,7 @@ use ndarray::{Array1, Array2};
 use overfit::nets::activation::Activation;
 use overfit::nets::isa::Isa;
 use overfit::nets::loss::{Loss, SquareLoss};
+use overfit::nets::max_or_nan;
 use overfit::nets::two_layer::{
     backprop_coefficients_on, loss_and_gradients, outputs_from_preactivations_on,
     reference_outputs, EngineKind, FirstLayerProduct, GdConfig, TrainedLayers, TwoLayerGd,
@@ -494,12 +495,12 @@ fn the_primal_step_with_the_forward_in_the_tables_pass() {
         // Loss, n outputs, d m weights, m output weights, as run_bits lays them out.
         let values = |bits: &[u64]| bits.iter().map(|&b| f64::from_bits(b)).collect::<Vec<_>>();
         let (fused, gemm) = (values(&one), values(&gemm));
-        let scale = 1.0 + gemm.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+        let scale = 1.0 + gemm.iter().fold(0.0f64, |s, v| max_or_nan(s, v.abs()));
         let worst = fused
             .iter()
             .zip(&gemm)
             .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f64::max);
+            .fold(0.0, max_or_nan);
         assert!(
             worst <= 1e-10 * scale,
             "{activation:?}: off the gemm's step by {worst:e}"

@@ -54,6 +54,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use super::max_or_nan;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 
@@ -131,18 +132,6 @@ pub fn project(a: ArrayView1<f64>, z: ArrayView1<f64>) -> f64 {
     a.iter()
         .zip(z.iter())
         .fold(0.0, |s, (&ak, &zk)| s + ak * zk)
-}
-
-/// The larger of two values, NaN when either is: `f64::max` drops a NaN,
-/// and a NaN output or weight then left the fit's worst error at 0, so the
-/// "fits every labelling" claim held on a NaN fit (review finding,
-/// 2026-12-07).
-fn max_or_nan(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.max(b)
-    }
 }
 
 /// sum_j w_j relu(x - b_j) for a projection x, summed in index order. O(n).

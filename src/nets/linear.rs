@@ -224,7 +224,7 @@ impl SvmDual {
 
     /// Points with a_i > threshold * max_j a_j (support vectors).
     pub fn support_count(&self, relative_threshold: f64) -> usize {
-        let top = self.alpha.iter().cloned().fold(0.0f64, f64::max);
+        let top = self.alpha.iter().cloned().fold(0.0f64, super::max_or_nan);
         self.alpha
             .iter()
             .filter(|&&a| a > relative_threshold * top)
@@ -233,8 +233,12 @@ impl SvmDual {
 }
 
 /// Relative duality gap (P - D)/P of a >= 0 with margins m = Q a; infinite
-/// while some margin is <= 0 (no feasible rescaling yet).
+/// while some margin is <= 0 (no feasible rescaling yet), NaN when a or m
+/// holds a NaN (never below a tolerance, so never "converged").
 pub fn duality_gap(alpha: ArrayView1<f64>, margins: ArrayView1<f64>) -> f64 {
+    if alpha.iter().chain(margins.iter()).any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
     let norm_sq = alpha.dot(&margins);
     let min_margin = margins.iter().cloned().fold(f64::INFINITY, f64::min);
     if min_margin <= 0.0 || norm_sq <= 0.0 {
@@ -256,6 +260,7 @@ pub fn svm_coordinate_ascent(
     opts: &SvmOptions,
 ) -> Result<SvmDual> {
     let n = q.nrows();
+    finite_gram(q)?;
     let mut alpha = start.unwrap_or_else(|| Array1::zeros(n));
     alpha.mapv_inplace(|a| a.max(0.0));
     let mut margins = q.dot(&alpha);
@@ -304,6 +309,18 @@ pub fn svm_coordinate_ascent(
     })
 }
 
+/// An error when Q holds a NaN or an infinity: the solvers' minima and
+/// `max(0, .)` drop a NaN, so such a Q came back as a "converged" solution
+/// of NaN coefficients (review finding, 2026-12-07).
+fn finite_gram(q: ArrayView2<f64>) -> Result<()> {
+    match q.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((i, j), v)) => Err(Error::Numerical(format!(
+            "SVM: the Gram matrix Q holds {v} at ({i}, {j})"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Solve Q_II a_I = 1 on the free set I (Cholesky); a is 0 off I.
 fn solve_on_free_set(q: ArrayView2<f64>, free: &[usize]) -> Result<Array1<f64>> {
     let n = q.nrows();
@@ -330,6 +347,7 @@ fn solve_on_free_set(q: ArrayView2<f64>, free: &[usize]) -> Result<Array1<f64>> 
 /// not met.
 pub fn svm_active_set(q: ArrayView2<f64>, opts: &SvmOptions) -> Result<SvmDual> {
     let n = q.nrows();
+    finite_gram(q)?;
     let mut free = vec![true; n];
     let mut alpha = Array1::zeros(n);
     let mut margins = Array1::zeros(n);
@@ -509,6 +527,25 @@ mod tests {
                 "{w}"
             );
         }
+    }
+
+    /// A NaN in Q is an error of both solvers, and a NaN in a or m makes
+    /// the gap NaN: both once came back as a converged solution of NaNs.
+    #[test]
+    fn a_nan_is_never_a_converged_solution() {
+        let mut q = array![[1.0, 0.0], [0.0, 1.0]];
+        q[[1, 0]] = f64::NAN;
+        let opts = SvmOptions::default();
+        for e in [
+            svm_active_set(q.view(), &opts).unwrap_err(),
+            svm_coordinate_ascent(q.view(), None, &opts).unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("Q holds NaN at (1, 0)"), "{e}");
+        }
+        let (ones, nan) = (array![1.0, 1.0], array![1.0, f64::NAN]);
+        assert_eq!(duality_gap(ones.view(), ones.view()), 0.0);
+        assert!(duality_gap(nan.view(), ones.view()).is_nan());
+        assert!(duality_gap(ones.view(), nan.view()).is_nan());
     }
 
     #[test]

@@ -20,6 +20,19 @@ pub mod wide;
 /// chunks to the pool costs.
 pub(crate) const PARALLEL_FROM: usize = 1 << 15;
 
+/// The larger of two values, NaN when either is: `f64::max` drops a NaN,
+/// so a fold of errors by it reads a NaN output as no error (a NaN fit
+/// left the expressivity study's worst error at 0, and a fast path that
+/// wrote NaN passed its check against the reference; reviews of
+/// 2026-12-07). Every "worst error" fold uses this.
+pub fn max_or_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 /// G_ij = d_i a_j sigma'(Z_ij), d_i = l'(f_i, y_i) / n: the coefficients of
 /// the first layer's gradient, dL/dW = X^T G. One formula for `two_layer`'s
 /// gradient pass and `gram_update`'s move of C, which must agree bit for bit.

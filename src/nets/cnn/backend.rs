@@ -70,7 +70,8 @@ pub fn evaluate_on<F: Forward + ?Sized>(
         }
         start = end;
     }
-    let nf = n.max(1) as f64;
+    // An empty set has no loss or error (NaN), as `sign_accuracy` has none.
+    let nf = n as f64;
     Ok(Evaluation {
         loss: loss / nf,
         error: 1.0 - correct as f64 / nf,

@@ -117,7 +117,8 @@ pub fn train_epoch<B: Backend + ?Sized>(
         loss += l;
         correct += c;
     }
-    let n = order.len().max(1) as f64;
+    // No images, no mean (NaN), as `sign_accuracy` has none.
+    let n = order.len() as f64;
     Ok(EpochStats {
         mean_loss: loss / n,
         error: 1.0 - correct as f64 / n,

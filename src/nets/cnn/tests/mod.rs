@@ -14,6 +14,7 @@ use super::layers::*;
 use super::model::{Arch, Images, LayerSpec, Model};
 use super::reference::{self as r, Nchw};
 use super::train::{train_epoch, Sgd, SgdConfig};
+use crate::nets::max_or_nan;
 use crate::test_util::assert_same_bits as assert_same_weights;
 
 fn rng(seed: u64) -> crate::rng::Rng {
@@ -66,15 +67,16 @@ fn f32s(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
-/// max |a - b| and max |b|: an error and the reference's scale.
+/// max |a - b| and max |b|: an error and the reference's scale, each NaN
+/// when a NaN is among them (so every check `err < tol` fails on one).
 fn diff_and_scale(a: &[f64], b: &[f64]) -> (f64, f64) {
     assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = b.iter().fold(0.0f64, |m, v| max_or_nan(m, v.abs()));
     let diff = a
         .iter()
         .zip(b)
         .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
+        .fold(0.0, max_or_nan);
     (diff, scale)
 }
 
