@@ -199,14 +199,15 @@ fn alignment_claims(c: &ClaimInputs<'_>, main: &RunRecord) -> Vec<Claim> {
         Claim::new(
             "alignment.growth_bound",
             format!(
-                "for 0 < t <= tau_eps (eps = {}, step {}; t = 0 is left out, where both sides are 1 by definition), max_j |a_j(t)|/|a_j(0)| over the neurons with |a_j(0)| >= ||w_j(0)|| (the theorem's assumption) stays under lambda^(-2 eps(t)) = exp(2 D_max t): worst ratio of the two",
+                "for 0 < t <= tau_eps (eps = {}, step {}; t = 0 is left out, where both sides are 1 by definition), max_j |a_j(t)|/|a_j(0)| over the neurons with |a_j(0)| >= ||w_j(0)|| (the theorem's assumption) stays under lambda^(-2 eps(t)) = exp(2 D_max t): worst ratio of the two. A check, not a test of the paper: a balanced neuron grows at most like exp(D_max t) (fastest_rate below), half the bound's exponent, so the worst ratio is exp(-D_max dt) at the first record whatever the data (referee review, 2026-12-07)",
                 c.spec.probes.bound_eps,
                 t_bound.round()
             ),
             format!("{SRC}, Theorem 1 (|a_j(t)| <= |a_j(0)| lambda^(-2 eps))"),
             Prediction::AtMost { bound: 1.0 },
             Measured::single(worst).with_note(if ratios.is_empty() { no_record } else { "" }),
-        ),
+        )
+        .as_check(),
         Claim::new(
             "alignment.fastest_rate",
             format!(
