@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
 
 mod rejudge;
-pub use rejudge::{row_changes, value_changes, verdict_changes, Rejudge};
+pub use rejudge::{first_verdict, row_changes, value_changes, verdict_changes, Rejudge};
 mod summary;
 pub use summary::{
     spec_hash, unix_now, utc_date, words_hash, Extra, Provenance, Summary, UnitCounts,

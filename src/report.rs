@@ -101,6 +101,44 @@ impl std::fmt::Display for Totals {
     }
 }
 
+/// When a rejudge moved row `c`'s verdict (a rule changed after the run
+/// had been seen): the verdict the run first gave it and the rejudges that
+/// moved it, so that no table shows a post-hoc verdict as the run's own.
+fn first_judged(summary: &Summary, c: &Claim) -> Option<String> {
+    let now = match c.verdict() {
+        Verdict::Holds => "holds",
+        Verdict::Fails => "fails",
+        Verdict::Inconclusive => "inconclusive",
+    };
+    let (first, by) = crate::record::first_verdict(&summary.rejudged, &c.id, now)?;
+    let by: Vec<String> = by
+        .iter()
+        .map(|r| commit_text(&r.commit, &r.dirty))
+        .collect();
+    let first = if first == "absent" {
+        "no such row"
+    } else {
+        first
+    };
+    Some(format!(
+        "as the run first judged it: {first}, moved by the rejudge at {}",
+        by.join(", then ")
+    ))
+}
+
+/// The verdict cell of row `c`: its verdict word, the reason it is
+/// inconclusive, and how it was first judged when a rejudge moved it.
+fn verdict_cell(summary: &Summary, c: &Claim) -> String {
+    let mut cell = verdict_word(c).to_string();
+    if !c.reason.is_empty() {
+        cell = format!("{cell} ({})", c.reason);
+    }
+    match first_judged(summary, c) {
+        Some(first) => format!("{cell}; {first}"),
+        None => cell,
+    }
+}
+
 fn verdict_word(c: &Claim) -> &'static str {
     match (c.kind, c.verdict()) {
         (Kind::Claim | Kind::Hypothesis, Verdict::Holds) => "holds",
@@ -162,6 +200,9 @@ fn text(summary: &Summary) -> String {
             if !c.reason.is_empty() {
                 let _ = writeln!(s, "{:<12} reason: {}", "", c.reason);
             }
+            if let Some(first) = first_judged(summary, c) {
+                let _ = writeln!(s, "{:<12} {first}", "");
+            }
         }
     }
     let _ = writeln!(s, "{}", Totals::of(&summary.claims));
@@ -188,11 +229,7 @@ fn markdown(summary: &Summary) -> String {
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         for c in rows(summary, kind) {
-            let verdict = if c.reason.is_empty() {
-                verdict_word(c).to_string()
-            } else {
-                format!("{} ({})", verdict_word(c), c.reason)
-            };
+            let verdict = verdict_cell(summary, c);
             let _ = writeln!(
                 s,
                 "| `{}` | {} | {} | {} | {} | **{}** |",
@@ -261,6 +298,8 @@ fn json(summary: &Summary) -> String {
         verdict: Verdict,
         #[serde(skip_serializing_if = "str::is_empty")]
         reason: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        first_judged: Option<String>,
     }
     #[derive(Serialize)]
     struct Table<'a> {
@@ -284,6 +323,7 @@ fn json(summary: &Summary) -> String {
                 measured: c.measured.value,
                 verdict: c.verdict(),
                 reason: &c.reason,
+                first_judged: first_judged(summary, c),
             })
             .collect(),
         totals: Totals::of(&summary.claims),
@@ -347,7 +387,10 @@ fn latex(summary: &Summary) -> String {
                 tex(&c.source),
                 tex(&c.predicted.describe()),
                 tex(&fmt_num(c.measured.value)),
-                verdict_word(c)
+                match first_judged(summary, c) {
+                    Some(first) => format!("{} ({})", verdict_word(c), tex(&first)),
+                    None => verdict_word(c).to_string(),
+                }
             );
         }
     }
@@ -780,5 +823,39 @@ mod tests {
         s.rejudged[0].changes = vec!["spec.toml: the run recorded no hash".into()];
         let line = "UTC): no verdict or kind changed; spec.toml: the run recorded no hash.";
         assert!(table(&s, Format::Text).contains(line));
+    }
+
+    /// A verdict a rejudge moved names the run's own beside it, in every
+    /// format; a row moved and moved back, or never moved, does not.
+    #[test]
+    fn a_verdict_moved_by_a_rejudge_names_the_runs_own() {
+        let rejudge = |commit: &str, changes: &[&str]| crate::record::Rejudge {
+            commit: commit.into(),
+            dirty: "false".into(),
+            command: vec![],
+            unix_s: 1_796_140_710.0,
+            changes: changes.iter().map(|c| c.to_string()).collect(),
+            spec_hash: None,
+            extra: Default::default(),
+        };
+        let mut s = summary(vec![row("a", 2.0), row("ab", 2.0)]);
+        assert_eq!(s.claims[0].verdict(), Verdict::Holds);
+        s.rejudged = vec![
+            rejudge(
+                "1111111111aa",
+                &["a: fails -> inconclusive", "ab: holds -> fails"],
+            ),
+            rejudge(
+                "2222222222bb",
+                &["a: inconclusive -> holds", "ab: fails -> holds"],
+            ),
+        ];
+        let note = "as the run first judged it: fails, moved by the rejudge at 1111111111, then 2222222222";
+        for format in [Format::Text, Format::Markdown, Format::Json, Format::Latex] {
+            let t = table(&s, format);
+            assert_eq!(t.matches(note).count(), 1, "{format:?}: {t}");
+        }
+        s.rejudged.clear();
+        assert!(!table(&s, Format::Markdown).contains("first judged"));
     }
 }

@@ -88,6 +88,35 @@ impl Rejudge {
     pub fn only_verdicts_and_kinds(&self) -> bool {
         self.row_lines().all(is_verdict_or_kind)
     }
+
+    /// The verdict change this rejudge made to row `id`: (old, new), each
+    /// "holds", "fails", "inconclusive" or "absent".
+    pub fn verdict_change(&self, id: &str) -> Option<(&str, &str)> {
+        const WORDS: [&str; 4] = ["holds", "fails", "inconclusive", "absent"];
+        self.row_lines().find_map(|line| {
+            let (was, is) = line
+                .strip_prefix(id)?
+                .strip_prefix(": ")?
+                .split_once(" -> ")?;
+            (WORDS.contains(&was) && WORDS.contains(&is)).then_some((was, is))
+        })
+    }
+}
+
+/// Row `id`'s verdict as the run first judged it, when the rejudges in
+/// `rejudged` (in order) moved it, with the rejudges that did: the first
+/// one's old verdict, and each entry that changed it. None when no rejudge
+/// changed it, or it stands again where the run put it.
+pub fn first_verdict<'r>(
+    rejudged: &'r [Rejudge],
+    id: &str,
+    now: &str,
+) -> Option<(&'r str, Vec<&'r Rejudge>)> {
+    let moves: Vec<(&Rejudge, &str)> = (rejudged.iter())
+        .filter_map(|r| Some((r, r.verdict_change(id)?.0)))
+        .collect();
+    let (_, first) = *moves.first()?;
+    (first != now).then(|| (first, moves.into_iter().map(|(r, _)| r).collect()))
 }
 
 /// How the line of `changes` on the spec starts (`Rejudge::compare_spec`);
