@@ -30,6 +30,10 @@ pub(super) struct Plan {
     pub(super) heights: Vec<u32>,
     pub(super) shared: Option<Shared>,
     pub(super) margin: u32,
+    /// Each panel's least legend strip: the tallest measured strip of its
+    /// row, so that the plots of a row end at one height whatever their
+    /// own legends take (0: none, or a legend the figure shares).
+    pub(super) floors: Vec<u32>,
 }
 
 /// What drawing a figure showed about its layout: the reference entries
@@ -126,8 +130,20 @@ pub(super) fn plan(fig: &Fig, cols: usize, seen: &Drawn) -> Plan {
         _ if matches!(fig, Fig::Lines(_)) => 0,
         _ => excess(strip_height(fig, i, w / cols as u32), ph, false),
     });
-    let heights = row_heights(ph, cols, &grow.collect::<Vec<_>>());
+    let grow: Vec<u32> = grow.collect();
+    let heights = row_heights(ph, cols, &grow);
     h += heights.iter().sum::<u32>() - ph * rows as u32;
+    // A row grows by its tallest measured strip (line panels): its
+    // neighbours cut as much, the part under their own legend left blank.
+    let floors = match fig {
+        Fig::Lines(_) => (grow.chunks(cols.max(1)))
+            .flat_map(|row| {
+                let top = row.iter().copied().max().unwrap_or(0);
+                std::iter::repeat_n(top, row.len())
+            })
+            .collect(),
+        _ => vec![0; fig.len()],
+    };
     Plan {
         w,
         h,
@@ -135,6 +151,7 @@ pub(super) fn plan(fig: &Fig, cols: usize, seen: &Drawn) -> Plan {
         heights,
         shared,
         margin: seen.margin,
+        floors,
     }
 }
 

@@ -9,7 +9,7 @@ use super::axes::{axis_range, tv, Axis};
 use super::elements::{dot, draw_curve, draw_markers};
 use super::frame::{draw_box, frame, frame_size, max_label_width, titled, TitleFont};
 use super::geometry::{cell_edges, clip_polyline, edges_span, runs, thin, Rect};
-use super::legend::{draw_legend, legend_split, plan_legend, Entry, Glyph};
+use super::legend::{below_height, draw_legend, legend_split, plan_legend, Entry, Glyph};
 use super::style::{
     fit_lines, font, line_h, DESC_PX, LINE_W, MARGIN, MISSING_GREY, TICK_LEN, TICK_PX,
 };
@@ -181,7 +181,7 @@ pub(super) fn heatmap_panel<DB: DrawingBackend>(
         Vec::new()
     };
     let place = plan_legend(&area, &entries, &[], (1, 1), false);
-    let (area, strip) = legend_split(area, &place);
+    let (area, strip) = legend_split(area, &place, below_height(&place));
 
     // Colour bar strip on the right (categories are named in the legend).
     let (w, h) = area.dim_in_pixel();

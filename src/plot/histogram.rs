@@ -5,7 +5,7 @@ use plotters::prelude::*;
 use super::axes::{axis_range, Axis};
 use super::frame::{draw_box, frame, frame_size, titled, TitleFont};
 use super::geometry::Rect;
-use super::legend::{draw_legend, legend_split, plan_legend, Entry, Glyph};
+use super::legend::{below_height, draw_legend, legend_split, plan_legend, Entry, Glyph};
 use super::style::{series_color, LINE_W};
 use super::{Area, DrawResult, HistPanel};
 
@@ -114,7 +114,7 @@ pub(super) fn hist_panel<DB: DrawingBackend>(
     };
     let plot = frame_size(&area, &xa, &ya, &p.x_label, "count", 0).plot;
     let place = plan_legend(&area, &entries, &occupied, plot, true);
-    let (main, strip) = legend_split(area, &place);
+    let (main, strip) = legend_split(area, &place, below_height(&place));
     let mut chart = frame(&main, xa, ya, &p.x_label, "count", true, 0)?;
     for (color, o) in &outlines {
         chart.draw_series(std::iter::once(Polygon::new(

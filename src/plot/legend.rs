@@ -186,18 +186,30 @@ pub(super) fn plan_legend<DB: DrawingBackend>(
     }
 }
 
-/// Splits off the strip for a legend placed below; returns (plot area, strip).
+/// The height of the strip a legend placed below takes (0: none).
+pub(super) fn below_height(place: &LegendPlace) -> u32 {
+    match place {
+        LegendPlace::Below { height, .. } => *height,
+        _ => 0,
+    }
+}
+
+/// Splits off the `cut` pixels under the plot: the strip for a legend
+/// placed below (its top part, when `cut` is taller), or blank space that
+/// lines the plot up with its row's; returns (plot area, legend strip).
 pub(super) fn legend_split<DB: DrawingBackend>(
     area: Area<DB>,
     place: &LegendPlace,
+    cut: u32,
 ) -> (Area<DB>, Option<Area<DB>>) {
+    if cut == 0 {
+        return (area, None);
+    }
+    let (_, h) = area.dim_in_pixel();
+    let (main, strip) = area.split_vertically(h.saturating_sub(cut));
     match place {
-        LegendPlace::Below { height, .. } => {
-            let (_, h) = area.dim_in_pixel();
-            let (main, strip) = area.split_vertically(h.saturating_sub(*height));
-            (main, Some(strip))
-        }
-        _ => (area, None),
+        LegendPlace::Below { .. } => (main, Some(strip)),
+        _ => (main, None),
     }
 }
 

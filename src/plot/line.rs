@@ -10,7 +10,8 @@ use super::elements::{
 use super::frame::{draw_box, frame, frame_size, titled, TitleFont};
 use super::geometry::{clip_polygon, clip_polyline, runs, thin, Rect};
 use super::legend::{
-    draw_legend, legend_split, plan_legend, sample_polyline, text_note, Entry, Glyph, LegendPlace,
+    below_height, draw_legend, legend_split, plan_legend, sample_polyline, text_note, Entry, Glyph,
+    LegendPlace,
 };
 use super::reference::{
     band_spans, draw_references, ref_label_spots, reference_entry, RefLegend, Segment, Span,
@@ -336,8 +337,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     area: &Area<DB>,
     p: &LinePanel,
     legend: PanelLegend,
-    title_font: TitleFont,
-    margin: u32,
+    (title_font, margin, floor): (TitleFont, u32, u32),
 ) -> DrawResult<(Vec<Entry>, u32, u32), DB> {
     let area = titled(area, &p.title, title_font)?;
     let xa = x_axis(p);
@@ -424,14 +424,17 @@ pub(super) fn line_panel<DB: DrawingBackend>(
         let place = plan_legend(&area, &entries, &occupied, plot, true);
         (placed, entries, place, (unplaced, asks))
     };
+    // The strip cut under the plot: its legend's, or the row's if taller.
+    let cut = |place: &LegendPlace| below_height(place).max(floor);
     let (mut placed, mut entries, mut place, mut unplaced) = labels_and_legend(plot);
-    if let LegendPlace::Below { height, .. } = place {
+    if cut(&place) > 0 {
         // The strip under the panel shortens the plot, and a label's height
         // in plot fractions with it: place the labels again at that size.
         (placed, entries, place, unplaced) =
-            labels_and_legend((plot.0, plot.1.saturating_sub(height)));
+            labels_and_legend((plot.0, plot.1.saturating_sub(cut(&place))));
     }
-    let (main, strip) = legend_split(area, &place);
+    let own = below_height(&place);
+    let (main, strip) = legend_split(area, &place, cut(&place));
     let (xa, ya) = equal_units(&main, p, xa, ya);
     let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, true, margin)?;
     for (color, poly) in bands {
@@ -458,11 +461,7 @@ pub(super) fn line_panel<DB: DrawingBackend>(
     }
     draw_box(&chart)?;
     draw_legend(&chart, strip.as_ref(), &entries, &place)?;
-    let strip_h = match place {
-        LegendPlace::Below { height, .. } => height,
-        _ => 0,
-    };
-    Ok((unplaced.0, strip_h, unplaced.1))
+    Ok((unplaced.0, own, unplaced.1))
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ use super::axes::{axis_range, Axis};
 use super::elements::draw_markers;
 use super::frame::{draw_box, frame, frame_size, titled, TickCounts, TitleFont};
 use super::geometry::{cell_edges, clip_polyline, clip_segment, edges_span, Rect};
-use super::legend::{draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph};
+use super::legend::{
+    below_height, draw_legend, legend_split, plan_legend, sample_polyline, Entry, Glyph,
+};
 use super::style::{font, line_h, text_w, tint, wrap, LINE_W, NOTE_PX, PALETTE, REF_GREY};
 use super::{Area, Chart, DrawResult, ScatterPanel};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -115,7 +117,7 @@ pub(super) fn scatter_panel<DB: DrawingBackend>(
     };
     let plot = frame_size(&area, &xa, &ya, &p.x_label, &p.y_label, 0).plot;
     let place = plan_legend(&area, &entries, &occupied, plot, true);
-    let (main, strip) = legend_split(area, &place);
+    let (main, strip) = legend_split(area, &place, below_height(&place));
     let mut chart = frame(&main, xa, ya, &p.x_label, &p.y_label, cells.is_none(), 0)?;
     if let Some((ex, ey, _, _, _)) = &cells {
         // Light opaque tints: field > 0 in the class-0 colour, < 0 in the class-1 colour.
