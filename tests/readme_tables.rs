@@ -11,6 +11,11 @@
 //!   committed CSV (a run's typed rows) as a markdown table, numbers that
 //!   are not whole printed to 4 significant digits.
 //!
+//! - each inline value `<!-- value FILE PATH FORMAT -->TEXT<!-- /value -->`
+//!   in the prose is the number at PATH in the committed JSON FILE
+//!   (`json_value`), printed as FORMAT says (`format_value`), so that no
+//!   result in a sentence is typed by hand either.
+//!
 //! To rewrite the blocks after a rerun: `OVERFIT_UPDATE_README=1 cargo test
 //! --release --test readme_tables`.
 
@@ -91,6 +96,100 @@ fn markdown_table(csv_text: &str) -> String {
     out
 }
 
+/// The inline values of `text`, `<!-- value ARG -->TEXT<!-- /value -->`
+/// on one line: (ARG, TEXT, byte range of TEXT).
+fn value_blocks(text: &str) -> Vec<Block> {
+    const OPEN: &str = "<!-- value ";
+    const CLOSE: &str = "<!-- /value -->";
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(OPEN) {
+        let start = from + i;
+        let header_end = start + text[start..].find("-->").expect("value marker closes") + 3;
+        let arg = text[start + OPEN.len()..header_end - 3].trim().to_string();
+        let end = header_end + text[header_end..].find(CLOSE).expect("value closes");
+        assert!(
+            !text[header_end..end].contains('\n'),
+            "an inline value stays on its line: {arg}"
+        );
+        found.push((arg, text[header_end..end].to_string(), header_end..end));
+        from = end + CLOSE.len();
+    }
+    found
+}
+
+/// The value at `path` in `json`: segments split by '/', a number indexes
+/// an array, any other word names an object's key or, in an array of
+/// objects, the element whose "id" is that word (a claim's row).
+fn json_value<'j>(json: &'j serde_json::Value, path: &str) -> Option<&'j serde_json::Value> {
+    path.split('/').try_fold(json, |v, seg| match v {
+        serde_json::Value::Array(items) => match seg.parse::<usize>() {
+            Ok(k) => items.get(k),
+            Err(_) => items.iter().find(|e| e["id"] == seg),
+        },
+        serde_json::Value::Object(map) => map.get(seg),
+        _ => None,
+    })
+}
+
+/// `v` as FORMAT says: "sigN", N significant digits (in e-notation below
+/// 1e-3 or from 1e6); "int", a whole number.
+fn format_value(v: f64, format: &str) -> String {
+    if format == "int" {
+        assert!(v.fract() == 0.0, "{v} is not whole");
+        return format!("{v:.0}");
+    }
+    let sig: usize = (format.strip_prefix("sig").and_then(|n| n.parse().ok()))
+        .unwrap_or_else(|| panic!("format {format:?}: sigN or int"));
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{:.*e}", sig - 1, v)
+    } else {
+        let decimals = (sig as i32 - 1 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.decimals$}")
+    }
+}
+
+/// What the inline value with argument `arg` ("FILE PATH FORMAT") is.
+fn value_text(arg: &str) -> String {
+    let [file, path, format] = arg.split_whitespace().collect::<Vec<_>>()[..] else {
+        panic!("value {arg:?}: FILE PATH FORMAT");
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let v = json_value(&json, path)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("value {arg:?}: no number at {path} in {file}"));
+    format_value(v, format)
+}
+
+#[test]
+fn inline_values_are_read_from_json_and_formatted() {
+    let json = serde_json::json!({
+        "claims": [{"id": "a.b", "measured": {"value": 0.75432}}],
+        "details": {"h": [0, 15, 36]}
+    });
+    let at = |p| json_value(&json, p).and_then(serde_json::Value::as_f64);
+    assert_eq!(at("claims/a.b/measured/value"), Some(0.75432));
+    assert_eq!(at("details/h/2"), Some(36.0));
+    assert_eq!(at("claims/a.c/measured/value"), None);
+    assert_eq!(format_value(0.75432, "sig3"), "0.754");
+    assert_eq!(format_value(1.0, "sig2"), "1.0");
+    assert_eq!(format_value(1.00654, "sig4"), "1.007");
+    assert_eq!(format_value(0.000106, "sig2"), "1.1e-4");
+    assert_eq!(format_value(36.0, "int"), "36");
+    let text = "a <!-- value f p sig2 -->0.75<!-- /value --> b";
+    let blocks = value_blocks(text);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(
+        (blocks[0].0.as_str(), blocks[0].1.as_str()),
+        ("f p sig2", "0.75")
+    );
+}
+
 /// What a block of `kind` with argument `arg` must hold.
 fn source(kind: &str, arg: &str) -> String {
     let read = || {
@@ -102,6 +201,7 @@ fn source(kind: &str, arg: &str) -> String {
         "times" => overfit_stdout(&["times", arg]),
         "specs" => overfit_stdout(&["list", "--format", "markdown", "--dir", arg]),
         "table" => markdown_table(&read()),
+        "value" => value_text(arg),
         _ => read(),
     }
 }
@@ -124,6 +224,7 @@ fn generated_blocks(text: &str) -> Vec<(&'static str, Block)> {
                 .into_iter()
                 .map(move |b| (kind, b))
         })
+        .chain(value_blocks(text).into_iter().map(|b| ("value", b)))
         .collect()
 }
 

@@ -131,6 +131,31 @@ fn claims_hold_on_agreeing_and_fail_on_contradicting_measurements() {
     );
 }
 
+/// A downward trend passes the rank test whether or not it comes back to
+/// Bayes; the restoring row tells a dent from a restoring (referee review,
+/// 2026-12-07).
+#[test]
+fn a_dent_is_not_a_restoring() {
+    let spec = spec();
+    let jitter = |s: usize| 1e-4 * s as f64;
+    let verdicts = |at_largest: f64| {
+        let r = rows(&spec, |_, ratio, n, eta, s| {
+            if eta == 0.0 {
+                0.3 / n as f64 + jitter(s)
+            } else {
+                at_largest + 0.1 * (20.0 - ratio) / 18.0 + jitter(s)
+            }
+        });
+        let (claims, _) = analyze(&spec, &r, r.len());
+        (
+            verdict(&claims, "larger_models_counter_noise.width.eta0.1"),
+            verdict(&claims, "larger_models_restore_benign.width.eta0.1"),
+        )
+    };
+    assert_eq!(verdicts(0.05), (Verdict::Holds, Verdict::Fails));
+    assert_eq!(verdicts(0.002), (Verdict::Holds, Verdict::Holds));
+}
+
 /// The claims read interpolating runs only: runs that stop short do not
 /// enter them (a cell with wild errors on its non-interpolating half
 /// still passes), and a claim that needs a cell where fewer than
