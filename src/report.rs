@@ -105,12 +105,7 @@ impl std::fmt::Display for Totals {
 /// had been seen): the verdict the run first gave it and the rejudges that
 /// moved it, so that no table shows a post-hoc verdict as the run's own.
 fn first_judged(summary: &Summary, c: &Claim) -> Option<String> {
-    let now = match c.verdict() {
-        Verdict::Holds => "holds",
-        Verdict::Fails => "fails",
-        Verdict::Inconclusive => "inconclusive",
-    };
-    let (first, by) = crate::record::first_verdict(&summary.rejudged, &c.id, now)?;
+    let (first, by) = crate::record::first_verdict(&summary.rejudged, &c.id, c.verdict())?;
     let by: Vec<String> = by
         .iter()
         .map(|r| commit_text(&r.commit, &r.dirty))

@@ -51,16 +51,22 @@ fn blocks(readme: &str) -> Vec<Block> {
 }
 
 fn blocks_between(readme: &str, open: &str, close: &str) -> Vec<Block> {
+    marked(readme, open, "-->\n", close)
+}
+
+/// Every `open ARG header_end TEXT close` in `text`: (ARG, TEXT, TEXT's range).
+fn marked(text: &str, open: &str, header_end: &str, close: &str) -> Vec<Block> {
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(i) = readme[from..].find(open) {
+    while let Some(i) = text[from..].find(open) {
         let start = from + i;
-        let header_end = start + readme[start..].find("-->\n").expect("marker closes") + 4;
-        let dir = readme[start + open.len()..header_end - 4]
+        let body =
+            start + text[start..].find(header_end).expect("marker closes") + header_end.len();
+        let arg = text[start + open.len()..body - header_end.len()]
             .trim()
             .to_string();
-        let end = header_end + readme[header_end..].find(close).expect("block closes");
-        found.push((dir, readme[header_end..end].to_string(), header_end..end));
+        let end = body + text[body..].find(close).expect("block closes");
+        found.push((arg, text[body..end].to_string(), body..end));
         from = end + close.len();
     }
     found
@@ -99,21 +105,12 @@ fn markdown_table(csv_text: &str) -> String {
 /// The inline values of `text`, `<!-- value ARG -->TEXT<!-- /value -->`
 /// on one line: (ARG, TEXT, byte range of TEXT).
 fn value_blocks(text: &str) -> Vec<Block> {
-    const OPEN: &str = "<!-- value ";
-    const CLOSE: &str = "<!-- /value -->";
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(i) = text[from..].find(OPEN) {
-        let start = from + i;
-        let header_end = start + text[start..].find("-->").expect("value marker closes") + 3;
-        let arg = text[start + OPEN.len()..header_end - 3].trim().to_string();
-        let end = header_end + text[header_end..].find(CLOSE).expect("value closes");
+    let found = marked(text, "<!-- value ", "-->", "<!-- /value -->");
+    for (arg, value, _) in &found {
         assert!(
-            !text[header_end..end].contains('\n'),
+            !value.contains('\n'),
             "an inline value stays on its line: {arg}"
         );
-        found.push((arg, text[header_end..end].to_string(), header_end..end));
-        from = end + CLOSE.len();
     }
     found
 }

@@ -130,20 +130,16 @@ pub(super) fn plan(fig: &Fig, cols: usize, seen: &Drawn) -> Plan {
         _ if matches!(fig, Fig::Lines(_)) => 0,
         _ => excess(strip_height(fig, i, w / cols as u32), ph, false),
     });
-    let grow: Vec<u32> = grow.collect();
-    let heights = row_heights(ph, cols, &grow);
+    let heights = row_heights(ph, cols, &grow.collect::<Vec<_>>());
     h += heights.iter().sum::<u32>() - ph * rows as u32;
-    // A row grows by its tallest measured strip (line panels): its
-    // neighbours cut as much, the part under their own legend left blank.
-    let floors = match fig {
-        Fig::Lines(_) => (grow.chunks(cols.max(1)))
-            .flat_map(|row| {
-                let top = row.iter().copied().max().unwrap_or(0);
-                std::iter::repeat_n(top, row.len())
-            })
-            .collect(),
-        _ => vec![0; fig.len()],
-    };
+    // A row of line panels grows by its tallest measured strip: every
+    // panel of it cuts as much, the part under its own legend left blank.
+    let floors = (0..fig.len())
+        .map(|i| match fig {
+            Fig::Lines(_) => heights[i / cols.max(1)] - ph,
+            _ => 0,
+        })
+        .collect();
     Plan {
         w,
         h,

@@ -92,32 +92,37 @@ impl Rejudge {
     /// The verdict change this rejudge made to row `id`: (old, new), each
     /// "holds", "fails", "inconclusive" or "absent".
     pub fn verdict_change(&self, id: &str) -> Option<(&str, &str)> {
-        const WORDS: [&str; 4] = ["holds", "fails", "inconclusive", "absent"];
         self.row_lines().find_map(|line| {
             let (was, is) = line
                 .strip_prefix(id)?
                 .strip_prefix(": ")?
                 .split_once(" -> ")?;
-            (WORDS.contains(&was) && WORDS.contains(&is)).then_some((was, is))
+            (VERDICT_WORDS.contains(&was) && VERDICT_WORDS.contains(&is)).then_some((was, is))
         })
     }
 }
 
 /// Row `id`'s verdict as the run first judged it, when the rejudges in
-/// `rejudged` (in order) moved it, with the rejudges that did: the first
-/// one's old verdict, and each entry that changed it. None when no rejudge
-/// changed it, or it stands again where the run put it.
+/// `rejudged` (in order) moved it from there to `now`, with the rejudges
+/// that did: the first one's old verdict word ("absent": no such row), and
+/// each entry that changed it. None when no rejudge changed it, or it
+/// stands again where the run put it.
 pub fn first_verdict<'r>(
     rejudged: &'r [Rejudge],
     id: &str,
-    now: &str,
+    now: Verdict,
 ) -> Option<(&'r str, Vec<&'r Rejudge>)> {
     let moves: Vec<(&Rejudge, &str)> = (rejudged.iter())
         .filter_map(|r| Some((r, r.verdict_change(id)?.0)))
         .collect();
     let (_, first) = *moves.first()?;
-    (first != now).then(|| (first, moves.into_iter().map(|(r, _)| r).collect()))
+    (first != now.word()).then(|| (first, moves.into_iter().map(|(r, _)| r).collect()))
 }
+
+/// The words of a verdict change's two sides (`verdict_changes`): a
+/// verdict's (`Verdict::word`), or "absent" for a row on one side only.
+const VERDICT_WORDS: [&str; 4] = ["holds", "fails", "inconclusive", ABSENT];
+const ABSENT: &str = "absent";
 
 /// How the line of `changes` on the spec starts (`Rejudge::compare_spec`);
 /// no row has this id.
@@ -139,7 +144,7 @@ fn is_verdict_or_kind(line: &str) -> bool {
     };
     let (tail, words): (&str, &[&str]) = match tail.strip_prefix("kind ") {
         Some(kinds) => (kinds, &["claim", "check", "hypothesis"]),
-        None => (tail, &["holds", "fails", "inconclusive", "absent"]),
+        None => (tail, &VERDICT_WORDS),
     };
     tail.split_once(" -> ")
         .is_some_and(|(was, is)| words.contains(&was) && words.contains(&is))
@@ -151,12 +156,7 @@ fn is_verdict_or_kind(line: &str) -> bool {
 /// kind old -> new" for each row in both whose kind differs (a relabel
 /// moves the "N of M" counts without moving a verdict).
 pub fn verdict_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
-    let word = |v: Option<Verdict>| match v {
-        Some(Verdict::Holds) => "holds",
-        Some(Verdict::Fails) => "fails",
-        Some(Verdict::Inconclusive) => "inconclusive",
-        None => "absent",
-    };
+    let word = |v: Option<Verdict>| v.map_or(ABSENT, Verdict::word);
     let find = |rows: &[Claim], id: &str| rows.iter().find(|c| c.id == id).map(Claim::verdict);
     let changed = after
         .iter()

@@ -39,6 +39,15 @@ fn assumption(id: &'static str, statement: &'static str, lhs: f64, rhs: f64) -> 
 }
 
 impl XorRegime {
+    /// The ids of the assumptions A1-A6 that do not hold for the constant
+    /// C (empty: the theorem covers this regime).
+    pub fn violated(&self, c: f64) -> Vec<&'static str> {
+        (self.assumptions(c).iter())
+            .filter(|a| !a.holds)
+            .map(|a| a.id)
+            .collect()
+    }
+
     /// A1-A6 for the constant C, each written as lhs <= rhs.
     pub fn assumptions(&self, c: f64) -> Vec<Assumption> {
         let XorRegime {

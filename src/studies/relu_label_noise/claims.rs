@@ -81,6 +81,14 @@ impl<'a> Grid<'a> {
         )
     }
 
+    /// `fit_errors` less the cell's Bayes error (empty when the cell is
+    /// short of interpolating runs).
+    pub fn fit_excess(&self, family: Family, ratio: f64, n: usize, eta: f64) -> Vec<f64> {
+        let bayes = self.bayes(family, ratio, n);
+        let errors = self.fit_errors(family, ratio, n, eta).unwrap_or_default();
+        errors.iter().map(|e| e - bayes).collect()
+    }
+
     /// The median of `fit_errors` (NaN when the cell is short of interpolating runs).
     pub fn fit_median(&self, family: Family, ratio: f64, n: usize, eta: f64) -> f64 {
         self.fit_errors(family, ratio, n, eta)
@@ -311,12 +319,7 @@ fn floor_claims(grid: &Grid, family: Family, eta: f64) -> Vec<Claim> {
         "{SRC}, label noise breaks benign overfitting under mild overparameterization ({})",
         model_note(spec)
     );
-    let at_max: Vec<f64> = grid
-        .fit_errors(family, r, n1, eta)
-        .unwrap_or_default()
-        .iter()
-        .map(|e| e - grid.bayes(family, r, n1))
-        .collect();
+    let at_max = grid.fit_excess(family, r, n1, eta);
     let ratio = if excess(n0) > 0.0 {
         excess(n1) / excess(n0)
     } else {
@@ -409,11 +412,7 @@ fn restore_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
     let spec = grid.spec;
     let n1 = *spec.data.n.last().unwrap();
     let last = *spec.grid.ratios.last().unwrap();
-    let bayes = grid.bayes(family, last, n1);
-    let excess: Vec<f64> = (grid.fit_errors(family, last, n1, eta).unwrap_or_default())
-        .iter()
-        .map(|e| e - bayes)
-        .collect();
+    let excess = grid.fit_excess(family, last, n1, eta);
     let short = grid.short_cells(family, &[(last, n1, eta)]);
     let bound = spec.claims.regime.benign_excess;
     Claim::new(
@@ -428,7 +427,7 @@ fn restore_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
             Measured::median_of(&excess).with_note(format!(
                 "median clean error {}, Bayes {}",
                 fmt_num(grid.fit_median(family, last, n1, eta)),
-                fmt_num(bayes)
+                fmt_num(grid.bayes(family, last, n1))
             ))
         } else {
             not_judged(spec, &short)

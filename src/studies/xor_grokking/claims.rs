@@ -55,12 +55,7 @@ pub(super) fn panel_claims(
 ) -> Vec<Claim> {
     let th = &spec.theory;
     let reg = regime(spec, panel.alpha, panel.omega(spec));
-    let failed: Vec<&str> = reg
-        .assumptions(th.c)
-        .iter()
-        .filter(|a| !a.holds)
-        .map(|a| a.id)
-        .collect();
+    let failed = reg.violated(th.c);
     let assumptions_note = if failed.is_empty() {
         format!("A1-A6 hold with C = {}", th.c)
     } else {

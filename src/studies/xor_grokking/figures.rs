@@ -274,10 +274,7 @@ fn part3_mark(spec: &XorSpec, panel: &PanelSpec) -> (Series, Option<String>) {
     let horizon = reg.fit_horizon().min(panel.steps) as f64;
     let start = reg.generalization_start(spec.theory.c).min(horizon);
     let bound = spec.theory.late_accuracy;
-    let failed: Vec<&str> = (reg.assumptions(spec.theory.c).iter())
-        .filter(|a| !a.holds)
-        .map(|a| a.id)
-        .collect();
+    let failed = reg.violated(spec.theory.c);
     let (whose, note) = if failed.is_empty() {
         ("Thm 3.1 part 3", None)
     } else {

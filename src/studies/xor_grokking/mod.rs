@@ -750,7 +750,7 @@ fn panel_details(spec: &XorSpec, panel: &PanelSpec, panel_metrics: &Metrics) -> 
         "sign_only_law": reg.sign_only_law(),
         "assumptions_C": spec.theory.c,
         "assumptions": reg.assumptions(spec.theory.c),
-        "all_assumptions_hold": reg.assumptions(spec.theory.c).iter().all(|a| a.holds),
+        "all_assumptions_hold": reg.violated(spec.theory.c).is_empty(),
         "late_error_exponent_n099_mu4_over_p": reg.late_error_exponent(),
         "fit_horizon_sqrt_n": reg.fit_horizon(),
         "engine": format!("{:?}", choose_engine(spec.model.engine, spec.data.n, distribution(&spec.data).working_dim(), spec.model.m, panel.steps)).to_lowercase(),

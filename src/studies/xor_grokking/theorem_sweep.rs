@@ -366,7 +366,7 @@ pub(super) fn sweep_findings(
         cells_details.push(serde_json::json!({
             "variant": sweep.variant(v), "C": sweep.cs[c], "n": sweep.ns[n],
             "assumptions": reg.assumptions(sweep.cs[c]),
-            "all_assumptions_hold": reg.assumptions(sweep.cs[c]).iter().all(|a| a.holds),
+            "all_assumptions_hold": reg.violated(sweep.cs[c]).is_empty(),
             "window_empty": reg.generalization_start(sweep.cs[c]) > t as f64,
         }));
         metrics.extend(cell);
