@@ -13,8 +13,10 @@
 //!
 //! - each inline value `<!-- value FILE PATH FORMAT -->TEXT<!-- /value -->`
 //!   in the prose is the number at PATH in the committed JSON FILE
-//!   (`json_value`), printed as FORMAT says (`format_value`), so that no
-//!   result in a sentence is typed by hand either.
+//!   (`json_value`), or the answer to the query PATH over the committed
+//!   CSV FILE (`csv_value`: a count, sum, median, ... of a column over the
+//!   records a filter keeps), printed as FORMAT says (`format_value`), so
+//!   that no result in a sentence is typed by hand either.
 //!
 //! To rewrite the blocks after a rerun: `OVERFIT_UPDATE_README=1 cargo test
 //! --release --test readme_tables`.
@@ -32,7 +34,7 @@ fn generated(dir: &str) -> String {
 fn overfit_stdout(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_overfit"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(root())
         .output()
         .expect("binary runs");
     assert!(
@@ -130,11 +132,24 @@ fn json_value<'j>(json: &'j serde_json::Value, path: &str) -> Option<&'j serde_j
 }
 
 /// `v` as FORMAT says: "sigN", N significant digits (in e-notation below
-/// 1e-3 or from 1e6); "int", a whole number.
+/// 1e-3 or from 1e6); "fixN", N digits after the point; "pctN", 100 v with
+/// N digits after the point (the prose writes the % sign); "int", a whole
+/// number.
 fn format_value(v: f64, format: &str) -> String {
     if format == "int" {
         assert!(v.fract() == 0.0, "{v} is not whole");
         return format!("{v:.0}");
+    }
+    let digits = |prefix: &str| {
+        format
+            .strip_prefix(prefix)
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    if let Some(decimals) = digits("fix") {
+        return format!("{v:.decimals$}");
+    }
+    if let Some(decimals) = digits("pct") {
+        return format!("{:.decimals$}", 100.0 * v);
     }
     let sig: usize = (format.strip_prefix("sig").and_then(|n| n.parse().ok()))
         .unwrap_or_else(|| panic!("format {format:?}: sigN or int"));
@@ -154,13 +169,119 @@ fn value_text(arg: &str) -> String {
     let [file, path, format] = arg.split_whitespace().collect::<Vec<_>>()[..] else {
         panic!("value {arg:?}: FILE PATH FORMAT");
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    let v = json_value(&json, path)
-        .and_then(serde_json::Value::as_f64)
-        .unwrap_or_else(|| panic!("value {arg:?}: no number at {path} in {file}"));
+    let bytes = std::fs::read(root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let v = if file.ends_with(".json") {
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        json_value(&json, path).and_then(serde_json::Value::as_f64)
+    } else if let Some(stem) = file.strip_suffix(".gz") {
+        assert!(
+            stem.ends_with(".csv"),
+            "value {arg:?}: a .json, .csv or .csv.gz file"
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        csv_value(&text, path)
+    } else {
+        assert!(
+            file.ends_with(".csv"),
+            "value {arg:?}: a .json, .csv or .csv.gz file"
+        );
+        csv_value(std::str::from_utf8(&bytes).expect("UTF-8"), path)
+    };
+    let v = v.unwrap_or_else(|| panic!("value {arg:?}: no number at {path} in {file}"));
     format_value(v, format)
+}
+
+/// The query `AGG[:COLUMN][?FILTER&FILTER...]` over the records of a CSV:
+/// AGG is `count` (of the records that pass, no column) or `sum`, `mean`,
+/// `median`, `min`, `max` of COLUMN over them; a FILTER is `COL OP VALUE`
+/// (no spaces) with OP one of `=`, `!=`, `<=`, `>=`, `<`, `>`, and VALUE
+/// a literal or `$COL2`, that record's COL2. Cells compare as numbers when
+/// both parse as numbers (so `ratio=1` matches "1.0"), else as text, where
+/// only `=` and `!=` apply. None when a name is unknown or nothing passes
+/// (for every AGG but count).
+fn csv_value(text: &str, query: &str) -> Option<f64> {
+    let (head, filters) = query.split_once('?').unwrap_or((query, ""));
+    let (agg, column) = head
+        .split_once(':')
+        .map_or((head, None), |(a, c)| (a, Some(c)));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let names: Vec<String> = reader.headers().ok()?.iter().map(String::from).collect();
+    let index = |name: &str| names.iter().position(|n| n == name);
+    let mut tests = Vec::new();
+    for filter in filters.split('&').filter(|f| !f.is_empty()) {
+        let op = ["!=", "<=", ">=", "=", "<", ">"]
+            .into_iter()
+            .find(|op| filter.contains(op))?;
+        let (col, value) = filter.split_once(op)?;
+        let value = match value.strip_prefix('$') {
+            Some(other) => Err(index(other)?),
+            None => Ok(value.to_string()),
+        };
+        tests.push((index(col)?, op, value));
+    }
+    let passes = |record: &csv::StringRecord| {
+        tests.iter().all(|(col, op, value)| {
+            let right = match value {
+                Ok(literal) => literal.as_str(),
+                Err(other) => &record[*other],
+            };
+            let left = &record[*col];
+            match (left.parse::<f64>(), right.parse::<f64>()) {
+                (Ok(a), Ok(b)) => match *op {
+                    "=" => a == b,
+                    "!=" => a != b,
+                    "<=" => a <= b,
+                    ">=" => a >= b,
+                    "<" => a < b,
+                    _ => a > b,
+                },
+                _ => match *op {
+                    "=" => left == right,
+                    "!=" => left != right,
+                    _ => panic!(
+                        "filter {filter:?}: {op} compares numbers, not {left:?}, {right:?}",
+                        filter = query
+                    ),
+                },
+            }
+        })
+    };
+    let records: Vec<csv::StringRecord> =
+        reader.records().map(Result::ok).collect::<Option<_>>()?;
+    let kept: Vec<&csv::StringRecord> = records.iter().filter(|r| passes(r)).collect();
+    if agg == "count" {
+        assert!(column.is_none(), "query {query:?}: count takes no column");
+        return Some(kept.len() as f64);
+    }
+    let col = index(column?)?;
+    let mut xs: Vec<f64> = kept
+        .iter()
+        .map(|r| r[col].parse().ok())
+        .collect::<Option<_>>()?;
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    Some(match agg {
+        "sum" => xs.iter().sum(),
+        "mean" => xs.iter().sum::<f64>() / n as f64,
+        "median" => (xs[(n - 1) / 2] + xs[n / 2]) / 2.0,
+        "min" => xs[0],
+        "max" => xs[n - 1],
+        _ => panic!("query {query:?}: count, sum, mean, median, min or max"),
+    })
+}
+
+/// Where the README and the files it quotes are: the crate, or
+/// OVERFIT_README_ROOT (a clone whose README is being edited).
+fn root() -> std::path::PathBuf {
+    std::env::var_os("OVERFIT_README_ROOT").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(),
+        Into::into,
+    )
 }
 
 #[test]
@@ -178,6 +299,8 @@ fn inline_values_are_read_from_json_and_formatted() {
     assert_eq!(format_value(1.00654, "sig4"), "1.007");
     assert_eq!(format_value(0.000106, "sig2"), "1.1e-4");
     assert_eq!(format_value(36.0, "int"), "36");
+    assert_eq!(format_value(0.8125, "pct1"), "81.2");
+    assert_eq!(format_value(0.8125, "fix2"), "0.81");
     let text = "a <!-- value f p sig2 -->0.75<!-- /value --> b";
     let blocks = value_blocks(text);
     assert_eq!(blocks.len(), 1);
@@ -187,12 +310,34 @@ fn inline_values_are_read_from_json_and_formatted() {
     );
 }
 
+#[test]
+fn inline_values_are_queried_from_csv() {
+    let csv = "family,ratio,interpolated,unfit,unfit_dead\n\
+               width,1.0,false,3,3\n\
+               width,2.0,true,0,0\n\
+               depth,1.0,false,5,2\n\
+               width,1.0,false,4,1\n";
+    let q = |query| csv_value(csv, query);
+    assert_eq!(q("count"), Some(4.0));
+    assert_eq!(q("count?interpolated=false"), Some(3.0));
+    assert_eq!(q("count?family=width&ratio=1"), Some(2.0));
+    assert_eq!(q("count?interpolated=false&unfit=$unfit_dead"), Some(1.0));
+    assert_eq!(q("count?ratio>1"), Some(1.0));
+    assert_eq!(q("count?family!=width"), Some(1.0));
+    assert_eq!(q("sum:unfit"), Some(12.0));
+    assert_eq!(q("median:unfit?interpolated=false"), Some(4.0));
+    assert_eq!(q("median:unfit"), Some(3.5));
+    assert_eq!(q("max:unfit_dead?unfit<=4"), Some(3.0));
+    assert_eq!(q("mean:ratio"), Some(1.25));
+    assert_eq!(q("sum:unfit?family=none"), None);
+    assert_eq!(q("count?nosuch=1"), None);
+    assert_eq!(q("sum:nosuch"), None);
+}
+
 /// What a block of `kind` with argument `arg` must hold.
 fn source(kind: &str, arg: &str) -> String {
-    let read = || {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(root.join(arg)).unwrap_or_else(|e| panic!("{arg}: {e}"))
-    };
+    let read =
+        || std::fs::read_to_string(root().join(arg)).unwrap_or_else(|e| panic!("{arg}: {e}"));
     match kind {
         "claims" => generated(arg),
         "times" => overfit_stdout(&["times", arg]),
@@ -252,7 +397,7 @@ fn stale_blocks(file: &Path) -> Vec<String> {
 
 #[test]
 fn every_table_in_the_readme_is_generated_from_its_source() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let path = root.join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let claims = blocks(&readme);
@@ -291,7 +436,7 @@ fn every_table_in_the_readme_is_generated_from_its_source() {
 /// generated blocks too (earlier machines' tables, the timing runs).
 #[test]
 fn every_table_in_the_performance_history_is_generated_from_its_source() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/HISTORY.md");
+    let path = root().join("benches/HISTORY.md");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         generated_blocks(&text)
@@ -329,7 +474,7 @@ fn image_links_are_found_in_markdown() {
 
 #[test]
 fn every_figure_the_readme_shows_exists() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let missing: Vec<&str> = local_image_links(&readme)
         .into_iter()
