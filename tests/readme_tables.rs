@@ -117,33 +117,232 @@ fn value_blocks(text: &str) -> Vec<Block> {
     found
 }
 
-/// The value at `path` in `json`: segments split by '/', a number indexes
-/// an array, any other word names an object's key or, in an array of
-/// objects, the element whose "id" is that word (a claim's row).
-fn json_value<'j>(json: &'j serde_json::Value, path: &str) -> Option<&'j serde_json::Value> {
-    path.split('/').try_fold(json, |v, seg| match v {
-        serde_json::Value::Array(items) => match seg.parse::<usize>() {
-            Ok(k) => items.get(k),
-            Err(_) => items.iter().find(|e| e["id"] == seg),
-        },
+/// The number at `path` in `json`: segments split by '/'. In an object a
+/// segment names a key; in an array, a number indexes it, a filter
+/// (`KEY=VALUE&...`, see `Filter`) picks the one element it keeps (none or
+/// several: no value), and any other word the element whose "id" it is (a
+/// claim's row). A last segment `AGG[:KEY][?FILTER&...]` on an array of
+/// objects aggregates it as `query` does a CSV's records
+/// (`count?kind=claim&verdict=holds` counts a summary's holding claims).
+fn json_value(json: &serde_json::Value, path: &str) -> Option<f64> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let (last, walk) = segments.split_last()?;
+    let at = walk.iter().try_fold(json, |v, seg| json_step(v, seg))?;
+    if let (serde_json::Value::Array(items), true) = (at, is_aggregate(last)) {
+        let rows: Vec<_> = items.iter().map(JsonRow).collect();
+        return query(&rows, last);
+    }
+    json_step(at, last)?.as_f64()
+}
+
+fn json_step<'j>(v: &'j serde_json::Value, seg: &str) -> Option<&'j serde_json::Value> {
+    match v {
+        serde_json::Value::Array(items) => {
+            if let Ok(k) = seg.parse::<usize>() {
+                return items.get(k);
+            }
+            if seg.contains(['=', '<', '>']) {
+                let filters = Filter::parse_all(seg)?;
+                let mut kept = items
+                    .iter()
+                    .filter(|e| filters.iter().all(|f| f.keeps(&JsonRow(e))));
+                let one = kept.next()?;
+                return kept.next().is_none().then_some(one);
+            }
+            items.iter().find(|e| e["id"] == seg)
+        }
         serde_json::Value::Object(map) => map.get(seg),
         _ => None,
+    }
+}
+
+fn is_aggregate(seg: &str) -> bool {
+    let head = seg.split_once('?').map_or(seg, |(h, _)| h);
+    let agg = head.split_once(':').map_or(head, |(a, _)| a);
+    ["count", "sum", "mean", "median", "min", "max"].contains(&agg)
+        && (agg == "count" || head.contains(':'))
+}
+
+/// A record a query reads: a CSV record or a JSON object, each field as text.
+trait Row {
+    fn field(&self, name: &str) -> Option<String>;
+}
+
+struct JsonRow<'j>(&'j serde_json::Value);
+
+impl Row for JsonRow<'_> {
+    fn field(&self, name: &str) -> Option<String> {
+        match self.0.get(name)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+struct CsvRow<'r> {
+    names: &'r [String],
+    record: csv::StringRecord,
+}
+
+impl Row for CsvRow<'_> {
+    fn field(&self, name: &str) -> Option<String> {
+        let col = self.names.iter().position(|n| n == name)?;
+        self.record.get(col).map(String::from)
+    }
+}
+
+/// `FIELD OP VALUE` (no spaces), OP one of `=`, `!=`, `^=` (starts with),
+/// `<=`, `>=`, `<`, `>`; VALUE a literal or `$OTHER`, the record's own
+/// OTHER field. Fields compare as numbers when both sides parse as numbers
+/// (so `ratio=1` keeps "1.0"), else as text, where `<` and the like panic.
+struct Filter {
+    field: String,
+    op: &'static str,
+    value: String,
+}
+
+impl Filter {
+    fn parse_all(filters: &str) -> Option<Vec<Filter>> {
+        (filters.split('&').filter(|f| !f.is_empty()))
+            .map(|f| {
+                let op = ["!=", "^=", "<=", ">=", "=", "<", ">"]
+                    .into_iter()
+                    .find(|op| f.contains(op))?;
+                let (field, value) = f.split_once(op)?;
+                Some(Filter {
+                    field: field.into(),
+                    op,
+                    value: value.into(),
+                })
+            })
+            .collect()
+    }
+
+    /// The fields it reads: FIELD, and OTHER for a `$OTHER` value.
+    fn fields(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.field.as_str()).chain(self.value.strip_prefix('$'))
+    }
+
+    /// Whether `row` passes; a field it lacks (or a `$OTHER` it lacks) fails.
+    fn keeps(&self, row: &dyn Row) -> bool {
+        let Some(left) = row.field(&self.field) else {
+            return false;
+        };
+        let right = match self.value.strip_prefix('$') {
+            Some(other) => match row.field(other) {
+                Some(v) => v,
+                None => return false,
+            },
+            None => self.value.clone(),
+        };
+        match (self.op, left.parse::<f64>(), right.parse::<f64>()) {
+            ("^=", _, _) => left.starts_with(&right),
+            (op, Ok(a), Ok(b)) => match op {
+                "=" => a == b,
+                "!=" => a != b,
+                "<=" => a <= b,
+                ">=" => a >= b,
+                "<" => a < b,
+                _ => a > b,
+            },
+            ("=", _, _) => left == right,
+            ("!=", _, _) => left != right,
+            (op, _, _) => panic!(
+                "{}{op}{}: {op} compares numbers, not {left:?}, {right:?}",
+                self.field, self.value
+            ),
+        }
+    }
+}
+
+/// The query `AGG[:FIELD][?FILTER&FILTER...]` over `rows`: AGG is `count`
+/// (of the rows every FILTER keeps, no field) or `sum`, `mean`, `median`,
+/// `min`, `max` of FIELD over them. None when a filter does not parse, a
+/// kept row's FIELD is missing or not a number, or (for every AGG but
+/// count) nothing is kept.
+fn query<R: Row>(rows: &[R], query: &str) -> Option<f64> {
+    let (head, filters) = query.split_once('?').unwrap_or((query, ""));
+    let (agg, field) = head
+        .split_once(':')
+        .map_or((head, None), |(a, c)| (a, Some(c)));
+    let filters = Filter::parse_all(filters)?;
+    let kept: Vec<&R> = rows
+        .iter()
+        .filter(|r| filters.iter().all(|f| f.keeps(*r)))
+        .collect();
+    if agg == "count" {
+        assert!(field.is_none(), "query {query:?}: count takes no field");
+        return Some(kept.len() as f64);
+    }
+    let field = field?;
+    let mut xs: Vec<f64> = kept
+        .iter()
+        .map(|r| r.field(field)?.parse().ok())
+        .collect::<Option<_>>()?;
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    Some(match agg {
+        "sum" => xs.iter().sum(),
+        "mean" => xs.iter().sum::<f64>() / n as f64,
+        "median" => (xs[(n - 1) / 2] + xs[n / 2]) / 2.0,
+        "min" => xs[0],
+        "max" => xs[n - 1],
+        _ => panic!("query {query:?}: count, sum, mean, median, min or max"),
     })
 }
 
+/// The query PATH (`query`) over the records of a CSV text; None when a
+/// field it names is not a column (a misspelt filter would keep nothing
+/// and count 0).
+fn csv_value(text: &str, path: &str) -> Option<f64> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let names: Vec<String> = reader.headers().ok()?.iter().map(String::from).collect();
+    let (head, filters) = path.split_once('?').unwrap_or((path, ""));
+    let filters = Filter::parse_all(filters)?;
+    let named = (head.split_once(':').map(|(_, field)| field).into_iter())
+        .chain(filters.iter().flat_map(Filter::fields));
+    if named.into_iter().any(|f| !names.iter().any(|n| n == f)) {
+        return None;
+    }
+    let rows: Vec<CsvRow> = reader
+        .records()
+        .map(|r| {
+            r.ok().map(|record| CsvRow {
+                names: &names,
+                record,
+            })
+        })
+        .collect::<Option<_>>()?;
+    query(&rows, path)
+}
+
 /// `v` as FORMAT says: "sigN", N significant digits (in e-notation below
-/// 1e-3 or from 1e6); "fixN", N digits after the point; "pctN", 100 v with
-/// N digits after the point (the prose writes the % sign); "int", a whole
-/// number.
+/// 1e-3 or from 1e6); "eN", e-notation with N significant digits; "fixN",
+/// N digits after the point; "pctN", 100 v with N digits after the point
+/// (the prose writes the % sign); "int", a whole number. A leading `-`
+/// prints -v ("0.098 below" a stored -0.098) and a trailing `/D` prints v / D
+/// (`fix1/60`: seconds as minutes).
 fn format_value(v: f64, format: &str) -> String {
+    if let Some(rest) = format.strip_prefix('-') {
+        return format_value(-v, rest);
+    }
+    if let Some((rest, divisor)) = format.split_once('/') {
+        let d: f64 = divisor
+            .parse()
+            .unwrap_or_else(|_| panic!("format {format:?}: /D, D a number"));
+        return format_value(v / d, rest);
+    }
     if format == "int" {
         assert!(v.fract() == 0.0, "{v} is not whole");
         return format!("{v:.0}");
     }
     let digits = |prefix: &str| {
-        format
-            .strip_prefix(prefix)
-            .and_then(|n| n.parse::<usize>().ok())
+        let n = format.strip_prefix(prefix)?.parse::<usize>().ok()?;
+        Some(n)
     };
     if let Some(decimals) = digits("fix") {
         return format!("{v:.decimals$}");
@@ -151,8 +350,11 @@ fn format_value(v: f64, format: &str) -> String {
     if let Some(decimals) = digits("pct") {
         return format!("{:.decimals$}", 100.0 * v);
     }
-    let sig: usize = (format.strip_prefix("sig").and_then(|n| n.parse().ok()))
-        .unwrap_or_else(|| panic!("format {format:?}: sigN or int"));
+    if let Some(sig) = digits("e").filter(|&n| n > 0) {
+        return format!("{:.*e}", sig - 1, v);
+    }
+    let sig: usize = (digits("sig").filter(|&n| n > 0))
+        .unwrap_or_else(|| panic!("format {format:?}: sigN, eN, fixN, pctN or int"));
     let a = v.abs();
     if v == 0.0 {
         "0".into()
@@ -172,7 +374,7 @@ fn value_text(arg: &str) -> String {
     let bytes = std::fs::read(root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     let v = if file.ends_with(".json") {
         let json: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
-        json_value(&json, path).and_then(serde_json::Value::as_f64)
+        json_value(&json, path)
     } else if let Some(stem) = file.strip_suffix(".gz") {
         assert!(
             stem.ends_with(".csv"),
@@ -193,88 +395,6 @@ fn value_text(arg: &str) -> String {
     format_value(v, format)
 }
 
-/// The query `AGG[:COLUMN][?FILTER&FILTER...]` over the records of a CSV:
-/// AGG is `count` (of the records that pass, no column) or `sum`, `mean`,
-/// `median`, `min`, `max` of COLUMN over them; a FILTER is `COL OP VALUE`
-/// (no spaces) with OP one of `=`, `!=`, `<=`, `>=`, `<`, `>`, and VALUE
-/// a literal or `$COL2`, that record's COL2. Cells compare as numbers when
-/// both parse as numbers (so `ratio=1` matches "1.0"), else as text, where
-/// only `=` and `!=` apply. None when a name is unknown or nothing passes
-/// (for every AGG but count).
-fn csv_value(text: &str, query: &str) -> Option<f64> {
-    let (head, filters) = query.split_once('?').unwrap_or((query, ""));
-    let (agg, column) = head
-        .split_once(':')
-        .map_or((head, None), |(a, c)| (a, Some(c)));
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let names: Vec<String> = reader.headers().ok()?.iter().map(String::from).collect();
-    let index = |name: &str| names.iter().position(|n| n == name);
-    let mut tests = Vec::new();
-    for filter in filters.split('&').filter(|f| !f.is_empty()) {
-        let op = ["!=", "<=", ">=", "=", "<", ">"]
-            .into_iter()
-            .find(|op| filter.contains(op))?;
-        let (col, value) = filter.split_once(op)?;
-        let value = match value.strip_prefix('$') {
-            Some(other) => Err(index(other)?),
-            None => Ok(value.to_string()),
-        };
-        tests.push((index(col)?, op, value));
-    }
-    let passes = |record: &csv::StringRecord| {
-        tests.iter().all(|(col, op, value)| {
-            let right = match value {
-                Ok(literal) => literal.as_str(),
-                Err(other) => &record[*other],
-            };
-            let left = &record[*col];
-            match (left.parse::<f64>(), right.parse::<f64>()) {
-                (Ok(a), Ok(b)) => match *op {
-                    "=" => a == b,
-                    "!=" => a != b,
-                    "<=" => a <= b,
-                    ">=" => a >= b,
-                    "<" => a < b,
-                    _ => a > b,
-                },
-                _ => match *op {
-                    "=" => left == right,
-                    "!=" => left != right,
-                    _ => panic!(
-                        "filter {filter:?}: {op} compares numbers, not {left:?}, {right:?}",
-                        filter = query
-                    ),
-                },
-            }
-        })
-    };
-    let records: Vec<csv::StringRecord> =
-        reader.records().map(Result::ok).collect::<Option<_>>()?;
-    let kept: Vec<&csv::StringRecord> = records.iter().filter(|r| passes(r)).collect();
-    if agg == "count" {
-        assert!(column.is_none(), "query {query:?}: count takes no column");
-        return Some(kept.len() as f64);
-    }
-    let col = index(column?)?;
-    let mut xs: Vec<f64> = kept
-        .iter()
-        .map(|r| r[col].parse().ok())
-        .collect::<Option<_>>()?;
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    Some(match agg {
-        "sum" => xs.iter().sum(),
-        "mean" => xs.iter().sum::<f64>() / n as f64,
-        "median" => (xs[(n - 1) / 2] + xs[n / 2]) / 2.0,
-        "min" => xs[0],
-        "max" => xs[n - 1],
-        _ => panic!("query {query:?}: count, sum, mean, median, min or max"),
-    })
-}
-
 /// Where the README and the files it quotes are: the crate, or
 /// OVERFIT_README_ROOT (a clone whose README is being edited).
 fn root() -> std::path::PathBuf {
@@ -290,7 +410,7 @@ fn inline_values_are_read_from_json_and_formatted() {
         "claims": [{"id": "a.b", "measured": {"value": 0.75432}}],
         "details": {"h": [0, 15, 36]}
     });
-    let at = |p| json_value(&json, p).and_then(serde_json::Value::as_f64);
+    let at = |p| json_value(&json, p);
     assert_eq!(at("claims/a.b/measured/value"), Some(0.75432));
     assert_eq!(at("details/h/2"), Some(36.0));
     assert_eq!(at("claims/a.c/measured/value"), None);
@@ -301,6 +421,31 @@ fn inline_values_are_read_from_json_and_formatted() {
     assert_eq!(format_value(36.0, "int"), "36");
     assert_eq!(format_value(0.8125, "pct1"), "81.2");
     assert_eq!(format_value(0.8125, "fix2"), "0.81");
+    assert_eq!(format_value(173466.0, "e2"), "1.7e5");
+    assert_eq!(format_value(-0.098, "-fix3"), "0.098");
+    assert_eq!(format_value(3282.0, "fix1/60"), "54.7");
+    let summary = serde_json::json!({
+        "claims": [
+            {"id": "a", "kind": "claim", "verdict": "holds", "measured": {"value": 1.0}},
+            {"id": "b", "kind": "claim", "verdict": "fails", "measured": {"value": 2.0}},
+            {"id": "c", "kind": "check", "verdict": "holds", "measured": {"value": 3.0}}
+        ],
+        "details": {"cells": [
+            {"family": "width", "eta": 0.1, "error": 0.25},
+            {"family": "width", "eta": 0.2, "error": 0.5},
+            {"family": "depth", "eta": 0.1, "error": 0.75}
+        ]}
+    });
+    let at = |p| json_value(&summary, p);
+    assert_eq!(at("claims/count?kind=claim&verdict=holds"), Some(1.0));
+    assert_eq!(at("claims/count?kind=claim"), Some(2.0));
+    assert_eq!(at("claims/count?id^=b"), Some(1.0));
+    assert_eq!(at("details/cells/family=width&eta=0.2/error"), Some(0.5));
+    assert_eq!(at("details/cells/eta=0.1&family=depth/error"), Some(0.75));
+    assert_eq!(at("details/cells/eta=0.1/error"), None, "two elements kept");
+    assert_eq!(at("details/cells/eta=0.3/error"), None, "none kept");
+    assert_eq!(at("details/cells/max:error?eta<0.15"), Some(0.75));
+    assert_eq!(at("details/cells/count"), Some(3.0));
     let text = "a <!-- value f p sig2 -->0.75<!-- /value --> b";
     let blocks = value_blocks(text);
     assert_eq!(blocks.len(), 1);
@@ -330,7 +475,9 @@ fn inline_values_are_queried_from_csv() {
     assert_eq!(q("max:unfit_dead?unfit<=4"), Some(3.0));
     assert_eq!(q("mean:ratio"), Some(1.25));
     assert_eq!(q("sum:unfit?family=none"), None);
+    assert_eq!(q("count?family^=wi"), Some(3.0));
     assert_eq!(q("count?nosuch=1"), None);
+    assert_eq!(q("count?unfit=$nosuch"), None);
     assert_eq!(q("sum:nosuch"), None);
 }
 
