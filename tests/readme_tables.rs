@@ -324,8 +324,9 @@ fn csv_value(text: &str, path: &str) -> Option<f64> {
 /// 1e-3 or from 1e6); "eN", e-notation with N significant digits; "fixN",
 /// N digits after the point; "pctN", 100 v with N digits after the point
 /// (the prose writes the % sign); "int", a whole number. A leading `-`
-/// prints -v ("0.098 below" a stored -0.098) and a trailing `/D` prints v / D
-/// (`fix1/60`: seconds as minutes).
+/// prints -v ("0.098 below" a stored -0.098), a trailing `/D` prints v / D
+/// (`fix1/60`: seconds as minutes) and `*F` prints v F (`int*20000`: an
+/// error rate as a count of the 20000 training images).
 fn format_value(v: f64, format: &str) -> String {
     if let Some(rest) = format.strip_prefix('-') {
         return format_value(-v, rest);
@@ -336,9 +337,20 @@ fn format_value(v: f64, format: &str) -> String {
             .unwrap_or_else(|_| panic!("format {format:?}: /D, D a number"));
         return format_value(v / d, rest);
     }
+    if let Some((rest, factor)) = format.split_once('*') {
+        let f: f64 = factor
+            .parse()
+            .unwrap_or_else(|_| panic!("format {format:?}: *F, F a number"));
+        return format_value(v * f, rest);
+    }
     if format == "int" {
-        assert!(v.fract() == 0.0, "{v} is not whole");
-        return format!("{v:.0}");
+        // Whole up to the rounding of a `*F` product (0.00035 * 20000).
+        let whole = v.round();
+        assert!(
+            (v - whole).abs() <= 1e-9 * whole.abs().max(1.0),
+            "{v} is not whole"
+        );
+        return format!("{whole:.0}");
     }
     let digits = |prefix: &str| {
         let n = format.strip_prefix(prefix)?.parse::<usize>().ok()?;
@@ -424,6 +436,8 @@ fn inline_values_are_read_from_json_and_formatted() {
     assert_eq!(format_value(173466.0, "e2"), "1.7e5");
     assert_eq!(format_value(-0.098, "-fix3"), "0.098");
     assert_eq!(format_value(3282.0, "fix1/60"), "54.7");
+    assert_eq!(format_value(0.00045, "int*20000"), "9");
+    assert_eq!(format_value(0.00035, "int*20000"), "7");
     let summary = serde_json::json!({
         "claims": [
             {"id": "a", "kind": "claim", "verdict": "holds", "measured": {"value": 1.0}},
