@@ -437,7 +437,7 @@ fn inline_values_are_read_from_json_and_formatted() {
     assert_eq!(format_value(-0.098, "-fix3"), "0.098");
     assert_eq!(format_value(3282.0, "fix1/60"), "54.7");
     assert_eq!(format_value(0.00045, "int*20000"), "9");
-    assert_eq!(format_value(0.00035, "int*20000"), "7");
+    assert_eq!(format_value(0.00015, "int*20000"), "3"); // 2.9999999999999996
     let summary = serde_json::json!({
         "claims": [
             {"id": "a", "kind": "claim", "verdict": "holds", "measured": {"value": 1.0}},
