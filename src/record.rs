@@ -3,6 +3,7 @@
 //! written to a temporary name in the same directory and renamed, so a crash
 //! at any moment leaves either the old complete file or the new one.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -282,6 +283,12 @@ pub struct Measured {
     pub runs: usize,
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub note: String,
+    /// The numbers the note states, by name (a half-width, a count, a
+    /// threshold width), so that prose can quote them from the summary
+    /// (the README's value markers) instead of retyping the note's digits.
+    /// Finite values only; absent in summaries written before 2026-12-08.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub quantities: BTreeMap<String, f64>,
 }
 
 impl Measured {
@@ -292,6 +299,7 @@ impl Measured {
             q80: None,
             runs: 1,
             note: String::new(),
+            quantities: BTreeMap::new(),
         }
     }
 
@@ -303,11 +311,22 @@ impl Measured {
             q80: Some(quantile(values, 0.8)),
             runs: values.len(),
             note: String::new(),
+            quantities: BTreeMap::new(),
         }
     }
 
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = note.into();
+        self
+    }
+
+    /// Records a number the note states under `name` (`quantities`); a
+    /// value that is not finite is left out (JSON has no NaN), so a reader
+    /// finds no number rather than a wrong one.
+    pub fn with_quantity(mut self, name: &str, value: f64) -> Self {
+        if value.is_finite() {
+            self.quantities.insert(name.to_string(), value);
+        }
         self
     }
 
@@ -530,6 +549,25 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A note's numbers are kept by name, finite ones only (JSON has no
+    /// NaN: a NaN there would be written as null and fail to read back), and
+    /// a summary without them reads as before and writes no key.
+    #[test]
+    fn quantities_keep_finite_numbers_and_round_trip() {
+        let m = Measured::single(0.5)
+            .with_quantity("h", 0.0133)
+            .with_quantity("undefined", f64::NAN)
+            .with_quantity("infinite", f64::INFINITY);
+        assert_eq!(m.quantities.len(), 1);
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(r#""quantities":{"h":0.0133}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Measured>(&json).unwrap(), m);
+        let plain = serde_json::to_string(&Measured::single(0.5)).unwrap();
+        assert!(!plain.contains("quantities"), "{plain}");
+        let old: Measured = serde_json::from_str(r#"{"value":0.5,"runs":1}"#).unwrap();
+        assert!(old.quantities.is_empty());
+    }
 
     /// An infinite bound or tolerance makes the claim inconclusive, never
     /// a hold that nothing could fail.

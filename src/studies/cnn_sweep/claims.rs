@@ -227,6 +227,25 @@ fn level_id(eta: f64) -> String {
 fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs: usize) -> Claim {
     let cs = &spec.claims;
     let params = |i: usize| sorted[i].params;
+    let mut quantities: Vec<(&str, f64)> = Vec::new();
+    if let Some((i, h)) = peak.anywhere {
+        quantities.extend([
+            ("most_prominent_params", params(i) as f64),
+            ("most_prominent_h", h),
+        ]);
+    }
+    if let Some(t) = peak.threshold {
+        quantities.push(("threshold_params", params(t) as f64));
+    }
+    if let (None, Some(t), Some(i)) = (&peak.undefined, peak.threshold, peak.at) {
+        quantities.extend([
+            ("peak_params", params(i) as f64),
+            ("peak_over_threshold", params(i) as f64 / params(t) as f64),
+            ("h", peak.height),
+            ("se", peak.se),
+            ("seed_sd", peak.seed_sd),
+        ]);
+    }
     let anywhere = match peak.anywhere {
         Some((i, h)) => format!(
             "the curve's most prominent interior peak: {} params, h = {h:.4}",
@@ -285,7 +304,10 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
         ),
         source,
         Prediction::AtLeast { bound: cs.peak_k },
-        Measured::single(value).with_runs(runs).with_note(note),
+        quantities.into_iter().fold(
+            Measured::single(value).with_runs(runs).with_note(note),
+            |m, (name, v)| m.with_quantity(name, v),
+        ),
     )
 }
 

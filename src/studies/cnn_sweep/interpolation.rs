@@ -38,11 +38,16 @@ fn first_interpolating(spec: &CnnSweepSpec, by_size: &[&Cell], runs: usize) -> T
             "the median best-epoch train error of {} params is undefined: the first width with error <= {error} is unknown",
             by_size[j].params
         )),
-        (None, Some(i)) => Measured::single(by_size[i].params as f64).with_note(format!(
-            "{} of {} architectures interpolate",
-            medians.iter().filter(|&&m| m <= error).count(),
-            by_size.len()
-        )),
+        (None, Some(i)) => {
+            let interpolating = medians.iter().filter(|&&m| m <= error).count();
+            Measured::single(by_size[i].params as f64)
+                .with_note(format!(
+                    "{interpolating} of {} architectures interpolate",
+                    by_size.len()
+                ))
+                .with_quantity("interpolating_archs", interpolating as f64)
+                .with_quantity("archs", by_size.len() as f64)
+        }
         (None, None) => Measured::single(f64::NAN).with_note(format!(
             "no architecture reached training error <= {error} within {}",
             spec.budget_text()

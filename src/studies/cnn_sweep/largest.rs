@@ -39,7 +39,8 @@ pub(super) fn largest_below_peak(
     let measured = match (&peak.undefined, peak.at) {
         (Some(why), _) => undefined(why.clone()),
         (None, Some(i)) if peak_row.verdict() == Verdict::Holds => Measured::median_of(&diffs(i))
-            .with_note(format!("peak at {} params", sorted[i].params)),
+            .with_note(format!("peak at {} params", sorted[i].params))
+            .with_quantity("peak_params", sorted[i].params as f64),
         (None, at) => undefined(format!(
             "{} is {} (measured {:.3}, predicted {}): no peak the data support to compare with{}",
             peak_row.id,

@@ -27,6 +27,7 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
     let in_range = |i: usize| (low..=high).contains(&(sorted[i].params as f64));
     let (h, at) = peak_prominence(&y, in_range);
     let interior_in_range = interior(sorted.len()).filter(|&i| in_range(i)).count();
+    let mut quantities = vec![("interior_widths", interior_in_range as f64)];
     let (value, note) = if interior_in_range == 0 {
         let why = format!("no width strictly inside the curve lies in [{low}, {high}]");
         (f64::NAN, why)
@@ -43,8 +44,12 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
             "no seed spread (sd 0): the prominence has no scale".into(),
         )
     } else {
+        quantities.extend([("h", h), ("se", se)]);
         let where_ = match at {
-            Some(i) => format!("peak at {} params, h = {h:.4}", sorted[i].params),
+            Some(i) => {
+                quantities.push(("peak_params", sorted[i].params as f64));
+                format!("peak at {} params, h = {h:.4}", sorted[i].params)
+            }
             None => "no interior local maximum in the range".into(),
         };
         let note = format!(
@@ -61,7 +66,10 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
         ),
         "course project (github ItayAbuhazera/OverparameterizationProject), Table 1 and text: a weak peak near 20000-30000 params (0.146 at 23299)",
         Prediction::AtLeast { bound: cs.peak_k },
-        Measured::single(value).with_runs(runs).with_note(note),
+        quantities.into_iter().fold(
+            Measured::single(value).with_runs(runs).with_note(note),
+            |m, (name, v)| m.with_quantity(name, v),
+        ),
     )
 }
 

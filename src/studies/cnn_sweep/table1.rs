@@ -55,13 +55,20 @@ pub(super) fn table1_claims(spec: &CnnSweepSpec, row: &[Cell], runs: usize) -> V
         .map(|(((t1, c), v), &a)| {
             let (ours, theirs) = (spec.epochs_of(a), t1.epochs);
             let measured = if ours == theirs {
-                Measured::median_of(v).with_note(tolerance_note.clone())
+                Measured::median_of(v)
+                    .with_note(tolerance_note.clone())
+                    .with_quantity("t_quantile", t)
+                    .with_quantity("df", df as f64)
+                    .with_quantity("pooled_seed_sd", pooled_sd)
+                    .with_quantity("median_variance", median_variance)
+                    .with_quantity("half_width", half_width)
             } else {
                 let median = Measured::median_of(v);
                 Measured { value: f64::NAN, ..median.clone() }.with_note(format!(
                     "not compared: our models trained {ours} epochs, the row's {theirs} (our median {:.4}; a run with train.budget = \"table1\" trains each row its own epochs)",
                     median.value
                 ))
+                .with_quantity("our_median", median.value)
             };
             let prediction = if half_width.is_finite() {
                 Prediction::Interval {

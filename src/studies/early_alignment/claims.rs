@@ -375,7 +375,7 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
             format!("every run with lambda <= {} ends at the spurious OLS fit (|final MSE / OLS residual - 1| <= {}): share of those runs", sw.small_max, fmt_num(tolerance)),
             format!("{SRC}, Sections 3-4 (early alignment is a two-edged sword)"),
             Prediction::AtLeast { bound: 1.0 },
-            Measured { value: spurious, q20: None, q80: None, runs: small.len(), note: String::new() },
+            Measured { value: spurious, q20: None, q80: None, runs: small.len(), note: String::new(), quantities: Default::default() },
         ),
         Claim::new(
             "lambda_sweep.large_init_interpolates",
@@ -389,7 +389,7 @@ fn sweep_claims(c: &ClaimInputs<'_>, sw: &LambdaSweep, recs: &[RunRecord]) -> Ve
             format!("the half-way flow time grows like ln(1/lambda)/D_max over lambda <= {}: fitted slope vs 1/D_max = {} (tolerance {}%)", sw.small_max, fmt_num(predicted), 100.0 * c.spec.tolerances.escape_slope_rel),
             format!("{SRC}, Theorem 1 (tau = -eps ln(lambda)/D_max), extended to the half-way time by this project's heuristic (as plateau.half_time_near_tau_one)"),
             Prediction::Near { value: predicted, tolerance: c.spec.tolerances.escape_slope_rel * predicted },
-            Measured { value: measured_slope, q20: None, q80: None, runs: log_inv_scale.len(), note: String::new() },
+            Measured { value: measured_slope, q20: None, q80: None, runs: log_inv_scale.len(), note: String::new(), quantities: Default::default() },
         )
         .as_hypothesis(),
     ]

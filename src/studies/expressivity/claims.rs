@@ -227,6 +227,7 @@ fn construction_claims(fits: &[FitRecord], cifar: bool, gap_bound_slack: f64) ->
                 q80: None,
                 runs: fits.len(),
                 note: String::new(),
+                quantities: Default::default(),
             },
         )
         .as_check(),
@@ -394,6 +395,7 @@ fn gd_claim(gd: &GdContrast, gd_records: &[GdRecord]) -> Claim {
             q80: None,
             runs: reached.len(),
             note,
+            quantities: Default::default(),
         },
     )
 }

@@ -277,6 +277,7 @@ fn support_vector_proliferation(
             q80: None,
             runs,
             note: String::new(),
+            quantities: Default::default(),
         };
         if runs == 0 {
             m.with_note(format!("no run in a cell where {cells}"))
@@ -382,7 +383,11 @@ fn phase_diagram(
             format!("fraction of (p/n, eta) cells with p/n > 1 (where the min-norm solution interpolates) whose measured regime (benign / tempered / catastrophic, rule: {}) equals the regime of the closed-form curve under the same rule", c.regime.describe()),
             format!("{SRC} phase diagram; Mallinar et al. NeurIPS 2022 taxonomy"),
             Prediction::AtLeast { bound: c.regime_agreement },
-            Measured { value, q20: None, q80: None, runs: total, note },
+            Measured::single(value)
+                .with_runs(total)
+                .with_note(note)
+                .with_quantity("agreeing_cells", if unjudged.is_empty() { agree as f64 } else { f64::NAN })
+                .with_quantity("cells", if unjudged.is_empty() { total as f64 } else { f64::NAN }),
         ));
     }
     details.insert("regime_rule".into(), serde_json::json!(c.regime.describe()));
@@ -431,7 +436,7 @@ fn identity_checks(rows: &[Row]) -> Vec<Claim> {
             "when every point is a support vector the SVM solution is the min-norm interpolator: max over such runs of 1 - cos(w_svm, w_min_norm)",
             "KKT: all a_i > 0 forces every margin to 1, i.e. X w = y, whose min-norm solution is unique",
             Prediction::AtMost { bound: 1e-9 },
-            Measured { value: worst, q20: None, q80: None, runs: svp_gaps.len(), note: note.to_string() },
+            Measured { value: worst, q20: None, q80: None, runs: svp_gaps.len(), note: note.to_string(), quantities: Default::default() },
         ).as_check());
     }
     // Interpolators fit every (noisy) label.
@@ -447,7 +452,7 @@ fn identity_checks(rows: &[Row]) -> Vec<Claim> {
             "for p > n the min-norm interpolator fits every noisy training label: smallest training accuracy over runs",
             "X^T (X X^T)^-1 y solves X w = y exactly when X has full row rank",
             Prediction::AtLeast { bound: 1.0 },
-            Measured { value: worst, q20: None, q80: None, runs: interp.len(), note: String::new() },
+            Measured { value: worst, q20: None, q80: None, runs: interp.len(), note: String::new(), quantities: Default::default() },
         ).as_check());
     }
     claims
@@ -524,7 +529,7 @@ fn logistic_gd_claims(spec: &LabelNoiseSpec, gd_rows: &[GdRow]) -> Vec<Claim> {
                 "separable data: the logistic loss -> 0 under GD with lr < 2/L (Soudry et al. 2018, Lemma 1)",
                 Prediction::AtLeast { bound: 1.0 },
                 // No run: 0/0 = NaN, inconclusive.
-                Measured { value: fits.0 as f64 / fits.1 as f64, q20: None, q80: None, runs: fits.1, note: if fits.1 == 0 { "no logistic GD run".to_string() } else { String::new() } },
+                Measured { value: fits.0 as f64 / fits.1 as f64, q20: None, q80: None, runs: fits.1, note: if fits.1 == 0 { "no logistic GD run".to_string() } else { String::new() }, quantities: Default::default() },
             ));
         }
     }

@@ -33,11 +33,12 @@ pub(super) const MIN_EXPECTED: f64 = 5.0;
 /// transition. Measured: the upper-tail p-value.
 pub(super) fn calibration_claim(cells: &[(f64, usize, f64)], level: f64, source: &str) -> Claim {
     let runs: usize = cells.iter().map(|c| c.1).sum();
+    let mut x2 = f64::NAN;
     let (value, note) = match (cells.is_empty(), few_expected(cells)) {
         (true, _) => (f64::NAN, "no transition cell has runs".to_string()),
         (false, Some(few)) => (f64::NAN, few),
         (false, None) => {
-            let x2 = pearson(cells);
+            x2 = pearson(cells);
             let p = chi_square_sf(x2, cells.len());
             let note = if p.is_nan() {
                 "a run in a transition cell has no SVP flag (NaN)".to_string()
@@ -52,7 +53,11 @@ pub(super) fn calibration_claim(cells: &[(f64, usize, f64)], level: f64, source:
         format!("where the predicted P(SVP) is neither near 0 nor near 1, the measured SVP counts follow it: Pearson chi-square of counts against predicted probabilities over those cells, read only when they expect at least {MIN_EXPECTED} runs with SVP and {MIN_EXPECTED} without in all (else inconclusive; rule added 2026-12-06, review finding); measured: its p-value"),
         format!("{source} (test added 2026-12-04 after the seed-2206 run's data were seen; the --seed 2207 replicate judges it)"),
         Prediction::AtLeast { bound: level },
-        Measured { value, q20: None, q80: None, runs, note },
+        Measured::single(value)
+            .with_runs(runs)
+            .with_note(note)
+            .with_quantity("chi_square", x2)
+            .with_quantity("cells", cells.len() as f64),
     )
     // The probabilities are this project's formula: a hypothesis.
     .as_hypothesis()

@@ -128,7 +128,7 @@ pub(super) fn analyze(
             ),
             format!("{SRC}, benign-overfitting theorem ({benign_note})"),
             Prediction::AtLeast { bound: c.min_r2 },
-            Measured { value: r2, q20: None, q80: None, runs: pts.len(), note: why.clone() },
+            Measured { value: r2, q20: None, q80: None, runs: pts.len(), note: why.clone(), quantities: Default::default() },
         ));
     claims.push(Claim::new(
         "benign.log_error_slope_negative",
@@ -146,7 +146,7 @@ pub(super) fn analyze(
         format!("{SRC}, GD convergence to zero training error"),
         Prediction::AtLeast { bound: 1.0 },
         // No run: the fraction is undefined (inconclusive), not 0.
-        Measured { value: reached as f64 / fitted.len() as f64, q20: None, q80: None, runs: fitted.len(), note: String::new() },
+        Measured { value: reached as f64 / fitted.len() as f64, q20: None, q80: None, runs: fitted.len(), note: String::new(), quantities: Default::default() },
     ));
 
     if let Some(hm) = &spec.harmful {
@@ -179,7 +179,7 @@ pub(super) fn analyze(
             ),
             format!("{SRC}, harmful-overfitting theorem (gamma = O(alpha^3/d); the O's constant is unspecified, c taken from the spec)"),
             Prediction::AtLeast { bound: c.harmful_fraction },
-            Measured { value: if defined { above as f64 / sel.len() as f64 } else { f64::NAN }, q20: None, q80: None, runs: sel.len(), note: format!("median error {}", fmt_num(quantile(&errs, 0.5))) },
+            Measured { value: if defined { above as f64 / sel.len() as f64 } else { f64::NAN }, q20: None, q80: None, runs: sel.len(), note: format!("median error {}", fmt_num(quantile(&errs, 0.5))), quantities: Default::default() },
         ).as_check());
     }
     (claims, details)

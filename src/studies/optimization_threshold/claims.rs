@@ -194,7 +194,7 @@ fn below_threshold_claim(v: &DimView<'_>) -> Claim {
         format!("{SRC}, Fig 1 (below the optimization threshold GD reaches a global minimum)"),
         Prediction::AtMost { bound: th.interpolation_ratio },
         // A cell without runs (NaN median) makes the largest undefined, not skipped.
-        Measured { value: extreme(&below_ratio, f64::max), q20: None, q80: None, runs: below.len(), note: String::new() },
+        Measured { value: extreme(&below_ratio, f64::max), q20: None, q80: None, runs: below.len(), note: String::new(), quantities: Default::default() },
     )
 }
 
@@ -242,7 +242,7 @@ fn above_threshold_claims(v: &DimView<'_>) -> Vec<Claim> {
             format!("d = {d}, small init, claims-grid seeds, n >= n* = {ns_text}: smallest median train MSE / least-squares residual of the same data over those n ({} sizes); the n* rule's ratio, replicated on data it was not cut on", above.len()),
             format!("{SRC}, Fig 1 (above the optimization threshold GD no longer interpolates)"),
             Prediction::AtLeast { bound: spec.threshold.ratio },
-            Measured { value: extreme(&ratios, f64::min), q20: None, q80: None, runs: above.len(), note: String::new() },
+            Measured { value: extreme(&ratios, f64::min), q20: None, q80: None, runs: above.len(), note: String::new(), quantities: Default::default() },
         ),
         Claim::new(
             format!("{tag}.above_threshold_two_clusters"),
@@ -331,7 +331,7 @@ fn large_init_claims(v: &DimView<'_>, large: usize) -> (Vec<Claim>, serde_json::
         format!("d = {d}, large init (lambda = {}, {rule}): largest median train MSE / sigma^2 over every n of the grid, a run capped above the bound left open", spec.inits[large].lambda),
         format!("{SRC}, Fig 1 (without early alignment the network interpolates)"),
         Prediction::AtMost { bound },
-        Measured { value, q20: None, q80: None, runs, note },
+        Measured { value, q20: None, q80: None, runs, note, quantities: Default::default() },
     )];
     // The decided large-init runs, as for "interpolates everywhere": a run
     // capped above the bound is not yet the interpolating solution the
@@ -364,7 +364,7 @@ fn large_init_claims(v: &DimView<'_>, large: usize) -> (Vec<Claim>, serde_json::
         format!("d = {d}, n >= n* = {ns_text}: share of sample sizes where the large init's median test excess risk (converged runs and capped runs within the interpolation bound) exceeds the small init's"),
         format!("{SRC}, Fig 1 (interpolating solutions generalise worse than the OLS-like one)"),
         Prediction::AtLeast { bound: 1.0 },
-        Measured { value: mean(&worse), q20: None, q80: None, runs: worse.len(), note },
+        Measured { value: mean(&worse), q20: None, q80: None, runs: worse.len(), note, quantities: Default::default() },
     ));
     let contrast = serde_json::json!({
         "median_train_mse_over_sigma2_open_at_0": best,

@@ -117,7 +117,7 @@ fn trend_claim(
         ),
         format!("{SRC}, Theorem (as lambda -> 0 gradient flow converges near the OLS estimator above the threshold)"),
         Prediction::AtMost { bound: w.trend_alpha },
-        Measured { value: p, q20: None, q80: None, runs: runs.len(), note: String::new() },
+        Measured { value: p, q20: None, q80: None, runs: runs.len(), note: String::new(), quantities: Default::default() },
     )
 }
 
@@ -182,7 +182,7 @@ fn limit_claim(
         ),
         format!("{SRC}, Theorem and Fig 1 (the network converges near the OLS estimator beta_hat above the threshold)"),
         Prediction::Near { value: 1.0, tolerance: widened },
-        Measured { value, q20: None, q80: None, runs: pts.len(), note },
+        Measured { value, q20: None, q80: None, runs: pts.len(), note, quantities: Default::default() },
     )
 }
 
@@ -218,7 +218,7 @@ fn horizon_claim(
         ),
         format!("{SRC}, Theorem (convergence, t -> infinity, near OLS: the fit is a limit, not a passing plateau)"),
         Prediction::AtMost { bound: tol },
-        Measured { value: crate::record::extreme(&devs, f64::max), q20: None, q80: None, runs: devs.len(), note: String::new() },
+        Measured { value: crate::record::extreme(&devs, f64::max), q20: None, q80: None, runs: devs.len(), note: String::new(), quantities: Default::default() },
     )
 }
 

@@ -278,6 +278,7 @@ fn benign_claim(grid: &Grid, family: Family) -> Option<Claim> {
             q80: None,
             runs: spec.grid.ratios.len(),
             note: notes.join("; "),
+            quantities: Default::default(),
         }
     } else {
         not_judged(spec, &short)
@@ -394,7 +395,7 @@ fn larger_models_claim(grid: &Grid, family: Family, eta: f64) -> Claim {
         format!("{SRC}, larger models counter label noise ({})", model_note(spec)),
         Prediction::AtMost { bound: spec.claims.alpha },
         if short.is_empty() {
-            Measured { value: p, q20: None, q80: None, runs: count, note: format!("rho {}; median error by parameters/n: {}", fmt_num(rho), medians.join(", ")) }
+            Measured { value: p, q20: None, q80: None, runs: count, note: format!("rho {}; median error by parameters/n: {}", fmt_num(rho), medians.join(", ")), quantities: Default::default() }
         } else {
             not_judged(spec, &short)
         },
@@ -487,6 +488,7 @@ fn interpolation_claim(spec: &ReluNoiseSpec, rows: &[Row]) -> Claim {
                     fmt_num(least)
                 )
             },
+            quantities: Default::default(),
         },
     )
     .as_check()
@@ -520,7 +522,7 @@ pub(super) fn analyze(
             ),
             "the study's reporting rule",
             Prediction::Interval { low: planned as f64, high: planned as f64 },
-            Measured { value: finite as f64, q20: None, q80: None, runs: rows.len(), note: String::new() },
+            Measured { value: finite as f64, q20: None, q80: None, runs: rows.len(), note: String::new(), quantities: Default::default() },
         )
         .as_check(),
     );

@@ -151,7 +151,7 @@ fn theorem_claims(p: &PanelRuns) -> Vec<Claim> {
         format!("100% training accuracy on the noisy labels at every step 1 <= t <= sqrt(n) = {horizon} (fraction of runs)"),
         format!("{SRC}, Theorem 3.1 part 1 ({assumptions_note})"),
         Prediction::AtLeast { bound: th.fit_fraction },
-        Measured { value: fraction, q20: None, q80: None, runs, note },
+        Measured { value: fraction, q20: None, q80: None, runs, note, quantities: Default::default() },
     ));
     // Part 2: chance-level clean test accuracy after one step.
     let acc1 = values_at(metrics, "test", "accuracy", 1);
@@ -235,7 +235,7 @@ fn mechanism_claims(p: &PanelRuns) -> Vec<Claim> {
         format!("max_i |f(x_i; W(t))| over runs and 1 <= t <= {horizon} stays tiny (the fit is in sign only)"),
         format!("{SRC}, Theorem 3.1 discussion"),
         Prediction::AtMost { bound: th.max_output },
-        Measured { value: max_out, q20: None, q80: None, runs, note: note_for(max_out) },
+        Measured { value: max_out, q20: None, q80: None, runs, note: note_for(max_out), quantities: Default::default() },
     ));
     let gaps: Vec<f64> = horizon_rows("loss")
         .into_iter()
@@ -259,6 +259,7 @@ fn mechanism_claims(p: &PanelRuns) -> Vec<Claim> {
                 q80: None,
                 runs,
                 note: note_for(gap),
+                quantities: Default::default(),
             },
         )
         .as_check(),
@@ -551,7 +552,7 @@ pub(super) fn map_claims(map: &MapSpec, grid: &[Vec<f64>], runs: usize) -> Vec<C
             format!("median grokking step is the same on every diagonal omega/alpha = const ({compared} diagonals with >= 2 cells and a cell that groks): max (hi - lo)/(1 + lo)"),
             "positive homogeneity of the ReLU net with f ~ 0 (g_i = 1/2) in Xu et al.'s dynamics (this project's corollary)",
             Prediction::AtMost { bound: map.diagonal_spread },
-            Measured { value: spread.judged(map.diagonal_spread), q20: None, q80: None, runs, note: spread.note(map.diagonal_spread) },
+            Measured { value: spread.judged(map.diagonal_spread), q20: None, q80: None, runs, note: spread.note(map.diagonal_spread), quantities: Default::default() },
         ).as_check(),
         Claim::new(
             "grokking_map.time_grows_like_omega_over_alpha",

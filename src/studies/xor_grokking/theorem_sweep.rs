@@ -512,6 +512,7 @@ fn trend_claims(
                 q80: None,
                 runs: ranked.iter().map(|r| r.runs).sum(),
                 note,
+                quantities: Default::default(),
             },
         );
         // This project's reading, not the paper's statement: a hypothesis.
@@ -567,6 +568,7 @@ fn trend_claims(
                 q80: Some(largest.test_accuracy_q80),
                 runs: largest.runs,
                 note: String::new(),
+                quantities: Default::default(),
             },
         ));
     }

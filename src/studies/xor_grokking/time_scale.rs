@@ -186,7 +186,7 @@ pub(super) fn sign_only_law_claims(
         format!("first t at which the mean train accuracy (noisy labels) reaches 0.9 equals the sign-only law's t_0.9 ({setting})"),
         source,
         Prediction::Near { value: predicted_t, tolerance: tol_t },
-        Measured { value, q20: None, q80: None, runs, note },
+        Measured { value, q20: None, q80: None, runs, note, quantities: Default::default() },
     );
 
     // The whole curve on the window.
@@ -208,7 +208,7 @@ pub(super) fn sign_only_law_claims(
         source,
         Prediction::AtMost { bound: scale_gap + z * max_se },
         Measured { value: gap, q20: None, q80: None, runs, note: format!(
-            "bound = max_t |law((1 + {k}/sqrt(m)) t) - law(t)| = {scale_gap:.4} + {z} max SE(mean) = {:.4}", z * max_se) },
+            "bound = max_t |law((1 + {k}/sqrt(m)) t) - law(t)| = {scale_gap:.4} + {z} max SE(mean) = {:.4}", z * max_se), quantities: Default::default() },
     );
     // The law is this project's derivation, not a statement of the paper.
     vec![t_claim.as_hypothesis(), curve_claim.as_hypothesis()]
@@ -319,7 +319,7 @@ pub(super) fn paper_time_scale_claim(
         // measurement's (until 2026-12-04 the row showed 1 +- its
         // half-widths as the prediction, a data-derived number).
         Prediction::AtMost { bound: 1.0 },
-        Measured { value, q20: None, q80: None, runs, note },
+        Measured { value, q20: None, q80: None, runs, note, quantities: Default::default() },
     );
     if panel.diagnostic {
         claim.as_hypothesis()
