@@ -189,7 +189,8 @@ pub fn verdict_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
 /// OLD -> NEW" when its measured value changed (with the 20-80% band and
 /// the run count on both sides when those changed too; "id: measured note
 /// changed" when only its note did), and "id: statement changed" when its
-/// statement did. Numbers are compared and
+/// statement did; then one line counting the rows whose named quantities
+/// (`Measured::quantities`) changed. Numbers are compared and
 /// written to every digit (`csv_float`): exactly, but NaN equals NaN.
 pub fn value_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
     let band = |m: &Measured| {
@@ -226,6 +227,18 @@ pub fn value_changes(before: &[Claim], after: &[Claim]) -> Vec<String> {
         if old.statement != c.statement {
             lines.push(format!("{}: statement changed", c.id));
         }
+    }
+    // One line for all: the numbers a note states move with the note.
+    let quantities = (after.iter())
+        .filter(|c| {
+            let old = before.iter().find(|b| b.id == c.id);
+            old.is_some_and(|old| old.measured.quantities != c.measured.quantities)
+        })
+        .count();
+    if quantities > 0 {
+        lines.push(format!(
+            "the named quantities (the numbers a note states) changed or were added in {quantities} row(s)"
+        ));
     }
     lines
 }
@@ -286,12 +299,14 @@ mod tests {
         after[3].statement = "reworded".into();
         after[4].measured = Measured::median_of(&[1.0, 1.0, 1.0]);
         after[1].measured.note = "no run interpolated".into();
+        after[2].measured = after[2].measured.clone().with_quantity("h", 0.5);
         let lines = [
             "moved: measured 0.06059 -> 0.06259",
             "undefined: measured note changed",
             "bound: predicted >= 0.01 -> >= 0.02",
             "said: statement changed",
             "banded: measured 1 (runs 1) -> 1 [20-80%: 1, 1] (runs 3)",
+            "the named quantities (the numbers a note states) changed or were added in 1 row(s)",
         ];
         assert_eq!(value_changes(&before, &after), lines);
         assert_eq!(row_changes(&before, &after), lines);
