@@ -433,6 +433,8 @@ mod on_device {
         dev.upload_params(&cpu.params).unwrap();
         dev.load(&x, &ws.labels).unwrap();
         dev.forward().unwrap();
+        let dev_logits = dev.download_logits().unwrap();
+        assert_close(&format!("{label}: logits"), &dev_logits, &logits, 1e-5);
         let (loss, correct) = cpu.loss_and_gradient(&mut ws);
         let (dev_loss, dev_correct) = dev.loss_and_gradient().unwrap();
         assert!(loss.is_finite() && loss > 1.0, "{label}: CPU loss {loss}");

@@ -141,15 +141,19 @@ fn json_step<'j>(v: &'j serde_json::Value, seg: &str) -> Option<&'j serde_json::
             if let Ok(k) = seg.parse::<usize>() {
                 return items.get(k);
             }
-            if seg.contains(['=', '<', '>']) {
-                let filters = Filter::parse_all(seg)?;
-                let mut kept = items
-                    .iter()
-                    .filter(|e| filters.iter().all(|f| f.keeps(&JsonRow(e))));
-                let one = kept.next()?;
-                return kept.next().is_none().then_some(one);
+            let filters = if seg.contains(['=', '<', '>']) {
+                Filter::parse_all(seg)?
+            } else {
+                Filter::parse_all(&format!("id={seg}"))?
+            };
+            let rows: Vec<_> = items.iter().map(JsonRow).collect();
+            if !Filter::read_fields_of(&filters, &rows) {
+                return None;
             }
-            items.iter().find(|e| e["id"] == seg)
+            // Exactly one row: a second (a duplicated id) is no value either.
+            let mut kept = rows.iter().filter(|r| filters.iter().all(|f| f.keeps(*r)));
+            let one = kept.next()?;
+            kept.next().is_none().then_some(one.0)
         }
         serde_json::Value::Object(map) => map.get(seg),
         _ => None,
@@ -170,9 +174,15 @@ trait Row {
 
 struct JsonRow<'j>(&'j serde_json::Value);
 
+/// A field of a JSON row is a key, or a dotted path into nested objects
+/// (`measured.value`).
 impl Row for JsonRow<'_> {
     fn field(&self, name: &str) -> Option<String> {
-        match self.0.get(name)? {
+        let found = match self.0.get(name) {
+            Some(v) => v,
+            None => name.split('.').try_fold(self.0, |v, key| v.get(key))?,
+        };
+        match found {
             serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Null => None,
             other => Some(other.to_string()),
@@ -193,9 +203,10 @@ impl Row for CsvRow<'_> {
 }
 
 /// `FIELD OP VALUE` (no spaces), OP one of `=`, `!=`, `^=` (starts with),
-/// `<=`, `>=`, `<`, `>`; VALUE a literal or `$OTHER`, the record's own
-/// OTHER field. Fields compare as numbers when both sides parse as numbers
-/// (so `ratio=1` keeps "1.0"), else as text, where `<` and the like panic.
+/// `<=`, `>=`, `<`, `>`, the first in the text; VALUE a literal or
+/// `$OTHER`, the record's own OTHER field. Fields compare as numbers when
+/// both sides are finite numbers (so `ratio=1` keeps "1.0"), else as text
+/// ("NaN" equals only "NaN"), where `<` and the like panic.
 struct Filter {
     field: String,
     op: &'static str,
@@ -206,10 +217,12 @@ impl Filter {
     fn parse_all(filters: &str) -> Option<Vec<Filter>> {
         (filters.split('&').filter(|f| !f.is_empty()))
             .map(|f| {
+                // The first operator in the text, two characters before one.
+                let at = f.find(['=', '<', '>', '!', '^'])?;
                 let op = ["!=", "^=", "<=", ">=", "=", "<", ">"]
                     .into_iter()
-                    .find(|op| f.contains(op))?;
-                let (field, value) = f.split_once(op)?;
+                    .find(|op| f[at..].starts_with(op))?;
+                let (field, value) = (&f[..at], &f[at + op.len()..]);
                 Some(Filter {
                     field: field.into(),
                     op,
@@ -224,6 +237,13 @@ impl Filter {
         std::iter::once(self.field.as_str()).chain(self.value.strip_prefix('$'))
     }
 
+    /// Whether some row of `rows` has every field `filters` read: a
+    /// misspelt field would keep no row and count 0 without it.
+    fn read_fields_of<R: Row>(filters: &[Filter], rows: &[R]) -> bool {
+        (filters.iter().flat_map(Filter::fields))
+            .all(|name| rows.iter().any(|r| r.field(name).is_some()))
+    }
+
     /// Whether `row` passes; a field it lacks (or a `$OTHER` it lacks) fails.
     fn keeps(&self, row: &dyn Row) -> bool {
         let Some(left) = row.field(&self.field) else {
@@ -236,9 +256,9 @@ impl Filter {
             },
             None => self.value.clone(),
         };
-        match (self.op, left.parse::<f64>(), right.parse::<f64>()) {
+        match (self.op, number(&left), number(&right)) {
             ("^=", _, _) => left.starts_with(&right),
-            (op, Ok(a), Ok(b)) => match op {
+            (op, Some(a), Some(b)) => match op {
                 "=" => a == b,
                 "!=" => a != b,
                 "<=" => a <= b,
@@ -259,14 +279,17 @@ impl Filter {
 /// The query `AGG[:FIELD][?FILTER&FILTER...]` over `rows`: AGG is `count`
 /// (of the rows every FILTER keeps, no field) or `sum`, `mean`, `median`,
 /// `min`, `max` of FIELD over them. None when a filter does not parse, a
-/// kept row's FIELD is missing or not a number, or (for every AGG but
-/// count) nothing is kept.
+/// field it names is in no row, a kept row's FIELD is missing or not a
+/// finite number, or (for every AGG but count) nothing is kept.
 fn query<R: Row>(rows: &[R], query: &str) -> Option<f64> {
     let (head, filters) = query.split_once('?').unwrap_or((query, ""));
     let (agg, field) = head
         .split_once(':')
         .map_or((head, None), |(a, c)| (a, Some(c)));
     let filters = Filter::parse_all(filters)?;
+    if !Filter::read_fields_of(&filters, rows) {
+        return None;
+    }
     let kept: Vec<&R> = rows
         .iter()
         .filter(|r| filters.iter().all(|f| f.keeps(*r)))
@@ -278,7 +301,7 @@ fn query<R: Row>(rows: &[R], query: &str) -> Option<f64> {
     let field = field?;
     let mut xs: Vec<f64> = kept
         .iter()
-        .map(|r| r.field(field)?.parse().ok())
+        .map(|r| number(&r.field(field)?))
         .collect::<Option<_>>()?;
     if xs.is_empty() {
         return None;
@@ -293,6 +316,11 @@ fn query<R: Row>(rows: &[R], query: &str) -> Option<f64> {
         "max" => xs[n - 1],
         _ => panic!("query {query:?}: count, sum, mean, median, min or max"),
     })
+}
+
+/// `text` as a finite number ("NaN" and "inf" are not).
+fn number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// The query PATH (`query`) over the records of a CSV text; None when a
@@ -326,8 +354,22 @@ fn csv_value(text: &str, path: &str) -> Option<f64> {
 /// (the prose writes the % sign); "int", a whole number. A leading `-`
 /// prints -v ("0.098 below" a stored -0.098), a trailing `/D` prints v / D
 /// (`fix1/60`: seconds as minutes) and `*F` prints v F (`int*20000`: an
-/// error rate as a count of the 20000 training images).
+/// error rate as a count of the 20000 training images). A leading `+`
+/// writes the sign of any number that does not print as zero ("+0.036",
+/// "-0.043", and "0.000" for a stored -4.4e-94), so prose need not type it.
 fn format_value(v: f64, format: &str) -> String {
+    if let Some(rest) = format.strip_prefix('+') {
+        let text = format_value(v, rest);
+        let unsigned = text.trim_start_matches('-');
+        let mantissa = unsigned.split('e').next().unwrap_or(unsigned);
+        return if mantissa.chars().all(|c| matches!(c, '0' | '.')) {
+            unsigned.to_string()
+        } else if text.starts_with('-') {
+            text
+        } else {
+            format!("+{text}")
+        };
+    }
     if let Some(rest) = format.strip_prefix('-') {
         return format_value(-v, rest);
     }
@@ -367,13 +409,20 @@ fn format_value(v: f64, format: &str) -> String {
     }
     let sig: usize = (digits("sig").filter(|&n| n > 0))
         .unwrap_or_else(|| panic!("format {format:?}: sigN, eN, fixN, pctN or int"));
-    let a = v.abs();
     if v == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{:.*e}", sig - 1, v)
+        return "0".into();
+    }
+    // The exponent after rounding to `sig` digits (9.996 to 3 digits is
+    // 1.00e1, printed 10.0, not 10.00).
+    let scientific = format!("{:.*e}", sig - 1, v);
+    let exponent: i32 = scientific
+        .split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .expect("e-notation");
+    if !(-3..6).contains(&exponent) {
+        scientific
     } else {
-        let decimals = (sig as i32 - 1 - a.log10().floor() as i32).max(0) as usize;
+        let decimals = (sig as i32 - 1 - exponent).max(0) as usize;
         format!("{v:.decimals$}")
     }
 }
@@ -437,7 +486,14 @@ fn inline_values_are_read_from_json_and_formatted() {
     assert_eq!(format_value(-0.098, "-fix3"), "0.098");
     assert_eq!(format_value(3282.0, "fix1/60"), "54.7");
     assert_eq!(format_value(0.00045, "int*20000"), "9");
-    assert_eq!(format_value(0.00015, "int*20000"), "3"); // 2.9999999999999996
+    assert_eq!(format_value(0.00015, "int*20000"), "3");
+    assert_eq!(format_value(9.996, "sig3"), "10.0");
+    assert_eq!(format_value(999999.6, "sig3"), "1.00e6");
+    assert_eq!(format_value(0.0009996, "sig3"), "0.00100");
+    assert_eq!(format_value(0.036, "+fix3"), "+0.036");
+    assert_eq!(format_value(-0.043, "+fix3"), "-0.043");
+    assert_eq!(format_value(-4.4e-94, "+fix3"), "0.000");
+    assert_eq!(format_value(-4.4e-94, "+sig2"), "-4.4e-94"); // 2.9999999999999996
     let summary = serde_json::json!({
         "claims": [
             {"id": "a", "kind": "claim", "verdict": "holds", "measured": {"value": 1.0}},
@@ -460,6 +516,21 @@ fn inline_values_are_read_from_json_and_formatted() {
     assert_eq!(at("details/cells/eta=0.3/error"), None, "none kept");
     assert_eq!(at("details/cells/max:error?eta<0.15"), Some(0.75));
     assert_eq!(at("details/cells/count"), Some(3.0));
+    assert_eq!(
+        at("claims/count?kind=claim&verdit=holds"),
+        None,
+        "a misspelt field"
+    );
+    assert_eq!(at("claims/max:measured.value?kind=claim"), Some(2.0));
+    assert_eq!(at("claims/count?measured.value>1.5"), Some(2.0));
+    let twice = serde_json::json!({"claims": [{"id": "a", "v": 1}, {"id": "a", "v": 2}]});
+    assert_eq!(json_value(&twice, "claims/a/v"), None, "a duplicated id");
+    let odd = serde_json::json!({"rows": [{"id": "a<b", "v": 1}, {"id": "c", "v": 2}]});
+    assert_eq!(
+        json_value(&odd, "rows/id=a<b/v"),
+        Some(1.0),
+        "the first operator splits"
+    );
     let text = "a <!-- value f p sig2 -->0.75<!-- /value --> b";
     let blocks = value_blocks(text);
     assert_eq!(blocks.len(), 1);
@@ -492,6 +563,10 @@ fn inline_values_are_queried_from_csv() {
     assert_eq!(q("count?family^=wi"), Some(3.0));
     assert_eq!(q("count?nosuch=1"), None);
     assert_eq!(q("count?unfit=$nosuch"), None);
+    let with_nan = "x,y\n1,NaN\n2,3\n";
+    assert_eq!(csv_value(with_nan, "count?y!=3"), Some(1.0));
+    assert_eq!(csv_value(with_nan, "count?y=NaN"), Some(1.0));
+    assert_eq!(csv_value(with_nan, "max:y"), None, "NaN is not a number");
     assert_eq!(q("sum:nosuch"), None);
 }
 

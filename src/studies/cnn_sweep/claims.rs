@@ -108,6 +108,7 @@ pub fn peak_prominence(y: &[f64], admit: impl Fn(usize) -> bool) -> (f64, Option
 ///   (`seed_sd`: pooled, or the robust median of `claims.peak_scale`),
 ///   v_runs the variance of a median of `runs` normal values over sigma^2
 ///   (`scale::median_difference_se`).
+#[derive(Clone, Debug)]
 pub(super) struct Peak {
     /// Index of the threshold width.
     pub threshold: Option<usize>,
@@ -227,17 +228,21 @@ fn level_id(eta: f64) -> String {
 fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs: usize) -> Claim {
     let cs = &spec.claims;
     let params = |i: usize| sorted[i].params;
+    // The numbers the note states, where it states them: an undefined peak,
+    // or a peak with zero seed spread, leaves the row inconclusive with a
+    // note that says why instead.
+    let stated = peak.undefined.is_none() && (peak.at.is_none() || peak.se != 0.0);
     let mut quantities: Vec<(&str, f64)> = Vec::new();
-    if let Some((i, h)) = peak.anywhere {
+    if let (true, Some((i, h))) = (stated, peak.anywhere) {
         quantities.extend([
             ("most_prominent_params", params(i) as f64),
             ("most_prominent_h", h),
         ]);
     }
-    if let Some(t) = peak.threshold {
+    if let (true, Some(t)) = (stated, peak.threshold) {
         quantities.push(("threshold_params", params(t) as f64));
     }
-    if let (None, Some(t), Some(i)) = (&peak.undefined, peak.threshold, peak.at) {
+    if let (true, Some(t), Some(i)) = (stated, peak.threshold, peak.at) {
         quantities.extend([
             ("peak_params", params(i) as f64),
             ("peak_over_threshold", params(i) as f64 / params(t) as f64),
@@ -725,6 +730,21 @@ mod tests {
         assert!((peak.height - 0.1).abs() < 1e-12);
         let row = peak_claim(&s, 0.1, &sorted, &peak, 3);
         assert_eq!(row.verdict(), Holds);
+        // The note's numbers are its quantities; a zero spread leaves the
+        // row inconclusive, and its note states none of them.
+        let q = &row.measured.quantities;
+        assert_eq!(
+            (q["peak_params"], q["threshold_params"]),
+            (sorted[7].params as f64, sorted[6].params as f64)
+        );
+        assert!((q["h"] - 0.1).abs() < 1e-12 && q["se"] == peak.se, "{q:?}");
+        let flat = Peak {
+            se: 0.0,
+            ..peak.clone()
+        };
+        let unscaled = peak_claim(&s, 0.1, &sorted, &flat, 3);
+        assert_eq!(unscaled.verdict(), Inconclusive);
+        assert!(unscaled.measured.quantities.is_empty(), "{unscaled:?}");
         let c = largest_below_peak(0.1, &sorted, &peak, &row);
         // Largest (0.201) minus the peak (0.301), not minus the smallest (0.501).
         assert!((c.measured.value + 0.1).abs() < 1e-12, "{c:?}");

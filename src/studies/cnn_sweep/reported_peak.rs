@@ -44,10 +44,10 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
             "no seed spread (sd 0): the prominence has no scale".into(),
         )
     } else {
-        quantities.extend([("h", h), ("se", se)]);
+        quantities.push(("se", se));
         let where_ = match at {
             Some(i) => {
-                quantities.push(("peak_params", sorted[i].params as f64));
+                quantities.extend([("peak_params", sorted[i].params as f64), ("h", h)]);
                 format!("peak at {} params, h = {h:.4}", sorted[i].params)
             }
             None => "no interior local maximum in the range".into(),
