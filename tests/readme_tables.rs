@@ -203,6 +203,7 @@ impl Row for CsvRow<'_> {
 }
 
 /// `FIELD OP VALUE` (no spaces), OP one of `=`, `!=`, `^=` (starts with),
+/// `*=` (contains),
 /// `<=`, `>=`, `<`, `>`, the first in the text; VALUE a literal or
 /// `$OTHER`, the record's own OTHER field. Fields compare as numbers when
 /// both sides are finite numbers (so `ratio=1` keeps "1.0"), else as text
@@ -218,8 +219,8 @@ impl Filter {
         (filters.split('&').filter(|f| !f.is_empty()))
             .map(|f| {
                 // The first operator in the text, two characters before one.
-                let at = f.find(['=', '<', '>', '!', '^'])?;
-                let op = ["!=", "^=", "<=", ">=", "=", "<", ">"]
+                let at = f.find(['=', '<', '>', '!', '^', '*'])?;
+                let op = ["!=", "^=", "*=", "<=", ">=", "=", "<", ">"]
                     .into_iter()
                     .find(|op| f[at..].starts_with(op))?;
                 let (field, value) = (&f[..at], &f[at + op.len()..]);
@@ -258,6 +259,7 @@ impl Filter {
         };
         match (self.op, number(&left), number(&right)) {
             ("^=", _, _) => left.starts_with(&right),
+            ("*=", _, _) => left.contains(&right),
             (op, Some(a), Some(b)) => match op {
                 "=" => a == b,
                 "!=" => a != b,
@@ -510,6 +512,7 @@ fn inline_values_are_read_from_json_and_formatted() {
     assert_eq!(at("claims/count?kind=claim&verdict=holds"), Some(1.0));
     assert_eq!(at("claims/count?kind=claim"), Some(2.0));
     assert_eq!(at("claims/count?id^=b"), Some(1.0));
+    assert_eq!(at("claims/count?verdict*=old"), Some(2.0));
     assert_eq!(at("details/cells/family=width&eta=0.2/error"), Some(0.5));
     assert_eq!(at("details/cells/eta=0.1&family=depth/error"), Some(0.75));
     assert_eq!(at("details/cells/eta=0.1/error"), None, "two elements kept");
