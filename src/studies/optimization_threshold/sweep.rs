@@ -162,7 +162,8 @@ fn limit_claim(
         .collect();
     let margin = spec.theory.z * se;
     let widened = tol + margin;
-    let (value, note) = if margin > tol && (a - 1.0).abs() <= widened {
+    let unresolved = margin > tol && (a - 1.0).abs() <= widened;
+    let (value, note) = if unresolved {
         let note = format!(
             "the extrapolation cannot resolve the tolerance: its {} standard errors ({}) exceed the tolerance {}; intercept {}",
             spec.theory.z,
@@ -182,7 +183,16 @@ fn limit_claim(
         ),
         format!("{SRC}, Theorem and Fig 1 (the network converges near the OLS estimator beta_hat above the threshold)"),
         Prediction::Near { value: 1.0, tolerance: widened },
-        Measured { value, q20: None, q80: None, runs: pts.len(), note, quantities: Default::default() },
+        if unresolved {
+            Measured::single(value)
+                .with_runs(pts.len())
+                .with_note(note)
+                .with_quantity("standard_errors_margin", margin)
+                .with_quantity("tolerance", tol)
+                .with_quantity("intercept", a)
+        } else {
+            Measured::single(value).with_runs(pts.len())
+        },
     )
 }
 
