@@ -319,7 +319,13 @@ pub(super) fn paper_time_scale_claim(
         // measurement's (until 2026-12-04 the row showed 1 +- its
         // half-widths as the prediction, a data-derived number).
         Prediction::AtMost { bound: 1.0 },
-        Measured { value, q20: None, q80: None, runs, note, quantities: Default::default() },
+        Measured::single(value)
+            .with_runs(runs)
+            .with_note(note)
+            .with_quantity("s", s_hat)
+            .with_quantity("interval_low", lo)
+            .with_quantity("interval_high", hi)
+            .with_quantity("s_paper_vs_law", s_law),
     );
     if panel.diagnostic {
         claim.as_hypothesis()
