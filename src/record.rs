@@ -330,6 +330,13 @@ impl Measured {
         self
     }
 
+    /// `with_quantity` for each (name, value).
+    pub fn with_quantities<'n>(self, named: impl IntoIterator<Item = (&'n str, f64)>) -> Self {
+        named
+            .into_iter()
+            .fold(self, |m, (name, value)| m.with_quantity(name, value))
+    }
+
     /// The number of runs the value summarises (`single` says 1).
     pub fn with_runs(mut self, runs: usize) -> Self {
         self.runs = runs;

@@ -275,7 +275,7 @@ mod on_device {
     use overfit::nets::cnn::layers::Shape;
     use overfit::nets::cnn::{
         evaluate_on, fit, train_epoch, Arch, Backend, Cpu, Device, FitConfig, FitData, FitOutcome,
-        Images, LayerSpec, Model, Sgd, SgdConfig,
+        Images, LayerSpec, Model, Sgd, SgdConfig, Workspace,
     };
     use overfit::nets::max_or_nan;
 
@@ -407,19 +407,12 @@ mod on_device {
         };
         let (label, input, specs) = cases().swap_remove(2);
         let batch = 8;
-        let mut rng = rng(11);
-        let mut cpu = Model::new(input, &specs).unwrap();
-        cpu.init_pytorch(&mut rng);
+        let (mut cpu, mut ws, x) = cpu_batch(input, &specs, batch, &mut rng(11));
         let last = cpu.param_infos().len() - 2;
         let scaled = cpu.param_infos()[last].range.start..cpu.params.len();
         let classes = cpu.classes();
-        let mut ws = cpu.workspace(batch);
-        let x: Vec<f32> = (0..batch * input.len())
-            .map(|_| rng.random_range(-1.0..1.0))
-            .collect();
-        ws.input_mut()[..x.len()].copy_from_slice(&x);
         ws.labels = (0..batch).map(|b| (b % classes) as u8).collect();
-        let largest = |cpu: &Model, ws: &mut overfit::nets::cnn::Workspace| {
+        let largest = |cpu: &Model, ws: &mut Workspace| {
             let z = cpu.forward(ws, batch);
             z.iter().fold(0.0f32, |m, v| m.max(v.abs()))
         };
@@ -448,6 +441,25 @@ mod on_device {
         );
         let grads = dev.download_grads().unwrap();
         assert_close(&format!("{label}: gradient"), &grads, &ws.grads, 1e-3);
+    }
+
+    /// A CPU model with PyTorch's initialisation and a workspace holding
+    /// `batch` inputs drawn uniformly from [-1, 1) (also returned, for the
+    /// device); the caller sets the labels.
+    fn cpu_batch(
+        input: Shape,
+        specs: &[LayerSpec],
+        batch: usize,
+        rng: &mut overfit::rng::Rng,
+    ) -> (Model, Workspace, Vec<f32>) {
+        let mut cpu = Model::new(input, specs).unwrap();
+        cpu.init_pytorch(rng);
+        let mut ws = cpu.workspace(batch);
+        let x: Vec<f32> = (0..batch * input.len())
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        ws.input_mut()[..x.len()].copy_from_slice(&x);
+        (cpu, ws, x)
     }
 
     const SGD: SgdConfig = SgdConfig {
@@ -490,14 +502,8 @@ mod on_device {
             for (batch, capacity) in [(1, 1), (3, 8), (16, 16)] {
                 let what = format!("{label} batch {batch}");
                 let mut rng = rng(batch as u64);
-                let mut cpu = Model::new(input, &specs).unwrap();
-                cpu.init_pytorch(&mut rng);
+                let (mut cpu, mut ws, x) = cpu_batch(input, &specs, batch, &mut rng);
                 let classes = cpu.classes();
-                let mut ws = cpu.workspace(batch);
-                let x: Vec<f32> = (0..batch * input.len())
-                    .map(|_| rng.random_range(-1.0..1.0))
-                    .collect();
-                ws.input_mut()[..x.len()].copy_from_slice(&x);
                 ws.labels = (0..batch)
                     .map(|_| rng.random_range(0..classes as u8))
                     .collect();

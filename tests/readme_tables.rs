@@ -147,13 +147,11 @@ fn json_step<'j>(v: &'j serde_json::Value, seg: &str) -> Option<&'j serde_json::
                 Filter::parse_all(&format!("id={seg}"))?
             };
             let rows: Vec<_> = items.iter().map(JsonRow).collect();
-            if !Filter::read_fields_of(&filters, &rows) {
-                return None;
-            }
             // Exactly one row: a second (a duplicated id) is no value either.
-            let mut kept = rows.iter().filter(|r| filters.iter().all(|f| f.keeps(*r)));
-            let one = kept.next()?;
-            kept.next().is_none().then_some(one.0)
+            match Filter::select(&filters, &rows)?[..] {
+                [one] => Some(one.0),
+                _ => None,
+            }
         }
         serde_json::Value::Object(map) => map.get(seg),
         _ => None,
@@ -161,10 +159,18 @@ fn json_step<'j>(v: &'j serde_json::Value, seg: &str) -> Option<&'j serde_json::
 }
 
 fn is_aggregate(seg: &str) -> bool {
-    let head = seg.split_once('?').map_or(seg, |(h, _)| h);
-    let agg = head.split_once(':').map_or(head, |(a, _)| a);
+    let (agg, field, _) = query_parts(seg);
     ["count", "sum", "mean", "median", "min", "max"].contains(&agg)
-        && (agg == "count" || head.contains(':'))
+        && (agg == "count" || field.is_some())
+}
+
+/// `AGG[:FIELD][?FILTERS]` split into AGG, FIELD and FILTERS ("" if none).
+fn query_parts(query: &str) -> (&str, Option<&str>, &str) {
+    let (head, filters) = query.split_once('?').unwrap_or((query, ""));
+    let (agg, field) = head
+        .split_once(':')
+        .map_or((head, None), |(a, f)| (a, Some(f)));
+    (agg, field, filters)
 }
 
 /// A record a query reads: a CSV record or a JSON object, each field as text.
@@ -238,11 +244,17 @@ impl Filter {
         std::iter::once(self.field.as_str()).chain(self.value.strip_prefix('$'))
     }
 
-    /// Whether some row of `rows` has every field `filters` read: a
-    /// misspelt field would keep no row and count 0 without it.
-    fn read_fields_of<R: Row>(filters: &[Filter], rows: &[R]) -> bool {
-        (filters.iter().flat_map(Filter::fields))
-            .all(|name| rows.iter().any(|r| r.field(name).is_some()))
+    /// The rows of `rows` every filter keeps; None when a field the
+    /// filters read is in no row (a misspelt field would keep no row and
+    /// count 0).
+    fn select<'r, R: Row>(filters: &[Filter], rows: &'r [R]) -> Option<Vec<&'r R>> {
+        let known = (filters.iter().flat_map(Filter::fields))
+            .all(|name| rows.iter().any(|r| r.field(name).is_some()));
+        known.then(|| {
+            (rows.iter())
+                .filter(|r| filters.iter().all(|f| f.keeps(*r)))
+                .collect()
+        })
     }
 
     /// Whether `row` passes; a field it lacks (or a `$OTHER` it lacks) fails.
@@ -284,18 +296,8 @@ impl Filter {
 /// field it names is in no row, a kept row's FIELD is missing or not a
 /// finite number, or (for every AGG but count) nothing is kept.
 fn query<R: Row>(rows: &[R], query: &str) -> Option<f64> {
-    let (head, filters) = query.split_once('?').unwrap_or((query, ""));
-    let (agg, field) = head
-        .split_once(':')
-        .map_or((head, None), |(a, c)| (a, Some(c)));
-    let filters = Filter::parse_all(filters)?;
-    if !Filter::read_fields_of(&filters, rows) {
-        return None;
-    }
-    let kept: Vec<&R> = rows
-        .iter()
-        .filter(|r| filters.iter().all(|f| f.keeps(*r)))
-        .collect();
+    let (agg, field, filters) = query_parts(query);
+    let kept = Filter::select(&Filter::parse_all(filters)?, rows)?;
     if agg == "count" {
         assert!(field.is_none(), "query {query:?}: count takes no field");
         return Some(kept.len() as f64);
@@ -326,18 +328,10 @@ fn number(text: &str) -> Option<f64> {
 }
 
 /// The query PATH (`query`) over the records of a CSV text; None when a
-/// field it names is not a column (a misspelt filter would keep nothing
-/// and count 0).
+/// field it names is not a column (`query` refuses it).
 fn csv_value(text: &str, path: &str) -> Option<f64> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let names: Vec<String> = reader.headers().ok()?.iter().map(String::from).collect();
-    let (head, filters) = path.split_once('?').unwrap_or((path, ""));
-    let filters = Filter::parse_all(filters)?;
-    let named = (head.split_once(':').map(|(_, field)| field).into_iter())
-        .chain(filters.iter().flat_map(Filter::fields));
-    if named.into_iter().any(|f| !names.iter().any(|n| n == f)) {
-        return None;
-    }
     let rows: Vec<CsvRow> = reader
         .records()
         .map(|r| {

@@ -309,10 +309,10 @@ fn peak_claim(spec: &CnnSweepSpec, eta: f64, sorted: &[&Cell], peak: &Peak, runs
         ),
         source,
         Prediction::AtLeast { bound: cs.peak_k },
-        quantities.into_iter().fold(
-            Measured::single(value).with_runs(runs).with_note(note),
-            |m, (name, v)| m.with_quantity(name, v),
-        ),
+        Measured::single(value)
+            .with_runs(runs)
+            .with_note(note)
+            .with_quantities(quantities),
     )
 }
 

@@ -66,10 +66,10 @@ pub(super) fn claim(spec: &CnnSweepSpec, [low, high]: [f64; 2], sorted: &[&Cell]
         ),
         "course project (github ItayAbuhazera/OverparameterizationProject), Table 1 and text: a weak peak near 20000-30000 params (0.146 at 23299)",
         Prediction::AtLeast { bound: cs.peak_k },
-        quantities.into_iter().fold(
-            Measured::single(value).with_runs(runs).with_note(note),
-            |m, (name, v)| m.with_quantity(name, v),
-        ),
+        Measured::single(value)
+            .with_runs(runs)
+            .with_note(note)
+            .with_quantities(quantities),
     )
 }
 
